@@ -1,0 +1,19 @@
+/**
+ * itokit: native-accelerated stochastic simulation for Node.js.
+ *
+ * @example
+ * ```ts
+ * import { rng, backends } from 'itokit';
+ * const z = rng.normal(1_000_000, { seed: 42 });
+ * console.log(backends().cuda.available);
+ * ```
+ * @packageDocumentation
+ */
+export * as rng from './rng';
+export { backends, getThreads, setThreads } from './backends';
+export type { BackendsInfo, DeviceOption } from './backends';
+export { DeviceArray } from './device-array';
+export type { RunOptions } from './run';
+export type { Dtype, FloatArray, Seed } from './validate';
+export * from './errors';
+export { version } from './version';

@@ -1,0 +1,86 @@
+/**
+ * The only file that loads the native addon. Everything else imports {@link native}.
+ * @internal
+ * @packageDocumentation
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { NativeLoadError } from './errors';
+
+/** Raw native surface; arguments are validated by the TypeScript callers before they get here. */
+export interface NativeAddon {
+  backends(): BackendsRaw;
+  getThreads(): number;
+  setThreads(n: number): void;
+  mathf(op: number, x: Float32Array, out: Float32Array): void;
+  philox4x32(counter: Uint32Array, key: Uint32Array, rounds: number, out: Uint32Array): void;
+  rngFill(out: Float32Array | Float64Array | Uint32Array, kind: number, keyLo: number, keyHi: number,
+    stream: number, path: number, step: number, first: number, device: number,
+    control: Float64Array | null, async: boolean): Promise<void> | undefined;
+  rngRandn(out: Float32Array, paths: number, dim: number, keyLo: number, keyHi: number, stream: number,
+    pathOffset: number, step: number, device: number, control: Float64Array | null,
+    async: boolean): Promise<void> | undefined;
+  deviceAlloc(bytes: number): object;
+  deviceFree(handle: object): void;
+  deviceUpload(handle: object, src: ArrayBufferView): void;
+  deviceDownload(handle: object, dst: ArrayBufferView): void;
+  [name: string]: unknown;
+}
+
+/** @internal */
+export interface BackendsRaw {
+  cpu: { threads: number; arch: string; features: string[] };
+  cuda: {
+    compiled: boolean; available: boolean; reason?: string; runtimeVersion: number; driverVersion: number;
+    devices: { index: number; name: string; totalMemory: number; computeCapability: string; multiprocessors: number }[];
+  };
+}
+
+/** Package root: the nearest folder above this file holding itokit's package.json (lib/ under ts-jest, dist/lib/ once compiled). */
+export const packageRoot = findPackageRoot(__dirname);
+
+function findPackageRoot(start: string): string {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    const pkg = path.join(dir, 'package.json');
+    if (fs.existsSync(pkg) && fs.existsSync(path.join(dir, 'binding.gyp'))) return dir;
+    if (path.dirname(dir) === dir) return path.resolve(start, '..');
+  }
+}
+
+let cached: NativeAddon | undefined;
+
+/** Loads the addon once (build/Release, then prebuilds/<platform>-<arch>) and returns it. */
+export function native(): NativeAddon {
+  if (cached) return cached;
+  const override = process.env.ITOKIT_NATIVE_PATH;
+  try {
+    if (override) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      cached = require(path.resolve(override)) as NativeAddon;
+    } else {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const load = require('node-gyp-build') as (dir: string) => NativeAddon;
+      cached = load(packageRoot);
+    }
+    return cached;
+  } catch (err) {
+    const tried = [
+      override ? `ITOKIT_NATIVE_PATH=${override}` : undefined,
+      path.join(packageRoot, 'build', 'Release', 'itokit.node') + existsNote(path.join(packageRoot, 'build', 'Release', 'itokit.node')),
+      path.join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`) +
+        existsNote(path.join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`)),
+    ].filter(Boolean);
+    throw new NativeLoadError(
+      `itokit could not load its native addon (${(err as Error).message}).\n` +
+        `Tried:\n  ${tried.join('\n  ')}\n` +
+        'Fix: run `npm rebuild itokit` (needs a C++17 compiler and Python for node-gyp), or ' +
+        '`npm run build` in the package folder (cmake-js; adds CUDA when nvcc is found), or install ' +
+        `a release that ships a prebuilt binary for ${process.platform}-${process.arch}.`,
+      { cause: err },
+    );
+  }
+}
+
+function existsNote(p: string): string {
+  return fs.existsSync(p) ? ' (present)' : ' (missing)';
+}

@@ -1,0 +1,175 @@
+/**
+ * Counter-based random numbers: Philox4x32-10 keyed by the seed, counter = (draw block, step,
+ * path, stream). The same seed gives the same bits on every thread count, chunking and device.
+ * Layout and transforms: spec/sde.md §2.
+ * @packageDocumentation
+ */
+import { DeviceOption, deviceCode, resolveDevice } from './backends';
+import { DtypeError, InvalidArgumentError } from './errors';
+import { native } from './native';
+import { RunOptions, runNative, runNativeSync } from './run';
+import { Dtype, FloatArray, Seed, allocate, checkDtype, checkInt, describe, seedKey } from './validate';
+
+/** Named noise streams (spec/sde.md §2.2); any integer below 65536 is a valid stream. */
+export const streams = {
+  BROWNIAN: 0,
+  PRIOR: 1,
+  PREDICTOR: 2,
+  CORRECTOR: 3,
+  RESAMPLE: 4,
+  PROBE: 5,
+  USER: 6,
+} as const;
+
+/** Which draws to take: draws `offset .. offset+n-1` of (seed, stream, path, step). */
+export interface DrawOptions<D extends Dtype = Dtype> {
+  /** Seed: non-negative safe integer or bigint below 2^64. */
+  seed: Seed;
+  /** Stream id in [0, 65536) (default 0, see {@link streams}). */
+  stream?: number;
+  /** Element type of the result (default 'float32'). float64 normals are widened float32 normals. */
+  dtype?: D;
+  /** Where to generate (default 'auto'); both devices give identical bits. */
+  device?: DeviceOption;
+  /** Path id in [0, 2^48) (default 0). */
+  path?: number;
+  /** Step id in [0, 2^32) (default 0). */
+  step?: number;
+  /** Index of the first draw (default 0), so a long sequence can be produced in pieces. */
+  offset?: number;
+}
+
+type ArrayFor<D extends Dtype> = D extends 'float64' ? Float64Array : Float32Array;
+
+/**
+ * Philox4x32 block function: encrypts a 128-bit counter under a 64-bit key.
+ * @param counter - four 32-bit words
+ * @param key - two 32-bit words
+ * @param rounds - round count, 10 for Philox4x32-10 (default)
+ * @returns the four output words
+ */
+export function philox4x32(counter: Uint32Array, key: Uint32Array, rounds = 10): Uint32Array {
+  if (!(counter instanceof Uint32Array) || counter.length !== 4) {
+    throw new DtypeError(`counter must be a Uint32Array of length 4, got ${describe(counter)}`);
+  }
+  if (!(key instanceof Uint32Array) || key.length !== 2) {
+    throw new DtypeError(`key must be a Uint32Array of length 2, got ${describe(key)}`);
+  }
+  checkInt('rounds', rounds, 0, 16);
+  const out = new Uint32Array(4);
+  runNativeSync(() => native().philox4x32(counter, key, rounds, out));
+  return out;
+}
+
+const KIND = { uniform32: 0, uniform64: 1, normal32: 2, normal64: 3, bits: 4 } as const;
+
+interface Prepared {
+  out: FloatArray | Uint32Array;
+  args: [number, number, number, number, number, number, number, number];
+}
+
+function prepare(what: 'uniform' | 'normal' | 'bits', n: unknown, o: DrawOptions): Prepared {
+  if (o === null || typeof o !== 'object') throw new InvalidArgumentError('options with a seed are required');
+  const count = checkInt('n', n, 0, 2 ** 31 - 1);
+  const dtype = checkDtype(o.dtype);
+  const [lo, hi] = seedKey(o.seed);
+  const stream = checkInt('stream', o.stream ?? 0, 0, 0xffff);
+  const path = checkInt('path', o.path ?? 0, 0, 2 ** 48 - 1);
+  const step = checkInt('step', o.step ?? 0, 0, 0xffffffff);
+  const offset = checkInt('offset', o.offset ?? 0, 0, 2 ** 34 - count);
+  const device = resolveDevice(o.device, count);
+  const out = what === 'bits' ? new Uint32Array(count) : allocate(dtype, count);
+  const kind =
+    what === 'bits' ? KIND.bits : what === 'uniform' ? (dtype === 'float64' ? KIND.uniform64 : KIND.uniform32) : dtype === 'float64' ? KIND.normal64 : KIND.normal32;
+  return { out, args: [kind, lo, hi, stream, path, step, offset, deviceCode(device)] };
+}
+
+function fillSync(p: Prepared): void {
+  const [kind, lo, hi, stream, path, step, offset, device] = p.args;
+  runNativeSync(() => native().rngFill(p.out, kind, lo, hi, stream, path, step, offset, device, null, false));
+}
+
+async function fillAsync(p: Prepared, run: RunOptions): Promise<void> {
+  const [kind, lo, hi, stream, path, step, offset, device] = p.args;
+  await runNative(run, (control) => native().rngFill(p.out, kind, lo, hi, stream, path, step, offset, device, control, true));
+}
+
+/**
+ * Uniform variates strictly inside (0, 1). float32: ((x >> 8) | 1)·2^-24; float64: (x + 0.5)·2^-32.
+ * @param n - how many
+ * @example `rng.uniform(4, { seed: 42 })`
+ */
+export function uniform<D extends Dtype = 'float32'>(n: number, o: DrawOptions<D>): ArrayFor<D> {
+  const p = prepare('uniform', n, o);
+  fillSync(p);
+  return p.out as ArrayFor<D>;
+}
+
+/**
+ * Standard normal variates by Box–Muller with the project's own log and sin/cos, identical on
+ * CPU and CUDA.
+ * @param n - how many
+ * @example `rng.normal(1e6, { seed: 7n, dtype: 'float64' })`
+ */
+export function normal<D extends Dtype = 'float32'>(n: number, o: DrawOptions<D>): ArrayFor<D> {
+  const p = prepare('normal', n, o);
+  fillSync(p);
+  return p.out as ArrayFor<D>;
+}
+
+/** Raw Philox output words (draw j is word j & 3 of block j >> 2). */
+export function bits(n: number, o: Omit<DrawOptions, 'dtype'>): Uint32Array {
+  const p = prepare('bits', n, o);
+  fillSync(p);
+  return p.out as Uint32Array;
+}
+
+/** {@link uniform} off the event loop, with AbortSignal and progress. */
+export async function uniformAsync<D extends Dtype = 'float32'>(n: number, o: DrawOptions<D> & RunOptions): Promise<ArrayFor<D>> {
+  const p = prepare('uniform', n, o);
+  await fillAsync(p, o);
+  return p.out as ArrayFor<D>;
+}
+
+/** {@link normal} off the event loop, with AbortSignal and progress. */
+export async function normalAsync<D extends Dtype = 'float32'>(n: number, o: DrawOptions<D> & RunOptions): Promise<ArrayFor<D>> {
+  const p = prepare('normal', n, o);
+  await fillAsync(p, o);
+  return p.out as ArrayFor<D>;
+}
+
+/** Options of {@link randn}. */
+export interface RandnOptions {
+  seed: Seed;
+  /** Number of rows (paths). */
+  paths: number;
+  /** Draws per row. */
+  dim: number;
+  /** Path id of row 0 (default 0): rows are paths pathOffset .. pathOffset+paths-1. */
+  pathOffset?: number;
+  /** Step id (default 0). */
+  step?: number;
+  /** Stream (default {@link streams}.BROWNIAN). */
+  stream?: number;
+  device?: DeviceOption;
+}
+
+/**
+ * The standard normals a simulation step sees: a paths × dim Float32Array whose row p holds draws
+ * 0..dim-1 of path (pathOffset + p). One call of 1000 rows equals three calls of 333/333/334 rows
+ * with offsets 0/333/666, bit for bit.
+ */
+export function randn(o: RandnOptions): Float32Array {
+  if (o === null || typeof o !== 'object') throw new InvalidArgumentError('randn needs an options object');
+  const paths = checkInt('paths', o.paths, 0, 2 ** 31 - 1);
+  const dim = checkInt('dim', o.dim, 0, 2 ** 31 - 1);
+  if (paths * dim > 2 ** 31 - 1) throw new InvalidArgumentError('paths*dim must be below 2^31');
+  const [lo, hi] = seedKey(o.seed);
+  const stream = checkInt('stream', o.stream ?? streams.BROWNIAN, 0, 0xffff);
+  const pathOffset = checkInt('pathOffset', o.pathOffset ?? 0, 0, 2 ** 48 - 1 - paths);
+  const step = checkInt('step', o.step ?? 0, 0, 0xffffffff);
+  const device = resolveDevice(o.device, paths * dim);
+  const out = new Float32Array(paths * dim);
+  runNativeSync(() => native().rngRandn(out, paths, dim, lo, hi, stream, pathOffset, step, deviceCode(device), null, false));
+  return out;
+}

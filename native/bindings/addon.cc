@@ -1,0 +1,17 @@
+// Node-API entry point: registers every area's functions on one exports object.
+#include <napi.h>
+
+#include "areas.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  itk::napi::init_core(env, exports);
+  itk::napi::init_rng(env, exports);
+  itk::napi::init_device(env, exports);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(itokit, Init)

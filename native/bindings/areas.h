@@ -1,0 +1,13 @@
+// One init function per public area; addon.cc calls them all.
+#pragma once
+#include <napi.h>
+
+namespace itk {
+namespace napi {
+
+void init_core(Napi::Env env, Napi::Object exports);
+void init_rng(Napi::Env env, Napi::Object exports);
+void init_device(Napi::Env env, Napi::Object exports);
+
+}  // namespace napi
+}  // namespace itk

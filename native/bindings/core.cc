@@ -1,0 +1,94 @@
+// Backends, threads and the internal math probes used by the tests.
+#include "../core/cpu_features.h"
+#include "../core/cuda_api.h"
+#include "../core/threadpool.h"
+#include "../kernels/ikmath.h"
+#include "areas.h"
+#include "napi_util.h"
+
+namespace itk {
+namespace napi {
+namespace {
+
+Napi::Value Backends(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+
+  Napi::Object cpu = Napi::Object::New(env);
+  cpu.Set("threads", get_threads());
+  cpu.Set("arch", cpu_arch());
+  const auto names = cpu_feature_names();
+  Napi::Array feats = Napi::Array::New(env, names.size());
+  for (std::size_t i = 0; i < names.size(); ++i) feats.Set(static_cast<uint32_t>(i), names[i]);
+  cpu.Set("features", feats);
+  out.Set("cpu", cpu);
+
+  Napi::Object gpu = Napi::Object::New(env);
+  std::string reason;
+  const bool ok = cuda::available(&reason);
+  gpu.Set("compiled", cuda::compiled());
+  gpu.Set("available", ok);
+  if (!ok) gpu.Set("reason", reason);
+  gpu.Set("runtimeVersion", cuda::runtime_version());
+  gpu.Set("driverVersion", cuda::driver_version());
+  Napi::Array devs = Napi::Array::New(env);
+  if (ok) {
+    const auto list = cuda::devices();
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      Napi::Object d = Napi::Object::New(env);
+      d.Set("index", list[i].index);
+      d.Set("name", list[i].name);
+      d.Set("totalMemory", static_cast<double>(list[i].total_memory));
+      d.Set("computeCapability", std::to_string(list[i].major) + "." + std::to_string(list[i].minor));
+      d.Set("multiprocessors", list[i].multiprocessors);
+      devs.Set(static_cast<uint32_t>(i), d);
+    }
+  }
+  gpu.Set("devices", devs);
+  out.Set("cuda", gpu);
+  return out;
+}
+
+Napi::Value GetThreads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), get_threads());
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  const double n = number_arg(info, 0, "threads");
+  if (!(n >= 1 && n <= 1024) || n != static_cast<double>(static_cast<int>(n)))
+    throw_arg(info.Env(), "threads must be an integer in [1, 1024]");
+  set_threads(static_cast<int>(n));
+  return info.Env().Undefined();
+}
+
+// mathf(op, x, out): evaluates the project-owned float32 functions elementwise (tests only).
+// op 0 = log, 1 = sin of turn24 (x holds integers n), 2 = cos of turn24, 3 = exp.
+Napi::Value MathF(const Napi::CallbackInfo& info) {
+  const uint32_t op = u32_arg(info, 0, "op");
+  auto x = array_arg<float>(info, 1, "x");
+  auto y = array_arg<float>(info, 2, "out");
+  if (x.length != y.length) throw_arg(info.Env(), "x and out differ in length");
+  if (op > 3) throw_arg(info.Env(), "unknown op");
+  for (std::size_t i = 0; i < x.length; ++i) {
+    float s, c;
+    switch (op) {
+      case 0: y.data[i] = ik_logf(x.data[i]); break;
+      case 1: ik_sincos_turn24(static_cast<uint32_t>(x.data[i]), &s, &c); y.data[i] = s; break;
+      case 2: ik_sincos_turn24(static_cast<uint32_t>(x.data[i]), &s, &c); y.data[i] = c; break;
+      default: y.data[i] = ik_expf(x.data[i]); break;
+    }
+  }
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void init_core(Napi::Env env, Napi::Object exports) {
+  exports.Set("backends", Napi::Function::New(env, Backends));
+  exports.Set("getThreads", Napi::Function::New(env, GetThreads));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("mathf", Napi::Function::New(env, MathF));
+}
+
+}  // namespace napi
+}  // namespace itk

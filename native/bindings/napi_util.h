@@ -1,0 +1,195 @@
+// Shared helpers for the Node-API layer: argument views, coded errors, and one job runner that
+// serves both the Promise (AsyncWorker) and the *Sync form of every heavy call. No math here.
+#pragma once
+#include <napi.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../core/control.h"
+#include "../core/error.h"
+
+namespace itk {
+namespace napi {
+
+// A JS Error carrying the stable `code` string; lib/errors.ts maps it to an ItokitError subclass.
+inline Napi::Error coded_error(Napi::Env env, const char* code, const std::string& message) {
+  Napi::Error e = Napi::Error::New(env, message);
+  e.Set("code", Napi::String::New(env, code));
+  return e;
+}
+
+[[noreturn]] inline void throw_arg(Napi::Env env, const std::string& message) {
+  throw coded_error(env, code_string(Code::InvalidArg), message);
+}
+
+// Raw view of a TypedArray argument. Throws a coded JS error when the argument has another type.
+template <typename T>
+struct ArrayArg {
+  T* data = nullptr;
+  std::size_t length = 0;
+  Napi::Object object;
+};
+
+template <typename T>
+napi_typedarray_type typed_array_kind();
+template <> inline napi_typedarray_type typed_array_kind<float>() { return napi_float32_array; }
+template <> inline napi_typedarray_type typed_array_kind<double>() { return napi_float64_array; }
+template <> inline napi_typedarray_type typed_array_kind<uint32_t>() { return napi_uint32_array; }
+template <> inline napi_typedarray_type typed_array_kind<int32_t>() { return napi_int32_array; }
+template <> inline napi_typedarray_type typed_array_kind<uint8_t>() { return napi_uint8_array; }
+template <> inline napi_typedarray_type typed_array_kind<int8_t>() { return napi_int8_array; }
+
+template <typename T>
+ArrayArg<T> array_arg(const Napi::CallbackInfo& info, std::size_t i, const char* name) {
+  if (i >= info.Length() || !info[i].IsTypedArray())
+    throw coded_error(info.Env(), code_string(Code::Dtype), std::string(name) + " must be a TypedArray");
+  Napi::TypedArray ta = info[i].As<Napi::TypedArray>();
+  if (ta.TypedArrayType() != typed_array_kind<T>())
+    throw coded_error(info.Env(), code_string(Code::Dtype), std::string(name) + " has the wrong element type");
+  ArrayArg<T> a;
+  a.object = ta;
+  a.length = ta.ElementLength();
+  a.data = reinterpret_cast<T*>(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
+  return a;
+}
+
+// Untyped view (float32 or float64 chosen at run time).
+struct AnyArray {
+  void* data = nullptr;
+  std::size_t length = 0;
+  bool is_f64 = false;
+  Napi::Object object;
+};
+
+inline AnyArray float_array_arg(const Napi::CallbackInfo& info, std::size_t i, const char* name) {
+  if (i >= info.Length() || !info[i].IsTypedArray())
+    throw coded_error(info.Env(), code_string(Code::Dtype), std::string(name) + " must be a Float32Array or Float64Array");
+  Napi::TypedArray ta = info[i].As<Napi::TypedArray>();
+  const napi_typedarray_type t = ta.TypedArrayType();
+  if (t != napi_float32_array && t != napi_float64_array)
+    throw coded_error(info.Env(), code_string(Code::Dtype), std::string(name) + " must be a Float32Array or Float64Array");
+  AnyArray a;
+  a.object = ta;
+  a.length = ta.ElementLength();
+  a.is_f64 = t == napi_float64_array;
+  a.data = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+  return a;
+}
+
+inline double number_arg(const Napi::CallbackInfo& info, std::size_t i, const char* name) {
+  if (i >= info.Length() || !info[i].IsNumber()) throw_arg(info.Env(), std::string(name) + " must be a number");
+  return info[i].As<Napi::Number>().DoubleValue();
+}
+
+inline uint32_t u32_arg(const Napi::CallbackInfo& info, std::size_t i, const char* name) {
+  const double v = number_arg(info, i, name);
+  if (!(v >= 0 && v <= 4294967295.0) || v != static_cast<double>(static_cast<uint64_t>(v)))
+    throw_arg(info.Env(), std::string(name) + " must be an integer in [0, 2^32)");
+  return static_cast<uint32_t>(v);
+}
+
+inline uint64_t u53_arg(const Napi::CallbackInfo& info, std::size_t i, const char* name) {
+  const double v = number_arg(info, i, name);
+  if (!(v >= 0 && v <= 9007199254740991.0) || v != static_cast<double>(static_cast<uint64_t>(v)))
+    throw_arg(info.Env(), std::string(name) + " must be a non-negative safe integer");
+  return static_cast<uint64_t>(v);
+}
+
+// Optional Float64Array control block (see core/control.h); null/undefined gives no control.
+inline Control control_arg(const Napi::CallbackInfo& info, std::size_t i,
+                           std::vector<Napi::Object>* keep) {
+  if (i >= info.Length() || info[i].IsNull() || info[i].IsUndefined()) return Control();
+  ArrayArg<double> c = array_arg<double>(info, i, "control");
+  if (c.length < Control::kSlots) throw_arg(info.Env(), "control block too short");
+  keep->push_back(c.object);
+  return Control(c.data);
+}
+
+// The work of one call: `work` runs off the JS thread (or inline for *Sync) and must touch only
+// raw memory; `finish` runs on the JS thread afterwards and builds the return value.
+struct Job {
+  std::function<void()> work;
+  std::function<Napi::Value(Napi::Env)> finish;  // optional; undefined when empty
+  std::vector<Napi::Object> keep_alive;          // inputs and outputs referenced by `work`
+};
+
+class JobWorker : public Napi::AsyncWorker {
+ public:
+  JobWorker(Napi::Env env, Job job)
+      : Napi::AsyncWorker(env, "itokit"), deferred_(Napi::Promise::Deferred::New(env)), job_(std::move(job)) {
+    for (auto& o : job_.keep_alive) refs_.push_back(Napi::Persistent(o));
+  }
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    try {
+      job_.work();
+    } catch (const Error& e) {
+      code_ = code_string(e.code());
+      SetError(e.what());
+    } catch (const std::bad_alloc&) {
+      code_ = code_string(Code::OutOfMemory);
+      SetError("out of memory");
+    } catch (const std::exception& e) {
+      code_ = code_string(Code::Internal);
+      SetError(e.what());
+    }
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    try {
+      deferred_.Resolve(job_.finish ? job_.finish(env) : env.Undefined());
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    }
+  }
+  void OnError(const Napi::Error& e) override {
+    deferred_.Reject(coded_error(Env(), code_.c_str(), e.Message()).Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Job job_;
+  std::vector<Napi::ObjectReference> refs_;
+  std::string code_ = code_string(Code::Internal);
+};
+
+// Runs `job` synchronously (returns finish() or undefined) or queues it and returns a Promise.
+inline Napi::Value run_job(Napi::Env env, bool async, Job job) {
+  if (async) {
+    auto* w = new JobWorker(env, std::move(job));
+    Napi::Promise p = w->promise();
+    w->Queue();
+    return p;
+  }
+  try {
+    job.work();
+  } catch (const Error& e) {
+    throw coded_error(env, code_string(e.code()), e.what());
+  } catch (const std::bad_alloc&) {
+    throw coded_error(env, code_string(Code::OutOfMemory), "out of memory");
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw coded_error(env, code_string(Code::Internal), e.what());
+  }
+  return job.finish ? job.finish(env) : env.Undefined();
+}
+
+// Wraps a binding so that itk::Error thrown while reading arguments also becomes a coded error.
+template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+Napi::Value guarded(const Napi::CallbackInfo& info) {
+  try {
+    return F(info);
+  } catch (const Error& e) {
+    throw coded_error(info.Env(), code_string(e.code()), e.what());
+  }
+}
+
+}  // namespace napi
+}  // namespace itk

@@ -1,0 +1,25 @@
+// The CPU backend's own thread pool (not libuv's). Work is cut into chunks by the caller, so the
+// chunk boundaries, and hence every result, are independent of how many threads run them.
+#pragma once
+#include <cstddef>
+#include <functional>
+
+namespace itk {
+
+// Threads used by parallel_for; defaults to the hardware concurrency.
+int get_threads();
+// Resizes the pool (n >= 1). Safe to call between operations.
+void set_threads(int n);
+
+// Calls fn(chunk) for every chunk in [0, n_chunks), spread over the pool. The calling thread
+// joins in. Parallel regions are serialized: a second concurrent caller waits for the first.
+// Nested calls from inside fn run inline. The first exception thrown by any chunk is rethrown
+// after all started chunks finish; chunks not yet started are skipped.
+void parallel_for(std::size_t n_chunks, const std::function<void(std::size_t)>& fn);
+
+// Convenience: splits [0, n) into fixed-size chunks of `grain` items and calls
+// fn(begin, end) per chunk. The split depends only on n and grain.
+void parallel_range(std::size_t n, std::size_t grain,
+                    const std::function<void(std::size_t, std::size_t)>& fn);
+
+}  // namespace itk

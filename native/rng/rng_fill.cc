@@ -1,0 +1,100 @@
+#include "rng_fill.h"
+
+#include <algorithm>
+#include <atomic>
+
+#include "../core/threadpool.h"
+#include "../kernels/normal.h"
+
+namespace itk {
+namespace {
+
+constexpr std::size_t kBlocksPerChunk = 1024;  // 4096 draws per chunk: thread-count independent
+
+// Writes the four draws of one block into `dst` (as element type of kind), skipping words
+// outside [lo, hi) relative to the block start.
+void emit_block(void* out, RngKind kind, const Philox4& w, std::size_t out_index, unsigned lo,
+                unsigned hi) {
+  switch (kind) {
+    case RngKind::UniformF32: {
+      float* o = static_cast<float*>(out) + out_index;
+      for (unsigned i = lo; i < hi; ++i) o[i - lo] = u24(w.v[i]);
+      break;
+    }
+    case RngKind::UniformF64: {
+      double* o = static_cast<double*>(out) + out_index;
+      for (unsigned i = lo; i < hi; ++i) o[i - lo] = u32d(w.v[i]);
+      break;
+    }
+    case RngKind::NormalF32: {
+      float z[4];
+      normals4(w, z);
+      float* o = static_cast<float*>(out) + out_index;
+      for (unsigned i = lo; i < hi; ++i) o[i - lo] = z[i];
+      break;
+    }
+    case RngKind::NormalF64: {
+      float z[4];
+      normals4(w, z);
+      double* o = static_cast<double*>(out) + out_index;
+      for (unsigned i = lo; i < hi; ++i) o[i - lo] = static_cast<double>(z[i]);
+      break;
+    }
+    case RngKind::Bits: {
+      uint32_t* o = static_cast<uint32_t*>(out) + out_index;
+      for (unsigned i = lo; i < hi; ++i) o[i - lo] = w.v[i];
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+void rng_fill_cpu(void* out, std::size_t n, RngKind kind, RngKey key, uint32_t stream, uint64_t path,
+                  uint32_t step, uint64_t first, const Control& ctl) {
+  if (n == 0) return;
+  require(first + n <= (uint64_t{1} << 34), Code::InvalidArg,
+          "draw index out of range: a (stream, path, step) has 2^34 draws");
+  const uint64_t first_block = first >> 2;
+  const uint64_t last_block = (first + n - 1) >> 2;
+  const std::size_t n_blocks = static_cast<std::size_t>(last_block - first_block + 1);
+  const std::size_t chunks = (n_blocks + kBlocksPerChunk - 1) / kBlocksPerChunk;
+  std::atomic<std::size_t> chunks_done{0};
+  parallel_for(chunks, [&](std::size_t c) {
+    ctl.check();
+    ctl.progress(static_cast<double>(chunks_done.fetch_add(1)), static_cast<double>(chunks));
+    const std::size_t b0 = c * kBlocksPerChunk;
+    const std::size_t b1 = std::min(n_blocks, b0 + kBlocksPerChunk);
+    for (std::size_t b = b0; b < b1; ++b) {
+      const uint64_t block = first_block + b;
+      const uint64_t j0 = block << 2;  // draw index of word 0
+      const unsigned lo = j0 < first ? static_cast<unsigned>(first - j0) : 0u;
+      const unsigned hi = static_cast<unsigned>(std::min<uint64_t>(4, first + n - j0));
+      const Philox4 w = philox_block(key.lo, key.hi, stream, path, step, static_cast<uint32_t>(block));
+      emit_block(out, kind, w, static_cast<std::size_t>(j0 + lo - first), lo, hi);
+    }
+  });
+}
+
+void rng_randn_cpu(float* out, std::size_t paths, std::size_t dim, RngKey key, uint32_t stream,
+                   uint64_t path_offset, uint32_t step, const Control& ctl) {
+  if (paths == 0 || dim == 0) return;
+  const std::size_t grain = std::max<std::size_t>(1, 4096 / dim);
+  parallel_range(paths, grain, [&](std::size_t p0, std::size_t p1) {
+    ctl.check();
+    for (std::size_t p = p0; p < p1; ++p) {
+      float* row = out + p * dim;
+      const uint64_t path = path_offset + p;
+      for (std::size_t k = 0; k < dim; k += 4) {
+        const Philox4 w =
+            philox_block(key.lo, key.hi, stream, path, step, static_cast<uint32_t>(k >> 2));
+        float z[4];
+        normals4(w, z);
+        const std::size_t m = std::min<std::size_t>(4, dim - k);
+        for (std::size_t i = 0; i < m; ++i) row[k + i] = z[i];
+      }
+    }
+  });
+}
+
+}  // namespace itk

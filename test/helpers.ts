@@ -1,0 +1,49 @@
+/** Shared test helpers. */
+import { ItokitError } from '../lib/errors';
+
+/** Asserts that fn throws an ItokitError with the given code. */
+export function expectCode(fn: () => unknown, code: string): void {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (e) {
+    caught = e;
+  }
+  expect(caught).toBeInstanceOf(ItokitError);
+  expect((caught as ItokitError).code).toBe(code);
+}
+
+/** Asserts that a promise rejects with an ItokitError with the given code. */
+export async function expectRejectCode(p: Promise<unknown>, code: string): Promise<void> {
+  let caught: unknown;
+  try {
+    await p;
+  } catch (e) {
+    caught = e;
+  }
+  expect(caught).toBeInstanceOf(ItokitError);
+  expect((caught as ItokitError).code).toBe(code);
+}
+
+/** Bit pattern of a float32 array, for bit-identity comparisons. */
+export function bitsOf(a: Float32Array | Float64Array): Uint32Array {
+  return new Uint32Array(a.buffer, a.byteOffset, a.byteLength / 4);
+}
+
+/** Sample mean and variance. */
+export function meanVar(a: ArrayLike<number>): { mean: number; variance: number } {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i];
+  const mean = s / a.length;
+  let v = 0;
+  for (let i = 0; i < a.length; i++) v += (a[i] - mean) ** 2;
+  return { mean, variance: v / (a.length - 1) };
+}
+
+/** Distance in units in the last place between two float32 values. */
+export function ulpDiff32(a: number, b: number): number {
+  const f = new Float32Array([a, b]);
+  const i = new Int32Array(f.buffer);
+  const ord = (x: number): number => (x < 0 ? -2147483648 - x : x);
+  return Math.abs(ord(i[0]) - ord(i[1]));
+}
