@@ -10,6 +10,11 @@
  * @packageDocumentation
  */
 export * as rng from './rng';
+export * as sde from './sde';
+export * as diffusion from './samplers';
+export * as ot from './ot';
+export * as fbm from './fbm';
+export * as unet from './unet';
 export { backends, getThreads, setThreads } from './backends';
 export type { BackendsInfo, DeviceOption } from './backends';
 export { DeviceArray } from './device-array';

@@ -1,12 +1,36 @@
 #!/usr/bin/env node
-// Prints the native source list for binding.gyp (CPU-only build): sources.json is the single list
-// that both build files read.
+// The one list of native sources, read by both build files: binding.gyp (CPU-only, node-gyp) and
+// CMakeLists.txt (cmake-js, CUDA when found). Every .cc under native/ and every .cu under cuda/ is
+// a source; native/core/cuda_stub.cc stands in for cuda/ when CUDA is off.
+//   node tools/sources.js gyp        -> CPU sources with the stub, space separated (relative)
+//   node tools/sources.js cmake-cpu  -> CPU sources without the stub, ';' separated (relative)
+//   node tools/sources.js cmake-cuda -> CUDA sources, ';' separated (relative)
 'use strict';
+const fs = require('fs');
 const path = require('path');
-const lists = require(path.join(__dirname, '..', 'sources.json'));
+
+const root = path.join(__dirname, '..');
+const STUB = 'native/core/cuda_stub.cc';
+
+function walk(dir, ext) {
+  const abs = path.join(root, dir);
+  if (!fs.existsSync(abs)) return [];
+  const out = [];
+  for (const e of fs.readdirSync(abs, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    const rel = `${dir}/${e.name}`;
+    if (e.isDirectory()) out.push(...walk(rel, ext));
+    else if (e.name.endsWith(ext)) out.push(rel);
+  }
+  return out;
+}
+
+const cpu = walk('native', '.cc').filter((f) => f !== STUB);
+const cuda = walk('cuda', '.cu');
 const which = process.argv[2] || 'gyp';
-if (which !== 'gyp') {
+if (which === 'gyp') process.stdout.write(cpu.concat([STUB]).join(' '));
+else if (which === 'cmake-cpu') process.stdout.write(cpu.join(';'));
+else if (which === 'cmake-cuda') process.stdout.write(cuda.join(';'));
+else {
   console.error(`unknown list ${which}`);
   process.exit(1);
 }
-process.stdout.write(lists.cpu.concat(lists.cpuOnly).join(' '));

@@ -9,6 +9,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   itk::napi::init_core(env, exports);
   itk::napi::init_rng(env, exports);
   itk::napi::init_device(env, exports);
+  itk::napi::init_sde(env, exports);
+  itk::napi::init_ot(env, exports);
+  itk::napi::init_fbm(env, exports);
+  itk::napi::init_unet(env, exports);
   return exports;
 }
 

@@ -8,6 +8,10 @@ namespace napi {
 void init_core(Napi::Env env, Napi::Object exports);
 void init_rng(Napi::Env env, Napi::Object exports);
 void init_device(Napi::Env env, Napi::Object exports);
+void init_sde(Napi::Env env, Napi::Object exports);
+void init_ot(Napi::Env env, Napi::Object exports);
+void init_fbm(Napi::Env env, Napi::Object exports);
+void init_unet(Napi::Env env, Napi::Object exports);
 
 }  // namespace napi
 }  // namespace itk

@@ -1,0 +1,5 @@
+/**
+ * (placeholder until this area lands)
+ * @packageDocumentation
+ */
+export {};
