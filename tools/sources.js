@@ -1,16 +1,18 @@
 #!/usr/bin/env node
 // The one list of native sources, read by both build files: binding.gyp (CPU-only, node-gyp) and
 // CMakeLists.txt (cmake-js, CUDA when found). Every .cc under native/ and every .cu under cuda/ is
-// a source; native/core/cuda_stub.cc stands in for cuda/ when CUDA is off.
+// a source; files under native/ whose name ends in `cuda_stub.cc` stand in for cuda/ when CUDA is
+// off (native/core/cuda_stub.cc, native/<area>/<area>_cuda_stub.cc).
 //   node tools/sources.js gyp        -> CPU sources with the stub, space separated (relative)
 //   node tools/sources.js cmake-cpu  -> CPU sources without the stub, ';' separated (relative)
+//   node tools/sources.js cmake-stubs -> the CUDA stand-ins, ';' separated (relative)
 //   node tools/sources.js cmake-cuda -> CUDA sources, ';' separated (relative)
 'use strict';
 const fs = require('fs');
 const path = require('path');
 
 const root = path.join(__dirname, '..');
-const STUB = 'native/core/cuda_stub.cc';
+const isStub = (f) => f.endsWith('cuda_stub.cc');
 
 function walk(dir, ext) {
   const abs = path.join(root, dir);
@@ -24,10 +26,13 @@ function walk(dir, ext) {
   return out;
 }
 
-const cpu = walk('native', '.cc').filter((f) => f !== STUB);
+const all = walk('native', '.cc');
+const cpu = all.filter((f) => !isStub(f));
+const stubs = all.filter(isStub);
 const cuda = walk('cuda', '.cu');
 const which = process.argv[2] || 'gyp';
-if (which === 'gyp') process.stdout.write(cpu.concat([STUB]).join(' '));
+if (which === 'gyp') process.stdout.write(cpu.concat(stubs).join(' '));
+else if (which === 'cmake-stubs') process.stdout.write(stubs.join(';'));
 else if (which === 'cmake-cpu') process.stdout.write(cpu.join(';'));
 else if (which === 'cmake-cuda') process.stdout.write(cuda.join(';'));
 else {
