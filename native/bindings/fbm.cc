@@ -1,13 +1,231 @@
-// fbm area bindings (placeholder until the area lands).
+// fbm area bindings: converts arguments and calls native/fbm. Arguments were validated in
+// lib/fbm; the checks here only keep direct callers from reading or writing out of bounds.
+#include "../fbm/fbm_analysis.h"
+#include "../fbm/fbm_coeffs.h"
+#include "../fbm/fbm_exact.h"
+#include "../fbm/fbm_markov.h"
+#include "../fbm/fbm_special.h"
 #include "areas.h"
 #include "napi_util.h"
 
 namespace itk {
 namespace napi {
+namespace {
+
+using fbm::FbmType;
+
+FbmType type_arg(const Napi::CallbackInfo& info, std::size_t i) {
+  const uint32_t t = u32_arg(info, i, "type");
+  if (t != 1 && t != 2) throw_arg(info.Env(), "type must be 1 (I) or 2 (II)");
+  return static_cast<FbmType>(t);
+}
+
+Napi::Float64Array to_js(Napi::Env env, const std::vector<double>& v) {
+  Napi::Float64Array a = Napi::Float64Array::New(env, v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) a[i] = v[i];
+  return a;
+}
+
+// fbmGammas(kind 0 = by gammaMax / 1 = by ratio, K, param, offset) -> Float64Array
+Napi::Value Gammas(const Napi::CallbackInfo& info) {
+  const uint32_t kind = u32_arg(info, 0, "kind");
+  const int K = static_cast<int>(u32_arg(info, 1, "K"));
+  const double param = number_arg(info, 2, "param");
+  const double offset = number_arg(info, 3, "offset");
+  return to_js(info.Env(), kind == 0 ? fbm::gamma_by_gamma_max(K, param, offset) : fbm::gamma_by_ratio(K, param, offset));
+}
+
+// fbmCoefficients(type, hurst, T, unit, gammas, derivative) -> result object
+Napi::Value Coefficients(const Napi::CallbackInfo& info) {
+  const FbmType type = type_arg(info, 0);
+  const double hurst = number_arg(info, 1, "hurst");
+  const double T = number_arg(info, 2, "T");
+  const bool unit = info[3].ToBoolean();
+  auto g = array_arg<double>(info, 4, "gammas");
+  const bool derivative = info[5].ToBoolean();
+  const fbm::MarkovCoefficients r =
+      fbm::markov_coefficients(type, hurst, T, unit, g.data, static_cast<int>(g.length), derivative);
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("omegas", to_js(env, r.omegas));
+  if (derivative) o.Set("dOmegaDHurst", to_js(env, r.d_omega_d_hurst));
+  o.Set("relativeError", r.relative_error);
+  o.Set("quadraticError", r.quadratic_error);
+  o.Set("ridge", r.ridge);
+  o.Set("cond", r.cond);
+  o.Set("illConditioned", r.ill_conditioned);
+  return o;
+}
+
+// fbmMatrices(type, hurst, T, unit, gammas) -> { A, b, c }
+Napi::Value Matrices(const Napi::CallbackInfo& info) {
+  const FbmType type = type_arg(info, 0);
+  auto g = array_arg<double>(info, 4, "gammas");
+  std::vector<double> A, b;
+  double c = 0;
+  fbm::markov_matrices(type, number_arg(info, 1, "hurst"), number_arg(info, 2, "T"), info[3].ToBoolean(), g.data,
+                       static_cast<int>(g.length), &A, &b, &c);
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("A", to_js(env, A));
+  o.Set("b", to_js(env, b));
+  o.Set("c", c);
+  return o;
+}
+
+// fbmVariance(type, hurst) -> V_I or V_II
+Napi::Value Variance(const Napi::CallbackInfo& info) {
+  const FbmType type = type_arg(info, 0);
+  const double h = number_arg(info, 1, "hurst");
+  if (!(h > 0 && h < 1)) throw_arg(info.Env(), "hurst must be in (0, 1)");
+  return Napi::Number::New(info.Env(), fbm::type_variance(type, h));
+}
+
+// fbmMarkovSample(out, bro|null, paths, dims, n, T, type, exact, gammas, omegas, keyLo, keyHi,
+//                 pathOffset, device, control, async)
+Napi::Value MarkovSample(const Napi::CallbackInfo& info) {
+  AnyArray out = float_array_arg(info, 0, "out");
+  fbm::MarkovRequest r;
+  r.out = out.data;
+  r.f64 = out.is_f64;
+  Job job;
+  job.keep_alive.push_back(out.object);
+  if (!info[1].IsNull() && !info[1].IsUndefined()) {
+    AnyArray bro = float_array_arg(info, 1, "brownian");
+    if (bro.is_f64 != out.is_f64 || bro.length != out.length)
+      throw coded_error(info.Env(), code_string(Code::Shape), "brownian must match out");
+    r.bro = bro.data;
+    job.keep_alive.push_back(bro.object);
+  }
+  r.paths = u53_arg(info, 2, "paths");
+  r.dims = static_cast<int>(u32_arg(info, 3, "dims"));
+  r.n = u32_arg(info, 4, "n");
+  r.T = number_arg(info, 5, "T");
+  r.stationary = type_arg(info, 6) == FbmType::I;
+  r.exact = info[7].ToBoolean();
+  auto g = array_arg<double>(info, 8, "gammas");
+  auto w = array_arg<double>(info, 9, "omegas");
+  if (g.length != w.length || g.length == 0) throw coded_error(info.Env(), code_string(Code::Shape), "gammas and omegas must have the same length K >= 1");
+  r.K = static_cast<int>(g.length);
+  r.key_lo = u32_arg(info, 10, "keyLo");
+  r.key_hi = u32_arg(info, 11, "keyHi");
+  r.path_offset = u53_arg(info, 12, "pathOffset");
+  const uint32_t dev = u32_arg(info, 13, "device");
+  if (r.dims < 1 || static_cast<double>(r.paths) * (static_cast<double>(r.n) + 1) * r.dims != static_cast<double>(out.length))
+    throw coded_error(info.Env(), code_string(Code::Shape), "out must hold paths*(n+1)*dims values");
+  const Control ctl = control_arg(info, 14, &job.keep_alive);
+  const bool async = info[15].ToBoolean();
+  job.keep_alive.push_back(g.object);
+  job.keep_alive.push_back(w.object);
+  const std::vector<double> gv(g.data, g.data + g.length), wv(w.data, w.data + w.length);
+  const Device device = dev == 1 ? Device::Cuda : Device::Cpu;
+  job.work = [r, gv, wv, device, ctl]() mutable {
+    r.gammas = gv.data();
+    r.omegas = wv.data();
+    fbm::markov_sample(r, device, ctl);
+  };
+  return run_job(info.Env(), async, std::move(job));
+}
+
+// fbmExactSample(out, method, type, hurst, n, T, scale, paths, keyLo, keyHi, pathOffset, control,
+//                async) -> boolean (Davies–Harte fell back to Hosking)
+Napi::Value ExactSample(const Napi::CallbackInfo& info) {
+  AnyArray out = float_array_arg(info, 0, "out");
+  const uint32_t method = u32_arg(info, 1, "method");
+  if (method > 2) throw_arg(info.Env(), "unknown exact method");
+  fbm::ExactRequest r;
+  r.out = out.data;
+  r.f64 = out.is_f64;
+  r.type = type_arg(info, 2);
+  r.hurst = number_arg(info, 3, "hurst");
+  r.n = u32_arg(info, 4, "n");
+  r.T = number_arg(info, 5, "T");
+  r.scale = number_arg(info, 6, "scale");
+  r.paths = u53_arg(info, 7, "paths");
+  r.key_lo = u32_arg(info, 8, "keyLo");
+  r.key_hi = u32_arg(info, 9, "keyHi");
+  r.path_offset = u53_arg(info, 10, "pathOffset");
+  if (static_cast<double>(r.paths) * (static_cast<double>(r.n) + 1) != static_cast<double>(out.length))
+    throw coded_error(info.Env(), code_string(Code::Shape), "out must hold paths*(n+1) values");
+  Job job;
+  job.keep_alive.push_back(out.object);
+  const Control ctl = control_arg(info, 11, &job.keep_alive);
+  const bool async = info[12].ToBoolean();
+  auto fell_back = std::make_shared<bool>(false);
+  const auto m = static_cast<fbm::ExactMethod>(method);
+  job.work = [r, m, ctl, fell_back] { *fell_back = fbm::exact_sample(r, m, ctl); };
+  job.finish = [fell_back](Napi::Env env) -> Napi::Value { return Napi::Boolean::New(env, *fell_back); };
+  return run_job(info.Env(), async, std::move(job));
+}
+
+// fbmCirculantEigenvalues(hurst, n) -> Float64Array(2n′)
+Napi::Value CirculantEigenvalues(const Napi::CallbackInfo& info) {
+  return to_js(info.Env(), fbm::circulant_eigenvalues(number_arg(info, 0, "hurst"), u32_arg(info, 1, "n")));
+}
+
+// fbmAutocov(hurst, k) -> ρ(k)
+Napi::Value Autocov(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), fbm::fgn_autocov(number_arg(info, 0, "hurst"), number_arg(info, 1, "k")));
+}
+
+// fbmCovariance(markov, type, hurst, unit, times, gammas|null, omegas|null, out)
+Napi::Value Covariance(const Napi::CallbackInfo& info) {
+  const bool markov = info[0].ToBoolean();
+  const FbmType type = type_arg(info, 1);
+  auto t = array_arg<double>(info, 4, "times");
+  auto out = array_arg<double>(info, 7, "out");
+  if (out.length != t.length * t.length) throw coded_error(info.Env(), code_string(Code::Shape), "out must hold times^2 values");
+  const double* g = nullptr;
+  const double* w = nullptr;
+  int K = 0;
+  if (markov) {
+    auto ga = array_arg<double>(info, 5, "gammas");
+    auto wa = array_arg<double>(info, 6, "omegas");
+    if (ga.length != wa.length) throw coded_error(info.Env(), code_string(Code::Shape), "gammas and omegas differ in length");
+    g = ga.data;
+    w = wa.data;
+    K = static_cast<int>(ga.length);
+  }
+  fbm::covariance(markov, type, number_arg(info, 2, "hurst"), info[3].ToBoolean(), t.data, t.length, g, w, K, out.data);
+  return info.Env().Undefined();
+}
+
+// fbmHurst(data, paths, len, increments, lags: Int32Array, out: Float64Array, control, async)
+Napi::Value Hurst(const Napi::CallbackInfo& info) {
+  AnyArray data = float_array_arg(info, 0, "paths");
+  const uint64_t paths = u53_arg(info, 1, "paths");
+  const uint64_t len = u53_arg(info, 2, "len");
+  const bool increments = info[3].ToBoolean();
+  auto lags = array_arg<int32_t>(info, 4, "lags");
+  auto out = array_arg<double>(info, 5, "out");
+  if (paths * len != data.length || out.length != paths)
+    throw coded_error(info.Env(), code_string(Code::Shape), "paths array must hold paths*len values");
+  Job job;
+  job.keep_alive = {data.object, lags.object, out.object};
+  const Control ctl = control_arg(info, 6, &job.keep_alive);
+  const bool async = info[7].ToBoolean();
+  const void* d = data.data;
+  const bool f64 = data.is_f64;
+  const int* lp = lags.data;
+  const int nl = static_cast<int>(lags.length);
+  double* o = out.data;
+  job.work = [=] { fbm::estimate_hurst(d, f64, paths, len, increments, lp, nl, o, ctl); };
+  return run_job(info.Env(), async, std::move(job));
+}
+
+}  // namespace
 
 void init_fbm(Napi::Env env, Napi::Object exports) {
-  (void)env;
-  (void)exports;
+  exports.Set("fbmGammas", Napi::Function::New(env, guarded<Gammas>));
+  exports.Set("fbmCoefficients", Napi::Function::New(env, guarded<Coefficients>));
+  exports.Set("fbmMatrices", Napi::Function::New(env, guarded<Matrices>));
+  exports.Set("fbmVariance", Napi::Function::New(env, guarded<Variance>));
+  exports.Set("fbmMarkovSample", Napi::Function::New(env, guarded<MarkovSample>));
+  exports.Set("fbmExactSample", Napi::Function::New(env, guarded<ExactSample>));
+  exports.Set("fbmCirculantEigenvalues", Napi::Function::New(env, guarded<CirculantEigenvalues>));
+  exports.Set("fbmAutocov", Napi::Function::New(env, guarded<Autocov>));
+  exports.Set("fbmCovariance", Napi::Function::New(env, guarded<Covariance>));
+  exports.Set("fbmHurst", Napi::Function::New(env, guarded<Hurst>));
 }
 
 }  // namespace napi

@@ -1,0 +1,43 @@
+// MA-fBM path sampling (spec/fbm.md §4): host setup of the per-step constants in float64, then a
+// CPU thread-pool loop or the CUDA kernel over (path, dimension), both running fbm_markov_path.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "../core/control.h"
+#include "../core/device.h"
+
+namespace itk {
+namespace fbm {
+
+struct MarkovSetup {
+  int K = 0;
+  double sqrt_dt = 0;
+  std::vector<double> decay, m, lc, lC, omega;
+};
+
+// Validates (γ > 0 increasing, Euler guard γmax·Δ < 0.5) and builds the constants of §4.
+MarkovSetup markov_setup(const double* gammas, const double* omegas, int K, double dt, bool exact, bool stationary);
+
+struct MarkovRequest {
+  void* out = nullptr;   // [paths, n+1, dims], float or double
+  void* bro = nullptr;   // same shape or null
+  bool f64 = false;
+  std::size_t paths = 0;
+  int dims = 1;
+  uint32_t n = 0;
+  double T = 1;
+  bool stationary = false;  // type I
+  bool exact = true;
+  const double* gammas = nullptr;
+  const double* omegas = nullptr;
+  int K = 0;
+  uint32_t key_lo = 0, key_hi = 0;
+  uint64_t path_offset = 0;
+};
+
+void markov_sample(const MarkovRequest& r, Device device, const Control& ctl);
+
+}  // namespace fbm
+}  // namespace itk

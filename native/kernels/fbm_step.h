@@ -1,0 +1,82 @@
+// One MA-fBM path (one dimension) of spec/fbm.md §4: K OU processes driven by one Brownian
+// motion, stepped exactly (joint-Gaussian (ΔW, ξ) sampled conditionally on ΔW) or by Euler, and
+// B̂ = Σ ω_k (Y_k − Y_k(0)) accumulated in float64. Called by the CPU loop (native/fbm) and the
+// CUDA kernel (cuda/fbm_markov.cu) alike, so both run the same arithmetic.
+#pragma once
+#include "fbm_rng.h"
+
+namespace itk {
+
+constexpr int kFbmMaxK = 32;
+
+ITK_HD float hd_add(float a, float b) { return fadd(a, b); }
+ITK_HD double hd_add(double a, double b) { return dadd(a, b); }
+ITK_HD float hd_mul(float a, float b) { return fmul(a, b); }
+ITK_HD double hd_mul(double a, double b) { return dmul(a, b); }
+
+// Host-computed float64 constants cast to the state type T (float or double). Pointers address
+// host memory on the CPU path and device memory in the CUDA kernel.
+template <typename T>
+struct FbmMarkovArgs {
+  int K = 0;
+  int dims = 1;
+  uint32_t n = 0;          // steps
+  int exact = 1;           // 1: exact OU step; 0: Euler
+  int stationary = 0;      // 1: type I, Y(0) ~ N(0, C)
+  uint32_t key_lo = 0, key_hi = 0;
+  T sqrt_dt = 0;           // √Δ
+  const T* decay = nullptr;  // exact: e^{−γΔ}; Euler: 1 − γΔ
+  const T* m = nullptr;      // exact: φ/Δ, φ = −expm1(−γΔ)/γ (regression of ξ on ΔW)
+  const T* lc = nullptr;     // exact: K×K, L_c L_cᵀ = S − Δ m mᵀ (eigen square root, clipped)
+  const T* lC = nullptr;     // type I: K×K, L_C L_Cᵀ = C, C_ij = 1/(γi+γj)
+  const double* omega = nullptr;  // K weights (normalisation already applied)
+};
+
+// Writes B̂(t_0..t_n) to out[j*stride] and, when bro != nullptr, W(t_j) to bro[j*stride].
+template <typename T, typename Out>
+ITK_HD void fbm_markov_path(const FbmMarkovArgs<T>& a, uint64_t path, int d, Out* out, Out* bro,
+                            std::size_t stride) {
+  const int K = a.K;
+  T y[kFbmMaxK];
+  T y0[kFbmMaxK];
+  float z[kFbmMaxK];
+  for (int k = 0; k < K; ++k) y0[k] = T(0);
+  if (a.stationary) {
+    normal_lanes(a.key_lo, a.key_hi, kStreamFbmInit, path, 0, static_cast<uint64_t>(d) * K, K, z);
+    for (int k = 0; k < K; ++k) {
+      T s = T(0);
+      for (int l = 0; l < K; ++l) s = hd_add(s, hd_mul(a.lC[k * K + l], T(z[l])));
+      y0[k] = s;
+    }
+  }
+  for (int k = 0; k < K; ++k) y[k] = y0[k];
+  out[0] = Out(0);
+  if (bro) bro[0] = Out(0);
+  double w = 0.0;
+  for (uint32_t j = 0; j < a.n; ++j) {
+    const Philox4 wb = philox_block(a.key_lo, a.key_hi, kStreamBrownian, path, j, static_cast<uint32_t>(d >> 2));
+    const T dw = hd_mul(a.sqrt_dt, T(normal_of_block(wb, static_cast<uint32_t>(d & 3))));
+    if (a.exact) {
+      // Y_{j+1} = e^{−γΔ} Y_j + m ΔW + L_c z  (§4 "Exact OU step").
+      normal_lanes(a.key_lo, a.key_hi, kStreamFbmOu, path, j, static_cast<uint64_t>(d) * K, K, z);
+      for (int k = 0; k < K; ++k) {
+        T s = hd_add(hd_mul(a.decay[k], y[k]), hd_mul(a.m[k], dw));
+        for (int l = 0; l < K; ++l) s = hd_add(s, hd_mul(a.lc[k * K + l], T(z[l])));
+        y[k] = s;
+      }
+    } else {
+      // Euler: Y_{j+1} = (1 − γΔ) Y_j + ΔW.
+      for (int k = 0; k < K; ++k) y[k] = hd_add(hd_mul(a.decay[k], y[k]), dw);
+    }
+    double b = 0.0;
+    for (int k = 0; k < K; ++k)
+      b = dadd(b, dmul(a.omega[k], dadd(static_cast<double>(y[k]), -static_cast<double>(y0[k]))));
+    out[(j + 1) * stride] = static_cast<Out>(b);
+    if (bro) {
+      w = dadd(w, static_cast<double>(dw));
+      bro[(j + 1) * stride] = static_cast<Out>(w);
+    }
+  }
+}
+
+}  // namespace itk
