@@ -1,5 +1,24 @@
 /**
- * (placeholder until this area lands)
+ * Batched SDE simulation on CPU and CUDA (spec/sde.md): built-in models with fused native
+ * trajectory kernels, user-defined vectorised models, and a low-level in-place stepper.
+ *
+ * @example
+ * ```ts
+ * import { sde } from 'itokit';
+ * const r = sde.simulateSync(sde.models.ou({ theta: 1, mu: 0, sigma: 1 }),
+ *   { paths: 100_000, x0: [1], t1: 1, steps: 100, method: 'exact', seed: 42 });
+ * ```
  * @packageDocumentation
  */
-export {};
+import { cir, gbm, gmmLangevin, heston, ou, subVp, ve, vp } from './models';
+
+/** Built-in models (spec §4). */
+export const models = { ou, gbm, cir, heston, gmmLangevin, vp, subVp, ve };
+export type { Calculus, DiffusionProcess, Method, Model, NoiseType, Vec } from './models';
+export { isDiffusionProcess } from './models';
+export { define } from './define';
+export type { DefineSpec } from './define';
+export { memoryEstimate, simulate, simulateSync } from './simulate';
+export type { SaveAt, SimProgress, SimResult, SimulateOptions } from './simulate';
+export { createStepper } from './stepper';
+export type { Stepper, StepperOptions } from './stepper';

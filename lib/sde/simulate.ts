@@ -1,0 +1,327 @@
+/**
+ * `simulate` / `simulateSync`: many paths of an SDE in one call (spec/sde.md §7, §9). Built-in
+ * models run as one fused native kernel per call; user models (`define`) call their vectorised
+ * drift/diffusion once per stage on the whole batch while noise and updates run natively.
+ * @packageDocumentation
+ */
+import { DeviceOption, deviceCode, getThreads, resolveDevice, setThreads } from '../backends';
+import { UserRunner } from './user';
+import { InvalidArgumentError, ItokitError, ShapeError } from '../errors';
+import { RunOptions, runNative, runNativeSync, throwIfAborted } from '../run';
+import { Dtype, FloatArray, Seed, allocate, checkDtype, checkInt, checkNumber, checkOneOf, describe, seedKey } from '../validate';
+import { sdeNative } from './addon';
+import { METHOD_CODE, Method, Model, Vec } from './models';
+
+/** When to save the state: final only, every k-th step (t0 and t_N included), or at given grid times. */
+export type SaveAt = 'final' | { every: number } | { times: Vec; interpolation?: 'none' | 'linear' };
+
+/** Progress of a simulation. */
+export interface SimProgress { step: number; steps: number; t: number; nfe?: number }
+
+/** Options of {@link simulate}. */
+export interface SimulateOptions {
+  /** Number of paths P (rows of this call). */
+  paths: number;
+  /** Initial state: d values (shared by all paths) or P·d values (row-major). */
+  x0: Vec | FloatArray;
+  /** State dimension, needed only when a dimension-free model (OU with scalar parameters, VP/sub-VP/VE) gets P·d values in x0. */
+  dim?: number;
+  /** Start time (default 0). */
+  t0?: number;
+  /** End time; t1 < t0 integrates backward in time (increments then use |h|). */
+  t1: number;
+  /** Number of steps N of the whole grid; h = (t1 − t0)/N. */
+  steps: number;
+  method: Method;
+  seed: Seed;
+  /** Path id of row 0 (default 0): rows are paths pathOffset .. pathOffset+P−1. */
+  pathOffset?: number;
+  /** Run only global steps [a, b) of the N-step grid, starting from x0 = state after a steps. */
+  stepRange?: [number, number];
+  /** Fine Brownian steps per step (a power of two, default 1): every resolution samples one path. */
+  noiseRefinement?: number;
+  save?: SaveAt;
+  dtype?: Dtype;
+  /** Refuse to start when the estimate of {@link memoryEstimate} exceeds this many bytes. */
+  maxBytes?: number;
+  device?: DeviceOption;
+  /** Sets the CPU pool size for this call (process-wide while it runs); results never depend on it. */
+  threads?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: SimProgress) => void;
+  progressIntervalMs?: number;
+}
+
+/** What {@link simulate} returns. */
+export interface SimResult {
+  /** Times of the save points. */
+  times: Float64Array;
+  /** Saved states, shape [S, P, d] row-major. CIR and Heston save v̂⁺. */
+  data: FloatArray;
+  shape: [number, number, number];
+  /** The raw state after the last simulated step ([P, d]); feed it as x0 to resume. */
+  final: FloatArray;
+  stats: { pathSteps: number; wallMs: number; device: 'cpu' | 'cuda' };
+}
+
+/** @internal Validated simulation plan shared by the fused and callback paths. */
+export interface Plan {
+  model: Model; method: Method; P: number; d: number; m: number; N: number; t0: number; t1: number; h: number;
+  a: number; b: number; refine: number; dtype: Dtype; key: [number, number]; pathOffset: number;
+  saveN0: Uint32Array; saveW: Float64Array; times: Float64Array; x: FloatArray; device: 'cpu' | 'cuda';
+}
+
+function calculusError(msg: string): ItokitError {
+  return new ItokitError('ERR_ITOKIT_CALCULUS', msg);
+}
+
+/** Builds the save schedule (sorted entries: state after n0 steps, weight w toward n0 + 1). */
+function schedule(save: SaveAt | undefined, N: number, t0: number, t1: number, h: number, a: number, b: number): { n0: number[]; w: number[] } {
+  const n0: number[] = [];
+  const w: number[] = [];
+  if (save === undefined || save === 'final') {
+    n0.push(N);
+    w.push(0);
+  } else if (typeof save === 'object' && save !== null && 'every' in save) {
+    const k = checkInt('save.every', save.every, 1, 2 ** 32);
+    for (let n = 0; n < N; n += k) {
+      n0.push(n);
+      w.push(0);
+    }
+    n0.push(N);
+    w.push(0);
+  } else if (typeof save === 'object' && save !== null && 'times' in save) {
+    const interp = checkOneOf('save.interpolation', save.interpolation ?? 'none', ['none', 'linear'] as const);
+    const ts = save.times;
+    if (!ts || typeof ts.length !== 'number' || ts.length === 0) throw new InvalidArgumentError('save.times must be a non-empty list');
+    const tol = 1e-9 * N;
+    let prev = -1;
+    for (let i = 0; i < ts.length; i++) {
+      const t = checkNumber(`save.times[${i}]`, ts[i]);
+      const s = (t - t0) / h;
+      if (s < -tol || s > N + tol) throw new InvalidArgumentError(`save.times[${i}] = ${t} lies outside [t0, t1]`);
+      const r = Math.round(s);
+      let nn: number, ww: number;
+      if (Math.abs(s - r) <= tol) {
+        nn = Math.min(N, Math.max(0, r));
+        ww = 0;
+      } else if (interp === 'linear') {
+        nn = Math.floor(s);
+        ww = s - nn;
+      } else {
+        throw new InvalidArgumentError(`save.times[${i}] = ${t} is not a grid point (h = ${h}); use interpolation: 'linear'`);
+      }
+      if (nn + ww < prev) throw new InvalidArgumentError('save.times must be ordered from t0 toward t1');
+      prev = nn + ww;
+      n0.push(nn);
+      w.push(ww);
+    }
+  } else {
+    throw new InvalidArgumentError(`save must be 'final', { every } or { times }, got ${describe(save)}`);
+  }
+  const out = { n0: [] as number[], w: [] as number[] };
+  for (let i = 0; i < n0.length; i++) {
+    if (n0[i] < a || n0[i] > b || (w[i] > 0 && n0[i] >= b)) continue;
+    out.n0.push(n0[i]);
+    out.w.push(w[i]);
+  }
+  void t1;
+  return out;
+}
+
+/** Validates options against a model. @internal */
+export function plan(model: Model, o: SimulateOptions): Plan {
+  if (model === null || typeof model !== 'object' || !Array.isArray(model.methods)) throw new InvalidArgumentError('model must come from sde.models.* or sde.define');
+  if (o === null || typeof o !== 'object') throw new InvalidArgumentError('simulate needs an options object');
+  const method = checkOneOf('method', o.method, ['euler', 'milstein', 'heun', 'sra1', 'exact', 'euler-ft', 'log-euler-ft'] as const);
+  if (!model.methods.includes(method)) {
+    // Heun solves Stratonovich SDEs, the others Itô; they coincide only for additive noise (spec §1).
+    const strat = model.calculus === 'stratonovich';
+    if (model.noise !== 'additive' && ((method === 'heun' && !strat) || (['euler', 'milstein', 'sra1'].includes(method) && strat))) {
+      throw calculusError(`'${method}' solves ${strat ? 'Itô' : 'Stratonovich'} SDEs but this ${model.kind} model is ${model.calculus} with ${model.noise} noise; use one of ${model.methods.join(', ')}`);
+    }
+    throw new InvalidArgumentError(`method '${method}' is not available for ${model.kind} with ${model.noise} noise; use one of ${model.methods.join(', ')}`);
+  }
+  const P = checkInt('paths', o.paths, 0, 2 ** 40);
+  const N = checkInt('steps', o.steps, 1, 2 ** 32 - 1);
+  const t0 = checkNumber('t0', o.t0 ?? 0);
+  const t1 = checkNumber('t1', o.t1);
+  if (t1 === t0) throw new InvalidArgumentError('t1 must differ from t0 (dt would be 0)');
+  const h = (t1 - t0) / N;
+  if (method === 'exact' && h < 0) throw new InvalidArgumentError('exact transitions need t1 > t0');
+  const dtype = checkDtype(o.dtype);
+  const key = seedKey(o.seed);
+  const pathOffset = checkInt('pathOffset', o.pathOffset ?? 0, 0, 2 ** 48 - 1);
+  if (pathOffset + P > 2 ** 48) throw new InvalidArgumentError('path ids must stay below 2^48');
+  const refine = checkInt('noiseRefinement', o.noiseRefinement ?? 1, 1, 2 ** 30);
+  if ((refine & (refine - 1)) !== 0) throw new InvalidArgumentError(`noiseRefinement must be a power of two, got ${refine}`);
+  if (N * refine > 2 ** 32) throw new InvalidArgumentError('steps × noiseRefinement must stay below 2^32 (step ids are 32-bit)');
+  let a = 0, b = N;
+  if (o.stepRange !== undefined) {
+    if (!Array.isArray(o.stepRange) || o.stepRange.length !== 2) throw new InvalidArgumentError('stepRange must be [begin, end)');
+    a = checkInt('stepRange[0]', o.stepRange[0], 0, N);
+    b = checkInt('stepRange[1]', o.stepRange[1], a, N);
+  }
+  // Dimension: from the model, or from x0 for "any dim" models.
+  const x0 = o.x0;
+  if (x0 === null || typeof x0 !== 'object' || typeof (x0 as Vec).length !== 'number') throw new InvalidArgumentError(`x0 must be an array of numbers, got ${describe(x0)}`);
+  let d = model.dim;
+  if (o.dim !== undefined) {
+    const od = checkInt('dim', o.dim, 1, 2 ** 30);
+    if (d !== 0 && od !== d) throw new ShapeError(`dim ${od} does not match the model's dim ${d}`);
+    d = od;
+  }
+  if (d === 0) d = x0.length;
+  if (d === 0) throw new ShapeError('x0 must not be empty');
+  if (x0.length !== d && x0.length !== P * d) throw new ShapeError(`x0 must hold d = ${d} or paths·d = ${P * d} values, has ${x0.length} (dim mismatch)`);
+  const m = model.brownianDim === 0 ? d : model.brownianDim;
+  const x = allocate(dtype, P * d);
+  if (x0.length === d) {
+    for (let i = 0; i < d; i++) {
+      if (!Number.isFinite(x0[i])) throw new InvalidArgumentError(`x0[${i}] is not finite`);
+    }
+    for (let p = 0; p < P; p++) x.set(x0 as ArrayLike<number>, p * d); // broadcast copy
+  } else {
+    x.set(x0 as ArrayLike<number>);
+    for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) throw new InvalidArgumentError(`x0[${i}] is not finite`);
+  }
+  const sch = schedule(o.save, N, t0, t1, h, a, b);
+  const times = Float64Array.from(sch.n0.map((n, i) => (n === N && sch.w[i] === 0 ? t1 : t0 + (n + sch.w[i]) * h)));
+  if (model.user && o.device === 'cuda') throw new InvalidArgumentError("user-defined models run on the CPU (device 'cuda' is for built-in models)");
+  const device = model.user ? 'cpu' : resolveDevice(o.device, P * d * (b - a));
+  if (model.user && sch.w.some((w) => w > 0)) throw new InvalidArgumentError("interpolated save times are available for built-in models only");
+  const pl: Plan = {
+    model, method, P, d, m, N, t0, t1, h, a, b, refine, dtype, key, pathOffset,
+    saveN0: Uint32Array.from(sch.n0), saveW: Float64Array.from(sch.w), times, x, device,
+  };
+  if (o.maxBytes !== undefined) {
+    const est = estimate(pl).bytes;
+    if (est > checkNumber('maxBytes', o.maxBytes, { min: 0 })) throw new InvalidArgumentError(`simulation needs about ${est} bytes, above maxBytes = ${o.maxBytes}`);
+  }
+  return pl;
+}
+
+const EXTRA: Record<Method, number> = { euler: 1, milstein: 2, heun: 3, sra1: 3, exact: 0, 'euler-ft': 0, 'log-euler-ft': 0 };
+
+function estimate(p: Plan): { bytes: number; breakdown: Record<string, number> } {
+  const b = p.dtype === 'float64' ? 8 : 4;
+  const breakdown: Record<string, number> = {
+    state: b * p.P * p.d,
+    saves: b * p.P * p.d * p.saveN0.length,
+  };
+  if (p.model.user) {
+    breakdown.workspace = b * p.P * p.d * EXTRA[p.method];
+    breakdown.noise = b * p.P * p.m * (p.method === 'sra1' ? 2 : 1);
+  }
+  return { bytes: Object.values(breakdown).reduce((s, v) => s + v, 0), breakdown };
+}
+
+/** Bytes a simulation would allocate: b·P·d·(S + 1 + k) + b·P·m on the callback path (spec §7). */
+export function memoryEstimate(model: Model, o: SimulateOptions): { bytes: number; breakdown: Record<string, number> } {
+  return estimate(plan(model, { ...o, maxBytes: undefined }));
+}
+
+/** @internal */
+export function fusedArgs(p: Plan): { par: Float64Array; tcoef: Float64Array; hdr: Float64Array; out: FloatArray } {
+  const f = p.model.fused!;
+  const built = f.build(p.d, p.h, p.t0, p.t1, p.N, p.method);
+  const hdr = new Float64Array([f.code, METHOD_CODE[p.method], p.d, p.m, f.mixture, p.P, p.pathOffset, p.a, p.b,
+    p.key[0], p.key[1], p.refine, p.h, deviceCode(p.device), built.perStep ? 1 : 0]);
+  return { par: built.par, tcoef: built.tcoef, hdr, out: allocate(p.dtype, p.saveN0.length * p.P * p.d) };
+}
+
+function result(p: Plan, out: FloatArray, wallMs: number): SimResult {
+  return {
+    times: p.times, data: out, shape: [p.saveN0.length, p.P, p.d], final: p.x,
+    stats: { pathSteps: p.P * (p.b - p.a), wallMs, device: p.device },
+  };
+}
+
+function withThreads<T>(threads: number | undefined, fn: () => T): T {
+  if (threads === undefined) return fn();
+  const before = getThreads();
+  setThreads(threads);
+  try {
+    return fn();
+  } finally {
+    setThreads(before);
+  }
+}
+
+/** Simulates synchronously (blocks the event loop). See {@link simulate}. */
+export function simulateSync(model: Model, o: SimulateOptions): SimResult {
+  const p = plan(model, o);
+  const start = performance.now();
+  return withThreads(o.threads, () => {
+    if (model.user) {
+      const out = allocate(p.dtype, p.saveN0.length * p.P * p.d);
+      runUser(p, out, o);
+      return result(p, out, performance.now() - start);
+    }
+    const f = fusedArgs(p);
+    runNativeSync(() => sdeNative().sdeFused(p.x, f.out, f.par, f.tcoef, p.saveN0, p.saveW, f.hdr, null, false));
+    return result(p, f.out, performance.now() - start);
+  });
+}
+
+/**
+ * Simulates `paths` paths of `model` from t0 to t1 in `steps` steps, off the event loop. Path i's
+ * noise depends only on (seed, pathOffset + i, step), never on batch size, threads or device.
+ * @example
+ * ```ts
+ * const r = await sde.simulate(sde.models.gbm({ mu: 0.05, sigma: 0.2 }),
+ *   { paths: 1e6, x0: [100], t1: 1, steps: 252, method: 'exact', seed: 1 });
+ * ```
+ */
+export async function simulate(model: Model, o: SimulateOptions): Promise<SimResult> {
+  const p = plan(model, o);
+  const start = performance.now();
+  const before = getThreads();
+  if (o.threads !== undefined) setThreads(o.threads);
+  try {
+    if (model.user) {
+      const out = allocate(p.dtype, p.saveN0.length * p.P * p.d);
+      await runUserAsync(p, out, o);
+      return result(p, out, performance.now() - start);
+    }
+    const f = fusedArgs(p);
+    const onProgress = o.onProgress;
+    const run: RunOptions = {
+      signal: o.signal, progressIntervalMs: o.progressIntervalMs,
+      onProgress: onProgress && ((q) => {
+        const step = p.a + Math.round((q.done / q.total) * (p.b - p.a));
+        onProgress({ step, steps: p.N, t: p.t0 + step * p.h });
+      }),
+    };
+    await runNative(run, (control) => sdeNative().sdeFused(p.x, f.out, f.par, f.tcoef, p.saveN0, p.saveW, f.hdr, control, true));
+    return result(p, f.out, performance.now() - start);
+  } finally {
+    if (o.threads !== undefined) setThreads(before);
+  }
+}
+
+// ---- callback path -------------------------------------------------------------------------
+
+function runUser(p: Plan, out: FloatArray, o: SimulateOptions): void {
+  const r = new UserRunner(p, out);
+  for (let n = p.a; n < p.b; n++) {
+    r.step(n);
+    if (o.onProgress) o.onProgress({ step: n + 1, steps: p.N, t: r.time(n + 1) });
+  }
+}
+
+async function runUserAsync(p: Plan, out: FloatArray, o: SimulateOptions): Promise<void> {
+  const r = new UserRunner(p, out);
+  let last = Date.now();
+  const every = Math.max(1, o.progressIntervalMs ?? 100);
+  for (let n = p.a; n < p.b; n++) {
+    throwIfAborted(o.signal);
+    r.step(n);
+    if (Date.now() - last >= 20) {
+      await new Promise((res) => setImmediate(res));
+      last = Date.now();
+    }
+    if (o.onProgress && (Date.now() - last >= every || n + 1 === p.b)) o.onProgress({ step: n + 1, steps: p.N, t: r.time(n + 1) });
+  }
+  throwIfAborted(o.signal);
+}

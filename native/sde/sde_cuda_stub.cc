@@ -1,0 +1,15 @@
+// Stand-ins for cuda/sde.cu in CPU-only builds: every entry reports CUDA as unavailable.
+#include "../core/cuda_api.h"
+#include "sde_cuda.h"
+
+namespace itk {
+namespace cuda {
+
+void sde_fused_f32(const sde::FusedArgs<float>&) { require_available(); }
+void sde_fused_f64(const sde::FusedArgs<double>&) { require_available(); }
+void sde_brownian_f32(const sde::NoiseSpec<float>&, uint64_t, uint64_t, uint32_t, float*, float*) {
+  require_available();
+}
+
+}  // namespace cuda
+}  // namespace itk
