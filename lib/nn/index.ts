@@ -1,0 +1,9 @@
+/**
+ * Small neural networks with native forward and backward passes: {@link MLP}, {@link Adam}
+ * (spec/trainers.md §1). Used by the trainers in `itokit.train`.
+ * @packageDocumentation
+ */
+export { MLP, ACTIVATIONS } from './mlp';
+export type { Activation, MLPOptions, ParameterView, Tape } from './mlp';
+export { Adam, gradNorm } from './adam';
+export type { AdamOptions } from './adam';

@@ -1,0 +1,224 @@
+// CPU MLP kernels (see mlp.h). Every inner loop is an axpy over a contiguous row, so the host
+// compiler vectorises it without reassociating a sum: the result of each output is the same
+// sequence of roundings for any batch split.
+#include "mlp.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "../core/error.h"
+#include "../core/threadpool.h"
+
+namespace itk {
+namespace nn {
+
+MlpLayout make_layout(const int32_t* desc, std::size_t len) {
+  require(desc != nullptr && len >= 1, Code::InvalidArg, "MLP description is empty");
+  const int n = desc[0];
+  require(n >= 1 && n <= 64, Code::InvalidArg, "an MLP needs 1 to 64 layers");
+  require(len == static_cast<std::size_t>(2 * n + 2), Code::InvalidArg, "MLP description has the wrong length");
+  MlpLayout L;
+  L.n_layers = n;
+  for (int i = 0; i <= n; ++i) {
+    require(desc[1 + i] >= 1 && desc[1 + i] <= (1 << 20), Code::InvalidArg, "MLP widths must be in [1, 2^20]");
+    L.sizes.push_back(desc[1 + i]);
+    L.max_width = std::max(L.max_width, desc[1 + i]);
+  }
+  std::size_t off = 0, tape = 0;
+  for (int l = 0; l < n; ++l) {
+    const int a = desc[2 + n + l];
+    require(a >= 0 && a <= 4, Code::InvalidArg, "unknown activation code " + std::to_string(a));
+    L.acts.push_back(static_cast<Act>(a));
+    const std::size_t in = L.sizes[l], out = L.sizes[l + 1];
+    L.w_off.push_back(off);
+    off += in * out;
+    L.b_off.push_back(off);
+    off += out;
+    L.tape_off.push_back(tape);
+    tape += 2 * out;
+  }
+  L.n_params = off;
+  L.tape_per_row = tape;
+  return L;
+}
+
+template <typename T>
+void transpose_weights(const MlpLayout& L, const T* params, T* wt) {
+  for (int l = 0; l < L.n_layers; ++l) {
+    const std::size_t in = L.sizes[l], out = L.sizes[l + 1];
+    const T* W = params + L.w_off[l];
+    T* Wt = wt + L.w_off[l];
+    for (std::size_t o = 0; o < out; ++o)
+      for (std::size_t i = 0; i < in; ++i) Wt[i * out + o] = W[o * in + i];
+  }
+}
+
+namespace {
+
+// z[r, :] = b + Σ_i in[r, i]·Wt[i, :] for four rows at a time (one load of each Wt row serves
+// four outputs); the sum over i runs in increasing order for every row.
+template <typename T>
+void linear_rows(const T* __restrict in, std::size_t rows, std::size_t nin, const T* __restrict Wt,
+                 const T* __restrict b, std::size_t nout, T* __restrict z) {
+  std::size_t r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    T* __restrict z0 = z + r * nout;
+    T* __restrict z1 = z0 + nout;
+    T* __restrict z2 = z1 + nout;
+    T* __restrict z3 = z2 + nout;
+    for (std::size_t o = 0; o < nout; ++o) z0[o] = z1[o] = z2[o] = z3[o] = b[o];
+    const T* x0 = in + r * nin;
+    for (std::size_t i = 0; i < nin; ++i) {
+      const T a0 = x0[i], a1 = x0[nin + i], a2 = x0[2 * nin + i], a3 = x0[3 * nin + i];
+      const T* __restrict w = Wt + i * nout;
+      for (std::size_t o = 0; o < nout; ++o) {
+        z0[o] += a0 * w[o];
+        z1[o] += a1 * w[o];
+        z2[o] += a2 * w[o];
+        z3[o] += a3 * w[o];
+      }
+    }
+  }
+  for (; r < rows; ++r) {
+    T* __restrict z0 = z + r * nout;
+    for (std::size_t o = 0; o < nout; ++o) z0[o] = b[o];
+    const T* x0 = in + r * nin;
+    for (std::size_t i = 0; i < nin; ++i) {
+      const T a0 = x0[i];
+      const T* __restrict w = Wt + i * nout;
+      for (std::size_t o = 0; o < nout; ++o) z0[o] += a0 * w[o];
+    }
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void mlp_forward_rows(const MlpLayout& L, const T* params, const T* wt, const T* x, std::size_t rows, T* tape,
+                      T* y) {
+  const T* in = x;
+  for (int l = 0; l < L.n_layers; ++l) {
+    const std::size_t nin = L.sizes[l], nout = L.sizes[l + 1];
+    T* z = tape + rows * L.tape_off[l];
+    T* a = z + rows * nout;
+    linear_rows(in, rows, nin, wt + L.w_off[l], params + L.b_off[l], nout, z);
+    const Act act = L.acts[l];
+    const std::size_t n = rows * nout;
+    if (act == Act::Identity) {
+      std::memcpy(a, z, n * sizeof(T));
+    } else {
+      for (std::size_t k = 0; k < n; ++k) a[k] = act_forward(act, z[k]);
+    }
+    in = a;
+  }
+  if (y != nullptr) std::memcpy(y, in, rows * L.out() * sizeof(T));
+}
+
+template <typename T>
+void mlp_backward_rows(const MlpLayout& L, const T* params, const T* x, std::size_t rows, const T* tape,
+                       const T* dy, T* dx, T* grad, T* scratch) {
+  T* bufA = scratch;                          // dz of the current layer
+  T* bufB = scratch + rows * L.max_width;     // gradient w.r.t. the current layer's input
+  const T* g = dy;                            // gradient w.r.t. the current layer's output
+  for (int l = L.n_layers - 1; l >= 0; --l) {
+    const std::size_t nin = L.sizes[l], nout = L.sizes[l + 1];
+    const T* z = tape + rows * L.tape_off[l];
+    const T* a = z + rows * nout;
+    const Act act = L.acts[l];
+    T* __restrict dz = bufA;
+    const std::size_t n = rows * nout;
+    if (act == Act::Identity) {
+      std::memcpy(dz, g, n * sizeof(T));
+    } else {
+      for (std::size_t k = 0; k < n; ++k) dz[k] = g[k] * act_derivative(act, z[k], a[k]);
+    }
+    const T* in = l == 0 ? x : tape + rows * L.tape_off[l - 1] + rows * L.sizes[l];
+    T* __restrict dW = grad + L.w_off[l];
+    T* __restrict db = grad + L.b_off[l];
+    const T* W = params + L.w_off[l];
+    for (std::size_t r = 0; r < rows; ++r) {
+      const T* __restrict dzr = dz + r * nout;
+      const T* __restrict xr = in + r * nin;
+      for (std::size_t o = 0; o < nout; ++o) db[o] += dzr[o];
+      for (std::size_t o = 0; o < nout; ++o) {
+        const T c = dzr[o];
+        T* __restrict w = dW + o * nin;
+        for (std::size_t i = 0; i < nin; ++i) w[i] += c * xr[i];
+      }
+    }
+    if (l == 0 && dx == nullptr) break;
+    T* __restrict gin = l == 0 ? dx : bufB;
+    for (std::size_t r = 0; r < rows; ++r) {
+      T* __restrict gr = gin + r * nin;
+      const T* __restrict dzr = dz + r * nout;
+      for (std::size_t i = 0; i < nin; ++i) gr[i] = T(0);
+      for (std::size_t o = 0; o < nout; ++o) {
+        const T c = dzr[o];
+        const T* __restrict w = W + o * nin;
+        for (std::size_t i = 0; i < nin; ++i) gr[i] += c * w[i];
+      }
+    }
+    g = gin;  // lives in bufB; the next layer's dz goes to bufA, so the two never alias
+  }
+}
+
+std::size_t mlp_grain(std::size_t rows) {
+  // At most 64 chunks (bounded memory for the per-chunk gradients), at least 32 rows each.
+  return std::max<std::size_t>(32, (rows + 63) / 64);
+}
+
+template <typename T>
+void mlp_forward(const MlpLayout& L, const T* params, const T* x, std::size_t rows, T* tape, T* y,
+                 const Control& ctl) {
+  std::vector<T> wt(L.n_params);
+  transpose_weights(L, params, wt.data());
+  const std::size_t grain = mlp_grain(rows);
+  const std::size_t chunks = (rows + grain - 1) / grain;
+  parallel_for(chunks, [&](std::size_t c) {
+    ctl.check();
+    const std::size_t r0 = c * grain, nr = std::min(rows, r0 + grain) - r0;
+    mlp_forward_rows(L, params, wt.data(), x + r0 * L.in(), nr, tape + r0 * L.tape_per_row,
+                     y ? y + r0 * L.out() : nullptr);
+  });
+  ctl.progress(1, 1);
+}
+
+template <typename T>
+void mlp_backward(const MlpLayout& L, const T* params, const T* x, std::size_t rows, const T* tape,
+                  const T* dy, T* dx, T* grad, const Control& ctl) {
+  const std::size_t grain = mlp_grain(rows);
+  const std::size_t chunks = (rows + grain - 1) / grain;
+  std::vector<T> partial(chunks * L.n_params, T(0));
+  std::vector<T> scratch(chunks * 2 * grain * L.max_width);
+  parallel_for(chunks, [&](std::size_t c) {
+    ctl.check();
+    const std::size_t r0 = c * grain, nr = std::min(rows, r0 + grain) - r0;
+    mlp_backward_rows(L, params, x + r0 * L.in(), nr, tape + r0 * L.tape_per_row, dy + r0 * L.out(),
+                      dx ? dx + r0 * L.in() : nullptr, partial.data() + c * L.n_params,
+                      scratch.data() + c * 2 * grain * L.max_width);
+  });
+  // grad += Σ_c partial_c, chunks in order for every element.
+  parallel_range(L.n_params, 4096, [&](std::size_t b, std::size_t e) {
+    for (std::size_t c = 0; c < chunks; ++c) {
+      const T* p = partial.data() + c * L.n_params;
+      for (std::size_t k = b; k < e; ++k) grad[k] += p[k];
+    }
+  });
+  ctl.progress(1, 1);
+}
+
+#define ITK_NN_INSTANTIATE(T)                                                                                   \
+  template void transpose_weights<T>(const MlpLayout&, const T*, T*);                                           \
+  template void mlp_forward_rows<T>(const MlpLayout&, const T*, const T*, const T*, std::size_t, T*, T*);       \
+  template void mlp_backward_rows<T>(const MlpLayout&, const T*, const T*, std::size_t, const T*, const T*, T*, \
+                                     T*, T*);                                                                   \
+  template void mlp_forward<T>(const MlpLayout&, const T*, const T*, std::size_t, T*, T*, const Control&);      \
+  template void mlp_backward<T>(const MlpLayout&, const T*, const T*, std::size_t, const T*, const T*, T*, T*,  \
+                                const Control&);
+ITK_NN_INSTANTIATE(float)
+ITK_NN_INSTANTIATE(double)
+#undef ITK_NN_INSTANTIATE
+
+}  // namespace nn
+}  // namespace itk
