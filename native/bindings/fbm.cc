@@ -42,9 +42,10 @@ Napi::Value Coefficients(const Napi::CallbackInfo& info) {
   const double T = number_arg(info, 2, "T");
   const bool unit = info[3].ToBoolean();
   auto g = array_arg<double>(info, 4, "gammas");
-  const bool derivative = info[5].ToBoolean();
+  const uint32_t derivative = u32_arg(info, 5, "derivative");
+  if (derivative > 2) throw_arg(info.Env(), "derivative must be 0, 1 or 2");
   const fbm::MarkovCoefficients r =
-      fbm::markov_coefficients(type, hurst, T, unit, g.data, static_cast<int>(g.length), derivative);
+      fbm::markov_coefficients(type, hurst, T, unit, g.data, static_cast<int>(g.length), static_cast<int>(derivative));
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
   o.Set("omegas", to_js(env, r.omegas));

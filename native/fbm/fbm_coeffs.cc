@@ -30,6 +30,20 @@ double b_gamma(FbmType type, double hurst, double T, double g) {
          (std::exp(-z) - q_exp(a, z)) * ga / g;
 }
 
+// d b_k/dH for type II from the analytic ∂P/∂a series (spec §8): with a = H + ½,
+// b_Γ = Tγ^{-a}P(a,z) − aγ^{-a-1}P(a+1,z); unit: b_u = b_Γ V^{-1/2}, d ln V_II/dH = −1/H − 2ψ(a).
+double db_type2(double hurst, double T, bool unit, double g) {
+  const double a = hurst + 0.5, z = g * T, lg = std::log(g);
+  const double ga = std::exp(-a * lg), ga1 = ga / g;
+  const double p0 = gamma_p(a, z), p1 = gamma_p(a + 1.0, z);
+  const double b = T * ga * p0 - a * ga1 * p1;
+  const double db = T * ga * (gamma_p_da(a, z) - lg * p0) - ga1 * p1 - a * ga1 * (gamma_p_da(a + 1.0, z) - lg * p1);
+  if (!unit) return db;
+  const double V = variance_type2(hurst);
+  const double dlnV = -1.0 / hurst - 2.0 * digamma(a);
+  return (db - 0.5 * b * dlnV) / std::sqrt(V);
+}
+
 void b_vector(FbmType type, double hurst, double T, bool unit, const double* g, int K, double* b) {
   const double s = unit ? 1.0 / std::sqrt(type_variance(type, hurst)) : 1.0;
   for (int k = 0; k < K; ++k) b[k] = b_gamma(type, hurst, T, g[k]) * s;
@@ -79,11 +93,21 @@ void markov_matrices(FbmType type, double hurst, double T, bool unit, const doub
   *c = (unit ? 1.0 : V) * std::pow(T, 2.0 * hurst + 1.0) / (2.0 * hurst + 1.0);
 }
 
+// d ln V/dH: type I V = 1/(Γ(2H+1) sin πH), type II V = 1/(2H Γ(H+½)²).
+double dlog_variance(FbmType type, double hurst) {
+  const double pi = 3.14159265358979323846;
+  if (type == FbmType::I) return -2.0 * digamma(2.0 * hurst + 1.0) - pi / std::tan(pi * hurst);
+  return -1.0 / hurst - 2.0 * digamma(hurst + 0.5);
+}
+
 MarkovCoefficients markov_coefficients(FbmType type, double hurst, double T, bool unit, const double* g,
-                                       int K, bool derivative) {
+                                       int K, int derivative) {
+  // Solved in the Γ normalisation; the unit weights are ω_Γ/√V exactly (spec §1 rescaling rule),
+  // so both normalisations give the same ω to one rounding.
   std::vector<double> A, b;
   double c = 0;
-  markov_matrices(type, hurst, T, unit, g, K, &A, &b, &c);
+  markov_matrices(type, hurst, T, false, g, K, &A, &b, &c);
+  const double su = unit ? 1.0 / std::sqrt(type_variance(type, hurst)) : 1.0;
   const std::size_t n = static_cast<std::size_t>(K);
   // Jacobi scaling: Ã = D⁻¹AD⁻¹ has a unit diagonal, which removes the γ-dependent row scales
   // from the conditioning (§3 "Solve").
@@ -115,30 +139,40 @@ MarkovCoefficients markov_coefficients(FbmType type, double hurst, double T, boo
     }
   }
   if (!ok) throw Error(Code::Numerical, "markovCoefficients: the scaled normal matrix is not positive definite even with ridge 1e-10");
-  r.omegas.resize(n);
-  for (std::size_t i = 0; i < n; ++i) r.omegas[i] = b[i] / d[i];
-  cholesky_solve(L, n, r.omegas.data());
-  for (std::size_t i = 0; i < n; ++i) r.omegas[i] /= d[i];
+  std::vector<double> w(n);
+  for (std::size_t i = 0; i < n; ++i) w[i] = b[i] / d[i];
+  cholesky_solve(L, n, w.data());
+  for (std::size_t i = 0; i < n; ++i) w[i] /= d[i];
   double bw = 0, wAw = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    bw += b[i] * r.omegas[i];
-    for (std::size_t j = 0; j < n; ++j) wAw += r.omegas[i] * A[i * n + j] * r.omegas[j];
+    bw += b[i] * w[i];
+    for (std::size_t j = 0; j < n; ++j) wAw += w[i] * A[i * n + j] * w[j];
   }
   r.relative_error = 1.0 - bw / c;
   r.quadratic_error = (c - 2.0 * bw + wAw) / c;
-  if (derivative) {
-    // dω/dH = A⁻¹ db/dH (A does not depend on H, §8); db/dH by central differences, h = 1e-5,
-    // of the normalised b, so √V(H) is differentiated too. H ± h stays inside (0, 1).
-    const double h = 1e-5;
-    const double hp = hurst + h < 1.0 ? hurst + h : hurst;
-    const double hm = hurst - h > 0.0 ? hurst - h : hurst;
-    std::vector<double> bp(n), bm(n);
-    b_vector(type, hp, T, unit, g, K, bp.data());
-    b_vector(type, hm, T, unit, g, K, bm.data());
+  r.omegas.resize(n);
+  for (std::size_t i = 0; i < n; ++i) r.omegas[i] = w[i] * su;
+  if (derivative != kDerivNone) {
+    // dω_Γ/dH = A⁻¹ db_Γ/dH (A does not depend on H, §8), then for 'unit'
+    // d(ω_Γ/√V)/dH = (dω_Γ/dH)/√V − ½ ω_unit d ln V/dH.
+    std::vector<double> dw(n);
+    if (derivative == kDerivAnalytic) {
+      require(type == FbmType::II, Code::InvalidArg, "the analytic dω/dH exists for type II only");
+      for (std::size_t i = 0; i < n; ++i) dw[i] = db_type2(hurst, T, false, g[i]) / d[i];
+    } else {
+      // Central differences, h = 1e-5, kept inside (0, 1).
+      const double h = 1e-5;
+      const double hp = hurst + h < 1.0 ? hurst + h : hurst;
+      const double hm = hurst - h > 0.0 ? hurst - h : hurst;
+      std::vector<double> bp(n), bm(n);
+      b_vector(type, hp, T, false, g, K, bp.data());
+      b_vector(type, hm, T, false, g, K, bm.data());
+      for (std::size_t i = 0; i < n; ++i) dw[i] = (bp[i] - bm[i]) / (hp - hm) / d[i];
+    }
+    cholesky_solve(L, n, dw.data());
+    const double dl = unit ? dlog_variance(type, hurst) : 0.0;
     r.d_omega_d_hurst.resize(n);
-    for (std::size_t i = 0; i < n; ++i) r.d_omega_d_hurst[i] = (bp[i] - bm[i]) / (hp - hm) / d[i];
-    cholesky_solve(L, n, r.d_omega_d_hurst.data());
-    for (std::size_t i = 0; i < n; ++i) r.d_omega_d_hurst[i] /= d[i];
+    for (std::size_t i = 0; i < n; ++i) r.d_omega_d_hurst[i] = dw[i] / d[i] * su - 0.5 * r.omegas[i] * dl;
   }
   return r;
 }

@@ -31,9 +31,14 @@ struct MarkovCoefficients {
   bool ill_conditioned = false;         // cond > 1e12
 };
 
+// dω/dH modes: none, central differences of b (h = 1e-5, spec §8), analytic ∂P/∂a (type II).
+constexpr int kDerivNone = 0;
+constexpr int kDerivDifferences = 1;
+constexpr int kDerivAnalytic = 2;
+
 // Validates its arguments (coded InvalidArg) and throws Numerical when the solve fails.
 MarkovCoefficients markov_coefficients(FbmType type, double hurst, double T, bool unit, const double* gammas,
-                                       int K, bool derivative);
+                                       int K, int derivative);
 
 }  // namespace fbm
 }  // namespace itk

@@ -59,6 +59,31 @@ double gamma_p(double a, double x) {
   return -std::expm1(a * std::log(x) - x - std::lgamma(a) + std::log(upper_cf(a, x)));
 }
 
+double digamma(double x) {
+  // Recurrence ψ(x) = ψ(x+1) − 1/x up to x >= 10, then the asymptotic series
+  // ψ(x) ~ ln x − 1/(2x) − Σ B_2k/(2k x^{2k}) (Abramowitz & Stegun 6.3.18).
+  double r = 0.0;
+  while (x < 10.0) {
+    r -= 1.0 / x;
+    x += 1.0;
+  }
+  const double f = 1.0 / (x * x);
+  const double t = f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f * (1.0 / 132 - f * (691.0 / 32760 - f / 12.0))))));
+  return r + std::log(x) - 0.5 / x - t;
+}
+
+double gamma_p_da(double a, double x) {
+  if (x <= 0.0) return 0.0;
+  const double lx = std::log(x);
+  double sum = 0.0;
+  for (int n = 0; n < 100000; ++n) {
+    const double tn = std::exp((a + n) * lx - x - std::lgamma(a + n + 1.0));
+    sum += tn * (lx - digamma(a + n + 1.0));
+    if (n > x && tn < 1e-17) return sum;
+  }
+  throw Error(Code::Numerical, "dP/da series did not converge");
+}
+
 double variance_type1(double hurst) {
   return 1.0 / (std::tgamma(2.0 * hurst + 1.0) * std::sin(kPi * hurst));
 }

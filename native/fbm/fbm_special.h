@@ -11,6 +11,10 @@ namespace fbm {
 double q_exp(double a, double z);
 // Regularised lower incomplete gamma P(a,x), x >= 0.
 double gamma_p(double a, double x);
+// ∂P(a,x)/∂a = Σ_n t_n (ln x − ψ(a+n+1)), t_n = exp((a+n) ln x − x − lnΓ(a+n+1)) (spec §8).
+double gamma_p_da(double a, double x);
+// Digamma ψ(x), x > 0.
+double digamma(double x);
 // Var B_I^Γ(1) = 1/(Γ(2H+1) sin(πH)) and Var B_II^Γ(1) = 1/(2H Γ(H+1/2)^2) (§1).
 double variance_type1(double hurst);
 double variance_type2(double hurst);
