@@ -1,13 +1,236 @@
-// ot area bindings (placeholder until the area lands).
+// ot area bindings: entropic OT solvers, cost builders and reference problems. lib/ot validates
+// every argument first; the checks here only keep direct callers from reading out of bounds.
+// Options travel as one Float64Array (slots below, mirrored in lib/ot/native.ts).
+#include <memory>
+
+#include "../ot/cost.h"
+#include "../ot/solver.h"
 #include "areas.h"
 #include "napi_util.h"
 
 namespace itk {
 namespace napi {
+namespace {
+
+enum Slot {
+  kReg, kMethod, kTol, kMaxIter, kCheckEvery, kEpsScaling, kReturnPlan, kRoundPlan, kStallWindow,
+  kWarmup, kLambda0, kLambdaMax, kBadRatio, kMaxNewton, kCgMaxIter, kCgRtol, kShiftMax, kArmijo,
+  kMaxBacktracks, kFallbackIters, kSlots
+};
+
+ot::Options options_arg(const Napi::CallbackInfo& info, std::size_t i) {
+  auto o = array_arg<double>(info, i, "options");
+  if (o.length < kSlots) throw_arg(info.Env(), "options block too short");
+  const double* s = o.data;
+  ot::Options r;
+  r.reg = s[kReg];
+  r.method = s[kMethod] == 1 ? ot::Method::Sns : ot::Method::Sinkhorn;
+  r.tol = s[kTol];
+  r.max_iter = static_cast<int64_t>(s[kMaxIter]);
+  r.check_every = static_cast<int64_t>(s[kCheckEvery]);
+  r.eps_scaling = s[kEpsScaling] != 0;
+  r.return_plan = s[kReturnPlan] != 0;
+  r.round_plan = s[kRoundPlan] != 0;
+  r.stall_window = static_cast<int64_t>(s[kStallWindow]);
+  r.sns.warmup_iters = static_cast<int64_t>(s[kWarmup]);
+  r.sns.lambda0 = s[kLambda0];
+  r.sns.lambda_max = s[kLambdaMax];
+  r.sns.bad_ratio = s[kBadRatio];
+  r.sns.max_newton = static_cast<int64_t>(s[kMaxNewton]);
+  r.sns.cg_max_iter = static_cast<int64_t>(s[kCgMaxIter]);
+  r.sns.cg_rtol = s[kCgRtol];
+  r.sns.shift_max = s[kShiftMax];
+  r.sns.armijo_c1 = s[kArmijo];
+  r.sns.max_backtracks = static_cast<int>(s[kMaxBacktracks]);
+  r.sns.fallback_iters = static_cast<int64_t>(s[kFallbackIters]);
+  return r;
+}
+
+Device device_arg(const Napi::CallbackInfo& info, std::size_t i) {
+  const uint32_t d = u32_arg(info, i, "device");
+  if (d > 1) throw_arg(info.Env(), "device must be 0 (cpu) or 1 (cuda)");
+  return static_cast<Device>(d);
+}
+
+Napi::Float64Array to_f64(Napi::Env env, const std::vector<double>& v) {
+  Napi::Float64Array a = Napi::Float64Array::New(env, v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) a[i] = v[i];
+  return a;
+}
+
+Napi::Object result_object(Napi::Env env, const ot::Result& r) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("f", to_f64(env, r.f));
+  o.Set("g", to_f64(env, r.g));
+  o.Set("cost", r.cost);
+  o.Set("regularizedCost", r.reg_cost);
+  o.Set("dualValue", r.dual_value);
+  o.Set("marginalError", r.marginal_error);
+  o.Set("status", static_cast<double>(r.status));
+  o.Set("sinkhornIters", static_cast<double>(r.sinkhorn_iters));
+  o.Set("newtonIters", static_cast<double>(r.newton_iters));
+  o.Set("cgIters", static_cast<double>(r.cg_iters));
+  o.Set("lineSearchEvals", static_cast<double>(r.line_search_evals));
+  o.Set("densePasses", static_cast<double>(r.dense_passes));
+  o.Set("lambdaFinal", r.lambda_final);
+  o.Set("timeMs", r.time_ms);
+  Napi::Float64Array h = Napi::Float64Array::New(env, 4 * r.history.size());
+  for (std::size_t k = 0; k < r.history.size(); ++k) {
+    h[4 * k] = r.history[k].iteration;
+    h[4 * k + 1] = r.history[k].stage;
+    h[4 * k + 2] = r.history[k].error;
+    h[4 * k + 3] = r.history[k].ms;
+  }
+  o.Set("history", h);
+  return o;
+}
+
+// otSolve(C, n, m, a, b, options, initF|null, initG|null, plan|null, device, control, async)
+Napi::Value Solve(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AnyArray C = float_array_arg(info, 0, "C");
+  const uint64_t n = u53_arg(info, 1, "n"), m = u53_arg(info, 2, "m");
+  auto a = array_arg<double>(info, 3, "a");
+  auto b = array_arg<double>(info, 4, "b");
+  if (C.length != n * m || a.length != n || b.length != m)
+    throw coded_error(env, code_string(Code::Shape), "C must be n×m, a of length n and b of length m");
+  ot::Options opt = options_arg(info, 5);
+  Job job;
+  auto keep = [&](const Napi::Object& o) { job.keep_alive.push_back(o); };
+  keep(C.object);
+  keep(a.object);
+  keep(b.object);
+  // Optional arrays: initial potentials and the plan output.
+  auto optional_f64 = [&](std::size_t i, const char* name, std::size_t len) -> double* {
+    if (info[i].IsNull() || info[i].IsUndefined()) return nullptr;
+    auto x = array_arg<double>(info, i, name);
+    if (x.length != len) throw coded_error(env, code_string(Code::Shape), std::string(name) + " has the wrong length");
+    keep(x.object);
+    return x.data;
+  };
+  opt.init_f = optional_f64(6, "init.f", n);
+  opt.init_g = optional_f64(7, "init.g", m);
+  void* plan = nullptr;
+  if (!info[8].IsNull() && !info[8].IsUndefined()) {
+    AnyArray p = float_array_arg(info, 8, "plan");
+    if (p.length != n * m || p.is_f64 != C.is_f64) throw coded_error(env, code_string(Code::Shape), "plan must be n×m of C's dtype");
+    keep(p.object);
+    plan = p.data;
+  }
+  const Device device = device_arg(info, 9);
+  const Control ctl = control_arg(info, 10, &job.keep_alive);
+  const bool async = info[11].ToBoolean();
+  auto result = std::make_shared<ot::Result>();
+  const void* Cd = C.data;
+  const bool f32 = !C.is_f64;
+  const double* ad = a.data;
+  const double* bd = b.data;
+  job.work = [=] { ot::solve(Cd, f32, n, m, ad, bd, opt, device, plan, result.get(), ctl); };
+  job.finish = [result](Napi::Env e) -> Napi::Value { return result_object(e, *result); };
+  return run_job(env, async, std::move(job));
+}
+
+// otSolveBatch(C, shared, B, n, m, a, b, reg, options, plan|null, device, control, async)
+Napi::Value SolveBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AnyArray C = float_array_arg(info, 0, "C");
+  const bool shared = info[1].ToBoolean();
+  const uint64_t B = u53_arg(info, 2, "B"), n = u53_arg(info, 3, "n"), m = u53_arg(info, 4, "m");
+  auto a = array_arg<double>(info, 5, "a");
+  auto b = array_arg<double>(info, 6, "b");
+  auto reg = array_arg<double>(info, 7, "reg");
+  if (C.length != (shared ? 1 : B) * n * m || a.length != B * n || b.length != B * m || reg.length != B)
+    throw coded_error(env, code_string(Code::Shape), "C must be [B or 1, n, m], a [B, n], b [B, m], reg [B]");
+  const ot::Options opt = options_arg(info, 8);
+  Job job;
+  job.keep_alive = {C.object, a.object, b.object, reg.object};
+  void* plan = nullptr;
+  if (!info[9].IsNull() && !info[9].IsUndefined()) {
+    AnyArray p = float_array_arg(info, 9, "plan");
+    if (p.length != B * n * m || p.is_f64 != C.is_f64) throw coded_error(env, code_string(Code::Shape), "plan must be [B, n, m] of C's dtype");
+    job.keep_alive.push_back(p.object);
+    plan = p.data;
+  }
+  const Device device = device_arg(info, 10);
+  const Control ctl = control_arg(info, 11, &job.keep_alive);
+  const bool async = info[12].ToBoolean();
+  auto results = std::make_shared<std::vector<ot::Result>>();
+  const void* Cd = C.data;
+  const bool f32 = !C.is_f64;
+  const double *ad = a.data, *bd = b.data, *rd = reg.data;
+  job.work = [=] { ot::solve_batch(Cd, f32, shared, B, n, m, ad, bd, rd, opt, device, plan, results.get(), ctl); };
+  job.finish = [results](Napi::Env e) -> Napi::Value {
+    Napi::Array arr = Napi::Array::New(e, results->size());
+    for (std::size_t p = 0; p < results->size(); ++p) arr.Set(static_cast<uint32_t>(p), result_object(e, (*results)[p]));
+    return arr;
+  };
+  return run_job(env, async, std::move(job));
+}
+
+// otPairwiseCost(X, Y, n, m, d, squared, C, async)
+Napi::Value PairwiseCost(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AnyArray X = float_array_arg(info, 0, "X"), Y = float_array_arg(info, 1, "Y");
+  const uint64_t n = u53_arg(info, 2, "n"), m = u53_arg(info, 3, "m"), d = u53_arg(info, 4, "d");
+  const bool squared = info[5].ToBoolean();
+  AnyArray C = float_array_arg(info, 6, "C");
+  if (X.length != n * d || Y.length != m * d || C.length != n * m || X.is_f64 != Y.is_f64 || C.is_f64 != X.is_f64)
+    throw coded_error(env, code_string(Code::Shape), "X must be n×d, Y m×d and C n×m, all of one dtype");
+  const bool async = info[7].ToBoolean();
+  Job job;
+  job.keep_alive = {X.object, Y.object, C.object};
+  const void *xd = X.data, *yd = Y.data;
+  void* cd = C.data;
+  const bool f32 = !X.is_f64;
+  job.work = [=] { ot::pairwise_cost(xd, yd, f32, n, m, d, squared, cd); };
+  return run_job(env, async, std::move(job));
+}
+
+// otGridCost(h, w, p, C: Float64Array((hw)²))
+Napi::Value GridCost(const Napi::CallbackInfo& info) {
+  const uint64_t h = u53_arg(info, 0, "h"), w = u53_arg(info, 1, "w");
+  const double p = number_arg(info, 2, "p");
+  auto C = array_arg<double>(info, 3, "C");
+  if (C.length != h * w * h * w) throw coded_error(info.Env(), code_string(Code::Shape), "C must hold (h·w)² values");
+  ot::grid_cost(h, w, p, C.data);
+  return info.Env().Undefined();
+}
+
+// otReference(kind: 1|2|3, n, m, p, keyLo, keyHi, problem) → {n, m, C, a, b, X, Y}
+Napi::Value Reference(const Napi::CallbackInfo& info) {
+  const uint32_t kind = u32_arg(info, 0, "kind");
+  const uint64_t n = u53_arg(info, 1, "n"), m = u53_arg(info, 2, "m");
+  const uint32_t p = u32_arg(info, 3, "p");
+  const uint32_t lo = u32_arg(info, 4, "keyLo"), hi = u32_arg(info, 5, "keyHi"), problem = u32_arg(info, 6, "problem");
+  ot::ReferenceProblem r;
+  if (kind == 1)
+    ot::reference_r1(n, lo, hi, problem, &r);
+  else if (kind == 2)
+    ot::reference_r2(static_cast<int>(p), lo, hi, problem, &r);
+  else if (kind == 3)
+    ot::reference_r3(n, m, lo, hi, problem, &r);
+  else
+    throw_arg(info.Env(), "unknown reference problem");
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("n", static_cast<double>(r.n));
+  o.Set("m", static_cast<double>(r.m));
+  o.Set("C", to_f64(env, r.C));
+  o.Set("a", to_f64(env, r.a));
+  o.Set("b", to_f64(env, r.b));
+  o.Set("X", to_f64(env, r.X));
+  o.Set("Y", to_f64(env, r.Y));
+  return o;
+}
+
+}  // namespace
 
 void init_ot(Napi::Env env, Napi::Object exports) {
-  (void)env;
-  (void)exports;
+  exports.Set("otSolve", Napi::Function::New(env, guarded<Solve>));
+  exports.Set("otSolveBatch", Napi::Function::New(env, guarded<SolveBatch>));
+  exports.Set("otPairwiseCost", Napi::Function::New(env, guarded<PairwiseCost>));
+  exports.Set("otGridCost", Napi::Function::New(env, guarded<GridCost>));
+  exports.Set("otReference", Napi::Function::New(env, guarded<Reference>));
 }
 
 }  // namespace napi

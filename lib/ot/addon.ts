@@ -1,0 +1,66 @@
+/**
+ * Typed view of the ot part of the native addon and the options block it reads
+ * (native/bindings/ot.cc, enum Slot).
+ * @internal
+ * @packageDocumentation
+ */
+import { native } from '../native';
+import { FloatArray } from '../validate';
+
+/** What native otSolve returns for one problem. */
+export interface RawResult {
+  f: Float64Array;
+  g: Float64Array;
+  cost: number;
+  regularizedCost: number;
+  dualValue: number;
+  marginalError: number;
+  status: number;
+  sinkhornIters: number;
+  newtonIters: number;
+  cgIters: number;
+  lineSearchEvals: number;
+  densePasses: number;
+  lambdaFinal: number;
+  timeMs: number;
+  history: Float64Array;
+}
+
+/** A reference problem as built natively. */
+export interface RawReference {
+  n: number;
+  m: number;
+  C: Float64Array;
+  a: Float64Array;
+  b: Float64Array;
+  X: Float64Array;
+  Y: Float64Array;
+}
+
+type Maybe<T> = T | null;
+
+/** The ot functions of the addon. */
+export interface OtAddon {
+  otSolve(C: FloatArray, n: number, m: number, a: Float64Array, b: Float64Array, options: Float64Array, initF: Maybe<Float64Array>, initG: Maybe<Float64Array>, plan: Maybe<FloatArray>, device: number, control: Maybe<Float64Array>, async: boolean): RawResult | Promise<RawResult>;
+  otSolveBatch(C: FloatArray, shared: boolean, B: number, n: number, m: number, a: Float64Array, b: Float64Array, reg: Float64Array, options: Float64Array, plan: Maybe<FloatArray>, device: number, control: Maybe<Float64Array>, async: boolean): RawResult[] | Promise<RawResult[]>;
+  otPairwiseCost(X: FloatArray, Y: FloatArray, n: number, m: number, d: number, squared: boolean, C: FloatArray, async: boolean): undefined | Promise<undefined>;
+  otGridCost(h: number, w: number, p: number, C: Float64Array): void;
+  otReference(kind: number, n: number, m: number, p: number, keyLo: number, keyHi: number, problem: number): RawReference;
+}
+
+/** The addon, typed for this area. */
+export function addon(): OtAddon {
+  return native() as unknown as OtAddon;
+}
+
+/** Slots of the options block, in native order. */
+export const SLOTS = [
+  'reg', 'method', 'tol', 'maxIter', 'checkEvery', 'epsScaling', 'returnPlan', 'roundPlan', 'stallWindow',
+  'warmupIters', 'lambda0', 'lambdaMax', 'badRatio', 'maxNewton', 'cgMaxIter', 'cgRtol', 'shiftMax', 'armijoC1',
+  'maxBacktracks', 'fallbackIters',
+] as const;
+
+/** Packs named option values into the native block. */
+export function packOptions(values: Record<(typeof SLOTS)[number], number>): Float64Array {
+  return Float64Array.from(SLOTS.map((k) => values[k]));
+}

@@ -1,0 +1,294 @@
+/**
+ * ot.sinkhorn / ot.sinkhornBatch: argument checks, defaults and result shaping around the native
+ * solvers (native/ot/). Spec: spec/sinkhorn.md §1, §3.7, §5.
+ * @packageDocumentation
+ */
+import { deviceCode, resolveDevice } from '../backends';
+import { DtypeError, InvalidArgumentError, ShapeError } from '../errors';
+import { RunOptions, runNative, runNativeSync } from '../run';
+import { Dtype, FloatArray, allocate, checkInt, checkNumber, checkOneOf, describe, dtypeOf } from '../validate';
+import { RawResult, addon, packOptions } from './addon';
+import { HistoryEntry, OtStage, OtStatus, SinkhornOptions, SinkhornResult, Tensor } from './types';
+
+const OPTION_KEYS = new Set([
+  'reg', 'method', 'dtype', 'device', 'tol', 'maxIter', 'checkEvery', 'epsScaling', 'sns', 'init', 'returnPlan',
+  'roundPlan', 'signal', 'onProgress', 'progressIntervalMs',
+]);
+const SNS_KEYS = new Set([
+  'warmupIters', 'lambda0', 'lambdaMax', 'badRatio', 'maxNewton', 'cgMaxIter', 'cgTol', 'shiftMax', 'armijoC1',
+  'maxBacktracks', 'fallbackIters',
+]);
+const STATUS: OtStatus[] = ['converged', 'maxIter', 'stalled'];
+const STAGES: OtStage[] = ['sinkhorn', 'warmup', 'newton', 'fallback', 'epsScaling'];
+
+/** A marginal as accepted by the API. */
+export type Marginal = Float64Array | Float32Array | number[];
+
+function toF64(name: string, x: unknown): Float64Array {
+  if (x instanceof Float64Array) return x;
+  if (x instanceof Float32Array || (Array.isArray(x) && x.every((v) => typeof v === 'number'))) return Float64Array.from(x as ArrayLike<number>);
+  throw new DtypeError(`${name} must be a Float64Array, Float32Array or number[], got ${describe(x)}`);
+}
+
+/** Checks a marginal: finite, > 0, and returns its sum. */
+function checkMarginal(name: string, x: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    if (!(v > 0) || !Number.isFinite(v)) throw new InvalidArgumentError(`${name}[${i}] must be finite and > 0 (got ${v}); drop zero-mass points`);
+    s += v;
+  }
+  return s;
+}
+
+function checkMass(sa: number, sb: number): void {
+  if (Math.abs(sa - 1) > 1e-6 || Math.abs(sb - 1) > 1e-6) {
+    throw new InvalidArgumentError(`marginals must each sum to 1 within 1e-6 (got Σa=${sa}, Σb=${sb})`);
+  }
+}
+
+function cost(name: string, C: unknown): FloatArray {
+  const data = C !== null && typeof C === 'object' && 'data' in (C as object) ? (C as Tensor).data : C;
+  if (!(data instanceof Float64Array) && !(data instanceof Float32Array)) {
+    throw new DtypeError(`${name} must be a Float64Array or Float32Array (or a tensor of one), got ${describe(data)}`);
+  }
+  return data;
+}
+
+function castTo(dtype: Dtype, x: FloatArray): FloatArray {
+  if (dtypeOf(x) === dtype) return x;
+  return dtype === 'float64' ? Float64Array.from(x) : Float32Array.from(x);
+}
+
+interface Prepared {
+  C: FloatArray;
+  dtype: Dtype;
+  options: Float64Array;
+  device: 'cpu' | 'cuda';
+  returnPlan: boolean;
+  initF: Float64Array | null;
+  initG: Float64Array | null;
+}
+
+/** Validates the options common to single and batched solves; n, m are the problem size. */
+function prepareOptions(o: SinkhornOptions, C: FloatArray, n: number, m: number, regForPacking: number): Prepared {
+  if (o === null || typeof o !== 'object') throw new InvalidArgumentError('options with reg are required');
+  for (const k of Object.keys(o)) if (!OPTION_KEYS.has(k)) throw new InvalidArgumentError(`unknown option '${k}'`);
+  const sns = o.sns ?? {};
+  if (sns === null || typeof sns !== 'object') throw new InvalidArgumentError('sns must be an object');
+  for (const k of Object.keys(sns)) if (!SNS_KEYS.has(k)) throw new InvalidArgumentError(`unknown sns option '${k}'`);
+  const method = checkOneOf('method', o.method ?? 'sns', ['sns', 'sinkhorn'] as const);
+  const dtype: Dtype = o.dtype === undefined ? dtypeOf(C) : o.dtype === 'float32' || o.dtype === 'float64' ? o.dtype : (() => {
+    throw new DtypeError(`dtype must be 'float32' or 'float64', got ${describe(o.dtype)}`);
+  })();
+  const device = resolveDevice(o.device, n * m * 200);
+  const tol = checkNumber('tol', o.tol ?? (dtype === 'float64' ? 1e-9 : 1e-5), { min: 0 });
+  const maxIter = checkInt('maxIter', o.maxIter ?? 10000, 0, 2 ** 40);
+  const checkEvery = checkInt('checkEvery', o.checkEvery ?? (device === 'cuda' ? 10 : 1), 1, 2 ** 30);
+  const pos = (name: string, v: number | undefined, dflt: number): number =>
+    v === undefined ? dflt : checkNumber(`sns.${name}`, v, { min: 0, minExclusive: true });
+  const int = (name: string, v: number | undefined, dflt: number, min = 0): number => (v === undefined ? dflt : checkInt(`sns.${name}`, v, min, 2 ** 40));
+  const options = packOptions({
+    reg: regForPacking,
+    method: method === 'sns' ? 1 : 0,
+    tol,
+    maxIter,
+    checkEvery,
+    epsScaling: o.epsScaling ? 1 : 0,
+    returnPlan: o.returnPlan === false ? 0 : 1,
+    roundPlan: o.roundPlan ? 1 : 0,
+    stallWindow: 500,
+    warmupIters: int('warmupIters', sns.warmupIters, 20),
+    lambda0: sns.lambda0 === undefined ? -1 : checkNumber('sns.lambda0', sns.lambda0, { min: 0, max: 1, minExclusive: true }),
+    lambdaMax: sns.lambdaMax === undefined ? -1 : checkNumber('sns.lambdaMax', sns.lambdaMax, { min: 0, max: 1, minExclusive: true }),
+    badRatio: pos('badRatio', sns.badRatio, 0.5),
+    maxNewton: int('maxNewton', sns.maxNewton, 200),
+    cgMaxIter: int('cgMaxIter', sns.cgMaxIter, -1, 1),
+    cgRtol: sns.cgTol === undefined ? -1 : checkNumber('sns.cgTol', sns.cgTol, { min: 0, minExclusive: true }),
+    shiftMax: sns.shiftMax === undefined ? 1e-3 : checkNumber('sns.shiftMax', sns.shiftMax, { min: 0 }),
+    armijoC1: pos('armijoC1', sns.armijoC1, 1e-4),
+    maxBacktracks: int('maxBacktracks', sns.maxBacktracks, 30, 1),
+    fallbackIters: int('fallbackIters', sns.fallbackIters, 20, 1),
+  });
+  let initF: Float64Array | null = null;
+  let initG: Float64Array | null = null;
+  if (o.init !== undefined) {
+    if (o.init === null || typeof o.init !== 'object') throw new InvalidArgumentError('init must be {f, g}');
+    if (o.init.f !== undefined) {
+      initF = toF64('init.f', o.init.f);
+      if (initF.length !== n) throw new ShapeError(`init.f must have length ${n}, has ${initF.length}`);
+    }
+    if (o.init.g !== undefined) {
+      initG = toF64('init.g', o.init.g);
+      if (initG.length !== m) throw new ShapeError(`init.g must have length ${m}, has ${initG.length}`);
+    }
+  }
+  return { C: castTo(dtype, C), dtype, options, device, returnPlan: o.returnPlan !== false, initF, initG };
+}
+
+function shape<A extends FloatArray>(r: RawResult, plan: A | undefined): SinkhornResult<A> {
+  const history: HistoryEntry[] = [];
+  for (let k = 0; k < r.history.length; k += 4) {
+    history.push({ iteration: r.history[k], stage: STAGES[r.history[k + 1]], error: r.history[k + 2], ms: r.history[k + 3] });
+  }
+  const status = STATUS[r.status];
+  return {
+    f: r.f,
+    g: r.g,
+    ...(plan ? { plan } : {}),
+    cost: r.cost,
+    regularizedCost: r.regularizedCost,
+    dualValue: r.dualValue,
+    marginalError: r.marginalError,
+    converged: status === 'converged',
+    status,
+    iterations: r.sinkhornIters + r.newtonIters,
+    sinkhornIters: r.sinkhornIters,
+    newtonIters: r.newtonIters,
+    cgIters: r.cgIters,
+    lineSearchEvals: r.lineSearchEvals,
+    densePasses: r.densePasses,
+    history,
+    lambdaFinal: r.lambdaFinal,
+    timeMs: r.timeMs,
+  };
+}
+
+interface Single extends Prepared {
+  a: Float64Array;
+  b: Float64Array;
+  n: number;
+  m: number;
+  plan: FloatArray | null;
+}
+
+function prepareSingle(aIn: Marginal, bIn: Marginal, CIn: FloatArray | Tensor, o: SinkhornOptions): Single {
+  const a = toF64('a', aIn);
+  const b = toF64('b', bIn);
+  const n = a.length;
+  const m = b.length;
+  if (n < 1 || m < 1) throw new ShapeError('a and b must be non-empty');
+  const C = cost('C', CIn);
+  const tshape = CIn !== null && typeof CIn === 'object' && 'shape' in CIn ? (CIn as Tensor).shape : undefined;
+  if (tshape && (tshape.length !== 2 || tshape[0] !== n || tshape[1] !== m)) {
+    throw new ShapeError(`C has shape [${tshape.join(', ')}], expected [${n}, ${m}] from a and b`);
+  }
+  if (C.length !== n * m) throw new ShapeError(`C must hold n·m = ${n}·${m} = ${n * m} values (n = a.length, m = b.length), has ${C.length}`);
+  if (o === null || typeof o !== 'object') throw new InvalidArgumentError('options with reg are required');
+  const reg = checkNumber('reg', o.reg, { min: 0, minExclusive: true });
+  checkMass(checkMarginal('a', a), checkMarginal('b', b));
+  const p = prepareOptions(o, C, n, m, reg);
+  const plan = p.returnPlan ? allocate(p.dtype, n * m) : null;
+  return { ...p, a, b, n, m, plan };
+}
+
+/**
+ * Entropic optimal transport between a (n) and b (m) with cost C (n×m): log-domain Sinkhorn or
+ * Sinkhorn-Newton-Sparse (default), off the event loop. Argument order follows POT's
+ * `ot.sinkhorn(a, b, M, reg)`; `reg` is in units of C.
+ *
+ * @example
+ * ```ts
+ * const C = ot.cost.sqeuclidean(X, Y);                 // n×m Float64Array
+ * const r = await ot.sinkhorn(a, b, C, { reg: 1e-2 });  // SNS, float64, tol 1e-9
+ * console.log(r.cost, r.status, r.iterations);
+ * ```
+ * @throws InvalidArgumentError (`ERR_ITOKIT_INVALID_ARG`) for reg ≤ 0, NaN in C, non-positive or
+ * unbalanced marginals, unknown options; ShapeError for mismatched sizes; DtypeError for wrong
+ * array types; DeviceUnavailableError for device 'cuda' without CUDA.
+ */
+export async function sinkhorn<A extends FloatArray = Float64Array>(a: Marginal, b: Marginal, C: A | Tensor<A>, o: SinkhornOptions): Promise<SinkhornResult<A>> {
+  const p = prepareSingle(a, b, C, o);
+  const raw = await runNative<RawResult>(o as RunOptions, (control) =>
+    addon().otSolve(p.C, p.n, p.m, p.a, p.b, p.options, p.initF, p.initG, p.plan, deviceCode(p.device), control, true) as Promise<RawResult>,
+  );
+  return shape(raw, (p.plan ?? undefined) as A | undefined);
+}
+
+/** Synchronous {@link sinkhorn} (blocks the event loop; no signal or progress). */
+export function sinkhornSync<A extends FloatArray = Float64Array>(a: Marginal, b: Marginal, C: A | Tensor<A>, o: SinkhornOptions): SinkhornResult<A> {
+  const p = prepareSingle(a, b, C, o);
+  const raw = runNativeSync(() => addon().otSolve(p.C, p.n, p.m, p.a, p.b, p.options, p.initF, p.initG, p.plan, deviceCode(p.device), null, false) as RawResult);
+  return shape(raw, (p.plan ?? undefined) as A | undefined);
+}
+
+/** Options of {@link sinkhornBatch}: `reg` may be one value per problem. */
+export interface SinkhornBatchOptions extends Omit<SinkhornOptions, 'reg' | 'init'> {
+  /** One regularisation for all problems, or B values. */
+  reg: number | ArrayLike<number>;
+}
+
+/** Result of {@link sinkhornBatch}. */
+export interface SinkhornBatchResult<A extends FloatArray = FloatArray> {
+  /** Per-problem results; each `plan` is a view into {@link SinkhornBatchResult.plan}. */
+  problems: SinkhornResult<A>[];
+  /** All plans, [B, n, m] (absent with returnPlan: false). */
+  plan?: Tensor<A>;
+}
+
+interface Batch extends Prepared {
+  a: Float64Array;
+  b: Float64Array;
+  reg: Float64Array;
+  B: number;
+  n: number;
+  m: number;
+  shared: boolean;
+  plan: FloatArray | null;
+}
+
+function prepareBatch(a: Tensor<Float64Array>, b: Tensor<Float64Array>, CIn: Tensor, o: SinkhornBatchOptions): Batch {
+  const dims = (name: string, t: Tensor, rank: number): number[] => {
+    if (t === null || typeof t !== 'object' || !Array.isArray(t.shape) || t.shape.length !== rank) {
+      throw new ShapeError(`${name} must be a tensor of rank ${rank} ({data, shape})`);
+    }
+    return t.shape;
+  };
+  const [B, n] = dims('a', a, 2);
+  const [B2, m] = dims('b', b, 2);
+  const [Bc, n2, m2] = dims('C', CIn, 3);
+  if (B2 !== B || n2 !== n || m2 !== m || (Bc !== B && Bc !== 1)) {
+    throw new ShapeError(`shapes do not fit: a [${a.shape}], b [${b.shape}], C [${CIn.shape}] (want [B, n], [B, m], [B or 1, n, m])`);
+  }
+  if (!(B >= 1 && n >= 1 && m >= 1)) throw new ShapeError('B, n and m must be at least 1');
+  const aD = toF64('a', a.data);
+  const bD = toF64('b', b.data);
+  const C = cost('C', CIn);
+  if (aD.length !== B * n || bD.length !== B * m || C.length !== Bc * n * m) throw new ShapeError('tensor data lengths do not match their shapes');
+  if (o === null || typeof o !== 'object') throw new InvalidArgumentError('options with reg are required');
+  const regs = typeof o.reg === 'number' ? new Float64Array(B).fill(o.reg) : toF64('reg', Array.from(o.reg as ArrayLike<number>));
+  if (regs.length !== B) throw new ShapeError(`reg must be a number or have B = ${B} values`);
+  regs.forEach((r, p) => checkNumber(`reg[${p}]`, r, { min: 0, minExclusive: true }));
+  for (let p = 0; p < B; p++) {
+    checkMass(checkMarginal(`a[${p}]`, aD.subarray(p * n, (p + 1) * n)), checkMarginal(`b[${p}]`, bD.subarray(p * m, (p + 1) * m)));
+  }
+  if ('init' in (o as object)) throw new InvalidArgumentError("unknown option 'init' (not supported for batches)");
+  const p = prepareOptions({ ...o, reg: regs[0] }, C, n, m, regs[0]);
+  const plan = p.returnPlan ? allocate(p.dtype, B * n * m) : null;
+  return { ...p, a: aD, b: bD, reg: regs, B, n, m, shared: Bc === 1 && B > 1, plan };
+}
+
+function shapeBatch<A extends FloatArray>(raw: RawResult[], q: Batch): SinkhornBatchResult<A> {
+  const nm = q.n * q.m;
+  const problems = raw.map((r, p) => shape(r, q.plan ? (q.plan.subarray(p * nm, (p + 1) * nm) as A) : undefined));
+  return q.plan ? { problems, plan: { data: q.plan as A, shape: [q.B, q.n, q.m] } } : { problems };
+}
+
+/**
+ * B independent problems of one size (minibatch OT, spec §5): a [B, n], b [B, m], C [B, n, m] or a
+ * shared [1, n, m]. On the CPU the results are bit-identical to B calls of {@link sinkhorn}.
+ */
+export async function sinkhornBatch<A extends FloatArray = Float64Array>(a: Tensor<Float64Array>, b: Tensor<Float64Array>, C: Tensor<A>, o: SinkhornBatchOptions): Promise<SinkhornBatchResult<A>> {
+  const q = prepareBatch(a, b, C, o);
+  const raw = await runNative<RawResult[]>(o as RunOptions, (control) =>
+    addon().otSolveBatch(q.C, q.shared, q.B, q.n, q.m, q.a, q.b, q.reg, q.options, q.plan, deviceCode(q.device), control, true) as Promise<RawResult[]>,
+  );
+  return shapeBatch<A>(raw, q);
+}
+
+/** Synchronous {@link sinkhornBatch}. */
+export function sinkhornBatchSync<A extends FloatArray = Float64Array>(a: Tensor<Float64Array>, b: Tensor<Float64Array>, C: Tensor<A>, o: SinkhornBatchOptions): SinkhornBatchResult<A> {
+  const q = prepareBatch(a, b, C, o);
+  const raw = runNativeSync(() => addon().otSolveBatch(q.C, q.shared, q.B, q.n, q.m, q.a, q.b, q.reg, q.options, q.plan, deviceCode(q.device), null, false) as RawResult[]);
+  return shapeBatch<A>(raw, q);
+}

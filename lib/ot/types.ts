@@ -1,0 +1,125 @@
+/**
+ * Public types of the entropic OT API (spec/sinkhorn.md §1.4).
+ * @packageDocumentation
+ */
+import { DeviceOption } from '../backends';
+import { RunOptions } from '../run';
+import { Dtype, FloatArray } from '../validate';
+
+/** Which solver runs. Both are log-domain throughout. */
+export type OtMethod = 'sns' | 'sinkhorn';
+
+/** Why a solve stopped: marginal error ≤ tol, the iteration budget, or no progress (float32 floor). */
+export type OtStatus = 'converged' | 'maxIter' | 'stalled';
+
+/** Stage of an error check in {@link SinkhornResult.history}. */
+export type OtStage = 'sinkhorn' | 'warmup' | 'newton' | 'fallback' | 'epsScaling';
+
+/** A row-major tensor. */
+export interface Tensor<A extends FloatArray = FloatArray> {
+  data: A;
+  shape: number[];
+}
+
+/** Options of the Newton stage of SNS (spec §3.7). */
+export interface SnsOptions {
+  /** Sinkhorn warm-up iterations N1 (default 20; the paper used 700 for an L1 grid cost). */
+  warmupIters?: number;
+  /** Initial fraction λ of plan entries kept in the sparsified Hessian (default 2/min(n,m)). */
+  lambda0?: number;
+  /** Largest λ (default min(1, 64/min(n,m))). */
+  lambdaMax?: number;
+  /** λ doubles after an accepted step with err_new > badRatio·err_old (default 0.5). */
+  badRatio?: number;
+  /** Newton steps before finishing with Sinkhorn (default 200). */
+  maxNewton?: number;
+  /** Conjugate-gradient iteration cap (default 10·(n+m)). */
+  cgMaxIter?: number;
+  /** CG tolerance relative to ‖r‖₂ (default min(0.1, max(err, 1e-12))). */
+  cgTol?: number;
+  /** Cap of the CG shift σ = reg̃·min(‖r‖₂, shiftMax) (default 1e-3). */
+  shiftMax?: number;
+  /** Armijo constant (default 1e-4). */
+  armijoC1?: number;
+  /** Step halvings before a line search fails (default 30). */
+  maxBacktracks?: number;
+  /** Sinkhorn iterations run when a Newton step fails (default 20). */
+  fallbackIters?: number;
+}
+
+/** Options of {@link sinkhorn} and {@link sinkhornSync}. */
+export interface SinkhornOptions extends RunOptions {
+  /** Entropic regularisation ε in units of C (POT convention), > 0. */
+  reg: number;
+  /** 'sns' (default) or 'sinkhorn'. */
+  method?: OtMethod;
+  /** Working dtype (default: C's dtype). float32 stores C and the plan in float32. */
+  dtype?: Dtype;
+  /** Where to run (default 'auto'). */
+  device?: DeviceOption;
+  /** Stop at ‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁ ≤ tol (default 1e-9 float64, 1e-5 float32). */
+  tol?: number;
+  /** Total Sinkhorn iterations allowed, warm-up and fallbacks included (default 10 000). */
+  maxIter?: number;
+  /** Check the error every k Sinkhorn iterations (default 1 on CPU, 10 on CUDA). */
+  checkEvery?: number;
+  /** ε-scaling before the final regularisation (default false, spec §2.2). */
+  epsScaling?: boolean;
+  /** SNS options. */
+  sns?: SnsOptions;
+  /** Warm start, original units. */
+  init?: { f?: Float64Array; g?: Float64Array };
+  /** Return the plan (default true). */
+  returnPlan?: boolean;
+  /** Round the returned plan onto the feasible set (Altschuler et al.; default false). */
+  roundPlan?: boolean;
+}
+
+/** One error check. */
+export interface HistoryEntry {
+  /** Sinkhorn + Newton iterations done so far. */
+  iteration: number;
+  stage: OtStage;
+  /** L1 marginal error at that point. */
+  error: number;
+  /** Milliseconds since the solve started. */
+  ms: number;
+}
+
+/**
+ * The solution, in the convention of spec §1.3: P_ij = exp((f_i + g_j − C_ij)/reg), potentials in
+ * units of C with the symmetric gauge ⟨a,f⟩ = ⟨b,g⟩. POT's `sinkhorn_log` gives
+ * f = reg·log_u, g = reg·log_v up to the gauge.
+ */
+export interface SinkhornResult<A extends FloatArray = FloatArray> {
+  /** Source potential (n). */
+  f: Float64Array;
+  /** Target potential (m). */
+  g: Float64Array;
+  /** The plan, n×m row-major in the working dtype (absent with returnPlan: false). */
+  plan?: A;
+  /** Transport cost ⟨C,P⟩ (= POT's `sinkhorn2`). */
+  cost: number;
+  /** ⟨C,P⟩ + reg·Σ P log P (= POT's `solve(..., reg_type='entropy').value`). */
+  regularizedCost: number;
+  /** ⟨a,f⟩ + ⟨b,g⟩ − reg·ΣP + reg. */
+  dualValue: number;
+  /** ‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁ recomputed after the last step. */
+  marginalError: number;
+  converged: boolean;
+  status: OtStatus;
+  /** sinkhornIters + newtonIters. */
+  iterations: number;
+  sinkhornIters: number;
+  newtonIters: number;
+  cgIters: number;
+  lineSearchEvals: number;
+  /** Full reads of C. */
+  densePasses: number;
+  /** One entry per error check. */
+  history: HistoryEntry[];
+  /** λ at the end of the Newton stage (0 for Sinkhorn). */
+  lambdaFinal: number;
+  /** Native solve time in milliseconds. */
+  timeMs: number;
+}

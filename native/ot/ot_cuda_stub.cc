@@ -1,0 +1,14 @@
+// CPU-only builds: stands in for cuda/ot_dense.cu (tools/sources.js compiles *cuda_stub.cc only
+// when CUDA is off), so the solver can ask for CUDA ops and get a coded DeviceUnavailable error.
+#include "../core/error.h"
+#include "dense_ops.h"
+
+namespace itk {
+namespace ot {
+
+std::unique_ptr<DenseOps> make_cuda_ops(const DenseProblem&) {
+  throw Error(Code::DeviceUnavailable, "this itokit binary was built without CUDA (npm run build with a CUDA compiler)");
+}
+
+}  // namespace ot
+}  // namespace itk

@@ -1,0 +1,256 @@
+// Solver driver: validation, cost normalisation (spec §1.2), log-domain Sinkhorn with the free
+// error check and stall rule (§1.5, §2.1), ε-scaling (§2.2), the SNS stages (§3.8), the final
+// exact pass, de-normalisation, symmetric gauge (§1.3) and the optional rounded plan (T3).
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "../core/error.h"
+#include "../core/threadpool.h"
+#include "rounding.h"
+#include "state.h"
+
+namespace itk {
+namespace ot {
+
+RunEnd run_sinkhorn(State& st, int64_t limit, double tol, Stage stage, bool stall) {
+  const Options& o = *st.opt;
+  const int64_t every = std::max<int64_t>(1, o.check_every);
+  double best = 1e300, window_best = 1e300;
+  int64_t since_window = 0;
+  for (int64_t it = 0;; ++it) {
+    st.ctl.check();
+    if (st.res->sinkhorn_iters >= o.max_iter) return RunEnd::MaxIter;
+    if (it >= limit) return RunEnd::Limit;
+    const double err = st.ops->row_update(st.u.data(), st.v.data(), st.u_new.data());
+    if (st.col_exact) {
+      // The column residual is zero after a column update, so the row residual is the full err
+      // of the current state (§2.1): stop before the f-update.
+      st.last_err = err;
+      if (st.res->sinkhorn_iters % every == 0) {
+        st.record(stage, err);
+        if (err <= tol) return RunEnd::Converged;
+      }
+      if (stall) {
+        best = std::min(best, err);
+        if (++since_window >= o.stall_window) {
+          if (!(best < 0.99 * window_best) && window_best < 1e300) return RunEnd::Stalled;
+          window_best = best;
+          since_window = 0;
+        }
+      }
+    }
+    st.u.swap(st.u_new);
+    st.ops->col_update(st.u.data(), st.v.data());
+    st.col_exact = true;
+    ++st.res->sinkhorn_iters;
+    st.ctl.progress(static_cast<double>(st.res->sinkhorn_iters), static_cast<double>(o.max_iter));
+  }
+}
+
+namespace {
+
+void check_marginal(const double* a, std::size_t n, const char* name, double* sum) {
+  double s = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!(a[i] > 0) || !std::isfinite(a[i])) {
+      std::ostringstream msg;
+      msg << name << "[" << i << "] must be finite and > 0 (got " << a[i] << "); drop zero-mass points";
+      throw Error(Code::InvalidArg, msg.str());
+    }
+    s += a[i];
+  }
+  *sum = s;
+}
+
+template <typename T>
+void min_max(const T* C, std::size_t nm, std::size_t m, double* lo, double* hi) {
+  double mn = HUGE_VAL, mx = -HUGE_VAL;
+  for (std::size_t q = 0; q < nm; ++q) {
+    const double c = static_cast<double>(C[q]);
+    if (!std::isfinite(c)) {
+      std::ostringstream msg;
+      msg << "C[" << q / m << "][" << q % m << "] is not finite (" << c << ")";
+      throw Error(Code::InvalidArg, msg.str());
+    }
+    mn = c < mn ? c : mn;
+    mx = c > mx ? c : mx;
+  }
+  *lo = mn;
+  *hi = mx;
+}
+
+// Final exact pass (§1.5), de-normalisation and symmetric gauge (§1.3), costs.
+void finish(State& st, const Options& o, void* plan, bool converged, double c0) {
+  Result& res = *st.res;
+  const std::size_t n = st.n, m = st.m;
+  st.R.assign(n, 0);
+  st.K.assign(m, 0);
+  const bool write_plan = plan != nullptr;
+  const FusedSums fs = st.ops->fused(st.u.data(), st.v.data(), st.R.data(), st.K.data(), true, write_plan ? plan : nullptr);
+  double err = 0;
+  for (std::size_t i = 0; i < n; ++i) err += std::fabs(st.R[i] - st.a[i]);
+  for (std::size_t j = 0; j < m; ++j) err += std::fabs(st.K[j] - st.b[j]);
+  res.marginal_error = err;
+  if (!fs.finite || !std::isfinite(err))
+    throw Error(Code::Numerical, "the solver produced a non-finite plan (please report: spec §4.7 says this is a bug)");
+  // f = reg·u + c0 (original units), g = reg·v (P = exp(u + v − (C − c0)/reg), dense_ops.h).
+  const double reg = o.reg;
+  res.f.resize(n);
+  res.g.resize(m);
+  double af = 0, bg = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    res.f[i] = reg * st.u[i] + c0;
+    af += st.a[i] * res.f[i];
+  }
+  for (std::size_t j = 0; j < m; ++j) {
+    res.g[j] = reg * st.v[j];
+    bg += st.b[j] * res.g[j];
+  }
+  const double t = (bg - af) / 2;
+  for (double& x : res.f) x += t;
+  for (double& x : res.g) x -= t;
+  af += t;
+  bg -= t;
+  double rc = 0;
+  for (std::size_t i = 0; i < n; ++i) rc += res.f[i] * st.R[i];
+  for (std::size_t j = 0; j < m; ++j) rc += res.g[j] * st.K[j];
+  res.cost = fs.cost;
+  res.reg_cost = rc;
+  res.dual_value = af + bg - reg * fs.S + reg;
+  res.status = converged ? Status::Converged : res.status;
+  if (write_plan && o.round_plan) round_plan(plan, st.f32, n, m, st.a.data(), st.b.data());
+}
+
+}  // namespace
+
+void solve(const void* C, bool f32, std::size_t n, std::size_t m, const double* a_in, const double* b_in,
+           const Options& o, Device device, void* plan, Result* out, const Control& ctl) {
+  require(n >= 1 && m >= 1, Code::Shape, "C must have at least one row and one column");
+  require(n <= 0x7fffffff && m <= 0x7fffffff, Code::Shape, "n and m must be below 2^31");
+  require(std::isfinite(o.reg) && o.reg > 0, Code::InvalidArg, "reg must be a finite number > 0");
+  require(o.tol >= 0 && std::isfinite(o.tol), Code::InvalidArg, "tol must be a finite number >= 0");
+  require(o.max_iter >= 0, Code::InvalidArg, "maxIter must be >= 0");
+  double sa = 0, sb = 0;
+  check_marginal(a_in, n, "a", &sa);
+  check_marginal(b_in, m, "b", &sb);
+  if (std::fabs(sa - 1) > 1e-6 || std::fabs(sb - 1) > 1e-6) {
+    std::ostringstream msg;
+    msg.precision(17);
+    msg << "marginals must each sum to 1 within 1e-6 (got Σa=" << sa << ", Σb=" << sb << ")";
+    throw Error(Code::InvalidArg, msg.str());
+  }
+  double lo = 0, hi = 0;
+  if (f32)
+    min_max(static_cast<const float*>(C), n * m, m, &lo, &hi);
+  else
+    min_max(static_cast<const double*>(C), n * m, m, &lo, &hi);
+
+  *out = Result();
+  State st;
+  st.opt = &o;
+  st.res = out;
+  st.ctl = ctl;
+  st.n = n;
+  st.m = m;
+  st.f32 = f32;
+  st.t0 = std::chrono::steady_clock::now();
+  st.a.resize(n);
+  st.b.resize(m);
+  for (std::size_t i = 0; i < n; ++i) st.a[i] = a_in[i] / sa;
+  for (std::size_t j = 0; j < m; ++j) st.b[j] = b_in[j] / sb;
+  std::vector<double> log_a(n), log_b(m);
+  for (std::size_t i = 0; i < n; ++i) log_a[i] = std::log(st.a[i]);
+  for (std::size_t j = 0; j < m; ++j) log_b[j] = std::log(st.b[j]);
+
+  const double s = hi - lo;
+  // Constant cost (§1.2): P = a bᵀ, f = c0 + reg·log a, g = reg·log b, then gauged. Computed by the
+  // same final pass with u = log a + c0/reg (so exp(u + v − 0) = a b), which keeps one code path.
+  const bool trivial = !(s > 0);
+  st.s = trivial ? 1.0 : s;
+  st.reg_final = o.reg / st.s;
+  st.reg_n = st.reg_final;
+
+  DenseProblem dp;
+  dp.C = C;
+  dp.f32 = f32;
+  dp.n = n;
+  dp.m = m;
+  dp.c0 = lo;
+  dp.a = st.a.data();
+  dp.b = st.b.data();
+  dp.log_a = log_a.data();
+  dp.log_b = log_b.data();
+  std::unique_ptr<DenseOps> ops = device == Device::Cuda ? make_cuda_ops(dp) : make_cpu_ops(dp);
+  st.ops = ops.get();
+  st.ops->set_ir(1.0 / o.reg);
+  st.u.assign(n, 0);
+  st.v.assign(m, 0);
+  st.u_new.assign(n, 0);
+  // Potentials in log-scaling units: u = (f − c0)/reg, v = g/reg.
+  if (o.init_f)
+    for (std::size_t i = 0; i < n; ++i) st.u[i] = (o.init_f[i] - lo) / o.reg;
+  if (o.init_g)
+    for (std::size_t j = 0; j < m; ++j) st.v[j] = o.init_g[j] / o.reg;
+
+  bool converged = false;
+  if (trivial) {
+    for (std::size_t i = 0; i < n; ++i) st.u[i] = log_a[i];
+    for (std::size_t j = 0; j < m; ++j) st.v[j] = log_b[j];
+    converged = true;
+  } else {
+    if (o.eps_scaling) {
+      // §2.2: reg_k = max(reg̃, 0.5^k); non-final stages until err ≤ 1e-3 or 100 iterations.
+      const double final_reg = st.reg_n;
+      st.reg_n = 1.0;
+      st.ops->set_ir(1.0 / st.s);
+      for (int k = 0;; ++k) {
+        const double rk = std::max(final_reg, std::ldexp(1.0, -k));
+        if (rk <= final_reg) break;
+        if (rk != st.reg_n) st.set_reg(rk);
+        if (run_sinkhorn(st, 100, 1e-3, Stage::EpsScaling, false) == RunEnd::MaxIter) break;
+      }
+      st.set_reg(final_reg);
+    }
+    RunEnd end = RunEnd::Limit;
+    if (o.method == Method::Sns) {
+      end = run_sinkhorn(st, o.sns.warmup_iters, o.tol, Stage::Warmup, false);
+      if (end == RunEnd::Limit) {
+        converged = newton_stage(st);
+        if (!converged && out->sinkhorn_iters < o.max_iter) end = RunEnd::Limit;
+      }
+    }
+    if (!converged && end != RunEnd::Converged && end != RunEnd::MaxIter)
+      end = run_sinkhorn(st, INT64_MAX, o.tol, Stage::Sinkhorn, true);
+    if (end == RunEnd::Converged) converged = true;
+    out->status = end == RunEnd::Stalled ? Status::Stalled : Status::MaxIter;
+  }
+  finish(st, o, plan, converged, lo);
+  out->dense_passes = static_cast<int64_t>(st.ops->passes);
+  out->time_ms = st.elapsed_ms();
+}
+
+void solve_batch(const void* C, bool f32, bool shared_cost, std::size_t B, std::size_t n, std::size_t m,
+                 const double* a, const double* b, const double* reg, const Options& opt, Device device,
+                 void* plan, std::vector<Result>* out, const Control& ctl) {
+  out->assign(B, Result());
+  const std::size_t es = f32 ? 4 : 8;
+  const std::size_t nm = n * m;
+  auto one = [&](std::size_t p) {
+    Options o = opt;
+    o.reg = reg[p];
+    const char* Cp = static_cast<const char*>(C) + (shared_cost ? 0 : p * nm * es);
+    char* plan_p = plan ? static_cast<char*>(plan) + p * nm * es : nullptr;
+    solve(Cp, f32, n, m, a + p * n, b + p * m, o, device, plan_p, &(*out)[p], ctl);
+  };
+  // §5: with at least as many problems as threads each task solves whole problems (the inner
+  // parallel loops then run inline); otherwise problems run in sequence, parallel inside. The
+  // blocking inside a solve is fixed either way, so the batch equals a loop of solve() bit for bit.
+  if (device == Device::Cpu && B > 1 && B >= static_cast<std::size_t>(get_threads()))
+    parallel_for(B, one);
+  else
+    for (std::size_t p = 0; p < B; ++p) one(p);
+}
+
+}  // namespace ot
+}  // namespace itk
