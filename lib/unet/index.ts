@@ -1,5 +1,220 @@
 /**
- * (placeholder until this area lands)
+ * Diffusion UNet inference: diffusers `UNet2DModel` folders in FP32, and TFMQ-style W4A8 / W8A8
+ * post-training quantization with an exact temporal-feature cache (spec/quantized-unet.md).
+ *
+ * @example
+ * ```ts
+ * import { unet } from 'itokit';
+ * const fp = await unet.load(unet.builtinModelPath());
+ * const eps = await fp.predict({ data: new Float32Array(16 * 16), shape: [1, 1, 16, 16] }, 500);
+ * const q = await unet.quantize(fp, { weightBits: 4, calibration: { steps: 20, samplesPerStep: 16 } });
+ * unet.save(q, '/tmp/digits-w4a8.safetensors');
+ * const again = await unet.load('/tmp/digits-w4a8.safetensors');
+ * ```
  * @packageDocumentation
  */
-export {};
+import * as fs from 'fs';
+import * as path from 'path';
+import { DeviceOption } from '../backends';
+import { InvalidArgumentError, ModelFormatError } from '../errors';
+import { packageRoot } from '../native';
+import { RunOptions, runNative, runNativeSync, throwIfAborted } from '../run';
+import { Seed, checkInt, seedKey } from '../validate';
+import { resolveConfig } from './config';
+import { ddimLoop, ddimTimesteps, linearAlphasCumprod } from './ddim';
+import { readFolder } from './loader';
+import { Handle, unetNative } from './native-unet';
+import { Precision, UNetModel, unetDevice } from './model';
+import { QUANT_FORMAT, loadQuantized, serializeQuantized } from './quant-file';
+import { readSafetensors } from './safetensors';
+
+export { UNetModel } from './model';
+export type { ModelInfo, PredictOptions, Precision, QuantMode, Tensor4 } from './model';
+export { resolveConfig } from './config';
+export type { ResolvedConfig, DiffusersConfig } from './config';
+export { parseSafetensors, readSafetensors, serializeSafetensors, writeSafetensors, toFloat32, SafetensorsError } from './safetensors';
+export type { SafetensorsFile, StTensor, StTensorInput, SafetensorsReason } from './safetensors';
+export { ddimLoop, ddimTimesteps, linearAlphasCumprod } from './ddim';
+export type { DdimLoopOptions } from './ddim';
+
+/** Options of {@link load}. */
+export interface LoadOptions {
+  /** 'cpu' (default). CUDA UNet inference is not available in this build. */
+  device?: DeviceOption;
+  /** Unknown config keys fail instead of warning. */
+  strict?: boolean;
+  /** Load `diffusion_pytorch_model.fp16.safetensors`. */
+  variant?: 'fp16';
+}
+
+/** Folder of the built-in model (a UNet2DModel trained on 16×16 sklearn digits; see docs/unet.md). */
+export function builtinModelPath(): string {
+  return path.join(packageRoot, 'models', 'digits16');
+}
+
+/**
+ * Loads a diffusers model folder (config.json + diffusion_pytorch_model.safetensors, flat or
+ * pipeline layout) or an itokit quantized file (spec §8).
+ */
+export function loadSync(file: string, o: LoadOptions = {}): UNetModel {
+  if (typeof file !== 'string' || file.length === 0) throw new InvalidArgumentError('path must be a non-empty string');
+  unetDevice(o.device);
+  if (!fs.existsSync(file)) throw new ModelFormatError(`${file} does not exist`);
+  if (fs.statSync(file).isFile()) {
+    const f = readSafetensors(file);
+    if (f.metadata?.format !== QUANT_FORMAT) {
+      throw new ModelFormatError(`${file} is not an itokit quantized model (format ${JSON.stringify(f.metadata?.format)}); pass the diffusers model folder instead`);
+    }
+    return loadQuantized(f, file);
+  }
+  const folder = readFolder(file, { variant: o.variant });
+  const { config, warnings } = resolveConfig(folder.config, { strict: o.strict });
+  const names = [...folder.tensors.keys()];
+  const handle = runNativeSync(() =>
+    unetNative().unetCreate(config, names, names.map((n) => folder.tensors.get(n)!.data), names.map((n) => folder.tensors.get(n)!.shape), null),
+  );
+  // Tensors the model does not use: warn (error in strict mode), §2.
+  const used = new Set(unetNative().unetExport(handle).tensors.map((t) => t.name));
+  for (const n of names) {
+    if (used.has(n)) continue;
+    const w = `unexpected tensor ${n} ignored`;
+    if (o.strict) throw new ModelFormatError(w);
+    warnings.push(w);
+  }
+  return new UNetModel({ handle, config, rawConfig: folder.config, warnings, scheduler: folder.scheduler, precision: 'fp32' });
+}
+
+/** {@link loadSync} as a Promise (loading reads files synchronously; inference is what runs off-thread). */
+export async function load(file: string, o: LoadOptions = {}): Promise<UNetModel> {
+  return loadSync(file, o);
+}
+
+/** Calibration settings (spec §7.4, §7.6). */
+export interface CalibrationOptions {
+  /** DDIM steps of the deployment sampler whose x_t are recorded (default 50). */
+  steps?: number;
+  /** Explicit timesteps in sampling order instead of `steps` (custom lists, duplicates allowed). */
+  timesteps?: number[];
+  /** Chains run by the FP sampler; inputs per step (default 64; TFMQ uses 256). */
+  samplesPerStep?: number;
+  /** Seed of the calibration chains and shuffles (default 0). */
+  seed?: Seed;
+  /** Initialisation inputs per step (default 16) and batch size of the EMA updates (default 16). */
+  initSamples?: number;
+  batch?: number;
+  /** Image size (default the config's sample_size). */
+  size?: number;
+  /** Pre-recorded calibration inputs [S, n, C, H, W] with their timesteps (skips the sampler). */
+  data?: { xs: Float32Array; timesteps: number[]; samplesPerStep: number; height: number; width: number };
+}
+
+/** Options of {@link quantize}. */
+export interface QuantizeOptions extends RunOptions {
+  /** 4 (W4A8) or 8 (W8A8). */
+  weightBits: 4 | 8;
+  /** Activation bits: 8 (the only value in v1). */
+  actBits?: 8;
+  /** Group size along K (32, 64, 128), or 0 for per output channel (default). */
+  groupSize?: 0 | 32 | 64 | 128;
+  calibration?: CalibrationOptions;
+}
+
+/**
+ * TFMQ-style post-training quantization (spec §7): integer weights per output channel (or group)
+ * with the Lp clipping search, temporal features cached exactly in FP32 for every calibrated
+ * timestep, and one 8-bit activation (Δ, z) per quantizer and sampling step, calibrated on x_t
+ * recorded from the FP model's own DDIM sampler.
+ */
+export async function quantize(model: UNetModel, o: QuantizeOptions): Promise<UNetModel> {
+  if (!(model instanceof UNetModel)) throw new InvalidArgumentError('model must be a UNetModel from unet.load()');
+  if (model.quantized) throw new InvalidArgumentError('the model is already quantized');
+  if (o === null || typeof o !== 'object') throw new InvalidArgumentError('quantize needs options with weightBits');
+  if (o.weightBits !== 4 && o.weightBits !== 8) throw new InvalidArgumentError(`weightBits must be 4 or 8, got ${String(o.weightBits)}`);
+  if ((o.actBits ?? 8) !== 8) throw new InvalidArgumentError(`actBits must be 8, got ${String(o.actBits)}`);
+  const group = o.groupSize ?? 0;
+  if (![0, 32, 64, 128].includes(group)) throw new InvalidArgumentError(`groupSize must be 0, 32, 64 or 128, got ${String(group)}`);
+  const c = o.calibration ?? {};
+  const seed = c.seed ?? 0;
+  seedKey(seed);
+  const initSamples = checkInt('calibration.initSamples', c.initSamples ?? 16, 1, 1 << 16);
+  const batch = checkInt('calibration.batch', c.batch ?? 16, 1, 1 << 16);
+  const C = model.config.inChannels;
+  let xs: Float32Array, timesteps: number[], n: number, H: number, W: number;
+  const abar = linearAlphasCumprod();
+  if (c.data) {
+    ({ xs, timesteps, samplesPerStep: n, height: H, width: W } = c.data);
+    if (!(xs instanceof Float32Array) || xs.length !== timesteps.length * n * C * H * W) {
+      throw new InvalidArgumentError('calibration.data.xs must be a Float32Array of [S, n, C, H, W]');
+    }
+  } else {
+    n = checkInt('calibration.samplesPerStep', c.samplesPerStep ?? 64, 1, 1 << 16);
+    H = W = checkInt('calibration.size', c.size ?? model.config.sampleSize ?? 0, 1, 4096);
+    timesteps = c.timesteps ?? ddimTimesteps(abar.length, checkInt('calibration.steps', c.steps ?? 50, 1, abar.length));
+    const dim = C * H * W;
+    xs = new Float32Array(timesteps.length * n * dim);
+    // §7.6: record x_t of every step of the FP model's own sampler (one set of chains).
+    await ddimLoop({
+      batch: n,
+      dim,
+      seed,
+      steps: timesteps.length,
+      timesteps: c.timesteps,
+      alphasCumprod: abar,
+      onStep: ({ step, x }) => {
+        xs.set(x, step * n * dim);
+        throwIfAborted(o.signal);
+        o.onProgress?.({ done: step, total: 2 * timesteps.length });
+      },
+      eps: (x, t) => model.predict({ data: x, shape: [n, C, H, W] }, t),
+    });
+  }
+  for (const t of timesteps) checkInt('calibration timestep', t, 0, 2 ** 31);
+  const S = timesteps.length;
+  const onProgress = o.onProgress;
+  const handle = await runNative<Handle>(
+    { signal: o.signal, progressIntervalMs: o.progressIntervalMs, onProgress: onProgress ? (p) => onProgress({ done: S + p.done, total: 2 * S }) : undefined },
+    (control) =>
+      unetNative().unetQuantize(
+        model.handle,
+        { bits: o.weightBits, group, initSamples, batch, seed: Number(seed) },
+        xs,
+        S,
+        n,
+        H,
+        W,
+        Float64Array.from(timesteps),
+        control,
+        true,
+      ) as Promise<Handle>,
+  );
+  const precision: Precision = o.weightBits === 4 ? 'w4a8' : 'w8a8';
+  return new UNetModel({
+    handle,
+    config: model.config,
+    rawConfig: model.rawConfig,
+    scheduler: model.scheduler,
+    precision,
+    quantMeta: {
+      weight_bits: o.weightBits,
+      act_bits: 8,
+      group_size: group,
+      schedule: { kind: 'ddim', spacing: c.timesteps ? 'custom' : 'leading', num_train_timesteps: abar.length, eta: 0, clip_sample: true },
+      calibration: { samples_per_step: n, init_samples: initSamples, batch, momentum: 0.95, seed: String(seed) },
+    },
+  });
+}
+
+/** Serialises a quantized model to bytes (spec §8; deterministic). */
+export function serialize(model: UNetModel): Uint8Array {
+  return runNativeSync(() => serializeQuantized(model));
+}
+
+/** Writes a quantized model to one safetensors file (spec §8). */
+export function save(model: UNetModel, file: string): void {
+  fs.writeFileSync(file, serialize(model));
+}
+
+/** Which integer kernel path this CPU uses, and the qdot entry used by tests. @internal */
+export function qdot(kernel: 'scalar' | 'avx2' | 'avx512vnni', bits: 4 | 8, w: Uint8Array, a: Uint8Array, nblk: number): Int32Array | null {
+  return runNativeSync(() => unetNative().unetQdot(kernel, bits, w, a, nblk));
+}

@@ -1,13 +1,436 @@
-// unet area bindings (placeholder until the area lands).
+// unet area bindings: model handles (a JS object wrapping a shared_ptr<Model>), forward, temporal
+// features, quantization and export. Arguments were validated in lib/unet/*.ts; the checks here
+// keep direct callers from reading or writing out of bounds. No math here.
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../unet/qdot.h"
+#include "../unet/unet_model.h"
+#include "../unet/unet_quant.h"
 #include "areas.h"
 #include "napi_util.h"
 
 namespace itk {
 namespace napi {
+namespace {
+
+using unet::Model;
+using ModelPtr = std::shared_ptr<Model>;
+
+[[noreturn]] void throw_code(Napi::Env env, Code c, const std::string& m) { throw coded_error(env, code_string(c), m); }
+
+Napi::Object wrap_model(Napi::Env env, ModelPtr m) {
+  Napi::Object obj = Napi::Object::New(env);
+  auto* holder = new ModelPtr(std::move(m));
+  napi_status st = napi_wrap(
+      env, obj, holder, [](napi_env, void* data, void*) { delete static_cast<ModelPtr*>(data); }, nullptr, nullptr);
+  if (st != napi_ok) {
+    delete holder;
+    throw_code(env, Code::Internal, "could not wrap the model");
+  }
+  return obj;
+}
+
+ModelPtr model_arg(const Napi::CallbackInfo& info, std::size_t i) {
+  void* p = nullptr;
+  if (i >= info.Length() || !info[i].IsObject() || napi_unwrap(info.Env(), info[i], &p) != napi_ok || !p)
+    throw_arg(info.Env(), "expected a UNet model handle");
+  return *static_cast<ModelPtr*>(p);
+}
+
+int int_prop(const Napi::Object& o, const char* k) { return static_cast<int>(o.Get(k).As<Napi::Number>().Int32Value()); }
+double num_prop(const Napi::Object& o, const char* k) { return o.Get(k).As<Napi::Number>().DoubleValue(); }
+bool bool_prop(const Napi::Object& o, const char* k) { return o.Get(k).ToBoolean(); }
+
+std::vector<int> int_list(const Napi::Value& v) {
+  std::vector<int> out;
+  Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); ++i) out.push_back(a.Get(i).As<Napi::Number>().Int32Value());
+  return out;
+}
+
+unet::Config config_arg(const Napi::Object& o) {
+  unet::Config c;
+  c.in_ch = int_prop(o, "inChannels");
+  c.out_ch = int_prop(o, "outChannels");
+  c.center = bool_prop(o, "centerInputSample");
+  c.flip = bool_prop(o, "flipSinToCos");
+  c.freq_shift = static_cast<float>(num_prop(o, "freqShift"));
+  c.time_dim = int_prop(o, "timeEmbeddingDim");
+  c.boc = int_list(o.Get("blockOutChannels"));
+  for (int a : int_list(o.Get("downAttention"))) c.down_attn.push_back(a != 0);
+  for (int a : int_list(o.Get("upAttention"))) c.up_attn.push_back(a != 0);
+  c.mid = bool_prop(o, "midBlock");
+  c.mid_attn = bool_prop(o, "addAttention");
+  c.layers = int_prop(o, "layersPerBlock");
+  c.mid_scale = static_cast<float>(num_prop(o, "midBlockScaleFactor"));
+  c.down_pad = int_prop(o, "downsamplePadding");
+  c.head_dim = int_prop(o, "attentionHeadDim");
+  c.groups = int_prop(o, "normNumGroups");
+  c.attn_groups = int_prop(o, "attnNormNumGroups");
+  c.eps = static_cast<float>(num_prop(o, "normEps"));
+  return c;
+}
+
+std::vector<int64_t> steps_arg(const Napi::CallbackInfo& info, std::size_t i, const char* name) {
+  auto a = array_arg<double>(info, i, name);
+  return std::vector<int64_t>(a.data, a.data + a.length);
+}
+
+// unetCreate(config, names[], arrays: Float32Array[], shapes: number[][], quant | null) -> handle
+Napi::Value Create(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const unet::Config cfg = config_arg(info[0].As<Napi::Object>());
+  Napi::Array names = info[1].As<Napi::Array>(), arrays = info[2].As<Napi::Array>(), shapes = info[3].As<Napi::Array>();
+  std::map<std::string, unet::Tensor> tensors;
+  for (uint32_t i = 0; i < names.Length(); ++i) {
+    Napi::TypedArrayOf<float> a = arrays.Get(i).As<Napi::TypedArrayOf<float>>();
+    unet::Tensor t;
+    t.shape = int_list(shapes.Get(i));
+    t.d.assign(a.Data(), a.Data() + a.ElementLength());
+    tensors[names.Get(i).As<Napi::String>().Utf8Value()] = std::move(t);
+  }
+  const bool quant = info.Length() > 4 && info[4].IsObject();
+  Napi::Array qlayers;
+  if (quant) {
+    // Integer layers carry no FP weight: stand in zeros of the declared shape, replaced below.
+    qlayers = info[4].As<Napi::Object>().Get("layers").As<Napi::Array>();
+    for (uint32_t i = 0; i < qlayers.Length(); ++i) {
+      Napi::Object l = qlayers.Get(i).As<Napi::Object>();
+      unet::Tensor t;
+      t.shape = int_list(l.Get("shape"));
+      std::size_t n = 1;
+      for (int d : t.shape) n *= static_cast<std::size_t>(d);
+      t.d.assign(n, 0.f);
+      tensors[l.Get("name").As<Napi::String>().Utf8Value() + ".weight"] = std::move(t);
+    }
+  }
+  std::shared_ptr<Model> m(unet::build_model(cfg, tensors).release());
+  if (quant) {
+    Napi::Object q = info[4].As<Napi::Object>();
+    m->quant = std::make_unique<unet::QuantState>();
+    unet::QuantState& qs = *m->quant;
+    qs.act_names = unet::plan_layers(m.get());
+    qs.n_act = static_cast<int>(qs.act_names.size());
+    qs.weight_bits = int_prop(q, "weightBits");
+    qs.group = int_prop(q, "groupSize");
+    Napi::Array an = q.Get("actNames").As<Napi::Array>();
+    if (an.Length() != qs.act_names.size()) throw_code(env, Code::ModelFormat, "act_quantizers does not match the model's quantizer plan");
+    for (uint32_t i = 0; i < an.Length(); ++i)
+      if (an.Get(i).As<Napi::String>().Utf8Value() != qs.act_names[i])
+        throw_code(env, Code::ModelFormat, "act_quantizers[" + std::to_string(i) + "] is " + an.Get(i).As<Napi::String>().Utf8Value() + ", expected " + qs.act_names[i]);
+    std::map<std::string, unet::Conv*> by_name;
+    for (unet::Conv* c : m->layers()) by_name[c->name] = c;
+    for (uint32_t i = 0; i < qlayers.Length(); ++i) {
+      Napi::Object l = qlayers.Get(i).As<Napi::Object>();
+      const std::string name = l.Get("name").As<Napi::String>().Utf8Value();
+      auto it = by_name.find(name);
+      if (it == by_name.end() || it->second->q.bits != -1) throw_code(env, Code::ModelFormat, "layer " + name + " is not an integer layer of this model");
+      Napi::TypedArrayOf<uint8_t> codes = l.Get("codes").As<Napi::TypedArrayOf<uint8_t>>();
+      Napi::TypedArrayOf<float> sc = l.Get("scale").As<Napi::TypedArrayOf<float>>(), ze = l.Get("zero").As<Napi::TypedArrayOf<float>>();
+      if (sc.ElementLength() != ze.ElementLength()) throw_code(env, Code::ModelFormat, name + ": wscale and wzero differ in size");
+      unet::set_codes(it->second, int_prop(l, "bits"), int_prop(l, "groupSize"), codes.Data(), codes.ElementLength(), sc.Data(), ze.Data(), sc.ElementLength());
+    }
+    for (unet::Conv* c : m->layers())
+      if (c->q.bits == -1) throw_code(env, Code::ModelFormat, "integer layer " + c->name + " has no codes in the file");
+    Napi::TypedArrayOf<double> steps = q.Get("steps").As<Napi::TypedArrayOf<double>>();
+    qs.steps.assign(steps.Data(), steps.Data() + steps.ElementLength());
+    Napi::TypedArrayOf<float> as = q.Get("actScale").As<Napi::TypedArrayOf<float>>();
+    Napi::TypedArrayOf<uint8_t> az = q.Get("actZero").As<Napi::TypedArrayOf<uint8_t>>();
+    if (as.ElementLength() != qs.steps.size() * qs.n_act || az.ElementLength() != as.ElementLength())
+      throw_code(env, Code::ModelFormat, "act.scale / act.zero must be [S, A]");
+    qs.act_scale.assign(as.Data(), as.Data() + as.ElementLength());
+    qs.act_zero.assign(az.Data(), az.Data() + az.ElementLength());
+    Napi::TypedArrayOf<double> ct = q.Get("cacheT").As<Napi::TypedArrayOf<double>>();
+    Napi::TypedArrayOf<float> cf = q.Get("cache").As<Napi::TypedArrayOf<float>>();
+    qs.cache_t.assign(ct.Data(), ct.Data() + ct.ElementLength());
+    if (cf.ElementLength() != qs.cache_t.size() * static_cast<std::size_t>(m->tib_width))
+      throw_code(env, Code::ModelFormat, "temporal.features must be [U, " + std::to_string(m->tib_width) + "]");
+    qs.cache.assign(cf.Data(), cf.Data() + cf.ElementLength());
+    unet::drop_fp_weights(m.get());
+  }
+  return wrap_model(env, std::move(m));
+}
+
+unet::Tensor input_tensor(const Napi::CallbackInfo& info, std::size_t i, const Model& m, int* B, int* H, int* W) {
+  auto x = array_arg<float>(info, i, "x");
+  *B = static_cast<int>(u32_arg(info, i + 1, "B"));
+  *H = static_cast<int>(u32_arg(info, i + 2, "H"));
+  *W = static_cast<int>(u32_arg(info, i + 3, "W"));
+  if (x.length != static_cast<std::size_t>(*B) * m.cfg.in_ch * *H * *W) throw_code(info.Env(), Code::Shape, "x must hold B*C*H*W values");
+  unet::Tensor t(*B, m.cfg.in_ch, *H, *W);
+  std::copy(x.data, x.data + x.length, t.d.begin());
+  return t;
+}
+
+// unetPredict(h, x, B, H, W, t: Float64Array(B), out, mode, useCache, control, async)
+Napi::Value Predict(const Napi::CallbackInfo& info) {
+  ModelPtr m = model_arg(info, 0);
+  int B, H, W;
+  unet::Tensor x = input_tensor(info, 1, *m, &B, &H, &W);
+  std::vector<int64_t> t = steps_arg(info, 5, "t");
+  if (t.size() != static_cast<std::size_t>(B)) throw_code(info.Env(), Code::Shape, "t must hold one timestep per sample");
+  auto out = array_arg<float>(info, 6, "out");
+  if (out.length != static_cast<std::size_t>(B) * m->cfg.out_ch * H * W) throw_code(info.Env(), Code::Shape, "out has the wrong size");
+  const uint32_t mode = u32_arg(info, 7, "mode");
+  if (mode > 2) throw_arg(info.Env(), "mode must be 0 (fp), 1 (integer) or 2 (fake-quant)");
+  if (mode != 0 && !m->quant) throw_arg(info.Env(), "the model is not quantized");
+  const bool use_cache = info[8].ToBoolean();
+  Job job;
+  const Control ctl = control_arg(info, 9, &job.keep_alive);
+  const bool async = info[10].ToBoolean();
+  job.keep_alive.push_back(out.object);
+  float* dst = out.data;
+  auto xs = std::make_shared<unet::Tensor>(std::move(x));
+  job.work = [m, xs, t, dst, mode, use_cache, ctl] {
+    unet::ForwardOpts o;
+    o.ctl = ctl;
+    o.use_cache = use_cache;
+    std::vector<float> zf;
+    if (mode == 0) {
+      o.mode = unet::Mode::Fp;
+    } else {
+      o.mode = mode == 1 ? unet::Mode::Integer : unet::Mode::FakeQuant;
+      bool nearest = false;
+      const int row = unet::step_row(*m->quant, t[0], &nearest);
+      require(row >= 0, Code::ModelFormat, "the quantized model has no calibrated steps");
+      if (nearest) m->quant->step_misses.fetch_add(1);
+      const int A = m->quant->n_act;
+      o.act_scale = m->quant->act_scale.data() + static_cast<std::size_t>(row) * A;
+      zf.resize(A);
+      for (int a = 0; a < A; ++a) zf[a] = m->quant->act_zero[static_cast<std::size_t>(row) * A + a];
+      o.act_zero = zf.data();
+    }
+    const unet::Tensor y = unet::forward(*m, *xs, t, o);
+    std::copy(y.d.begin(), y.d.end(), dst);
+  };
+  return run_job(info.Env(), async, std::move(job));
+}
+
+Napi::Float32Array to_js(Napi::Env env, const std::vector<float>& v) {
+  Napi::Float32Array a = Napi::Float32Array::New(env, v.size());
+  std::copy(v.begin(), v.end(), a.Data());
+  return a;
+}
+
+// unetTaps(h, x, B, H, W, t) -> { name: Float32Array } (FP forward debug taps, sync)
+Napi::Value Taps(const Napi::CallbackInfo& info) {
+  ModelPtr m = model_arg(info, 0);
+  int B, H, W;
+  unet::Tensor x = input_tensor(info, 1, *m, &B, &H, &W);
+  std::vector<int64_t> t = steps_arg(info, 5, "t");
+  if (t.size() != static_cast<std::size_t>(B)) throw_code(info.Env(), Code::Shape, "t must hold one timestep per sample");
+  std::map<std::string, unet::Tensor> taps;
+  unet::ForwardOpts o;
+  o.taps = &taps;
+  taps["eps"] = unet::forward(*m, x, t, o);
+  Napi::Object r = Napi::Object::New(info.Env());
+  for (auto& kv : taps) r.Set(kv.first, to_js(info.Env(), kv.second.d));
+  return r;
+}
+
+// unetTemporal(h, t: Float64Array, cached: boolean) -> Float32Array [B, tibWidth]
+Napi::Value Temporal(const Napi::CallbackInfo& info) {
+  ModelPtr m = model_arg(info, 0);
+  std::vector<int64_t> t = steps_arg(info, 1, "t");
+  const bool cached = info[2].ToBoolean();
+  if (!cached) return to_js(info.Env(), unet::temporal_features(*m, t).d);
+  if (!m->quant) throw_arg(info.Env(), "the model is not quantized");
+  std::vector<float> out;
+  for (int64_t s : t) {
+    const auto& ct = m->quant->cache_t;
+    const auto it = std::find(ct.begin(), ct.end(), s);
+    if (it == ct.end()) throw_code(info.Env(), Code::InvalidArg, "timestep " + std::to_string(s) + " is not cached");
+    const float* src = m->quant->cache.data() + static_cast<std::size_t>(it - ct.begin()) * m->tib_width;
+    out.insert(out.end(), src, src + m->tib_width);
+  }
+  return to_js(info.Env(), out);
+}
+
+// unetInfo(h) -> sizes, quantization summary, counters
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  ModelPtr m = model_arg(info, 0);
+  Napi::Env env = info.Env();
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("tibWidth", m->tib_width);
+  r.Set("quantized", m->quant != nullptr);
+  const unet::MemoryUse u = unet::memory_use(*m);
+  r.Set("fpBytes", static_cast<double>(u.fp_bytes));
+  r.Set("codeBytes", static_cast<double>(u.code_bytes));
+  r.Set("qparamBytes", static_cast<double>(u.qparam_bytes));
+  r.Set("cacheBytes", static_cast<double>(u.cache_bytes));
+  r.Set("fp32Bytes", static_cast<double>(u.fp32_equiv_bytes));
+  std::size_t params = 0;
+  for (const unet::Conv* c : static_cast<const Model&>(*m).layers()) params += static_cast<std::size_t>(c->O) * c->I * c->KH * c->KW + c->b.size();
+  r.Set("kernel", unet::qdot_kernels().name);
+  if (m->quant) {
+    r.Set("weightBits", m->quant->weight_bits);
+    r.Set("groupSize", m->quant->group);
+    r.Set("steps", static_cast<double>(m->quant->steps.size()));
+    r.Set("cacheMisses", static_cast<double>(m->quant->cache_misses.load()));
+    r.Set("stepMisses", static_cast<double>(m->quant->step_misses.load()));
+    Napi::Array names = Napi::Array::New(env);
+    for (std::size_t i = 0; i < m->quant->act_names.size(); ++i) names.Set(static_cast<uint32_t>(i), m->quant->act_names[i]);
+    r.Set("actNames", names);
+  }
+  return r;
+}
+
+// unetQuantize(h, {bits, group, initSamples, batch, seed}, xs, S, n, H, W, steps: Float64Array(S),
+//              control, async) -> Promise<handle> | handle
+Napi::Value Quantize(const Napi::CallbackInfo& info) {
+  ModelPtr src = model_arg(info, 0);
+  if (src->quant) throw_arg(info.Env(), "the model is already quantized");
+  Napi::Object o = info[1].As<Napi::Object>();
+  const int bits = int_prop(o, "bits"), group = int_prop(o, "group"), init = int_prop(o, "initSamples"), batch = int_prop(o, "batch");
+  const uint64_t seed = static_cast<uint64_t>(num_prop(o, "seed"));
+  auto xs = array_arg<float>(info, 2, "xs");
+  const int S = static_cast<int>(u32_arg(info, 3, "S")), n = static_cast<int>(u32_arg(info, 4, "n"));
+  const int H = static_cast<int>(u32_arg(info, 5, "H")), W = static_cast<int>(u32_arg(info, 6, "W"));
+  std::vector<int64_t> steps = steps_arg(info, 7, "steps");
+  if (steps.size() != static_cast<std::size_t>(S) || xs.length != static_cast<std::size_t>(S) * n * src->cfg.in_ch * H * W)
+    throw_code(info.Env(), Code::Shape, "calibration data must be [S, n, C, H, W] with one timestep per step");
+  Job job;
+  const Control ctl = control_arg(info, 8, &job.keep_alive);
+  const bool async = info[9].ToBoolean();
+  job.keep_alive.push_back(xs.object);
+  const float* data = xs.data;
+  auto result = std::make_shared<ModelPtr>();
+  job.work = [src, bits, group, init, batch, seed, data, S, n, H, W, steps, ctl, result] {
+    std::shared_ptr<Model> m(unet::clone_model(*src).release());
+    m->quant = std::make_unique<unet::QuantState>();
+    m->quant->weight_bits = bits;
+    m->quant->group = group;
+    m->quant->act_names = unet::plan_layers(m.get());
+    m->quant->n_act = static_cast<int>(m->quant->act_names.size());
+    unet::quantize_weights(m.get(), bits, group, ctl);
+    unet::fill_cache(m.get(), steps);
+    unet::calibrate(m.get(), data, S, n, H, W, steps, init, batch, seed, ctl);
+    unet::drop_fp_weights(m.get());
+    *result = m;
+  };
+  job.finish = [result](Napi::Env env) -> Napi::Value { return wrap_model(env, *result); };
+  return run_job(info.Env(), async, std::move(job));
+}
+
+// unetExport(h) -> { tensors: [{name, dtype, shape, data}], layers: [{name, kind, shape, bits, groupSize, act}] }
+Napi::Value Export(const Napi::CallbackInfo& info) {
+  ModelPtr m = model_arg(info, 0);
+  Napi::Env env = info.Env();
+  Napi::Array tensors = Napi::Array::New(env), layers = Napi::Array::New(env);
+  uint32_t nt = 0, nl = 0;
+  auto shape_js = [&](const std::vector<int>& s) {
+    Napi::Array a = Napi::Array::New(env);
+    for (std::size_t i = 0; i < s.size(); ++i) a.Set(static_cast<uint32_t>(i), s[i]);
+    return a;
+  };
+  auto push = [&](const std::string& name, const char* dtype, const std::vector<int>& shape, Napi::Value data) {
+    Napi::Object t = Napi::Object::New(env);
+    t.Set("name", name);
+    t.Set("dtype", dtype);
+    t.Set("shape", shape_js(shape));
+    t.Set("data", data);
+    tensors.Set(nt++, t);
+  };
+  auto gn = [&](const unet::GroupNorm& g) {
+    push(g.name + ".weight", "F32", {g.C}, to_js(env, g.gamma));
+    push(g.name + ".bias", "F32", {g.C}, to_js(env, g.beta));
+  };
+  for (const unet::Conv* c : static_cast<const Model&>(*m).layers()) {
+    const bool lin = c->KH == 1 && c->KW == 1 && (c->name.find("to_") != std::string::npos || c->name.find("time_emb") != std::string::npos || c->name.find("linear_") != std::string::npos);
+    const std::vector<int> shape = lin ? std::vector<int>{c->O, c->I} : std::vector<int>{c->O, c->I, c->KH, c->KW};
+    push(c->name + ".bias", "F32", {c->O}, to_js(env, c->b));
+    if (c->q.bits == 4 || c->q.bits == 8) {
+      const std::vector<uint8_t> codes = unet::canonical_codes(*c);
+      Napi::Uint8Array a = Napi::Uint8Array::New(env, codes.size());
+      std::copy(codes.begin(), codes.end(), a.Data());
+      const int row = c->q.bits == 4 ? (c->q.K + 1) / 2 : c->q.K;
+      push(c->name + ".qweight", "U8", {c->O, row}, a);
+      push(c->name + ".wscale", "F32", {c->O, c->q.ng}, to_js(env, c->q.scale));
+      push(c->name + ".wzero", "F32", {c->O, c->q.ng}, to_js(env, c->q.zero));
+      Napi::Object l = Napi::Object::New(env);
+      l.Set("name", c->name);
+      l.Set("kind", lin ? "linear" : "conv");
+      l.Set("shape", shape_js(shape));
+      l.Set("bits", c->q.bits);
+      l.Set("groupSize", c->q.group);
+      l.Set("act", c->act);
+      layers.Set(nl++, l);
+    } else {
+      push(c->name + ".weight", "F32", shape, to_js(env, c->w));
+    }
+  }
+  auto res = [&](const unet::Resnet& r) { gn(r.norm1); gn(r.norm2); };
+  auto block = [&](const unet::Block& b) {
+    for (const auto& r : b.resnets) res(r);
+    for (const auto& a : b.attns) gn(a.norm);
+  };
+  for (const auto& b : m->down) block(b);
+  if (m->has_mid) block(m->mid);
+  for (const auto& b : m->up) block(b);
+  gn(m->norm_out);
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("tensors", tensors);
+  r.Set("layers", layers);
+  if (m->quant) {
+    const unet::QuantState& q = *m->quant;
+    auto f64 = [&](const std::vector<int64_t>& v) {
+      Napi::Float64Array a = Napi::Float64Array::New(env, v.size());
+      for (std::size_t i = 0; i < v.size(); ++i) a[i] = static_cast<double>(v[i]);
+      return a;
+    };
+    r.Set("steps", f64(q.steps));
+    r.Set("actScale", to_js(env, q.act_scale));
+    Napi::Uint8Array az = Napi::Uint8Array::New(env, q.act_zero.size());
+    std::copy(q.act_zero.begin(), q.act_zero.end(), az.Data());
+    r.Set("actZero", az);
+    r.Set("cacheT", f64(q.cache_t));
+    r.Set("cache", to_js(env, q.cache));
+    Napi::Array names = Napi::Array::New(env);
+    for (std::size_t i = 0; i < q.act_names.size(); ++i) names.Set(static_cast<uint32_t>(i), q.act_names[i]);
+    r.Set("actNames", names);
+    Napi::Array widths = Napi::Array::New(env), prefixes = Napi::Array::New(env);
+    for (std::size_t i = 0; i < m->tib.size(); ++i) {
+      widths.Set(static_cast<uint32_t>(i), m->tib[i]->temb.O);
+      prefixes.Set(static_cast<uint32_t>(i), m->tib[i]->prefix);
+    }
+    r.Set("tibWidths", widths);
+    r.Set("tibPrefixes", prefixes);
+  }
+  return r;
+}
+
+// unetQdot(kernel: string, bits, w: Uint8Array, a: Uint8Array (4 rows of 32·nblk), nblk) ->
+// Int32Array(4) | null when the CPU lacks the path (tests compare SIMD with the scalar oracle).
+Napi::Value Qdot(const Napi::CallbackInfo& info) {
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  const uint32_t bits = u32_arg(info, 1, "bits");
+  auto w = array_arg<uint8_t>(info, 2, "w");
+  auto a = array_arg<uint8_t>(info, 3, "a");
+  const int nblk = static_cast<int>(u32_arg(info, 4, "nblk"));
+  if ((bits != 4 && bits != 8) || w.length < static_cast<std::size_t>(nblk) * (bits == 4 ? 16 : 32) || a.length < static_cast<std::size_t>(nblk) * 128)
+    throw_arg(info.Env(), "bad qdot arguments");
+  unet::QDotKernels k;
+  if (!unet::qdot_kernels_named(name, &k)) return info.Env().Null();
+  const std::size_t row = static_cast<std::size_t>(nblk) * 32;
+  Napi::Int32Array out = Napi::Int32Array::New(info.Env(), 4);
+  (bits == 4 ? k.w4 : k.w8)(w.data, a.data, a.data + row, a.data + 2 * row, a.data + 3 * row, nblk, out.Data());
+  return out;
+}
+
+}  // namespace
 
 void init_unet(Napi::Env env, Napi::Object exports) {
-  (void)env;
-  (void)exports;
+  exports.Set("unetCreate", Napi::Function::New(env, guarded<Create>));
+  exports.Set("unetPredict", Napi::Function::New(env, guarded<Predict>));
+  exports.Set("unetTaps", Napi::Function::New(env, guarded<Taps>));
+  exports.Set("unetTemporal", Napi::Function::New(env, guarded<Temporal>));
+  exports.Set("unetInfo", Napi::Function::New(env, guarded<Info>));
+  exports.Set("unetQuantize", Napi::Function::New(env, guarded<Quantize>));
+  exports.Set("unetExport", Napi::Function::New(env, guarded<Export>));
+  exports.Set("unetQdot", Napi::Function::New(env, guarded<Qdot>));
 }
 
 }  // namespace napi

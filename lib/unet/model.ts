@@ -1,0 +1,227 @@
+/**
+ * The UNet model object: FP32 or quantized, with `predict` (Promise) and `predictSync`.
+ * @packageDocumentation
+ */
+import { DeviceOption, resolveDevice } from '../backends';
+import { InvalidArgumentError, ShapeError, DtypeError } from '../errors';
+import { RunOptions, runNative, runNativeSync } from '../run';
+import { DiffusersConfig, ResolvedConfig } from './config';
+import { Handle, NativeInfo, unetNative } from './native-unet';
+
+/** A float32 NCHW tensor. */
+export interface Tensor4 {
+  data: Float32Array;
+  /** [B, C, H, W] */
+  shape: [number, number, number, number] | number[];
+}
+
+/** How a quantized model runs its layers. */
+export type QuantMode = 'integer' | 'fake-quant' | 'fp';
+
+/** Options of {@link UNetModel.predict}. */
+export interface PredictOptions extends RunOptions {
+  /**
+   * Quantized models only: 'integer' (default) runs the W4A8/W8A8 integer kernels, 'fake-quant'
+   * quantizes and dequantizes then computes in FP32 (the definition the integer path must match),
+   * 'fp' runs FP32 math on the dequantized weights (weight-only quantization).
+   */
+  mode?: QuantMode;
+  /** Quantized models: use the exact temporal-feature cache (default true). */
+  useCache?: boolean;
+}
+
+/** Sizes and counters of a model. */
+export interface ModelInfo {
+  /** Parameters (weights and biases of all conv/linear layers). */
+  precision: Precision;
+  /** Bytes the model holds for its weights, all parts together. */
+  weightBytes: number;
+  /** The same weights in FP32. */
+  fp32Bytes: number;
+  /** Bytes of integer codes (kernel layout). */
+  codeBytes: number;
+  /** Bytes of FP32 tensors still held (FP layers, biases, norms). */
+  fpBytes: number;
+  /** Per-channel/group (Δ, z, Σw) bytes. */
+  qparamBytes: number;
+  /** Temporal-feature cache and per-step activation parameters. */
+  cacheBytes: number;
+  /** Channels of the temporal feature vector per timestep (Σ C_i over resnets). */
+  tibWidth: number;
+  /** Integer kernel path chosen for this CPU. */
+  kernel: string;
+  /** Quantized models: cache misses (timesteps served by computing the TIB on the fly). */
+  cacheMisses?: number;
+  /** Quantized models: calls whose t had no calibrated step (nearest step used). */
+  stepMisses?: number;
+  /** Quantized models: calibrated timesteps. */
+  steps?: number;
+  /** Quantized models: activation quantizer names in column order. */
+  actNames?: string[];
+}
+
+/** Numeric precision of a model. */
+export type Precision = 'fp32' | 'w8a8' | 'w4a8';
+
+const MODE = { fp: 0, integer: 1, 'fake-quant': 2 } as const;
+
+/**
+ * A loaded diffusers UNet2DModel (FP32) or an itokit quantized UNet. Create it with
+ * `unet.load()` or `unet.quantize()`.
+ */
+export class UNetModel {
+  /** @internal */
+  readonly handle: Handle;
+  /** The resolved config. */
+  readonly config: ResolvedConfig;
+  /** config.json as read (for saving). */
+  readonly rawConfig: DiffusersConfig;
+  /** Warnings from loading (unknown config keys, unexpected tensors). */
+  readonly warnings: string[];
+  /** The scheduler config found beside the model, if any. */
+  readonly scheduler?: Record<string, unknown>;
+  /** fp32, w8a8 or w4a8. */
+  readonly precision: Precision;
+  /** Where the model runs. */
+  readonly device: 'cpu';
+  /** @internal metadata of quantized models (schedule, calibration) kept for saving. */
+  readonly quantMeta?: Record<string, unknown>;
+
+  /** @internal */
+  constructor(o: {
+    handle: Handle;
+    config: ResolvedConfig;
+    rawConfig: DiffusersConfig;
+    warnings?: string[];
+    scheduler?: Record<string, unknown>;
+    precision: Precision;
+    quantMeta?: Record<string, unknown>;
+  }) {
+    this.handle = o.handle;
+    this.config = o.config;
+    this.rawConfig = o.rawConfig;
+    this.warnings = o.warnings ?? [];
+    this.scheduler = o.scheduler;
+    this.precision = o.precision;
+    this.device = 'cpu';
+    this.quantMeta = o.quantMeta;
+  }
+
+  /** True for W8A8/W4A8 models. */
+  get quantized(): boolean {
+    return this.precision !== 'fp32';
+  }
+
+  private prepare(x: Float32Array | Tensor4, t: number | ArrayLike<number>, o: PredictOptions) {
+    const { inChannels: C, outChannels, blockOutChannels, sampleSize } = this.config;
+    let data: Float32Array;
+    let B: number, H: number, W: number;
+    if (x instanceof Float32Array) {
+      if (!sampleSize) throw new ShapeError('x has no shape and the config has no sample_size: pass { data, shape }');
+      data = x;
+      H = W = sampleSize;
+      B = x.length / (C * H * W);
+    } else if (x && typeof x === 'object' && x.data instanceof Float32Array && Array.isArray(x.shape)) {
+      if (x.shape.length !== 4) throw new ShapeError(`x.shape must be [B, C, H, W], got [${x.shape.join(', ')}]`);
+      [B, , H, W] = x.shape;
+      if (x.shape[1] !== C) throw new ShapeError(`x has ${x.shape[1]} channels, the model takes ${C}`);
+      data = x.data;
+      if (data.length !== B * C * H * W) throw new ShapeError(`x.data holds ${data.length} values, shape [${x.shape.join(', ')}] needs ${B * C * H * W}`);
+    } else {
+      throw new DtypeError('x must be a Float32Array or { data: Float32Array, shape: [B, C, H, W] }');
+    }
+    if (!Number.isInteger(B) || B < 1) throw new ShapeError(`x holds ${data.length} values, not a whole number of ${C}x${H}x${W} images`);
+    const div = 2 ** (blockOutChannels.length - 1);
+    if (!Number.isInteger(H) || !Number.isInteger(W) || H < 1 || W < 1 || H % div || W % div) {
+      throw new ShapeError(`H and W must be positive multiples of ${div}, got ${H}x${W}`);
+    }
+    const ts = new Float64Array(B);
+    if (typeof t === 'number') ts.fill(t);
+    else {
+      if (!t || typeof t.length !== 'number' || t.length !== B) throw new ShapeError(`t must be one timestep or ${B} timesteps`);
+      for (let i = 0; i < B; i++) ts[i] = t[i];
+    }
+    for (const v of ts) {
+      if (!Number.isInteger(v) || v < 0 || v > 2 ** 31) throw new InvalidArgumentError(`timesteps must be non-negative integers, got ${v}`);
+    }
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i])) throw new InvalidArgumentError(`x holds a non-finite value at index ${i}`);
+    }
+    const modeName = o.mode ?? (this.quantized ? 'integer' : 'fp');
+    if (!(modeName in MODE)) throw new InvalidArgumentError(`mode must be 'integer', 'fake-quant' or 'fp', got ${String(modeName)}`);
+    let mode: number = MODE[modeName as QuantMode];
+    if (!this.quantized) {
+      if (modeName !== 'fp') throw new InvalidArgumentError(`mode '${modeName}' needs a quantized model`);
+      mode = 0;
+    } else if (mode !== 0 && !ts.every((v) => v === ts[0])) {
+      throw new InvalidArgumentError('a quantized call serves one timestep for the whole batch (spec §7.4)');
+    }
+    const out = new Float32Array(B * outChannels * H * W);
+    return { data, B, H, W, ts, out, mode, useCache: o.useCache ?? true };
+  }
+
+  /**
+   * ε̂ = UNet(x, t) off the event loop.
+   * @param x - [B, C, H, W] float32 (a bare Float32Array means square sample_size images)
+   * @param t - one integer timestep, or one per sample
+   * @returns [B, out_channels, H, W]
+   */
+  async predict(x: Float32Array | Tensor4, t: number | ArrayLike<number>, o: PredictOptions = {}): Promise<Float32Array> {
+    const p = this.prepare(x, t, o);
+    await runNative(o, (control) => unetNative().unetPredict(this.handle, p.data, p.B, p.H, p.W, p.ts, p.out, p.mode, p.useCache, control, true));
+    return p.out;
+  }
+
+  /** {@link predict}, blocking. */
+  predictSync(x: Float32Array | Tensor4, t: number | ArrayLike<number>, o: Omit<PredictOptions, keyof RunOptions> = {}): Float32Array {
+    const p = this.prepare(x, t, o);
+    runNativeSync(() => unetNative().unetPredict(this.handle, p.data, p.B, p.H, p.W, p.ts, p.out, p.mode, p.useCache, null, false));
+    return p.out;
+  }
+
+  /**
+   * FP32 forward with debug taps (time_proj e(t), emb, temporal features in TIB order, mid_block,
+   * eps).
+   */
+  debugTaps(x: Tensor4, t: number | ArrayLike<number>): Record<string, Float32Array> {
+    const p = this.prepare(x, t, { mode: 'fp' });
+    return runNativeSync(() => unetNative().unetTaps(this.handle, p.data, p.B, p.H, p.W, p.ts));
+  }
+
+  /**
+   * Temporal features X_{t,i} (spec §7.1) in TIB order, [t.length, tibWidth]: computed in FP32,
+   * or read from the quantized model's exact cache (`cached: true`).
+   */
+  temporalFeatures(t: ArrayLike<number>, o: { cached?: boolean } = {}): Float32Array {
+    const ts = Float64Array.from(t as ArrayLike<number>);
+    for (const v of ts) if (!Number.isInteger(v) || v < 0) throw new InvalidArgumentError(`timesteps must be non-negative integers, got ${v}`);
+    return runNativeSync(() => unetNative().unetTemporal(this.handle, ts, Boolean(o.cached)));
+  }
+
+  /** Sizes, kernel path and counters. */
+  info(): ModelInfo {
+    const i: NativeInfo = runNativeSync(() => unetNative().unetInfo(this.handle));
+    return {
+      precision: this.precision,
+      weightBytes: i.fpBytes + i.codeBytes + i.qparamBytes,
+      fp32Bytes: i.fp32Bytes,
+      codeBytes: i.codeBytes,
+      fpBytes: i.fpBytes,
+      qparamBytes: i.qparamBytes,
+      cacheBytes: i.cacheBytes,
+      tibWidth: i.tibWidth,
+      kernel: i.kernel,
+      cacheMisses: i.cacheMisses,
+      stepMisses: i.stepMisses,
+      steps: i.steps,
+      actNames: i.actNames,
+    };
+  }
+}
+
+/** Validates a device option for the UNet (CUDA inference is not available in this build). */
+export function unetDevice(device: DeviceOption | undefined): 'cpu' {
+  const d = resolveDevice(device ?? 'cpu');
+  if (d === 'cuda') throw new InvalidArgumentError("UNet inference on 'cuda' is not implemented yet; use device 'cpu'");
+  return 'cpu';
+}

@@ -1,0 +1,87 @@
+/**
+ * Typed view of the unet area's native functions (native/bindings/unet.cc).
+ * @internal
+ * @packageDocumentation
+ */
+import { native } from '../native';
+import { ResolvedConfig } from './config';
+
+/** Opaque native model handle. */
+export type Handle = object & { readonly __unet: unique symbol };
+
+/** Integer layer as passed to / returned by the native layer. */
+export interface NativeQLayer {
+  name: string;
+  kind?: 'conv' | 'linear';
+  shape: number[];
+  bits: number;
+  groupSize: number;
+  act?: number;
+  codes?: Uint8Array;
+  scale?: Float32Array;
+  zero?: Float32Array;
+}
+
+/** Quantization state passed to unetCreate when loading a §8 file. */
+export interface NativeQuant {
+  weightBits: number;
+  groupSize: number;
+  actNames: string[];
+  layers: NativeQLayer[];
+  steps: Float64Array;
+  actScale: Float32Array;
+  actZero: Uint8Array;
+  cacheT: Float64Array;
+  cache: Float32Array;
+}
+
+/** What unetExport returns. */
+export interface NativeExport {
+  tensors: { name: string; dtype: 'F32' | 'U8'; shape: number[]; data: Float32Array | Uint8Array }[];
+  layers: Required<Omit<NativeQLayer, 'codes' | 'scale' | 'zero'>>[];
+  steps?: Float64Array;
+  actScale?: Float32Array;
+  actZero?: Uint8Array;
+  cacheT?: Float64Array;
+  cache?: Float32Array;
+  actNames?: string[];
+  tibWidths?: number[];
+  tibPrefixes?: string[];
+}
+
+/** What unetInfo returns. */
+export interface NativeInfo {
+  tibWidth: number;
+  quantized: boolean;
+  fpBytes: number;
+  codeBytes: number;
+  qparamBytes: number;
+  cacheBytes: number;
+  fp32Bytes: number;
+  kernel: string;
+  weightBits?: number;
+  groupSize?: number;
+  steps?: number;
+  cacheMisses?: number;
+  stepMisses?: number;
+  actNames?: string[];
+}
+
+/** @internal */
+export interface UnetAddon {
+  unetCreate(cfg: ResolvedConfig, names: string[], arrays: Float32Array[], shapes: number[][], quant: NativeQuant | null): Handle;
+  unetPredict(h: Handle, x: Float32Array, B: number, H: number, W: number, t: Float64Array, out: Float32Array, mode: number,
+    useCache: boolean, control: Float64Array | null, async: boolean): Promise<void> | undefined;
+  unetTaps(h: Handle, x: Float32Array, B: number, H: number, W: number, t: Float64Array): Record<string, Float32Array>;
+  unetTemporal(h: Handle, t: Float64Array, cached: boolean): Float32Array;
+  unetInfo(h: Handle): NativeInfo;
+  unetQuantize(h: Handle, o: { bits: number; group: number; initSamples: number; batch: number; seed: number }, xs: Float32Array,
+    S: number, n: number, H: number, W: number, steps: Float64Array, control: Float64Array | null, async: boolean): Promise<Handle> | Handle;
+  unetExport(h: Handle): NativeExport;
+  unetQdot(kernel: string, bits: number, w: Uint8Array, a: Uint8Array, nblk: number): Int32Array | null;
+}
+
+/** The addon with the unet functions. */
+export function unetNative(): UnetAddon {
+  return native() as unknown as UnetAddon;
+}

@@ -1,0 +1,43 @@
+// Per-element quantization arithmetic shared by the CPU loops and the CUDA kernels
+// (spec/quantized-unet.md §7.3–7.4, §8). Rounding is half-to-even (rintf in the default rounding
+// mode), as torch.round, so fake-quant and integer paths agree bit for bit with the reference.
+#pragma once
+#include <cmath>
+#include <cstdint>
+
+#include "itk_hd.h"
+
+namespace itk {
+
+// Asymmetric uniform quantizer code: clamp(round(x/Δ) + z, 0, qmax). Division, not a
+// reciprocal multiply, as in the TFMQ code ([C] quant_layer.py).
+ITK_HD int quant_code(float x, float delta, float zero, int qmax) {
+  float q = rintf(x / delta) + zero;
+  if (!(q >= 0.0f)) q = 0.0f;  // also maps NaN to 0
+  if (q > static_cast<float>(qmax)) q = static_cast<float>(qmax);
+  return static_cast<int>(q);
+}
+
+// Dequantized value Δ·(q − z).
+ITK_HD float dequant(int q, float delta, float zero) {
+  return delta * (static_cast<float>(q) - zero);
+}
+
+// Fake quantization: quantize then dequantize.
+ITK_HD float fake_quant(float x, float delta, float zero, int qmax) {
+  return dequant(quant_code(x, delta, zero, qmax), delta, zero);
+}
+
+// Code k of a canonical packed int4 row (§8): byte j holds code 2j low, 2j+1 high.
+ITK_HD int unpack_int4(const uint8_t* row, int k) {
+  const uint8_t b = row[k >> 1];
+  return (k & 1) ? (b >> 4) : (b & 0x0F);
+}
+
+// The integer identity of §9: Σ(a−z_a)(w−z_w) = Σaw − z_w·Σa − z_a·Σw + K·z_a·z_w, in int64.
+ITK_HD int64_t zero_corrected(int32_t saw, int32_t sa, int32_t sw, int32_t za, int32_t zw, int32_t k) {
+  return static_cast<int64_t>(saw) - static_cast<int64_t>(zw) * sa - static_cast<int64_t>(za) * sw +
+         static_cast<int64_t>(k) * za * zw;
+}
+
+}  // namespace itk

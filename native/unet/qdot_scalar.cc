@@ -1,0 +1,77 @@
+// Scalar integer dot products: the oracle every SIMD path must equal bit for bit (§9), and the
+// portable fallback. Also the run-time dispatch.
+#include <cstdlib>
+#include <cstring>
+
+#include "../core/cpu_features.h"
+#include "../kernels/quant_ops.h"
+#include "qdot.h"
+
+namespace itk {
+namespace unet {
+
+void qdot4_w4_scalar(const uint8_t* w, const uint8_t* a0, const uint8_t* a1, const uint8_t* a2, const uint8_t* a3,
+                     int nblk, int32_t* out) {
+  int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  for (int b = 0; b < nblk; ++b) {
+    const uint8_t* wb = w + 16 * b;
+    const int o = 32 * b;
+    for (int i = 0; i < 32; ++i) {
+      const int32_t c = i < 16 ? (wb[i] & 0x0F) : (wb[i - 16] >> 4);
+      s0 += c * a0[o + i];
+      s1 += c * a1[o + i];
+      s2 += c * a2[o + i];
+      s3 += c * a3[o + i];
+    }
+  }
+  out[0] = s0; out[1] = s1; out[2] = s2; out[3] = s3;
+}
+
+void qdot4_w8_scalar(const uint8_t* w, const uint8_t* a0, const uint8_t* a1, const uint8_t* a2, const uint8_t* a3,
+                     int nblk, int32_t* out) {
+  int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  const int n = 32 * nblk;
+  for (int i = 0; i < n; ++i) {
+    const int32_t c = w[i];
+    s0 += c * a0[i];
+    s1 += c * a1[i];
+    s2 += c * a2[i];
+    s3 += c * a3[i];
+  }
+  out[0] = s0; out[1] = s1; out[2] = s2; out[3] = s3;
+}
+
+bool qdot_kernels_named(const std::string& name, QDotKernels* out) {
+  if (name == "scalar") {
+    *out = QDotKernels{qdot4_w4_scalar, qdot4_w8_scalar, "scalar"};
+    return true;
+  }
+#if defined(__x86_64__) || defined(_M_X64)
+  const CpuFeatures& f = cpu_features();
+  if (name == "avx2" && f.avx2) {
+    *out = QDotKernels{qdot4_w4_avx2, qdot4_w8_avx2, "avx2"};
+    return true;
+  }
+  if (name == "avx512vnni" && f.avx512vnni && f.avx512vl && f.avx512bw) {
+    *out = QDotKernels{qdot4_w4_vnni, qdot4_w8_vnni, "avx512vnni"};
+    return true;
+  }
+#endif
+  return false;
+}
+
+const QDotKernels& qdot_kernels() {
+  static const QDotKernels k = [] {
+    QDotKernels r;
+    const char* env = std::getenv("ITOKIT_CPU");
+    if (env && qdot_kernels_named(env, &r)) return r;
+    if (qdot_kernels_named("avx512vnni", &r)) return r;
+    if (qdot_kernels_named("avx2", &r)) return r;
+    qdot_kernels_named("scalar", &r);
+    return r;
+  }();
+  return k;
+}
+
+}  // namespace unet
+}  // namespace itk

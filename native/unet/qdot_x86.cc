@@ -1,0 +1,105 @@
+// AVX2 and AVX-512 VNNI integer dot products (§9), compiled with per-function target attributes
+// so the binary itself needs no -march flag; qdot_kernels() calls them only when cpuid says so.
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+
+#include "qdot.h"
+
+namespace itk {
+namespace unet {
+
+#define ITK_AVX2 __attribute__((target("avx2")))
+#define ITK_VNNI __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni")))
+
+namespace {
+ITK_AVX2 inline int32_t hsum8(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+  return _mm_cvtsi128_si32(s);
+}
+
+// 32 4-bit codes of one block as 32 bytes in K order.
+ITK_AVX2 inline __m256i unpack_w4(const uint8_t* wb) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(wb));
+  const __m128i m = _mm_set1_epi8(0x0F);
+  const __m128i lo = _mm_and_si128(v, m);
+  const __m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), m);
+  return _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
+}
+}  // namespace
+
+ITK_AVX2 void qdot4_w4_avx2(const uint8_t* w, const uint8_t* a0, const uint8_t* a1, const uint8_t* a2,
+                            const uint8_t* a3, int nblk, int32_t* out) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
+  for (int b = 0; b < nblk; ++b) {
+    const __m256i wv = unpack_w4(w + 16 * b);
+    const int o = 32 * b;
+    // maddubs(u8 a, s8 w): pairs ≤ 2·255·15 = 7650, never saturates.
+    s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a0 + o)), wv), ones));
+    s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a1 + o)), wv), ones));
+    s2 = _mm256_add_epi32(s2, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a2 + o)), wv), ones));
+    s3 = _mm256_add_epi32(s3, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a3 + o)), wv), ones));
+  }
+  out[0] = hsum8(s0); out[1] = hsum8(s1); out[2] = hsum8(s2); out[3] = hsum8(s3);
+}
+
+ITK_AVX2 void qdot4_w8_avx2(const uint8_t* w, const uint8_t* a0, const uint8_t* a1, const uint8_t* a2,
+                            const uint8_t* a3, int nblk, int32_t* out) {
+  // maddubs could saturate with 8-bit weights (2·255·255): widen to 16 bits and madd (exact).
+  __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
+  const int n = 32 * nblk;
+  for (int i = 0; i < n; i += 16) {
+    const __m256i wv = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i)));
+    s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a0 + i))), wv));
+    s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a1 + i))), wv));
+    s2 = _mm256_add_epi32(s2, _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a2 + i))), wv));
+    s3 = _mm256_add_epi32(s3, _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a3 + i))), wv));
+  }
+  out[0] = hsum8(s0); out[1] = hsum8(s1); out[2] = hsum8(s2); out[3] = hsum8(s3);
+}
+
+ITK_VNNI void qdot4_w4_vnni(const uint8_t* w, const uint8_t* a0, const uint8_t* a1, const uint8_t* a2,
+                            const uint8_t* a3, int nblk, int32_t* out) {
+  // vpdpbusd: u8 × s8 → i32 with no intermediate saturation; 4-bit codes are valid s8.
+  __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
+  for (int b = 0; b < nblk; ++b) {
+    const __m256i wv = unpack_w4(w + 16 * b);
+    const int o = 32 * b;
+    s0 = _mm256_dpbusd_epi32(s0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a0 + o)), wv);
+    s1 = _mm256_dpbusd_epi32(s1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a1 + o)), wv);
+    s2 = _mm256_dpbusd_epi32(s2, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a2 + o)), wv);
+    s3 = _mm256_dpbusd_epi32(s3, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a3 + o)), wv);
+  }
+  out[0] = hsum8(s0); out[1] = hsum8(s1); out[2] = hsum8(s2); out[3] = hsum8(s3);
+}
+
+ITK_VNNI void qdot4_w8_vnni(const uint8_t* w, const uint8_t* a0, const uint8_t* a1, const uint8_t* a2,
+                            const uint8_t* a3, int nblk, int32_t* out) {
+  // u8 weights are not s8: use w−128 and add back 128·Σa (exact in int32 within K ≤ 33,000).
+  const __m256i off = _mm256_set1_epi8(static_cast<char>(0x80));
+  const __m256i ones = _mm256_set1_epi8(1);
+  __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
+  __m256i t0 = s0, t1 = s0, t2 = s0, t3 = s0;
+  for (int b = 0; b < nblk; ++b) {
+    const int o = 32 * b;
+    const __m256i wv = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + o)), off);  // w−128 as s8
+    const __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a0 + o));
+    const __m256i v1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a1 + o));
+    const __m256i v2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a2 + o));
+    const __m256i v3 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a3 + o));
+    s0 = _mm256_dpbusd_epi32(s0, v0, wv); t0 = _mm256_dpbusd_epi32(t0, v0, ones);
+    s1 = _mm256_dpbusd_epi32(s1, v1, wv); t1 = _mm256_dpbusd_epi32(t1, v1, ones);
+    s2 = _mm256_dpbusd_epi32(s2, v2, wv); t2 = _mm256_dpbusd_epi32(t2, v2, ones);
+    s3 = _mm256_dpbusd_epi32(s3, v3, wv); t3 = _mm256_dpbusd_epi32(t3, v3, ones);
+  }
+  out[0] = hsum8(s0) + 128 * hsum8(t0);
+  out[1] = hsum8(s1) + 128 * hsum8(t1);
+  out[2] = hsum8(s2) + 128 * hsum8(t2);
+  out[3] = hsum8(s3) + 128 * hsum8(t3);
+}
+
+}  // namespace unet
+}  // namespace itk
+#endif

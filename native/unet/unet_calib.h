@@ -1,0 +1,32 @@
+// Quantizer parameter searches of spec/quantized-unet.md §7.3–7.4: the Lp ("MSE") clipping
+// search for weights and for the first calibration tensor of an activation quantizer, and the
+// EMA + Min-Max update of activation ranges.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "unet_model.h"
+
+namespace itk {
+namespace unet {
+
+struct QParams {
+  float delta = 1e-8f, zero = 0.f;
+};
+
+// §7.3: for i = 0..79, r = 1 − 0.01·i, Δ = max(r·(M−m)/qmax, 1e-8), z = round(−r·m/Δ); score
+// mean |x − x̂|^p (p = 2.4); keep the first strict minimum. m, M are the raw min/max of x.
+// clamp_zero: activation quantizers keep z inside [0, qmax] (their zero points are stored as U8).
+QParams lp_search(const float* x, std::size_t n, std::size_t stride, int qmax, bool clamp_zero, float p = 2.4f);
+
+// §7.4 Min-Max parameters of a range: lo = min(m, 0), hi = max(M, 0), Δ = max((hi−lo)/255, 1e-8),
+// z = round(−lo/Δ) clamped to [0, 255].
+QParams minmax_params(float m, float M);
+
+// One calibration update of an activation quantizer with tensor x: the first tensor initialises
+// (m, M and the Lp search); later ones (ema = true) apply m ← 0.95m + 0.05·min, M likewise, then
+// Min-Max.
+void calib_update(ActStat* st, const float* x, std::size_t n, bool ema);
+
+}  // namespace unet
+}  // namespace itk

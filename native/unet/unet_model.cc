@@ -1,0 +1,445 @@
+// Model construction from named tensors, and the forward pass of spec/quantized-unet.md §4 with
+// the quantized modes of §7 (exact temporal-feature cache, per-step activation parameters).
+#include "unet_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "../core/error.h"
+#include "../kernels/quant_ops.h"
+#include "unet_calib.h"
+#include "unet_ops.h"
+#include "unet_quant.h"
+
+namespace itk {
+namespace unet {
+
+std::vector<Conv*> Model::layers() {
+  std::vector<Conv*> out{&conv_in, &lin1, &lin2};
+  auto res = [&](Resnet& r) {
+    out.push_back(&r.conv1);
+    out.push_back(&r.temb);
+    out.push_back(&r.conv2);
+    if (r.has_shortcut) out.push_back(&r.shortcut);
+  };
+  auto att = [&](Attn& a) {
+    out.push_back(&a.q);
+    out.push_back(&a.k);
+    out.push_back(&a.v);
+    out.push_back(&a.out);
+  };
+  auto block = [&](Block& b) {
+    for (std::size_t j = 0; j < b.resnets.size(); ++j) {
+      res(b.resnets[j]);
+      if (j < b.attns.size()) att(b.attns[j]);
+    }
+    if (b.has_resample) out.push_back(&b.resample);
+  };
+  for (Block& b : down) block(b);
+  if (has_mid) block(mid);
+  for (Block& b : up) block(b);
+  out.push_back(&conv_out);
+  return out;
+}
+
+std::vector<const Conv*> Model::layers() const {
+  std::vector<Conv*> l = const_cast<Model*>(this)->layers();
+  return std::vector<const Conv*>(l.begin(), l.end());
+}
+
+void Model::index_tib() {
+  tib.clear();
+  for (Block& b : down)
+    for (Resnet& r : b.resnets) tib.push_back(&r);
+  if (has_mid)
+    for (Resnet& r : mid.resnets) tib.push_back(&r);
+  for (Block& b : up)
+    for (Resnet& r : b.resnets) tib.push_back(&r);
+  tib_width = 0;
+  for (Resnet* r : tib) {
+    r->tib_offset = tib_width;
+    tib_width += r->temb.O;
+  }
+}
+
+namespace {
+
+// Collects every missing or mis-shaped tensor so the error lists all offenders (§2).
+class Builder {
+ public:
+  explicit Builder(const std::map<std::string, Tensor>& t) : t_(t) {}
+
+  std::vector<float> get(const std::string& name, const std::vector<int>& shape) {
+    auto it = t_.find(name);
+    std::ostringstream exp;
+    exp << "[";
+    for (std::size_t i = 0; i < shape.size(); ++i) exp << (i ? "," : "") << shape[i];
+    exp << "]";
+    if (it == t_.end()) {
+      errors_ << "\n  missing " << name << " " << exp.str();
+      return std::vector<float>(count(shape), 0.0f);
+    }
+    if (it->second.shape != shape) {
+      errors_ << "\n  " << name << ": expected " << exp.str() << ", got [";
+      for (std::size_t i = 0; i < it->second.shape.size(); ++i) errors_ << (i ? "," : "") << it->second.shape[i];
+      errors_ << "]";
+      return std::vector<float>(count(shape), 0.0f);
+    }
+    return it->second.d;
+  }
+  bool has(const std::string& name) const { return t_.count(name) > 0; }
+
+  Conv conv(const std::string& p, int O, int I, int k, int stride = 1, int pad = 0) {
+    Conv c;
+    c.name = p;
+    c.O = O;
+    c.I = I;
+    c.KH = c.KW = k;
+    c.stride = stride;
+    c.pad = pad;
+    c.w = get(p + ".weight", k == 1 && linear_ ? std::vector<int>{O, I} : std::vector<int>{O, I, k, k});
+    c.b = get(p + ".bias", {O});
+    return c;
+  }
+  Conv linear(const std::string& p, int O, int I) {
+    linear_ = true;
+    Conv c = conv(p, O, I, 1);
+    linear_ = false;
+    return c;
+  }
+  GroupNorm norm(const std::string& p, int C, int G, float eps) {
+    GroupNorm g;
+    g.name = p;
+    g.C = C;
+    g.G = G;
+    g.eps = eps;
+    if (C % G != 0) errors_ << "\n  " << p << ": " << C << " channels are not divisible by " << G << " groups";
+    g.gamma = get(p + ".weight", {C});
+    g.beta = get(p + ".bias", {C});
+    return g;
+  }
+  void finish() {
+    const std::string e = errors_.str();
+    if (!e.empty()) throw Error(Code::ModelFormat, "model tensors do not match the config:" + e);
+  }
+
+ private:
+  static std::size_t count(const std::vector<int>& s) {
+    std::size_t n = 1;
+    for (int d : s) n *= static_cast<std::size_t>(d);
+    return n;
+  }
+  const std::map<std::string, Tensor>& t_;
+  std::ostringstream errors_;
+  bool linear_ = false;
+};
+
+Resnet make_resnet(Builder& B, const Config& cfg, const std::string& p, int cin, int cout, float osf) {
+  Resnet r;
+  r.prefix = p;
+  r.norm1 = B.norm(p + ".norm1", cin, cfg.groups, cfg.eps);
+  r.conv1 = B.conv(p + ".conv1", cout, cin, 3, 1, 1);
+  r.temb = B.linear(p + ".time_emb_proj", cout, cfg.time_dim);
+  r.norm2 = B.norm(p + ".norm2", cout, cfg.groups, cfg.eps);
+  r.conv2 = B.conv(p + ".conv2", cout, cout, 3, 1, 1);
+  r.has_shortcut = cin != cout;
+  if (r.has_shortcut) r.shortcut = B.conv(p + ".conv_shortcut", cout, cin, 1);
+  r.osf = osf;
+  return r;
+}
+
+Attn make_attn(Builder& B, const Config& cfg, const std::string& p, int c, int groups, float rescale) {
+  Attn a;
+  a.prefix = p;
+  a.norm = B.norm(p + ".group_norm", c, groups, cfg.eps);
+  a.q = B.linear(p + ".to_q", c, c);
+  a.k = B.linear(p + ".to_k", c, c);
+  a.v = B.linear(p + ".to_v", c, c);
+  a.out = B.linear(p + ".to_out.0", c, c);
+  a.head_dim = cfg.head_dim > 0 ? cfg.head_dim : c;
+  if (c % a.head_dim != 0) throw Error(Code::ModelFormat, "attention_head_dim " + std::to_string(cfg.head_dim) + " does not divide " + std::to_string(c) + " channels");
+  a.rescale = rescale;
+  return a;
+}
+
+}  // namespace
+
+std::unique_ptr<Model> build_model(const Config& cfg, const std::map<std::string, Tensor>& tensors) {
+  const int n = static_cast<int>(cfg.boc.size());
+  require(n >= 1 && static_cast<int>(cfg.down_attn.size()) == n && static_cast<int>(cfg.up_attn.size()) == n,
+          Code::ModelFormat, "block counts do not match block_out_channels");
+  require(cfg.layers >= 1, Code::ModelFormat, "layers_per_block must be at least 1");
+  auto m = std::make_unique<Model>();
+  m->cfg = cfg;
+  Builder B(tensors);
+  const int c0 = cfg.boc[0];
+  m->conv_in = B.conv("conv_in", c0, cfg.in_ch, 3, 1, 1);
+  m->lin1 = B.linear("time_embedding.linear_1", cfg.time_dim, c0);
+  m->lin2 = B.linear("time_embedding.linear_2", cfg.time_dim, cfg.time_dim);
+  int out = c0;
+  for (int i = 0; i < n; ++i) {
+    const int in = out;
+    out = cfg.boc[i];
+    Block b;
+    const std::string p = "down_blocks." + std::to_string(i);
+    for (int j = 0; j < cfg.layers; ++j) {
+      b.resnets.push_back(make_resnet(B, cfg, p + ".resnets." + std::to_string(j), j == 0 ? in : out, out, 1.f));
+      if (cfg.down_attn[i]) b.attns.push_back(make_attn(B, cfg, p + ".attentions." + std::to_string(j), out, cfg.groups, 1.f));
+    }
+    if (i < n - 1) {
+      b.has_resample = true;
+      b.resample = B.conv(p + ".downsamplers.0.conv", out, out, 3, 2, cfg.down_pad);
+      b.resample.pad_br = cfg.down_pad == 0;
+    }
+    m->down.push_back(std::move(b));
+  }
+  m->has_mid = cfg.mid;
+  if (cfg.mid) {
+    const int c = cfg.boc[n - 1];
+    m->mid.resnets.push_back(make_resnet(B, cfg, "mid_block.resnets.0", c, c, cfg.mid_scale));
+    if (cfg.mid_attn) m->mid.attns.push_back(make_attn(B, cfg, "mid_block.attentions.0", c, cfg.attn_groups, cfg.mid_scale));
+    m->mid.resnets.push_back(make_resnet(B, cfg, "mid_block.resnets.1", c, c, cfg.mid_scale));
+  }
+  std::vector<int> rev(cfg.boc.rbegin(), cfg.boc.rend());
+  out = rev[0];
+  for (int i = 0; i < n; ++i) {
+    const int prev = out;
+    out = rev[i];
+    const int in = rev[std::min(i + 1, n - 1)];
+    Block b;
+    const std::string p = "up_blocks." + std::to_string(i);
+    for (int j = 0; j <= cfg.layers; ++j) {
+      const int skip = j == cfg.layers ? in : out;
+      const int rin = j == 0 ? prev : out;
+      b.resnets.push_back(make_resnet(B, cfg, p + ".resnets." + std::to_string(j), rin + skip, out, 1.f));
+      if (cfg.up_attn[i]) b.attns.push_back(make_attn(B, cfg, p + ".attentions." + std::to_string(j), out, cfg.groups, 1.f));
+    }
+    if (i < n - 1) {
+      b.has_resample = true;
+      b.resample = B.conv(p + ".upsamplers.0.conv", out, out, 3, 1, 1);
+    }
+    m->up.push_back(std::move(b));
+  }
+  m->norm_out = B.norm("conv_norm_out", c0, cfg.groups, cfg.eps);
+  m->conv_out = B.conv("conv_out", cfg.out_ch, c0, 3, 1, 1);
+  B.finish();
+  m->index_tib();
+  return m;
+}
+
+Tensor time_proj(const Config& cfg, const std::vector<int64_t>& t) {
+  const int c0 = cfg.boc[0];
+  const int half = c0 / 2;
+  Tensor e(static_cast<int>(t.size()), c0, 1, 1);
+  // diffusers get_timestep_embedding: exponent = −ln(10000)·k in float32, divided by
+  // (half − shift) in float32, f = exp(exponent), a = float32(t)·f.
+  const float lnp = static_cast<float>(std::log(10000.0));
+  std::vector<float> f(half);
+  for (int k = 0; k < half; ++k) {
+    const float ex = (-lnp * static_cast<float>(k)) / (static_cast<float>(half) - cfg.freq_shift);
+    f[k] = std::exp(ex);
+  }
+  for (std::size_t b = 0; b < t.size(); ++b) {
+    float* row = e.img(static_cast<int>(b));
+    for (int k = 0; k < half; ++k) {
+      const float a = static_cast<float>(t[b]) * f[k];
+      const float s = std::sin(a), c = std::cos(a);
+      row[cfg.flip ? half + k : k] = s;
+      row[cfg.flip ? k : half + k] = c;
+    }
+  }
+  return e;
+}
+
+namespace {
+
+Tensor time_mlp(const Model& m, const std::vector<int64_t>& t) {
+  Tensor e = time_proj(m.cfg, t);
+  Tensor h = conv_fp(m.lin1, e, m.lin1.w.data());
+  silu_inplace(&h);
+  return conv_fp(m.lin2, h, m.lin2.w.data());
+}
+
+// X_{t,i} for every resnet, given emb: [B, tib_width].
+Tensor tib_from_emb(const Model& m, const Tensor& emb) {
+  Tensor se = emb;
+  silu_inplace(&se);
+  Tensor out(emb.B, m.tib_width, 1, 1);
+  for (const Resnet* r : m.tib) {
+    Tensor f = conv_fp(r->temb, se, r->temb.w.data());
+    for (int b = 0; b < emb.B; ++b)
+      std::copy(f.img(b), f.img(b) + r->temb.O, out.img(b) + r->tib_offset);
+  }
+  return out;
+}
+
+// The input of a (possibly) quantized layer, prepared once and shared (to_q/k/v share it).
+struct QIn {
+  const Tensor* x = nullptr;
+  bool quantized = false, integer = false;
+  Tensor fq;                   // fake-quantized input
+  std::vector<uint8_t> codes;  // integer mode: NHWC u8
+  float delta = 1, zero = 0;
+};
+
+bool qint(const Conv& c) { return c.q.bits == 4 || c.q.bits == 8; }
+
+QIn prep_input(const Conv& c, const Tensor& x, const ForwardOpts& o) {
+  QIn in;
+  in.x = &x;
+  if (o.mode == Mode::Fp || !qint(c) || c.act < 0) return in;
+  in.quantized = true;
+  if (o.mode == Mode::Calibrate) {
+    ActStat& st = (*o.calib->stats)[c.act];
+    calib_update(&st, x.d.data(), x.size(), o.calib->ema);
+    in.delta = st.delta;
+    in.zero = st.zero;
+  } else {
+    in.delta = o.act_scale[c.act];
+    in.zero = o.act_zero[c.act];
+  }
+  if (o.mode == Mode::Integer) {
+    in.integer = true;
+    in.codes = quantize_nhwc(x, in.delta, in.zero);
+  } else {
+    in.fq = x;
+    for (float& v : in.fq.d) v = fake_quant(v, in.delta, in.zero, 255);
+  }
+  return in;
+}
+
+Tensor apply(const Conv& c, const QIn& in, const ForwardOpts& o, const float* add = nullptr) {
+  if (!qint(c)) return conv_fp(c, *in.x, c.w.data(), add);
+  if (in.integer) return conv_int(c, in.codes, in.x->B, in.x->H, in.x->W, in.delta, in.zero, add);
+  // FP math on integer weights: the layer's FP32 weights in Fp mode while it still has them (a
+  // freshly quantized model); otherwise the dequantized weights (FP-input layers, fake quant,
+  // and Fp mode of a loaded quantized model, i.e. W-only quantization).
+  if (o.mode == Mode::Fp && !c.w.empty()) return conv_fp(c, *in.x, c.w.data(), add);
+  const Tensor& xin = in.quantized ? in.fq : *in.x;
+  if (!c.q.deq.empty()) return conv_fp(c, xin, c.q.deq.data(), add);
+  const std::vector<float> w = dequantized(c);
+  return conv_fp(c, xin, w.data(), add);
+}
+
+Tensor layer(const Conv& c, const Tensor& x, const ForwardOpts& o, const float* add = nullptr) {
+  const QIn in = prep_input(c, x, o);
+  return apply(c, in, o, add);
+}
+
+Tensor resnet(const Resnet& r, const Tensor& x, const float* tf, const ForwardOpts& o) {
+  Tensor h = group_norm(r.norm1, x, true);
+  h = layer(r.conv1, h, o, tf);  // conv1 + bias, then + temporal feature (§4 step 2)
+  h = group_norm(r.norm2, h, true);
+  h = layer(r.conv2, h, o);
+  if (r.has_shortcut) {
+    Tensor s = layer(r.shortcut, x, o);
+    add_scale_inplace(&s, h, r.osf);
+    return s;
+  }
+  Tensor s = x;
+  add_scale_inplace(&s, h, r.osf);
+  return s;
+}
+
+Tensor attn(const Attn& a, const Tensor& x, const ForwardOpts& o) {
+  Tensor h = group_norm(a.norm, x, false);
+  const QIn in = prep_input(a.q, h, o);  // one quantizer for q, k, v (§7.4)
+  Tensor q = apply(a.q, in, o), k = apply(a.k, in, o), v = apply(a.v, in, o);
+  Tensor att = attention_core(q, k, v, a.head_dim);
+  Tensor out = layer(a.out, att, o);
+  add_scale_inplace(&out, x, a.rescale);
+  return out;
+}
+
+}  // namespace
+
+Tensor temporal_features(const Model& m, const std::vector<int64_t>& t) {
+  return tib_from_emb(m, time_mlp(m, t));
+}
+
+Tensor forward(const Model& m, const Tensor& x0, const std::vector<int64_t>& t, const ForwardOpts& o) {
+  const Config& cfg = m.cfg;
+  require(x0.C == cfg.in_ch, Code::Shape, "x has " + std::to_string(x0.C) + " channels, the model takes " + std::to_string(cfg.in_ch));
+  require(static_cast<int>(t.size()) == x0.B, Code::Shape, "one timestep per sample is required");
+  const int n = static_cast<int>(cfg.boc.size());
+  const int div = 1 << (n - 1);
+  require(x0.H % div == 0 && x0.W % div == 0, Code::Shape, "H and W must be divisible by " + std::to_string(div));
+  const bool quantized = o.mode != Mode::Fp;
+  require(!quantized || m.quant, Code::InvalidArg, "the model is not quantized");
+
+  // Temporal features: cached FP32 vectors when quantized (§7.2 `exact`), else computed.
+  Tensor tib;
+  if (quantized && o.use_cache && !m.quant->cache_t.empty()) {
+    tib = Tensor(x0.B, m.tib_width, 1, 1);
+    for (int b = 0; b < x0.B; ++b) {
+      const auto& ct = m.quant->cache_t;
+      const auto it = std::find(ct.begin(), ct.end(), t[b]);
+      if (it != ct.end()) {
+        const float* src = m.quant->cache.data() + static_cast<std::size_t>(it - ct.begin()) * m.tib_width;
+        std::copy(src, src + m.tib_width, tib.img(b));
+      } else {
+        m.quant->cache_misses.fetch_add(1);
+        Tensor f = temporal_features(m, {t[b]});
+        std::copy(f.img(0), f.img(0) + m.tib_width, tib.img(b));
+      }
+    }
+  } else {
+    Tensor emb = time_mlp(m, t);
+    if (o.taps) {
+      (*o.taps)["time_proj"] = time_proj(cfg, t);
+      (*o.taps)["emb"] = emb;
+    }
+    tib = tib_from_emb(m, emb);
+  }
+  if (o.taps) (*o.taps)["temporal"] = tib;
+  // Per-resnet slices [B, C_i] of the TIB vector.
+  std::vector<std::vector<float>> tfs(m.tib.size());
+  for (std::size_t i = 0; i < m.tib.size(); ++i) {
+    const int C = m.tib[i]->temb.O, off = m.tib[i]->tib_offset;
+    tfs[i].resize(static_cast<std::size_t>(x0.B) * C);
+    for (int b = 0; b < x0.B; ++b) std::copy(tib.img(b) + off, tib.img(b) + off + C, tfs[i].data() + static_cast<std::size_t>(b) * C);
+  }
+  std::size_t ri = 0;
+
+  Tensor x = x0;
+  if (cfg.center)
+    for (float& v : x.d) v = 2.0f * v - 1.0f;
+  Tensor h = layer(m.conv_in, x, o);
+  std::vector<Tensor> skips{h};
+  for (int i = 0; i < n; ++i) {
+    const Block& b = m.down[i];
+    for (std::size_t j = 0; j < b.resnets.size(); ++j) {
+      h = resnet(b.resnets[j], h, tfs[ri++].data(), o);
+      if (j < b.attns.size()) h = attn(b.attns[j], h, o);
+      skips.push_back(h);
+    }
+    if (b.has_resample) {
+      h = layer(b.resample, h, o);
+      skips.push_back(h);
+    }
+    o.ctl.check();
+  }
+  if (m.has_mid) {
+    h = resnet(m.mid.resnets[0], h, tfs[ri++].data(), o);
+    if (!m.mid.attns.empty()) h = attn(m.mid.attns[0], h, o);
+    h = resnet(m.mid.resnets[1], h, tfs[ri++].data(), o);
+    if (o.taps) (*o.taps)["mid_block"] = h;
+  }
+  for (int i = 0; i < n; ++i) {
+    const Block& b = m.up[i];
+    for (std::size_t j = 0; j < b.resnets.size(); ++j) {
+      Tensor s = std::move(skips.back());
+      skips.pop_back();
+      h = resnet(b.resnets[j], concat(h, s), tfs[ri++].data(), o);
+      if (j < b.attns.size()) h = attn(b.attns[j], h, o);
+    }
+    if (b.has_resample) h = layer(b.resample, upsample2x(h), o);  // same codes as quantizing first
+    o.ctl.check();
+  }
+  h = group_norm(m.norm_out, h, true);
+  return layer(m.conv_out, h, o);
+}
+
+}  // namespace unet
+}  // namespace itk

@@ -1,0 +1,166 @@
+// A diffusers UNet2DModel held in memory: config, layers, optional quantization state, and the
+// forward pass of spec/quantized-unet.md §4 (FP32) and §7–9 (W8A8/W4A8, TFMQ-style).
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../core/control.h"
+#include "unet_tensor.h"
+
+namespace itk {
+namespace unet {
+
+// Resolved config (diffusers defaults already applied by lib/unet/config.ts).
+struct Config {
+  int in_ch = 3, out_ch = 3;
+  bool center = false, flip = true;
+  float freq_shift = 0.f;
+  int time_dim = 0;  // E
+  std::vector<int> boc;
+  std::vector<bool> down_attn, up_attn;
+  bool mid = true, mid_attn = true;
+  int layers = 2;  // L
+  float mid_scale = 1.f;
+  int down_pad = 1;
+  int head_dim = 0;  // 0: one head per block
+  int groups = 32, attn_groups = 32;
+  float eps = 1e-5f;
+};
+
+// Integer weights of one layer (§7.3, §8): codes in OHWI order, one (Δ, z) per (row, group).
+struct QWeights {
+  int bits = 0;         // 0: not quantized
+  int group = 0;        // group size along K (0: per channel, one group of K)
+  int K = 0, Kp = 0;    // K and K padded to a multiple of 64
+  int ng = 1;           // groups per row
+  std::vector<uint8_t> canon;  // canonical file layout: [O, ceil(K/2)] (4-bit) or [O, K] (8-bit)
+  std::vector<uint8_t> kern;   // kernel layout: 8-bit codes [O, Kp]; 4-bit: 32-code blocks, j/j+16 nibble pairs
+  std::vector<float> scale, zero;  // [O, ng]
+  std::vector<int32_t> wsum;       // Σ codes per (row, group)
+  std::vector<float> deq;          // dequantized weights, [O, I, KH, KW] (fake-quant and FP-input use)
+};
+
+// A convolution (linear layers are 1×1 convolutions on NCHW tensors, H = W = 1 for vectors).
+struct Conv {
+  std::string name;
+  int O = 0, I = 0, KH = 1, KW = 1, stride = 1;
+  int pad = 0;        // symmetric padding
+  bool pad_br = false;  // diffusers downsample_padding=0: zero-pad right/bottom by 1 first
+  std::vector<float> w, b;  // w: [O, I, KH, KW]
+  QWeights q;
+  int act = -1;  // activation quantizer column (§7.4), -1: FP input
+};
+
+struct GroupNorm {
+  std::string name;
+  int C = 0, G = 1;
+  float eps = 1e-5f;
+  std::vector<float> gamma, beta;
+};
+
+struct Resnet {
+  std::string prefix;
+  GroupNorm norm1, norm2;
+  Conv conv1, conv2, temb, shortcut;
+  bool has_shortcut = false;
+  float osf = 1.f;
+  int tib_offset = 0;  // offset of this block's temporal feature in the TIB vector
+};
+
+struct Attn {
+  std::string prefix;
+  GroupNorm norm;
+  Conv q, k, v, out;
+  int head_dim = 0;
+  float rescale = 1.f;
+};
+
+struct Block {
+  std::vector<Resnet> resnets;
+  std::vector<Attn> attns;
+  bool has_resample = false;
+  Conv resample;
+};
+
+// Per-step activation quantization parameters and the TFMQ temporal-feature cache (§7.2, §8).
+struct QuantState {
+  int weight_bits = 4, act_bits = 8, group = 0;
+  int n_act = 0;                      // activation quantizer count A
+  std::vector<std::string> act_names;  // column order
+  std::vector<int64_t> steps;          // calibrated t per step ordinal
+  std::vector<float> act_scale;        // [S, A]
+  std::vector<uint8_t> act_zero;       // [S, A]
+  std::vector<int64_t> cache_t;        // exact cache keys
+  std::vector<float> cache;            // [U, tib_width]
+  mutable std::atomic<uint64_t> cache_misses{0};
+  mutable std::atomic<uint64_t> step_misses{0};
+};
+
+// How a forward call treats quantized layers.
+enum class Mode {
+  Fp,         // FP32 everywhere (also for a quantized model's reference)
+  Integer,    // integer kernels with the step's activation parameters
+  FakeQuant,  // quantize-dequantize then FP32 math (defines the expected integer output)
+  Calibrate,  // FakeQuant while quantizers update their ranges (§7.4)
+};
+
+// Running range of one activation quantizer during calibration.
+struct ActStat {
+  bool init = false;
+  float m = 0, M = 0, delta = 1, zero = 0;
+};
+
+struct Model {
+  Config cfg;
+  Conv conv_in, lin1, lin2, conv_out;
+  GroupNorm norm_out;
+  std::vector<Block> down, up;
+  Block mid;  // resnets[0..1], attns[0..1]
+  bool has_mid = true;
+  int tib_width = 0;
+  std::vector<Resnet*> tib;  // resnets in TIB order
+  std::unique_ptr<QuantState> quant;
+
+  // Every conv/linear in a fixed order (for quantization, export, sizes).
+  std::vector<Conv*> layers();
+  std::vector<const Conv*> layers() const;
+  void index_tib();
+};
+
+// Builds a model from named FP32 tensors (canonical diffusers names). Throws ModelFormat on a
+// missing tensor or a wrong shape.
+std::unique_ptr<Model> build_model(const Config& cfg, const std::map<std::string, Tensor>& tensors);
+
+// Calibration hooks the forward pass calls at every activation quantizer when mode is Calibrate.
+struct CalibHooks {
+  std::vector<ActStat>* stats = nullptr;
+  bool ema = false;  // false: initialise from the first tensor seen (MSE search); true: EMA + Min-Max
+};
+
+// Options of one forward call.
+struct ForwardOpts {
+  Mode mode = Mode::Fp;
+  int step = -1;                  // activation-parameter row, resolved by the caller (quantized modes)
+  const float* act_scale = nullptr;  // [A] Δ per activation quantizer (Integer/FakeQuant)
+  const float* act_zero = nullptr;   // [A] z per activation quantizer (integer-valued floats)
+  CalibHooks* calib = nullptr;
+  bool use_cache = true;
+  std::map<std::string, Tensor>* taps = nullptr;
+  Control ctl;
+};
+
+// ε̂ = UNet(x, t): x [B, in_ch, H, W], t[B]. Returns [B, out_ch, H, W].
+Tensor forward(const Model& m, const Tensor& x, const std::vector<int64_t>& t, const ForwardOpts& o);
+
+// Temporal features X_{t,i} (§7.1) for each t, in TIB order: [B, tib_width], computed in FP32.
+Tensor temporal_features(const Model& m, const std::vector<int64_t>& t);
+
+// The time embedding e(t) of §4: [B, C0].
+Tensor time_proj(const Config& cfg, const std::vector<int64_t>& t);
+
+}  // namespace unet
+}  // namespace itk

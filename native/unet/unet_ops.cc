@@ -1,0 +1,339 @@
+#include "unet_ops.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "../core/error.h"
+#include "../core/threadpool.h"
+#include "../kernels/quant_ops.h"
+#include "qdot.h"
+
+namespace itk {
+namespace unet {
+namespace {
+
+constexpr int kNc = 64;  // output pixels per tile
+constexpr int kOb = 64;  // output channels per tile
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define ITK_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define ITK_CLONES
+#endif
+
+// acc[o][n] = Σ_k W[o][k]·P[k][n] for `no` rows of W (row stride K) and a K×kNc patch, k in
+// ascending order (no FMA contraction: the build uses -ffp-contract=off).
+ITK_CLONES void gemm_tile(const float* W, int K, int no, const float* P, float* acc) {
+  int o = 0;
+  for (; o + 4 <= no; o += 4) {
+    float a0[kNc] = {}, a1[kNc] = {}, a2[kNc] = {}, a3[kNc] = {};
+    const float* w0 = W + static_cast<std::size_t>(o) * K;
+    const float* w1 = w0 + K;
+    const float* w2 = w1 + K;
+    const float* w3 = w2 + K;
+    for (int k = 0; k < K; ++k) {
+      const float* p = P + static_cast<std::size_t>(k) * kNc;
+      const float c0 = w0[k], c1 = w1[k], c2 = w2[k], c3 = w3[k];
+      for (int n = 0; n < kNc; ++n) {
+        a0[n] += c0 * p[n];
+        a1[n] += c1 * p[n];
+        a2[n] += c2 * p[n];
+        a3[n] += c3 * p[n];
+      }
+    }
+    std::memcpy(acc + static_cast<std::size_t>(o) * kNc, a0, sizeof a0);
+    std::memcpy(acc + static_cast<std::size_t>(o + 1) * kNc, a1, sizeof a1);
+    std::memcpy(acc + static_cast<std::size_t>(o + 2) * kNc, a2, sizeof a2);
+    std::memcpy(acc + static_cast<std::size_t>(o + 3) * kNc, a3, sizeof a3);
+  }
+  for (; o < no; ++o) {
+    float a0[kNc] = {};
+    const float* w0 = W + static_cast<std::size_t>(o) * K;
+    for (int k = 0; k < K; ++k) {
+      const float* p = P + static_cast<std::size_t>(k) * kNc;
+      const float c0 = w0[k];
+      for (int n = 0; n < kNc; ++n) a0[n] += c0 * p[n];
+    }
+    std::memcpy(acc + static_cast<std::size_t>(o) * kNc, a0, sizeof a0);
+  }
+}
+
+struct Geo {
+  int Ho, Wo, pt, pb;
+};
+
+Geo geometry(const Conv& c, int H, int W) {
+  Geo g;
+  g.pt = c.pad;
+  g.pb = c.pad + (c.pad_br ? 1 : 0);
+  g.Ho = (H + g.pt + g.pb - c.KH) / c.stride + 1;
+  g.Wo = (W + g.pt + g.pb - c.KW) / c.stride + 1;
+  require(g.Ho > 0 && g.Wo > 0, Code::Shape, c.name + ": input too small for the kernel");
+  return g;
+}
+
+}  // namespace
+
+Tensor conv_fp(const Conv& c, const Tensor& x, const float* w, const float* add) {
+  require(x.C == c.I, Code::Shape, c.name + ": channel mismatch");
+  const Geo g = geometry(c, x.H, x.W);
+  Tensor y(x.B, c.O, g.Ho, g.Wo);
+  const int K = c.I * c.KH * c.KW;
+  const int N = g.Ho * g.Wo;
+  const int ntiles = (N + kNc - 1) / kNc;
+  const int otiles = (c.O + kOb - 1) / kOb;
+  const std::size_t tasks = static_cast<std::size_t>(x.B) * ntiles * otiles;
+  parallel_for(tasks, [&](std::size_t task) {
+    const int ot = static_cast<int>(task % otiles);
+    const int nt = static_cast<int>((task / otiles) % ntiles);
+    const int b = static_cast<int>(task / (static_cast<std::size_t>(otiles) * ntiles));
+    const int n0 = nt * kNc, nn = std::min(kNc, N - n0);
+    const int o0 = ot * kOb, no = std::min(kOb, c.O - o0);
+    std::vector<float> P(static_cast<std::size_t>(K) * kNc, 0.0f);
+    const float* xb = x.img(b);
+    for (int ci = 0; ci < c.I; ++ci)
+      for (int ky = 0; ky < c.KH; ++ky)
+        for (int kx = 0; kx < c.KW; ++kx) {
+          float* prow = P.data() + static_cast<std::size_t>((ci * c.KH + ky) * c.KW + kx) * kNc;
+          const float* xc = xb + static_cast<std::size_t>(ci) * x.H * x.W;
+          for (int j = 0; j < nn; ++j) {
+            const int n = n0 + j, oy = n / g.Wo, ox = n % g.Wo;
+            const int iy = oy * c.stride - g.pt + ky, ix = ox * c.stride - g.pt + kx;
+            prow[j] = (iy >= 0 && iy < x.H && ix >= 0 && ix < x.W) ? xc[iy * x.W + ix] : 0.0f;
+          }
+        }
+    std::vector<float> acc(static_cast<std::size_t>(no) * kNc);
+    gemm_tile(w + static_cast<std::size_t>(o0) * K, K, no, P.data(), acc.data());
+    float* yb = y.img(b);
+    for (int o = 0; o < no; ++o) {
+      const float bias = c.b[o0 + o];
+      const float extra = add ? add[static_cast<std::size_t>(b) * c.O + o0 + o] : 0.0f;
+      float* yo = yb + static_cast<std::size_t>(o0 + o) * N + n0;
+      const float* ao = acc.data() + static_cast<std::size_t>(o) * kNc;
+      for (int j = 0; j < nn; ++j) {
+        float v = ao[j] + bias;
+        if (add) v += extra;
+        yo[j] = v;
+      }
+    }
+  });
+  return y;
+}
+
+std::vector<uint8_t> quantize_nhwc(const Tensor& x, float delta, float zero) {
+  std::vector<uint8_t> q(x.size());
+  const std::size_t P = x.plane();
+  parallel_range(static_cast<std::size_t>(x.B) * x.H, 4, [&](std::size_t r0, std::size_t r1) {
+    for (std::size_t r = r0; r < r1; ++r) {
+      const int b = static_cast<int>(r / x.H), yy = static_cast<int>(r % x.H);
+      const float* xb = x.img(b);
+      for (int xx = 0; xx < x.W; ++xx) {
+        uint8_t* dst = q.data() + ((static_cast<std::size_t>(b) * x.H + yy) * x.W + xx) * x.C;
+        const std::size_t p = static_cast<std::size_t>(yy) * x.W + xx;
+        for (int ci = 0; ci < x.C; ++ci) dst[ci] = static_cast<uint8_t>(quant_code(xb[ci * P + p], delta, zero, 255));
+      }
+    }
+  });
+  return q;
+}
+
+Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int W, float delta, float zero,
+                const float* add) {
+  const QWeights& q = c.q;
+  require(q.bits == 4 || q.bits == 8, Code::Internal, c.name + ": layer has no integer weights");
+  const Geo g = geometry(c, H, W);
+  Tensor y(B, c.O, g.Ho, g.Wo);
+  const int N = g.Ho * g.Wo;
+  const int Kp = q.Kp;
+  const int ntiles = (N + kNc - 1) / kNc;
+  const int otiles = (c.O + kOb - 1) / kOb;
+  const std::size_t tasks = static_cast<std::size_t>(B) * ntiles * otiles;
+  const QDotKernels& kern = qdot_kernels();
+  const QDot4Fn dot = q.bits == 4 ? kern.w4 : kern.w8;
+  const int row_bytes = q.bits == 4 ? Kp / 2 : Kp;
+  const int gsize = q.group > 0 ? q.group : q.K;  // K codes per group (last group may be shorter: per-channel only)
+  const int bpg = q.group > 0 ? q.group / 32 : Kp / 32;
+  const int za = static_cast<int>(zero);
+  const uint8_t zfill = static_cast<uint8_t>(za);
+  parallel_for(tasks, [&](std::size_t task) {
+    const int ot = static_cast<int>(task % otiles);
+    const int nt = static_cast<int>((task / otiles) % ntiles);
+    const int b = static_cast<int>(task / (static_cast<std::size_t>(otiles) * ntiles));
+    const int n0 = nt * kNc, nn = std::min(kNc, N - n0);
+    const int o0 = ot * kOb, no = std::min(kOb, c.O - o0);
+    // Patch: one row of Kp codes per output pixel, OHWI order k = (ky·KW + kx)·I + ci.
+    std::vector<uint8_t> P(static_cast<std::size_t>(kNc) * Kp, 0);
+    std::vector<int32_t> sa(static_cast<std::size_t>(kNc) * q.ng, 0);
+    for (int j = 0; j < nn; ++j) {
+      const int n = n0 + j, oy = n / g.Wo, ox = n % g.Wo;
+      uint8_t* prow = P.data() + static_cast<std::size_t>(j) * Kp;
+      for (int ky = 0; ky < c.KH; ++ky)
+        for (int kx = 0; kx < c.KW; ++kx) {
+          const int iy = oy * c.stride - g.pt + ky, ix = ox * c.stride - g.pt + kx;
+          uint8_t* dst = prow + (ky * c.KW + kx) * c.I;
+          if (iy >= 0 && iy < H && ix >= 0 && ix < W)
+            std::memcpy(dst, xq.data() + ((static_cast<std::size_t>(b) * H + iy) * W + ix) * c.I, c.I);
+          else
+            std::memset(dst, zfill, c.I);  // padding dequantizes to exactly 0 (§9)
+        }
+      for (int gi = 0; gi < q.ng; ++gi) {
+        int32_t s = 0;
+        const int k0 = gi * gsize, k1 = std::min(q.K, k0 + gsize);
+        for (int k = k0; k < k1; ++k) s += prow[k];
+        sa[static_cast<std::size_t>(j) * q.ng + gi] = s;
+      }
+    }
+    float* yb = y.img(b);
+    for (int o = o0; o < o0 + no; ++o) {
+      const uint8_t* wrow = q.kern.data() + static_cast<std::size_t>(o) * row_bytes;
+      const float bias = c.b[o];
+      const float extra = add ? add[static_cast<std::size_t>(b) * c.O + o] : 0.0f;
+      float* yo = yb + static_cast<std::size_t>(o) * N + n0;
+      for (int j = 0; j < nn; j += 4) {
+        double accd[4] = {0, 0, 0, 0};
+        const uint8_t* a[4];
+        for (int r = 0; r < 4; ++r) a[r] = P.data() + static_cast<std::size_t>(std::min(j + r, kNc - 1)) * Kp;
+        for (int gi = 0; gi < q.ng; ++gi) {
+          const int blk0 = gi * bpg;
+          const int wb = q.bits == 4 ? 16 * blk0 : 32 * blk0;
+          int32_t saw[4];
+          dot(wrow + wb, a[0] + 32 * blk0, a[1] + 32 * blk0, a[2] + 32 * blk0, a[3] + 32 * blk0, bpg, saw);
+          const std::size_t qi = static_cast<std::size_t>(o) * q.ng + gi;
+          const int32_t zw = static_cast<int32_t>(q.zero[qi]);
+          const int kg = std::min(q.K, (gi + 1) * gsize) - gi * gsize;
+          for (int r = 0; r < 4; ++r) {
+            const int32_t s_a = j + r < nn ? sa[static_cast<std::size_t>(j + r) * q.ng + gi] : 0;
+            const int64_t accp = zero_corrected(saw[r], s_a, q.wsum[qi], za, zw, kg);
+            accd[r] += static_cast<double>(q.scale[qi]) * static_cast<double>(accp);
+          }
+        }
+        for (int r = 0; r < 4 && j + r < nn; ++r) {
+          float v = static_cast<float>(accd[r] * static_cast<double>(delta)) + bias;
+          if (add) v += extra;
+          yo[j + r] = v;
+        }
+      }
+    }
+  });
+  return y;
+}
+
+Tensor group_norm(const GroupNorm& gn, const Tensor& x, bool silu) {
+  require(x.C == gn.C && gn.C % gn.G == 0, Code::Shape, gn.name + ": channel mismatch");
+  Tensor y(x.B, x.C, x.H, x.W);
+  const int cpg = gn.C / gn.G;
+  const std::size_t P = x.plane();
+  parallel_for(static_cast<std::size_t>(x.B) * gn.G, [&](std::size_t task) {
+    const int b = static_cast<int>(task / gn.G), g = static_cast<int>(task % gn.G);
+    const float* xs = x.img(b) + static_cast<std::size_t>(g) * cpg * P;
+    float* ys = y.img(b) + static_cast<std::size_t>(g) * cpg * P;
+    const std::size_t n = static_cast<std::size_t>(cpg) * P;
+    double s = 0;
+    for (std::size_t i = 0; i < n; ++i) s += xs[i];
+    const double mean = s / static_cast<double>(n);
+    double v = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const double d = xs[i] - mean;
+      v += d * d;
+    }
+    const float inv = static_cast<float>(1.0 / std::sqrt(v / static_cast<double>(n) + gn.eps));
+    const float mf = static_cast<float>(mean);
+    for (int cc = 0; cc < cpg; ++cc) {
+      const int ch = g * cpg + cc;
+      const float ga = gn.gamma[ch], be = gn.beta[ch];
+      for (std::size_t p = 0; p < P; ++p) {
+        float t = (xs[cc * P + p] - mf) * inv * ga + be;
+        if (silu) t = t / (1.0f + std::exp(-t));
+        ys[cc * P + p] = t;
+      }
+    }
+  });
+  return y;
+}
+
+void silu_inplace(Tensor* x) {
+  for (float& v : x->d) v = v / (1.0f + std::exp(-v));
+}
+
+Tensor attention_core(const Tensor& q, const Tensor& k, const Tensor& v, int head_dim) {
+  const int C = q.C, N = q.H * q.W;
+  const int d = head_dim > 0 ? head_dim : C;
+  require(C % d == 0, Code::Shape, "attention: head dim must divide the channels");
+  const int nh = C / d;
+  Tensor out(q.B, C, q.H, q.W);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  constexpr int kQ = 16;
+  const int qt = (N + kQ - 1) / kQ;
+  parallel_for(static_cast<std::size_t>(q.B) * nh * qt, [&](std::size_t task) {
+    const int t = static_cast<int>(task % qt);
+    const int h = static_cast<int>((task / qt) % nh);
+    const int b = static_cast<int>(task / (static_cast<std::size_t>(qt) * nh));
+    const float* qb = q.img(b) + static_cast<std::size_t>(h) * d * N;
+    const float* kb = k.img(b) + static_cast<std::size_t>(h) * d * N;
+    const float* vb = v.img(b) + static_cast<std::size_t>(h) * d * N;
+    float* ob = out.img(b) + static_cast<std::size_t>(h) * d * N;
+    std::vector<float> s(N);
+    for (int n = t * kQ; n < std::min(N, (t + 1) * kQ); ++n) {
+      std::fill(s.begin(), s.end(), 0.0f);
+      for (int c = 0; c < d; ++c) {
+        const float qc = qb[static_cast<std::size_t>(c) * N + n];
+        const float* kc = kb + static_cast<std::size_t>(c) * N;
+        for (int m = 0; m < N; ++m) s[m] += qc * kc[m];
+      }
+      float mx = -INFINITY;
+      for (int m = 0; m < N; ++m) {
+        s[m] *= scale;
+        mx = std::max(mx, s[m]);
+      }
+      double sum = 0;
+      for (int m = 0; m < N; ++m) {
+        s[m] = std::exp(s[m] - mx);
+        sum += s[m];
+      }
+      const float inv = static_cast<float>(1.0 / sum);
+      for (int m = 0; m < N; ++m) s[m] *= inv;
+      for (int c = 0; c < d; ++c) {
+        const float* vc = vb + static_cast<std::size_t>(c) * N;
+        float acc = 0;
+        for (int m = 0; m < N; ++m) acc += s[m] * vc[m];
+        ob[static_cast<std::size_t>(c) * N + n] = acc;
+      }
+    }
+  });
+  return out;
+}
+
+Tensor upsample2x(const Tensor& x) {
+  Tensor y(x.B, x.C, x.H * 2, x.W * 2);
+  for (int bc = 0; bc < x.B * x.C; ++bc) {
+    const float* s = x.d.data() + static_cast<std::size_t>(bc) * x.plane();
+    float* dst = y.d.data() + static_cast<std::size_t>(bc) * y.plane();
+    for (int yy = 0; yy < y.H; ++yy)
+      for (int xx = 0; xx < y.W; ++xx) dst[yy * y.W + xx] = s[(yy / 2) * x.W + xx / 2];
+  }
+  return y;
+}
+
+Tensor concat(const Tensor& a, const Tensor& b) {
+  require(a.B == b.B && a.H == b.H && a.W == b.W, Code::Shape, "concat: shape mismatch");
+  Tensor y(a.B, a.C + b.C, a.H, a.W);
+  const std::size_t pa = static_cast<std::size_t>(a.C) * a.plane(), pb = static_cast<std::size_t>(b.C) * b.plane();
+  for (int i = 0; i < a.B; ++i) {
+    std::memcpy(y.img(i), a.img(i), pa * sizeof(float));
+    std::memcpy(y.img(i) + pa, b.img(i), pb * sizeof(float));
+  }
+  return y;
+}
+
+void add_scale_inplace(Tensor* a, const Tensor& b, float s) {
+  require(a->size() == b.size(), Code::Shape, "residual: shape mismatch");
+  if (s == 1.0f) {
+    for (std::size_t i = 0; i < a->size(); ++i) a->d[i] = a->d[i] + b.d[i];
+  } else {
+    for (std::size_t i = 0; i < a->size(); ++i) a->d[i] = (a->d[i] + b.d[i]) / s;
+  }
+}
+
+}  // namespace unet
+}  // namespace itk

@@ -1,0 +1,46 @@
+// The UNet's operators on NCHW float32 tensors (spec/quantized-unet.md §4, §9): convolution as
+// tiled GEMM (FP32, and integer W4A8/W8A8 with the zero-point identity), GroupNorm(+SiLU),
+// single/multi-head attention core, nearest upsampling, channel concatenation.
+// Work is split into tiles that depend only on the shapes, never on the thread count.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "unet_model.h"
+#include "unet_tensor.h"
+
+namespace itk {
+namespace unet {
+
+// y = conv(x) + bias (+ add[b, o] broadcast over H, W when add != nullptr), with weights `w`
+// ([O, I, KH, KW]; the layer's own or its dequantized ones).
+Tensor conv_fp(const Conv& c, const Tensor& x, const float* w, const float* add = nullptr);
+
+// x quantized to u8 codes in NHWC layout with (Δ, z): [B, H, W, C].
+std::vector<uint8_t> quantize_nhwc(const Tensor& x, float delta, float zero);
+
+// Integer conv (§9): u8 activations (NHWC, from quantize_nhwc with the same Δ, z) times the
+// layer's integer weights, int32 accumulators, zero-point identity in int64, then
+// y = Δa·Δw·acc′ + bias (+ add). Padding taps use the zero point z.
+Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int W, float delta, float zero,
+                const float* add = nullptr);
+
+// GroupNorm over G groups (statistics in double), optionally followed by SiLU.
+Tensor group_norm(const GroupNorm& gn, const Tensor& x, bool silu);
+
+// In place SiLU.
+void silu_inplace(Tensor* x);
+
+// Multi-head attention core on NCHW projections q, k, v ([B, C, H, W], tokens n = y·W + x):
+// softmax(Q_h K_hᵀ / √d) V_h per head, FP32 with max subtraction. Returns [B, C, H, W].
+Tensor attention_core(const Tensor& q, const Tensor& k, const Tensor& v, int head_dim);
+
+// Nearest ×2 upsampling.
+Tensor upsample2x(const Tensor& x);
+// Channel concatenation [a, b].
+Tensor concat(const Tensor& a, const Tensor& b);
+// a = (a + b) / s elementwise (shapes equal).
+void add_scale_inplace(Tensor* a, const Tensor& b, float s);
+
+}  // namespace unet
+}  // namespace itk

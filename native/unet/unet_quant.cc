@@ -1,0 +1,330 @@
+#include "unet_quant.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include "../core/error.h"
+#include "../core/threadpool.h"
+#include "../kernels/quant_ops.h"
+#include "unet_calib.h"
+
+namespace itk {
+namespace unet {
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suf) {
+  return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
+}
+
+int round_up(int v, int m) { return (v + m - 1) / m * m; }
+
+// OHWI index k of (ci, ky, kx) (§8): k = (ky·KW + kx)·I + ci.
+inline int ohwi(const Conv& c, int ci, int ky, int kx) { return (ky * c.KW + kx) * c.I + ci; }
+
+// Builds the kernel layout, Σw and the row counts from canonical-order codes [O][K].
+void finish_codes(Conv* c, const std::vector<uint8_t>& codes) {
+  QWeights& q = c->q;
+  const int K = q.K, Kp = q.Kp;
+  const int row_bytes = q.bits == 4 ? Kp / 2 : Kp;
+  q.kern.assign(static_cast<std::size_t>(c->O) * row_bytes, 0);
+  q.wsum.assign(static_cast<std::size_t>(c->O) * q.ng, 0);
+  const int gsize = q.group > 0 ? q.group : K;
+  for (int o = 0; o < c->O; ++o) {
+    const uint8_t* src = codes.data() + static_cast<std::size_t>(o) * K;
+    uint8_t* dst = q.kern.data() + static_cast<std::size_t>(o) * row_bytes;
+    for (int k = 0; k < K; ++k) {
+      q.wsum[static_cast<std::size_t>(o) * q.ng + k / gsize] += src[k];
+      if (q.bits == 8) {
+        dst[k] = src[k];
+      } else {
+        // 32-code blocks, byte i = code i | code (i+16) << 4 (qdot.h)
+        const int blk = k / 32, j = k % 32;
+        uint8_t& byte = dst[blk * 16 + (j & 15)];
+        byte = static_cast<uint8_t>(byte | (j < 16 ? src[k] : src[k] << 4));
+      }
+    }
+  }
+}
+
+std::vector<uint8_t> kernel_to_codes(const Conv& c) {
+  const QWeights& q = c.q;
+  const int row_bytes = q.bits == 4 ? q.Kp / 2 : q.Kp;
+  std::vector<uint8_t> codes(static_cast<std::size_t>(c.O) * q.K);
+  for (int o = 0; o < c.O; ++o) {
+    const uint8_t* src = q.kern.data() + static_cast<std::size_t>(o) * row_bytes;
+    for (int k = 0; k < q.K; ++k) {
+      uint8_t v;
+      if (q.bits == 8) {
+        v = src[k];
+      } else {
+        const int blk = k / 32, j = k % 32;
+        const uint8_t byte = src[blk * 16 + (j & 15)];
+        v = j < 16 ? (byte & 0x0F) : (byte >> 4);
+      }
+      codes[static_cast<std::size_t>(o) * q.K + k] = v;
+    }
+  }
+  return codes;
+}
+
+void init_layout(Conv* c, int bits, int group) {
+  QWeights& q = c->q;
+  q.bits = bits;
+  q.K = c->I * c->KH * c->KW;
+  q.Kp = round_up(q.K, 64);
+  // Group-wise needs C_in % G == 0 so groups never straddle a tap (§7.3); else per channel.
+  q.group = (group > 0 && c->I % group == 0) ? group : 0;
+  q.ng = q.group > 0 ? q.K / q.group : 1;
+  require(bits == 4 || q.K <= 33000, Code::InvalidArg, c->name + ": K too large for 8-bit int32 accumulation");
+}
+
+}  // namespace
+
+std::vector<std::string> plan_layers(Model* m) {
+  std::vector<std::string> names;
+  // §7.5 (`exact` mode): FP weights and inputs for conv_in, conv_out, the time MLP, every
+  // time_emb_proj (the TIB stays FP32), 1×1 shortcuts and downsamplers; integer weights with an
+  // FP input for down_blocks.0.resnets.0.conv1; integer weights and 8-bit inputs elsewhere.
+  // to_q, to_k and to_v share one activation quantizer.
+  int shared_qkv = -1;
+  for (Conv* c : m->layers()) {
+    const std::string& n = c->name;
+    c->q = QWeights();
+    c->act = -1;
+    const bool fp = n == "conv_in" || n == "conv_out" || n.rfind("time_embedding.", 0) == 0 ||
+                    ends_with(n, ".time_emb_proj") || ends_with(n, ".conv_shortcut") || n.find(".downsamplers.") != std::string::npos;
+    if (fp) continue;
+    c->q.bits = -1;  // marked: integer weights (set by quantize_weights / set_codes)
+    if (n == "down_blocks.0.resnets.0.conv1") continue;
+    if (ends_with(n, ".to_k") || ends_with(n, ".to_v")) {
+      c->act = shared_qkv;
+      continue;
+    }
+    c->act = static_cast<int>(names.size());
+    if (ends_with(n, ".to_q")) {
+      shared_qkv = c->act;
+      names.push_back(n.substr(0, n.size() - 5) + ".to_qkv");
+    } else {
+      names.push_back(n);
+    }
+  }
+  return names;
+}
+
+std::vector<float> dequantized(const Conv& c) {
+  const std::vector<uint8_t> codes = kernel_to_codes(c);
+  const QWeights& q = c.q;
+  const int gsize = q.group > 0 ? q.group : q.K;
+  std::vector<float> w(static_cast<std::size_t>(c.O) * q.K);
+  for (int o = 0; o < c.O; ++o)
+    for (int ci = 0; ci < c.I; ++ci)
+      for (int ky = 0; ky < c.KH; ++ky)
+        for (int kx = 0; kx < c.KW; ++kx) {
+          const int k = ohwi(c, ci, ky, kx);
+          const std::size_t qi = static_cast<std::size_t>(o) * q.ng + k / gsize;
+          w[((static_cast<std::size_t>(o) * c.I + ci) * c.KH + ky) * c.KW + kx] =
+              dequant(codes[static_cast<std::size_t>(o) * q.K + k], q.scale[qi], q.zero[qi]);
+        }
+  return w;
+}
+
+void quantize_weights(Model* m, int bits, int group, const Control& ctl) {
+  require(bits == 4 || bits == 8, Code::InvalidArg, "weightBits must be 4 or 8");
+  const int qmax = (1 << bits) - 1;
+  for (Conv* c : m->layers()) {
+    if (c->q.bits != -1) continue;
+    init_layout(c, bits, group);
+    QWeights& q = c->q;
+    const int K = q.K;
+    const int gsize = q.group > 0 ? q.group : K;
+    std::vector<uint8_t> codes(static_cast<std::size_t>(c->O) * K);
+    q.scale.assign(static_cast<std::size_t>(c->O) * q.ng, 0.f);
+    q.zero.assign(static_cast<std::size_t>(c->O) * q.ng, 0.f);
+    parallel_for(static_cast<std::size_t>(c->O), [&](std::size_t o) {
+      std::vector<float> row(K);
+      for (int ci = 0; ci < c->I; ++ci)
+        for (int ky = 0; ky < c->KH; ++ky)
+          for (int kx = 0; kx < c->KW; ++kx)
+            row[ohwi(*c, ci, ky, kx)] = c->w[((o * c->I + ci) * c->KH + ky) * c->KW + kx];
+      for (int g = 0; g < q.ng; ++g) {
+        const QParams p = lp_search(row.data() + g * gsize, gsize, 1, qmax, false);
+        q.scale[o * q.ng + g] = p.delta;
+        q.zero[o * q.ng + g] = p.zero;
+        for (int k = g * gsize; k < (g + 1) * gsize; ++k) codes[o * K + k] = static_cast<uint8_t>(quant_code(row[k], p.delta, p.zero, qmax));
+      }
+    });
+    finish_codes(c, codes);
+    q.deq = dequantized(*c);
+    ctl.check();
+  }
+}
+
+void set_codes(Conv* c, int bits, int group, const uint8_t* canon, std::size_t canon_len, const float* scale,
+               const float* zero, std::size_t nq) {
+  require(bits == 4 || bits == 8, Code::ModelFormat, c->name + ": bits must be 4 or 8");
+  init_layout(c, bits, group);
+  require(c->q.group == group, Code::ModelFormat, c->name + ": group size does not divide the input channels");
+  QWeights& q = c->q;
+  const std::size_t row = bits == 4 ? static_cast<std::size_t>(q.K + 1) / 2 : static_cast<std::size_t>(q.K);
+  require(canon_len == row * c->O, Code::ModelFormat, c->name + ".qweight has the wrong size");
+  require(nq == static_cast<std::size_t>(c->O) * q.ng, Code::ModelFormat, c->name + ".wscale/.wzero have the wrong size");
+  std::vector<uint8_t> codes(static_cast<std::size_t>(c->O) * q.K);
+  for (int o = 0; o < c->O; ++o) {
+    const uint8_t* r = canon + o * row;
+    for (int k = 0; k < q.K; ++k) codes[static_cast<std::size_t>(o) * q.K + k] = bits == 8 ? r[k] : static_cast<uint8_t>(unpack_int4(r, k));
+    if (bits == 4 && (q.K & 1)) require((r[row - 1] >> 4) == 0, Code::ModelFormat, c->name + ": padding nibble of an odd row is not 0");
+  }
+  for (std::size_t i = 0; i < nq; ++i) {
+    require(std::isfinite(scale[i]) && scale[i] > 0, Code::ModelFormat, c->name + ".wscale must be finite and positive");
+    require(std::nearbyint(zero[i]) == zero[i] && std::fabs(zero[i]) <= 1048576.f, Code::ModelFormat,
+            c->name + ".wzero must hold integers with |z| <= 2^20");
+  }
+  q.scale.assign(scale, scale + nq);
+  q.zero.assign(zero, zero + nq);
+  finish_codes(c, codes);
+  q.deq = dequantized(*c);
+}
+
+std::vector<uint8_t> canonical_codes(const Conv& c) {
+  const std::vector<uint8_t> codes = kernel_to_codes(c);
+  const int K = c.q.K;
+  if (c.q.bits == 8) return codes;
+  const std::size_t row = static_cast<std::size_t>(K + 1) / 2;
+  std::vector<uint8_t> out(row * c.O, 0);
+  for (int o = 0; o < c.O; ++o)
+    for (int k = 0; k < K; ++k) {
+      uint8_t& b = out[o * row + k / 2];
+      b = static_cast<uint8_t>(b | (k & 1 ? codes[static_cast<std::size_t>(o) * K + k] << 4 : codes[static_cast<std::size_t>(o) * K + k]));
+    }
+  return out;
+}
+
+void fill_cache(Model* m, const std::vector<int64_t>& steps) {
+  QuantState& q = *m->quant;
+  q.cache_t.clear();
+  for (int64_t t : steps)
+    if (std::find(q.cache_t.begin(), q.cache_t.end(), t) == q.cache_t.end()) q.cache_t.push_back(t);
+  const Tensor f = temporal_features(*m, q.cache_t);
+  q.cache = f.d;
+}
+
+void calibrate(Model* m, const float* xs, int S, int n, int H, int W, const std::vector<int64_t>& steps,
+               int init_samples, int batch, uint64_t seed, const Control& ctl) {
+  QuantState& q = *m->quant;
+  const int C = m->cfg.in_ch;
+  const std::size_t img = static_cast<std::size_t>(C) * H * W;
+  q.steps = steps;
+  q.act_scale.assign(static_cast<std::size_t>(S) * q.n_act, 1.f);
+  q.act_zero.assign(static_cast<std::size_t>(S) * q.n_act, 0);
+  std::mt19937_64 rng(seed);
+  for (int s = 0; s < S; ++s) {
+    std::vector<ActStat> stats(q.n_act);
+    CalibHooks hooks;
+    hooks.stats = &stats;
+    ForwardOpts o;
+    o.mode = Mode::Calibrate;
+    o.calib = &hooks;
+    o.ctl = ctl;
+    const float* xs_s = xs + static_cast<std::size_t>(s) * n * img;
+    auto run = [&](const std::vector<int>& idx) {
+      Tensor x(static_cast<int>(idx.size()), C, H, W);
+      for (std::size_t i = 0; i < idx.size(); ++i) std::copy(xs_s + idx[i] * img, xs_s + (idx[i] + 1) * img, x.img(static_cast<int>(i)));
+      (void)forward(*m, x, std::vector<int64_t>(idx.size(), steps[s]), o);
+    };
+    std::vector<int> perm(n);
+    std::iota(perm.begin(), perm.end(), 0);
+    std::shuffle(perm.begin(), perm.end(), rng);
+    hooks.ema = false;
+    run(std::vector<int>(perm.begin(), perm.begin() + std::min(init_samples, n)));
+    std::shuffle(perm.begin(), perm.end(), rng);
+    hooks.ema = true;
+    for (int b0 = 0; b0 < n; b0 += batch) run(std::vector<int>(perm.begin() + b0, perm.begin() + std::min(n, b0 + batch)));
+    for (int a = 0; a < q.n_act; ++a) {
+      q.act_scale[static_cast<std::size_t>(s) * q.n_act + a] = stats[a].delta;
+      q.act_zero[static_cast<std::size_t>(s) * q.n_act + a] = static_cast<uint8_t>(stats[a].zero);
+    }
+    ctl.progress(s + 1, S);
+    ctl.check();
+  }
+}
+
+int step_row(const QuantState& q, int64_t t, bool* nearest) {
+  *nearest = false;
+  for (std::size_t s = 0; s < q.steps.size(); ++s)
+    if (q.steps[s] == t) return static_cast<int>(s);
+  // nearest t, ties to the smaller t (§7.4)
+  int best = -1;
+  for (std::size_t s = 0; s < q.steps.size(); ++s) {
+    if (best < 0) {
+      best = static_cast<int>(s);
+      continue;
+    }
+    const int64_t d = std::llabs(q.steps[s] - t), db = std::llabs(q.steps[best] - t);
+    if (d < db || (d == db && q.steps[s] < q.steps[best])) best = static_cast<int>(s);
+  }
+  *nearest = true;
+  return best;
+}
+
+void drop_fp_weights(Model* m) {
+  for (Conv* c : m->layers()) {
+    if (c->q.bits != 4 && c->q.bits != 8) continue;
+    std::vector<float>().swap(c->w);
+    if (c->act >= 0) std::vector<float>().swap(c->q.deq);
+  }
+}
+
+MemoryUse memory_use(const Model& m) {
+  MemoryUse u;
+  auto gn = [&](const GroupNorm& g) { u.fp_bytes += 8 * g.C; u.fp32_equiv_bytes += 8 * g.C; };
+  for (const Conv* c : m.layers()) {
+    const std::size_t nw = static_cast<std::size_t>(c->O) * c->I * c->KH * c->KW;
+    u.fp32_equiv_bytes += 4 * (nw + c->b.size());
+    u.fp_bytes += 4 * (c->w.size() + c->b.size() + c->q.deq.size());
+    u.code_bytes += c->q.kern.size();
+    u.qparam_bytes += 4 * (c->q.scale.size() + c->q.zero.size() + c->q.wsum.size());
+  }
+  auto res = [&](const Resnet& r) { gn(r.norm1); gn(r.norm2); };
+  for (const Block& b : m.down) { for (const Resnet& r : b.resnets) res(r); for (const Attn& a : b.attns) gn(a.norm); }
+  for (const Block& b : m.up) { for (const Resnet& r : b.resnets) res(r); for (const Attn& a : b.attns) gn(a.norm); }
+  if (m.has_mid) { for (const Resnet& r : m.mid.resnets) res(r); for (const Attn& a : m.mid.attns) gn(a.norm); }
+  gn(m.norm_out);
+  if (m.quant) u.cache_bytes = 4 * m.quant->cache.size() + 4 * m.quant->act_scale.size() + m.quant->act_zero.size();
+  return u;
+}
+
+std::unique_ptr<Model> clone_model(const Model& m) {
+  auto c = std::make_unique<Model>();
+  c->cfg = m.cfg;
+  c->conv_in = m.conv_in;
+  c->lin1 = m.lin1;
+  c->lin2 = m.lin2;
+  c->conv_out = m.conv_out;
+  c->norm_out = m.norm_out;
+  c->down = m.down;
+  c->up = m.up;
+  c->mid = m.mid;
+  c->has_mid = m.has_mid;
+  c->index_tib();
+  if (m.quant) {
+    c->quant = std::make_unique<QuantState>();
+    QuantState& d = *c->quant;
+    const QuantState& s = *m.quant;
+    d.weight_bits = s.weight_bits;
+    d.act_bits = s.act_bits;
+    d.group = s.group;
+    d.n_act = s.n_act;
+    d.act_names = s.act_names;
+    d.steps = s.steps;
+    d.act_scale = s.act_scale;
+    d.act_zero = s.act_zero;
+    d.cache_t = s.cache_t;
+    d.cache = s.cache;
+  }
+  return c;
+}
+
+}  // namespace unet
+}  // namespace itk

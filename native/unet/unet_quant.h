@@ -1,0 +1,60 @@
+// TFMQ-style post-training quantization of a Model (spec/quantized-unet.md §7): the layer plan
+// (§7.5, `exact` temporal mode), weight quantization with the Lp search (§7.3), the exact
+// temporal-feature cache (§7.2), per-step activation calibration (§7.4), and the conversions to
+// and from the file layout of §8.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "unet_model.h"
+
+namespace itk {
+namespace unet {
+
+// Plan: which layers get integer weights and which activation column each reads.
+// Returns the activation quantizer names in column order.
+std::vector<std::string> plan_layers(Model* m);
+
+// Quantizes every planned layer's weights (§7.3): per output channel, or groups of `group`
+// consecutive OHWI K elements when the layer's input channels allow it (else per channel).
+void quantize_weights(Model* m, int bits, int group, const Control& ctl);
+
+// Sets a layer's integer weights from canonical codes (§8 layout) and (Δ, z) [O, ng]; builds the
+// kernel layout, Σw and (for FP-input layers) the dequantized weights. Validates ranges.
+void set_codes(Conv* c, int bits, int group, const uint8_t* canon, std::size_t canon_len, const float* scale,
+               const float* zero, std::size_t nq);
+
+// Canonical codes of a quantized layer (§8): [O, ceil(K/2)] for 4-bit, [O, K] for 8-bit.
+std::vector<uint8_t> canonical_codes(const Conv& c);
+
+// Dequantized weights [O, I, KH, KW] of a quantized layer.
+std::vector<float> dequantized(const Conv& c);
+
+// Fills the exact temporal-feature cache for the given timesteps (duplicates collapsed).
+void fill_cache(Model* m, const std::vector<int64_t>& steps);
+
+// Per-step activation calibration (§7.4). xs holds S·n inputs of shape [C, H, W] in step order;
+// steps[s] is the timestep of step s. init_samples/batch/momentum per §7.4; seed fixes the shuffles.
+void calibrate(Model* m, const float* xs, int S, int n, int H, int W, const std::vector<int64_t>& steps,
+               int init_samples, int batch, uint64_t seed, const Control& ctl);
+
+// Activation-parameter row for timestep t (§7.4 run-time lookup); sets *nearest when no step matches.
+int step_row(const QuantState& q, int64_t t, bool* nearest);
+
+// Releases the FP32 copies of integer layers (keeps codes; FP-input layers keep dequantized weights).
+void drop_fp_weights(Model* m);
+
+// Bytes of weights held: FP32 tensors, integer codes with their (Δ, z), and the cache.
+struct MemoryUse {
+  std::size_t fp_bytes = 0, code_bytes = 0, qparam_bytes = 0, cache_bytes = 0, fp32_equiv_bytes = 0;
+};
+MemoryUse memory_use(const Model& m);
+
+// A deep copy (weights, quantization state and cache).
+std::unique_ptr<Model> clone_model(const Model& m);
+
+}  // namespace unet
+}  // namespace itk
