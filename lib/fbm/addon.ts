@@ -26,6 +26,15 @@ export interface FbmAddon {
     gammas: Float64Array | null, omegas: Float64Array | null, out: Float64Array): void;
   fbmHurst(data: Float32Array | Float64Array, paths: number, len: number, increments: boolean, lags: Int32Array,
     out: Float64Array, control: Float64Array | null, async: boolean): Promise<void> | undefined;
+  fbmSdeSimulate(out: Float32Array | Float64Array, finalY: Float64Array | null, model: number, params: Float64Array, D: number,
+    stateDim: number, paths: number, n: number, T: number, exact: boolean, type: number, gammas: Float64Array,
+    omegas: Float64Array, keyLo: number, keyHi: number, pathOffset: number, x0: Float64Array, x0PerPath: boolean,
+    saveEvery: number, control: Float64Array | null, async: boolean): Promise<void> | undefined;
+  fbmControlledStep(x: Float64Array, y: Float64Array, u: Float64Array | null, kl: Float64Array | null, model: number,
+    params: Float64Array, D: number, dt: number, gammas: Float64Array, omegas: Float64Array, keyLo: number, keyHi: number,
+    pathOffset: number, step: number): void;
+  fbmInitialFactors(y: Float64Array, paths: number, D: number, gammas: Float64Array, type: number, keyLo: number,
+    keyHi: number, pathOffset: number): void;
 }
 
 /** The addon seen through its fBM functions. */

@@ -19,3 +19,5 @@ export { sample, sampleSync } from './sample';
 export type { SampleOptions, SampleMethod, FbmPaths } from './sample';
 export { covariance, fgnAutocovariance, circulantEigenvalues, estimateHurst, estimateHurstSync } from './analysis';
 export type { CovarianceOptions, HurstOptions, HurstEstimate } from './analysis';
+export { models, fou, roughVol, simulate, simulateSync, createControlledStepper } from './sde';
+export type { FbmSdeModel, FbmSdeOptions, FbmSdeResult, DrivingNoise, ControlledStepper, ControlledStepperOptions } from './sde';

@@ -4,6 +4,7 @@
 #include "../fbm/fbm_coeffs.h"
 #include "../fbm/fbm_exact.h"
 #include "../fbm/fbm_markov.h"
+#include "../fbm/fbm_sde.h"
 #include "../fbm/fbm_special.h"
 #include "areas.h"
 #include "napi_util.h"
@@ -214,6 +215,129 @@ Napi::Value Hurst(const Napi::CallbackInfo& info) {
   return run_job(info.Env(), async, std::move(job));
 }
 
+// Model parameters: fOU packs [θ(D), μ(D), σ(D)]; rough volatility [κ, m, ν, μ, ρ].
+FbmSdeParams sde_params(const Napi::CallbackInfo& info, uint32_t model, const ArrayArg<double>& par, int D) {
+  FbmSdeParams p;
+  if (model == 0) {
+    if (par.length != 3 * static_cast<std::size_t>(D)) throw coded_error(info.Env(), code_string(Code::Shape), "fOU parameters must hold 3*D values");
+    p.model = kFbmSdeFou;
+    p.theta = par.data;
+    p.mu = par.data + D;
+    p.sigma = par.data + 2 * D;
+  } else if (model == 1) {
+    if (par.length != 5 || D != 1) throw coded_error(info.Env(), code_string(Code::Shape), "rough-volatility parameters must hold 5 values, D = 1");
+    p.model = kFbmSdeRoughVol;
+    p.theta = par.data;
+  } else {
+    throw_arg(info.Env(), "unknown fBM SDE model");
+  }
+  return p;
+}
+
+// fbmSdeSimulate(out, finalY|null, model, params, D, stateDim, paths, n, T, exact, type, gammas,
+//                omegas, keyLo, keyHi, pathOffset, x0, x0PerPath, saveEvery, control, async)
+Napi::Value SdeSimulate(const Napi::CallbackInfo& info) {
+  AnyArray out = float_array_arg(info, 0, "out");
+  fbm::SdeRequest r;
+  Job job;
+  job.keep_alive.push_back(out.object);
+  r.out = out.data;
+  r.out_f64 = out.is_f64;
+  const uint32_t model = u32_arg(info, 2, "model");
+  auto par = array_arg<double>(info, 3, "params");
+  r.D = static_cast<int>(u32_arg(info, 4, "D"));
+  r.state_dim = static_cast<int>(u32_arg(info, 5, "stateDim"));
+  r.params = sde_params(info, model, par, r.D);
+  r.paths = u53_arg(info, 6, "paths");
+  r.n = u32_arg(info, 7, "n");
+  r.T = number_arg(info, 8, "T");
+  r.exact = info[9].ToBoolean();
+  r.stationary = type_arg(info, 10) == FbmType::I;
+  auto g = array_arg<double>(info, 11, "gammas");
+  auto w = array_arg<double>(info, 12, "omegas");
+  if (g.length != w.length || g.length == 0) throw coded_error(info.Env(), code_string(Code::Shape), "gammas and omegas must have the same length K >= 1");
+  r.gammas = g.data;
+  r.omegas = w.data;
+  r.K = static_cast<int>(g.length);
+  r.key_lo = u32_arg(info, 13, "keyLo");
+  r.key_hi = u32_arg(info, 14, "keyHi");
+  r.path_offset = u53_arg(info, 15, "pathOffset");
+  auto x0 = array_arg<double>(info, 16, "x0");
+  r.x0 = x0.data;
+  r.x0_per_path = info[17].ToBoolean();
+  r.save_every = u32_arg(info, 18, "saveEvery");
+  if (r.state_dim != (model == 1 ? 2 : r.D)) throw coded_error(info.Env(), code_string(Code::Shape), "stateDim does not match the model");
+  if (x0.length != (r.x0_per_path ? r.paths * r.state_dim : static_cast<std::size_t>(r.state_dim)))
+    throw coded_error(info.Env(), code_string(Code::Shape), "x0 has the wrong length");
+  if (out.length != fbm::sde_save_count(r.n, r.save_every) * r.paths * r.state_dim)
+    throw coded_error(info.Env(), code_string(Code::Shape), "out has the wrong length");
+  if (!info[1].IsNull() && !info[1].IsUndefined()) {
+    auto fy = array_arg<double>(info, 1, "finalY");
+    if (fy.length != r.paths * r.D * r.K) throw coded_error(info.Env(), code_string(Code::Shape), "finalY must hold paths*D*K values");
+    r.final_y = fy.data;
+    job.keep_alive.push_back(fy.object);
+  }
+  const Control ctl = control_arg(info, 19, &job.keep_alive);
+  const bool async = info[20].ToBoolean();
+  for (auto& o : {par.object, g.object, w.object, x0.object}) job.keep_alive.push_back(o);
+  job.work = [r, ctl] { fbm::sde_simulate(r, ctl); };
+  return run_job(info.Env(), async, std::move(job));
+}
+
+// fbmControlledStep(x, y, u|null, kl|null, model, params, D, dt, gammas, omegas, keyLo, keyHi,
+//                   pathOffset, step)
+Napi::Value ControlledStepFn(const Napi::CallbackInfo& info) {
+  fbm::ControlledStep c;
+  auto x = array_arg<double>(info, 0, "x");
+  auto y = array_arg<double>(info, 1, "y");
+  const uint32_t model = u32_arg(info, 4, "model");
+  auto par = array_arg<double>(info, 5, "params");
+  c.D = static_cast<int>(u32_arg(info, 6, "D"));
+  c.params = sde_params(info, model, par, c.D);
+  c.dt = number_arg(info, 7, "dt");
+  auto g = array_arg<double>(info, 8, "gammas");
+  auto w = array_arg<double>(info, 9, "omegas");
+  if (g.length != w.length || g.length == 0) throw coded_error(info.Env(), code_string(Code::Shape), "gammas and omegas must have the same length K >= 1");
+  c.K = static_cast<int>(g.length);
+  c.gammas = g.data;
+  c.omegas = w.data;
+  c.key_lo = u32_arg(info, 10, "keyLo");
+  c.key_hi = u32_arg(info, 11, "keyHi");
+  c.path_offset = u53_arg(info, 12, "pathOffset");
+  c.step = u32_arg(info, 13, "step");
+  const int sd = model == 1 ? 2 : c.D;
+  if (x.length % sd != 0) throw coded_error(info.Env(), code_string(Code::Shape), "x must hold paths*stateDim values");
+  c.paths = x.length / sd;
+  if (y.length != c.paths * c.D * c.K) throw coded_error(info.Env(), code_string(Code::Shape), "y must hold paths*D*K values");
+  c.x = x.data;
+  c.y = y.data;
+  if (!info[2].IsNull() && !info[2].IsUndefined()) {
+    auto u = array_arg<double>(info, 2, "u");
+    if (u.length != c.paths * c.D) throw coded_error(info.Env(), code_string(Code::Shape), "u must hold paths*D values");
+    c.u = u.data;
+  }
+  if (!info[3].IsNull() && !info[3].IsUndefined()) {
+    auto kl = array_arg<double>(info, 3, "kl");
+    if (kl.length != c.paths) throw coded_error(info.Env(), code_string(Code::Shape), "kl must hold one value per path");
+    c.kl = kl.data;
+  }
+  fbm::controlled_step(c, Control());
+  return info.Env().Undefined();
+}
+
+// fbmInitialFactors(y, paths, D, gammas, type, keyLo, keyHi, pathOffset)
+Napi::Value InitialFactors(const Napi::CallbackInfo& info) {
+  auto y = array_arg<double>(info, 0, "y");
+  const uint64_t paths = u53_arg(info, 1, "paths");
+  const int D = static_cast<int>(u32_arg(info, 2, "D"));
+  auto g = array_arg<double>(info, 3, "gammas");
+  const bool stationary = type_arg(info, 4) == FbmType::I;
+  if (y.length != paths * D * g.length) throw coded_error(info.Env(), code_string(Code::Shape), "y must hold paths*D*K values");
+  fbm::initial_factors(y.data, paths, D, g.data, static_cast<int>(g.length), stationary, u32_arg(info, 5, "keyLo"),
+                       u32_arg(info, 6, "keyHi"), u53_arg(info, 7, "pathOffset"));
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void init_fbm(Napi::Env env, Napi::Object exports) {
@@ -227,6 +351,9 @@ void init_fbm(Napi::Env env, Napi::Object exports) {
   exports.Set("fbmAutocov", Napi::Function::New(env, guarded<Autocov>));
   exports.Set("fbmCovariance", Napi::Function::New(env, guarded<Covariance>));
   exports.Set("fbmHurst", Napi::Function::New(env, guarded<Hurst>));
+  exports.Set("fbmSdeSimulate", Napi::Function::New(env, guarded<SdeSimulate>));
+  exports.Set("fbmControlledStep", Napi::Function::New(env, guarded<ControlledStepFn>));
+  exports.Set("fbmInitialFactors", Napi::Function::New(env, guarded<InitialFactors>));
 }
 
 }  // namespace napi
