@@ -17,6 +17,16 @@ class DeviceBuffer {
     o.ptr_ = nullptr;
     o.bytes_ = 0;
   }
+  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
+    if (this != &o) {
+      reset();
+      ptr_ = o.ptr_;
+      bytes_ = o.bytes_;
+      o.ptr_ = nullptr;
+      o.bytes_ = 0;
+    }
+    return *this;
+  }
 
   void* get() const { return ptr_; }
   std::size_t bytes() const { return bytes_; }

@@ -18,10 +18,11 @@ ITK_HD float ik_logf(float u) {
   uint32_t bits = float_bits(u);
   int e = static_cast<int>((bits >> 23) & 0xFFu) - 127;
   uint32_t mbits = (bits & 0x007FFFFFu) | 0x3F800000u;
-  if (mbits > 0x3FB504F3u) {
-    mbits -= 0x00800000u;
-    e += 1;
-  }
+  // Selects rather than branches: no warp divergence on the GPU, and the CPU batch loops
+  // (native/rng/rng_fill.cc) auto-vectorize.
+  const bool halve = mbits > 0x3FB504F3u;
+  mbits = halve ? mbits - 0x00800000u : mbits;
+  e = halve ? e + 1 : e;
   const float m = bits_float(mbits);
   const float s = fdiv(fsub(m, 1.0f), fadd(m, 1.0f));
   const float w = fmul(s, s);
@@ -44,12 +45,9 @@ ITK_HD float ik_logf(float u) {
 // a = (r * 2^-22) * (pi/2), with |a| <= pi/4.
 ITK_HD void ik_sincos_turn24(uint32_t n, float* sin_out, float* cos_out) {
   const uint32_t q = (n >> 22) & 3u;
-  uint32_t r = n & 0x3FFFFFu;
-  bool swap = false;
-  if (r > (1u << 21)) {
-    r = (1u << 22) - r;
-    swap = true;
-  }
+  const uint32_t r0 = n & 0x3FFFFFu;
+  const bool swap = r0 > (1u << 21);
+  const uint32_t r = swap ? (1u << 22) - r0 : r0;
   const float a = fmul(fmul(static_cast<float>(r), 2.384185791015625e-07f /* 2^-22 */), kHalfPiF);
   const float w = fmul(a, a);
   // S(w) = -1/6 + w(1/120 + w(-1/5040 + w/362880))
@@ -68,20 +66,16 @@ ITK_HD void ik_sincos_turn24(uint32_t n, float* sin_out, float* cos_out) {
   C = fadd(1.0f / 24.0f, C);
   C = fmul(w, C);
   C = fadd(-0.5f, C);
-  float s = fadd(a, fmul(a, fmul(w, S)));
-  float c = fadd(1.0f, fmul(w, C));
-  if (swap) {
-    const float t = s;
-    s = c;
-    c = t;
-  }
-  // Rotate by q quarter turns: (sin, cos) = (s, c), (c, -s), (-s, -c), (-c, s).
-  switch (q) {
-    case 0: *sin_out = s;  *cos_out = c;  break;
-    case 1: *sin_out = c;  *cos_out = -s; break;
-    case 2: *sin_out = -s; *cos_out = -c; break;
-    default: *sin_out = -c; *cos_out = s; break;
-  }
+  const float s0 = fadd(a, fmul(a, fmul(w, S)));
+  const float c0 = fadd(1.0f, fmul(w, C));
+  const float s = swap ? c0 : s0;
+  const float c = swap ? s0 : c0;
+  // Rotate by q quarter turns: (sin, cos) = (s, c), (c, -s), (-s, -c), (-c, s). Sign flips are
+  // exact, so selects reproduce the table bit for bit.
+  const float sin_mag = (q & 1u) ? c : s;
+  const float cos_mag = (q & 1u) ? s : c;
+  *sin_out = (q & 2u) ? -sin_mag : sin_mag;
+  *cos_out = ((q + 1u) & 2u) ? -cos_mag : cos_mag;
 }
 
 // e^x by Cody-Waite reduction x = k ln2 + r, |r| <= ln2/2, then a degree-7 Taylor polynomial in

@@ -33,15 +33,28 @@ ITK_HD Philox4 philox_round(Philox4 c, uint32_t k0, uint32_t k1) {
   return r;
 }
 
+// Key schedule: round 1 uses the key as given; before each later round k0 += W0, k1 += W1.
+ITK_HD void philox_bump_key(uint32_t* k0, uint32_t* k1) {
+  *k0 += kPhiloxW0;
+  *k1 += kPhiloxW1;
+}
+
 // `rounds` is 10 for Philox4x32-10; other counts exist only for Random123's reduced-round KATs.
 ITK_HD Philox4 philox4x32(Philox4 c, uint32_t k0, uint32_t k1, int rounds = 10) {
   for (int i = 0; i < rounds; ++i) {
-    if (i > 0) {
-      k0 += kPhiloxW0;
-      k1 += kPhiloxW1;
-    }
+    if (i > 0) philox_bump_key(&k0, &k1);
     c = philox_round(c, k0, k1);
   }
+  return c;
+}
+
+// The counter of block `block` under the layout below (shared by scalar and batched callers).
+ITK_HD Philox4 philox_counter(uint32_t stream, uint64_t path, uint32_t step, uint32_t block) {
+  Philox4 c;
+  c.v[0] = block;
+  c.v[1] = step;
+  c.v[2] = static_cast<uint32_t>(path);
+  c.v[3] = static_cast<uint32_t>((path >> 32) & 0xFFFFu) | (stream << 16);
   return c;
 }
 
@@ -49,12 +62,7 @@ ITK_HD Philox4 philox4x32(Philox4 c, uint32_t k0, uint32_t k1, int rounds = 10) 
 // c0 = j >> 2, c1 = step, c2 = path bits 0-31, c3 = path bits 32-47 | stream << 16.
 ITK_HD Philox4 philox_block(uint32_t key_lo, uint32_t key_hi, uint32_t stream, uint64_t path,
                             uint32_t step, uint32_t block) {
-  Philox4 c;
-  c.v[0] = block;
-  c.v[1] = step;
-  c.v[2] = static_cast<uint32_t>(path);
-  c.v[3] = static_cast<uint32_t>((path >> 32) & 0xFFFFu) | (stream << 16);
-  return philox4x32(c, key_lo, key_hi);
+  return philox4x32(philox_counter(stream, path, step, block), key_lo, key_hi);
 }
 
 // Named streams (spec/sde.md §2.2).

@@ -5,45 +5,24 @@
 
 #include "../core/threadpool.h"
 #include "../kernels/normal.h"
+#include "rng_batch.h"
 
 namespace itk {
 namespace {
 
 constexpr std::size_t kBlocksPerChunk = 1024;  // 4096 draws per chunk: thread-count independent
 
-// Writes the four draws of one block into `dst` (as element type of kind), skipping words
-// outside [lo, hi) relative to the block start.
-void emit_block(void* out, RngKind kind, const Philox4& w, std::size_t out_index, unsigned lo,
+// Writes words [lo, hi) of block l of a batch to out[out_index ...] in the element type of kind.
+void emit_block(void* out, RngKind kind, const RngBatch& b, int l, std::size_t out_index, unsigned lo,
                 unsigned hi) {
-  switch (kind) {
-    case RngKind::UniformF32: {
-      float* o = static_cast<float*>(out) + out_index;
-      for (unsigned i = lo; i < hi; ++i) o[i - lo] = u24(w.v[i]);
-      break;
-    }
-    case RngKind::UniformF64: {
-      double* o = static_cast<double*>(out) + out_index;
-      for (unsigned i = lo; i < hi; ++i) o[i - lo] = u32d(w.v[i]);
-      break;
-    }
-    case RngKind::NormalF32: {
-      float z[4];
-      normals4(w, z);
-      float* o = static_cast<float*>(out) + out_index;
-      for (unsigned i = lo; i < hi; ++i) o[i - lo] = z[i];
-      break;
-    }
-    case RngKind::NormalF64: {
-      float z[4];
-      normals4(w, z);
-      double* o = static_cast<double*>(out) + out_index;
-      for (unsigned i = lo; i < hi; ++i) o[i - lo] = static_cast<double>(z[i]);
-      break;
-    }
-    case RngKind::Bits: {
-      uint32_t* o = static_cast<uint32_t*>(out) + out_index;
-      for (unsigned i = lo; i < hi; ++i) o[i - lo] = w.v[i];
-      break;
+  for (unsigned i = lo; i < hi; ++i) {
+    const std::size_t o = out_index + (i - lo);
+    switch (kind) {
+      case RngKind::UniformF32: static_cast<float*>(out)[o] = u24(b.w[i][l]); break;
+      case RngKind::UniformF64: static_cast<double*>(out)[o] = u32d(b.w[i][l]); break;
+      case RngKind::NormalF32: static_cast<float*>(out)[o] = b.z[i][l]; break;
+      case RngKind::NormalF64: static_cast<double*>(out)[o] = static_cast<double>(b.z[i][l]); break;
+      case RngKind::Bits: static_cast<uint32_t*>(out)[o] = b.w[i][l]; break;
     }
   }
 }
@@ -65,13 +44,21 @@ void rng_fill_cpu(void* out, std::size_t n, RngKind kind, RngKey key, uint32_t s
     ctl.progress(static_cast<double>(chunks_done.fetch_add(1)), static_cast<double>(chunks));
     const std::size_t b0 = c * kBlocksPerChunk;
     const std::size_t b1 = std::min(n_blocks, b0 + kBlocksPerChunk);
-    for (std::size_t b = b0; b < b1; ++b) {
-      const uint64_t block = first_block + b;
-      const uint64_t j0 = block << 2;  // draw index of word 0
-      const unsigned lo = j0 < first ? static_cast<unsigned>(first - j0) : 0u;
-      const unsigned hi = static_cast<unsigned>(std::min<uint64_t>(4, first + n - j0));
-      const Philox4 w = philox_block(key.lo, key.hi, stream, path, step, static_cast<uint32_t>(block));
-      emit_block(out, kind, w, static_cast<std::size_t>(j0 + lo - first), lo, hi);
+    const bool normals = kind == RngKind::NormalF32 || kind == RngKind::NormalF64;
+    RngBatch batch;
+    for (std::size_t bb = b0; bb < b1; bb += kRngLanes) {
+      // Batches start at chunk-relative multiples of kRngLanes; lanes past b1 are computed and
+      // dropped, so the values never depend on where a batch starts.
+      rng_batch_words(&batch, key.lo, key.hi, stream, path, step, static_cast<uint32_t>(first_block + bb));
+      if (normals) rng_batch_normals(&batch);
+      const std::size_t lanes = std::min<std::size_t>(kRngLanes, b1 - bb);
+      for (std::size_t l = 0; l < lanes; ++l) {
+        const uint64_t block = first_block + bb + l;
+        const uint64_t j0 = block << 2;  // draw index of word 0
+        const unsigned lo = j0 < first ? static_cast<unsigned>(first - j0) : 0u;
+        const unsigned hi = static_cast<unsigned>(std::min<uint64_t>(4, first + n - j0));
+        emit_block(out, kind, batch, static_cast<int>(l), static_cast<std::size_t>(j0 + lo - first), lo, hi);
+      }
     }
   });
 }
