@@ -48,6 +48,26 @@ export interface OtAddon {
   otReference(kind: number, n: number, m: number, p: number, keyLo: number, keyHi: number, problem: number): RawReference;
 }
 
+/**
+ * Type tests that work across realms: arrays made by the addon belong to the main realm, which is
+ * not the realm of a Jest test or a vm context, so `instanceof` cannot be used on them.
+ */
+export function isF64(x: unknown): x is Float64Array {
+  return Object.prototype.toString.call(x) === '[object Float64Array]';
+}
+/** See {@link isF64}. */
+export function isF32(x: unknown): x is Float32Array {
+  return Object.prototype.toString.call(x) === '[object Float32Array]';
+}
+/** dtype of a float array, realm-independent. */
+export function dtypeOfArray(x: FloatArray): 'float32' | 'float64' {
+  return isF64(x) ? 'float64' : 'float32';
+}
+/** Copies a native-made array into this realm. */
+export function local(x: Float64Array): Float64Array {
+  return new Float64Array(x);
+}
+
 /** The addon, typed for this area. */
 export function addon(): OtAddon {
   return native() as unknown as OtAddon;

@@ -4,8 +4,8 @@
  */
 import { DtypeError, InvalidArgumentError, ShapeError } from '../errors';
 import { runNativeSync } from '../run';
-import { FloatArray, allocate, checkInt, checkNumber, describe, dtypeOf } from '../validate';
-import { addon } from './addon';
+import { FloatArray, allocate, checkInt, checkNumber, describe } from '../validate';
+import { addon, dtypeOfArray, isF32, isF64 } from './addon';
 import { Tensor } from './types';
 
 /** A point cloud: an n×d tensor, or a flat array with `d` given separately. */
@@ -13,7 +13,7 @@ export type Points<A extends FloatArray = FloatArray> = Tensor<A> | A;
 
 /** Reads a point cloud as (data, n, d); `d` is needed only for flat arrays. */
 export function points(name: string, x: Points, d?: number): { data: FloatArray; n: number; d: number } {
-  if (x instanceof Float32Array || x instanceof Float64Array) {
+  if (isF32(x) || isF64(x)) {
     const dd = checkInt(`${name} dimension d`, d ?? 1, 1);
     if (x.length % dd !== 0) throw new ShapeError(`${name} has ${x.length} values, not a multiple of d = ${dd}`);
     return { data: x, n: x.length / dd, d: dd };
@@ -21,7 +21,7 @@ export function points(name: string, x: Points, d?: number): { data: FloatArray;
   if (x === null || typeof x !== 'object' || !Array.isArray(x.shape) || x.shape.length !== 2) {
     throw new ShapeError(`${name} must be an n×d tensor {data, shape: [n, d]} or a flat Float32Array/Float64Array, got ${describe(x)}`);
   }
-  if (!(x.data instanceof Float32Array) && !(x.data instanceof Float64Array)) throw new DtypeError(`${name}.data must be a Float32Array or Float64Array`);
+  if (!(isF32(x.data)) && !(isF64(x.data))) throw new DtypeError(`${name}.data must be a Float32Array or Float64Array`);
   const [n, dd] = x.shape;
   if (x.data.length !== n * dd) throw new ShapeError(`${name}.data has ${x.data.length} values, shape says ${n}×${dd}`);
   return { data: x.data, n, d: dd };
@@ -31,11 +31,11 @@ function pairwise<A extends FloatArray>(X: Points<A>, Y: Points<A>, squared: boo
   const x = points('X', X, d);
   const y = points('Y', Y, d ?? x.d);
   if (x.d !== y.d) throw new ShapeError(`X and Y must have the same dimension (${x.d} vs ${y.d})`);
-  if (dtypeOf(x.data) !== dtypeOf(y.data)) throw new DtypeError('X and Y must have the same dtype');
+  if (dtypeOfArray(x.data) !== dtypeOfArray(y.data)) throw new DtypeError('X and Y must have the same dtype');
   for (const [name, a] of [['X', x.data], ['Y', y.data]] as const) {
     for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) throw new InvalidArgumentError(`${name} has a non-finite value at ${i}`);
   }
-  const C = allocate(dtypeOf(x.data), x.n * y.n);
+  const C = allocate(dtypeOfArray(x.data), x.n * y.n);
   runNativeSync(() => addon().otPairwiseCost(x.data, y.data, x.n, y.n, x.d, squared, C, false));
   return C as A;
 }

@@ -6,7 +6,7 @@
 import { InvalidArgumentError } from '../errors';
 import { runNativeSync } from '../run';
 import { checkInt, seedKey } from '../validate';
-import { addon } from './addon';
+import { addon, local } from './addon';
 
 /** Names of the reference problems. */
 export type ReferenceName = 'R1' | 'R2-L2' | 'R2-L1' | 'R3';
@@ -44,7 +44,10 @@ export interface ReferenceProblem {
 export function referenceProblem(name: ReferenceName, params: ReferenceParams = {}): ReferenceProblem {
   const [lo, hi] = seedKey(params.seed ?? 0);
   const problem = checkInt('problem', params.problem ?? 0, 0, 0xffffffff);
-  const call = (kind: number, n: number, m: number, p: number) => runNativeSync(() => addon().otReference(kind, n, m, p, lo, hi, problem));
+  const call = (kind: number, n: number, m: number, p: number) => {
+    const r = runNativeSync(() => addon().otReference(kind, n, m, p, lo, hi, problem));
+    return { C: local(r.C), a: local(r.a), b: local(r.b), X: local(r.X), Y: local(r.Y) };
+  };
   if (name === 'R1') {
     const n = checkInt('n', params.n ?? 200, 1, 20000);
     const r = call(1, n, n, 0);

@@ -6,8 +6,8 @@
 import { deviceCode, resolveDevice } from '../backends';
 import { DtypeError, InvalidArgumentError, ShapeError } from '../errors';
 import { RunOptions, runNative, runNativeSync } from '../run';
-import { Dtype, FloatArray, allocate, checkInt, checkNumber, checkOneOf, describe, dtypeOf } from '../validate';
-import { RawResult, addon, packOptions } from './addon';
+import { Dtype, FloatArray, allocate, checkInt, checkNumber, checkOneOf, describe } from '../validate';
+import { RawResult, addon, dtypeOfArray, isF32, isF64, local, packOptions } from './addon';
 import { HistoryEntry, OtStage, OtStatus, SinkhornOptions, SinkhornResult, Tensor } from './types';
 
 const OPTION_KEYS = new Set([
@@ -25,8 +25,8 @@ const STAGES: OtStage[] = ['sinkhorn', 'warmup', 'newton', 'fallback', 'epsScali
 export type Marginal = Float64Array | Float32Array | number[];
 
 function toF64(name: string, x: unknown): Float64Array {
-  if (x instanceof Float64Array) return x;
-  if (x instanceof Float32Array || (Array.isArray(x) && x.every((v) => typeof v === 'number'))) return Float64Array.from(x as ArrayLike<number>);
+  if (isF64(x)) return x;
+  if (isF32(x) || (Array.isArray(x) && x.every((v) => typeof v === 'number'))) return Float64Array.from(x as ArrayLike<number>);
   throw new DtypeError(`${name} must be a Float64Array, Float32Array or number[], got ${describe(x)}`);
 }
 
@@ -49,14 +49,14 @@ function checkMass(sa: number, sb: number): void {
 
 function cost(name: string, C: unknown): FloatArray {
   const data = C !== null && typeof C === 'object' && 'data' in (C as object) ? (C as Tensor).data : C;
-  if (!(data instanceof Float64Array) && !(data instanceof Float32Array)) {
+  if (!(isF64(data)) && !(isF32(data))) {
     throw new DtypeError(`${name} must be a Float64Array or Float32Array (or a tensor of one), got ${describe(data)}`);
   }
   return data;
 }
 
 function castTo(dtype: Dtype, x: FloatArray): FloatArray {
-  if (dtypeOf(x) === dtype) return x;
+  if (dtypeOfArray(x) === dtype) return x;
   return dtype === 'float64' ? Float64Array.from(x) : Float32Array.from(x);
 }
 
@@ -78,7 +78,7 @@ function prepareOptions(o: SinkhornOptions, C: FloatArray, n: number, m: number,
   if (sns === null || typeof sns !== 'object') throw new InvalidArgumentError('sns must be an object');
   for (const k of Object.keys(sns)) if (!SNS_KEYS.has(k)) throw new InvalidArgumentError(`unknown sns option '${k}'`);
   const method = checkOneOf('method', o.method ?? 'sns', ['sns', 'sinkhorn'] as const);
-  const dtype: Dtype = o.dtype === undefined ? dtypeOf(C) : o.dtype === 'float32' || o.dtype === 'float64' ? o.dtype : (() => {
+  const dtype: Dtype = o.dtype === undefined ? dtypeOfArray(C) : o.dtype === 'float32' || o.dtype === 'float64' ? o.dtype : (() => {
     throw new DtypeError(`dtype must be 'float32' or 'float64', got ${describe(o.dtype)}`);
   })();
   const device = resolveDevice(o.device, n * m * 200);
@@ -133,8 +133,8 @@ function shape<A extends FloatArray>(r: RawResult, plan: A | undefined): Sinkhor
   }
   const status = STATUS[r.status];
   return {
-    f: r.f,
-    g: r.g,
+    f: local(r.f),
+    g: local(r.g),
     ...(plan ? { plan } : {}),
     cost: r.cost,
     regularizedCost: r.regularizedCost,

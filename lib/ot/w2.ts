@@ -5,6 +5,7 @@
  */
 import { InvalidArgumentError } from '../errors';
 import { checkNumber } from '../validate';
+import { isF64 } from './addon';
 import { Points, points, sqeuclidean } from './cost';
 import { Marginal, sinkhorn, sinkhornSync } from './solve';
 import { SinkhornOptions, SinkhornResult } from './types';
@@ -12,11 +13,11 @@ import { SinkhornOptions, SinkhornResult } from './types';
 /** Options of {@link w2}. */
 export interface W2Options extends Omit<SinkhornOptions, 'reg' | 'dtype' | 'returnPlan'> {
   /**
-   * Entropic regularisation in units of the squared distance (default 1e-3·max‖x−y‖²). Smaller is
+   * Entropic regularisation in units of the squared distance (default 1e-2·max‖x−y‖²). Smaller is
    * closer to the exact W2 and slower; the bias of ⟨C,P⟩ is at most reg·(log n + log m).
    */
   reg?: number;
-  /** Relative regularisation: reg = regRelative·max C (used when reg is absent; default 1e-3). */
+  /** Relative regularisation: reg = regRelative·max C (used when reg is absent; default 1e-2). */
   regRelative?: number;
   /** Point weights (default uniform); each must sum to 1. */
   a?: Marginal;
@@ -43,12 +44,12 @@ function setup(x: Points, y: Points, o: W2Options) {
   if (o === null || typeof o !== 'object') throw new InvalidArgumentError('options must be an object');
   const px = points('x', x, o.d);
   const py = points('y', y, o.d ?? px.d);
-  const X = px.data instanceof Float64Array ? px.data : Float64Array.from(px.data);
-  const Y = py.data instanceof Float64Array ? py.data : Float64Array.from(py.data);
+  const X = isF64(px.data) ? px.data : Float64Array.from(px.data);
+  const Y = isF64(py.data) ? py.data : Float64Array.from(py.data);
   const C = sqeuclidean({ data: X, shape: [px.n, px.d] }, { data: Y, shape: [py.n, py.d] });
   let mx = 0;
   for (let i = 0; i < C.length; i++) mx = C[i] > mx ? C[i] : mx;
-  const rel = checkNumber('regRelative', o.regRelative ?? 1e-3, { min: 0, minExclusive: true });
+  const rel = checkNumber('regRelative', o.regRelative ?? 1e-2, { min: 0, minExclusive: true });
   const reg = o.reg !== undefined ? checkNumber('reg', o.reg, { min: 0, minExclusive: true }) : rel * (mx > 0 ? mx : 1);
   const a = o.a ?? new Float64Array(px.n).fill(1 / px.n);
   const b = o.b ?? new Float64Array(py.n).fill(1 / py.n);

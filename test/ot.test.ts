@@ -1,0 +1,446 @@
+/**
+ * Entropic OT (spec/sinkhorn.md §8): validation, marginals, duality gap, SNS = Sinkhorn, iteration
+ * counts, small reg, float32, batched = looped, thread determinism, POT fixtures, trivial cases.
+ * Every reference value is computed here independently (plain JS sums over the returned plan) or
+ * comes from POT (test/fixtures/ot/pot_r3.json, made by tools/ot_pot_fixtures.py).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { getThreads, ot, setThreads } from '../lib';
+import { expectCode, expectRejectCode } from './helpers';
+
+type P = ReturnType<typeof ot.referenceProblem>;
+const R3 = ot.referenceProblem('R3', { n: 400, m: 300 });
+const R1 = ot.referenceProblem('R1', { n: 200 });
+const R2L2 = ot.referenceProblem('R2-L2');
+
+/** Independent marginal error ‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁ of a plan. */
+function marginalError(P: ArrayLike<number>, a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const n = a.length, m = b.length;
+  const col = new Float64Array(m);
+  let err = 0;
+  for (let i = 0; i < n; i++) {
+    let r = 0;
+    for (let j = 0; j < m; j++) {
+      r += P[i * m + j];
+      col[j] += P[i * m + j];
+    }
+    err += Math.abs(r - a[i]);
+  }
+  for (let j = 0; j < m; j++) err += Math.abs(col[j] - b[j]);
+  return err;
+}
+
+function l1(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += Math.abs(x[i] - y[i]);
+  return s;
+}
+function linf(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s = Math.max(s, Math.abs(x[i] - y[i]));
+  return s;
+}
+function dot(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i] * y[i];
+  return s;
+}
+
+/** Altschuler–Weed–Rigollet rounding onto the transport polytope (spec T3), in plain JS. */
+function roundPlan(P: ArrayLike<number>, a: ArrayLike<number>, b: ArrayLike<number>): Float64Array {
+  const n = a.length, m = b.length;
+  const F = Float64Array.from(P);
+  for (let i = 0; i < n; i++) {
+    let r = 0;
+    for (let j = 0; j < m; j++) r += F[i * m + j];
+    const x = Math.min(a[i] / r, 1);
+    for (let j = 0; j < m; j++) F[i * m + j] *= x;
+  }
+  const col = new Float64Array(m);
+  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) col[j] += F[i * m + j];
+  for (let j = 0; j < m; j++) {
+    const y = Math.min(b[j] / col[j], 1);
+    for (let i = 0; i < n; i++) F[i * m + j] *= y;
+  }
+  const ea = new Float64Array(n), eb = new Float64Array(m);
+  col.fill(0);
+  for (let i = 0; i < n; i++) {
+    let r = 0;
+    for (let j = 0; j < m; j++) {
+      r += F[i * m + j];
+      col[j] += F[i * m + j];
+    }
+    ea[i] = a[i] - r;
+  }
+  let nb = 0;
+  for (let j = 0; j < m; j++) {
+    eb[j] = b[j] - col[j];
+    nb += Math.abs(eb[j]);
+  }
+  if (nb > 0) for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) F[i * m + j] += (ea[i] * eb[j]) / nb;
+  return F;
+}
+
+/** Primal objective E(P) = ⟨C,P⟩ + reg·Σ P log P. */
+function primal(P: ArrayLike<number>, C: ArrayLike<number>, reg: number): number {
+  let s = 0;
+  for (let q = 0; q < C.length; q++) if (P[q] > 0) s += C[q] * P[q] + reg * P[q] * Math.log(P[q]);
+  return s;
+}
+
+/** Dual value D(f,g) = ⟨a,f⟩ + ⟨b,g⟩ − reg·Σ exp((f_i + g_j − C_ij)/reg) + reg, from the potentials. */
+function dual(p: { a: Float64Array; b: Float64Array; C: Float64Array }, f: Float64Array, g: Float64Array, reg: number): number {
+  const m = g.length;
+  let S = 0;
+  for (let i = 0; i < f.length; i++) for (let j = 0; j < m; j++) S += Math.exp((f[i] + g[j] - p.C[i * m + j]) / reg);
+  return dot(p.a, f) + dot(p.b, g) - reg * S + reg;
+}
+
+const solve = (p: P, reg: number, method: 'sns' | 'sinkhorn', extra: Partial<ot.SinkhornOptions> = {}) =>
+  ot.sinkhornSync(p.a, p.b, p.C, { reg, method, ...extra });
+
+describe('T1 validation', () => {
+  const a = new Float64Array([0.5, 0.5]);
+  const b = new Float64Array([0.25, 0.75]);
+  const C = new Float64Array([0, 1, 1, 0]);
+  test('NaN in C, non-positive mass, unbalanced mass, reg ≤ 0, shapes, options', () => {
+    expectCode(() => ot.sinkhornSync(a, b, new Float64Array([0, NaN, 1, 0]), { reg: 1 }), 'ERR_ITOKIT_INVALID_ARG');
+    expectCode(() => ot.sinkhornSync(new Float64Array([1, 0]), b, C, { reg: 1 }), 'ERR_ITOKIT_INVALID_ARG');
+    expectCode(() => ot.sinkhornSync(new Float64Array([1.1, -0.1]), b, C, { reg: 1 }), 'ERR_ITOKIT_INVALID_ARG');
+    expectCode(() => ot.sinkhornSync(new Float64Array([0.5, 0.5 + 2e-6]), b, C, { reg: 1 }), 'ERR_ITOKIT_INVALID_ARG');
+    expectCode(() => ot.sinkhornSync(a, b, C, { reg: 0 }), 'ERR_ITOKIT_INVALID_ARG');
+    expectCode(() => ot.sinkhornSync(a, b, C, { reg: -1 }), 'ERR_ITOKIT_INVALID_ARG');
+    expectCode(() => ot.sinkhornSync(a, b, C, { reg: NaN }), 'ERR_ITOKIT_INVALID_ARG');
+    expectCode(() => ot.sinkhornSync(a, new Float64Array([1 / 3, 1 / 3, 1 / 3]), C, { reg: 1 }), 'ERR_ITOKIT_SHAPE');
+    expectCode(() => ot.sinkhornSync(a, b, { data: C, shape: [4, 1] }, { reg: 1 }), 'ERR_ITOKIT_SHAPE');
+    expectCode(() => ot.sinkhornSync(a, b, [0, 1, 1, 0] as unknown as Float64Array, { reg: 1 }), 'ERR_ITOKIT_DTYPE');
+    expectCode(() => ot.sinkhornSync(a, b, C, { reg: 1, tolerance: 1 } as unknown as ot.SinkhornOptions), 'ERR_ITOKIT_INVALID_ARG');
+    expectCode(() => ot.sinkhornSync(a, b, C, { reg: 1, sns: { lamda0: 1 } } as unknown as ot.SinkhornOptions), 'ERR_ITOKIT_INVALID_ARG');
+    expectCode(() => ot.sinkhornSync(a, b, C, { reg: 1, method: 'newton' as 'sns' }), 'ERR_ITOKIT_INVALID_ARG');
+    expectCode(() => ot.sinkhornSync(a, b, C, { reg: 1, device: 'cuda' }), ot.sinkhornSync.length >= 0 && !require('../lib').backends().cuda.available ? 'ERR_ITOKIT_DEVICE_UNAVAILABLE' : 'ERR_ITOKIT_INVALID_ARG');
+  });
+  test('the mass message names both sums', () => {
+    expect(() => ot.sinkhornSync(new Float64Array([0.5, 0.5 + 2e-6]), b, C, { reg: 1 })).toThrow(/marginals must each sum to 1 within 1e-6 \(got Σa=1\.00000(2|19)/);
+  });
+  test('Σa = 1 + 5e-7 is accepted and renormalised', () => {
+    const r = ot.sinkhornSync(new Float64Array([0.5, 0.5 + 5e-7]), b, C, { reg: 0.5 });
+    expect(r.converged).toBe(true);
+    const an = [0.5 / (1 + 5e-7), (0.5 + 5e-7) / (1 + 5e-7)];
+    expect(marginalError(r.plan!, an, b)).toBeLessThanOrEqual(1e-9);
+  });
+  test('async rejects with coded errors too', async () => {
+    await expectRejectCode(ot.sinkhorn(a, b, C, { reg: 0 }), 'ERR_ITOKIT_INVALID_ARG');
+  });
+});
+
+describe('T2 marginals and T3 duality gap', () => {
+  const cases: [string, P, number, ('sns' | 'sinkhorn')[]][] = [
+    ['R1 n=200 reg 1e-2', R1, 1e-2, ['sinkhorn', 'sns']],
+    ['R2-L2 reg 1e-2', R2L2, 1e-2, ['sinkhorn', 'sns']],
+    ['R3 reg 1e-2', R3, 1e-2, ['sinkhorn', 'sns']],
+    ['R3 reg 1e-3', R3, 1e-3, ['sinkhorn', 'sns']],
+    ['R1 n=200 reg 1/1200', R1, 1 / 1200, ['sns']],
+  ];
+  for (const [name, p, reg, methods] of cases) {
+    for (const method of methods) {
+      test(`${name}, ${method}`, () => {
+        const r = solve(p, reg, method);
+        expect(r.status).toBe('converged');
+        expect(r.converged).toBe(true);
+        const err = marginalError(r.plan!, p.a, p.b);
+        expect(err).toBeLessThanOrEqual(1e-9);
+        expect(Math.abs(err - r.marginalError)).toBeLessThan(1e-12);
+        // T3: E(round(P)) − D(f, g) ∈ [−1e-12, 1e-8]; D from the potentials, E from the plan.
+        const gap = primal(roundPlan(r.plan!, p.a, p.b), p.C, reg) - dual(p, r.f, r.g, reg);
+        expect(gap).toBeGreaterThanOrEqual(-1e-12);
+        expect(gap).toBeLessThanOrEqual(1e-8);
+        // Reported costs agree with the plan.
+        let tc = 0;
+        for (let q = 0; q < p.C.length; q++) tc += p.C[q] * r.plan![q];
+        expect(Math.abs(tc - r.cost)).toBeLessThan(1e-13);
+        expect(Math.abs(primal(r.plan!, p.C, reg) - r.regularizedCost)).toBeLessThan(1e-11);
+        expect(Math.abs(dual(p, r.f, r.g, reg) - r.dualValue)).toBeLessThan(1e-11);
+        // Symmetric gauge.
+        expect(Math.abs(dot(p.a, r.f) - dot(p.b, r.g))).toBeLessThan(1e-14);
+        if (method === 'sns') expect(r.newtonIters).toBeGreaterThan(0);
+      });
+    }
+  }
+  test('roundPlan returns an exactly feasible plan', () => {
+    const r = solve(R3, 1e-2, 'sns', { roundPlan: true, tol: 1e-4 });
+    expect(marginalError(r.plan!, R3.a, R3.b)).toBeLessThan(1e-13);
+  });
+});
+
+describe('T4 SNS = Sinkhorn', () => {
+  const cases: [string, P, number][] = [
+    ['R3 reg 1e-2', R3, 1e-2],
+    ['R3 reg 1e-3', R3, 1e-3],
+    ['R1 n=200 reg 1e-2', R1, 1e-2],
+    ['R2-L2 reg 1e-2', R2L2, 1e-2],
+  ];
+  for (const [name, p, reg] of cases) {
+    test(name, () => {
+      const s = solve(p, reg, 'sinkhorn');
+      const n = solve(p, reg, 'sns');
+      expect(l1(s.plan!, n.plan!)).toBeLessThanOrEqual(1e-7);
+      expect(Math.abs(s.cost - n.cost)).toBeLessThanOrEqual(1e-8);
+      expect(Math.abs(s.regularizedCost - n.regularizedCost)).toBeLessThanOrEqual(1e-8);
+      expect(linf(s.f, n.f)).toBeLessThanOrEqual(1e-6);
+      expect(linf(s.g, n.g)).toBeLessThanOrEqual(1e-6);
+    });
+  }
+});
+
+describe('T5 iteration counts (R1, n = 200, reg 1/1200)', () => {
+  for (const seed of [0, 1, 2, 3]) {
+    test(`seed ${seed}: SNS ≤ 50 Newton steps and ≤ 500 Sinkhorn iterations`, () => {
+      const p = ot.referenceProblem('R1', { n: 200, seed });
+      const r = solve(p, 1 / 1200, 'sns');
+      expect(r.status).toBe('converged');
+      expect(r.newtonIters).toBeLessThanOrEqual(50);
+      expect(r.sinkhornIters).toBeLessThanOrEqual(500);
+      expect(marginalError(r.plan!, p.a, p.b)).toBeLessThanOrEqual(1e-9);
+    });
+  }
+  test('log-Sinkhorn with maxIter 20 000 reports maxIter', () => {
+    const r = solve(R1, 1 / 1200, 'sinkhorn', { maxIter: 20000, returnPlan: false });
+    expect(r.status).toBe('maxIter');
+    expect(r.sinkhornIters).toBe(20000);
+    expect(r.marginalError).toBeGreaterThan(1e-9);
+  }, 60000);
+});
+
+describe('T6 small reg and scale invariance', () => {
+  const all = (x: ArrayLike<number>) => Array.prototype.every.call(x, Number.isFinite);
+  for (const [name, p] of [['R1', R1], ['R3', R3]] as const) {
+    for (const dtype of ['float64', 'float32'] as const) {
+      for (const method of ['sns', 'sinkhorn'] as const) {
+        test(`${name} reg 1e-4·s, ${dtype}, ${method}: finite outputs`, () => {
+          const C = dtype === 'float64' ? p.C : Float32Array.from(p.C);
+          const r = ot.sinkhornSync(p.a, p.b, C, { reg: 1e-4, method, maxIter: method === 'sinkhorn' ? 1500 : 10000 });
+          expect(all(r.f) && all(r.g) && all(r.plan!)).toBe(true);
+          expect(Number.isFinite(r.cost) && Number.isFinite(r.regularizedCost) && Number.isFinite(r.marginalError)).toBe(true);
+          if (name === 'R1' && dtype === 'float64' && method === 'sns') expect(r.status).toBe('converged');
+        }, 60000);
+      }
+    }
+  }
+  test("C' = 1e6·C + 3, reg' = 1e6·reg: same plan, f' = 1e6 f + 1.5, g' = 1e6 g + 1.5", () => {
+    const r = solve(R3, 1e-2, 'sns');
+    const C2 = R3.C.map((c) => 1e6 * c + 3);
+    const r2 = ot.sinkhornSync(R3.a, R3.b, C2, { reg: 1e4 });
+    expect(l1(r.plan!, r2.plan!)).toBeLessThanOrEqual(1e-8);
+    const s2 = 1e6;
+    expect(linf(r.f.map((x) => 1e6 * x + 1.5), r2.f)).toBeLessThanOrEqual(1e-6 * s2);
+    expect(linf(r.g.map((x) => 1e6 * x + 1.5), r2.g)).toBeLessThanOrEqual(1e-6 * s2);
+  });
+});
+
+describe('T7 float32 vs float64 (R3)', () => {
+  for (const reg of [1e-2, 1e-3]) {
+    test(`reg ${reg}`, () => {
+      const r64 = solve(R3, reg, 'sns');
+      const C32 = Float32Array.from(R3.C);
+      for (const method of ['sns', 'sinkhorn'] as const) {
+        const r32 = ot.sinkhornSync(R3.a, R3.b, C32, { reg, method });
+        expect(r32.plan).toBeInstanceOf(Float32Array);
+        expect(r32.status).toBe('converged');
+        expect(marginalError(r32.plan!, R3.a, R3.b)).toBeLessThanOrEqual(1.01e-5);
+        expect(l1(r32.plan!, r64.plan!)).toBeLessThanOrEqual(2e-4);
+        expect(Math.abs(r32.cost - r64.cost) / r64.cost).toBeLessThanOrEqual(1e-4);
+      }
+      const tight = ot.sinkhornSync(R3.a, R3.b, C32, { reg, method: 'sinkhorn', tol: 1e-9 });
+      expect(['stalled', 'maxIter']).toContain(tight.status);
+      expect(tight.converged).toBe(false);
+      expect(Array.prototype.every.call(tight.plan!, Number.isFinite)).toBe(true);
+      expect(tight.marginalError).toBeGreaterThan(1e-9);
+    }, 60000);
+  }
+});
+
+describe('T8 batched = looped, T9 thread determinism', () => {
+  const n = 120;
+  const probs = [0, 1, 2, 3, 4, 5, 6].map((k) =>
+    k % 2 === 0 ? ot.referenceProblem('R1', { n, seed: k }) : ot.referenceProblem('R3', { n, m: n, seed: k }),
+  );
+  const regs = [1e-2, 3e-3, 2e-2, 1e-2, 5e-3, 1e-1, 1 / 1200];
+  const cat = (xs: Float64Array[]) => {
+    const out = new Float64Array(xs.reduce((s, x) => s + x.length, 0));
+    let o = 0;
+    for (const x of xs) {
+      out.set(x, o);
+      o += x.length;
+    }
+    return out;
+  };
+  const a = { data: cat(probs.map((p) => p.a)), shape: [7, n] };
+  const b = { data: cat(probs.map((p) => p.b)), shape: [7, n] };
+  const same = (x: ot.SinkhornResult, y: ot.SinkhornResult) => {
+    expect(Buffer.compare(Buffer.from(x.plan!.buffer, x.plan!.byteOffset, x.plan!.byteLength), Buffer.from(y.plan!.buffer, y.plan!.byteOffset, y.plan!.byteLength))).toBe(0);
+    expect(Array.from(x.f)).toEqual(Array.from(y.f));
+    expect(Array.from(x.g)).toEqual(Array.from(y.g));
+    expect([x.sinkhornIters, x.newtonIters, x.cgIters, x.lineSearchEvals, x.densePasses, x.status]).toEqual([y.sinkhornIters, y.newtonIters, y.cgIters, y.lineSearchEvals, y.densePasses, y.status]);
+    expect(x.cost).toBe(y.cost);
+  };
+  for (const method of ['sns', 'sinkhorn'] as const) {
+    test(`${method}: B = 7 mixed R1/R3 with per-problem reg, bit-identical to single calls`, () => {
+      const batch = ot.sinkhornBatchSync(a, b, { data: cat(probs.map((p) => p.C)), shape: [7, n, n] }, { reg: regs, method, maxIter: 3000 });
+      expect(batch.plan!.shape).toEqual([7, n, n]);
+      probs.forEach((p, k) => same(batch.problems[k], ot.sinkhornSync(p.a, p.b, p.C, { reg: regs[k], method, maxIter: 3000 })));
+    });
+  }
+  test('shared [1, n, m] cost, async form', async () => {
+    const C = probs[1].C;
+    const batch = await ot.sinkhornBatch(a, b, { data: C, shape: [1, n, n] }, { reg: 1e-2 });
+    probs.forEach((p, k) => same(batch.problems[k], ot.sinkhornSync(p.a, p.b, C, { reg: 1e-2 })));
+  });
+  test('threads 1, 2, 7 give bit-identical results (SNS and Sinkhorn)', () => {
+    const saved = getThreads();
+    try {
+      const runs = [1, 2, 7].map((t) => {
+        setThreads(t);
+        return [solve(R3, 1e-3, 'sns'), solve(R2L2, 1e-2, 'sinkhorn', { maxIter: 200 })];
+      });
+      for (const k of [1, 2]) {
+        same(runs[0][0], runs[k][0]);
+        same(runs[0][1], runs[k][1]);
+      }
+    } finally {
+      setThreads(saved);
+    }
+  });
+  test('batch shape errors', () => {
+    expectCode(() => ot.sinkhornBatchSync(a, b, { data: probs[0].C, shape: [2, n, n] }, { reg: 1e-2 }), 'ERR_ITOKIT_SHAPE');
+    expectCode(() => ot.sinkhornBatchSync(a, b, { data: probs[0].C, shape: [1, n, n] }, { reg: [1, 2] }), 'ERR_ITOKIT_SHAPE');
+  });
+});
+
+describe('T10 POT fixtures (R3 400×300)', () => {
+  const fx = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'ot', 'pot_r3.json'), 'utf8'));
+  test('the exported problem is the one POT solved', () => {
+    let s = 0;
+    for (const c of R3.C) s += c;
+    expect(Math.abs(s - fx.checksum.sumC)).toBeLessThan(1e-9);
+    expect(R3.C[0]).toBe(fx.checksum.C00);
+  });
+  for (const c of fx.cases as { reg: number; f: number[]; g: number[]; sinkhorn2: number }[]) {
+    for (const method of ['sns', 'sinkhorn'] as const) {
+      test(`reg ${c.reg}, ${method}`, () => {
+        const r = solve(R3, c.reg, method);
+        // POT's plan G = exp(log_u + log_v − M/reg) from its potentials f = reg·log_u, g = reg·log_v.
+        const { n, m } = R3;
+        let dP = 0;
+        for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) dP += Math.abs(Math.exp((c.f[i] + c.g[j] - R3.C[i * m + j]) / c.reg) - r.plan![i * m + j]);
+        expect(dP).toBeLessThanOrEqual(1e-7);
+        expect(Math.abs(r.cost - c.sinkhorn2)).toBeLessThanOrEqual(1e-8);
+        // Gauge-fix POT's potentials symmetrically before comparing.
+        const t = (dot(R3.b, c.g) - dot(R3.a, c.f)) / 2;
+        expect(linf(c.f.map((x) => x + t), r.f)).toBeLessThanOrEqual(1e-6);
+        expect(linf(c.g.map((x) => x - t), r.g)).toBeLessThanOrEqual(1e-6);
+        const H = (x: Float64Array) => -dot(x, x.map(Math.log));
+        const excess = r.cost - fx.emd2;
+        expect(excess).toBeGreaterThanOrEqual(0);
+        expect(excess).toBeLessThanOrEqual(c.reg * (H(R3.a) + H(R3.b)) + 1e-9);
+      });
+    }
+  }
+});
+
+describe('T11 trivial problems', () => {
+  test('n = 1, m = 1 and constant C give P = a bᵀ with 0 Newton steps', () => {
+    const b = new Float64Array([0.2, 0.3, 0.5]);
+    const a = new Float64Array([0.1, 0.6, 0.3]);
+    const cases: [Float64Array, Float64Array, Float64Array][] = [
+      [new Float64Array([1]), b, new Float64Array([0.3, 2, -1])],
+      [a, new Float64Array([1]), new Float64Array([4, 0, 1])],
+      [a, b, new Float64Array(9).fill(2.5)],
+    ];
+    for (const [x, y, C] of cases) {
+      for (const method of ['sns', 'sinkhorn'] as const) {
+        const r = ot.sinkhornSync(x, y, C, { reg: 0.1, method });
+        expect(r.status).toBe('converged');
+        expect(r.newtonIters).toBe(0);
+        for (let i = 0; i < x.length; i++) for (let j = 0; j < y.length; j++) expect(Math.abs(r.plan![i * y.length + j] - x[i] * y[j])).toBeLessThanOrEqual(1e-15);
+      }
+    }
+  });
+});
+
+describe('options, async, abort, progress, history', () => {
+  test('returnPlan: false omits the plan; history records every check', () => {
+    const r = solve(R3, 1e-2, 'sns', { returnPlan: false });
+    expect(r.plan).toBeUndefined();
+    expect(r.history.length).toBeGreaterThan(r.newtonIters);
+    expect(r.history[r.history.length - 1].error).toBeLessThanOrEqual(1e-9);
+    expect(r.history.some((h) => h.stage === 'newton') && r.history.some((h) => h.stage === 'warmup')).toBe(true);
+    expect(r.iterations).toBe(r.sinkhornIters + r.newtonIters);
+  });
+  test('epsScaling reaches the same solution', () => {
+    const r0 = solve(R3, 1e-3, 'sinkhorn');
+    const r1 = solve(R3, 1e-3, 'sinkhorn', { epsScaling: true });
+    expect(r1.history.some((h) => h.stage === 'epsScaling')).toBe(true);
+    expect(l1(r0.plan!, r1.plan!)).toBeLessThan(1e-7);
+  });
+  test('init warm start converges at once from a solution', () => {
+    const r0 = solve(R3, 1e-2, 'sinkhorn');
+    const r1 = solve(R3, 1e-2, 'sinkhorn', { init: { f: r0.f, g: r0.g } });
+    expect(r1.sinkhornIters).toBeLessThanOrEqual(1);
+    expect(l1(r0.plan!, r1.plan!)).toBeLessThan(1e-9);
+  });
+  test('async with progress, and an AbortSignal that fires', async () => {
+    let calls = 0;
+    const r = await ot.sinkhorn(R3.a, R3.b, R3.C, { reg: 1e-3, method: 'sinkhorn', onProgress: () => calls++, progressIntervalMs: 1 });
+    expect(r.converged).toBe(true);
+    expect(calls).toBeGreaterThan(0);
+    const ac = new AbortController();
+    const p = ot.sinkhorn(R1.a, R1.b, R1.C, { reg: 1 / 1200, method: 'sinkhorn', maxIter: 1e6, signal: ac.signal });
+    setTimeout(() => ac.abort(), 50);
+    await expectRejectCode(p, 'ERR_ITOKIT_ABORTED');
+  });
+});
+
+describe('cost builders and W2', () => {
+  test('sqeuclidean / euclidean / grid against direct formulas', () => {
+    const X = { data: new Float64Array([0, 0, 1, 2, -1, 0.5]), shape: [3, 2] };
+    const Y = { data: new Float64Array([1, 1, 3, -2]), shape: [2, 2] };
+    const C = ot.cost.sqeuclidean(X, Y);
+    const E = ot.cost.euclidean(X, Y);
+    for (let i = 0; i < 3; i++)
+      for (let j = 0; j < 2; j++) {
+        const d2 = (X.data[2 * i] - Y.data[2 * j]) ** 2 + (X.data[2 * i + 1] - Y.data[2 * j + 1]) ** 2;
+        expect(C[i * 2 + j]).toBe(d2);
+        expect(E[i * 2 + j]).toBe(Math.sqrt(d2));
+      }
+    const C32 = ot.cost.sqeuclidean(Float32Array.from(X.data), Float32Array.from(Y.data), 2);
+    expect(C32).toBeInstanceOf(Float32Array);
+    expect(Array.from(C32)).toEqual(Array.from(Float32Array.from(C)));
+    const G = ot.cost.grid(3, 4, 1);
+    expect(G[1 * 12 + 11]).toBe(2 + 2); // (0,1) → (2,3)
+    expect(linf(ot.cost.grid(28, 28, 2, { normalize: true }), R2L2.C)).toBe(0);
+    expectCode(() => ot.cost.sqeuclidean(X, { data: new Float64Array(3), shape: [1, 3] }), 'ERR_ITOKIT_SHAPE');
+  });
+  test('R3 cost is the normalised squared distance of its clouds', () => {
+    const C = ot.cost.sqeuclidean({ data: R3.X!, shape: [400, 2] }, { data: R3.Y!, shape: [300, 2] });
+    const mx = C.reduce((s, x) => Math.max(s, x), 0);
+    expect(linf(C.map((c) => c / mx), R3.C)).toBeLessThan(1e-15);
+  });
+  test('w2 of a translated cloud: W2² = |shift|² up to the entropic bias; equals a direct solve', async () => {
+    const p = ot.referenceProblem('R3', { n: 300, m: 300 });
+    const x = p.X!;
+    const y = x.map((v, k) => v + (k % 2 === 0 ? 0.3 : -0.4)); // shift (0.3, −0.4): |s|² = 0.25
+    const reg = 0.05;
+    const C = ot.cost.sqeuclidean({ data: x, shape: [300, 2] }, { data: y, shape: [300, 2] });
+    const u = new Float64Array(300).fill(1 / 300);
+    const direct = ot.sinkhornSync(u, u, C, { reg });
+    for (const r of [ot.w2Sync({ data: x, shape: [300, 2] }, { data: y, shape: [300, 2] }, { reg }), await ot.w2(Float32Array.from(x), Float32Array.from(y), { reg, d: 2 })]) {
+      expect(r.result.converged).toBe(true);
+      expect(r.w2Squared).toBeGreaterThanOrEqual(0.25 - 1e-6); // float32 inputs move points by ~1e-7
+      expect(r.w2Squared - 0.25).toBeLessThanOrEqual(reg * 2 * Math.log(300) + 1e-6);
+      expect(r.w2).toBe(Math.sqrt(r.w2Squared));
+      expect(r.result.plan).toBeUndefined();
+    }
+    expect(ot.w2Sync({ data: x, shape: [300, 2] }, { data: y, shape: [300, 2] }, { reg }).w2Squared).toBe(direct.cost);
+  }, 30000);
+});
