@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "areas.h"
+#include "nn_area.h"
 
 namespace {
 
@@ -13,6 +14,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   itk::napi::init_ot(env, exports);
   itk::napi::init_fbm(env, exports);
   itk::napi::init_unet(env, exports);
+  itk::napi::init_nn(env, exports);
+  itk::napi::init_train(env, exports);
   return exports;
 }
 
