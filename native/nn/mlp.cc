@@ -56,41 +56,110 @@ void transpose_weights(const MlpLayout& L, const T* params, T* wt) {
 
 namespace {
 
-// z[r, :] = b + Σ_i in[r, i]·Wt[i, :] for four rows at a time (one load of each Wt row serves
-// four outputs); the sum over i runs in increasing order for every row.
-template <typename T>
-void linear_rows(const T* __restrict in, std::size_t rows, std::size_t nin, const T* __restrict Wt,
-                 const T* __restrict b, std::size_t nout, T* __restrict z) {
-  std::size_t r = 0;
-  for (; r + 4 <= rows; r += 4) {
-    T* __restrict z0 = z + r * nout;
-    T* __restrict z1 = z0 + nout;
-    T* __restrict z2 = z1 + nout;
-    T* __restrict z3 = z2 + nout;
-    for (std::size_t o = 0; o < nout; ++o) z0[o] = z1[o] = z2[o] = z3[o] = b[o];
-    const T* x0 = in + r * nin;
-    for (std::size_t i = 0; i < nin; ++i) {
-      const T a0 = x0[i], a1 = x0[nin + i], a2 = x0[2 * nin + i], a3 = x0[3 * nin + i];
-      const T* __restrict w = Wt + i * nout;
-      for (std::size_t o = 0; o < nout; ++o) {
-        z0[o] += a0 * w[o];
-        z1[o] += a1 * w[o];
-        z2[o] += a2 * w[o];
-        z3[o] += a3 * w[o];
-      }
-    }
+// The three hot loops, as plain overloads for float and double so that each can be compiled for
+// AVX-512, AVX2 and baseline x86-64 and picked at load time (target_clones). No loop reassociates
+// a sum and the build uses -ffp-contract=off, so every clone gives the same bits.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define ITK_NN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define ITK_NN_CLONES
+#endif
+
+// z[r, :] = b + Σ_i in[r, i]·Wt[i, :], four rows at a time (one load of each Wt row serves four
+// outputs); the sum over i runs in increasing order for every row.
+#define ITK_NN_LINEAR_ROWS(T)                                                                                  \
+  ITK_NN_CLONES void linear_rows(const T* __restrict in, std::size_t rows, std::size_t nin,                     \
+                                 const T* __restrict Wt, const T* __restrict b, std::size_t nout,               \
+                                 T* __restrict z) {                                                             \
+    std::size_t r = 0;                                                                                         \
+    for (; r + 4 <= rows; r += 4) {                                                                            \
+      T* __restrict z0 = z + r * nout;                                                                         \
+      T* __restrict z1 = z0 + nout;                                                                            \
+      T* __restrict z2 = z1 + nout;                                                                            \
+      T* __restrict z3 = z2 + nout;                                                                            \
+      for (std::size_t o = 0; o < nout; ++o) z0[o] = z1[o] = z2[o] = z3[o] = b[o];                             \
+      const T* x0 = in + r * nin;                                                                              \
+      for (std::size_t i = 0; i < nin; ++i) {                                                                  \
+        const T a0 = x0[i], a1 = x0[nin + i], a2 = x0[2 * nin + i], a3 = x0[3 * nin + i];                      \
+        const T* __restrict w = Wt + i * nout;                                                                 \
+        for (std::size_t o = 0; o < nout; ++o) {                                                               \
+          z0[o] += a0 * w[o];                                                                                  \
+          z1[o] += a1 * w[o];                                                                                  \
+          z2[o] += a2 * w[o];                                                                                  \
+          z3[o] += a3 * w[o];                                                                                  \
+        }                                                                                                      \
+      }                                                                                                        \
+    }                                                                                                          \
+    for (; r < rows; ++r) {                                                                                    \
+      T* __restrict z0 = z + r * nout;                                                                         \
+      for (std::size_t o = 0; o < nout; ++o) z0[o] = b[o];                                                     \
+      const T* x0 = in + r * nin;                                                                              \
+      for (std::size_t i = 0; i < nin; ++i) {                                                                  \
+        const T a0 = x0[i];                                                                                    \
+        const T* __restrict w = Wt + i * nout;                                                                 \
+        for (std::size_t o = 0; o < nout; ++o) z0[o] += a0 * w[o];                                             \
+      }                                                                                                        \
+    }                                                                                                          \
   }
-  for (; r < rows; ++r) {
-    T* __restrict z0 = z + r * nout;
-    for (std::size_t o = 0; o < nout; ++o) z0[o] = b[o];
-    const T* x0 = in + r * nin;
-    for (std::size_t i = 0; i < nin; ++i) {
-      const T a0 = x0[i];
-      const T* __restrict w = Wt + i * nout;
-      for (std::size_t o = 0; o < nout; ++o) z0[o] += a0 * w[o];
-    }
+
+// dW[o, :] += Σ_r dz[r, o]·in[r, :] and db[o] += Σ_r dz[r, o], rows in order. The o-outer order
+// keeps one row of dW in cache while all rows of the block are added.
+#define ITK_NN_PARAM_GRAD(T)                                                                                   \
+  ITK_NN_CLONES void param_grad_rows(const T* __restrict dz, const T* __restrict in, std::size_t rows,          \
+                                     std::size_t nin, std::size_t nout, T* __restrict dW, T* __restrict db) {   \
+    for (std::size_t o = 0; o < nout; ++o) {                                                                   \
+      T* __restrict w = dW + o * nin;                                                                          \
+      T acc = db[o];                                                                                           \
+      for (std::size_t r = 0; r < rows; ++r) {                                                                 \
+        const T c = dz[r * nout + o];                                                                          \
+        acc += c;                                                                                              \
+        const T* __restrict xr = in + r * nin;                                                                 \
+        for (std::size_t i = 0; i < nin; ++i) w[i] += c * xr[i];                                               \
+      }                                                                                                        \
+      db[o] = acc;                                                                                             \
+    }                                                                                                          \
   }
-}
+
+// gin[r, :] = Σ_o dz[r, o]·W[o, :] (o in order), four rows per pass over W.
+#define ITK_NN_INPUT_GRAD(T)                                                                                   \
+  ITK_NN_CLONES void input_grad_rows(const T* __restrict dz, const T* __restrict W, std::size_t rows,           \
+                                     std::size_t nin, std::size_t nout, T* __restrict gin) {                    \
+    for (std::size_t k = 0; k < rows * nin; ++k) gin[k] = T(0);                                                \
+    std::size_t r = 0;                                                                                         \
+    for (; r + 4 <= rows; r += 4) {                                                                            \
+      T* __restrict g0 = gin + r * nin;                                                                        \
+      T* __restrict g1 = g0 + nin;                                                                             \
+      T* __restrict g2 = g1 + nin;                                                                             \
+      T* __restrict g3 = g2 + nin;                                                                             \
+      const T* d0 = dz + r * nout;                                                                             \
+      for (std::size_t o = 0; o < nout; ++o) {                                                                 \
+        const T c0 = d0[o], c1 = d0[nout + o], c2 = d0[2 * nout + o], c3 = d0[3 * nout + o];                   \
+        const T* __restrict w = W + o * nin;                                                                   \
+        for (std::size_t i = 0; i < nin; ++i) {                                                                \
+          g0[i] += c0 * w[i];                                                                                  \
+          g1[i] += c1 * w[i];                                                                                  \
+          g2[i] += c2 * w[i];                                                                                  \
+          g3[i] += c3 * w[i];                                                                                  \
+        }                                                                                                      \
+      }                                                                                                        \
+    }                                                                                                          \
+    for (; r < rows; ++r) {                                                                                    \
+      T* __restrict g0 = gin + r * nin;                                                                        \
+      const T* d0 = dz + r * nout;                                                                             \
+      for (std::size_t o = 0; o < nout; ++o) {                                                                 \
+        const T c0 = d0[o];                                                                                    \
+        const T* __restrict w = W + o * nin;                                                                   \
+        for (std::size_t i = 0; i < nin; ++i) g0[i] += c0 * w[i];                                              \
+      }                                                                                                        \
+    }                                                                                                          \
+  }
+
+ITK_NN_LINEAR_ROWS(float)
+ITK_NN_LINEAR_ROWS(double)
+ITK_NN_PARAM_GRAD(float)
+ITK_NN_PARAM_GRAD(double)
+ITK_NN_INPUT_GRAD(float)
+ITK_NN_INPUT_GRAD(double)
 
 }  // namespace
 
@@ -134,31 +203,10 @@ void mlp_backward_rows(const MlpLayout& L, const T* params, const T* x, std::siz
       for (std::size_t k = 0; k < n; ++k) dz[k] = g[k] * act_derivative(act, z[k], a[k]);
     }
     const T* in = l == 0 ? x : tape + rows * L.tape_off[l - 1] + rows * L.sizes[l];
-    T* __restrict dW = grad + L.w_off[l];
-    T* __restrict db = grad + L.b_off[l];
-    const T* W = params + L.w_off[l];
-    for (std::size_t r = 0; r < rows; ++r) {
-      const T* __restrict dzr = dz + r * nout;
-      const T* __restrict xr = in + r * nin;
-      for (std::size_t o = 0; o < nout; ++o) db[o] += dzr[o];
-      for (std::size_t o = 0; o < nout; ++o) {
-        const T c = dzr[o];
-        T* __restrict w = dW + o * nin;
-        for (std::size_t i = 0; i < nin; ++i) w[i] += c * xr[i];
-      }
-    }
+    param_grad_rows(dz, in, rows, nin, nout, grad + L.w_off[l], grad + L.b_off[l]);
     if (l == 0 && dx == nullptr) break;
-    T* __restrict gin = l == 0 ? dx : bufB;
-    for (std::size_t r = 0; r < rows; ++r) {
-      T* __restrict gr = gin + r * nin;
-      const T* __restrict dzr = dz + r * nout;
-      for (std::size_t i = 0; i < nin; ++i) gr[i] = T(0);
-      for (std::size_t o = 0; o < nout; ++o) {
-        const T c = dzr[o];
-        const T* __restrict w = W + o * nin;
-        for (std::size_t i = 0; i < nin; ++i) gr[i] += c * w[i];
-      }
-    }
+    T* gin = l == 0 ? dx : bufB;
+    input_grad_rows(dz, params + L.w_off[l], rows, nin, nout, gin);
     g = gin;  // lives in bufB; the next layer's dz goes to bufA, so the two never alias
   }
 }

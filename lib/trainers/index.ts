@@ -1,0 +1,13 @@
+/**
+ * Trainers: thin TypeScript loops over native kernels (spec/trainers.md). The forward pass, the
+ * backward pass and the optimizer step run natively on whole batches and whole trajectories.
+ * @packageDocumentation
+ */
+export { FractionalSDE, fractionalSDE, fractionalSDESync } from './fractional-sde';
+export type {
+  FractionalSDEOptions, FractionalSDEResult, FsdeGradient, FsdeSamples, IterationInfo, Observations, SampleOptions, TrainLoopOptions,
+} from './fractional-sde';
+export { FlowModel, ScoreModel, TimeModel, flowMatching, flowMatchingSync, marginal, scoreMatching, scoreMatchingSync, w2Sync } from './diffusion';
+export type { FlowMatchingOptions, ForwardProcess, GenerativeTrainOptions, GenerativeTrainResult, ScoreMatchingOptions, ScoreSampleOptions, TimeModelOptions } from './diffusion';
+export { toy } from './datasets';
+export type { ToyName } from './datasets';
