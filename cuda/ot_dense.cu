@@ -1,0 +1,241 @@
+// CUDA implementation of the dense OT passes (native/ot/dense_ops.h; spec §6.3). The solver
+// drivers stay on the host; f, g live on the host and travel (n + m doubles) per pass, C stays on
+// the device. Row pass: one warp per row, shifted LSE with a max-shift fallback inside the warp.
+// Column pass: one thread per column looping over rows (coalesced across j). Per-entry
+// arithmetic is native/kernels/ot_entry.h, the same function the CPU loops call. Reductions
+// over rows (residual sums, ΣP, ⟨C,P⟩) are finished on the host in a fixed order, so results are
+// deterministic; they differ from the CPU's blocking in the last bits (spec §4.6 allows it; T12
+// checks CPU = CUDA within 1e-7).
+#include <cmath>
+#include <memory>
+#include <vector>
+
+#include "../native/core/device_buffer.h"
+#include "../native/kernels/ot_entry.h"
+#include "../native/ot/dense_ops.h"
+#include "common.cuh"
+
+namespace itk {
+namespace ot {
+namespace {
+
+constexpr double kSumLow = 1e-150, kSumHigh = 1e150;
+
+__device__ double warp_sum(double x) {
+  for (int o = 16; o > 0; o >>= 1) x += __shfl_down_sync(0xffffffffu, x, o);
+  return __shfl_sync(0xffffffffu, x, 0);
+}
+__device__ double warp_max(double x) {
+  for (int o = 16; o > 0; o >>= 1) x = fmax(x, __shfl_down_sync(0xffffffffu, x, o));
+  return __shfl_sync(0xffffffffu, x, 0);
+}
+
+template <typename T>
+__device__ double z_of(const T* C, std::size_t m, std::size_t i, std::size_t j, T shift, const T* w, T c0, T ir) {
+  return static_cast<double>(entry_exponent<T>(shift, w[j], C[i * m + j], c0, ir));
+}
+
+// Row half-iteration (warp per row): res_i = (P1)_i − a_i of the input state and
+// u_out_i = u_i + log a_i − log (P1)_i, or the max-shift form when the shifted sum is unusable.
+template <typename T>
+__global__ void row_kernel(const T* C, std::size_t n, std::size_t m, const double* u, const T* ut, const T* vt,
+                           const double* a, const double* log_a, T c0, T ir, double* u_out, double* res) {
+  const std::size_t warp = (blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x) / 32;
+  const int lane = threadIdx.x & 31;
+  if (warp >= n) return;
+  const std::size_t i = warp;
+  double s = 0;
+  for (std::size_t j = lane; j < m; j += 32) s += exp(z_of(C, m, i, j, ut[i], vt, c0, ir));
+  s = warp_sum(s);
+  if (s >= kSumLow && s <= kSumHigh) {
+    if (lane == 0) {
+      res[i] = fabs(s - a[i]);
+      u_out[i] = u[i] + (log_a[i] - log(s));
+    }
+    return;
+  }
+  double mx = -HUGE_VAL;
+  for (std::size_t j = lane; j < m; j += 32) mx = fmax(mx, z_of(C, m, i, j, T(0), vt, c0, ir));
+  mx = warp_max(mx);
+  double t = 0;
+  for (std::size_t j = lane; j < m; j += 32) t += exp(z_of(C, m, i, j, T(0), vt, c0, ir) - mx);
+  t = warp_sum(t);
+  if (lane == 0) {
+    const double lse = mx + log(t);
+    u_out[i] = log_a[i] - lse;
+    res[i] = fabs(exp(u[i] + lse) - a[i]);
+  }
+}
+
+// Column half-iteration (thread per column): v_j ← v_j + log b_j − log (Pᵀ1)_j, max-shift fallback.
+template <typename T>
+__global__ void col_kernel(const T* C, std::size_t n, std::size_t m, const T* ut, const T* vt, const double* log_b,
+                           T c0, T ir, double* v) {
+  const std::size_t j = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
+  if (j >= m) return;
+  double s = 0;
+  for (std::size_t i = 0; i < n; ++i) s += exp(static_cast<double>(entry_exponent<T>(ut[i], vt[j], C[i * m + j], c0, ir)));
+  if (s >= kSumLow && s <= kSumHigh) {
+    v[j] += log_b[j] - log(s);
+    return;
+  }
+  double mx = -HUGE_VAL;
+  for (std::size_t i = 0; i < n; ++i) mx = fmax(mx, static_cast<double>(entry_exponent<T>(ut[i], T(0), C[i * m + j], c0, ir)));
+  double t = 0;
+  for (std::size_t i = 0; i < n; ++i) t += exp(static_cast<double>(entry_exponent<T>(ut[i], T(0), C[i * m + j], c0, ir)) - mx);
+  v[j] = log_b[j] - (mx + log(t));
+}
+
+// Fused pass, rows: R_i = (P1)_i, cost_i = Σ_j C_ij P_ij, optional plan row (warp per row).
+template <typename T>
+__global__ void fused_rows(const T* C, std::size_t n, std::size_t m, const T* ut, const T* vt, T c0, T ir, double* R,
+                           double* cost, T* plan) {
+  const std::size_t warp = (blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x) / 32;
+  const int lane = threadIdx.x & 31;
+  if (warp >= n) return;
+  const std::size_t i = warp;
+  double s = 0, c = 0;
+  for (std::size_t j = lane; j < m; j += 32) {
+    const double e = exp(z_of(C, m, i, j, ut[i], vt, c0, ir));
+    s += e;
+    c += static_cast<double>(C[i * m + j]) * e;
+    if (plan != nullptr) plan[i * m + j] = static_cast<T>(e);
+  }
+  s = warp_sum(s);
+  c = warp_sum(c);
+  if (lane == 0) {
+    R[i] = s;
+    cost[i] = c;
+  }
+}
+
+// Fused pass, columns: K_j = (Pᵀ1)_j (thread per column).
+template <typename T>
+__global__ void fused_cols(const T* C, std::size_t n, std::size_t m, const T* ut, const T* vt, T c0, T ir, double* K) {
+  const std::size_t j = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
+  if (j >= m) return;
+  double s = 0;
+  for (std::size_t i = 0; i < n; ++i) s += exp(static_cast<double>(entry_exponent<T>(ut[i], vt[j], C[i * m + j], c0, ir)));
+  K[j] = s;
+}
+
+template <typename T>
+__global__ void materialise_kernel(const T* C, std::size_t n, std::size_t m, const T* ut, const T* vt, T c0, T ir, double* P) {
+  const std::size_t q = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
+  if (q >= n * m) return;
+  const std::size_t i = q / m, j = q % m;
+  P[q] = exp(static_cast<double>(entry_exponent<T>(ut[i], vt[j], C[q], c0, ir)));
+}
+
+unsigned blocks_for(std::size_t threads) { return static_cast<unsigned>((threads + cuda::kBlock - 1) / cuda::kBlock); }
+
+template <typename T>
+class CudaOps final : public DenseOps {
+ public:
+  explicit CudaOps(const DenseProblem& p)
+      : p_(p),
+        C_(p.n * p.m * sizeof(T)),
+        a_(p.n * sizeof(double)),
+        log_a_(p.n * sizeof(double)),
+        log_b_(p.m * sizeof(double)),
+        u_(p.n * sizeof(double)),
+        u_out_(p.n * sizeof(double)),
+        v_(p.m * sizeof(double)),
+        ut_(p.n * sizeof(T)),
+        vt_(p.m * sizeof(T)),
+        rowbuf_(p.n * sizeof(double)),
+        rowbuf2_(p.n * sizeof(double)),
+        colbuf_(p.m * sizeof(double)) {
+    n = p.n;
+    m = p.m;
+    cuda::copy_to_device(C_.get(), p.C, C_.bytes());
+    cuda::copy_to_device(a_.get(), p.a, a_.bytes());
+    cuda::copy_to_device(log_a_.get(), p.log_a, log_a_.bytes());
+    cuda::copy_to_device(log_b_.get(), p.log_b, log_b_.bytes());
+  }
+  void set_ir(double ir) override { ir_ = ir; }
+
+  double row_update(const double* u, const double* v, double* u_out) override {
+    upload(u, v);
+    row_kernel<T><<<blocks_for(n * 32), cuda::kBlock>>>(c(), n, m, dptr(u_), tptr(ut_), tptr(vt_), dptr(a_), dptr(log_a_),
+                                                       c0(), ir(), dptr(u_out_), dptr(rowbuf_));
+    cuda::check_launch("ot row kernel");
+    cuda::copy_to_host(u_out, u_out_.get(), n * sizeof(double));
+    std::vector<double> res(n);
+    cuda::copy_to_host(res.data(), rowbuf_.get(), n * sizeof(double));
+    ++passes;
+    double err = 0;
+    for (double x : res) err += x;
+    return err;
+  }
+
+  void col_update(const double* u, double* v) override {
+    upload(u, v);
+    cuda::copy_to_device(v_.get(), v, m * sizeof(double));
+    col_kernel<T><<<blocks_for(m), cuda::kBlock>>>(c(), n, m, tptr(ut_), tptr(vt_), dptr(log_b_), c0(), ir(), dptr(v_));
+    cuda::check_launch("ot column kernel");
+    cuda::copy_to_host(v, v_.get(), m * sizeof(double));
+    ++passes;
+  }
+
+  FusedSums fused(const double* u, const double* v, double* R, double* K, bool want_cost, void* plan) override {
+    upload(u, v);
+    std::unique_ptr<DeviceBuffer> dplan;
+    if (plan != nullptr) dplan.reset(new DeviceBuffer(n * m * sizeof(T)));
+    fused_rows<T><<<blocks_for(n * 32), cuda::kBlock>>>(c(), n, m, tptr(ut_), tptr(vt_), c0(), ir(), dptr(rowbuf_),
+                                                       dptr(rowbuf2_), dplan ? static_cast<T*>(dplan->get()) : nullptr);
+    cuda::check_launch("ot fused rows");
+    fused_cols<T><<<blocks_for(m), cuda::kBlock>>>(c(), n, m, tptr(ut_), tptr(vt_), c0(), ir(), dptr(colbuf_));
+    cuda::check_launch("ot fused columns");
+    cuda::copy_to_host(R, rowbuf_.get(), n * sizeof(double));
+    cuda::copy_to_host(K, colbuf_.get(), m * sizeof(double));
+    std::vector<double> cost(n);
+    cuda::copy_to_host(cost.data(), rowbuf2_.get(), n * sizeof(double));
+    if (dplan) cuda::copy_to_host(plan, dplan->get(), n * m * sizeof(T));
+    passes += 2;
+    FusedSums out;
+    for (std::size_t i = 0; i < n; ++i) out.S += R[i];
+    if (want_cost)
+      for (double x : cost) out.cost += x;
+    out.finite = std::isfinite(out.S) && std::isfinite(out.cost);
+    return out;
+  }
+
+  void materialise(const double* u, const double* v, double* P) override {
+    upload(u, v);
+    DeviceBuffer d(n * m * sizeof(double));
+    materialise_kernel<T><<<blocks_for(n * m), cuda::kBlock>>>(c(), n, m, tptr(ut_), tptr(vt_), c0(), ir(), static_cast<double*>(d.get()));
+    cuda::check_launch("ot materialise");
+    cuda::copy_to_host(P, d.get(), n * m * sizeof(double));
+    ++passes;
+  }
+
+ private:
+  const T* c() const { return static_cast<const T*>(C_.get()); }
+  static double* dptr(DeviceBuffer& b) { return static_cast<double*>(b.get()); }
+  static T* tptr(DeviceBuffer& b) { return static_cast<T*>(b.get()); }
+  T c0() const { return static_cast<T>(p_.c0); }
+  T ir() const { return static_cast<T>(ir_); }
+  // Potentials in the working dtype (and u in float64 for the row update).
+  void upload(const double* u, const double* v) {
+    std::vector<T> ut(u, u + n), vt(v, v + m);
+    cuda::copy_to_device(u_.get(), u, n * sizeof(double));
+    cuda::copy_to_device(ut_.get(), ut.data(), n * sizeof(T));
+    cuda::copy_to_device(vt_.get(), vt.data(), m * sizeof(T));
+  }
+
+  DenseProblem p_;
+  DeviceBuffer C_, a_, log_a_, log_b_, u_, u_out_, v_, ut_, vt_, rowbuf_, rowbuf2_, colbuf_;
+  double ir_ = 1;
+};
+
+}  // namespace
+
+std::unique_ptr<DenseOps> make_cuda_ops(const DenseProblem& p) {
+  cuda::require_available();
+  if (p.f32) return std::unique_ptr<DenseOps>(new CudaOps<float>(p));
+  return std::unique_ptr<DenseOps>(new CudaOps<double>(p));
+}
+
+}  // namespace ot
+}  // namespace itk
