@@ -48,7 +48,7 @@ def digits16():
 
 def train(budget_s):
     torch.manual_seed(0)
-    torch.set_num_threads(2)
+    torch.set_num_threads(int(os.environ.get("UNET_TRAIN_THREADS", "1")))
     data = digits16()
     model = UNet2DModel(CONFIG)
     ema = UNet2DModel(CONFIG)
@@ -58,7 +58,7 @@ def train(budget_s):
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     t0, it = time.time(), 0
     while time.time() - t0 < budget_s:
-        idx = torch.randint(0, data.shape[0], (96,))
+        idx = torch.randint(0, data.shape[0], (int(os.environ.get("UNET_TRAIN_BATCH", "48")),))
         x0 = data[idx]
         # small random translations: more shapes than 1797 images give
         dx, dy = np.random.randint(-1, 2, 2)

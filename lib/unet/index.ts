@@ -218,3 +218,12 @@ export function save(model: UNetModel, file: string): void {
 export function qdot(kernel: 'scalar' | 'avx2' | 'avx512vnni', bits: 4 | 8, w: Uint8Array, a: Uint8Array, nblk: number): Int32Array | null {
   return runNativeSync(() => unetNative().unetQdot(kernel, bits, w, a, nblk));
 }
+
+/**
+ * One integer layer on an identical quantized input: the integer kernel's output and the
+ * fake-quant FP32 output (spec §11 T6). @internal
+ */
+export function layerCheck(model: UNetModel, layer: string, x: Float32Array, shape: [number, number, number, number], delta: number, zero: number): { integer: Float32Array; fakeQuant: Float32Array } {
+  const [B, , H, W] = shape;
+  return runNativeSync(() => unetNative().unetLayerCheck(model.handle, layer, x, B, H, W, delta, zero));
+}

@@ -6,7 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "../kernels/quant_ops.h"
 #include "../unet/qdot.h"
+#include "../unet/unet_ops.h"
 #include "../unet/unet_model.h"
 #include "../unet/unet_quant.h"
 #include "areas.h"
@@ -420,6 +422,32 @@ Napi::Value Qdot(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// unetLayerCheck(h, layer, x, B, H, W, delta, zero) -> { integer, fakeQuant } outputs of one
+// integer layer on the same quantized input (T6: one layer, identical input).
+Napi::Value LayerCheck(const Napi::CallbackInfo& info) {
+  ModelPtr m = model_arg(info, 0);
+  const std::string name = info[1].As<Napi::String>().Utf8Value();
+  const unet::Conv* c = nullptr;
+  for (const unet::Conv* l : static_cast<const Model&>(*m).layers())
+    if (l->name == name) c = l;
+  if (!c || (c->q.bits != 4 && c->q.bits != 8)) throw_arg(info.Env(), name + " is not an integer layer");
+  auto x = array_arg<float>(info, 2, "x");
+  const int B = static_cast<int>(u32_arg(info, 3, "B")), H = static_cast<int>(u32_arg(info, 4, "H")), W = static_cast<int>(u32_arg(info, 5, "W"));
+  if (x.length != static_cast<std::size_t>(B) * c->I * H * W) throw_code(info.Env(), Code::Shape, "x must be [B, I, H, W]");
+  const float delta = static_cast<float>(number_arg(info, 6, "delta")), zero = static_cast<float>(number_arg(info, 7, "zero"));
+  unet::Tensor t(B, c->I, H, W);
+  std::copy(x.data, x.data + x.length, t.d.begin());
+  const unet::Tensor yi = unet::conv_int(*c, unet::quantize_nhwc(t, delta, zero), B, H, W, delta, zero);
+  unet::Tensor fq = t;
+  for (float& v : fq.d) v = fake_quant(v, delta, zero, 255);
+  const std::vector<float> w = unet::dequantized(*c);
+  const unet::Tensor yf = unet::conv_fp(*c, fq, w.data());
+  Napi::Object r = Napi::Object::New(info.Env());
+  r.Set("integer", to_js(info.Env(), yi.d));
+  r.Set("fakeQuant", to_js(info.Env(), yf.d));
+  return r;
+}
+
 }  // namespace
 
 void init_unet(Napi::Env env, Napi::Object exports) {
@@ -431,6 +459,7 @@ void init_unet(Napi::Env env, Napi::Object exports) {
   exports.Set("unetQuantize", Napi::Function::New(env, guarded<Quantize>));
   exports.Set("unetExport", Napi::Function::New(env, guarded<Export>));
   exports.Set("unetQdot", Napi::Function::New(env, guarded<Qdot>));
+  exports.Set("unetLayerCheck", Napi::Function::New(env, guarded<LayerCheck>));
 }
 
 }  // namespace napi
