@@ -3,7 +3,7 @@
  * covariances within 5 standard errors of the closed forms, strong order of Euler vs the exact
  * OU step, normalisation, reproducibility across threads / batch splits, and bad input.
  */
-import { fbm, setThreads, getThreads } from '../lib';
+import { fbm, rng, setThreads, getThreads } from '../lib';
 import { circulantEigenvalues, covariance, fgnAutocovariance } from '../lib/fbm/analysis';
 import { bitsOf, expectCode, expectRejectCode } from './helpers';
 
@@ -221,6 +221,27 @@ describe('reproducibility (§9.9)', () => {
       expect(bitsOf(joined)).toEqual(bitsOf(runs[0]));
     });
   }
+  test('markov with dims = 3 and returnBrownian: 16-path lane groups equal single-path calls bit for bit', () => {
+    const o = { hurst: 0.65, n: 30, seed: 4, dims: 3, returnBrownian: true, type: 'I' as const };
+    const all = fbm.sampleSync({ ...o, paths: 18 });
+    for (const p of [0, 7, 15, 17]) {
+      const one = fbm.sampleSync({ ...o, paths: 1, pathOffset: p });
+      expect(bitsOf(one.paths)).toEqual(bitsOf(all.paths.subarray(p * 93, (p + 1) * 93)));
+      expect(bitsOf(one.brownian!)).toEqual(bitsOf(all.brownian!.subarray(p * 93, (p + 1) * 93)));
+    }
+  });
+  test('exact generators draw lanes 0..n-1 of (FBM_EXACT = 34, path, step 0): Hosking at H = ½ is √Δ·cumsum(z)', () => {
+    const n = 200;
+    const r = fbm.sampleSync({ hurst: 0.5, method: 'hosking', n, paths: 3, seed: 12, pathOffset: 5, dtype: 'float64' });
+    for (let p = 0; p < 3; p++) {
+      const z = rng.normal(n, { seed: 12, stream: 34, path: 5 + p, dtype: 'float64' });
+      let s = 0;
+      for (let j = 0; j < n; j++) {
+        s += z[j];
+        expect(Math.abs(r.paths[p * (n + 1) + j + 1] - Math.sqrt(1 / n) * s)).toBeLessThan(1e-12);
+      }
+    }
+  });
   test('different seeds give different paths; dims are independent lanes', () => {
     const a = fbm.sampleSync({ hurst: 0.6, n: 20, paths: 2, seed: 1, dims: 3 });
     const b = fbm.sampleSync({ hurst: 0.6, n: 20, paths: 2, seed: 2, dims: 3 });

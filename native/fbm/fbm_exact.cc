@@ -9,6 +9,7 @@
 #include "../core/threadpool.h"
 #include "../kernels/fbm_rng.h"
 #include "fbm_fft.h"
+#include "fbm_lanes.h"
 #include "fbm_special.h"
 
 namespace itk {
@@ -92,7 +93,7 @@ void hosking(const ExactRequest& r, const Control& ctl) {
     std::vector<double> phi(n, 0.0), tmp(n), x(n);
     std::vector<float> z(n);
     for (std::size_t p = b; p < e; ++p) {
-      normal_lanes(r.key_lo, r.key_hi, kStreamFbmExact, r.path_offset + p, 0, 0, static_cast<int>(n), z.data());
+      normals_of_path(r.key_lo, r.key_hi, kStreamFbmExact, r.path_offset + p, 0, n, z.data());
       std::fill(phi.begin(), phi.end(), 0.0);
       x[0] = z[0];
       for (uint32_t i = 1; i < n; ++i) {
@@ -139,7 +140,7 @@ bool davies_harte(const ExactRequest& r, const Control& ctl) {
     std::vector<double> x(n);
     for (std::size_t q = b; q < e; ++q) {
       const uint64_t pair = first_pair + q;
-      normal_lanes(r.key_lo, r.key_hi, kStreamFbmExact, pair, 0, 0, static_cast<int>(2 * m), z.data());
+      normals_of_path(r.key_lo, r.key_hi, kStreamFbmExact, pair, 0, 2 * m, z.data());
       for (std::size_t k = 0; k < m; ++k) v[k] = {sq[k] * z[k], sq[k] * z[m + k]};
       fft.forward(v.data());
       for (int part = 0; part < 2; ++part) {
@@ -221,7 +222,7 @@ void cholesky_paths(const ExactRequest& r, const Control& ctl) {
     std::vector<float> zf(n);
     std::vector<double> z(n), x(n);
     for (std::size_t p = b; p < e; ++p) {
-      normal_lanes(r.key_lo, r.key_hi, kStreamFbmExact, r.path_offset + p, 0, 0, static_cast<int>(n), zf.data());
+      normals_of_path(r.key_lo, r.key_hi, kStreamFbmExact, r.path_offset + p, 0, n, zf.data());
       for (std::size_t k = 0; k < n; ++k) z[k] = zf[k];
       for (std::size_t i = 0; i < n; ++i) x[i] = dot(l.data() + i * n, z.data(), i + 1);
       store_row(r, p, x.data(), r.scale, false);
