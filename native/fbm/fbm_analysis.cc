@@ -18,6 +18,7 @@ void covariance(bool markov, FbmType type, double hurst, bool unit, const double
   for (std::size_t i = 0; i < nt; ++i)
     require(std::isfinite(times[i]) && times[i] >= 0, Code::InvalidArg, "times must be finite and >= 0");
   const double V = type == FbmType::I ? variance_type1(hurst) : variance_type2(hurst);
+  const Cov2Constants k2(hurst);
   for (std::size_t a = 0; a < nt; ++a) {
     for (std::size_t b = 0; b <= a; ++b) {
       double s = times[a], t = times[b];
@@ -28,7 +29,7 @@ void covariance(bool markov, FbmType type, double hurst, bool unit, const double
           const double h2 = 2 * hurst;
           c = 0.5 * (std::pow(t, h2) + std::pow(s, h2) - std::pow(t - s, h2)) * (unit ? 1.0 : V);
         } else {
-          c = cov_type2_gamma(hurst, s, t) / (unit ? V : 1.0);
+          c = cov_type2_gamma(k2, s, t) / (unit ? V : 1.0);
         }
       } else {
         // §2 "MA-fBM covariance", index i belongs to the later time t.

@@ -197,6 +197,7 @@ void cholesky_paths(const ExactRequest& r, const Control& ctl) {
   const std::size_t n = r.n;
   const double dt = r.T / n;
   const double v2 = variance_type2(r.hurst);
+  const Cov2Constants k2(r.hurst);
   std::vector<double> cov(n * n);
   for (std::size_t i = 0; i < n; ++i) {
     for (std::size_t j = 0; j <= i; ++j) {
@@ -204,7 +205,7 @@ void cholesky_paths(const ExactRequest& r, const Control& ctl) {
       const double c = r.type == FbmType::I
                            ? 0.5 * (std::pow(t, 2 * r.hurst) + std::pow(s, 2 * r.hurst) -
                                     std::pow(t - s, 2 * r.hurst))
-                           : cov_type2_gamma(r.hurst, s, t) / v2;
+                           : cov_type2_gamma(k2, s, t) / v2;
       cov[i * n + j] = cov[j * n + i] = c;
     }
   }

@@ -18,7 +18,7 @@ class Fft {
 
  private:
   std::size_t n_;
-  std::vector<std::complex<double>> tw_;  // e^{−2πi k/n}, k < n/2
+  std::vector<std::complex<double>> tw_;  // per-stage twiddles, stage len at [len/2 − 1, len − 1)
   std::vector<uint32_t> rev_;
 };
 

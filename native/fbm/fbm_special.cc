@@ -93,15 +93,25 @@ double variance_type2(double hurst) {
   return 1.0 / (2.0 * hurst * g * g);
 }
 
-double cov_type2_gamma(double hurst, double s, double t) {
+Cov2Constants::Cov2Constants(double hurst) : h(hurst), a(hurst + 0.5) {
+  const double g = std::tgamma(a);
+  inv_norm = 1.0 / (a * g * g);
+  bm = std::fabs(hurst - 0.5) < 1e-9;
+  conn = bm ? 0.0 : std::tgamma(a + 1.0) * std::tgamma(-2.0 * hurst) / std::tgamma(0.5 - hurst);
+}
+
+double cov_type2_gamma(double hurst, double s, double t) { return cov_type2_gamma(Cov2Constants(hurst), s, t); }
+
+double cov_type2_gamma(const Cov2Constants& k, double s, double t) {
+  const double hurst = k.h;
   if (s > t) {
     const double x = s;
     s = t;
     t = x;
   }
   if (s <= 0.0) return 0.0;
-  const double a = hurst + 0.5;
-  if (std::fabs(hurst - 0.5) < 1e-9) return s;  // 2F1 = 1: Brownian motion
+  const double a = k.a;
+  if (k.bm) return s;  // 2F1 = 1: Brownian motion
   const double z = s / t;
   double f;
   if (z <= 0.5) {
@@ -126,11 +136,9 @@ double cov_type2_gamma(double hurst, double s, double t) {
       sum += term;
       if (std::fabs(term) < 1e-17 * std::fabs(sum)) break;
     }
-    const double coef = std::tgamma(a + 1.0) * std::tgamma(-2.0 * hurst) / std::tgamma(0.5 - hurst);
-    f = a / (2.0 * hurst) * sum + coef * std::pow(w, 2.0 * hurst) * std::pow(z, -a);
+    f = a / (2.0 * hurst) * sum + k.conn * std::pow(w, 2.0 * hurst) * std::pow(z, -a);
   }
-  const double g = std::tgamma(a);
-  return std::pow(s, a) * std::pow(t, a - 1.0) * f / (a * g * g);
+  return std::pow(s, a) * std::pow(t, a - 1.0) * f * k.inv_norm;
 }
 
 double fgn_autocov(double hurst, double k) {

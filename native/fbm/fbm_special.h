@@ -20,6 +20,13 @@ double variance_type1(double hurst);
 double variance_type2(double hurst);
 // Cov(B_II^Γ(s), B_II^Γ(t)) for s, t >= 0, Γ normalisation (§1, the 2F1 formula).
 double cov_type2_gamma(double hurst, double s, double t);
+// The H-only constants of that formula, hoisted out of loops over (s, t).
+struct Cov2Constants {
+  explicit Cov2Constants(double hurst);
+  double h, a, inv_norm, conn;
+  bool bm;
+};
+double cov_type2_gamma(const Cov2Constants& k, double s, double t);
 // fGn autocovariance ρ(k) of unit fBM, stable for large k (§6: binomial series for k >= 8).
 double fgn_autocov(double hurst, double k);
 
