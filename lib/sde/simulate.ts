@@ -24,7 +24,10 @@ export interface SimulateOptions {
   paths: number;
   /** Initial state: d values (shared by all paths) or P·d values (row-major). */
   x0: Vec | FloatArray;
-  /** State dimension, needed only when a dimension-free model (OU with scalar parameters, VP/sub-VP/VE) gets P·d values in x0. */
+  /**
+   * State dimension of a dimension-free model (OU with scalar parameters, VP/sub-VP/VE). Default: a
+   * typed-array x0 of P·k values means d = k, any other x0 holds one state of d = x0.length.
+   */
   dim?: number;
   /** Start time (default 0). */
   t0?: number;
@@ -171,7 +174,9 @@ export function plan(model: Model, o: SimulateOptions): Plan {
     if (d !== 0 && od !== d) throw new ShapeError(`dim ${od} does not match the model's dim ${d}`);
     d = od;
   }
-  if (d === 0) d = x0.length;
+  // Dimension-free models: a typed array of P·k values is a [P, k] state (e.g. a previous `final`);
+  // a plain list is one state broadcast to every path.
+  if (d === 0) d = ArrayBuffer.isView(x0) && P > 1 && x0.length % P === 0 ? x0.length / P : x0.length;
   if (d === 0) throw new ShapeError('x0 must not be empty');
   if (x0.length !== d && x0.length !== P * d) throw new ShapeError(`x0 must hold d = ${d} or paths·d = ${P * d} values, has ${x0.length} (dim mismatch)`);
   const m = model.brownianDim === 0 ? d : model.brownianDim;

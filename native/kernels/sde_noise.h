@@ -14,26 +14,32 @@ namespace sde {
 // for d <= 32, thread per 4-element chunk for elementwise models).
 constexpr int kMaxLocal = 32;
 
-// Normal draws j0 .. j0+cnt-1 of one (stream, path, step). Only the Box–Muller pairs that are
-// used get computed (a scalar model needs one pair of the four-word block).
-ITK_HD void normal_range(uint32_t key_lo, uint32_t key_hi, uint32_t stream, uint64_t path,
-                         uint32_t step, uint32_t j0, int cnt, float* z) {
+// Remembers the last Philox block and Box–Muller pair, so that draws sharing them (ΔW_k and the
+// area H_k of a scalar model are the two halves of one pair) are computed once.
+struct DrawCache {
   uint32_t block = 0xFFFFFFFFu, pair = 0xFFFFFFFFu;
   Philox4 w{{0, 0, 0, 0}};
   float z0 = 0.0f, z1 = 0.0f;
+};
+
+// Normal draws j0 .. j0+cnt-1 of one (stream, path, step). Only the Box–Muller pairs that are
+// used get computed (a scalar model needs one pair of the four-word block).
+ITK_HD void normal_range(uint32_t key_lo, uint32_t key_hi, uint32_t stream, uint64_t path,
+                         uint32_t step, uint32_t j0, int cnt, float* z, DrawCache* cache) {
+  DrawCache& k = *cache;
   for (int c = 0; c < cnt; ++c) {
     const uint32_t j = j0 + static_cast<uint32_t>(c);
-    if ((j >> 2) != block) {
-      block = j >> 2;
-      w = philox_block(key_lo, key_hi, stream, path, step, block);
-      pair = 0xFFFFFFFFu;
+    if ((j >> 2) != k.block) {
+      k.block = j >> 2;
+      k.w = philox_block(key_lo, key_hi, stream, path, step, k.block);
+      k.pair = 0xFFFFFFFFu;
     }
     const uint32_t p = (j >> 1) & 1u;
-    if (p != pair) {
-      pair = p;
-      box_muller(w.v[2 * p], w.v[2 * p + 1], &z0, &z1);
+    if (p != k.pair) {
+      k.pair = p;
+      box_muller(k.w.v[2 * p], k.w.v[2 * p + 1], &k.z0, &k.z1);
     }
-    z[c] = (j & 1u) ? z1 : z0;
+    z[c] = (j & 1u) ? k.z1 : k.z0;
   }
 }
 
@@ -57,8 +63,9 @@ ITK_HD void brownian(const NoiseSpec<T>& ns, uint64_t path, uint32_t n, uint32_t
                      T* J) {
   float z[kMaxLocal], za[kMaxLocal];
   if (ns.refine == 1) {
-    normal_range(ns.key_lo, ns.key_hi, ns.stream, path, n, k0, cnt, z);
-    if (J) normal_range(ns.key_lo, ns.key_hi, ns.stream, path, n, ns.m + k0, cnt, za);
+    DrawCache cache;
+    normal_range(ns.key_lo, ns.key_hi, ns.stream, path, n, k0, cnt, z, &cache);
+    if (J) normal_range(ns.key_lo, ns.key_hi, ns.stream, path, n, ns.m + k0, cnt, za, &cache);
     for (int c = 0; c < cnt; ++c) {
       dW[c] = mu(ns.sqrt_hf, static_cast<T>(z[c]));
       if (J) J[c] = ad(mu(T(0.5), dW[c]), mu(ns.sqrt_hf12, static_cast<T>(za[c])));
@@ -72,8 +79,9 @@ ITK_HD void brownian(const NoiseSpec<T>& ns, uint64_t path, uint32_t n, uint32_t
   }
   for (uint32_t q = 0; q < ns.refine; ++q) {
     const uint32_t step = n * ns.refine + q;
-    normal_range(ns.key_lo, ns.key_hi, ns.stream, path, step, k0, cnt, z);
-    if (J) normal_range(ns.key_lo, ns.key_hi, ns.stream, path, step, ns.m + k0, cnt, za);
+    DrawCache cache;
+    normal_range(ns.key_lo, ns.key_hi, ns.stream, path, step, k0, cnt, z, &cache);
+    if (J) normal_range(ns.key_lo, ns.key_hi, ns.stream, path, step, ns.m + k0, cnt, za, &cache);
     for (int c = 0; c < cnt; ++c) {
       const T dw = mu(ns.sqrt_hf, static_cast<T>(z[c]));
       if (J) {
