@@ -25,7 +25,8 @@ QParams lp_search(const float* x, std::size_t n, std::size_t stride, int qmax, b
     double s = 0;
     for (std::size_t j = 0; j < n; ++j) {
       const float v = x[j * stride];
-      s += std::pow(static_cast<double>(std::fabs(v - fake_quant(v, delta, zero, qmax))), static_cast<double>(p));
+      const float e = std::fabs(v - fake_quant(v, delta, zero, qmax));
+      if (e > 0.0f) s += static_cast<double>(std::pow(e, p));  // float pow: the score only ranks candidates
     }
     s /= static_cast<double>(n);
     if (s < best_score) {
@@ -57,12 +58,12 @@ void calib_update(ActStat* st, const float* x, std::size_t n, bool ema) {
     st->m = mn;
     st->M = mx;
     // The search scores 80 candidates; on large tensors it runs on a fixed strided subsample
-    // (at most 32,768 values, plus the extremes so the candidate ranges are unchanged).
+    // (at most 4,096 values, plus the extremes so the candidate ranges are unchanged).
     QParams q;
-    if (n <= 32768) {
+    if (n <= 4096) {
       q = lp_search(x, n, 1, 255, true);
     } else {
-      const std::size_t stride = (n + 32767) / 32768;
+      const std::size_t stride = (n + 4095) / 4096;
       std::vector<float> sub;
       for (std::size_t i = 0; i < n; i += stride) sub.push_back(x[i]);
       sub.push_back(mn);
