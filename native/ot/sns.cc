@@ -81,6 +81,7 @@ bool newton_stage(State& st) {
 
   for (int64_t t = 0; t < so.max_newton; ++t) {
     st.ctl.check();
+    st.ctl.progress(static_cast<double>(st.res->sinkhorn_iters + st.res->newton_iters), static_cast<double>(o.max_iter + so.max_newton));
     st.record(Stage::Newton, cur.err);
     if (cur.err <= o.tol) return true;
     if (!cur.finite) break;  // cannot happen after a Sinkhorn pass; be safe and let Sinkhorn finish
