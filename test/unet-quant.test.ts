@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { unet } from '../lib';
+import { setThreads } from '../lib/backends';
 import { parseSafetensors, serializeSafetensors } from '../lib/unet/safetensors';
 import { expectCode } from './helpers';
 
@@ -147,6 +148,8 @@ describe('quantized built-in model', () => {
     expect(f.weightBytes).toBe(f.fp32Bytes);
     expect(i.codeBytes).toBeGreaterThan(0);
     expect(i.weightBytes).toBeLessThan(f.weightBytes / 2);
+    // integer layers: 4-bit codes plus per-channel (Δ, z, Σw) are at most 1/6 of their FP32 size
+    expect(i.codeBytes + i.qparamBytes).toBeLessThanOrEqual(i.intFp32Bytes / 6);
     console.log(`built-in: FP32 ${f.weightBytes} B; W4A8 codes ${i.codeBytes} + qparams ${i.qparamBytes} + FP ${i.fpBytes} = ${i.weightBytes} B; cache ${i.cacheBytes} B; kernel ${i.kernel}`);
   });
 
@@ -175,6 +178,18 @@ describe('quantized built-in model', () => {
     delete missing['act.scale'];
     expect(() => unet.loadSync(write(missing, f.metadata!))).toThrow(/act\.scale/);
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('integer forward is bitwise independent of the thread count', () => {
+    const x = { data: held[4].x, shape: [n, C, S, S] };
+    const a = w4.predictSync(x, held[4].t);
+    setThreads(1);
+    const b = w4.predictSync(x, held[4].t);
+    setThreads(7);
+    const c = w4.predictSync(x, held[4].t);
+    setThreads(os.cpus().length);
+    expect(Buffer.from(b.buffer).equals(Buffer.from(a.buffer))).toBe(true);
+    expect(Buffer.from(c.buffer).equals(Buffer.from(a.buffer))).toBe(true);
   });
 
   test('quantize validates its options', async () => {

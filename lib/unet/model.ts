@@ -38,8 +38,10 @@ export interface ModelInfo {
   weightBytes: number;
   /** The same weights in FP32. */
   fp32Bytes: number;
-  /** Bytes of integer codes (kernel layout). */
+  /** Bytes of integer codes (kernel layout, K padded to a multiple of 64). */
   codeBytes: number;
+  /** FP32 bytes of the weights that are held as integer codes (compare with codeBytes + qparamBytes). */
+  intFp32Bytes: number;
   /** Bytes of FP32 tensors still held (FP layers, biases, norms). */
   fpBytes: number;
   /** Per-channel/group (Δ, z, Σw) bytes. */
@@ -206,6 +208,7 @@ export class UNetModel {
       weightBytes: i.fpBytes + i.codeBytes + i.qparamBytes,
       fp32Bytes: i.fp32Bytes,
       codeBytes: i.codeBytes,
+      intFp32Bytes: i.intFp32Bytes,
       fpBytes: i.fpBytes,
       qparamBytes: i.qparamBytes,
       cacheBytes: i.cacheBytes,

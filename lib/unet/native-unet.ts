@@ -58,6 +58,7 @@ export interface NativeInfo {
   qparamBytes: number;
   cacheBytes: number;
   fp32Bytes: number;
+  intFp32Bytes: number;
   kernel: string;
   weightBits?: number;
   groupSize?: number;

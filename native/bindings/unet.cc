@@ -264,6 +264,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   r.Set("qparamBytes", static_cast<double>(u.qparam_bytes));
   r.Set("cacheBytes", static_cast<double>(u.cache_bytes));
   r.Set("fp32Bytes", static_cast<double>(u.fp32_equiv_bytes));
+  r.Set("intFp32Bytes", static_cast<double>(u.int_fp32_bytes));
   std::size_t params = 0;
   for (const unet::Conv* c : static_cast<const Model&>(*m).layers()) params += static_cast<std::size_t>(c->O) * c->I * c->KH * c->KW + c->b.size();
   r.Set("kernel", unet::qdot_kernels().name);

@@ -284,6 +284,7 @@ MemoryUse memory_use(const Model& m) {
     u.fp32_equiv_bytes += 4 * (nw + c->b.size());
     u.fp_bytes += 4 * (c->w.size() + c->b.size() + c->q.deq.size());
     u.code_bytes += c->q.kern.size();
+    if (!c->q.kern.empty()) u.int_fp32_bytes += 4 * nw;
     u.qparam_bytes += 4 * (c->q.scale.size() + c->q.zero.size() + c->q.wsum.size());
   }
   auto res = [&](const Resnet& r) { gn(r.norm1); gn(r.norm2); };

@@ -50,6 +50,7 @@ void drop_fp_weights(Model* m);
 // Bytes of weights held: FP32 tensors, integer codes with their (Δ, z), and the cache.
 struct MemoryUse {
   std::size_t fp_bytes = 0, code_bytes = 0, qparam_bytes = 0, cache_bytes = 0, fp32_equiv_bytes = 0;
+  std::size_t int_fp32_bytes = 0;  // FP32 size of the weights that are stored as integer codes
 };
 MemoryUse memory_use(const Model& m);
 
