@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { backends, getThreads, ot, setThreads } from '../lib';
 import { expectCode, expectRejectCode } from './helpers';
+import { boxMullerRef, philoxRef, u32Ref } from './reference/philox';
 
 type P = ReturnType<typeof ot.referenceProblem>;
 const R3 = ot.referenceProblem('R3', { n: 400, m: 300 });
@@ -399,6 +400,28 @@ describe('options, async, abort, progress, history', () => {
     const p = ot.sinkhorn(R1.a, R1.b, R1.C, { reg: 1 / 1200, method: 'sinkhorn', maxIter: 1e6, signal: ac.signal });
     setTimeout(() => ac.abort(), 50);
     await expectRejectCode(p, 'ERR_ITOKIT_ABORTED');
+  });
+});
+
+describe('reference problems follow the spec §7 counter layout', () => {
+  // counter = (index >> 2, 0, problem, tag), word index & 3, key = seed; checked with the
+  // independent TypeScript Philox model.
+  const word = (seed: number, problem: number, tag: number, index: number) => philoxRef([index >>> 2, 0, problem, tag], [seed, 0])[index & 3];
+  test('R1 cost entries are U32 uniforms of tag 1', () => {
+    const p = ot.referenceProblem('R1', { n: 5, seed: 7, problem: 2 });
+    for (const q of [0, 1, 3, 4, 13, 24]) expect(p.C[q]).toBe(u32Ref(word(7, 2, 1, q)));
+  });
+  test('R3 points are Box–Muller pairs of tags 2 and 3, weights U(0.5, 1.5) of tag 4', () => {
+    const p = ot.referenceProblem('R3', { n: 6, m: 4, seed: 3 });
+    for (const i of [0, 5]) {
+      const [z0, z1] = boxMullerRef(word(3, 0, 2, 2 * i), word(3, 0, 2, 2 * i + 1));
+      expect([p.X![2 * i], p.X![2 * i + 1]]).toEqual([z0, z1]);
+    }
+    const [y0, y1] = boxMullerRef(word(3, 0, 3, 2), word(3, 0, 3, 3));
+    expect([p.Y![2], p.Y![3]]).toEqual([y0 + 1, y1 + 0.5]);
+    const w = [0, 1, 2, 3].map((j) => 0.5 + u32Ref(word(3, 0, 4, j)));
+    const s = w.reduce((x, y) => x + y, 0);
+    expect(linf(p.b, w.map((x) => x / s))).toBeLessThan(1e-16);
   });
 });
 
