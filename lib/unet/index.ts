@@ -220,10 +220,13 @@ export function qdot(kernel: 'scalar' | 'avx2' | 'avx512vnni', bits: 4 | 8, w: U
 }
 
 /**
- * One integer layer on an identical quantized input: the integer kernel's output and the
- * fake-quant FP32 output (spec §11 T6). @internal
+ * One integer layer on an identical quantized input: the integer kernel's output (CPU, or the
+ * CUDA kernel with `device: 'cuda'`) and the fake-quant FP32 output (spec §11 T6). @internal
  */
-export function layerCheck(model: UNetModel, layer: string, x: Float32Array, shape: [number, number, number, number], delta: number, zero: number): { integer: Float32Array; fakeQuant: Float32Array } {
+export function layerCheck(
+  model: UNetModel, layer: string, x: Float32Array, shape: [number, number, number, number], delta: number, zero: number,
+  o: { device?: 'cpu' | 'cuda' } = {},
+): { integer: Float32Array; fakeQuant: Float32Array } {
   const [B, , H, W] = shape;
-  return runNativeSync(() => unetNative().unetLayerCheck(model.handle, layer, x, B, H, W, delta, zero));
+  return runNativeSync(() => unetNative().unetLayerCheck(model.handle, layer, x, B, H, W, delta, zero, o.device === 'cuda'));
 }

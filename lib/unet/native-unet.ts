@@ -79,7 +79,7 @@ export interface UnetAddon {
   unetQuantize(h: Handle, o: { bits: number; group: number; initSamples: number; batch: number; seed: number }, xs: Float32Array,
     S: number, n: number, H: number, W: number, steps: Float64Array, control: Float64Array | null, async: boolean): Promise<Handle> | Handle;
   unetExport(h: Handle): NativeExport;
-  unetLayerCheck(h: Handle, layer: string, x: Float32Array, B: number, H: number, W: number, delta: number, zero: number): { integer: Float32Array; fakeQuant: Float32Array };
+  unetLayerCheck(h: Handle, layer: string, x: Float32Array, B: number, H: number, W: number, delta: number, zero: number, cuda: boolean): { integer: Float32Array; fakeQuant: Float32Array };
   unetQdot(kernel: string, bits: number, w: Uint8Array, a: Uint8Array, nblk: number): Int32Array | null;
 }
 

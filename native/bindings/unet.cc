@@ -8,6 +8,7 @@
 
 #include "../kernels/quant_ops.h"
 #include "../unet/qdot.h"
+#include "../unet/unet_cuda.h"
 #include "../unet/unet_ops.h"
 #include "../unet/unet_model.h"
 #include "../unet/unet_quant.h"
@@ -423,7 +424,7 @@ Napi::Value Qdot(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// unetLayerCheck(h, layer, x, B, H, W, delta, zero) -> { integer, fakeQuant } outputs of one
+// unetLayerCheck(h, layer, x, B, H, W, delta, zero, cuda) -> { integer, fakeQuant } outputs of one
 // integer layer on the same quantized input (T6: one layer, identical input).
 Napi::Value LayerCheck(const Napi::CallbackInfo& info) {
   ModelPtr m = model_arg(info, 0);
@@ -438,7 +439,9 @@ Napi::Value LayerCheck(const Napi::CallbackInfo& info) {
   const float delta = static_cast<float>(number_arg(info, 6, "delta")), zero = static_cast<float>(number_arg(info, 7, "zero"));
   unet::Tensor t(B, c->I, H, W);
   std::copy(x.data, x.data + x.length, t.d.begin());
-  const unet::Tensor yi = unet::conv_int(*c, unet::quantize_nhwc(t, delta, zero), B, H, W, delta, zero);
+  const bool cuda = info.Length() > 8 && info[8].ToBoolean();
+  const std::vector<uint8_t> xq = unet::quantize_nhwc(t, delta, zero);
+  const unet::Tensor yi = cuda ? unet::conv_int_cuda(*c, xq, B, H, W, delta, zero) : unet::conv_int(*c, xq, B, H, W, delta, zero);
   unet::Tensor fq = t;
   for (float& v : fq.d) v = fake_quant(v, delta, zero, 255);
   const std::vector<float> w = unet::dequantized(*c);

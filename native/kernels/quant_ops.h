@@ -12,7 +12,7 @@ namespace itk {
 // Asymmetric uniform quantizer code: clamp(round(x/Δ) + z, 0, qmax). Division, not a
 // reciprocal multiply, as in the TFMQ code ([C] quant_layer.py).
 ITK_HD int quant_code(float x, float delta, float zero, int qmax) {
-  float q = rintf(x / delta) + zero;
+  float q = fadd(rintf(fdiv(x, delta)), zero);
   if (!(q >= 0.0f)) q = 0.0f;  // also maps NaN to 0
   if (q > static_cast<float>(qmax)) q = static_cast<float>(qmax);
   return static_cast<int>(q);
@@ -20,7 +20,7 @@ ITK_HD int quant_code(float x, float delta, float zero, int qmax) {
 
 // Dequantized value Δ·(q − z).
 ITK_HD float dequant(int q, float delta, float zero) {
-  return delta * (static_cast<float>(q) - zero);
+  return fmul(delta, fsub(static_cast<float>(q), zero));
 }
 
 // Fake quantization: quantize then dequantize.
@@ -32,6 +32,24 @@ ITK_HD float fake_quant(float x, float delta, float zero, int qmax) {
 ITK_HD int unpack_int4(const uint8_t* row, int k) {
   const uint8_t b = row[k >> 1];
   return (k & 1) ? (b >> 4) : (b & 0x0F);
+}
+
+// Code k of a kernel-layout row (native/unet/qdot.h): 8-bit codes in order; 4-bit codes in
+// 32-code blocks of 16 bytes, byte i = code i | code (i+16) << 4.
+ITK_HD int kern_code(const uint8_t* row, int bits, int k) {
+  if (bits == 8) return row[k];
+  const int blk = k >> 5, j = k & 31;
+  const uint8_t b = row[blk * 16 + (j & 15)];
+  return j < 16 ? (b & 0x0F) : (b >> 4);
+}
+
+// Epilogue of the integer GEMM (§9): acc += Δw·acc′ over groups in double, then
+// y = float(acc·Δa) + bias, separately rounded so CPU and CUDA agree bit for bit.
+ITK_HD double qconv_accumulate(double acc, float wscale, int64_t accp) {
+  return dadd(acc, dmul(static_cast<double>(wscale), static_cast<double>(accp)));
+}
+ITK_HD float qconv_output(double acc, float delta, float bias) {
+  return fadd(static_cast<float>(dmul(acc, static_cast<double>(delta))), bias);
 }
 
 // The integer identity of §9: Σ(a−z_a)(w−z_w) = Σaw − z_w·Σa − z_a·Σw + K·z_a·z_w, in int64.

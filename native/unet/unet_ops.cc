@@ -205,11 +205,11 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
           for (int r = 0; r < 4; ++r) {
             const int32_t s_a = j + r < nn ? sa[static_cast<std::size_t>(j + r) * q.ng + gi] : 0;
             const int64_t accp = zero_corrected(saw[r], s_a, q.wsum[qi], za, zw, kg);
-            accd[r] += static_cast<double>(q.scale[qi]) * static_cast<double>(accp);
+            accd[r] = qconv_accumulate(accd[r], q.scale[qi], accp);
           }
         }
         for (int r = 0; r < 4 && j + r < nn; ++r) {
-          float v = static_cast<float>(accd[r] * static_cast<double>(delta)) + bias;
+          float v = qconv_output(accd[r], delta, bias);
           if (add) v += extra;
           yo[j + r] = v;
         }
