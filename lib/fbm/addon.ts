@@ -35,6 +35,9 @@ export interface FbmAddon {
     pathOffset: number, step: number): void;
   fbmInitialFactors(y: Float64Array, paths: number, D: number, gammas: Float64Array, type: number, keyLo: number,
     keyHi: number, pathOffset: number): void;
+  fbmAugment(op: number, z: Float32Array | Float64Array | null, P: number, D: number, gammas: Float64Array, omegas: Float64Array,
+    a: Float32Array | Float64Array, b: Float32Array | Float64Array | null, c: Float32Array | Float64Array | null,
+    out: Float32Array | Float64Array | null): void;
 }
 
 /** The addon seen through its fBM functions. */

@@ -21,3 +21,5 @@ export { covariance, fgnAutocovariance, circulantEigenvalues, estimateHurst, est
 export type { CovarianceOptions, HurstOptions, HurstEstimate } from './analysis';
 export { models, fou, roughVol, simulate, simulateSync, createControlledStepper } from './sde';
 export type { FbmSdeModel, FbmSdeOptions, FbmSdeResult, DrivingNoise, ControlledStepper, ControlledStepperOptions } from './sde';
+export { fractionalSDE, fractionalInitialState } from './fractional';
+export type { FractionalOptions, FractionalModel } from './fractional';

@@ -1,6 +1,7 @@
 // fbm area bindings: converts arguments and calls native/fbm. Arguments were validated in
 // lib/fbm; the checks here only keep direct callers from reading or writing out of bounds.
 #include "../fbm/fbm_analysis.h"
+#include "../fbm/fbm_augment.h"
 #include "../fbm/fbm_coeffs.h"
 #include "../fbm/fbm_exact.h"
 #include "../fbm/fbm_markov.h"
@@ -338,6 +339,49 @@ Napi::Value InitialFactors(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Checks that every array has the float type of `ref` and returns its data pointer.
+void* same_dtype(const Napi::CallbackInfo& info, std::size_t i, const char* name, const AnyArray& ref, std::size_t len,
+                 std::vector<Napi::Object>* keep) {
+  AnyArray a = float_array_arg(info, i, name);
+  if (a.is_f64 != ref.is_f64) throw coded_error(info.Env(), code_string(Code::Dtype), std::string(name) + " must match the state dtype");
+  if (a.length != len) throw coded_error(info.Env(), code_string(Code::Shape), std::string(name) + " has the wrong length");
+  keep->push_back(a.object);
+  return a.data;
+}
+
+// fbmAugment(op, z, P, D, gammas, omegas, a, b, c, out): op 0 gather (a = x out), 1 drift
+// (a = f, b = σ, c = Itô correction | null, out), 2 diffusion (a = σ, out = g).
+Napi::Value Augment(const Napi::CallbackInfo& info) {
+  const uint32_t op = u32_arg(info, 0, "op");
+  const uint64_t P = u53_arg(info, 2, "P");
+  const int D = static_cast<int>(u32_arg(info, 3, "D"));
+  auto g = array_arg<double>(info, 4, "gammas");
+  auto w = array_arg<double>(info, 5, "omegas");
+  if (g.length != w.length || g.length == 0 || D < 1) throw coded_error(info.Env(), code_string(Code::Shape), "bad gammas/omegas/D");
+  const int K = static_cast<int>(g.length);
+  const std::size_t PD = P * D, PZ = P * D * (K + 1);
+  std::vector<Napi::Object> keep;
+  if (op == 0) {
+    AnyArray z = float_array_arg(info, 1, "z");
+    if (z.length != PZ) throw coded_error(info.Env(), code_string(Code::Shape), "z must hold P*D*(1+K) values");
+    fbm::augment_gather(z.data, same_dtype(info, 6, "x", z, PD, &keep), z.is_f64, P, D, K);
+  } else if (op == 1) {
+    AnyArray z = float_array_arg(info, 1, "z");
+    if (z.length != PZ) throw coded_error(info.Env(), code_string(Code::Shape), "z must hold P*D*(1+K) values");
+    const void* f = same_dtype(info, 6, "f", z, PD, &keep);
+    const void* s = same_dtype(info, 7, "sigma", z, PD, &keep);
+    const void* ic = info[8].IsNull() || info[8].IsUndefined() ? nullptr : same_dtype(info, 8, "itoCorrection", z, PD, &keep);
+    fbm::augment_drift(z.data, f, s, ic, same_dtype(info, 9, "out", z, PZ, &keep), z.is_f64, P, D, g.data, w.data, K);
+  } else if (op == 2) {
+    AnyArray s = float_array_arg(info, 6, "sigma");
+    if (s.length != PD) throw coded_error(info.Env(), code_string(Code::Shape), "sigma must hold P*D values");
+    fbm::augment_diffusion(s.data, same_dtype(info, 9, "g", s, PZ * D, &keep), s.is_f64, P, D, w.data, K);
+  } else {
+    throw_arg(info.Env(), "unknown augment op");
+  }
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void init_fbm(Napi::Env env, Napi::Object exports) {
@@ -354,6 +398,7 @@ void init_fbm(Napi::Env env, Napi::Object exports) {
   exports.Set("fbmSdeSimulate", Napi::Function::New(env, guarded<SdeSimulate>));
   exports.Set("fbmControlledStep", Napi::Function::New(env, guarded<ControlledStepFn>));
   exports.Set("fbmInitialFactors", Napi::Function::New(env, guarded<InitialFactors>));
+  exports.Set("fbmAugment", Napi::Function::New(env, guarded<Augment>));
 }
 
 }  // namespace napi
