@@ -13,18 +13,53 @@ namespace itk {
 namespace cuda {
 namespace {
 
+// One thread per (path, dimension). Writes go to a time-major buffer [n+1, paths·dims], so at
+// every step consecutive threads store consecutive addresses (coalesced); a tiled transpose then
+// produces the row-major [paths, n+1, dims] layout of the API.
 template <typename T, typename Out>
-__global__ void fbm_markov_kernel(FbmMarkovArgs<T> a, std::size_t paths, uint64_t path_offset, Out* out,
-                                  Out* bro) {
-  const std::size_t row = (static_cast<std::size_t>(a.n) + 1) * a.dims;
-  const std::size_t total = paths * a.dims;
-  for (std::size_t t = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; t < total;
+__global__ void fbm_markov_kernel(FbmMarkovArgs<T> a, std::size_t paths, uint64_t path_offset, Out* out_tm,
+                                  Out* bro_tm) {
+  const std::size_t cols = paths * a.dims;
+  for (std::size_t t = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; t < cols;
        t += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
     const std::size_t p = t / a.dims;
     const int d = static_cast<int>(t % a.dims);
-    fbm_markov_path<T, Out>(a, path_offset + p, d, out + p * row + d, bro ? bro + p * row + d : nullptr,
-                            static_cast<std::size_t>(a.dims));
+    fbm_markov_path<T, Out>(a, path_offset + p, d, out_tm + t, bro_tm ? bro_tm + t : nullptr, cols);
   }
+}
+
+// [rows, paths, dims] (time-major) -> [paths, dst_rows, dims]: a 32x32 shared-memory tile
+// transpose over (time, path), one pass per dimension; `rows` is the band being moved.
+template <typename Out>
+__global__ void fbm_transpose_kernel(const Out* src, Out* dst, std::size_t rows, std::size_t dst_rows, std::size_t paths,
+                                     int dims) {
+  __shared__ Out tile[32][33];
+  const std::size_t p0 = static_cast<std::size_t>(blockIdx.x) * 32, r0 = static_cast<std::size_t>(blockIdx.y) * 32;
+  for (int d = 0; d < dims; ++d) {
+    for (int k = threadIdx.y; k < 32; k += blockDim.y) {
+      const std::size_t r = r0 + k, p = p0 + threadIdx.x;
+      if (r < rows && p < paths) tile[k][threadIdx.x] = src[(r * paths + p) * dims + d];
+    }
+    __syncthreads();
+    for (int k = threadIdx.y; k < 32; k += blockDim.y) {
+      const std::size_t p = p0 + k, r = r0 + threadIdx.x;
+      if (r < rows && p < paths) dst[(p * dst_rows + r) * dims + d] = tile[threadIdx.x][k];
+    }
+    __syncthreads();
+  }
+}
+
+template <typename Out>
+void transpose(const Out* src, Out* dst, std::size_t rows, std::size_t paths, int dims) {
+  const std::size_t gx = (paths + 31) / 32;
+  // Grid y is limited to 65535 blocks: run row bands of at most 65535·32 rows.
+  const std::size_t band = 65535u * 32u;
+  for (std::size_t r = 0; r < rows; r += band) {
+    const std::size_t nr = rows - r < band ? rows - r : band;
+    dim3 grid(static_cast<unsigned>(gx), static_cast<unsigned>((nr + 31) / 32));
+    fbm_transpose_kernel<Out><<<grid, dim3(32, 8)>>>(src + r * paths * dims, dst + r * dims, nr, rows, paths, dims);
+  }
+  check_launch("fbm transpose kernel");
 }
 
 // Casts a float64 host constant array to T and copies it into buf (sized v.size()*sizeof(T)).
@@ -58,15 +93,20 @@ void run(const fbm::MarkovRequest& r, const fbm::MarkovSetup& s) {
   a.lc = static_cast<const T*>(lc.get());
   a.lC = static_cast<const T*>(lC.get());
   a.omega = static_cast<const double*>(omega.get());
-  const std::size_t bytes = r.paths * (static_cast<std::size_t>(r.n) + 1) * r.dims * sizeof(T);
-  DeviceBuffer out(bytes);
-  DeviceBuffer bro(r.bro ? bytes : 0);
+  const std::size_t rows = static_cast<std::size_t>(r.n) + 1;
+  const std::size_t bytes = r.paths * rows * r.dims * sizeof(T);
+  DeviceBuffer tm(bytes), out(bytes);
+  DeviceBuffer bro_tm(r.bro ? bytes : 0);
   const std::size_t threads = r.paths * r.dims;
-  fbm_markov_kernel<T, T><<<grid_for(threads, 128), 128>>>(a, r.paths, r.path_offset, static_cast<T*>(out.get()),
-                                                          r.bro ? static_cast<T*>(bro.get()) : nullptr);
+  fbm_markov_kernel<T, T><<<grid_for(threads, 128), 128>>>(a, r.paths, r.path_offset, static_cast<T*>(tm.get()),
+                                                          r.bro ? static_cast<T*>(bro_tm.get()) : nullptr);
   check_launch("fbm markov kernel");
+  transpose<T>(static_cast<const T*>(tm.get()), static_cast<T*>(out.get()), rows, r.paths, r.dims);
   copy_to_host(r.out, out.get(), bytes);
-  if (r.bro) copy_to_host(r.bro, bro.get(), bytes);
+  if (r.bro) {
+    transpose<T>(static_cast<const T*>(bro_tm.get()), static_cast<T*>(out.get()), rows, r.paths, r.dims);
+    copy_to_host(r.bro, out.get(), bytes);
+  }
 }
 
 }  // namespace
