@@ -192,10 +192,111 @@ describe('quantized built-in model', () => {
     expect(Buffer.from(c.buffer).equals(Buffer.from(a.buffer))).toBe(true);
   });
 
+  test('T8: sampling proxy — sliced W1 of quantized samples to FP32 (same noise) vs two FP32 sets', async () => {
+    const B = 48, dim = C * S * S;
+    const sample = (m: unet.UNetModel, seed: number): Promise<Float32Array> =>
+      unet.ddimLoop({ batch: B, dim, seed, steps, eps: (x, t) => m.predict({ data: x, shape: [B, C, S, S] }, t) });
+    const px = (x: Float32Array): Float64Array => Float64Array.from(x, (v) => Math.min(1, Math.max(0, v / 2 + 0.5)));
+    const f0 = px(await sample(fp, 777)), f1 = px(await sample(fp, 778));
+    const q8 = px(await sample(w8, 777)), q4 = px(await sample(w4, 777));
+    // 128 seeded unit projections; per projection the mean |difference| of sorted projected values
+    let r = 4242;
+    const g = (): number => {
+      const u1 = ((r = (r * 1103515245 + 12345) >>> 0) + 1) / 2 ** 32, u2 = ((r = (r * 1103515245 + 12345) >>> 0) + 1) / 2 ** 32;
+      return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+    };
+    const dirs = Array.from({ length: 128 }, () => {
+      const d = Float64Array.from({ length: dim }, g);
+      const nrm = Math.hypot(...d);
+      return d.map((v) => v / nrm);
+    });
+    const proj = (X: Float64Array, d: Float64Array): number[] =>
+      Array.from({ length: B }, (_, b) => { let s2 = 0; for (let k = 0; k < dim; k++) s2 += X[b * dim + k] * d[k]; return s2; }).sort((a, c) => a - c);
+    const sw1 = (X: Float64Array, Y: Float64Array): number =>
+      dirs.reduce((acc, d) => { const p = proj(X, d), q = proj(Y, d); return acc + p.reduce((a, v, i) => a + Math.abs(v - q[i]), 0) / B; }, 0) / dirs.length;
+    const w0 = sw1(f0, f1), e8 = sw1(q8, f0), e4 = sw1(q4, f0);
+    let se = 0;
+    for (let i = 0; i < f0.length; i++) se += (q4[i] - f0[i]) ** 2;
+    console.log(`T8 sliced W1: FP vs FP (disjoint seeds) W0 = ${w0.toFixed(4)}; W8A8 ${e8.toFixed(4)}; W4A8 ${e4.toFixed(4)}; W4A8 paired RMSE ${Math.sqrt(se / f0.length).toFixed(4)}`);
+    expect(e8).toBeLessThanOrEqual(0.5 * w0);
+    expect(e4).toBeLessThanOrEqual(w0);
+  });
+
   test('quantize validates its options', async () => {
     await expect(unet.quantize(fp, { weightBits: 3 as 4 })).rejects.toMatchObject({ code: 'ERR_ITOKIT_INVALID_ARG' });
     await expect(unet.quantize(fp, { weightBits: 4, groupSize: 48 as 32 })).rejects.toMatchObject({ code: 'ERR_ITOKIT_INVALID_ARG' });
     await expect(unet.quantize(w4, { weightBits: 4 })).rejects.toMatchObject({ code: 'ERR_ITOKIT_INVALID_ARG' });
     expectCode(() => w4.predictSync({ data: held[0].x, shape: [n, C, S, S] }, Array.from({ length: n }, (_, i) => i)), 'ERR_ITOKIT_INVALID_ARG');
+  });
+});
+
+describe('quantizers (T4) against an independent float32 reference', () => {
+  const f = Math.fround;
+  // half-to-even rounding, as torch.round / rintf
+  const rint = (v: number): number => {
+    const r = Math.round(v);
+    return Math.abs(v % 1) === 0.5 ? 2 * Math.round(v / 2) : r;
+  };
+  const code = (x: number, d: number, z: number, qmax: number): number => Math.min(qmax, Math.max(0, f(rint(f(x / d)) + z)));
+  function lpRef(x: Float32Array, qmax: number, clampZero: boolean): [number, number] {
+    let m = Infinity, M = -Infinity;
+    for (const v of x) { m = Math.min(m, v); M = Math.max(M, v); }
+    let best = Infinity, bd = 0, bz = 0;
+    for (let i = 0; i < 80; i++) {
+      const r = f(1 - f(0.01 * i));
+      const d = Math.max(f(f(r * f(M - m)) / qmax), f(1e-8));
+      let z = rint(f(f(-r * m) / d));
+      if (clampZero) z = Math.min(qmax, Math.max(0, z));
+      let s = 0;
+      for (const v of x) { const e = Math.abs(f(v - f(d * f(code(v, d, z, qmax) - z)))); if (e > 0) s += f(e ** 2.4); }
+      s /= x.length;
+      if (s < best * (1 - 1e-12)) { best = s; bd = d; bz = z; }
+    }
+    return [bd, bz];
+  }
+  test('half-to-even rounding and clamping of codes', () => {
+    const c = unet.quantizerTest('code', Float32Array.from([0.5, 1.5, 2.5, -0.5, 3.49, 300, -7, NaN]), 1, 0, 255);
+    expect(Array.from(c)).toEqual([0, 2, 2, 0, 3, 255, 0, 0]);
+    const c4 = unet.quantizerTest('code', Float32Array.from([-1, 0, 1]), 0.25, 4, 15);
+    expect(Array.from(c4)).toEqual([0, 4, 8]);
+  });
+  test('Lp (p = 2.4) clipping search: mixed-sign, one-signed (z out of range) and constant rows', () => {
+    let s = 3;
+    const rnd = (): number => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const rows = [
+      Float32Array.from({ length: 64 }, () => rnd() * 2 - 0.7),
+      Float32Array.from({ length: 37 }, () => 0.3 + rnd()), // one-signed: z < 0 for weights
+      Float32Array.from({ length: 50 }, () => (rnd() - 0.5) ** 3 * 8), // heavy tails: clipping wins
+    ];
+    for (const [qmax, clamp] of [[15, false], [255, false], [255, true]] as const) {
+      for (const r of rows) {
+        const [d, z] = unet.quantizerTest('lp', r, qmax, clamp ? 1 : 0);
+        const [rd, rz] = lpRef(r, qmax, clamp);
+        expect(d).toBe(rd);
+        expect(z).toBe(rz);
+      }
+    }
+    const [d1, z1] = unet.quantizerTest('lp', Float32Array.from([0.3, 0.7, 0.5]), 15, 0);
+    expect(z1).toBeLessThan(0); // one-signed row: z outside [0, 15], stored as an integer-valued float
+    expect(d1).toBeGreaterThan(0);
+    const [dc] = unet.quantizerTest('lp', new Float32Array(8).fill(0), 15, 0);
+    expect(dc).toBe(f(1e-8)); // constant row: Δ floored at 1e-8
+  });
+  test('Min-Max and the EMA calibration update (momentum 0.95)', () => {
+    const [d, z] = unet.quantizerTest('minmax', new Float32Array(0), 0.5, 2.0);
+    expect(d).toBe(f(2 / 255)); // lo = min(m, 0) = 0
+    expect(z).toBe(0);
+    const [d2, z2] = unet.quantizerTest('minmax', new Float32Array(0), -1, 3);
+    expect(d2).toBe(f(4 / 255));
+    expect(z2).toBe(rint(f(1 / f(4 / 255))));
+    const t1 = [-1, 2, 0.5, 0], t2 = [-3, 1, 0, 0.2], t3 = [0, 5, 1, 1];
+    const [m, M, dd, zz] = unet.quantizerTest('calib', Float32Array.from([...t1, ...t2, ...t3]), 4);
+    let em = -1, eM = 2;
+    for (const t of [t2, t3]) { em = f(f(f(0.95) * em) + f(f(0.05) * Math.min(...t))); eM = f(f(f(0.95) * eM) + f(f(0.05) * Math.max(...t))); }
+    expect(m).toBe(em);
+    expect(M).toBe(eM);
+    const lo = Math.min(em, 0), hi = Math.max(eM, 0);
+    expect(dd).toBe(Math.max(f(f(hi - lo) / 255), f(1e-8)));
+    expect(zz).toBe(Math.min(255, Math.max(0, rint(f(-lo / dd)))));
   });
 });

@@ -230,3 +230,8 @@ export function layerCheck(
   const [B, , H, W] = shape;
   return runNativeSync(() => unetNative().unetLayerCheck(model.handle, layer, x, B, H, W, delta, zero, o.device === 'cuda'));
 }
+
+/** The quantizer primitives of spec §7.3–7.4, for test vectors (see native QuantTest). @internal */
+export function quantizerTest(op: 'lp' | 'minmax' | 'code' | 'calib', data: Float32Array, a = 0, b = 0, c = 0): Float64Array {
+  return runNativeSync(() => unetNative().unetQuantTest(op, data, a, b, c));
+}

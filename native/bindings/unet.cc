@@ -8,6 +8,7 @@
 
 #include "../kernels/quant_ops.h"
 #include "../unet/qdot.h"
+#include "../unet/unet_calib.h"
 #include "../unet/unet_cuda.h"
 #include "../unet/unet_ops.h"
 #include "../unet/unet_model.h"
@@ -452,6 +453,38 @@ Napi::Value LayerCheck(const Napi::CallbackInfo& info) {
   return r;
 }
 
+// unetQuantTest(op, data, a, b, c) -> Float64Array: the §7.3–7.4 quantizer primitives for
+// hand-computed test vectors. op "lp": Lp search of data with qmax = a, clamp zero = b != 0 ->
+// [Δ, z]; "minmax": [Δ, z] of range (a, b); "code": codes of data with (Δ, z, qmax) = (a, b, c);
+// "calib": data split into tensors of a values, first initialises, the rest EMA -> [m, M, Δ, z].
+Napi::Value QuantTest(const Napi::CallbackInfo& info) {
+  const std::string op = info[0].As<Napi::String>().Utf8Value();
+  auto x = array_arg<float>(info, 1, "data");
+  const double a = number_arg(info, 2, "a"), b = number_arg(info, 3, "b"), c = number_arg(info, 4, "c");
+  std::vector<double> out;
+  if (op == "lp") {
+    if (x.length == 0 || !(a >= 1 && a <= 255)) throw_arg(info.Env(), "lp needs data and qmax in [1, 255]");
+    const unet::QParams q = unet::lp_search(x.data, x.length, 1, static_cast<int>(a), b != 0);
+    out = {q.delta, q.zero};
+  } else if (op == "minmax") {
+    const unet::QParams q = unet::minmax_params(static_cast<float>(a), static_cast<float>(b));
+    out = {q.delta, q.zero};
+  } else if (op == "code") {
+    for (std::size_t i = 0; i < x.length; ++i) out.push_back(quant_code(x.data[i], static_cast<float>(a), static_cast<float>(b), static_cast<int>(c)));
+  } else if (op == "calib") {
+    const std::size_t n = static_cast<std::size_t>(a);
+    if (n == 0 || x.length % n != 0) throw_arg(info.Env(), "calib needs whole tensors");
+    unet::ActStat st;
+    for (std::size_t i = 0; i < x.length; i += n) unet::calib_update(&st, x.data + i, n, i > 0);
+    out = {st.m, st.M, st.delta, st.zero};
+  } else {
+    throw_arg(info.Env(), "unknown op");
+  }
+  Napi::Float64Array r = Napi::Float64Array::New(info.Env(), out.size());
+  std::copy(out.begin(), out.end(), r.Data());
+  return r;
+}
+
 }  // namespace
 
 void init_unet(Napi::Env env, Napi::Object exports) {
@@ -463,6 +496,7 @@ void init_unet(Napi::Env env, Napi::Object exports) {
   exports.Set("unetQuantize", Napi::Function::New(env, guarded<Quantize>));
   exports.Set("unetExport", Napi::Function::New(env, guarded<Export>));
   exports.Set("unetQdot", Napi::Function::New(env, guarded<Qdot>));
+  exports.Set("unetQuantTest", Napi::Function::New(env, guarded<QuantTest>));
   exports.Set("unetLayerCheck", Napi::Function::New(env, guarded<LayerCheck>));
 }
 

@@ -20,7 +20,7 @@ QParams lp_search(const float* x, std::size_t n, std::size_t stride, int qmax, b
   for (int i = 0; i < 80; ++i) {
     const float r = 1.0f - 0.01f * static_cast<float>(i);
     const float delta = std::max(r * (M - m) / static_cast<float>(qmax), 1e-8f);
-    float zero = std::nearbyint(-r * m / delta);
+    float zero = std::nearbyint(-r * m / delta) + 0.0f;  // + 0 turns −0 into +0
     if (clamp_zero) zero = std::min(std::max(zero, 0.0f), static_cast<float>(qmax));
     double s = 0;
     for (std::size_t j = 0; j < n; ++j) {
@@ -42,7 +42,7 @@ QParams minmax_params(float m, float M) {
   const float lo = std::min(m, 0.0f), hi = std::max(M, 0.0f);
   QParams q;
   q.delta = std::max((hi - lo) / 255.0f, 1e-8f);
-  q.zero = std::min(std::max(std::nearbyint(-lo / q.delta), 0.0f), 255.0f);
+  q.zero = std::min(std::max(std::nearbyint(-lo / q.delta), 0.0f), 255.0f) + 0.0f;
   return q;
 }
 
