@@ -13,6 +13,7 @@
 #include "../native/core/device_buffer.h"
 #include "../native/kernels/ot_entry.h"
 #include "../native/ot/dense_ops.h"
+#include "../native/ot/ot_cuda.h"
 #include "common.cuh"
 
 namespace itk {
@@ -203,11 +204,24 @@ class CudaOps final : public DenseOps {
 
   void materialise(const double* u, const double* v, double* P) override {
     upload(u, v);
-    DeviceBuffer d(n * m * sizeof(double));
-    materialise_kernel<T><<<blocks_for(n * m), cuda::kBlock>>>(c(), n, m, tptr(ut_), tptr(vt_), c0(), ir(), static_cast<double*>(d.get()));
+    if (plan_.bytes() != n * m * sizeof(double)) plan_ = DeviceBuffer(n * m * sizeof(double));
+    materialise_kernel<T><<<blocks_for(n * m), cuda::kBlock>>>(c(), n, m, tptr(ut_), tptr(vt_), c0(), ir(), dptr(plan_));
     cuda::check_launch("ot materialise");
-    cuda::copy_to_host(P, d.get(), n * m * sizeof(double));
+    cuda::copy_to_host(P, plan_.get(), n * m * sizeof(double));
     ++passes;
+  }
+
+  // Top-k threshold of the plan materialised last, selected on the device (spec §6.3).
+  bool device_threshold(std::size_t k, double* rho) override {
+    if (plan_.bytes() != n * m * sizeof(double)) return false;
+    *rho = cuda_kth_largest(static_cast<const double*>(plan_.get()), n * m, k);
+    return true;
+  }
+
+  bool device_pcg(const SparsePlan& sp, const double* R, const double* K, double sigma, const double* r, double rtol,
+                  int64_t max_iter, double* d, CgResult* out) override {
+    *out = cuda_pcg(sp, R, K, sigma, r, rtol, max_iter, d);
+    return true;
   }
 
  private:
@@ -225,7 +239,7 @@ class CudaOps final : public DenseOps {
   }
 
   DenseProblem p_;
-  DeviceBuffer C_, a_, log_a_, log_b_, u_, u_out_, v_, ut_, vt_, rowbuf_, rowbuf2_, colbuf_;
+  DeviceBuffer C_, a_, log_a_, log_b_, u_, u_out_, v_, ut_, vt_, rowbuf_, rowbuf2_, colbuf_, plan_;
   double ir_ = 1;
 };
 

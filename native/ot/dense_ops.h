@@ -9,7 +9,10 @@
 // (spec §3.1), so the Newton system is A d = r with no reg factor.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <memory>
+
+#include "sparse.h"
 
 namespace itk {
 namespace ot {
@@ -38,6 +41,20 @@ class DenseOps {
   virtual FusedSums fused(const double* u, const double* v, double* R, double* K, bool want_cost, void* plan) = 0;
   // P_ij in float64 into P (n×m host memory), for the top-k selection of SNS (§3.3).
   virtual void materialise(const double* u, const double* v, double* P) = 0;
+  // Optional device paths of the Newton stage (CUDA, spec §6.3). Each returns false when the
+  // backend has none, and the host code (sparse.cc) runs instead.
+  // ρ = k-th largest entry of the plan last materialised.
+  virtual bool device_threshold(std::size_t k, double* rho) {
+    (void)k;
+    (void)rho;
+    return false;
+  }
+  // Jacobi-PCG of sparse.h on the device.
+  virtual bool device_pcg(const SparsePlan& sp, const double* R, const double* K, double sigma, const double* r,
+                          double rtol, int64_t max_iter, double* d, CgResult* out) {
+    (void)sp, (void)R, (void)K, (void)sigma, (void)r, (void)rtol, (void)max_iter, (void)d, (void)out;
+    return false;
+  }
   // Full reads of C so far (the `densePasses` counter).
   std::size_t passes = 0;
 };

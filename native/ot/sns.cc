@@ -100,12 +100,16 @@ bool newton_stage(State& st) {
     // Sparsify (§3.3): k = max(⌈λnm⌉, n+m) global top-k plan entries.
     const std::size_t k = std::min(n * m, std::max(static_cast<std::size_t>(std::ceil(lambda * n * m)), N));
     st.ops->materialise(st.u.data(), st.v.data(), P.data());
-    top_k_sparsify(P.data(), n, m, k, &scratch, &sp);
+    double rho = std::nan("");
+    if (!st.ops->device_threshold(k, &rho)) rho = std::nan("");
+    top_k_sparsify(P.data(), n, m, k, &scratch, &sp, rho);
 
     // Shifted Jacobi-PCG (§3.4).
     const double sigma = st.reg_n * std::min(r2, so.shift_max);
     const double rtol = so.cg_rtol > 0 ? so.cg_rtol : std::min(0.1, std::max(cur.err, 1e-12));
-    const CgResult cg = pcg(sp, st.R.data(), st.K.data(), sigma, r.data(), rtol, cg_cap, d.data());
+    CgResult cg;
+    if (!st.ops->device_pcg(sp, st.R.data(), st.K.data(), sigma, r.data(), rtol, cg_cap, d.data(), &cg))
+      cg = pcg(sp, st.R.data(), st.K.data(), sigma, r.data(), rtol, cg_cap, d.data());
     st.res->cg_iters += cg.iterations;
     double rd = 0;
     for (std::size_t q = 0; q < N; ++q) rd += r[q] * d[q];

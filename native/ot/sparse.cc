@@ -11,13 +11,16 @@ namespace itk {
 namespace ot {
 
 void top_k_sparsify(const double* P, std::size_t n, std::size_t m, std::size_t k, std::vector<double>* scratch,
-                    SparsePlan* out) {
+                    SparsePlan* out, double rho_known) {
   const std::size_t nm = n * m;
   k = std::min(std::max<std::size_t>(k, 1), nm);
-  // ρ = k-th largest entry: nth_element on a copy, O(nm) expected (§6.2).
-  scratch->assign(P, P + nm);
-  std::nth_element(scratch->begin(), scratch->begin() + (k - 1), scratch->end(), std::greater<double>());
-  const double rho = (*scratch)[k - 1];
+  double rho = rho_known;
+  if (std::isnan(rho)) {
+    // ρ = k-th largest entry: nth_element on a copy, O(nm) expected (§6.2).
+    scratch->assign(P, P + nm);
+    std::nth_element(scratch->begin(), scratch->begin() + (k - 1), scratch->end(), std::greater<double>());
+    rho = (*scratch)[k - 1];
+  }
   std::size_t ge = 0, gt = 0;
   for (std::size_t q = 0; q < nm; ++q) {
     ge += P[q] >= rho;

@@ -22,8 +22,9 @@ struct SparsePlan {
 // Keeps the k largest entries of P (n×m) under one global threshold ρ = k-th largest
 // (spec §3.3): P̃ = {P_ij ≥ ρ}; when ties push nnz above 1.5k, entries > ρ, then entries = ρ in
 // row-major order up to k. `scratch` is reused between calls.
+// rho_known: the threshold when a device already selected it (NaN: select here).
 void top_k_sparsify(const double* P, std::size_t n, std::size_t m, std::size_t k, std::vector<double>* scratch,
-                    SparsePlan* out);
+                    SparsePlan* out, double rho_known);
 
 struct CgResult {
   int64_t iterations = 0;
