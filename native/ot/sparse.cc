@@ -61,12 +61,12 @@ void top_k_sparsify(const double* P, std::size_t n, std::size_t m, std::size_t k
 }
 
 void sparse_matvec(const SparsePlan& sp, const double* R, const double* K, double sigma, const double* x, double* y) {
-  const std::size_t n = sp.n, m = sp.m, fixed = n + m - 1;
+  const std::size_t n = sp.n, m = sp.m, fixed = n + m - 1;  // the fixed index is g's last entry
   // y_f = (R+σ)⊙x_f + P̃ x_g ;  y_g = P̃ᵀ x_f + (K+σ)⊙x_g ; x[fixed] is treated as 0, y[fixed] = 0.
   const double* xg = x + n;
   parallel_range(n, 1024, [&](std::size_t b, std::size_t e) {
     for (std::size_t i = b; i < e; ++i) {
-      double s = (R[i] + sigma) * (i == fixed ? 0.0 : x[i]);
+      double s = (R[i] + sigma) * x[i];
       for (int64_t q = sp.row_ptr[i]; q < sp.row_ptr[i + 1]; ++q) {
         const std::size_t j = static_cast<std::size_t>(sp.col[q]);
         if (n + j != fixed) s += sp.val[q] * xg[j];
@@ -85,7 +85,6 @@ void sparse_matvec(const SparsePlan& sp, const double* R, const double* K, doubl
       y[n + j] = s;
     }
   });
-  if (fixed < n) y[fixed] = 0;  // m == 0 cannot happen; kept for clarity
 }
 
 namespace {
