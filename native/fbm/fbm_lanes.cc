@@ -59,8 +59,44 @@ void box_muller_default(const uint32_t* a, const uint32_t* b, float* z0, float* 
 }
 
 #ifdef ITK_FBM_X86
+// mulhilo32 on 8 lanes: _mm256_mul_epu32 multiplies the even 32-bit lanes; the odd lanes are
+// shifted down and multiplied separately, then the high and low halves are blended back.
+__attribute__((target("avx2"))) inline void mulhilo8(__m256i a, __m256i m, __m256i* hi, __m256i* lo) {
+  const __m256i pe = _mm256_mul_epu32(a, m);
+  const __m256i po = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), m);
+  *hi = _mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);
+  *lo = _mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xAA);
+}
+
 __attribute__((target("avx2"))) void philox_avx2(uint32_t k0, uint32_t k1, const Lanes4& c, Lanes4* out) {
-  ITK_FBM_PHILOX_BODY
+  const __m256i m0 = _mm256_set1_epi32(static_cast<int>(kPhiloxM0));
+  const __m256i m1 = _mm256_set1_epi32(static_cast<int>(kPhiloxM1));
+  for (int h = 0; h < kLanes; h += 8) {
+    __m256i v0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(&c.v[0][h]));
+    __m256i v1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(&c.v[1][h]));
+    __m256i v2 = _mm256_load_si256(reinterpret_cast<const __m256i*>(&c.v[2][h]));
+    __m256i v3 = _mm256_load_si256(reinterpret_cast<const __m256i*>(&c.v[3][h]));
+    uint32_t a = k0, b = k1;
+    for (int r = 0; r < 10; ++r) {
+      if (r > 0) {
+        a += kPhiloxW0;
+        b += kPhiloxW1;
+      }
+      __m256i hi0, lo0, hi1, lo1;
+      mulhilo8(v0, m0, &hi0, &lo0);
+      mulhilo8(v2, m1, &hi1, &lo1);
+      const __m256i n0 = _mm256_xor_si256(_mm256_xor_si256(hi1, v1), _mm256_set1_epi32(static_cast<int>(a)));
+      const __m256i n2 = _mm256_xor_si256(_mm256_xor_si256(hi0, v3), _mm256_set1_epi32(static_cast<int>(b)));
+      v0 = n0;
+      v1 = lo1;
+      v2 = n2;
+      v3 = lo0;
+    }
+    _mm256_store_si256(reinterpret_cast<__m256i*>(&out->v[0][h]), v0);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(&out->v[1][h]), v1);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(&out->v[2][h]), v2);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(&out->v[3][h]), v3);
+  }
 }
 
 // sqrtf sets errno in this build (no -fno-math-errno), which blocks vectorisation, so the square
