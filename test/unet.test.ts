@@ -91,6 +91,32 @@ describe('unet FP32 forward vs PyTorch (T1)', () => {
   });
 });
 
+describe('schedule and DDIM (T2)', () => {
+  const R = ref(path.join(FIX, 'builtin_ref.safetensors'));
+  test('timestep lists (leading spacing) and the float32 linear-beta alphas_cumprod', () => {
+    expect(unet.ddimTimesteps(1000, 100).slice(0, 3)).toEqual([990, 980, 970]);
+    expect(unet.ddimTimesteps(1000, 100).at(-1)).toBe(0);
+    expect(unet.ddimTimesteps(1000, 50).slice(0, 2)).toEqual([980, 960]);
+    const full = unet.ddimTimesteps(1000, 1000);
+    expect(full[0]).toBe(999);
+    expect(full.length).toBe(1000);
+    const a = unet.linearAlphasCumprod();
+    const r = R.get('schedule.alphas_cumprod')!.data;
+    let worst = 0;
+    for (let i = 0; i < 1000; i++) worst = Math.max(worst, Math.abs(a[i] - r[i]) / r[i]);
+    expect(worst).toBeLessThan(1e-5);
+  });
+  test('10-step DDIM with the built-in model equals the PyTorch run', async () => {
+    const model = unet.loadSync(unet.builtinModelPath());
+    const xT = R.get('ddim.xT')!.data as Float32Array;
+    const x = await unet.ddimLoop({
+      batch: 4, dim: 256, seed: 0, steps: 10, x: xT,
+      eps: (v, t) => model.predict({ data: v, shape: [4, 1, 16, 16] }, t),
+    });
+    expect(rel(x, R.get('ddim.x')!.data).l2).toBeLessThan(1e-4);
+  });
+});
+
 describe('unet cifar10-32-shaped model (random weights)', () => {
   test('the ddpm-cifar10-32 config builds, names match §5, and a forward runs', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'itk-cifar-'));

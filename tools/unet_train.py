@@ -125,6 +125,21 @@ def fixtures():
     g = torch.Generator().manual_seed(1)
     refs(m, torch.randn(3, 1, 16, 16, generator=g), torch.tensor([0, 500, 999]), "builtin.a.", out)
     refs(m, torch.randn(2, 1, 16, 16, generator=g), torch.tensor(10), "builtin.b.", out)
+    # schedule (diffusers: float32 linspace betas, float32 cumprod) and a 10-step DDIM run
+    # (eta 0, leading spacing, x0 clipped to [-1, 1], alpha_prev = 1 after the last step)
+    abar = torch.cumprod(1 - torch.linspace(1e-4, 0.02, 1000, dtype=torch.float32), 0)
+    out["schedule.alphas_cumprod"] = abar.numpy()
+    xT = torch.randn(4, 1, 16, 16, generator=g)
+    x = xT.clone()
+    with torch.no_grad():
+        for t in [k * 100 for k in range(9, -1, -1)]:
+            e = m(x, torch.tensor(t))
+            a = abar[t]
+            ap = abar[t - 100] if t - 100 >= 0 else torch.tensor(1.0)
+            x0 = ((x - (1 - a).sqrt() * e) / a.sqrt()).clamp(-1, 1)
+            x = ap.sqrt() * x0 + (1 - ap).sqrt() * e
+    out["ddim.xT"] = xT.numpy()
+    out["ddim.x"] = x.numpy()
     write_safetensors(os.path.join(FIX_DIR, "builtin_ref.safetensors"), out)
 
     # fixture B (spec §11, channels shrunk to keep the repository small): random weights with
