@@ -217,6 +217,28 @@ describe('unet loader errors (T11)', () => {
     fs.rmSync(bin, { recursive: true, force: true });
   });
 
+  test('pipeline layout with sharded weights loads; a name in two shards fails', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'itk-pipe-'));
+    fs.mkdirSync(path.join(dir, 'unet'));
+    fs.writeFileSync(path.join(dir, 'model_index.json'), '{"_class_name":"DDPMPipeline"}');
+    fs.copyFileSync(path.join(base, 'config.json'), path.join(dir, 'unet', 'config.json'));
+    const f = readSafetensors(path.join(base, 'diffusion_pytorch_model.safetensors'));
+    const names = [...f.tensors.keys()];
+    const half = Math.floor(names.length / 2);
+    const shard = (list: string[]): Uint8Array => serializeSafetensors(Object.fromEntries(list.map((n) => [n, f.tensors.get(n)!])));
+    fs.writeFileSync(path.join(dir, 'unet', 'a.safetensors'), shard(names.slice(0, half)));
+    fs.writeFileSync(path.join(dir, 'unet', 'b.safetensors'), shard(names.slice(half)));
+    const map = Object.fromEntries(names.map((n, i) => [n, i < half ? 'a.safetensors' : 'b.safetensors']));
+    fs.writeFileSync(path.join(dir, 'unet', 'diffusion_pytorch_model.safetensors.index.json'), JSON.stringify({ weight_map: map }));
+    const x = { data: new Float32Array(16 * 8).fill(0.3), shape: [1, 1, 16, 8] };
+    const a = unet.loadSync(dir).predictSync(x, 7);
+    const b = unet.loadSync(base).predictSync(x, 7);
+    expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(true);
+    fs.writeFileSync(path.join(dir, 'unet', 'b.safetensors'), shard(names.slice(half - 1)));
+    expect(thrown(() => unet.loadSync(dir), 'ERR_ITOKIT_MODEL_FORMAT').message).toMatch(/two shards/);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   test('unknown config keys warn; bad inputs throw coded errors', () => {
     const dir = variant((c) => { c.some_new_key = 1; });
     const m = unet.loadSync(dir);
