@@ -10,7 +10,7 @@ import { native } from './native';
 import { RunOptions, runNative, runNativeSync } from './run';
 import { Dtype, FloatArray, Seed, allocate, checkDtype, checkInt, describe, seedKey } from './validate';
 
-/** Named noise streams (spec/sde.md §2.2); any integer below 65536 is a valid stream. */
+/** Named noise streams (spec/sde.md §2.2; family streams from 32); any integer below 65536 is a valid stream. */
 export const streams = {
   BROWNIAN: 0,
   PRIOR: 1,
@@ -19,6 +19,12 @@ export const streams = {
   RESAMPLE: 4,
   PROBE: 5,
   USER: 6,
+  /** fBM: normals of the exact OU step of the Markov approximation. */
+  FBM_OU: 32,
+  /** fBM: the type I initial state. */
+  FBM_INIT: 33,
+  /** fBM: the exact generators (Davies–Harte, Cholesky, Hosking). */
+  FBM_EXACT: 34,
 } as const;
 
 /** Which draws to take: draws `offset .. offset+n-1` of (seed, stream, path, step). */

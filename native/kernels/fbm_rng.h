@@ -1,14 +1,10 @@
 // Noise streams and per-lane normal draws of the fBM family (spec/fbm.md §4 "Randomness").
-// FBM_* stream ids are fBM's own: the shared RNG header (philox.h) stops at USER = 6, so they sit
-// at 32.. to leave room for new generic streams; the lead may move them into philox.h.
+// The FBM_* stream ids (kStreamFbmOu, kStreamFbmInit, kStreamFbmExact) are listed with the
+// others in philox.h.
 #pragma once
 #include "normal.h"
 
 namespace itk {
-
-constexpr uint32_t kStreamFbmOu = 32;     // z_1..z_K of the exact OU step: step j, lane d·K + k
-constexpr uint32_t kStreamFbmInit = 33;   // type I Y(0) ~ N(0, C): step 0, lane d·K + k
-constexpr uint32_t kStreamFbmExact = 34;  // exact generators: step 0, lane = index of the normal
 
 // Normal of word j & 3 from an already computed block: only the needed Box–Muller pair is formed.
 ITK_HD float normal_of_block(const Philox4& w, uint32_t word) {

@@ -74,6 +74,10 @@ enum RngStream : uint32_t {
   kStreamResample = 4,
   kStreamProbe = 5,
   kStreamUser = 6,
+  // Family-specific streams start at 32, leaving room for new generic ones.
+  kStreamFbmOu = 32,     // fBM: z_1..z_K of the exact OU step (step j, lane d*K + k)
+  kStreamFbmInit = 33,   // fBM: type I Y(0) ~ N(0, C) (step 0, lane d*K + k)
+  kStreamFbmExact = 34,  // fBM: exact generators (step 0, lane = index of the normal)
 };
 
 }  // namespace itk
