@@ -47,6 +47,7 @@ __global__ void qconv_kernel(QConvArgs a) {
     const int oy = n / a.Wo, ox = n % a.Wo;
     const uint8_t* row = a.w + static_cast<std::size_t>(o) * a.row_bytes;
     double acc = 0.0;
+    int64_t acc_pc = 0;
     for (int g = 0; g < a.ng; ++g) {
       const int k0 = g * a.gsize, k1 = min(a.K, k0 + a.gsize);
       uint32_t saw = 0, sa = 0;
@@ -72,9 +73,13 @@ __global__ void qconv_kernel(QConvArgs a) {
       const std::size_t qi = static_cast<std::size_t>(o) * a.ng + g;
       const int64_t accp = zero_corrected(static_cast<int32_t>(saw), static_cast<int32_t>(sa), a.wsum[qi], a.za,
                                           static_cast<int32_t>(a.zero[qi]), k1 - k0);
-      acc = qconv_accumulate(acc, a.scale[qi], accp);
+      if (a.ng == 1) {
+        acc_pc = accp;  // per-channel: float epilogue, as the CPU kernel
+      } else {
+        acc = qconv_accumulate(acc, a.scale[qi], accp);
+      }
     }
-    float v = qconv_output(acc, a.delta, a.bias[o]);
+    float v = a.ng == 1 ? qconv_output_pc(acc_pc, qconv_scale(a.scale[o], a.delta), a.bias[o]) : qconv_output(acc, a.delta, a.bias[o]);
     if (a.add) v = fadd(v, a.add[static_cast<std::size_t>(b) * a.O + o]);
     a.y[(static_cast<std::size_t>(b) * a.O + o) * N + n] = v;
   }

@@ -52,6 +52,13 @@ ITK_HD float qconv_output(double acc, float delta, float bias) {
   return fadd(static_cast<float>(dmul(acc, static_cast<double>(delta))), bias);
 }
 
+// Per-channel epilogue (one group per row): y = float(acc′)·(Δw·Δa) + bias. acc′ is converted
+// once; the product scale Δw·Δa is formed once per output channel.
+ITK_HD float qconv_scale(float wscale, float delta) { return fmul(wscale, delta); }
+ITK_HD float qconv_output_pc(int64_t accp, float scale, float bias) {
+  return fadd(fmul(static_cast<float>(accp), scale), bias);
+}
+
 // The integer identity of §9: Σ(a−z_a)(w−z_w) = Σaw − z_w·Σa − z_a·Σw + K·z_a·z_w, in int64.
 ITK_HD int64_t zero_corrected(int32_t saw, int32_t sa, int32_t sw, int32_t za, int32_t zw, int32_t k) {
   return static_cast<int64_t>(saw) - static_cast<int64_t>(zw) * sa - static_cast<int64_t>(za) * sw +

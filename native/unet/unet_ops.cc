@@ -63,6 +63,19 @@ ITK_CLONES void gemm_tile(const float* W, int K, int no, const float* P, float* 
   }
 }
 
+// codes[i] = quant_code(x[i], Δ, z, 255) for a contiguous span (cloned so that rintf becomes
+// one vroundps instead of a libm call on baseline x86-64).
+ITK_CLONES void quantize_span(const float* x, std::size_t n, float delta, float zero, uint8_t* codes) {
+  for (std::size_t i = 0; i < n; ++i) codes[i] = static_cast<uint8_t>(quant_code(x[i], delta, zero, 255));
+}
+
+// Σ of n u8 codes (vectorised by the clones).
+ITK_CLONES int32_t sum_u8(const uint8_t* a, int n) {
+  int32_t s = 0;
+  for (int i = 0; i < n; ++i) s += a[i];
+  return s;
+}
+
 struct Geo {
   int Ho, Wo, pt, pb;
 };
@@ -96,17 +109,27 @@ Tensor conv_fp(const Conv& c, const Tensor& x, const float* w, const float* add)
     const int o0 = ot * kOb, no = std::min(kOb, c.O - o0);
     std::vector<float> P(static_cast<std::size_t>(K) * kNc, 0.0f);
     const float* xb = x.img(b);
-    for (int ci = 0; ci < c.I; ++ci)
-      for (int ky = 0; ky < c.KH; ++ky)
-        for (int kx = 0; kx < c.KW; ++kx) {
-          float* prow = P.data() + static_cast<std::size_t>((ci * c.KH + ky) * c.KW + kx) * kNc;
-          const float* xc = xb + static_cast<std::size_t>(ci) * x.H * x.W;
-          for (int j = 0; j < nn; ++j) {
-            const int n = n0 + j, oy = n / g.Wo, ox = n % g.Wo;
-            const int iy = oy * c.stride - g.pt + ky, ix = ox * c.stride - g.pt + kx;
-            prow[j] = (iy >= 0 && iy < x.H && ix >= 0 && ix < x.W) ? xc[iy * x.W + ix] : 0.0f;
-          }
-        }
+    // Source offset of every (tap, pixel) of the tile, −1 for padding: the division-heavy index
+    // math runs once per tap instead of once per patch element.
+    const int taps = c.KH * c.KW;
+    std::vector<int> off(static_cast<std::size_t>(taps) * kNc, -1);
+    for (int tap = 0; tap < taps; ++tap) {
+      const int ky = tap / c.KW, kx = tap % c.KW;
+      for (int j = 0; j < nn; ++j) {
+        const int n = n0 + j, oy = n / g.Wo, ox = n % g.Wo;
+        const int iy = oy * c.stride - g.pt + ky, ix = ox * c.stride - g.pt + kx;
+        if (iy >= 0 && iy < x.H && ix >= 0 && ix < x.W) off[tap * kNc + j] = iy * x.W + ix;
+      }
+    }
+    const std::size_t plane = static_cast<std::size_t>(x.H) * x.W;
+    for (int ci = 0; ci < c.I; ++ci) {
+      const float* xc = xb + ci * plane;
+      for (int tap = 0; tap < taps; ++tap) {
+        float* prow = P.data() + static_cast<std::size_t>(ci * taps + tap) * kNc;
+        const int* ot = off.data() + tap * kNc;
+        for (int j = 0; j < nn; ++j) prow[j] = ot[j] >= 0 ? xc[ot[j]] : 0.0f;
+      }
+    }
     std::vector<float> acc(static_cast<std::size_t>(no) * kNc);
     gemm_tile(w + static_cast<std::size_t>(o0) * K, K, no, P.data(), acc.data());
     float* yb = y.img(b);
@@ -128,15 +151,14 @@ Tensor conv_fp(const Conv& c, const Tensor& x, const float* w, const float* add)
 std::vector<uint8_t> quantize_nhwc(const Tensor& x, float delta, float zero) {
   std::vector<uint8_t> q(x.size());
   const std::size_t P = x.plane();
-  parallel_range(static_cast<std::size_t>(x.B) * x.H, 4, [&](std::size_t r0, std::size_t r1) {
+  // One (image, channel) plane per chunk: codes computed contiguously, then scattered to NHWC.
+  parallel_range(static_cast<std::size_t>(x.B) * x.C, 8, [&](std::size_t r0, std::size_t r1) {
+    std::vector<uint8_t> tmp(P);
     for (std::size_t r = r0; r < r1; ++r) {
-      const int b = static_cast<int>(r / x.H), yy = static_cast<int>(r % x.H);
-      const float* xb = x.img(b);
-      for (int xx = 0; xx < x.W; ++xx) {
-        uint8_t* dst = q.data() + ((static_cast<std::size_t>(b) * x.H + yy) * x.W + xx) * x.C;
-        const std::size_t p = static_cast<std::size_t>(yy) * x.W + xx;
-        for (int ci = 0; ci < x.C; ++ci) dst[ci] = static_cast<uint8_t>(quant_code(xb[ci * P + p], delta, zero, 255));
-      }
+      const std::size_t b = r / x.C, ci = r % x.C;
+      quantize_span(x.d.data() + r * P, P, delta, zero, tmp.data());
+      uint8_t* dst = q.data() + b * P * x.C + ci;
+      for (std::size_t p = 0; p < P; ++p) dst[p * x.C] = tmp[p];
     }
   });
   return q;
@@ -182,10 +204,8 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
             std::memset(dst, zfill, c.I);  // padding dequantizes to exactly 0 (§9)
         }
       for (int gi = 0; gi < q.ng; ++gi) {
-        int32_t s = 0;
         const int k0 = gi * gsize, k1 = std::min(q.K, k0 + gsize);
-        for (int k = k0; k < k1; ++k) s += prow[k];
-        sa[static_cast<std::size_t>(j) * q.ng + gi] = s;
+        sa[static_cast<std::size_t>(j) * q.ng + gi] = sum_u8(prow + k0, k1 - k0);
       }
     }
     float* yb = y.img(b);
@@ -194,6 +214,25 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
       const float bias = c.b[o];
       const float extra = add ? add[static_cast<std::size_t>(b) * c.O + o] : 0.0f;
       float* yo = yb + static_cast<std::size_t>(o) * N + n0;
+      if (q.ng == 1) {
+        // per output channel: one dot over all of K, float epilogue
+        const float so = qconv_scale(q.scale[o], delta);
+        const int32_t zw = static_cast<int32_t>(q.zero[o]), sw = q.wsum[o];
+        for (int j = 0; j < nn; j += 4) {
+          const uint8_t* a0 = P.data() + static_cast<std::size_t>(j) * Kp;
+          const uint8_t* a1 = P.data() + static_cast<std::size_t>(std::min(j + 1, kNc - 1)) * Kp;
+          const uint8_t* a2 = P.data() + static_cast<std::size_t>(std::min(j + 2, kNc - 1)) * Kp;
+          const uint8_t* a3 = P.data() + static_cast<std::size_t>(std::min(j + 3, kNc - 1)) * Kp;
+          int32_t saw[4];
+          dot(wrow, a0, a1, a2, a3, bpg, saw);
+          for (int r = 0; r < 4 && j + r < nn; ++r) {
+            float v = qconv_output_pc(zero_corrected(saw[r], sa[j + r], sw, za, zw, q.K), so, bias);
+            if (add) v = fadd(v, extra);
+            yo[j + r] = v;
+          }
+        }
+        continue;
+      }
       for (int j = 0; j < nn; j += 4) {
         double accd[4] = {0, 0, 0, 0};
         const uint8_t* a[4];
@@ -214,7 +253,7 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
         }
         for (int r = 0; r < 4 && j + r < nn; ++r) {
           float v = qconv_output(accd[r], delta, bias);
-          if (add) v += extra;
+          if (add) v = fadd(v, extra);
           yo[j + r] = v;
         }
       }
