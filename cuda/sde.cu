@@ -1,0 +1,54 @@
+// SDE kernels on the GPU: one thread per work unit (a path, or a 4-element chunk of a path for
+// elementwise models), grid-stride, calling the same ITK_HD trajectory code as the CPU loop
+// (native/kernels/sde_fused.h), so float32 results match the CPU bit for bit.
+#include "../native/core/cuda_api.h"
+#include "../native/kernels/sde_fused.h"
+#include "../native/sde/sde_cuda.h"
+#include "common.cuh"
+
+namespace itk {
+namespace cuda {
+namespace {
+
+template <typename T>
+__global__ void fused_kernel(sde::FusedArgs<T> a, uint64_t units) {
+  for (uint64_t u = blockIdx.x * static_cast<uint64_t>(blockDim.x) + threadIdx.x; u < units;
+       u += static_cast<uint64_t>(gridDim.x) * blockDim.x)
+    sde::run_unit(a, u);
+}
+
+__global__ void brownian_kernel(sde::NoiseSpec<float> ns, uint64_t paths, uint64_t path_offset, uint32_t n, float* dW,
+                                float* J) {
+  const uint32_t chunks = (ns.m + sde::kMaxLocal - 1) / sde::kMaxLocal;
+  for (uint64_t t = blockIdx.x * static_cast<uint64_t>(blockDim.x) + threadIdx.x; t < paths * chunks;
+       t += static_cast<uint64_t>(gridDim.x) * blockDim.x) {
+    const uint64_t p = t / chunks;
+    const uint32_t k0 = static_cast<uint32_t>(t % chunks) * sde::kMaxLocal;
+    const int cnt = static_cast<int>(ns.m - k0 < static_cast<uint32_t>(sde::kMaxLocal) ? ns.m - k0 : sde::kMaxLocal);
+    sde::brownian(ns, path_offset + p, n, k0, cnt, dW + p * ns.m + k0, J ? J + p * ns.m + k0 : nullptr);
+  }
+}
+
+template <typename T>
+void launch_fused(const sde::FusedArgs<T>& a) {
+  const uint64_t units = sde::unit_count(a);
+  if (units == 0) return;
+  fused_kernel<T><<<grid_for(units), kBlock>>>(a, units);
+  check_launch("sde fused kernel");
+}
+
+}  // namespace
+
+void sde_fused_f32(const sde::FusedArgs<float>& a) { launch_fused(a); }
+void sde_fused_f64(const sde::FusedArgs<double>& a) { launch_fused(a); }
+
+void sde_brownian_f32(const sde::NoiseSpec<float>& ns, uint64_t paths, uint64_t path_offset, uint32_t n, float* dW,
+                      float* J) {
+  if (paths == 0) return;
+  const uint64_t chunks = (ns.m + sde::kMaxLocal - 1) / sde::kMaxLocal;
+  brownian_kernel<<<grid_for(paths * chunks), kBlock>>>(ns, paths, path_offset, n, dW, J);
+  check_launch("sde brownian kernel");
+}
+
+}  // namespace cuda
+}  // namespace itk

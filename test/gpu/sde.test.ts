@@ -1,0 +1,52 @@
+/**
+ * CUDA vs CPU for the SDE area (spec §8.8): fused built-in trajectories in float32 must match the
+ * CPU bit for bit (same ITK_HD code, separately rounded ops, own exp/log/sincos); float64 runs use
+ * the platform exp and must agree to a few ulp. Skips visibly without a CUDA device.
+ */
+import { backends, sde } from '../../lib';
+import { bitsOf } from '../helpers';
+
+const cuda = backends().cuda;
+const d = cuda.available ? describe : describe.skip;
+if (!cuda.available) console.log(`test/gpu/sde.test.ts skipped: CUDA unavailable (${cuda.reason ?? 'unknown'})`);
+
+function firstDiff(a: Float32Array | Float64Array, b: Float32Array | Float64Array): number {
+  const x = bitsOf(a), y = bitsOf(b);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return i;
+  return x.length === y.length ? -1 : -2;
+}
+
+d('CUDA fused SDE kernels match the CPU', () => {
+  const cases = [
+    ['gbm exact (corr)', sde.models.gbm({ mu: [0.05, 0.02, 0.01], sigma: [0.2, 0.3, 0.25], corr: [1, 0.5, 0.2, 0.5, 1, 0.3, 0.2, 0.3, 1] }), [1, 1, 1], 'exact'],
+    ['gbm euler', sde.models.gbm({ mu: 0.05, sigma: 0.2 }), [1], 'euler'],
+    ['gbm milstein', sde.models.gbm({ mu: 0.05, sigma: 0.2 }), [1], 'milstein'],
+    ['cir', sde.models.cir({ kappa: 0.5, theta: 0.04, xi: 1 }), [0.04], 'euler-ft'],
+    ['heston', sde.models.heston({ mu: 0.05, kappa: 2, theta: 0.04, xi: 0.5, rho: -0.7 }), [100, 0.04], 'log-euler-ft'],
+    ['ou exact d=7', sde.models.ou({ theta: 1, mu: 0.5, sigma: 1 }), [1, 2, 3, 4, 5, 6, 7], 'exact'],
+    ['ou sra1 d=7', sde.models.ou({ theta: 1, mu: 0.5, sigma: 1 }), [1, 2, 3, 4, 5, 6, 7], 'sra1'],
+    ['gmm langevin', sde.models.gmmLangevin({ weights: [0.3, 0.7], means: [-1, -1, 1, 1], vars: [0.2, 0.3] }), [0, 0], 'sra1'],
+    ['vp euler', sde.models.vp(), [0.1, 0.2, 0.3, 0.4, 0.5], 'euler'],
+    ['ve exact', sde.models.ve(), [0.1, 0.2, 0.3], 'exact'],
+  ] as const;
+  for (const [name, model, x0, method] of cases) {
+    test(`${name}: float32 bit-identical, saves included; float64 within 1e-12 relative`, () => {
+      const o = { paths: 20_000, x0, t1: 1, steps: 64, method, seed: 77, save: { every: 16 } } as const;
+      const c = sde.simulateSync(model, { ...o, device: 'cpu' });
+      const g = sde.simulateSync(model, { ...o, device: 'cuda' });
+      expect(g.stats.device).toBe('cuda');
+      expect(firstDiff(c.final, g.final)).toBe(-1);
+      expect(firstDiff(c.data, g.data)).toBe(-1);
+      const c64 = sde.simulateSync(model, { ...o, device: 'cpu', dtype: 'float64' }).final;
+      const g64 = sde.simulateSync(model, { ...o, device: 'cuda', dtype: 'float64' }).final;
+      let worst = 0;
+      for (let i = 0; i < c64.length; i++) worst = Math.max(worst, Math.abs(c64[i] - g64[i]) / Math.max(1e-300, Math.abs(c64[i])));
+      expect(worst).toBeLessThan(1e-12);
+    });
+  }
+  test('refinement and pathOffset on CUDA equal the CPU', () => {
+    const m = sde.models.gbm({ mu: 2, sigma: 1 });
+    const o = { paths: 5000, pathOffset: 123456, x0: [1], t1: 1, steps: 16, noiseRefinement: 128, method: 'milstein', seed: 5 } as const;
+    expect(firstDiff(sde.simulateSync(m, { ...o, device: 'cpu' }).final, sde.simulateSync(m, { ...o, device: 'cuda' }).final)).toBe(-1);
+  });
+});
