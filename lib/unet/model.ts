@@ -38,7 +38,7 @@ export interface ModelInfo {
   weightBytes: number;
   /** The same weights in FP32. */
   fp32Bytes: number;
-  /** Bytes of integer codes (kernel layout, K padded to a multiple of 64). */
+  /** Bytes of integer codes (kernel layout, K padded to a multiple of 32). */
   codeBytes: number;
   /** FP32 bytes of the weights that are held as integer codes (compare with codeBytes + qparamBytes). */
   intFp32Bytes: number;

@@ -35,7 +35,7 @@ struct Config {
 struct QWeights {
   int bits = 0;         // 0: not quantized
   int group = 0;        // group size along K (0: per channel, one group of K)
-  int K = 0, Kp = 0;    // K and K padded to a multiple of 64
+  int K = 0, Kp = 0;    // K and K padded to a multiple of 32 (one kernel block)
   int ng = 1;           // groups per row
   std::vector<uint8_t> canon;  // canonical file layout: [O, ceil(K/2)] (4-bit) or [O, K] (8-bit)
   std::vector<uint8_t> kern;   // kernel layout: 8-bit codes [O, Kp]; 4-bit: 32-code blocks, j/j+16 nibble pairs

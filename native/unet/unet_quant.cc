@@ -73,7 +73,7 @@ void init_layout(Conv* c, int bits, int group) {
   QWeights& q = c->q;
   q.bits = bits;
   q.K = c->I * c->KH * c->KW;
-  q.Kp = round_up(q.K, 64);
+  q.Kp = round_up(q.K, 32);
   // Group-wise needs C_in % G == 0 so groups never straddle a tap (§7.3); else per channel.
   q.group = (group > 0 && c->I % group == 0) ? group : 0;
   q.ng = q.group > 0 ? q.K / q.group : 1;
