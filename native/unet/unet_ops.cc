@@ -76,6 +76,35 @@ ITK_CLONES int32_t sum_u8(const uint8_t* a, int n) {
   return s;
 }
 
+// Σx and Σ(x − μ)² of a span with 16 independent float lanes (vectorised by the clones; lane
+// order fixed, so the result does not depend on the ISA), combined in double.
+ITK_CLONES double lane_sum(const float* x, std::size_t n) {
+  float acc[16] = {};
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int j = 0; j < 16; ++j) acc[j] += x[i + j];
+  double s = 0;
+  for (int j = 0; j < 16; ++j) s += acc[j];
+  for (; i < n; ++i) s += x[i];
+  return s;
+}
+ITK_CLONES double lane_sq_dev(const float* x, std::size_t n, float mean) {
+  float acc[16] = {};
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int j = 0; j < 16; ++j) {
+      const float d = x[i + j] - mean;
+      acc[j] += d * d;
+    }
+  double s = 0;
+  for (int j = 0; j < 16; ++j) s += acc[j];
+  for (; i < n; ++i) {
+    const double d = static_cast<double>(x[i]) - mean;
+    s += d * d;
+  }
+  return s;
+}
+
 struct Geo {
   int Ho, Wo, pt, pb;
 };
@@ -272,16 +301,11 @@ Tensor group_norm(const GroupNorm& gn, const Tensor& x, bool silu) {
     const float* xs = x.img(b) + static_cast<std::size_t>(g) * cpg * P;
     float* ys = y.img(b) + static_cast<std::size_t>(g) * cpg * P;
     const std::size_t n = static_cast<std::size_t>(cpg) * P;
-    double s = 0;
-    for (std::size_t i = 0; i < n; ++i) s += xs[i];
-    const double mean = s / static_cast<double>(n);
-    double v = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      const double d = xs[i] - mean;
-      v += d * d;
-    }
-    const float inv = static_cast<float>(1.0 / std::sqrt(v / static_cast<double>(n) + gn.eps));
+    // two passes (mean, then squared deviations), float lanes combined in double
+    const double mean = lane_sum(xs, n) / static_cast<double>(n);
     const float mf = static_cast<float>(mean);
+    const double v = lane_sq_dev(xs, n, mf);
+    const float inv = static_cast<float>(1.0 / std::sqrt(v / static_cast<double>(n) + gn.eps));
     for (int cc = 0; cc < cpg; ++cc) {
       const int ch = g * cpg + cc;
       const float ga = gn.gamma[ch], be = gn.beta[ch];
