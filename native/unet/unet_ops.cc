@@ -105,6 +105,23 @@ ITK_CLONES double lane_sq_dev(const float* x, std::size_t n, float mean) {
   return s;
 }
 
+// y[i] += a·x[i] (cloned for AVX2/AVX-512).
+ITK_CLONES void axpy(float a, const float* x, float* y, int n) {
+  for (int i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
+// Σ a[i]·b[i] in 16 fixed float lanes, lanes summed in order.
+ITK_CLONES float lane_dot(const float* a, const float* b, int n) {
+  float acc[16] = {};
+  int i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int j = 0; j < 16; ++j) acc[j] += a[i + j] * b[i + j];
+  float s = 0;
+  for (int j = 0; j < 16; ++j) s += acc[j];
+  for (; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
 struct Geo {
   int Ho, Wo, pt, pb;
 };
@@ -343,11 +360,7 @@ Tensor attention_core(const Tensor& q, const Tensor& k, const Tensor& v, int hea
     std::vector<float> s(N);
     for (int n = t * kQ; n < std::min(N, (t + 1) * kQ); ++n) {
       std::fill(s.begin(), s.end(), 0.0f);
-      for (int c = 0; c < d; ++c) {
-        const float qc = qb[static_cast<std::size_t>(c) * N + n];
-        const float* kc = kb + static_cast<std::size_t>(c) * N;
-        for (int m = 0; m < N; ++m) s[m] += qc * kc[m];
-      }
+      for (int c = 0; c < d; ++c) axpy(qb[static_cast<std::size_t>(c) * N + n], kb + static_cast<std::size_t>(c) * N, s.data(), N);
       float mx = -INFINITY;
       for (int m = 0; m < N; ++m) {
         s[m] *= scale;
@@ -360,12 +373,7 @@ Tensor attention_core(const Tensor& q, const Tensor& k, const Tensor& v, int hea
       }
       const float inv = static_cast<float>(1.0 / sum);
       for (int m = 0; m < N; ++m) s[m] *= inv;
-      for (int c = 0; c < d; ++c) {
-        const float* vc = vb + static_cast<std::size_t>(c) * N;
-        float acc = 0;
-        for (int m = 0; m < N; ++m) acc += s[m] * vc[m];
-        ob[static_cast<std::size_t>(c) * N + n] = acc;
-      }
+      for (int c = 0; c < d; ++c) ob[static_cast<std::size_t>(c) * N + n] = lane_dot(s.data(), vb + static_cast<std::size_t>(c) * N, N);
     }
   });
   return out;
