@@ -102,11 +102,16 @@ async function w2(a: Float64Array, b: Float64Array, n: number, d: number): Promi
   }
 }
 
+/** True when sampling will go through `diffusion.ddim` (present, and η = 0). */
+function usesSamplersDdim(o: SampleCliOptions): boolean {
+  return typeof (samplers as Record<string, unknown>).ddim === 'function' && o.sampler === 'ddim';
+}
+
 /** The quantized model for (model, precision, calibration), cached in the OS temp folder. */
 async function quantized(fp: unet.UNetModel, src: string, o: SampleCliOptions): Promise<unet.UNetModel> {
   const bits = o.precision === 'w4a8' ? 4 : 8;
   const weights = fs.statSync(src).isDirectory() ? fs.readdirSync(src).map((f) => `${f}:${fs.statSync(path.join(src, f)).mtimeMs}`).join() : '';
-  const key = crypto.createHash('sha256').update(JSON.stringify([path.resolve(src), weights, bits, o.steps, o.calib, o.seed, 1])).digest('hex').slice(0, 16);
+  const key = crypto.createHash('sha256').update(JSON.stringify([path.resolve(src), weights, bits, o.steps, o.calib, o.seed, usesSamplersDdim(o), 2])).digest('hex').slice(0, 16);
   const dir = path.join(os.tmpdir(), 'itokit-unet-cache');
   const file = path.join(dir, `${key}.safetensors`);
   if (o.cache && fs.existsSync(file)) {
@@ -122,7 +127,8 @@ async function quantized(fp: unet.UNetModel, src: string, o: SampleCliOptions): 
   const t0 = Date.now();
   const q = await unet.quantize(fp, {
     weightBits: bits,
-    calibration: { steps: o.steps, samplesPerStep: o.calib, seed: o.seed + 1000 },
+    // calibrate on the trajectories of the sampler that will run: diffusion.ddim does not clip x̂0
+    calibration: { steps: o.steps, samplesPerStep: o.calib, seed: o.seed + 1000, clipSample: !usesSamplersDdim(o) },
     onProgress: ({ done, total }) => bar(Math.round(done), total, 'calibration'),
   });
   bar(1, 1, 'calibration');

@@ -102,6 +102,8 @@ export interface CalibrationOptions {
   /** Initialisation inputs per step (default 16) and batch size of the EMA updates (default 16). */
   initSamples?: number;
   batch?: number;
+  /** Clip x̂0 to [−1, 1] in the calibration sampler (default true, diffusers' DDIM default); match the deployment sampler. */
+  clipSample?: boolean;
   /** Image size (default the config's sample_size). */
   size?: number;
   /** Pre-recorded calibration inputs [S, n, C, H, W] with their timesteps (skips the sampler). */
@@ -160,6 +162,7 @@ export async function quantize(model: UNetModel, o: QuantizeOptions): Promise<UN
       steps: timesteps.length,
       timesteps: c.timesteps,
       alphasCumprod: abar,
+      clipSample: c.clipSample ?? true,
       onStep: ({ step, x }) => {
         xs.set(x, step * n * dim);
         throwIfAborted(o.signal);
@@ -198,7 +201,7 @@ export async function quantize(model: UNetModel, o: QuantizeOptions): Promise<UN
       weight_bits: o.weightBits,
       act_bits: 8,
       group_size: group,
-      schedule: { kind: 'ddim', spacing: c.timesteps ? 'custom' : 'leading', num_train_timesteps: abar.length, eta: 0, clip_sample: true },
+      schedule: { kind: 'ddim', spacing: c.timesteps ? 'custom' : 'leading', num_train_timesteps: abar.length, eta: 0, clip_sample: c.clipSample ?? true },
       calibration: { samples_per_step: n, init_samples: initSamples, batch, momentum: 0.95, seed: String(seed) },
     },
   });
