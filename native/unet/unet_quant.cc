@@ -149,7 +149,15 @@ void quantize_weights(Model* m, int bits, int group, const Control& ctl) {
           for (int kx = 0; kx < c->KW; ++kx)
             row[ohwi(*c, ci, ky, kx)] = c->w[((o * c->I + ci) * c->KH + ky) * c->KW + kx];
       for (int g = 0; g < q.ng; ++g) {
-        const QParams p = lp_search(row.data() + g * gsize, gsize, 1, qmax, false);
+        QParams p = lp_search(row.data() + g * gsize, gsize, 1, qmax, false);
+        if (std::fabs(p.zero) > 1048576.f) {
+          // (near-)constant group far from 0: Δ = 1e-8 would need |z| > 2^20, which §8 files
+          // cannot hold; Δ = max|w|/qmax represents the constant exactly instead.
+          float amax = 0.f;
+          for (int k = g * gsize; k < (g + 1) * gsize; ++k) amax = std::max(amax, std::fabs(row[k]));
+          p.delta = std::max(amax / static_cast<float>(qmax), 1e-8f);
+          p.zero = std::nearbyint(-row[g * gsize] / p.delta) + 0.0f;
+        }
         q.scale[o * q.ng + g] = p.delta;
         q.zero[o * q.ng + g] = p.zero;
         for (int k = g * gsize; k < (g + 1) * gsize; ++k) codes[o * K + k] = static_cast<uint8_t>(quant_code(row[k], p.delta, p.zero, qmax));
