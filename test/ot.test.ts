@@ -119,6 +119,11 @@ describe('T1 validation', () => {
     expectCode(() => ot.sinkhornSync(a, b, C, { reg: 1, tolerance: 1 } as unknown as ot.SinkhornOptions), 'ERR_ITOKIT_INVALID_ARG');
     expectCode(() => ot.sinkhornSync(a, b, C, { reg: 1, sns: { lamda0: 1 } } as unknown as ot.SinkhornOptions), 'ERR_ITOKIT_INVALID_ARG');
     expectCode(() => ot.sinkhornSync(a, b, C, { reg: 1, method: 'newton' as 'sns' }), 'ERR_ITOKIT_INVALID_ARG');
+    expectCode(() => ot.sinkhornSync(a, b, C, { reg: 1, init: { f: new Float64Array([0, NaN]) } }), 'ERR_ITOKIT_INVALID_ARG');
+    expectCode(() => ot.sinkhornSync(a, b, C, { reg: 1, init: { g: new Float64Array(3) } }), 'ERR_ITOKIT_SHAPE');
+    expectCode(() => ot.sinkhornSync(a, b, C, { reg: 1, maxIter: -1 }), 'ERR_ITOKIT_INVALID_ARG');
+    expectCode(() => ot.sinkhornSync(a, b, C, { reg: 1, tol: -1 }), 'ERR_ITOKIT_INVALID_ARG');
+    expectCode(() => ot.sinkhornSync(a, b, C, { reg: 1, dtype: 'float16' as 'float32' }), 'ERR_ITOKIT_DTYPE');
     if (!backends().cuda.available) expectCode(() => ot.sinkhornSync(a, b, C, { reg: 1, device: 'cuda' }), 'ERR_ITOKIT_DEVICE_UNAVAILABLE');
     expectCode(() => ot.sinkhornSync(a, b, C, { reg: 1, device: 'tpu' as 'cpu' }), 'ERR_ITOKIT_INVALID_ARG');
   });

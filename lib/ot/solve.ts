@@ -6,7 +6,7 @@
 import { deviceCode, resolveDevice } from '../backends';
 import { DtypeError, InvalidArgumentError, ShapeError } from '../errors';
 import { RunOptions, runNative, runNativeSync } from '../run';
-import { Dtype, FloatArray, allocate, checkInt, checkNumber, checkOneOf, describe } from '../validate';
+import { Dtype, FloatArray, allocate, checkFinite, checkInt, checkNumber, checkOneOf, describe } from '../validate';
 import { RawResult, addon, dtypeOfArray, isF32, isF64, local, packOptions } from './addon';
 import { HistoryEntry, OtStage, OtStatus, SinkhornOptions, SinkhornResult, Tensor } from './types';
 
@@ -117,10 +117,12 @@ function prepareOptions(o: SinkhornOptions, C: FloatArray, n: number, m: number,
     if (o.init.f !== undefined) {
       initF = toF64('init.f', o.init.f);
       if (initF.length !== n) throw new ShapeError(`init.f must have length ${n}, has ${initF.length}`);
+      checkFinite('init.f', initF);
     }
     if (o.init.g !== undefined) {
       initG = toF64('init.g', o.init.g);
       if (initG.length !== m) throw new ShapeError(`init.g must have length ${m}, has ${initG.length}`);
+      checkFinite('init.g', initG);
     }
   }
   return { C: castTo(dtype, C), dtype, options, device, returnPlan: o.returnPlan !== false, initF, initG };
