@@ -33,7 +33,7 @@ __device__ double warp_max(double x) {
 
 template <typename T>
 __device__ double z_of(const T* C, std::size_t m, std::size_t i, std::size_t j, T shift, const T* w, T c0, T ir) {
-  return static_cast<double>(entry_exponent<T>(shift, w[j], C[i * m + j], c0, ir));
+  return static_cast<double>(entry_exponent(shift, w[j], C[i * m + j], c0, ir));
 }
 
 // Row half-iteration (warp per row): res_i = (P1)_i − a_i of the input state and
@@ -75,15 +75,15 @@ __global__ void col_kernel(const T* C, std::size_t n, std::size_t m, const T* ut
   const std::size_t j = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
   if (j >= m) return;
   double s = 0;
-  for (std::size_t i = 0; i < n; ++i) s += exp(static_cast<double>(entry_exponent<T>(ut[i], vt[j], C[i * m + j], c0, ir)));
+  for (std::size_t i = 0; i < n; ++i) s += exp(static_cast<double>(entry_exponent(ut[i], vt[j], C[i * m + j], c0, ir)));
   if (s >= kSumLow && s <= kSumHigh) {
     v[j] += log_b[j] - log(s);
     return;
   }
   double mx = -HUGE_VAL;
-  for (std::size_t i = 0; i < n; ++i) mx = fmax(mx, static_cast<double>(entry_exponent<T>(ut[i], T(0), C[i * m + j], c0, ir)));
+  for (std::size_t i = 0; i < n; ++i) mx = fmax(mx, static_cast<double>(entry_exponent(ut[i], T(0), C[i * m + j], c0, ir)));
   double t = 0;
-  for (std::size_t i = 0; i < n; ++i) t += exp(static_cast<double>(entry_exponent<T>(ut[i], T(0), C[i * m + j], c0, ir)) - mx);
+  for (std::size_t i = 0; i < n; ++i) t += exp(static_cast<double>(entry_exponent(ut[i], T(0), C[i * m + j], c0, ir)) - mx);
   v[j] = log_b[j] - (mx + log(t));
 }
 
@@ -116,7 +116,7 @@ __global__ void fused_cols(const T* C, std::size_t n, std::size_t m, const T* ut
   const std::size_t j = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
   if (j >= m) return;
   double s = 0;
-  for (std::size_t i = 0; i < n; ++i) s += exp(static_cast<double>(entry_exponent<T>(ut[i], vt[j], C[i * m + j], c0, ir)));
+  for (std::size_t i = 0; i < n; ++i) s += exp(static_cast<double>(entry_exponent(ut[i], vt[j], C[i * m + j], c0, ir)));
   K[j] = s;
 }
 
@@ -125,7 +125,7 @@ __global__ void materialise_kernel(const T* C, std::size_t n, std::size_t m, con
   const std::size_t q = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
   if (q >= n * m) return;
   const std::size_t i = q / m, j = q % m;
-  P[q] = exp(static_cast<double>(entry_exponent<T>(ut[i], vt[j], C[q], c0, ir)));
+  P[q] = exp(static_cast<double>(entry_exponent(ut[i], vt[j], C[q], c0, ir)));
 }
 
 unsigned blocks_for(std::size_t threads) { return static_cast<unsigned>((threads + cuda::kBlock - 1) / cuda::kBlock); }

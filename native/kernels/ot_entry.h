@@ -8,9 +8,13 @@
 namespace itk {
 namespace ot {
 
-template <typename T>
-ITK_HD T entry_exponent(T shift, T w, T c, T c0, T ir) {
-  return shift + w - (c - c0) * ir;
+// Separately rounded operations (itk_hd.h): nvcc would otherwise contract (c − c0)·ir into an FMA
+// and the GPU would round differently from the CPU.
+ITK_HD float entry_exponent(float shift, float w, float c, float c0, float ir) {
+  return fsub(fadd(shift, w), fmul(fsub(c, c0), ir));
+}
+ITK_HD double entry_exponent(double shift, double w, double c, double c0, double ir) {
+  return dadd(dadd(shift, w), -dmul(dadd(c, -c0), ir));
 }
 
 }  // namespace ot

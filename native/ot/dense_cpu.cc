@@ -36,7 +36,7 @@ inline bool sum_ok(double s) { return s >= kSumLow && s <= kSumHigh; }
 // float32, spec §4.3), widened to float64 for the exponential.
 template <typename T>
 inline void exponents_t(const T* c, const T* w, std::size_t m, T shift, T c0, T ir, double* z) {
-  for (std::size_t j = 0; j < m; ++j) z[j] = static_cast<double>(entry_exponent<T>(shift, w[j], c[j], c0, ir));
+  for (std::size_t j = 0; j < m; ++j) z[j] = static_cast<double>(entry_exponent(shift, w[j], c[j], c0, ir));
 }
 ITK_OT_CLONES void exponents(const double* c, const double* w, std::size_t m, double shift, double c0, double ir, double* z) {
   exponents_t<double>(c, w, m, shift, c0, ir, z);
