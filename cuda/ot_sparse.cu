@@ -7,13 +7,14 @@
 
 #include "../native/core/device_buffer.h"
 #include "../native/ot/ot_cuda.h"
+#include "../native/ot/select.h"
 #include "common.cuh"
 
 namespace itk {
 namespace ot {
 namespace {
 
-constexpr int kBins = 2048;
+constexpr int kBins = static_cast<int>(kRadixBins);
 
 __global__ void radix_hist(const double* P, std::size_t nm, unsigned long long prefix, unsigned long long mask, int shift,
                            unsigned long long bin_mask, unsigned long long* hist) {
@@ -111,23 +112,18 @@ double cuda_kth_largest(const double* P_dev, std::size_t nm, std::size_t k) {
   DeviceBuffer hist(kBins * sizeof(unsigned long long));
   unsigned long long prefix = 0, mask = 0;
   std::size_t remaining = k;
-  const int shifts[6] = {53, 42, 31, 20, 9, 0};
-  const int widths[6] = {11, 11, 11, 11, 11, 9};
-  for (int pass = 0; pass < 6; ++pass) {
-    const unsigned long long bin_mask = (1ull << widths[pass]) - 1;
+  for (int pass = 0; pass < kRadixPasses; ++pass) {
+    const unsigned long long bin_mask = (1ull << kRadixWidth[pass]) - 1;
+    const int shift = kRadixShift[pass];
     cuda::check(cudaMemset(hist.get(), 0, hist.bytes()), "ot top-k memset");
-    radix_hist<<<cuda::grid_for(nm), cuda::kBlock>>>(P_dev, nm, prefix, mask, shifts[pass], bin_mask,
+    radix_hist<<<cuda::grid_for(nm), cuda::kBlock>>>(P_dev, nm, prefix, mask, shift, bin_mask,
                                                      static_cast<unsigned long long*>(hist.get()));
     cuda::check_launch("ot top-k histogram");
-    std::vector<unsigned long long> h(kBins);
+    std::vector<uint64_t> h(kBins);
     cuda::copy_to_host(h.data(), hist.get(), hist.bytes());
-    long long bin = static_cast<long long>(bin_mask);
-    for (; bin > 0; --bin) {
-      if (h[bin] >= remaining) break;
-      remaining -= h[bin];
-    }
-    prefix |= static_cast<unsigned long long>(bin) << shifts[pass];
-    mask |= bin_mask << shifts[pass];
+    const uint64_t bin = radix_pick(h.data(), bin_mask, &remaining);
+    prefix |= static_cast<unsigned long long>(bin) << shift;
+    mask |= bin_mask << shift;
   }
   double rho;
   static_assert(sizeof rho == sizeof prefix, "double is 64-bit");

@@ -439,6 +439,15 @@ describe('reference problems follow the spec §7 counter layout', () => {
   });
 });
 
+describe('top-k threshold by radix select (used for n·m > 2^24)', () => {
+  test('equals the k-th largest of a sort, with ties, zeros and subnormals', () => {
+    const { addon } = require('../lib/ot/addon') as typeof import('../lib/ot/addon');
+    const x = ot.referenceProblem('R1', { n: 60, seed: 5 }).C.map((u, q) => (q % 7 === 0 ? 0 : q % 11 === 0 ? 0.25 : q % 13 === 0 ? 5e-320 : Math.exp(-40 * u)));
+    const sorted = Array.from(x).sort((p, q) => q - p);
+    for (const k of [1, 2, 17, 100, 1234, 2000, 3000, 3600]) expect(addon().otKthLargest(x, k)).toBe(sorted[k - 1]);
+  });
+});
+
 describe('cost builders and W2', () => {
   test('sqeuclidean / euclidean / grid against direct formulas', () => {
     const X = { data: new Float64Array([0, 0, 1, 2, -1, 0.5]), shape: [3, 2] };

@@ -45,6 +45,8 @@ export interface OtAddon {
   otSolveBatch(C: FloatArray, shared: boolean, B: number, n: number, m: number, a: Float64Array, b: Float64Array, reg: Float64Array, options: Float64Array, plan: Maybe<FloatArray>, device: number, control: Maybe<Float64Array>, async: boolean): RawResult[] | Promise<RawResult[]>;
   otPairwiseCost(X: FloatArray, Y: FloatArray, n: number, m: number, d: number, squared: boolean, C: FloatArray, async: boolean): undefined | Promise<undefined>;
   otGridCost(h: number, w: number, p: number, C: Float64Array): void;
+  /** Radix-select k-th largest (internal, for tests). */
+  otKthLargest(P: Float64Array, k: number): number;
   otReference(kind: number, n: number, m: number, p: number, keyLo: number, keyHi: number, problem: number): RawReference;
 }
 

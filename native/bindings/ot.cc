@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "../ot/cost.h"
+#include "../ot/select.h"
 #include "../ot/solver.h"
 #include "areas.h"
 #include "napi_util.h"
@@ -223,6 +224,16 @@ Napi::Value Reference(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// otKthLargest(P: Float64Array, k) → the k-th largest entry (radix select; internal, for tests).
+Napi::Value KthLargest(const Napi::CallbackInfo& info) {
+  auto P = array_arg<double>(info, 0, "P");
+  const uint64_t k = u53_arg(info, 1, "k");
+  if (k < 1 || k > P.length) throw_arg(info.Env(), "k must be in [1, P.length]");
+  for (std::size_t q = 0; q < P.length; ++q)
+    if (!(P.data[q] >= 0)) throw_arg(info.Env(), "P must be non-negative");
+  return Napi::Number::New(info.Env(), ot::kth_largest(P.data, P.length, k));
+}
+
 }  // namespace
 
 void init_ot(Napi::Env env, Napi::Object exports) {
@@ -231,6 +242,7 @@ void init_ot(Napi::Env env, Napi::Object exports) {
   exports.Set("otPairwiseCost", Napi::Function::New(env, guarded<PairwiseCost>));
   exports.Set("otGridCost", Napi::Function::New(env, guarded<GridCost>));
   exports.Set("otReference", Napi::Function::New(env, guarded<Reference>));
+  exports.Set("otKthLargest", Napi::Function::New(env, guarded<KthLargest>));
 }
 
 }  // namespace napi

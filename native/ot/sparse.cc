@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "../core/threadpool.h"
+#include "select.h"
 
 namespace itk {
 namespace ot {
@@ -15,7 +16,9 @@ void top_k_sparsify(const double* P, std::size_t n, std::size_t m, std::size_t k
   const std::size_t nm = n * m;
   k = std::min(std::max<std::size_t>(k, 1), nm);
   double rho = rho_known;
-  if (std::isnan(rho)) {
+  if (std::isnan(rho) && nm > (std::size_t{1} << 24)) {
+    rho = kth_largest(P, nm, k);  // no n·m copy for large problems (§6.2)
+  } else if (std::isnan(rho)) {
     // ρ = k-th largest entry: nth_element on a copy, O(nm) expected (§6.2).
     scratch->assign(P, P + nm);
     std::nth_element(scratch->begin(), scratch->begin() + (k - 1), scratch->end(), std::greater<double>());
