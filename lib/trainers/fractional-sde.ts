@@ -12,6 +12,7 @@ import { InvalidArgumentError, ShapeError } from '../errors';
 import { Activation, Adam, MLP } from '../nn';
 import { RunOptions, runNative, runNativeSync, throwIfAborted } from '../run';
 import { Dtype, FloatArray, Seed, allocate, checkDtype, checkInt, checkNumber, checkOneOf, seedKey } from '../validate';
+import { gammaByGammaMax } from '../fbm';
 import { trainAddon } from './addon';
 
 /** Observations of X at grid times: M sequences of J values, Gaussian noise σ_obs. */
@@ -53,7 +54,10 @@ export interface FractionalSDEOptions<D extends Dtype = Dtype> {
   /** X(0) (default 0). */
   x0?: number;
   observations: Observations;
-  /** Feed each path's observed values to the control (default: true when M > 1). */
+  /**
+   * Amortize over the M sequences: the control also sees (o_next, t_next − t), the value and time
+   * to go of the path's next observation (default: true when M > 1).
+   */
   amortized?: boolean;
   /** Hidden widths of the control MLP (default [128, 128]). */
   hidden?: readonly number[];
@@ -73,6 +77,12 @@ export interface FractionalSDEOptions<D extends Dtype = Dtype> {
   /** Length of the cosine decay (default 2000). */
   decaySteps?: number;
   /** Adam learning rate of h (and θ) (default 1e-2). */
+  /**
+   * Iterations that train only the control before h (and θ) start to move (default 0). The
+   * gradient in H is only informative once the posterior is close to optimal: with u ≈ 0 the
+   * ELBO is E_prior log p(obs|X), which rewards the H with the smallest prior variance.
+   */
+  warmup?: number;
   hurstLr?: number;
   /** Clip the control's gradient to this global norm (default none). */
   maxGradNorm?: number;
@@ -124,14 +134,6 @@ function sigmoid(h: number): number {
   return 1 / (1 + Math.exp(-h));
 }
 
-/** γ_k = r^{k−n}, r = γmax^{2/(K−1)}, n = (K+1)/2 (spec/fbm.md §2). @internal */
-export function gammaGrid(K: number, gammaMax: number): Float64Array {
-  if (K === 1) return new Float64Array([1]);
-  const r = gammaMax ** (2 / (K - 1));
-  const n = (K + 1) / 2;
-  return Float64Array.from({ length: K }, (_, i) => r ** (i + 1 - n));
-}
-
 /**
  * A variational fBM-SDE model: the control network, h (H = sigmoid h) and θ, with their Adam
  * states. {@link fractionalSDE} builds one and trains it; use the class directly to step by hand.
@@ -166,6 +168,7 @@ export class FractionalSDE<D extends Dtype = Dtype> {
   private readonly hurstLr0: number;
   private readonly decayTo: number;
   private readonly decaySteps: number;
+  private readonly warmup: number;
 
   constructor(o: FractionalSDEOptions<D>) {
     if (o === null || typeof o !== 'object') throw new InvalidArgumentError('fractionalSDE needs an options object');
@@ -176,8 +179,8 @@ export class FractionalSDE<D extends Dtype = Dtype> {
     this.h = Math.log(H / (1 - H));
     this.type = checkOneOf('type', o.type ?? 'I', ['I', 'II'] as const);
     const K = checkInt('K', o.K ?? 5, 1, 32);
-    const gmax = checkNumber('gammaMax', o.gammaMax ?? 20, { min: 1, minExclusive: K > 1 });
-    this.gammas = gammaGrid(K, gmax);
+    const gmax = checkNumber('gammaMax', o.gammaMax ?? 20, { min: 1, minExclusive: true });
+    this.gammas = gammaByGammaMax(K, gmax);
     if (this.gammas[K - 1] * this.dt >= 0.5) throw new InvalidArgumentError(`gammaMax·Δ = ${this.gammas[K - 1] * this.dt} must be below 0.5 (Euler stability)`);
     this.omegaHorizon = checkNumber('omegaHorizon', o.omegaHorizon ?? this.T, { min: 0, minExclusive: true });
     this.unit = checkOneOf('normalization', o.normalization ?? 'unit', ['unit', 'gamma'] as const) === 'unit';
@@ -210,9 +213,9 @@ export class FractionalSDE<D extends Dtype = Dtype> {
       this.obs[i] = ob.values[i];
     }
     const amortized = o.amortized ?? this.M > 1;
-    // Control network on [sin t, cos t, X, Y_1..Y_K (, observations)], last layer zero (u ≡ 0 at start).
+    // Control network on [sin t, cos t, X, Y_1..Y_K (, o_next, t_next − t)], last layer zero (u ≡ 0 at start).
     const hidden = o.hidden ?? [128, 128];
-    const inDim = 3 + K + (amortized ? J : 0);
+    const inDim = 3 + K + (amortized ? 2 : 0);
     const seed = o.seed ?? 0;
     this.control = new MLP<D>({ sizes: [inDim, ...hidden, 1], activation: o.activation ?? 'tanh', dtype, seed, zeroLastLayer: true });
     this.batch = checkInt('batch', o.batch ?? 32, 1, 1 << 20);
@@ -224,6 +227,7 @@ export class FractionalSDE<D extends Dtype = Dtype> {
     this.extraGrad = new Float64Array(2);
     this.extraOpt = new Adam(this.extra, { lr: o.hurstLr ?? 1e-2 });
     this.hurstLr0 = this.extraOpt.lr;
+    this.warmup = checkInt('warmup', o.warmup ?? 0, 0, 1e9);
     this.key = seedKey(seed);
     // cfg = [K, N, dt, sigma, theta, x0, type1, obsSigma, seqOffset, amortized, keyLo, keyHi, pathOffset]
     this.cfgBase = [K, this.steps, this.dt, sigma, this.theta, x0, this.type === 'I' ? 1 : 0, obsSigma, 0, amortized ? 1 : 0, this.key[0], this.key[1], 0];
@@ -286,7 +290,7 @@ export class FractionalSDE<D extends Dtype = Dtype> {
       this.extraOpt.lr = this.hurstLr0 * s;
     }
     this.opt.step(this.control.grad);
-    if (this.learnHurst || this.learnTheta) {
+    if ((this.learnHurst || this.learnTheta) && this.iteration >= this.warmup) {
       let dH = 0;
       for (let k = 0; k < dOmega.length; k++) dH += dOmega[k] * co.dOmegaDHurst[k];
       this.extraGrad[0] = this.learnHurst ? dH * H * (1 - H) : 0; // dH/dh = H(1 − H)

@@ -40,7 +40,7 @@ void fsde_run(const nn::MlpLayout& L, const T* params, const FsdeConfig& cfg, st
   const std::size_t J = cfg.obs_idx.size();
   const int in_dim = cfg.input_dim();
   require(K >= 1 && K <= 32, Code::InvalidArg, "K must be in [1, 32]");
-  require(L.in() == in_dim, Code::Shape, "control MLP input width must be 3 + K (+ J when amortized)");
+  require(L.in() == in_dim, Code::Shape, "control MLP input width must be 3 + K (+ 2 when amortized)");
   require(L.out() == 1, Code::Shape, "control MLP must have one output");
   require(static_cast<int>(cfg.gammas.size()) == K && static_cast<int>(cfg.omegas.size()) == K, Code::Shape,
           "gammas and omegas need K entries");
@@ -54,6 +54,12 @@ void fsde_run(const nn::MlpLayout& L, const T* params, const FsdeConfig& cfg, st
     obs_at[n] = static_cast<int>(j);
   }
   const T* obs = static_cast<const T*>(cfg.obs);
+  // next_obs[n]: index of the first observation at a step > n (the last one after it).
+  std::vector<int> next_obs(N + 1, J > 0 ? static_cast<int>(J) - 1 : -1);
+  for (int n = N, nx = -1; n >= 0; --n) {
+    if (nx >= 0) next_obs[n] = nx;
+    if (obs_at[n] >= 0) nx = obs_at[n];
+  }
   const std::size_t S = 1 + K;  // state width
   const T dt = static_cast<T>(cfg.dt), sigma = static_cast<T>(cfg.sigma), theta = static_cast<T>(cfg.theta);
   std::vector<T> g(K), w(K), wg(K);
@@ -116,7 +122,11 @@ void fsde_run(const nn::MlpLayout& L, const T* params, const FsdeConfig& cfg, st
         fi[0] = st;
         fi[1] = ct;
         for (std::size_t s = 0; s < S; ++s) fi[2 + s] = zn[i * S + s];
-        for (std::size_t j = 0; j < J && cfg.amortized; ++j) fi[2 + S + j] = ctx[i * J + j];
+        if (cfg.amortized) {
+          const int j = next_obs[n];
+          fi[2 + S] = ctx[i * J + j];
+          fi[3 + S] = static_cast<T>(std::max(0.0, cfg.obs_idx[j] * cfg.dt - t));
+        }
       }
       T* un = &U[n * R];
       nn::mlp_forward_rows(L, params, wt.data(), f, R, &tape[slot * R * L.tape_per_row], un);

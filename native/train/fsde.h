@@ -34,10 +34,13 @@ struct FsdeConfig {
   const void* obs = nullptr;   // T[M·J]
   std::size_t M = 1;
   uint64_t seq_offset = 0;
-  bool amortized = false;      // append the sequence's J observations to the control input
+  // Amortized control: append (o_next, t_next − t) to the control input, the value and the time
+  // to go of the path's next observation (the last one's after it), so one network serves every
+  // sequence of the data set.
+  bool amortized = false;
   uint32_t key_lo = 0, key_hi = 0;
   uint64_t path_offset = 0;
-  int input_dim() const { return 3 + K + (amortized ? static_cast<int>(obs_idx.size()) : 0); }
+  int input_dim() const { return 3 + K + (amortized ? 2 : 0); }
 };
 
 template <typename T>
