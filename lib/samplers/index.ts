@@ -1,5 +1,30 @@
 /**
- * (placeholder until this area lands)
+ * Diffusion samplers composed from native step kernels and a user's score, ε or denoiser callback
+ * (spec/sde.md §5, §9): predictor–corrector, probability-flow ODE (adaptive RK45), DDPM, DDIM with
+ * the Time-Shift sampler, and Karras Euler/Heun/ancestral. Every sampler has a `…Sync` twin that
+ * accepts only synchronous callbacks.
+ *
+ * @example
+ * ```ts
+ * import { diffusion, sde } from 'itokit';
+ * const target = diffusion.gmm({ weights: [0.5, 0.5], means: [-2, -2, 2, 2], vars: 0.25, process: sde.models.vp() });
+ * const { x } = await diffusion.pc({ process: sde.models.vp(), model: { kind: 'score', fn: target.score },
+ *   batch: 4096, dim: 2, seed: 1 });
+ * ```
  * @packageDocumentation
  */
-export {};
+import * as karras from './karras';
+import * as schedules from './schedules';
+
+export { karras, schedules };
+export { pc, pcSync } from './pc';
+export type { PcOptions } from './pc';
+export { probabilityFlow, probabilityFlowSync } from './flow';
+export type { FlowOptions } from './flow';
+export { ddim, ddimSync, ddpm, ddpmSync, shiftedAlphas } from './discrete';
+export type { DdimOptions, DdpmOptions, DiscreteOptions } from './discrete';
+export type { KarrasOptions } from './karras';
+export { gmm } from './gmm';
+export type { Gmm } from './gmm';
+export type { SampleOptions, SampleResult, ScoreFn, ScoreModel } from './common';
+export type { SamplerProgress } from './ops';

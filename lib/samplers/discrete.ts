@@ -1,0 +1,205 @@
+/**
+ * Discrete-time samplers for ε-models: DDPM ancestral sampling (Ho et al. 2020) and DDIM (Song,
+ * Meng, Ermon 2021), both with the optional Time-Shift sampler (Li et al., ICLR 2024; spec §5).
+ * Generic over dim, so they serve any ε-network (e.g. a UNet over flattened images).
+ * @packageDocumentation
+ */
+import { InvalidArgumentError, ShapeError } from '../errors';
+import { streams } from '../rng';
+import { Seed, checkInt, checkNumber, checkOneOf, seedKey } from '../validate';
+import { ScoreFn, SampleResult } from './common';
+import { Call, NoiseRef, SamplerRun, drive, driveSync, lincomb, progress, rowStats } from './ops';
+import { linearBetas } from './schedules';
+
+/** Options of {@link ddpm} and {@link ddim}. */
+export interface DiscreteOptions extends SamplerRun {
+  /** ε-prediction model; receives integer timesteps t (one per sample). */
+  epsModel: ScoreFn;
+  /** ᾱ_t for t = 0..T−1 (default DDPM's linear β 1e-4…0.02, T = 1000). */
+  alphasCumprod?: Float64Array;
+  batch: number;
+  dim: number;
+  seed: Seed;
+  /** Sample id of row 0 (default 0). */
+  sampleOffset?: number;
+  /** Number of sampling steps S (DDIM sub-sequence length; DDPM uses all T steps, default T). */
+  steps?: number;
+  /** Start state x_T ([batch, dim]); default N(0, I) from the PRIOR stream. */
+  x?: Float32Array;
+  /** Time-Shift sampler: window w and cutoff c (spec §5). */
+  timeShift?: { window: number; cutoff: number };
+}
+
+interface DCtx {
+  P: number; D: number; key: [number, number]; offset: number; ac: Float64Array; T: number; fn: ScoreFn;
+  x: Float32Array; eps: Float32Array; tArr: Float64Array; nfe: number; shift?: { window: number; cutoff: number };
+}
+
+function dcontext(o: DiscreteOptions): DCtx {
+  if (o === null || typeof o !== 'object') throw new InvalidArgumentError('sampler options must be an object');
+  if (typeof o.epsModel !== 'function') throw new InvalidArgumentError('epsModel must be a function');
+  const P = checkInt('batch', o.batch, 1, 2 ** 31 - 1);
+  const D = checkInt('dim', o.dim, 1, 2 ** 31 - 1);
+  if (P * D > 2 ** 31 - 1) throw new ShapeError('batch·dim must be below 2^31');
+  const ac = o.alphasCumprod ?? linearBetas().alphasCumprod;
+  if (!(ac instanceof Float64Array) || ac.length < 1) throw new InvalidArgumentError('alphasCumprod must be a non-empty Float64Array');
+  for (let t = 0; t < ac.length; t++) {
+    if (!(ac[t] > 0 && ac[t] <= 1) || (t > 0 && ac[t] > ac[t - 1])) throw new InvalidArgumentError('alphasCumprod must be in (0, 1] and non-increasing');
+  }
+  const key = seedKey(o.seed);
+  const offset = checkInt('sampleOffset', o.sampleOffset ?? 0, 0, 2 ** 48 - P);
+  let x: Float32Array;
+  if (o.x !== undefined) {
+    if (!(o.x instanceof Float32Array)) throw new InvalidArgumentError('x must be a Float32Array');
+    if (o.x.length !== P * D) throw new ShapeError(`x must hold batch·dim = ${P * D} values`);
+    x = o.x.slice();
+  } else {
+    x = new Float32Array(P * D);
+    lincomb(x, P, D, [], [1, { key, stream: streams.PRIOR, step: 0, offset }]);
+  }
+  let shift: DCtx['shift'];
+  if (o.timeShift !== undefined) {
+    shift = {
+      window: checkInt('timeShift.window', o.timeShift.window, 0, ac.length),
+      cutoff: checkInt('timeShift.cutoff', o.timeShift.cutoff, -1, 2 ** 31),
+    };
+  }
+  return { P, D, key, offset, ac, T: ac.length, fn: o.epsModel, x, eps: new Float32Array(P * D), tArr: new Float64Array(P), nfe: 0, shift };
+}
+
+/**
+ * Time-Shift (spec §5): for a step t → t′ that is not the first and has t′ > cutoff, sample b's
+ * ᾱ_t′ is replaced by ᾱ of argmin_{τ ∈ [t′−⌊w/2⌋, t′+⌊w/2⌋] ∩ [0, T−1]} (V_b − (1 − ᾱ_τ))², V_b the
+ * unbiased variance of sample b's current x over its elements; ties go to the smallest τ.
+ * Returns the per-sample ᾱ for t′ and the chosen τ.
+ */
+export function shiftedAlphas(ac: Float64Array, variances: Float64Array, tNext: number, window: number): { alphas: Float64Array; times: Int32Array } {
+  const T = ac.length, half = Math.floor(window / 2);
+  const lo = Math.max(0, tNext - half), hi = Math.min(T - 1, tNext + half);
+  const alphas = new Float64Array(variances.length), times = new Int32Array(variances.length);
+  for (let b = 0; b < variances.length; b++) {
+    let best = lo, bestErr = Infinity;
+    for (let tau = lo; tau <= hi; tau++) {
+      const e = (variances[b] - (1 - ac[tau])) ** 2;
+      if (e < bestErr) {
+        bestErr = e;
+        best = tau;
+      }
+    }
+    times[b] = best;
+    alphas[b] = ac[best];
+  }
+  return { alphas, times };
+}
+
+function* modelCall(c: DCtx, t: number, step: number): Generator<Call, void, void> {
+  c.tArr.fill(t);
+  const x = c.x, tArr = c.tArr, eps = c.eps, fn = c.fn, info = { batch: c.P, dim: c.D, step };
+  yield () => fn(x, tArr, eps, info);
+  c.nfe++;
+  if (!Number.isFinite(eps[0])) throw new InvalidArgumentError('the model returned a non-finite value');
+}
+
+/** ᾱ of the target time for this update: scheduled, or per sample under Time-Shift. */
+function targetAlpha(c: DCtx, tNext: number, first: boolean): number | Float64Array {
+  const a = tNext < 0 ? 1 : c.ac[tNext];
+  if (!c.shift || first || tNext < 0 || tNext <= c.shift.cutoff) return a;
+  return shiftedAlphas(c.ac, rowStats(c.x, c.P, c.D).variance, tNext, c.shift.window).alphas;
+}
+
+function noise(c: DCtx, step: number): NoiseRef {
+  return { key: c.key, stream: streams.PREDICTOR, step, offset: c.offset };
+}
+
+const per = (a: number | Float64Array, f: (v: number) => number): number | Float64Array => (typeof a === 'number' ? f(a) : a.map(f));
+
+function* ddimGen(o: DiscreteOptions & { eta?: number; timesteps?: 'uniform' | ArrayLike<number> }): Generator<Call, SampleResult, void> {
+  const c = dcontext(o);
+  const eta = checkNumber('eta', o.eta ?? 0, { min: 0 });
+  let taus: number[];
+  const ts = o.timesteps ?? 'uniform';
+  if (ts === 'uniform') {
+    const S = checkInt('steps', o.steps ?? 50, 1, c.T);
+    const stride = Math.floor(c.T / S);
+    taus = Array.from({ length: S }, (_, k) => k * stride);
+  } else {
+    if (typeof ts !== 'object' || typeof ts.length !== 'number' || ts.length === 0) throw new InvalidArgumentError("timesteps must be 'uniform' or a list");
+    taus = Array.from(ts, (v, i) => checkInt(`timesteps[${i}]`, v, 0, c.T - 1));
+    for (let i = 1; i < taus.length; i++) if (taus[i] <= taus[i - 1]) throw new InvalidArgumentError('timesteps must increase');
+  }
+  const S = taus.length;
+  const report = progress(o, S);
+  for (let k = S - 1, i = 0; k >= 0; k--, i++) {
+    const t = taus[k], tn = k > 0 ? taus[k - 1] : -1;
+    const at = c.ac[t];
+    const an = targetAlpha(c, tn, i === 0);
+    yield* modelCall(c, t, i);
+    // x̂0 = (x − sqrt(1−ᾱ_t)ε)/sqrt(ᾱ_t); σ = η sqrt((1−ᾱ′)/(1−ᾱ_t)) sqrt(1 − ᾱ_t/ᾱ′);
+    // x′ = sqrt(ᾱ′)x̂0 + sqrt(1 − ᾱ′ − σ²)ε + σz.
+    const sig = per(an, (a) => eta * Math.sqrt(Math.max(0, ((1 - a) / (1 - at)) * (1 - at / a))));
+    const cx = per(an, (a) => Math.sqrt(a / at));
+    const ce = per(an, (a) => {
+      const s = eta === 0 ? 0 : eta * Math.sqrt(Math.max(0, ((1 - a) / (1 - at)) * (1 - at / a)));
+      return Math.sqrt(Math.max(0, 1 - a - s * s)) - Math.sqrt(a) * Math.sqrt(1 - at) / Math.sqrt(at);
+    });
+    lincomb(c.x, c.P, c.D, [[c.x, cx], [c.eps, ce]], eta === 0 ? undefined : [sig, noise(c, i)]);
+    report(i + 1, t, c.nfe);
+  }
+  return { x: c.x, nfe: c.nfe };
+}
+
+function* ddpmGen(o: DiscreteOptions & { variance?: 'small' | 'large' }): Generator<Call, SampleResult, void> {
+  const c = dcontext(o);
+  const variance = checkOneOf('variance', o.variance ?? 'small', ['small', 'large'] as const);
+  checkInt('steps', o.steps ?? c.T, c.T, c.T);
+  const report = progress(o, c.T);
+  for (let t = c.T - 1, i = 0; t >= 0; t--, i++) {
+    const at = c.ac[t], aPrev = t > 0 ? c.ac[t - 1] : 1;
+    const beta = 1 - at / aPrev;
+    yield* modelCall(c, t, i);
+    // x_{t−1} = (x − β/sqrt(1−ᾱ_t)·ε)/sqrt(1−β) + σ z (z = 0 at t = 0). Under Time-Shift the target
+    // ᾱ_{t−1} is per sample; the step then uses β' = 1 − ᾱ_t/ᾱ'.
+    const an = t > 0 ? targetAlpha(c, t - 1, i === 0) : 1;
+    const betaN = per(an, (a) => 1 - at / a);
+    const cx = per(betaN, (b) => 1 / Math.sqrt(1 - b));
+    const ce = per(betaN, (b) => -b / Math.sqrt(1 - at) / Math.sqrt(1 - b));
+    const sig = per(an, (a) => {
+      const b = 1 - at / a;
+      return variance === 'large' ? Math.sqrt(b) : Math.sqrt((b * (1 - a)) / (1 - at));
+    });
+    void beta;
+    lincomb(c.x, c.P, c.D, [[c.x, cx], [c.eps, ce]], t > 0 ? [sig, noise(c, i)] : undefined);
+    report(i + 1, t, c.nfe);
+  }
+  return { x: c.x, nfe: c.nfe };
+}
+
+/** DDIM options. */
+export interface DdimOptions extends DiscreteOptions {
+  /** 0 = deterministic (default), 1 = DDPM-like. */
+  eta?: number;
+  /** 'uniform' (τ_k = k·⌊T/S⌋, default) or an explicit increasing list of timesteps. */
+  timesteps?: 'uniform' | ArrayLike<number>;
+}
+/** DDPM options. */
+export interface DdpmOptions extends DiscreteOptions {
+  /** σ_t² = β̃_t ('small', default) or β_t ('large'). */
+  variance?: 'small' | 'large';
+}
+
+/** DDIM sampler (Promise form). */
+export function ddim(o: DdimOptions): Promise<SampleResult> {
+  return drive(ddimGen(o), o);
+}
+/** {@link ddim}, blocking; the model must be synchronous. */
+export function ddimSync(o: DdimOptions): SampleResult {
+  return driveSync(ddimGen(o));
+}
+/** DDPM ancestral sampler (Promise form). */
+export function ddpm(o: DdpmOptions): Promise<SampleResult> {
+  return drive(ddpmGen(o), o);
+}
+/** {@link ddpm}, blocking; the model must be synchronous. */
+export function ddpmSync(o: DdpmOptions): SampleResult {
+  return driveSync(ddpmGen(o));
+}

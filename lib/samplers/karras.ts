@@ -1,0 +1,134 @@
+/**
+ * Karras et al. (2022) samplers over a σ schedule (k-diffusion's sample_euler, sample_heun,
+ * sample_euler_ancestral; spec §5). The denoiser D(x, σ) predicts the clean sample.
+ * @packageDocumentation
+ */
+import { InvalidArgumentError, ShapeError } from '../errors';
+import { streams } from '../rng';
+import { Seed, checkInt, checkNumber, seedKey } from '../validate';
+import { SampleResult } from './common';
+import { Call, NoiseRef, SamplerRun, drive, driveSync, lincomb, progress } from './ops';
+
+/** Options of the Karras samplers. */
+export interface KarrasOptions extends SamplerRun {
+  /** D(x, σ) into out; σ holds one value per sample. */
+  denoiser: (x: Float32Array, sigma: Float64Array, out: Float32Array) => void | Promise<void>;
+  /** σ_0 > … > σ_{n−1} > σ_n = 0 (see schedules.karras). */
+  sigmas: Float64Array;
+  batch: number;
+  dim: number;
+  seed: Seed;
+  sampleOffset?: number;
+  /** Start state (default σ_0·z from the PRIOR stream). */
+  x?: Float32Array;
+  sChurn?: number;
+  sTmin?: number;
+  sTmax?: number;
+  sNoise?: number;
+}
+
+interface KCtx { P: number; D: number; key: [number, number]; offset: number; sig: Float64Array; x: Float32Array; den: Float32Array; sArr: Float64Array; nfe: number; fn: KarrasOptions['denoiser'] }
+
+function kcontext(o: KarrasOptions): KCtx {
+  if (o === null || typeof o !== 'object' || typeof o.denoiser !== 'function') throw new InvalidArgumentError('options with a denoiser function are required');
+  const P = checkInt('batch', o.batch, 1, 2 ** 31 - 1), D = checkInt('dim', o.dim, 1, 2 ** 31 - 1);
+  const sig = o.sigmas;
+  if (!(sig instanceof Float64Array) || sig.length < 2) throw new InvalidArgumentError('sigmas must be a Float64Array of at least 2 values');
+  for (let i = 0; i < sig.length; i++) {
+    if (!(sig[i] >= 0) || !Number.isFinite(sig[i]) || (i > 0 && !(sig[i] < sig[i - 1]))) throw new InvalidArgumentError('sigmas must be finite, ≥ 0 and decreasing');
+  }
+  const key = seedKey(o.seed);
+  const offset = checkInt('sampleOffset', o.sampleOffset ?? 0, 0, 2 ** 48 - P);
+  let x: Float32Array;
+  if (o.x !== undefined) {
+    if (!(o.x instanceof Float32Array) || o.x.length !== P * D) throw new ShapeError(`x must be a Float32Array of batch·dim = ${P * D} values`);
+    x = o.x.slice();
+  } else {
+    x = new Float32Array(P * D);
+    lincomb(x, P, D, [], [sig[0], { key, stream: streams.PRIOR, step: 0, offset }]);
+  }
+  return { P, D, key, offset, sig, x, den: new Float32Array(P * D), sArr: new Float64Array(P), nfe: 0, fn: o.denoiser };
+}
+
+function* denoise(c: KCtx, x: Float32Array, sigma: number, out: Float32Array): Generator<Call, void, void> {
+  c.sArr.fill(sigma);
+  const s = c.sArr, fn = c.fn;
+  yield () => fn(x, s, out);
+  c.nfe++;
+}
+
+const noise = (c: KCtx, i: number): NoiseRef => ({ key: c.key, stream: streams.PREDICTOR, step: i, offset: c.offset });
+
+function* eulerHeunGen(o: KarrasOptions, heun: boolean): Generator<Call, SampleResult, void> {
+  const c = kcontext(o);
+  const n = c.sig.length - 1;
+  const sChurn = checkNumber('sChurn', o.sChurn ?? 0, { min: 0 });
+  const sTmin = checkNumber('sTmin', o.sTmin ?? 0, { min: 0 });
+  const sTmax = o.sTmax === undefined ? Infinity : checkNumber('sTmax', o.sTmax, { min: 0 });
+  const sNoise = checkNumber('sNoise', o.sNoise ?? 1, { min: 0 });
+  const { P, D } = c;
+  const x2 = new Float32Array(P * D), den2 = new Float32Array(P * D);
+  const report = progress(o, n);
+  for (let i = 0; i < n; i++) {
+    const si = c.sig[i], sn = c.sig[i + 1];
+    const gamma = sTmin <= si && si <= sTmax ? Math.min(sChurn / n, Math.SQRT2 - 1) : 0;
+    const sh = si * (1 + gamma);
+    if (gamma > 0) lincomb(c.x, P, D, [[c.x, 1]], [Math.sqrt(sh * sh - si * si) * sNoise, noise(c, i)]);
+    yield* denoise(c, c.x, sh, c.den);
+    // d = (x̂ − D)/σ̂; x′ = x̂ + (σ_{i+1} − σ̂)d
+    const r = (sn - sh) / sh;
+    if (!heun || sn === 0) {
+      lincomb(c.x, P, D, [[c.x, 1 + r], [c.den, -r]]);
+    } else {
+      lincomb(x2, P, D, [[c.x, 1 + r], [c.den, -r]]);
+      yield* denoise(c, x2, sn, den2);
+      // x″ = x̂ + Δ/2·[(x̂ − D)/σ̂ + (x′ − D′)/σ_{i+1}]
+      const hd = (sn - sh) / 2;
+      lincomb(c.x, P, D, [[c.x, 1 + hd / sh], [c.den, -hd / sh], [x2, hd / sn], [den2, -hd / sn]]);
+    }
+    report(i + 1, sn, c.nfe);
+  }
+  return { x: c.x, nfe: c.nfe };
+}
+
+function* ancestralGen(o: KarrasOptions & { eta?: number }): Generator<Call, SampleResult, void> {
+  const c = kcontext(o);
+  const eta = checkNumber('eta', o.eta ?? 1, { min: 0 });
+  const n = c.sig.length - 1;
+  const report = progress(o, n);
+  for (let i = 0; i < n; i++) {
+    const si = c.sig[i], sn = c.sig[i + 1];
+    yield* denoise(c, c.x, si, c.den);
+    const up = Math.min(sn, eta * Math.sqrt((sn * sn * (si * si - sn * sn)) / (si * si)));
+    const down = Math.sqrt(sn * sn - up * up);
+    const r = (down - si) / si;
+    lincomb(c.x, c.P, c.D, [[c.x, 1 + r], [c.den, -r]], sn > 0 && up > 0 ? [up, noise(c, i)] : undefined);
+    report(i + 1, sn, c.nfe);
+  }
+  return { x: c.x, nfe: c.nfe };
+}
+
+/** Karras Euler (with optional churn). */
+export function euler(o: KarrasOptions): Promise<SampleResult> {
+  return drive(eulerHeunGen(o, false), o);
+}
+/** {@link euler}, blocking. */
+export function eulerSync(o: KarrasOptions): SampleResult {
+  return driveSync(eulerHeunGen(o, false));
+}
+/** Karras Heun (2nd order; Euler on the last step to σ = 0). */
+export function heun(o: KarrasOptions): Promise<SampleResult> {
+  return drive(eulerHeunGen(o, true), o);
+}
+/** {@link heun}, blocking. */
+export function heunSync(o: KarrasOptions): SampleResult {
+  return driveSync(eulerHeunGen(o, true));
+}
+/** Euler ancestral: Euler to σ_down, then add σ_up·z. */
+export function eulerAncestral(o: KarrasOptions & { eta?: number }): Promise<SampleResult> {
+  return drive(ancestralGen(o), o);
+}
+/** {@link eulerAncestral}, blocking. */
+export function eulerAncestralSync(o: KarrasOptions & { eta?: number }): SampleResult {
+  return driveSync(ancestralGen(o));
+}

@@ -1,0 +1,37 @@
+/**
+ * Noise schedules (spec §5): the Karras et al. (2022) σ schedule and DDPM's linear β schedule.
+ * @packageDocumentation
+ */
+import { checkInt, checkNumber } from '../validate';
+
+/**
+ * Karras σ_i = (σ_max^{1/ρ} + i/(n−1)·(σ_min^{1/ρ} − σ_max^{1/ρ}))^ρ for i < n, and σ_n = 0
+ * (n + 1 values, the first σ_max).
+ */
+export function karras(n: number, sigmaMin: number, sigmaMax: number, rho = 7): Float64Array {
+  checkInt('n', n, 1, 2 ** 24);
+  checkNumber('sigmaMin', sigmaMin, { min: 0, minExclusive: true });
+  checkNumber('sigmaMax', sigmaMax, { min: sigmaMin });
+  checkNumber('rho', rho, { min: 0, minExclusive: true });
+  const a = sigmaMax ** (1 / rho), b = sigmaMin ** (1 / rho);
+  const s = new Float64Array(n + 1);
+  for (let i = 0; i < n; i++) s[i] = (a + (n === 1 ? 0 : i / (n - 1)) * (b - a)) ** rho;
+  s[n] = 0;
+  return s;
+}
+
+/** DDPM's β_t = linspace(start, end, T) and ᾱ_t = Π_{s≤t}(1 − β_s) (defaults T = 1000, 1e-4, 0.02). */
+export function linearBetas(T = 1000, start = 1e-4, end = 0.02): { betas: Float64Array; alphasCumprod: Float64Array } {
+  checkInt('T', T, 1, 2 ** 24);
+  checkNumber('start', start, { min: 0, max: 1, maxExclusive: true });
+  checkNumber('end', end, { min: 0, max: 1, maxExclusive: true });
+  const betas = new Float64Array(T);
+  const alphasCumprod = new Float64Array(T);
+  let c = 1;
+  for (let t = 0; t < T; t++) {
+    betas[t] = T === 1 ? start : start + (t * (end - start)) / (T - 1);
+    c *= 1 - betas[t];
+    alphasCumprod[t] = c;
+  }
+  return { betas, alphasCumprod };
+}
