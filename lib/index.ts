@@ -15,6 +15,8 @@ export * as diffusion from './samplers';
 export * as ot from './ot';
 export * as fbm from './fbm';
 export * as unet from './unet';
+export * as nn from './nn';
+export * as train from './trainers';
 export { backends, getThreads, setThreads } from './backends';
 export type { BackendsInfo, DeviceOption } from './backends';
 export { DeviceArray } from './device-array';
