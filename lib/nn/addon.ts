@@ -11,9 +11,9 @@ type Ret = Promise<void> | undefined;
 
 /** @internal */
 export interface NnAddon {
-  nnForward(layout: Int32Array, params: FloatArray, x: FloatArray, rows: number, tape: FloatArray, y: FloatArray, control: Ctl, async: boolean): Ret;
+  nnForward(layout: Int32Array, params: FloatArray, x: FloatArray, rows: number, tape: FloatArray, y: FloatArray, device: number, control: Ctl, async: boolean): Ret;
   nnBackward(layout: Int32Array, params: FloatArray, x: FloatArray, rows: number, tape: FloatArray, dy: FloatArray,
-    dx: FloatArray | null, grad: FloatArray, control: Ctl, async: boolean): Ret;
+    dx: FloatArray | null, grad: FloatArray, device: number, control: Ctl, async: boolean): Ret;
   nnAdam(params: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, t: number, lr: number, beta1: number,
     beta2: number, eps: number, weightDecay: number, decoupled: boolean, maxNorm: number): number;
   nnGradNorm(grad: FloatArray): number;

@@ -5,10 +5,11 @@
  * @packageDocumentation
  */
 import * as fs from 'fs';
+import { DeviceOption, deviceCode, resolveDevice } from '../backends';
 import { InvalidArgumentError, ModelFormatError, ShapeError } from '../errors';
 import * as rng from '../rng';
 import { RunOptions, runNative, runNativeSync } from '../run';
-import { Dtype, FloatArray, Seed, allocate, checkDtype, checkFloatArray, checkInt, checkOneOf, describe, dtypeOf } from '../validate';
+import { Dtype, FloatArray, Seed, allocate, checkDtype, checkFloatArray, checkInt, checkOneOf, describe } from '../validate';
 import { parseSafetensors, serializeSafetensors, StTensorInput } from '../unet/safetensors';
 import { nnAddon } from './addon';
 
@@ -47,8 +48,15 @@ export interface Tape<D extends FloatArray = FloatArray> {
   /** The input (kept, not copied). */
   readonly x: D;
   readonly rows: number;
-  /** Pre- and post-activations of every layer. */
+  /** Pre- and post-activations of every layer (layout depends on the device). */
   readonly data: D;
+  /** Where the forward pass ran; the backward pass runs there too. */
+  readonly device: 'cpu' | 'cuda';
+}
+
+/** Where a forward pass runs (default 'auto': CUDA when present and rows·params ≥ 1e7). */
+export interface ForwardOptions {
+  device?: DeviceOption;
 }
 
 type ArrayOf<D extends Dtype> = D extends 'float64' ? Float64Array : Float32Array;
@@ -170,25 +178,27 @@ export class MLP<D extends Dtype = Dtype> {
    * backward pass needs. The input is kept by reference in the tape: do not modify it before
    * calling {@link backward}.
    */
-  forward(x: ArrayOf<D>): { y: ArrayOf<D>; tape: Tape<ArrayOf<D>> } {
+  forward(x: ArrayOf<D>, o: ForwardOptions = {}): { y: ArrayOf<D>; tape: Tape<ArrayOf<D>> } {
     const rows = this.rowsOf(x, 'x');
+    const device = resolveDevice(o.device, rows * this.numParams);
     const tape = allocate(this.dtype, rows * this.tapePerRow) as ArrayOf<D>;
     const y = allocate(this.dtype, rows * this.outputSize) as ArrayOf<D>;
-    runNativeSync(() => nnAddon().nnForward(this.layout, this.params, x, rows, tape, y, null, false));
-    return { y, tape: { x, rows, data: tape } };
+    runNativeSync(() => nnAddon().nnForward(this.layout, this.params, x, rows, tape, y, deviceCode(device), null, false));
+    return { y, tape: { x, rows, data: tape, device } };
   }
 
   /** {@link forward} off the event loop. */
-  async forwardAsync(x: ArrayOf<D>, run: RunOptions = {}): Promise<{ y: ArrayOf<D>; tape: Tape<ArrayOf<D>> }> {
+  async forwardAsync(x: ArrayOf<D>, run: RunOptions & ForwardOptions = {}): Promise<{ y: ArrayOf<D>; tape: Tape<ArrayOf<D>> }> {
     const rows = this.rowsOf(x, 'x');
+    const device = resolveDevice(run.device, rows * this.numParams);
     const tape = allocate(this.dtype, rows * this.tapePerRow) as ArrayOf<D>;
     const y = allocate(this.dtype, rows * this.outputSize) as ArrayOf<D>;
-    await runNative(run, (c) => nnAddon().nnForward(this.layout, this.params, x, rows, tape, y, c, true));
-    return { y, tape: { x, rows, data: tape } };
+    await runNative(run, (c) => nnAddon().nnForward(this.layout, this.params, x, rows, tape, y, deviceCode(device), c, true));
+    return { y, tape: { x, rows, data: tape, device } };
   }
 
   private checkBackward(tape: Tape, dy: FloatArray): void {
-    if (tape === null || typeof tape !== 'object' || tape.data?.length !== tape.rows * this.tapePerRow) {
+    if (tape === null || typeof tape !== 'object' || tape.data?.length !== tape.rows * this.tapePerRow || (tape.device !== 'cpu' && tape.device !== 'cuda')) {
       throw new InvalidArgumentError('tape must come from this network\'s forward()');
     }
     checkFloatArray('dy', dy, this.dtype);
@@ -202,7 +212,7 @@ export class MLP<D extends Dtype = Dtype> {
   backward(tape: Tape<ArrayOf<D>>, dy: ArrayOf<D>, o: { inputGrad?: boolean } = {}): ArrayOf<D> | undefined {
     this.checkBackward(tape, dy);
     const dx = o.inputGrad === false ? null : (allocate(this.dtype, tape.rows * this.inputSize) as ArrayOf<D>);
-    runNativeSync(() => nnAddon().nnBackward(this.layout, this.params, tape.x, tape.rows, tape.data, dy, dx, this.grad, null, false));
+    runNativeSync(() => nnAddon().nnBackward(this.layout, this.params, tape.x, tape.rows, tape.data, dy, dx, this.grad, deviceCode(tape.device), null, false));
     return dx ?? undefined;
   }
 
@@ -210,13 +220,13 @@ export class MLP<D extends Dtype = Dtype> {
   async backwardAsync(tape: Tape<ArrayOf<D>>, dy: ArrayOf<D>, o: { inputGrad?: boolean } & RunOptions = {}): Promise<ArrayOf<D> | undefined> {
     this.checkBackward(tape, dy);
     const dx = o.inputGrad === false ? null : (allocate(this.dtype, tape.rows * this.inputSize) as ArrayOf<D>);
-    await runNative(o, (c) => nnAddon().nnBackward(this.layout, this.params, tape.x, tape.rows, tape.data, dy, dx, this.grad, c, true));
+    await runNative(o, (c) => nnAddon().nnBackward(this.layout, this.params, tape.x, tape.rows, tape.data, dy, dx, this.grad, deviceCode(tape.device), c, true));
     return dx ?? undefined;
   }
 
   /** Convenience: y = net(x) without keeping a tape. */
-  predict(x: ArrayOf<D>): ArrayOf<D> {
-    return this.forward(x).y;
+  predict(x: ArrayOf<D>, o: ForwardOptions = {}): ArrayOf<D> {
+    return this.forward(x, o).y;
   }
 
   /** Serialises the parameters as safetensors with PyTorch names; the architecture goes into the metadata. */
@@ -290,9 +300,4 @@ export class MLP<D extends Dtype = Dtype> {
   static async load(path: string, o: Partial<MLPOptions> = {}): Promise<MLP> {
     return MLP.fromSafetensors(new Uint8Array(await fs.promises.readFile(path)), o, path);
   }
-}
-
-/** The dtype of an MLP's buffers. @internal */
-export function mlpDtype(net: MLP): Dtype {
-  return dtypeOf(net.params);
 }

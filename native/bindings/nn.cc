@@ -2,6 +2,7 @@
 // lib/nn; the checks here keep direct callers from reading or writing out of bounds.
 #include "../nn/adam.h"
 #include "../nn/mlp.h"
+#include "../nn/nn_cuda.h"
 #include "napi_util.h"
 #include "nn_area.h"
 
@@ -19,7 +20,7 @@ void require_len(const Napi::CallbackInfo& info, const AnyArray& a, std::size_t 
   if (a.length != n) throw coded_error(info.Env(), code_string(Code::Shape), std::string(name) + " has the wrong length");
 }
 
-// nnForward(layout, params, x, rows, tape, y, control, async)
+// nnForward(layout, params, x, rows, tape, y, device, control, async)
 Napi::Value Forward(const Napi::CallbackInfo& info) {
   const nn::MlpLayout L = layout_arg(info, 0);
   AnyArray p = float_array_arg(info, 1, "params");
@@ -32,12 +33,19 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
   require_len(info, x, rows * L.in(), f64, "x");
   require_len(info, tape, rows * L.tape_per_row, f64, "tape");
   require_len(info, y, rows * L.out(), f64, "y");
+  const bool cuda = u32_arg(info, 6, "device") == 1;
   Job job;
-  const Control ctl = control_arg(info, 6, &job.keep_alive);
-  const bool async = info[7].ToBoolean();
-  job.keep_alive = {p.object, x.object, tape.object, y.object};
+  const Control ctl = control_arg(info, 7, &job.keep_alive);
+  const bool async = info[8].ToBoolean();
+  job.keep_alive.insert(job.keep_alive.end(), {p.object, x.object, tape.object, y.object});
   job.work = [=] {
-    if (f64)
+    if (cuda && f64)
+      nn::mlp_forward_cuda(L, static_cast<const double*>(p.data), static_cast<const double*>(x.data), rows,
+                           static_cast<double*>(tape.data), static_cast<double*>(y.data));
+    else if (cuda)
+      nn::mlp_forward_cuda(L, static_cast<const float*>(p.data), static_cast<const float*>(x.data), rows,
+                           static_cast<float*>(tape.data), static_cast<float*>(y.data));
+    else if (f64)
       nn::mlp_forward(L, static_cast<const double*>(p.data), static_cast<const double*>(x.data), rows,
                       static_cast<double*>(tape.data), static_cast<double*>(y.data), ctl);
     else
@@ -47,7 +55,7 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
   return run_job(info.Env(), async, std::move(job));
 }
 
-// nnBackward(layout, params, x, rows, tape, dy, dx | null, grad, control, async)
+// nnBackward(layout, params, x, rows, tape, dy, dx | null, grad, device, control, async)
 Napi::Value Backward(const Napi::CallbackInfo& info) {
   const nn::MlpLayout L = layout_arg(info, 0);
   AnyArray p = float_array_arg(info, 1, "params");
@@ -66,13 +74,22 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
   require_len(info, dy, rows * L.out(), f64, "dy");
   if (has_dx) require_len(info, dx, rows * L.in(), f64, "dx");
   require_len(info, grad, L.n_params, f64, "grad");
+  const bool cuda = u32_arg(info, 8, "device") == 1;
   Job job;
-  const Control ctl = control_arg(info, 8, &job.keep_alive);
-  const bool async = info[9].ToBoolean();
-  job.keep_alive = {p.object, x.object, tape.object, dy.object, grad.object};
+  const Control ctl = control_arg(info, 9, &job.keep_alive);
+  const bool async = info[10].ToBoolean();
+  job.keep_alive.insert(job.keep_alive.end(), {p.object, x.object, tape.object, dy.object, grad.object});
   if (has_dx) job.keep_alive.push_back(dx.object);
   job.work = [=] {
-    if (f64)
+    if (cuda && f64)
+      nn::mlp_backward_cuda(L, static_cast<const double*>(p.data), static_cast<const double*>(x.data), rows,
+                            static_cast<const double*>(tape.data), static_cast<const double*>(dy.data),
+                            has_dx ? static_cast<double*>(dx.data) : nullptr, static_cast<double*>(grad.data));
+    else if (cuda)
+      nn::mlp_backward_cuda(L, static_cast<const float*>(p.data), static_cast<const float*>(x.data), rows,
+                            static_cast<const float*>(tape.data), static_cast<const float*>(dy.data),
+                            has_dx ? static_cast<float*>(dx.data) : nullptr, static_cast<float*>(grad.data));
+    else if (f64)
       nn::mlp_backward(L, static_cast<const double*>(p.data), static_cast<const double*>(x.data), rows,
                        static_cast<const double*>(tape.data), static_cast<const double*>(dy.data),
                        has_dx ? static_cast<double*>(dx.data) : nullptr, static_cast<double*>(grad.data), ctl);
