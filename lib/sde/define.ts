@@ -18,13 +18,19 @@ export interface DefineSpec {
   drift(t: number, x: FloatArray, out: FloatArray, n: number): void;
   /** Writes g(t, x) into out: [n, d] (diagonal, scalar), [d, m] (additive, shared), [n, d, m] (general). */
   diffusion(t: number, x: FloatArray, out: FloatArray, n: number): void;
-  /** Optional ∂g_i/∂x_i ([n, d]) for Milstein; without it Milstein is derivative-free. */
+  /**
+   * Optional ∂g_i/∂x_i ([n, d]) for Milstein (without it Milstein is derivative-free). With diagonal
+   * noise it also lets Itô models use Heun and Stratonovich models use Euler/Milstein, the drift being
+   * converted by f_Strat = f_Itô − ½ g ∂g/∂x.
+   */
   diffusionDx?(t: number, x: FloatArray, out: FloatArray, n: number): void;
 }
 
 /** Methods a (noise, calculus) pair admits (spec §3 table). @internal */
-export function methodsFor(noise: NoiseType, calculus: Calculus): Method[] {
+export function methodsFor(noise: NoiseType, calculus: Calculus, hasDx = false): Method[] {
   if (noise === 'additive') return ['euler', 'heun', 'sra1'];
+  // With ∂g/∂x and diagonal noise the drift converts between calculi: f_S = f_I − ½ g ∂g/∂x (spec §1).
+  if (noise === 'diagonal' && hasDx) return ['euler', 'milstein', 'heun'];
   if (calculus === 'stratonovich') return ['heun'];
   return noise === 'diagonal' || noise === 'scalar' ? ['euler', 'milstein'] : ['euler'];
 }
@@ -57,7 +63,7 @@ export function define(spec: DefineSpec): Model {
   }
   if (spec.diffusionDx !== undefined && typeof spec.diffusionDx !== 'function') throw new InvalidArgumentError('diffusionDx must be a function');
   return {
-    kind: 'user', dim, brownianDim: m, noise, calculus, methods: methodsFor(noise, calculus),
+    kind: 'user', dim, brownianDim: m, noise, calculus, methods: methodsFor(noise, calculus, spec.diffusionDx !== undefined),
     user: { drift: spec.drift, diffusion: spec.diffusion, diffusionDx: spec.diffusionDx },
   };
 }

@@ -15,7 +15,7 @@ import type { Plan } from './simulate';
 /** Native noise-type codes (native/kernels/sde_generic.h). @internal */
 export const NOISE_CODE: Record<NoiseType, number> = { diagonal: 0, additive: 1, scalar: 2, general: 3 };
 /** Native update ops (native/kernels/sde_generic.h `GenericOp`). @internal */
-export const OP = { euler: 0, milstein: 1, heun: 2, sra1Stage: 3, sra1Final: 4, probe: 5, gdg: 6, milsteinDx: 7 } as const;
+export const OP = { euler: 0, milstein: 1, heun: 2, sra1Stage: 3, sra1Final: 4, probe: 5, gdg: 6, milsteinDx: 7, calculus: 8 } as const;
 
 /** Size of the diffusion buffer for a noise type (spec §1 table). @internal */
 export function diffusionSize(noise: NoiseType, P: number, d: number, m: number): number {
@@ -41,6 +41,9 @@ export class UserRunner {
   private readonly J: FloatArray | null;
   private readonly gdg: FloatArray | null;
   private readonly hdr: Float64Array;
+  private readonly dx: FloatArray | null;
+  /** Drift conversion coefficient: −½ (Itô model, Stratonovich method), +½ (the reverse), 0 none. */
+  private readonly conv: number;
   private sp = 0;
 
   constructor(private readonly p: Plan, private readonly out: FloatArray) {
@@ -55,6 +58,9 @@ export class UserRunner {
     this.J = method === 'sra1' ? allocate(dtype, P * m) : null;
     this.gdg = method === 'milstein' ? allocate(dtype, P * d) : null;
     this.hdr = new Float64Array([P, p.pathOffset, m, 0, p.refine, 0, p.key[0], p.key[1], p.h, 0]);
+    const stratMethod = method === 'heun';
+    this.conv = model.noise === 'additive' || (model.calculus === 'stratonovich') === stratMethod ? 0 : stratMethod ? -0.5 : 0.5;
+    this.dx = this.conv !== 0 ? allocate(dtype, P * d) : null;
     this.save(p.a);
   }
 
@@ -73,6 +79,16 @@ export class UserRunner {
 
   private drift(t: number, x: FloatArray, out: FloatArray): void {
     checkSync(this.p.model.user!.drift(t, x, out, this.p.P), 'drift');
+  }
+  /** Drift and diffusion at (t, x), the drift converted to the method's calculus when needed. */
+  private fg(t: number, x: FloatArray, f: FloatArray, g: FloatArray): void {
+    this.drift(t, x, f);
+    this.diffusion(t, x, g);
+    if (this.conv !== 0) {
+      checkSync(this.p.model.user!.diffusionDx!(t, x, this.dx!, this.p.P), 'diffusionDx');
+      const { P, d, m, model } = this.p;
+      runNativeSync(() => sdeNative().sdeUpdate(OP.calculus, NOISE_CODE[model.noise], P, d, m, this.conv, f, f, null, null, g, null, this.dx, null, null));
+    }
   }
   private diffusion(t: number, x: FloatArray, out: FloatArray): void {
     checkSync(this.p.model.user!.diffusion(t, x, out, this.p.P), 'diffusion');
@@ -93,13 +109,11 @@ export class UserRunner {
     const user = model.user!;
     switch (method) {
       case 'euler':
-        this.drift(t, x, this.f1);
-        this.diffusion(t, x, this.g1);
+        this.fg(t, x, this.f1, this.g1);
         this.update(OP.euler, x, x, this.f1, null, this.g1, null, null);
         break;
       case 'milstein':
-        this.drift(t, x, this.f1);
-        this.diffusion(t, x, this.g1);
+        this.fg(t, x, this.f1, this.g1);
         if (user.diffusionDx) {
           checkSync(user.diffusionDx(t, x, this.gdg!, this.p.P), 'diffusionDx');
           this.update(OP.milsteinDx, x, x, this.f1, null, this.g1, null, this.gdg);
@@ -112,11 +126,9 @@ export class UserRunner {
         }
         break;
       case 'heun':
-        this.drift(t, x, this.f1);
-        this.diffusion(t, x, this.g1);
+        this.fg(t, x, this.f1, this.g1);
         this.update(OP.euler, this.tmp, x, this.f1, null, this.g1, null, null);
-        this.drift(t + h, this.tmp, this.f2);
-        this.diffusion(t + h, this.tmp, this.g2);
+        this.fg(t + h, this.tmp, this.f2, this.g2);
         this.update(OP.heun, x, x, this.f1, this.f2, this.g1, this.g2, null);
         break;
       case 'sra1':

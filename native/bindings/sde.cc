@@ -151,9 +151,9 @@ Napi::Value Update(const Napi::CallbackInfo& info) {
   const bool need_g2 = c.op == sde::kOpHeun || c.op == sde::kOpSra1Final || c.op == sde::kOpGdg;
   const bool need_dw = c.op <= sde::kOpSra1Final || c.op == sde::kOpMilsteinDx;
   const bool need_J = c.op == sde::kOpSra1Stage || c.op == sde::kOpSra1Final;
-  const bool need_f1 = c.op != sde::kOpGdg;
+  const bool need_f1 = c.op != sde::kOpGdg && c.op != sde::kOpCalculus;
   if (!c.y || (need_f1 && !c.f1) || !c.g1 || (need_f2 && !c.f2) || (need_g2 && !c.g2) || (need_dw && !c.dW) ||
-      (need_J && !c.J) || ((c.op == sde::kOpMilstein || c.op == sde::kOpMilsteinDx) && !c.gdg))
+      (need_J && !c.J) || ((c.op == sde::kOpMilstein || c.op == sde::kOpMilsteinDx || c.op == sde::kOpCalculus) && !c.gdg))
     throw_arg(env, "missing buffer for this update");
   if ((c.op == sde::kOpMilstein || c.op >= sde::kOpProbe) && c.noise != sde::kDiagonal && c.noise != sde::kScalar)
     throw_arg(env, "Milstein needs diagonal or scalar noise");

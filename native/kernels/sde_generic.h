@@ -18,6 +18,7 @@ enum GenericOp : int32_t {
   kOpProbe = 5,      // x = y + f1 h + g1 sqrt|h|  (derivative-free Milstein support point)
   kOpGdg = 6,        // x = (g2 − g1)/sqrt|h|      (≈ g ∂g/∂x, torchsde grad_free)
   kOpMilsteinDx = 7, // as kOpMilstein with gdg holding ∂g/∂x (from the user's diffusionDx)
+  kOpCalculus = 8,   // x = y + h·g1·gdg: drift conversion f_Strat = f_Itô − ½ g ∂g/∂x (h = ∓½; diagonal)
 };
 
 template <typename T>
@@ -84,6 +85,7 @@ ITK_HD void generic_update(const GenericArgs<T>& a, uint64_t p, uint32_t i) {
       a.x[e] = sra1_final(y, a.f1[e], a.f2[e], g_dot_diff(a, a.g1, p, i), g_dot(a, a.g2, a.J, p, i), a.h);
       break;
     case kOpProbe: a.x[e] = ad(ad(y, mu(a.f1[e], a.h)), mu(a.g1[e], a.sqrt_h)); break;
+    case kOpCalculus: a.x[e] = ad(y, mu(a.h, mu(a.g1[e], a.gdg[e]))); break;
     default: a.x[e] = dv(sb(a.g2[e], a.g1[e]), a.sqrt_h); break;  // kOpGdg
   }
 }

@@ -96,7 +96,7 @@ void sde_brownian(const BrownianCall& c, const Control& ctl) {
 }
 
 void sde_generic_update(const GenericCall& c) {
-  require(c.op >= 0 && c.op <= sde::kOpMilsteinDx && c.noise >= 0 && c.noise <= sde::kGeneral, Code::InvalidArg,
+  require(c.op >= 0 && c.op <= sde::kOpCalculus && c.noise >= 0 && c.noise <= sde::kGeneral, Code::InvalidArg,
           "unknown update or noise type");
   if (c.f64)
     update_cpu<double>(c);

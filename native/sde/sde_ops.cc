@@ -61,20 +61,34 @@ void sde_gmm_score(const float* x, uint64_t P, uint64_t D, uint32_t K, const dou
                    const double* vars, const double* scale, const double* addvar, float* out) {
   require(K >= 1 && K <= 1024, Code::InvalidArg, "mixture must have 1..1024 components");
   parallel_range(P, kRows, [&](std::size_t p0, std::size_t p1) {
-    std::vector<double> lg(K), sc(D);
+    // Component variances, their inverses and log-determinants depend only on (s_p, a_p), which
+    // samplers share across the batch: recompute them only when a row's (s, a) changes.
+    std::vector<double> lg(K), sc(D), iv(static_cast<std::size_t>(K) * D), ldet(K);
+    double cs = NAN, ca = NAN;
     for (std::size_t p = p0; p < p1; ++p) {
       const float* xr = x + p * D;
       const double s = scale[p], a = addvar[p];
+      if (!(s == cs && a == ca)) {
+        cs = s;
+        ca = a;
+        for (uint32_t k = 0; k < K; ++k) {
+          double ld = 0;
+          for (std::size_t i = 0; i < D; ++i) {
+            const double v = s * s * vars[k * D + i] + a;
+            iv[k * D + i] = 1.0 / v;
+            ld += std::log(2 * M_PI * v);
+          }
+          ldet[k] = ld;
+        }
+      }
       double mx = -INFINITY;
       for (uint32_t k = 0; k < K; ++k) {
-        double q = 0, ld = 0;
+        double q = 0;
         for (std::size_t i = 0; i < D; ++i) {
-          const double v = s * s * vars[k * D + i] + a;
           const double e = xr[i] - s * means[k * D + i];
-          q += e * e / v;
-          ld += std::log(2 * M_PI * v);
+          q += e * e * iv[k * D + i];
         }
-        lg[k] = logw[k] - 0.5 * (q + ld);
+        lg[k] = logw[k] - 0.5 * (q + ldet[k]);
         mx = std::max(mx, lg[k]);
       }
       double z = 0;
@@ -82,10 +96,7 @@ void sde_gmm_score(const float* x, uint64_t P, uint64_t D, uint32_t K, const dou
       std::fill(sc.begin(), sc.end(), 0.0);
       for (uint32_t k = 0; k < K; ++k) {
         const double r = lg[k] / z;
-        for (std::size_t i = 0; i < D; ++i) {
-          const double v = s * s * vars[k * D + i] + a;
-          sc[i] += r * (s * means[k * D + i] - xr[i]) / v;
-        }
+        for (std::size_t i = 0; i < D; ++i) sc[i] += r * (s * means[k * D + i] - xr[i]) * iv[k * D + i];
       }
       for (std::size_t i = 0; i < D; ++i) out[p * D + i] = static_cast<float>(sc[i]);
     }
