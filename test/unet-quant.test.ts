@@ -49,6 +49,14 @@ describe('integer dot kernels (T6: SIMD accumulators equal the scalar oracle)', 
         }
         expect(Array.from(r)).toEqual(Array.from(ref));
       }
+      // register-blocked 4 rows x 4 pixels kernel equals four single-row oracle calls
+      const w4r = Uint8Array.from({ length: 4 * nblk * (bits === 4 ? 16 : 32) }, byte);
+      const want: number[] = [];
+      for (let i = 0; i < 4; i++) want.push(...unet.qdot('scalar', bits, w4r.subarray(i * nblk * (bits === 4 ? 16 : 32)), a, nblk)!);
+      for (const path of ['scalar', 'avx2', 'avx512vnni'] as const) {
+        const r = unet.qdot(path, bits, w4r, a, nblk, true);
+        if (r) expect(Array.from(r)).toEqual(want);
+      }
       // saturation corner: all 255 activations, max codes
       const wmax = new Uint8Array(w.length).fill(bits === 4 ? 0xff : 255);
       const amax = new Uint8Array(a.length).fill(255);

@@ -218,8 +218,8 @@ export function save(model: UNetModel, file: string): void {
 }
 
 /** Which integer kernel path this CPU uses, and the qdot entry used by tests. @internal */
-export function qdot(kernel: 'scalar' | 'avx2' | 'avx512vnni', bits: 4 | 8, w: Uint8Array, a: Uint8Array, nblk: number): Int32Array | null {
-  return runNativeSync(() => unetNative().unetQdot(kernel, bits, w, a, nblk));
+export function qdot(kernel: 'scalar' | 'avx2' | 'avx512vnni', bits: 4 | 8, w: Uint8Array, a: Uint8Array, nblk: number, rows4 = false): Int32Array | null {
+  return runNativeSync(() => unetNative().unetQdot(kernel, bits, w, a, nblk, rows4));
 }
 
 /**

@@ -81,7 +81,7 @@ export interface UnetAddon {
   unetExport(h: Handle): NativeExport;
   unetLayerCheck(h: Handle, layer: string, x: Float32Array, B: number, H: number, W: number, delta: number, zero: number, cuda: boolean): { integer: Float32Array; fakeQuant: Float32Array };
   unetQuantTest(op: 'lp' | 'minmax' | 'code' | 'calib', data: Float32Array, a: number, b: number, c: number): Float64Array;
-  unetQdot(kernel: string, bits: number, w: Uint8Array, a: Uint8Array, nblk: number): Int32Array | null;
+  unetQdot(kernel: string, bits: number, w: Uint8Array, a: Uint8Array, nblk: number, rows4?: boolean): Int32Array | null;
 }
 
 /** The addon with the unet functions. */

@@ -420,6 +420,17 @@ Napi::Value Qdot(const Napi::CallbackInfo& info) {
   unet::QDotKernels k;
   if (!unet::qdot_kernels_named(name, &k)) return info.Env().Null();
   const std::size_t row = static_cast<std::size_t>(nblk) * 32;
+  // rows4: four weight rows of the given stride against the four activation rows (16 outputs)
+  const bool rows4 = info.Length() > 5 && info[5].ToBoolean();
+  if (rows4) {
+    const std::size_t stride = static_cast<std::size_t>(nblk) * (bits == 4 ? 16 : 32);
+    if (w.length < 4 * stride) throw_arg(info.Env(), "bad qdot arguments");
+    unet::QDot16Fn f = bits == 4 ? k.w4x4 : k.w8x4;
+    if (!f) f = bits == 4 ? unet::qdot16_w4_scalar : unet::qdot16_w8_scalar;
+    Napi::Int32Array out = Napi::Int32Array::New(info.Env(), 16);
+    f(w.data, static_cast<int>(stride), a.data, a.data + row, a.data + 2 * row, a.data + 3 * row, nblk, out.Data());
+    return out;
+  }
   Napi::Int32Array out = Napi::Int32Array::New(info.Env(), 4);
   (bits == 4 ? k.w4 : k.w8)(w.data, a.data, a.data + row, a.data + 2 * row, a.data + 3 * row, nblk, out.Data());
   return out;

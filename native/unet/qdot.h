@@ -21,10 +21,17 @@ namespace unet {
 using QDot4Fn = void (*)(const uint8_t* w, const uint8_t* a0, const uint8_t* a1, const uint8_t* a2,
                          const uint8_t* a3, int nblk, int32_t out[4]);
 
+// out[4·i + r] = Σ a_r·w_i for four weight rows w_0..w_3 (row stride `wstride` bytes) and four
+// activation rows: each activation load feeds four rows (register blocking).
+using QDot16Fn = void (*)(const uint8_t* w, int wstride, const uint8_t* a0, const uint8_t* a1, const uint8_t* a2,
+                          const uint8_t* a3, int nblk, int32_t out[16]);
+
 struct QDotKernels {
   QDot4Fn w4 = nullptr;
   QDot4Fn w8 = nullptr;
   const char* name = "scalar";
+  QDot16Fn w4x4 = nullptr;
+  QDot16Fn w8x4 = nullptr;
 };
 
 // The kernels for this CPU (chosen once; ITOKIT_CPU=scalar|avx2|avx512vnni forces a path when the
@@ -36,7 +43,10 @@ bool qdot_kernels_named(const std::string& name, QDotKernels* out);
 // Implementations (one translation unit each).
 void qdot4_w4_scalar(const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, int, int32_t*);
 void qdot4_w8_scalar(const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, int, int32_t*);
+void qdot16_w4_scalar(const uint8_t*, int, const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, int, int32_t*);
+void qdot16_w8_scalar(const uint8_t*, int, const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, int, int32_t*);
 #if defined(__x86_64__) || defined(_M_X64)
+void qdot16_w4_vnni(const uint8_t*, int, const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, int, int32_t*);
 void qdot4_w4_avx2(const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, int, int32_t*);
 void qdot4_w8_avx2(const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, int, int32_t*);
 void qdot4_w4_vnni(const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, int, int32_t*);

@@ -41,19 +41,29 @@ void qdot4_w8_scalar(const uint8_t* w, const uint8_t* a0, const uint8_t* a1, con
   out[0] = s0; out[1] = s1; out[2] = s2; out[3] = s3;
 }
 
+void qdot16_w4_scalar(const uint8_t* w, int wstride, const uint8_t* a0, const uint8_t* a1, const uint8_t* a2,
+                      const uint8_t* a3, int nblk, int32_t* out) {
+  for (int i = 0; i < 4; ++i) qdot4_w4_scalar(w + static_cast<std::size_t>(i) * wstride, a0, a1, a2, a3, nblk, out + 4 * i);
+}
+
+void qdot16_w8_scalar(const uint8_t* w, int wstride, const uint8_t* a0, const uint8_t* a1, const uint8_t* a2,
+                      const uint8_t* a3, int nblk, int32_t* out) {
+  for (int i = 0; i < 4; ++i) qdot4_w8_scalar(w + static_cast<std::size_t>(i) * wstride, a0, a1, a2, a3, nblk, out + 4 * i);
+}
+
 bool qdot_kernels_named(const std::string& name, QDotKernels* out) {
   if (name == "scalar") {
-    *out = QDotKernels{qdot4_w4_scalar, qdot4_w8_scalar, "scalar"};
+    *out = QDotKernels{qdot4_w4_scalar, qdot4_w8_scalar, "scalar", nullptr, nullptr};
     return true;
   }
 #if defined(__x86_64__) || defined(_M_X64)
   const CpuFeatures& f = cpu_features();
   if (name == "avx2" && f.avx2) {
-    *out = QDotKernels{qdot4_w4_avx2, qdot4_w8_avx2, "avx2"};
+    *out = QDotKernels{qdot4_w4_avx2, qdot4_w8_avx2, "avx2", nullptr, nullptr};  // rows one at a time
     return true;
   }
   if (name == "avx512vnni" && f.avx512vnni && f.avx512vl && f.avx512bw) {
-    *out = QDotKernels{qdot4_w4_vnni, qdot4_w8_vnni, "avx512vnni"};
+    *out = QDotKernels{qdot4_w4_vnni, qdot4_w8_vnni, "avx512vnni", qdot16_w4_vnni, nullptr};
     return true;
   }
 #endif

@@ -75,6 +75,28 @@ ITK_VNNI void qdot4_w4_vnni(const uint8_t* w, const uint8_t* a0, const uint8_t* 
   out[0] = hsum8(s0); out[1] = hsum8(s1); out[2] = hsum8(s2); out[3] = hsum8(s3);
 }
 
+ITK_VNNI void qdot16_w4_vnni(const uint8_t* w, int wstride, const uint8_t* a0, const uint8_t* a1, const uint8_t* a2,
+                             const uint8_t* a3, int nblk, int32_t* out) {
+  // 4 weight rows × 4 activation rows: 16 accumulators, each loaded activation block feeds 4 rows.
+  __m256i acc[16];
+  for (int i = 0; i < 16; ++i) acc[i] = _mm256_setzero_si256();
+  for (int b = 0; b < nblk; ++b) {
+    const int o = 32 * b;
+    const __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a0 + o));
+    const __m256i v1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a1 + o));
+    const __m256i v2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a2 + o));
+    const __m256i v3 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a3 + o));
+    for (int i = 0; i < 4; ++i) {
+      const __m256i wv = unpack_w4(w + static_cast<std::size_t>(i) * wstride + 16 * b);
+      acc[4 * i + 0] = _mm256_dpbusd_epi32(acc[4 * i + 0], v0, wv);
+      acc[4 * i + 1] = _mm256_dpbusd_epi32(acc[4 * i + 1], v1, wv);
+      acc[4 * i + 2] = _mm256_dpbusd_epi32(acc[4 * i + 2], v2, wv);
+      acc[4 * i + 3] = _mm256_dpbusd_epi32(acc[4 * i + 3], v3, wv);
+    }
+  }
+  for (int i = 0; i < 16; ++i) out[i] = hsum8(acc[i]);
+}
+
 ITK_VNNI void qdot4_w8_vnni(const uint8_t* w, const uint8_t* a0, const uint8_t* a1, const uint8_t* a2,
                             const uint8_t* a3, int nblk, int32_t* out) {
   // u8 weights are not s8: use w−128 and add back 128·Σa (exact in int32 within K ≤ 33,000).

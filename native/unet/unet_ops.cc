@@ -255,7 +255,35 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
       }
     }
     float* yb = y.img(b);
-    for (int o = o0; o < o0 + no; ++o) {
+    int o_first = o0;
+    const QDot16Fn dot16 = q.bits == 4 ? kern.w4x4 : kern.w8x4;
+    if (q.ng == 1 && dot16) {
+      // four output channels × four pixels per call (register-blocked kernel)
+      for (; o_first + 4 <= o0 + no; o_first += 4) {
+        const uint8_t* w4rows = q.kern.data() + static_cast<std::size_t>(o_first) * row_bytes;
+        for (int j = 0; j < nn; j += 4) {
+          const uint8_t* a0 = P.data() + static_cast<std::size_t>(j) * Kp;
+          const uint8_t* a1 = P.data() + static_cast<std::size_t>(std::min(j + 1, kNc - 1)) * Kp;
+          const uint8_t* a2 = P.data() + static_cast<std::size_t>(std::min(j + 2, kNc - 1)) * Kp;
+          const uint8_t* a3 = P.data() + static_cast<std::size_t>(std::min(j + 3, kNc - 1)) * Kp;
+          int32_t saw[16];
+          dot16(w4rows, row_bytes, a0, a1, a2, a3, bpg, saw);
+          for (int i = 0; i < 4; ++i) {
+            const int o = o_first + i;
+            const float so = qconv_scale(q.scale[o], delta);
+            const int32_t zw = static_cast<int32_t>(q.zero[o]), sw = q.wsum[o];
+            const float bias = c.b[o];
+            float* yo = yb + static_cast<std::size_t>(o) * N + n0;
+            for (int r = 0; r < 4 && j + r < nn; ++r) {
+              float v = qconv_output_pc(zero_corrected(saw[4 * i + r], sa[j + r], sw, za, zw, q.K), so, bias);
+              if (add) v = fadd(v, add[static_cast<std::size_t>(b) * c.O + o]);
+              yo[j + r] = v;
+            }
+          }
+        }
+      }
+    }
+    for (int o = o_first; o < o0 + no; ++o) {
       const uint8_t* wrow = q.kern.data() + static_cast<std::size_t>(o) * row_bytes;
       const float bias = c.b[o];
       const float extra = add ? add[static_cast<std::size_t>(b) * c.O + o] : 0.0f;
