@@ -29,6 +29,13 @@ __global__ void brownian_kernel(sde::NoiseSpec<float> ns, uint64_t paths, uint64
   }
 }
 
+__global__ void generic_kernel(sde::GenericArgs<float> a) {
+  const uint64_t n = a.paths * a.d;
+  for (uint64_t e = blockIdx.x * static_cast<uint64_t>(blockDim.x) + threadIdx.x; e < n;
+       e += static_cast<uint64_t>(gridDim.x) * blockDim.x)
+    sde::generic_update(a, e / a.d, static_cast<uint32_t>(e % a.d));
+}
+
 template <typename T>
 void launch_fused(const sde::FusedArgs<T>& a) {
   const uint64_t units = sde::unit_count(a);
@@ -48,6 +55,12 @@ void sde_brownian_f32(const sde::NoiseSpec<float>& ns, uint64_t paths, uint64_t 
   const uint64_t chunks = (ns.m + sde::kMaxLocal - 1) / sde::kMaxLocal;
   brownian_kernel<<<grid_for(paths * chunks), kBlock>>>(ns, paths, path_offset, n, dW, J);
   check_launch("sde brownian kernel");
+}
+
+void sde_generic_f32(const sde::GenericArgs<float>& a) {
+  if (a.paths == 0 || a.d == 0) return;
+  generic_kernel<<<grid_for(a.paths * a.d), kBlock>>>(a);
+  check_launch("sde generic update kernel");
 }
 
 }  // namespace cuda

@@ -13,7 +13,7 @@ export interface SdeAddon {
   sdeBrownian(dW: FloatArray, J: FloatArray | null, hdr: Float64Array): void;
   sdeUpdate(op: number, noise: number, paths: number, d: number, m: number, h: number, x: FloatArray, y: FloatArray,
     f1: FloatArray | null, f2: FloatArray | null, g1: FloatArray | null, g2: FloatArray | null, gdg: FloatArray | null,
-    dW: FloatArray | null, J: FloatArray | null): void;
+    dW: FloatArray | null, J: FloatArray | null, device?: number): void;
   sdeLincomb(out: Float32Array, inputs: Float32Array[], coef: Float64Array, noise: boolean, P: number, D: number,
     keyLo: number, keyHi: number, stream: number, step: number, sampleOffset: number): void;
   sdeRowStats(x: Float32Array, P: number, D: number, out: Float64Array): void;

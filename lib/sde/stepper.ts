@@ -4,6 +4,7 @@
  * path's noise depends only on (seed, pathOffset + row, step id).
  * @packageDocumentation
  */
+import { DeviceOption, deviceCode, resolveDevice } from '../backends';
 import { InvalidArgumentError, ShapeError } from '../errors';
 import { runNativeSync } from '../run';
 import { Dtype, FloatArray, Seed, allocate, checkDtype, checkFloatArray, checkInt, checkNumber, checkOneOf, seedKey } from '../validate';
@@ -29,6 +30,11 @@ export interface StepperOptions {
   /** First step id (default 0). */
   firstStep?: number;
   dtype?: Dtype;
+  /**
+   * Where noise and update run (default 'cpu'). 'cuda' copies the buffers per call (float32 only);
+   * it exists to check the device step against the CPU, not for speed.
+   */
+  device?: DeviceOption;
 }
 
 /** An in-place Euler–Maruyama stepper. */
@@ -55,8 +61,11 @@ export function createStepper(o: StepperOptions): Stepper {
   const pathOffset = checkInt('pathOffset', o.pathOffset ?? 0, 0, 2 ** 48 - P);
   const stream = checkInt('stream', o.stream ?? 0, 0, 0xffff);
   let n = checkInt('firstStep', o.firstStep ?? 0, 0, 2 ** 32 - 1);
+  const device = o.device === undefined ? 'cpu' : resolveDevice(o.device, P * d);
+  if (device === 'cuda' && dtype !== 'float32') throw new InvalidArgumentError("the CUDA stepper is float32");
+  const dev = deviceCode(device);
   const dW = allocate(dtype, P * m);
-  const hdr = new Float64Array([P, pathOffset, m, 0, 1, stream, key[0], key[1], 0, 0]);
+  const hdr = new Float64Array([P, pathOffset, m, 0, 1, stream, key[0], key[1], 0, dev]);
   const gs = diffusionSize(noise, P, d, m);
   return {
     get stepId() {
@@ -76,7 +85,7 @@ export function createStepper(o: StepperOptions): Stepper {
       hdr[8] = dt;
       runNativeSync(() => {
         sdeNative().sdeBrownian(dW, null, hdr);
-        sdeNative().sdeUpdate(OP.euler, NOISE_CODE[noise], P, d, m, dt, x, x, drift, null, diffusion, null, null, dW, null);
+        sdeNative().sdeUpdate(OP.euler, NOISE_CODE[noise], P, d, m, dt, x, x, drift, null, diffusion, null, null, dW, null, dev);
       });
       n++;
     },

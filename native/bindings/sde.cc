@@ -119,7 +119,7 @@ Napi::Value Brownian(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// sdeUpdate(op, noise, paths, d, m, h, x, y, f1, f2, g1, g2, gdg, dW, J)  (synchronous)
+// sdeUpdate(op, noise, paths, d, m, h, x, y, f1, f2, g1, g2, gdg, dW, J, device?)  (synchronous)
 Napi::Value Update(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   GenericCall c;
@@ -157,6 +157,7 @@ Napi::Value Update(const Napi::CallbackInfo& info) {
     throw_arg(env, "missing buffer for this update");
   if ((c.op == sde::kOpMilstein || c.op >= sde::kOpProbe) && c.noise != sde::kDiagonal && c.noise != sde::kScalar)
     throw_arg(env, "Milstein needs diagonal or scalar noise");
+  if (info.Length() > 15 && !info[15].IsUndefined()) c.device = u32_arg(info, 15, "device") ? Device::Cuda : Device::Cpu;
   sde_generic_update(c);
   return env.Undefined();
 }

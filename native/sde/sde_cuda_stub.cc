@@ -10,6 +10,7 @@ void sde_fused_f64(const sde::FusedArgs<double>&) { require_available(); }
 void sde_brownian_f32(const sde::NoiseSpec<float>&, uint64_t, uint64_t, uint32_t, float*, float*) {
   require_available();
 }
+void sde_generic_f32(const sde::GenericArgs<float>&) { require_available(); }
 
 }  // namespace cuda
 }  // namespace itk

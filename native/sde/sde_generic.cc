@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "../core/device_buffer.h"
 #include "../core/threadpool.h"
@@ -95,9 +96,51 @@ void sde_brownian(const BrownianCall& c, const Control& ctl) {
     brownian_cpu<float>(c, ctl);
 }
 
+// The update on CUDA: every buffer the op reads is copied to the device, x comes back.
+static void generic_cuda(const GenericCall& c) {
+  require(!c.f64, Code::InvalidArg, "CUDA callback-path updates are float32");
+  cuda::require_available();
+  const std::size_t pd = c.paths * c.d * sizeof(float), pm = c.paths * c.m * sizeof(float);
+  std::size_t gs = pd;
+  if (c.noise == sde::kAdditive) gs = static_cast<std::size_t>(c.d) * c.m * sizeof(float);
+  if (c.noise == sde::kGeneral) gs = pd * c.m;
+  std::vector<DeviceBuffer> keep;
+  auto up = [&](const void* src, std::size_t bytes) -> const float* {
+    if (!src) return nullptr;
+    keep.emplace_back(bytes);
+    cuda::copy_to_device(keep.back().get(), src, bytes);
+    return static_cast<const float*>(keep.back().get());
+  };
+  keep.reserve(10);
+  sde::GenericArgs<float> a;
+  a.op = c.op;
+  a.noise = c.noise;
+  a.paths = c.paths;
+  a.d = c.d;
+  a.m = c.m;
+  a.h = static_cast<float>(c.h);
+  a.sqrt_h = static_cast<float>(std::sqrt(std::fabs(c.h)));
+  a.y = up(c.y, pd);
+  a.f1 = up(c.f1, pd);
+  a.f2 = up(c.f2, pd);
+  a.g1 = up(c.g1, gs);
+  a.g2 = up(c.g2, gs);
+  a.gdg = up(c.gdg, pd);
+  a.dW = up(c.dW, pm);
+  a.J = up(c.J, pm);
+  keep.emplace_back(pd);
+  a.x = static_cast<float*>(keep.back().get());
+  cuda::sde_generic_f32(a);
+  cuda::copy_to_host(c.x, a.x, pd);
+}
+
 void sde_generic_update(const GenericCall& c) {
   require(c.op >= 0 && c.op <= sde::kOpCalculus && c.noise >= 0 && c.noise <= sde::kGeneral, Code::InvalidArg,
           "unknown update or noise type");
+  if (c.device == Device::Cuda) {
+    generic_cuda(c);
+    return;
+  }
   if (c.f64)
     update_cpu<double>(c);
   else

@@ -30,6 +30,7 @@ struct GenericCall {
   void* x = nullptr;
   const void *y = nullptr, *f1 = nullptr, *f2 = nullptr, *g1 = nullptr, *g2 = nullptr, *gdg = nullptr;
   const void *dW = nullptr, *J = nullptr;
+  Device device = Device::Cpu;  // CUDA: buffers are copied in and x copied back (float32)
 };
 void sde_generic_update(const GenericCall& c);
 

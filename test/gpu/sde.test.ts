@@ -44,6 +44,17 @@ d('CUDA fused SDE kernels match the CPU', () => {
       expect(worst).toBeLessThan(1e-12);
     });
   }
+  test('Stepper (generic EM step and Brownian increments) on CUDA equals the CPU bit for bit', () => {
+    const run = (device: 'cpu' | 'cuda'): Float32Array => {
+      const st = sde.createStepper({ paths: 3000, dim: 3, noise: 'general', brownianDim: 2, seed: 8, pathOffset: 77, device });
+      const x = new Float32Array(9000).map((_, i) => Math.cos(i));
+      const f = new Float32Array(9000).map((_, i) => Math.sin(i));
+      const g = new Float32Array(18000).map((_, i) => 0.1 + (i % 7) * 0.05);
+      for (let k = 0; k < 5; k++) st.step(x, f, g, k * 0.01, 0.01);
+      return x;
+    };
+    expect(firstDiff(run('cpu'), run('cuda'))).toBe(-1);
+  });
   test('refinement and pathOffset on CUDA equal the CPU', () => {
     const m = sde.models.gbm({ mu: 2, sigma: 1 });
     const o = { paths: 5000, pathOffset: 123456, x0: [1], t1: 1, steps: 16, noiseRefinement: 128, method: 'milstein', seed: 5 } as const;
