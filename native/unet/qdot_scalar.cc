@@ -56,7 +56,7 @@ bool qdot_kernels_named(const std::string& name, QDotKernels* out) {
     *out = QDotKernels{qdot4_w4_scalar, qdot4_w8_scalar, "scalar", nullptr, nullptr};
     return true;
   }
-#if defined(__x86_64__) || defined(_M_X64)
+#if defined(__x86_64__) && defined(__GNUC__)  // GCC and Clang: per-function target attributes
   const CpuFeatures& f = cpu_features();
   if (name == "avx2" && f.avx2) {
     *out = QDotKernels{qdot4_w4_avx2, qdot4_w8_avx2, "avx2", nullptr, nullptr};  // rows one at a time
