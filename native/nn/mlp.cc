@@ -65,30 +65,44 @@ namespace {
 #define ITK_NN_CLONES
 #endif
 
-// z[r, :] = b + Σ_i in[r, i]·Wt[i, :], four rows at a time (one load of each Wt row serves four
-// outputs); the sum over i runs in increasing order for every row.
+// z[r, :] = b + Σ_i in[r, i]·Wt[i, :]: blocks of 4 rows × 16 outputs are accumulated in registers
+// over i (the tile fits in vector registers on AVX2/AVX-512), the ragged edges one output at a
+// time. Every element's sum runs over i in increasing order from b, whatever the tiling.
 #define ITK_NN_LINEAR_ROWS(T)                                                                                  \
   ITK_NN_CLONES void linear_rows(const T* __restrict in, std::size_t rows, std::size_t nin,                     \
                                  const T* __restrict Wt, const T* __restrict b, std::size_t nout,               \
                                  T* __restrict z) {                                                             \
+    constexpr std::size_t kT = 16;                                                                             \
     std::size_t r = 0;                                                                                         \
     for (; r + 4 <= rows; r += 4) {                                                                            \
-      T* __restrict z0 = z + r * nout;                                                                         \
-      T* __restrict z1 = z0 + nout;                                                                            \
-      T* __restrict z2 = z1 + nout;                                                                            \
-      T* __restrict z3 = z2 + nout;                                                                            \
-      for (std::size_t o = 0; o < nout; ++o) z0[o] = z1[o] = z2[o] = z3[o] = b[o];                             \
       const T* x0 = in + r * nin;                                                                              \
-      for (std::size_t i = 0; i < nin; ++i) {                                                                  \
-        const T a0 = x0[i], a1 = x0[nin + i], a2 = x0[2 * nin + i], a3 = x0[3 * nin + i];                      \
-        const T* __restrict w = Wt + i * nout;                                                                 \
-        for (std::size_t o = 0; o < nout; ++o) {                                                               \
-          z0[o] += a0 * w[o];                                                                                  \
-          z1[o] += a1 * w[o];                                                                                  \
-          z2[o] += a2 * w[o];                                                                                  \
-          z3[o] += a3 * w[o];                                                                                  \
+      std::size_t o0 = 0;                                                                                      \
+      for (; o0 + kT <= nout; o0 += kT) {                                                                      \
+        T a0[kT], a1[kT], a2[kT], a3[kT];                                                                      \
+        for (std::size_t j = 0; j < kT; ++j) a0[j] = a1[j] = a2[j] = a3[j] = b[o0 + j];                        \
+        for (std::size_t i = 0; i < nin; ++i) {                                                                \
+          const T v0 = x0[i], v1 = x0[nin + i], v2 = x0[2 * nin + i], v3 = x0[3 * nin + i];                    \
+          const T* __restrict w = Wt + i * nout + o0;                                                          \
+          for (std::size_t j = 0; j < kT; ++j) {                                                               \
+            a0[j] += v0 * w[j];                                                                                \
+            a1[j] += v1 * w[j];                                                                                \
+            a2[j] += v2 * w[j];                                                                                \
+            a3[j] += v3 * w[j];                                                                                \
+          }                                                                                                    \
+        }                                                                                                      \
+        for (std::size_t j = 0; j < kT; ++j) {                                                                 \
+          z[r * nout + o0 + j] = a0[j];                                                                        \
+          z[(r + 1) * nout + o0 + j] = a1[j];                                                                  \
+          z[(r + 2) * nout + o0 + j] = a2[j];                                                                  \
+          z[(r + 3) * nout + o0 + j] = a3[j];                                                                  \
         }                                                                                                      \
       }                                                                                                        \
+      for (std::size_t q = 0; q < 4; ++q)                                                                      \
+        for (std::size_t o = o0; o < nout; ++o) {                                                              \
+          T acc = b[o];                                                                                        \
+          for (std::size_t i = 0; i < nin; ++i) acc += x0[q * nin + i] * Wt[i * nout + o];                     \
+          z[(r + q) * nout + o] = acc;                                                                         \
+        }                                                                                                      \
     }                                                                                                          \
     for (; r < rows; ++r) {                                                                                    \
       T* __restrict z0 = z + r * nout;                                                                         \
@@ -120,32 +134,47 @@ namespace {
     }                                                                                                          \
   }
 
-// gin[r, :] = Σ_o dz[r, o]·W[o, :] (o in order), four rows per pass over W.
+// gin[r, :] = Σ_o dz[r, o]·W[o, :] (o ascending from 0 for every element): 4 rows × 16 inputs in
+// registers over o, the ragged edges one element at a time.
 #define ITK_NN_INPUT_GRAD(T)                                                                                   \
   ITK_NN_CLONES void input_grad_rows(const T* __restrict dz, const T* __restrict W, std::size_t rows,           \
                                      std::size_t nin, std::size_t nout, T* __restrict gin) {                    \
-    for (std::size_t k = 0; k < rows * nin; ++k) gin[k] = T(0);                                                \
+    constexpr std::size_t kT = 16;                                                                             \
     std::size_t r = 0;                                                                                         \
     for (; r + 4 <= rows; r += 4) {                                                                            \
-      T* __restrict g0 = gin + r * nin;                                                                        \
-      T* __restrict g1 = g0 + nin;                                                                             \
-      T* __restrict g2 = g1 + nin;                                                                             \
-      T* __restrict g3 = g2 + nin;                                                                             \
       const T* d0 = dz + r * nout;                                                                             \
-      for (std::size_t o = 0; o < nout; ++o) {                                                                 \
-        const T c0 = d0[o], c1 = d0[nout + o], c2 = d0[2 * nout + o], c3 = d0[3 * nout + o];                   \
-        const T* __restrict w = W + o * nin;                                                                   \
-        for (std::size_t i = 0; i < nin; ++i) {                                                                \
-          g0[i] += c0 * w[i];                                                                                  \
-          g1[i] += c1 * w[i];                                                                                  \
-          g2[i] += c2 * w[i];                                                                                  \
-          g3[i] += c3 * w[i];                                                                                  \
+      std::size_t i0 = 0;                                                                                      \
+      for (; i0 + kT <= nin; i0 += kT) {                                                                       \
+        T a0[kT], a1[kT], a2[kT], a3[kT];                                                                      \
+        for (std::size_t j = 0; j < kT; ++j) a0[j] = a1[j] = a2[j] = a3[j] = T(0);                             \
+        for (std::size_t o = 0; o < nout; ++o) {                                                               \
+          const T c0 = d0[o], c1 = d0[nout + o], c2 = d0[2 * nout + o], c3 = d0[3 * nout + o];                 \
+          const T* __restrict w = W + o * nin + i0;                                                            \
+          for (std::size_t j = 0; j < kT; ++j) {                                                               \
+            a0[j] += c0 * w[j];                                                                                \
+            a1[j] += c1 * w[j];                                                                                \
+            a2[j] += c2 * w[j];                                                                                \
+            a3[j] += c3 * w[j];                                                                                \
+          }                                                                                                    \
+        }                                                                                                      \
+        for (std::size_t j = 0; j < kT; ++j) {                                                                 \
+          gin[r * nin + i0 + j] = a0[j];                                                                       \
+          gin[(r + 1) * nin + i0 + j] = a1[j];                                                                 \
+          gin[(r + 2) * nin + i0 + j] = a2[j];                                                                 \
+          gin[(r + 3) * nin + i0 + j] = a3[j];                                                                 \
         }                                                                                                      \
       }                                                                                                        \
+      for (std::size_t q = 0; q < 4; ++q)                                                                      \
+        for (std::size_t i = i0; i < nin; ++i) {                                                               \
+          T acc = T(0);                                                                                        \
+          for (std::size_t o = 0; o < nout; ++o) acc += d0[q * nout + o] * W[o * nin + i];                     \
+          gin[(r + q) * nin + i] = acc;                                                                        \
+        }                                                                                                      \
     }                                                                                                          \
     for (; r < rows; ++r) {                                                                                    \
       T* __restrict g0 = gin + r * nin;                                                                        \
       const T* d0 = dz + r * nout;                                                                             \
+      for (std::size_t i = 0; i < nin; ++i) g0[i] = T(0);                                                      \
       for (std::size_t o = 0; o < nout; ++o) {                                                                 \
         const T c0 = d0[o];                                                                                    \
         const T* __restrict w = W + o * nin;                                                                   \
