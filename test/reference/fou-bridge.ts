@@ -43,7 +43,7 @@ export function bridgeReference(s: BridgeSpec): { condStd: Float64Array; priorSt
     for (let i = 0; i < S; i++) for (let j = 0; j < S; j++) C[j * S + i] = A[i * S + j];
     return C;
   };
-  let P = new Float64Array(S * S);
+  let P: Float64Array = new Float64Array(S * S);
   if (s.type1) for (let i = 0; i < K; i++) for (let j = 0; j < K; j++) P[(i + 1) * S + j + 1] = 1 / (s.gammas[i] + s.gammas[j]);
   const Ps: Float64Array[] = [P];
   const Mt = transpose(M);
