@@ -136,15 +136,21 @@ ITK_HD void step_linear(const FusedArgs<T>& a, const T* tc, uint64_t path, uint3
 }
 
 // One step of a coupled model (the whole path in y[0..d)).
+// Brownian draws per step of the coupled kinds other than the mixture: GBM d, CIR 1, Heston 2.
 template <typename T>
-ITK_HD void step_coupled(const FusedArgs<T>& a, uint64_t path, uint32_t n, T* y) {
+ITK_HD int coupled_noise_count(const FusedArgs<T>& a) {
+  return a.kind == kGbm ? static_cast<int>(a.dim) : a.kind == kHeston ? 2 : 1;
+}
+
+// One step of GBM, CIR or Heston from this step's increments dW (GBM mixes dW in place). Split
+// from the noise so the CPU can draw a group of paths' noise at once (native/sde/sde_fused.cc).
+template <typename T>
+ITK_HD void coupled_update(const FusedArgs<T>& a, T* y, T* dW) {
   const uint32_t d = a.dim;
   const T h = a.h;
   const T* p = a.par;
-  T dW[kMaxLocal], J[kMaxLocal];
   switch (a.kind) {
     case kGbm: {
-      brownian(a.noise, path, n, 0, static_cast<int>(d), dW, static_cast<T*>(nullptr));
       const T* muv = p;
       const T* sg = p + d;
       const T* dh = sg + d;
@@ -169,13 +175,11 @@ ITK_HD void step_coupled(const FusedArgs<T>& a, uint64_t path, uint32_t n, T* y)
       break;
     }
     case kCir: {  // v̂' = v̂ + κ(θ − v̂⁺)h + ξ sqrt(v̂⁺)ΔW
-      brownian(a.noise, path, n, 0, 1, dW, static_cast<T*>(nullptr));
       const T vp = pos(y[0]);
       y[0] = step_em(y[0], mu(p[0], sb(p[1], vp)), mu(mu(p[2], sq(vp)), dW[0]), h);
       break;
     }
     case kHeston: {  // ΔW₁ = √h z₀, ΔW₂ = ρΔW₁ + sqrt(1−ρ²)√h z₁
-      brownian(a.noise, path, n, 0, 2, dW, static_cast<T*>(nullptr));
       const T vp = pos(y[1]);
       const T sv = sq(vp);
       const T dw2 = ad(mu(p[4], dW[0]), mu(p[5], dW[1]));
@@ -184,6 +188,24 @@ ITK_HD void step_coupled(const FusedArgs<T>& a, uint64_t path, uint32_t n, T* y)
       y[1] = step_em(y[1], mu(p[1], sb(p[2], vp)), mu(mu(p[3], sv), dw2), h);
       break;
     }
+    default:
+      break;
+  }
+}
+
+template <typename T>
+ITK_HD void step_coupled(const FusedArgs<T>& a, uint64_t path, uint32_t n, T* y) {
+  const uint32_t d = a.dim;
+  const T h = a.h;
+  const T* p = a.par;
+  T dW[kMaxLocal], J[kMaxLocal];
+  switch (a.kind) {
+    case kGbm:
+    case kCir:
+    case kHeston:
+      brownian(a.noise, path, n, 0, coupled_noise_count(a), dW, static_cast<T*>(nullptr));
+      coupled_update(a, y, dW);
+      break;
     case kGmm: {  // dX = ∇log p dt + sqrt(2τ) dW (additive noise)
       const T g = p[0];
       const uint32_t K = a.mixture;

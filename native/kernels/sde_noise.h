@@ -55,6 +55,12 @@ struct NoiseSpec {
   T sqrt_hf12 = T(0);    // sqrt(|h| / (12 r)): scale of the space-time area
 };
 
+// ΔW = sqrt(|h|)·z for one standard normal z of an unrefined step (refine = 1).
+template <typename T>
+ITK_HD T increment(const NoiseSpec<T>& ns, float z) {
+  return mu(ns.sqrt_hf, static_cast<T>(z));
+}
+
 // ΔW_k and (when J != nullptr) J_k = I_(k,0)/h for k = k0 .. k0+cnt-1 of coarse step n.
 // r = 1: ΔW = sqrt(h)·z, J = ΔW/2 + H with H = sqrt(h/12)·z'. r > 1: ΔW = Σ_q ΔW_q and
 // I_(k,0) = Σ_q [h_f(ΔW_q/2 + H_q) + h_f·W_q], W_q the fine path before fine step q (§2.5).
@@ -67,7 +73,7 @@ ITK_HD void brownian(const NoiseSpec<T>& ns, uint64_t path, uint32_t n, uint32_t
     normal_range(ns.key_lo, ns.key_hi, ns.stream, path, n, k0, cnt, z, &cache);
     if (J) normal_range(ns.key_lo, ns.key_hi, ns.stream, path, n, ns.m + k0, cnt, za, &cache);
     for (int c = 0; c < cnt; ++c) {
-      dW[c] = mu(ns.sqrt_hf, static_cast<T>(z[c]));
+      dW[c] = increment(ns, z[c]);
       if (J) J[c] = ad(mu(T(0.5), dW[c]), mu(ns.sqrt_hf12, static_cast<T>(za[c])));
     }
     return;

@@ -31,6 +31,17 @@ inline void philox_round_lanes(uint32_t (&c)[4][kRngLanes], uint32_t k0, uint32_
   }
 }
 
+// Ten rounds over counters already laid out in c, written to b->w.
+inline void philox_lanes(RngBatch* b, uint32_t (&c)[4][kRngLanes], uint32_t key_lo, uint32_t key_hi) {
+  uint32_t k0 = key_lo, k1 = key_hi;
+  for (int round = 0; round < 10; ++round) {
+    if (round > 0) philox_bump_key(&k0, &k1);
+    philox_round_lanes(c, k0, k1);
+  }
+  for (int i = 0; i < 4; ++i)
+    for (int l = 0; l < kRngLanes; ++l) b->w[i][l] = c[i][l];
+}
+
 }  // namespace
 
 ITK_CLONES
@@ -41,19 +52,29 @@ void rng_batch_words(RngBatch* b, uint32_t key_lo, uint32_t key_hi, uint32_t str
     const Philox4 ctr = philox_counter(stream, path, step, block0 + static_cast<uint32_t>(l));
     for (int i = 0; i < 4; ++i) c[i][l] = ctr.v[i];
   }
-  uint32_t k0 = key_lo, k1 = key_hi;
-  for (int round = 0; round < 10; ++round) {
-    if (round > 0) philox_bump_key(&k0, &k1);
-    philox_round_lanes(c, k0, k1);
+  philox_lanes(b, c, key_lo, key_hi);
+}
+
+ITK_CLONES
+void rng_batch_words_paths(RngBatch* b, uint32_t key_lo, uint32_t key_hi, uint32_t stream, uint64_t path0,
+                           uint32_t step, uint32_t block) {
+  uint32_t c[4][kRngLanes];
+  for (int l = 0; l < kRngLanes; ++l) {
+    const Philox4 ctr = philox_counter(stream, path0 + static_cast<uint64_t>(l), step, block);
+    for (int i = 0; i < 4; ++i) c[i][l] = ctr.v[i];
   }
-  for (int i = 0; i < 4; ++i)
-    for (int l = 0; l < kRngLanes; ++l) b->w[i][l] = c[i][l];
+  philox_lanes(b, c, key_lo, key_hi);
 }
 
 ITK_CLONES
 void rng_batch_normals(RngBatch* b) {
   for (int l = 0; l < kRngLanes; ++l) box_muller(b->w[0][l], b->w[1][l], &b->z[0][l], &b->z[1][l]);
   for (int l = 0; l < kRngLanes; ++l) box_muller(b->w[2][l], b->w[3][l], &b->z[2][l], &b->z[3][l]);
+}
+
+ITK_CLONES
+void rng_batch_normals01(RngBatch* b) {
+  for (int l = 0; l < kRngLanes; ++l) box_muller(b->w[0][l], b->w[1][l], &b->z[0][l], &b->z[1][l]);
 }
 
 }  // namespace itk

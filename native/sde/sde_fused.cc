@@ -8,6 +8,7 @@
 #include "../core/device_buffer.h"
 #include "../core/threadpool.h"
 #include "../kernels/sde_fused.h"
+#include "../rng/rng_batch.h"
 #include "sde_cuda.h"
 
 namespace itk {
@@ -31,6 +32,43 @@ sde::NoiseSpec<T> noise_spec(uint32_t key_lo, uint32_t key_hi, uint32_t stream, 
   ns.sqrt_hf = static_cast<T>(std::sqrt(std::fabs(hf)));
   ns.sqrt_hf12 = static_cast<T>(std::sqrt(std::fabs(hf) / 12.0));
   return ns;
+}
+
+// True when every step of the model needs at most the first Box–Muller pair of block 0 and no
+// refinement: then a group of kRngLanes paths can draw a step's noise in one vectorized batch.
+template <typename T>
+bool lanes_eligible(const sde::FusedArgs<T>& a) {
+  const bool coupled = a.kind == sde::kGbm || a.kind == sde::kCir || a.kind == sde::kHeston;
+  return coupled && a.noise.refine == 1 && sde::coupled_noise_count(a) <= 2;
+}
+
+// Whole trajectories of rows row0 .. row0+lanes-1, steps outer and paths inner: the Philox blocks
+// and Box–Muller pairs of one step come from rng_batch (SIMD across paths), the update is the same
+// coupled_update the per-path kernel runs, so the bits equal run_unit's.
+template <typename T>
+void run_lanes(const sde::FusedArgs<T>& a, uint64_t row0, int lanes) {
+  const uint32_t d = a.dim;
+  const int cnt = sde::coupled_noise_count(a);
+  T y[kRngLanes][2];
+  uint32_t sp[kRngLanes];
+  for (int l = 0; l < lanes; ++l) {
+    for (uint32_t i = 0; i < d; ++i) y[l][i] = a.x[(row0 + l) * d + i];
+    sp[l] = 0;
+    sde::emit_saves(a, a.step_begin, row0 + l, 0, static_cast<int>(d), y[l], &sp[l]);
+  }
+  RngBatch b;
+  for (uint32_t n = a.step_begin; n < a.step_end; ++n) {
+    rng_batch_words_paths(&b, a.noise.key_lo, a.noise.key_hi, a.noise.stream, a.path_offset + row0, n, 0);
+    rng_batch_normals01(&b);
+    for (int l = 0; l < lanes; ++l) {
+      T dW[2];
+      for (int c = 0; c < cnt; ++c) dW[c] = sde::increment(a.noise, b.z[c][l]);
+      sde::coupled_update(a, y[l], dW);
+      if (a.n_saves) sde::emit_saves(a, n + 1, row0 + l, 0, static_cast<int>(d), y[l], &sp[l]);
+    }
+  }
+  for (int l = 0; l < lanes; ++l)
+    for (uint32_t i = 0; i < d; ++i) a.x[(row0 + l) * d + i] = y[l][i];
 }
 
 template <typename T>
@@ -82,9 +120,15 @@ void run(const FusedCall& c, const Control& ctl) {
     const std::size_t grain = kPathsPerChunk * static_cast<std::size_t>(per_path);
     const double chunks = static_cast<double>((units + grain - 1) / grain);
     std::atomic<std::size_t> done{0};
+    const bool lanes = lanes_eligible(a);  // then one unit is one path (unit width = dim)
     parallel_range(units, grain, [&](std::size_t u0, std::size_t u1) {
       ctl.check();
-      for (std::size_t u = u0; u < u1; ++u) sde::run_unit(a, u);
+      if (lanes) {
+        for (std::size_t u = u0; u < u1; u += kRngLanes)
+          run_lanes(a, u, static_cast<int>(std::min<std::size_t>(kRngLanes, u1 - u)));
+      } else {
+        for (std::size_t u = u0; u < u1; ++u) sde::run_unit(a, u);
+      }
       ctl.progress(static_cast<double>(done.fetch_add(1) + 1), chunks);
     });
     return;
