@@ -17,6 +17,27 @@ export function benchAreas(): string[] {
     .sort();
 }
 
+const MARKER = '## Latest results';
+
+/**
+ * Rewrites the "Latest results" part of benchmarks/README.md from the per-area tables
+ * (benchmarks/<area>.md, written by each benchmark's report), so the README stays current.
+ */
+export function updateBenchReadme(): void {
+  const dir = path.join(packageRoot, 'benchmarks');
+  const readme = path.join(dir, 'README.md');
+  if (!fs.existsSync(readme)) return;
+  const head = fs.readFileSync(readme, 'utf8').split(MARKER)[0];
+  const order = ['rng', 'sde', 'ot', 'fbm', 'unet', 'train'];
+  const tables = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.md') && f !== 'README.md')
+    .map((f) => f.replace(/\.md$/, ''))
+    .sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99))
+    .map((a) => fs.readFileSync(path.join(dir, `${a}.md`), 'utf8').trim().replace(/^#+ /, '### '));
+  fs.writeFileSync(readme, `${head}${MARKER}\n\nCopied from the per-area files by \`itokit bench\`.\n\n${tables.join('\n\n')}\n`);
+}
+
 /** Runs one area's benchmarks, or all of them. */
 export async function runBench(area: string | undefined, quick: boolean): Promise<void> {
   const areas = benchAreas();
@@ -29,4 +50,5 @@ export async function runBench(area: string | undefined, quick: boolean): Promis
     console.log(`\n== ${a} ==`);
     await mod.run({ quick });
   }
+  updateBenchReadme();
 }

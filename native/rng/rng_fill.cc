@@ -66,19 +66,23 @@ void rng_fill_cpu(void* out, std::size_t n, RngKind kind, RngKey key, uint32_t s
 void rng_randn_cpu(float* out, std::size_t paths, std::size_t dim, RngKey key, uint32_t stream,
                    uint64_t path_offset, uint32_t step, const Control& ctl) {
   if (paths == 0 || dim == 0) return;
-  const std::size_t grain = std::max<std::size_t>(1, 4096 / dim);
+  // Chunks are whole groups of kRngLanes rows, so the split never depends on the thread count.
+  const std::size_t grain = kRngLanes * std::max<std::size_t>(1, 4096 / (kRngLanes * dim));
+  const std::size_t blocks = (dim + 3) / 4;
   parallel_range(paths, grain, [&](std::size_t p0, std::size_t p1) {
     ctl.check();
-    for (std::size_t p = p0; p < p1; ++p) {
-      float* row = out + p * dim;
-      const uint64_t path = path_offset + p;
-      for (std::size_t k = 0; k < dim; k += 4) {
-        const Philox4 w =
-            philox_block(key.lo, key.hi, stream, path, step, static_cast<uint32_t>(k >> 2));
-        float z[4];
-        normals4(w, z);
-        const std::size_t m = std::min<std::size_t>(4, dim - k);
-        for (std::size_t i = 0; i < m; ++i) row[k + i] = z[i];
+    RngBatch batch;
+    for (std::size_t g = p0; g < p1; g += kRngLanes) {
+      const std::size_t lanes = std::min<std::size_t>(kRngLanes, p1 - g);
+      for (std::size_t k = 0; k < blocks; ++k) {
+        // Lane l is path (path_offset + g + l); block k holds draws 4k .. 4k+3 of each row.
+        rng_batch_words_paths(&batch, key.lo, key.hi, stream, path_offset + g, step, static_cast<uint32_t>(k));
+        rng_batch_normals(&batch);
+        const std::size_t m = std::min<std::size_t>(4, dim - 4 * k);
+        for (std::size_t l = 0; l < lanes; ++l) {
+          float* row = out + (g + l) * dim + 4 * k;
+          for (std::size_t i = 0; i < m; ++i) row[i] = batch.z[i][l];
+        }
       }
     }
   });
