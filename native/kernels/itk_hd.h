@@ -63,6 +63,20 @@ ITK_HD double dadd(double a, double b) {
   return a + b;
 #endif
 }
+ITK_HD double ddiv(double a, double b) {
+#if defined(__CUDA_ARCH__)
+  return __ddiv_rn(a, b);
+#else
+  return a / b;
+#endif
+}
+ITK_HD double dsqrt(double a) {
+#if defined(__CUDA_ARCH__)
+  return __dsqrt_rn(a);
+#else
+  return __builtin_sqrt(a);
+#endif
+}
 
 ITK_HD uint32_t float_bits(float f) {
 #if defined(__CUDA_ARCH__)

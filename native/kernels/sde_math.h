@@ -24,20 +24,8 @@ ITK_HD float ex(float a) { return ik_expf(a); }
 ITK_HD double ad(double a, double b) { return dadd(a, b); }
 ITK_HD double sb(double a, double b) { return dadd(a, -b); }
 ITK_HD double mu(double a, double b) { return dmul(a, b); }
-ITK_HD double dv(double a, double b) {
-#if defined(__CUDA_ARCH__)
-  return __ddiv_rn(a, b);
-#else
-  return a / b;
-#endif
-}
-ITK_HD double sq(double a) {
-#if defined(__CUDA_ARCH__)
-  return __dsqrt_rn(a);
-#else
-  return std::sqrt(a);
-#endif
-}
+ITK_HD double dv(double a, double b) { return ddiv(a, b); }
+ITK_HD double sq(double a) { return dsqrt(a); }
 ITK_HD double ex(double a) {
 #if defined(__CUDA_ARCH__)
   return ::exp(a);

@@ -15,21 +15,16 @@
 namespace itk {
 namespace ot {
 
-inline double exp_fast(double x) {
-  const double kInvLn2 = 1.4426950408889634;
-  const double kLn2Hi = 6.93147180369123816490e-01;  // high bits of ln 2 (exact in 32 bits)
-  const double kLn2Lo = 1.90821492927058770002e-10;
-  const double kShift = 6755399441055744.0;  // 1.5·2^52: rounds to integer, k in the low bits
-  const double big = x > 709.0 ? 1.0 : 0.0;
-  double xc = x < -708.0 ? -708.0 : x;
-  xc = xc > 709.0 ? 709.0 : xc;
-  double kd = xc * kInvLn2 + kShift;
-  uint64_t ki;
-  std::memcpy(&ki, &kd, 8);
-  kd -= kShift;
-  const double r = (xc - kd * kLn2Hi) - kd * kLn2Lo;
-  // Horner form of Σ_{q ≤ 13} r^q / q!
-  double p = 1.0 / 6227020800.0;
+#if defined(__GNUC__)
+#define ITK_OT_ALWAYS_INLINE __attribute__((always_inline)) inline
+#else
+#define ITK_OT_ALWAYS_INLINE inline
+#endif
+
+// Horner form of Σ_{q ≤ 13} r^q / q! for one lane (V = double) or four (V = v4d); p enters
+// holding 1/13! in every lane. One body, so the scalar and vector exp cannot drift apart.
+template <typename V>
+ITK_OT_ALWAYS_INLINE V exp_taylor13(V r, V p) {
   p = p * r + 1.0 / 479001600.0;
   p = p * r + 1.0 / 39916800.0;
   p = p * r + 1.0 / 3628800.0;
@@ -43,6 +38,23 @@ inline double exp_fast(double x) {
   p = p * r + 0.5;
   p = p * r + 1.0;
   p = p * r + 1.0;
+  return p;
+}
+
+inline double exp_fast(double x) {
+  const double kInvLn2 = 1.4426950408889634;
+  const double kLn2Hi = 6.93147180369123816490e-01;  // high bits of ln 2 (exact in 32 bits)
+  const double kLn2Lo = 1.90821492927058770002e-10;
+  const double kShift = 6755399441055744.0;  // 1.5·2^52: rounds to integer, k in the low bits
+  const double big = x > 709.0 ? 1.0 : 0.0;
+  double xc = x < -708.0 ? -708.0 : x;
+  xc = xc > 709.0 ? 709.0 : xc;
+  double kd = xc * kInvLn2 + kShift;
+  uint64_t ki;
+  std::memcpy(&ki, &kd, 8);
+  kd -= kShift;
+  const double r = (xc - kd * kLn2Hi) - kd * kLn2Lo;
+  const double p = exp_taylor13(r, 1.0 / 6227020800.0);
   const uint64_t sbits = (ki + 1023u) << 52;
   double scale;
   std::memcpy(&scale, &sbits, 8);
@@ -70,20 +82,7 @@ __attribute__((always_inline)) inline v4d exp_fast4(v4d x) {
   const v4l ki = (v4l)kd;
   kd -= kShift;
   const v4d r = (xc - kd * kLn2Hi) - kd * kLn2Lo;
-  v4d p = (v4d){} + 1.0 / 6227020800.0;
-  p = p * r + 1.0 / 479001600.0;
-  p = p * r + 1.0 / 39916800.0;
-  p = p * r + 1.0 / 3628800.0;
-  p = p * r + 1.0 / 362880.0;
-  p = p * r + 1.0 / 40320.0;
-  p = p * r + 1.0 / 5040.0;
-  p = p * r + 1.0 / 720.0;
-  p = p * r + 1.0 / 120.0;
-  p = p * r + 1.0 / 24.0;
-  p = p * r + 1.0 / 6.0;
-  p = p * r + 0.5;
-  p = p * r + 1.0;
-  p = p * r + 1.0;
+  const v4d p = exp_taylor13(r, (v4d){} + 1.0 / 6227020800.0);
   const v4l sbits = (ki + 1023) << 52;
   v4d y = p * (v4d)sbits;
   y = x > 709.0 ? (v4d){} + HUGE_VAL : y;
