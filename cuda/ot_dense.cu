@@ -1,7 +1,7 @@
 // CUDA implementation of the dense OT passes (native/ot/dense_ops.h; spec §6.3). The solver
 // drivers stay on the host; f, g live on the host and travel (n + m doubles) per pass, C stays on
 // the device. Row pass: one warp per row, shifted LSE with a max-shift fallback inside the warp.
-// Column pass: one thread per column looping over rows (coalesced across j). Per-entry
+// Column pass: threads per (row chunk, column), coalesced across j, partials merged in a fixed order. Per-entry
 // arithmetic is native/kernels/ot_entry.h, the same function the CPU loops call. Reductions
 // over rows (residual sums, ΣP, ⟨C,P⟩) are finished on the host in a fixed order, so results are
 // deterministic; they differ from the CPU's blocking in the last bits (spec §4.6 allows it; T12
@@ -68,14 +68,39 @@ __global__ void row_kernel(const T* C, std::size_t n, std::size_t m, const doubl
   }
 }
 
-// Column half-iteration (thread per column): v_j ← v_j + log b_j − log (Pᵀ1)_j, max-shift fallback.
+// Column passes (spec §6.3, "for small m, split rows into chunks"): a thread per column looping
+// over all n rows leaves most of the GPU idle when m is a few thousand, so the rows are cut into
+// kColChunks(n) fixed chunks; each (chunk, column) thread writes a partial sum, and a second kernel
+// adds the partials in chunk order (deterministic, independent of the launch shape).
+inline int col_chunks(std::size_t n) { return static_cast<int>(n < 128 ? 1 : (n / 128 < 64 ? n / 128 : 64)); }
+
+// part[r·m + j] = Σ_{i in chunk r} exp(z_ij), shifted by the current potentials.
 template <typename T>
-__global__ void col_kernel(const T* C, std::size_t n, std::size_t m, const T* ut, const T* vt, const double* log_b,
-                           T c0, T ir, double* v) {
+__global__ void col_partial(const T* C, std::size_t n, std::size_t m, const T* ut, const T* vt, T c0, T ir, int chunks,
+                            double* part) {
+  const std::size_t j = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
+  const int r = blockIdx.y;
+  if (j >= m) return;
+  const std::size_t i0 = n * r / chunks, i1 = n * (r + 1) / chunks;
+  double s = 0;
+  for (std::size_t i = i0; i < i1; ++i) s += exp(static_cast<double>(entry_exponent(ut[i], vt[j], C[i * m + j], c0, ir)));
+  part[r * m + j] = s;
+}
+
+__device__ double col_total(const double* part, std::size_t m, std::size_t j, int chunks) {
+  double s = 0;
+  for (int r = 0; r < chunks; ++r) s += part[r * m + j];
+  return s;
+}
+
+// Column half-iteration: v_j ← v_j + log b_j − log (Pᵀ1)_j, or the max-shift form (serial over
+// the column, rare) when the shifted sum under- or overflows.
+template <typename T>
+__global__ void col_finish(const T* C, std::size_t n, std::size_t m, const T* ut, const double* log_b, T c0, T ir,
+                           const double* part, int chunks, double* v) {
   const std::size_t j = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
   if (j >= m) return;
-  double s = 0;
-  for (std::size_t i = 0; i < n; ++i) s += exp(static_cast<double>(entry_exponent(ut[i], vt[j], C[i * m + j], c0, ir)));
+  const double s = col_total(part, m, j, chunks);
   if (s >= kSumLow && s <= kSumHigh) {
     v[j] += log_b[j] - log(s);
     return;
@@ -85,6 +110,12 @@ __global__ void col_kernel(const T* C, std::size_t n, std::size_t m, const T* ut
   double t = 0;
   for (std::size_t i = 0; i < n; ++i) t += exp(static_cast<double>(entry_exponent(ut[i], T(0), C[i * m + j], c0, ir)) - mx);
   v[j] = log_b[j] - (mx + log(t));
+}
+
+// K_j = (Pᵀ1)_j from the partials.
+__global__ void col_sums(const double* part, std::size_t m, int chunks, double* K) {
+  const std::size_t j = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
+  if (j < m) K[j] = col_total(part, m, j, chunks);
 }
 
 // Fused pass, rows: R_i = (P1)_i, cost_i = Σ_j C_ij P_ij, optional plan row (warp per row).
@@ -108,16 +139,6 @@ __global__ void fused_rows(const T* C, std::size_t n, std::size_t m, const T* ut
     R[i] = s;
     cost[i] = c;
   }
-}
-
-// Fused pass, columns: K_j = (Pᵀ1)_j (thread per column).
-template <typename T>
-__global__ void fused_cols(const T* C, std::size_t n, std::size_t m, const T* ut, const T* vt, T c0, T ir, double* K) {
-  const std::size_t j = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
-  if (j >= m) return;
-  double s = 0;
-  for (std::size_t i = 0; i < n; ++i) s += exp(static_cast<double>(entry_exponent(ut[i], vt[j], C[i * m + j], c0, ir)));
-  K[j] = s;
 }
 
 template <typename T>
@@ -146,7 +167,9 @@ class CudaOps final : public DenseOps {
         vt_(p.m * sizeof(T)),
         rowbuf_(p.n * sizeof(double)),
         rowbuf2_(p.n * sizeof(double)),
-        colbuf_(p.m * sizeof(double)) {
+        colbuf_(p.m * sizeof(double)),
+        chunks_(col_chunks(p.n)),
+        colpart_(static_cast<std::size_t>(chunks_) * p.m * sizeof(double)) {
     n = p.n;
     m = p.m;
     cuda::copy_to_device(C_.get(), p.C, C_.bytes());
@@ -173,8 +196,11 @@ class CudaOps final : public DenseOps {
   void col_update(const double* u, double* v) override {
     upload(u, v);
     cuda::copy_to_device(v_.get(), v, m * sizeof(double));
-    col_kernel<T><<<blocks_for(m), cuda::kBlock>>>(c(), n, m, tptr(ut_), tptr(vt_), dptr(log_b_), c0(), ir(), dptr(v_));
-    cuda::check_launch("ot column kernel");
+    col_partial<T><<<col_grid(), cuda::kBlock>>>(c(), n, m, tptr(ut_), tptr(vt_), c0(), ir(), chunks_, dptr(colpart_));
+    cuda::check_launch("ot column partial sums");
+    col_finish<T><<<blocks_for(m), cuda::kBlock>>>(c(), n, m, tptr(ut_), dptr(log_b_), c0(), ir(), dptr(colpart_), chunks_,
+                                                   dptr(v_));
+    cuda::check_launch("ot column update");
     cuda::copy_to_host(v, v_.get(), m * sizeof(double));
     ++passes;
   }
@@ -186,8 +212,10 @@ class CudaOps final : public DenseOps {
     fused_rows<T><<<blocks_for(n * 32), cuda::kBlock>>>(c(), n, m, tptr(ut_), tptr(vt_), c0(), ir(), dptr(rowbuf_),
                                                        dptr(rowbuf2_), dplan ? static_cast<T*>(dplan->get()) : nullptr);
     cuda::check_launch("ot fused rows");
-    fused_cols<T><<<blocks_for(m), cuda::kBlock>>>(c(), n, m, tptr(ut_), tptr(vt_), c0(), ir(), dptr(colbuf_));
-    cuda::check_launch("ot fused columns");
+    col_partial<T><<<col_grid(), cuda::kBlock>>>(c(), n, m, tptr(ut_), tptr(vt_), c0(), ir(), chunks_, dptr(colpart_));
+    cuda::check_launch("ot fused column partial sums");
+    col_sums<<<blocks_for(m), cuda::kBlock>>>(dptr(colpart_), m, chunks_, dptr(colbuf_));
+    cuda::check_launch("ot fused column sums");
     cuda::copy_to_host(R, rowbuf_.get(), n * sizeof(double));
     cuda::copy_to_host(K, colbuf_.get(), m * sizeof(double));
     std::vector<double> cost(n);
@@ -229,6 +257,7 @@ class CudaOps final : public DenseOps {
   static double* dptr(DeviceBuffer& b) { return static_cast<double*>(b.get()); }
   static T* tptr(DeviceBuffer& b) { return static_cast<T*>(b.get()); }
   T c0() const { return static_cast<T>(p_.c0); }
+  dim3 col_grid() const { return dim3(blocks_for(m), static_cast<unsigned>(chunks_)); }
   T ir() const { return static_cast<T>(ir_); }
   // Potentials in the working dtype (and u in float64 for the row update).
   void upload(const double* u, const double* v) {
@@ -239,7 +268,9 @@ class CudaOps final : public DenseOps {
   }
 
   DenseProblem p_;
-  DeviceBuffer C_, a_, log_a_, log_b_, u_, u_out_, v_, ut_, vt_, rowbuf_, rowbuf2_, colbuf_, plan_;
+  DeviceBuffer C_, a_, log_a_, log_b_, u_, u_out_, v_, ut_, vt_, rowbuf_, rowbuf2_, colbuf_;
+  int chunks_;
+  DeviceBuffer colpart_, plan_;
   double ir_ = 1;
 };
 
