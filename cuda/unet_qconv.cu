@@ -1,138 +1,254 @@
-// W4A8 / W8A8 integer convolution on the GPU (spec/quantized-unet.md §9 "CUDA"): one thread per
-// output (image, channel, pixel); 4 K-codes at a time with __dp4a (u8 × u8 → u32, exact), Σa with
-// __dp4a against 0x01010101; the zero-point identity, per-group scaling and the epilogue are the
-// ITK_HD functions the CPU kernel runs, so accumulators and outputs equal the CPU's bit for bit.
+// W4A8 / W8A8 integer convolution on the GPU (spec/quantized-unet.md §9 "CUDA"): an implicit GEMM
+// over NHWC u8 activation codes and the kernel-layout weight codes of native/unet/qdot.h.
+// Tiles of 64 channels × 64 pixels (pixels of all images in one GEMM); K advances one 32-code
+// block at a time through shared memory as eight 4-code words; each thread owns 4 × 4 outputs
+// and multiplies words with __dp4a (u8 × u8 → u32, exact). Σa is a __dp4a against 0x01010101.
+// Padding taps read the activation zero point z_a, so they dequantize to exactly 0 (§9); codes
+// past K read 0 (the weight rows are zero-padded there too).
+//
+// Groups (§7.3) are multiples of 32 codes, so a K block never straddles two groups: at each group's
+// last block the thread applies the zero-point identity (zero_corrected) and, for group-wise
+// layers, accumulates Δw·acc′ in double in ascending group order, exactly as conv_int on the CPU.
+// Accumulators are exact integers, so they equal the CPU's whatever the summation order, and
+// the epilogue (quant_ops.h) is the same code: outputs are bit-identical.
 #include <cuda_runtime.h>
 
 #include "../native/core/cuda_api.h"
+#include "../native/core/device_buffer.h"
 #include "../native/kernels/quant_ops.h"
 #include "../native/unet/unet_cuda.h"
-#include "common.cuh"
+#include "unet_dev.cuh"
 
 namespace itk {
 namespace unet {
+namespace dev {
 namespace {
 
-struct QConvArgs {
-  const uint8_t* x;     // [B, H, W, I] codes
-  const uint8_t* w;     // kernel layout rows
-  const int32_t* wsum;  // [O, ng]
-  const float* scale;   // [O, ng]
-  const float* zero;    // [O, ng]
-  const float* bias;    // [O]
-  const float* add;     // [B, O] or null
-  float* y;             // [B, O, Ho, Wo]
-  int B, H, W, I, O, KH, KW, stride, pt, Ho, Wo;
-  int bits, K, row_bytes, gsize, ng, za;
-  float delta;
-};
+constexpr int kBM = 64, kBN = 64, kThreads = 256;
+constexpr int kWords = 8;  // 32 codes per K block
 
-// Four consecutive codes k..k+3 (k % 4 == 0, all in one 32-code block) as packed bytes.
-__device__ __forceinline__ uint32_t codes4(const uint8_t* row, int bits, int k) {
-  if (bits == 8) return *reinterpret_cast<const uint32_t*>(row + k);
-  const int blk = k >> 5, j = k & 31;
-  const uint32_t v = *reinterpret_cast<const uint32_t*>(row + blk * 16 + (j & 15));
-  return j < 16 ? (v & 0x0F0F0F0Fu) : ((v >> 4) & 0x0F0F0F0Fu);
-}
+__global__ void __launch_bounds__(kThreads) qconv_kernel(ConvGeo g, const uint8_t* __restrict xq, QW q,
+                                                         const float* __restrict bias, float delta, int za,
+                                                         const float* __restrict add, int add_stride,
+                                                         float* __restrict y) {
+  __shared__ uint32_t As[kWords][kBM];  // weight codes As[word][o]
+  __shared__ uint32_t Bs[kWords][kBN];  // activation codes Bs[word][n]
+  const int tid = threadIdx.x;
+  const int tx = tid % 16, ty = tid / 16;
+  const int o0 = blockIdx.y * kBM;
+  const long long n0 = static_cast<long long>(blockIdx.x) * kBN;
+  const int P = g.Ho * g.Wo;
+  const long long Ntot = static_cast<long long>(g.B) * P;
+  const uint32_t zfill = 0x01010101u * static_cast<uint32_t>(za);
 
-__global__ void qconv_kernel(QConvArgs a) {
-  const std::size_t total = static_cast<std::size_t>(a.B) * a.O * a.Ho * a.Wo;
-  const int N = a.Ho * a.Wo;
-  const uint32_t zfill = 0x01010101u * static_cast<uint32_t>(a.za);
-  for (std::size_t idx = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; idx < total;
-       idx += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
-    const int n = static_cast<int>(idx % N);
-    const int o = static_cast<int>((idx / N) % a.O);
-    const int b = static_cast<int>(idx / (static_cast<std::size_t>(N) * a.O));
-    const int oy = n / a.Wo, ox = n % a.Wo;
-    const uint8_t* row = a.w + static_cast<std::size_t>(o) * a.row_bytes;
-    double acc = 0.0;
-    int64_t acc_pc = 0;
-    for (int g = 0; g < a.ng; ++g) {
-      const int k0 = g * a.gsize, k1 = min(a.K, k0 + a.gsize);
-      uint32_t saw = 0, sa = 0;
-      int k = k0;
-      if ((a.I & 3) == 0) {
-        for (; k + 4 <= k1; k += 4) {
-          const int tap = k / a.I, ci = k - tap * a.I;
-          const int iy = oy * a.stride - a.pt + tap / a.KW, ix = ox * a.stride - a.pt + tap % a.KW;
-          const bool in = iy >= 0 && iy < a.H && ix >= 0 && ix < a.W;
-          const uint32_t x4 = in ? *reinterpret_cast<const uint32_t*>(a.x + ((static_cast<std::size_t>(b) * a.H + iy) * a.W + ix) * a.I + ci) : zfill;
-          saw = __dp4a(x4, codes4(row, a.bits, k), saw);
-          sa = __dp4a(x4, 0x01010101u, sa);
+  // The activation column this thread gathers: n = n0 + tid % 64, words tid / 64 and tid / 64 + 4.
+  const int ncol = tid % kBN;
+  const long long n_ld = n0 + ncol;
+  const bool n_ok = n_ld < Ntot;
+  int b_ld = 0, oy = 0, ox = 0;
+  if (n_ok) {
+    b_ld = static_cast<int>(n_ld / P);
+    const int p = static_cast<int>(n_ld - static_cast<long long>(b_ld) * P);
+    oy = p / g.Wo;
+    ox = p - oy * g.Wo;
+  }
+  const uint8_t* xb = xq + static_cast<std::size_t>(b_ld) * g.H * g.W * g.I;
+  const int iy0 = oy * g.stride - g.pt, ix0 = ox * g.stride - g.pt;
+  const bool vec = (g.I & 3) == 0;  // 4 consecutive k share a tap and are 4-byte aligned
+
+  uint32_t saw[4][4], sa[4];
+  // Per channel: the corrected accumulator acc′ (an integer of magnitude below 2^53, so exact in a double);
+  // group-wise: Σ_g Δw·acc′_g in double, as qconv_accumulate on the CPU.
+  double acc[4][4];
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    sa[i] = 0;
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      saw[i][j] = 0;
+      acc[i][j] = 0.0;
+    }
+  }
+
+  for (int kb = 0; kb < q.nkb; ++kb) {
+    // weights
+    if (q.bits == 8) {
+      // 64 rows × 8 words: element e = tid + 256r → row e / 8, word e % 8
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        const int e = tid + kThreads * r;
+        const int row = e / kWords, wd = e % kWords;
+        const int o = o0 + row;
+        As[wd][row] = o < g.O ? *reinterpret_cast<const uint32_t*>(q.kern + static_cast<std::size_t>(o) * q.row_bytes + kb * 32 + 4 * wd) : 0u;
+      }
+    } else {
+      // 64 rows × 4 packed words (16 bytes per block, byte i = code i | code (i+16) << 4):
+      // packed word w4 holds codes 4·w4..4·w4+3 in its low nibbles and 16+4·w4.. in its high ones
+      const int row = tid / 4, w4 = tid % 4;
+      const int o = o0 + row;
+      const uint32_t v = o < g.O ? *reinterpret_cast<const uint32_t*>(q.kern + static_cast<std::size_t>(o) * q.row_bytes + kb * 16 + 4 * w4) : 0u;
+      As[w4][row] = v & 0x0F0F0F0Fu;
+      As[4 + w4][row] = (v >> 4) & 0x0F0F0F0Fu;
+    }
+    // activations: words wd = tid / 64 and tid / 64 + 4 of column ncol; word wd holds codes
+    // k = 32·kb + 4·wd .. +3, byte 0 first (the order of the weight word's bytes)
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const int wd = tid / kBN + 4 * r;
+      const int k = kb * 32 + 4 * wd;
+      uint32_t word = 0;
+      if (n_ok) {
+        if (vec) {
+          if (k < q.K) {
+            const int tap = k / g.I, ci = k - tap * g.I;
+            const int ky = tap / g.KW, kx = tap - ky * g.KW;
+            const int iy = iy0 + ky, ix = ix0 + kx;
+            word = (iy >= 0 && iy < g.H && ix >= 0 && ix < g.W)
+                       ? *reinterpret_cast<const uint32_t*>(xb + (static_cast<std::size_t>(iy) * g.W + ix) * g.I + ci)
+                       : zfill;
+          }
+        } else {
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            const int kk = k + e;
+            if (kk >= q.K) break;
+            const int tap = kk / g.I, ci = kk - tap * g.I;
+            const int ky = tap / g.KW, kx = tap - ky * g.KW;
+            const int iy = iy0 + ky, ix = ix0 + kx;
+            const uint32_t c = (iy >= 0 && iy < g.H && ix >= 0 && ix < g.W)
+                                   ? xb[(static_cast<std::size_t>(iy) * g.W + ix) * g.I + ci]
+                                   : static_cast<uint32_t>(za);
+            word |= c << (8 * e);
+          }
         }
       }
-      for (; k < k1; ++k) {
-        const int tap = k / a.I, ci = k - tap * a.I;
-        const int iy = oy * a.stride - a.pt + tap / a.KW, ix = ox * a.stride - a.pt + tap % a.KW;
-        const bool in = iy >= 0 && iy < a.H && ix >= 0 && ix < a.W;
-        const uint32_t xv = in ? a.x[((static_cast<std::size_t>(b) * a.H + iy) * a.W + ix) * a.I + ci] : static_cast<uint32_t>(a.za);
-        saw += xv * static_cast<uint32_t>(kern_code(row, a.bits, k));
-        sa += xv;
-      }
-      const std::size_t qi = static_cast<std::size_t>(o) * a.ng + g;
-      const int64_t accp = zero_corrected(static_cast<int32_t>(saw), static_cast<int32_t>(sa), a.wsum[qi], a.za,
-                                          static_cast<int32_t>(a.zero[qi]), k1 - k0);
-      if (a.ng == 1) {
-        acc_pc = accp;  // per-channel: float epilogue, as the CPU kernel
-      } else {
-        acc = qconv_accumulate(acc, a.scale[qi], accp);
-      }
+      Bs[wd][ncol] = word;
     }
-    float v = a.ng == 1 ? qconv_output_pc(acc_pc, qconv_scale(a.scale[o], a.delta), a.bias[o]) : qconv_output(acc, a.delta, a.bias[o]);
-    if (a.add) v = fadd(v, a.add[static_cast<std::size_t>(b) * a.O + o]);
-    a.y[(static_cast<std::size_t>(b) * a.O + o) * N + n] = v;
+    __syncthreads();
+#pragma unroll
+    for (int wd = 0; wd < kWords; ++wd) {
+      uint32_t a[4], bv[4];
+#pragma unroll
+      for (int i = 0; i < 4; ++i) a[i] = As[wd][ty + 16 * i];
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        bv[j] = Bs[wd][tx + 16 * j];
+        sa[j] = __dp4a(bv[j], 0x01010101u, sa[j]);
+      }
+#pragma unroll
+      for (int i = 0; i < 4; ++i)
+#pragma unroll
+        for (int j = 0; j < 4; ++j) saw[i][j] = __dp4a(a[i], bv[j], saw[i][j]);
+    }
+    __syncthreads();
+
+    // end of a group (group-wise: every gsize / 32 blocks; per channel: the last block)
+    const bool last = kb + 1 == q.nkb;
+    if (last || (q.ng > 1 && ((kb + 1) * 32) % q.gsize == 0)) {
+      const int gi = q.ng > 1 ? (kb * 32) / q.gsize : 0;
+      const int kg = min(q.K, (gi + 1) * q.gsize) - gi * q.gsize;
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int o = min(o0 + ty + 16 * i, g.O - 1);  // rows past O compute a discarded value
+        const std::size_t qi = static_cast<std::size_t>(o) * q.ng + gi;
+        const int32_t zw = static_cast<int32_t>(q.zero[qi]), sw = q.wsum[qi];
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+          const int64_t c = zero_corrected(static_cast<int32_t>(saw[i][j]), static_cast<int32_t>(sa[j]), sw, za, zw, kg);
+          acc[i][j] = q.ng == 1 ? static_cast<double>(c) : qconv_accumulate(acc[i][j], q.scale[qi], c);
+          saw[i][j] = 0;
+        }
+      }
+#pragma unroll
+      for (int j = 0; j < 4; ++j) sa[j] = 0;
+    }
+  }
+
+#pragma unroll
+  for (int j = 0; j < 4; ++j) {
+    const long long n = n0 + tx + 16 * j;
+    if (n >= Ntot) continue;
+    const int b = static_cast<int>(n / P);
+    const int p = static_cast<int>(n - static_cast<long long>(b) * P);
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int o = o0 + ty + 16 * i;
+      if (o >= g.O) continue;
+      float v = q.ng == 1 ? qconv_output_pc(static_cast<int64_t>(acc[i][j]), qconv_scale(q.scale[o], delta), bias[o])
+                          : qconv_output(acc[i][j], delta, bias[o]);
+      if (add) v = fadd(v, add[static_cast<std::size_t>(b) * add_stride + o]);
+      y[(static_cast<std::size_t>(b) * g.O + o) * P + p] = v;
+    }
   }
 }
 
-// RAII device buffer for this file's uploads.
-struct Dev {
-  void* p = nullptr;
-  explicit Dev(std::size_t bytes) { p = bytes ? itk::cuda::malloc_bytes(bytes) : nullptr; }
-  ~Dev() { itk::cuda::free_bytes(p); }
-  template <typename T>
-  T* as() const { return static_cast<T*>(p); }
-};
+}  // namespace
+
+void conv_int(const ConvGeo& g, const uint8_t* xq, const QW& q, const float* bias, float delta, int za,
+              const float* add, int add_stride, float* y, cudaStream_t s) {
+  require(q.bits == 4 || q.bits == 8, Code::Internal, "integer conv: bits must be 4 or 8");
+  require(q.ng == 1 || q.gsize % 32 == 0, Code::Internal, "integer conv: group size must be a multiple of 32");
+  const long long Ntot = static_cast<long long>(g.B) * g.Ho * g.Wo;
+  const dim3 grid(static_cast<unsigned>((Ntot + kBN - 1) / kBN), static_cast<unsigned>((g.O + kBM - 1) / kBM));
+  require(grid.y <= 65535u, Code::Shape, "integer conv: too many output channels for one launch");
+  qconv_kernel<<<grid, kThreads, 0, s>>>(g, xq, q, bias, delta, za, add, add_stride, y);
+  launched("unet integer conv");
+}
+
+}  // namespace dev
+
+namespace {
 
 template <typename T>
-void upload(Dev& d, const T* src, std::size_t n) {
-  if (n) itk::cuda::copy_to_device(d.p, src, n * sizeof(T));
+DeviceBuffer upload(const T* src, std::size_t n) {
+  DeviceBuffer d(n * sizeof(T));
+  if (n) cuda::copy_to_device(d.get(), src, n * sizeof(T));
+  return d;
+}
+
+dev::ConvGeo geometry(const Conv& c, int B, int H, int W) {
+  const int pt = c.pad, pb = c.pad + (c.pad_br ? 1 : 0);
+  dev::ConvGeo g{B, c.I, H, W, c.O, c.KH, c.KW, c.stride, pt, (H + pt + pb - c.KH) / c.stride + 1, (W + pt + pb - c.KW) / c.stride + 1};
+  require(g.Ho > 0 && g.Wo > 0, Code::Shape, c.name + ": input too small for the kernel");
+  return g;
 }
 
 }  // namespace
 
 Tensor conv_int_cuda(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int W, float delta, float zero,
                      const float* add) {
-  itk::cuda::require_available();
+  cuda::require_available();
   const QWeights& q = c.q;
   require(q.bits == 4 || q.bits == 8, Code::Internal, c.name + ": layer has no integer weights");
-  const int pt = c.pad, pb = c.pad + (c.pad_br ? 1 : 0);
-  const int Ho = (H + pt + pb - c.KH) / c.stride + 1, Wo = (W + pt + pb - c.KW) / c.stride + 1;
-  Tensor y(B, c.O, Ho, Wo);
-  Dev dx(xq.size()), dw(q.kern.size()), ds(q.wsum.size() * 4), dsc(q.scale.size() * 4), dz(q.zero.size() * 4),
-      db(c.b.size() * 4), dadd(add ? static_cast<std::size_t>(B) * c.O * 4 : 0), dy(y.size() * 4);
-  upload(dx, xq.data(), xq.size());
-  upload(dw, q.kern.data(), q.kern.size());
-  upload(ds, q.wsum.data(), q.wsum.size());
-  upload(dsc, q.scale.data(), q.scale.size());
-  upload(dz, q.zero.data(), q.zero.size());
-  upload(db, c.b.data(), c.b.size());
-  if (add) upload(dadd, add, static_cast<std::size_t>(B) * c.O);
-  QConvArgs a;
-  a.x = dx.as<uint8_t>();
-  a.w = dw.as<uint8_t>();
-  a.wsum = ds.as<int32_t>();
-  a.scale = dsc.as<float>();
-  a.zero = dz.as<float>();
-  a.bias = db.as<float>();
-  a.add = add ? dadd.as<float>() : nullptr;
-  a.y = dy.as<float>();
-  a.B = B; a.H = H; a.W = W; a.I = c.I; a.O = c.O; a.KH = c.KH; a.KW = c.KW; a.stride = c.stride; a.pt = pt;
-  a.Ho = Ho; a.Wo = Wo; a.bits = q.bits; a.K = q.K; a.row_bytes = q.bits == 4 ? q.Kp / 2 : q.Kp;
-  a.gsize = q.group > 0 ? q.group : q.K; a.ng = q.ng; a.za = static_cast<int>(zero); a.delta = delta;
-  qconv_kernel<<<itk::cuda::grid_for(y.size()), itk::cuda::kBlock>>>(a);
-  itk::cuda::check_launch("unet integer conv");
-  itk::cuda::copy_to_host(y.d.data(), dy.p, y.size() * 4);
+  require(xq.size() == static_cast<std::size_t>(B) * H * W * c.I, Code::Shape, c.name + ": codes must be [B, H, W, I]");
+  const dev::ConvGeo g = geometry(c, B, H, W);
+  Tensor y(B, c.O, g.Ho, g.Wo);
+  DeviceBuffer dx = upload(xq.data(), xq.size()), dw = upload(q.kern.data(), q.kern.size()),
+               ds = upload(q.wsum.data(), q.wsum.size()), dsc = upload(q.scale.data(), q.scale.size()),
+               dz = upload(q.zero.data(), q.zero.size()), db = upload(c.b.data(), c.b.size()),
+               dadd = add ? upload(add, static_cast<std::size_t>(B) * c.O) : DeviceBuffer(), dy(y.size() * sizeof(float));
+  dev::QW w{static_cast<const uint8_t*>(dw.get()), static_cast<const int32_t*>(ds.get()), static_cast<const float*>(dsc.get()),
+            static_cast<const float*>(dz.get()), q.bits, q.K, q.bits == 4 ? q.Kp / 2 : q.Kp,
+            q.group > 0 ? q.group : q.K, q.ng, q.Kp / 32};
+  dev::conv_int(g, static_cast<const uint8_t*>(dx.get()), w, static_cast<const float*>(db.get()), delta,
+                static_cast<int>(zero), static_cast<const float*>(dadd.get()), c.O, static_cast<float*>(dy.get()), nullptr);
+  cuda::check(cudaDeviceSynchronize(), "unet integer conv");
+  cuda::copy_to_host(y.d.data(), dy.get(), y.size() * sizeof(float));
+  return y;
+}
+
+Tensor conv_fp_cuda(const Conv& c, const Tensor& x, const float* w, const float* add) {
+  cuda::require_available();
+  require(x.C == c.I, Code::Shape, c.name + ": channel mismatch");
+  const dev::ConvGeo g = geometry(c, x.B, x.H, x.W);
+  Tensor y(x.B, c.O, g.Ho, g.Wo);
+  DeviceBuffer dx = upload(x.d.data(), x.size()), dw = upload(w, static_cast<std::size_t>(c.O) * c.I * c.KH * c.KW),
+               db = upload(c.b.data(), c.b.size()),
+               dadd = add ? upload(add, static_cast<std::size_t>(x.B) * c.O) : DeviceBuffer(), dy(y.size() * sizeof(float));
+  dev::conv_fp(g, static_cast<const float*>(dx.get()), static_cast<const float*>(dw.get()), static_cast<const float*>(db.get()),
+               static_cast<const float*>(dadd.get()), c.O, static_cast<float*>(dy.get()), nullptr);
+  cuda::check(cudaDeviceSynchronize(), "unet FP32 conv");
+  cuda::copy_to_host(y.d.data(), dy.get(), y.size() * sizeof(float));
   return y;
 }
 

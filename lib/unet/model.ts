@@ -2,7 +2,7 @@
  * The UNet model object: FP32 or quantized, with `predict` (Promise) and `predictSync`.
  * @packageDocumentation
  */
-import { DeviceOption, resolveDevice } from '../backends';
+import { DeviceOption, deviceCode, resolveDevice } from '../backends';
 import { InvalidArgumentError, ShapeError, DtypeError } from '../errors';
 import { RunOptions, runNative, runNativeSync } from '../run';
 import { DiffusersConfig, ResolvedConfig } from './config';
@@ -28,6 +28,15 @@ export interface PredictOptions extends RunOptions {
   mode?: QuantMode;
   /** Quantized models: use the exact temporal-feature cache (default true). */
   useCache?: boolean;
+  /**
+   * Where the forward pass runs (default: the model's {@link UNetModel.device}, 'cpu' unless set).
+   * 'cuda' keeps the weights resident on the GPU after the first call and runs every layer there
+   * (FP32, integer and fake-quant modes); it throws `ERR_ITOKIT_DEVICE_UNAVAILABLE` without a usable
+   * CUDA device. 'auto' picks CUDA when it is available (`ITOKIT_DEVICE=cpu|cuda` overrides).
+   * CUDA and CPU agree to float rounding: FP32 convolutions and integer accumulators are
+   * bit-identical, GroupNorm sums, expf and softmax sums differ in the last bits (docs/unet.md).
+   */
+  device?: DeviceOption;
 }
 
 /** Sizes and counters of a model. */
@@ -84,8 +93,8 @@ export class UNetModel {
   readonly scheduler?: Record<string, unknown>;
   /** fp32, w8a8 or w4a8. */
   readonly precision: Precision;
-  /** Where the model runs. */
-  readonly device: 'cpu';
+  /** Default device of {@link predict} ('cpu' unless the model was created with another). */
+  readonly device: DeviceOption;
   /** @internal metadata of quantized models (schedule, calibration) kept for saving. */
   readonly quantMeta?: Record<string, unknown>;
 
@@ -98,6 +107,7 @@ export class UNetModel {
     scheduler?: Record<string, unknown>;
     precision: Precision;
     quantMeta?: Record<string, unknown>;
+    device?: DeviceOption;
   }) {
     this.handle = o.handle;
     this.config = o.config;
@@ -105,7 +115,7 @@ export class UNetModel {
     this.warnings = o.warnings ?? [];
     this.scheduler = o.scheduler;
     this.precision = o.precision;
-    this.device = 'cpu';
+    this.device = o.device ?? 'cpu';
     this.quantMeta = o.quantMeta;
   }
 
@@ -158,8 +168,9 @@ export class UNetModel {
     } else if (mode !== 0 && !ts.every((v) => v === ts[0])) {
       throw new InvalidArgumentError('a quantized call serves one timestep for the whole batch (spec §7.4)');
     }
+    const device = deviceCode(resolveDevice(o.device ?? this.device));
     const out = new Float32Array(B * outChannels * H * W);
-    return { data, B, H, W, ts, out, mode, useCache: o.useCache ?? true };
+    return { data, B, H, W, ts, out, mode, useCache: o.useCache ?? true, device };
   }
 
   /**
@@ -170,14 +181,14 @@ export class UNetModel {
    */
   async predict(x: Float32Array | Tensor4, t: number | ArrayLike<number>, o: PredictOptions = {}): Promise<Float32Array> {
     const p = this.prepare(x, t, o);
-    await runNative(o, (control) => unetNative().unetPredict(this.handle, p.data, p.B, p.H, p.W, p.ts, p.out, p.mode, p.useCache, control, true));
+    await runNative(o, (control) => unetNative().unetPredict(this.handle, p.data, p.B, p.H, p.W, p.ts, p.out, p.mode, p.useCache, control, true, p.device));
     return p.out;
   }
 
   /** {@link predict}, blocking. */
   predictSync(x: Float32Array | Tensor4, t: number | ArrayLike<number>, o: Omit<PredictOptions, keyof RunOptions> = {}): Float32Array {
     const p = this.prepare(x, t, o);
-    runNativeSync(() => unetNative().unetPredict(this.handle, p.data, p.B, p.H, p.W, p.ts, p.out, p.mode, p.useCache, null, false));
+    runNativeSync(() => unetNative().unetPredict(this.handle, p.data, p.B, p.H, p.W, p.ts, p.out, p.mode, p.useCache, null, false, p.device));
     return p.out;
   }
 
@@ -186,7 +197,7 @@ export class UNetModel {
    * eps).
    */
   debugTaps(x: Tensor4, t: number | ArrayLike<number>): Record<string, Float32Array> {
-    const p = this.prepare(x, t, { mode: 'fp' });
+    const p = this.prepare(x, t, { mode: 'fp', device: 'cpu' });
     return runNativeSync(() => unetNative().unetTaps(this.handle, p.data, p.B, p.H, p.W, p.ts));
   }
 
@@ -222,9 +233,10 @@ export class UNetModel {
   }
 }
 
-/** Validates a device option for the UNet (CUDA inference is not available in this build). */
-export function unetDevice(device: DeviceOption | undefined): 'cpu' {
-  const d = resolveDevice(device ?? 'cpu');
-  if (d === 'cuda') throw new InvalidArgumentError("UNet inference on 'cuda' is not implemented yet; use device 'cpu'");
-  return 'cpu';
+/**
+ * Resolves a device option for the UNet ('cpu' when undefined): 'cuda' without a usable CUDA
+ * device throws `ERR_ITOKIT_DEVICE_UNAVAILABLE`; 'auto' falls back to 'cpu'.
+ */
+export function unetDevice(device: DeviceOption | undefined): 'cpu' | 'cuda' {
+  return resolveDevice(device ?? 'cpu');
 }

@@ -72,7 +72,7 @@ export interface NativeInfo {
 export interface UnetAddon {
   unetCreate(cfg: ResolvedConfig, names: string[], arrays: Float32Array[], shapes: number[][], quant: NativeQuant | null): Handle;
   unetPredict(h: Handle, x: Float32Array, B: number, H: number, W: number, t: Float64Array, out: Float32Array, mode: number,
-    useCache: boolean, control: Float64Array | null, async: boolean): Promise<void> | undefined;
+    useCache: boolean, control: Float64Array | null, async: boolean, device?: number): Promise<void> | undefined;
   unetTaps(h: Handle, x: Float32Array, B: number, H: number, W: number, t: Float64Array): Record<string, Float32Array>;
   unetTemporal(h: Handle, t: Float64Array, cached: boolean): Float32Array;
   unetInfo(h: Handle): NativeInfo;

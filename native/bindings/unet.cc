@@ -169,7 +169,7 @@ unet::Tensor input_tensor(const Napi::CallbackInfo& info, std::size_t i, const M
   return t;
 }
 
-// unetPredict(h, x, B, H, W, t: Float64Array(B), out, mode, useCache, control, async)
+// unetPredict(h, x, B, H, W, t: Float64Array(B), out, mode, useCache, control, async, device (0 cpu, 1 cuda))
 Napi::Value Predict(const Napi::CallbackInfo& info) {
   ModelPtr m = model_arg(info, 0);
   int B, H, W;
@@ -185,13 +185,15 @@ Napi::Value Predict(const Napi::CallbackInfo& info) {
   Job job;
   const Control ctl = control_arg(info, 9, &job.keep_alive);
   const bool async = info[10].ToBoolean();
+  const bool cuda = info.Length() > 11 && !info[11].IsUndefined() && u32_arg(info, 11, "device") == 1;
   job.keep_alive.push_back(out.object);
   float* dst = out.data;
   auto xs = std::make_shared<unet::Tensor>(std::move(x));
-  job.work = [m, xs, t, dst, mode, use_cache, ctl] {
+  job.work = [m, xs, t, dst, mode, use_cache, ctl, cuda] {
     unet::ForwardOpts o;
     o.ctl = ctl;
     o.use_cache = use_cache;
+    o.cuda = cuda;
     std::vector<float> zf;
     if (mode == 0) {
       o.mode = unet::Mode::Fp;
@@ -437,7 +439,8 @@ Napi::Value Qdot(const Napi::CallbackInfo& info) {
 }
 
 // unetLayerCheck(h, layer, x, B, H, W, delta, zero, cuda) -> { integer, fakeQuant } outputs of one
-// integer layer on the same quantized input (T6: one layer, identical input).
+// integer layer on the same quantized input (T6: one layer, identical input); with cuda both
+// convolutions (integer, and FP32 on the fake-quantized input) run on the device.
 Napi::Value LayerCheck(const Napi::CallbackInfo& info) {
   ModelPtr m = model_arg(info, 0);
   const std::string name = info[1].As<Napi::String>().Utf8Value();
@@ -457,7 +460,7 @@ Napi::Value LayerCheck(const Napi::CallbackInfo& info) {
   unet::Tensor fq = t;
   for (float& v : fq.d) v = fake_quant(v, delta, zero, 255);
   const std::vector<float> w = unet::dequantized(*c);
-  const unet::Tensor yf = unet::conv_fp(*c, fq, w.data());
+  const unet::Tensor yf = cuda ? unet::conv_fp_cuda(*c, fq, w.data()) : unet::conv_fp(*c, fq, w.data());
   Napi::Object r = Napi::Object::New(info.Env());
   r.Set("integer", to_js(info.Env(), yi.d));
   r.Set("fakeQuant", to_js(info.Env(), yf.d));

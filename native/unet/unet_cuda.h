@@ -1,5 +1,10 @@
-// CUDA side of the unet area (cuda/unet_qconv.cu; native/unet/unet_cuda_stub.cc in CPU-only
-// builds). Device data are uploaded per call here; whole-model residency is future work.
+// CUDA side of the unet area (cuda/unet_*.cu; native/unet/unet_cuda_stub.cc in CPU-only builds,
+// where every entry point throws DeviceUnavailable).
+//
+// forward_cuda runs the forward pass of unet_model.cc on the device: the model's weights are
+// uploaded on the first call and stay resident (Model::cuda, freed with the model); activations
+// stay on the device for the whole call; only x, t, the temporal features of quantized models
+// (read from the exact cache on the host) and ε̂ cross the bus.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -10,11 +15,21 @@
 namespace itk {
 namespace unet {
 
+// ε̂ = UNet(x, t) on the device, for o.mode Fp, Integer or FakeQuant (the same layer plan,
+// quantizers and epilogues as the CPU forward). Called by forward() when o.cuda is set, after
+// the shape checks. Throws DeviceUnavailable without a usable device, Device on CUDA failures,
+// Aborted when o.ctl fires (checked between blocks).
+Tensor forward_cuda(const Model& m, const Tensor& x, const std::vector<int64_t>& t, const ForwardOpts& o);
+
 // The integer convolution of conv_int (same inputs, same outputs bit for bit): u8 NHWC codes,
 // dp4a dot products, int32 accumulators, the zero-point identity and the shared epilogue
-// (native/kernels/quant_ops.h).
+// (native/kernels/quant_ops.h). Host data in and out (uploaded per call; a test entry point).
 Tensor conv_int_cuda(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int W, float delta, float zero,
                      const float* add = nullptr);
+
+// The FP32 convolution of conv_fp on the device (weights w [O, I, KH, KW]); bit-identical to the
+// CPU's (k summed in the same order with separately rounded products and sums). Test entry point.
+Tensor conv_fp_cuda(const Conv& c, const Tensor& x, const float* w, const float* add = nullptr);
 
 }  // namespace unet
 }  // namespace itk

@@ -1,14 +1,23 @@
-// CPU-only builds: stands in for cuda/unet_qconv.cu (tools/sources.js compiles *cuda_stub.cc only
+// CPU-only builds: stands in for cuda/unet_*.cu (tools/sources.js compiles *cuda_stub.cc only
 // when CUDA is off), so a CUDA request gets a coded DeviceUnavailable error.
 #include "../core/error.h"
 #include "unet_cuda.h"
 
 namespace itk {
 namespace unet {
+namespace {
 
-Tensor conv_int_cuda(const Conv&, const std::vector<uint8_t>&, int, int, int, float, float, const float*) {
+[[noreturn]] void no_cuda() {
   throw Error(Code::DeviceUnavailable, "this itokit binary was built without CUDA (npm run build with a CUDA compiler)");
 }
+
+}  // namespace
+
+Tensor forward_cuda(const Model&, const Tensor&, const std::vector<int64_t>&, const ForwardOpts&) { no_cuda(); }
+
+Tensor conv_int_cuda(const Conv&, const std::vector<uint8_t>&, int, int, int, float, float, const float*) { no_cuda(); }
+
+Tensor conv_fp_cuda(const Conv&, const Tensor&, const float*, const float*) { no_cuda(); }
 
 }  // namespace unet
 }  // namespace itk

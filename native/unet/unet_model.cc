@@ -9,6 +9,7 @@
 #include "../core/error.h"
 #include "../kernels/quant_ops.h"
 #include "unet_calib.h"
+#include "unet_cuda.h"
 #include "unet_ops.h"
 #include "unet_quant.h"
 
@@ -358,21 +359,14 @@ Tensor temporal_features(const Model& m, const std::vector<int64_t>& t) {
   return tib_from_emb(m, time_mlp(m, t));
 }
 
-Tensor forward(const Model& m, const Tensor& x0, const std::vector<int64_t>& t, const ForwardOpts& o) {
-  const Config& cfg = m.cfg;
-  require(x0.C == cfg.in_ch, Code::Shape, "x has " + std::to_string(x0.C) + " channels, the model takes " + std::to_string(cfg.in_ch));
-  require(static_cast<int>(t.size()) == x0.B, Code::Shape, "one timestep per sample is required");
-  const int n = static_cast<int>(cfg.boc.size());
-  const int div = 1 << (n - 1);
-  require(x0.H % div == 0 && x0.W % div == 0, Code::Shape, "H and W must be divisible by " + std::to_string(div));
+Tensor call_temporal(const Model& m, const std::vector<int64_t>& t, const ForwardOpts& o) {
   const bool quantized = o.mode != Mode::Fp;
-  require(!quantized || m.quant, Code::InvalidArg, "the model is not quantized");
-
+  const int B = static_cast<int>(t.size());
   // Temporal features: cached FP32 vectors when quantized (§7.2 `exact`), else computed.
   Tensor tib;
   if (quantized && o.use_cache && !m.quant->cache_t.empty()) {
-    tib = Tensor(x0.B, m.tib_width, 1, 1);
-    for (int b = 0; b < x0.B; ++b) {
+    tib = Tensor(B, m.tib_width, 1, 1);
+    for (int b = 0; b < B; ++b) {
       const auto& ct = m.quant->cache_t;
       const auto it = std::find(ct.begin(), ct.end(), t[b]);
       if (it != ct.end()) {
@@ -387,11 +381,26 @@ Tensor forward(const Model& m, const Tensor& x0, const std::vector<int64_t>& t, 
   } else {
     Tensor emb = time_mlp(m, t);
     if (o.taps) {
-      (*o.taps)["time_proj"] = time_proj(cfg, t);
+      (*o.taps)["time_proj"] = time_proj(m.cfg, t);
       (*o.taps)["emb"] = emb;
     }
     tib = tib_from_emb(m, emb);
   }
+  return tib;
+}
+
+Tensor forward(const Model& m, const Tensor& x0, const std::vector<int64_t>& t, const ForwardOpts& o) {
+  const Config& cfg = m.cfg;
+  require(x0.C == cfg.in_ch, Code::Shape, "x has " + std::to_string(x0.C) + " channels, the model takes " + std::to_string(cfg.in_ch));
+  require(static_cast<int>(t.size()) == x0.B, Code::Shape, "one timestep per sample is required");
+  const int n = static_cast<int>(cfg.boc.size());
+  const int div = 1 << (n - 1);
+  require(x0.H % div == 0 && x0.W % div == 0, Code::Shape, "H and W must be divisible by " + std::to_string(div));
+  const bool quantized = o.mode != Mode::Fp;
+  require(!quantized || m.quant, Code::InvalidArg, "the model is not quantized");
+
+  if (o.cuda) return forward_cuda(m, x0, t, o);  // cuda/unet_forward.cu (same walk on the device)
+  Tensor tib = call_temporal(m, t, o);
   if (o.taps) (*o.taps)["temporal"] = tib;
   // Per-resnet slices [B, C_i] of the TIB vector.
   std::vector<std::vector<float>> tfs(m.tib.size());

@@ -114,6 +114,8 @@ struct ActStat {
   float m = 0, M = 0, delta = 1, zero = 0;
 };
 
+struct CudaModel;  // device-resident weights (cuda/unet_forward.cu), created on the first CUDA call
+
 struct Model {
   Config cfg;
   Conv conv_in, lin1, lin2, conv_out;
@@ -124,6 +126,7 @@ struct Model {
   int tib_width = 0;
   std::vector<Resnet*> tib;  // resnets in TIB order
   std::unique_ptr<QuantState> quant;
+  mutable std::shared_ptr<CudaModel> cuda;  // freed with the model (type-erased deleter)
 
   // Every conv/linear in a fixed order (for quantization, export, sizes).
   std::vector<Conv*> layers();
@@ -151,10 +154,15 @@ struct ForwardOpts {
   bool use_cache = true;
   std::map<std::string, Tensor>* taps = nullptr;
   Control ctl;
+  bool cuda = false;  // run on the CUDA device (unet_cuda.h); taps and Calibrate stay on the CPU
 };
 
 // ε̂ = UNet(x, t): x [B, in_ch, H, W], t[B]. Returns [B, out_ch, H, W].
 Tensor forward(const Model& m, const Tensor& x, const std::vector<int64_t>& t, const ForwardOpts& o);
+
+// The temporal features one forward call adds in conv1 (§4 step 2, §7.2): the exact cache of a
+// quantized model in quantized modes (misses computed in FP32 and counted), else computed. [B, tib_width].
+Tensor call_temporal(const Model& m, const std::vector<int64_t>& t, const ForwardOpts& o);
 
 // Temporal features X_{t,i} (§7.1) for each t, in TIB order: [B, tib_width], computed in FP32.
 Tensor temporal_features(const Model& m, const std::vector<int64_t>& t);

@@ -7,6 +7,7 @@
 #include "../core/error.h"
 #include "../core/threadpool.h"
 #include "../kernels/quant_ops.h"
+#include "../kernels/unet_elem.h"
 #include "qdot.h"
 
 namespace itk {
@@ -355,9 +356,8 @@ Tensor group_norm(const GroupNorm& gn, const Tensor& x, bool silu) {
       const int ch = g * cpg + cc;
       const float ga = gn.gamma[ch], be = gn.beta[ch];
       for (std::size_t p = 0; p < P; ++p) {
-        float t = (xs[cc * P + p] - mf) * inv * ga + be;
-        if (silu) t = t / (1.0f + std::exp(-t));
-        ys[cc * P + p] = t;
+        const float t = gn_affine(xs[cc * P + p], mf, inv, ga, be);
+        ys[cc * P + p] = silu ? itk::silu(t) : t;
       }
     }
   });
@@ -365,7 +365,7 @@ Tensor group_norm(const GroupNorm& gn, const Tensor& x, bool silu) {
 }
 
 void silu_inplace(Tensor* x) {
-  for (float& v : x->d) v = v / (1.0f + std::exp(-v));
+  for (float& v : x->d) v = silu(v);
 }
 
 Tensor attention_core(const Tensor& q, const Tensor& k, const Tensor& v, int head_dim) {
@@ -431,11 +431,7 @@ Tensor concat(const Tensor& a, const Tensor& b) {
 
 void add_scale_inplace(Tensor* a, const Tensor& b, float s) {
   require(a->size() == b.size(), Code::Shape, "residual: shape mismatch");
-  if (s == 1.0f) {
-    for (std::size_t i = 0; i < a->size(); ++i) a->d[i] = a->d[i] + b.d[i];
-  } else {
-    for (std::size_t i = 0; i < a->size(); ++i) a->d[i] = (a->d[i] + b.d[i]) / s;
-  }
+  for (std::size_t i = 0; i < a->size(); ++i) a->d[i] = residual(a->d[i], b.d[i], s);
 }
 
 }  // namespace unet

@@ -1,0 +1,124 @@
+// FP32 convolution as an implicit GEMM (spec/quantized-unet.md §9 "Conv as GEMM"): M = C_out,
+// N = B·Ho·Wo (all images of the batch in one GEMM, so small late-stage maps still fill tiles),
+// K = C_in·KH·KW in OIHW order k = (ci·KH + ky)·KW + kx. Tiles of 64 channels × 64 pixels,
+// K in steps of 16 through shared memory; the input patch is gathered on the fly (no im2col
+// buffer), padding taps read 0. Each thread owns a 4 × 4 block of outputs.
+//
+// Accumulation matches the CPU's conv_fp exactly: every output starts at +0 and adds w·x for
+// k = 0, 1, …, K−1 in order, products and sums separately rounded (__fmul_rn / __fadd_rn, no FMA),
+// then + bias, then + add. Zero-filled tail columns of the last K tile add +0 (no change).
+#include "../native/kernels/itk_hd.h"
+#include "unet_dev.cuh"
+
+namespace itk {
+namespace unet {
+namespace dev {
+namespace {
+
+constexpr int kBM = 64, kBN = 64, kBK = 16, kThreads = 256;
+
+__global__ void __launch_bounds__(kThreads) conv_fp_kernel(ConvGeo g, const float* __restrict x, const float* __restrict w,
+                                                           const float* __restrict bias, const float* __restrict add,
+                                                           int add_stride, float* __restrict y) {
+  __shared__ float As[kBK][kBM + 4];  // weights, As[kk][o]; +4 spreads the transposed stores over banks
+  __shared__ float Bs[kBK][kBN];      // patch,   Bs[kk][n]
+  const int tid = threadIdx.x;
+  const int tx = tid % 16, ty = tid / 16;
+  const int o0 = blockIdx.y * kBM;
+  const long long n0 = static_cast<long long>(blockIdx.x) * kBN;
+  const int taps = g.KH * g.KW;
+  const int K = g.I * taps;
+  const int P = g.Ho * g.Wo;
+  const long long Ntot = static_cast<long long>(g.B) * P;
+
+  // The patch column this thread gathers is fixed for the whole K loop: n = n0 + tid % 64.
+  const int ncol = tid % kBN;
+  const long long n_ld = n0 + ncol;
+  const bool n_ok = n_ld < Ntot;
+  int b_ld = 0, oy = 0, ox = 0;
+  if (n_ok) {
+    b_ld = static_cast<int>(n_ld / P);
+    const int p = static_cast<int>(n_ld - static_cast<long long>(b_ld) * P);
+    oy = p / g.Wo;
+    ox = p - oy * g.Wo;
+  }
+  const float* xb = x + static_cast<std::size_t>(b_ld) * g.I * g.H * g.W;
+  const int iy0 = oy * g.stride - g.pt, ix0 = ox * g.stride - g.pt;
+
+  float acc[4][4];
+#pragma unroll
+  for (int i = 0; i < 4; ++i)
+#pragma unroll
+    for (int j = 0; j < 4; ++j) acc[i][j] = 0.0f;
+
+  for (int k0 = 0; k0 < K; k0 += kBK) {
+    // weights: 64 × 16 values, 4 per thread; element e → row e / 16, column e % 16 (16 consecutive
+    // k of one row per 16 threads: coalesced reads)
+#pragma unroll
+    for (int r = 0; r < 4; ++r) {
+      const int e = tid + kThreads * r;
+      const int row = e / kBK, kk = e % kBK;
+      const int o = o0 + row, k = k0 + kk;
+      As[kk][row] = (o < g.O && k < K) ? w[static_cast<std::size_t>(o) * K + k] : 0.0f;
+    }
+    // patch: 16 × 64 values, 4 per thread, rows kk = tid / 64 + 4r of column ncol
+#pragma unroll
+    for (int r = 0; r < 4; ++r) {
+      const int kk = tid / kBN + 4 * r;
+      const int k = k0 + kk;
+      float v = 0.0f;
+      if (n_ok && k < K) {
+        const int ci = k / taps, tap = k - ci * taps;
+        const int ky = tap / g.KW, kx = tap - ky * g.KW;
+        const int iy = iy0 + ky, ix = ix0 + kx;
+        if (iy >= 0 && iy < g.H && ix >= 0 && ix < g.W) v = xb[(static_cast<std::size_t>(ci) * g.H + iy) * g.W + ix];
+      }
+      Bs[kk][ncol] = v;
+    }
+    __syncthreads();
+#pragma unroll
+    for (int kk = 0; kk < kBK; ++kk) {
+      float a[4], bv[4];
+#pragma unroll
+      for (int i = 0; i < 4; ++i) a[i] = As[kk][ty + 16 * i];
+#pragma unroll
+      for (int j = 0; j < 4; ++j) bv[j] = Bs[kk][tx + 16 * j];
+#pragma unroll
+      for (int i = 0; i < 4; ++i)
+#pragma unroll
+        for (int j = 0; j < 4; ++j) acc[i][j] = fadd(acc[i][j], fmul(a[i], bv[j]));
+    }
+    __syncthreads();
+  }
+
+#pragma unroll
+  for (int j = 0; j < 4; ++j) {
+    const long long n = n0 + tx + 16 * j;
+    if (n >= Ntot) continue;
+    const int b = static_cast<int>(n / P);
+    const int p = static_cast<int>(n - static_cast<long long>(b) * P);
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int o = o0 + ty + 16 * i;
+      if (o >= g.O) continue;
+      float v = fadd(acc[i][j], bias[o]);
+      if (add) v = fadd(v, add[static_cast<std::size_t>(b) * add_stride + o]);
+      y[(static_cast<std::size_t>(b) * g.O + o) * P + p] = v;
+    }
+  }
+}
+
+}  // namespace
+
+void conv_fp(const ConvGeo& g, const float* x, const float* w, const float* bias, const float* add, int add_stride,
+             float* y, cudaStream_t s) {
+  const long long Ntot = static_cast<long long>(g.B) * g.Ho * g.Wo;
+  const dim3 grid(static_cast<unsigned>((Ntot + kBN - 1) / kBN), static_cast<unsigned>((g.O + kBM - 1) / kBM));
+  require(grid.y <= 65535u, Code::Shape, "conv: too many output channels for one launch");
+  conv_fp_kernel<<<grid, kThreads, 0, s>>>(g, x, w, bias, add, add_stride, y);
+  launched("unet FP32 conv");
+}
+
+}  // namespace dev
+}  // namespace unet
+}  // namespace itk

@@ -1,0 +1,357 @@
+// The UNet forward pass on the GPU (spec/quantized-unet.md §4, §7.2–7.5): the walk of
+// native/unet/unet_model.cc (same layer plan, same quantizers, same epilogues) over device-resident
+// weights and device activations.
+//
+// Residency: Model::cuda holds a CudaModel, created on the first CUDA call; each layer's weights
+// are uploaded the first time a call needs them and stay until the model is freed. Per call only x,
+// t (as the time embedding e(t), or the temporal features read from the quantized model's exact
+// cache on the host), and ε̂ cross the bus. Activations come from the stream-ordered pool.
+//
+// Precision: FP32 convs equal the CPU's bit for bit (cuda/unet_conv.cu); integer convs too
+// (cuda/unet_qconv.cu); GroupNorm statistics, SiLU's expf and the attention softmax differ in the
+// last bits, so whole-model outputs agree to a tolerance (test/gpu/unet.test.ts).
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "../native/core/cuda_api.h"
+#include "../native/core/device_buffer.h"
+#include "../native/unet/unet_cuda.h"
+#include "../native/unet/unet_quant.h"
+#include "unet_dev.cuh"
+
+namespace itk {
+namespace unet {
+
+// Device copy of a model's weights (opaque to C++ outside cuda/; see unet_model.h).
+struct CudaModel {
+  struct ConvW {
+    DeviceBuffer w, b;                     // FP32 weights [O, I, KH, KW] (dequantized for integer layers), bias
+    DeviceBuffer kern, wsum, scale, zero;  // integer layers
+  };
+  struct NormW {
+    DeviceBuffer gamma, beta;
+  };
+  std::mutex mu;  // one forward at a time per model (lazy uploads, one stream)
+  cudaStream_t stream = nullptr;
+  std::unordered_map<const Conv*, ConvW> convs;
+  std::unordered_map<const GroupNorm*, NormW> norms;
+
+  ~CudaModel() {
+    convs.clear();
+    norms.clear();
+    if (stream) cudaStreamDestroy(stream);
+  }
+};
+
+namespace {
+
+using dev::Act;
+using dev::Buf;
+
+bool qint(const Conv& c) { return c.q.bits == 4 || c.q.bits == 8; }
+
+template <typename T>
+DeviceBuffer upload(const T* src, std::size_t n) {
+  DeviceBuffer d(n * sizeof(T));
+  if (n) cuda::copy_to_device(d.get(), src, n * sizeof(T));
+  return d;
+}
+
+CudaModel& state(const Model& m) {
+  static std::mutex create;
+  std::lock_guard<std::mutex> lock(create);
+  if (!m.cuda) {
+    cuda::require_available();
+    auto s = std::make_shared<CudaModel>();
+    cuda::check(cudaStreamCreateWithFlags(&s->stream, cudaStreamNonBlocking), "cudaStreamCreate");
+    // Keep freed activation memory in the pool between calls (the default threshold 0 hands it
+    // back to the driver at every synchronisation, and the next call would allocate again).
+    int device = 0;
+    cudaMemPool_t pool;
+    cuda::check(cudaGetDevice(&device), "cudaGetDevice");
+    cuda::check(cudaDeviceGetDefaultMemPool(&pool, device), "cudaDeviceGetDefaultMemPool");
+    uint64_t keep = std::numeric_limits<uint64_t>::max();
+    cuda::check(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep), "cudaMemPoolSetAttribute");
+    m.cuda = std::move(s);
+  }
+  return *m.cuda;
+}
+
+// One forward call: the model's device weights, the stream and the call's options.
+class Walk {
+ public:
+  Walk(const Model& m, CudaModel& st, const ForwardOpts& o) : m_(m), st_(st), o_(o), s_(st.stream) {}
+
+  Tensor run(const Tensor& x0, const std::vector<int64_t>& t) {
+    const Config& cfg = m_.cfg;
+    const int n = static_cast<int>(cfg.boc.size());
+    temporal(t, x0.B);
+    Act x(x0.B, x0.C, x0.H, x0.W, s_);
+    cuda::check(cudaMemcpyAsync(x.p(), x0.d.data(), x0.size() * sizeof(float), cudaMemcpyHostToDevice, s_), "upload x");
+    if (cfg.center) dev::center(x.p(), x.size(), s_);
+    Act h = layer(m_.conv_in, x);
+    std::vector<Act> skips;
+    skips.push_back(copy(h));
+    std::size_t ri = 0;
+    for (int i = 0; i < n; ++i) {
+      const Block& b = m_.down[i];
+      for (std::size_t j = 0; j < b.resnets.size(); ++j) {
+        h = resnet(b.resnets[j], h, ri++);
+        if (j < b.attns.size()) h = attn(b.attns[j], h);
+        skips.push_back(copy(h));
+      }
+      if (b.has_resample) {
+        h = layer(b.resample, h);
+        skips.push_back(copy(h));
+      }
+      checkpoint();
+    }
+    if (m_.has_mid) {
+      h = resnet(m_.mid.resnets[0], h, ri++);
+      if (!m_.mid.attns.empty()) h = attn(m_.mid.attns[0], h);
+      h = resnet(m_.mid.resnets[1], h, ri++);
+    }
+    for (int i = 0; i < n; ++i) {
+      const Block& b = m_.up[i];
+      for (std::size_t j = 0; j < b.resnets.size(); ++j) {
+        Act s = std::move(skips.back());
+        skips.pop_back();
+        Act cat(h.B, h.C + s.C, h.H, h.W, s_);
+        dev::concat(h.p(), h.C, s.p(), s.C, h.B, static_cast<int>(h.plane()), cat.p(), s_);  // [h, skip] (§4 step 6)
+        h = resnet(b.resnets[j], cat, ri++);
+        if (j < b.attns.size()) h = attn(b.attns[j], h);
+      }
+      if (b.has_resample) {
+        Act up(h.B, h.C, 2 * h.H, 2 * h.W, s_);
+        dev::upsample2x(h.p(), h.B, h.C, h.H, h.W, up.p(), s_);
+        h = layer(b.resample, up);
+      }
+      checkpoint();
+    }
+    h = norm(m_.norm_out, h, true);
+    Act y = layer(m_.conv_out, h);
+    Tensor out(y.B, y.C, y.H, y.W);
+    cuda::check(cudaMemcpyAsync(out.d.data(), y.p(), out.size() * sizeof(float), cudaMemcpyDeviceToHost, s_), "download eps");
+    cuda::check(cudaStreamSynchronize(s_), "unet forward");
+    return out;
+  }
+
+ private:
+  // Where resnet i finds its temporal feature: row b at base + b·stride.
+  struct Tf {
+    const float* base;
+    int stride;
+  };
+
+  // The temporal features of this call (§4 step 2, §7.2): quantized modes with the exact cache read
+  // them on the host (call_temporal: the CPU's lookup, misses computed in FP32 and counted) and
+  // upload [B, tib_width]; otherwise the time MLP and every time_emb_proj run here, from e(t).
+  void temporal(const std::vector<int64_t>& t, int B) {
+    tfs_.clear();
+    const bool cached = o_.mode != Mode::Fp && o_.use_cache && m_.quant && !m_.quant->cache_t.empty();
+    if (cached) {
+      const Tensor tib = call_temporal(m_, t, o_);
+      tib_ = Act(B, m_.tib_width, 1, 1, s_);
+      cuda::check(cudaMemcpyAsync(tib_.p(), tib.d.data(), tib.size() * sizeof(float), cudaMemcpyHostToDevice, s_), "upload temporal features");
+      for (const Resnet* r : m_.tib) tfs_.push_back({tib_.p() + r->tib_offset, m_.tib_width});
+      return;
+    }
+    const Tensor e = time_proj(m_.cfg, t);
+    Act de(e.B, e.C, 1, 1, s_);
+    cuda::check(cudaMemcpyAsync(de.p(), e.d.data(), e.size() * sizeof(float), cudaMemcpyHostToDevice, s_), "upload time embedding");
+    Act h = conv_fp_plain(m_.lin1, de);
+    dev::silu(h.p(), h.size(), s_);
+    Act emb = conv_fp_plain(m_.lin2, h);
+    dev::silu(emb.p(), emb.size(), s_);  // SiLU(emb), the input of every time_emb_proj
+    for (const Resnet* r : m_.tib) {
+      feats_.push_back(conv_fp_plain(r->temb, emb));
+      tfs_.push_back({feats_.back().p(), r->temb.O});
+    }
+  }
+
+  void checkpoint() {
+    // Waits for the enqueued block so an abort takes effect while the GPU works, not after.
+    cuda::check(cudaStreamSynchronize(s_), "unet forward");
+    o_.ctl.check();
+  }
+
+  Act copy(const Act& a) {
+    Act c(a.B, a.C, a.H, a.W, s_);
+    cuda::check(cudaMemcpyAsync(c.p(), a.p(), a.size() * sizeof(float), cudaMemcpyDeviceToDevice, s_), "copy activation");
+    return c;
+  }
+
+  CudaModel::ConvW& weights(const Conv& c) { return st_.convs[&c]; }
+
+  // FP32 weights of a layer: its own, or the dequantized integer weights (FP-input integer layers,
+  // fake quant, FP mode of a quantized model), as apply() in unet_model.cc.
+  const float* fp_weights(const Conv& c) {
+    CudaModel::ConvW& w = weights(c);
+    if (!w.w.get()) {
+      if (!qint(c) || !c.w.empty()) {
+        w.w = upload(c.w.data(), c.w.size());
+      } else if (!c.q.deq.empty()) {
+        w.w = upload(c.q.deq.data(), c.q.deq.size());
+      } else {
+        const std::vector<float> d = dequantized(c);
+        w.w = upload(d.data(), d.size());
+      }
+    }
+    return static_cast<const float*>(w.w.get());
+  }
+
+  const float* bias(const Conv& c) {
+    CudaModel::ConvW& w = weights(c);
+    if (!w.b.get()) w.b = upload(c.b.data(), c.b.size());
+    return static_cast<const float*>(w.b.get());
+  }
+
+  dev::QW int_weights(const Conv& c) {
+    CudaModel::ConvW& w = weights(c);
+    const QWeights& q = c.q;
+    if (!w.kern.get()) {
+      w.kern = upload(q.kern.data(), q.kern.size());
+      w.wsum = upload(q.wsum.data(), q.wsum.size());
+      w.scale = upload(q.scale.data(), q.scale.size());
+      w.zero = upload(q.zero.data(), q.zero.size());
+    }
+    return dev::QW{static_cast<const uint8_t*>(w.kern.get()), static_cast<const int32_t*>(w.wsum.get()),
+                   static_cast<const float*>(w.scale.get()), static_cast<const float*>(w.zero.get()), q.bits, q.K,
+                   q.bits == 4 ? q.Kp / 2 : q.Kp, q.group > 0 ? q.group : q.K, q.ng, q.Kp / 32};
+  }
+
+  dev::ConvGeo geometry(const Conv& c, const Act& x) const {
+    require(x.C == c.I, Code::Shape, c.name + ": channel mismatch");
+    const int pt = c.pad, pb = c.pad + (c.pad_br ? 1 : 0);
+    dev::ConvGeo g{x.B, c.I, x.H, x.W, c.O, c.KH, c.KW, c.stride, pt, (x.H + pt + pb - c.KH) / c.stride + 1,
+                   (x.W + pt + pb - c.KW) / c.stride + 1};
+    require(g.Ho > 0 && g.Wo > 0, Code::Shape, c.name + ": input too small for the kernel");
+    return g;
+  }
+
+  // FP32 conv on an FP32 input with the layer's FP32 weights (time MLP and projections).
+  Act conv_fp_plain(const Conv& c, const Act& x) {
+    const dev::ConvGeo g = geometry(c, x);
+    Act y(x.B, c.O, g.Ho, g.Wo, s_);
+    dev::conv_fp(g, x.p(), fp_weights(c), bias(c), nullptr, 0, y.p(), s_);
+    return y;
+  }
+
+  // A layer's input prepared once (to_q, to_k, to_v share it, §7.4): FP32, u8 NHWC codes
+  // (integer mode) or quantized-dequantized FP32 (fake quant), as prep_input() in unet_model.cc.
+  struct In {
+    const Act* x = nullptr;
+    Buf codes;
+    Act fq;
+    bool integer = false, fake = false;
+    float delta = 1, zero = 0;
+  };
+
+  In prep(const Conv& c, const Act& x) {
+    In in;
+    in.x = &x;
+    if (o_.mode == Mode::Fp || !qint(c) || c.act < 0) return in;
+    require(o_.mode == Mode::Integer || o_.mode == Mode::FakeQuant, Code::InvalidArg, "CUDA runs the fp, integer and fake-quant modes");
+    in.delta = o_.act_scale[c.act];
+    in.zero = o_.act_zero[c.act];
+    if (o_.mode == Mode::Integer) {
+      in.integer = true;
+      in.codes = Buf(x.size(), s_);
+      dev::quantize_nhwc(x.p(), x.B, x.C, static_cast<int>(x.plane()), in.delta, in.zero, in.codes.as<uint8_t>(), s_);
+    } else {
+      in.fake = true;
+      in.fq = Act(x.B, x.C, x.H, x.W, s_);
+      dev::fake_quant(x.p(), x.size(), in.delta, in.zero, in.fq.p(), s_);
+    }
+    return in;
+  }
+
+  Act apply(const Conv& c, const In& in, const Tf* add = nullptr) {
+    const Act& x = *in.x;
+    const dev::ConvGeo g = geometry(c, x);
+    Act y(x.B, c.O, g.Ho, g.Wo, s_);
+    const float* a = add ? add->base : nullptr;
+    const int as = add ? add->stride : 0;
+    if (in.integer) {
+      dev::conv_int(g, in.codes.as<uint8_t>(), int_weights(c), bias(c), in.delta, static_cast<int>(in.zero), a, as, y.p(), s_);
+    } else {
+      dev::conv_fp(g, in.fake ? in.fq.p() : x.p(), fp_weights(c), bias(c), a, as, y.p(), s_);
+    }
+    return y;
+  }
+
+  Act layer(const Conv& c, const Act& x, const Tf* add = nullptr) {
+    const In in = prep(c, x);
+    return apply(c, in, add);
+  }
+
+  Act norm(const GroupNorm& gn, const Act& x, bool silu) {
+    require(x.C == gn.C, Code::Shape, gn.name + ": channel mismatch");
+    CudaModel::NormW& w = st_.norms[&gn];
+    if (!w.gamma.get()) {
+      w.gamma = upload(gn.gamma.data(), gn.gamma.size());
+      w.beta = upload(gn.beta.data(), gn.beta.size());
+    }
+    Act y(x.B, x.C, x.H, x.W, s_);
+    dev::group_norm(x.p(), x.B, x.C, static_cast<int>(x.plane()), gn.G, gn.eps, static_cast<const float*>(w.gamma.get()),
+                    static_cast<const float*>(w.beta.get()), silu, y.p(), s_);
+    return y;
+  }
+
+  // §4 ResnetBlock2D: conv1's epilogue adds the temporal feature; out = (shortcut(x) + h)/osf.
+  Act resnet(const Resnet& r, const Act& x, std::size_t ri) {
+    Act h = norm(r.norm1, x, true);
+    h = layer(r.conv1, h, &tfs_[ri]);
+    h = norm(r.norm2, h, true);
+    h = layer(r.conv2, h);
+    if (r.has_shortcut) {
+      const Act s = layer(r.shortcut, x);
+      dev::residual(h.p(), s.p(), h.size(), r.osf, s_);  // (h + s)/osf = (s + h)/osf: addition commutes
+    } else {
+      dev::residual(h.p(), x.p(), h.size(), r.osf, s_);
+    }
+    return h;
+  }
+
+  // §4 attention block: one quantizer for q, k, v; out = (to_out(attn) + x)/rescale.
+  Act attn(const Attn& a, const Act& x) {
+    const Act h = norm(a.norm, x, false);
+    const In in = prep(a.q, h);
+    const Act q = apply(a.q, in), k = apply(a.k, in), v = apply(a.v, in);
+    Act att(q.B, q.C, q.H, q.W, s_);
+    dev::attention(q.p(), k.p(), v.p(), q.B, q.C, static_cast<int>(q.plane()), a.head_dim, att.p(), s_);
+    Act out = layer(a.out, att);
+    dev::residual(out.p(), x.p(), out.size(), a.rescale, s_);
+    return out;
+  }
+
+  const Model& m_;
+  CudaModel& st_;
+  const ForwardOpts& o_;
+  cudaStream_t s_;
+  Act tib_;
+  std::vector<Act> feats_;
+  std::vector<Tf> tfs_;
+};
+
+}  // namespace
+
+Tensor forward_cuda(const Model& m, const Tensor& x, const std::vector<int64_t>& t, const ForwardOpts& o) {
+  require(o.mode == Mode::Fp || o.mode == Mode::Integer || o.mode == Mode::FakeQuant, Code::InvalidArg,
+          "calibration runs on the CPU");
+  require(o.taps == nullptr, Code::InvalidArg, "debug taps run on the CPU");
+  require(o.mode == Mode::Fp || (o.act_scale && o.act_zero), Code::InvalidArg, "quantized modes need the step's activation parameters");
+  CudaModel& st = state(m);
+  std::lock_guard<std::mutex> lock(st.mu);
+  Walk w(m, st, o);
+  return w.run(x, t);
+}
+
+}  // namespace unet
+}  // namespace itk
