@@ -1,7 +1,12 @@
 // Device selection of UNet inference (lib/unet/model.ts): 'cuda' without a usable CUDA device is a
 // coded DEVICE_UNAVAILABLE error (from the TypeScript check, and from the native stub when the
 // check is bypassed), 'auto' falls back to the CPU bit for bit, bad values are INVALID_ARG.
-// GPU-side agreement is checked in test/gpu/unet.test.ts.
+// GPU-side agreement is checked in test/gpu/unet.test.ts; here the bodies of the CUDA conv and
+// GroupNorm kernels also run on the CPU (tools/unet-cuda-emu) against naive references.
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { backends } from '../lib/backends';
 import { unet } from '../lib';
 import { unetNative } from '../lib/unet/native-unet';
@@ -60,4 +65,57 @@ describe('unet device option validation', () => {
   test("a model's default device is 'cpu'", () => {
     expect(model.device).toBe('cpu');
   });
+});
+
+/** g++ with C++20 <barrier> (the emulation's __syncthreads), or null. */
+function cxx20(dir: string): string | null {
+  const probe = path.join(dir, 'probe.cc');
+  fs.writeFileSync(probe, '#include <barrier>\nint main() { std::barrier<> b(1); b.arrive_and_wait(); }\n');
+  const r = spawnSync('g++', ['-std=c++20', '-pthread', probe, '-o', path.join(dir, 'probe')], { encoding: 'utf8' });
+  return r.status === 0 ? 'g++' : null;
+}
+
+describe('CUDA UNet kernel bodies emulated on the CPU', () => {
+  test('FP32 conv and integer conv equal naive references bit for bit, GroupNorm to 1e-5', () => {
+    const root = path.join(__dirname, '..');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'itk-cuda-emu-'));
+    try {
+      const cc = cxx20(dir);
+      if (!cc) {
+        console.log('unet-device: no g++ with C++20 <barrier>: CUDA kernel emulation skipped');
+        return;
+      }
+      // The kernels' anonymous namespaces and the argument structs, verbatim from the sources.
+      const read = (f: string): string => fs.readFileSync(path.join(root, f), 'utf8');
+      const anon = (f: string): string => {
+        const s = read(f);
+        const i = s.indexOf('namespace {\n');
+        const j = s.indexOf('}  // namespace\n', i);
+        expect(i >= 0 && j > i).toBe(true);
+        return s.slice(i + 'namespace {\n'.length, j);
+      };
+      const struct = (f: string, name: string): string => {
+        const s = read(f);
+        const i = s.indexOf(`struct ${name} {`);
+        return s.slice(i, s.indexOf('};', i) + 2);
+      };
+      fs.writeFileSync(path.join(dir, 'kernels.inc'), [
+        '#include "shim.h"', 'namespace itk { namespace unet { namespace dev {',
+        struct('cuda/unet_dev.cuh', 'ConvGeo'), struct('cuda/unet_dev.cuh', 'QW'),
+        'namespace fpk {', anon('cuda/unet_conv.cu'), '}', 'namespace qk {', anon('cuda/unet_qconv.cu'), '}',
+        'namespace gnk {', anon('cuda/unet_norm.cu'), '}', '}}}',
+      ].join('\n'));
+      const exe = path.join(dir, 'emu');
+      const emu = path.join(root, 'tools', 'unet-cuda-emu');
+      const c = spawnSync(cc, ['-std=c++20', '-O1', '-ffp-contract=off', '-pthread', '-w', '-I', root, '-I', emu, '-I', dir,
+        path.join(emu, 'emu.cc'), '-o', exe], { encoding: 'utf8' });
+      expect(c.stderr).toBe('');
+      expect(c.status).toBe(0);
+      const r = spawnSync(exe, [], { encoding: 'utf8' });
+      expect(r.stdout).toContain('all ok');
+      expect(r.status).toBe(0);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

@@ -1,0 +1,162 @@
+// CPU emulation of the kernel bodies of cuda/unet_conv.cu, cuda/unet_qconv.cu and cuda/unet_norm.cu
+// (extracted into kernels.inc by test/unet-device.test.ts) against naive references: the convs
+// must match bit for bit (tiling, gather, padding, K tails, group flushes), GroupNorm to 1e-5.
+#include <cstdio>
+#include <cstring>
+#include "kernels.inc"
+using namespace itk;
+using namespace itk::unet::dev;
+static uint32_t rs = 12345;
+static uint32_t rnd() { return rs = rs * 1664525u + 1013904223u; }
+static float frand() { return (rnd() >> 8) * (1.0f / 16777216.0f) * 2.0f - 1.0f; }
+static int fails = 0;
+
+static ConvGeo geo(int B, int I, int H, int W, int O, int k, int stride, int pad, bool br) {
+  const int pb = pad + (br ? 1 : 0);
+  return ConvGeo{B, I, H, W, O, k, k, stride, pad, (H + pad + pb - k) / stride + 1, (W + pad + pb - k) / stride + 1};
+}
+
+static void test_fp(int B, int I, int H, int W, int O, int k, int stride, int pad, bool br, bool add) {
+  const ConvGeo g = geo(B, I, H, W, O, k, stride, pad, br);
+  const int K = I * k * k, P = g.Ho * g.Wo;
+  std::vector<float> x(B * I * H * W), w(O * K), bias(O), ad(B * O), y(B * O * P, NAN);
+  for (auto& v : x) v = frand();
+  for (auto& v : w) v = frand();
+  for (auto& v : bias) v = frand();
+  for (auto& v : ad) v = frand();
+  const long long N = (long long)B * P;
+  launch(dim3{unsigned((N + 63) / 64), unsigned((O + 63) / 64), 1}, 256, fpk::conv_fp_kernel, g, (const float*)x.data(),
+         (const float*)w.data(), (const float*)bias.data(), add ? (const float*)ad.data() : (const float*)nullptr, O, y.data());
+  int bad = 0;
+  for (int b = 0; b < B; ++b)
+    for (int o = 0; o < O; ++o)
+      for (int oy = 0; oy < g.Ho; ++oy)
+        for (int ox = 0; ox < g.Wo; ++ox) {
+          float acc = 0.0f;
+          for (int ci = 0; ci < I; ++ci)
+            for (int ky = 0; ky < k; ++ky)
+              for (int kx = 0; kx < k; ++kx) {
+                const int iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
+                const float v = (iy >= 0 && iy < H && ix >= 0 && ix < W) ? x[((b * I + ci) * H + iy) * W + ix] : 0.0f;
+                acc = acc + w[o * K + (ci * k + ky) * k + kx] * v;
+              }
+          float v = acc + bias[o];
+          if (add) v = v + ad[b * O + o];
+          const float got = y[(b * O + o) * P + oy * g.Wo + ox];
+          if (std::memcmp(&got, &v, 4) != 0 && bad++ < 3) printf("  fp mismatch b%d o%d (%d,%d): %g vs %g\n", b, o, oy, ox, got, v);
+        }
+  printf("fp  B%d I%d %dx%d O%d k%d s%d p%d br%d add%d: %s\n", B, I, H, W, O, k, stride, pad, br, add, bad ? "FAIL" : "ok");
+  fails += bad != 0;
+}
+
+static void test_int(int B, int I, int H, int W, int O, int k, int stride, int pad, bool br, int bits, int group, bool add) {
+  const ConvGeo g = geo(B, I, H, W, O, k, stride, pad, br);
+  const int K = I * k * k, P = g.Ho * g.Wo, Kp = (K + 31) / 32 * 32;
+  const int qmax = (1 << bits) - 1;
+  const int gsize = group > 0 ? group : K, ng = group > 0 ? K / group : 1;
+  const int row_bytes = bits == 4 ? Kp / 2 : Kp;
+  std::vector<uint8_t> xq(B * H * W * I), codes(O * K), kern(O * row_bytes, 0);
+  std::vector<int32_t> wsum(O * ng, 0);
+  std::vector<float> scale(O * ng), zero(O * ng), bias(O), ad(B * O), y(B * O * P, NAN);
+  for (auto& v : xq) v = rnd() >> 24;
+  for (auto& v : codes) v = (rnd() >> 16) % (qmax + 1);
+  for (auto& v : scale) v = 0.001f + 0.01f * (frand() + 1);
+  for (auto& v : zero) v = float(int((rnd() >> 16) % (qmax + 11)) - 5);
+  for (auto& v : bias) v = frand();
+  for (auto& v : ad) v = frand();
+  for (int o = 0; o < O; ++o)
+    for (int kk = 0; kk < K; ++kk) {
+      const uint8_t c = codes[o * K + kk];
+      wsum[o * ng + kk / gsize] += c;
+      if (bits == 8) kern[o * row_bytes + kk] = c;
+      else {
+        const int blk = kk / 32, j = kk % 32;
+        kern[o * row_bytes + blk * 16 + (j & 15)] |= j < 16 ? c : c << 4;
+      }
+    }
+  const float delta = 0.0173f;
+  const int za = int(rnd() >> 24);
+  QW q{kern.data(), wsum.data(), scale.data(), zero.data(), bits, K, row_bytes, gsize, ng, Kp / 32};
+  const long long N = (long long)B * P;
+  launch(dim3{unsigned((N + 63) / 64), unsigned((O + 63) / 64), 1}, 256, qk::qconv_kernel, g, (const uint8_t*)xq.data(), q,
+         (const float*)bias.data(), delta, za, add ? (const float*)ad.data() : (const float*)nullptr, O, y.data());
+  int bad = 0;
+  for (int b = 0; b < B; ++b)
+    for (int o = 0; o < O; ++o)
+      for (int oy = 0; oy < g.Ho; ++oy)
+        for (int ox = 0; ox < g.Wo; ++ox) {
+          double accd = 0;
+          int64_t accp = 0;
+          for (int gi = 0; gi < ng; ++gi) {
+            int32_t saw = 0, sa = 0;
+            for (int kk = gi * gsize; kk < std::min(K, (gi + 1) * gsize); ++kk) {  // OHWI: k = (ky·KW + kx)·I + ci
+              const int tap = kk / I, ci = kk % I, ky = tap / k, kx = tap % k;
+              const int iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
+              const int a = (iy >= 0 && iy < H && ix >= 0 && ix < W) ? xq[((b * H + iy) * W + ix) * I + ci] : za;
+              saw += a * codes[o * K + kk];
+              sa += a;
+            }
+            const int kg = std::min(K, (gi + 1) * gsize) - gi * gsize;
+            const int64_t c = zero_corrected(saw, sa, wsum[o * ng + gi], za, int32_t(zero[o * ng + gi]), kg);
+            if (ng == 1) accp = c;
+            else accd = qconv_accumulate(accd, scale[o * ng + gi], c);
+          }
+          float v = ng == 1 ? qconv_output_pc(accp, qconv_scale(scale[o], delta), bias[o]) : qconv_output(accd, delta, bias[o]);
+          if (add) v = fadd(v, ad[b * O + o]);
+          const float got = y[(b * O + o) * P + oy * g.Wo + ox];
+          if (std::memcmp(&got, &v, 4) != 0 && bad++ < 3) printf("  int mismatch b%d o%d (%d,%d): %.9g vs %.9g\n", b, o, oy, ox, got, v);
+        }
+  printf("int%d g%d B%d I%d %dx%d O%d k%d s%d p%d br%d add%d: %s\n", bits, group, B, I, H, W, O, k, stride, pad, br, add, bad ? "FAIL" : "ok");
+  fails += bad != 0;
+}
+
+static void test_gn(int B, int C, int HW, int G, bool act) {
+  std::vector<float> x(B * C * HW), ga(C), be(C), y(B * C * HW, NAN);
+  for (auto& v : x) v = 3 * frand() + 0.5f;
+  for (auto& v : ga) v = 1 + 0.1f * frand();
+  for (auto& v : be) v = 0.1f * frand();
+  launch(dim3{unsigned(B * G), 1, 1}, 256, gnk::gn_kernel, (const float*)x.data(), C, HW, G, 1e-5f, (const float*)ga.data(), (const float*)be.data(), act, y.data());
+  double worst = 0;
+  const int cpg = C / G;
+  for (int b = 0; b < B; ++b)
+    for (int g = 0; g < G; ++g) {
+      const float* xs = &x[(b * C + g * cpg) * HW];
+      const int n = cpg * HW;
+      long double s = 0, q = 0;
+      for (int i = 0; i < n; ++i) s += xs[i];
+      const long double mu = s / n;
+      for (int i = 0; i < n; ++i) q += (xs[i] - mu) * (xs[i] - mu);
+      const long double inv = 1 / std::sqrt(q / n + 1e-5L);
+      for (int i = 0; i < n; ++i) {
+        const int ch = g * cpg + i / HW;
+        long double t = (xs[i] - mu) * inv * ga[ch] + be[ch];
+        if (act) t = t / (1 + std::exp(-t));
+        worst = std::max(worst, (double)std::fabs((long double)y[(b * C + g * cpg) * HW + i] - t));
+      }
+    }
+  printf("gn  B%d C%d HW%d G%d silu%d: max abs err %.3g %s\n", B, C, HW, G, act, worst, worst < 1e-5 ? "ok" : "FAIL");
+  fails += !(worst < 1e-5);
+}
+
+int main() {
+  test_fp(2, 3, 9, 7, 70, 3, 1, 1, false, true);    // partial tiles in M and N, K = 27 (< one tile)
+  test_fp(1, 20, 8, 8, 16, 3, 2, 0, true, false);   // stride 2, diffusers pad (0,1,0,1)
+  test_fp(3, 17, 6, 6, 5, 3, 2, 1, false, false);   // stride 2, symmetric pad
+  test_fp(5, 40, 1, 1, 33, 1, 1, 0, false, true);   // linear layer (1x1 on [B, C, 1, 1])
+  test_fp(2, 8, 5, 5, 130, 1, 1, 0, false, false);  // 1x1 shortcut, O > 2 tiles
+  for (int bits : {4, 8}) {
+    test_int(2, 32, 9, 7, 70, 3, 1, 1, false, bits, 0, true);   // vec gather, K = 288
+    test_int(3, 6, 5, 6, 10, 3, 1, 1, false, bits, 0, false);   // I % 4 != 0: byte gather, K = 54
+    test_int(2, 24, 8, 8, 16, 3, 1, 1, false, bits, 0, true);   // K = 216: partial last block
+    test_int(1, 64, 8, 8, 20, 3, 2, 0, true, bits, 0, false);   // stride 2 + bottom/right pad
+    test_int(2, 64, 6, 6, 67, 3, 1, 1, false, bits, 32, true);  // group-wise, 18 groups
+    test_int(2, 128, 4, 4, 9, 3, 1, 1, false, bits, 64, false); // group 64
+    test_int(5, 96, 1, 1, 40, 1, 1, 0, false, bits, 32, true);  // linear, group 32
+    test_int(4, 20, 3, 3, 12, 1, 1, 0, false, bits, 0, false);  // 1x1, K = 20 < 32
+  }
+  test_gn(2, 64, 64, 8, true);
+  test_gn(3, 12, 5, 2, false);
+  test_gn(1, 128, 1024, 32, true);
+  printf(fails ? "%d FAILED\n" : "all ok\n", fails);
+  return fails != 0;
+}
