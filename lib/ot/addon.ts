@@ -79,7 +79,7 @@ export function addon(): OtAddon {
 export const SLOTS = [
   'reg', 'method', 'tol', 'maxIter', 'checkEvery', 'epsScaling', 'returnPlan', 'roundPlan', 'stallWindow',
   'warmupIters', 'lambda0', 'lambdaMax', 'badRatio', 'maxNewton', 'cgMaxIter', 'cgRtol', 'shiftMax', 'armijoC1',
-  'maxBacktracks', 'fallbackIters',
+  'maxBacktracks', 'fallbackIters', 'fallbackRatio',
 ] as const;
 
 /** Packs named option values into the native block. */

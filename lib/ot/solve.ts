@@ -16,7 +16,7 @@ const OPTION_KEYS = new Set([
 ]);
 const SNS_KEYS = new Set([
   'warmupIters', 'lambda0', 'lambdaMax', 'badRatio', 'maxNewton', 'cgMaxIter', 'cgTol', 'shiftMax', 'armijoC1',
-  'maxBacktracks', 'fallbackIters',
+  'maxBacktracks', 'fallbackIters', 'fallbackRatio',
 ]);
 const STATUS: OtStatus[] = ['converged', 'maxIter', 'stalled'];
 const STAGES: OtStage[] = ['sinkhorn', 'warmup', 'newton', 'fallback', 'epsScaling'];
@@ -101,7 +101,7 @@ function prepareOptions(o: SinkhornOptions, C: FloatArray, n: number, m: number,
     warmupIters: int('warmupIters', sns.warmupIters, 20),
     lambda0: sns.lambda0 === undefined ? -1 : checkNumber('sns.lambda0', sns.lambda0, { min: 0, max: 1, minExclusive: true }),
     lambdaMax: sns.lambdaMax === undefined ? -1 : checkNumber('sns.lambdaMax', sns.lambdaMax, { min: 0, max: 1, minExclusive: true }),
-    badRatio: pos('badRatio', sns.badRatio, 0.5),
+    badRatio: pos('badRatio', sns.badRatio, 0.25),
     maxNewton: int('maxNewton', sns.maxNewton, 200),
     cgMaxIter: int('cgMaxIter', sns.cgMaxIter, -1, 1),
     cgRtol: sns.cgTol === undefined ? -1 : checkNumber('sns.cgTol', sns.cgTol, { min: 0, minExclusive: true }),
@@ -109,6 +109,7 @@ function prepareOptions(o: SinkhornOptions, C: FloatArray, n: number, m: number,
     armijoC1: pos('armijoC1', sns.armijoC1, 1e-4),
     maxBacktracks: int('maxBacktracks', sns.maxBacktracks, 30, 1),
     fallbackIters: int('fallbackIters', sns.fallbackIters, 20, 1),
+    fallbackRatio: pos('fallbackRatio', sns.fallbackRatio, 0.9),
   });
   let initF: Float64Array | null = null;
   let initG: Float64Array | null = null;

@@ -27,15 +27,29 @@ export interface SnsOptions {
   warmupIters?: number;
   /** Initial fraction λ of plan entries kept in the sparsified Hessian (default 2/min(n,m)). */
   lambda0?: number;
-  /** Largest λ (default min(1, 64/min(n,m))). */
+  /**
+   * Largest λ (default max(1/4, min(1, 64/min(n,m)))). Each kept entry costs about 24 bytes
+   * (CSR + CSC), so the default cap costs at most 6 bytes per cost entry.
+   */
   lambdaMax?: number;
-  /** λ doubles after an accepted step with err_new > badRatio·err_old (default 0.5). */
+  /**
+   * A step with err_new > badRatio·err_old is "bad" (default 0.25): λ doubles, provided the
+   * sparsified Hessian leaves out plan mass above round-off.
+   */
   badRatio?: number;
+  /**
+   * A bad step that a denser Hessian cannot fix (λ at lambdaMax, or nothing left out) is followed by
+   * fallbackIters Sinkhorn iterations when err_new > fallbackRatio·err_old (default 0.9).
+   */
+  fallbackRatio?: number;
   /** Newton steps before finishing with Sinkhorn (default 200). */
   maxNewton?: number;
   /** Conjugate-gradient iteration cap (default 10·(n+m)). */
   cgMaxIter?: number;
-  /** CG tolerance relative to ‖r‖₂ (default min(0.1, max(err, 1e-12))). */
+  /**
+   * CG tolerance relative to ‖r‖₂ (default min(0.1, max(err, 1e-12, 0.3·q²)), q = err ratio of
+   * the previous Newton step).
+   */
   cgTol?: number;
   /** Cap of the CG shift σ = reg̃·min(‖r‖₂, shiftMax) (default 1e-3). */
   shiftMax?: number;
@@ -43,7 +57,7 @@ export interface SnsOptions {
   armijoC1?: number;
   /** Step halvings before a line search fails (default 30). */
   maxBacktracks?: number;
-  /** Sinkhorn iterations run when a Newton step fails (default 20). */
+  /** Sinkhorn iterations run when a Newton step fails or stalls (default 20). */
   fallbackIters?: number;
 }
 

@@ -16,7 +16,7 @@ namespace {
 enum Slot {
   kReg, kMethod, kTol, kMaxIter, kCheckEvery, kEpsScaling, kReturnPlan, kRoundPlan, kStallWindow,
   kWarmup, kLambda0, kLambdaMax, kBadRatio, kMaxNewton, kCgMaxIter, kCgRtol, kShiftMax, kArmijo,
-  kMaxBacktracks, kFallbackIters, kSlots
+  kMaxBacktracks, kFallbackIters, kFallbackRatio, kSlots
 };
 
 ot::Options options_arg(const Napi::CallbackInfo& info, std::size_t i) {
@@ -44,6 +44,7 @@ ot::Options options_arg(const Napi::CallbackInfo& info, std::size_t i) {
   r.sns.armijo_c1 = s[kArmijo];
   r.sns.max_backtracks = static_cast<int>(s[kMaxBacktracks]);
   r.sns.fallback_iters = static_cast<int64_t>(s[kFallbackIters]);
+  r.sns.fallback_ratio = s[kFallbackRatio];
   return r;
 }
 

@@ -2,7 +2,8 @@
 // Newton ascent on the Lyapunov potential L(u,v) = ⟨a,u⟩ + ⟨b,v⟩ − ΣP (log-scaling units, see
 // dense_ops.h), Hessian −A sparsified to the global top-k plan entries with the diagonal kept
 // dense, null space (1,−1) removed by fixing the last potential, Jacobi-PCG on (M + σI) d = r,
-// backtracking line search that rejects non-finite trials, Sinkhorn fallbacks.
+// backtracking line search on the semi-dual (v column-exact at every trial point, §3.5) that
+// rejects non-finite trials, Sinkhorn fallbacks.
 #include <algorithm>
 #include <cmath>
 
@@ -38,6 +39,15 @@ Point evaluate(State& st, const double* u, const double* v, double* R, double* K
   return p;
 }
 
+// Step curve of the line search (§3.5): u_i + φ(α·d_i) with φ(t) = log(1 + t) for t > 0 and t
+// otherwise. For t > 0 this is the Newton step taken in the scaling x_i = e^{u_i} (x ← x(1 + t)):
+// on a row whose Hessian block is its diagonal, d_i = a_i/R_i − 1 and log(1 + d_i) = log(a_i/R_i)
+// is the exact row fit, while u + d_i overshoots it by d_i − log(1 + d_i) (unbounded as R_i → 0).
+// For t ≤ 0 the log-domain step is kept: it never overshoots there, and log(1 + t) would diverge at
+// t = −1. φ(t) = t − t²/2 + O(t³), so the step differs from u + d by O(‖d‖²) and the local
+// (quadratic) convergence of Newton's method is unchanged.
+inline double step_curve(double t) { return t > 0 ? std::log1p(t) : t; }
+
 }  // namespace
 
 bool newton_stage(State& st) {
@@ -45,7 +55,8 @@ bool newton_stage(State& st) {
   const SnsOptions& so = o.sns;
   const std::size_t n = st.n, m = st.m, N = n + m;
   const double mn = static_cast<double>(std::min(n, m));
-  const double lambda_max = so.lambda_max > 0 ? so.lambda_max : std::min(1.0, 64.0 / mn);
+  // §3.7: 64 entries per row for small problems, at least a quarter of the plan for large ones.
+  const double lambda_max = so.lambda_max > 0 ? so.lambda_max : std::max(0.25, std::min(1.0, 64.0 / mn));
   double lambda = std::min(so.lambda0 > 0 ? so.lambda0 : 2.0 / mn, lambda_max);
   const int64_t cg_cap = so.cg_max_iter > 0 ? so.cg_max_iter : static_cast<int64_t>(10 * N);
   const double ulp = st.f32 ? std::ldexp(1.0, -24) : std::ldexp(1.0, -53);
@@ -111,14 +122,29 @@ bool newton_stage(State& st) {
     if (!st.ops->device_pcg(sp, st.R.data(), st.K.data(), sigma, r.data(), rtol, cg_cap, d.data(), &cg))
       cg = pcg(sp, st.R.data(), st.K.data(), sigma, r.data(), rtol, cg_cap, d.data());
     st.res->cg_iters += cg.iterations;
+    // rᵀd: the slope of L along the step. The state is column-exact here (warm-up, fallbacks and
+    // every accepted step end with a column update), so r_g ≈ 0 and rᵀd ≈ r_fᵀd_f, the slope of the
+    // semi-dual F(u) = max_v L(u, v) that the line search evaluates.
     double rd = 0;
     for (std::size_t q = 0; q < N; ++q) rd += r[q] * d[q];
+    // Truncation bound (§3.3): M d = r leaves the residual (A − M) d of the exact Newton model,
+    // ‖(A − M) d‖₁ ≤ Σ_dropped P_ij (|d_i| + |d_j|) ≤ 2·(ΣP − ΣP̃)·‖d‖∞ (ΣP̃: kept off-diagonal
+    // entries). When it is small next to the error left after a bad step, the truncation did not
+    // cause that step and a denser Hessian would only cost time (e.g. R1 n = 200, whose dropped
+    // entries underflow to 0, or R2-L2 in its global phase).
+    double kept = 0, dinf = 0;
+    for (double x : sp.val) kept += x;
+    for (double x : d) dinf = std::max(dinf, std::fabs(x));
+    const double trunc = 2 * std::max(0.0, S - kept) * dinf;
 
     bool accepted = false;
     Point trial;
     double S_trial = 0;
     if (!cg.breakdown && rd > 0 && std::isfinite(rd)) {
-      // Backtracking line search (§3.5): Armijo, or the round-off clause near err ~ 1e-10.
+      // Backtracking line search (§3.5) on the semi-dual: trial u(α) = u + φ(α·d_u), v(α) the
+      // exact column fit to u(α) (one column pass), so column residuals stay 0 and only the rows
+      // carry the nonlinearity of P = exp(u + v − x); accept on Armijo, or the round-off clause
+      // near err ~ 1e-10. v + α·d_v only seeds the column update (its shift, dense_ops.h).
       double au = 0, bv = 0;
       for (std::size_t i = 0; i < n; ++i) au += st.a[i] * st.u[i];
       for (std::size_t j = 0; j < m; ++j) bv += st.b[j] * st.v[j];
@@ -126,8 +152,9 @@ bool newton_stage(State& st) {
       double alpha = 1;
       for (int bt = 0; bt < so.max_backtracks; ++bt, alpha *= 0.5) {
         st.ctl.check();
-        for (std::size_t i = 0; i < n; ++i) ut[i] = st.u[i] + alpha * d[i];
+        for (std::size_t i = 0; i < n; ++i) ut[i] = st.u[i] + step_curve(alpha * d[i]);
         for (std::size_t j = 0; j < m; ++j) vt[j] = st.v[j] + alpha * d[n + j];
+        st.ops->col_update(ut.data(), vt.data());
         trial = evaluate(st, ut.data(), vt.data(), Rt.data(), Kt.data(), &S_trial);
         ++st.res->line_search_evals;
         if (!trial.finite) continue;
@@ -148,6 +175,7 @@ bool newton_stage(State& st) {
     fails = 0;
     ++st.res->newton_iters;
     const double err_old = cur.err;
+    const double q = trial.err / err_old;
     st.u.swap(ut);
     st.v.swap(vt);
     st.R.swap(Rt);
@@ -155,12 +183,16 @@ bool newton_stage(State& st) {
     S = S_trial;
     cur = trial;
     st.last_err = cur.err;
-    st.col_exact = false;
+    st.col_exact = true;  // v was fitted to u: the row residual is the whole err
     stall_best = std::min(stall_best, cur.err);
-    if (cur.err > so.bad_ratio * err_old && cur.err > o.tol) {
-      if (lambda < lambda_max)
+    // Bad step (§3.3, §3.6): err_new > badRatio·err_old. λ doubles when the truncation bound is at
+    // least badRatio·err_new (the sparsification may explain the step); otherwise, or at λmax,
+    // Newton continues unless the step barely moved (err_new > fallbackRatio·err_old), which calls
+    // for fallbackIters Sinkhorn iterations.
+    if (q > so.bad_ratio && cur.err > o.tol) {
+      if (lambda < lambda_max && trunc > so.bad_ratio * cur.err)
         lambda = std::min(2 * lambda, lambda_max);
-      else if (sinkhorn_block(so.fallback_iters))
+      else if (q > so.fallback_ratio && sinkhorn_block(so.fallback_iters))
         return st.last_err <= o.tol;
     }
   }

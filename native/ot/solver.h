@@ -20,8 +20,9 @@ enum class Stage { Sinkhorn = 0, Warmup = 1, Newton = 2, Fallback = 3, EpsScalin
 struct SnsOptions {
   int64_t warmup_iters = 20;
   double lambda0 = -1;      // 2/min(n,m)
-  double lambda_max = -1;   // min(1, 64/min(n,m))
-  double bad_ratio = 0.5;
+  double lambda_max = -1;   // max(1/4, min(1, 64/min(n,m)))
+  double bad_ratio = 0.25;
+  double fallback_ratio = 0.9;  // Sinkhorn after a bad step that λ cannot fix, if err_new > this·err_old
   int64_t max_newton = 200;
   int64_t cg_max_iter = -1;  // 10·(n+m)
   double cg_rtol = -1;       // min(0.1, max(err, 1e-12)) when negative
