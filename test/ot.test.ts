@@ -225,6 +225,22 @@ describe('T5 iteration counts (R1, n = 200, reg 1/1200)', () => {
   }, 60000);
 });
 
+describe('issue acceptance: SNS needs ≥ 10x fewer iterations than log-Sinkhorn at reg 1/1200', () => {
+  test('R2-L2 (28×28 grid, L2 cost, N1 = 20): both solvers to 1e-9, ratio from the two runs', () => {
+    const sns = solve(R2L2, 1 / 1200, 'sns');
+    const snk = solve(R2L2, 1 / 1200, 'sinkhorn', { maxIter: 20000 });
+    for (const r of [sns, snk]) {
+      expect(r.status).toBe('converged');
+      expect(marginalError(r.plan!, R2L2.a, R2L2.b)).toBeLessThanOrEqual(1e-9);
+    }
+    // Warm-up and fallback Sinkhorn iterations count (iterations = sinkhornIters + newtonIters).
+    expect(sns.iterations).toBe(sns.sinkhornIters + sns.newtonIters);
+    expect(snk.iterations / sns.iterations).toBeGreaterThanOrEqual(10);
+    // Same solution (T4 tolerance on the plan).
+    expect(l1(sns.plan!, snk.plan!)).toBeLessThanOrEqual(1e-7);
+  }, 60000);
+});
+
 describe('T6 small reg and scale invariance', () => {
   const all = (x: ArrayLike<number>) => Array.prototype.every.call(x, Number.isFinite);
   for (const [name, p] of [['R1', R1], ['R3', R3]] as const) {
