@@ -126,29 +126,41 @@ async function measure(name: string, fp: unet.UNetModel, B: number, runs: number
   }
 }
 
-/** Benchmark entry point. */
+/**
+ * The CUDA rows (digits16 and, unless quick, the CIFAR-shaped model; batch 64; FP32, W8A8, W4A8),
+ * for this file's report or another area's table (benchmarks/gpu.bench.ts). Empty without CUDA.
+ */
+export async function unetGpuRows(o: BenchOptions): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  if (!backends().cuda.available) return rows;
+  const B = 64;
+  await measure(`unet digits16 B=${B}`, unet.loadSync(unet.builtinModelPath()), B, o.quick ? 3 : 10, rows);
+  if (!o.quick) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'itk-cifar-gpu-'));
+    try {
+      writeRandomUnet(dir, CIFAR_CONFIG, 7);
+      await measure(`unet cifar10-32 B=${B}`, unet.loadSync(dir), B, 5, rows);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return rows;
+}
+
+/** Notes that explain {@link unetGpuRows}. */
+export const UNET_GPU_NOTES = [
+  'UNet ms/image = best wall time of predictSync(x, 500, { device }) over the batch / batch, including the upload of x and the download of eps; ' +
+    'weights are resident after the first call. CPU column: the same call on all CPU threads in the same run.',
+  'UNet W8A8/W4A8: integer dp4a convolutions on the layers the TFMQ plan quantizes (calibrated on one step of 4 synthetic inputs; speed only), exact temporal-feature cache. ' +
+    'CIFAR-shaped model: random weights (uniform +-1/sqrt(fan_in)), spec §5 shape.',
+];
+
+/** Benchmark entry point (`itokit bench unet-gpu`). */
 export async function run(o: BenchOptions): Promise<void> {
   const info = backends().cuda;
   if (!info.available) {
     console.log(`unet-gpu: skipped, CUDA is unavailable (${info.reason ?? 'no reason given'})`);
     return;
   }
-  const rows: BenchRow[] = [];
-  const B = 64;
-  await measure(`digits16 B=${B}`, unet.loadSync(unet.builtinModelPath()), B, o.quick ? 3 : 10, rows);
-  if (!o.quick) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'itk-cifar-gpu-'));
-    try {
-      writeRandomUnet(dir, CIFAR_CONFIG, 7);
-      await measure(`cifar10-32 B=${B}`, unet.loadSync(dir), B, 5, rows);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  }
-  report('unet-gpu', `UNet forward time per image on CUDA (${info.devices[0]?.name ?? 'GPU'})`, rows, [
-    'ms/image = best wall time of predictSync(x, 500, { device }) over the batch / batch, including the upload of x and the download of eps; ' +
-      'weights are resident after the first call. CPU column: the same call on all CPU threads in the same run.',
-    'W8A8/W4A8: integer dp4a convolutions on the layers the TFMQ plan quantizes (calibrated on one step of 4 synthetic inputs; speed only), exact temporal-feature cache.',
-    'CIFAR-shaped model: random weights (uniform ±1/sqrt(fan_in)), spec §5 shape.',
-  ]);
+  report('unet-gpu', `UNet forward time per image on CUDA (${info.devices[0]?.name ?? 'GPU'})`, await unetGpuRows(o), UNET_GPU_NOTES);
 }

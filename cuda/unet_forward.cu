@@ -216,10 +216,13 @@ class Walk {
     CudaModel::ConvW& w = weights(c);
     const QWeights& q = c.q;
     if (!w.kern.get()) {
-      w.kern = upload(q.kern.data(), q.kern.size());
-      w.wsum = upload(q.wsum.data(), q.wsum.size());
-      w.scale = upload(q.scale.data(), q.scale.size());
-      w.zero = upload(q.zero.data(), q.zero.size());
+      // all four or none: a failed upload leaves nothing half-set for the next call
+      DeviceBuffer kern = upload(q.kern.data(), q.kern.size()), wsum = upload(q.wsum.data(), q.wsum.size()),
+                   scale = upload(q.scale.data(), q.scale.size()), zero = upload(q.zero.data(), q.zero.size());
+      w.wsum = std::move(wsum);
+      w.scale = std::move(scale);
+      w.zero = std::move(zero);
+      w.kern = std::move(kern);
     }
     return dev::QW{static_cast<const uint8_t*>(w.kern.get()), static_cast<const int32_t*>(w.wsum.get()),
                    static_cast<const float*>(w.scale.get()), static_cast<const float*>(w.zero.get()), q.bits, q.K,
@@ -295,8 +298,9 @@ class Walk {
     require(x.C == gn.C, Code::Shape, gn.name + ": channel mismatch");
     CudaModel::NormW& w = st_.norms[&gn];
     if (!w.gamma.get()) {
+      DeviceBuffer beta = upload(gn.beta.data(), gn.beta.size());
       w.gamma = upload(gn.gamma.data(), gn.gamma.size());
-      w.beta = upload(gn.beta.data(), gn.beta.size());
+      w.beta = std::move(beta);
     }
     Act y(x.B, x.C, x.H, x.W, s_);
     dev::group_norm(x.p(), x.B, x.C, static_cast<int>(x.plane()), gn.G, gn.eps, static_cast<const float*>(w.gamma.get()),
