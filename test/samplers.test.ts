@@ -246,3 +246,87 @@ describe('sampler errors (spec §8.15)', () => {
     expectCode(() => diffusion.probabilityFlowSync({ process: vp, model: { kind: 'score', fn: g.score }, batch: 4, dim: 2, seed: 1, maxSteps: 2 }), 'ERR_ITOKIT_NUMERICAL');
   });
 });
+
+describe('DDIM as diffusers DDIMScheduler (spec/quantized-unet.md §6, T2)', () => {
+  const ac = diffusion.schedules.linearBetas(1000, 1e-4, 0.02, { float32: true }).alphasCumprod;
+  test('timestep spacings equal numpy/diffusers values', () => {
+    // values printed by numpy with diffusers' formulas (set_timesteps)
+    expect(diffusion.ddimTimesteps(1000, 50, 'trailing').slice(0, 4)).toEqual([999, 979, 959, 939]);
+    expect(diffusion.ddimTimesteps(1000, 50, 'trailing').at(-1)).toBe(19);
+    expect(diffusion.ddimTimesteps(1000, 7, 'trailing')).toEqual([999, 856, 713, 570, 428, 285, 142]);
+    expect(diffusion.ddimTimesteps(1000, 50, 'linspace').slice(0, 8)).toEqual([999, 979, 958, 938, 917, 897, 877, 856]);
+    expect(diffusion.ddimTimesteps(1000, 7, 'linspace')).toEqual([999, 832, 666, 500, 333, 166, 0]);
+    expect(diffusion.ddimTimesteps(1000, 7, 'leading', 1).slice(0, 5)).toEqual([853, 711, 569, 427, 285]);
+    expect(diffusion.ddimTimesteps(1000, 3, 'uniform')).toEqual([666, 333, 0]);
+    expectCode(() => diffusion.ddimTimesteps(1000, 3, 'leading', 400), 'ERR_ITOKIT_INVALID_ARG');
+  });
+
+  // ε(x, t): a smooth, t-dependent map large enough that x̂0 leaves [−1, 1] for part of the elements
+  const epsModel = (x: Float32Array, t: Float64Array, out: Float32Array): void => {
+    for (let i = 0; i < x.length; i++) out[i] = Math.fround(0.8 * Math.sin(1.3 * x[i] + t[0] / 300) + 0.05 * x[i]);
+  };
+  const f = Math.fround;
+  /** One DDIMScheduler.step (η = 0) with every torch float32 op rounded, as diffusers evaluates it. */
+  function diffusersStep(x: Float32Array, t: number, prev: number, clip: number | undefined): Float32Array {
+    const e = new Float32Array(x.length);
+    epsModel(x, Float64Array.of(t), e);
+    const a = f(ac[t]), ap = prev >= 0 ? f(ac[prev]) : 1, b = f(1 - a);
+    const out = new Float32Array(x.length);
+    for (let i = 0; i < x.length; i++) {
+      let x0 = f(f(x[i] - f(f(Math.sqrt(b)) * e[i])) / f(Math.sqrt(a)));
+      if (clip !== undefined) x0 = Math.min(clip, Math.max(-clip, x0));
+      const dir = f(f(Math.sqrt(f(1 - ap))) * e[i]);
+      out[i] = f(f(f(Math.sqrt(ap)) * x0) + dir);
+    }
+    return out;
+  }
+  const relErr = (y: Float32Array, r: Float32Array): number => {
+    let n = 0, d = 0;
+    for (let i = 0; i < r.length; i++) {
+      n += (y[i] - r[i]) ** 2;
+      d += r[i] ** 2;
+    }
+    return Math.sqrt(n / d);
+  };
+
+  test.each([
+    ['leading', false, undefined],
+    ['leading', true, 1],
+    ['trailing', true, 1.5],
+    ['linspace', true, 1],
+  ] as const)('%s spacing, clipSample %s (range %s): every step within rel 1e-6 of diffusers', (spacing, clipSample, range) => {
+    const B = 16, D = 64, N = 12;
+    const xs: Float32Array[] = [], ts: number[] = [];
+    const r = diffusion.ddimSync({ epsModel, alphasCumprod: ac, batch: B, dim: D, seed: 3, steps: N, timesteps: spacing, clipSample, clipSampleRange: range,
+      onStep: ({ step, t, x }) => { expect(step).toBe(xs.length); xs.push(x.slice()); ts.push(t); } });
+    expect(ts).toEqual(diffusion.ddimTimesteps(1000, N, spacing));
+    xs.push(r.x);
+    let clipped = 0;
+    for (let k = 0; k < N; k++) {
+      const ref = diffusersStep(xs[k], ts[k], ts[k] - Math.floor(1000 / N), clipSample ? range : undefined);
+      expect(relErr(xs[k + 1], ref)).toBeLessThanOrEqual(1e-6);
+      if (clipSample) clipped += Number(relErr(diffusersStep(xs[k], ts[k], ts[k] - Math.floor(1000 / N), undefined), ref) > 1e-3);
+    }
+    if (clipSample) expect(clipped).toBeGreaterThan(0); // the clip is exercised
+  });
+
+  test('explicit non-decreasing lists: repeated entries are identity steps; setAlphaToOne false ends at ᾱ_0', () => {
+    const B = 4, D = 32;
+    const xs: Float32Array[] = [];
+    const list = [0, 0, 3, 10, 10, 40];
+    const r = diffusion.ddimSync({ epsModel, alphasCumprod: ac, batch: B, dim: D, seed: 5, timesteps: list, onStep: ({ x }) => void xs.push(x.slice()) });
+    expect(r.nfe).toBe(6);
+    xs.push(r.x);
+    // sampling order 40, 10, 10, 3, 0, 0: the steps 10 → 10 and 0 → 0 leave x unchanged
+    expect(Array.from(bitsOf(xs[2]))).toEqual(Array.from(bitsOf(xs[1])));
+    expect(Array.from(bitsOf(xs[5]))).toEqual(Array.from(bitsOf(xs[4])));
+    expect(relErr(xs[1], diffusersStep(xs[0], 40, 10, undefined))).toBeLessThanOrEqual(1e-6);
+    expect(relErr(xs[4], diffusersStep(xs[3], 3, 0, undefined))).toBeLessThanOrEqual(1e-6);
+    const last = diffusion.ddimSync({ epsModel, alphasCumprod: ac, batch: B, dim: D, seed: 5, steps: 5, setAlphaToOne: false, x: xs[3] }).x;
+    const first = diffusion.ddimSync({ epsModel, alphasCumprod: ac, batch: B, dim: D, seed: 5, steps: 5, x: xs[3] }).x;
+    expect(Array.from(bitsOf(last))).not.toEqual(Array.from(bitsOf(first)));
+    expectCode(() => diffusion.ddimSync({ epsModel, batch: B, dim: D, seed: 5, timesteps: [3, 2] }), 'ERR_ITOKIT_INVALID_ARG');
+    expectCode(() => diffusion.ddimSync({ epsModel, batch: B, dim: D, seed: 5, timesteps: [3], stepsOffset: 1 }), 'ERR_ITOKIT_INVALID_ARG');
+    expectCode(() => diffusion.ddimSync({ epsModel, batch: B, dim: D, seed: 5, onStep: async () => undefined }), 'ERR_ITOKIT_ASYNC_CALLBACK');
+  });
+});

@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { setThreads } from '../lib/backends';
-import { unet } from '../lib';
+import { diffusion, unet } from '../lib';
 import { readSafetensors, serializeSafetensors, toFloat32 } from '../lib/unet/safetensors';
 import { expectCode } from './helpers';
 
@@ -94,24 +94,25 @@ describe('unet FP32 forward vs PyTorch (T1)', () => {
 describe('schedule and DDIM (T2)', () => {
   const R = ref(path.join(FIX, 'builtin_ref.safetensors'));
   test('timestep lists (leading spacing) and the float32 linear-beta alphas_cumprod', () => {
-    expect(unet.ddimTimesteps(1000, 100).slice(0, 3)).toEqual([990, 980, 970]);
-    expect(unet.ddimTimesteps(1000, 100).at(-1)).toBe(0);
-    expect(unet.ddimTimesteps(1000, 50).slice(0, 2)).toEqual([980, 960]);
-    const full = unet.ddimTimesteps(1000, 1000);
+    expect(diffusion.ddimTimesteps(1000, 100).slice(0, 3)).toEqual([990, 980, 970]);
+    expect(diffusion.ddimTimesteps(1000, 100).at(-1)).toBe(0);
+    expect(diffusion.ddimTimesteps(1000, 50).slice(0, 2)).toEqual([980, 960]);
+    const full = diffusion.ddimTimesteps(1000, 1000);
     expect(full[0]).toBe(999);
     expect(full.length).toBe(1000);
-    const a = unet.linearAlphasCumprod();
+    const a = diffusion.schedules.linearBetas(1000, 1e-4, 0.02, { float32: true }).alphasCumprod;
     const r = R.get('schedule.alphas_cumprod')!.data;
     let worst = 0;
     for (let i = 0; i < 1000; i++) worst = Math.max(worst, Math.abs(a[i] - r[i]) / r[i]);
-    expect(worst).toBeLessThan(1e-5);
+    expect(worst).toBeLessThan(1e-6);
   });
-  test('10-step DDIM with the built-in model equals the PyTorch run', async () => {
+  test('10-step DDIM (clip_sample) with the built-in model equals the PyTorch run', async () => {
     const model = unet.loadSync(unet.builtinModelPath());
     const xT = R.get('ddim.xT')!.data as Float32Array;
-    const x = await unet.ddimLoop({
-      batch: 4, dim: 256, seed: 0, steps: 10, x: xT,
-      eps: (v, t) => model.predict({ data: v, shape: [4, 1, 16, 16] }, t),
+    const { x } = await diffusion.ddim({
+      batch: 4, dim: 256, seed: 0, steps: 10, x: xT, clipSample: true,
+      alphasCumprod: diffusion.schedules.linearBetas(1000, 1e-4, 0.02, { float32: true }).alphasCumprod,
+      epsModel: async (v, t, out) => out.set(await model.predict({ data: v, shape: [4, 1, 16, 16] }, t[0])),
     });
     expect(rel(x, R.get('ddim.x')!.data).l2).toBeLessThan(1e-4);
   });

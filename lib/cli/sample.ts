@@ -32,10 +32,6 @@ export interface SampleCliOptions {
 }
 
 type EpsFn = (x: Float32Array, t: number) => Promise<Float32Array>;
-type SamplersDdim = (o: {
-  epsModel: (x: Float32Array, t: Float64Array, out: Float32Array, info: { batch: number; dim: number; step: number }) => void | Promise<void>;
-  alphasCumprod?: Float64Array; batch: number; dim: number; seed: number; steps: number; eta?: number;
-}) => Promise<{ x: Float32Array; nfe: number }>;
 
 function bar(done: number, total: number, extra: string): void {
   if (!process.stderr.isTTY) return;
@@ -49,33 +45,35 @@ function mb(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(2)} MiB`;
 }
 
+/** The DDIM settings `itokit sample` uses for a model: diffusers' scheduler defaults, or its scheduler config. */
+function schedule(model: unet.UNetModel): { alphasCumprod: Float64Array; clipSample: boolean; clipSampleRange: number } {
+  const sc = model.scheduler ?? {};
+  const num = (k: string, d: number): number => (typeof sc[k] === 'number' ? (sc[k] as number) : d);
+  const alphasCumprod = samplers.schedules.linearBetas(num('num_train_timesteps', 1000), num('beta_start', 1e-4), num('beta_end', 0.02), { float32: true }).alphasCumprod;
+  // clip_sample defaults to true in diffusers (spec §6); the built-in model's scheduler config sets it too
+  return { alphasCumprod, clipSample: sc.clip_sample !== false, clipSampleRange: num('clip_sample_range', 1) };
+}
+
 /**
- * Runs DDIM (η = 0, or η = 1 for `ddpm`) over `eps`, with a progress bar, and returns the samples
- * and the mean milliseconds per UNet call. Uses `diffusion.ddim` when the samplers module has it,
- * else the package's own loop (unet.ddimLoop).
+ * Runs DDIM (η = 0, or η = 1 for `ddpm`) over `eps` with `diffusion.ddim` from the noise `x`, with a
+ * progress bar, and returns the samples and the mean milliseconds per UNet call.
  */
-async function runSampler(eps: EpsFn, o: { batch: number; dim: number; seed: number; steps: number; eta: number; label: string }): Promise<{ x: Float32Array; msPerStep: number; sampler: string }> {
+async function runSampler(eps: EpsFn, o: { batch: number; dim: number; seed: number; steps: number; eta: number; label: string; x: Float32Array;
+  sched: ReturnType<typeof schedule> }): Promise<{ x: Float32Array; msPerStep: number }> {
   let calls = 0;
   let ms = 0;
-  const timed: EpsFn = async (x, t) => {
-    const s = process.hrtime.bigint();
-    const y = await eps(x, t);
-    ms += Number(process.hrtime.bigint() - s) / 1e6;
-    calls++;
-    bar(calls, o.steps, `${o.label} t=${t} ${(ms / calls).toFixed(1)} ms/step`);
-    return y;
-  };
-  const ddim = (samplers as Record<string, unknown>).ddim as SamplersDdim | undefined;
-  if (typeof ddim === 'function' && o.eta === 0) {
-    const r = await ddim({
-      epsModel: async (x, t, out) => out.set(await timed(x, t[0])),
-      alphasCumprod: unet.linearAlphasCumprod(),
-      batch: o.batch, dim: o.dim, seed: o.seed, steps: o.steps, eta: o.eta,
-    });
-    return { x: r.x, msPerStep: ms / Math.max(calls, 1), sampler: 'diffusion.ddim' };
-  }
-  const x = await unet.ddimLoop({ eps: timed, batch: o.batch, dim: o.dim, seed: o.seed, steps: o.steps, eta: o.eta });
-  return { x, msPerStep: ms / Math.max(calls, 1), sampler: 'unet.ddimLoop' };
+  const r = await samplers.ddim({
+    epsModel: async (x, t, out) => {
+      const s = process.hrtime.bigint();
+      out.set(await eps(x, t[0]));
+      ms += Number(process.hrtime.bigint() - s) / 1e6;
+      calls++;
+      bar(calls, o.steps, `${o.label} t=${t[0]} ${(ms / calls).toFixed(1)} ms/step`);
+    },
+    ...o.sched,
+    batch: o.batch, dim: o.dim, seed: o.seed, steps: o.steps, eta: o.eta, x: o.x,
+  });
+  return { x: r.x, msPerStep: ms / Math.max(calls, 1) };
 }
 
 function toPixels(x: Float32Array): Float64Array {
@@ -102,16 +100,11 @@ async function w2(a: Float64Array, b: Float64Array, n: number, d: number): Promi
   }
 }
 
-/** True when sampling will go through `diffusion.ddim` (present, and η = 0). */
-function usesSamplersDdim(o: SampleCliOptions): boolean {
-  return typeof (samplers as Record<string, unknown>).ddim === 'function' && o.sampler === 'ddim';
-}
-
 /** The quantized model for (model, precision, calibration), cached in the OS temp folder. */
 async function quantized(fp: unet.UNetModel, src: string, o: SampleCliOptions): Promise<unet.UNetModel> {
   const bits = o.precision === 'w4a8' ? 4 : 8;
   const weights = fs.statSync(src).isDirectory() ? fs.readdirSync(src).map((f) => `${f}:${fs.statSync(path.join(src, f)).mtimeMs}`).join() : '';
-  const key = crypto.createHash('sha256').update(JSON.stringify([path.resolve(src), weights, bits, o.steps, o.calib, o.seed, usesSamplersDdim(o), 2])).digest('hex').slice(0, 16);
+  const key = crypto.createHash('sha256').update(JSON.stringify([path.resolve(src), weights, bits, o.steps, o.calib, o.seed, schedule(fp).clipSample, 3])).digest('hex').slice(0, 16);
   const dir = path.join(os.tmpdir(), 'itokit-unet-cache');
   const file = path.join(dir, `${key}.safetensors`);
   if (o.cache && fs.existsSync(file)) {
@@ -127,8 +120,8 @@ async function quantized(fp: unet.UNetModel, src: string, o: SampleCliOptions): 
   const t0 = Date.now();
   const q = await unet.quantize(fp, {
     weightBits: bits,
-    // calibrate on the trajectories of the sampler that will run: diffusion.ddim does not clip x̂0
-    calibration: { steps: o.steps, samplesPerStep: o.calib, seed: o.seed + 1000, clipSample: !usesSamplersDdim(o) },
+    // calibrate on the trajectories of the sampler that will run (same steps and x̂0 clipping)
+    calibration: { steps: o.steps, samplesPerStep: o.calib, seed: o.seed + 1000, clipSample: schedule(fp).clipSample },
     onProgress: ({ done, total }) => bar(Math.round(done), total, 'calibration'),
   });
   bar(1, 1, 'calibration');
@@ -158,11 +151,14 @@ export async function sample(o: SampleCliOptions): Promise<void> {
   const fpInfo = fp?.info();
   console.log(`  model in memory: ${mb(info.weightBytes)} weights (FP32 ${mb(info.fp32Bytes)}, ${(info.fp32Bytes / info.weightBytes).toFixed(1)}x smaller)` +
     (model.quantized ? `, codes ${mb(info.codeBytes)}, temporal cache + activation params ${mb(info.cacheBytes)}, kernel ${info.kernel}` : ''));
-  const run = await runSampler((x, t) => model.predict({ data: x, shape: [o.batch, C, S, S] }, t), { batch: o.batch, dim, seed: o.seed, steps: o.steps, eta, label: model.precision });
+  // one initial noise for both runs, so the comparison is paired
+  const noise = randn({ seed: o.seed, paths: o.batch, dim, stream: streams.PRIOR });
+  const sched = schedule(loaded);
+  const run = await runSampler((x, t) => model.predict({ data: x, shape: [o.batch, C, S, S] }, t), { batch: o.batch, dim, seed: o.seed, steps: o.steps, eta, label: model.precision, x: noise, sched });
   fs.writeFileSync(o.out, gridPng(run.x, [o.batch, C, S, S]));
-  console.log(`  ${model.precision.toUpperCase()}: ${run.msPerStep.toFixed(1)} ms per step (${(run.msPerStep / o.batch).toFixed(2)} ms per image), sampler ${run.sampler} -> ${o.out}`);
+  console.log(`  ${model.precision.toUpperCase()}: ${run.msPerStep.toFixed(1)} ms per step (${(run.msPerStep / o.batch).toFixed(2)} ms per image), -> ${o.out}`);
   if (!o.compare || !fp || model === fp) return;
-  const ref = await runSampler((x, t) => fp!.predict({ data: x, shape: [o.batch, C, S, S] }, t), { batch: o.batch, dim, seed: o.seed, steps: o.steps, eta, label: 'fp32' });
+  const ref = await runSampler((x, t) => fp!.predict({ data: x, shape: [o.batch, C, S, S] }, t), { batch: o.batch, dim, seed: o.seed, steps: o.steps, eta, label: 'fp32', x: noise, sched });
   const fpOut = o.out.replace(/(\.png)?$/i, '-fp32.png');
   fs.writeFileSync(fpOut, gridPng(ref.x, [o.batch, C, S, S]));
   console.log(`  FP32: ${ref.msPerStep.toFixed(1)} ms per step (${(ref.msPerStep / o.batch).toFixed(2)} ms per image) -> ${fpOut}`);
@@ -170,10 +166,10 @@ export async function sample(o: SampleCliOptions): Promise<void> {
   // Comparison in [0, 1] pixel space (same initial noise): paired RMSE, and Sinkhorn W2 of the
   // quantized set to FP32 against the W2 of FP32 to the noise it started from.
   const pq = toPixels(run.x), pf = toPixels(ref.x);
-  const noise = toPixels(randn({ seed: o.seed, paths: o.batch, dim, stream: streams.PRIOR }));
-  console.log(`  fp32 vs ${model.precision}: paired RMSE ${rmse(pq, pf).toFixed(4)} (fp32 vs its noise ${rmse(pf, noise).toFixed(4)})`);
+  const pn = toPixels(noise);
+  console.log(`  fp32 vs ${model.precision}: paired RMSE ${rmse(pq, pf).toFixed(4)} (fp32 vs its noise ${rmse(pf, pn).toFixed(4)})`);
   const wq = await w2(pq, pf, o.batch, dim);
-  const wn = await w2(pf, noise, o.batch, dim);
+  const wn = await w2(pf, pn, o.batch, dim);
   if (wq !== undefined && wn !== undefined) console.log(`  Sinkhorn W2: fp32 vs ${model.precision} ${wq.toFixed(4)}, fp32 vs noise ${wn.toFixed(4)} (ratio ${(wq / wn).toFixed(3)})`);
 }
 

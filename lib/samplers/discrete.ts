@@ -8,7 +8,7 @@ import { InvalidArgumentError, ShapeError } from '../errors';
 import { streams } from '../rng';
 import { Seed, checkInt, checkNumber, checkOneOf, seedKey } from '../validate';
 import { ScoreFn, SampleResult } from './common';
-import { Call, NoiseRef, SamplerRun, drive, driveSync, lincomb, progress, rowStats } from './ops';
+import { Call, Coef, NoiseRef, SamplerRun, drive, driveSync, lincomb, progress, rowStats } from './ops';
 import { linearBetas } from './schedules';
 
 /** Options of {@link ddpm} and {@link ddim}. */
@@ -113,36 +113,105 @@ function noise(c: DCtx, step: number): NoiseRef {
 
 const per = (a: number | Float64Array, f: (v: number) => number): number | Float64Array => (typeof a === 'number' ? f(a) : a.map(f));
 
-function* ddimGen(o: DiscreteOptions & { eta?: number; timesteps?: 'uniform' | ArrayLike<number> }): Generator<Call, SampleResult, void> {
+/** Timestep spacings of diffusers' DDIMScheduler (spec/quantized-unet.md §6); 'uniform' = 'leading'. */
+export type DdimSpacing = 'uniform' | 'leading' | 'trailing' | 'linspace';
+
+/** numpy's round (half to even), which diffusers applies to its timestep grids. */
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * The timesteps of N DDIM steps over T training steps, in sampling order (diffusers
+ * `scheduler.timesteps`, spec §6): 'leading' (default) k·⌊T/N⌋ + stepsOffset for k = N−1 … 0;
+ * 'trailing' round(arange(T, 0, −T/N)) − 1; 'linspace' round(linspace(0, T−1, N)) reversed.
+ */
+export function ddimTimesteps(T: number, N: number, spacing: DdimSpacing = 'leading', stepsOffset = 0): number[] {
+  checkInt('T', T, 1, 2 ** 31 - 1);
+  checkInt('steps', N, 1, T);
+  checkOneOf('timesteps', spacing, ['uniform', 'leading', 'trailing', 'linspace'] as const);
+  const offset = checkInt('stepsOffset', stepsOffset, 0, T - 1);
+  let out: number[];
+  if (spacing === 'trailing') {
+    out = Array.from({ length: N }, (_, k) => roundHalfEven(T - (k * T) / N) - 1);
+  } else if (spacing === 'linspace') {
+    out = Array.from({ length: N }, (_, k) => roundHalfEven(N === 1 ? 0 : ((N - 1 - k) * (T - 1)) / (N - 1)));
+  } else {
+    const r = Math.floor(T / N);
+    out = Array.from({ length: N }, (_, k) => (N - 1 - k) * r + offset);
+  }
+  if (out[0] > T - 1) throw new InvalidArgumentError(`stepsOffset ${offset} puts the first timestep at ${out[0]}, past T − 1 = ${T - 1}`);
+  return out;
+}
+
+/** State handed to {@link DdimOptions.onStep}. */
+export interface DdimStepInfo {
+  /** Step ordinal (0 for the first model call). */
+  step: number;
+  /** The timestep of this step's model call. */
+  t: number;
+  /** x_t, the input of this step's model call ([batch, dim]); the sampler's live buffer: copy it to keep it. */
+  x: Float32Array;
+}
+
+function* ddimGen(o: DdimOptions): Generator<Call, SampleResult, void> {
   const c = dcontext(o);
   const eta = checkNumber('eta', o.eta ?? 0, { min: 0 });
-  let taus: number[];
-  const ts = o.timesteps ?? 'uniform';
-  if (ts === 'uniform') {
+  const ts = o.timesteps ?? 'leading';
+  // (t, t′) pairs in sampling order; t′ = −1 means ᾱ′ = 1 (or ᾱ_0 without setAlphaToOne).
+  const pairs: [number, number][] = [];
+  if (typeof ts === 'string') {
+    // diffusers: prev = t − ⌊T/N⌋ for every spacing (spec §6)
     const S = checkInt('steps', o.steps ?? 50, 1, c.T);
-    const stride = Math.floor(c.T / S);
-    taus = Array.from({ length: S }, (_, k) => k * stride);
+    const r = Math.floor(c.T / S);
+    for (const t of ddimTimesteps(c.T, S, ts, o.stepsOffset ?? 0)) pairs.push([t, t - r >= 0 ? t - r : -1]);
   } else {
-    if (typeof ts !== 'object' || typeof ts.length !== 'number' || ts.length === 0) throw new InvalidArgumentError("timesteps must be 'uniform' or a list");
-    taus = Array.from(ts, (v, i) => checkInt(`timesteps[${i}]`, v, 0, c.T - 1));
-    for (let i = 1; i < taus.length; i++) if (taus[i] <= taus[i - 1]) throw new InvalidArgumentError('timesteps must increase');
+    if (typeof ts !== 'object' || typeof ts.length !== 'number' || ts.length === 0) throw new InvalidArgumentError("timesteps must be 'leading', 'trailing', 'linspace' or a list");
+    if (o.stepsOffset !== undefined) throw new InvalidArgumentError('stepsOffset applies to leading spacing only, not to an explicit timestep list');
+    const taus = Array.from(ts, (v, i) => checkInt(`timesteps[${i}]`, v, 0, c.T - 1));
+    // Non-decreasing: repeated entries (TFMQ's "quad" list starts 0, 0, 0, 0, 1, …) are identity steps.
+    for (let i = 1; i < taus.length; i++) if (taus[i] < taus[i - 1]) throw new InvalidArgumentError('timesteps must not decrease');
+    for (let k = taus.length - 1; k >= 0; k--) pairs.push([taus[k], k > 0 ? taus[k - 1] : -1]);
   }
-  const S = taus.length;
+  const clip = o.clipSample === undefined || o.clipSample === false ? 0 : checkNumber('clipSampleRange', o.clipSampleRange ?? 1, { min: 0, minExclusive: true });
+  if (o.clipSample !== undefined && typeof o.clipSample !== 'boolean') throw new InvalidArgumentError('clipSample must be a boolean');
+  if (o.onStep !== undefined && typeof o.onStep !== 'function') throw new InvalidArgumentError('onStep must be a function');
+  const finalAlpha = (o.setAlphaToOne ?? true) ? 1 : c.ac[0];
+  const x0 = clip > 0 ? new Float32Array(c.P * c.D) : undefined;
+  const S = pairs.length;
   const report = progress(o, S);
-  for (let k = S - 1, i = 0; k >= 0; k--, i++) {
-    const t = taus[k], tn = k > 0 ? taus[k - 1] : -1;
+  for (let i = 0; i < S; i++) {
+    const [t, tn] = pairs[i];
     const at = c.ac[t];
-    const an = targetAlpha(c, tn, i === 0);
+    const shifted = targetAlpha(c, tn, i === 0);
+    const an = tn < 0 ? finalAlpha : shifted;
+    if (o.onStep) {
+      const onStep = o.onStep, info = { step: i, t, x: c.x };
+      yield () => onStep(info);
+    }
     yield* modelCall(c, t, i);
-    // x̂0 = (x − sqrt(1−ᾱ_t)ε)/sqrt(ᾱ_t); σ = η sqrt((1−ᾱ′)/(1−ᾱ_t)) sqrt(1 − ᾱ_t/ᾱ′);
-    // x′ = sqrt(ᾱ′)x̂0 + sqrt(1 − ᾱ′ − σ²)ε + σz.
+    // σ = η sqrt((1−ᾱ′)/(1−ᾱ_t)) sqrt(1 − ᾱ_t/ᾱ′); x′ = sqrt(ᾱ′)·x̂0 + sqrt(1 − ᾱ′ − σ²)·ε + σz,
+    // x̂0 = (x − sqrt(1−ᾱ_t)·ε)/sqrt(ᾱ_t) (spec §6, DDIM eq. 12).
     const sig = per(an, (a) => eta * Math.sqrt(Math.max(0, ((1 - a) / (1 - at)) * (1 - at / a))));
-    const cx = per(an, (a) => Math.sqrt(a / at));
-    const ce = per(an, (a) => {
-      const s = eta === 0 ? 0 : eta * Math.sqrt(Math.max(0, ((1 - a) / (1 - at)) * (1 - at / a)));
-      return Math.sqrt(Math.max(0, 1 - a - s * s)) - Math.sqrt(a) * Math.sqrt(1 - at) / Math.sqrt(at);
+    const dir = per(an, (a) => {
+      const s = eta * Math.sqrt(Math.max(0, ((1 - a) / (1 - at)) * (1 - at / a)));
+      return Math.sqrt(Math.max(0, 1 - a - s * s));
     });
-    lincomb(c.x, c.P, c.D, [[c.x, cx], [c.eps, ce]], eta === 0 ? undefined : [sig, noise(c, i)]);
+    const z: [Coef, NoiseRef] | undefined = eta === 0 ? undefined : [sig, noise(c, i)];
+    if (x0) {
+      // clip_sample: x̂0 is clamped to ±clipSampleRange before it is recombined (diffusers DDIMScheduler.step)
+      lincomb(x0, c.P, c.D, [[c.x, 1 / Math.sqrt(at)], [c.eps, -Math.sqrt(1 - at) / Math.sqrt(at)]], undefined, clip);
+      lincomb(c.x, c.P, c.D, [[x0, per(an, Math.sqrt)], [c.eps, dir]], z);
+    } else {
+      // the same update with x̂0 substituted: x′ = sqrt(ᾱ′/ᾱ_t)·x + (sqrt(1 − ᾱ′ − σ²) − sqrt(ᾱ′)·sqrt(1−ᾱ_t)/sqrt(ᾱ_t))·ε
+      const cx = per(an, (a) => Math.sqrt(a / at));
+      const ce = per(an, (a) => {
+        const s = eta * Math.sqrt(Math.max(0, ((1 - a) / (1 - at)) * (1 - at / a)));
+        return Math.sqrt(Math.max(0, 1 - a - s * s)) - Math.sqrt(a) * Math.sqrt(1 - at) / Math.sqrt(at);
+      });
+      lincomb(c.x, c.P, c.D, [[c.x, cx], [c.eps, ce]], z);
+    }
     report(i + 1, t, c.nfe);
   }
   return { x: c.x, nfe: c.nfe };
@@ -178,8 +247,29 @@ function* ddpmGen(o: DiscreteOptions & { variance?: 'small' | 'large' }): Genera
 export interface DdimOptions extends DiscreteOptions {
   /** 0 = deterministic (default), 1 = DDPM-like. */
   eta?: number;
-  /** 'uniform' (τ_k = k·⌊T/S⌋, default) or an explicit increasing list of timesteps. */
-  timesteps?: 'uniform' | ArrayLike<number>;
+  /**
+   * A diffusers spacing of `steps` timesteps ('leading', the default, equal to 'uniform'
+   * τ_k = k·⌊T/S⌋; 'trailing'; 'linspace'; each step then goes to t − ⌊T/S⌋ as in diffusers), or an
+   * explicit non-decreasing list τ_0 ≤ … ≤ τ_{S−1} walked from the end, each step going to the
+   * previous entry and the last to ᾱ = 1; repeated entries are identity steps (TFMQ's quad list).
+   */
+  timesteps?: DdimSpacing | ArrayLike<number>;
+  /** diffusers `steps_offset`, added to every 'leading' timestep (default 0). */
+  stepsOffset?: number;
+  /**
+   * diffusers `clip_sample`: clamp x̂0 to ±clipSampleRange before recombining (default false here;
+   * diffusers' DDIMScheduler defaults to true, and image models trained on [−1, 1] want it).
+   */
+  clipSample?: boolean;
+  /** diffusers `clip_sample_range` (default 1). */
+  clipSampleRange?: number;
+  /** diffusers `set_alpha_to_one`: ᾱ after the last step is 1 (default true) or ᾱ_0. */
+  setAlphaToOne?: boolean;
+  /**
+   * Called before each model call with the step ordinal, its timestep and x_t (e.g. to record
+   * calibration inputs, spec/quantized-unet.md §7.6). May return a Promise in the Promise form.
+   */
+  onStep?: (info: DdimStepInfo) => void | Promise<void>;
 }
 /** DDPM options. */
 export interface DdpmOptions extends DiscreteOptions {

@@ -20,8 +20,11 @@ export interface NoiseRef {
   offset: number;
 }
 
-/** out = Σ c_k·A_k (+ c_z·z). `out` may be one of the inputs. */
-export function lincomb(out: Float32Array, P: number, D: number, terms: [Float32Array, Coef][], noise?: [Coef, NoiseRef]): void {
+/**
+ * out = Σ c_k·A_k (+ c_z·z), summed in float64; with `clip` > 0 each result is clamped to
+ * [−clip, clip] before rounding to float32. `out` may be one of the inputs.
+ */
+export function lincomb(out: Float32Array, P: number, D: number, terms: [Float32Array, Coef][], noise?: [Coef, NoiseRef], clip = 0): void {
   const K = terms.length;
   const coef = new Float64Array((K + 1) * P);
   const put = (row: number, c: Coef): void => {
@@ -32,7 +35,7 @@ export function lincomb(out: Float32Array, P: number, D: number, terms: [Float32
   if (noise) put(K, noise[0]);
   const n = noise?.[1];
   runNativeSync(() => sdeNative().sdeLincomb(out, terms.map((t) => t[0]), coef, noise !== undefined, P, D,
-    n?.key[0] ?? 0, n?.key[1] ?? 0, n?.stream ?? 0, n?.step ?? 0, n?.offset ?? 0));
+    n?.key[0] ?? 0, n?.key[1] ?? 0, n?.stream ?? 0, n?.step ?? 0, n?.offset ?? 0, clip));
 }
 
 /** Standard normals of (stream, step) for rows offset .. offset+P−1: an explicit z buffer. */

@@ -20,17 +20,25 @@ export function karras(n: number, sigmaMin: number, sigmaMax: number, rho = 7): 
   return s;
 }
 
-/** DDPM's β_t = linspace(start, end, T) and ᾱ_t = Π_{s≤t}(1 − β_s) (defaults T = 1000, 1e-4, 0.02). */
-export function linearBetas(T = 1000, start = 1e-4, end = 0.02): { betas: Float64Array; alphasCumprod: Float64Array } {
+/**
+ * DDPM's β_t = linspace(start, end, T) and ᾱ_t = Π_{s≤t}(1 − β_s) (defaults T = 1000, 1e-4, 0.02).
+ * With `float32: true` both follow diffusers bit for bit (spec/quantized-unet.md §6): β from
+ * torch.linspace in float32 (start + i·step, step = (end − start)/(T − 1) rounded to float32) and
+ * the cumulative product rounded to float32 after every factor; the values are returned widened
+ * to float64. The default is the exact float64 schedule.
+ */
+export function linearBetas(T = 1000, start = 1e-4, end = 0.02, o: { float32?: boolean } = {}): { betas: Float64Array; alphasCumprod: Float64Array } {
   checkInt('T', T, 1, 2 ** 24);
   checkNumber('start', start, { min: 0, max: 1, maxExclusive: true });
   checkNumber('end', end, { min: 0, max: 1, maxExclusive: true });
+  const f = o.float32 ? Math.fround : (v: number): number => v;
   const betas = new Float64Array(T);
   const alphasCumprod = new Float64Array(T);
+  const step = f((end - start) / Math.max(T - 1, 1));
   let c = 1;
   for (let t = 0; t < T; t++) {
-    betas[t] = T === 1 ? start : start + (t * (end - start)) / (T - 1);
-    c *= 1 - betas[t];
+    betas[t] = T === 1 ? f(start) : o.float32 ? f(f(start) + t * step) : start + (t * (end - start)) / (T - 1);
+    c = f(c * f(1 - betas[t]));
     alphasCumprod[t] = c;
   }
   return { betas, alphasCumprod };

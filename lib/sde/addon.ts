@@ -15,7 +15,7 @@ export interface SdeAddon {
     f1: FloatArray | null, f2: FloatArray | null, g1: FloatArray | null, g2: FloatArray | null, gdg: FloatArray | null,
     dW: FloatArray | null, J: FloatArray | null, device?: number): void;
   sdeLincomb(out: Float32Array, inputs: Float32Array[], coef: Float64Array, noise: boolean, P: number, D: number,
-    keyLo: number, keyHi: number, stream: number, step: number, sampleOffset: number): void;
+    keyLo: number, keyHi: number, stream: number, step: number, sampleOffset: number, clip?: number): void;
   sdeRowStats(x: Float32Array, P: number, D: number, out: Float64Array): void;
   sdeGmmScore(x: Float32Array, P: number, D: number, logw: Float64Array, means: Float64Array, vars: Float64Array,
     scale: Float64Array, addvar: Float64Array, out: Float32Array): void;

@@ -18,10 +18,11 @@ import * as path from 'path';
 import { DeviceOption } from '../backends';
 import { InvalidArgumentError, ModelFormatError } from '../errors';
 import { packageRoot } from '../native';
-import { RunOptions, runNative, runNativeSync, throwIfAborted } from '../run';
+import { RunOptions, runNative, runNativeSync } from '../run';
 import { Seed, checkInt, seedKey } from '../validate';
 import { resolveConfig } from './config';
-import { ddimLoop, ddimTimesteps, linearAlphasCumprod } from './ddim';
+import { ddim, ddimTimesteps } from '../samplers/discrete';
+import { linearBetas } from '../samplers/schedules';
 import { readFolder } from './loader';
 import { Handle, unetNative } from './native-unet';
 import { Precision, UNetModel, unetDevice } from './model';
@@ -34,8 +35,6 @@ export { resolveConfig } from './config';
 export type { ResolvedConfig, DiffusersConfig } from './config';
 export { parseSafetensors, readSafetensors, serializeSafetensors, writeSafetensors, toFloat32, SafetensorsError } from './safetensors';
 export type { SafetensorsFile, StTensor, StTensorInput, SafetensorsReason } from './safetensors';
-export { ddimLoop, ddimTimesteps, linearAlphasCumprod } from './ddim';
-export type { DdimLoopOptions } from './ddim';
 
 /** Options of {@link load}. */
 export interface LoadOptions {
@@ -95,7 +94,7 @@ export interface CalibrationOptions {
   steps?: number;
   /** Explicit timesteps in sampling order instead of `steps` (custom lists, duplicates allowed). */
   timesteps?: number[];
-  /** Chains run by the FP sampler; inputs per step (default 64; TFMQ uses 256). */
+  /** Chains run by the FP sampler = inputs per step (default 256, as TFMQ-DM, spec §7.6). */
   samplesPerStep?: number;
   /** Seed of the calibration chains and shuffles (default 0). */
   seed?: Seed;
@@ -119,6 +118,19 @@ export interface QuantizeOptions extends RunOptions {
   /** Group size along K (32, 64, 128), or 0 for per output channel (default). */
   groupSize?: 0 | 32 | 64 | 128;
   calibration?: CalibrationOptions;
+  /**
+   * TIB weights (time MLP and every time_emb_proj, spec §7.2) kept in FP32 so that timesteps
+   * outside the calibrated schedule can be served (`'f32'`), or dropped (`'none'`, the default):
+   * the model is then cache-only and a timestep outside its cache throws ERR_ITOKIT_INVALID_ARG
+   * naming it. Recorded in the file as `tib_weights`.
+   */
+  tibWeights?: 'f32' | 'none';
+  /**
+   * Storage of the FP-kept layers' weights (conv_in, conv_out, 1×1 shortcuts, downsamplers;
+   * spec §7.5, §8 `fp_weights`): `'f16'` (default) holds them as IEEE binary16 and widens them to
+   * FP32 per use, so computation stays FP32; `'f32'` keeps them in FP32.
+   */
+  fpWeights?: 'f32' | 'f16';
 }
 
 /**
@@ -134,6 +146,9 @@ export async function quantize(model: UNetModel, o: QuantizeOptions): Promise<UN
   if (o.weightBits !== 4 && o.weightBits !== 8) throw new InvalidArgumentError(`weightBits must be 4 or 8, got ${String(o.weightBits)}`);
   if ((o.actBits ?? 8) !== 8) throw new InvalidArgumentError(`actBits must be 8, got ${String(o.actBits)}`);
   const group = o.groupSize ?? 0;
+  const tibWeights = o.tibWeights ?? 'none', fpWeights = o.fpWeights ?? 'f16';
+  if (tibWeights !== 'f32' && tibWeights !== 'none') throw new InvalidArgumentError(`tibWeights must be 'f32' or 'none', got ${String(o.tibWeights)}`);
+  if (fpWeights !== 'f32' && fpWeights !== 'f16') throw new InvalidArgumentError(`fpWeights must be 'f32' or 'f16', got ${String(o.fpWeights)}`);
   if (![0, 32, 64, 128].includes(group)) throw new InvalidArgumentError(`groupSize must be 0, 32, 64 or 128, got ${String(group)}`);
   const c = o.calibration ?? {};
   const seed = c.seed ?? 0;
@@ -142,33 +157,35 @@ export async function quantize(model: UNetModel, o: QuantizeOptions): Promise<UN
   const batch = checkInt('calibration.batch', c.batch ?? 16, 1, 1 << 16);
   const C = model.config.inChannels;
   let xs: Float32Array, timesteps: number[], n: number, H: number, W: number;
-  const abar = linearAlphasCumprod();
+  // diffusers' float32 linear schedule (spec §6), as the deployment sampler uses it
+  const abar = linearBetas(1000, 1e-4, 0.02, { float32: true }).alphasCumprod;
   if (c.data) {
     ({ xs, timesteps, samplesPerStep: n, height: H, width: W } = c.data);
     if (!(xs instanceof Float32Array) || xs.length !== timesteps.length * n * C * H * W) {
       throw new InvalidArgumentError('calibration.data.xs must be a Float32Array of [S, n, C, H, W]');
     }
   } else {
-    n = checkInt('calibration.samplesPerStep', c.samplesPerStep ?? 64, 1, 1 << 16);
+    n = checkInt('calibration.samplesPerStep', c.samplesPerStep ?? 256, 1, 1 << 16);
     H = W = checkInt('calibration.size', c.size ?? model.config.sampleSize ?? 0, 1, 4096);
     timesteps = c.timesteps ?? ddimTimesteps(abar.length, checkInt('calibration.steps', c.steps ?? 50, 1, abar.length));
     const dim = C * H * W;
-    xs = new Float32Array(timesteps.length * n * dim);
-    // §7.6: record x_t of every step of the FP model's own sampler (one set of chains).
-    await ddimLoop({
+    const S = timesteps.length;
+    xs = new Float32Array(S * n * dim);
+    // §7.6: record x_t of every step of the FP model's own sampler (one set of n chains, §7.6 [X]).
+    await ddim({
       batch: n,
       dim,
       seed,
-      steps: timesteps.length,
-      timesteps: c.timesteps,
       alphasCumprod: abar,
+      // the explicit list is given in sampling order; diffusion.ddim walks a non-decreasing list from its end
+      ...(c.timesteps ? { timesteps: [...c.timesteps].reverse() } : { steps: S }),
       clipSample: c.clipSample ?? true,
+      signal: o.signal,
       onStep: ({ step, x }) => {
         xs.set(x, step * n * dim);
-        throwIfAborted(o.signal);
-        o.onProgress?.({ done: step, total: 2 * timesteps.length });
+        o.onProgress?.({ done: step, total: 2 * S });
       },
-      eps: (x, t) => model.predict({ data: x, shape: [n, C, H, W] }, t),
+      epsModel: async (x, t, out) => out.set(await model.predict({ data: x, shape: [n, C, H, W] }, t[0])),
     });
   }
   for (const t of timesteps) checkInt('calibration timestep', t, 0, 2 ** 31);
@@ -179,7 +196,7 @@ export async function quantize(model: UNetModel, o: QuantizeOptions): Promise<UN
     (control) =>
       unetNative().unetQuantize(
         model.handle,
-        { bits: o.weightBits, group, initSamples, batch, seed: Number(seed) },
+        { bits: o.weightBits, group, initSamples, batch, seed: Number(seed), fpF16: fpWeights === 'f16', cacheOnly: tibWeights === 'none' },
         xs,
         S,
         n,
@@ -201,6 +218,8 @@ export async function quantize(model: UNetModel, o: QuantizeOptions): Promise<UN
       weight_bits: o.weightBits,
       act_bits: 8,
       group_size: group,
+      tib_weights: tibWeights,
+      fp_weights: fpWeights,
       schedule: { kind: 'ddim', spacing: c.timesteps ? 'custom' : 'leading', num_train_timesteps: abar.length, eta: 0, clip_sample: c.clipSample ?? true },
       calibration: { samples_per_step: n, init_samples: initSamples, batch, momentum: 0.95, seed: String(seed) },
     },

@@ -179,7 +179,7 @@ std::vector<const float*> float_list(const Napi::CallbackInfo& info, std::size_t
   return v;
 }
 
-// sdeLincomb(out, inputs: F32[], coef: F64 [(K+1)*P], noise, P, D, keyLo, keyHi, stream, step, sampleOffset)
+// sdeLincomb(out, inputs: F32[], coef: F64 [(K+1)*P], noise, P, D, keyLo, keyHi, stream, step, sampleOffset[, clip])
 Napi::Value Lincomb(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto out = array_arg<float>(info, 0, "out");
@@ -198,6 +198,8 @@ Napi::Value Lincomb(const Napi::CallbackInfo& info) {
   c.stream = u32_arg(info, 8, "stream");
   c.step = u32_arg(info, 9, "step");
   c.sample_offset = u53_arg(info, 10, "sampleOffset");
+  if (info.Length() > 11 && info[11].IsNumber()) c.clip = info[11].As<Napi::Number>().DoubleValue();
+  if (!(c.clip >= 0)) throw_arg(env, "clip must be a non-negative number");
   if (c.stream > 0xFFFF) throw_arg(env, "stream must be below 65536");
   sde_lincomb(c);
   return env.Undefined();

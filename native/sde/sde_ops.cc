@@ -31,6 +31,7 @@ void sde_lincomb(const LincombCall& c) {
           double s = 0;
           for (std::size_t k = 0; k < K; ++k) s += c.coef[k * c.P + p] * static_cast<double>(c.inputs[k][e]);
           if (c.noise) s += cz * static_cast<double>(z[q]);
+          if (c.clip > 0) s = std::min(std::max(s, -c.clip), c.clip);
           c.out[e] = static_cast<float>(s);
         }
       }

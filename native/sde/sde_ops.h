@@ -16,6 +16,7 @@ struct LincombCall {
   uint64_t P = 0, D = 0;
   uint32_t key_lo = 0, key_hi = 0, stream = 0, step = 0;
   uint64_t sample_offset = 0;
+  double clip = 0;  // > 0: clamp each output to [−clip, clip] (DDIM clip_sample, spec/quantized-unet.md §6)
 };
 void sde_lincomb(const LincombCall& c);
 
