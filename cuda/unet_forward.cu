@@ -162,6 +162,7 @@ class Walk {
       for (const Resnet* r : m_.tib) tfs_.push_back({tib_.p() + r->tib_offset, m_.tib_width});
       return;
     }
+    require_tib_weights(m_, t);  // a cache-only model (tib_weights 'none') cannot run the TIB
     const Tensor e = time_proj(m_.cfg, t);
     Act de(e.B, e.C, 1, 1, s_);
     cuda::check(cudaMemcpyAsync(de.p(), e.d.data(), e.size() * sizeof(float), cudaMemcpyHostToDevice, s_), "upload time embedding");
@@ -194,7 +195,10 @@ class Walk {
   const float* fp_weights(const Conv& c) {
     CudaModel::ConvW& w = weights(c);
     if (!w.w.get()) {
-      if (!qint(c) || !c.w.empty()) {
+      if (!qint(c) && !c.w16.empty()) {
+        const std::vector<float> d = fp_weights_f32(c);  // fp_weights 'f16': widened once, resident in FP32
+        w.w = upload(d.data(), d.size());
+      } else if (!qint(c) || !c.w.empty()) {
         w.w = upload(c.w.data(), c.w.size());
       } else if (!c.q.deq.empty()) {
         w.w = upload(c.q.deq.data(), c.q.deq.size());

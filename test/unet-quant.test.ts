@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { unet } from '../lib';
+import { diffusion, unet } from '../lib';
 import { setThreads } from '../lib/backends';
 import { parseSafetensors, serializeSafetensors } from '../lib/unet/safetensors';
 import { expectCode } from './helpers';
@@ -70,10 +70,23 @@ describe('integer dot kernels (T6: SIMD accumulators equal the scalar oracle)', 
   });
 });
 
+/** The deployment sampler of the built-in model: DDIM (η = 0, leading spacing) with clip_sample, diffusers' float32 ᾱ. */
+const alphasCumprod = diffusion.schedules.linearBetas(1000, 1e-4, 0.02, { float32: true }).alphasCumprod;
+async function sampleDdim(m: unet.UNetModel, batch: number, seed: number, steps: number,
+  onStep?: (i: { t: number; x: Float32Array }) => void): Promise<Float32Array> {
+  const [C, S] = [m.config.inChannels, m.config.sampleSize!];
+  const r = await diffusion.ddim({
+    batch, dim: C * S * S, seed, steps, clipSample: true, alphasCumprod, onStep,
+    epsModel: async (x, t, out) => out.set(await m.predict({ data: x, shape: [batch, C, S, S] }, t[0])),
+  });
+  return r.x;
+}
+
 describe('quantized built-in model', () => {
   const fp = unet.loadSync(unet.builtinModelPath());
   const C = fp.config.inChannels, S = 16;
   const steps = 10;
+  // w4, w8: the defaults (cache-only, FP-kept layers in F16); w4g: group-wise with the FP32 storage options
   let w4: unet.UNetModel, w8: unet.UNetModel, w4g: unet.UNetModel;
   // held-out inputs: x_t from an FP DDIM run with another seed
   const held: { t: number; x: Float32Array }[] = [];
@@ -83,27 +96,58 @@ describe('quantized built-in model', () => {
     const cal = { steps, samplesPerStep: 16, seed: 1 };
     w4 = await unet.quantize(fp, { weightBits: 4, calibration: cal });
     w8 = await unet.quantize(fp, { weightBits: 8, calibration: cal });
-    w4g = await unet.quantize(fp, { weightBits: 4, groupSize: 32, calibration: cal });
-    await unet.ddimLoop({
-      batch: n, dim: C * S * S, seed: 12345, steps,
-      eps: (x, t) => fp.predict({ data: x, shape: [n, C, S, S] }, t),
-      onStep: ({ t, x }) => { held.push({ t, x: Float32Array.from(x) }); },
-    });
+    w4g = await unet.quantize(fp, { weightBits: 4, groupSize: 32, calibration: cal, tibWeights: 'f32', fpWeights: 'f32' });
+    await sampleDdim(fp, n, 12345, steps, ({ t, x }) => void held.push({ t, x: Float32Array.from(x) }));
   });
 
   test('T3: the temporal-feature cache equals the FP32 temporal features bit for bit', async () => {
-    const ts = unet.ddimTimesteps(1000, steps);
+    const ts = diffusion.ddimTimesteps(1000, steps);
+    expect(held.map((h) => h.t)).toEqual(ts);
     const ref = fp.temporalFeatures(ts);
-    const cached = w4.temporalFeatures(ts, { cached: true });
-    expect(Buffer.from(cached.buffer).equals(Buffer.from(ref.buffer))).toBe(true);
-    // forward with and without the cache is bitwise equal; a miss falls back exactly and is counted
+    for (const m of [w4, w4g]) {
+      const cached = m.temporalFeatures(ts, { cached: true });
+      expect(Buffer.from(cached.buffer).equals(Buffer.from(ref.buffer))).toBe(true);
+    }
+    // with TIB weights: forward with and without the cache is bitwise equal; a miss falls back exactly and is counted
     const x = { data: held[3].x, shape: [n, C, S, S] };
-    const a = w4.predictSync(x, held[3].t);
-    const b = w4.predictSync(x, held[3].t, { useCache: false });
+    const a = w4g.predictSync(x, held[3].t);
+    const b = w4g.predictSync(x, held[3].t, { useCache: false });
     expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(true);
-    const before = w4.info().cacheMisses!;
-    w4.predictSync(x, 7);
-    expect(w4.info().cacheMisses).toBe(before + n);
+    const before = w4g.info().cacheMisses!;
+    w4g.predictSync(x, 7);
+    expect(w4g.info().cacheMisses).toBe(before + n);
+    // cache-only (tib_weights 'none', §7.2): a miss is a coded error naming the timestep
+    expectCode(() => w4.predictSync(x, 7), 'ERR_ITOKIT_INVALID_ARG');
+    expect(() => w4.predictSync(x, 7)).toThrow(/timestep 7 is not in the temporal-feature cache/);
+    expect(() => w4.temporalFeatures([7])).toThrow(/timestep 7/);
+  });
+
+  test('storage options: tib_weights none changes no output bit; fp_weights f16 holds binary16 FP layers', async () => {
+    const cal = { steps, samplesPerStep: 16, seed: 1 };
+    const w4tib = await unet.quantize(fp, { weightBits: 4, calibration: cal, tibWeights: 'f32' });
+    const w4f32 = await unet.quantize(fp, { weightBits: 4, calibration: cal, tibWeights: 'none', fpWeights: 'f32' });
+    const x = { data: held[6].x, shape: [n, C, S, S] };
+    const a = w4.predictSync(x, held[6].t), b = w4tib.predictSync(x, held[6].t);
+    expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(true);
+    // bytes: dropping the TIB removes exactly its FP32 weights and biases (E·C0 + E·E + Σ C_i·E, plus biases)
+    const E = fp.config.timeEmbeddingDim, C0 = fp.config.blockOutChannels[0], tibW = fp.info().tibWidth;
+    const tibParams = E * C0 + E + E * E + E + tibW * E + tibW;
+    expect(w4tib.info().fpBytes - w4.info().fpBytes).toBe(4 * tibParams);
+    // F16 storage halves the FP-kept conv weights: the file holds them as F16, widened values are binary16-exact
+    const f = unet.parseSafetensors(unet.serialize(w4));
+    const conv = f.tensors.get('conv_in.weight')!;
+    expect(conv.dtype).toBe('F16');
+    expect(f.tensors.get('conv_in.bias')!.dtype).toBe('F32');
+    expect(f.tensors.has('time_embedding.linear_1.weight')).toBe(false);
+    const ref = unet.parseSafetensors(unet.serialize(w4f32)).tensors.get('conv_in.weight')!;
+    const w32 = unet.toFloat32(ref), w16 = unet.toFloat32(conv);
+    for (let i = 0; i < w32.length; i++) {
+      // independent reference: Math.fround cannot round to binary16, so check the rounding bound
+      // |w16 − w32| ≤ 2^−11·|w32| (normal range) and that w16 is representable in 11 significant bits
+      expect(Math.abs(w16[i] - w32[i])).toBeLessThanOrEqual(2 ** -11 * Math.abs(w32[i]) + 2 ** -25);
+      const e = Math.floor(Math.log2(Math.abs(w16[i]) || 1));
+      expect(Number.isInteger(w16[i] / 2 ** Math.max(e - 10, -24))).toBe(true);
+    }
   });
 
   test('T7: per-step relative error of ε̂ vs FP on held-out inputs (fixture bounds ×2)', async () => {
@@ -150,15 +194,19 @@ describe('quantized built-in model', () => {
     }
   });
 
-  test('W4A8 weight storage is at most 1/6 of FP32 for the integer layers; sizes are reported', () => {
+  test('W4A8 with the default storage holds at most 1/6 of the FP32 model, everything counted', () => {
     const i = w4.info();
     const f = fp.info();
     expect(f.weightBytes).toBe(f.fp32Bytes);
+    expect(f.cacheBytes).toBe(0);
     expect(i.codeBytes).toBeGreaterThan(0);
-    expect(i.weightBytes).toBeLessThan(f.weightBytes / 2);
     // integer layers: 4-bit codes plus per-channel (Δ, z, Σw) are at most 1/6 of their FP32 size
     expect(i.codeBytes + i.qparamBytes).toBeLessThanOrEqual(i.intFp32Bytes / 6);
-    console.log(`built-in: FP32 ${f.weightBytes} B; W4A8 codes ${i.codeBytes} + qparams ${i.qparamBytes} + FP ${i.fpBytes} = ${i.weightBytes} B; cache ${i.cacheBytes} B; kernel ${i.kernel}`);
+    // whole model: codes, qparams, FP layers (F16 weights, F32 biases and norms), the temporal cache
+    // and the per-step activation parameters, against the FP32 model's reported bytes
+    const held = i.weightBytes + i.cacheBytes;
+    console.log(`built-in (${steps} steps): FP32 ${f.weightBytes} B; W4A8 codes ${i.codeBytes} + qparams ${i.qparamBytes} + FP ${i.fpBytes} + cache ${i.cacheBytes} = ${held} B (${(f.weightBytes / held).toFixed(2)}x smaller); kernel ${i.kernel}`);
+    expect(held).toBeLessThanOrEqual(f.weightBytes / 6);
   });
 
   test('T9: save -> load -> save is byte-identical and outputs are bitwise equal', () => {
@@ -173,6 +221,17 @@ describe('quantized built-in model', () => {
     const a = w4.predictSync(x, held[2].t);
     const b = back.predictSync(x, held[2].t);
     expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(true);
+    // the storage options travel in the metadata and hold after loading
+    const meta = JSON.parse(parseSafetensors(bytes).metadata!.quant) as Record<string, unknown>;
+    expect([meta.tib_weights, meta.fp_weights]).toEqual(['none', 'f16']);
+    expect(back.info()).toMatchObject({ fpBytes: w4.info().fpBytes, codeBytes: w4.info().codeBytes, cacheBytes: w4.info().cacheBytes });
+    expect(() => back.predictSync(x, 7)).toThrow(/timestep 7/);
+    // and with the FP32 storage options (TIB weights served on a miss)
+    const g = unet.serialize(w4g);
+    fs.writeFileSync(path.join(dir, 'g.safetensors'), g);
+    const backG = unet.loadSync(path.join(dir, 'g.safetensors'));
+    expect(Buffer.from(unet.serialize(backG)).equals(Buffer.from(g))).toBe(true);
+    expect(Buffer.from(backG.predictSync(x, 7).buffer).equals(Buffer.from(w4g.predictSync(x, 7).buffer))).toBe(true);
     // a bad format_version and a missing tensor fail, naming them
     const f = parseSafetensors(bytes);
     const tensors = Object.fromEntries(f.tensors);
@@ -202,8 +261,7 @@ describe('quantized built-in model', () => {
 
   test('T8: sampling proxy — sliced W1 of quantized samples to FP32 (same noise) vs two FP32 sets', async () => {
     const B = 48, dim = C * S * S;
-    const sample = (m: unet.UNetModel, seed: number): Promise<Float32Array> =>
-      unet.ddimLoop({ batch: B, dim, seed, steps, eps: (x, t) => m.predict({ data: x, shape: [B, C, S, S] }, t) });
+    const sample = (m: unet.UNetModel, seed: number): Promise<Float32Array> => sampleDdim(m, B, seed, steps);
     const px = (x: Float32Array): Float64Array => Float64Array.from(x, (v) => Math.min(1, Math.max(0, v / 2 + 0.5)));
     const f0 = px(await sample(fp, 777)), f1 = px(await sample(fp, 778));
     const q8 = px(await sample(w8, 777)), q4 = px(await sample(w4, 777));
@@ -234,6 +292,8 @@ describe('quantized built-in model', () => {
     await expect(unet.quantize(fp, { weightBits: 3 as 4 })).rejects.toMatchObject({ code: 'ERR_ITOKIT_INVALID_ARG' });
     await expect(unet.quantize(fp, { weightBits: 4, groupSize: 48 as 32 })).rejects.toMatchObject({ code: 'ERR_ITOKIT_INVALID_ARG' });
     await expect(unet.quantize(w4, { weightBits: 4 })).rejects.toMatchObject({ code: 'ERR_ITOKIT_INVALID_ARG' });
+    await expect(unet.quantize(fp, { weightBits: 4, tibWeights: 'f16' as 'f32' })).rejects.toMatchObject({ code: 'ERR_ITOKIT_INVALID_ARG' });
+    await expect(unet.quantize(fp, { weightBits: 4, fpWeights: 'bf16' as 'f16' })).rejects.toMatchObject({ code: 'ERR_ITOKIT_INVALID_ARG' });
     expectCode(() => w4.predictSync({ data: held[0].x, shape: [n, C, S, S] }, Array.from({ length: n }, (_, i) => i)), 'ERR_ITOKIT_INVALID_ARG');
   });
 });

@@ -33,11 +33,15 @@ export interface NativeQuant {
   actZero: Uint8Array;
   cacheT: Float64Array;
   cache: Float32Array;
+  /** fp_weights 'f16' (§8): hold the FP-kept layers' weights as binary16. */
+  fpF16?: boolean;
+  /** tib_weights 'none' (§7.2): the file has no TIB tensors; the model serves cached timesteps only. */
+  cacheOnly?: boolean;
 }
 
 /** What unetExport returns. */
 export interface NativeExport {
-  tensors: { name: string; dtype: 'F32' | 'U8'; shape: number[]; data: Float32Array | Uint8Array }[];
+  tensors: { name: string; dtype: 'F32' | 'F16' | 'U8'; shape: number[]; data: Float32Array | Uint16Array | Uint8Array }[];
   layers: Required<Omit<NativeQLayer, 'codes' | 'scale' | 'zero'>>[];
   steps?: Float64Array;
   actScale?: Float32Array;
@@ -76,7 +80,7 @@ export interface UnetAddon {
   unetTaps(h: Handle, x: Float32Array, B: number, H: number, W: number, t: Float64Array): Record<string, Float32Array>;
   unetTemporal(h: Handle, t: Float64Array, cached: boolean): Float32Array;
   unetInfo(h: Handle): NativeInfo;
-  unetQuantize(h: Handle, o: { bits: number; group: number; initSamples: number; batch: number; seed: number }, xs: Float32Array,
+  unetQuantize(h: Handle, o: { bits: number; group: number; initSamples: number; batch: number; seed: number; fpF16: boolean; cacheOnly: boolean }, xs: Float32Array,
     S: number, n: number, H: number, W: number, steps: Float64Array, control: Float64Array | null, async: boolean): Promise<Handle> | Handle;
   unetExport(h: Handle): NativeExport;
   unetLayerCheck(h: Handle, layer: string, x: Float32Array, B: number, H: number, W: number, delta: number, zero: number, cuda: boolean): { integer: Float32Array; fakeQuant: Float32Array };

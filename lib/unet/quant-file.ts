@@ -44,7 +44,8 @@ export function serializeQuantized(m: UNetModel): Uint8Array {
     scaler: { p: 2.4, steps: 80, ratio_step: 0.01 },
     rounding: 'nearest',
     temporal_mode: 'exact',
-    tib_weights: 'f32',
+    tib_weights: q.tib_weights ?? 'f32',
+    fp_weights: q.fp_weights ?? 'f32',
     layers,
     act_quantizers: ex.actNames,
     resnets: { prefixes: ex.tibPrefixes, widths: ex.tibWidths },
@@ -96,6 +97,9 @@ export function loadQuantized(f: SafetensorsFile, file: string): UNetModel {
   if (!rawConfig || !quant || typeof quant !== 'object') throw new ModelFormatError(`${file}: metadata lacks unet_config or quant`);
   if (quant.temporal_mode !== 'exact') throw new ModelFormatError(`${file}: temporal_mode ${JSON.stringify(quant.temporal_mode)} is not supported (only 'exact')`);
   const { config, warnings } = resolveConfig(rawConfig);
+  const tibWeights = quant.tib_weights ?? 'f32', fpWeights = quant.fp_weights ?? 'f32';
+  if (tibWeights !== 'f32' && tibWeights !== 'none') throw new ModelFormatError(`${file}: tib_weights ${JSON.stringify(tibWeights)} is not 'f32' or 'none'`);
+  if (fpWeights !== 'f32' && fpWeights !== 'f16') throw new ModelFormatError(`${file}: fp_weights ${JSON.stringify(fpWeights)} is not 'f32' or 'f16'`);
   const layersMeta = quant.layers as Record<string, { shape: number[]; bits: number; group_size: number; act: number }>;
   if (!layersMeta || typeof layersMeta !== 'object') throw new ModelFormatError(`${file}: quant.layers is missing`);
   const qlayers: NativeQuant['layers'] = [];
@@ -125,12 +129,38 @@ export function loadQuantized(f: SafetensorsFile, file: string): UNetModel {
   const names: string[] = [];
   const arrays: Float32Array[] = [];
   const shapes: number[][] = [];
+  const isTib = (name: string): boolean => /^time_embedding\.|\.time_emb_proj\.(weight|bias)$/.test(name);
   for (const [name, t] of f.tensors) {
     if (used.has(name) || special.includes(name)) continue;
-    if (t.dtype !== 'F32') throw new ModelFormatError(`${file}: FP tensor ${name} must be F32`);
+    if (tibWeights === 'none' && isTib(name)) throw new ModelFormatError(`${file}: ${name} is present although tib_weights is 'none'`);
+    // fp_weights 'f16' (§8): conv/linear weights of the FP-kept layers are F16, everything else F32
+    const want = fpWeights === 'f16' && t.shape.length >= 2 && name.endsWith('.weight') && !isTib(name) ? 'F16' : 'F32';
+    if (t.dtype !== want) throw new ModelFormatError(`${file}: FP tensor ${name} must be ${want} (fp_weights '${fpWeights}'), got ${t.dtype}`);
     names.push(name);
     arrays.push(toFloat32(t, name));
     shapes.push(t.shape);
+  }
+  if (tibWeights === 'none') {
+    // Cache-only file (§7.2): the model still has TIB layers; zero stand-ins of their shapes are
+    // released again by the native side, which then refuses cache misses.
+    const E = config.timeEmbeddingDim, C0 = config.blockOutChannels[0];
+    const res = quant.resnets as { prefixes?: string[]; widths?: number[] } | undefined;
+    if (!res || !Array.isArray(res.prefixes) || !Array.isArray(res.widths) || res.prefixes.length !== res.widths.length) {
+      throw new ModelFormatError(`${file}: quant.resnets must list the TIB prefixes and widths`);
+    }
+    const add = (name: string, shape: number[]): void => {
+      names.push(name);
+      arrays.push(new Float32Array(shape.reduce((a, b) => a * b, 1)));
+      shapes.push(shape);
+    };
+    add('time_embedding.linear_1.weight', [E, C0]);
+    add('time_embedding.linear_1.bias', [E]);
+    add('time_embedding.linear_2.weight', [E, E]);
+    add('time_embedding.linear_2.bias', [E]);
+    res.prefixes.forEach((p, i) => {
+      add(`${p}.time_emb_proj.weight`, [res.widths![i], E]);
+      add(`${p}.time_emb_proj.bias`, [res.widths![i]]);
+    });
   }
   const steps = i64ToF64(need(f, 'schedule.timesteps', 'I64', file));
   const nq: NativeQuant = {
@@ -143,6 +173,8 @@ export function loadQuantized(f: SafetensorsFile, file: string): UNetModel {
     actZero: new Uint8Array(need(f, 'act.zero', 'U8', file).data),
     cacheT: i64ToF64(need(f, 'temporal.timesteps', 'I64', file)),
     cache: toFloat32(need(f, 'temporal.features', 'F32', file), 'temporal.features'),
+    fpF16: fpWeights === 'f16',
+    cacheOnly: tibWeights === 'none',
   };
   const handle = unetNative().unetCreate(config, names, arrays, shapes, nq);
   const precision = `w${nq.weightBits}a${quant.act_bits}` as Precision;
@@ -156,6 +188,8 @@ export function loadQuantized(f: SafetensorsFile, file: string): UNetModel {
       weight_bits: nq.weightBits,
       act_bits: quant.act_bits,
       group_size: nq.groupSize,
+      tib_weights: tibWeights,
+      fp_weights: fpWeights,
       schedule: quant.schedule,
       calibration: quant.calibration,
     },

@@ -154,6 +154,8 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
       throw_code(env, Code::ModelFormat, "temporal.features must be [U, " + std::to_string(m->tib_width) + "]");
     qs.cache.assign(cf.Data(), cf.Data() + cf.ElementLength());
     unet::drop_fp_weights(m.get());
+    if (bool_prop(q, "fpF16")) unet::store_fp_f16(m.get());
+    if (bool_prop(q, "cacheOnly")) unet::drop_tib_weights(m.get());
   }
   return wrap_model(env, std::move(m));
 }
@@ -293,6 +295,7 @@ Napi::Value Quantize(const Napi::CallbackInfo& info) {
   Napi::Object o = info[1].As<Napi::Object>();
   const int bits = int_prop(o, "bits"), group = int_prop(o, "group"), init = int_prop(o, "initSamples"), batch = int_prop(o, "batch");
   const uint64_t seed = static_cast<uint64_t>(num_prop(o, "seed"));
+  const bool keep_tib = !bool_prop(o, "cacheOnly"), fp16 = bool_prop(o, "fpF16");  // §7.2, §8 storage options
   auto xs = array_arg<float>(info, 2, "xs");
   const int S = static_cast<int>(u32_arg(info, 3, "S")), n = static_cast<int>(u32_arg(info, 4, "n"));
   const int H = static_cast<int>(u32_arg(info, 5, "H")), W = static_cast<int>(u32_arg(info, 6, "W"));
@@ -305,17 +308,19 @@ Napi::Value Quantize(const Napi::CallbackInfo& info) {
   job.keep_alive.push_back(xs.object);
   const float* data = xs.data;
   auto result = std::make_shared<ModelPtr>();
-  job.work = [src, bits, group, init, batch, seed, data, S, n, H, W, steps, ctl, result] {
+  job.work = [src, bits, group, init, batch, seed, keep_tib, fp16, data, S, n, H, W, steps, ctl, result] {
     std::shared_ptr<Model> m(unet::clone_model(*src).release());
     m->quant = std::make_unique<unet::QuantState>();
     m->quant->weight_bits = bits;
     m->quant->group = group;
     m->quant->act_names = unet::plan_layers(m.get());
     m->quant->n_act = static_cast<int>(m->quant->act_names.size());
+    if (fp16) unet::store_fp_f16(m.get());  // before calibration: it sees the FP layers as deployed
     unet::quantize_weights(m.get(), bits, group, ctl);
     unet::fill_cache(m.get(), steps);
     unet::calibrate(m.get(), data, S, n, H, W, steps, init, batch, seed, ctl);
     unet::drop_fp_weights(m.get());
+    if (!keep_tib) unet::drop_tib_weights(m.get());
     *result = m;
   };
   job.finish = [result](Napi::Env env) -> Napi::Value { return wrap_model(env, *result); };
@@ -348,6 +353,7 @@ Napi::Value Export(const Napi::CallbackInfo& info) {
   for (const unet::Conv* c : static_cast<const Model&>(*m).layers()) {
     const bool lin = c->KH == 1 && c->KW == 1 && (c->name.find("to_") != std::string::npos || c->name.find("time_emb") != std::string::npos || c->name.find("linear_") != std::string::npos);
     const std::vector<int> shape = lin ? std::vector<int>{c->O, c->I} : std::vector<int>{c->O, c->I, c->KH, c->KW};
+    if (m->quant && !m->quant->tib_weights && unet::is_tib_layer(*m, *c)) continue;  // tib_weights 'none': not held
     push(c->name + ".bias", "F32", {c->O}, to_js(env, c->b));
     if (c->q.bits == 4 || c->q.bits == 8) {
       const std::vector<uint8_t> codes = unet::canonical_codes(*c);
@@ -365,6 +371,10 @@ Napi::Value Export(const Napi::CallbackInfo& info) {
       l.Set("groupSize", c->q.group);
       l.Set("act", c->act);
       layers.Set(nl++, l);
+    } else if (!c->w16.empty()) {
+      Napi::Uint16Array a = Napi::Uint16Array::New(env, c->w16.size());  // fp_weights 'f16'
+      std::copy(c->w16.begin(), c->w16.end(), a.Data());
+      push(c->name + ".weight", "F16", shape, a);
     } else {
       push(c->name + ".weight", "F32", shape, to_js(env, c->w));
     }

@@ -256,6 +256,7 @@ Tensor time_proj(const Config& cfg, const std::vector<int64_t>& t) {
 namespace {
 
 Tensor time_mlp(const Model& m, const std::vector<int64_t>& t) {
+  require_tib_weights(m, t);
   Tensor e = time_proj(m.cfg, t);
   Tensor h = conv_fp(m.lin1, e, m.lin1.w.data());
   silu_inplace(&h);
@@ -311,7 +312,11 @@ QIn prep_input(const Conv& c, const Tensor& x, const ForwardOpts& o) {
 }
 
 Tensor apply(const Conv& c, const QIn& in, const ForwardOpts& o, const float* add = nullptr) {
-  if (!qint(c)) return conv_fp(c, *in.x, c.w.data(), add);
+  if (!qint(c)) {
+    if (c.w16.empty()) return conv_fp(c, *in.x, c.w.data(), add);
+    const std::vector<float> w = fp_weights_f32(c);  // fp_weights 'f16': widened per use (§8)
+    return conv_fp(c, *in.x, w.data(), add);
+  }
   if (in.integer) return conv_int(c, in.codes, in.x->B, in.x->H, in.x->W, in.delta, in.zero, add);
   // FP math on integer weights: the layer's FP32 weights in Fp mode while it still has them (a
   // freshly quantized model); otherwise the dequantized weights (FP-input layers, fake quant,

@@ -51,6 +51,7 @@ struct Conv {
   int pad = 0;        // symmetric padding
   bool pad_br = false;  // diffusers downsample_padding=0: zero-pad right/bottom by 1 first
   std::vector<float> w, b;  // w: [O, I, KH, KW]
+  std::vector<uint16_t> w16;  // fp_weights 'f16' (§8): an FP layer's w held as binary16 (w empty), widened per use
   QWeights q;
   int act = -1;  // activation quantizer column (§7.4), -1: FP input
 };
@@ -89,6 +90,8 @@ struct Block {
 // Per-step activation quantization parameters and the TFMQ temporal-feature cache (§7.2, §8).
 struct QuantState {
   int weight_bits = 4, act_bits = 8, group = 0;
+  bool tib_weights = true;  // false: tib_weights 'none' (§7.2), cache-only, a miss is an error
+  bool fp_f16 = false;      // fp_weights 'f16' (§8): FP-kept layers' weights held in binary16
   int n_act = 0;                      // activation quantizer count A
   std::vector<std::string> act_names;  // column order
   std::vector<int64_t> steps;          // calibrated t per step ordinal

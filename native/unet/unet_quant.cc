@@ -7,6 +7,7 @@
 
 #include "../core/error.h"
 #include "../core/threadpool.h"
+#include "../kernels/half.h"
 #include "../kernels/quant_ops.h"
 #include "unet_calib.h"
 
@@ -280,7 +281,40 @@ void drop_fp_weights(Model* m) {
   for (Conv* c : m->layers()) {
     if (c->q.bits != 4 && c->q.bits != 8) continue;
     std::vector<float>().swap(c->w);
-    if (c->act >= 0) std::vector<float>().swap(c->q.deq);
+    std::vector<float>().swap(c->q.deq);  // recomputed from the codes when used (apply(), CUDA upload)
+  }
+}
+
+bool is_tib_layer(const Model& m, const Conv& c) {
+  if (&c == &m.lin1 || &c == &m.lin2) return true;
+  for (const Resnet* r : m.tib)
+    if (&c == &r->temb) return true;
+  return false;
+}
+
+void store_fp_f16(Model* m) {
+  m->quant->fp_f16 = true;
+  for (Conv* c : m->layers()) {
+    if (c->q.bits != 0 || is_tib_layer(*m, *c) || c->w.empty()) continue;
+    c->w16.resize(c->w.size());
+    for (std::size_t i = 0; i < c->w.size(); ++i) c->w16[i] = f32_to_f16(c->w[i]);
+    std::vector<float>().swap(c->w);
+  }
+}
+
+std::vector<float> fp_weights_f32(const Conv& c) {
+  if (c.w16.empty()) return c.w;
+  std::vector<float> w(c.w16.size());
+  for (std::size_t i = 0; i < w.size(); ++i) w[i] = f16_to_f32(c.w16[i]);
+  return w;
+}
+
+void drop_tib_weights(Model* m) {
+  m->quant->tib_weights = false;
+  for (Conv* c : m->layers()) {
+    if (!is_tib_layer(*m, *c)) continue;
+    std::vector<float>().swap(c->w);
+    std::vector<float>().swap(c->b);
   }
 }
 
@@ -290,7 +324,7 @@ MemoryUse memory_use(const Model& m) {
   for (const Conv* c : m.layers()) {
     const std::size_t nw = static_cast<std::size_t>(c->O) * c->I * c->KH * c->KW;
     u.fp32_equiv_bytes += 4 * (nw + c->b.size());
-    u.fp_bytes += 4 * (c->w.size() + c->b.size() + c->q.deq.size());
+    u.fp_bytes += 4 * (c->w.size() + c->b.size() + c->q.deq.size()) + 2 * c->w16.size();
     u.code_bytes += c->q.kern.size();
     if (!c->q.kern.empty()) u.int_fp32_bytes += 4 * nw;
     u.qparam_bytes += 4 * (c->q.scale.size() + c->q.zero.size() + c->q.wsum.size());
@@ -302,6 +336,15 @@ MemoryUse memory_use(const Model& m) {
   gn(m.norm_out);
   if (m.quant) u.cache_bytes = 4 * m.quant->cache.size() + 4 * m.quant->act_scale.size() + m.quant->act_zero.size();
   return u;
+}
+
+void require_tib_weights(const Model& m, const std::vector<int64_t>& t) {
+  if (!m.lin1.w.empty()) return;
+  std::string ts;
+  for (std::size_t i = 0; i < t.size() && i < 8; ++i) ts += (i ? ", " : "") + std::to_string(t[i]);
+  throw Error(Code::InvalidArg, "timestep " + ts + (t.size() > 8 ? ", ..." : "") +
+                                    " is not in the temporal-feature cache of this cache-only model (tib_weights 'none'); "
+                                    "sample on the calibrated timesteps or quantize with tibWeights 'f32'");
 }
 
 std::unique_ptr<Model> clone_model(const Model& m) {
@@ -322,6 +365,8 @@ std::unique_ptr<Model> clone_model(const Model& m) {
     QuantState& d = *c->quant;
     const QuantState& s = *m.quant;
     d.weight_bits = s.weight_bits;
+    d.tib_weights = s.tib_weights;
+    d.fp_f16 = s.fp_f16;
     d.act_bits = s.act_bits;
     d.group = s.group;
     d.n_act = s.n_act;

@@ -44,10 +44,32 @@ void calibrate(Model* m, const float* xs, int S, int n, int H, int W, const std:
 // Activation-parameter row for timestep t (§7.4 run-time lookup); sets *nearest when no step matches.
 int step_row(const QuantState& q, int64_t t, bool* nearest);
 
-// Releases the FP32 copies of integer layers (keeps codes; FP-input layers keep dequantized weights).
+// Releases the FP32 copies of integer layers, keeping only their codes and (Δ, z, Σw); FP-input
+// integer layers are dequantized per use (the held bytes are the codes, §8 accounting).
 void drop_fp_weights(Model* m);
 
-// Bytes of weights held: FP32 tensors, integer codes with their (Δ, z), and the cache.
+// True for the Temporal Information Block's layers (§7.1): the time MLP and every time_emb_proj.
+bool is_tib_layer(const Model& m, const Conv& c);
+
+// fp_weights 'f16' (§8 [X]): holds the weights of the FP-kept layers (§7.5: conv_in, conv_out,
+// shortcuts, downsamplers; not the TIB, whose FP32 output the exact cache must reproduce) as
+// binary16, rounded to nearest even; computation stays FP32 (widened per use). Idempotent on
+// values that are already binary16.
+void store_fp_f16(Model* m);
+
+// The FP32 weights [O, I, KH, KW] of an FP layer: w, or w16 widened exactly.
+std::vector<float> fp_weights_f32(const Conv& c);
+
+// tib_weights 'none' (§7.2): releases the TIB weights and biases; the model then serves only the
+// cached timesteps, and computing a temporal feature throws InvalidArg naming the timestep.
+void drop_tib_weights(Model* m);
+
+// Throws InvalidArg naming the timesteps t when the model holds no TIB weights (a cache miss of a
+// cache-only model, or a forward that would compute the temporal features).
+void require_tib_weights(const Model& m, const std::vector<int64_t>& t);
+
+// Bytes of weights held: FP tensors (F32, or binary16 under fp_weights 'f16'), integer codes with
+// their (Δ, z, Σw), and the cache with the per-step activation parameters.
 struct MemoryUse {
   std::size_t fp_bytes = 0, code_bytes = 0, qparam_bytes = 0, cache_bytes = 0, fp32_equiv_bytes = 0;
   std::size_t int_fp32_bytes = 0;  // FP32 size of the weights that are stored as integer codes

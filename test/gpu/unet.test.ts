@@ -76,7 +76,8 @@ d('unet on CUDA', () => {
       const { inChannels: C, sampleSize: S } = m.config;
       const n = 4;
       const xs = inputs(CAL_T.length * n * C * S! * S!, 11);
-      return unet.quantize(m, { weightBits, groupSize, calibration: { data: { xs, timesteps: CAL_T, samplesPerStep: n, height: S!, width: S! }, initSamples: n, batch: n } });
+      // tibWeights 'f32': the miss and 'fp'-mode tests below need the TIB weights (the default is cache-only)
+      return unet.quantize(m, { weightBits, groupSize, tibWeights: 'f32', calibration: { data: { xs, timesteps: CAL_T, samplesPerStep: n, height: S!, width: S! }, initSamples: n, batch: n } });
     };
     q.digitsW8 = await quant(fp.digits, 8);
     q.digitsW4 = await quant(fp.digits, 4);
