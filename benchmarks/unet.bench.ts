@@ -1,7 +1,9 @@
 /**
  * UNet forward time per image at FP32, W8A8 and W4A8 on CPU (1 thread and all threads), for the
  * built-in digits model and a ddpm-cifar10-32-shaped model with random weights (written by
- * PyTorch, which also gives the FP32 baseline in the same run), plus weight memory.
+ * PyTorch, which also gives the FP32 baseline in the same run), plus the memory each model holds
+ * (whole model: codes, qparams, FP layers, temporal cache and per-step activation parameters) for
+ * the storage options of unet.quantize (tibWeights, fpWeights).
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -68,17 +70,30 @@ async function measure(name: string, fp: unet.UNetModel, B: number, runs: number
       rows.push({ case: `${name} ${q.precision.toUpperCase()}, ${threads} thr`, value: r.minMs / B, unit: 'ms/image', ratio: `${(f.minMs / r.minMs).toFixed(2)}x vs itokit FP32`, note: `kernel ${q.info().kernel}` });
     }
   }
+}
+
+/** Whole-model memory rows: everything a model holds against the FP32 model's weights. */
+function memory(name: string, fp: unet.UNetModel, qs: { label: string; q: unet.UNetModel }[], rows: BenchRow[]): void {
   const fi = fp.info();
-  rows.push({ case: `${name} FP32 weights`, value: fi.weightBytes / 2 ** 20, unit: 'MiB' });
-  for (const q of qs) {
+  const mib = (b: number): string => (b / 2 ** 20).toFixed(3);
+  rows.push({ case: `${name} FP32 model`, value: fi.weightBytes / 2 ** 20, unit: 'MiB' });
+  for (const { label, q } of qs) {
     const i = q.info();
+    const held = i.weightBytes + i.cacheBytes;
     rows.push({
-      case: `${name} ${q.precision.toUpperCase()} weights`, value: i.weightBytes / 2 ** 20, unit: 'MiB',
-      ratio: `${(fi.weightBytes / i.weightBytes).toFixed(2)}x smaller`,
-      note: `codes ${(i.codeBytes / 2 ** 20).toFixed(2)} MiB + FP layers ${(i.fpBytes / 2 ** 20).toFixed(2)} MiB + qparams ${(i.qparamBytes / 2 ** 20).toFixed(3)} MiB`,
+      case: `${name} ${label}`, value: held / 2 ** 20, unit: 'MiB',
+      ratio: `${(fi.weightBytes / held).toFixed(2)}x smaller`,
+      note: `codes ${mib(i.codeBytes)} + qparams ${mib(i.qparamBytes)} + FP layers ${mib(i.fpBytes)} + cache ${mib(i.cacheBytes)} (${i.steps} steps)`,
     });
   }
 }
+
+/** The three storage configurations of a quantized model (spec §7.2, §8). */
+const STORAGE = [
+  { label: 'TIB f32, FP f32', o: { tibWeights: 'f32', fpWeights: 'f32' } },
+  { label: 'TIB none, FP f32', o: { tibWeights: 'none', fpWeights: 'f32' } },
+  { label: 'TIB none, FP f16 (default)', o: { tibWeights: 'none', fpWeights: 'f16' } },
+] as const;
 
 /** Benchmark entry point. */
 export async function run(o: BenchOptions): Promise<void> {
@@ -92,6 +107,15 @@ export async function run(o: BenchOptions): Promise<void> {
   const w4 = await unet.quantize(fp, { weightBits: 4, calibration: cal });
   const torchBuiltin = python(TORCH, [packageRoot, unet.builtinModelPath(), '16', '5', '0']) as Record<string, number> | undefined;
   await measure('digits16 B=16', fp, 16, o.quick ? 3 : 7, [w8, w4], torchBuiltin, rows);
+  // memory at the schedule of `itokit sample` (50 steps; the cache grows with the calibrated steps)
+  const mem: { label: string; q: unet.UNetModel }[] = [];
+  for (const bits of [8, 4] as const) {
+    for (const st of STORAGE) {
+      if (bits === 8 && st.o.fpWeights === 'f32') continue;
+      mem.push({ label: `W${bits}A8 ${st.label}`, q: await unet.quantize(fp, { weightBits: bits, ...st.o, calibration: { steps: 50, samplesPerStep: 4, seed: 1 } }) });
+    }
+  }
+  memory('digits16 (50 steps)', fp, mem, rows);
   if (!o.quick) {
     // ddpm-cifar10-32 shape with random weights (PyTorch init), batch 4; calibrated on one step
     // of random inputs (speed only, quality is meaningless here)
@@ -110,6 +134,14 @@ export async function run(o: BenchOptions): Promise<void> {
         notes.push(`CIFAR-shaped W4A8 quantization (weights: Lp search over 33 M weights; calibration: 1 step x 4 inputs) took ${((Date.now() - t0) / 1000).toFixed(0)} s with ${threads0} threads.`);
         const c8 = await unet.quantize(cf, { weightBits: 8, calibration: { data, initSamples: 4, batch: 4 } });
         await measure('cifar10-32 B=4', cf, B, 2, [c8, c4], torchCifar, rows);
+        // memory with a 100-step cache (TFMQ's CIFAR schedule): one input per calibrated step
+        const ts = Array.from({ length: 100 }, (_, k) => 990 - 10 * k);
+        const d100 = { xs: Float32Array.from({ length: 100 * 3 * 32 * 32 }, (_, i) => Math.sin(i * 0.91)), timesteps: ts, samplesPerStep: 1, height: 32, width: 32 };
+        const cmem: { label: string; q: unet.UNetModel }[] = [{ label: 'W8A8 TIB none, FP f16 (default)', q: c8 }];
+        for (const st of STORAGE) cmem.push({ label: `W4A8 ${st.label}`, q: st.o.tibWeights === 'none' && st.o.fpWeights === 'f16' ? c4 : await unet.quantize(cf, { weightBits: 4, ...st.o, calibration: { data, initSamples: 4, batch: 4 } }) });
+        const c100 = await unet.quantize(cf, { weightBits: 4, calibration: { data: d100, initSamples: 1, batch: 1 } });
+        cmem.push({ label: 'W4A8 TIB none, FP f16 (default), 100 steps', q: c100 });
+        memory('cifar10-32', cf, cmem, rows);
       } else {
         notes.push('CIFAR-shaped model skipped: PyTorch is needed to write its random weights.');
       }
@@ -122,8 +154,10 @@ export async function run(o: BenchOptions): Promise<void> {
     'ms/image = best wall time of predictSync(batch) / batch, t = 500. FP32 is itokit\'s tiled im2col GEMM (compiler-vectorised, ' +
       'AVX2/AVX-512 clones, no FMA contraction); W8A8/W4A8 run the integer conv kernels (u8 activations x 4/8-bit codes, int32 accumulators, ' +
       'zero-point identity) on every layer the TFMQ plan quantizes, with the exact temporal-feature cache; FP layers (conv_in/out, shortcuts, ' +
-      'downsamplers, time MLP and projections) stay FP32. PyTorch baseline: Debian torch 1.13 running the same architecture (tools/unet_torch.py), same machine, same run.',
-    'Weights: bytes held for conv/linear/norm parameters; W4A8 keeps 4-bit codes (kernel layout) plus per-channel (scale, zero, sum) and the FP32 layers of the plan.',
+      'downsamplers) compute in FP32 (stored F16 by default, widened per call). PyTorch baseline: Debian torch 1.13 running the same architecture (tools/unet_torch.py), same machine, same run.',
+    'Memory rows: everything the model holds (info().weightBytes + info().cacheBytes): integer codes (kernel layout), per-channel (scale, zero, sum), ' +
+      'FP layers (weights F32 or F16, F32 biases and norms), the exact temporal-feature cache (FP32, one row per calibrated timestep) and the per-step activation (scale, zero); ' +
+      'ratio = the FP32 model\'s weight bytes / that. TIB = time MLP + every time_emb_proj (kept F32 or dropped: cache-only); FP = storage of the FP-kept layers.',
   );
   report('unet', 'UNet forward time per image and weight memory (CPU)', rows, notes);
 }
