@@ -368,3 +368,50 @@ describe('quantizers (T4) against an independent float32 reference', () => {
     expect(zz).toBe(Math.min(255, Math.max(0, rint(f(-lo / dd)))));
   });
 });
+
+// Spec §11 T7 at 1x on the built-in model with the spec's calibration (§7.4, §7.6): DDIM 100 steps,
+// 256 calibration inputs per step (16 to initialise, EMA batches of 16, momentum 0.95), held-out x_t
+// from 64 FP chains with another seed. Minutes of CPU: set ITOKIT_ACCEPTANCE=1 to run. Results are
+// reported in docs/unet.md.
+const acceptance = process.env.ITOKIT_ACCEPTANCE === '1';
+if (!acceptance) console.log('unet T7 acceptance: skipped (set ITOKIT_ACCEPTANCE=1 for the spec-size calibration and 1x bounds)');
+(acceptance ? describe : describe.skip)('T7 at spec size (built-in model, DDIM 100 steps, 256 inputs per step)', () => {
+  const fp = unet.loadSync(unet.builtinModelPath());
+  const C = fp.config.inChannels, S = fp.config.sampleSize!, steps = 100, n = 64;
+  const errs: Record<string, { t: number; e: number }[]> = {};
+  beforeAll(async () => {
+    const held: { t: number; x: Float32Array }[] = [];
+    await sampleDdim(fp, n, 4242, steps, ({ t, x }) => void held.push({ t, x: Float32Array.from(x) }));
+    const cal = { steps, samplesPerStep: 256, initSamples: 16, batch: 16, seed: 1 };
+    const models: Record<string, unet.UNetModel> = {
+      w8: await unet.quantize(fp, { weightBits: 8, calibration: cal }),
+      w4: await unet.quantize(fp, { weightBits: 4, calibration: cal }),
+      w4g64: await unet.quantize(fp, { weightBits: 4, groupSize: 64, calibration: cal }),
+    };
+    for (const [k, m] of Object.entries(models)) {
+      errs[k] = [];
+      for (const { t, x } of held) {
+        const shape = [n, C, S, S];
+        errs[k].push({ t, e: rel(await m.predict({ data: x, shape }, t), await fp.predict({ data: x, shape }, t)) });
+      }
+      const v = errs[k].map((p) => p.e);
+      const worst = [...errs[k]].sort((a, b) => b.e - a.e).slice(0, 3).map((p) => `t=${p.t}: ${p.e.toFixed(4)}`).join(', ');
+      console.log(`T7 ${k}: median ${median(v).toFixed(4)}, mean ${(v.reduce((a, b) => a + b, 0) / v.length).toFixed(4)}, worst ${worst}`);
+    }
+  }, 1_800_000);
+  test('W8A8: median ≤ 0.02', () => {
+    expect(median(errs.w8.map((p) => p.e))).toBeLessThanOrEqual(0.02);
+  });
+  // Fails today at t = 0 (0.075; every other step ≤ 0.023): see docs/unet.md "Why t = 0 is the worst step".
+  test('W8A8: worst step ≤ 0.05', () => {
+    expect(Math.max(...errs.w8.map((p) => p.e))).toBeLessThanOrEqual(0.05);
+  });
+  test('W4A8 per-channel: median ≤ 0.10, worst step ≤ 0.20', () => {
+    expect(median(errs.w4.map((p) => p.e))).toBeLessThanOrEqual(0.1);
+    expect(Math.max(...errs.w4.map((p) => p.e))).toBeLessThanOrEqual(0.2);
+  });
+  test('W4A8 group 64: mean ≤ 1.05 × per-channel mean', () => {
+    const mean = (v: { e: number }[]): number => v.reduce((a, b) => a + b.e, 0) / v.length;
+    expect(mean(errs.w4g64)).toBeLessThanOrEqual(1.05 * mean(errs.w4));
+  });
+});

@@ -149,8 +149,10 @@ export async function sample(o: SampleCliOptions): Promise<void> {
   const eta = o.sampler === 'ddpm' ? 1 : 0;
   const info = model.info();
   const fpInfo = fp?.info();
-  console.log(`  model in memory: ${mb(info.weightBytes)} weights (FP32 ${mb(info.fp32Bytes)}, ${(info.fp32Bytes / info.weightBytes).toFixed(1)}x smaller)` +
-    (model.quantized ? `, codes ${mb(info.codeBytes)}, temporal cache + activation params ${mb(info.cacheBytes)}, kernel ${info.kernel}` : ''));
+  // everything the model holds: weights (codes, qparams, FP layers) plus the temporal cache and per-step parameters
+  const held = info.weightBytes + info.cacheBytes;
+  console.log(`  model in memory: ${mb(held)} (FP32 ${mb(info.fp32Bytes)}, ${(info.fp32Bytes / held).toFixed(1)}x smaller)` +
+    (model.quantized ? `: codes ${mb(info.codeBytes)}, scales ${mb(info.qparamBytes)}, FP layers ${mb(info.fpBytes)}, temporal cache + activation params ${mb(info.cacheBytes)}; kernel ${info.kernel}` : ''));
   // one initial noise for both runs, so the comparison is paired
   const noise = randn({ seed: o.seed, paths: o.batch, dim, stream: streams.PRIOR });
   const sched = schedule(loaded);
@@ -162,7 +164,7 @@ export async function sample(o: SampleCliOptions): Promise<void> {
   const fpOut = o.out.replace(/(\.png)?$/i, '-fp32.png');
   fs.writeFileSync(fpOut, gridPng(ref.x, [o.batch, C, S, S]));
   console.log(`  FP32: ${ref.msPerStep.toFixed(1)} ms per step (${(ref.msPerStep / o.batch).toFixed(2)} ms per image) -> ${fpOut}`);
-  console.log(`  speed: ${model.precision.toUpperCase()} is ${(ref.msPerStep / run.msPerStep).toFixed(2)}x FP32; weights ${mb(info.weightBytes)} vs ${mb(fpInfo!.weightBytes)}`);
+  console.log(`  speed: ${model.precision.toUpperCase()} is ${(ref.msPerStep / run.msPerStep).toFixed(2)}x FP32; memory ${mb(held)} vs ${mb(fpInfo!.weightBytes)}`);
   // Comparison in [0, 1] pixel space (same initial noise): paired RMSE, and Sinkhorn W2 of the
   // quantized set to FP32 against the W2 of FP32 to the noise it started from.
   const pq = toPixels(run.x), pf = toPixels(ref.x);
