@@ -9,7 +9,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { setThreads } from '../backends';
+import { resolveDevice, setThreads } from '../backends';
 import * as samplers from '../samplers';
 import * as ot from '../ot';
 import { randn, streams } from '../rng';
@@ -29,6 +29,8 @@ export interface SampleCliOptions {
   compare: boolean;
   threads?: number;
   cache: boolean;
+  /** Where the UNet runs: 'auto' (default; CUDA when available), 'cpu' or 'cuda'. */
+  device?: 'auto' | 'cpu' | 'cuda';
 }
 
 type EpsFn = (x: Float32Array, t: number) => Promise<Float32Array>;
@@ -147,6 +149,7 @@ export async function sample(o: SampleCliOptions): Promise<void> {
   let model = loaded;
   if (!loaded.quantized && o.precision !== 'fp32') model = await quantized(loaded, src, o);
   const eta = o.sampler === 'ddpm' ? 1 : 0;
+  const device = resolveDevice(o.device);
   const info = model.info();
   const fpInfo = fp?.info();
   // everything the model holds: weights (codes, qparams, FP layers) plus the temporal cache and per-step parameters
@@ -156,11 +159,11 @@ export async function sample(o: SampleCliOptions): Promise<void> {
   // one initial noise for both runs, so the comparison is paired
   const noise = randn({ seed: o.seed, paths: o.batch, dim, stream: streams.PRIOR });
   const sched = schedule(loaded);
-  const run = await runSampler((x, t) => model.predict({ data: x, shape: [o.batch, C, S, S] }, t), { batch: o.batch, dim, seed: o.seed, steps: o.steps, eta, label: model.precision, x: noise, sched });
+  const run = await runSampler((x, t) => model.predict({ data: x, shape: [o.batch, C, S, S] }, t, { device }), { batch: o.batch, dim, seed: o.seed, steps: o.steps, eta, label: model.precision, x: noise, sched });
   fs.writeFileSync(o.out, gridPng(run.x, [o.batch, C, S, S]));
-  console.log(`  ${model.precision.toUpperCase()}: ${run.msPerStep.toFixed(1)} ms per step (${(run.msPerStep / o.batch).toFixed(2)} ms per image), -> ${o.out}`);
+  console.log(`  ${model.precision.toUpperCase()}: ${run.msPerStep.toFixed(1)} ms per step (${(run.msPerStep / o.batch).toFixed(2)} ms per image) on ${device === 'cuda' ? 'CUDA' : 'the CPU'}, -> ${o.out}`);
   if (!o.compare || !fp || model === fp) return;
-  const ref = await runSampler((x, t) => fp!.predict({ data: x, shape: [o.batch, C, S, S] }, t), { batch: o.batch, dim, seed: o.seed, steps: o.steps, eta, label: 'fp32', x: noise, sched });
+  const ref = await runSampler((x, t) => fp!.predict({ data: x, shape: [o.batch, C, S, S] }, t, { device }), { batch: o.batch, dim, seed: o.seed, steps: o.steps, eta, label: 'fp32', x: noise, sched });
   const fpOut = o.out.replace(/(\.png)?$/i, '-fp32.png');
   fs.writeFileSync(fpOut, gridPng(ref.x, [o.batch, C, S, S]));
   console.log(`  FP32: ${ref.msPerStep.toFixed(1)} ms per step (${(ref.msPerStep / o.batch).toFixed(2)} ms per image) -> ${fpOut}`);
@@ -197,11 +200,13 @@ export function registerSample(program: Command): void {
     .option('--model <path>', 'a diffusers UNet2DModel folder or an itokit quantized file (default: the built-in model)')
     .option('--calib <n>', 'calibration chains (inputs per step)', int('calib', 1, 4096), 32)
     .option('--threads <n>', 'CPU threads', int('threads', 1, 1024))
+    .option('--device <d>', 'where the UNet runs: auto (CUDA when available) | cpu | cuda', 'auto')
     .option('--no-compare', 'skip the FP32 comparison run')
     .option('--no-cache', 'quantize again instead of using the cached quantized model')
     .action(async (o: Record<string, unknown>) => {
       if (!['fp32', 'w8a8', 'w4a8'].includes(o.precision as string)) throw new Error('--precision must be fp32, w8a8 or w4a8');
       if (!['ddim', 'ddpm'].includes(o.sampler as string)) throw new Error('--sampler must be ddim or ddpm');
+      if (!['auto', 'cpu', 'cuda'].includes(o.device as string)) throw new Error('--device must be auto, cpu or cuda');
       await sample(o as unknown as SampleCliOptions);
     });
 }

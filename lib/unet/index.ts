@@ -38,7 +38,11 @@ export type { SafetensorsFile, StTensor, StTensorInput, SafetensorsReason } from
 
 /** Options of {@link load}. */
 export interface LoadOptions {
-  /** 'cpu' (default). CUDA UNet inference is not available in this build. */
+  /**
+   * Default device of the model's {@link UNetModel.predict} ('cpu' when omitted): 'cuda' keeps the
+   * weights resident on the GPU after the first call and throws `ERR_ITOKIT_DEVICE_UNAVAILABLE`
+   * when no CUDA device is usable; 'auto' picks CUDA when available (`ITOKIT_DEVICE` overrides).
+   */
   device?: DeviceOption;
   /** Unknown config keys fail instead of warning. */
   strict?: boolean;
@@ -64,7 +68,7 @@ export function loadSync(file: string, o: LoadOptions = {}): UNetModel {
     if (f.metadata?.format !== QUANT_FORMAT) {
       throw new ModelFormatError(`${file} is not an itokit quantized model (format ${JSON.stringify(f.metadata?.format)}); pass the diffusers model folder instead`);
     }
-    return loadQuantized(f, file);
+    return loadQuantized(f, file, o.device);
   }
   const folder = readFolder(file, { variant: o.variant });
   const { config, warnings } = resolveConfig(folder.config, { strict: o.strict });
@@ -80,7 +84,7 @@ export function loadSync(file: string, o: LoadOptions = {}): UNetModel {
     if (o.strict) throw new ModelFormatError(w);
     warnings.push(w);
   }
-  return new UNetModel({ handle, config, rawConfig: folder.config, warnings, scheduler: folder.scheduler, precision: 'fp32' });
+  return new UNetModel({ handle, config, rawConfig: folder.config, warnings, scheduler: folder.scheduler, precision: 'fp32', device: o.device });
 }
 
 /** {@link loadSync} as a Promise (loading reads files synchronously; inference is what runs off-thread). */
@@ -214,6 +218,7 @@ export async function quantize(model: UNetModel, o: QuantizeOptions): Promise<UN
     rawConfig: model.rawConfig,
     scheduler: model.scheduler,
     precision,
+    device: model.device,
     quantMeta: {
       weight_bits: o.weightBits,
       act_bits: 8,

@@ -5,6 +5,7 @@
  * @internal
  * @packageDocumentation
  */
+import { DeviceOption } from '../backends';
 import { ModelFormatError } from '../errors';
 import { resolveConfig } from './config';
 import { NativeQuant, unetNative } from './native-unet';
@@ -79,8 +80,8 @@ function i64ToF64(t: StTensor): Float64Array {
   return out;
 }
 
-/** Builds a model from a parsed §8 file. */
-export function loadQuantized(f: SafetensorsFile, file: string): UNetModel {
+/** Builds a model from a parsed §8 file; `device` becomes the model's default predict device. */
+export function loadQuantized(f: SafetensorsFile, file: string, device?: DeviceOption): UNetModel {
   const meta = f.metadata ?? {};
   const version = meta.format_version;
   if (version === undefined || String(version).split('.')[0] !== '1') {
@@ -184,6 +185,7 @@ export function loadQuantized(f: SafetensorsFile, file: string): UNetModel {
     rawConfig,
     warnings,
     precision,
+    device,
     quantMeta: {
       weight_bits: nq.weightBits,
       act_bits: quant.act_bits,
