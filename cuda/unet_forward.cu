@@ -56,10 +56,14 @@ using dev::Buf;
 
 bool qint(const Conv& c) { return c.q.bits == 4 || c.q.bits == 8; }
 
+// Uploads on the walk's stream. A blocking cudaMemcpy from pageable memory returns once the data
+// are staged, before the DMA lands, and the walk's non-blocking stream does not wait for the
+// legacy stream: a kernel could read a weight buffer still being written (seen on the first call
+// of the CIFAR-shaped model). Stream order fixes it; pageable sources may be freed on return.
 template <typename T>
-DeviceBuffer upload(const T* src, std::size_t n) {
+DeviceBuffer upload(const T* src, std::size_t n, cudaStream_t s) {
   DeviceBuffer d(n * sizeof(T));
-  if (n) cuda::copy_to_device(d.get(), src, n * sizeof(T));
+  if (n) cuda::check(cudaMemcpyAsync(d.get(), src, n * sizeof(T), cudaMemcpyHostToDevice, s), "upload weights");
   return d;
 }
 
@@ -197,14 +201,14 @@ class Walk {
     if (!w.w.get()) {
       if (!qint(c) && !c.w16.empty()) {
         const std::vector<float> d = fp_weights_f32(c);  // fp_weights 'f16': widened once, resident in FP32
-        w.w = upload(d.data(), d.size());
+        w.w = upload(d.data(), d.size(), s_);
       } else if (!qint(c) || !c.w.empty()) {
-        w.w = upload(c.w.data(), c.w.size());
+        w.w = upload(c.w.data(), c.w.size(), s_);
       } else if (!c.q.deq.empty()) {
-        w.w = upload(c.q.deq.data(), c.q.deq.size());
+        w.w = upload(c.q.deq.data(), c.q.deq.size(), s_);
       } else {
         const std::vector<float> d = dequantized(c);
-        w.w = upload(d.data(), d.size());
+        w.w = upload(d.data(), d.size(), s_);
       }
     }
     return static_cast<const float*>(w.w.get());
@@ -212,7 +216,7 @@ class Walk {
 
   const float* bias(const Conv& c) {
     CudaModel::ConvW& w = weights(c);
-    if (!w.b.get()) w.b = upload(c.b.data(), c.b.size());
+    if (!w.b.get()) w.b = upload(c.b.data(), c.b.size(), s_);
     return static_cast<const float*>(w.b.get());
   }
 
@@ -221,8 +225,8 @@ class Walk {
     const QWeights& q = c.q;
     if (!w.kern.get()) {
       // all four or none: a failed upload leaves nothing half-set for the next call
-      DeviceBuffer kern = upload(q.kern.data(), q.kern.size()), wsum = upload(q.wsum.data(), q.wsum.size()),
-                   scale = upload(q.scale.data(), q.scale.size()), zero = upload(q.zero.data(), q.zero.size());
+      DeviceBuffer kern = upload(q.kern.data(), q.kern.size(), s_), wsum = upload(q.wsum.data(), q.wsum.size(), s_),
+                   scale = upload(q.scale.data(), q.scale.size(), s_), zero = upload(q.zero.data(), q.zero.size(), s_);
       w.wsum = std::move(wsum);
       w.scale = std::move(scale);
       w.zero = std::move(zero);
@@ -302,8 +306,8 @@ class Walk {
     require(x.C == gn.C, Code::Shape, gn.name + ": channel mismatch");
     CudaModel::NormW& w = st_.norms[&gn];
     if (!w.gamma.get()) {
-      DeviceBuffer beta = upload(gn.beta.data(), gn.beta.size());
-      w.gamma = upload(gn.gamma.data(), gn.gamma.size());
+      DeviceBuffer beta = upload(gn.beta.data(), gn.beta.size(), s_);
+      w.gamma = upload(gn.gamma.data(), gn.gamma.size(), s_);
       w.beta = std::move(beta);
     }
     Act y(x.B, x.C, x.H, x.W, s_);

@@ -48,9 +48,9 @@ function inputs(n: number, seed: number): Float32Array {
   return Float32Array.from({ length: n }, () => (u() + u() + u() + u() - 2) * 1.7);
 }
 
-/** Random model whose channel counts (6, 10) are not multiples of 4; two heads of 5 in attention. */
+/** Random model whose channel counts (10, 30) are not multiples of 4; heads of 5 in attention (2 and 6 of them). */
 const ODD = {
-  _class_name: 'UNet2DModel', block_out_channels: [6, 10], down_block_types: ['DownBlock2D', 'AttnDownBlock2D'],
+  _class_name: 'UNet2DModel', block_out_channels: [10, 30], down_block_types: ['DownBlock2D', 'AttnDownBlock2D'],
   up_block_types: ['AttnUpBlock2D', 'UpBlock2D'], layers_per_block: 1, in_channels: 3, out_channels: 3, norm_num_groups: 2,
   attention_head_dim: 5, sample_size: 8, norm_eps: 1e-5, downsample_padding: 0, mid_block_scale_factor: 1.25,
 };
@@ -153,8 +153,8 @@ d('unet on CUDA', () => {
       ['digitsW4g32', 'down_blocks.1.attentions.0.to_q', 64, 8], ['digitsW4g32', 'up_blocks.0.resnets.0.conv1', 128, 8],
       ['digitsW8', 'down_blocks.0.resnets.0.conv1', 32, 16], // FP input, integer weights
       ['f16W4', 'up_blocks.1.resnets.1.conv1', 24, 8], // K = 216: a partial last K block
-      ['oddW4', 'down_blocks.1.resnets.0.conv1', 6, 8], ['oddW8', 'down_blocks.0.resnets.0.conv2', 6, 8], // I % 4 != 0
-      ['oddW4', 'up_blocks.0.resnets.0.conv1', 20, 4],
+      ['oddW4', 'down_blocks.1.resnets.0.conv1', 10, 8], ['oddW8', 'down_blocks.0.resnets.0.conv2', 10, 8], // I % 4 != 0
+      ['oddW4', 'up_blocks.0.resnets.0.conv1', 60, 4],
     ];
     for (const [model, layer, I, hw] of cases) {
       for (const [B, delta, zero] of [[3, 4 / 255, 85], [1, 0.013, 0], [2, 0.02, 255]] as const) {

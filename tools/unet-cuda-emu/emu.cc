@@ -157,6 +157,13 @@ int main() {
   test_gn(2, 64, 64, 8, true);
   test_gn(3, 12, 5, 2, false);
   test_gn(1, 128, 1024, 32, true);
+  // CIFAR-sized layers (ddpm-cifar10-32): K = 4608 and 6912, 32 groups over 8192-element groups
+  test_fp(2, 512, 8, 8, 256, 3, 1, 1, false, true);
+  test_fp(1, 768, 4, 4, 256, 3, 1, 1, false, false);
+  test_fp(2, 128, 32, 32, 128, 3, 1, 1, false, true);
+  test_fp(1, 256, 16, 16, 256, 3, 2, 0, true, false);
+  test_gn(2, 256, 1024, 32, true);
+  test_gn(2, 512, 64, 32, false);
   printf(fails ? "%d FAILED\n" : "all ok\n", fails);
   return fails != 0;
 }
