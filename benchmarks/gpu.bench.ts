@@ -98,6 +98,7 @@ export async function run(o: BenchOptions): Promise<void> {
         rows.push({ case: `ot ${method} ${name}, CPU ${threads} thr`, value: c.timeMs, unit: 'ms', note: `${c.sinkhornIters}+${c.newtonIters} iters` });
       }
     }
+    notes.push('SNS on CUDA: the row/column passes, the top-k threshold and the PCG run on the device, but each Newton step still materialises the plan and copies it to the host for the CSR/CSC build, then uploads the sparse matrices again (R3 4000²: 128 MB down and ~100 MB up per step, ~150 ms of the step), which is why CUDA SNS trails CUDA Sinkhorn there. A device-side CSR build (spec §6.3: count, scan, fill) removes it.');
     notes.push('OT: one log-domain Sinkhorn iteration reads the n×m float64 cost twice (2·8·n·m bytes); the HBM bound uses 4.3 TB/s. Small problems (R1 n = 500, 2 MB) are launch- and sync-latency-bound on the GPU.');
   }
 
