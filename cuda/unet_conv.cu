@@ -34,16 +34,10 @@ __global__ void __launch_bounds__(kThreads) conv_fp_kernel(ConvGeo g, const floa
   // The patch column this thread gathers is fixed for the whole K loop: n = n0 + tid % 64.
   const int ncol = tid % kBN;
   const long long n_ld = n0 + ncol;
-  const bool n_ok = n_ld < Ntot;
-  int b_ld = 0, oy = 0, ox = 0;
-  if (n_ok) {
-    b_ld = static_cast<int>(n_ld / P);
-    const int p = static_cast<int>(n_ld - static_cast<long long>(b_ld) * P);
-    oy = p / g.Wo;
-    ox = p - oy * g.Wo;
-  }
-  const float* xb = x + static_cast<std::size_t>(b_ld) * g.I * g.H * g.W;
-  const int iy0 = oy * g.stride - g.pt, ix0 = ox * g.stride - g.pt;
+  const PatchColumn col = PatchColumn::at(g, n_ld);
+  const bool n_ok = col.ok;
+  const float* xb = x + static_cast<std::size_t>(col.b) * g.I * g.H * g.W;
+  const int iy0 = col.iy0, ix0 = col.ix0;
 
   float acc[4][4];
 #pragma unroll

@@ -66,6 +66,26 @@ struct ConvGeo {
   int B, I, H, W, O, KH, KW, stride, pt, Ho, Wo;
 };
 
+// The output pixel a GEMM column n = b·Ho·Wo + oy·Wo + ox stands for, as both conv kernels gather
+// it: its image b and the input position (iy0, ix0) of its top-left tap; ok is false past the end.
+struct PatchColumn {
+  bool ok;
+  int b, iy0, ix0;
+  __device__ static PatchColumn at(const ConvGeo& g, long long n) {
+    const long long P = static_cast<long long>(g.Ho) * g.Wo;
+    PatchColumn c;
+    c.ok = n < g.B * P;
+    c.b = c.iy0 = c.ix0 = 0;
+    if (!c.ok) return c;
+    c.b = static_cast<int>(n / P);
+    const int p = static_cast<int>(n - c.b * P);
+    const int oy = p / g.Wo, ox = p - oy * g.Wo;
+    c.iy0 = oy * g.stride - g.pt;
+    c.ix0 = ox * g.stride - g.pt;
+    return c;
+  }
+};
+
 // FP32 implicit-GEMM convolution (cuda/unet_conv.cu): y = conv(x; w) + bias (+ add[b·add_stride + o]),
 // x NCHW, w [O, I·KH·KW] (OIHW), y NCHW. Each output sums k = 0..K−1 in order with separately
 // rounded products and sums, as the CPU's conv_fp does, so both give identical bits.

@@ -44,16 +44,10 @@ __global__ void __launch_bounds__(kThreads) qconv_kernel(ConvGeo g, const uint8_
   // The activation column this thread gathers: n = n0 + tid % 64, words tid / 64 and tid / 64 + 4.
   const int ncol = tid % kBN;
   const long long n_ld = n0 + ncol;
-  const bool n_ok = n_ld < Ntot;
-  int b_ld = 0, oy = 0, ox = 0;
-  if (n_ok) {
-    b_ld = static_cast<int>(n_ld / P);
-    const int p = static_cast<int>(n_ld - static_cast<long long>(b_ld) * P);
-    oy = p / g.Wo;
-    ox = p - oy * g.Wo;
-  }
-  const uint8_t* xb = xq + static_cast<std::size_t>(b_ld) * g.H * g.W * g.I;
-  const int iy0 = oy * g.stride - g.pt, ix0 = ox * g.stride - g.pt;
+  const PatchColumn col = PatchColumn::at(g, n_ld);
+  const bool n_ok = col.ok;
+  const uint8_t* xb = xq + static_cast<std::size_t>(col.b) * g.H * g.W * g.I;
+  const int iy0 = col.iy0, ix0 = col.ix0;
   const bool vec = (g.I & 3) == 0;  // 4 consecutive k share a tap and are 4-byte aligned
 
   uint32_t saw[4][4], sa[4];
