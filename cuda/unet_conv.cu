@@ -28,8 +28,6 @@ __global__ void __launch_bounds__(kThreads) conv_fp_kernel(ConvGeo g, const floa
   const long long n0 = static_cast<long long>(blockIdx.x) * kBN;
   const int taps = g.KH * g.KW;
   const int K = g.I * taps;
-  const int P = g.Ho * g.Wo;
-  const long long Ntot = static_cast<long long>(g.B) * P;
 
   // The patch column this thread gathers is fixed for the whole K loop: n = n0 + tid % 64.
   const int ncol = tid % kBN;
@@ -85,21 +83,7 @@ __global__ void __launch_bounds__(kThreads) conv_fp_kernel(ConvGeo g, const floa
     __syncthreads();
   }
 
-#pragma unroll
-  for (int j = 0; j < 4; ++j) {
-    const long long n = n0 + tx + 16 * j;
-    if (n >= Ntot) continue;
-    const int b = static_cast<int>(n / P);
-    const int p = static_cast<int>(n - static_cast<long long>(b) * P);
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      const int o = o0 + ty + 16 * i;
-      if (o >= g.O) continue;
-      float v = fadd(acc[i][j], bias[o]);
-      if (add) v = fadd(v, add[static_cast<std::size_t>(b) * add_stride + o]);
-      y[(static_cast<std::size_t>(b) * g.O + o) * P + p] = v;
-    }
-  }
+  TileStore::run(g, n0, o0, tx, ty, add, add_stride, y, [&](int i, int j, int o) { return fadd(acc[i][j], bias[o]); });
 }
 
 }  // namespace

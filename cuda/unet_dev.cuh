@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "../native/kernels/itk_hd.h"
 #include "common.cuh"
 
 namespace itk {
@@ -83,6 +84,32 @@ struct PatchColumn {
     c.iy0 = oy * g.stride - g.pt;
     c.ix0 = ox * g.stride - g.pt;
     return c;
+  }
+};
+
+// The epilogue both conv kernels share: a thread's 4 × 4 outputs (channels o0 + ty + 16i, columns
+// n0 + tx + 16j) get value(i, j, o), then + add[b, o] when given, stored NCHW; edges are skipped.
+// Inlined and unrolled, so the caller's accumulator tile stays in registers (ptxas: no stack frame).
+struct TileStore {
+  template <typename Value>
+  __device__ __forceinline__ static void run(const ConvGeo& g, long long n0, int o0, int tx, int ty, const float* add,
+                                             int add_stride, float* y, Value value) {
+    const long long P = static_cast<long long>(g.Ho) * g.Wo;
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      const long long n = n0 + tx + 16 * j;
+      if (n >= g.B * P) continue;
+      const int b = static_cast<int>(n / P);
+      const long long p = n - b * P;
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int o = o0 + ty + 16 * i;
+        if (o >= g.O) continue;
+        float v = value(i, j, o);
+        if (add) v = fadd(v, add[static_cast<std::size_t>(b) * add_stride + o]);
+        y[(static_cast<std::size_t>(b) * g.O + o) * P + p] = v;
+      }
+    }
   }
 };
 

@@ -37,8 +37,6 @@ __global__ void __launch_bounds__(kThreads) qconv_kernel(ConvGeo g, const uint8_
   const int tx = tid % 16, ty = tid / 16;
   const int o0 = blockIdx.y * kBM;
   const long long n0 = static_cast<long long>(blockIdx.x) * kBN;
-  const int P = g.Ho * g.Wo;
-  const long long Ntot = static_cast<long long>(g.B) * P;
   const uint32_t zfill = 0x01010101u * static_cast<uint32_t>(za);
 
   // The activation column this thread gathers: n = n0 + tid % 64, words tid / 64 and tid / 64 + 4.
@@ -158,22 +156,10 @@ __global__ void __launch_bounds__(kThreads) qconv_kernel(ConvGeo g, const uint8_
     }
   }
 
-#pragma unroll
-  for (int j = 0; j < 4; ++j) {
-    const long long n = n0 + tx + 16 * j;
-    if (n >= Ntot) continue;
-    const int b = static_cast<int>(n / P);
-    const int p = static_cast<int>(n - static_cast<long long>(b) * P);
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      const int o = o0 + ty + 16 * i;
-      if (o >= g.O) continue;
-      float v = q.ng == 1 ? qconv_output_pc(static_cast<int64_t>(acc[i][j]), qconv_scale(q.scale[o], delta), bias[o])
-                          : qconv_output(acc[i][j], delta, bias[o]);
-      if (add) v = fadd(v, add[static_cast<std::size_t>(b) * add_stride + o]);
-      y[(static_cast<std::size_t>(b) * g.O + o) * P + p] = v;
-    }
-  }
+  TileStore::run(g, n0, o0, tx, ty, add, add_stride, y, [&](int i, int j, int o) {
+    return q.ng == 1 ? qconv_output_pc(static_cast<int64_t>(acc[i][j]), qconv_scale(q.scale[o], delta), bias[o])
+                     : qconv_output(acc[i][j], delta, bias[o]);
+  });
 }
 
 }  // namespace

@@ -101,7 +101,7 @@ describe('CUDA UNet kernel bodies emulated on the CPU', () => {
       };
       fs.writeFileSync(path.join(dir, 'kernels.inc'), [
         '#include "shim.h"', 'namespace itk { namespace unet { namespace dev {',
-        struct('cuda/unet_dev.cuh', 'ConvGeo'), struct('cuda/unet_dev.cuh', 'PatchColumn'), struct('cuda/unet_dev.cuh', 'QW'),
+        struct('cuda/unet_dev.cuh', 'ConvGeo'), struct('cuda/unet_dev.cuh', 'PatchColumn'), struct('cuda/unet_dev.cuh', 'TileStore'), struct('cuda/unet_dev.cuh', 'QW'),
         'namespace fpk {', anon('cuda/unet_conv.cu'), '}', 'namespace qk {', anon('cuda/unet_qconv.cu'), '}',
         'namespace gnk {', anon('cuda/unet_norm.cu'), '}', '}}}',
       ].join('\n'));
