@@ -87,7 +87,9 @@ describe('quantized built-in model', () => {
   const C = fp.config.inChannels, S = 16;
   const steps = 10;
   // w4, w8: the defaults (cache-only, FP-kept layers in F16); w4g: group-wise with the FP32 storage options
-  let w4: unet.UNetModel, w8: unet.UNetModel, w4g: unet.UNetModel;
+  // w8s: W8A8 with the other activation range rule (§7.4 [X] actRange) than the default
+  let w4: unet.UNetModel, w8: unet.UNetModel, w4g: unet.UNetModel, w8s: unet.UNetModel;
+  const otherRange: unet.ActRange = unet.DEFAULT_ACT_RANGE === 'minmax' ? 'search' : 'minmax';
   // held-out inputs: x_t from an FP DDIM run with another seed
   const held: { t: number; x: Float32Array }[] = [];
   const n = 8;
@@ -97,6 +99,7 @@ describe('quantized built-in model', () => {
     w4 = await unet.quantize(fp, { weightBits: 4, calibration: cal });
     w8 = await unet.quantize(fp, { weightBits: 8, calibration: cal });
     w4g = await unet.quantize(fp, { weightBits: 4, groupSize: 32, calibration: cal, tibWeights: 'f32', fpWeights: 'f32' });
+    w8s = await unet.quantize(fp, { weightBits: 8, calibration: { ...cal, actRange: otherRange } });
     await sampleDdim(fp, n, 12345, steps, ({ t, x }) => void held.push({ t, x: Float32Array.from(x) }));
   });
 
@@ -151,19 +154,23 @@ describe('quantized built-in model', () => {
   });
 
   test('T7: per-step relative error of ε̂ vs FP on held-out inputs (fixture bounds ×2)', async () => {
-    const errs: Record<string, number[]> = { w8: [], w4: [], w4g: [] };
+    const errs: Record<string, number[]> = { w8: [], w4: [], w4g: [], w8s: [] };
     for (const { t, x } of held) {
       const shape = [n, C, S, S];
       const ref = await fp.predict({ data: x, shape }, t);
       errs.w8.push(rel(await w8.predict({ data: x, shape }, t), ref));
+      errs.w8s.push(rel(await w8s.predict({ data: x, shape }, t), ref));
       errs.w4.push(rel(await w4.predict({ data: x, shape }, t), ref));
       errs.w4g.push(rel(await w4g.predict({ data: x, shape }, t), ref));
     }
     const mean = (v: number[]): number => v.reduce((p, q) => p + q, 0) / v.length;
-    console.log(`per-step rel error: W8A8 median ${median(errs.w8).toFixed(4)} max ${Math.max(...errs.w8).toFixed(4)}; ` +
+    console.log(`per-step rel error: W8A8 median ${median(errs.w8).toFixed(4)} max ${Math.max(...errs.w8).toFixed(4)} ` +
+      `(actRange '${otherRange}': median ${median(errs.w8s).toFixed(4)} max ${Math.max(...errs.w8s).toFixed(4)}); ` +
       `W4A8 median ${median(errs.w4).toFixed(4)} max ${Math.max(...errs.w4).toFixed(4)}; W4A8 g32 mean ${mean(errs.w4g).toFixed(4)} vs per-channel ${mean(errs.w4).toFixed(4)}`);
     expect(median(errs.w8)).toBeLessThanOrEqual(0.04);
     expect(Math.max(...errs.w8)).toBeLessThanOrEqual(0.10);
+    expect(median(errs.w8s)).toBeLessThanOrEqual(0.04);
+    expect(Math.max(...errs.w8s)).toBeLessThanOrEqual(0.10);
     expect(median(errs.w4)).toBeLessThanOrEqual(0.20);
     expect(Math.max(...errs.w4)).toBeLessThanOrEqual(0.40);
     expect(mean(errs.w4g)).toBeLessThanOrEqual(1.05 * mean(errs.w4));
@@ -224,6 +231,7 @@ describe('quantized built-in model', () => {
     // the storage options travel in the metadata and hold after loading
     const meta = JSON.parse(parseSafetensors(bytes).metadata!.quant) as Record<string, unknown>;
     expect([meta.tib_weights, meta.fp_weights]).toEqual(['none', 'f16']);
+    expect((meta.calibration as Record<string, unknown>).act_range).toBe(unet.DEFAULT_ACT_RANGE);
     expect(back.info()).toMatchObject({ fpBytes: w4.info().fpBytes, codeBytes: w4.info().codeBytes, cacheBytes: w4.info().cacheBytes });
     expect(() => back.predictSync(x, 7)).toThrow(/timestep 7/);
     // and with the FP32 storage options (TIB weights served on a miss)
@@ -232,6 +240,15 @@ describe('quantized built-in model', () => {
     const backG = unet.loadSync(path.join(dir, 'g.safetensors'));
     expect(Buffer.from(unet.serialize(backG)).equals(Buffer.from(g))).toBe(true);
     expect(Buffer.from(backG.predictSync(x, 7).buffer).equals(Buffer.from(w4g.predictSync(x, 7).buffer))).toBe(true);
+    // the other activation range rule round-trips with its record (the runtime reads only act.scale/zero)
+    const sb = unet.serialize(w8s);
+    const calS = JSON.parse(parseSafetensors(sb).metadata!.quant).calibration as Record<string, unknown>;
+    expect(calS.act_range).toBe(otherRange);
+    if (otherRange === 'search') expect(calS.act_scaler).toEqual({ p: unet.ACT_SEARCH_P, steps: 80, ratio_step: 0.01, sample_per_tensor: 2048 });
+    fs.writeFileSync(path.join(dir, 's.safetensors'), sb);
+    const backS = unet.loadSync(path.join(dir, 's.safetensors'));
+    expect(Buffer.from(unet.serialize(backS)).equals(Buffer.from(sb))).toBe(true);
+    expect(Buffer.from(backS.predictSync(x, held[2].t).buffer).equals(Buffer.from(w8s.predictSync(x, held[2].t).buffer))).toBe(true);
     // a bad format_version and a missing tensor fail, naming them
     const f = parseSafetensors(bytes);
     const tensors = Object.fromEntries(f.tensors);
@@ -241,6 +258,9 @@ describe('quantized built-in model', () => {
       return p;
     };
     expectCode(() => unet.loadSync(write(tensors, { ...f.metadata!, format_version: '2' })), 'ERR_ITOKIT_MODEL_FORMAT');
+    // calibration.act_range (§7.4 [X]) must be a known rule
+    const badRange = { ...meta, calibration: { ...(meta.calibration as object), act_range: 'percentile' } };
+    expect(() => unet.loadSync(write(tensors, { ...f.metadata!, quant: JSON.stringify(badRange) }))).toThrow(/act_range "percentile"/);
     const missing = { ...tensors };
     delete missing['act.scale'];
     expect(() => unet.loadSync(write(missing, f.metadata!))).toThrow(/act\.scale/);
@@ -257,6 +277,13 @@ describe('quantized built-in model', () => {
     setThreads(os.cpus().length);
     expect(Buffer.from(b.buffer).equals(Buffer.from(a.buffer))).toBe(true);
     expect(Buffer.from(c.buffer).equals(Buffer.from(a.buffer))).toBe(true);
+  });
+
+  test(`calibration with actRange '${otherRange}' is bitwise independent of the thread count`, async () => {
+    setThreads(1);
+    const one = await unet.quantize(fp, { weightBits: 8, calibration: { steps, samplesPerStep: 16, seed: 1, actRange: otherRange } });
+    setThreads(os.cpus().length);
+    expect(Buffer.from(unet.serialize(one)).equals(Buffer.from(unet.serialize(w8s)))).toBe(true);
   });
 
   test('T8: sampling proxy — sliced W1 of quantized samples to FP32 (same noise) vs two FP32 sets', async () => {
@@ -294,6 +321,7 @@ describe('quantized built-in model', () => {
     await expect(unet.quantize(w4, { weightBits: 4 })).rejects.toMatchObject({ code: 'ERR_ITOKIT_INVALID_ARG' });
     await expect(unet.quantize(fp, { weightBits: 4, tibWeights: 'f16' as 'f32' })).rejects.toMatchObject({ code: 'ERR_ITOKIT_INVALID_ARG' });
     await expect(unet.quantize(fp, { weightBits: 4, fpWeights: 'bf16' as 'f16' })).rejects.toMatchObject({ code: 'ERR_ITOKIT_INVALID_ARG' });
+    await expect(unet.quantize(fp, { weightBits: 4, calibration: { actRange: 'mse' as 'search' } })).rejects.toMatchObject({ code: 'ERR_ITOKIT_INVALID_ARG' });
     expectCode(() => w4.predictSync({ data: held[0].x, shape: [n, C, S, S] }, Array.from({ length: n }, (_, i) => i)), 'ERR_ITOKIT_INVALID_ARG');
   });
 });
@@ -306,17 +334,18 @@ describe('quantizers (T4) against an independent float32 reference', () => {
     return Math.abs(v % 1) === 0.5 ? 2 * Math.round(v / 2) : r;
   };
   const code = (x: number, d: number, z: number, qmax: number): number => Math.min(qmax, Math.max(0, f(rint(f(x / d)) + z)));
-  function lpRef(x: Float32Array, qmax: number, clampZero: boolean): [number, number] {
+  function lpRef(x: Float32Array, qmax: number, clampZero: boolean, p = 2.4, range?: [number, number]): [number, number] {
     let m = Infinity, M = -Infinity;
     for (const v of x) { m = Math.min(m, v); M = Math.max(M, v); }
+    if (range) [m, M] = range;
     let best = Infinity, bd = 0, bz = 0;
     for (let i = 0; i < 80; i++) {
-      const r = f(1 - f(0.01 * i));
+      const r = f(1 - f(f(0.01) * i)); // float32 0.01f·i, as the C++ search
       const d = Math.max(f(f(r * f(M - m)) / qmax), f(1e-8));
       let z = rint(f(f(-r * m) / d));
       if (clampZero) z = Math.min(qmax, Math.max(0, z));
       let s = 0;
-      for (const v of x) { const e = Math.abs(f(v - f(d * f(code(v, d, z, qmax) - z)))); if (e > 0) s += f(e ** 2.4); }
+      for (const v of x) { const e = Math.abs(f(v - f(d * f(code(v, d, z, qmax) - z)))); if (e > 0) s += p === 2 ? f(e * e) : f(e ** p); }
       s /= x.length;
       if (s < best * (1 - 1e-12)) { best = s; bd = d; bz = z; }
     }
@@ -349,6 +378,33 @@ describe('quantizers (T4) against an independent float32 reference', () => {
     expect(d1).toBeGreaterThan(0);
     const [dc] = unet.quantizerTest('lp', new Float32Array(8).fill(0), 15, 0);
     expect(dc).toBe(f(1e-8)); // constant row: Δ floored at 1e-8
+  });
+  test("actRange 'search': shrink search of the Min-Max range on the EMA tensors' strided subsample", () => {
+    let s = 11;
+    const rnd = (): number => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    // 3 tensors of 5,000 values. `wide`: uniform on [−1, 1], the first (initialising) tensor ×4, so
+    // the slow EMA range stays ~3.9 while later tensors span 1 and the search shrinks it. `binary`:
+    // values in {0, 1} are exact at r = 1 (Δ = 1/255, z = 0) and every r < 1 clips the 1s, so the
+    // search returns Min-Max. (At 256 levels clipping a real tail rarely pays: even Gaussian and
+    // Laplace samples keep r = 1.)
+    const wide = Float32Array.from({ length: 15_000 }, (_, i) => (rnd() * 2 - 1) * (i < 5000 ? 4 : 1));
+    const binary = Float32Array.from({ length: 15_000 }, () => (rnd() < 0.5 ? 0 : 1));
+    for (const [x, p] of [[wide, 2], [wide, 2.4], [binary, 2]] as const) {
+      const n = 5000;
+      const [m, M, d, z, kept] = unet.quantizerTest('actsearch', x, n, p);
+      const [cm, cM, cd, cz] = unet.quantizerTest('calib', x, n);
+      expect([m, M]).toEqual([cm, cM]); // the EMA range is unchanged by the search
+      // independent subsample: stride ⌈5000/2048⌉ = 3 (odd), over the two EMA tensors
+      const sub: number[] = [];
+      for (let t = 1; t < 3; t++) for (let i = 0; i < n; i += 3) sub.push(x[t * n + i]);
+      expect(kept).toBe(sub.length);
+      const [rd, rz] = lpRef(Float32Array.from(sub), 255, true, p, [Math.min(m, 0), Math.max(M, 0)]);
+      expect([d, z]).toEqual([rd, rz]);
+      if (x === binary) expect([d, z]).toEqual([cd, cz]); // r = 1 is exactly Min-Max
+      else expect(d).toBeLessThan(cd); // the stale EMA range is shrunk
+      expect(z).toBeGreaterThanOrEqual(0);
+      expect(z).toBeLessThanOrEqual(255);
+    }
   });
   test('Min-Max and the EMA calibration update (momentum 0.95)', () => {
     const [d, z] = unet.quantizerTest('minmax', new Float32Array(0), 0.5, 2.0);

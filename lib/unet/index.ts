@@ -26,7 +26,7 @@ import { linearBetas } from '../samplers/schedules';
 import { readFolder } from './loader';
 import { Handle, unetNative } from './native-unet';
 import { Precision, UNetModel, unetDevice } from './model';
-import { QUANT_FORMAT, loadQuantized, serializeQuantized } from './quant-file';
+import { ACT_SAMPLE_PER_TENSOR, QUANT_FORMAT, loadQuantized, serializeQuantized } from './quant-file';
 import { readSafetensors } from './safetensors';
 
 export { UNetModel } from './model';
@@ -92,6 +92,15 @@ export async function load(file: string, o: LoadOptions = {}): Promise<UNetModel
   return loadSync(file, o);
 }
 
+/** Activation range rule of the per-step calibration (spec §7.4): see {@link CalibrationOptions.actRange}. */
+export type ActRange = 'minmax' | 'search';
+
+/** Default {@link CalibrationOptions.actRange}. */
+export const DEFAULT_ACT_RANGE: ActRange = 'minmax';
+
+/** Exponent p of the activation shrink search (`actRange: 'search'`, spec §7.4 [X]). */
+export const ACT_SEARCH_P = 2;
+
 /** Calibration settings (spec §7.4, §7.6). */
 export interface CalibrationOptions {
   /** DDIM steps of the deployment sampler whose x_t are recorded (default 50). */
@@ -109,6 +118,15 @@ export interface CalibrationOptions {
   clipSample?: boolean;
   /** Image size (default the config's sample_size). */
   size?: number;
+  /**
+   * How each step's activation (Δ, z) is set after the EMA batches (spec §7.4 [X]): `'minmax'`
+   * keeps the EMA Min-Max range as TFMQ-DM's code does; `'search'` refines it with the §7.3
+   * shrink search (80 ratios r·lo … r·hi of the Min-Max range, score mean |x − x̂|^p with
+   * p = {@link ACT_SEARCH_P}) on a bounded subsample of the values the quantizer saw in that
+   * step's EMA batches. Only the stored (Δ, z) change; recorded in the file as
+   * `calibration.act_range`. Default {@link DEFAULT_ACT_RANGE}.
+   */
+  actRange?: ActRange;
   /** Pre-recorded calibration inputs [S, n, C, H, W] with their timesteps (skips the sampler). */
   data?: { xs: Float32Array; timesteps: number[]; samplesPerStep: number; height: number; width: number };
 }
@@ -159,6 +177,8 @@ export async function quantize(model: UNetModel, o: QuantizeOptions): Promise<UN
   seedKey(seed);
   const initSamples = checkInt('calibration.initSamples', c.initSamples ?? 16, 1, 1 << 16);
   const batch = checkInt('calibration.batch', c.batch ?? 16, 1, 1 << 16);
+  const actRange = c.actRange ?? DEFAULT_ACT_RANGE;
+  if (actRange !== 'minmax' && actRange !== 'search') throw new InvalidArgumentError(`calibration.actRange must be 'minmax' or 'search', got ${String(c.actRange)}`);
   const C = model.config.inChannels;
   let xs: Float32Array, timesteps: number[], n: number, H: number, W: number;
   // diffusers' float32 linear schedule (spec §6), as the deployment sampler uses it
@@ -200,7 +220,7 @@ export async function quantize(model: UNetModel, o: QuantizeOptions): Promise<UN
     (control) =>
       unetNative().unetQuantize(
         model.handle,
-        { bits: o.weightBits, group, initSamples, batch, seed: Number(seed), fpF16: fpWeights === 'f16', cacheOnly: tibWeights === 'none' },
+        { bits: o.weightBits, group, initSamples, batch, seed: Number(seed), fpF16: fpWeights === 'f16', cacheOnly: tibWeights === 'none', actSearchP: actRange === 'search' ? ACT_SEARCH_P : 0 },
         xs,
         S,
         n,
@@ -226,7 +246,10 @@ export async function quantize(model: UNetModel, o: QuantizeOptions): Promise<UN
       tib_weights: tibWeights,
       fp_weights: fpWeights,
       schedule: { kind: 'ddim', spacing: c.timesteps ? 'custom' : 'leading', num_train_timesteps: abar.length, eta: 0, clip_sample: c.clipSample ?? true },
-      calibration: { samples_per_step: n, init_samples: initSamples, batch, momentum: 0.95, seed: String(seed) },
+      calibration: {
+        samples_per_step: n, init_samples: initSamples, batch, momentum: 0.95, seed: String(seed), act_range: actRange,
+        ...(actRange === 'search' ? { act_scaler: { p: ACT_SEARCH_P, steps: 80, ratio_step: 0.01, sample_per_tensor: ACT_SAMPLE_PER_TENSOR } } : {}),
+      },
     },
   });
 }
@@ -259,6 +282,6 @@ export function layerCheck(
 }
 
 /** The quantizer primitives of spec §7.3–7.4, for test vectors (see native QuantTest). @internal */
-export function quantizerTest(op: 'lp' | 'minmax' | 'code' | 'calib', data: Float32Array, a = 0, b = 0, c = 0): Float64Array {
+export function quantizerTest(op: 'lp' | 'minmax' | 'code' | 'calib' | 'actsearch', data: Float32Array, a = 0, b = 0, c = 0): Float64Array {
   return runNativeSync(() => unetNative().unetQuantTest(op, data, a, b, c));
 }

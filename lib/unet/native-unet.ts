@@ -80,11 +80,12 @@ export interface UnetAddon {
   unetTaps(h: Handle, x: Float32Array, B: number, H: number, W: number, t: Float64Array): Record<string, Float32Array>;
   unetTemporal(h: Handle, t: Float64Array, cached: boolean): Float32Array;
   unetInfo(h: Handle): NativeInfo;
-  unetQuantize(h: Handle, o: { bits: number; group: number; initSamples: number; batch: number; seed: number; fpF16: boolean; cacheOnly: boolean }, xs: Float32Array,
+  /** o.actSearchP: p of the actRange 'search' refinement (§7.4 [X]), 0 for Min-Max. */
+  unetQuantize(h: Handle, o: { bits: number; group: number; initSamples: number; batch: number; seed: number; fpF16: boolean; cacheOnly: boolean; actSearchP: number }, xs: Float32Array,
     S: number, n: number, H: number, W: number, steps: Float64Array, control: Float64Array | null, async: boolean): Promise<Handle> | Handle;
   unetExport(h: Handle): NativeExport;
   unetLayerCheck(h: Handle, layer: string, x: Float32Array, B: number, H: number, W: number, delta: number, zero: number, cuda: boolean): { integer: Float32Array; fakeQuant: Float32Array };
-  unetQuantTest(op: 'lp' | 'minmax' | 'code' | 'calib', data: Float32Array, a: number, b: number, c: number): Float64Array;
+  unetQuantTest(op: 'lp' | 'minmax' | 'code' | 'calib' | 'actsearch', data: Float32Array, a: number, b: number, c: number): Float64Array;
   unetQdot(kernel: string, bits: number, w: Uint8Array, a: Uint8Array, nblk: number, rows4?: boolean): Int32Array | null;
 }
 

@@ -15,6 +15,9 @@ import { SafetensorsFile, StTensor, StTensorInput, serializeSafetensors, toFloat
 /** The `format` metadata value of quantized files. */
 export const QUANT_FORMAT = 'itokit.quantized-unet';
 
+/** Values kept per EMA-phase tensor by actRange 'search' (native kActSamplePerTensor, unet_calib.h). */
+export const ACT_SAMPLE_PER_TENSOR = 2048;
+
 function i64(values: Float64Array): BigInt64Array {
   return BigInt64Array.from(Array.from(values, (v) => BigInt(v)));
 }
@@ -101,6 +104,11 @@ export function loadQuantized(f: SafetensorsFile, file: string, device?: DeviceO
   const tibWeights = quant.tib_weights ?? 'f32', fpWeights = quant.fp_weights ?? 'f32';
   if (tibWeights !== 'f32' && tibWeights !== 'none') throw new ModelFormatError(`${file}: tib_weights ${JSON.stringify(tibWeights)} is not 'f32' or 'none'`);
   if (fpWeights !== 'f32' && fpWeights !== 'f16') throw new ModelFormatError(`${file}: fp_weights ${JSON.stringify(fpWeights)} is not 'f32' or 'f16'`);
+  // calibration.act_range (§7.4 [X]) describes how the stored act.scale / act.zero were found;
+  // the runtime only reads those tensors, so loading checks the value and keeps it for saving.
+  const calib = quant.calibration as Record<string, unknown> | undefined;
+  const actRange = calib?.act_range ?? 'minmax';
+  if (actRange !== 'minmax' && actRange !== 'search') throw new ModelFormatError(`${file}: calibration.act_range ${JSON.stringify(actRange)} is not 'minmax' or 'search'`);
   const layersMeta = quant.layers as Record<string, { shape: number[]; bits: number; group_size: number; act: number }>;
   if (!layersMeta || typeof layersMeta !== 'object') throw new ModelFormatError(`${file}: quant.layers is missing`);
   const qlayers: NativeQuant['layers'] = [];

@@ -296,6 +296,9 @@ Napi::Value Quantize(const Napi::CallbackInfo& info) {
   const int bits = int_prop(o, "bits"), group = int_prop(o, "group"), init = int_prop(o, "initSamples"), batch = int_prop(o, "batch");
   const uint64_t seed = static_cast<uint64_t>(num_prop(o, "seed"));
   const bool keep_tib = !bool_prop(o, "cacheOnly"), fp16 = bool_prop(o, "fpF16");  // §7.2, §8 storage options
+  // actRange 'search' (§7.4 [X]): p of the per-step shrink search; 0 = Min-Max
+  const float act_p = o.Has("actSearchP") ? static_cast<float>(num_prop(o, "actSearchP")) : 0.0f;
+  if (!(act_p == 0.0f || (act_p >= 1.0f && act_p <= 4.0f))) throw_arg(info.Env(), "actSearchP must be 0 or in [1, 4]");
   auto xs = array_arg<float>(info, 2, "xs");
   const int S = static_cast<int>(u32_arg(info, 3, "S")), n = static_cast<int>(u32_arg(info, 4, "n"));
   const int H = static_cast<int>(u32_arg(info, 5, "H")), W = static_cast<int>(u32_arg(info, 6, "W"));
@@ -308,7 +311,7 @@ Napi::Value Quantize(const Napi::CallbackInfo& info) {
   job.keep_alive.push_back(xs.object);
   const float* data = xs.data;
   auto result = std::make_shared<ModelPtr>();
-  job.work = [src, bits, group, init, batch, seed, keep_tib, fp16, data, S, n, H, W, steps, ctl, result] {
+  job.work = [src, bits, group, init, batch, seed, keep_tib, fp16, act_p, data, S, n, H, W, steps, ctl, result] {
     std::shared_ptr<Model> m(unet::clone_model(*src).release());
     m->quant = std::make_unique<unet::QuantState>();
     m->quant->weight_bits = bits;
@@ -318,7 +321,7 @@ Napi::Value Quantize(const Napi::CallbackInfo& info) {
     if (fp16) unet::store_fp_f16(m.get());  // before calibration: it sees the FP layers as deployed
     unet::quantize_weights(m.get(), bits, group, ctl);
     unet::fill_cache(m.get(), steps);
-    unet::calibrate(m.get(), data, S, n, H, W, steps, init, batch, seed, ctl);
+    unet::calibrate(m.get(), data, S, n, H, W, steps, init, batch, seed, act_p, ctl);
     unet::drop_fp_weights(m.get());
     if (!keep_tib) unet::drop_tib_weights(m.get());
     *result = m;
@@ -480,7 +483,9 @@ Napi::Value LayerCheck(const Napi::CallbackInfo& info) {
 // unetQuantTest(op, data, a, b, c) -> Float64Array: the §7.3–7.4 quantizer primitives for
 // hand-computed test vectors. op "lp": Lp search of data with qmax = a, clamp zero = b != 0 ->
 // [Δ, z]; "minmax": [Δ, z] of range (a, b); "code": codes of data with (Δ, z, qmax) = (a, b, c);
-// "calib": data split into tensors of a values, first initialises, the rest EMA -> [m, M, Δ, z].
+// "calib": data split into tensors of a values, first initialises, the rest EMA -> [m, M, Δ, z];
+// "actsearch": as "calib", keeping the EMA tensors' subsample, then the actRange 'search'
+// refinement with p = b -> [m, M, Δ, z, subsample size].
 Napi::Value QuantTest(const Napi::CallbackInfo& info) {
   const std::string op = info[0].As<Napi::String>().Utf8Value();
   auto x = array_arg<float>(info, 1, "data");
@@ -495,12 +500,17 @@ Napi::Value QuantTest(const Napi::CallbackInfo& info) {
     out = {q.delta, q.zero};
   } else if (op == "code") {
     for (std::size_t i = 0; i < x.length; ++i) out.push_back(quant_code(x.data[i], static_cast<float>(a), static_cast<float>(b), static_cast<int>(c)));
-  } else if (op == "calib") {
+  } else if (op == "calib" || op == "actsearch") {
     const std::size_t n = static_cast<std::size_t>(a);
     if (n == 0 || x.length % n != 0) throw_arg(info.Env(), "calib needs whole tensors");
     unet::ActStat st;
+    st.keep_sample = op == "actsearch";
     for (std::size_t i = 0; i < x.length; i += n) unet::calib_update(&st, x.data + i, n, i > 0);
     out = {st.m, st.M, st.delta, st.zero};
+    if (st.keep_sample) {
+      unet::act_search(&st, static_cast<float>(b));
+      out = {st.m, st.M, st.delta, st.zero, static_cast<double>(st.sample.size())};
+    }
   } else {
     throw_arg(info.Env(), "unknown op");
   }

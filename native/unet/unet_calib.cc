@@ -15,6 +15,11 @@ QParams lp_search(const float* x, std::size_t n, std::size_t stride, int qmax, b
     m = std::min(m, x[i * stride]);
     M = std::max(M, x[i * stride]);
   }
+  return lp_search_range(x, n, stride, qmax, m, M, clamp_zero, p);
+}
+
+QParams lp_search_range(const float* x, std::size_t n, std::size_t stride, int qmax, float m, float M, bool clamp_zero,
+                        float p) {
   QParams best;
   double best_score = INFINITY;
   for (int i = 0; i < 80; ++i) {
@@ -26,7 +31,8 @@ QParams lp_search(const float* x, std::size_t n, std::size_t stride, int qmax, b
     for (std::size_t j = 0; j < n; ++j) {
       const float v = x[j * stride];
       const float e = std::fabs(v - fake_quant(v, delta, zero, qmax));
-      if (e > 0.0f) s += static_cast<double>(std::pow(e, p));  // float pow: the score only ranks candidates
+      // float pow: the score only ranks candidates; p = 2 is the plain square (same value, faster)
+      if (e > 0.0f) s += p == 2.0f ? static_cast<double>(e * e) : static_cast<double>(std::pow(e, p));
     }
     s /= static_cast<double>(n);
     if (s < best_score) {
@@ -74,9 +80,22 @@ void calib_update(ActStat* st, const float* x, std::size_t n, bool ema) {
     st->zero = q.zero;
     return;
   }
+  if (st->keep_sample) {
+    std::size_t stride = (n + kActSamplePerTensor - 1) / kActSamplePerTensor;
+    stride |= 1;  // odd: see kActSamplePerTensor
+    for (std::size_t i = 0; i < n; i += stride) st->sample.push_back(x[i]);
+  }
   st->m = 0.95f * st->m + 0.05f * mn;
   st->M = 0.95f * st->M + 0.05f * mx;
   const QParams q = minmax_params(st->m, st->M);
+  st->delta = q.delta;
+  st->zero = q.zero;
+}
+
+void act_search(ActStat* st, float p) {
+  if (st->sample.empty()) return;
+  const QParams q = lp_search_range(st->sample.data(), st->sample.size(), 1, 255, std::min(st->m, 0.0f),
+                                    std::max(st->M, 0.0f), true, p);
   st->delta = q.delta;
   st->zero = q.zero;
 }

@@ -115,6 +115,10 @@ enum class Mode {
 struct ActStat {
   bool init = false;
   float m = 0, M = 0, delta = 1, zero = 0;
+  // actRange 'search' (§7.4 [X]): a bounded, strided subsample of every EMA-phase tensor, kept
+  // for the end-of-step shrink search (unet_calib.h act_search). Empty under 'minmax'.
+  bool keep_sample = false;
+  std::vector<float> sample;
 };
 
 struct CudaModel;  // device-resident weights (cuda/unet_forward.cu), created on the first CUDA call

@@ -220,7 +220,7 @@ void fill_cache(Model* m, const std::vector<int64_t>& steps) {
 }
 
 void calibrate(Model* m, const float* xs, int S, int n, int H, int W, const std::vector<int64_t>& steps,
-               int init_samples, int batch, uint64_t seed, const Control& ctl) {
+               int init_samples, int batch, uint64_t seed, float act_search_p, const Control& ctl) {
   QuantState& q = *m->quant;
   const int C = m->cfg.in_ch;
   const std::size_t img = static_cast<std::size_t>(C) * H * W;
@@ -230,6 +230,7 @@ void calibrate(Model* m, const float* xs, int S, int n, int H, int W, const std:
   std::mt19937_64 rng(seed);
   for (int s = 0; s < S; ++s) {
     std::vector<ActStat> stats(q.n_act);
+    for (ActStat& st : stats) st.keep_sample = act_search_p > 0;
     CalibHooks hooks;
     hooks.stats = &stats;
     ForwardOpts o;
@@ -250,6 +251,9 @@ void calibrate(Model* m, const float* xs, int S, int n, int H, int W, const std:
     std::shuffle(perm.begin(), perm.end(), rng);
     hooks.ema = true;
     for (int b0 = 0; b0 < n; b0 += batch) run(std::vector<int>(perm.begin() + b0, perm.begin() + std::min(n, b0 + batch)));
+    // each quantizer's search is serial over its own subsample: the result does not depend on
+    // the thread count
+    if (act_search_p > 0) parallel_for(stats.size(), [&](std::size_t a) { act_search(&stats[a], act_search_p); });
     for (int a = 0; a < q.n_act; ++a) {
       q.act_scale[static_cast<std::size_t>(s) * q.n_act + a] = stats[a].delta;
       q.act_zero[static_cast<std::size_t>(s) * q.n_act + a] = static_cast<uint8_t>(stats[a].zero);

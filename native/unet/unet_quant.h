@@ -38,8 +38,11 @@ void fill_cache(Model* m, const std::vector<int64_t>& steps);
 
 // Per-step activation calibration (§7.4). xs holds S·n inputs of shape [C, H, W] in step order;
 // steps[s] is the timestep of step s. init_samples/batch/momentum per §7.4; seed fixes the shuffles.
+// act_search_p > 0: actRange 'search' (§7.4 [X]), each quantizer's final Min-Max (Δ, z) of a step
+// is refined by the shrink search with that p on the values it saw in the step's EMA batches
+// (unet_calib.h act_search); 0: plain Min-Max.
 void calibrate(Model* m, const float* xs, int S, int n, int H, int W, const std::vector<int64_t>& steps,
-               int init_samples, int batch, uint64_t seed, const Control& ctl);
+               int init_samples, int batch, uint64_t seed, float act_search_p, const Control& ctl);
 
 // Activation-parameter row for timestep t (§7.4 run-time lookup); sets *nearest when no step matches.
 int step_row(const QuantState& q, int64_t t, bool* nearest);
