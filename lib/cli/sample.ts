@@ -106,7 +106,7 @@ async function w2(a: Float64Array, b: Float64Array, n: number, d: number): Promi
 async function quantized(fp: unet.UNetModel, src: string, o: SampleCliOptions): Promise<unet.UNetModel> {
   const bits = o.precision === 'w4a8' ? 4 : 8;
   const weights = fs.statSync(src).isDirectory() ? fs.readdirSync(src).map((f) => `${f}:${fs.statSync(path.join(src, f)).mtimeMs}`).join() : '';
-  const key = crypto.createHash('sha256').update(JSON.stringify([path.resolve(src), weights, bits, o.steps, o.calib, o.seed, schedule(fp).clipSample, 3])).digest('hex').slice(0, 16);
+  const key = crypto.createHash('sha256').update(JSON.stringify([path.resolve(src), weights, bits, o.steps, o.calib, o.seed, schedule(fp).clipSample, 4])).digest('hex').slice(0, 16);
   const dir = path.join(os.tmpdir(), 'itokit-unet-cache');
   const file = path.join(dir, `${key}.safetensors`);
   if (o.cache && fs.existsSync(file)) {

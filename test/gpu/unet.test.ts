@@ -153,7 +153,7 @@ d('unet on CUDA', () => {
       ['digitsW4g32', 'down_blocks.1.attentions.0.to_q', 64, 8], ['digitsW4g32', 'up_blocks.0.resnets.0.conv1', 128, 8],
       ['digitsW8', 'down_blocks.0.resnets.0.conv1', 32, 16], // FP input, integer weights
       ['f16W4', 'up_blocks.1.resnets.1.conv1', 24, 8], // K = 216: a partial last K block
-      ['oddW4', 'down_blocks.1.resnets.0.conv1', 10, 8], ['oddW8', 'down_blocks.0.resnets.0.conv2', 10, 8], // I % 4 != 0
+      ['oddW4', 'down_blocks.1.resnets.0.conv1', 10, 8], ['oddW8', 'up_blocks.1.resnets.0.conv2', 10, 8], // I % 4 != 0
       ['oddW4', 'up_blocks.0.resnets.0.conv1', 60, 4],
     ];
     for (const [model, layer, I, hw] of cases) {
