@@ -236,8 +236,13 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
     const int n0 = nt * kNc, nn = std::min(kNc, N - n0);
     const int o0 = ot * kOb, no = std::min(kOb, c.O - o0);
     // Patch: one row of Kp codes per output pixel, OHWI order k = (ky·KW + kx)·I + ci.
-    std::vector<uint8_t> P(static_cast<std::size_t>(kNc) * Kp, 0);
-    std::vector<int32_t> sa(static_cast<std::size_t>(kNc) * q.ng, 0);
+    // Per-thread scratch, reused across tasks and layers (a fresh zeroed tile per task cost more
+    // than the integer dots on small maps). Rows j >= nn are read by the 4-pixel kernels but their
+    // results are discarded; the K..Kp tail of each gathered row is zeroed below.
+    thread_local std::vector<uint8_t> P;
+    thread_local std::vector<int32_t> sa;
+    if (P.size() < static_cast<std::size_t>(kNc) * Kp) P.resize(static_cast<std::size_t>(kNc) * Kp);
+    if (sa.size() < static_cast<std::size_t>(kNc) * q.ng) sa.resize(static_cast<std::size_t>(kNc) * q.ng);
     for (int j = 0; j < nn; ++j) {
       const int n = n0 + j, oy = n / g.Wo, ox = n % g.Wo;
       uint8_t* prow = P.data() + static_cast<std::size_t>(j) * Kp;
@@ -250,6 +255,7 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
           else
             std::memset(dst, zfill, c.I);  // padding dequantizes to exactly 0 (§9)
         }
+      std::memset(prow + q.K, 0, static_cast<std::size_t>(Kp - q.K));
       for (int gi = 0; gi < q.ng; ++gi) {
         const int k0 = gi * gsize, k1 = std::min(q.K, k0 + gsize);
         sa[static_cast<std::size_t>(j) * q.ng + gi] = sum_u8(prow + k0, k1 - k0);
