@@ -197,16 +197,22 @@ Tensor conv_fp(const Conv& c, const Tensor& x, const float* w, const float* add)
 
 std::vector<uint8_t> quantize_nhwc(const Tensor& x, float delta, float zero) {
   std::vector<uint8_t> q(x.size());
-  const std::size_t P = x.plane();
-  // One (image, channel) plane per chunk: codes computed contiguously, then scattered to NHWC.
-  parallel_range(static_cast<std::size_t>(x.B) * x.C, 8, [&](std::size_t r0, std::size_t r1) {
-    std::vector<uint8_t> tmp(P);
-    for (std::size_t r = r0; r < r1; ++r) {
-      const std::size_t b = r / x.C, ci = r % x.C;
-      quantize_span(x.d.data() + r * P, P, delta, zero, tmp.data());
-      uint8_t* dst = q.data() + b * P * x.C + ci;
-      for (std::size_t p = 0; p < P; ++p) dst[p * x.C] = tmp[p];
-    }
+  const std::size_t P = x.plane(), C = static_cast<std::size_t>(x.C);
+  constexpr std::size_t kPix = 64;  // pixels per task: a C × 64 code tile stays in L1/L2
+  const std::size_t blocks = (P + kPix - 1) / kPix;
+  // Per (image, pixel block): codes of every channel computed from contiguous NCHW spans into a
+  // channel-major tile, then written out pixel-major, so NHWC rows are stored contiguously (the
+  // strided byte scatter this replaces was 15 % of a W4A8 forward of the built-in model).
+  parallel_for(static_cast<std::size_t>(x.B) * blocks, [&](std::size_t task) {
+    const std::size_t b = task / blocks, p0 = (task % blocks) * kPix, np = std::min(kPix, P - p0);
+    thread_local std::vector<uint8_t> tile_tls;
+    std::vector<uint8_t>& tile = tile_tls;
+    if (tile.size() < C * kPix) tile.resize(C * kPix);
+    for (std::size_t ci = 0; ci < C; ++ci)
+      quantize_span(x.d.data() + (b * C + ci) * P + p0, np, delta, zero, tile.data() + ci * kPix);
+    uint8_t* dst = q.data() + (b * P + p0) * C;
+    for (std::size_t p = 0; p < np; ++p)
+      for (std::size_t ci = 0; ci < C; ++ci) dst[p * C + ci] = tile[ci * kPix + p];
   });
   return q;
 }
@@ -239,8 +245,10 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
     // Per-thread scratch, reused across tasks and layers (a fresh zeroed tile per task cost more
     // than the integer dots on small maps). Rows j >= nn are read by the 4-pixel kernels but their
     // results are discarded; the K..Kp tail of each gathered row is zeroed below.
-    thread_local std::vector<uint8_t> P;
-    thread_local std::vector<int32_t> sa;
+    thread_local std::vector<uint8_t> P_tls;
+    thread_local std::vector<int32_t> sa_tls;
+    std::vector<uint8_t>& P = P_tls;  // one TLS lookup per task, not per use
+    std::vector<int32_t>& sa = sa_tls;
     if (P.size() < static_cast<std::size_t>(kNc) * Kp) P.resize(static_cast<std::size_t>(kNc) * Kp);
     if (sa.size() < static_cast<std::size_t>(kNc) * q.ng) sa.resize(static_cast<std::size_t>(kNc) * q.ng);
     for (int j = 0; j < nn; ++j) {
