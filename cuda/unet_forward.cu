@@ -23,7 +23,7 @@
 #include "../native/core/device_buffer.h"
 #include "../native/unet/unet_cuda.h"
 #include "../native/unet/unet_quant.h"
-#include "unet_dev.cuh"
+#include "unet_host.cuh"
 
 namespace itk {
 namespace unet {
@@ -56,16 +56,7 @@ using dev::Buf;
 
 bool qint(const Conv& c) { return c.q.bits == 4 || c.q.bits == 8; }
 
-// Uploads on the walk's stream. A blocking cudaMemcpy from pageable memory returns once the data
-// are staged, before the DMA lands, and the walk's non-blocking stream does not wait for the
-// legacy stream: a kernel could read a weight buffer still being written (seen on the first call
-// of the CIFAR-shaped model). Stream order fixes it; pageable sources may be freed on return.
-template <typename T>
-DeviceBuffer upload(const T* src, std::size_t n, cudaStream_t s) {
-  DeviceBuffer d(n * sizeof(T));
-  if (n) cuda::check(cudaMemcpyAsync(d.get(), src, n * sizeof(T), cudaMemcpyHostToDevice, s), "upload weights");
-  return d;
-}
+using dev::upload;
 
 CudaModel& state(const Model& m) {
   static std::mutex create;
@@ -239,11 +230,7 @@ class Walk {
 
   dev::ConvGeo geometry(const Conv& c, const Act& x) const {
     require(x.C == c.I, Code::Shape, c.name + ": channel mismatch");
-    const int pt = c.pad, pb = c.pad + (c.pad_br ? 1 : 0);
-    dev::ConvGeo g{x.B, c.I, x.H, x.W, c.O, c.KH, c.KW, c.stride, pt, (x.H + pt + pb - c.KH) / c.stride + 1,
-                   (x.W + pt + pb - c.KW) / c.stride + 1};
-    require(g.Ho > 0 && g.Wo > 0, Code::Shape, c.name + ": input too small for the kernel");
-    return g;
+    return dev::conv_geometry(c, x.B, x.H, x.W);
   }
 
   // FP32 conv on an FP32 input with the layer's FP32 weights (time MLP and projections).

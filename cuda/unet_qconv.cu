@@ -17,7 +17,7 @@
 #include "../native/core/device_buffer.h"
 #include "../native/kernels/quant_ops.h"
 #include "../native/unet/unet_cuda.h"
-#include "unet_dev.cuh"
+#include "unet_host.cuh"
 
 namespace itk {
 namespace unet {
@@ -177,23 +177,9 @@ void conv_int(const ConvGeo& g, const uint8_t* xq, const QW& q, const float* bia
 
 }  // namespace dev
 
-namespace {
-
-template <typename T>
-DeviceBuffer upload(const T* src, std::size_t n) {
-  DeviceBuffer d(n * sizeof(T));
-  if (n) cuda::copy_to_device(d.get(), src, n * sizeof(T));
-  return d;
-}
-
-dev::ConvGeo geometry(const Conv& c, int B, int H, int W) {
-  const int pt = c.pad, pb = c.pad + (c.pad_br ? 1 : 0);
-  dev::ConvGeo g{B, c.I, H, W, c.O, c.KH, c.KW, c.stride, pt, (H + pt + pb - c.KH) / c.stride + 1, (W + pt + pb - c.KW) / c.stride + 1};
-  require(g.Ho > 0 && g.Wo > 0, Code::Shape, c.name + ": input too small for the kernel");
-  return g;
-}
-
-}  // namespace
+// Single-layer checks: uploads and kernels on the legacy stream, in order.
+using dev::conv_geometry;
+using dev::upload;
 
 Tensor conv_int_cuda(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int W, float delta, float zero,
                      const float* add) {
@@ -201,12 +187,14 @@ Tensor conv_int_cuda(const Conv& c, const std::vector<uint8_t>& xq, int B, int H
   const QWeights& q = c.q;
   require(q.bits == 4 || q.bits == 8, Code::Internal, c.name + ": layer has no integer weights");
   require(xq.size() == static_cast<std::size_t>(B) * H * W * c.I, Code::Shape, c.name + ": codes must be [B, H, W, I]");
-  const dev::ConvGeo g = geometry(c, B, H, W);
+  const dev::ConvGeo g = conv_geometry(c, B, H, W);
   Tensor y(B, c.O, g.Ho, g.Wo);
-  DeviceBuffer dx = upload(xq.data(), xq.size()), dw = upload(q.kern.data(), q.kern.size()),
-               ds = upload(q.wsum.data(), q.wsum.size()), dsc = upload(q.scale.data(), q.scale.size()),
-               dz = upload(q.zero.data(), q.zero.size()), db = upload(c.b.data(), c.b.size()),
-               dadd = add ? upload(add, static_cast<std::size_t>(B) * c.O) : DeviceBuffer(), dy(y.size() * sizeof(float));
+  cudaStream_t legacy = nullptr;
+  DeviceBuffer dx = upload(xq.data(), xq.size(), legacy), dw = upload(q.kern.data(), q.kern.size(), legacy),
+               ds = upload(q.wsum.data(), q.wsum.size(), legacy), dsc = upload(q.scale.data(), q.scale.size(), legacy),
+               dz = upload(q.zero.data(), q.zero.size(), legacy), db = upload(c.b.data(), c.b.size(), legacy),
+               dadd = add ? upload(add, static_cast<std::size_t>(B) * c.O, legacy) : DeviceBuffer(),
+               dy(y.size() * sizeof(float));
   dev::QW w{static_cast<const uint8_t*>(dw.get()), static_cast<const int32_t*>(ds.get()), static_cast<const float*>(dsc.get()),
             static_cast<const float*>(dz.get()), q.bits, q.K, q.bits == 4 ? q.Kp / 2 : q.Kp,
             q.group > 0 ? q.group : q.K, q.ng, q.Kp / 32};
@@ -220,11 +208,14 @@ Tensor conv_int_cuda(const Conv& c, const std::vector<uint8_t>& xq, int B, int H
 Tensor conv_fp_cuda(const Conv& c, const Tensor& x, const float* w, const float* add) {
   cuda::require_available();
   require(x.C == c.I, Code::Shape, c.name + ": channel mismatch");
-  const dev::ConvGeo g = geometry(c, x.B, x.H, x.W);
+  const dev::ConvGeo g = conv_geometry(c, x.B, x.H, x.W);
   Tensor y(x.B, c.O, g.Ho, g.Wo);
-  DeviceBuffer dx = upload(x.d.data(), x.size()), dw = upload(w, static_cast<std::size_t>(c.O) * c.I * c.KH * c.KW),
-               db = upload(c.b.data(), c.b.size()),
-               dadd = add ? upload(add, static_cast<std::size_t>(x.B) * c.O) : DeviceBuffer(), dy(y.size() * sizeof(float));
+  cudaStream_t legacy = nullptr;
+  DeviceBuffer dx = upload(x.d.data(), x.size(), legacy),
+               dw = upload(w, static_cast<std::size_t>(c.O) * c.I * c.KH * c.KW, legacy),
+               db = upload(c.b.data(), c.b.size(), legacy),
+               dadd = add ? upload(add, static_cast<std::size_t>(x.B) * c.O, legacy) : DeviceBuffer(),
+               dy(y.size() * sizeof(float));
   dev::conv_fp(g, static_cast<const float*>(dx.get()), static_cast<const float*>(dw.get()), static_cast<const float*>(db.get()),
                static_cast<const float*>(dadd.get()), c.O, static_cast<float*>(dy.get()), nullptr);
   cuda::check(cudaDeviceSynchronize(), "unet FP32 conv");
