@@ -1,6 +1,9 @@
 // SDE kernels on the GPU: one thread per work unit (a path, or a 4-element chunk of a path for
 // elementwise models), grid-stride, calling the same ITK_HD trajectory code as the CPU loop
 // (native/kernels/sde_fused.h), so float32 results match the CPU bit for bit.
+#include <cstdlib>
+#include <string>
+
 #include "../native/core/cuda_api.h"
 #include "../native/kernels/sde_fused.h"
 #include "../native/sde/sde_cuda.h"
@@ -10,11 +13,12 @@ namespace itk {
 namespace cuda {
 namespace {
 
-template <typename T>
+template <typename T, typename Model>
 __global__ void fused_kernel(sde::FusedArgs<T> a, uint64_t units) {
+  const Model md(a);
   for (uint64_t u = blockIdx.x * static_cast<uint64_t>(blockDim.x) + threadIdx.x; u < units;
        u += static_cast<uint64_t>(gridDim.x) * blockDim.x)
-    sde::run_unit(a, u);
+    sde::run_unit(a, md, u);
 }
 
 __global__ void brownian_kernel(sde::NoiseSpec<float> ns, uint64_t paths, uint64_t path_offset, uint32_t n, float* dW,
@@ -36,11 +40,46 @@ __global__ void generic_kernel(sde::GenericArgs<float> a) {
     sde::generic_update(a, e / a.d, static_cast<uint32_t>(e % a.d));
 }
 
+template <typename T, typename Model>
+void launch_as(const sde::FusedArgs<T>& a, uint64_t units) {
+  fused_kernel<T, Model><<<grid_for(units), kBlock>>>(a, units);
+}
+
+// Scalar-noise models with a compile-time shape (see sde::FixedModel); false when the call's
+// model has none, and then the kernel that reads the model at run time serves it.
+template <typename T>
+bool launch_fixed(const sde::FusedArgs<T>& a, uint64_t units) {
+  using sde::FixedModel;
+  if (a.kind == sde::kGbm && a.dim == 1) {
+    switch (a.method) {
+      case sde::kEuler: launch_as<T, FixedModel<sde::kGbm, sde::kEuler, 1>>(a, units); return true;
+      case sde::kMilstein: launch_as<T, FixedModel<sde::kGbm, sde::kMilstein, 1>>(a, units); return true;
+      case sde::kExact: launch_as<T, FixedModel<sde::kGbm, sde::kExact, 1>>(a, units); return true;
+      default: return false;
+    }
+  }
+  if (a.kind == sde::kHeston && a.dim == 2 && a.method == sde::kLogEulerFT) {
+    launch_as<T, FixedModel<sde::kHeston, sde::kLogEulerFT, 2>>(a, units);
+    return true;
+  }
+  if (a.kind == sde::kCir && a.dim == 1 && a.method == sde::kEulerFT) {
+    launch_as<T, FixedModel<sde::kCir, sde::kEulerFT, 1>>(a, units);
+    return true;
+  }
+  return false;
+}
+
+// ITOKIT_SDE_KERNEL=runtime forces the run-time-shape kernel (for A/B timing in the benchmark).
+bool fixed_kernels_enabled() {
+  const char* v = std::getenv("ITOKIT_SDE_KERNEL");
+  return !(v && std::string(v) == "runtime");
+}
+
 template <typename T>
 void launch_fused(const sde::FusedArgs<T>& a) {
   const uint64_t units = sde::unit_count(a);
   if (units == 0) return;
-  fused_kernel<T><<<grid_for(units), kBlock>>>(a, units);
+  if (!(fixed_kernels_enabled() && launch_fixed(a, units))) launch_as<T, sde::RuntimeModel<T>>(a, units);
   check_launch("sde fused kernel");
 }
 

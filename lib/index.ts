@@ -20,6 +20,7 @@ export * as train from './trainers';
 export { backends, getThreads, setThreads } from './backends';
 export type { BackendsInfo, DeviceOption } from './backends';
 export { DeviceArray } from './device-array';
+export type { HostArrayFor, OutputOption } from './device-array';
 export type { RunOptions } from './run';
 export type { Dtype, FloatArray, Seed } from './validate';
 export * from './errors';

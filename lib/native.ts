@@ -14,16 +14,19 @@ export interface NativeAddon {
   setThreads(n: number): void;
   mathf(op: number, x: Float32Array, out: Float32Array): void;
   philox4x32(counter: Uint32Array, key: Uint32Array, rounds: number, out: Uint32Array): void;
-  rngFill(out: Float32Array | Float64Array | Uint32Array, kind: number, keyLo: number, keyHi: number,
+  rngFill(out: Float32Array | Float64Array | Uint32Array | object, kind: number, keyLo: number, keyHi: number,
     stream: number, path: number, step: number, first: number, device: number,
     control: Float64Array | null, async: boolean): Promise<void> | undefined;
-  rngRandn(out: Float32Array, paths: number, dim: number, keyLo: number, keyHi: number, stream: number,
+  rngRandn(out: Float32Array | object, paths: number, dim: number, keyLo: number, keyHi: number, stream: number,
     pathOffset: number, step: number, device: number, control: Float64Array | null,
     async: boolean): Promise<void> | undefined;
   deviceAlloc(bytes: number): object;
   deviceFree(handle: object): void;
   deviceUpload(handle: object, src: ArrayBufferView): void;
   deviceDownload(handle: object, dst: ArrayBufferView): void;
+  deviceCopy(dst: object, src: object, bytes: number): void;
+  deviceBroadcastRows(handle: object, row: Float32Array | Float64Array, rows: number): void;
+  devicePinnedCopySeconds(bytes: number): number;
   [name: string]: unknown;
 }
 

@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import { DeviceOption, deviceCode, resolveDevice } from './backends';
+import { DeviceArray, OutputOption, checkOutput, deviceForOutput } from './device-array';
 import { DtypeError, InvalidArgumentError } from './errors';
 import { native } from './native';
 import { RunOptions, runNative, runNativeSync } from './run';
@@ -43,7 +44,17 @@ export interface DrawOptions<D extends Dtype = Dtype> {
   step?: number;
   /** Index of the first draw (default 0), so a long sequence can be produced in pieces. */
   offset?: number;
+  /**
+   * Where the result stays (default 'host'): 'device' returns a {@link DeviceArray} generated on
+   * the GPU and never copied to the host (needs CUDA; `device` must not be 'cpu').
+   */
+  output?: OutputOption;
 }
+
+/** {@link DrawOptions} asking for a device-resident result. */
+export type DeviceDrawOptions<D extends Dtype = Dtype> = DrawOptions<D> & { output: 'device' };
+/** {@link DrawOptions} asking for a host result. */
+export type HostDrawOptions<D extends Dtype = Dtype> = DrawOptions<D> & { output?: 'host' };
 
 type ArrayFor<D extends Dtype> = D extends 'float64' ? Float64Array : Float32Array;
 
@@ -70,7 +81,7 @@ export function philox4x32(counter: Uint32Array, key: Uint32Array, rounds = 10):
 const KIND = { uniform32: 0, uniform64: 1, normal32: 2, normal64: 3, bits: 4 } as const;
 
 interface Prepared {
-  out: FloatArray | Uint32Array;
+  out: FloatArray | Uint32Array | DeviceArray;
   args: [number, number, number, number, number, number, number, number];
 }
 
@@ -83,8 +94,10 @@ function prepare(what: 'uniform' | 'normal' | 'bits', n: unknown, o: DrawOptions
   const path = checkInt('path', o.path ?? 0, 0, 2 ** 48 - 1);
   const step = checkInt('step', o.step ?? 0, 0, 0xffffffff);
   const offset = checkInt('offset', o.offset ?? 0, 0, 2 ** 34 - count);
-  const device = resolveDevice(o.device, count);
-  const out = what === 'bits' ? new Uint32Array(count) : allocate(dtype, count);
+  const output = checkOutput(o.output);
+  if (output === 'device' && what === 'bits') throw new InvalidArgumentError("output: 'device' holds float draws; bits are host-only");
+  const device = output === 'device' ? deviceForOutput(o.device) : resolveDevice(o.device, count);
+  const out = output === 'device' ? DeviceArray.allocate(dtype, [count]) : what === 'bits' ? new Uint32Array(count) : allocate(dtype, count);
   const kind =
     what === 'bits' ? KIND.bits : what === 'uniform' ? (dtype === 'float64' ? KIND.uniform64 : KIND.uniform32) : dtype === 'float64' ? KIND.normal64 : KIND.normal32;
   return { out, args: [kind, lo, hi, stream, path, step, offset, deviceCode(device)] };
@@ -92,12 +105,15 @@ function prepare(what: 'uniform' | 'normal' | 'bits', n: unknown, o: DrawOptions
 
 function fillSync(p: Prepared): void {
   const [kind, lo, hi, stream, path, step, offset, device] = p.args;
-  runNativeSync(() => native().rngFill(p.out, kind, lo, hi, stream, path, step, offset, device, null, false));
+  const out = p.out instanceof DeviceArray ? p.out.live() : p.out;
+  runNativeSync(() => native().rngFill(out, kind, lo, hi, stream, path, step, offset, device, null, false));
 }
 
 async function fillAsync(p: Prepared, run: RunOptions): Promise<void> {
   const [kind, lo, hi, stream, path, step, offset, device] = p.args;
-  await runNative(run, (control) => native().rngFill(p.out, kind, lo, hi, stream, path, step, offset, device, control, true));
+  const start = (out: object) => runNative(run, (control) => native().rngFill(out, kind, lo, hi, stream, path, step, offset, device, control, true));
+  if (p.out instanceof DeviceArray) await p.out.using(start);
+  else await start(p.out);
 }
 
 /**
@@ -105,10 +121,13 @@ async function fillAsync(p: Prepared, run: RunOptions): Promise<void> {
  * @param n - how many
  * @example `rng.uniform(4, { seed: 42 })`
  */
-export function uniform<D extends Dtype = 'float32'>(n: number, o: DrawOptions<D>): ArrayFor<D> {
+export function uniform<D extends Dtype = 'float32'>(n: number, o: DeviceDrawOptions<D>): DeviceArray<D>;
+export function uniform<D extends Dtype = 'float32'>(n: number, o: HostDrawOptions<D>): ArrayFor<D>;
+export function uniform<D extends Dtype = 'float32'>(n: number, o: DrawOptions<D>): ArrayFor<D> | DeviceArray<D>;
+export function uniform<D extends Dtype = 'float32'>(n: number, o: DrawOptions<D>): ArrayFor<D> | DeviceArray<D> {
   const p = prepare('uniform', n, o);
   fillSync(p);
-  return p.out as ArrayFor<D>;
+  return p.out as ArrayFor<D> | DeviceArray<D>;
 }
 
 /**
@@ -117,31 +136,40 @@ export function uniform<D extends Dtype = 'float32'>(n: number, o: DrawOptions<D
  * @param n - how many
  * @example `rng.normal(1e6, { seed: 7n, dtype: 'float64' })`
  */
-export function normal<D extends Dtype = 'float32'>(n: number, o: DrawOptions<D>): ArrayFor<D> {
+export function normal<D extends Dtype = 'float32'>(n: number, o: DeviceDrawOptions<D>): DeviceArray<D>;
+export function normal<D extends Dtype = 'float32'>(n: number, o: HostDrawOptions<D>): ArrayFor<D>;
+export function normal<D extends Dtype = 'float32'>(n: number, o: DrawOptions<D>): ArrayFor<D> | DeviceArray<D>;
+export function normal<D extends Dtype = 'float32'>(n: number, o: DrawOptions<D>): ArrayFor<D> | DeviceArray<D> {
   const p = prepare('normal', n, o);
   fillSync(p);
-  return p.out as ArrayFor<D>;
+  return p.out as ArrayFor<D> | DeviceArray<D>;
 }
 
 /** Raw Philox output words (draw j is word j & 3 of block j >> 2). */
-export function bits(n: number, o: Omit<DrawOptions, 'dtype'>): Uint32Array {
+export function bits(n: number, o: Omit<DrawOptions, 'dtype' | 'output'>): Uint32Array {
   const p = prepare('bits', n, o);
   fillSync(p);
   return p.out as Uint32Array;
 }
 
 /** {@link uniform} off the event loop, with AbortSignal and progress. */
-export async function uniformAsync<D extends Dtype = 'float32'>(n: number, o: DrawOptions<D> & RunOptions): Promise<ArrayFor<D>> {
+export async function uniformAsync<D extends Dtype = 'float32'>(n: number, o: DeviceDrawOptions<D> & RunOptions): Promise<DeviceArray<D>>;
+export async function uniformAsync<D extends Dtype = 'float32'>(n: number, o: HostDrawOptions<D> & RunOptions): Promise<ArrayFor<D>>;
+export async function uniformAsync<D extends Dtype = 'float32'>(n: number, o: DrawOptions<D> & RunOptions): Promise<ArrayFor<D> | DeviceArray<D>>;
+export async function uniformAsync<D extends Dtype = 'float32'>(n: number, o: DrawOptions<D> & RunOptions): Promise<ArrayFor<D> | DeviceArray<D>> {
   const p = prepare('uniform', n, o);
   await fillAsync(p, o);
-  return p.out as ArrayFor<D>;
+  return p.out as ArrayFor<D> | DeviceArray<D>;
 }
 
 /** {@link normal} off the event loop, with AbortSignal and progress. */
-export async function normalAsync<D extends Dtype = 'float32'>(n: number, o: DrawOptions<D> & RunOptions): Promise<ArrayFor<D>> {
+export async function normalAsync<D extends Dtype = 'float32'>(n: number, o: DeviceDrawOptions<D> & RunOptions): Promise<DeviceArray<D>>;
+export async function normalAsync<D extends Dtype = 'float32'>(n: number, o: HostDrawOptions<D> & RunOptions): Promise<ArrayFor<D>>;
+export async function normalAsync<D extends Dtype = 'float32'>(n: number, o: DrawOptions<D> & RunOptions): Promise<ArrayFor<D> | DeviceArray<D>>;
+export async function normalAsync<D extends Dtype = 'float32'>(n: number, o: DrawOptions<D> & RunOptions): Promise<ArrayFor<D> | DeviceArray<D>> {
   const p = prepare('normal', n, o);
   await fillAsync(p, o);
-  return p.out as ArrayFor<D>;
+  return p.out as ArrayFor<D> | DeviceArray<D>;
 }
 
 /** Options of {@link randn}. */
@@ -158,6 +186,8 @@ export interface RandnOptions {
   /** Stream (default {@link streams}.BROWNIAN). */
   stream?: number;
   device?: DeviceOption;
+  /** Where the result stays (default 'host'); 'device' returns a [paths, dim] {@link DeviceArray}. */
+  output?: OutputOption;
 }
 
 /**
@@ -165,7 +195,10 @@ export interface RandnOptions {
  * 0..dim-1 of path (pathOffset + p). One call of 1000 rows equals three calls of 333/333/334 rows
  * with offsets 0/333/666, bit for bit.
  */
-export function randn(o: RandnOptions): Float32Array {
+export function randn(o: RandnOptions & { output: 'device' }): DeviceArray<'float32'>;
+export function randn(o: RandnOptions & { output?: 'host' }): Float32Array;
+export function randn(o: RandnOptions): Float32Array | DeviceArray<'float32'>;
+export function randn(o: RandnOptions): Float32Array | DeviceArray<'float32'> {
   if (o === null || typeof o !== 'object') throw new InvalidArgumentError('randn needs an options object');
   const paths = checkInt('paths', o.paths, 0, 2 ** 31 - 1);
   const dim = checkInt('dim', o.dim, 0, 2 ** 31 - 1);
@@ -174,8 +207,10 @@ export function randn(o: RandnOptions): Float32Array {
   const stream = checkInt('stream', o.stream ?? streams.BROWNIAN, 0, 0xffff);
   const pathOffset = checkInt('pathOffset', o.pathOffset ?? 0, 0, 2 ** 48 - 1 - paths);
   const step = checkInt('step', o.step ?? 0, 0, 0xffffffff);
-  const device = resolveDevice(o.device, paths * dim);
-  const out = new Float32Array(paths * dim);
-  runNativeSync(() => native().rngRandn(out, paths, dim, lo, hi, stream, pathOffset, step, deviceCode(device), null, false));
+  const output = checkOutput(o.output);
+  const device = output === 'device' ? deviceForOutput(o.device) : resolveDevice(o.device, paths * dim);
+  const out = output === 'device' ? DeviceArray.allocate('float32', [paths, dim]) : new Float32Array(paths * dim);
+  const target = out instanceof DeviceArray ? out.live() : out;
+  runNativeSync(() => native().rngRandn(target, paths, dim, lo, hi, stream, pathOffset, step, deviceCode(device), null, false));
   return out;
 }

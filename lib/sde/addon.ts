@@ -8,7 +8,7 @@ import { FloatArray } from '../validate';
 
 /** @internal */
 export interface SdeAddon {
-  sdeFused(x: FloatArray, out: FloatArray, par: Float64Array, tcoef: Float64Array, saveN0: Uint32Array, saveW: Float64Array,
+  sdeFused(x: FloatArray | object, out: FloatArray | object, par: Float64Array, tcoef: Float64Array, saveN0: Uint32Array, saveW: Float64Array,
     hdr: Float64Array, control: Float64Array | null, async: boolean): Promise<void> | undefined;
   sdeBrownian(dW: FloatArray, J: FloatArray | null, hdr: Float64Array): void;
   sdeUpdate(op: number, noise: number, paths: number, d: number, m: number, h: number, x: FloatArray, y: FloatArray,

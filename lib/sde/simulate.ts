@@ -6,10 +6,12 @@
  */
 import { DeviceOption, deviceCode, getThreads, resolveDevice, setThreads } from '../backends';
 import { UserRunner } from './user';
+import { DeviceArray, OutputOption, checkOutput, deviceForOutput } from '../device-array';
 import { InvalidArgumentError, ItokitError, ShapeError } from '../errors';
 import { RunOptions, runNative, runNativeSync, throwIfAborted } from '../run';
 import { Dtype, FloatArray, Seed, allocate, checkDtype, checkInt, checkNumber, checkOneOf, describe, seedKey } from '../validate';
 import { sdeNative } from './addon';
+import { native } from '../native';
 import { METHOD_CODE, Method, Model, Vec } from './models';
 
 /** When to save the state: final only, every k-th step (t0 and t_N included), or at given grid times. */
@@ -22,8 +24,11 @@ export interface SimProgress { step: number; steps: number; t: number; nfe?: num
 export interface SimulateOptions {
   /** Number of paths P (rows of this call). */
   paths: number;
-  /** Initial state: d values (shared by all paths) or P·d values (row-major). */
-  x0: Vec | FloatArray;
+  /**
+   * Initial state: d values (shared by all paths) or P·d values (row-major); a {@link DeviceArray}
+   * of P·d values (e.g. a previous device `final`) is read on the GPU without a host copy.
+   */
+  x0: Vec | FloatArray | DeviceArray;
   /**
    * State dimension of a dimension-free model (OU with scalar parameters, VP/sub-VP/VE). Default: a
    * typed-array x0 of P·k values means d = k, any other x0 holds one state of d = x0.length.
@@ -50,28 +55,43 @@ export interface SimulateOptions {
   device?: DeviceOption;
   /** Sets the CPU pool size for this call (process-wide while it runs); results never depend on it. */
   threads?: number;
+  /**
+   * Where `data` and `final` stay (default 'host'). 'device' runs on CUDA and returns
+   * {@link DeviceArray}s: nothing is copied to the host, and `final` can be the next call's `x0`.
+   */
+  output?: OutputOption;
   signal?: AbortSignal;
   onProgress?: (p: SimProgress) => void;
   progressIntervalMs?: number;
 }
 
-/** What {@link simulate} returns. */
-export interface SimResult {
+/**
+ * What {@link simulate} returns. `A` is the array type of `data` and `final`: host typed arrays by
+ * default, {@link DeviceArray}s with `output: 'device'`.
+ */
+export interface SimResult<A = FloatArray> {
   /** Times of the save points. */
   times: Float64Array;
   /** Saved states, shape [S, P, d] row-major. CIR and Heston save v̂⁺. */
-  data: FloatArray;
+  data: A;
   shape: [number, number, number];
   /** The raw state after the last simulated step ([P, d]); feed it as x0 to resume. */
-  final: FloatArray;
+  final: A;
   stats: { pathSteps: number; wallMs: number; device: 'cpu' | 'cuda' };
 }
+
+/** {@link SimulateOptions} asking for device-resident results. */
+export type DeviceSimulateOptions = SimulateOptions & { output: 'device' };
+/** {@link SimulateOptions} asking for host results. */
+export type HostSimulateOptions = SimulateOptions & { output?: 'host' };
 
 /** @internal Validated simulation plan shared by the fused and callback paths. */
 export interface Plan {
   model: Model; method: Method; P: number; d: number; m: number; N: number; t0: number; t1: number; h: number;
   a: number; b: number; refine: number; dtype: Dtype; key: [number, number]; pathOffset: number;
   saveN0: Uint32Array; saveW: Float64Array; times: Float64Array; x: FloatArray; device: 'cpu' | 'cuda';
+  /** With output 'device': how to build the device state (x is then empty). */
+  deviceX0?: { row: FloatArray } | { all: FloatArray } | { array: DeviceArray };
 }
 
 function calculusError(msg: string): ItokitError {
@@ -165,9 +185,16 @@ export function plan(model: Model, o: SimulateOptions): Plan {
     a = checkInt('stepRange[0]', o.stepRange[0], 0, N);
     b = checkInt('stepRange[1]', o.stepRange[1], a, N);
   }
+  const output = checkOutput(o.output);
+  if (output === 'device' && model.user) throw new InvalidArgumentError("output: 'device' is for built-in models (user-defined models run on the CPU)");
   // Dimension: from the model, or from x0 for "any dim" models.
-  const x0 = o.x0;
+  let x0 = o.x0;
   if (x0 === null || typeof x0 !== 'object' || typeof (x0 as Vec).length !== 'number') throw new InvalidArgumentError(`x0 must be an array of numbers, got ${describe(x0)}`);
+  if (x0 instanceof DeviceArray) {
+    if (x0.dtype !== checkDtype(o.dtype)) throw new InvalidArgumentError(`x0 is a ${x0.dtype} DeviceArray but dtype is ${checkDtype(o.dtype)}`);
+    // A device x0 stays on the device when the result does; for a host result it is read once.
+    if (output === 'host') x0 = x0.toHost();
+  }
   let d = model.dim;
   if (o.dim !== undefined) {
     const od = checkInt('dim', o.dim, 1, 2 ** 30);
@@ -176,12 +203,33 @@ export function plan(model: Model, o: SimulateOptions): Plan {
   }
   // Dimension-free models: a typed array of P·k values is a [P, k] state (e.g. a previous `final`);
   // a plain list is one state broadcast to every path.
-  if (d === 0) d = ArrayBuffer.isView(x0) && P > 1 && x0.length % P === 0 ? x0.length / P : x0.length;
+  if (d === 0) d = (ArrayBuffer.isView(x0) || x0 instanceof DeviceArray) && P > 1 && x0.length % P === 0 ? x0.length / P : x0.length;
   if (d === 0) throw new ShapeError('x0 must not be empty');
   if (x0.length !== d && x0.length !== P * d) throw new ShapeError(`x0 must hold d = ${d} or paths·d = ${P * d} values, has ${x0.length} (dim mismatch)`);
   const m = model.brownianDim === 0 ? d : model.brownianDim;
-  const x = allocate(dtype, P * d);
-  if (x0.length === d) {
+  let deviceX0: Plan['deviceX0'];
+  let x: FloatArray;
+  if (output === 'device') {
+    // The state is built on the GPU: from one host row (broadcast there), a host P·d array
+    // (uploaded) or a device array (copied device to device, so the caller's x0 is untouched).
+    x = allocate(dtype, 0);
+    if (x0 instanceof DeviceArray && x0.length === P * d) {
+      deviceX0 = { array: x0 };
+    } else {
+      if (x0 instanceof DeviceArray) x0 = x0.toHost(); // one shared row of d values
+      const host = allocate(dtype, x0.length);
+      host.set(x0 as ArrayLike<number>);
+      for (let i = 0; i < host.length; i++) if (!Number.isFinite(host[i])) throw new InvalidArgumentError(`x0[${i}] is not finite`);
+      deviceX0 = x0.length === d ? { row: host } : { all: host };
+    }
+  } else {
+    x = allocate(dtype, P * d);
+  }
+  if (output === 'device') {
+    // x0 handled above.
+  } else if (x0 instanceof DeviceArray) {
+    throw new InvalidArgumentError('internal: device x0 with host output');
+  } else if (x0.length === d) {
     for (let i = 0; i < d; i++) {
       if (!Number.isFinite(x0[i])) throw new InvalidArgumentError(`x0[${i}] is not finite`);
     }
@@ -193,11 +241,11 @@ export function plan(model: Model, o: SimulateOptions): Plan {
   const sch = schedule(o.save, N, t0, t1, h, a, b);
   const times = Float64Array.from(sch.n0.map((n, i) => (n === N && sch.w[i] === 0 ? t1 : t0 + (n + sch.w[i]) * h)));
   if (model.user && o.device === 'cuda') throw new InvalidArgumentError("user-defined models run on the CPU (device 'cuda' is for built-in models)");
-  const device = model.user ? 'cpu' : resolveDevice(o.device, P * d * (b - a));
+  const device = model.user ? 'cpu' : output === 'device' ? deviceForOutput(o.device) : resolveDevice(o.device, P * d * (b - a));
   if (model.user && sch.w.some((w) => w > 0)) throw new InvalidArgumentError("interpolated save times are available for built-in models only");
   const pl: Plan = {
     model, method, P, d, m, N, t0, t1, h, a, b, refine, dtype, key, pathOffset,
-    saveN0: Uint32Array.from(sch.n0), saveW: Float64Array.from(sch.w), times, x, device,
+    saveN0: Uint32Array.from(sch.n0), saveW: Float64Array.from(sch.w), times, x, device, deviceX0,
   };
   if (o.maxBytes !== undefined) {
     const est = estimate(pl).bytes;
@@ -231,13 +279,29 @@ export function fusedArgs(p: Plan): { par: Float64Array; tcoef: Float64Array; hd
   const f = p.model.fused!;
   const built = f.build(p.d, p.h, p.t0, p.t1, p.N, p.method);
   const hdr = new Float64Array([f.code, METHOD_CODE[p.method], p.d, p.m, f.mixture, p.P, p.pathOffset, p.a, p.b,
-    p.key[0], p.key[1], p.refine, p.h, deviceCode(p.device), built.perStep ? 1 : 0]);
-  return { par: built.par, tcoef: built.tcoef, hdr, out: allocate(p.dtype, p.saveN0.length * p.P * p.d) };
+    p.key[0], p.key[1], p.refine, p.h, deviceCode(p.device), built.perStep ? 1 : 0, p.dtype === 'float64' ? 1 : 0]);
+  const outLen = p.deviceX0 ? 0 : p.saveN0.length * p.P * p.d;
+  return { par: built.par, tcoef: built.tcoef, hdr, out: allocate(p.dtype, outLen) };
 }
 
-function result(p: Plan, out: FloatArray, wallMs: number): SimResult {
+/** The device-resident state ([P, d], becomes `final`) and saves ([S, P, d]) of a device-output call. */
+function deviceBuffers(p: Plan): { x: DeviceArray; out: DeviceArray } {
+  const src = p.deviceX0!;
+  let x: DeviceArray;
+  if ('array' in src) {
+    x = src.array.clone();
+  } else if ('all' in src) {
+    x = DeviceArray.fromHost(src.all, [p.P, p.d]);
+  } else {
+    x = DeviceArray.allocate(p.dtype, [p.P, p.d]);
+    runNativeSync(() => native().deviceBroadcastRows(x.live(), src.row, p.P));
+  }
+  return { x, out: DeviceArray.allocate(p.dtype, [p.saveN0.length, p.P, p.d]) };
+}
+
+function result<A>(p: Plan, out: A, final: A, wallMs: number): SimResult<A> {
   return {
-    times: p.times, data: out, shape: [p.saveN0.length, p.P, p.d], final: p.x,
+    times: p.times, data: out, shape: [p.saveN0.length, p.P, p.d], final,
     stats: { pathSteps: p.P * (p.b - p.a), wallMs, device: p.device },
   };
 }
@@ -254,18 +318,32 @@ function withThreads<T>(threads: number | undefined, fn: () => T): T {
 }
 
 /** Simulates synchronously (blocks the event loop). See {@link simulate}. */
-export function simulateSync(model: Model, o: SimulateOptions): SimResult {
+export function simulateSync(model: Model, o: DeviceSimulateOptions): SimResult<DeviceArray>;
+export function simulateSync(model: Model, o: HostSimulateOptions): SimResult;
+export function simulateSync(model: Model, o: SimulateOptions): SimResult | SimResult<DeviceArray>;
+export function simulateSync(model: Model, o: SimulateOptions): SimResult | SimResult<DeviceArray> {
   const p = plan(model, o);
   const start = performance.now();
   return withThreads(o.threads, () => {
     if (model.user) {
       const out = allocate(p.dtype, p.saveN0.length * p.P * p.d);
       runUser(p, out, o);
-      return result(p, out, performance.now() - start);
+      return result(p, out, p.x, performance.now() - start);
     }
     const f = fusedArgs(p);
+    if (p.deviceX0) {
+      const d = deviceBuffers(p);
+      try {
+        runNativeSync(() => sdeNative().sdeFused(d.x.live(), d.out.live(), f.par, f.tcoef, p.saveN0, p.saveW, f.hdr, null, false));
+      } catch (e) {
+        d.x.dispose();
+        d.out.dispose();
+        throw e;
+      }
+      return result(p, d.out, d.x, performance.now() - start);
+    }
     runNativeSync(() => sdeNative().sdeFused(p.x, f.out, f.par, f.tcoef, p.saveN0, p.saveW, f.hdr, null, false));
-    return result(p, f.out, performance.now() - start);
+    return result(p, f.out, p.x, performance.now() - start);
   });
 }
 
@@ -278,7 +356,10 @@ export function simulateSync(model: Model, o: SimulateOptions): SimResult {
  *   { paths: 1e6, x0: [100], t1: 1, steps: 252, method: 'exact', seed: 1 });
  * ```
  */
-export async function simulate(model: Model, o: SimulateOptions): Promise<SimResult> {
+export async function simulate(model: Model, o: DeviceSimulateOptions): Promise<SimResult<DeviceArray>>;
+export async function simulate(model: Model, o: HostSimulateOptions): Promise<SimResult>;
+export async function simulate(model: Model, o: SimulateOptions): Promise<SimResult | SimResult<DeviceArray>>;
+export async function simulate(model: Model, o: SimulateOptions): Promise<SimResult | SimResult<DeviceArray>> {
   const p = plan(model, o);
   const start = performance.now();
   const before = getThreads();
@@ -287,7 +368,7 @@ export async function simulate(model: Model, o: SimulateOptions): Promise<SimRes
     if (model.user) {
       const out = allocate(p.dtype, p.saveN0.length * p.P * p.d);
       await runUserAsync(p, out, o);
-      return result(p, out, performance.now() - start);
+      return result(p, out, p.x, performance.now() - start);
     }
     const f = fusedArgs(p);
     const onProgress = o.onProgress;
@@ -298,8 +379,19 @@ export async function simulate(model: Model, o: SimulateOptions): Promise<SimRes
         onProgress({ step, steps: p.N, t: p.t0 + step * p.h });
       }),
     };
+    if (p.deviceX0) {
+      const d = deviceBuffers(p);
+      try {
+        await d.x.using((x) => d.out.using((out) => runNative(run, (control) => sdeNative().sdeFused(x, out, f.par, f.tcoef, p.saveN0, p.saveW, f.hdr, control, true))));
+      } catch (e) {
+        d.x.dispose();
+        d.out.dispose();
+        throw e;
+      }
+      return result(p, d.out, d.x, performance.now() - start);
+    }
     await runNative(run, (control) => sdeNative().sdeFused(p.x, f.out, f.par, f.tcoef, p.saveN0, p.saveW, f.hdr, control, true));
-    return result(p, f.out, performance.now() - start);
+    return result(p, f.out, p.x, performance.now() - start);
   } finally {
     if (o.threads !== undefined) setThreads(before);
   }

@@ -146,13 +146,13 @@ export class ScoreModel<D extends Dtype = Dtype> extends TimeModel<D> {
    */
   sampleSync(o: ScoreSampleOptions): FloatArray {
     const { model, opts } = this.sampler(o);
-    return sde.simulateSync(model, opts).final;
+    return sde.simulateSync(model, { ...opts, output: 'host' }).final;
   }
 
   /** {@link sampleSync} off the event loop. */
   async sample(o: ScoreSampleOptions & RunOptions): Promise<FloatArray> {
     const { model, opts } = this.sampler(o);
-    return (await sde.simulate(model, { ...opts, signal: o.signal })).final;
+    return (await sde.simulate(model, { ...opts, output: 'host', signal: o.signal })).final;
   }
 
   private sampler(o: ScoreSampleOptions) {

@@ -1,51 +1,87 @@
-// Device-resident memory handles: an External owning a DeviceBuffer, freed by dispose() or by
+// Device-resident memory handles: an External owning a DeviceMemory, freed by dispose() or by
 // the garbage collector, whichever comes first.
 #include "../core/device_buffer.h"
 #include "areas.h"
+#include "device_arg.h"
 #include "napi_util.h"
 
 namespace itk {
 namespace napi {
 namespace {
 
-using Handle = Napi::External<DeviceBuffer>;
-
-DeviceBuffer* handle_arg(const Napi::CallbackInfo& info, std::size_t i) {
-  if (i >= info.Length() || !info[i].IsExternal()) throw_arg(info.Env(), "expected a device handle");
-  return info[i].As<Handle>().Data();
-}
-
+// deviceAlloc(bytes) -> handle. Zero bytes gives a valid empty handle.
 Napi::Value Alloc(const Napi::CallbackInfo& info) {
   const uint64_t bytes = u53_arg(info, 0, "bytes");
-  auto* buf = new DeviceBuffer(static_cast<std::size_t>(bytes));  // throws before `new` completes
-  return Handle::New(info.Env(), buf, [](Napi::Env, DeviceBuffer* b) { delete b; });
+  auto* m = new DeviceMemory();
+  try {
+    m->buf = DeviceBuffer(static_cast<std::size_t>(bytes));
+  } catch (...) {
+    delete m;
+    throw;
+  }
+  m->reported = static_cast<int64_t>(bytes);
+  if (m->reported) Napi::MemoryManagement::AdjustExternalMemory(info.Env(), m->reported);
+  return DeviceHandle::New(info.Env(), m, [](Napi::Env env, DeviceMemory* d) {
+    d->release(env);
+    delete d;
+  });
 }
 
 Napi::Value Free(const Napi::CallbackInfo& info) {
-  handle_arg(info, 0)->reset();
+  if (!is_device_handle(info, 0)) throw_arg(info.Env(), "expected a device handle");
+  info[0].As<DeviceHandle>().Data()->release(info.Env());
   return info.Env().Undefined();
 }
 
+// Byte range [offset, offset + len) of a handle's memory, checked.
+uint8_t* device_range(const Napi::CallbackInfo& info, DeviceMemory* m, uint64_t offset, uint64_t len) {
+  if (offset + len > m->buf.bytes()) throw coded_error(info.Env(), code_string(Code::Shape), "range exceeds the device buffer");
+  return static_cast<uint8_t*>(m->buf.get()) + offset;
+}
+
+uint8_t* host_bytes(Napi::TypedArray t) { return static_cast<uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset(); }
+
 // upload(handle, src TypedArray): copies src into the start of the buffer.
 Napi::Value Upload(const Napi::CallbackInfo& info) {
-  DeviceBuffer* buf = handle_arg(info, 0);
+  DeviceMemory* m = device_arg(info, 0, "handle");
   if (!info[1].IsTypedArray()) throw_arg(info.Env(), "src must be a TypedArray");
   Napi::TypedArray src = info[1].As<Napi::TypedArray>();
-  if (src.ByteLength() > buf->bytes()) throw coded_error(info.Env(), code_string(Code::Shape), "src is larger than the device buffer");
-  if (buf->get() == nullptr && src.ByteLength() > 0) throw_arg(info.Env(), "the device buffer was disposed");
-  cuda::copy_to_device(buf->get(), static_cast<uint8_t*>(src.ArrayBuffer().Data()) + src.ByteOffset(), src.ByteLength());
+  cuda::copy_to_device(device_range(info, m, 0, src.ByteLength()), host_bytes(src), src.ByteLength());
   return info.Env().Undefined();
 }
 
 // download(handle, dst TypedArray): copies the start of the buffer into dst.
 Napi::Value Download(const Napi::CallbackInfo& info) {
-  DeviceBuffer* buf = handle_arg(info, 0);
+  DeviceMemory* m = device_arg(info, 0, "handle");
   if (!info[1].IsTypedArray()) throw_arg(info.Env(), "dst must be a TypedArray");
   Napi::TypedArray dst = info[1].As<Napi::TypedArray>();
-  if (dst.ByteLength() > buf->bytes()) throw coded_error(info.Env(), code_string(Code::Shape), "dst is larger than the device buffer");
-  if (buf->get() == nullptr && dst.ByteLength() > 0) throw_arg(info.Env(), "the device buffer was disposed");
-  cuda::copy_to_host(static_cast<uint8_t*>(dst.ArrayBuffer().Data()) + dst.ByteOffset(), buf->get(), dst.ByteLength());
+  cuda::copy_to_host(host_bytes(dst), device_range(info, m, 0, dst.ByteLength()), dst.ByteLength());
   return info.Env().Undefined();
+}
+
+// copy(dst handle, src handle, bytes): device to device, both from their start.
+Napi::Value Copy(const Napi::CallbackInfo& info) {
+  DeviceMemory* d = device_arg(info, 0, "dst");
+  DeviceMemory* s = device_arg(info, 1, "src");
+  const uint64_t bytes = u53_arg(info, 2, "bytes");
+  cuda::copy_device_to_device(device_range(info, d, 0, bytes), device_range(info, s, 0, bytes), bytes);
+  return info.Env().Undefined();
+}
+
+// broadcastRows(handle, row Float32Array|Float64Array, rows): handle = rows copies of row.
+Napi::Value BroadcastRows(const Napi::CallbackInfo& info) {
+  DeviceMemory* m = device_arg(info, 0, "handle");
+  AnyArray row = float_array_arg(info, 1, "row");
+  const uint64_t rows = u53_arg(info, 2, "rows");
+  const std::size_t elem = row.is_f64 ? 8 : 4;
+  device_range(info, m, 0, rows * row.length * elem);
+  cuda::broadcast_rows(m->buf.get(), row.data, row.length, rows, row.is_f64);
+  return info.Env().Undefined();
+}
+
+// pinnedCopySeconds(bytes): the link's device-to-host rate into page-locked memory (benchmarks).
+Napi::Value PinnedCopySeconds(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), cuda::pinned_copy_seconds(u53_arg(info, 0, "bytes")));
 }
 
 }  // namespace
@@ -55,6 +91,9 @@ void init_device(Napi::Env env, Napi::Object exports) {
   exports.Set("deviceFree", Napi::Function::New(env, guarded<Free>));
   exports.Set("deviceUpload", Napi::Function::New(env, guarded<Upload>));
   exports.Set("deviceDownload", Napi::Function::New(env, guarded<Download>));
+  exports.Set("deviceCopy", Napi::Function::New(env, guarded<Copy>));
+  exports.Set("deviceBroadcastRows", Napi::Function::New(env, guarded<BroadcastRows>));
+  exports.Set("devicePinnedCopySeconds", Napi::Function::New(env, guarded<PinnedCopySeconds>));
 }
 
 }  // namespace napi

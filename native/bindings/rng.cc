@@ -3,13 +3,14 @@
 #include "../kernels/philox.h"
 #include "../rng/rng.h"
 #include "areas.h"
+#include "device_arg.h"
 #include "napi_util.h"
 
 namespace itk {
 namespace napi {
 namespace {
 
-Device device_arg(const Napi::CallbackInfo& info, std::size_t i) {
+Device device_arg_code(const Napi::CallbackInfo& info, std::size_t i) {
   const uint32_t d = u32_arg(info, i, "device");
   if (d > 1) throw_arg(info.Env(), "device must be 0 (cpu) or 1 (cuda)");
   return static_cast<Device>(d);
@@ -29,40 +30,84 @@ Napi::Value Philox(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// rngFill(out, kind, keyLo, keyHi, stream, path, step, first, device, control, async)
-Napi::Value Fill(const Napi::CallbackInfo& info) {
-  if (!info[0].IsTypedArray()) throw_arg(info.Env(), "out must be a TypedArray");
-  Napi::TypedArray out = info[0].As<Napi::TypedArray>();
+// Reads the arguments common to both forms after `out` and `kind`: key, stream, path, step, first.
+struct DrawArgs {
+  RngKey key;
+  uint32_t stream = 0, step = 0;
+  uint64_t path = 0, first = 0;
+};
+
+DrawArgs draw_args(const Napi::CallbackInfo& info) {
+  DrawArgs d;
+  d.key = RngKey{u32_arg(info, 2, "keyLo"), u32_arg(info, 3, "keyHi")};
+  d.stream = u32_arg(info, 4, "stream");
+  if (d.stream > 0xFFFF) throw_arg(info.Env(), "stream must be below 65536");
+  d.path = u53_arg(info, 5, "path");
+  if (d.path >= (uint64_t{1} << 48)) throw_arg(info.Env(), "path id must be below 2^48");
+  d.step = u32_arg(info, 6, "step");
+  d.first = u53_arg(info, 7, "first");
+  return d;
+}
+
+RngKind kind_arg(const Napi::CallbackInfo& info) {
   const uint32_t kind_raw = u32_arg(info, 1, "kind");
   if (kind_raw > 4) throw_arg(info.Env(), "unknown kind");
-  const RngKind kind = static_cast<RngKind>(kind_raw);
+  return static_cast<RngKind>(kind_raw);
+}
+
+// rngFill with a device handle as `out`: n = the handle's bytes / element size.
+Napi::Value FillDevice(const Napi::CallbackInfo& info) {
+  DeviceMemory* m = device_arg(info, 0, "out");
+  const RngKind kind = kind_arg(info);
+  const DrawArgs d = draw_args(info);
+  if (device_arg_code(info, 8) != Device::Cuda) throw_arg(info.Env(), "device output needs device 'cuda'");
+  Job job;
+  const Control ctl = control_arg(info, 9, &job.keep_alive);
+  const bool async = info[10].ToBoolean();
+  job.keep_alive.push_back(info[0].As<Napi::Object>());
+  void* data = m->buf.get();
+  const std::size_t n = m->buf.bytes() / rng_element_size(kind);
+  job.work = [=] { rng_fill_device(data, n, kind, d.key, d.stream, d.path, d.step, d.first, ctl); };
+  return run_job(info.Env(), async, std::move(job));
+}
+
+// rngFill(out, kind, keyLo, keyHi, stream, path, step, first, device, control, async)
+// `out` is a TypedArray, or a device handle (then the draws stay on the GPU).
+Napi::Value Fill(const Napi::CallbackInfo& info) {
+  if (is_device_handle(info, 0)) return FillDevice(info);
+  if (!info[0].IsTypedArray()) throw_arg(info.Env(), "out must be a TypedArray");
+  Napi::TypedArray out = info[0].As<Napi::TypedArray>();
+  const RngKind kind = kind_arg(info);
   if (out.ByteLength() % rng_element_size(kind) != 0 ||
       (kind == RngKind::Bits && out.TypedArrayType() != napi_uint32_array) ||
       ((kind == RngKind::UniformF32 || kind == RngKind::NormalF32) && out.TypedArrayType() != napi_float32_array) ||
       ((kind == RngKind::UniformF64 || kind == RngKind::NormalF64) && out.TypedArrayType() != napi_float64_array))
     throw coded_error(info.Env(), code_string(Code::Dtype), "out does not match the requested kind");
-  const RngKey key{u32_arg(info, 2, "keyLo"), u32_arg(info, 3, "keyHi")};
-  const uint32_t stream = u32_arg(info, 4, "stream");
-  if (stream > 0xFFFF) throw_arg(info.Env(), "stream must be below 65536");
-  const uint64_t path = u53_arg(info, 5, "path");
-  if (path >= (uint64_t{1} << 48)) throw_arg(info.Env(), "path id must be below 2^48");
-  const uint32_t step = u32_arg(info, 6, "step");
-  const uint64_t first = u53_arg(info, 7, "first");
-  const Device device = device_arg(info, 8);
+  const DrawArgs d = draw_args(info);
+  const Device device = device_arg_code(info, 8);
   Job job;
   const Control ctl = control_arg(info, 9, &job.keep_alive);
   const bool async = info[10].ToBoolean();
   job.keep_alive.push_back(out);
   void* data = static_cast<uint8_t*>(out.ArrayBuffer().Data()) + out.ByteOffset();
   const std::size_t n = out.ByteLength() / rng_element_size(kind);
-  job.work = [=] { rng_fill(data, n, kind, key, stream, path, step, first, device, ctl); };
+  job.work = [=] { rng_fill(data, n, kind, d.key, d.stream, d.path, d.step, d.first, device, ctl); };
   return run_job(info.Env(), async, std::move(job));
 }
 
-// rngRandn(out: Float32Array(paths*dim), paths, dim, keyLo, keyHi, stream, pathOffset, step,
-//          device, control, async)
+// rngRandn(out: Float32Array(paths*dim) | device handle, paths, dim, keyLo, keyHi, stream,
+//          pathOffset, step, device, control, async)
 Napi::Value Randn(const Napi::CallbackInfo& info) {
-  auto out = array_arg<float>(info, 0, "out");
+  const bool on_device = is_device_handle(info, 0);
+  ArrayArg<float> out;
+  if (on_device) {
+    DeviceMemory* m = device_arg(info, 0, "out");
+    out.data = static_cast<float*>(m->buf.get());
+    out.length = m->buf.bytes() / sizeof(float);
+    out.object = info[0].As<Napi::Object>();
+  } else {
+    out = array_arg<float>(info, 0, "out");
+  }
   const uint64_t paths = u53_arg(info, 1, "paths");
   const uint64_t dim = u53_arg(info, 2, "dim");
   if (paths * dim != out.length) throw coded_error(info.Env(), code_string(Code::Shape), "out must hold paths*dim values");
@@ -72,13 +117,19 @@ Napi::Value Randn(const Napi::CallbackInfo& info) {
   const uint64_t offset = u53_arg(info, 6, "pathOffset");
   if (offset + paths > (uint64_t{1} << 48)) throw_arg(info.Env(), "path ids must stay below 2^48");
   const uint32_t step = u32_arg(info, 7, "step");
-  const Device device = device_arg(info, 8);
+  const Device device = device_arg_code(info, 8);
   Job job;
   const Control ctl = control_arg(info, 9, &job.keep_alive);
   const bool async = info[10].ToBoolean();
   job.keep_alive.push_back(out.object);
   float* data = out.data;
-  job.work = [=] { rng_randn(data, paths, dim, key, stream, offset, step, device, ctl); };
+  if (on_device && device != Device::Cuda) throw_arg(info.Env(), "device output needs device 'cuda'");
+  job.work = [=] {
+    if (on_device)
+      rng_randn_device(data, paths, dim, key, stream, offset, step, ctl);
+    else
+      rng_randn(data, paths, dim, key, stream, offset, step, device, ctl);
+  };
   return run_job(info.Env(), async, std::move(job));
 }
 

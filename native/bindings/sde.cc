@@ -10,6 +10,7 @@
 #include "../sde/sde_generic.h"
 #include "../sde/sde_ops.h"
 #include "areas.h"
+#include "device_arg.h"
 #include "napi_util.h"
 
 namespace itk {
@@ -40,11 +41,13 @@ void* opt_array(const Napi::CallbackInfo& info, std::size_t i, const char* name,
 
 // sdeFused(x, out, par: F64, tcoef: F64, saveN0: U32, saveW: F64, hdr: F64, control, async)
 // hdr = [kind, method, dim, m, mixture, paths, pathOffset, stepBegin, stepEnd, keyLo, keyHi,
-//        refine, h, device, tcoefPerStep]
+//        refine, h, device, tcoefPerStep, f64 (device handles only)]
+// x and out are both TypedArrays, or both device handles (then hdr[15] gives the dtype: 1 = f64).
 Napi::Value Fused(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  AnyArray x = float_array_arg(info, 0, "x");
-  AnyArray out = float_array_arg(info, 1, "out");
+  const bool device_io = is_device_handle(info, 0);
+  AnyArray x = device_io ? AnyArray() : float_array_arg(info, 0, "x");
+  AnyArray out = device_io ? AnyArray() : float_array_arg(info, 1, "out");
   auto par = array_arg<double>(info, 2, "par");
   auto tc = array_arg<double>(info, 3, "tcoef");
   auto n0 = array_arg<uint32_t>(info, 4, "saveN0");
@@ -67,6 +70,16 @@ Napi::Value Fused(const Napi::CallbackInfo& info) {
   c.h = h.data[12];
   c.device = hdr_int(env, h, 13, 1, "device") ? Device::Cuda : Device::Cpu;
   c.tcoef_per_step = hdr_int(env, h, 14, 1, "tcoefPerStep") != 0;
+  if (device_io) {
+    // Device handles carry no dtype: the header says it, and the byte sizes are checked here.
+    const bool f64 = hdr_int(env, h, 15, 1, "f64") != 0;
+    const std::size_t elem = f64 ? 8 : 4;
+    DeviceMemory* dx = device_arg(info, 0, "x");
+    DeviceMemory* dout = device_arg(info, 1, "out");
+    x = AnyArray{dx->buf.get(), dx->buf.bytes() / elem, f64, info[0].As<Napi::Object>()};
+    out = AnyArray{dout->buf.get(), dout->buf.bytes() / elem, f64, info[1].As<Napi::Object>()};
+    c.device_io = true;
+  }
   c.f64 = x.is_f64;
   if (out.is_f64 != x.is_f64) throw coded_error(env, code_string(Code::Dtype), "x and out must share a dtype");
   if (x.length != c.paths * c.dim) throw_shape(env, "x must hold paths*dim values");

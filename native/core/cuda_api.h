@@ -35,6 +35,12 @@ void* malloc_bytes(std::size_t bytes);
 void free_bytes(void* p) noexcept;
 void copy_to_device(void* dst, const void* src, std::size_t bytes);
 void copy_to_host(void* dst, const void* src, std::size_t bytes);
+void copy_device_to_device(void* dst, const void* src, std::size_t bytes);
+// out[r*d + i] = row_host[i] for r < rows: a [rows, d] device array from one host row.
+void broadcast_rows(void* out, const void* row_host, std::size_t d, std::size_t rows, bool f64);
+// Seconds for one cudaMemcpy of `bytes` from the device into page-locked host memory (best of 3):
+// the reference the benchmark sets beside the staged copy into JS memory.
+double pinned_copy_seconds(std::size_t bytes);
 void synchronize();
 
 // Fills out (on the device) with draws j = first..first+n-1 of (seed, stream, path, step).

@@ -24,6 +24,9 @@ void* malloc_bytes(std::size_t) { unavailable(); }
 void free_bytes(void*) noexcept {}
 void copy_to_device(void*, const void*, std::size_t) { unavailable(); }
 void copy_to_host(void*, const void*, std::size_t) { unavailable(); }
+void copy_device_to_device(void*, const void*, std::size_t) { unavailable(); }
+void broadcast_rows(void*, const void*, std::size_t, std::size_t, bool) { unavailable(); }
+double pinned_copy_seconds(std::size_t) { unavailable(); }
 void synchronize() { unavailable(); }
 void rng_fill(void*, std::size_t, int, uint32_t, uint32_t, uint32_t, uint64_t, uint32_t, uint64_t) {
   unavailable();

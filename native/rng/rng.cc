@@ -42,4 +42,20 @@ void rng_randn(float* out_host, std::size_t paths, std::size_t dim, RngKey key, 
   cuda::copy_to_host(out_host, buf.get(), buf.bytes());
 }
 
+void rng_fill_device(void* out_device, std::size_t n, RngKind kind, RngKey key, uint32_t stream, uint64_t path,
+                     uint32_t step, uint64_t first, const Control& ctl) {
+  cuda::require_available();
+  ctl.check();
+  cuda::rng_fill(out_device, n, static_cast<int>(kind), key.lo, key.hi, stream, path, step, first);
+  ctl.progress(1, 1);
+}
+
+void rng_randn_device(float* out_device, std::size_t paths, std::size_t dim, RngKey key, uint32_t stream,
+                      uint64_t path_offset, uint32_t step, const Control& ctl) {
+  cuda::require_available();
+  ctl.check();
+  cuda::rng_randn(out_device, paths, dim, key.lo, key.hi, stream, path_offset, step);
+  ctl.progress(1, 1);
+}
+
 }  // namespace itk

@@ -138,18 +138,21 @@ void run(const FusedCall& c, const Control& ctl) {
   DeviceBuffer dtc = upload(tcoef.data(), tcoef.size() * sizeof(T));
   DeviceBuffer dn0 = upload(c.save_n0, c.n_saves * sizeof(uint32_t));
   DeviceBuffer dw = upload(save_w.data(), save_w.size() * sizeof(T));
-  DeviceBuffer dx = upload(c.x, state_bytes);
-  DeviceBuffer dout(out_bytes);
+  // Host state and saves travel through temporaries; device-resident ones are used in place.
+  DeviceBuffer dx = c.device_io ? DeviceBuffer() : upload(c.x, state_bytes);
+  DeviceBuffer dout(c.device_io ? 0 : out_bytes);
   a.par = static_cast<const T*>(dpar.get());
   a.tcoef = static_cast<const T*>(dtc.get());
   a.save_n0 = static_cast<const uint32_t*>(dn0.get());
   a.save_w = static_cast<const T*>(dw.get());
-  a.x = static_cast<T*>(dx.get());
-  a.out = static_cast<T*>(dout.get());
+  a.x = static_cast<T*>(c.device_io ? c.x : dx.get());
+  a.out = static_cast<T*>(c.device_io ? c.out : dout.get());
   ctl.check();
   launch(a);
-  cuda::copy_to_host(c.x, dx.get(), state_bytes);
-  if (out_bytes) cuda::copy_to_host(c.out, dout.get(), out_bytes);
+  if (!c.device_io) {
+    cuda::copy_to_host(c.x, dx.get(), state_bytes);
+    if (out_bytes) cuda::copy_to_host(c.out, dout.get(), out_bytes);
+  }
   ctl.progress(1, 1);
 }
 
@@ -161,6 +164,7 @@ void sde_fused(const FusedCall& c, const Control& ctl) {
           "coupled built-in models hold at most 32 dimensions per path");
   require(c.mixture <= static_cast<uint32_t>(sde::kMaxMixture), Code::InvalidArg, "at most 64 mixture components");
   require(c.refine >= 1 && c.step_end >= c.step_begin, Code::InvalidArg, "bad step range or refinement");
+  require(!c.device_io || c.device == Device::Cuda, Code::InvalidArg, "device-resident state needs device 'cuda'");
   require(static_cast<uint64_t>(c.step_end) * c.refine <= 0xFFFFFFFFull, Code::InvalidArg,
           "steps x noiseRefinement must stay below 2^32");
   require(c.path_offset + c.paths <= (uint64_t{1} << 48), Code::InvalidArg, "path ids must stay below 2^48");

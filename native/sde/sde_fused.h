@@ -29,6 +29,7 @@ struct FusedCall {
   void* x = nullptr;    // [paths, dim] of the state type, updated in place
   void* out = nullptr;  // [n_saves, paths, dim]
   Device device = Device::Cpu;
+  bool device_io = false;  // x and out are device memory (CUDA only): no copies to or from the host
 };
 
 void sde_fused(const FusedCall& call, const Control& ctl);
