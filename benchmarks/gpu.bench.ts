@@ -1,31 +1,36 @@
 /**
- * CUDA against the CPU (all threads) in the same run, for the kernel families that have a CUDA
- * path: random normals, fused SDE trajectories, log-domain Sinkhorn and SNS, fBM Markov paths.
+ * CUDA in the same run as what a GPU user would otherwise write: a PyTorch loop and a jitted JAX
+ * `lax.scan` (benchmarks/anchors/), plus the CPU (all threads) for scale. Rows:
+ * - copies: device-to-host into a JS array (fresh and reused) beside a pinned cudaMemcpy;
+ * - normals: `rng.normal` into a DeviceArray (the result stays on the GPU, as torch.randn's does)
+ *   and into a host array;
+ * - fused SDE trajectories with `output: 'device'` (final state stays on the GPU, as in the
+ *   anchors), the run-time-shape kernel beside the compile-time-shape one, and host output;
+ * - fBM Markov paths and OT solvers (host results).
+ * `ITOKIT_GPU_BENCH_SECTIONS=copy,rng,sde,fbm,ot` picks sections (default: all).
  * Skips (and leaves benchmarks/gpu.md as it was) when no CUDA device is present.
- *
- * Every call here is end to end from JavaScript: host arrays in, host arrays out, so each CUDA
- * number includes the device-to-host copy of its output. That copy is measured on its own
- * (DeviceArray.toHost of the same byte count) and the notes give the kernel share as
- * total − copy, then compare it with the bound counted for that kernel.
  */
 import { backends, DeviceArray, fbm, getThreads, ot, rng, sde } from '../lib';
+import { native } from '../lib/native';
+import { AnchorResult, runAnchor } from './anchors/anchor';
 import { BenchOptions, BenchRow, report, time } from './harness';
 
 /** H200 numbers measured on this workplace's machines (device/KINDS.md): copy bandwidth, read+write. */
 const HBM_BYTES_PER_S = 4.3e12;
 
-/** Milliseconds to bring `bytes` of device memory to a fresh host array (pageable). */
-function copyMs(bytes: number): number {
-  const d = DeviceArray.zeros(bytes / 4, 'float32');
-  try {
-    return time(() => d.toHost(), { runs: 3 }).minMs;
-  } finally {
-    d.dispose();
-  }
+function sections(): Set<string> {
+  const v = process.env.ITOKIT_GPU_BENCH_SECTIONS;
+  return new Set((v ? v : 'copy,rng,sde,fbm,ot').split(',').map((s) => s.trim()));
 }
 
-function ratio(cpuMs: number, cudaMs: number): string {
-  return `${(cpuMs / cudaMs).toFixed(1)}x vs CPU`;
+function ratio(ours: number, theirs: number | undefined, label: string): string {
+  return theirs ? `${(ours / theirs).toFixed(2)}x vs ${label}` : '';
+}
+
+function anchorRow(rows: BenchRow[], name: string, a: AnchorResult | undefined, key: 'path_steps_per_s' | 'normals_per_s', unit: string): number | undefined {
+  const v = a?.[key];
+  if (a && typeof v === 'number') rows.push({ case: name, value: v, unit, note: `${a.lib} ${a.version ?? ''}, ${((a.seconds_min ?? 0) * 1e3).toFixed(2)} ms` });
+  return typeof v === 'number' ? v : undefined;
 }
 
 /** Runs the benchmark and writes benchmarks/gpu.md. */
@@ -35,46 +40,106 @@ export async function run(o: BenchOptions): Promise<void> {
     console.log(`gpu benchmarks skipped: ${b.cuda.reason ?? 'CUDA unavailable'} (benchmarks/gpu.md left unchanged)`);
     return;
   }
+  const want = sections();
   const threads = getThreads();
   const rows: BenchRow[] = [];
   const notes: string[] = [];
+  const nBig = o.quick ? 1 << 22 : 1 << 26;
 
-  // Device-to-host copy: every end-to-end CUDA number below pays it once for its output.
-  const nCopy = o.quick ? 1 << 22 : 1 << 26;
-  const cMs = copyMs(nCopy * 4);
-  const copyGBs = (nCopy * 4) / (cMs / 1e3) / 1e9;
-  rows.push({ case: `device-to-host copy, ${(nCopy * 4) / 2 ** 20} MiB (pageable)`, value: copyGBs, unit: 'GB/s', note: 'paid by every call that returns host data' });
-
-  // Normals: per 4 outputs one Philox block + two Box–Muller pairs, 16 B written.
-  {
-    const n = nCopy;
-    const gpu = time(() => rng.normal(n, { seed: 1, device: 'cuda' }), { runs: 3 });
-    const cpu = time(() => rng.normal(n, { seed: 1, device: 'cpu' }), { runs: 3 });
-    const kMs = Math.max(gpu.minMs - cMs, 1e-3);
-    rows.push({ case: `rng.normal float32 n = 2^${Math.log2(n)}, CUDA`, value: n / (gpu.minMs / 1e3), unit: 'normals/s', ratio: ratio(cpu.minMs, gpu.minMs), note: `kernel ≈ ${kMs.toFixed(1)} ms of ${gpu.minMs.toFixed(1)} (rest: copy)` });
-    rows.push({ case: `rng.normal float32 n = 2^${Math.log2(n)}, CPU ${threads} thr`, value: n / (cpu.minMs / 1e3), unit: 'normals/s' });
-  }
-
-  // Fused SDE trajectories, final state only: one normal per path-step (Heston: two).
-  {
-    const P = o.quick ? 1e5 : 1e6;
-    const N = 252;
-    const cases: [string, sde.Model, number[], sde.Method][] = [
-      ['GBM Euler', sde.models.gbm({ mu: 0.05, sigma: 0.2 }), [1], 'euler'],
-      ['Heston log-Euler', sde.models.heston({ mu: 0.05, kappa: 2, theta: 0.04, xi: 0.5, rho: -0.7 }), [100, 0.04], 'log-euler-ft'],
-    ];
-    for (const [name, model, x0, method] of cases) {
-      const call = (device: 'cuda' | 'cpu') => () => sde.simulateSync(model, { paths: P, x0, t1: 1, steps: N, method, seed: 1, device });
-      const gpu = time(call('cuda'), { runs: 3 });
-      const cpu = time(call('cpu'), { runs: 1 });
-      rows.push({ case: `sde ${name} ${P.toExponential(0)} paths × ${N}, CUDA`, value: (P * N) / (gpu.minMs / 1e3), unit: 'path-steps/s', ratio: ratio(cpu.minMs, gpu.minMs), note: `${gpu.minMs.toFixed(1)} ms` });
-      rows.push({ case: `sde ${name} ${P.toExponential(0)} paths × ${N}, CPU ${threads} thr`, value: (P * N) / (cpu.minMs / 1e3), unit: 'path-steps/s', note: `${cpu.minMs.toFixed(0)} ms` });
+  if (want.has('copy')) {
+    // 256 MiB device to host: into a fresh JS array (pays first-touch page faults), into a reused
+    // one, and the link's own rate into page-locked memory.
+    const bytes = nBig * 4;
+    const d = DeviceArray.zeros(nBig, 'float32');
+    try {
+      const fresh = time(() => d.toHost(), { runs: 3 }).minMs;
+      const into = new Float32Array(nBig);
+      const reused = time(() => d.toHost(into), { runs: 3 }).minMs;
+      const pinned = native().devicePinnedCopySeconds(bytes) * 1e3;
+      const gbs = (ms: number) => bytes / (ms / 1e3) / 1e9;
+      rows.push({ case: `device→host ${bytes / 2 ** 20} MiB, pinned cudaMemcpy (link reference)`, value: gbs(pinned), unit: 'GB/s', note: `${pinned.toFixed(2)} ms` });
+      rows.push({ case: `device→host ${bytes / 2 ** 20} MiB into a fresh JS array (toHost())`, value: gbs(fresh), unit: 'GB/s', ratio: `${(pinned / fresh).toFixed(2)}x of pinned`, note: `${fresh.toFixed(2)} ms` });
+      rows.push({ case: `device→host ${bytes / 2 ** 20} MiB into a reused JS array (toHost(into))`, value: gbs(reused), unit: 'GB/s', ratio: `${(pinned / reused).toFixed(2)}x of pinned`, note: `${reused.toFixed(2)} ms` });
+    } finally {
+      d.dispose();
     }
-    notes.push('SDE: state lives in registers for the whole path, so the kernel is compute-bound on Philox and Box–Muller (~30 float ops and 5 multiplies-high per normal), not on memory; the output copy is P·d·4 bytes.');
   }
 
-  // Entropic OT: float64, tol 1e-9. A Sinkhorn iteration reads C twice (rows, then columns).
-  {
+  if (want.has('rng')) {
+    // Per 4 normals: one Philox block (10 rounds, 2 multiplies-high each) and two Box–Muller
+    // pairs (log, sin/cos with 4 IEEE divisions and a sqrt), 16 bytes written.
+    const n = nBig;
+    const dev = time(() => rng.normal(n, { seed: 1, output: 'device' }).dispose(), { runs: 5 }).minMs;
+    const host = time(() => rng.normal(n, { seed: 1, device: 'cuda' }), { runs: 3 }).minMs;
+    const cpu = time(() => rng.normal(n, { seed: 1, device: 'cpu' }), { runs: 3 }).minMs;
+    const torch = runAnchor('normals', { lib: 'torch', device: 'cuda', n, repeats: 10 });
+    const jax = runAnchor('normals', { lib: 'jax', device: 'cuda', n, repeats: 10 });
+    const ours = n / (dev / 1e3);
+    rows.push({ case: `rng.normal 2^${Math.log2(n)} float32 → DeviceArray`, value: ours, unit: 'normals/s', ratio: ratio(ours, torch?.normals_per_s, 'torch.randn'), note: `${dev.toFixed(3)} ms; write bound ${((n * 4) / HBM_BYTES_PER_S * 2e3).toFixed(3)} ms` });
+    anchorRow(rows, `torch.randn 2^${Math.log2(n)} float32 on the device`, torch, 'normals_per_s', 'normals/s');
+    anchorRow(rows, `jax.random.normal 2^${Math.log2(n)} float32 on the device`, jax, 'normals_per_s', 'normals/s');
+    const hostRate = n / (host / 1e3);
+    rows.push({ case: `rng.normal 2^${Math.log2(n)} float32 → host array (CUDA)`, value: hostRate, unit: 'normals/s', ratio: torch?.normals_per_s_to_host ? `${(hostRate / torch.normals_per_s_to_host).toFixed(2)}x vs torch.randn().cpu()` : '', note: `${host.toFixed(1)} ms` });
+    rows.push({ case: `rng.normal 2^${Math.log2(n)} float32, CPU ${threads} thr`, value: n / (cpu / 1e3), unit: 'normals/s' });
+  }
+
+  if (want.has('sde')) {
+    const N = 252;
+    const gbm = sde.models.gbm({ mu: 0.05, sigma: 0.2 });
+    const heston = sde.models.heston({ mu: 0.05, kappa: 2, theta: 0.04, xi: 0.5, rho: -0.7 });
+    const cases: [string, 'gbm' | 'heston', sde.Model, number[], sde.Method, number][] = [
+      ['GBM Euler', 'gbm', gbm, [1], 'euler', o.quick ? 1e6 : 1e7],
+      ['GBM Euler', 'gbm', gbm, [1], 'euler', o.quick ? 1e5 : 1e6],
+      ['Heston log-Euler FT', 'heston', heston, [100, 0.04], 'log-euler-ft', o.quick ? 1e6 : 1e7],
+    ];
+    for (const [name, key, model, x0, method, P] of cases) {
+      const label = `${name} ${P.toExponential(0)} × ${N}`;
+      const opts = { paths: P, x0, t1: 1, steps: N, method, seed: 1 } as const;
+      const devMs = time(() => {
+        const r = sde.simulateSync(model, { ...opts, output: 'device' });
+        r.final.dispose();
+        r.data.dispose();
+      }, { runs: 5 }).minMs;
+      process.env.ITOKIT_SDE_KERNEL = 'runtime';
+      const rtMs = time(() => {
+        const r = sde.simulateSync(model, { ...opts, output: 'device' });
+        r.final.dispose();
+        r.data.dispose();
+      }, { runs: 2 }).minMs;
+      delete process.env.ITOKIT_SDE_KERNEL;
+      const hostMs = time(() => sde.simulateSync(model, { ...opts, device: 'cuda' }), { runs: 3 }).minMs;
+      const torch = runAnchor('sde_loops', { lib: 'torch', device: 'cuda', model: key, paths: P, steps: N, repeats: 3 });
+      const jax = runAnchor('sde_loops', { lib: 'jax', device: 'cuda', model: key, paths: P, steps: N, repeats: 3 });
+      const rate = (ms: number) => (P * N) / (ms / 1e3);
+      const ours = rate(devMs);
+      rows.push({
+        case: `sde ${label}, CUDA → DeviceArray`, value: ours, unit: 'path-steps/s',
+        ratio: [ratio(ours, torch?.path_steps_per_s, 'torch'), ratio(ours, jax?.path_steps_per_s, 'JAX')].filter(Boolean).join('; '),
+        note: `${devMs.toFixed(2)} ms`,
+      });
+      rows.push({ case: `sde ${label}, CUDA run-time-shape kernel → DeviceArray`, value: rate(rtMs), unit: 'path-steps/s', note: `${rtMs.toFixed(2)} ms (the kernel before this change)` });
+      rows.push({ case: `sde ${label}, CUDA → host arrays`, value: rate(hostMs), unit: 'path-steps/s', note: `${hostMs.toFixed(2)} ms incl. upload of x0 and download of data + final` });
+      anchorRow(rows, `torch loop ${label} (CUDA)`, torch, 'path_steps_per_s', 'path-steps/s');
+      anchorRow(rows, `JAX lax.scan ${label} (CUDA, jit)`, jax, 'path_steps_per_s', 'path-steps/s');
+      if (P <= 1e6) {
+        const cpuMs = time(() => sde.simulateSync(model, { ...opts, device: 'cpu' }), { runs: 1 }).minMs;
+        rows.push({ case: `sde ${label}, CPU ${threads} thr`, value: rate(cpuMs), unit: 'path-steps/s', note: `${cpuMs.toFixed(0)} ms` });
+      }
+    }
+    notes.push('SDE: one thread per path keeps the state in registers for all steps; each path-step computes one Philox-4x32-10 block and one Box–Muller pair (the counter layout gives every (path, step) its own block) — ~80 integer and ~100 float instructions, 4 of them IEEE divisions — so the kernel is bound by instruction issue, not memory. The anchors draw their normals per step into memory and read them back.');
+  }
+
+  if (want.has('fbm')) {
+    const paths = o.quick ? 1e4 : 1e5;
+    const n = 1000;
+    const call = (device: 'cuda' | 'cpu') => () => fbm.sampleSync({ hurst: 0.3, n, paths, K: 5, seed: 1, device });
+    const gpu = time(call('cuda'), { runs: 3 });
+    const cpu = time(call('cpu'), { runs: 1 });
+    rows.push({ case: `fbm Markov K = 5, ${paths.toExponential(0)} paths × ${n}, CUDA (host output)`, value: (paths * n) / (gpu.minMs / 1e3), unit: 'path-steps/s', ratio: `${(cpu.minMs / gpu.minMs).toFixed(1)}x vs CPU`, note: `${gpu.minMs.toFixed(1)} ms incl. the ${((paths * (n + 1) * 4) / 2 ** 20).toFixed(0)} MiB output copy` });
+    rows.push({ case: `fbm Markov K = 5, ${paths.toExponential(0)} paths × ${n}, CPU ${threads} thr`, value: (paths * n) / (cpu.minMs / 1e3), unit: 'path-steps/s', note: `${cpu.minMs.toFixed(0)} ms` });
+  }
+
+  if (want.has('ot')) {
     const probs: [string, ot.ReferenceProblem, number][] = [
       ['R1 n = 500, reg 1/1200', ot.referenceProblem('R1', { n: 500 }), 1 / 1200],
       [`R3 ${o.quick ? 1000 : 4000}², reg 1e-3`, ot.referenceProblem('R3', { n: o.quick ? 1000 : 4000, m: o.quick ? 1000 : 4000 }), 1e-3],
@@ -85,37 +150,19 @@ export async function run(o: BenchOptions): Promise<void> {
         solve('cuda');
         const g = solve('cuda');
         const c = solve('cpu');
-        const iters = `${g.sinkhornIters}+${g.newtonIters}`;
         const bytes = 2 * p.C.length * 8;
         const perIter = g.timeMs / Math.max(1, g.sinkhornIters + 3 * g.newtonIters);
         rows.push({
-          case: `ot ${method} ${name}, CUDA`,
-          value: g.timeMs,
-          unit: 'ms',
-          ratio: ratio(c.timeMs, g.timeMs),
-          note: `${iters} iters, err ${g.marginalError.toExponential(1)}; ${method === 'sinkhorn' ? `${perIter.toFixed(3)} ms/iter vs ${((bytes / HBM_BYTES_PER_S) * 1e3).toFixed(3)} ms HBM bound` : `CPU ${c.sinkhornIters}+${c.newtonIters}`}`,
+          case: `ot ${method} ${name}, CUDA`, value: g.timeMs, unit: 'ms', ratio: `${(c.timeMs / g.timeMs).toFixed(1)}x vs CPU`,
+          note: `${g.sinkhornIters}+${g.newtonIters} iters, err ${g.marginalError.toExponential(1)}; ${method === 'sinkhorn' ? `${perIter.toFixed(3)} ms/iter vs ${((bytes / HBM_BYTES_PER_S) * 1e3).toFixed(3)} ms HBM bound` : `CPU ${c.sinkhornIters}+${c.newtonIters}`}`,
         });
         rows.push({ case: `ot ${method} ${name}, CPU ${threads} thr`, value: c.timeMs, unit: 'ms', note: `${c.sinkhornIters}+${c.newtonIters} iters` });
       }
     }
-    notes.push('SNS on CUDA: the row/column passes, the top-k threshold and the PCG run on the device, but each Newton step still materialises the plan and copies it to the host for the CSR/CSC build, then uploads the sparse matrices again (R3 4000²: 128 MB down and ~100 MB up per step, ~150 ms of the step), which is why CUDA SNS trails CUDA Sinkhorn there. A device-side CSR build (spec §6.3: count, scan, fill) removes it.');
-    notes.push('OT: one log-domain Sinkhorn iteration reads the n×m float64 cost twice (2·8·n·m bytes); the HBM bound uses 4.3 TB/s. Small problems (R1 n = 500, 2 MB) are launch- and sync-latency-bound on the GPU.');
   }
 
-  // fBM Markov paths (K = 5 OU components): output n·paths floats.
-  {
-    const paths = o.quick ? 1e4 : 1e5;
-    const n = 1000;
-    const call = (device: 'cuda' | 'cpu') => () => fbm.sampleSync({ hurst: 0.3, n, paths, K: 5, seed: 1, device });
-    const gpu = time(call('cuda'), { runs: 3 });
-    const cpu = time(call('cpu'), { runs: 1 });
-    const copy = (cMs * (paths * (n + 1))) / nCopy;
-    rows.push({ case: `fbm Markov K = 5, ${paths.toExponential(0)} paths × ${n}, CUDA`, value: (paths * n) / (gpu.minMs / 1e3), unit: 'path-steps/s', ratio: ratio(cpu.minMs, gpu.minMs), note: `${gpu.minMs.toFixed(1)} ms, of which ≈ ${copy.toFixed(0)} ms output copy` });
-    rows.push({ case: `fbm Markov K = 5, ${paths.toExponential(0)} paths × ${n}, CPU ${threads} thr`, value: (paths * n) / (cpu.minMs / 1e3), unit: 'path-steps/s', note: `${cpu.minMs.toFixed(0)} ms` });
-  }
-
-  report('gpu', 'CUDA against the CPU in the same run (end to end from JavaScript)', rows, [
+  report('gpu', 'CUDA beside PyTorch, JAX and the CPU in the same run', rows, [
     ...notes,
-    'Each CUDA row is a synchronous call with host input and host output (minimum of 3 runs after a warm-up); the CPU row beside it is the same call with device: \'cpu\' on all threads of the same machine.',
+    'Each itokit row is a synchronous call from JavaScript (minimum over runs after a warm-up). Device-output rows include allocating the result DeviceArrays and building the initial state on the GPU; anchors time the same work after their own warm-up (JAX: compiled outside the timing), ending with a device synchronisation.',
   ]);
 }

@@ -16,7 +16,7 @@ namespace {
 // One thread per (path, dimension). Writes go to a time-major buffer [n+1, paths·dims], so at
 // every step consecutive threads store consecutive addresses (coalesced); a tiled transpose then
 // produces the row-major [paths, n+1, dims] layout of the API.
-template <typename T, typename Out>
+template <typename T, typename Out, int KFixed>
 __global__ void fbm_markov_kernel(FbmMarkovArgs<T> a, std::size_t paths, uint64_t path_offset, Out* out_tm,
                                   Out* bro_tm) {
   const std::size_t cols = paths * a.dims;
@@ -24,8 +24,23 @@ __global__ void fbm_markov_kernel(FbmMarkovArgs<T> a, std::size_t paths, uint64_
        t += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
     const std::size_t p = t / a.dims;
     const int d = static_cast<int>(t % a.dims);
-    fbm_markov_path<T, Out>(a, path_offset + p, d, out_tm + t, bro_tm ? bro_tm + t : nullptr, cols);
+    fbm_markov_path<T, Out, KFixed>(a, path_offset + p, d, out_tm + t, bro_tm ? bro_tm + t : nullptr, cols);
   }
+}
+
+// K = 1..8 (the library's defaults and typical choices) get a compile-time K; larger K the
+// run-time kernel.
+template <typename T, typename Out>
+void launch_markov(const FbmMarkovArgs<T>& a, std::size_t paths, uint64_t path_offset, Out* out_tm, Out* bro_tm) {
+  const unsigned grid = grid_for(paths * a.dims, 128);
+  switch (a.K) {
+#define ITK_FBM_K(k) \
+  case k: fbm_markov_kernel<T, Out, k><<<grid, 128>>>(a, paths, path_offset, out_tm, bro_tm); break;
+    ITK_FBM_K(1) ITK_FBM_K(2) ITK_FBM_K(3) ITK_FBM_K(4) ITK_FBM_K(5) ITK_FBM_K(6) ITK_FBM_K(7) ITK_FBM_K(8)
+#undef ITK_FBM_K
+    default: fbm_markov_kernel<T, Out, 0><<<grid, 128>>>(a, paths, path_offset, out_tm, bro_tm); break;
+  }
+  check_launch("fbm markov kernel");
 }
 
 // [rows, paths, dims] (time-major) -> [paths, dst_rows, dims]: a 32x32 shared-memory tile
@@ -95,17 +110,17 @@ void run(const fbm::MarkovRequest& r, const fbm::MarkovSetup& s) {
   a.omega = static_cast<const double*>(omega.get());
   const std::size_t rows = static_cast<std::size_t>(r.n) + 1;
   const std::size_t bytes = r.paths * rows * r.dims * sizeof(T);
-  DeviceBuffer tm(bytes), out(bytes);
+  DeviceBuffer tm(bytes), out(r.device_io ? 0 : bytes);
   DeviceBuffer bro_tm(r.bro ? bytes : 0);
-  const std::size_t threads = r.paths * r.dims;
-  fbm_markov_kernel<T, T><<<grid_for(threads, 128), 128>>>(a, r.paths, r.path_offset, static_cast<T*>(tm.get()),
-                                                          r.bro ? static_cast<T*>(bro_tm.get()) : nullptr);
-  check_launch("fbm markov kernel");
-  transpose<T>(static_cast<const T*>(tm.get()), static_cast<T*>(out.get()), rows, r.paths, r.dims);
-  copy_to_host(r.out, out.get(), bytes);
+  launch_markov<T, T>(a, r.paths, r.path_offset, static_cast<T*>(tm.get()), r.bro ? static_cast<T*>(bro_tm.get()) : nullptr);
+  // Device-resident results are transposed straight into the caller's arrays.
+  T* dst = static_cast<T*>(r.device_io ? r.out : out.get());
+  transpose<T>(static_cast<const T*>(tm.get()), dst, rows, r.paths, r.dims);
+  if (!r.device_io) copy_to_host(r.out, out.get(), bytes);
   if (r.bro) {
-    transpose<T>(static_cast<const T*>(bro_tm.get()), static_cast<T*>(out.get()), rows, r.paths, r.dims);
-    copy_to_host(r.bro, out.get(), bytes);
+    T* bdst = static_cast<T*>(r.device_io ? r.bro : out.get());
+    transpose<T>(static_cast<const T*>(bro_tm.get()), bdst, rows, r.paths, r.dims);
+    if (!r.device_io) copy_to_host(r.bro, out.get(), bytes);
   }
 }
 

@@ -142,15 +142,26 @@ export class DeviceArray<D extends Dtype = Dtype> {
 
   /** @internal Holds the array for the duration of an async call: dispose() waits for it. */
   async using<T>(fn: (handle: object) => Promise<T>): Promise<T> {
-    const h = this.live();
-    this.users++;
+    return DeviceArray.holding([this], () => fn(this.live()));
+  }
+
+  /**
+   * @internal Holds every given array (nulls skipped) while `fn` runs, so a dispose() made in the
+   * meantime frees them only after the native call that reads or writes them has ended.
+   */
+  static async holding<T>(arrays: readonly (DeviceArray | null | undefined)[], fn: () => Promise<T>): Promise<T> {
+    const held = arrays.filter((a): a is DeviceArray => a instanceof DeviceArray);
+    for (const a of held) a.live();
+    for (const a of held) a.users++;
     try {
-      return await fn(h);
+      return await fn();
     } finally {
-      this.users--;
-      if (this.users === 0 && this.disposeRequested) {
-        this.disposeRequested = false;
-        this.dispose();
+      for (const a of held) {
+        a.users--;
+        if (a.users === 0 && a.disposeRequested) {
+          a.disposeRequested = false;
+          a.dispose();
+        }
       }
     }
   }

@@ -14,9 +14,9 @@ export interface FbmAddon {
   };
   fbmMatrices(type: number, hurst: number, T: number, unit: boolean, gammas: Float64Array): { A: Float64Array; b: Float64Array; c: number };
   fbmVariance(type: number, hurst: number): number;
-  fbmMarkovSample(out: Float32Array | Float64Array, bro: Float32Array | Float64Array | null, paths: number, dims: number,
+  fbmMarkovSample(out: Float32Array | Float64Array | object, bro: Float32Array | Float64Array | object | null, paths: number, dims: number,
     n: number, T: number, type: number, exact: boolean, gammas: Float64Array, omegas: Float64Array, keyLo: number,
-    keyHi: number, pathOffset: number, device: number, control: Float64Array | null, async: boolean): Promise<void> | undefined;
+    keyHi: number, pathOffset: number, device: number, control: Float64Array | null, async: boolean, f64: boolean): Promise<void> | undefined;
   fbmExactSample(out: Float32Array | Float64Array, method: number, type: number, hurst: number, n: number, T: number,
     scale: number, paths: number, keyLo: number, keyHi: number, pathOffset: number, control: Float64Array | null,
     async: boolean): Promise<boolean> | boolean;

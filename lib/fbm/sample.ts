@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 import { DeviceOption, deviceCode, resolveDevice } from '../backends';
+import { DeviceArray, OutputOption, checkOutput, deviceForOutput } from '../device-array';
 import { InvalidArgumentError } from '../errors';
 import { RunOptions, runNative, runNativeSync } from '../run';
 import { Dtype, FloatArray, Seed, allocate, checkDtype, checkInt, checkOneOf, seedKey } from '../validate';
@@ -54,12 +55,17 @@ export interface SampleOptions<D extends Dtype = Dtype> {
   device?: DeviceOption;
   /** Also return the driving Brownian motion W on the grid (markov only). */
   returnBrownian?: boolean;
+  /**
+   * Where `paths` (and `brownian`) stay (default 'host'). 'device' runs the markov method on CUDA
+   * and returns {@link DeviceArray}s, with no copy to the host.
+   */
+  output?: OutputOption;
 }
 
 type ArrayFor<D extends Dtype> = D extends 'float64' ? Float64Array : Float32Array;
 
-/** Result of {@link sample}. */
-export interface FbmPaths<A extends FloatArray = FloatArray> {
+/** Result of {@link sample}; `A` is a host typed array, or a {@link DeviceArray} with `output: 'device'`. */
+export interface FbmPaths<A extends FloatArray | DeviceArray = FloatArray> {
   /** Row-major [paths, n+1] (or [paths, n+1, dims]); B(0) = 0. */
   paths: A;
   /** Shape of `paths`. */
@@ -77,9 +83,9 @@ export interface FbmPaths<A extends FloatArray = FloatArray> {
 
 interface Plan {
   method: SampleMethod;
-  out: FloatArray;
-  bro: FloatArray | null;
-  res: FbmPaths;
+  out: FloatArray | DeviceArray;
+  bro: FloatArray | DeviceArray | null;
+  res: FbmPaths<FloatArray | DeviceArray>;
   call: (control: Float64Array | null, async: boolean) => Promise<unknown> | unknown;
 }
 
@@ -103,7 +109,8 @@ function plan(o: SampleOptions): Plan {
   const times = new Float64Array(n + 1);
   for (let j = 0; j <= n; j++) times[j] = (j * T) / n;
   const shape = dims === 1 ? [paths, n + 1] : [paths, n + 1, dims];
-  const out = allocate(dtype, total);
+  const output = checkOutput(o.output);
+  if (output === 'device' && method !== 'markov') throw new InvalidArgumentError(`output: 'device' serves the markov method only, not '${method}'`);
   if (method === 'markov') {
     const scheme = o.scheme === undefined ? 'exact' : checkOneOf('scheme', o.scheme, ['exact', 'euler'] as const);
     const gammas = resolveGammas(o);
@@ -120,16 +127,21 @@ function plan(o: SampleOptions): Plan {
     if (scheme === 'euler' && !((gammas[gammas.length - 1] * T) / n < 0.5)) {
       throw new InvalidArgumentError(`scheme 'euler' needs gammaMax*dt < 0.5, got ${(gammas[gammas.length - 1] * T) / n}; use more steps or scheme 'exact'`);
     }
-    const device = deviceCode(resolveDevice(o.device, paths * dims * n * (gammas.length + 1)));
-    const bro = o.returnBrownian ? allocate(dtype, total) : null;
-    const res: FbmPaths = { paths: out, shape, times, gammas, omegas };
+    const onDevice = output === 'device';
+    const device = deviceCode(onDevice ? deviceForOutput(o.device) : resolveDevice(o.device, paths * dims * n * (gammas.length + 1)));
+    const buffer = () => (onDevice ? DeviceArray.allocate(dtype, shape) : allocate(dtype, total));
+    const out = buffer();
+    const bro = o.returnBrownian ? buffer() : null;
+    const res: FbmPaths<FloatArray | DeviceArray> = { paths: out, shape, times, gammas, omegas };
     if (bro) res.brownian = bro;
+    const arg = (a: FloatArray | DeviceArray | null) => (a instanceof DeviceArray ? a.live() : a);
     return {
       method, out, bro, res,
-      call: (control, async) => fbmAddon().fbmMarkovSample(out, bro, paths, dims, n, T, typeCode(type), scheme === 'exact',
-        gammas, omegas, lo, hi, pathOffset, device, control, async),
+      call: (control, async) => fbmAddon().fbmMarkovSample(arg(out)!, arg(bro), paths, dims, n, T, typeCode(type), scheme === 'exact',
+        gammas, omegas, lo, hi, pathOffset, device, control, async, dtype === 'float64'),
     };
   }
+  const out = allocate(dtype, total);
   if (o.returnBrownian) throw new InvalidArgumentError('returnBrownian is available for the markov method only');
   if (dims !== 1) throw new InvalidArgumentError('dims > 1 is available for the markov method only');
   if (o.scheme !== undefined) throw new InvalidArgumentError('scheme applies to the markov method only');
@@ -148,7 +160,7 @@ function plan(o: SampleOptions): Plan {
   };
 }
 
-function finish(p: Plan, r: unknown): FbmPaths {
+function finish(p: Plan, r: unknown): FbmPaths<FloatArray | DeviceArray> {
   if (p.method === 'davies-harte') p.res.fellBackToHosking = r === true;
   return p.res;
 }
@@ -162,15 +174,22 @@ function finish(p: Plan, r: unknown): FbmPaths {
  * const { paths } = fbm.sampleSync({ hurst: 0.3, n: 1000, paths: 64, seed: 1 });
  * ```
  */
-export function sampleSync<D extends Dtype = 'float32'>(o: SampleOptions<D>): FbmPaths<ArrayFor<D>> {
+export function sampleSync<D extends Dtype = 'float32'>(o: SampleOptions<D> & { output: 'device' }): FbmPaths<DeviceArray<D>>;
+export function sampleSync<D extends Dtype = 'float32'>(o: SampleOptions<D> & { output?: 'host' }): FbmPaths<ArrayFor<D>>;
+export function sampleSync<D extends Dtype = 'float32'>(o: SampleOptions<D>): FbmPaths<ArrayFor<D>> | FbmPaths<DeviceArray<D>>;
+export function sampleSync<D extends Dtype = 'float32'>(o: SampleOptions<D>): FbmPaths<ArrayFor<D>> | FbmPaths<DeviceArray<D>> {
   const p = plan(o);
   const r = runNativeSync(() => p.call(null, false));
   return finish(p, r) as FbmPaths<ArrayFor<D>>;
 }
 
 /** {@link sampleSync} off the event loop, with AbortSignal and progress. */
-export async function sample<D extends Dtype = 'float32'>(o: SampleOptions<D> & RunOptions): Promise<FbmPaths<ArrayFor<D>>> {
+export async function sample<D extends Dtype = 'float32'>(o: SampleOptions<D> & RunOptions & { output: 'device' }): Promise<FbmPaths<DeviceArray<D>>>;
+export async function sample<D extends Dtype = 'float32'>(o: SampleOptions<D> & RunOptions & { output?: 'host' }): Promise<FbmPaths<ArrayFor<D>>>;
+export async function sample<D extends Dtype = 'float32'>(o: SampleOptions<D> & RunOptions): Promise<FbmPaths<ArrayFor<D>> | FbmPaths<DeviceArray<D>>>;
+export async function sample<D extends Dtype = 'float32'>(o: SampleOptions<D> & RunOptions): Promise<FbmPaths<ArrayFor<D>> | FbmPaths<DeviceArray<D>>> {
   const p = plan(o);
-  const r = await runNative(o, (control) => p.call(control, true) as Promise<unknown>);
+  const held = [p.out, p.bro].map((a) => (a instanceof DeviceArray ? a : null));
+  const r = await DeviceArray.holding(held, () => runNative(o, (control) => p.call(control, true) as Promise<unknown>));
   return finish(p, r) as FbmPaths<ArrayFor<D>>;
 }

@@ -382,7 +382,8 @@ export async function simulate(model: Model, o: SimulateOptions): Promise<SimRes
     if (p.deviceX0) {
       const d = deviceBuffers(p);
       try {
-        await d.x.using((x) => d.out.using((out) => runNative(run, (control) => sdeNative().sdeFused(x, out, f.par, f.tcoef, p.saveN0, p.saveW, f.hdr, control, true))));
+        await DeviceArray.holding([d.x, d.out], () =>
+          runNative(run, (control) => sdeNative().sdeFused(d.x.live(), d.out.live(), f.par, f.tcoef, p.saveN0, p.saveW, f.hdr, control, true)));
       } catch (e) {
         d.x.dispose();
         d.out.dispose();

@@ -8,6 +8,7 @@
 #include "../fbm/fbm_sde.h"
 #include "../fbm/fbm_special.h"
 #include "areas.h"
+#include "device_arg.h"
 #include "napi_util.h"
 
 namespace itk {
@@ -84,17 +85,26 @@ Napi::Value Variance(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), fbm::type_variance(type, h));
 }
 
+// out and bro are TypedArrays, or device handles (then f64 says the dtype).
 // fbmMarkovSample(out, bro|null, paths, dims, n, T, type, exact, gammas, omegas, keyLo, keyHi,
-//                 pathOffset, device, control, async)
+//                 pathOffset, device, control, async, f64)
 Napi::Value MarkovSample(const Napi::CallbackInfo& info) {
-  AnyArray out = float_array_arg(info, 0, "out");
   fbm::MarkovRequest r;
+  r.device_io = is_device_handle(info, 0);
+  // Device handles carry no dtype: argument 16 gives it; lengths come from the handles' bytes.
+  auto any_arg = [&](std::size_t i, const char* name) {
+    if (!r.device_io) return float_array_arg(info, i, name);
+    const bool f64 = info.Length() > 16 && info[16].ToBoolean();
+    DeviceMemory* m = device_arg(info, i, name);
+    return AnyArray{m->buf.get(), m->buf.bytes() / (f64 ? 8 : 4), f64, info[i].As<Napi::Object>()};
+  };
+  AnyArray out = any_arg(0, "out");
   r.out = out.data;
   r.f64 = out.is_f64;
   Job job;
   job.keep_alive.push_back(out.object);
   if (!info[1].IsNull() && !info[1].IsUndefined()) {
-    AnyArray bro = float_array_arg(info, 1, "brownian");
+    AnyArray bro = any_arg(1, "brownian");
     if (bro.is_f64 != out.is_f64 || bro.length != out.length)
       throw coded_error(info.Env(), code_string(Code::Shape), "brownian must match out");
     r.bro = bro.data;

@@ -210,6 +210,7 @@ void markov_sample(const MarkovRequest& r, Device device, const Control& ctl) {
   require(r.n >= 1, Code::InvalidArg, "n must be >= 1");
   require(r.dims >= 1, Code::InvalidArg, "dims must be >= 1");
   require(r.path_offset + r.paths <= (uint64_t{1} << 48), Code::InvalidArg, "path ids must stay below 2^48");
+  require(!r.device_io || device == Device::Cuda, Code::InvalidArg, "device-resident output needs device 'cuda'");
   const MarkovSetup s = markov_setup(r.gammas, r.omegas, r.K, r.T / r.n, r.exact, r.stationary);
   if (r.paths == 0) return;
   if (device == Device::Cuda) {

@@ -35,6 +35,7 @@ struct MarkovRequest {
   int K = 0;
   uint32_t key_lo = 0, key_hi = 0;
   uint64_t path_offset = 0;
+  bool device_io = false;  // out and bro are device memory (CUDA only): no copies to the host
 };
 
 void markov_sample(const MarkovRequest& r, Device device, const Control& ctl);

@@ -40,4 +40,27 @@ ITK_HD void normal_lanes(uint32_t key_lo, uint32_t key_hi, uint32_t stream, uint
   }
 }
 
+// normal_lanes for a compile-time count: the same value for every lane (lane j is the cos or sin
+// half of the Box–Muller pair holding word j & 3 of block j >> 2), with constant indices so the
+// GPU keeps z, the block and the pair in registers.
+template <int Count>
+ITK_HD void normal_lanes_n(uint32_t key_lo, uint32_t key_hi, uint32_t stream, uint64_t path, uint32_t step,
+                           uint64_t first, float* z) {
+  Philox4 w{{0, 0, 0, 0}};
+  float c = 0.0f, s = 0.0f;
+#if defined(__CUDA_ARCH__)
+#pragma unroll
+#endif
+  for (int i = 0; i < Count; ++i) {
+    const uint64_t lane = first + static_cast<uint64_t>(i);
+    const uint32_t word = static_cast<uint32_t>(lane & 3u);
+    if (i == 0 || word == 0) w = philox_block(key_lo, key_hi, stream, path, step, static_cast<uint32_t>(lane >> 2));
+    if (i == 0 || (word & 1u) == 0) {
+      const bool hi = (word & 2u) != 0;
+      box_muller(hi ? w.v[2] : w.v[0], hi ? w.v[3] : w.v[1], &c, &s);
+    }
+    z[i] = (word & 1u) ? s : c;
+  }
+}
+
 }  // namespace itk

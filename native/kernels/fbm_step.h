@@ -32,17 +32,32 @@ struct FbmMarkovArgs {
   const double* omega = nullptr;  // K weights (normalisation already applied)
 };
 
+// K normals of lanes first.. of (stream, path, step): the compile-time form when K is fixed.
+template <int KFixed>
+ITK_HD void fbm_normals(uint32_t key_lo, uint32_t key_hi, uint32_t stream, uint64_t path, uint32_t step,
+                        uint64_t first, int K, float* z) {
+  if constexpr (KFixed > 0) {
+    normal_lanes_n<KFixed>(key_lo, key_hi, stream, path, step, first, z);
+  } else {
+    normal_lanes(key_lo, key_hi, stream, path, step, first, K, z);
+  }
+}
+
 // Writes B̂(t_0..t_n) to out[j*stride] and, when bro != nullptr, W(t_j) to bro[j*stride].
-template <typename T, typename Out>
+// KFixed > 0 fixes K at compile time (it must equal a.K): the loops over K then have constant trip
+// counts and the GPU keeps y, y0 and z in registers instead of local memory. The operations and
+// their order do not depend on KFixed, so neither do the bits.
+template <typename T, typename Out, int KFixed = 0>
 ITK_HD void fbm_markov_path(const FbmMarkovArgs<T>& a, uint64_t path, int d, Out* out, Out* bro,
                             std::size_t stride) {
-  const int K = a.K;
-  T y[kFbmMaxK];
-  T y0[kFbmMaxK];
-  float z[kFbmMaxK];
+  constexpr int kCap = KFixed > 0 ? KFixed : kFbmMaxK;
+  const int K = KFixed > 0 ? KFixed : a.K;
+  T y[kCap];
+  T y0[kCap];
+  float z[kCap];
   for (int k = 0; k < K; ++k) y0[k] = T(0);
   if (a.stationary) {
-    normal_lanes(a.key_lo, a.key_hi, kStreamFbmInit, path, 0, static_cast<uint64_t>(d) * K, K, z);
+    fbm_normals<KFixed>(a.key_lo, a.key_hi, kStreamFbmInit, path, 0, static_cast<uint64_t>(d) * K, K, z);
     for (int k = 0; k < K; ++k) {
       T s = T(0);
       for (int l = 0; l < K; ++l) s = hd_add(s, hd_mul(a.lC[k * K + l], T(z[l])));
@@ -58,7 +73,7 @@ ITK_HD void fbm_markov_path(const FbmMarkovArgs<T>& a, uint64_t path, int d, Out
     const T dw = hd_mul(a.sqrt_dt, T(normal_of_block(wb, static_cast<uint32_t>(d & 3))));
     if (a.exact) {
       // Y_{j+1} = e^{−γΔ} Y_j + m ΔW + L_c z  (§4 "Exact OU step").
-      normal_lanes(a.key_lo, a.key_hi, kStreamFbmOu, path, j, static_cast<uint64_t>(d) * K, K, z);
+      fbm_normals<KFixed>(a.key_lo, a.key_hi, kStreamFbmOu, path, j, static_cast<uint64_t>(d) * K, K, z);
       for (int k = 0; k < K; ++k) {
         T s = hd_add(hd_mul(a.decay[k], y[k]), hd_mul(a.m[k], dw));
         for (int l = 0; l < K; ++l) s = hd_add(s, hd_mul(a.lc[k * K + l], T(z[l])));

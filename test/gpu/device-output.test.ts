@@ -3,7 +3,7 @@
  * the same bits as the host results of the CPU, chained calls must never need the host, and the
  * compile-time-shape SDE kernels must equal the run-time-shape kernel. Skips without CUDA.
  */
-import { DeviceArray, backends, rng, sde } from '../../lib';
+import { DeviceArray, backends, fbm, rng, sde } from '../../lib';
 import { bitsOf } from '../helpers';
 
 const cuda = backends().cuda;
@@ -119,5 +119,23 @@ d('output: device', () => {
     expect(sameBits(back.toHost(), cpu)).toBe(true);
     z.dispose();
     back.dispose();
+  });
+});
+
+d('fbm.sample output: device', () => {
+  test('markov paths and brownian stay on the device and equal the CPU bits', async () => {
+    const o = { hurst: 0.3, n: 120, paths: 4001, dims: 2, K: 5, seed: 31, pathOffset: 3, returnBrownian: true } as const;
+    const cpu = fbm.sampleSync({ ...o, device: 'cpu' });
+    const g = await fbm.sample({ ...o, output: 'device' });
+    expect(g.paths).toBeInstanceOf(DeviceArray);
+    expect(g.paths.shape).toEqual(cpu.shape);
+    expect(sameBits(g.paths.toHost(), cpu.paths)).toBe(true);
+    expect(sameBits(g.brownian!.toHost(), cpu.brownian!)).toBe(true);
+    g.paths.dispose();
+    g.brownian!.dispose();
+  });
+  test('output: device with an exact generator is a coded error', () => {
+    expect(() => fbm.sampleSync({ hurst: 0.3, n: 16, paths: 2, seed: 1, method: 'davies-harte', output: 'device' }))
+      .toThrow(expect.objectContaining({ code: 'ERR_ITOKIT_INVALID_ARG' }));
   });
 });

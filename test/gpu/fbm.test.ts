@@ -25,6 +25,16 @@ d('fbm markov sampler: CUDA vs CPU', () => {
       expect(bitsOf(gpu.brownian!)).toEqual(bitsOf(cpu.brownian!));
     });
   }
+  // K = 1..8 run kernels with a compile-time K; K = 12 the run-time one. dims = 3 puts the OU
+  // lanes of dimension d at d·K, so blocks start mid-block for every K not a multiple of 4.
+  for (const K of [1, 2, 3, 5, 8, 12]) {
+    test(`K = ${K}, type I exact, dims = 3: identical bits`, () => {
+      const o = { type: 'I' as const, scheme: 'exact' as const, hurst: 0.3, n: 60, paths: 2001, dims: 3, seed: 9, K };
+      const cpu = fbm.sampleSync({ ...o, device: 'cpu' });
+      const gpu = fbm.sampleSync({ ...o, device: 'cuda' });
+      expect(bitsOf(gpu.paths)).toEqual(bitsOf(cpu.paths));
+    });
+  }
   test('large batch (2e5 paths, K = 5) matches the CPU within float rounding', async () => {
     const o = { hurst: 0.7, n: 100, paths: 200_000, seed: 5 };
     const cpu = await fbm.sample({ ...o, device: 'cpu' });

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The GPU checks of one device session, run on the lent GPU machine from the project root after
+# `source .device/unpack.sh` (see ../shared/tools/device-pack.sh): GPU tests, the GPU benchmark with
+# its PyTorch/JAX anchors, Nsight Compute on the fused SDE kernels, and their SASS. Everything is
+# written under $OUT (at most 8 files come back): tests.txt, bench.txt, gpu.md, ncu.txt, sass.txt.
+#   ITOKIT_CHECK_STEPS=tests,bench,ncu,sass   pick steps (default: all)
+#   ITOKIT_GPU_BENCH_SECTIONS=copy,rng,sde    benchmark sections (default here: all but ot)
+set -uo pipefail
+OUT=${OUT:-/tmp/itokit-device-out}
+mkdir -p "$OUT"
+steps=${ITOKIT_CHECK_STEPS:-tests,bench,ncu,sass}
+has() { [[ ",$steps," == *",$1,"* ]]; }
+export ITOKIT_GPU_BENCH_SECTIONS=${ITOKIT_GPU_BENCH_SECTIONS:-copy,rng,sde,fbm}
+t0=$(date +%s)
+stamp() { echo "== $1 at +$(( $(date +%s) - t0 ))s"; }
+
+{ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv; nproc; } > "$OUT/tests.txt" 2>&1
+if has tests; then
+  stamp tests >> "$OUT/tests.txt"
+  ITOKIT_GPU_TESTS=1 timeout 420 npx jest --selectProjects gpu --ci 2>&1 | grep -vE "^\s+at |ts-jest\[config\]|isolatedModules|^\s*$" | tail -150 >> "$OUT/tests.txt"
+fi
+if has bench; then
+  stamp bench > "$OUT/bench.txt"
+  timeout 420 node dist/lib/cli/index.js bench gpu >> "$OUT/bench.txt" 2>&1
+  cp benchmarks/gpu.md "$OUT/gpu.md" 2>/dev/null
+fi
+if has ncu; then
+  stamp ncu > "$OUT/ncu.txt"
+  cat > /tmp/ncu-sde.js <<'JS'
+const { sde } = require(process.cwd());
+const run = (m, x0, method) => { const r = sde.simulateSync(m, { paths: 1e7, x0, t1: 1, steps: 252, method, seed: 1, output: 'device' }); r.final.dispose(); r.data.dispose(); };
+run(sde.models.gbm({ mu: 0.05, sigma: 0.2 }), [1], 'euler');
+run(sde.models.heston({ mu: 0.05, kappa: 2, theta: 0.04, xi: 0.5, rho: -0.7 }), [100, 0.04], 'log-euler-ft');
+JS
+  timeout 240 ncu --clock-control none --kernel-name regex:fused_kernel --launch-count 2 \
+    --section SpeedOfLight --section ComputeWorkloadAnalysis --section Occupancy --section LaunchStats \
+    --section InstructionStats --section WarpStateStats node /tmp/ncu-sde.js >> "$OUT/ncu.txt" 2>&1
+fi
+if has sass; then
+  stamp sass > "$OUT/sass.txt"
+  # The GBM Euler float32 fixed-shape kernel: its loop body is the per-path-step instruction count.
+  fn=$(cuobjdump -symbols build/Release/itokit.node 2>/dev/null | grep -o '_ZN3itk4cuda[^ ]*fused_kernelIfNS_3sde10FixedModelILi1ELi0ELj1E[^ ]*' | head -1)
+  echo "function: $fn" >> "$OUT/sass.txt"
+  cuobjdump -sass -fun "$fn" build/Release/itokit.node >> "$OUT/sass.txt" 2>&1 || cuobjdump -sass build/Release/itokit.node | head -3000 >> "$OUT/sass.txt"
+fi
+stamp done >> "$OUT/tests.txt"
