@@ -3,12 +3,12 @@
  * run in the same process tree, and one report format (console table, JSON under
  * benchmarks/results/, a markdown table in benchmarks/<area>.md).
  */
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { backends, version } from '../lib';
 import { packageRoot } from '../lib/native';
+import { runPython } from './anchors/anchor';
 
 /** Options every benchmark module receives from the runner. */
 export interface BenchOptions {
@@ -61,25 +61,19 @@ export async function timeAsync(fn: () => Promise<unknown>, o: { warmup?: number
 }
 
 /**
- * Runs a Python baseline with Debian's /usr/bin/python3. The script must print one JSON object
- * on its last line. Returns undefined (and says why) when python3 or a module is missing, so a
- * benchmark skips that baseline instead of failing.
+ * Runs an inline Python baseline (`python3 -c script ...args`) with the interpreter lookup and
+ * environment of the anchors ({@link runPython}: python3 on PATH, then /usr/bin/python3 when a
+ * module is missing). The script must print one JSON object on its last line. Returns undefined
+ * (and says why) when python3 or a module is missing, so a benchmark skips that baseline instead
+ * of failing.
  */
 export function python(script: string, args: string[] = [], timeoutMs = 600_000): Record<string, unknown> | undefined {
-  const exe = '/usr/bin/python3';
-  if (!fs.existsSync(exe)) {
-    console.log('  (baseline skipped: /usr/bin/python3 not found)');
+  const r = runPython(['-c', script, ...args], timeoutMs);
+  if (!r.ok) {
+    console.log(`  (baseline skipped: ${r.reason})`);
     return undefined;
   }
-  try {
-    const out = execFileSync(exe, ['-c', script, ...args], { encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] });
-    const lines = out.trim().split('\n');
-    return JSON.parse(lines[lines.length - 1]) as Record<string, unknown>;
-  } catch (e) {
-    const msg = String((e as { stderr?: string }).stderr ?? (e as Error).message).trim().split('\n').pop();
-    console.log(`  (baseline skipped: ${msg})`);
-    return undefined;
-  }
+  return r.json;
 }
 
 /** A short description of this machine for report headers. */

@@ -1,18 +1,28 @@
 /**
- * SDE engine throughput (issue 3 item 7): GBM (1 asset) and Heston, 10^6 paths × 252 steps,
- * float32, final save only, in path-steps per second on 1 thread and on all threads, against a
- * plain TypeScript loop and a vectorised numpy Euler–Maruyama of the same model in the same run,
- * and against the RNG bound (the fused kernels keep the state in registers and write once, so
- * generating the normals is the bound: one Philox block + one Box–Muller pair per path-step).
+ * SDE engine throughput (issue 3 item 7) beside what a user would otherwise run, in the same run:
+ * GBM Euler (10^6 and 10^4 paths) and Heston log-Euler with full truncation (10^6 paths), 252
+ * steps, float32, final state only, in path-steps per second. itokit runs on 1 and 2 threads
+ * (and on all threads where there are more); the anchors (benchmarks/anchors/sde_loops.py) are the
+ * ~10-line numpy loop (1 thread) and the same loop in torch on the CPU (1 and 2 threads). Each
+ * itokit row carries its ratio to every anchor at the same thread count. Also: GBM with the exact
+ * step, a plain TypeScript loop, and the RNG reference (the fused kernels keep the state in
+ * registers and write once, so generating the normals is the bound: one Philox block + one
+ * Box–Muller pair per path-step).
  */
 import * as os from 'os';
 import { getThreads, rng, sde, setThreads } from '../lib';
-import { BenchOptions, BenchRow, python, report, time } from './harness';
+import { AnchorResult, ratioText, runAnchor } from './anchors/anchor';
+import { BenchOptions, BenchRow, report, time } from './harness';
+
+/** GBM and Heston parameters shared with benchmarks/anchors/sde_loops.py. */
+const GBM = { mu: 0.05, sigma: 0.2, x0: 1 };
+const HESTON = { mu: 0.05, kappa: 2, theta: 0.04, xi: 0.5, rho: -0.7, s0: 100, v0: 0.04 };
 
 /** Plain TypeScript GBM Euler–Maruyama with Box–Muller on Math.random (the "no native" baseline). */
 function tsGbm(paths: number, steps: number): number {
-  const mu = 0.05, sigma = 0.2, h = 1 / steps, sq = Math.sqrt(h);
-  const x = new Float32Array(paths).fill(100);
+  const { mu, sigma } = GBM;
+  const h = 1 / steps, sq = Math.sqrt(h);
+  const x = new Float32Array(paths).fill(GBM.x0);
   for (let n = 0; n < steps; n++) {
     for (let p = 0; p < paths; p++) {
       const z = Math.sqrt(-2 * Math.log(1 - Math.random())) * Math.cos(2 * Math.PI * Math.random());
@@ -22,69 +32,105 @@ function tsGbm(paths: number, steps: number): number {
   return x[0];
 }
 
-const NUMPY = `
-import json, sys, time
-import numpy as np
-P, N, model = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-rng = np.random.default_rng(1)
-h = 1.0 / N; sq = np.float32(np.sqrt(h))
-def gbm():
-    x = np.full(P, 100.0, dtype=np.float32)
-    for _ in range(N):
-        z = rng.standard_normal(P, dtype=np.float32)
-        x += np.float32(0.05 * h) * x + np.float32(0.2) * sq * x * z
-    return x
-def heston():
-    lx = np.full(P, np.log(100.0), dtype=np.float32); v = np.full(P, 0.04, dtype=np.float32)
-    rho = np.float32(-0.7); c = np.float32(np.sqrt(1 - 0.49))
-    for _ in range(N):
-        z0 = rng.standard_normal(P, dtype=np.float32); z1 = rng.standard_normal(P, dtype=np.float32)
-        vp = np.maximum(v, 0); s = np.sqrt(vp)
-        lx += (np.float32(0.05) - np.float32(0.5) * vp) * np.float32(h) + s * sq * z0
-        v += np.float32(2.0 * h) * (np.float32(0.04) - vp) + np.float32(0.5) * s * sq * (rho * z0 + c * z1)
-    return np.exp(lx)
-f = gbm if model == 'gbm' else heston
-f()  # warm-up on the same sizes would double the cost; time the second run of a smaller one instead
-t = time.perf_counter(); f(); dt = time.perf_counter() - t
-print(json.dumps({"seconds": dt, "pathSteps": P * N}))
-`;
+/** Mean of component 0 of a [P, d] final state. */
+function meanFirst(final: ArrayLike<number>, d: number): number {
+  let s = 0;
+  for (let i = 0; i < final.length; i += d) s += final[i];
+  return s / (final.length / d);
+}
 
+interface Case {
+  name: string;
+  model: sde.Model;
+  anchorModel: 'gbm' | 'heston';
+  x0: number[];
+  method: sde.Method;
+  paths: number;
+  runs: number;
+  /** Compare with the anchors (the exact-step GBM case has no user-loop twin). */
+  anchors: boolean;
+}
+
+/** Runs the benchmark and writes benchmarks/sde.md. */
 export async function run(o: BenchOptions): Promise<void> {
   const P = o.quick ? 100_000 : 1_000_000;
+  const Psmall = o.quick ? 2_000 : 10_000;
   const N = 252;
   const all = os.availableParallelism();
+  const threadList = [...new Set([1, 2, all])].sort((a, b) => a - b);
   const threads0 = getThreads();
   const rows: BenchRow[] = [];
-  const gbm = sde.models.gbm({ mu: 0.05, sigma: 0.2 });
-  const heston = sde.models.heston({ mu: 0.05, kappa: 2, theta: 0.04, xi: 0.5, rho: -0.7 });
+  const load0 = os.loadavg()[0];
+  const gbm = sde.models.gbm({ mu: GBM.mu, sigma: GBM.sigma });
+  const heston = sde.models.heston({ mu: HESTON.mu, kappa: HESTON.kappa, theta: HESTON.theta, xi: HESTON.xi, rho: HESTON.rho });
   const runs = o.quick ? 2 : 3;
-  const rate = (ms: number): number => (P * N) / (ms / 1e3);
+  const fmtP = (p: number): string => p.toExponential(0).replace('+', '');
 
   // RNG reference: Philox blocks per second through rng.randn (rows of 4 draws = one block and two
   // Box–Muller pairs each, written to memory). A GBM or Heston path-step needs one block and one pair.
   const bound: Record<number, number> = {};
-  for (const t of [1, all]) {
+  for (const t of threadList) {
     setThreads(t);
     const rows1 = Math.max(1, Math.floor(P / 4));
     const r = time(() => rng.randn({ seed: 1, paths: rows1 * 4, dim: 4 * Math.floor(N / 4), device: 'cpu' }), { runs, warmup: 1 });
     bound[t] = (rows1 * 4 * Math.floor(N / 4)) / (r.minMs / 1e3);
   }
-  const cases: [string, sde.Model, number[], 'euler' | 'exact' | 'log-euler-ft', number][] = [
-    ['GBM 1 asset, Euler', gbm, [100], 'euler', 1],
-    ['GBM 1 asset, exact', gbm, [100], 'exact', 1],
-    ['Heston, log-Euler FT', heston, [100, 0.04], 'log-euler-ft', 2],
+
+  const cases: Case[] = [
+    { name: 'GBM Euler', model: gbm, anchorModel: 'gbm', x0: [GBM.x0], method: 'euler', paths: P, runs, anchors: true },
+    { name: 'GBM Euler (small batch)', model: gbm, anchorModel: 'gbm', x0: [GBM.x0], method: 'euler', paths: Psmall, runs: o.quick ? 5 : 20, anchors: true },
+    { name: 'Heston log-Euler FT', model: heston, anchorModel: 'heston', x0: [HESTON.s0, HESTON.v0], method: 'log-euler-ft', paths: P, runs, anchors: true },
+    { name: 'GBM exact', model: gbm, anchorModel: 'gbm', x0: [GBM.x0], method: 'exact', paths: P, runs, anchors: false },
   ];
-  const ours: Record<string, number> = {};
-  for (const [name, model, x0, method, draws] of cases) {
-    for (const t of [1, all]) {
-      setThreads(t);
-      const r = time(() => sde.simulateSync(model, { paths: P, x0, t1: 1, steps: N, method, seed: 1, device: 'cpu' }), { runs, warmup: o.quick ? 1 : 0 });
-      const v = rate(r.minMs);
-      ours[`${name}/${t}`] = v;
-      void draws;
-      rows.push({ case: `itokit ${name}, ${t} thread${t > 1 ? 's' : ''}`, value: v, unit: 'path-steps/s',
-        note: `${(v / bound[t]).toFixed(2)}x the Philox block rate of rng.randn (${bound[t].toExponential(2)} blocks/s)` });
+  let gbmEuler1 = 0, gbmEulerAll = 0;
+  for (const c of cases) {
+    const size = `${fmtP(c.paths)} × ${N}`;
+    const expected = c.x0[0] * Math.exp(c.anchorModel === 'gbm' ? GBM.mu : HESTON.mu);
+
+    // Anchors first, so the itokit rows can carry their ratios.
+    const numpy = c.anchors ? runAnchor('sde_loops', { lib: 'numpy', device: 'cpu', model: c.anchorModel, paths: c.paths, steps: N, threads: 1, repeats: c.runs }) : undefined;
+    const torch: Record<number, AnchorResult | undefined> = {};
+    if (c.anchors) {
+      for (const t of threadList) {
+        torch[t] = runAnchor('sde_loops', { lib: 'torch', device: 'cpu', model: c.anchorModel, paths: c.paths, steps: N, threads: t, repeats: c.runs });
+        if (!torch[t]) break; // no torch: do not retry per thread count
+      }
     }
+
+    for (const t of threadList) {
+      setThreads(t);
+      let last: sde.SimResult | undefined;
+      const r = time(() => {
+        last = sde.simulateSync(c.model, { paths: c.paths, x0: c.x0, t1: 1, steps: N, method: c.method, seed: 1, device: 'cpu' });
+      }, { runs: c.runs, warmup: 1 });
+      const v = (c.paths * N) / (r.minMs / 1e3);
+      if (c.name === 'GBM Euler') {
+        if (t === 1) gbmEuler1 = v;
+        if (t === all) gbmEulerAll = v;
+      }
+      const ratios: string[] = [];
+      if (t === 1 && numpy?.path_steps_per_s) ratios.push(ratioText(v, numpy.path_steps_per_s, 'numpy'));
+      const tt = torch[t]?.path_steps_per_s;
+      if (tt) ratios.push(ratioText(v, tt, `torch ${t} thr`));
+      const mean = last ? meanFirst(last.final, c.x0.length) : NaN;
+      const notes = [`${r.minMs.toFixed(r.minMs < 100 ? 1 : 0)} ms`, `mean S_T ${mean.toPrecision(5)} (exact ${expected.toPrecision(5)})`];
+      if (c.paths === P && c.name !== 'GBM Euler (small batch)') {
+        notes.push(`${(v / bound[t]).toFixed(2)}x the Philox block rate of rng.randn (${bound[t].toExponential(2)} blocks/s)`);
+      }
+      rows.push({ case: `itokit ${c.name} ${size}, ${t} thread${t > 1 ? 's' : ''}`, value: v, unit: 'path-steps/s', ratio: ratios.join('; ') || undefined, note: notes.join('; ') });
+    }
+    setThreads(threads0);
+
+    const anchorRow = (a: AnchorResult | undefined, what: string): void => {
+      if (!a || !a.path_steps_per_s || a.seconds_min === undefined) return;
+      rows.push({
+        case: `${what} ${size}, ${a.threads ?? 1} thread${(a.threads ?? 1) > 1 ? 's' : ''}`,
+        value: a.path_steps_per_s, unit: 'path-steps/s',
+        note: `${(a.seconds_min * 1e3).toFixed(a.seconds_min < 0.1 ? 1 : 0)} ms; mean S_T ${a.mean_final?.toPrecision(5)}; ${a.lib} ${a.version}`,
+      });
+    };
+    anchorRow(numpy, `numpy loop, ${c.name}`);
+    for (const t of threadList) anchorRow(torch[t], `torch CPU loop, ${c.name}`);
   }
   setThreads(threads0);
 
@@ -92,24 +138,18 @@ export async function run(o: BenchOptions): Promise<void> {
   const tsP = o.quick ? 20_000 : 100_000;
   const ts = time(() => tsGbm(tsP, N), { runs: 2, warmup: 1 });
   const tsRate = (tsP * N) / (ts.minMs / 1e3);
-  rows.push({ case: 'plain TypeScript GBM Euler (Math.random Box–Muller)', value: tsRate, unit: 'path-steps/s',
-    ratio: `itokit 1 thread ${(ours[`GBM 1 asset, Euler/1`] / tsRate).toFixed(1)}x, ${all} threads ${(ours[`GBM 1 asset, Euler/${all}`] / tsRate).toFixed(1)}x` });
+  rows.push({ case: `plain TypeScript GBM Euler ${fmtP(tsP)} × ${N} (Math.random Box–Muller)`, value: tsRate, unit: 'path-steps/s',
+    ratio: `itokit 1 thread ${(gbmEuler1 / tsRate).toFixed(1)}x, ${all} threads ${(gbmEulerAll / tsRate).toFixed(1)}x` });
 
-  for (const [model, key] of [['gbm', 'GBM 1 asset, Euler'], ['heston', 'Heston, log-Euler FT']] as const) {
-    const np = python(NUMPY, [String(Math.min(P, 1_000_000)), String(N), model]);
-    if (np) {
-      const v = (np.pathSteps as number) / (np.seconds as number);
-      rows.push({ case: `numpy vectorised EM, ${model} (float32, default_rng)`, value: v, unit: 'path-steps/s',
-        ratio: `itokit 1 thread ${(ours[`${key}/1`] / v).toFixed(1)}x, ${all} threads ${(ours[`${key}/${all}`] / v).toFixed(1)}x` });
-    }
-  }
-  report('sde', `SDE ensembles: ${P.toExponential(0)} paths × ${N} steps, float32, final save only`, rows, [
-    'Minimum of timed runs (3 cold-cache runs for the full size, min of 2 after a warm-up for --quick).',
-    'Fused kernels keep each path in registers and write once, so the bound is the counter-based RNG:',
-    'one Philox4x32-10 block and one Box–Muller pair (project-owned log/sincos, no FMA) per path-step.',
-    'The reference rate is rng.randn in Philox blocks/s (each block there also pays a second pair and a store).',
-    'numpy uses PCG64 + ziggurat normals (not reproducible across devices or batch splits); the plain',
-    'TypeScript loop uses Math.random and V8 libm (also not reproducible).',
-    `Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${all} logical CPUs; load average at start ${os.loadavg()[0].toFixed(1)}.`,
+  report('sde', `SDE ensembles: ${fmtP(P)} paths × ${N} steps (and ${fmtP(Psmall)} paths), float32, final save only`, rows, [
+    `Wall time of one call (sde.simulateSync, or one run of the anchor loop after a warm-up), minimum of ${runs} runs (${o.quick ? 5 : 20} for the small batch); itokit's thread count is set with setThreads before timing (1 thread runs inline on the calling thread).`,
+    'Ratio column: itokit / anchor throughput at the same thread count (numpy is single-threaded, so it is compared with itokit on 1 thread). ' +
+      'Anchors (benchmarks/anchors/sde_loops.py, see benchmarks/anchors/README.md) are the loops a user writes: GBM x ← x·(1 + μh + σ√h·z), ' +
+      'Heston S ← S·exp((μ − v⁺/2)h + √v⁺ ΔW₁), v ← v + κ(θ − v⁺)h + ξ√v⁺ ΔW₂ with fresh float32 normals every step, in-place ops on preallocated buffers, final state only.',
+    'Fused kernels keep each path in registers and write once, so the bound is the counter-based RNG: one Philox4x32-10 block and one Box–Muller pair ' +
+      '(project-owned log/sincos, no FMA) per path-step. The reference rate is rng.randn in Philox blocks/s (each block there also pays a second pair and a store).',
+    'numpy uses PCG64 + ziggurat normals and torch CPU MT19937; neither is reproducible across devices or batch splits, while itokit\'s paths are. ' +
+      'The plain TypeScript loop uses Math.random and V8 libm (also not reproducible).',
+    `Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${all} logical CPUs; load average at start ${load0.toFixed(1)} (the CPUs are shared, so timings are noisy).`,
   ]);
 }
