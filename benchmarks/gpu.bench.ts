@@ -126,6 +126,25 @@ export async function run(o: BenchOptions): Promise<void> {
         rows.push({ case: `sde ${label}, CPU ${threads} thr`, value: rate(cpuMs), unit: 'path-steps/s', note: `${cpuMs.toFixed(0)} ms` });
       }
     }
+    // Two async calls at once: with per-thread default streams their kernels share the GPU.
+    {
+      const m = sde.models.gbm({ mu: 0.05, sigma: 0.2 });
+      const small = { paths: o.quick ? 2e4 : 1e5, x0: [1], t1: 1, steps: 2520, method: 'euler', seed: 3, output: 'device' } as const;
+      const one = async () => {
+        const r = await sde.simulate(m, small);
+        r.final.dispose();
+        r.data.dispose();
+      };
+      await one();
+      const t0 = performance.now();
+      await one();
+      await one();
+      const seq = performance.now() - t0;
+      const t1 = performance.now();
+      await Promise.all([one(), one()]);
+      const par = performance.now() - t1;
+      rows.push({ case: `two async GBM ${small.paths.toExponential(0)} × ${small.steps} calls, concurrent vs one after the other`, value: seq / par, unit: 'x speed-up', note: `${par.toFixed(1)} ms together, ${seq.toFixed(1)} ms in sequence` });
+    }
     notes.push('SDE: one thread per path keeps the state in registers for all steps; each path-step computes one Philox-4x32-10 block and one Box–Muller pair (the counter layout gives every (path, step) its own block) — ~80 integer and ~100 float instructions, 4 of them IEEE divisions — so the kernel is bound by instruction issue, not memory. The anchors draw their normals per step into memory and read them back.');
   }
 

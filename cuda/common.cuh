@@ -21,10 +21,11 @@ inline void check(cudaError_t status, const char* what) {
 }
 
 // Checks the launch and waits for the kernel, so a failing kernel is reported by the call that
-// launched it.
+// launched it. Only this host thread's stream is waited for (the build uses per-thread default
+// streams), so another call's kernels running at the same time are not waited for.
 inline void check_launch(const char* what) {
   check(cudaGetLastError(), what);
-  check(cudaDeviceSynchronize(), what);
+  check(cudaStreamSynchronize(cudaStreamPerThread), what);
 }
 
 constexpr int kBlock = 256;

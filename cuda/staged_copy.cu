@@ -6,8 +6,8 @@
 // with its own page-locked buffer and stream: while one lane's DMA runs, the others copy and fault
 // their pages in parallel. Large destinations are also advised to use transparent huge pages, so
 // a fresh 256 MiB array faults 128 times instead of 65,536. Calls return only when the copy is
-// complete and order after all earlier work on the legacy default stream (the lanes' streams are
-// blocking streams), as cudaMemcpy does.
+// complete and order after all earlier work of the calling thread's default stream, as cudaMemcpy
+// does.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -93,6 +93,8 @@ enum class Dir { ToHost, ToDevice };
 
 // Lane i moves chunks i, i + L, i + 2L, ... ; the first error any lane meets is rethrown.
 void staged(Stage& s, Dir dir, char* dst, const char* src, std::size_t bytes) {
+  // The lanes' streams do not order after this thread's per-thread default stream: wait for it.
+  check(cudaStreamSynchronize(cudaStreamPerThread), "copy: wait for the producing stream");
   const std::size_t chunks = (bytes + kChunkBytes - 1) / kChunkBytes;
   const std::size_t lanes = std::min(s.lanes.size(), chunks);
   std::exception_ptr error;

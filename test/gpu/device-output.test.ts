@@ -139,3 +139,14 @@ d('fbm.sample output: device', () => {
       .toThrow(expect.objectContaining({ code: 'ERR_ITOKIT_INVALID_ARG' }));
   });
 });
+
+d('concurrent async GPU calls', () => {
+  test('four concurrent simulations and normal draws on CUDA give the same bits as the CPU', async () => {
+    const m = sde.models.heston({ mu: 0.05, kappa: 2, theta: 0.04, xi: 0.5, rho: -0.7 });
+    const o = (seed: number) => ({ paths: 20_000, x0: [100, 0.04], t1: 1, steps: 80, method: 'log-euler-ft', seed }) as const;
+    const gpu = await Promise.all([1, 2, 3, 4].map((s) => sde.simulate(m, { ...o(s), device: 'cuda' })));
+    const z = await Promise.all([5, 6].map((s) => rng.normalAsync(1 << 20, { seed: s, device: 'cuda' })));
+    for (let i = 0; i < 4; i++) expect(sameBits(gpu[i].final, sde.simulateSync(m, { ...o(i + 1), device: 'cpu' }).final)).toBe(true);
+    for (let i = 0; i < 2; i++) expect(sameBits(z[i], rng.normal(1 << 20, { seed: 5 + i, device: 'cpu' }))).toBe(true);
+  });
+});
