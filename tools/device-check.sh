@@ -15,13 +15,9 @@ t0=$(date +%s)
 stamp() { echo "== $1 at +$(( $(date +%s) - t0 ))s"; }
 
 { nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv; nproc; } > "$OUT/tests.txt" 2>&1
-if has tests; then
-  stamp tests >> "$OUT/tests.txt"
-  ITOKIT_GPU_TESTS=1 timeout 420 npx jest --selectProjects gpu --ci 2>&1 | grep -vE "^\s+at |ts-jest\[config\]|isolatedModules|^\s*$" | tail -150 >> "$OUT/tests.txt"
-fi
 if has bench; then
   stamp bench > "$OUT/bench.txt"
-  timeout 420 node dist/lib/cli/index.js bench gpu >> "$OUT/bench.txt" 2>&1
+  timeout ${ITOKIT_BENCH_TIMEOUT:-300} node dist/lib/cli/index.js bench gpu >> "$OUT/bench.txt" 2>&1
   cp benchmarks/gpu.md "$OUT/gpu.md" 2>/dev/null
 fi
 if has ncu; then
@@ -32,7 +28,7 @@ const run = (m, x0, method) => { const r = sde.simulateSync(m, { paths: 1e7, x0,
 run(sde.models.gbm({ mu: 0.05, sigma: 0.2 }), [1], 'euler');
 run(sde.models.heston({ mu: 0.05, kappa: 2, theta: 0.04, xi: 0.5, rho: -0.7 }), [100, 0.04], 'log-euler-ft');
 JS
-  timeout 240 ncu --clock-control none --kernel-name regex:fused_kernel --launch-count 2 \
+  timeout ${ITOKIT_NCU_TIMEOUT:-120} ncu --clock-control none --kernel-name regex:fused_kernel --launch-count 2 \
     --section SpeedOfLight --section ComputeWorkloadAnalysis --section Occupancy --section LaunchStats \
     --section InstructionStats --section WarpStateStats node /tmp/ncu-sde.js >> "$OUT/ncu.txt" 2>&1
 fi
@@ -42,5 +38,9 @@ if has sass; then
   fn=$(cuobjdump -symbols build/Release/itokit.node 2>/dev/null | grep -o '_ZN3itk4cuda[^ ]*fused_kernelIfNS_3sde10FixedModelILi1ELi0ELj1E[^ ]*' | head -1)
   echo "function: $fn" >> "$OUT/sass.txt"
   cuobjdump -sass -fun "$fn" build/Release/itokit.node >> "$OUT/sass.txt" 2>&1 || cuobjdump -sass build/Release/itokit.node | head -3000 >> "$OUT/sass.txt"
+fi
+if has tests; then
+  stamp tests >> "$OUT/tests.txt"
+  ITOKIT_GPU_TESTS=1 timeout ${ITOKIT_TEST_TIMEOUT:-300} npx jest --selectProjects gpu --ci 2>&1 | grep -vE "^\s+at |ts-jest\[config\]|isolatedModules|^\s*$" | tail -150 >> "$OUT/tests.txt"
 fi
 stamp done >> "$OUT/tests.txt"
