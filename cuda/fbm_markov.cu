@@ -33,13 +33,10 @@ __global__ void fbm_markov_kernel(FbmMarkovArgs<T> a, std::size_t paths, uint64_
 template <typename T, typename Out>
 void launch_markov(const FbmMarkovArgs<T>& a, std::size_t paths, uint64_t path_offset, Out* out_tm, Out* bro_tm) {
   const unsigned grid = grid_for(paths * a.dims, 128);
-  switch (a.K) {
-#define ITK_FBM_K(k) \
-  case k: fbm_markov_kernel<T, Out, k><<<grid, 128>>>(a, paths, path_offset, out_tm, bro_tm); break;
-    ITK_FBM_K(1) ITK_FBM_K(2) ITK_FBM_K(3) ITK_FBM_K(4) ITK_FBM_K(5) ITK_FBM_K(6) ITK_FBM_K(7) ITK_FBM_K(8)
-#undef ITK_FBM_K
-    default: fbm_markov_kernel<T, Out, 0><<<grid, 128>>>(a, paths, path_offset, out_tm, bro_tm); break;
-  }
+  const bool fixed = with_fixed_k(a.K, [&](auto k) {
+    fbm_markov_kernel<T, Out, decltype(k)::value><<<grid, 128>>>(a, paths, path_offset, out_tm, bro_tm);
+  });
+  if (!fixed) fbm_markov_kernel<T, Out, 0><<<grid, 128>>>(a, paths, path_offset, out_tm, bro_tm);
   check_launch("fbm markov kernel");
 }
 

@@ -45,31 +45,8 @@ void launch_as(const sde::FusedArgs<T>& a, uint64_t units) {
   fused_kernel<T, Model><<<grid_for(units), kBlock>>>(a, units);
 }
 
-// Scalar-noise models with a compile-time shape (see sde::FixedModel); false when the call's
-// model has none, and then the kernel that reads the model at run time serves it.
-template <typename T>
-bool launch_fixed(const sde::FusedArgs<T>& a, uint64_t units) {
-  using sde::FixedModel;
-  if (a.kind == sde::kGbm && a.dim == 1) {
-    switch (a.method) {
-      case sde::kEuler: launch_as<T, FixedModel<sde::kGbm, sde::kEuler, 1>>(a, units); return true;
-      case sde::kMilstein: launch_as<T, FixedModel<sde::kGbm, sde::kMilstein, 1>>(a, units); return true;
-      case sde::kExact: launch_as<T, FixedModel<sde::kGbm, sde::kExact, 1>>(a, units); return true;
-      default: return false;
-    }
-  }
-  if (a.kind == sde::kHeston && a.dim == 2 && a.method == sde::kLogEulerFT) {
-    launch_as<T, FixedModel<sde::kHeston, sde::kLogEulerFT, 2>>(a, units);
-    return true;
-  }
-  if (a.kind == sde::kCir && a.dim == 1 && a.method == sde::kEulerFT) {
-    launch_as<T, FixedModel<sde::kCir, sde::kEulerFT, 1>>(a, units);
-    return true;
-  }
-  return false;
-}
-
-// ITOKIT_SDE_KERNEL=runtime forces the run-time-shape kernel (for A/B timing in the benchmark).
+// ITOKIT_SDE_KERNEL=runtime forces the run-time-shape kernel (A/B timing in the benchmark, and
+// the bit-identity test of the two).
 bool fixed_kernels_enabled() {
   const char* v = std::getenv("ITOKIT_SDE_KERNEL");
   return !(v && std::string(v) == "runtime");
@@ -79,7 +56,9 @@ template <typename T>
 void launch_fused(const sde::FusedArgs<T>& a) {
   const uint64_t units = sde::unit_count(a);
   if (units == 0) return;
-  if (!(fixed_kernels_enabled() && launch_fixed(a, units))) launch_as<T, sde::RuntimeModel<T>>(a, units);
+  const bool fixed = fixed_kernels_enabled() &&
+                     sde::with_fixed_model(a, [&](auto md) { launch_as<T, decltype(md)>(a, units); });
+  if (!fixed) launch_as<T, sde::RuntimeModel<T>>(a, units);
   check_launch("sde fused kernel");
 }
 

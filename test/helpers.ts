@@ -1,5 +1,6 @@
 /** Shared test helpers. */
 import { ItokitError } from '../lib/errors';
+import { native } from '../lib/native';
 
 /** Asserts that fn throws an ItokitError with the given code. */
 export function expectCode(fn: () => unknown, code: string): void {
@@ -46,4 +47,19 @@ export function ulpDiff32(a: number, b: number): number {
   const i = new Int32Array(f.buffer);
   const ord = (x: number): number => (x < 0 ? -2147483648 - x : x);
   return Math.abs(ord(i[0]) - ord(i[1]));
+}
+
+/**
+ * Runs fn with a variable of the C environment set (or removed, for undefined) and restores it.
+ * Jest's process.env is a copy whose writes never reach native code, hence the native setter.
+ */
+export function withNativeEnv<T>(name: string, value: string | undefined, fn: () => T): T {
+  const set = (native() as unknown as { testingSetEnv(n: string, v: string | null): void }).testingSetEnv;
+  const before = process.env[name];
+  set(name, value ?? null);
+  try {
+    return fn();
+  } finally {
+    set(name, before ?? null);
+  }
 }

@@ -1,4 +1,7 @@
 // Backends, threads and the internal math probes used by the tests.
+#include <cstdlib>
+#include <string>
+
 #include "../core/cpu_features.h"
 #include "../core/cuda_api.h"
 #include "../core/threadpool.h"
@@ -81,6 +84,29 @@ Napi::Value MathF(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// testingSetEnv(name, value | null): sets or removes a variable of the process environment that
+// native code reads (e.g. ITOKIT_SDE_KERNEL). Jest gives each test file a copy of process.env
+// whose writes never reach the C environment, so the tests that compare kernels need this.
+Napi::Value TestingSetEnv(const Napi::CallbackInfo& info) {
+  if (!info[0].IsString()) throw_arg(info.Env(), "name must be a string");
+  const std::string name = info[0].As<Napi::String>();
+  if (info[1].IsNull() || info[1].IsUndefined()) {
+#if defined(_WIN32)
+    _putenv_s(name.c_str(), "");
+#else
+    unsetenv(name.c_str());
+#endif
+  } else {
+    const std::string value = info[1].ToString();
+#if defined(_WIN32)
+    _putenv_s(name.c_str(), value.c_str());
+#else
+    setenv(name.c_str(), value.c_str(), 1);
+#endif
+  }
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void init_core(Napi::Env env, Napi::Object exports) {
@@ -88,6 +114,7 @@ void init_core(Napi::Env env, Napi::Object exports) {
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("mathf", Napi::Function::New(env, MathF));
+  exports.Set("testingSetEnv", Napi::Function::New(env, guarded<TestingSetEnv>));
 }
 
 }  // namespace napi

@@ -196,10 +196,18 @@ void run_cpu(const MarkovRequest& r, const MarkovSetup& s, const Control& ctl) {
       for (int d = 0; d < r.dims; ++d)
         markov_group<T, Out>(a, r.path_offset + p, d, out + p * row + d, bro ? bro + p * row + d : nullptr, row,
                              static_cast<std::size_t>(r.dims));
+    // The paths left over from whole lane groups run the per-path code CUDA runs (with a
+    // compile-time K where it has one), which the split tests then check against the lanes.
     for (; p < p1; ++p)
-      for (int d = 0; d < r.dims; ++d)
-        fbm_markov_path<T, Out>(a, r.path_offset + p, d, out + p * row + d, bro ? bro + p * row + d : nullptr,
-                                static_cast<std::size_t>(r.dims));
+      for (int d = 0; d < r.dims; ++d) {
+        Out* o = out + p * row + d;
+        Out* b = bro ? bro + p * row + d : nullptr;
+        const auto stride = static_cast<std::size_t>(r.dims);
+        const bool fixed = with_fixed_k(a.K, [&](auto k) {
+          fbm_markov_path<T, Out, decltype(k)::value>(a, r.path_offset + p, d, o, b, stride);
+        });
+        if (!fixed) fbm_markov_path<T, Out>(a, r.path_offset + p, d, o, b, stride);
+      }
     ctl.progress(static_cast<double>(done.fetch_add(1) + 1), static_cast<double>(chunks));
   });
 }

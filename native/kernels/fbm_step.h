@@ -3,6 +3,8 @@
 // B̂ = Σ ω_k (Y_k − Y_k(0)) accumulated in float64. Called by the CPU loop (native/fbm) and the
 // CUDA kernel (cuda/fbm_markov.cu) alike, so both run the same arithmetic.
 #pragma once
+#include <type_traits>
+
 #include "fbm_rng.h"
 
 namespace itk {
@@ -91,6 +93,24 @@ ITK_HD void fbm_markov_path(const FbmMarkovArgs<T>& a, uint64_t path, int d, Out
       w = dadd(w, static_cast<double>(dw));
       bro[(j + 1) * stride] = static_cast<Out>(w);
     }
+  }
+}
+
+// Calls fn(std::integral_constant<int, K>) for K = 1..8, the K that get a compile-time form of
+// fbm_markov_path, and returns true; false for other K (the run-time form serves them). Host-side
+// dispatch shared by the CPU loop and the CUDA launcher.
+template <typename Fn>
+bool with_fixed_k(int K, Fn&& fn) {
+  switch (K) {
+    case 1: fn(std::integral_constant<int, 1>()); return true;
+    case 2: fn(std::integral_constant<int, 2>()); return true;
+    case 3: fn(std::integral_constant<int, 3>()); return true;
+    case 4: fn(std::integral_constant<int, 4>()); return true;
+    case 5: fn(std::integral_constant<int, 5>()); return true;
+    case 6: fn(std::integral_constant<int, 6>()); return true;
+    case 7: fn(std::integral_constant<int, 7>()); return true;
+    case 8: fn(std::integral_constant<int, 8>()); return true;
+    default: return false;
   }
 }
 

@@ -307,5 +307,29 @@ ITK_HD void run_unit(const FusedArgs<T>& a, uint64_t u) {
   run_unit(a, RuntimeModel<T>(a), u);
 }
 
+// The one list of models with a compile-time shape: calls fn(model) with the FixedModel of the
+// call and returns true, or returns false when the call's model has none (then RuntimeModel
+// serves it). Host-side dispatch shared by the CPU loop and the CUDA launcher.
+template <typename T, typename Fn>
+bool with_fixed_model(const FusedArgs<T>& a, Fn&& fn) {
+  if (a.kind == kGbm && a.dim == 1) {
+    switch (a.method) {
+      case kEuler: fn(FixedModel<kGbm, kEuler, 1>(a)); return true;
+      case kMilstein: fn(FixedModel<kGbm, kMilstein, 1>(a)); return true;
+      case kExact: fn(FixedModel<kGbm, kExact, 1>(a)); return true;
+      default: return false;
+    }
+  }
+  if (a.kind == kHeston && a.dim == 2 && a.method == kLogEulerFT) {
+    fn(FixedModel<kHeston, kLogEulerFT, 2>(a));
+    return true;
+  }
+  if (a.kind == kCir && a.dim == 1 && a.method == kEulerFT) {
+    fn(FixedModel<kCir, kEulerFT, 1>(a));
+    return true;
+  }
+  return false;
+}
+
 }  // namespace sde
 }  // namespace itk

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "../core/device_buffer.h"
@@ -71,6 +73,22 @@ void run_lanes(const sde::FusedArgs<T>& a, uint64_t row0, int lanes) {
     for (uint32_t i = 0; i < d; ++i) a.x[(row0 + l) * d + i] = y[l][i];
 }
 
+// Which CPU loop runs a call: 16-path SIMD lanes, the per-path loop with a compile-time model
+// shape (the code the CUDA kernel runs), or the per-path loop reading the model at run time. All
+// three give the same bits; ITOKIT_SDE_KERNEL=fixed|runtime forces one (the tests compare them).
+enum class Kernel { Lanes, Fixed, Runtime };
+
+template <typename T>
+Kernel cpu_kernel(const sde::FusedArgs<T>& a) {
+  const char* env = std::getenv("ITOKIT_SDE_KERNEL");
+  const std::string force = env ? env : "";
+  const bool fixed = sde::with_fixed_model(a, [](auto) {});
+  if (force == "runtime") return Kernel::Runtime;
+  if (force == "fixed") return fixed ? Kernel::Fixed : Kernel::Runtime;
+  if (lanes_eligible(a)) return Kernel::Lanes;
+  return fixed ? Kernel::Fixed : Kernel::Runtime;
+}
+
 template <typename T>
 std::vector<T> cast(const double* p, std::size_t n) {
   std::vector<T> v(n);
@@ -120,12 +138,16 @@ void run(const FusedCall& c, const Control& ctl) {
     const std::size_t grain = kPathsPerChunk * static_cast<std::size_t>(per_path);
     const double chunks = static_cast<double>((units + grain - 1) / grain);
     std::atomic<std::size_t> done{0};
-    const bool lanes = lanes_eligible(a);  // then one unit is one path (unit width = dim)
+    const Kernel kernel = cpu_kernel(a);
     parallel_range(units, grain, [&](std::size_t u0, std::size_t u1) {
       ctl.check();
-      if (lanes) {
+      if (kernel == Kernel::Lanes) {  // one unit is one path (unit width = dim)
         for (std::size_t u = u0; u < u1; u += kRngLanes)
           run_lanes(a, u, static_cast<int>(std::min<std::size_t>(kRngLanes, u1 - u)));
+      } else if (kernel == Kernel::Fixed) {
+        sde::with_fixed_model(a, [&](auto md) {
+          for (std::size_t u = u0; u < u1; ++u) sde::run_unit(a, md, u);
+        });
       } else {
         for (std::size_t u = u0; u < u1; ++u) sde::run_unit(a, u);
       }

@@ -4,7 +4,7 @@
  * compile-time-shape SDE kernels must equal the run-time-shape kernel. Skips without CUDA.
  */
 import { DeviceArray, backends, fbm, rng, sde } from '../../lib';
-import { bitsOf } from '../helpers';
+import { bitsOf, withNativeEnv } from '../helpers';
 
 const cuda = backends().cuda;
 const d = cuda.available ? describe : describe.skip;
@@ -75,12 +75,8 @@ d('output: device', () => {
     const m = sde.models.heston({ mu: 0.05, kappa: 2, theta: 0.04, xi: 0.5, rho: -0.7 });
     const o = { paths: 50_000, x0: [100, 0.04], t1: 1, steps: 64, method: 'log-euler-ft', seed: 4, device: 'cuda' } as const;
     const fixed = sde.simulateSync(m, o).final;
-    process.env.ITOKIT_SDE_KERNEL = 'runtime';
-    try {
-      expect(sameBits(sde.simulateSync(m, o).final, fixed)).toBe(true);
-    } finally {
-      delete process.env.ITOKIT_SDE_KERNEL;
-    }
+    const runtime = withNativeEnv('ITOKIT_SDE_KERNEL', 'runtime', () => sde.simulateSync(m, o).final);
+    expect(sameBits(runtime, fixed)).toBe(true);
   });
 
   test('resuming from a device final (stepRange) equals one whole call, with no host state', async () => {

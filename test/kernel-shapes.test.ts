@@ -1,0 +1,50 @@
+/**
+ * The CUDA kernels run the per-path code with a compile-time model shape (sde::FixedModel, fBM with
+ * a compile-time K) so their state stays in registers. The same source runs on the CPU, so these
+ * tests check it here, bit for bit, against the CPU's two other loops: the 16-path SIMD lanes and
+ * the per-path code that reads the model at run time.
+ */
+import { fbm, sde } from '../lib';
+import { bitsOf, withNativeEnv } from './helpers';
+
+const withKernel = <T>(kernel: 'fixed' | 'runtime' | undefined, fn: () => T): T => withNativeEnv('ITOKIT_SDE_KERNEL', kernel, fn);
+
+describe('SDE: compile-time-shape per-path loop = SIMD lanes = run-time-shape loop (CPU)', () => {
+  const cases = [
+    ['gbm euler', sde.models.gbm({ mu: 0.05, sigma: 0.2 }), [1], 'euler'],
+    ['gbm milstein', sde.models.gbm({ mu: 0.05, sigma: 0.2 }), [1], 'milstein'],
+    ['gbm exact', sde.models.gbm({ mu: 0.05, sigma: 0.2 }), [1], 'exact'],
+    ['heston', sde.models.heston({ mu: 0.05, kappa: 2, theta: 0.04, xi: 0.5, rho: -0.7 }), [100, 0.04], 'log-euler-ft'],
+    ['cir', sde.models.cir({ kappa: 0.5, theta: 0.04, xi: 1 }), [0.04], 'euler-ft'],
+  ] as const;
+  for (const [name, model, x0, method] of cases) {
+    for (const refine of [1, 4]) {
+      test(`${name}, noiseRefinement ${refine}: identical final and saves`, () => {
+        const o = { paths: 1037, pathOffset: 11, x0, t1: 1, steps: 40, method, seed: 5, noiseRefinement: refine, save: { every: 7 }, device: 'cpu' } as const;
+        const def = withKernel(undefined, () => sde.simulateSync(model, o));
+        for (const k of ['fixed', 'runtime'] as const) {
+          const r = withKernel(k, () => sde.simulateSync(model, o));
+          expect(bitsOf(r.final)).toEqual(bitsOf(def.final));
+          expect(bitsOf(r.data)).toEqual(bitsOf(def.data));
+        }
+      });
+    }
+  }
+});
+
+describe('fBM: compile-time-K per-path code = SIMD lanes (CPU)', () => {
+  // 33 paths: 32 run in two lane groups, the last in the per-path code; a one-path call at
+  // pathOffset 5 computes path 5 with the per-path code, to compare with the lanes' row 5.
+  for (const K of [1, 3, 5, 8, 12]) {
+    for (const type of ['I', 'II'] as const) {
+      test(`K = ${K}, type ${type}, dims = 3`, () => {
+        const o = { hurst: 0.3, type, n: 50, dims: 3, K, seed: 4, device: 'cpu', returnBrownian: true } as const;
+        const all = fbm.sampleSync({ ...o, paths: 33 });
+        const one = fbm.sampleSync({ ...o, paths: 1, pathOffset: 5 });
+        const row = 51 * 3;
+        expect(bitsOf(one.paths)).toEqual(bitsOf(all.paths.subarray(5 * row, 6 * row)));
+        expect(bitsOf(one.brownian!)).toEqual(bitsOf(all.brownian!.subarray(5 * row, 6 * row)));
+      });
+    }
+  }
+});
