@@ -2,11 +2,13 @@
 #include <napi.h>
 
 #include "areas.h"
+#include "job_runner.h"
 #include "nn_area.h"
 
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  itk::napi::init_jobs(env);
   itk::napi::init_core(env, exports);
   itk::napi::init_rng(env, exports);
   itk::napi::init_device(env, exports);

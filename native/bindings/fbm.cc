@@ -9,6 +9,7 @@
 #include "../fbm/fbm_special.h"
 #include "areas.h"
 #include "device_arg.h"
+#include "job_runner.h"
 #include "napi_util.h"
 
 namespace itk {
@@ -126,7 +127,7 @@ Napi::Value MarkovSample(const Napi::CallbackInfo& info) {
   const uint32_t dev = u32_arg(info, 13, "device");
   if (r.dims < 1 || static_cast<double>(r.paths) * (static_cast<double>(r.n) + 1) * r.dims != static_cast<double>(out.length))
     throw coded_error(info.Env(), code_string(Code::Shape), "out must hold paths*(n+1)*dims values");
-  const Control ctl = control_arg(info, 14, &job.keep_alive);
+  const Control ctl = control_arg(info, 14, &job);
   const bool async = info[15].ToBoolean();
   job.keep_alive.push_back(g.object);
   job.keep_alive.push_back(w.object);
@@ -162,7 +163,7 @@ Napi::Value ExactSample(const Napi::CallbackInfo& info) {
     throw coded_error(info.Env(), code_string(Code::Shape), "out must hold paths*(n+1) values");
   Job job;
   job.keep_alive.push_back(out.object);
-  const Control ctl = control_arg(info, 11, &job.keep_alive);
+  const Control ctl = control_arg(info, 11, &job);
   const bool async = info[12].ToBoolean();
   auto fell_back = std::make_shared<bool>(false);
   const auto m = static_cast<fbm::ExactMethod>(method);
@@ -215,7 +216,7 @@ Napi::Value Hurst(const Napi::CallbackInfo& info) {
     throw coded_error(info.Env(), code_string(Code::Shape), "paths array must hold paths*len values");
   Job job;
   job.keep_alive = {data.object, lags.object, out.object};
-  const Control ctl = control_arg(info, 6, &job.keep_alive);
+  const Control ctl = control_arg(info, 6, &job);
   const bool async = info[7].ToBoolean();
   const void* d = data.data;
   const bool f64 = data.is_f64;
@@ -288,7 +289,7 @@ Napi::Value SdeSimulate(const Napi::CallbackInfo& info) {
     r.final_y = fy.data;
     job.keep_alive.push_back(fy.object);
   }
-  const Control ctl = control_arg(info, 19, &job.keep_alive);
+  const Control ctl = control_arg(info, 19, &job);
   const bool async = info[20].ToBoolean();
   for (auto& o : {par.object, g.object, w.object, x0.object}) job.keep_alive.push_back(o);
   job.work = [r, ctl] { fbm::sde_simulate(r, ctl); };

@@ -3,6 +3,7 @@
 #include "../nn/adam.h"
 #include "../nn/mlp.h"
 #include "../nn/nn_cuda.h"
+#include "job_runner.h"
 #include "napi_util.h"
 #include "nn_area.h"
 
@@ -35,7 +36,7 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
   require_len(info, y, rows * L.out(), f64, "y");
   const bool cuda = u32_arg(info, 6, "device") == 1;
   Job job;
-  const Control ctl = control_arg(info, 7, &job.keep_alive);
+  const Control ctl = control_arg(info, 7, &job);
   const bool async = info[8].ToBoolean();
   job.keep_alive.insert(job.keep_alive.end(), {p.object, x.object, tape.object, y.object});
   job.work = [=] {
@@ -76,7 +77,7 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
   require_len(info, grad, L.n_params, f64, "grad");
   const bool cuda = u32_arg(info, 8, "device") == 1;
   Job job;
-  const Control ctl = control_arg(info, 9, &job.keep_alive);
+  const Control ctl = control_arg(info, 9, &job);
   const bool async = info[10].ToBoolean();
   job.keep_alive.insert(job.keep_alive.end(), {p.object, x.object, tape.object, dy.object, grad.object});
   if (has_dx) job.keep_alive.push_back(dx.object);

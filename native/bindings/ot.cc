@@ -7,6 +7,7 @@
 #include "../ot/select.h"
 #include "../ot/solver.h"
 #include "areas.h"
+#include "job_runner.h"
 #include "napi_util.h"
 
 namespace itk {
@@ -120,7 +121,7 @@ Napi::Value Solve(const Napi::CallbackInfo& info) {
     plan = p.data;
   }
   const Device device = device_arg(info, 9);
-  const Control ctl = control_arg(info, 10, &job.keep_alive);
+  const Control ctl = control_arg(info, 10, &job);
   const bool async = info[11].ToBoolean();
   auto result = std::make_shared<ot::Result>();
   const void* Cd = C.data;
@@ -154,7 +155,7 @@ Napi::Value SolveBatch(const Napi::CallbackInfo& info) {
     plan = p.data;
   }
   const Device device = device_arg(info, 10);
-  const Control ctl = control_arg(info, 11, &job.keep_alive);
+  const Control ctl = control_arg(info, 11, &job);
   const bool async = info[12].ToBoolean();
   auto results = std::make_shared<std::vector<ot::Result>>();
   const void* Cd = C.data;

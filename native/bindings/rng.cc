@@ -4,6 +4,7 @@
 #include "../rng/rng.h"
 #include "areas.h"
 #include "device_arg.h"
+#include "job_runner.h"
 #include "napi_util.h"
 
 namespace itk {
@@ -62,7 +63,7 @@ Napi::Value FillDevice(const Napi::CallbackInfo& info) {
   const DrawArgs d = draw_args(info);
   if (device_arg_code(info, 8) != Device::Cuda) throw_arg(info.Env(), "device output needs device 'cuda'");
   Job job;
-  const Control ctl = control_arg(info, 9, &job.keep_alive);
+  const Control ctl = control_arg(info, 9, &job);
   const bool async = info[10].ToBoolean();
   job.keep_alive.push_back(info[0].As<Napi::Object>());
   void* data = m->buf.get();
@@ -86,7 +87,7 @@ Napi::Value Fill(const Napi::CallbackInfo& info) {
   const DrawArgs d = draw_args(info);
   const Device device = device_arg_code(info, 8);
   Job job;
-  const Control ctl = control_arg(info, 9, &job.keep_alive);
+  const Control ctl = control_arg(info, 9, &job);
   const bool async = info[10].ToBoolean();
   job.keep_alive.push_back(out);
   void* data = static_cast<uint8_t*>(out.ArrayBuffer().Data()) + out.ByteOffset();
@@ -119,7 +120,7 @@ Napi::Value Randn(const Napi::CallbackInfo& info) {
   const uint32_t step = u32_arg(info, 7, "step");
   const Device device = device_arg_code(info, 8);
   Job job;
-  const Control ctl = control_arg(info, 9, &job.keep_alive);
+  const Control ctl = control_arg(info, 9, &job);
   const bool async = info[10].ToBoolean();
   job.keep_alive.push_back(out.object);
   float* data = out.data;

@@ -11,6 +11,7 @@
 #include "../sde/sde_ops.h"
 #include "areas.h"
 #include "device_arg.h"
+#include "job_runner.h"
 #include "napi_util.h"
 
 namespace itk {
@@ -100,7 +101,7 @@ Napi::Value Fused(const Napi::CallbackInfo& info) {
   c.x = x.data;
   c.out = out.data;
   Job job;
-  const Control ctl = control_arg(info, 7, &job.keep_alive);
+  const Control ctl = control_arg(info, 7, &job);
   const bool async = info[8].ToBoolean();
   for (auto* o : {&x.object, &out.object, &par.object, &tc.object, &n0.object, &sw.object}) job.keep_alive.push_back(*o);
   job.work = [c, ctl] { sde_fused(c, ctl); };

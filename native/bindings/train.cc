@@ -7,6 +7,7 @@
 #include "../train/diffusion.h"
 #include "../train/fsde.h"
 #include "../train/fsde_coeffs.h"
+#include "job_runner.h"
 #include "napi_util.h"
 #include "nn_area.h"
 
@@ -115,7 +116,7 @@ Napi::Value Fsde(const Napi::CallbackInfo& info) {
   auto result = array_arg<double>(info, 16, "result");
   check_len(info, result.length, 4, "result");
   job.keep_alive.push_back(result.object);
-  const Control ctl = control_arg(info, 17, &job.keep_alive);
+  const Control ctl = control_arg(info, 17, &job);
   const bool async = info[18].ToBoolean();
   double* res = result.data;
   job.work = [=] {
@@ -193,7 +194,7 @@ Napi::Value DiffusionStep(const Napi::CallbackInfo& info) {
   check_len(info, result.length, 1, "result");
   job.keep_alive.push_back(grad.object);
   job.keep_alive.push_back(result.object);
-  const Control ctl = control_arg(info, 9, &job.keep_alive);
+  const Control ctl = control_arg(info, 9, &job);
   const bool async = info[10].ToBoolean();
   double* res = result.data;
   job.work = [=] {
@@ -230,7 +231,7 @@ Napi::Value ModelEval(const Napi::CallbackInfo& info) {
   check_len(info, out.length, n * (raw ? L.out() : D), "out");
   Job job;
   job.keep_alive = {p.object, x.object, t.object, out.object};
-  const Control ctl = control_arg(info, 9, &job.keep_alive);
+  const Control ctl = control_arg(info, 9, &job);
   const bool async = info[10].ToBoolean();
   const double* tp = t.data;
   const std::size_t nt = t.length;

@@ -14,6 +14,7 @@
 #include "../unet/unet_model.h"
 #include "../unet/unet_quant.h"
 #include "areas.h"
+#include "job_runner.h"
 #include "napi_util.h"
 
 namespace itk {
@@ -185,7 +186,7 @@ Napi::Value Predict(const Napi::CallbackInfo& info) {
   if (mode != 0 && !m->quant) throw_arg(info.Env(), "the model is not quantized");
   const bool use_cache = info[8].ToBoolean();
   Job job;
-  const Control ctl = control_arg(info, 9, &job.keep_alive);
+  const Control ctl = control_arg(info, 9, &job);
   const bool async = info[10].ToBoolean();
   const bool cuda = info.Length() > 11 && !info[11].IsUndefined() && u32_arg(info, 11, "device") == 1;
   job.keep_alive.push_back(out.object);
@@ -306,7 +307,7 @@ Napi::Value Quantize(const Napi::CallbackInfo& info) {
   if (steps.size() != static_cast<std::size_t>(S) || xs.length != static_cast<std::size_t>(S) * n * src->cfg.in_ch * H * W)
     throw_code(info.Env(), Code::Shape, "calibration data must be [S, n, C, H, W] with one timestep per step");
   Job job;
-  const Control ctl = control_arg(info, 8, &job.keep_alive);
+  const Control ctl = control_arg(info, 8, &job);
   const bool async = info[9].ToBoolean();
   job.keep_alive.push_back(xs.object);
   const float* data = xs.data;
