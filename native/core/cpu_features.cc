@@ -57,6 +57,7 @@ CpuFeatures detect() {
     cpuid(7, 0, r);
     f.avx2 = f.avx && ((r[1] >> 5) & 1);
     f.avx512f = zmm_os && ((r[1] >> 16) & 1);
+    f.avx512dq = f.avx512f && ((r[1] >> 17) & 1);
     f.avx512bw = f.avx512f && ((r[1] >> 30) & 1);
     f.avx512vl = f.avx512f && ((r[1] >> 31) & 1);
     f.avx512vnni = f.avx512f && ((r[2] >> 11) & 1);
@@ -85,6 +86,7 @@ std::vector<std::string> cpu_feature_names() {
   if (f.fma) names.push_back("fma");
   if (f.f16c) names.push_back("f16c");
   if (f.avx512f) names.push_back("avx512f");
+  if (f.avx512dq) names.push_back("avx512dq");
   if (f.avx512bw) names.push_back("avx512bw");
   if (f.avx512vl) names.push_back("avx512vl");
   if (f.avx512vnni) names.push_back("avx512vnni");

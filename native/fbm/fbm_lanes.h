@@ -1,7 +1,7 @@
-// Philox4x32-10 and Box–Muller over 16 independent counters at once (structure of arrays), so the
-// compiler vectorises them; AVX2 / AVX-512 clones are chosen at run time. The arithmetic is the
-// scalar ITK_HD code (philox.h, normal.h) lane by lane, so every bit equals the scalar and CUDA
-// results.
+// Philox4x32-10 and Box–Muller over 16 independent counters at once (structure of arrays), by
+// the generators' batch kernels (native/rng/rng_batch.h; AVX-512, AVX2 or portable, chosen at run
+// time). The arithmetic is the scalar ITK_HD code (philox.h, normal.h) lane by lane, so every bit
+// equals the scalar and CUDA results.
 #pragma once
 #include <cstddef>
 #include <cstdint>

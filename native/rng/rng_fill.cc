@@ -2,30 +2,16 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 
 #include "../core/threadpool.h"
-#include "../kernels/normal.h"
+#include "rng.h"
 #include "rng_batch.h"
 
 namespace itk {
 namespace {
 
 constexpr std::size_t kBlocksPerChunk = 1024;  // 4096 draws per chunk: thread-count independent
-
-// Writes words [lo, hi) of block l of a batch to out[out_index ...] in the element type of kind.
-void emit_block(void* out, RngKind kind, const RngBatch& b, int l, std::size_t out_index, unsigned lo,
-                unsigned hi) {
-  for (unsigned i = lo; i < hi; ++i) {
-    const std::size_t o = out_index + (i - lo);
-    switch (kind) {
-      case RngKind::UniformF32: static_cast<float*>(out)[o] = u24(b.w[i][l]); break;
-      case RngKind::UniformF64: static_cast<double*>(out)[o] = u32d(b.w[i][l]); break;
-      case RngKind::NormalF32: static_cast<float*>(out)[o] = b.z[i][l]; break;
-      case RngKind::NormalF64: static_cast<double*>(out)[o] = static_cast<double>(b.z[i][l]); break;
-      case RngKind::Bits: static_cast<uint32_t*>(out)[o] = b.w[i][l]; break;
-    }
-  }
-}
 
 }  // namespace
 
@@ -34,32 +20,37 @@ void rng_fill_cpu(void* out, std::size_t n, RngKind kind, RngKey key, uint32_t s
   if (n == 0) return;
   require(first + n <= (uint64_t{1} << 34), Code::InvalidArg,
           "draw index out of range: a (stream, path, step) has 2^34 draws");
+  const std::size_t esize = rng_element_size(kind);
+  const uint64_t end = first + n;
   const uint64_t first_block = first >> 2;
-  const uint64_t last_block = (first + n - 1) >> 2;
+  const uint64_t last_block = (end - 1) >> 2;
   const std::size_t n_blocks = static_cast<std::size_t>(last_block - first_block + 1);
   const std::size_t chunks = (n_blocks + kBlocksPerChunk - 1) / kBlocksPerChunk;
   std::atomic<std::size_t> chunks_done{0};
   parallel_for(chunks, [&](std::size_t c) {
     ctl.check();
     ctl.progress(static_cast<double>(chunks_done.fetch_add(1)), static_cast<double>(chunks));
-    const std::size_t b0 = c * kBlocksPerChunk;
-    const std::size_t b1 = std::min(n_blocks, b0 + kBlocksPerChunk);
-    const bool normals = kind == RngKind::NormalF32 || kind == RngKind::NormalF64;
-    RngBatch batch;
-    for (std::size_t bb = b0; bb < b1; bb += kRngLanes) {
-      // Batches start at chunk-relative multiples of kRngLanes; lanes past b1 are computed and
-      // dropped, so the values never depend on where a batch starts.
-      rng_batch_words(&batch, key.lo, key.hi, stream, path, step, static_cast<uint32_t>(first_block + bb));
-      if (normals) rng_batch_normals(&batch);
-      const std::size_t lanes = std::min<std::size_t>(kRngLanes, b1 - bb);
-      for (std::size_t l = 0; l < lanes; ++l) {
-        const uint64_t block = first_block + bb + l;
-        const uint64_t j0 = block << 2;  // draw index of word 0
-        const unsigned lo = j0 < first ? static_cast<unsigned>(first - j0) : 0u;
-        const unsigned hi = static_cast<unsigned>(std::min<uint64_t>(4, first + n - j0));
-        emit_block(out, kind, batch, static_cast<int>(l), static_cast<std::size_t>(j0 + lo - first), lo, hi);
-      }
+    const uint64_t b0 = first_block + c * kBlocksPerChunk;
+    const uint64_t b1 = std::min<uint64_t>(last_block + 1, b0 + kBlocksPerChunk);
+    // Whole blocks go straight to out (draw j of block b is element 4b + (j & 3) - first). A block
+    // cut by the ends of the request (only the first and the last can be) is made whole in a
+    // scratch block and copied in part.
+    const uint64_t w0 = std::max(b0, (first + 3) >> 2), w1 = std::min(b1, end >> 2);
+    auto block = [&](uint64_t bk) {
+      alignas(16) unsigned char tmp[4 * sizeof(double)];
+      rng_fill_blocks(tmp, static_cast<int>(kind), key.lo, key.hi, stream, path, step, static_cast<uint32_t>(bk), 1);
+      const uint64_t j0 = std::max(first, bk << 2), j1 = std::min(end, (bk << 2) + 4);
+      std::memcpy(static_cast<unsigned char*>(out) + (j0 - first) * esize, tmp + (j0 - (bk << 2)) * esize,
+                  static_cast<std::size_t>(j1 - j0) * esize);
+    };
+    if (w0 >= w1) {
+      for (uint64_t bk = b0; bk < b1; ++bk) block(bk);
+      return;
     }
+    for (uint64_t bk = b0; bk < w0; ++bk) block(bk);
+    rng_fill_blocks(static_cast<unsigned char*>(out) + ((w0 << 2) - first) * esize, static_cast<int>(kind), key.lo,
+                    key.hi, stream, path, step, static_cast<uint32_t>(w0), static_cast<std::size_t>(w1 - w0));
+    for (uint64_t bk = w1; bk < b1; ++bk) block(bk);
   });
 }
 

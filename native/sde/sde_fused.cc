@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "../core/device_buffer.h"
@@ -12,6 +13,7 @@
 #include "../kernels/sde_fused.h"
 #include "../rng/rng_batch.h"
 #include "sde_cuda.h"
+#include "sde_lanes.h"
 
 namespace itk {
 namespace {
@@ -44,11 +46,16 @@ bool lanes_eligible(const sde::FusedArgs<T>& a) {
   return coupled && a.noise.refine == 1 && sde::coupled_noise_count(a) <= 2;
 }
 
-// Whole trajectories of rows row0 .. row0+lanes-1, steps outer and paths inner: the Philox blocks
-// and Box–Muller pairs of one step come from rng_batch (SIMD across paths), the update is the same
-// coupled_update the per-path kernel runs, so the bits equal run_unit's.
+// Whole trajectories of rows row0 .. row0+lanes-1. float32 on an AVX-512/AVX2 CPU: the vector
+// kernel of sde_lanes.h keeps the group's state, noise and update in registers for all steps.
+// Otherwise steps outer and paths inner: the Philox blocks and Box–Muller pairs of one step come
+// from rng_batch (SIMD across paths), the update is the same coupled_update the per-path kernel
+// runs. Either way the bits equal run_unit's.
 template <typename T>
 void run_lanes(const sde::FusedArgs<T>& a, uint64_t row0, int lanes) {
+  if constexpr (std::is_same<T, float>::value) {
+    if (const SdeLanesFn k = sde_lanes_kernel(a)) return k(a, row0, lanes);
+  }
   const uint32_t d = a.dim;
   const int cnt = sde::coupled_noise_count(a);
   T y[kRngLanes][2];
