@@ -4,6 +4,7 @@
 
 #include "../core/cpu_features.h"
 #include "../core/cuda_api.h"
+#include "../core/jobs.h"
 #include "../core/threadpool.h"
 #include "../kernels/ikmath.h"
 #include "areas.h"
@@ -107,6 +108,13 @@ Napi::Value TestingSetEnv(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// jobCancel(control): drops the queued async call that owns this control block, so an aborted
+// call rejects at once instead of when a job thread reaches it; false when it already started.
+Napi::Value JobCancel(const Napi::CallbackInfo& info) {
+  auto c = array_arg<double>(info, 0, "control");
+  return Napi::Boolean::New(info.Env(), cancel_queued_job(c.data));
+}
+
 }  // namespace
 
 void init_core(Napi::Env env, Napi::Object exports) {
@@ -115,6 +123,7 @@ void init_core(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("mathf", Napi::Function::New(env, MathF));
   exports.Set("testingSetEnv", Napi::Function::New(env, guarded<TestingSetEnv>));
+  exports.Set("jobCancel", Napi::Function::New(env, guarded<JobCancel>));
 }
 
 }  // namespace napi

@@ -1,25 +1,29 @@
-// The one job runner of every heavy binding: a Job runs inline for the *Sync form, or on a worker
-// of libuv's pool for the Promise form. It also keeps the process alive when the environment that
-// started a job goes away (worker.terminate(), process.exit() in a worker, process exit):
-// - every job has a control block (the caller's, or its own), so it can always be aborted;
-// - a cleanup hook per environment aborts that environment's running jobs and waits until their
-//   work has returned, so no job writes into JS memory after the environment frees it;
-// - completions that arrive while or after the environment closes touch no JS at all (building a
-//   Promise result or an Error there threw Napi::Error out of a noexcept callback: SIGABRT).
+// The one job runner of every heavy binding. A Job runs inline for the *Sync form, or, for the
+// Promise form, on itokit's own job threads (native/core/jobs.h) — not on libuv's pool, so async
+// calls never delay fs, dns or zlib work — and settles its Promise on the JS thread through a
+// thread-safe function. Around that it keeps services alive and responsive:
+// - every job has a control block (the caller's, or its own), so it can always be aborted, and a
+//   queued job aborted from JS is removed at once (jobCancel) instead of waiting for a thread;
+// - a cleanup hook per environment (a worker thread's, or the main one) drops its queued jobs,
+//   aborts its running ones and waits until their work has returned, so no job writes into JS
+//   memory after the environment frees it (worker.terminate(), process.exit() in a worker);
+// - nothing touches JS once the environment is going away (settling a Promise there threw
+//   Napi::Error out of a noexcept callback: SIGABRT);
+// - slot 3 of the control block is the job's thread budget: a call's `threads` option limits that
+//   call only, never the process-wide pool.
 #pragma once
 #include <napi.h>
 
-#include <condition_variable>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <new>
-#include <set>
 #include <string>
 #include <vector>
 
 #include "../core/control.h"
 #include "../core/error.h"
+#include "../core/jobs.h"
+#include "../core/threadpool.h"
 #include "napi_util.h"
 
 namespace itk {
@@ -51,152 +55,152 @@ inline Control control_arg(const Napi::CallbackInfo& info, std::size_t i, Job* j
   return Control(c.data);
 }
 
+// Runs work under the job's thread budget and turns every exception into (code, message).
+inline bool run_work(const Job& job, std::string* code, std::string* message) {
+  ScopedThreadBudget budget(Control(job.control).threads());
+  try {
+    job.work();
+    return true;
+  } catch (const Error& e) {
+    *code = code_string(e.code());
+    *message = e.what();
+  } catch (const std::bad_alloc&) {
+    *code = code_string(Code::OutOfMemory);
+    *message = "out of memory";
+  } catch (const std::exception& e) {
+    *code = code_string(Code::Internal);
+    *message = e.what();
+  } catch (...) {
+    *code = code_string(Code::Internal);
+    *message = "unknown native exception";
+  }
+  return false;
+}
+
+// One async call from submission to settlement.
+struct AsyncCall {
+  Job job;
+  napi_env env = nullptr;
+  napi_deferred deferred = nullptr;
+  napi_threadsafe_function tsfn = nullptr;
+  std::vector<napi_ref> refs;
+  std::mutex mu;             // guards tsfn_alive against the finalizer on the JS thread
+  bool tsfn_alive = true;
+  bool ok = false;
+  std::string code, message;
+
+  // JS thread: resolves or rejects, then lets go of the inputs. Errors from N-API here mean the
+  // environment is going away; there is nobody left to tell.
+  void settle(Napi::Env e) {
+    try {
+      if (ok) {
+        Napi::Value v = job.finish ? job.finish(e) : e.Undefined();
+        napi_resolve_deferred(env, deferred, v);
+      } else {
+        napi_reject_deferred(env, deferred, coded_error(e, code.c_str(), message).Value());
+      }
+    } catch (const Napi::Error& err) {
+      napi_reject_deferred(env, deferred, err.Value());
+    } catch (...) {
+    }
+    drop_refs();
+  }
+  void drop_refs() {
+    for (napi_ref r : refs) napi_delete_reference(env, r);
+    refs.clear();
+  }
+};
+
+using AsyncCallPtr = std::shared_ptr<AsyncCall>;
+
+// Thread-safe-function callbacks; context is a heap AsyncCallPtr owned by the TSFN.
+inline void tsfn_call_js(napi_env env, napi_value, void* context, void*) {
+  if (env == nullptr) return;  // the environment is being torn down
+  (*static_cast<AsyncCallPtr*>(context))->settle(Napi::Env(env));
+}
+inline void tsfn_finalize(napi_env, void* data, void*) {
+  auto* holder = static_cast<AsyncCallPtr*>(data);
+  {
+    std::lock_guard<std::mutex> lock((*holder)->mu);
+    (*holder)->tsfn_alive = false;
+  }
+  delete holder;
+}
+
+// Job thread: delivers the outcome to the JS thread unless the TSFN is already finalized.
+inline void deliver(const AsyncCallPtr& call) {
+  std::lock_guard<std::mutex> lock(call->mu);
+  if (!call->tsfn_alive) return;
+  // Non-blocking with an unbounded queue: never waits for the JS thread, so the finalizer, which
+  // takes `mu` on the JS thread, cannot deadlock with this call.
+  // napi_closing: the environment is closing and the TSFN must not be used again (not even to
+  // release it); its own teardown finalizes it.
+  if (napi_call_threadsafe_function(call->tsfn, nullptr, napi_tsfn_nonblocking) == napi_ok)
+    napi_release_threadsafe_function(call->tsfn, napi_tsfn_release);
+}
+
 // The async jobs of one environment (the main thread's, or a worker thread's).
 class EnvJobs {
  public:
-  // Registers a job about to run; false when the environment is closing (then it must not run).
-  bool begin(double* control) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (closing_) return false;
-    running_.insert(control);
-    return true;
-  }
-  void end(double* control) {
-    std::lock_guard<std::mutex> lock(mu_);
-    running_.erase(control);
-    if (running_.empty()) idle_.notify_all();
-  }
-  bool closing() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return closing_;
-  }
-  // The cleanup hook: abort every running job through its control block and wait for its work to
-  // return. Jobs check their control between chunks, so this takes one chunk's time.
-  void close() {
-    std::unique_lock<std::mutex> lock(mu_);
-    closing_ = true;
-    for (double* c : running_) static_cast<volatile double*>(c)[0] = 1.0;
-    idle_.wait(lock, [&] { return running_.empty(); });
-  }
+  std::shared_ptr<JobGroup> group = std::make_shared<JobGroup>();
 
-  // The instance of env, created with its cleanup hook by init_jobs(). Shared, so a completion
-  // arriving after the environment's instance data is gone still finds it.
   static std::shared_ptr<EnvJobs> of(Napi::Env env) { return env.GetInstanceData<Holder>()->jobs; }
-
   struct Holder {
     std::shared_ptr<EnvJobs> jobs;
   };
-
- private:
-  std::mutex mu_;
-  std::condition_variable idle_;
-  std::set<double*> running_;
-  bool closing_ = false;
 };
 
 // Called once per environment from the addon's Init.
 inline void init_jobs(Napi::Env env) {
   auto jobs = std::make_shared<EnvJobs>();
   env.SetInstanceData<EnvJobs::Holder>(new EnvJobs::Holder{jobs});  // deleted by node-addon-api at teardown
-  env.AddCleanupHook([jobs] { jobs->close(); });
+  env.AddCleanupHook([jobs] { jobs->group->close(); });
 }
 
-class JobWorker : public Napi::AsyncWorker {
- public:
-  JobWorker(Napi::Env env, Job job)
-      : Napi::AsyncWorker(env, "itokit"),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        job_(std::move(job)),
-        jobs_(EnvJobs::of(env)) {
-    for (auto& o : job_.keep_alive) refs_.push_back(Napi::Persistent(o));
-    if (!job_.control_object.IsEmpty()) refs_.push_back(Napi::Persistent(job_.control_object));
+inline Napi::Value queue_async(Napi::Env env, Job job) {
+  auto call = std::make_shared<AsyncCall>();
+  call->env = env;
+  napi_value promise;
+  NAPI_THROW_IF_FAILED(env, napi_create_promise(env, &call->deferred, &promise), Napi::Value());
+  auto ref = [&](Napi::Object o) {
+    napi_ref r;
+    if (napi_create_reference(env, o, 1, &r) == napi_ok) call->refs.push_back(r);
+  };
+  for (auto& o : job.keep_alive) ref(o);
+  if (!job.control_object.IsEmpty()) ref(job.control_object);
+  job.keep_alive.clear();
+  job.control_object = Napi::Object();
+  call->job = std::move(job);
+  auto* holder = new AsyncCallPtr(call);
+  napi_value name = Napi::String::New(env, "itokit");
+  const napi_status st = napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, holder, tsfn_finalize,
+                                                         holder, tsfn_call_js, &call->tsfn);
+  if (st != napi_ok) {
+    delete holder;
+    call->drop_refs();
+    throw coded_error(env, code_string(Code::Internal), "could not create the completion callback");
   }
-  Napi::Promise promise() { return deferred_.Promise(); }
-
- protected:
-  void Execute() override {
-    if (!jobs_->begin(job_.control)) {
-      code_ = code_string(Code::Aborted);
-      SetError("the environment is closing");
-      return;
-    }
-    try {
-      job_.work();
-    } catch (const Error& e) {
-      code_ = code_string(e.code());
-      SetError(e.what());
-    } catch (const std::bad_alloc&) {
-      code_ = code_string(Code::OutOfMemory);
-      SetError("out of memory");
-    } catch (const std::exception& e) {
-      code_ = code_string(Code::Internal);
-      SetError(e.what());
-    } catch (...) {
-      code_ = code_string(Code::Internal);
-      SetError("unknown native exception");
-    }
-    jobs_->end(job_.control);
-  }
-
-  // Skips every JS operation once the environment is closing or the work was cancelled. A
-  // terminating worker drains finished work before its cleanup hooks run, with JS execution
-  // already forbidden: settling the Promise then fails and node-addon-api throws from a place
-  // nothing catches. Catching it here is the one place that can tell, so the failure is dropped:
-  // there is nobody left to receive the result.
-  void OnWorkComplete(Napi::Env env, napi_status status) override {
-    if (status == napi_cancelled || jobs_->closing()) {
-      Destroy();
-      return;
-    }
-    try {
-      Napi::AsyncWorker::OnWorkComplete(env, status);
-    } catch (...) {
-      Destroy();
-    }
-  }
-  void OnOK() override {
-    Napi::Env env = Env();
-    try {
-      deferred_.Resolve(job_.finish ? job_.finish(env) : env.Undefined());
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
-    } catch (const Error& e) {
-      deferred_.Reject(coded_error(env, code_string(e.code()), e.what()).Value());
-    } catch (const std::exception& e) {
-      deferred_.Reject(coded_error(env, code_string(Code::Internal), e.what()).Value());
-    }
-  }
-  void OnError(const Napi::Error& e) override {
-    deferred_.Reject(coded_error(Env(), code_.c_str(), e.Message()).Value());
-  }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  Job job_;
-  std::shared_ptr<EnvJobs> jobs_;
-  std::vector<Napi::ObjectReference> refs_;
-  std::string code_ = code_string(Code::Internal);
-};
+  const std::shared_ptr<EnvJobs> jobs = EnvJobs::of(env);
+  double* control = call->job.control;
+  submit_job(jobs->group, control, [call] {
+    call->ok = run_work(call->job, &call->code, &call->message);
+    deliver(call);
+  }, [call] {
+    // Dropped before it ran (its environment closed, or jobCancel): report an abort.
+    call->ok = false;
+    call->code = code_string(Code::Aborted);
+    call->message = "the operation was aborted";
+    deliver(call);
+  });
+  return Napi::Value(env, promise);
+}
 
 // Runs `job` synchronously (returns finish() or undefined) or queues it and returns a Promise.
 inline Napi::Value run_job(Napi::Env env, bool async, Job job) {
-  if (async) {
-    auto* w = new JobWorker(env, std::move(job));
-    Napi::Promise p = w->promise();
-    w->Queue();
-    return p;
-  }
-  try {
-    job.work();
-  } catch (const Error& e) {
-    throw coded_error(env, code_string(e.code()), e.what());
-  } catch (const std::bad_alloc&) {
-    throw coded_error(env, code_string(Code::OutOfMemory), "out of memory");
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw coded_error(env, code_string(Code::Internal), e.what());
-  }
+  if (async) return queue_async(env, std::move(job));
+  ScopedSyncCaller sync;  // a busy pool runs this call inline instead of making the event loop wait
+  std::string code, message;
+  if (!run_work(job, &code, &message)) throw coded_error(env, code.c_str(), message);
   return job.finish ? job.finish(env) : env.Undefined();
 }
 

@@ -1,6 +1,7 @@
 #include "threadpool.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <atomic>
 #include <condition_variable>
 #include <exception>
@@ -9,10 +10,16 @@
 #include <thread>
 #include <vector>
 
+#if defined(__linux__)
+#include <sched.h>
+#endif
+
 namespace itk {
 namespace {
 
 thread_local bool t_inside_region = false;
+thread_local int t_budget = 0;          // ScopedThreadBudget: 0 = the whole pool
+thread_local bool t_sync_caller = false;  // ScopedSyncCaller
 
 class Pool {
  public:
@@ -29,17 +36,27 @@ class Pool {
 
   void run(std::size_t n_chunks, const std::function<void(std::size_t)>& fn) {
     if (n_chunks == 0) return;
-    if (t_inside_region || threads_ <= 1 || n_chunks == 1) {
+    const int want = t_budget > 0 ? std::min(t_budget, threads_) : threads_;
+    if (t_inside_region || want <= 1 || n_chunks == 1) {
       run_inline(n_chunks, fn);
       return;
     }
-    std::lock_guard<std::mutex> region(region_mutex_);
+    std::unique_lock<std::mutex> region(region_mutex_, std::defer_lock);
+    if (t_sync_caller) {
+      if (!region.try_lock()) {  // busy with another call: do not make the event loop wait
+        run_inline(n_chunks, fn);
+        return;
+      }
+    } else {
+      region.lock();
+    }
     {
       std::lock_guard<std::mutex> lock(mutex_);
       job_ = &fn;
       n_chunks_ = n_chunks;
       next_.store(0);
       error_ = nullptr;
+      participants_ = want - 1;  // workers 0 .. want-2 join the caller
       active_ = static_cast<int>(workers_.size());
       ++generation_;
     }
@@ -80,15 +97,17 @@ class Pool {
     t_inside_region = false;
   }
 
-  void worker_loop(std::uint64_t seen) {
+  void worker_loop(int index, std::uint64_t seen) {
     for (;;) {
+      bool join;
       {
         std::unique_lock<std::mutex> lock(mutex_);
         wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
         if (stopping_) return;
         seen = generation_;
+        join = index < participants_;
       }
-      work_on_current_job();
+      if (join) work_on_current_job();
       std::lock_guard<std::mutex> lock(mutex_);
       if (--active_ == 0) done_.notify_one();
     }
@@ -102,7 +121,7 @@ class Pool {
       stopping_ = false;
       current = generation_;  // new workers wait for the next job, not the last one
     }
-    for (int i = 1; i < threads_; ++i) workers_.emplace_back([this, current] { worker_loop(current); });
+    for (int i = 1; i < threads_; ++i) workers_.emplace_back([this, i, current] { worker_loop(i - 1, current); });
   }
 
   void stop() {
@@ -126,13 +145,19 @@ class Pool {
   std::atomic<std::size_t> next_{0};
   std::exception_ptr error_;
   int active_ = 0;
+  int participants_ = 0;
   std::uint64_t generation_ = 0;
   bool stopping_ = false;
 };
 
 int default_threads() {
-  const unsigned hw = std::thread::hardware_concurrency();
-  return hw == 0 ? 1 : static_cast<int>(hw);
+  if (const char* env = std::getenv("ITOKIT_THREADS")) {
+    char* end = nullptr;
+    const long n = std::strtol(env, &end, 10);
+    // An invalid value is reported by the TypeScript loader (lib/native.ts); here it is ignored.
+    if (end != env && *end == '\0' && n >= 1 && n <= 1024) return static_cast<int>(n);
+  }
+  return usable_cpus();
 }
 
 Pool& pool() {
@@ -142,6 +167,24 @@ Pool& pool() {
 }
 
 }  // namespace
+
+int usable_cpus() {
+#if defined(__linux__)
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    const int n = CPU_COUNT(&set);
+    if (n > 0) return n;
+  }
+#endif
+  const unsigned hw = std::thread::hardware_concurrency();
+  return hw == 0 ? 1 : static_cast<int>(hw);
+}
+
+ScopedThreadBudget::ScopedThreadBudget(int n) : previous_(t_budget) { t_budget = n > 0 ? n : 0; }
+ScopedThreadBudget::~ScopedThreadBudget() { t_budget = previous_; }
+ScopedSyncCaller::ScopedSyncCaller() : previous_(t_sync_caller) { t_sync_caller = true; }
+ScopedSyncCaller::~ScopedSyncCaller() { t_sync_caller = previous_; }
 
 int get_threads() { return pool().threads(); }
 

@@ -6,8 +6,11 @@
 
 namespace itk {
 
-// Threads used by parallel_for; defaults to the hardware concurrency.
+// Threads used by parallel_for. Default: ITOKIT_THREADS when it is an integer in [1, 1024], else
+// the CPUs this process may run on (its affinity mask), else the hardware concurrency.
 int get_threads();
+// CPUs this process may run on (sched_getaffinity on Linux; the hardware concurrency elsewhere).
+int usable_cpus();
 // Resizes the pool (n >= 1). Safe to call between operations.
 void set_threads(int n);
 
@@ -16,6 +19,33 @@ void set_threads(int n);
 // Nested calls from inside fn run inline. The first exception thrown by any chunk is rethrown
 // after all started chunks finish; chunks not yet started are skipped.
 void parallel_for(std::size_t n_chunks, const std::function<void(std::size_t)>& fn);
+
+// Limits the parallel regions this thread starts to n threads (0 or >= pool size: all) while in
+// scope: how one call's `threads` option applies to that call only.
+class ScopedThreadBudget {
+ public:
+  explicit ScopedThreadBudget(int n);
+  ~ScopedThreadBudget();
+  ScopedThreadBudget(const ScopedThreadBudget&) = delete;
+  ScopedThreadBudget& operator=(const ScopedThreadBudget&) = delete;
+
+ private:
+  int previous_;
+};
+
+// Marks this thread as a JS thread inside a *Sync call while in scope: when the pool is busy with
+// another call, its parallel regions run inline on this thread rather than make the event loop
+// wait (chunking, hence the result, is the same either way).
+class ScopedSyncCaller {
+ public:
+  ScopedSyncCaller();
+  ~ScopedSyncCaller();
+  ScopedSyncCaller(const ScopedSyncCaller&) = delete;
+  ScopedSyncCaller& operator=(const ScopedSyncCaller&) = delete;
+
+ private:
+  bool previous_;
+};
 
 // Convenience: splits [0, n) into fixed-size chunks of `grain` items and calls
 // fn(begin, end) per chunk. The split depends only on n and grain.
