@@ -8,8 +8,8 @@ import { DeviceOption, deviceCode, resolveDevice } from './backends';
 import { DeviceArray, OutputOption, checkOutput, deviceForOutput } from './device-array';
 import { DtypeError, InvalidArgumentError } from './errors';
 import { native } from './native';
-import { RunOptions, runNative, runNativeSync } from './run';
-import { Dtype, FloatArray, Seed, allocate, checkDtype, checkInt, describe, seedKey } from './validate';
+import { RUN_KEYS, RunOptions, runNative, runNativeSync } from './run';
+import { Dtype, FloatArray, Seed, allocate, checkBacking, checkDtype, checkInt, checkOptions, describe, optionKeys, seedKey } from './validate';
 
 /** Named noise streams (spec/sde.md §2.2; family streams from 32); any integer below 65536 is a valid stream. */
 export const streams = {
@@ -51,6 +51,10 @@ export interface DrawOptions<D extends Dtype = Dtype> {
   output?: OutputOption;
 }
 
+const DRAW_KEYS = optionKeys<DrawOptions>()(['seed', 'stream', 'dtype', 'device', 'path', 'step', 'offset', 'output']);
+const BITS_KEYS = optionKeys<Omit<DrawOptions, 'dtype' | 'output'>>()(['seed', 'stream', 'device', 'path', 'step', 'offset']);
+const DRAW_RUN_KEYS = [...DRAW_KEYS, ...RUN_KEYS];
+
 /** {@link DrawOptions} asking for a device-resident result. */
 export type DeviceDrawOptions<D extends Dtype = Dtype> = DrawOptions<D> & { output: 'device' };
 /** {@link DrawOptions} asking for a host result. */
@@ -69,9 +73,11 @@ export function philox4x32(counter: Uint32Array, key: Uint32Array, rounds = 10):
   if (!(counter instanceof Uint32Array) || counter.length !== 4) {
     throw new DtypeError(`counter must be a Uint32Array of length 4, got ${describe(counter)}`);
   }
+  checkBacking('counter', counter);
   if (!(key instanceof Uint32Array) || key.length !== 2) {
     throw new DtypeError(`key must be a Uint32Array of length 2, got ${describe(key)}`);
   }
+  checkBacking('key', key);
   checkInt('rounds', rounds, 0, 16);
   const out = new Uint32Array(4);
   runNativeSync(() => native().philox4x32(counter, key, rounds, out));
@@ -85,8 +91,9 @@ interface Prepared {
   args: [number, number, number, number, number, number, number, number];
 }
 
-function prepare(what: 'uniform' | 'normal' | 'bits', n: unknown, o: DrawOptions): Prepared {
-  if (o === null || typeof o !== 'object') throw new InvalidArgumentError('options with a seed are required');
+/** Validates a draw; `where` names the public function and `allowed` its option keys. */
+function prepare(where: string, allowed: readonly string[], what: 'uniform' | 'normal' | 'bits', n: unknown, o: DrawOptions): Prepared {
+  checkOptions(where, o, allowed);
   const count = checkInt('n', n, 0, 2 ** 31 - 1);
   const dtype = checkDtype(o.dtype);
   const [lo, hi] = seedKey(o.seed);
@@ -125,7 +132,7 @@ export function uniform<D extends Dtype = 'float32'>(n: number, o: DeviceDrawOpt
 export function uniform<D extends Dtype = 'float32'>(n: number, o: HostDrawOptions<D>): ArrayFor<D>;
 export function uniform<D extends Dtype = 'float32'>(n: number, o: DrawOptions<D>): ArrayFor<D> | DeviceArray<D>;
 export function uniform<D extends Dtype = 'float32'>(n: number, o: DrawOptions<D>): ArrayFor<D> | DeviceArray<D> {
-  const p = prepare('uniform', n, o);
+  const p = prepare('rng.uniform', DRAW_KEYS, 'uniform', n, o);
   fillSync(p);
   return p.out as ArrayFor<D> | DeviceArray<D>;
 }
@@ -140,14 +147,14 @@ export function normal<D extends Dtype = 'float32'>(n: number, o: DeviceDrawOpti
 export function normal<D extends Dtype = 'float32'>(n: number, o: HostDrawOptions<D>): ArrayFor<D>;
 export function normal<D extends Dtype = 'float32'>(n: number, o: DrawOptions<D>): ArrayFor<D> | DeviceArray<D>;
 export function normal<D extends Dtype = 'float32'>(n: number, o: DrawOptions<D>): ArrayFor<D> | DeviceArray<D> {
-  const p = prepare('normal', n, o);
+  const p = prepare('rng.normal', DRAW_KEYS, 'normal', n, o);
   fillSync(p);
   return p.out as ArrayFor<D> | DeviceArray<D>;
 }
 
 /** Raw Philox output words (draw j is word j & 3 of block j >> 2). */
 export function bits(n: number, o: Omit<DrawOptions, 'dtype' | 'output'>): Uint32Array {
-  const p = prepare('bits', n, o);
+  const p = prepare('rng.bits', BITS_KEYS, 'bits', n, o);
   fillSync(p);
   return p.out as Uint32Array;
 }
@@ -157,7 +164,7 @@ export async function uniformAsync<D extends Dtype = 'float32'>(n: number, o: De
 export async function uniformAsync<D extends Dtype = 'float32'>(n: number, o: HostDrawOptions<D> & RunOptions): Promise<ArrayFor<D>>;
 export async function uniformAsync<D extends Dtype = 'float32'>(n: number, o: DrawOptions<D> & RunOptions): Promise<ArrayFor<D> | DeviceArray<D>>;
 export async function uniformAsync<D extends Dtype = 'float32'>(n: number, o: DrawOptions<D> & RunOptions): Promise<ArrayFor<D> | DeviceArray<D>> {
-  const p = prepare('uniform', n, o);
+  const p = prepare('rng.uniformAsync', DRAW_RUN_KEYS, 'uniform', n, o);
   await fillAsync(p, o);
   return p.out as ArrayFor<D> | DeviceArray<D>;
 }
@@ -167,13 +174,14 @@ export async function normalAsync<D extends Dtype = 'float32'>(n: number, o: Dev
 export async function normalAsync<D extends Dtype = 'float32'>(n: number, o: HostDrawOptions<D> & RunOptions): Promise<ArrayFor<D>>;
 export async function normalAsync<D extends Dtype = 'float32'>(n: number, o: DrawOptions<D> & RunOptions): Promise<ArrayFor<D> | DeviceArray<D>>;
 export async function normalAsync<D extends Dtype = 'float32'>(n: number, o: DrawOptions<D> & RunOptions): Promise<ArrayFor<D> | DeviceArray<D>> {
-  const p = prepare('normal', n, o);
+  const p = prepare('rng.normalAsync', DRAW_RUN_KEYS, 'normal', n, o);
   await fillAsync(p, o);
   return p.out as ArrayFor<D> | DeviceArray<D>;
 }
 
 /** Options of {@link randn}. */
 export interface RandnOptions {
+  /** Seed: non-negative safe integer or bigint below 2^64. */
   seed: Seed;
   /** Number of rows (paths). */
   paths: number;
@@ -185,10 +193,13 @@ export interface RandnOptions {
   step?: number;
   /** Stream (default {@link streams}.BROWNIAN). */
   stream?: number;
+  /** Where to generate (default 'auto'). */
   device?: DeviceOption;
   /** Where the result stays (default 'host'); 'device' returns a [paths, dim] {@link DeviceArray}. */
   output?: OutputOption;
 }
+
+const RANDN_KEYS = optionKeys<RandnOptions>()(['seed', 'paths', 'dim', 'pathOffset', 'step', 'stream', 'device', 'output']);
 
 /**
  * The standard normals a simulation step sees: a paths × dim Float32Array whose row p holds draws
@@ -199,7 +210,7 @@ export function randn(o: RandnOptions & { output: 'device' }): DeviceArray<'floa
 export function randn(o: RandnOptions & { output?: 'host' }): Float32Array;
 export function randn(o: RandnOptions): Float32Array | DeviceArray<'float32'>;
 export function randn(o: RandnOptions): Float32Array | DeviceArray<'float32'> {
-  if (o === null || typeof o !== 'object') throw new InvalidArgumentError('randn needs an options object');
+  checkOptions('rng.randn', o, RANDN_KEYS);
   const paths = checkInt('paths', o.paths, 0, 2 ** 31 - 1);
   const dim = checkInt('dim', o.dim, 0, 2 ** 31 - 1);
   if (paths * dim > 2 ** 31 - 1) throw new InvalidArgumentError('paths*dim must be below 2^31');

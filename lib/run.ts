@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 import { AbortError, fromNative } from './errors';
+import { optionKeys } from './validate';
 
 /** Options every long-running call accepts. */
 export interface RunOptions {
@@ -14,6 +15,9 @@ export interface RunOptions {
   /** Minimum milliseconds between progress callbacks (default 100). */
   progressIntervalMs?: number;
 }
+
+/** Keys of {@link RunOptions}, accepted by every call that takes them. */
+export const RUN_KEYS = optionKeys<RunOptions>()(['signal', 'onProgress', 'progressIntervalMs']);
 
 /** Slots of the shared control block (native/core/control.h). */
 const ABORT = 0;

@@ -3,11 +3,11 @@
  * @packageDocumentation
  */
 import { InvalidArgumentError } from '../errors';
-import { RunOptions, runNative, runNativeSync } from '../run';
-import { FloatArray, checkFloatArray, checkInt } from '../validate';
+import { RUN_KEYS, RunOptions, runNative, runNativeSync } from '../run';
+import { FloatArray, checkFloatArray, checkInt, checkOptions, newArray, optionKeys, toFloat64 } from '../validate';
 import { fbmAddon } from './addon';
 import { markovCoefficients, resolveGammas } from './coefficients';
-import { FbmType, Normalization, checkHorizon, checkHurst, checkNormalization, checkType, typeCode } from './options';
+import { FbmType, Normalization, checkHorizon, checkHurst, checkNormalization, checkOmegas, checkType, typeCode } from './options';
 
 /** Options of {@link covariance}. */
 export interface CovarianceOptions {
@@ -27,18 +27,20 @@ export interface CovarianceOptions {
   omegaHorizon?: number;
 }
 
+const COVARIANCE_KEYS = optionKeys<CovarianceOptions>()(['process', 'type', 'hurst', 'times', 'normalization', 'K', 'gammaMax', 'gammas', 'omegas', 'omegaHorizon']);
+
 /**
  * Covariance matrix Cov(B(t_i), B(t_j)) (row-major, times.length²): R_H or the 2F1 formula for
  * exact fBM, the OU-mixture formula for MA-fBM.
  */
 export function covariance(o: CovarianceOptions): Float64Array {
-  if (o === null || typeof o !== 'object') throw new InvalidArgumentError('covariance needs an options object');
+  checkOptions('fbm.covariance', o, COVARIANCE_KEYS);
   const process = o.process;
   if (process !== 'exact' && process !== 'markov') throw new InvalidArgumentError(`process must be 'exact' or 'markov', got ${String(process)}`);
   const hurst = checkHurst(o.hurst);
   const type = checkType(o.type);
   const norm = checkNormalization(o.normalization);
-  const times = Float64Array.from(o.times);
+  const times = toFloat64('times', o.times);
   for (const t of times) if (!Number.isFinite(t) || t < 0) throw new InvalidArgumentError('times must be finite and >= 0');
   if (times.length > 4096) throw new InvalidArgumentError('at most 4096 time points');
   const out = new Float64Array(times.length * times.length);
@@ -47,8 +49,7 @@ export function covariance(o: CovarianceOptions): Float64Array {
   if (process === 'markov') {
     g = resolveGammas(o);
     if (o.omegas !== undefined) {
-      w = Float64Array.from(o.omegas);
-      if (w.length !== g.length) throw new InvalidArgumentError('omegas and gammas differ in length');
+      w = checkOmegas(o.omegas, g.length);
     } else {
       const tmax = times.reduce((a, b) => Math.max(a, b), 0);
       const T = checkHorizon('omegaHorizon', o.omegaHorizon, tmax > 0 ? tmax : 1);
@@ -83,6 +84,8 @@ export interface HurstOptions {
   increments?: boolean;
 }
 
+const HURST_KEYS = optionKeys<HurstOptions>()(['lags', 'length', 'increments']);
+
 /** Result of {@link estimateHurst}. */
 export interface HurstEstimate {
   /** Ĥ per path. */
@@ -92,7 +95,8 @@ export interface HurstEstimate {
   sd: number;
 }
 
-function prepareHurst(paths: unknown, o: HurstOptions): { data: FloatArray; rows: number; len: number; lags: Int32Array; out: Float64Array } {
+function prepareHurst(where: string, allowed: readonly string[], paths: unknown, o: HurstOptions): { data: FloatArray; rows: number; len: number; lags: Int32Array; out: Float64Array } {
+  checkOptions(where, o, allowed);
   const data = checkFloatArray('paths', paths);
   const len = o.length === undefined ? data.length : checkInt('length', o.length, 1);
   if (data.length % len !== 0) throw new InvalidArgumentError(`paths.length (${data.length}) is not a multiple of length (${len})`);
@@ -103,7 +107,7 @@ function prepareHurst(paths: unknown, o: HurstOptions): { data: FloatArray; rows
   if (steps < 64) throw new InvalidArgumentError(`estimateHurst needs at least 64 steps per path, got ${steps}`);
   const lags = Int32Array.from(lagsIn.map((m, i) => checkInt(`lags[${i}]`, m, 1, Math.floor(steps / 2))));
   for (let i = 1; i < lags.length; i++) if (!(lags[i] > lags[i - 1])) throw new InvalidArgumentError('lags must be strictly increasing');
-  return { data, rows, len, lags, out: new Float64Array(rows) };
+  return { data, rows, len, lags, out: newArray(Float64Array, rows, 'the estimates') };
 }
 
 function summarise(h: Float64Array): HurstEstimate {
@@ -122,14 +126,14 @@ function summarise(h: Float64Array): HurstEstimate {
  * @param paths - row-major paths (rows of `length` values)
  */
 export function estimateHurstSync(paths: FloatArray, o: HurstOptions = {}): HurstEstimate {
-  const p = prepareHurst(paths, o);
+  const p = prepareHurst('fbm.estimateHurstSync', HURST_KEYS, paths, o);
   runNativeSync(() => fbmAddon().fbmHurst(p.data, p.rows, p.len, o.increments === true, p.lags, p.out, null, false));
   return summarise(p.out);
 }
 
 /** {@link estimateHurstSync} off the event loop. */
 export async function estimateHurst(paths: FloatArray, o: HurstOptions & RunOptions = {}): Promise<HurstEstimate> {
-  const p = prepareHurst(paths, o);
+  const p = prepareHurst('fbm.estimateHurst', [...HURST_KEYS, ...RUN_KEYS], paths, o);
   await runNative(o, (control) => fbmAddon().fbmHurst(p.data, p.rows, p.len, o.increments === true, p.lags, p.out, control, true));
   return summarise(p.out);
 }

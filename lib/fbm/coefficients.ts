@@ -5,7 +5,7 @@
  */
 import { InvalidArgumentError } from '../errors';
 import { runNativeSync } from '../run';
-import { checkInt, checkNumber } from '../validate';
+import { checkInt, checkNumber, checkOptions, optionKeys } from '../validate';
 import { fbmAddon } from './addon';
 import {
   FbmType, Normalization, checkGammas, checkHorizon, checkHurst, checkK, checkNormalization, checkType, typeCode,
@@ -51,6 +51,8 @@ export interface CoefficientOptions {
   derivative?: boolean;
 }
 
+const COEFFICIENT_KEYS = optionKeys<CoefficientOptions>()(['hurst', 'type', 'K', 'gammaMax', 'gammas', 'T', 'normalization', 'derivative']);
+
 /** Result of {@link markovCoefficients}. */
 export interface MarkovCoefficients {
   /** Speeds γ. */
@@ -91,7 +93,7 @@ export function resolveGammas(o: { K?: number; gammaMax?: number; gammas?: Array
  * ```
  */
 export function markovCoefficients(o: CoefficientOptions): MarkovCoefficients {
-  if (o === null || typeof o !== 'object') throw new InvalidArgumentError('markovCoefficients needs an options object');
+  checkOptions('fbm.markovCoefficients', o, COEFFICIENT_KEYS);
   const hurst = checkHurst(o.hurst);
   const type = checkType(o.type);
   const T = checkHorizon('T', o.T, 1);
@@ -109,6 +111,7 @@ export function markovCoefficients(o: CoefficientOptions): MarkovCoefficients {
  * @internal
  */
 export function markovMatrices(o: CoefficientOptions): { A: Float64Array; b: Float64Array; c: number; gammas: Float64Array } {
+  checkOptions('fbm.markovMatrices', o, COEFFICIENT_KEYS);
   const hurst = checkHurst(o.hurst);
   const type = checkType(o.type);
   const T = checkHorizon('T', o.T, 1);

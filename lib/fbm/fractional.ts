@@ -10,9 +10,9 @@ import { InvalidArgumentError } from '../errors';
 import { runNativeSync } from '../run';
 import { define } from '../sde/define';
 import type { Model } from '../sde/models';
-import { FloatArray, Seed, allocate, checkInt, checkOneOf, seedKey } from '../validate';
+import { FloatArray, Seed, allocate, checkInt, checkOneOf, checkOptions, checkSize, newArray, optionKeys, seedKey, toFloat64 } from '../validate';
 import { fbmAddon } from './addon';
-import { DrivingNoise, drivingWeights } from './sde';
+import { DRIVING_KEYS, DrivingNoise, drivingWeights } from './sde';
 import { FbmType, checkHorizon, typeCode } from './options';
 
 /** Options of {@link fractionalSDE}. */
@@ -30,6 +30,8 @@ export interface FractionalOptions extends DrivingNoise {
    */
   toIto?: boolean;
 }
+
+const FRACTIONAL_KEYS = optionKeys<FractionalOptions>()([...DRIVING_KEYS, 'T', 'interpretation', 'toIto']);
 
 /** An augmented model from {@link fractionalSDE}: an `sde` Model plus its MA-fBM layout. */
 export type FractionalModel = Model & {
@@ -57,6 +59,7 @@ export function fractionalSDE(base: Model, o: FractionalOptions): FractionalMode
   if (base.noise !== 'diagonal' && !(base.noise === 'scalar' && base.dim === 1)) {
     throw new InvalidArgumentError(`fractionalSDE needs diagonal noise (one fBM per dimension), got '${base.noise}'`);
   }
+  checkOptions('fbm.fractionalSDE', o, FRACTIONAL_KEYS);
   const D = checkInt('dim', base.dim, 1, 1 << 16);
   const { type, gammas, omegas } = drivingWeights(o, checkHorizon('T', o.T, 1));
   const K = gammas.length;
@@ -98,22 +101,37 @@ export function fractionalSDE(base: Model, o: FractionalOptions): FractionalMode
   return { ...model, kind: `fractional(${base.kind})`, fbm: { D, K, type, gammas, omegas } };
 }
 
+/** Options of {@link fractionalInitialState}. */
+export interface InitialStateOptions {
+  /** Number of paths. */
+  paths: number;
+  /** X(0): D values shared by all paths, or paths·D values. */
+  x0: ArrayLike<number>;
+  /** Seed of Y(0) (type I). */
+  seed: Seed;
+  /** Path id of row 0 (default 0). */
+  pathOffset?: number;
+}
+const INITIAL_STATE_KEYS = optionKeys<InitialStateOptions>()(['paths', 'x0', 'seed', 'pathOffset']);
+
 /**
  * Initial augmented state [paths, D(1+K)]: X(0) = x0 (D values, or paths·D), Y(0) ~ N(0, C) drawn
  * from the FBM_INIT stream for type I (as `fbm.sample`), 0 for type II.
  */
-export function fractionalInitialState(m: FractionalModel, o: { paths: number; x0: ArrayLike<number>; seed: Seed; pathOffset?: number }): Float64Array {
+export function fractionalInitialState(m: FractionalModel, o: InitialStateOptions): Float64Array {
   if (!m || typeof m !== 'object' || !m.fbm) throw new InvalidArgumentError('model must come from fbm.fractionalSDE');
+  checkOptions('fbm.fractionalInitialState', o, INITIAL_STATE_KEYS);
   const { D, K, gammas, type } = m.fbm;
   const P = checkInt('paths', o.paths, 1, 2 ** 31 - 1);
   const [lo, hi] = seedKey(o.seed);
   const pathOffset = checkInt('pathOffset', o.pathOffset ?? 0, 0, 2 ** 48 - 1 - P);
-  const x0 = Float64Array.from(o.x0 ?? []);
+  const x0 = toFloat64('x0', o.x0);
   if (x0.length !== D && x0.length !== P * D) throw new InvalidArgumentError(`x0 must hold ${D} or paths*${D} values`);
-  const y = new Float64Array(P * D * K);
+  checkSize('the augmented state (paths·D·(K+1))', P * D * (K + 1));
+  const y = newArray(Float64Array, P * D * K, 'the factors (paths·D·K)');
   runNativeSync(() => fbmAddon().fbmInitialFactors(y, P, D, gammas, typeCode(type), lo, hi, pathOffset));
   // One-time interleave of X and Y into the augmented layout (setup, not a hot path).
-  const z = new Float64Array(P * D * (K + 1));
+  const z = newArray(Float64Array, P * D * (K + 1), 'the augmented state (paths·D·(K+1))');
   for (let p = 0; p < P; p++) {
     for (let d = 0; d < D; d++) {
       const o0 = (p * D + d) * (K + 1);

@@ -20,6 +20,6 @@ export type { SampleOptions, SampleMethod, FbmPaths } from './sample';
 export { covariance, fgnAutocovariance, circulantEigenvalues, estimateHurst, estimateHurstSync } from './analysis';
 export type { CovarianceOptions, HurstOptions, HurstEstimate } from './analysis';
 export { models, fou, roughVol, simulate, simulateSync, createControlledStepper } from './sde';
-export type { FbmSdeModel, FbmSdeOptions, FbmSdeResult, DrivingNoise, ControlledStepper, ControlledStepperOptions } from './sde';
+export type { FbmSdeModel, FbmSdeOptions, FbmSdeResult, DrivingNoise, ControlledStepper, ControlledStepperOptions, FouParams, RoughVolParams } from './sde';
 export { fractionalSDE, fractionalInitialState } from './fractional';
-export type { FractionalOptions, FractionalModel } from './fractional';
+export type { FractionalOptions, FractionalModel, InitialStateOptions } from './fractional';

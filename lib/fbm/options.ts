@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { InvalidArgumentError } from '../errors';
-import { checkInt, checkNumber, checkOneOf, describe } from '../validate';
+import { checkInt, checkNumber, checkOneOf, describe, toFloat64 } from '../validate';
 
 /** Type I (Mandelbrot–Van Ness, stationary increments) or type II (Riemann–Liouville). */
 export type FbmType = 'I' | 'II';
@@ -46,11 +46,21 @@ export function checkGammas(g: unknown): Float64Array {
   if (!(ArrayBuffer.isView(g) || Array.isArray(g))) {
     throw new InvalidArgumentError(`gammas must be an array of numbers, got ${describe(g)}`);
   }
-  const a = Float64Array.from(g as ArrayLike<number>);
+  const a = toFloat64('gammas', g);
   if (a.length < 1 || a.length > 32) throw new InvalidArgumentError(`gammas must hold 1..32 speeds, got ${a.length}`);
   for (let i = 0; i < a.length; i++) {
     if (!Number.isFinite(a[i]) || !(a[i] > 0)) throw new InvalidArgumentError(`gammas[${i}] must be finite and > 0, got ${a[i]}`);
     if (i > 0 && !(a[i] > a[i - 1])) throw new InvalidArgumentError('gammas must be strictly increasing');
   }
+  return a;
+}
+
+/** Validates user weights: finite, one per speed; returns a copy. */
+export function checkOmegas(w: unknown, K: number): Float64Array {
+  const a = toFloat64('omegas', w);
+  if (a.length !== K) throw new InvalidArgumentError(`omegas has ${a.length} entries, gammas ${K}`);
+  a.forEach((x, i) => {
+    if (!Number.isFinite(x)) throw new InvalidArgumentError(`omegas[${i}] is not finite`);
+  });
   return a;
 }

@@ -6,11 +6,11 @@
 import { DeviceOption, deviceCode, resolveDevice } from '../backends';
 import { DeviceArray, OutputOption, checkOutput, deviceForOutput } from '../device-array';
 import { InvalidArgumentError } from '../errors';
-import { RunOptions, runNative, runNativeSync } from '../run';
-import { Dtype, FloatArray, Seed, allocate, checkDtype, checkInt, checkOneOf, seedKey } from '../validate';
+import { RUN_KEYS, RunOptions, runNative, runNativeSync } from '../run';
+import { Dtype, FloatArray, Seed, allocate, checkDtype, checkInt, checkOneOf, checkOptions, optionKeys, seedKey } from '../validate';
 import { fbmAddon } from './addon';
 import { markovCoefficients, resolveGammas } from './coefficients';
-import { FbmType, Normalization, checkHorizon, checkHurst, checkNormalization, checkType, typeCode } from './options';
+import { FbmType, Normalization, checkHorizon, checkHurst, checkNormalization, checkOmegas, checkType, typeCode } from './options';
 
 /** Sampling method: MA-fBM ('markov') or an exact generator. */
 export type SampleMethod = 'markov' | 'davies-harte' | 'cholesky' | 'hosking';
@@ -62,6 +62,12 @@ export interface SampleOptions<D extends Dtype = Dtype> {
   output?: OutputOption;
 }
 
+const SAMPLE_KEYS = optionKeys<SampleOptions>()([
+  'hurst', 'type', 'method', 'n', 'T', 'paths', 'dims', 'K', 'gammaMax', 'gammas', 'omegas', 'scheme', 'omegaHorizon', 'normalization', 'seed',
+  'pathOffset', 'dtype', 'device', 'returnBrownian', 'output',
+]);
+const SAMPLE_RUN_KEYS = [...SAMPLE_KEYS, ...RUN_KEYS];
+
 type ArrayFor<D extends Dtype> = D extends 'float64' ? Float64Array : Float32Array;
 
 /** Result of {@link sample}; `A` is a host typed array, or a {@link DeviceArray} with `output: 'device'`. */
@@ -91,8 +97,8 @@ interface Plan {
 
 const EXACT_CODE = { 'davies-harte': 0, cholesky: 1, hosking: 2 } as const;
 
-function plan(o: SampleOptions): Plan {
-  if (o === null || typeof o !== 'object') throw new InvalidArgumentError('sample needs an options object');
+function plan(o: SampleOptions, where: string, allowed: readonly string[]): Plan {
+  checkOptions(where, o, allowed);
   const hurst = checkHurst(o.hurst);
   const type = checkType(o.type);
   const method = o.method === undefined ? 'markov' : checkOneOf('method', o.method, ['markov', 'davies-harte', 'cholesky', 'hosking'] as const);
@@ -116,11 +122,7 @@ function plan(o: SampleOptions): Plan {
     const gammas = resolveGammas(o);
     let omegas: Float64Array;
     if (o.omegas !== undefined) {
-      omegas = Float64Array.from(o.omegas);
-      if (omegas.length !== gammas.length) throw new InvalidArgumentError(`omegas has ${omegas.length} entries, gammas ${gammas.length}`);
-      omegas.forEach((w, i) => {
-        if (!Number.isFinite(w)) throw new InvalidArgumentError(`omegas[${i}] is not finite`);
-      });
+      omegas = checkOmegas(o.omegas, gammas.length);
     } else {
       omegas = markovCoefficients({ hurst, type, gammas, T: checkHorizon('omegaHorizon', o.omegaHorizon, T), normalization: norm }).omegas;
     }
@@ -178,7 +180,7 @@ export function sampleSync<D extends Dtype = 'float32'>(o: SampleOptions<D> & { 
 export function sampleSync<D extends Dtype = 'float32'>(o: SampleOptions<D> & { output?: 'host' }): FbmPaths<ArrayFor<D>>;
 export function sampleSync<D extends Dtype = 'float32'>(o: SampleOptions<D>): FbmPaths<ArrayFor<D>> | FbmPaths<DeviceArray<D>>;
 export function sampleSync<D extends Dtype = 'float32'>(o: SampleOptions<D>): FbmPaths<ArrayFor<D>> | FbmPaths<DeviceArray<D>> {
-  const p = plan(o);
+  const p = plan(o, 'fbm.sampleSync', SAMPLE_KEYS);
   const r = runNativeSync(() => p.call(null, false));
   return finish(p, r) as FbmPaths<ArrayFor<D>>;
 }
@@ -188,7 +190,7 @@ export async function sample<D extends Dtype = 'float32'>(o: SampleOptions<D> & 
 export async function sample<D extends Dtype = 'float32'>(o: SampleOptions<D> & RunOptions & { output?: 'host' }): Promise<FbmPaths<ArrayFor<D>>>;
 export async function sample<D extends Dtype = 'float32'>(o: SampleOptions<D> & RunOptions): Promise<FbmPaths<ArrayFor<D>> | FbmPaths<DeviceArray<D>>>;
 export async function sample<D extends Dtype = 'float32'>(o: SampleOptions<D> & RunOptions): Promise<FbmPaths<ArrayFor<D>> | FbmPaths<DeviceArray<D>>> {
-  const p = plan(o);
+  const p = plan(o, 'fbm.sample', SAMPLE_RUN_KEYS);
   const held = [p.out, p.bro].map((a) => (a instanceof DeviceArray ? a : null));
   const r = await DeviceArray.holding(held, () => runNative(o, (control) => p.call(control, true) as Promise<unknown>));
   return finish(p, r) as FbmPaths<ArrayFor<D>>;

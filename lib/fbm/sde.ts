@@ -6,11 +6,14 @@
  * @packageDocumentation
  */
 import { InvalidArgumentError, ShapeError } from '../errors';
-import { RunOptions, runNative, runNativeSync } from '../run';
-import { Dtype, FloatArray, Seed, allocate, checkDtype, checkInt, checkNumber, checkOneOf, describe, seedKey } from '../validate';
+import { RUN_KEYS, RunOptions, runNative, runNativeSync } from '../run';
+import {
+  Dtype, FloatArray, Seed, allocate, checkBacking, checkDtype, checkInt, checkNumber, checkOneOf, checkOptions, checkSize, describe, newArray, optionKeys, seedKey,
+  toFloat64,
+} from '../validate';
 import { fbmAddon } from './addon';
 import { markovCoefficients, resolveGammas } from './coefficients';
-import { FbmType, Normalization, checkHorizon, checkHurst, checkNormalization, checkType, typeCode } from './options';
+import { FbmType, Normalization, checkHorizon, checkHurst, checkNormalization, checkOmegas, checkType, typeCode } from './options';
 
 /** A built-in fBM-driven model. Build one with {@link fou} or {@link roughVol}. */
 export interface FbmSdeModel {
@@ -25,7 +28,7 @@ export interface FbmSdeModel {
 }
 
 function vec(name: string, v: unknown): Float64Array {
-  const a = typeof v === 'number' ? new Float64Array([v]) : ArrayBuffer.isView(v) || Array.isArray(v) ? Float64Array.from(v as ArrayLike<number>) : null;
+  const a = typeof v === 'number' ? new Float64Array([v]) : ArrayBuffer.isView(v) || Array.isArray(v) ? toFloat64(name, v) : null;
   if (!a || a.length === 0) throw new InvalidArgumentError(`${name} must be a number or a non-empty array, got ${describe(v)}`);
   a.forEach((x, i) => {
     if (!Number.isFinite(x)) throw new InvalidArgumentError(`${name}[${i}] must be finite`);
@@ -33,12 +36,23 @@ function vec(name: string, v: unknown): Float64Array {
   return a;
 }
 
+/** Parameters of {@link fou}: per-dimension values or scalars. */
+export interface FouParams {
+  /** Mean-reversion speed θ ≥ 0. */
+  theta: number | ArrayLike<number>;
+  /** Long-run mean μ (default 0). */
+  mu?: number | ArrayLike<number>;
+  /** Volatility σ (default 1). */
+  sigma?: number | ArrayLike<number>;
+}
+const FOU_KEYS = optionKeys<FouParams>()(['theta', 'mu', 'sigma']);
+
 /**
  * Fractional Ornstein–Uhlenbeck, dX_d = θ_d(μ_d − X_d)dt + σ_d dB̂_d, with D independent
  * fBM-driven dimensions (scalars broadcast). σ is constant, so Itô and Stratonovich agree.
  */
-export function fou(p: { theta: number | ArrayLike<number>; mu?: number | ArrayLike<number>; sigma?: number | ArrayLike<number> }): FbmSdeModel {
-  if (p === null || typeof p !== 'object') throw new InvalidArgumentError('fou needs { theta, mu, sigma }');
+export function fou(p: FouParams): FbmSdeModel {
+  checkOptions('fbm.models.fou', p, FOU_KEYS);
   const th = vec('theta', p.theta), mu = vec('mu', p.mu ?? 0), sg = vec('sigma', p.sigma ?? 1);
   const D = Math.max(th.length, mu.length, sg.length);
   for (const [n, a] of [['theta', th], ['mu', mu], ['sigma', sg]] as const) {
@@ -54,14 +68,29 @@ export function fou(p: { theta: number | ArrayLike<number>; mu?: number | ArrayL
   return { kind: 'fou', fbmDims: D, stateDim: D, params };
 }
 
+/** Parameters of {@link roughVol}. */
+export interface RoughVolParams {
+  /** Mean reversion κ ≥ 0 of log σ. */
+  kappa: number;
+  /** Long-run mean m of log σ. */
+  meanLogVol: number;
+  /** Volatility ν ≥ 0 of log σ. */
+  nu: number;
+  /** Drift μ of the asset (default 0). */
+  mu?: number;
+  /** Correlation ρ ∈ [−1, 1] of the asset's and the fBM's Brownian motions (default 0). */
+  rho?: number;
+}
+const ROUGH_VOL_KEYS = optionKeys<RoughVolParams>()(['kappa', 'meanLogVol', 'nu', 'mu', 'rho']);
+
 /**
  * Rough fractional stochastic volatility (Gatheral, Jaisson & Rosenbaum 2018, with MA-fBM):
  * X = log σ_t follows dX = κ(m − X)dt + ν dB̂ (use H < ½, type 'II' by convention), and the asset
  * log-price dL = (μ − ½σ²)dt + σ dW_S with dW_S = ρ dW + √(1−ρ²) dW⊥, W the fBM's Brownian
  * motion. State (log σ, log S).
  */
-export function roughVol(p: { kappa: number; meanLogVol: number; nu: number; mu?: number; rho?: number }): FbmSdeModel {
-  if (p === null || typeof p !== 'object') throw new InvalidArgumentError('roughVol needs { kappa, meanLogVol, nu }');
+export function roughVol(p: RoughVolParams): FbmSdeModel {
+  checkOptions('fbm.models.roughVol', p, ROUGH_VOL_KEYS);
   const kappa = checkNumber('kappa', p.kappa, { min: 0 });
   const m = checkNumber('meanLogVol', p.meanLogVol);
   const nu = checkNumber('nu', p.nu, { min: 0 });
@@ -89,6 +118,9 @@ export interface DrivingNoise {
   normalization?: Normalization;
 }
 
+/** @internal Keys of {@link DrivingNoise}, shared by the options that extend it. */
+export const DRIVING_KEYS = optionKeys<DrivingNoise>()(['hurst', 'type', 'K', 'gammaMax', 'gammas', 'omegas', 'omegaHorizon', 'normalization']);
+
 /** Options of {@link simulate} (the conventions of `sde.simulate`). */
 export interface FbmSdeOptions extends DrivingNoise {
   paths: number;
@@ -109,6 +141,10 @@ export interface FbmSdeOptions extends DrivingNoise {
   returnFactors?: boolean;
 }
 
+const FBM_SDE_KEYS = optionKeys<FbmSdeOptions>()([
+  ...DRIVING_KEYS, 'paths', 'x0', 't1', 'steps', 'scheme', 'seed', 'pathOffset', 'save', 'dtype', 'returnFactors',
+]);
+
 /** Result of {@link simulate}. */
 export interface FbmSdeResult<A extends FloatArray = FloatArray> {
   times: Float64Array;
@@ -122,6 +158,7 @@ export interface FbmSdeResult<A extends FloatArray = FloatArray> {
 }
 
 const MODEL_CODE = { fou: 0, roughVol: 1 } as const;
+const SAVE_EVERY_KEYS = optionKeys<Exclude<FbmSdeOptions['save'], 'final' | undefined>>()(['every']);
 
 function checkModel(m: unknown): FbmSdeModel {
   const mm = m as FbmSdeModel;
@@ -138,9 +175,7 @@ export function drivingWeights(o: DrivingNoise, T: number): { type: FbmType; gam
   const gammas = resolveGammas(o);
   let omegas: Float64Array;
   if (o.omegas !== undefined) {
-    omegas = Float64Array.from(o.omegas);
-    if (omegas.length !== gammas.length) throw new InvalidArgumentError(`omegas has ${omegas.length} entries, gammas ${gammas.length}`);
-    omegas.forEach((w, i) => { if (!Number.isFinite(w)) throw new InvalidArgumentError(`omegas[${i}] is not finite`); });
+    omegas = checkOmegas(o.omegas, gammas.length);
   } else {
     omegas = markovCoefficients({ hurst, type, gammas, T: checkHorizon('omegaHorizon', o.omegaHorizon, T), normalization: checkNormalization(o.normalization) }).omegas;
   }
@@ -152,9 +187,9 @@ interface SdePlan {
   call: (control: Float64Array | null, async: boolean) => Promise<void> | undefined;
 }
 
-function plan(model: FbmSdeModel, o: FbmSdeOptions): SdePlan {
+function plan(model: FbmSdeModel, o: FbmSdeOptions, where: string, allowed: readonly string[]): SdePlan {
   const m = checkModel(model);
-  if (o === null || typeof o !== 'object') throw new InvalidArgumentError('simulate needs an options object');
+  checkOptions(where, o, allowed);
   const P = checkInt('paths', o.paths, 0, 2 ** 31 - 1);
   const N = checkInt('steps', o.steps, 1, 2 ** 32 - 1);
   const T = checkNumber('t1', o.t1, { min: 0, minExclusive: true });
@@ -167,21 +202,23 @@ function plan(model: FbmSdeModel, o: FbmSdeOptions): SdePlan {
     throw new InvalidArgumentError(`scheme 'euler' needs gammaMax*dt < 0.5, got ${(gammas[gammas.length - 1] * T) / N}`);
   }
   const sd = m.stateDim;
-  const x0 = Float64Array.from(o.x0 ?? []);
+  const x0 = toFloat64('x0', o.x0);
   if (x0.length !== sd && x0.length !== P * sd) throw new ShapeError(`x0 must hold ${sd} or paths*${sd} values, has ${x0.length}`);
   x0.forEach((x, i) => { if (!Number.isFinite(x)) throw new InvalidArgumentError(`x0[${i}] is not finite`); });
   let every = 0;
   if (o.save !== undefined && o.save !== 'final') {
     if (typeof o.save !== 'object' || o.save === null || !('every' in o.save)) throw new InvalidArgumentError("save must be 'final' or { every }");
+    checkOptions(`${where} save`, o.save, SAVE_EVERY_KEYS);
     every = checkInt('save.every', o.save.every, 1, N);
   }
   const S = every === 0 ? 1 : Math.ceil(N / every) + 1;
-  if (S * P * sd > 2 ** 31 - 1) throw new InvalidArgumentError('output too large');
+  // The save count also sizes `times`, so it is bounded even when there are no paths.
+  if (S * Math.max(P * sd, 1) > 2 ** 31 - 1) throw new InvalidArgumentError(`the output would hold ${S}·${P}·${sd} values, above 2^31 − 1; split the work`);
   const times = new Float64Array(S);
   if (every === 0) times[0] = T;
   else for (let s = 0; s < S; s++) times[s] = (Math.min(s * every, N) * T) / N;
   const data = allocate(dtype, S * P * sd);
-  const factors = o.returnFactors ? new Float64Array(P * m.fbmDims * gammas.length) : null;
+  const factors = o.returnFactors ? newArray(Float64Array, P * m.fbmDims * gammas.length, 'the factors (paths·D·K)') : null;
   const res: FbmSdeResult = { times, data, shape: [S, P, sd], gammas, omegas, stats: { pathSteps: P * N, wallMs: 0, device: 'cpu' } };
   if (factors) res.factors = factors;
   return {
@@ -201,7 +238,7 @@ function plan(model: FbmSdeModel, o: FbmSdeOptions): SdePlan {
  * ```
  */
 export function simulateSync<D extends Dtype = 'float32'>(model: FbmSdeModel, o: FbmSdeOptions & { dtype?: D }): FbmSdeResult<D extends 'float64' ? Float64Array : Float32Array> {
-  const p = plan(model, o);
+  const p = plan(model, o, 'fbm.simulateSync', FBM_SDE_KEYS);
   const t0 = Date.now();
   runNativeSync(() => p.call(null, false));
   p.res.stats.wallMs = Date.now() - t0;
@@ -210,7 +247,7 @@ export function simulateSync<D extends Dtype = 'float32'>(model: FbmSdeModel, o:
 
 /** {@link simulateSync} off the event loop, with AbortSignal and progress. */
 export async function simulate<D extends Dtype = 'float32'>(model: FbmSdeModel, o: FbmSdeOptions & RunOptions & { dtype?: D }): Promise<FbmSdeResult<D extends 'float64' ? Float64Array : Float32Array>> {
-  const p = plan(model, o);
+  const p = plan(model, o, 'fbm.simulate', [...FBM_SDE_KEYS, ...RUN_KEYS]);
   const t0 = Date.now();
   await runNative(o, (control) => p.call(control, true));
   p.res.stats.wallMs = Date.now() - t0;
@@ -226,6 +263,8 @@ export interface ControlledStepperOptions extends DrivingNoise {
   seed: Seed;
   pathOffset?: number;
 }
+
+const CONTROLLED_KEYS = optionKeys<ControlledStepperOptions>()([...DRIVING_KEYS, 'paths', 'x0', 't1', 'steps', 'seed', 'pathOffset']);
 
 /**
  * The posterior of the variational trainer (spec §5, §8) stepped by Euler:
@@ -252,6 +291,7 @@ export interface ControlledStepper {
 /** Creates a {@link ControlledStepper}: Y(0) ~ N(0, C) for type I (FBM_INIT stream), else 0. */
 export function createControlledStepper(model: FbmSdeModel, o: ControlledStepperOptions): ControlledStepper {
   const m = checkModel(model);
+  checkOptions('fbm.createControlledStepper', o, CONTROLLED_KEYS);
   const P = checkInt('paths', o.paths, 1, 2 ** 31 - 1);
   const N = checkInt('steps', o.steps, 1, 2 ** 32 - 1);
   const T = checkNumber('t1', o.t1, { min: 0, minExclusive: true });
@@ -261,11 +301,12 @@ export function createControlledStepper(model: FbmSdeModel, o: ControlledStepper
   const dt = T / N;
   if (!(gammas[gammas.length - 1] * dt < 0.5)) throw new InvalidArgumentError(`the controlled Euler step needs gammaMax*dt < 0.5, got ${gammas[gammas.length - 1] * dt}`);
   const sd = m.stateDim, D = m.fbmDims, K = gammas.length;
-  const x0 = Float64Array.from(o.x0 ?? []);
+  const x0 = toFloat64('x0', o.x0);
   if (x0.length !== sd && x0.length !== P * sd) throw new ShapeError(`x0 must hold ${sd} or paths*${sd} values`);
-  const x = new Float64Array(P * sd);
+  checkSize('the factors (paths·D·K)', P * D * K);
+  const x = newArray(Float64Array, P * sd, 'the state (paths·stateDim)');
   for (let p = 0; p < P; p++) x.set(x0.length === sd ? x0 : x0.subarray(p * sd, (p + 1) * sd), p * sd);
-  const y = new Float64Array(P * D * K);
+  const y = newArray(Float64Array, P * D * K, 'the factors (paths·D·K)');
   runNativeSync(() => fbmAddon().fbmInitialFactors(y, P, D, gammas, typeCode(type), lo, hi, pathOffset));
   const kl = new Float64Array(P);
   const code = MODEL_CODE[m.kind];
@@ -280,6 +321,7 @@ export function createControlledStepper(model: FbmSdeModel, o: ControlledStepper
       if (u !== undefined && (!ArrayBuffer.isView(u) || Object.prototype.toString.call(u) !== '[object Float64Array]' || u.length !== P * D)) {
         throw new ShapeError(`u must be a Float64Array of paths*D = ${P * D} values`);
       }
+      if (u !== undefined) checkBacking('u', u);
       runNativeSync(() => fbmAddon().fbmControlledStep(x, y, u ?? null, u ? kl : null, code, m.params, D, dt, gammas, omegas, lo, hi, pathOffset, step));
       step++;
     },

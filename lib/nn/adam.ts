@@ -6,7 +6,7 @@
  */
 import { InvalidArgumentError, ShapeError } from '../errors';
 import { runNativeSync } from '../run';
-import { FloatArray, allocate, checkNumber, dtypeOf } from '../validate';
+import { FloatArray, allocate, checkFloatArray, checkNumber, checkOptions, dtypeOf, optionKeys } from '../validate';
 import { nnAddon } from './addon';
 
 /** Hyper-parameters of {@link Adam}. */
@@ -26,6 +26,8 @@ export interface AdamOptions {
   /** Clip the gradient to this global L2 norm before the update (default: no clipping). */
   maxGradNorm?: number;
 }
+
+const ADAM_KEYS = optionKeys<AdamOptions>()(['lr', 'beta1', 'beta2', 'eps', 'weightDecay', 'kind', 'maxGradNorm']);
 
 /**
  * Optimizer state for one parameter buffer.
@@ -51,6 +53,8 @@ export class Adam {
   readonly maxGradNorm: number;
 
   constructor(readonly params: FloatArray, o: AdamOptions = {}) {
+    checkFloatArray('params', params);
+    checkOptions('nn.Adam', o, ADAM_KEYS);
     const kind = o.kind ?? 'adam';
     if (kind !== 'adam' && kind !== 'adamw') throw new InvalidArgumentError(`kind must be 'adam' or 'adamw', got ${String(kind)}`);
     this.decoupled = kind === 'adamw';
@@ -66,6 +70,7 @@ export class Adam {
 
   /** One update with gradient `grad` (not modified). Returns the gradient's L2 norm before clipping. */
   step(grad: FloatArray): number {
+    checkFloatArray('grad', grad);
     if (dtypeOf(grad) !== dtypeOf(this.params) || grad.length !== this.params.length) {
       throw new ShapeError('grad must have the dtype and length of the parameters');
     }
@@ -78,5 +83,6 @@ export class Adam {
 
 /** Global L2 norm of a gradient buffer (accumulated in float64). */
 export function gradNorm(grad: FloatArray): number {
+  checkFloatArray('grad', grad);
   return runNativeSync(() => nnAddon().nnGradNorm(grad));
 }

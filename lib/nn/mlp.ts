@@ -6,10 +6,12 @@
  */
 import * as fs from 'fs';
 import { DeviceOption, deviceCode, resolveDevice } from '../backends';
-import { InvalidArgumentError, ModelFormatError, ShapeError } from '../errors';
+import { DtypeError, InvalidArgumentError, ModelFormatError, ShapeError } from '../errors';
 import * as rng from '../rng';
-import { RunOptions, runNative, runNativeSync } from '../run';
-import { Dtype, FloatArray, Seed, allocate, checkDtype, checkFloatArray, checkInt, checkOneOf, describe } from '../validate';
+import { RUN_KEYS, RunOptions, runNative, runNativeSync } from '../run';
+import {
+  Dtype, FloatArray, Seed, allocate, checkBacking, checkDtype, checkFloatArray, checkInt, checkOneOf, checkOptions, checkPath, checkSize, describe, optionKeys,
+} from '../validate';
 import { parseSafetensors, serializeSafetensors, StTensorInput } from '../unet/safetensors';
 import { nnAddon } from './addon';
 
@@ -34,6 +36,8 @@ export interface MLPOptions<D extends Dtype = Dtype> {
   zeroLastLayer?: boolean;
 }
 
+const MLP_KEYS = optionKeys<MLPOptions>()(['sizes', 'activation', 'outputActivation', 'dtype', 'seed', 'zeroLastLayer']);
+
 /** One named parameter tensor: a view into {@link MLP.params} (or {@link MLP.grad}). */
 export interface ParameterView {
   /** PyTorch name, `layers.{2l}.weight` / `layers.{2l}.bias` (index in an nn.Sequential of Linear, activation, ...). */
@@ -56,8 +60,17 @@ export interface Tape<D extends FloatArray = FloatArray> {
 
 /** Where a forward pass runs (default 'auto': CUDA when present and rows·params ≥ 1e7). */
 export interface ForwardOptions {
+  /** 'cpu', 'cuda' or 'auto' (default). */
   device?: DeviceOption;
 }
+const FORWARD_KEYS = optionKeys<ForwardOptions>()(['device']);
+
+/** Options of {@link MLP.backward}. */
+export interface BackwardOptions {
+  /** Also return dx = ∂(dy·y)/∂x (default true). */
+  inputGrad?: boolean;
+}
+const BACKWARD_KEYS = optionKeys<BackwardOptions>()(['inputGrad']);
 
 type ArrayOf<D extends Dtype> = D extends 'float64' ? Float64Array : Float32Array;
 
@@ -89,7 +102,7 @@ export class MLP<D extends Dtype = Dtype> {
   readonly tapePerRow: number;
 
   constructor(o: MLPOptions<D>) {
-    if (o === null || typeof o !== 'object') throw new InvalidArgumentError('MLP needs an options object');
+    checkOptions('nn.MLP', o, MLP_KEYS);
     if (!Array.isArray(o.sizes) || o.sizes.length < 2 || o.sizes.length > 65) {
       throw new InvalidArgumentError(`sizes must be an array of 2 to 65 widths, got ${describe(o.sizes)}`);
     }
@@ -167,10 +180,14 @@ export class MLP<D extends Dtype = Dtype> {
     this.grad.fill(0);
   }
 
-  private rowsOf(x: FloatArray, name: string): number {
-    checkFloatArray(name, x, this.dtype);
-    if (x.length % this.inputSize !== 0) throw new ShapeError(`${name} length ${x.length} is not a multiple of the input width ${this.inputSize}`);
-    return x.length / this.inputSize;
+  /** Checks a batch and its options; returns the row count after sizing the tape. */
+  private rowsOf(where: string, x: FloatArray, o: object, allowed: readonly string[]): number {
+    checkOptions(where, o, allowed);
+    checkFloatArray('x', x, this.dtype);
+    if (x.length % this.inputSize !== 0) throw new ShapeError(`x length ${x.length} is not a multiple of the input width ${this.inputSize}`);
+    const rows = x.length / this.inputSize;
+    checkSize('the tape (rows·tapePerRow)', rows * this.tapePerRow);
+    return rows;
   }
 
   /**
@@ -179,7 +196,7 @@ export class MLP<D extends Dtype = Dtype> {
    * calling {@link backward}.
    */
   forward(x: ArrayOf<D>, o: ForwardOptions = {}): { y: ArrayOf<D>; tape: Tape<ArrayOf<D>> } {
-    const rows = this.rowsOf(x, 'x');
+    const rows = this.rowsOf('nn.MLP.forward', x, o, FORWARD_KEYS);
     const device = resolveDevice(o.device, rows * this.numParams);
     const tape = allocate(this.dtype, rows * this.tapePerRow) as ArrayOf<D>;
     const y = allocate(this.dtype, rows * this.outputSize) as ArrayOf<D>;
@@ -189,7 +206,7 @@ export class MLP<D extends Dtype = Dtype> {
 
   /** {@link forward} off the event loop. */
   async forwardAsync(x: ArrayOf<D>, run: RunOptions & ForwardOptions = {}): Promise<{ y: ArrayOf<D>; tape: Tape<ArrayOf<D>> }> {
-    const rows = this.rowsOf(x, 'x');
+    const rows = this.rowsOf('nn.MLP.forwardAsync', x, run, [...FORWARD_KEYS, ...RUN_KEYS]);
     const device = resolveDevice(run.device, rows * this.numParams);
     const tape = allocate(this.dtype, rows * this.tapePerRow) as ArrayOf<D>;
     const y = allocate(this.dtype, rows * this.outputSize) as ArrayOf<D>;
@@ -197,7 +214,8 @@ export class MLP<D extends Dtype = Dtype> {
     return { y, tape: { x, rows, data: tape, device } };
   }
 
-  private checkBackward(tape: Tape, dy: FloatArray): void {
+  private checkBackward(where: string, tape: Tape, dy: FloatArray, o: object, allowed: readonly string[]): void {
+    checkOptions(where, o, allowed);
     if (tape === null || typeof tape !== 'object' || tape.data?.length !== tape.rows * this.tapePerRow || (tape.device !== 'cpu' && tape.device !== 'cuda')) {
       throw new InvalidArgumentError('tape must come from this network\'s forward()');
     }
@@ -209,16 +227,16 @@ export class MLP<D extends Dtype = Dtype> {
    * Backward pass: accumulates ∂(dy·y)/∂θ into {@link grad} (dW += dyᵀx, db += Σ dy per layer) and
    * returns dx = ∂(dy·y)/∂x [rows, in], the vector–Jacobian product (skipped when inputGrad is false).
    */
-  backward(tape: Tape<ArrayOf<D>>, dy: ArrayOf<D>, o: { inputGrad?: boolean } = {}): ArrayOf<D> | undefined {
-    this.checkBackward(tape, dy);
+  backward(tape: Tape<ArrayOf<D>>, dy: ArrayOf<D>, o: BackwardOptions = {}): ArrayOf<D> | undefined {
+    this.checkBackward('nn.MLP.backward', tape, dy, o, BACKWARD_KEYS);
     const dx = o.inputGrad === false ? null : (allocate(this.dtype, tape.rows * this.inputSize) as ArrayOf<D>);
     runNativeSync(() => nnAddon().nnBackward(this.layout, this.params, tape.x, tape.rows, tape.data, dy, dx, this.grad, deviceCode(tape.device), null, false));
     return dx ?? undefined;
   }
 
   /** {@link backward} off the event loop. */
-  async backwardAsync(tape: Tape<ArrayOf<D>>, dy: ArrayOf<D>, o: { inputGrad?: boolean } & RunOptions = {}): Promise<ArrayOf<D> | undefined> {
-    this.checkBackward(tape, dy);
+  async backwardAsync(tape: Tape<ArrayOf<D>>, dy: ArrayOf<D>, o: BackwardOptions & RunOptions = {}): Promise<ArrayOf<D> | undefined> {
+    this.checkBackward('nn.MLP.backwardAsync', tape, dy, o, [...BACKWARD_KEYS, ...RUN_KEYS]);
     const dx = o.inputGrad === false ? null : (allocate(this.dtype, tape.rows * this.inputSize) as ArrayOf<D>);
     await runNative(o, (c) => nnAddon().nnBackward(this.layout, this.params, tape.x, tape.rows, tape.data, dy, dx, this.grad, deviceCode(tape.device), c, true));
     return dx ?? undefined;
@@ -226,6 +244,7 @@ export class MLP<D extends Dtype = Dtype> {
 
   /** Convenience: y = net(x) without keeping a tape. */
   predict(x: ArrayOf<D>, o: ForwardOptions = {}): ArrayOf<D> {
+    checkOptions('nn.MLP.predict', o, FORWARD_KEYS);
     return this.forward(x, o).y;
   }
 
@@ -241,12 +260,12 @@ export class MLP<D extends Dtype = Dtype> {
 
   /** Writes {@link toSafetensors} to a file. */
   saveSync(path: string): void {
-    fs.writeFileSync(path, this.toSafetensors());
+    fs.writeFileSync(checkPath('path', path), this.toSafetensors());
   }
 
   /** Writes {@link toSafetensors} to a file asynchronously. */
   async save(path: string): Promise<void> {
-    await fs.promises.writeFile(path, this.toSafetensors());
+    await fs.promises.writeFile(checkPath('path', path), this.toSafetensors());
   }
 
   /**
@@ -255,6 +274,9 @@ export class MLP<D extends Dtype = Dtype> {
    * nn.Sequential named `layers`). The dtype follows the file unless `o.dtype` is given.
    */
   static fromSafetensors(bytes: Uint8Array, o: Partial<MLPOptions> = {}, file = '<buffer>'): MLP {
+    checkOptions('nn.MLP.fromSafetensors', o, MLP_KEYS);
+    if (Object.prototype.toString.call(bytes) !== '[object Uint8Array]') throw new DtypeError(`bytes must be a Uint8Array, got ${describe(bytes)}`);
+    checkBacking('bytes', bytes);
     const f = parseSafetensors(bytes, file);
     let sizes = o.sizes;
     let acts: Activation[] | undefined;
@@ -293,11 +315,13 @@ export class MLP<D extends Dtype = Dtype> {
 
   /** Reads a file written by {@link saveSync} (or a PyTorch state_dict saved as safetensors). */
   static loadSync(path: string, o: Partial<MLPOptions> = {}): MLP {
-    return MLP.fromSafetensors(new Uint8Array(fs.readFileSync(path)), o, path);
+    checkOptions('nn.MLP.loadSync', o, MLP_KEYS);
+    return MLP.fromSafetensors(new Uint8Array(fs.readFileSync(checkPath('path', path))), o, path);
   }
 
   /** {@link loadSync} asynchronously. */
   static async load(path: string, o: Partial<MLPOptions> = {}): Promise<MLP> {
-    return MLP.fromSafetensors(new Uint8Array(await fs.promises.readFile(path)), o, path);
+    checkOptions('nn.MLP.load', o, MLP_KEYS);
+    return MLP.fromSafetensors(new Uint8Array(await fs.promises.readFile(checkPath('path', path))), o, path);
   }
 }

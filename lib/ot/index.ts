@@ -14,7 +14,7 @@
  * @packageDocumentation
  */
 export * as cost from './cost';
-export type { Points } from './cost';
+export type { GridOptions, Points } from './cost';
 export { referenceProblem } from './reference';
 export type { ReferenceName, ReferenceParams, ReferenceProblem } from './reference';
 export { sinkhorn, sinkhornBatch, sinkhornBatchSync, sinkhornSync } from './solve';

@@ -5,7 +5,7 @@
  */
 import { InvalidArgumentError } from '../errors';
 import { runNativeSync } from '../run';
-import { checkInt, seedKey } from '../validate';
+import { checkInt, checkOptions, optionKeys, seedKey } from '../validate';
 import { addon, local } from './addon';
 
 /** Names of the reference problems. */
@@ -22,6 +22,8 @@ export interface ReferenceParams {
   /** Problem index p in the counter (default 0). */
   problem?: number;
 }
+
+const REFERENCE_KEYS = optionKeys<ReferenceParams>()(['n', 'm', 'seed', 'problem']);
 
 /** A built reference problem; `reg` is the spec's value where it fixes one (R1, R2: 1/1200). */
 export interface ReferenceProblem {
@@ -42,6 +44,7 @@ export interface ReferenceProblem {
  * grid cost of max 1) or R3 (Gaussian point clouds, squared Euclidean cost divided by its max).
  */
 export function referenceProblem(name: ReferenceName, params: ReferenceParams = {}): ReferenceProblem {
+  checkOptions('ot.referenceProblem', params, REFERENCE_KEYS);
   const [lo, hi] = seedKey(params.seed ?? 0);
   const problem = checkInt('problem', params.problem ?? 0, 0, 0xffffffff);
   const call = (kind: number, n: number, m: number, p: number) => {

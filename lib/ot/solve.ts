@@ -5,19 +5,21 @@
  */
 import { deviceCode, resolveDevice } from '../backends';
 import { DtypeError, InvalidArgumentError, ShapeError } from '../errors';
-import { RunOptions, runNative, runNativeSync } from '../run';
-import { Dtype, FloatArray, allocate, checkFinite, checkInt, checkNumber, checkOneOf, describe } from '../validate';
+import { RUN_KEYS, RunOptions, runNative, runNativeSync } from '../run';
+import { Dtype, FloatArray, allocate, checkBacking, checkFinite, checkInt, checkNumber, checkOneOf, checkOptions, describe, optionKeys } from '../validate';
 import { RawResult, addon, dtypeOfArray, isF32, isF64, local, packOptions } from './addon';
-import { HistoryEntry, OtStage, OtStatus, SinkhornOptions, SinkhornResult, Tensor } from './types';
+import { HistoryEntry, OtStage, OtStatus, SinkhornOptions, SinkhornResult, SnsOptions, Tensor } from './types';
 
-const OPTION_KEYS = new Set([
-  'reg', 'method', 'dtype', 'device', 'tol', 'maxIter', 'checkEvery', 'epsScaling', 'sns', 'init', 'returnPlan',
-  'roundPlan', 'signal', 'onProgress', 'progressIntervalMs',
+/** Options every solve takes (single, batched and, through w2, point clouds). */
+const SOLVER_KEYS = optionKeys<Omit<SinkhornOptions, 'reg' | 'init' | keyof RunOptions>>()([
+  'method', 'dtype', 'device', 'tol', 'maxIter', 'checkEvery', 'epsScaling', 'sns', 'returnPlan', 'roundPlan',
 ]);
-const SNS_KEYS = new Set([
+const SINKHORN_KEYS = optionKeys<SinkhornOptions>()(['reg', 'init', ...SOLVER_KEYS, ...RUN_KEYS]);
+const SNS_KEYS = optionKeys<SnsOptions>()([
   'warmupIters', 'lambda0', 'lambdaMax', 'badRatio', 'maxNewton', 'cgMaxIter', 'cgTol', 'shiftMax', 'armijoC1',
   'maxBacktracks', 'fallbackIters', 'fallbackRatio',
 ]);
+const INIT_KEYS = optionKeys<NonNullable<SinkhornOptions['init']>>()(['f', 'g']);
 const STATUS: OtStatus[] = ['converged', 'maxIter', 'stalled'];
 const STAGES: OtStage[] = ['sinkhorn', 'warmup', 'newton', 'fallback', 'epsScaling'];
 
@@ -25,6 +27,7 @@ const STAGES: OtStage[] = ['sinkhorn', 'warmup', 'newton', 'fallback', 'epsScali
 export type Marginal = Float64Array | Float32Array | number[];
 
 function toF64(name: string, x: unknown): Float64Array {
+  checkBacking(name, x);
   if (isF64(x)) return x;
   if (isF32(x) || (Array.isArray(x) && x.every((v) => typeof v === 'number'))) return Float64Array.from(x as ArrayLike<number>);
   throw new DtypeError(`${name} must be a Float64Array, Float32Array or number[], got ${describe(x)}`);
@@ -52,6 +55,7 @@ function cost(name: string, C: unknown): FloatArray {
   if (!(isF64(data)) && !(isF32(data))) {
     throw new DtypeError(`${name} must be a Float64Array or Float32Array (or a tensor of one), got ${describe(data)}`);
   }
+  checkBacking(name, data);
   return data;
 }
 
@@ -70,13 +74,13 @@ interface Prepared {
   initG: Float64Array | null;
 }
 
-/** Validates the options common to single and batched solves; n, m are the problem size. */
-function prepareOptions(o: SinkhornOptions, C: FloatArray, n: number, m: number, regForPacking: number): Prepared {
-  if (o === null || typeof o !== 'object') throw new InvalidArgumentError('options with reg are required');
-  for (const k of Object.keys(o)) if (!OPTION_KEYS.has(k)) throw new InvalidArgumentError(`unknown option '${k}'`);
-  const sns = o.sns ?? {};
-  if (sns === null || typeof sns !== 'object') throw new InvalidArgumentError('sns must be an object');
-  for (const k of Object.keys(sns)) if (!SNS_KEYS.has(k)) throw new InvalidArgumentError(`unknown sns option '${k}'`);
+/**
+ * Validates the options common to single and batched solves (the caller has checked the keys);
+ * n, m are the problem size.
+ */
+function prepareOptions(where: string, o: SinkhornOptions, C: FloatArray, n: number, m: number, regForPacking: number): Prepared {
+  const sns = o.sns === undefined ? {} : o.sns;
+  checkOptions(`${where} sns`, sns, SNS_KEYS);
   const method = checkOneOf('method', o.method ?? 'sns', ['sns', 'sinkhorn'] as const);
   const dtype: Dtype = o.dtype === undefined ? dtypeOfArray(C) : o.dtype === 'float32' || o.dtype === 'float64' ? o.dtype : (() => {
     throw new DtypeError(`dtype must be 'float32' or 'float64', got ${describe(o.dtype)}`);
@@ -114,7 +118,7 @@ function prepareOptions(o: SinkhornOptions, C: FloatArray, n: number, m: number,
   let initF: Float64Array | null = null;
   let initG: Float64Array | null = null;
   if (o.init !== undefined) {
-    if (o.init === null || typeof o.init !== 'object') throw new InvalidArgumentError('init must be {f, g}');
+    checkOptions(`${where} init`, o.init, INIT_KEYS);
     if (o.init.f !== undefined) {
       initF = toF64('init.f', o.init.f);
       if (initF.length !== n) throw new ShapeError(`init.f must have length ${n}, has ${initF.length}`);
@@ -165,7 +169,8 @@ interface Single extends Prepared {
   plan: FloatArray | null;
 }
 
-function prepareSingle(aIn: Marginal, bIn: Marginal, CIn: FloatArray | Tensor, o: SinkhornOptions): Single {
+function prepareSingle(where: string, aIn: Marginal, bIn: Marginal, CIn: FloatArray | Tensor, o: SinkhornOptions): Single {
+  checkOptions(where, o, SINKHORN_KEYS);
   const a = toF64('a', aIn);
   const b = toF64('b', bIn);
   const n = a.length;
@@ -177,10 +182,9 @@ function prepareSingle(aIn: Marginal, bIn: Marginal, CIn: FloatArray | Tensor, o
     throw new ShapeError(`C has shape [${tshape.join(', ')}], expected [${n}, ${m}] from a and b`);
   }
   if (C.length !== n * m) throw new ShapeError(`C must hold n·m = ${n}·${m} = ${n * m} values (n = a.length, m = b.length), has ${C.length}`);
-  if (o === null || typeof o !== 'object') throw new InvalidArgumentError('options with reg are required');
   const reg = checkNumber('reg', o.reg, { min: 0, minExclusive: true });
   checkMass(checkMarginal('a', a), checkMarginal('b', b));
-  const p = prepareOptions(o, C, n, m, reg);
+  const p = prepareOptions(where, o, C, n, m, reg);
   const plan = p.returnPlan ? allocate(p.dtype, n * m) : null;
   return { ...p, a, b, n, m, plan };
 }
@@ -201,7 +205,7 @@ function prepareSingle(aIn: Marginal, bIn: Marginal, CIn: FloatArray | Tensor, o
  * array types; DeviceUnavailableError for device 'cuda' without CUDA.
  */
 export async function sinkhorn<A extends FloatArray = Float64Array>(a: Marginal, b: Marginal, C: A | Tensor<A>, o: SinkhornOptions): Promise<SinkhornResult<A>> {
-  const p = prepareSingle(a, b, C, o);
+  const p = prepareSingle('ot.sinkhorn', a, b, C, o);
   const raw = await runNative<RawResult>(o as RunOptions, (control) =>
     addon().otSolve(p.C, p.n, p.m, p.a, p.b, p.options, p.initF, p.initG, p.plan, deviceCode(p.device), control, true) as Promise<RawResult>,
   );
@@ -210,7 +214,7 @@ export async function sinkhorn<A extends FloatArray = Float64Array>(a: Marginal,
 
 /** Synchronous {@link sinkhorn} (blocks the event loop; no signal or progress). */
 export function sinkhornSync<A extends FloatArray = Float64Array>(a: Marginal, b: Marginal, C: A | Tensor<A>, o: SinkhornOptions): SinkhornResult<A> {
-  const p = prepareSingle(a, b, C, o);
+  const p = prepareSingle('ot.sinkhornSync', a, b, C, o);
   const raw = runNativeSync(() => addon().otSolve(p.C, p.n, p.m, p.a, p.b, p.options, p.initF, p.initG, p.plan, deviceCode(p.device), null, false) as RawResult);
   return shape(raw, (p.plan ?? undefined) as A | undefined);
 }
@@ -220,6 +224,8 @@ export interface SinkhornBatchOptions extends Omit<SinkhornOptions, 'reg' | 'ini
   /** One regularisation for all problems, or B values. */
   reg: number | ArrayLike<number>;
 }
+
+const BATCH_KEYS = optionKeys<SinkhornBatchOptions>()(['reg', ...SOLVER_KEYS, ...RUN_KEYS]);
 
 /** Result of {@link sinkhornBatch}. */
 export interface SinkhornBatchResult<A extends FloatArray = FloatArray> {
@@ -240,7 +246,9 @@ interface Batch extends Prepared {
   plan: FloatArray | null;
 }
 
-function prepareBatch(a: Tensor<Float64Array>, b: Tensor<Float64Array>, CIn: Tensor, o: SinkhornBatchOptions): Batch {
+function prepareBatch(where: string, a: Tensor<Float64Array>, b: Tensor<Float64Array>, CIn: Tensor, o: SinkhornBatchOptions): Batch {
+  // init is absent from the batch keys: warm starts are not supported for batches.
+  checkOptions(where, o, BATCH_KEYS);
   const dims = (name: string, t: Tensor, rank: number): number[] => {
     if (t === null || typeof t !== 'object' || !Array.isArray(t.shape) || t.shape.length !== rank) {
       throw new ShapeError(`${name} must be a tensor of rank ${rank} ({data, shape})`);
@@ -258,15 +266,13 @@ function prepareBatch(a: Tensor<Float64Array>, b: Tensor<Float64Array>, CIn: Ten
   const bD = toF64('b', b.data);
   const C = cost('C', CIn);
   if (aD.length !== B * n || bD.length !== B * m || C.length !== Bc * n * m) throw new ShapeError('tensor data lengths do not match their shapes');
-  if (o === null || typeof o !== 'object') throw new InvalidArgumentError('options with reg are required');
-  const regs = typeof o.reg === 'number' ? new Float64Array(B).fill(o.reg) : toF64('reg', Array.from(o.reg as ArrayLike<number>));
+  const regs = typeof o.reg === 'number' ? new Float64Array(B).fill(o.reg) : toF64('reg', o.reg);
   if (regs.length !== B) throw new ShapeError(`reg must be a number or have B = ${B} values`);
   regs.forEach((r, p) => checkNumber(`reg[${p}]`, r, { min: 0, minExclusive: true }));
   for (let p = 0; p < B; p++) {
     checkMass(checkMarginal(`a[${p}]`, aD.subarray(p * n, (p + 1) * n)), checkMarginal(`b[${p}]`, bD.subarray(p * m, (p + 1) * m)));
   }
-  if ('init' in (o as object)) throw new InvalidArgumentError("unknown option 'init' (not supported for batches)");
-  const p = prepareOptions({ ...o, reg: regs[0] }, C, n, m, regs[0]);
+  const p = prepareOptions(where, { ...o, reg: regs[0] }, C, n, m, regs[0]);
   const plan = p.returnPlan ? allocate(p.dtype, B * n * m) : null;
   return { ...p, a: aD, b: bD, reg: regs, B, n, m, shared: Bc === 1 && B > 1, plan };
 }
@@ -282,7 +288,7 @@ function shapeBatch<A extends FloatArray>(raw: RawResult[], q: Batch): SinkhornB
  * shared [1, n, m]. On the CPU the results are bit-identical to B calls of {@link sinkhorn}.
  */
 export async function sinkhornBatch<A extends FloatArray = Float64Array>(a: Tensor<Float64Array>, b: Tensor<Float64Array>, C: Tensor<A>, o: SinkhornBatchOptions): Promise<SinkhornBatchResult<A>> {
-  const q = prepareBatch(a, b, C, o);
+  const q = prepareBatch('ot.sinkhornBatch', a, b, C, o);
   const raw = await runNative<RawResult[]>(o as RunOptions, (control) =>
     addon().otSolveBatch(q.C, q.shared, q.B, q.n, q.m, q.a, q.b, q.reg, q.options, q.plan, deviceCode(q.device), control, true) as Promise<RawResult[]>,
   );
@@ -291,7 +297,7 @@ export async function sinkhornBatch<A extends FloatArray = Float64Array>(a: Tens
 
 /** Synchronous {@link sinkhornBatch}. */
 export function sinkhornBatchSync<A extends FloatArray = Float64Array>(a: Tensor<Float64Array>, b: Tensor<Float64Array>, C: Tensor<A>, o: SinkhornBatchOptions): SinkhornBatchResult<A> {
-  const q = prepareBatch(a, b, C, o);
+  const q = prepareBatch('ot.sinkhornBatchSync', a, b, C, o);
   const raw = runNativeSync(() => addon().otSolveBatch(q.C, q.shared, q.B, q.n, q.m, q.a, q.b, q.reg, q.options, q.plan, deviceCode(q.device), null, false) as RawResult[]);
   return shapeBatch<A>(raw, q);
 }

@@ -3,8 +3,7 @@
  * and trainers use to compare generated and reference samples.
  * @packageDocumentation
  */
-import { InvalidArgumentError } from '../errors';
-import { checkNumber } from '../validate';
+import { checkNumber, checkOptions, optionKeys } from '../validate';
 import { isF64 } from './addon';
 import { Points, points, sqeuclidean } from './cost';
 import { Marginal, sinkhorn, sinkhornSync } from './solve';
@@ -28,6 +27,11 @@ export interface W2Options extends Omit<SinkhornOptions, 'reg' | 'dtype' | 'retu
   returnPlan?: boolean;
 }
 
+const W2_KEYS = optionKeys<W2Options>()([
+  'reg', 'regRelative', 'a', 'b', 'd', 'returnPlan', 'method', 'device', 'tol', 'maxIter', 'checkEvery', 'epsScaling', 'sns', 'init',
+  'roundPlan', 'signal', 'onProgress', 'progressIntervalMs',
+]);
+
 /** The estimate and the solve behind it. */
 export interface W2Result {
   /** sqrt(⟨C,P⟩) with C = ‖x_i − y_j‖² and P the entropic plan. */
@@ -40,8 +44,8 @@ export interface W2Result {
   result: SinkhornResult<Float64Array>;
 }
 
-function setup(x: Points, y: Points, o: W2Options) {
-  if (o === null || typeof o !== 'object') throw new InvalidArgumentError('options must be an object');
+function setup(where: string, x: Points, y: Points, o: W2Options) {
+  checkOptions(where, o, W2_KEYS);
   const px = points('x', x, o.d);
   const py = points('y', y, o.d ?? px.d);
   const X = isF64(px.data) ? px.data : Float64Array.from(px.data);
@@ -74,12 +78,12 @@ function out(r: SinkhornResult<Float64Array>, reg: number): W2Result {
  * ```
  */
 export async function w2(x: Points, y: Points, o: W2Options = {}): Promise<W2Result> {
-  const s = setup(x, y, o);
+  const s = setup('ot.w2', x, y, o);
   return out(await sinkhorn(s.a, s.b, s.C, s.opts), s.reg);
 }
 
 /** Synchronous {@link w2}. */
 export function w2Sync(x: Points, y: Points, o: W2Options = {}): W2Result {
-  const s = setup(x, y, o);
+  const s = setup('ot.w2Sync', x, y, o);
   return out(sinkhornSync(s.a, s.b, s.C, s.opts), s.reg);
 }

@@ -6,8 +6,8 @@
 import { InvalidArgumentError, ShapeError } from '../errors';
 import { streams } from '../rng';
 import { DiffusionProcess, isDiffusionProcess } from '../sde/models';
-import { Seed, checkInt, checkNumber, checkOneOf, describe, seedKey } from '../validate';
-import { Call, Coef, NoiseRef, SamplerRun, lincomb } from './ops';
+import { Seed, checkInt, checkNumber, checkOneOf, checkOptions, optionKeys, seedKey } from '../validate';
+import { Call, Coef, NoiseRef, SAMPLER_RUN_KEYS, SamplerRun, lincomb } from './ops';
 
 /**
  * A model callback: x is [batch, dim] row-major, t holds one time per sample, the model writes its
@@ -18,6 +18,7 @@ export type ScoreFn = (x: Float32Array, t: Float64Array, out: Float32Array,
 
 /** What the model predicts, and the time scale it expects (default N − 1 = 999 for ε-models, else 1). */
 export interface ScoreModel { kind: 'score' | 'eps' | 'x0'; fn: ScoreFn; timeScale?: number }
+const MODEL_KEYS = optionKeys<ScoreModel>()(['kind', 'fn', 'timeScale']);
 
 /** Options shared by the continuous-time samplers. */
 export interface SampleOptions extends SamplerRun {
@@ -36,6 +37,11 @@ export interface SampleOptions extends SamplerRun {
   denoise?: boolean;
 }
 
+/** @internal Keys of {@link SampleOptions}, extended by each sampler's own. */
+export const SAMPLE_KEYS = optionKeys<SampleOptions>()([
+  ...SAMPLER_RUN_KEYS, 'process', 'model', 'batch', 'dim', 'seed', 'sampleOffset', 'steps', 'eps', 'denoise',
+]);
+
 /** Result of a sampler. */
 export interface SampleResult { x: Float32Array; nfe: number }
 
@@ -45,12 +51,16 @@ export interface Ctx {
   buf: Float32Array; tArr: Float64Array; nfe: number;
 }
 
-/** @internal */
-export function context(o: SampleOptions): Ctx {
-  if (o === null || typeof o !== 'object') throw new InvalidArgumentError('sampler options must be an object');
+/**
+ * @internal Validates the shared options.
+ * @param where - the public function; `allowed` its option keys
+ */
+export function context(o: SampleOptions, where: string, allowed: readonly string[]): Ctx {
+  checkOptions(where, o, allowed);
   if (!isDiffusionProcess(o.process)) throw new InvalidArgumentError('process must be sde.models.vp(), subVp() or ve()');
   const m = o.model;
-  if (m === null || typeof m !== 'object' || typeof m.fn !== 'function') throw new InvalidArgumentError(`model must be { kind, fn }, got ${describe(m)}`);
+  checkOptions(`${where} model`, m, MODEL_KEYS);
+  if (typeof m.fn !== 'function') throw new InvalidArgumentError('model.fn must be a function');
   checkOneOf('model.kind', m.kind, ['score', 'eps', 'x0'] as const);
   const P = checkInt('batch', o.batch, 1, 2 ** 31 - 1);
   const D = checkInt('dim', o.dim, 1, 2 ** 31 - 1);

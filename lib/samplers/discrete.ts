@@ -6,9 +6,9 @@
  */
 import { InvalidArgumentError, ShapeError } from '../errors';
 import { streams } from '../rng';
-import { Seed, checkInt, checkNumber, checkOneOf, seedKey } from '../validate';
+import { Seed, checkFloatArray, checkInt, checkNumber, checkOneOf, checkOptions, optionKeys, seedKey } from '../validate';
 import { ScoreFn, SampleResult } from './common';
-import { Call, Coef, NoiseRef, SamplerRun, drive, driveSync, lincomb, progress, rowStats } from './ops';
+import { Call, Coef, NoiseRef, SAMPLER_RUN_KEYS, SamplerRun, drive, driveSync, lincomb, progress, rowStats } from './ops';
 import { linearBetas } from './schedules';
 
 /** Options of {@link ddpm} and {@link ddim}. */
@@ -30,19 +30,24 @@ export interface DiscreteOptions extends SamplerRun {
   timeShift?: { window: number; cutoff: number };
 }
 
+const DISCRETE_KEYS = optionKeys<DiscreteOptions>()([
+  ...SAMPLER_RUN_KEYS, 'epsModel', 'alphasCumprod', 'batch', 'dim', 'seed', 'sampleOffset', 'steps', 'x', 'timeShift',
+]);
+const TIME_SHIFT_KEYS = optionKeys<NonNullable<DiscreteOptions['timeShift']>>()(['window', 'cutoff']);
+
 interface DCtx {
   P: number; D: number; key: [number, number]; offset: number; ac: Float64Array; T: number; fn: ScoreFn;
   x: Float32Array; eps: Float32Array; tArr: Float64Array; nfe: number; shift?: { window: number; cutoff: number };
 }
 
-function dcontext(o: DiscreteOptions): DCtx {
-  if (o === null || typeof o !== 'object') throw new InvalidArgumentError('sampler options must be an object');
+function dcontext(o: DiscreteOptions, where: string, allowed: readonly string[]): DCtx {
+  checkOptions(where, o, allowed);
   if (typeof o.epsModel !== 'function') throw new InvalidArgumentError('epsModel must be a function');
   const P = checkInt('batch', o.batch, 1, 2 ** 31 - 1);
   const D = checkInt('dim', o.dim, 1, 2 ** 31 - 1);
   if (P * D > 2 ** 31 - 1) throw new ShapeError('batch·dim must be below 2^31');
-  const ac = o.alphasCumprod ?? linearBetas().alphasCumprod;
-  if (!(ac instanceof Float64Array) || ac.length < 1) throw new InvalidArgumentError('alphasCumprod must be a non-empty Float64Array');
+  const ac = o.alphasCumprod === undefined ? linearBetas().alphasCumprod : checkFloatArray('alphasCumprod', o.alphasCumprod, 'float64');
+  if (ac.length < 1) throw new InvalidArgumentError('alphasCumprod must not be empty');
   for (let t = 0; t < ac.length; t++) {
     if (!(ac[t] > 0 && ac[t] <= 1) || (t > 0 && ac[t] > ac[t - 1])) throw new InvalidArgumentError('alphasCumprod must be in (0, 1] and non-increasing');
   }
@@ -50,7 +55,7 @@ function dcontext(o: DiscreteOptions): DCtx {
   const offset = checkInt('sampleOffset', o.sampleOffset ?? 0, 0, 2 ** 48 - P);
   let x: Float32Array;
   if (o.x !== undefined) {
-    if (!(o.x instanceof Float32Array)) throw new InvalidArgumentError('x must be a Float32Array');
+    checkFloatArray('x', o.x, 'float32');
     if (o.x.length !== P * D) throw new ShapeError(`x must hold batch·dim = ${P * D} values`);
     x = o.x.slice();
   } else {
@@ -59,6 +64,7 @@ function dcontext(o: DiscreteOptions): DCtx {
   }
   let shift: DCtx['shift'];
   if (o.timeShift !== undefined) {
+    checkOptions(`${where} timeShift`, o.timeShift, TIME_SHIFT_KEYS);
     shift = {
       window: checkInt('timeShift.window', o.timeShift.window, 0, ac.length),
       cutoff: checkInt('timeShift.cutoff', o.timeShift.cutoff, -1, 2 ** 31),
@@ -74,6 +80,11 @@ function dcontext(o: DiscreteOptions): DCtx {
  * Returns the per-sample ᾱ for t′ and the chosen τ.
  */
 export function shiftedAlphas(ac: Float64Array, variances: Float64Array, tNext: number, window: number): { alphas: Float64Array; times: Int32Array } {
+  checkFloatArray('alphasCumprod', ac, 'float64');
+  checkFloatArray('variances', variances, 'float64');
+  if (ac.length < 1) throw new InvalidArgumentError('alphasCumprod must not be empty');
+  checkInt('tNext', tNext, 0, ac.length - 1);
+  checkInt('window', window, 0, ac.length);
   const T = ac.length, half = Math.floor(window / 2);
   const lo = Math.max(0, tNext - half), hi = Math.min(T - 1, tNext + half);
   const alphas = new Float64Array(variances.length), times = new Int32Array(variances.length);
@@ -155,8 +166,8 @@ export interface DdimStepInfo {
   x: Float32Array;
 }
 
-function* ddimGen(o: DdimOptions): Generator<Call, SampleResult, void> {
-  const c = dcontext(o);
+function* ddimGen(o: DdimOptions, where: string): Generator<Call, SampleResult, void> {
+  const c = dcontext(o, where, DDIM_KEYS);
   const eta = checkNumber('eta', o.eta ?? 0, { min: 0 });
   const ts = o.timesteps ?? 'leading';
   // (t, t′) pairs in sampling order; t′ = −1 means ᾱ′ = 1 (or ᾱ_0 without setAlphaToOne).
@@ -217,8 +228,8 @@ function* ddimGen(o: DdimOptions): Generator<Call, SampleResult, void> {
   return { x: c.x, nfe: c.nfe };
 }
 
-function* ddpmGen(o: DiscreteOptions & { variance?: 'small' | 'large' }): Generator<Call, SampleResult, void> {
-  const c = dcontext(o);
+function* ddpmGen(o: DdpmOptions, where: string): Generator<Call, SampleResult, void> {
+  const c = dcontext(o, where, DDPM_KEYS);
   const variance = checkOneOf('variance', o.variance ?? 'small', ['small', 'large'] as const);
   checkInt('steps', o.steps ?? c.T, c.T, c.T);
   const report = progress(o, c.T);
@@ -277,19 +288,24 @@ export interface DdpmOptions extends DiscreteOptions {
   variance?: 'small' | 'large';
 }
 
+const DDIM_KEYS = optionKeys<DdimOptions>()([
+  ...DISCRETE_KEYS, 'eta', 'timesteps', 'stepsOffset', 'clipSample', 'clipSampleRange', 'setAlphaToOne', 'onStep',
+]);
+const DDPM_KEYS = optionKeys<DdpmOptions>()([...DISCRETE_KEYS, 'variance']);
+
 /** DDIM sampler (Promise form). */
 export function ddim(o: DdimOptions): Promise<SampleResult> {
-  return drive(ddimGen(o), o);
+  return drive(ddimGen(o, 'diffusion.ddim'), o);
 }
 /** {@link ddim}, blocking; the model must be synchronous. */
 export function ddimSync(o: DdimOptions): SampleResult {
-  return driveSync(ddimGen(o));
+  return driveSync(ddimGen(o, 'diffusion.ddimSync'));
 }
 /** DDPM ancestral sampler (Promise form). */
 export function ddpm(o: DdpmOptions): Promise<SampleResult> {
-  return drive(ddpmGen(o), o);
+  return drive(ddpmGen(o, 'diffusion.ddpm'), o);
 }
 /** {@link ddpm}, blocking; the model must be synchronous. */
 export function ddpmSync(o: DdpmOptions): SampleResult {
-  return driveSync(ddpmGen(o));
+  return driveSync(ddpmGen(o, 'diffusion.ddpmSync'));
 }

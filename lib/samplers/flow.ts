@@ -7,8 +7,8 @@
 import { InvalidArgumentError, ItokitError, ShapeError } from '../errors';
 import { runNativeSync } from '../run';
 import { sdeNative } from '../sde/addon';
-import { checkInt, checkNumber, checkOneOf } from '../validate';
-import { Ctx, SampleOptions, SampleResult, context, prior, scoreCombo } from './common';
+import { checkFloatArray, checkInt, checkNumber, checkOneOf, optionKeys } from '../validate';
+import { Ctx, SAMPLE_KEYS, SampleOptions, SampleResult, context, prior, scoreCombo } from './common';
 import { Call, drive, driveSync, lincomb, progress } from './ops';
 import { discrete } from './pc';
 
@@ -23,6 +23,7 @@ export interface FlowOptions extends SampleOptions {
   /** Maximum accepted + rejected steps (default 10 000). */
   maxSteps?: number;
 }
+const FLOW_KEYS = optionKeys<FlowOptions>()([...SAMPLE_KEYS, 'direction', 'x', 'rtol', 'atol', 'maxSteps']);
 
 const C = [0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1];
 const A = [[], [1 / 5], [3 / 40, 9 / 40], [44 / 45, -56 / 15, 32 / 9], [19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729],
@@ -30,8 +31,8 @@ const A = [[], [1 / 5], [3 / 40, 9 / 40], [44 / 45, -56 / 15, 32 / 9], [19372 / 
 const B = [35 / 384, 0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84];
 const E = new Float64Array([-71 / 57600, 0, 71 / 16695, -71 / 1920, 17253 / 339200, -22 / 525, 1 / 40]);
 
-function* flowGen(o: FlowOptions): Generator<Call, SampleResult, void> {
-  const c: Ctx = context(o);
+function* flowGen(o: FlowOptions, where: string): Generator<Call, SampleResult, void> {
+  const c: Ctx = context(o, where, FLOW_KEYS);
   const proc = c.proc;
   const { P, D } = c;
   const eps = checkNumber('eps', o.eps ?? proc.eps, { min: 0, max: proc.T, maxExclusive: true });
@@ -41,7 +42,7 @@ function* flowGen(o: FlowOptions): Generator<Call, SampleResult, void> {
   const maxSteps = checkInt('maxSteps', o.maxSteps ?? 10_000, 1, 2 ** 31);
   let y: Float32Array;
   if (o.x !== undefined) {
-    if (!(o.x instanceof Float32Array)) throw new InvalidArgumentError('x must be a Float32Array');
+    checkFloatArray('x', o.x, 'float32');
     if (o.x.length !== P * D) throw new ShapeError(`x must hold batch·dim = ${P * D} values`);
     y = o.x.slice();
   } else if (dir === 'encode') {
@@ -114,9 +115,9 @@ function* flowGen(o: FlowOptions): Generator<Call, SampleResult, void> {
 
 /** Probability-flow ODE sampler / encoder (Promise form). */
 export function probabilityFlow(o: FlowOptions): Promise<SampleResult> {
-  return drive(flowGen(o), o);
+  return drive(flowGen(o, 'diffusion.probabilityFlow'), o);
 }
 /** {@link probabilityFlow}, blocking; the model must be synchronous. */
 export function probabilityFlowSync(o: FlowOptions): SampleResult {
-  return driveSync(flowGen(o));
+  return driveSync(flowGen(o, 'diffusion.probabilityFlowSync'));
 }

@@ -4,11 +4,12 @@
  * Scores are evaluated natively (native/sde/sde_ops.cc); sample/logpdf are small host helpers.
  * @packageDocumentation
  */
+import { ShapeError } from '../errors';
 import { normal, streams, uniform } from '../rng';
 import { runNativeSync } from '../run';
 import { sdeNative } from '../sde/addon';
-import { DiffusionProcess, Vec, mixture } from '../sde/models';
-import { Seed, checkInt } from '../validate';
+import { DiffusionProcess, MIXTURE_KEYS, MixtureParams, mixture } from '../sde/models';
+import { Seed, checkFloatArray, checkInt, checkNumber, checkOptions, optionKeys } from '../validate';
 import { ScoreFn } from './common';
 
 /** What {@link gmm} returns. */
@@ -27,18 +28,29 @@ export interface Gmm {
   logpdf(x: Float32Array, t?: number): Float64Array;
 }
 
+/** Parameters of {@link gmm}. */
+export interface GmmParams extends MixtureParams {
+  /** Forward process the scores are diffused by (absent: the data score). */
+  process?: DiffusionProcess;
+}
+const GMM_KEYS = optionKeys<GmmParams>()([...MIXTURE_KEYS, 'process']);
+
 /** Builds the mixture helper. */
-export function gmm(p: { weights: Vec; means: Vec; vars: Vec | number; process?: DiffusionProcess }): Gmm {
+export function gmm(p: GmmParams): Gmm {
+  checkOptions('diffusion.gmm', p, GMM_KEYS);
   const mx = mixture(p);
   const { K, d } = mx;
   const logw = mx.weights.map(Math.log);
   const proc = p.process;
+  // The helpers are public (a user may call score or denoiser directly), so their arrays are checked.
   const scoreAt = (x: Float32Array, scale: Float64Array, addvar: Float64Array, out: Float32Array): void => {
+    checkFloatArray('x', x, 'float32');
+    checkFloatArray('out', out, 'float32');
     const P = scale.length;
     runNativeSync(() => sdeNative().sdeGmmScore(x, P, d, logw, mx.means, mx.vars, scale, addvar, out));
   };
   const score: ScoreFn = (x, t, out) => {
-    const P = t.length;
+    const P = checkFloatArray('t', t, 'float64').length;
     const scale = new Float64Array(P).fill(1), addvar = new Float64Array(P);
     if (proc) {
       for (let b = 0; b < P; b++) {
@@ -49,6 +61,9 @@ export function gmm(p: { weights: Vec; means: Vec; vars: Vec | number; process?:
     scoreAt(x, scale, addvar, out);
   };
   const logpdf = (x: Float32Array, t = 0): Float64Array => {
+    checkFloatArray('x', x, 'float32');
+    checkNumber('t', t, { min: 0 });
+    if (x.length % d !== 0) throw new ShapeError(`x length ${x.length} is not a multiple of dim ${d}`);
     const n = x.length / d;
     const s = proc && t > 0 ? proc.mean(t) : 1, a = proc && t > 0 ? proc.std(t) ** 2 : 0;
     const out = new Float64Array(n);
@@ -71,8 +86,9 @@ export function gmm(p: { weights: Vec; means: Vec; vars: Vec | number; process?:
   return {
     K, dim: d, score, logpdf,
     epsModel(ac) {
+      checkFloatArray('alphasCumprod', ac, 'float64');
       return (x, t, out) => {
-        const P = t.length;
+        const P = checkFloatArray('t', t, 'float64').length;
         const scale = new Float64Array(P), addvar = new Float64Array(P);
         for (let b = 0; b < P; b++) {
           const a = ac[Math.round(t[b])];
@@ -87,7 +103,7 @@ export function gmm(p: { weights: Vec; means: Vec; vars: Vec | number; process?:
       };
     },
     denoiser(x, sigma, out) {
-      const P = sigma.length;
+      const P = checkFloatArray('sigma', sigma, 'float64').length;
       scoreAt(x, new Float64Array(P).fill(1), sigma.map((s) => s * s), out);
       for (let b = 0; b < P; b++) {
         const s2 = sigma[b] * sigma[b];

@@ -5,9 +5,9 @@
  */
 import { InvalidArgumentError, ShapeError } from '../errors';
 import { streams } from '../rng';
-import { Seed, checkInt, checkNumber, seedKey } from '../validate';
+import { Seed, checkFloatArray, checkInt, checkNumber, checkOptions, optionKeys, seedKey } from '../validate';
 import { SampleResult } from './common';
-import { Call, NoiseRef, SamplerRun, drive, driveSync, lincomb, progress } from './ops';
+import { Call, NoiseRef, SAMPLER_RUN_KEYS, SamplerRun, drive, driveSync, lincomb, progress } from './ops';
 
 /** Options of the Karras samplers. */
 export interface KarrasOptions extends SamplerRun {
@@ -27,13 +27,26 @@ export interface KarrasOptions extends SamplerRun {
   sNoise?: number;
 }
 
+/** Options of {@link eulerAncestral}. */
+export interface AncestralOptions extends KarrasOptions {
+  /** Scale of the ancestral noise (default 1; 0 is plain Euler). */
+  eta?: number;
+}
+
+const KARRAS_KEYS = optionKeys<KarrasOptions>()([
+  ...SAMPLER_RUN_KEYS, 'denoiser', 'sigmas', 'batch', 'dim', 'seed', 'sampleOffset', 'x', 'sChurn', 'sTmin', 'sTmax', 'sNoise',
+]);
+const ANCESTRAL_KEYS = optionKeys<AncestralOptions>()([...KARRAS_KEYS, 'eta']);
+
 interface KCtx { P: number; D: number; key: [number, number]; offset: number; sig: Float64Array; x: Float32Array; den: Float32Array; sArr: Float64Array; nfe: number; fn: KarrasOptions['denoiser'] }
 
-function kcontext(o: KarrasOptions): KCtx {
-  if (o === null || typeof o !== 'object' || typeof o.denoiser !== 'function') throw new InvalidArgumentError('options with a denoiser function are required');
+function kcontext(o: KarrasOptions, where: string, allowed: readonly string[]): KCtx {
+  checkOptions(where, o, allowed);
+  if (typeof o.denoiser !== 'function') throw new InvalidArgumentError('denoiser must be a function');
   const P = checkInt('batch', o.batch, 1, 2 ** 31 - 1), D = checkInt('dim', o.dim, 1, 2 ** 31 - 1);
-  const sig = o.sigmas;
-  if (!(sig instanceof Float64Array) || sig.length < 2) throw new InvalidArgumentError('sigmas must be a Float64Array of at least 2 values');
+  if (P * D > 2 ** 31 - 1) throw new ShapeError('batch·dim must be below 2^31');
+  const sig = checkFloatArray('sigmas', o.sigmas, 'float64');
+  if (sig.length < 2) throw new InvalidArgumentError('sigmas must hold at least 2 values');
   for (let i = 0; i < sig.length; i++) {
     if (!(sig[i] >= 0) || !Number.isFinite(sig[i]) || (i > 0 && !(sig[i] < sig[i - 1]))) throw new InvalidArgumentError('sigmas must be finite, ≥ 0 and decreasing');
   }
@@ -41,7 +54,8 @@ function kcontext(o: KarrasOptions): KCtx {
   const offset = checkInt('sampleOffset', o.sampleOffset ?? 0, 0, 2 ** 48 - P);
   let x: Float32Array;
   if (o.x !== undefined) {
-    if (!(o.x instanceof Float32Array) || o.x.length !== P * D) throw new ShapeError(`x must be a Float32Array of batch·dim = ${P * D} values`);
+    checkFloatArray('x', o.x, 'float32');
+    if (o.x.length !== P * D) throw new ShapeError(`x must hold batch·dim = ${P * D} values`);
     x = o.x.slice();
   } else {
     x = new Float32Array(P * D);
@@ -59,8 +73,8 @@ function* denoise(c: KCtx, x: Float32Array, sigma: number, out: Float32Array): G
 
 const noise = (c: KCtx, i: number): NoiseRef => ({ key: c.key, stream: streams.PREDICTOR, step: i, offset: c.offset });
 
-function* eulerHeunGen(o: KarrasOptions, heun: boolean): Generator<Call, SampleResult, void> {
-  const c = kcontext(o);
+function* eulerHeunGen(o: KarrasOptions, heun: boolean, where: string): Generator<Call, SampleResult, void> {
+  const c = kcontext(o, where, KARRAS_KEYS);
   const n = c.sig.length - 1;
   const sChurn = checkNumber('sChurn', o.sChurn ?? 0, { min: 0 });
   const sTmin = checkNumber('sTmin', o.sTmin ?? 0, { min: 0 });
@@ -91,8 +105,8 @@ function* eulerHeunGen(o: KarrasOptions, heun: boolean): Generator<Call, SampleR
   return { x: c.x, nfe: c.nfe };
 }
 
-function* ancestralGen(o: KarrasOptions & { eta?: number }): Generator<Call, SampleResult, void> {
-  const c = kcontext(o);
+function* ancestralGen(o: AncestralOptions, where: string): Generator<Call, SampleResult, void> {
+  const c = kcontext(o, where, ANCESTRAL_KEYS);
   const eta = checkNumber('eta', o.eta ?? 1, { min: 0 });
   const n = c.sig.length - 1;
   const report = progress(o, n);
@@ -110,25 +124,25 @@ function* ancestralGen(o: KarrasOptions & { eta?: number }): Generator<Call, Sam
 
 /** Karras Euler (with optional churn). */
 export function euler(o: KarrasOptions): Promise<SampleResult> {
-  return drive(eulerHeunGen(o, false), o);
+  return drive(eulerHeunGen(o, false, 'diffusion.karras.euler'), o);
 }
 /** {@link euler}, blocking. */
 export function eulerSync(o: KarrasOptions): SampleResult {
-  return driveSync(eulerHeunGen(o, false));
+  return driveSync(eulerHeunGen(o, false, 'diffusion.karras.eulerSync'));
 }
 /** Karras Heun (2nd order; Euler on the last step to σ = 0). */
 export function heun(o: KarrasOptions): Promise<SampleResult> {
-  return drive(eulerHeunGen(o, true), o);
+  return drive(eulerHeunGen(o, true, 'diffusion.karras.heun'), o);
 }
 /** {@link heun}, blocking. */
 export function heunSync(o: KarrasOptions): SampleResult {
-  return driveSync(eulerHeunGen(o, true));
+  return driveSync(eulerHeunGen(o, true, 'diffusion.karras.heunSync'));
 }
 /** Euler ancestral: Euler to σ_down, then add σ_up·z. */
-export function eulerAncestral(o: KarrasOptions & { eta?: number }): Promise<SampleResult> {
-  return drive(ancestralGen(o), o);
+export function eulerAncestral(o: AncestralOptions): Promise<SampleResult> {
+  return drive(ancestralGen(o, 'diffusion.karras.eulerAncestral'), o);
 }
 /** {@link eulerAncestral}, blocking. */
-export function eulerAncestralSync(o: KarrasOptions & { eta?: number }): SampleResult {
-  return driveSync(ancestralGen(o));
+export function eulerAncestralSync(o: AncestralOptions): SampleResult {
+  return driveSync(ancestralGen(o, 'diffusion.karras.eulerAncestralSync'));
 }

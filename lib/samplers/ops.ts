@@ -8,6 +8,7 @@
 import { ItokitError } from '../errors';
 import { runNativeSync, throwIfAborted } from '../run';
 import { sdeNative } from '../sde/addon';
+import { optionKeys } from '../validate';
 
 /** A per-sample coefficient: one number for all samples, or one per sample. */
 export type Coef = number | Float64Array;
@@ -80,10 +81,16 @@ export interface SamplerProgress { step: number; steps: number; t: number; nfe?:
 
 /** Options every sampler accepts for long runs. */
 export interface SamplerRun {
+  /** Cancels the run (checked before each model call). */
   signal?: AbortSignal;
+  /** Called with the step, the step count, t and the model evaluations so far. */
   onProgress?: (p: SamplerProgress) => void;
+  /** Minimum milliseconds between progress callbacks (default 100). */
   progressIntervalMs?: number;
 }
+
+/** Keys of {@link SamplerRun}, part of every sampler's options. */
+export const SAMPLER_RUN_KEYS = optionKeys<SamplerRun>()(['signal', 'onProgress', 'progressIntervalMs']);
 
 /** Runs a sampler generator, awaiting model calls, checking the signal before each. */
 export async function drive<R>(g: Generator<Call, R, void>, run: SamplerRun): Promise<R> {

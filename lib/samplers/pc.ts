@@ -6,9 +6,9 @@
 import { InvalidArgumentError } from '../errors';
 import { streams } from '../rng';
 import { DiffusionProcess } from '../sde/models';
-import { checkInt, checkNumber, checkOneOf } from '../validate';
+import { checkInt, checkNumber, checkOneOf, optionKeys } from '../validate';
 import { Call, drive, driveSync, lincomb, normals, progress, rowStats } from './ops';
-import { Ctx, SampleOptions, SampleResult, context, noiseRef, prior, scoreCombo } from './common';
+import { Ctx, SAMPLE_KEYS, SampleOptions, SampleResult, context, noiseRef, prior, scoreCombo } from './common';
 
 /** Options of {@link pc}. */
 export interface PcOptions extends SampleOptions {
@@ -23,6 +23,7 @@ export interface PcOptions extends SampleOptions {
   /** Norms per sample (default) or averaged over the batch as score_sde does. */
   snrNorm?: 'sample' | 'batch';
 }
+const PC_KEYS = optionKeys<PcOptions>()([...SAMPLE_KEYS, 'predictor', 'corrector', 'snr', 'correctorSteps', 'snrNorm']);
 
 /** Discrete forms (spec §4): VP β_i = linspace(β_min/N, β_max/N, N); VE σ_i = geometric. @internal */
 export function discrete(proc: DiffusionProcess, N: number, t: number): { i: number; beta: number; alpha: number; sigma: number; sigmaPrev: number } {
@@ -37,8 +38,8 @@ export function discrete(proc: DiffusionProcess, N: number, t: number): { i: num
   return { i, beta, alpha: 1 - beta, sigma: 0, sigmaPrev: 0 };
 }
 
-function* pcGen(o: PcOptions): Generator<Call, SampleResult, void> {
-  const c: Ctx = context(o);
+function* pcGen(o: PcOptions, where: string): Generator<Call, SampleResult, void> {
+  const c: Ctx = context(o, where, PC_KEYS);
   const proc = c.proc;
   const N = checkInt('steps', o.steps ?? 1000, 1, 2 ** 24);
   const eps = checkNumber('eps', o.eps ?? proc.eps, { min: 0, max: proc.T, maxExclusive: true });
@@ -131,9 +132,9 @@ function* pcGen(o: PcOptions): Generator<Call, SampleResult, void> {
 
 /** Predictor–corrector sampler (Promise form; the model may be async). NFE = N(M + 1). */
 export function pc(o: PcOptions): Promise<SampleResult> {
-  return drive(pcGen(o), o);
+  return drive(pcGen(o, 'diffusion.pc'), o);
 }
 /** {@link pc}, blocking; the model must be synchronous. */
 export function pcSync(o: PcOptions): SampleResult {
-  return driveSync(pcGen(o));
+  return driveSync(pcGen(o, 'diffusion.pcSync'));
 }

@@ -2,7 +2,7 @@
  * Noise schedules (spec §5): the Karras et al. (2022) σ schedule and DDPM's linear β schedule.
  * @packageDocumentation
  */
-import { checkInt, checkNumber } from '../validate';
+import { checkInt, checkNumber, checkOptions, optionKeys } from '../validate';
 
 /**
  * Karras σ_i = (σ_max^{1/ρ} + i/(n−1)·(σ_min^{1/ρ} − σ_max^{1/ρ}))^ρ for i < n, and σ_n = 0
@@ -20,6 +20,13 @@ export function karras(n: number, sigmaMin: number, sigmaMax: number, rho = 7): 
   return s;
 }
 
+/** Options of {@link linearBetas}. */
+export interface LinearBetasOptions {
+  /** Follow diffusers' float32 arithmetic bit for bit (default false: exact float64). */
+  float32?: boolean;
+}
+const LINEAR_BETAS_KEYS = optionKeys<LinearBetasOptions>()(['float32']);
+
 /**
  * DDPM's β_t = linspace(start, end, T) and ᾱ_t = Π_{s≤t}(1 − β_s) (defaults T = 1000, 1e-4, 0.02).
  * With `float32: true` both follow diffusers bit for bit (spec/quantized-unet.md §6): β from
@@ -27,7 +34,8 @@ export function karras(n: number, sigmaMin: number, sigmaMax: number, rho = 7): 
  * the cumulative product rounded to float32 after every factor; the values are returned widened
  * to float64. The default is the exact float64 schedule.
  */
-export function linearBetas(T = 1000, start = 1e-4, end = 0.02, o: { float32?: boolean } = {}): { betas: Float64Array; alphasCumprod: Float64Array } {
+export function linearBetas(T = 1000, start = 1e-4, end = 0.02, o: LinearBetasOptions = {}): { betas: Float64Array; alphasCumprod: Float64Array } {
+  checkOptions('diffusion.schedules.linearBetas', o, LINEAR_BETAS_KEYS);
   checkInt('T', T, 1, 2 ** 24);
   checkNumber('start', start, { min: 0, max: 1, maxExclusive: true });
   checkNumber('end', end, { min: 0, max: 1, maxExclusive: true });

@@ -3,7 +3,7 @@
  * @packageDocumentation
  */
 import { InvalidArgumentError } from '../errors';
-import { FloatArray, checkInt, checkOneOf } from '../validate';
+import { FloatArray, checkInt, checkOneOf, checkOptions, optionKeys } from '../validate';
 import { Calculus, Method, Model, NoiseType } from './models';
 
 /** Specification of a user-defined SDE. Callbacks see the whole batch: x is [n, dim] row-major. */
@@ -26,6 +26,8 @@ export interface DefineSpec {
   diffusionDx?(t: number, x: FloatArray, out: FloatArray, n: number): void;
 }
 
+const DEFINE_KEYS = optionKeys<DefineSpec>()(['dim', 'brownianDim', 'noise', 'calculus', 'drift', 'diffusion', 'diffusionDx']);
+
 /** Methods a (noise, calculus) pair admits (spec §3 table). @internal */
 export function methodsFor(noise: NoiseType, calculus: Calculus, hasDx = false): Method[] {
   if (noise === 'additive') return ['euler', 'heun', 'sra1'];
@@ -46,7 +48,7 @@ export function methodsFor(noise: NoiseType, calculus: Calculus, hasDx = false):
  * ```
  */
 export function define(spec: DefineSpec): Model {
-  if (spec === null || typeof spec !== 'object') throw new InvalidArgumentError('define needs a spec object');
+  checkOptions('sde.define', spec, DEFINE_KEYS);
   const dim = checkInt('dim', spec.dim, 1, 2 ** 30);
   const noise = checkOneOf('noise', spec.noise, ['diagonal', 'additive', 'scalar', 'general'] as const);
   const calculus = checkOneOf('calculus', spec.calculus, ['ito', 'stratonovich'] as const);

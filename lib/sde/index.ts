@@ -14,7 +14,10 @@ import { cir, gbm, gmmLangevin, heston, ou, subVp, ve, vp } from './models';
 
 /** Built-in models (spec §4). */
 export const models = { ou, gbm, cir, heston, gmmLangevin, vp, subVp, ve };
-export type { Calculus, DiffusionProcess, Method, Model, NoiseType, Vec } from './models';
+export type {
+  Calculus, CirParams, DiffusionProcess, GbmParams, GmmLangevinParams, HestonParams, Method, MixtureParams, Model, NoiseType, OuParams, Vec, VeParams,
+  VpParams,
+} from './models';
 export { isDiffusionProcess } from './models';
 export { define } from './define';
 export type { DefineSpec } from './define';

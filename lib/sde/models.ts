@@ -8,7 +8,7 @@
  * @packageDocumentation
  */
 import { InvalidArgumentError, ShapeError } from '../errors';
-import { FloatArray, checkNumber, describe } from '../validate';
+import { FloatArray, checkBacking, checkNumber, checkOptions, describe, optionKeys } from '../validate';
 
 /** A list of numbers (Array or typed array). */
 export type Vec = ArrayLike<number>;
@@ -70,6 +70,7 @@ function vec(name: string, v: unknown, opts: { min?: number; positive?: boolean 
   if (v === null || typeof v !== 'object' || typeof (v as Vec).length !== 'number') {
     throw new InvalidArgumentError(`${name} must be a number or an array of numbers, got ${describe(v)}`);
   }
+  checkBacking(name, v);
   const a = Float64Array.from(v as Vec);
   if (a.length === 0) throw new ShapeError(`${name} must not be empty`);
   a.forEach((x, i) => {
@@ -89,14 +90,26 @@ function perDim(name: string, a: Float64Array, d: number): Float64Array {
 
 const ONE_ROW = new Float64Array([1, 1, 1, 1, 1, 1, 1]);
 
+/** Parameters of {@link ou}: per-dimension values or scalars. */
+export interface OuParams {
+  /** Mean-reversion speed θ ≥ 0. */
+  theta: Vec | number;
+  /** Long-run mean μ. */
+  mu: Vec | number;
+  /** Volatility σ ≥ 0. */
+  sigma: Vec | number;
+}
+const OU_KEYS = optionKeys<OuParams>()(['theta', 'mu', 'sigma']);
+
 /**
  * Ornstein–Uhlenbeck: dX_i = θ_i(μ_i − X_i)dt + σ_i dW_i (additive noise). Scalars broadcast.
  * Methods: exact, euler, heun, sra1. Stationary variance σ²/(2θ).
  */
-export function ou(p: { theta: Vec | number; mu: Vec | number; sigma: Vec | number }): Model {
-  const theta = vec('theta', p?.theta, { min: 0 });
-  const mu = vec('mu', p?.mu);
-  const sigma = vec('sigma', p?.sigma, { min: 0 });
+export function ou(p: OuParams): Model {
+  checkOptions('sde.models.ou', p, OU_KEYS);
+  const theta = vec('theta', p.theta, { min: 0 });
+  const mu = vec('mu', p.mu);
+  const sigma = vec('sigma', p.sigma, { min: 0 });
   const lens = [theta.length, mu.length, sigma.length].filter((n) => n > 1);
   if (lens.some((n) => n !== lens[0])) throw new ShapeError('theta, mu and sigma must have the same length (or length 1)');
   const dim = lens.length ? lens[0] : 0;
@@ -143,13 +156,25 @@ function cholesky(c: Float64Array, d: number): Float64Array {
   return L;
 }
 
+/** Parameters of {@link gbm}. */
+export interface GbmParams {
+  /** Drift μ per asset (or one for all). */
+  mu: Vec | number;
+  /** Volatility σ ≥ 0 per asset (or one for all). */
+  sigma: Vec | number;
+  /** Correlation matrix, d×d row-major with unit diagonal (default identity). */
+  corr?: Vec;
+}
+const GBM_KEYS = optionKeys<GbmParams>()(['mu', 'sigma', 'corr']);
+
 /**
  * Correlated geometric Brownian motion dS_i = μ_i S_i dt + σ_i S_i dW̃_i, corr(dW̃_i, dW̃_j) = ρ_ij.
  * Methods: exact (pathwise), euler, milstein. `corr` is a d×d row-major matrix with unit diagonal.
  */
-export function gbm(p: { mu: Vec | number; sigma: Vec | number; corr?: Vec }): Model {
-  const mu = vec('mu', p?.mu);
-  const sigma = vec('sigma', p?.sigma, { min: 0 });
+export function gbm(p: GbmParams): Model {
+  checkOptions('sde.models.gbm', p, GBM_KEYS);
+  const mu = vec('mu', p.mu);
+  const sigma = vec('sigma', p.sigma, { min: 0 });
   const d = Math.max(mu.length, sigma.length);
   const m = perDim('mu', mu, d), s = perDim('sigma', sigma, d);
   if (d > 32) throw new InvalidArgumentError('gbm supports at most 32 assets per path');
@@ -187,30 +212,58 @@ export function gbm(p: { mu: Vec | number; sigma: Vec | number; corr?: Vec }): M
   };
 }
 
+/** Parameters of {@link cir}. */
+export interface CirParams {
+  /** Mean-reversion speed κ ≥ 0. */
+  kappa: number;
+  /** Long-run level θ ≥ 0. */
+  theta: number;
+  /** Volatility of variance ξ ≥ 0. */
+  xi: number;
+}
+const CIR_KEYS = optionKeys<CirParams>()(['kappa', 'theta', 'xi']);
+
 /**
  * Cox–Ingersoll–Ross dv = κ(θ − v)dt + ξ√v dW, full-truncation Euler (`euler-ft`). Saved values are
  * v̂⁺ ≥ 0; `final` holds the raw v̂ so that a resumed run is bit-exact.
  */
-export function cir(p: { kappa: number; theta: number; xi: number }): Model {
-  const kappa = checkNumber('kappa', p?.kappa, { min: 0 });
-  const theta = checkNumber('theta', p?.theta, { min: 0 });
-  const xi = checkNumber('xi', p?.xi, { min: 0 });
+export function cir(p: CirParams): Model {
+  checkOptions('sde.models.cir', p, CIR_KEYS);
+  const kappa = checkNumber('kappa', p.kappa, { min: 0 });
+  const theta = checkNumber('theta', p.theta, { min: 0 });
+  const xi = checkNumber('xi', p.xi, { min: 0 });
   return {
     kind: 'cir', dim: 1, brownianDim: 1, noise: 'diagonal', calculus: 'ito', methods: ['euler-ft'],
     fused: { code: KIND_CODE.cir, mixture: 0, build: () => ({ par: new Float64Array([kappa, theta, xi]), tcoef: ONE_ROW, perStep: false }) },
   };
 }
 
+/** Parameters of {@link heston}. */
+export interface HestonParams {
+  /** Drift of S. */
+  mu: number;
+  /** Mean-reversion speed κ ≥ 0 of v. */
+  kappa: number;
+  /** Long-run variance θ ≥ 0. */
+  theta: number;
+  /** Volatility of variance ξ ≥ 0. */
+  xi: number;
+  /** Correlation ρ ∈ [−1, 1] of the two Brownian motions. */
+  rho: number;
+}
+const HESTON_KEYS = optionKeys<HestonParams>()(['mu', 'kappa', 'theta', 'xi', 'rho']);
+
 /**
  * Heston stochastic volatility, state row (S, v): log-Euler for S and full truncation for v
  * (`log-euler-ft`), corr(dW₁, dW₂) = ρ. Saves (S, v̂⁺); `final` holds the raw (S, v̂).
  */
-export function heston(p: { mu: number; kappa: number; theta: number; xi: number; rho: number }): Model {
-  const mu = checkNumber('mu', p?.mu);
-  const kappa = checkNumber('kappa', p?.kappa, { min: 0 });
-  const theta = checkNumber('theta', p?.theta, { min: 0 });
-  const xi = checkNumber('xi', p?.xi, { min: 0 });
-  const rho = checkNumber('rho', p?.rho, { min: -1, max: 1 });
+export function heston(p: HestonParams): Model {
+  checkOptions('sde.models.heston', p, HESTON_KEYS);
+  const mu = checkNumber('mu', p.mu);
+  const kappa = checkNumber('kappa', p.kappa, { min: 0 });
+  const theta = checkNumber('theta', p.theta, { min: 0 });
+  const xi = checkNumber('xi', p.xi, { min: 0 });
+  const rho = checkNumber('rho', p.rho, { min: -1, max: 1 });
   return {
     kind: 'heston', dim: 2, brownianDim: 2, noise: 'general', calculus: 'ito', methods: ['log-euler-ft'],
     fused: {
@@ -225,14 +278,26 @@ export interface Mixture {
   K: number; d: number; weights: Float64Array; means: Float64Array; vars: Float64Array;
 }
 
-/** @internal */
-export function mixture(p: { weights: Vec; means: Vec; vars: Vec | number }): Mixture {
-  const weights = vec('weights', p?.weights, { positive: true });
+/** A diagonal Gaussian mixture as given by the caller. */
+export interface MixtureParams {
+  /** K positive weights (normalised to sum 1). */
+  weights: Vec;
+  /** K×d means, row-major. */
+  means: Vec;
+  /** Variances: one for all, one per component (K) or per component and dimension (K×d). */
+  vars: Vec | number;
+}
+/** @internal Keys of {@link MixtureParams}, for callers that extend it. */
+export const MIXTURE_KEYS = optionKeys<MixtureParams>()(['weights', 'means', 'vars']);
+
+/** @internal Validates a mixture (the caller checks the option keys). */
+export function mixture(p: MixtureParams): Mixture {
+  const weights = vec('weights', p.weights, { positive: true });
   const K = weights.length;
-  const means = vec('means', p?.means);
+  const means = vec('means', p.means);
   if (means.length % K !== 0) throw new ShapeError(`means must hold K×d values (K = ${K}), has ${means.length}`);
   const d = means.length / K;
-  let vars = vec('vars', p?.vars, { positive: true });
+  let vars = vec('vars', p.vars, { positive: true });
   if (vars.length === 1) vars = new Float64Array(K * d).fill(vars[0]);
   else if (vars.length === K) vars = Float64Array.from({ length: K * d }, (_, i) => vars[Math.floor(i / d)]);
   else if (vars.length !== K * d) throw new ShapeError(`vars must hold 1, K or K×d values, has ${vars.length}`);
@@ -240,12 +305,20 @@ export function mixture(p: { weights: Vec; means: Vec; vars: Vec | number }): Mi
   return { K, d, weights: weights.map((w) => w / tot), means, vars };
 }
 
+/** Parameters of {@link gmmLangevin}. */
+export interface GmmLangevinParams extends MixtureParams {
+  /** Temperature τ > 0 (default 1): the stationary law is ∝ p^{1/τ}. */
+  temperature?: number;
+}
+const GMM_LANGEVIN_KEYS = optionKeys<GmmLangevinParams>()([...MIXTURE_KEYS, 'temperature']);
+
 /**
  * Overdamped Langevin on a diagonal Gaussian mixture p: dX = ∇log p(X)dt + sqrt(2τ)dW, stationary
  * law ∝ p^{1/τ}. The score is closed-form and evaluated natively. K ≤ 64, d ≤ 32.
  * Methods: euler, heun, sra1.
  */
-export function gmmLangevin(p: { weights: Vec; means: Vec; vars: Vec | number; temperature?: number }): Model {
+export function gmmLangevin(p: GmmLangevinParams): Model {
+  checkOptions('sde.models.gmmLangevin', p, GMM_LANGEVIN_KEYS);
   const mx = mixture(p);
   const tau = checkNumber('temperature', p.temperature ?? 1, { min: 0, minExclusive: true });
   if (mx.K > 64 || mx.d > 32) throw new InvalidArgumentError('gmmLangevin supports K ≤ 64 components and d ≤ 32');
@@ -321,8 +394,18 @@ function linearProcess(kind: 'vp' | 'subVp' | 've', params: Record<string, numbe
   };
 }
 
+/** Parameters of {@link vp} and {@link subVp}: the linear β schedule. */
+export interface VpParams {
+  /** β_min ≥ 0 (default 0.1). */
+  betaMin?: number;
+  /** β_max ≥ 0 (default 20). */
+  betaMax?: number;
+}
+const VP_KEYS = optionKeys<VpParams>()(['betaMin', 'betaMax']);
+
 /** Variance-preserving SDE (DDPM in continuous time): β(t) = β_min + t(β_max − β_min). */
-export function vp(p: { betaMin?: number; betaMax?: number } = {}): DiffusionProcess {
+export function vp(p: VpParams = {}): DiffusionProcess {
+  checkOptions('sde.models.vp', p, VP_KEYS);
   const b0 = checkNumber('betaMin', p.betaMin ?? 0.1, { min: 0 });
   const b1 = checkNumber('betaMax', p.betaMax ?? 20, { min: 0 });
   const beta = (t: number): number => b0 + t * (b1 - b0);
@@ -335,7 +418,8 @@ export function vp(p: { betaMin?: number; betaMax?: number } = {}): DiffusionPro
 }
 
 /** Sub-VP SDE: g(t)² = β(t)(1 − e^{−2B(t)}), std(t) = 1 − e^{−B(t)}. */
-export function subVp(p: { betaMin?: number; betaMax?: number } = {}): DiffusionProcess {
+export function subVp(p: VpParams = {}): DiffusionProcess {
+  checkOptions('sde.models.subVp', p, VP_KEYS);
   const b0 = checkNumber('betaMin', p.betaMin ?? 0.1, { min: 0 });
   const b1 = checkNumber('betaMax', p.betaMax ?? 20, { min: 0 });
   const beta = (t: number): number => b0 + t * (b1 - b0);
@@ -351,8 +435,18 @@ export function subVp(p: { betaMin?: number; betaMax?: number } = {}): Diffusion
   });
 }
 
+/** Parameters of {@link ve}: the geometric σ schedule. */
+export interface VeParams {
+  /** σ_min > 0 (default 0.01). */
+  sigmaMin?: number;
+  /** σ_max > 0 (default 50). */
+  sigmaMax?: number;
+}
+const VE_KEYS = optionKeys<VeParams>()(['sigmaMin', 'sigmaMax']);
+
 /** Variance-exploding SDE: σ(t) = σ_min(σ_max/σ_min)^t, g(t)² = σ(t)²·2 ln(σ_max/σ_min). */
-export function ve(p: { sigmaMin?: number; sigmaMax?: number } = {}): DiffusionProcess {
+export function ve(p: VeParams = {}): DiffusionProcess {
+  checkOptions('sde.models.ve', p, VE_KEYS);
   const s0 = checkNumber('sigmaMin', p.sigmaMin ?? 0.01, { min: 0, minExclusive: true });
   const s1 = checkNumber('sigmaMax', p.sigmaMax ?? 50, { min: 0, minExclusive: true });
   const sigma = (t: number): number => s0 * Math.pow(s1 / s0, t);

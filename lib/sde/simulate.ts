@@ -9,13 +9,19 @@ import { UserRunner } from './user';
 import { DeviceArray, OutputOption, checkOutput, deviceForOutput } from '../device-array';
 import { InvalidArgumentError, ItokitError, ShapeError } from '../errors';
 import { RunOptions, runNative, runNativeSync, throwIfAborted } from '../run';
-import { Dtype, FloatArray, Seed, allocate, checkDtype, checkInt, checkNumber, checkOneOf, describe, seedKey } from '../validate';
+import {
+  Dtype, FloatArray, Seed, allocate, checkBacking, checkDtype, checkInt, checkNumber, checkOneOf, checkOptions, checkSize, describe,
+  newArray, optionKeys, seedKey,
+} from '../validate';
 import { sdeNative } from './addon';
 import { native } from '../native';
 import { METHOD_CODE, Method, Model, Vec } from './models';
 
 /** When to save the state: final only, every k-th step (t0 and t_N included), or at given grid times. */
 export type SaveAt = 'final' | { every: number } | { times: Vec; interpolation?: 'none' | 'linear' };
+
+const SAVE_EVERY_KEYS = optionKeys<Extract<SaveAt, { every: number }>>()(['every']);
+const SAVE_TIMES_KEYS = optionKeys<Extract<SaveAt, { times: Vec }>>()(['times', 'interpolation']);
 
 /** Progress of a simulation. */
 export interface SimProgress { step: number; steps: number; t: number; nfe?: number }
@@ -60,10 +66,16 @@ export interface SimulateOptions {
    * {@link DeviceArray}s: nothing is copied to the host, and `final` can be the next call's `x0`.
    */
   output?: OutputOption;
+  /** Cancels the call (see {@link RunOptions}). */
   signal?: AbortSignal;
   onProgress?: (p: SimProgress) => void;
   progressIntervalMs?: number;
 }
+
+const SIMULATE_KEYS = optionKeys<SimulateOptions>()([
+  'paths', 'x0', 'dim', 't0', 't1', 'steps', 'method', 'seed', 'pathOffset', 'stepRange', 'noiseRefinement', 'save', 'dtype',
+  'maxBytes', 'device', 'threads', 'output', 'signal', 'onProgress', 'progressIntervalMs',
+]);
 
 /**
  * What {@link simulate} returns. `A` is the array type of `data` and `final`: host typed arrays by
@@ -98,27 +110,43 @@ function calculusError(msg: string): ItokitError {
   return new ItokitError('ERR_ITOKIT_CALCULUS', msg);
 }
 
-/** Builds the save schedule (sorted entries: state after n0 steps, weight w toward n0 + 1). */
-function schedule(save: SaveAt | undefined, N: number, t0: number, t1: number, h: number, a: number, b: number): { n0: number[]; w: number[] } {
-  const n0: number[] = [];
-  const w: number[] = [];
+/**
+ * Builds the save schedule (sorted entries: state after n0 steps, weight w toward n0 + 1), keeping
+ * the entries inside the simulated range [a, b]. `rowElems` (P·d) sizes each save: the count is
+ * known before anything is built, so an oversized `{ every }` fails here instead of exhausting memory.
+ */
+function schedule(where: string, save: SaveAt | undefined, N: number, t0: number, h: number, a: number, b: number, rowElems: number): { n0: Uint32Array; w: Float64Array } {
+  const sized = (count: number): { n0: Uint32Array; w: Float64Array } => {
+    checkSize('the saved states (saves·paths·dim)', count * Math.max(rowElems, 1));
+    return { n0: newArray(Uint32Array, count, 'the save schedule'), w: newArray(Float64Array, count, 'the save schedule') };
+  };
   if (save === undefined || save === 'final') {
-    n0.push(N);
-    w.push(0);
-  } else if (typeof save === 'object' && save !== null && 'every' in save) {
+    const out = sized(b === N ? 1 : 0);
+    if (b === N) out.n0[0] = N;
+    return out;
+  }
+  if (typeof save === 'object' && save !== null && 'every' in save) {
+    checkOptions(`${where} save`, save, SAVE_EVERY_KEYS);
     const k = checkInt('save.every', save.every, 1, 2 ** 32);
-    for (let n = 0; n < N; n += k) {
-      n0.push(n);
-      w.push(0);
-    }
-    n0.push(N);
-    w.push(0);
-  } else if (typeof save === 'object' && save !== null && 'times' in save) {
+    // Multiples of k in [a, min(b, N − 1)], then N itself when b = N.
+    const first = Math.ceil(a / k) * k;
+    const last = Math.min(b, N - 1);
+    const multiples = first > last ? 0 : Math.floor((last - first) / k) + 1;
+    const out = sized(multiples + (b === N ? 1 : 0));
+    for (let i = 0; i < multiples; i++) out.n0[i] = first + i * k;
+    if (b === N) out.n0[multiples] = N;
+    return out;
+  }
+  if (typeof save === 'object' && save !== null && 'times' in save) {
+    checkOptions(`${where} save`, save, SAVE_TIMES_KEYS);
     const interp = checkOneOf('save.interpolation', save.interpolation ?? 'none', ['none', 'linear'] as const);
     const ts = save.times;
     if (!ts || typeof ts.length !== 'number' || ts.length === 0) throw new InvalidArgumentError('save.times must be a non-empty list');
+    checkBacking('save.times', ts);
     const tol = 1e-9 * N;
     let prev = -1;
+    const n0: number[] = [];
+    const w: number[] = [];
     for (let i = 0; i < ts.length; i++) {
       const t = checkNumber(`save.times[${i}]`, ts[i]);
       const s = (t - t0) / h;
@@ -136,26 +164,25 @@ function schedule(save: SaveAt | undefined, N: number, t0: number, t1: number, h
       }
       if (nn + ww < prev) throw new InvalidArgumentError('save.times must be ordered from t0 toward t1');
       prev = nn + ww;
+      if (nn < a || nn > b || (ww > 0 && nn >= b)) continue;
       n0.push(nn);
       w.push(ww);
     }
-  } else {
-    throw new InvalidArgumentError(`save must be 'final', { every } or { times }, got ${describe(save)}`);
+    const out = sized(n0.length);
+    out.n0.set(n0);
+    out.w.set(w);
+    return out;
   }
-  const out = { n0: [] as number[], w: [] as number[] };
-  for (let i = 0; i < n0.length; i++) {
-    if (n0[i] < a || n0[i] > b || (w[i] > 0 && n0[i] >= b)) continue;
-    out.n0.push(n0[i]);
-    out.w.push(w[i]);
-  }
-  void t1;
-  return out;
+  throw new InvalidArgumentError(`save must be 'final', { every } or { times }, got ${describe(save)}`);
 }
 
-/** Validates options against a model. @internal */
-export function plan(model: Model, o: SimulateOptions): Plan {
+/**
+ * Validates options against a model. @internal
+ * @param where - the public function, for messages
+ */
+export function plan(model: Model, o: SimulateOptions, where = 'sde.simulate'): Plan {
   if (model === null || typeof model !== 'object' || !Array.isArray(model.methods)) throw new InvalidArgumentError('model must come from sde.models.* or sde.define');
-  if (o === null || typeof o !== 'object') throw new InvalidArgumentError('simulate needs an options object');
+  checkOptions(where, o, SIMULATE_KEYS);
   const method = checkOneOf('method', o.method, ['euler', 'milstein', 'heun', 'sra1', 'exact', 'euler-ft', 'log-euler-ft'] as const);
   if (!model.methods.includes(method)) {
     // Heun solves Stratonovich SDEs, the others Itô; they coincide only for additive noise (spec §1).
@@ -190,6 +217,7 @@ export function plan(model: Model, o: SimulateOptions): Plan {
   // Dimension: from the model, or from x0 for "any dim" models.
   let x0 = o.x0;
   if (x0 === null || typeof x0 !== 'object' || typeof (x0 as Vec).length !== 'number') throw new InvalidArgumentError(`x0 must be an array of numbers, got ${describe(x0)}`);
+  checkBacking('x0', x0);
   if (x0 instanceof DeviceArray) {
     if (x0.dtype !== checkDtype(o.dtype)) throw new InvalidArgumentError(`x0 is a ${x0.dtype} DeviceArray but dtype is ${checkDtype(o.dtype)}`);
     // A device x0 stays on the device when the result does; for a host result it is read once.
@@ -207,6 +235,9 @@ export function plan(model: Model, o: SimulateOptions): Plan {
   if (d === 0) throw new ShapeError('x0 must not be empty');
   if (x0.length !== d && x0.length !== P * d) throw new ShapeError(`x0 must hold d = ${d} or paths·d = ${P * d} values, has ${x0.length} (dim mismatch)`);
   const m = model.brownianDim === 0 ? d : model.brownianDim;
+  checkSize('the state (paths·dim)', P * d);
+  // Everything proportional to the save count is sized before the state is built.
+  const sch = schedule(where, o.save, N, t0, h, a, b, P * d);
   let deviceX0: Plan['deviceX0'];
   let x: FloatArray;
   if (output === 'device') {
@@ -223,7 +254,7 @@ export function plan(model: Model, o: SimulateOptions): Plan {
       deviceX0 = x0.length === d ? { row: host } : { all: host };
     }
   } else {
-    x = allocate(dtype, P * d);
+    x = allocate(dtype, P * d, 'the state (paths·dim)');
   }
   if (output === 'device') {
     // x0 handled above.
@@ -238,14 +269,14 @@ export function plan(model: Model, o: SimulateOptions): Plan {
     x.set(x0 as ArrayLike<number>);
     for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) throw new InvalidArgumentError(`x0[${i}] is not finite`);
   }
-  const sch = schedule(o.save, N, t0, t1, h, a, b);
-  const times = Float64Array.from(sch.n0.map((n, i) => (n === N && sch.w[i] === 0 ? t1 : t0 + (n + sch.w[i]) * h)));
+  const times = newArray(Float64Array, sch.n0.length, 'the save times');
+  sch.n0.forEach((n, i) => (times[i] = n === N && sch.w[i] === 0 ? t1 : t0 + (n + sch.w[i]) * h));
   if (model.user && o.device === 'cuda') throw new InvalidArgumentError("user-defined models run on the CPU (device 'cuda' is for built-in models)");
   const device = model.user ? 'cpu' : output === 'device' ? deviceForOutput(o.device) : resolveDevice(o.device, P * d * (b - a));
   if (model.user && sch.w.some((w) => w > 0)) throw new InvalidArgumentError("interpolated save times are available for built-in models only");
   const pl: Plan = {
     model, method, P, d, m, N, t0, t1, h, a, b, refine, dtype, key, pathOffset,
-    saveN0: Uint32Array.from(sch.n0), saveW: Float64Array.from(sch.w), times, x, device, deviceX0,
+    saveN0: sch.n0, saveW: sch.w, times, x, device, deviceX0,
   };
   if (o.maxBytes !== undefined) {
     const est = estimate(pl).bytes;
@@ -271,7 +302,8 @@ function estimate(p: Plan): { bytes: number; breakdown: Record<string, number> }
 
 /** Bytes a simulation would allocate: b·P·d·(S + 1 + k) + b·P·m on the callback path (spec §7). */
 export function memoryEstimate(model: Model, o: SimulateOptions): { bytes: number; breakdown: Record<string, number> } {
-  return estimate(plan(model, { ...o, maxBytes: undefined }));
+  checkOptions('sde.memoryEstimate', o, SIMULATE_KEYS);
+  return estimate(plan(model, { ...o, maxBytes: undefined }, 'sde.memoryEstimate'));
 }
 
 /** @internal */
@@ -281,7 +313,7 @@ export function fusedArgs(p: Plan): { par: Float64Array; tcoef: Float64Array; hd
   const hdr = new Float64Array([f.code, METHOD_CODE[p.method], p.d, p.m, f.mixture, p.P, p.pathOffset, p.a, p.b,
     p.key[0], p.key[1], p.refine, p.h, deviceCode(p.device), built.perStep ? 1 : 0, p.dtype === 'float64' ? 1 : 0]);
   const outLen = p.deviceX0 ? 0 : p.saveN0.length * p.P * p.d;
-  return { par: built.par, tcoef: built.tcoef, hdr, out: allocate(p.dtype, outLen) };
+  return { par: built.par, tcoef: built.tcoef, hdr, out: allocate(p.dtype, outLen, 'the saved states') };
 }
 
 /** The device-resident state ([P, d], becomes `final`) and saves ([S, P, d]) of a device-output call. */
@@ -322,7 +354,7 @@ export function simulateSync(model: Model, o: DeviceSimulateOptions): SimResult<
 export function simulateSync(model: Model, o: HostSimulateOptions): SimResult;
 export function simulateSync(model: Model, o: SimulateOptions): SimResult | SimResult<DeviceArray>;
 export function simulateSync(model: Model, o: SimulateOptions): SimResult | SimResult<DeviceArray> {
-  const p = plan(model, o);
+  const p = plan(model, o, 'sde.simulateSync');
   const start = performance.now();
   return withThreads(o.threads, () => {
     if (model.user) {

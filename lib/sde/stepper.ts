@@ -7,7 +7,9 @@
 import { DeviceOption, deviceCode, resolveDevice } from '../backends';
 import { InvalidArgumentError, ShapeError } from '../errors';
 import { runNativeSync } from '../run';
-import { Dtype, FloatArray, Seed, allocate, checkDtype, checkFloatArray, checkInt, checkNumber, checkOneOf, seedKey } from '../validate';
+import {
+  Dtype, FloatArray, Seed, allocate, checkDtype, checkFloatArray, checkInt, checkNumber, checkOneOf, checkOptions, checkSize, optionKeys, seedKey,
+} from '../validate';
 import { sdeNative } from './addon';
 import { NoiseType } from './models';
 import { NOISE_CODE, OP, diffusionSize } from './user';
@@ -37,6 +39,8 @@ export interface StepperOptions {
   device?: DeviceOption;
 }
 
+const STEPPER_KEYS = optionKeys<StepperOptions>()(['paths', 'dim', 'noise', 'brownianDim', 'seed', 'pathOffset', 'stream', 'firstStep', 'dtype', 'device']);
+
 /** An in-place Euler–Maruyama stepper. */
 export interface Stepper {
   /**
@@ -50,7 +54,7 @@ export interface Stepper {
 
 /** Creates a {@link Stepper}. */
 export function createStepper(o: StepperOptions): Stepper {
-  if (o === null || typeof o !== 'object') throw new InvalidArgumentError('createStepper needs options');
+  checkOptions('sde.createStepper', o, STEPPER_KEYS);
   const P = checkInt('paths', o.paths, 1, 2 ** 40);
   const d = checkInt('dim', o.dim, 1, 2 ** 30);
   const noise = checkOneOf('noise', o.noise ?? 'diagonal', ['diagonal', 'additive', 'scalar', 'general'] as const);
@@ -64,9 +68,10 @@ export function createStepper(o: StepperOptions): Stepper {
   const device = o.device === undefined ? 'cpu' : resolveDevice(o.device, P * d);
   if (device === 'cuda' && dtype !== 'float32') throw new InvalidArgumentError("the CUDA stepper is float32");
   const dev = deviceCode(device);
-  const dW = allocate(dtype, P * m);
+  checkSize('x (paths·dim)', P * d);
+  const gs = checkSize(`the ${noise} diffusion buffer`, diffusionSize(noise, P, d, m));
+  const dW = allocate(dtype, P * m, 'the Brownian increments (paths·brownianDim)');
   const hdr = new Float64Array([P, pathOffset, m, 0, 1, stream, key[0], key[1], 0, dev]);
-  const gs = diffusionSize(noise, P, d, m);
   return {
     get stepId() {
       return n;

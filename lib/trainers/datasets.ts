@@ -5,7 +5,7 @@
  */
 import { InvalidArgumentError } from '../errors';
 import * as rng from '../rng';
-import { Seed, checkInt } from '../validate';
+import { Seed, checkInt, checkOneOf } from '../validate';
 
 /** Names of the built-in toy sets. */
 export type ToyName = 'gmm8' | 'moons' | 'checkerboard';
@@ -18,6 +18,7 @@ export type ToyName = 'gmm8' | 'moons' | 'checkerboard';
  * `pathOffset` selects a disjoint stream of points (e.g. 1e9 for a held-out set).
  */
 export function toy(name: ToyName, n: number, seed: Seed, pathOffset = 0): Float64Array {
+  checkOneOf('name', name, ['gmm8', 'moons', 'checkerboard'] as const);
   const count = checkInt('n', n, 1, 1 << 24);
   const off = checkInt('pathOffset', pathOffset, 0, 2 ** 40);
   // Per point: 2 uniforms (choice, position) and 2 normals, from one (stream USER, path, step 0).

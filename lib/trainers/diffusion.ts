@@ -11,9 +11,12 @@ import { InvalidArgumentError, ShapeError } from '../errors';
 import { Activation, Adam, MLP } from '../nn';
 import * as ot from '../ot';
 import * as rng from '../rng';
-import { RunOptions, runNative, runNativeSync, throwIfAborted } from '../run';
+import { RUN_KEYS, RunOptions, runNative, runNativeSync, throwIfAborted } from '../run';
 import * as sde from '../sde';
-import { Dtype, FloatArray, Seed, allocate, checkDtype, checkInt, checkNumber, checkOneOf, dtypeOf, seedKey } from '../validate';
+import {
+  Dtype, FloatArray, Seed, allocate, checkBacking, checkDtype, checkFloatArray, checkInt, checkNumber, checkOneOf, checkOptions, optionKeys, pick,
+  seedKey,
+} from '../validate';
 import { trainAddon } from './addon';
 
 /** Forward process of score matching: VP (β_min, β_max) or VE (σ_min, σ_max). */
@@ -35,6 +38,12 @@ export interface TimeModelOptions<D extends Dtype = Dtype> {
   seed?: Seed;
 }
 
+const TIME_MODEL_KEYS = optionKeys<TimeModelOptions>()(['dim', 'hidden', 'activation', 'frequencies', 'dtype', 'seed']);
+const PROCESS_KEYS = {
+  vp: optionKeys<Extract<ForwardProcess, { kind: 'vp' }>>()(['kind', 'betaMin', 'betaMax']),
+  ve: optionKeys<Extract<ForwardProcess, { kind: 've' }>>()(['kind', 'sigmaMin', 'sigmaMax']),
+};
+
 /** Geometric Fourier frequencies f_j = 0.25·64^{j/(F−1)}. @internal */
 export function fourierFrequencies(F: number): Float64Array {
   return Float64Array.from({ length: F }, (_, j) => (F === 1 ? 1 : 0.25 * 64 ** (j / (F - 1))));
@@ -42,11 +51,14 @@ export function fourierFrequencies(F: number): Float64Array {
 
 /** An MLP g(x, t) on [x, Fourier features of t] with D outputs, evaluated natively. */
 export class TimeModel<D extends Dtype = Dtype> {
+  /** @internal Option keys the constructor accepts (subclasses with more options override it). */
+  static readonly optionKeys: readonly string[] = TIME_MODEL_KEYS;
   readonly net: MLP<D>;
   readonly freqs: Float64Array;
   readonly dim: number;
 
   constructor(o: TimeModelOptions<D>) {
+    checkOptions(`train.${new.target.name}`, o, (new.target as typeof TimeModel).optionKeys);
     this.dim = checkInt('dim', o.dim ?? 2, 1, 64);
     const F = checkInt('frequencies', o.frequencies ?? 16, 0, 256);
     this.freqs = fourierFrequencies(F);
@@ -58,7 +70,7 @@ export class TimeModel<D extends Dtype = Dtype> {
   }
 
   private rows(x: FloatArray): number {
-    if (dtypeOf(x) !== this.dtype) throw new ShapeError(`x must be a ${this.dtype} array`);
+    checkFloatArray('x', x, this.dtype);
     if (x.length % this.dim !== 0) throw new ShapeError(`x length ${x.length} is not a multiple of dim ${this.dim}`);
     return x.length / this.dim;
   }
@@ -69,9 +81,12 @@ export class TimeModel<D extends Dtype = Dtype> {
    */
   evalSync(x: FloatArray, t: number | Float64Array, alpha = 0, beta = 1, out?: FloatArray): FloatArray {
     const n = this.rows(x);
-    const tt = typeof t === 'number' ? new Float64Array([t]) : t;
+    const tt = typeof t === 'number' ? new Float64Array([checkNumber('t', t)]) : checkFloatArray('t', t, 'float64');
     if (tt.length !== 1 && tt.length !== n) throw new ShapeError('t must hold one value or one per row');
-    const o = out ?? allocate(this.dtype, n * this.dim);
+    checkNumber('alpha', alpha);
+    checkNumber('beta', beta);
+    const o = out === undefined ? allocate(this.dtype, n * this.dim) : checkFloatArray('out', out, this.dtype);
+    if (o.length !== n * this.dim) throw new ShapeError(`out must hold ${n * this.dim} values, has ${o.length}`);
     runNativeSync(() => trainAddon().trainModelEval(this.net.layout, this.net.params, this.freqs, this.dim, x, tt, alpha, beta, o, null, false));
     return o;
   }
@@ -79,14 +94,22 @@ export class TimeModel<D extends Dtype = Dtype> {
 
 /** m_t and σ_t of the forward process (spec/sde.md): VP m = exp(−¼t²Δβ − ½tβ_min), σ² = 1 − m²; VE m = 1, σ = σ_min(σ_max/σ_min)^t. */
 export function marginal(p: Required<ForwardProcess>, t: number): { mean: number; std: number } {
+  return marginalOf(fullProcess(p, 'train.marginal'), checkNumber('t', t, { min: 0 }));
+}
+
+/** {@link marginal} of a validated process (the per-step form, without checks). */
+function marginalOf(p: Required<ForwardProcess>, t: number): { mean: number; std: number } {
   if (p.kind === 've') return { mean: 1, std: p.sigmaMin * (p.sigmaMax / p.sigmaMin) ** t };
   const lm = -0.25 * t * t * (p.betaMax - p.betaMin) - 0.5 * t * p.betaMin;
   return { mean: Math.exp(lm), std: Math.sqrt(-Math.expm1(2 * lm)) };
 }
 
-function fullProcess(p: ForwardProcess | 'vp' | 've' | undefined): Required<ForwardProcess> {
-  const q = typeof p === 'string' ? { kind: p } : p ?? { kind: 'vp' as const };
+/** Validates a forward process and fills in its defaults; `where` names the caller. */
+function fullProcess(p: ForwardProcess | 'vp' | 've' | undefined, where: string): Required<ForwardProcess> {
+  const q = p === undefined ? { kind: 'vp' as const } : typeof p === 'string' ? { kind: p } : p;
+  if (q === null || typeof q !== 'object') throw new InvalidArgumentError(`process must be 'vp', 've' or { kind, ... }, got ${String(q)}`);
   const kind = checkOneOf('process.kind', q.kind, ['vp', 've'] as const);
+  checkOptions(where, q, PROCESS_KEYS[kind]);
   if (kind === 'vp') {
     const v = q as { betaMin?: number; betaMax?: number };
     return { kind, betaMin: checkNumber('betaMin', v.betaMin ?? 0.1, { min: 0 }), betaMax: checkNumber('betaMax', v.betaMax ?? 20, { min: 0, minExclusive: true }) };
@@ -94,6 +117,15 @@ function fullProcess(p: ForwardProcess | 'vp' | 've' | undefined): Required<Forw
   const v = q as { sigmaMin?: number; sigmaMax?: number };
   return { kind, sigmaMin: checkNumber('sigmaMin', v.sigmaMin ?? 0.01, { min: 0, minExclusive: true }), sigmaMax: checkNumber('sigmaMax', v.sigmaMax ?? 50, { min: 0, minExclusive: true }) };
 }
+
+/** Options of {@link ScoreModel}. */
+export interface ScoreModelOptions<D extends Dtype = Dtype> extends TimeModelOptions<D> {
+  /** Forward process (default VP with β ∈ [0.1, 20]). */
+  process?: ForwardProcess | 'vp' | 've';
+  /** Smallest time (default 1e-3 for VP, 1e-5 for VE). */
+  tEps?: number;
+}
+const SCORE_MODEL_KEYS = optionKeys<ScoreModelOptions>()([...TIME_MODEL_KEYS, 'process', 'tEps']);
 
 /** Options of {@link ScoreModel.sampleSync}. */
 export interface ScoreSampleOptions {
@@ -106,21 +138,24 @@ export interface ScoreSampleOptions {
   /** 'reverse-sde' (Euler–Maruyama, default) or 'probability-flow' (Euler on the ODE). */
   method?: 'reverse-sde' | 'probability-flow';
 }
+const SCORE_SAMPLE_KEYS = optionKeys<ScoreSampleOptions>()(['n', 'steps', 'seed', 'method']);
 
 /** A trained ε-model of a VP or VE forward process: s(x, t) = −ε_θ(x, t)/σ_t. */
 export class ScoreModel<D extends Dtype = Dtype> extends TimeModel<D> {
+  /** @internal */
+  static override readonly optionKeys: readonly string[] = SCORE_MODEL_KEYS;
   readonly process: Required<ForwardProcess>;
   readonly tEps: number;
 
-  constructor(o: TimeModelOptions<D> & { process?: ForwardProcess | 'vp' | 've'; tEps?: number }) {
+  constructor(o: ScoreModelOptions<D>) {
     super(o);
-    this.process = fullProcess(o.process);
+    this.process = fullProcess(o.process, `train.${new.target.name} process`);
     this.tEps = checkNumber('tEps', o.tEps ?? (this.process.kind === 'vp' ? 1e-3 : 1e-5), { min: 0, max: 1, minExclusive: true, maxExclusive: true });
   }
 
   /** The score s(x, t) = −ε_θ(x, t)/σ_t at one time t. */
   scoreSync(x: FloatArray, t: number): FloatArray {
-    return this.evalSync(x, t, 0, -1 / marginal(this.process, t).std);
+    return this.evalSync(x, t, 0, -1 / marginalOf(this.process, checkNumber('t', t, { min: 0 })).std);
   }
 
   /** The model in the shape the diffusion samplers take (`{ kind: 'eps', fn }`, spec/sde.md §9). */
@@ -131,7 +166,7 @@ export class ScoreModel<D extends Dtype = Dtype> extends TimeModel<D> {
   /** f(x,t) = a(t)x and g(t)² of the forward SDE. */
   private coefficients(t: number): { a: number; g2: number; std: number } {
     const p = this.process;
-    const { std } = marginal(p, t);
+    const { std } = marginalOf(p, t);
     if (p.kind === 'vp') {
       const beta = p.betaMin + t * (p.betaMax - p.betaMin);
       return { a: -0.5 * beta, g2: beta, std };
@@ -145,23 +180,24 @@ export class ScoreModel<D extends Dtype = Dtype> extends TimeModel<D> {
    * (`sde.simulate` with t1 < t0). The drift is one native model evaluation per step.
    */
   sampleSync(o: ScoreSampleOptions): FloatArray {
-    const { model, opts } = this.sampler(o);
+    const { model, opts } = this.sampler('train.ScoreModel.sampleSync', o, SCORE_SAMPLE_KEYS);
     return sde.simulateSync(model, { ...opts, output: 'host' }).final;
   }
 
   /** {@link sampleSync} off the event loop. */
   async sample(o: ScoreSampleOptions & RunOptions): Promise<FloatArray> {
-    const { model, opts } = this.sampler(o);
+    const { model, opts } = this.sampler('train.ScoreModel.sample', o, [...SCORE_SAMPLE_KEYS, ...RUN_KEYS]);
     return (await sde.simulate(model, { ...opts, output: 'host', signal: o.signal })).final;
   }
 
-  private sampler(o: ScoreSampleOptions) {
+  private sampler(where: string, o: ScoreSampleOptions, allowed: readonly string[]) {
+    checkOptions(where, o, allowed);
     const n = checkInt('n', o.n, 1, 1 << 24);
     const steps = checkInt('steps', o.steps ?? 500, 1, 1e7);
     const ode = checkOneOf('method', o.method ?? 'reverse-sde', ['reverse-sde', 'probability-flow'] as const) === 'probability-flow';
     const seed = o.seed ?? 1;
     const prior = rng.normal(n * this.dim, { seed, stream: rng.streams.PRIOR, dtype: this.dtype });
-    const s0 = this.process.kind === 'vp' ? 1 : marginal(this.process, 1).std;
+    const s0 = this.process.kind === 'vp' ? 1 : marginalOf(this.process, 1).std;
     if (s0 !== 1) for (let i = 0; i < prior.length; i++) prior[i] *= s0; // one-time scaling of the prior draw
     const D = this.dim;
     const model = sde.define({
@@ -182,10 +218,22 @@ export class ScoreModel<D extends Dtype = Dtype> extends TimeModel<D> {
   }
 }
 
+/** Options of {@link FlowModel.sampleSync}. */
+export interface FlowSampleOptions {
+  /** Number of samples. */
+  n: number;
+  /** Euler steps from t = 0 to 1 (default 100). */
+  steps?: number;
+  /** Seed of the prior draw (default 1). */
+  seed?: Seed;
+}
+const FLOW_SAMPLE_KEYS = optionKeys<FlowSampleOptions>()(['n', 'steps', 'seed']);
+
 /** A trained velocity field v(x, t) of flow matching: samples by Euler steps of dx/dt = v from t = 0 to 1. */
 export class FlowModel<D extends Dtype = Dtype> extends TimeModel<D> {
   /** n samples from N(0, I) pushed through `steps` Euler steps (one native call per step). */
-  sampleSync(o: { n: number; steps?: number; seed?: Seed }): FloatArray {
+  sampleSync(o: FlowSampleOptions): FloatArray {
+    checkOptions('train.FlowModel.sampleSync', o, FLOW_SAMPLE_KEYS);
     const n = checkInt('n', o.n, 1, 1 << 24);
     const steps = checkInt('steps', o.steps ?? 100, 1, 1e7);
     let x: FloatArray = rng.normal(n * this.dim, { seed: o.seed ?? 1, stream: rng.streams.PRIOR, dtype: this.dtype });
@@ -215,6 +263,10 @@ export interface GenerativeTrainOptions<D extends Dtype = Dtype> extends TimeMod
   onIteration?: (info: { iteration: number; loss: number }) => void;
 }
 
+const GENERATIVE_KEYS = optionKeys<GenerativeTrainOptions>()([
+  ...TIME_MODEL_KEYS, ...RUN_KEYS, 'data', 'iterations', 'batch', 'lr', 'maxGradNorm', 'onIteration',
+]);
+
 /** What the generative trainers return. */
 export interface GenerativeTrainResult<M> {
   model: M;
@@ -224,6 +276,7 @@ export interface GenerativeTrainResult<M> {
 
 function prepareData(data: FloatArray | readonly number[], dim: number, dtype: Dtype): { data: FloatArray; M: number } {
   if (!data || typeof (data as ArrayLike<number>).length !== 'number') throw new InvalidArgumentError('data must be an array of points');
+  checkBacking('data', data);
   if (data.length === 0 || data.length % dim !== 0) throw new ShapeError(`data length ${data.length} is not a positive multiple of dim ${dim}`);
   const out = allocate(dtype, data.length);
   for (let i = 0; i < data.length; i++) {
@@ -280,10 +333,12 @@ export interface ScoreMatchingOptions<D extends Dtype = Dtype> extends Generativ
   /** t ~ U(t_eps, 1) (default 1e-3 for VP, 1e-5 for VE). */
   tEps?: number;
 }
+const SCORE_MATCHING_KEYS = optionKeys<ScoreMatchingOptions>()([...GENERATIVE_KEYS, 'process', 'tEps']);
 
-function scoreLoop<D extends Dtype>(o: ScoreMatchingOptions<D>): { model: ScoreModel<D>; loop: Loop } {
-  if (o === null || typeof o !== 'object') throw new InvalidArgumentError('scoreMatching needs an options object');
-  const model = new ScoreModel<D>(o);
+function scoreLoop<D extends Dtype>(where: string, o: ScoreMatchingOptions<D>): { model: ScoreModel<D>; loop: Loop } {
+  checkOptions(where, o, SCORE_MATCHING_KEYS);
+  fullProcess(o.process, `${where} process`); // the model checks it again, but would name itself
+  const model = new ScoreModel<D>(pick(o, SCORE_MODEL_KEYS));
   const { data, M } = prepareData(o.data, model.dim, model.dtype);
   const B = checkInt('batch', o.batch ?? 256, 1, 1 << 20);
   const [lo, hi] = seedKey(o.seed ?? 0);
@@ -316,13 +371,13 @@ function scoreLoop<D extends Dtype>(o: ScoreMatchingOptions<D>): { model: ScoreM
  * ```
  */
 export async function scoreMatching<D extends Dtype = 'float32'>(o: ScoreMatchingOptions<D>): Promise<GenerativeTrainResult<ScoreModel<D>>> {
-  const { model, loop } = scoreLoop(o);
+  const { model, loop } = scoreLoop('train.scoreMatching', o);
   return { model, loss: await runLoop(loop, o) };
 }
 
 /** {@link scoreMatching} on the calling thread. */
 export function scoreMatchingSync<D extends Dtype = 'float32'>(o: ScoreMatchingOptions<D>): GenerativeTrainResult<ScoreModel<D>> {
-  const { model, loop } = scoreLoop(o);
+  const { model, loop } = scoreLoop('train.scoreMatchingSync', o);
   return { model, loss: runLoopSync(loop, o) };
 }
 
@@ -338,9 +393,11 @@ export interface FlowMatchingOptions<D extends Dtype = Dtype> extends Generative
   sigmaMin?: number;
 }
 
-function flowLoop<D extends Dtype>(o: FlowMatchingOptions<D>): { model: FlowModel<D>; loop: Loop } {
-  if (o === null || typeof o !== 'object') throw new InvalidArgumentError('flowMatching needs an options object');
-  const model = new FlowModel<D>(o);
+const FLOW_MATCHING_KEYS = optionKeys<FlowMatchingOptions>()([...GENERATIVE_KEYS, 'coupling', 'otReg', 'pairing', 'sigmaMin']);
+
+function flowLoop<D extends Dtype>(where: string, o: FlowMatchingOptions<D>): { model: FlowModel<D>; loop: Loop } {
+  checkOptions(where, o, FLOW_MATCHING_KEYS);
+  const model = new FlowModel<D>(pick(o, TIME_MODEL_KEYS));
   const { data, M } = prepareData(o.data, model.dim, model.dtype);
   const D = model.dim;
   const B = checkInt('batch', o.batch ?? 256, 1, 1 << 16);
@@ -387,23 +444,39 @@ function flowLoop<D extends Dtype>(o: FlowMatchingOptions<D>): { model: FlowMode
  * B×B squared-distance cost, pairs drawn from the plan). Sample with {@link FlowModel.sampleSync}.
  */
 export async function flowMatching<D extends Dtype = 'float32'>(o: FlowMatchingOptions<D>): Promise<GenerativeTrainResult<FlowModel<D>>> {
-  const { model, loop } = flowLoop(o);
+  const { model, loop } = flowLoop('train.flowMatching', o);
   return { model, loss: await runLoop(loop, o) };
 }
 
 /** {@link flowMatching} on the calling thread. */
 export function flowMatchingSync<D extends Dtype = 'float32'>(o: FlowMatchingOptions<D>): GenerativeTrainResult<FlowModel<D>> {
-  const { model, loop } = flowLoop(o);
+  const { model, loop } = flowLoop('train.flowMatchingSync', o);
   return { model, loss: runLoopSync(loop, o) };
 }
+
+/** Options of {@link w2Sync}. */
+export interface W2SyncOptions {
+  /** Point dimension (default 2). */
+  dim?: number;
+  /** Regularisation relative to the largest squared distance (default 1e-3). */
+  regRelative?: number;
+  /** Marginal tolerance (default 1e-4). */
+  tol?: number;
+}
+const W2_SYNC_KEYS = optionKeys<W2SyncOptions>()(['dim', 'regRelative', 'tol']);
 
 /**
  * Entropic W2 between generated samples and held-out data (both [n, dim]) with the OT area's
  * Sinkhorn: regularisation 1e-3 of the largest squared distance and marginal tolerance 1e-4
  * unless given (the entropic bias then sits near the two-sample noise floor at n = 1000–2000).
  */
-export function w2Sync(x: FloatArray, y: FloatArray, o: { dim?: number; regRelative?: number; tol?: number } = {}): number {
-  const dim = o.dim ?? 2;
+export function w2Sync(x: FloatArray, y: FloatArray, o: W2SyncOptions = {}): number {
+  checkOptions('train.w2Sync', o, W2_SYNC_KEYS);
+  const dim = checkInt('dim', o.dim ?? 2, 1, 2 ** 20);
+  for (const [name, a] of [['x', x], ['y', y]] as const) {
+    checkFloatArray(name, a);
+    if (a.length % dim !== 0) throw new ShapeError(`${name} length ${a.length} is not a multiple of dim ${dim}`);
+  }
   return ot.w2Sync({ data: Float64Array.from(x), shape: [x.length / dim, dim] }, { data: Float64Array.from(y), shape: [y.length / dim, dim] },
     { regRelative: o.regRelative ?? 1e-3, tol: o.tol ?? 1e-4 }).w2;
 }

@@ -10,8 +10,10 @@
  */
 import { InvalidArgumentError, ShapeError } from '../errors';
 import { Activation, Adam, MLP } from '../nn';
-import { RunOptions, runNative, runNativeSync, throwIfAborted } from '../run';
-import { Dtype, FloatArray, Seed, allocate, checkDtype, checkInt, checkNumber, checkOneOf, seedKey } from '../validate';
+import { RUN_KEYS, RunOptions, runNative, runNativeSync, throwIfAborted } from '../run';
+import {
+  Dtype, FloatArray, Seed, allocate, checkBacking, checkDtype, checkInt, checkNumber, checkOneOf, checkOptions, checkSize, optionKeys, pick, seedKey,
+} from '../validate';
 import { gammaByGammaMax } from '../fbm';
 import { trainAddon } from './addon';
 
@@ -24,6 +26,7 @@ export interface Observations {
   /** Standard deviation of the Gaussian observation noise. */
   sigma: number;
 }
+const OBSERVATION_KEYS = optionKeys<Observations>()(['times', 'values', 'sigma']);
 
 /** Options of {@link fractionalSDE} and {@link FractionalSDE}. */
 export interface FractionalSDEOptions<D extends Dtype = Dtype> {
@@ -76,19 +79,25 @@ export interface FractionalSDEOptions<D extends Dtype = Dtype> {
   lrDecayTo?: number;
   /** Length of the cosine decay (default 2000). */
   decaySteps?: number;
-  /** Adam learning rate of h (and θ) (default 1e-2). */
   /**
    * Iterations that train only the control before h (and θ) start to move (default 0). The
    * gradient in H is only informative once the posterior is close to optimal: with u ≈ 0 the
    * ELBO is E_prior log p(obs|X), which rewards the H with the smallest prior variance.
    */
   warmup?: number;
+  /** Adam learning rate of h (and θ) (default 1e-2). */
   hurstLr?: number;
   /** Clip the control's gradient to this global norm (default none). */
   maxGradNorm?: number;
   /** Seed of the initialisation and of the Brownian increments. */
   seed?: Seed;
 }
+
+const FSDE_KEYS = optionKeys<FractionalSDEOptions>()([
+  'T', 'steps', 'hurst', 'learnHurst', 'type', 'K', 'gammaMax', 'omegaHorizon', 'normalization', 'sigma', 'theta', 'learnTheta', 'x0',
+  'observations', 'amortized', 'hidden', 'activation', 'dtype', 'batch', 'lr', 'lrDecayTo', 'decaySteps', 'warmup', 'hurstLr', 'maxGradNorm',
+  'seed',
+]);
 
 /** What one iteration reports. */
 export interface IterationInfo {
@@ -171,7 +180,7 @@ export class FractionalSDE<D extends Dtype = Dtype> {
   private readonly warmup: number;
 
   constructor(o: FractionalSDEOptions<D>) {
-    if (o === null || typeof o !== 'object') throw new InvalidArgumentError('fractionalSDE needs an options object');
+    checkOptions('train.FractionalSDE', o, FSDE_KEYS);
     this.T = checkNumber('T', o.T ?? 2, { min: 0, minExclusive: true });
     this.steps = checkInt('steps', o.steps ?? 200, 1, 1_000_000);
     this.dt = this.T / this.steps;
@@ -192,7 +201,10 @@ export class FractionalSDE<D extends Dtype = Dtype> {
     const dtype = checkDtype(o.dtype) as D;
     // Observations.
     const ob = o.observations;
-    if (!ob || typeof ob !== 'object') throw new InvalidArgumentError('observations { times, values, sigma } are required');
+    checkOptions('train.FractionalSDE observations', ob, OBSERVATION_KEYS);
+    if (!Array.isArray(ob.times) && !ArrayBuffer.isView(ob.times)) throw new InvalidArgumentError('observations.times must be an array of times');
+    checkBacking('observations.times', ob.times);
+    checkBacking('observations.values', ob.values);
     const J = ob.times?.length ?? 0;
     if (J < 1) throw new InvalidArgumentError('observations.times must hold at least one time');
     const obsSigma = checkNumber('observations.sigma', ob.sigma, { min: 0, minExclusive: true });
@@ -269,7 +281,8 @@ export class FractionalSDE<D extends Dtype = Dtype> {
    * Loss and gradients of one batch with fixed noise: paths pathOffset .. pathOffset+batch−1 of
    * the seed, observing sequences (pathOffset + p) mod M. Does not change the model.
    */
-  lossAndGradient(o: { batch?: number; pathOffset?: number } = {}): FsdeGradient {
+  lossAndGradient(o: LossOptions = {}): FsdeGradient {
+    checkOptions('train.FractionalSDE.lossAndGradient', o, LOSS_KEYS);
     const B = checkInt('batch', o.batch ?? this.batch, 1, 1 << 20);
     const off = checkInt('pathOffset', o.pathOffset ?? 0, 0, 2 ** 47);
     const co = this.coefficients();
@@ -318,6 +331,7 @@ export class FractionalSDE<D extends Dtype = Dtype> {
 
   /** {@link stepSync} off the event loop. */
   async step(run: RunOptions = {}): Promise<IterationInfo> {
+    checkOptions('train.FractionalSDE.step', run, RUN_KEYS);
     const H = this.hurst;
     const co = this.coefficients();
     const dOmega = new Float64Array(this.gammas.length);
@@ -333,27 +347,28 @@ export class FractionalSDE<D extends Dtype = Dtype> {
    * (sequenceOffset + p) mod M.
    */
   sampleSync(o: SampleOptions): FsdeSamples {
-    const p = this.prepareSample(o);
+    const p = this.prepareSample('train.FractionalSDE.sampleSync', o, SAMPLE_KEYS);
     runNativeSync(() => this.call(p.co, p.B, false, p.cfg, p.out, null, false));
     return p.samples;
   }
 
   /** {@link sampleSync} off the event loop. */
   async sample(o: SampleOptions & RunOptions): Promise<FsdeSamples> {
-    const p = this.prepareSample(o);
+    const p = this.prepareSample('train.FractionalSDE.sample', o, [...SAMPLE_KEYS, ...RUN_KEYS]);
     await runNative(o, (c) => this.call(p.co, p.B, false, p.cfg, p.out, c, true));
     return p.samples;
   }
 
-  private prepareSample(o: SampleOptions) {
-    if (o === null || typeof o !== 'object') throw new InvalidArgumentError('sample needs { paths }');
+  private prepareSample(where: string, o: SampleOptions, allowed: readonly string[]) {
+    checkOptions(where, o, allowed);
     const B = checkInt('paths', o.paths, 1, 1 << 24);
+    checkSize('the sampled paths (paths·(steps+1))', B * (this.steps + 1));
     const off = checkInt('pathOffset', o.pathOffset ?? 2 ** 46, 0, 2 ** 47);
     const seq = checkInt('sequenceOffset', o.sequenceOffset ?? 0, 0, 2 ** 47);
     const key = o.seed === undefined ? this.key : seedKey(o.seed);
     const co = this.coefficients();
-    const x = allocate(this.control.dtype, B * (this.steps + 1));
-    const u = allocate(this.control.dtype, B * this.steps);
+    const x = allocate(this.control.dtype, B * (this.steps + 1), 'the sampled paths (paths·(steps+1))');
+    const u = allocate(this.control.dtype, B * this.steps, 'the controls (paths·steps)');
     const loss = new Float64Array(B);
     const times = Float64Array.from({ length: this.steps + 1 }, (_, n) => n * this.dt);
     return { co, B, cfg: this.cfg(off, seq, key), out: { x, u, loss, result: new Float64Array(4) }, samples: { x, u, loss, times } };
@@ -371,6 +386,16 @@ export interface SampleOptions {
   /** Path p observes sequence (sequenceOffset + p) mod M (default 0). */
   sequenceOffset?: number;
 }
+const SAMPLE_KEYS = optionKeys<SampleOptions>()(['paths', 'seed', 'pathOffset', 'sequenceOffset']);
+
+/** Options of {@link FractionalSDE.lossAndGradient}. */
+export interface LossOptions {
+  /** Paths of the batch (default: the model's batch). */
+  batch?: number;
+  /** First path id (default 0). */
+  pathOffset?: number;
+}
+const LOSS_KEYS = optionKeys<LossOptions>()(['batch', 'pathOffset']);
 
 /** Options of the training loop. */
 export interface TrainLoopOptions extends RunOptions {
@@ -379,6 +404,7 @@ export interface TrainLoopOptions extends RunOptions {
   /** Called after every iteration with ELBO, KL and H. */
   onIteration?: (info: IterationInfo) => void;
 }
+const TRAIN_LOOP_KEYS = optionKeys<TrainLoopOptions>()(['iterations', 'onIteration', ...RUN_KEYS]);
 
 /** Result of {@link fractionalSDE}. */
 export interface FractionalSDEResult<D extends Dtype = Dtype> {
@@ -414,7 +440,8 @@ function record(h: FractionalSDEResult['history'], i: number, info: IterationInf
  * ```
  */
 export async function fractionalSDE<D extends Dtype = 'float32'>(o: FractionalSDEOptions<D> & TrainLoopOptions): Promise<FractionalSDEResult<D>> {
-  const model = new FractionalSDE<D>(o);
+  checkOptions('train.fractionalSDE', o, [...FSDE_KEYS, ...TRAIN_LOOP_KEYS]);
+  const model = new FractionalSDE<D>(pick(o, FSDE_KEYS));
   const iters = checkInt('iterations', o.iterations ?? 2000, 0, 1e9);
   const history = newHistory(iters);
   for (let i = 0; i < iters; i++) {
@@ -429,7 +456,8 @@ export async function fractionalSDE<D extends Dtype = 'float32'>(o: FractionalSD
 
 /** {@link fractionalSDE} on the calling thread. */
 export function fractionalSDESync<D extends Dtype = 'float32'>(o: FractionalSDEOptions<D> & { iterations?: number; onIteration?: (info: IterationInfo) => void }): FractionalSDEResult<D> {
-  const model = new FractionalSDE<D>(o);
+  checkOptions('train.fractionalSDESync', o, [...FSDE_KEYS, 'iterations', 'onIteration']);
+  const model = new FractionalSDE<D>(pick(o, FSDE_KEYS));
   const iters = checkInt('iterations', o.iterations ?? 2000, 0, 1e9);
   const history = newHistory(iters);
   for (let i = 0; i < iters; i++) {

@@ -5,9 +5,12 @@
  */
 export { FractionalSDE, fractionalSDE, fractionalSDESync } from './fractional-sde';
 export type {
-  FractionalSDEOptions, FractionalSDEResult, FsdeGradient, FsdeSamples, IterationInfo, Observations, SampleOptions, TrainLoopOptions,
+  FractionalSDEOptions, FractionalSDEResult, FsdeGradient, FsdeSamples, IterationInfo, LossOptions, Observations, SampleOptions, TrainLoopOptions,
 } from './fractional-sde';
 export { FlowModel, ScoreModel, TimeModel, flowMatching, flowMatchingSync, marginal, scoreMatching, scoreMatchingSync, w2Sync } from './diffusion';
-export type { FlowMatchingOptions, ForwardProcess, GenerativeTrainOptions, GenerativeTrainResult, ScoreMatchingOptions, ScoreSampleOptions, TimeModelOptions } from './diffusion';
+export type {
+  FlowMatchingOptions, FlowSampleOptions, ForwardProcess, GenerativeTrainOptions, GenerativeTrainResult, ScoreMatchingOptions, ScoreModelOptions,
+  ScoreSampleOptions, TimeModelOptions, W2SyncOptions,
+} from './diffusion';
 export { toy } from './datasets';
 export type { ToyName } from './datasets';

@@ -39,14 +39,14 @@ uint8_t* device_range(const Napi::CallbackInfo& info, DeviceMemory* m, uint64_t 
   return static_cast<uint8_t*>(m->buf.get()) + offset;
 }
 
-uint8_t* host_bytes(Napi::TypedArray t) { return static_cast<uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset(); }
+uint8_t* host_bytes(const Napi::CallbackInfo& info, Napi::TypedArray t, const char* name) { return typed_array_bytes(info.Env(), t, name); }
 
 // upload(handle, src TypedArray): copies src into the start of the buffer.
 Napi::Value Upload(const Napi::CallbackInfo& info) {
   DeviceMemory* m = device_arg(info, 0, "handle");
   if (!info[1].IsTypedArray()) throw_arg(info.Env(), "src must be a TypedArray");
   Napi::TypedArray src = info[1].As<Napi::TypedArray>();
-  cuda::copy_to_device(device_range(info, m, 0, src.ByteLength()), host_bytes(src), src.ByteLength());
+  cuda::copy_to_device(device_range(info, m, 0, src.ByteLength()), host_bytes(info, src, "src"), src.ByteLength());
   return info.Env().Undefined();
 }
 
@@ -55,7 +55,7 @@ Napi::Value Download(const Napi::CallbackInfo& info) {
   DeviceMemory* m = device_arg(info, 0, "handle");
   if (!info[1].IsTypedArray()) throw_arg(info.Env(), "dst must be a TypedArray");
   Napi::TypedArray dst = info[1].As<Napi::TypedArray>();
-  cuda::copy_to_host(host_bytes(dst), device_range(info, m, 0, dst.ByteLength()), dst.ByteLength());
+  cuda::copy_to_host(host_bytes(info, dst, "dst"), device_range(info, m, 0, dst.ByteLength()), dst.ByteLength());
   return info.Env().Undefined();
 }
 

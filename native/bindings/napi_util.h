@@ -26,6 +26,25 @@ inline Napi::Error coded_error(Napi::Env env, const char* code, const std::strin
   throw coded_error(env, code_string(Code::InvalidArg), message);
 }
 
+// Address of a typed array's first element. Shared memory is refused with a coded dtype error:
+// jobs read and write arrays off the JS thread while JavaScript runs, and another thread could
+// change a SharedArrayBuffer meanwhile. (lib/validate.ts refuses such arrays first; this guards the
+// native surface, where node-addon-api's ArrayBuffer() would throw an uncoded "Invalid argument".)
+inline uint8_t* typed_array_bytes(Napi::Env env, const Napi::TypedArray& ta, const std::string& name) {
+  napi_typedarray_type type;
+  std::size_t length = 0, offset = 0;
+  void* data = nullptr;
+  napi_value buffer = nullptr;
+  bool plain = false;
+  if (napi_get_typedarray_info(env, ta, &type, &length, &data, &buffer, &offset) != napi_ok ||
+      napi_is_arraybuffer(env, buffer, &plain) != napi_ok)
+    throw coded_error(env, code_string(Code::Internal), name + ": could not read the typed array");
+  if (!plain)
+    throw coded_error(env, code_string(Code::Dtype),
+                      name + " is backed by a SharedArrayBuffer, which itokit does not accept; pass an unshared copy");
+  return static_cast<uint8_t*>(data);  // already advanced by the byte offset
+}
+
 // Raw view of a TypedArray argument. Throws a coded JS error when the argument has another type.
 template <typename T>
 struct ArrayArg {
@@ -53,7 +72,7 @@ ArrayArg<T> array_arg(const Napi::CallbackInfo& info, std::size_t i, const char*
   ArrayArg<T> a;
   a.object = ta;
   a.length = ta.ElementLength();
-  a.data = reinterpret_cast<T*>(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
+  a.data = reinterpret_cast<T*>(typed_array_bytes(info.Env(), ta, name));
   return a;
 }
 
@@ -76,7 +95,7 @@ inline AnyArray float_array_arg(const Napi::CallbackInfo& info, std::size_t i, c
   a.object = ta;
   a.length = ta.ElementLength();
   a.is_f64 = t == napi_float64_array;
-  a.data = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+  a.data = typed_array_bytes(info.Env(), ta, name);
   return a;
 }
 

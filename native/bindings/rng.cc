@@ -90,7 +90,7 @@ Napi::Value Fill(const Napi::CallbackInfo& info) {
   const Control ctl = control_arg(info, 9, &job);
   const bool async = info[10].ToBoolean();
   job.keep_alive.push_back(out);
-  void* data = static_cast<uint8_t*>(out.ArrayBuffer().Data()) + out.ByteOffset();
+  void* data = typed_array_bytes(info.Env(), out, "out");
   const std::size_t n = out.ByteLength() / rng_element_size(kind);
   job.work = [=] { rng_fill(data, n, kind, d.key, d.stream, d.path, d.step, d.first, device, ctl); };
   return run_job(info.Env(), async, std::move(job));

@@ -187,7 +187,7 @@ std::vector<const float*> float_list(const Napi::CallbackInfo& info, std::size_t
       throw coded_error(info.Env(), code_string(Code::Dtype), std::string(name) + " must hold Float32Arrays");
     Napi::TypedArray t = e.As<Napi::TypedArray>();
     if (t.ElementLength() != n) throw_shape(info.Env(), std::string(name) + " entries have the wrong length");
-    v.push_back(reinterpret_cast<const float*>(static_cast<uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset()));
+    v.push_back(reinterpret_cast<const float*>(typed_array_bytes(info.Env(), t, name)));
     if (keep) keep->push_back(t);
   }
   return v;
