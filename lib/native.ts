@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { NativeLoadError } from './errors';
+import { InvalidArgumentError, NativeLoadError } from './errors';
 
 /** Raw native surface; arguments are validated by the TypeScript callers before they get here. */
 export interface NativeAddon {
@@ -55,6 +55,7 @@ let cached: NativeAddon | undefined;
 /** Loads the addon once (build/Release, then prebuilds/<platform>-<arch>) and returns it. */
 export function native(): NativeAddon {
   if (cached) return cached;
+  checkEnvironment();
   const override = process.env.ITOKIT_NATIVE_PATH;
   try {
     if (override) {
@@ -81,6 +82,21 @@ export function native(): NativeAddon {
         `a release that ships a prebuilt binary for ${process.platform}-${process.arch}.`,
       { cause: err },
     );
+  }
+}
+
+/**
+ * The environment variables itokit reads must hold valid values: a typo must not silently fall
+ * back to a default (ITOKIT_THREADS=1O would otherwise use every core).
+ */
+function checkEnvironment(): void {
+  const threads = process.env.ITOKIT_THREADS;
+  if (threads !== undefined && threads !== '' && (!/^[1-9][0-9]{0,3}$/.test(threads) || Number(threads) > 1024)) {
+    throw new InvalidArgumentError(`ITOKIT_THREADS must be an integer in [1, 1024], got '${threads}'`);
+  }
+  const device = process.env.ITOKIT_DEVICE;
+  if (device !== undefined && device !== '' && !['auto', 'cpu', 'cuda'].includes(device)) {
+    throw new InvalidArgumentError(`ITOKIT_DEVICE must be 'cpu', 'cuda' or 'auto', got '${device}'`);
   }
 }
 

@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 import { AbortError, fromNative } from './errors';
+import { native } from './native';
 import { optionKeys } from './validate';
 
 /** Options every long-running call accepts. */
@@ -23,10 +24,34 @@ export const RUN_KEYS = optionKeys<RunOptions>()(['signal', 'onProgress', 'progr
 const ABORT = 0;
 const DONE = 1;
 const TOTAL = 2;
+const THREADS = 3;
 
-/** Creates the control block native code polls; null when there is nothing to control. */
-export function controlBlock(): Float64Array {
-  return new Float64Array(4);
+/**
+ * Creates the control block native code polls. `threads` (slot 3) is the call's own thread budget:
+ * a call's `threads` option limits that call and never resizes the process-wide pool.
+ */
+export function controlBlock(threads?: number): Float64Array {
+  const c = new Float64Array(4);
+  if (threads !== undefined) c[THREADS] = threads;
+  return c;
+}
+
+/** A control block carrying only a thread budget, for a *Sync call; null without one. */
+export function threadControl(threads: number | undefined): Float64Array | null {
+  return threads === undefined ? null : controlBlock(threads);
+}
+
+/**
+ * The ownership rule of async calls: the arrays a caller passes in are copied when the call
+ * starts, so transferring (detaching) or changing them while the Promise is pending cannot reach
+ * the native work, which runs on another thread (before this, a detach during `ot.sinkhorn` freed
+ * memory the solver was reading). Copies are made once, in the TypeScript layer, for inputs only;
+ * outputs are allocated by itokit and handed over when the call resolves.
+ */
+export function ownedInput<T extends ArrayBufferView | null | undefined>(a: T): T {
+  if (a === null || a === undefined) return a;
+  const v = a as unknown as { slice(): T };
+  return v.slice();
 }
 
 /** Throws AbortError when the signal already fired. */
@@ -38,12 +63,15 @@ export function throwIfAborted(signal?: AbortSignal): void {
  * Starts `start(control)` (a native async call) and wires the signal and progress to it. The
  * returned Promise rejects with coded errors.
  */
-export async function runNative<T>(opts: RunOptions, start: (control: Float64Array) => Promise<T> | undefined): Promise<T> {
+export async function runNative<T>(opts: RunOptions, start: (control: Float64Array) => Promise<T> | undefined, threads?: number): Promise<T> {
   const { signal, onProgress } = opts;
   throwIfAborted(signal);
-  const control = controlBlock();
+  const control = controlBlock(threads);
   const onAbort = (): void => {
     control[ABORT] = 1;
+    // A call still queued for a job thread is dropped now and rejects at once; a running one
+    // sees the flag at its next check.
+    (native() as unknown as { jobCancel(c: Float64Array): boolean }).jobCancel(control);
   };
   signal?.addEventListener('abort', onAbort, { once: true });
   let timer: NodeJS.Timeout | undefined;

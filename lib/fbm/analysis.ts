@@ -3,7 +3,7 @@
  * @packageDocumentation
  */
 import { InvalidArgumentError } from '../errors';
-import { RUN_KEYS, RunOptions, runNative, runNativeSync } from '../run';
+import { RUN_KEYS, RunOptions, ownedInput, runNative, runNativeSync } from '../run';
 import { FloatArray, checkFloatArray, checkInt, checkOptions, newArray, optionKeys, toFloat64 } from '../validate';
 import { fbmAddon } from './addon';
 import { markovCoefficients, resolveGammas } from './coefficients';
@@ -134,6 +134,7 @@ export function estimateHurstSync(paths: FloatArray, o: HurstOptions = {}): Hurs
 /** {@link estimateHurstSync} off the event loop. */
 export async function estimateHurst(paths: FloatArray, o: HurstOptions & RunOptions = {}): Promise<HurstEstimate> {
   const p = prepareHurst('fbm.estimateHurst', [...HURST_KEYS, ...RUN_KEYS], paths, o);
-  await runNative(o, (control) => fbmAddon().fbmHurst(p.data, p.rows, p.len, o.increments === true, p.lags, p.out, control, true));
+  const data = ownedInput(p.data);
+  await runNative(o, (control) => fbmAddon().fbmHurst(data, p.rows, p.len, o.increments === true, p.lags, p.out, control, true));
   return summarise(p.out);
 }

@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import { DeviceOption, deviceCode, resolveDevice } from '../backends';
 import { DtypeError, InvalidArgumentError, ModelFormatError, ShapeError } from '../errors';
 import * as rng from '../rng';
-import { RUN_KEYS, RunOptions, runNative, runNativeSync } from '../run';
+import { RUN_KEYS, RunOptions, ownedInput, runNative, runNativeSync } from '../run';
 import {
   Dtype, FloatArray, Seed, allocate, checkBacking, checkDtype, checkFloatArray, checkInt, checkOneOf, checkOptions, checkPath, checkSize, describe, optionKeys,
 } from '../validate';
@@ -210,8 +210,9 @@ export class MLP<D extends Dtype = Dtype> {
     const device = resolveDevice(run.device, rows * this.numParams);
     const tape = allocate(this.dtype, rows * this.tapePerRow) as ArrayOf<D>;
     const y = allocate(this.dtype, rows * this.outputSize) as ArrayOf<D>;
-    await runNative(run, (c) => nnAddon().nnForward(this.layout, this.params, x, rows, tape, y, deviceCode(device), c, true));
-    return { y, tape: { x, rows, data: tape, device } };
+    const xin = ownedInput(x);  // also what the tape keeps, so a later backward sees the same x
+    await runNative(run, (c) => nnAddon().nnForward(this.layout, this.params, xin, rows, tape, y, deviceCode(device), c, true));
+    return { y, tape: { x: xin, rows, data: tape, device } };
   }
 
   private checkBackward(where: string, tape: Tape, dy: FloatArray, o: object, allowed: readonly string[]): void {
@@ -238,7 +239,8 @@ export class MLP<D extends Dtype = Dtype> {
   async backwardAsync(tape: Tape<ArrayOf<D>>, dy: ArrayOf<D>, o: BackwardOptions & RunOptions = {}): Promise<ArrayOf<D> | undefined> {
     this.checkBackward('nn.MLP.backwardAsync', tape, dy, o, [...BACKWARD_KEYS, ...RUN_KEYS]);
     const dx = o.inputGrad === false ? null : (allocate(this.dtype, tape.rows * this.inputSize) as ArrayOf<D>);
-    await runNative(o, (c) => nnAddon().nnBackward(this.layout, this.params, tape.x, tape.rows, tape.data, dy, dx, this.grad, deviceCode(tape.device), c, true));
+    const dyin = ownedInput(dy);
+    await runNative(o, (c) => nnAddon().nnBackward(this.layout, this.params, tape.x, tape.rows, tape.data, dyin, dx, this.grad, deviceCode(tape.device), c, true));
     return dx ?? undefined;
   }
 

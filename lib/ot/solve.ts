@@ -5,7 +5,7 @@
  */
 import { deviceCode, resolveDevice } from '../backends';
 import { DtypeError, InvalidArgumentError, ShapeError } from '../errors';
-import { RUN_KEYS, RunOptions, runNative, runNativeSync } from '../run';
+import { RUN_KEYS, RunOptions, ownedInput, runNative, runNativeSync } from '../run';
 import { Dtype, FloatArray, allocate, checkBacking, checkFinite, checkInt, checkNumber, checkOneOf, checkOptions, describe, optionKeys } from '../validate';
 import { RawResult, addon, dtypeOfArray, isF32, isF64, local, packOptions } from './addon';
 import { HistoryEntry, OtStage, OtStatus, SinkhornOptions, SinkhornResult, SnsOptions, Tensor } from './types';
@@ -206,8 +206,10 @@ function prepareSingle(where: string, aIn: Marginal, bIn: Marginal, CIn: FloatAr
  */
 export async function sinkhorn<A extends FloatArray = Float64Array>(a: Marginal, b: Marginal, C: A | Tensor<A>, o: SinkhornOptions): Promise<SinkhornResult<A>> {
   const p = prepareSingle('ot.sinkhorn', a, b, C, o);
+  const [Cin, ain, bin, f0, g0] = [p.C, p.a, p.b, p.initF, p.initG].map((x) => ownedInput(x as ArrayBufferView | null));
   const raw = await runNative<RawResult>(o as RunOptions, (control) =>
-    addon().otSolve(p.C, p.n, p.m, p.a, p.b, p.options, p.initF, p.initG, p.plan, deviceCode(p.device), control, true) as Promise<RawResult>,
+    addon().otSolve(Cin as typeof p.C, p.n, p.m, ain as typeof p.a, bin as typeof p.b, p.options, f0 as typeof p.initF, g0 as typeof p.initG,
+      p.plan, deviceCode(p.device), control, true) as Promise<RawResult>,
   );
   return shape(raw, (p.plan ?? undefined) as A | undefined);
 }
@@ -289,8 +291,10 @@ function shapeBatch<A extends FloatArray>(raw: RawResult[], q: Batch): SinkhornB
  */
 export async function sinkhornBatch<A extends FloatArray = Float64Array>(a: Tensor<Float64Array>, b: Tensor<Float64Array>, C: Tensor<A>, o: SinkhornBatchOptions): Promise<SinkhornBatchResult<A>> {
   const q = prepareBatch('ot.sinkhornBatch', a, b, C, o);
+  const [Cin, ain, bin] = [q.C, q.a, q.b].map((x) => ownedInput(x as ArrayBufferView));
   const raw = await runNative<RawResult[]>(o as RunOptions, (control) =>
-    addon().otSolveBatch(q.C, q.shared, q.B, q.n, q.m, q.a, q.b, q.reg, q.options, q.plan, deviceCode(q.device), control, true) as Promise<RawResult[]>,
+    addon().otSolveBatch(Cin as typeof q.C, q.shared, q.B, q.n, q.m, ain as typeof q.a, bin as typeof q.b, q.reg, q.options, q.plan,
+      deviceCode(q.device), control, true) as Promise<RawResult[]>,
   );
   return shapeBatch<A>(raw, q);
 }
