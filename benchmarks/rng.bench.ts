@@ -65,9 +65,10 @@ export async function run(o: BenchOptions): Promise<void> {
     torch[t] = runAnchor('normals', { lib: 'torch', device: 'cpu', n: na, threads: t, repeats: 5 });
     if (!torch[t]) break;
   }
-  // Every call above returns a fresh array, so each pays the first touch of its pages; on some VMs
-  // that is most of the time. Measured alone so the table can say how much (numpy madvises huge
-  // pages for large arrays and pays less; torch and V8 pay it in full).
+  // Every call here returns a fresh array. At 4e7 bytes that is a fresh mmap per call (above glibc's
+  // largest mmap threshold), so itokit and torch.randn pay the first touch of its pages every time
+  // (numpy madvises huge pages and pays far less); on some VMs that is most of the call. Measured
+  // alone (new Float32Array + fill) to put the rows in context.
   const touch = time(() => new Float32Array(na).fill(0), { runs: 5 });
   for (const t of anchorThreads) {
     setThreads(t);
@@ -77,7 +78,7 @@ export async function run(o: BenchOptions): Promise<void> {
     if (t === 1 && numpy?.normals_per_s) ratios.push(ratioText(rate, numpy.normals_per_s, 'numpy'));
     if (torch[t]?.normals_per_s) ratios.push(ratioText(rate, torch[t]!.normals_per_s!, `torch ${t} thr`));
     rows.push({ case: `itokit rng.normal float32 n = ${na.toExponential(0).replace('+', '')}, ${t} thread(s)`, value: rate, unit: 'normals/s', ratio: ratios.join('; ') || undefined,
-      note: `${r.minMs.toFixed(1)} ms, of which ≈ ${Math.min(touch.minMs, r.minMs).toFixed(1)} ms first touch of the fresh array` });
+      note: `${r.minMs.toFixed(1)} ms per call (fresh array)` });
   }
   setThreads(all);
   const anchorRow = (a: AnchorResult | undefined, what: string): void => {
@@ -86,7 +87,7 @@ export async function run(o: BenchOptions): Promise<void> {
       note: `${(a.seconds_min * 1e3).toFixed(1)} ms; ${a.lib} ${a.version}, ${a.rng}` });
   };
   rows.push({ case: `first touch of a fresh Float32Array, n = ${na.toExponential(0).replace('+', '')} (new + fill)`, value: touch.minMs, unit: 'ms',
-    note: `${((na * 4) / (touch.minMs / 1e3) / 1e9).toFixed(2)} GB/s; paid inside every fresh-array call of this block` });
+    note: `${((na * 4) / (touch.minMs / 1e3) / 1e9).toFixed(2)} GB/s; paid by itokit and torch.randn on every call of this size, mostly not by numpy (huge pages)` });
   anchorRow(numpy, 'numpy default_rng().standard_normal float32');
   for (const t of anchorThreads) anchorRow(torch[t], 'torch.randn float32 CPU');
 

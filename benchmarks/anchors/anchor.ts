@@ -143,14 +143,15 @@ function runOnce(exe: string, args: string[], timeoutMs: number): PythonOutcome 
       encoding: 'utf8', timeout: timeoutMs, env: pythonEnv(), maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'],
     });
   } catch (e) {
-    const err = e as { code?: string; signal?: string; stdout?: string; stderr?: string; message?: string };
+    const err = e as { code?: string; signal?: string; status?: number | null; stdout?: string; stderr?: string; message?: string };
     if (err.code === 'ETIMEDOUT' || err.signal === 'SIGTERM') {
       return { ok: false, exe, reason: `${path.basename(exe)} timed out after ${(timeoutMs / 1e3).toFixed(0)} s` };
     }
     const parsed = lastJson(String(err.stdout ?? ''));
     if (parsed) return { ok: true, exe, json: parsed };
-    const lines = String(err.stderr ?? err.message ?? 'failed').trim().split('\n');
-    return { ok: false, exe, reason: `${exe}: ${lines[lines.length - 1]}` };
+    const lines = String(err.stderr || '').trim().split('\n');
+    const last = lines[lines.length - 1] || (err.status != null ? `exit status ${err.status}` : String(err.signal ?? err.code ?? err.message ?? 'failed'));
+    return { ok: false, exe, reason: `${exe}: ${last}` };
   }
   const parsed = lastJson(stdout);
   if (!parsed) return { ok: false, exe, reason: `${exe}: no JSON on the last line of stdout` };
