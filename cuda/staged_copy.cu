@@ -16,11 +16,8 @@
 #include <thread>
 #include <vector>
 
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
-
 #include "../native/core/cuda_api.h"
+#include "../native/core/huge_pages.h"
 #include "common.cuh"
 
 namespace itk {
@@ -72,21 +69,6 @@ bool ready(Stage& s) {
     release(s.lanes);
   }
   return s.ok;
-}
-
-// Asks the kernel to back the 2 MiB-aligned interior of a large host range with huge pages, so
-// first-touch faults happen per 2 MiB instead of per 4 KiB. Advice only: failure changes nothing.
-void advise_huge(void* p, std::size_t bytes) {
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  constexpr uintptr_t kHuge = uintptr_t{2} << 20;
-  if (bytes < 2 * kHuge) return;
-  const uintptr_t b = (reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
-  const uintptr_t e = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(kHuge - 1);
-  if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_HUGEPAGE);
-#else
-  (void)p;
-  (void)bytes;
-#endif
 }
 
 enum class Dir { ToHost, ToDevice };
@@ -141,7 +123,7 @@ void copy_to_device(void* dst, const void* src, std::size_t bytes) {
 
 void copy_to_host(void* dst, const void* src, std::size_t bytes) {
   if (bytes >= kStageMin) {
-    advise_huge(dst, bytes);
+    advise_huge_pages(dst, bytes);
     Stage& s = stage();
     std::lock_guard<std::mutex> lock(s.mu);
     if (ready(s)) return staged(s, Dir::ToHost, static_cast<char*>(dst), static_cast<const char*>(src), bytes);

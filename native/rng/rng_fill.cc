@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstring>
 
+#include "../core/huge_pages.h"
 #include "../core/threadpool.h"
 #include "rng.h"
 #include "rng_batch.h"
@@ -21,6 +22,7 @@ void rng_fill_cpu(void* out, std::size_t n, RngKind kind, RngKey key, uint32_t s
   require(first + n <= (uint64_t{1} << 34), Code::InvalidArg,
           "draw index out of range: a (stream, path, step) has 2^34 draws");
   const std::size_t esize = rng_element_size(kind);
+  advise_huge_pages(out, n * esize);
   const uint64_t end = first + n;
   const uint64_t first_block = first >> 2;
   const uint64_t last_block = (end - 1) >> 2;
@@ -57,6 +59,7 @@ void rng_fill_cpu(void* out, std::size_t n, RngKind kind, RngKey key, uint32_t s
 void rng_randn_cpu(float* out, std::size_t paths, std::size_t dim, RngKey key, uint32_t stream,
                    uint64_t path_offset, uint32_t step, const Control& ctl) {
   if (paths == 0 || dim == 0) return;
+  advise_huge_pages(out, paths * dim * sizeof(float));
   // Chunks are whole groups of kRngLanes rows, so the split never depends on the thread count.
   const std::size_t grain = kRngLanes * std::max<std::size_t>(1, 4096 / (kRngLanes * dim));
   const std::size_t blocks = (dim + 3) / 4;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../core/device_buffer.h"
+#include "../core/huge_pages.h"
 #include "../core/threadpool.h"
 #include "../kernels/sde_fused.h"
 #include "../rng/rng_batch.h"
@@ -140,6 +141,7 @@ void run(const FusedCall& c, const Control& ctl) {
     a.save_w = save_w.data();
     a.x = static_cast<T*>(c.x);
     a.out = static_cast<T*>(c.out);
+    advise_huge_pages(c.out, out_bytes);
     const uint64_t per_path = sde::unit_count(a) / std::max<uint64_t>(1, c.paths);
     const std::size_t units = static_cast<std::size_t>(sde::unit_count(a));
     const std::size_t grain = kPathsPerChunk * static_cast<std::size_t>(per_path);
