@@ -110,3 +110,19 @@ export function describe(v: unknown): string {
   if (Array.isArray(v)) return `Array(${v.length})`;
   return typeof v;
 }
+
+/**
+ * Throws unless `o` is undefined or an options object whose keys are all in `allowed`: an unknown
+ * (misspelt, or unsupported by this call) option fails with a coded error naming it instead of
+ * being ignored. Keys whose value is undefined count too, as they would for a typo.
+ * @param what - the call the options belong to, for the message (e.g. `'predict'`)
+ * @returns `o`, or an empty object for undefined
+ */
+export function checkOptions<T extends object>(what: string, o: T | undefined, allowed: readonly string[]): T {
+  if (o === undefined) return {} as T;
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new InvalidArgumentError(`${what} options must be an object, got ${describe(o)}`);
+  for (const k of Object.keys(o)) {
+    if (!allowed.includes(k)) throw new InvalidArgumentError(`unknown option '${k}' of ${what} (expected ${allowed.map((a) => `'${a}'`).join(', ')})`);
+  }
+  return o;
+}

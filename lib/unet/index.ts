@@ -19,19 +19,20 @@ import { DeviceOption } from '../backends';
 import { InvalidArgumentError, ModelFormatError } from '../errors';
 import { packageRoot } from '../native';
 import { RunOptions, runNative, runNativeSync } from '../run';
-import { Seed, checkInt, seedKey } from '../validate';
-import { resolveConfig } from './config';
+import { Seed, checkInt, checkOptions, describe, seedKey } from '../validate';
+import { planModel, resolveConfig } from './config';
 import { ddim, ddimTimesteps } from '../samplers/discrete';
 import { linearBetas } from '../samplers/schedules';
 import { readFolder } from './loader';
 import { Handle, unetNative } from './native-unet';
 import { Precision, UNetModel, unetDevice } from './model';
 import { ACT_SAMPLE_PER_TENSOR, QUANT_FORMAT, loadQuantized, serializeQuantized } from './quant-file';
+export { QUANT_SCALE_RANGE } from './quant-file';
 import { readSafetensors } from './safetensors';
 
 export { UNetModel } from './model';
 export type { ModelInfo, PredictOptions, Precision, QuantMode, Tensor4 } from './model';
-export { resolveConfig } from './config';
+export { CONFIG_LIMITS, resolveConfig } from './config';
 export type { ResolvedConfig, DiffusersConfig } from './config';
 export { parseSafetensors, readSafetensors, serializeSafetensors, writeSafetensors, toFloat32, SafetensorsError } from './safetensors';
 export type { SafetensorsFile, StTensor, StTensorInput, SafetensorsReason } from './safetensors';
@@ -50,6 +51,9 @@ export interface LoadOptions {
   variant?: 'fp16';
 }
 
+/** Keys of {@link LoadOptions}. */
+const LOAD_OPTIONS = ['device', 'strict', 'variant'] as const;
+
 /** Folder of the built-in model (a UNet2DModel trained on 16×16 sklearn digits; see docs/unet.md). */
 export function builtinModelPath(): string {
   return path.join(packageRoot, 'models', 'digits16');
@@ -58,10 +62,31 @@ export function builtinModelPath(): string {
 /**
  * Loads a diffusers model folder (config.json + diffusion_pytorch_model.safetensors, flat or
  * pipeline layout) or an itokit quantized file (spec §8).
+ *
+ * Files are untrusted input: everything is validated before a model is built (config ranges and
+ * the parameter bytes it implies, every tensor's name, shape and finiteness, the quantized
+ * file's metadata and scales), and every failure is an ItokitError with a code,
+ * `ERR_ITOKIT_MODEL_FORMAT` for a malformed or implausible file.
  */
 export function loadSync(file: string, o: LoadOptions = {}): UNetModel {
   if (typeof file !== 'string' || file.length === 0) throw new InvalidArgumentError('path must be a non-empty string');
+  checkOptions('unet.load', o, LOAD_OPTIONS);
+  if (o.strict !== undefined && typeof o.strict !== 'boolean') throw new InvalidArgumentError(`strict must be true or false, got ${describe(o.strict)}`);
+  if (o.variant !== undefined && o.variant !== 'fp16') throw new InvalidArgumentError(`variant must be 'fp16' or undefined, got ${describe(o.variant)}`);
   unetDevice(o.device);
+  try {
+    return loadFile(file, o);
+  } catch (e) {
+    // name the file in format errors that do not (config values, tensor checks), for callers
+    // loading several; SafetensorsErrors and their subclass fields stay as they are
+    if (e instanceof ModelFormatError && e.constructor === ModelFormatError && !e.message.includes(file)) {
+      throw new ModelFormatError(`${file}: ${e.message}`, { cause: e });
+    }
+    throw e;
+  }
+}
+
+function loadFile(file: string, o: LoadOptions): UNetModel {
   if (!fs.existsSync(file)) throw new ModelFormatError(`${file} does not exist`);
   if (fs.statSync(file).isFile()) {
     const f = readSafetensors(file);
@@ -72,18 +97,18 @@ export function loadSync(file: string, o: LoadOptions = {}): UNetModel {
   }
   const folder = readFolder(file, { variant: o.variant });
   const { config, warnings } = resolveConfig(folder.config, { strict: o.strict });
-  const names = [...folder.tensors.keys()];
-  const handle = runNativeSync(() =>
-    unetNative().unetCreate(config, names, names.map((n) => folder.tensors.get(n)!.data), names.map((n) => folder.tensors.get(n)!.shape), null),
-  );
+  // the config's size and every tensor's shape are checked before anything is built
+  const plan = planModel(config, new Map([...folder.tensors].map(([n, t]) => [n, t.shape])));
   // Tensors the model does not use: warn (error in strict mode), §2.
-  const used = new Set(unetNative().unetExport(handle).tensors.map((t) => t.name));
-  for (const n of names) {
-    if (used.has(n)) continue;
+  for (const n of plan.unexpected) {
     const w = `unexpected tensor ${n} ignored`;
     if (o.strict) throw new ModelFormatError(w);
     warnings.push(w);
   }
+  const names = plan.tensors.map((t) => t.name);
+  const handle = runNativeSync(() =>
+    unetNative().unetCreate(config, names, names.map((n) => folder.tensors.get(n)!.data), names.map((n) => folder.tensors.get(n)!.shape), null),
+  );
   return new UNetModel({ handle, config, rawConfig: folder.config, warnings, scheduler: folder.scheduler, precision: 'fp32', device: o.device });
 }
 
@@ -155,6 +180,10 @@ export interface QuantizeOptions extends RunOptions {
   fpWeights?: 'f32' | 'f16';
 }
 
+/** Keys of {@link QuantizeOptions} and of its `calibration`. */
+const QUANTIZE_OPTIONS = ['weightBits', 'actBits', 'groupSize', 'calibration', 'tibWeights', 'fpWeights', 'signal', 'onProgress', 'progressIntervalMs'] as const;
+const CALIBRATION_OPTIONS = ['steps', 'timesteps', 'samplesPerStep', 'seed', 'initSamples', 'batch', 'clipSample', 'size', 'actRange', 'data'] as const;
+
 /**
  * TFMQ-style post-training quantization (spec §7): integer weights per output channel (or group)
  * with the Lp clipping search, temporal features cached exactly in FP32 for every calibrated
@@ -165,6 +194,8 @@ export async function quantize(model: UNetModel, o: QuantizeOptions): Promise<UN
   if (!(model instanceof UNetModel)) throw new InvalidArgumentError('model must be a UNetModel from unet.load()');
   if (model.quantized) throw new InvalidArgumentError('the model is already quantized');
   if (o === null || typeof o !== 'object') throw new InvalidArgumentError('quantize needs options with weightBits');
+  checkOptions('unet.quantize', o, QUANTIZE_OPTIONS);
+  checkOptions('unet.quantize calibration', o.calibration, CALIBRATION_OPTIONS);
   if (o.weightBits !== 4 && o.weightBits !== 8) throw new InvalidArgumentError(`weightBits must be 4 or 8, got ${String(o.weightBits)}`);
   if ((o.actBits ?? 8) !== 8) throw new InvalidArgumentError(`actBits must be 8, got ${String(o.actBits)}`);
   const group = o.groupSize ?? 0;
@@ -189,6 +220,10 @@ export async function quantize(model: UNetModel, o: QuantizeOptions): Promise<UN
       throw new InvalidArgumentError('calibration.data.xs must be a Float32Array of [S, n, C, H, W]');
     }
   } else {
+    // the DDIM sampler feeds ε̂ back into x: it needs one output channel per input channel
+    if (model.config.outChannels !== C) {
+      throw new InvalidArgumentError(`the calibration sampler needs out_channels = in_channels, the model has ${model.config.outChannels} and ${C}: pass calibration.data`);
+    }
     n = checkInt('calibration.samplesPerStep', c.samplesPerStep ?? 256, 1, 1 << 16);
     H = W = checkInt('calibration.size', c.size ?? model.config.sampleSize ?? 0, 1, 4096);
     timesteps = c.timesteps ?? ddimTimesteps(abar.length, checkInt('calibration.steps', c.steps ?? 50, 1, abar.length));
