@@ -16,7 +16,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { DeviceOption } from '../backends';
-import { InvalidArgumentError, ModelFormatError } from '../errors';
+import { InvalidArgumentError, ItokitError, ModelFormatError } from '../errors';
 import { packageRoot } from '../native';
 import { RunOptions, runNative, runNativeSync } from '../run';
 import { Seed, checkInt, checkOptions, describe, seedKey } from '../validate';
@@ -82,7 +82,12 @@ export function loadSync(file: string, o: LoadOptions = {}): UNetModel {
     if (e instanceof ModelFormatError && e.constructor === ModelFormatError && !e.message.includes(file)) {
       throw new ModelFormatError(`${file}: ${e.message}`, { cause: e });
     }
-    throw e;
+    if (e instanceof ItokitError) throw e;
+    // a file system error (unreadable folder, permissions) is a file that cannot be read, as
+    // readSafetensors reports it; anything else is a bug of the loader, still coded
+    const err = e as NodeJS.ErrnoException;
+    if (typeof err?.code === 'string' && /^E[A-Z]+$/.test(err.code)) throw new ModelFormatError(`cannot read ${file}: ${err.message}`, { cause: e });
+    throw new ItokitError('ERR_ITOKIT_INTERNAL', `${file}: the loader failed unexpectedly: ${String(err?.message ?? e)}`, { cause: e });
   }
 }
 
@@ -196,20 +201,20 @@ export async function quantize(model: UNetModel, o: QuantizeOptions): Promise<UN
   if (o === null || typeof o !== 'object') throw new InvalidArgumentError('quantize needs options with weightBits');
   checkOptions('unet.quantize', o, QUANTIZE_OPTIONS);
   checkOptions('unet.quantize calibration', o.calibration, CALIBRATION_OPTIONS);
-  if (o.weightBits !== 4 && o.weightBits !== 8) throw new InvalidArgumentError(`weightBits must be 4 or 8, got ${String(o.weightBits)}`);
-  if ((o.actBits ?? 8) !== 8) throw new InvalidArgumentError(`actBits must be 8, got ${String(o.actBits)}`);
+  if (o.weightBits !== 4 && o.weightBits !== 8) throw new InvalidArgumentError(`weightBits must be 4 or 8, got ${describe(o.weightBits)}`);
+  if ((o.actBits ?? 8) !== 8) throw new InvalidArgumentError(`actBits must be 8, got ${describe(o.actBits)}`);
   const group = o.groupSize ?? 0;
   const tibWeights = o.tibWeights ?? 'none', fpWeights = o.fpWeights ?? 'f16';
-  if (tibWeights !== 'f32' && tibWeights !== 'none') throw new InvalidArgumentError(`tibWeights must be 'f32' or 'none', got ${String(o.tibWeights)}`);
-  if (fpWeights !== 'f32' && fpWeights !== 'f16') throw new InvalidArgumentError(`fpWeights must be 'f32' or 'f16', got ${String(o.fpWeights)}`);
-  if (![0, 32, 64, 128].includes(group)) throw new InvalidArgumentError(`groupSize must be 0, 32, 64 or 128, got ${String(group)}`);
+  if (tibWeights !== 'f32' && tibWeights !== 'none') throw new InvalidArgumentError(`tibWeights must be 'f32' or 'none', got ${describe(o.tibWeights)}`);
+  if (fpWeights !== 'f32' && fpWeights !== 'f16') throw new InvalidArgumentError(`fpWeights must be 'f32' or 'f16', got ${describe(o.fpWeights)}`);
+  if (![0, 32, 64, 128].includes(group)) throw new InvalidArgumentError(`groupSize must be 0, 32, 64 or 128, got ${describe(group)}`);
   const c = o.calibration ?? {};
   const seed = c.seed ?? 0;
   seedKey(seed);
   const initSamples = checkInt('calibration.initSamples', c.initSamples ?? 16, 1, 1 << 16);
   const batch = checkInt('calibration.batch', c.batch ?? 16, 1, 1 << 16);
   const actRange = c.actRange ?? DEFAULT_ACT_RANGE;
-  if (actRange !== 'minmax' && actRange !== 'search') throw new InvalidArgumentError(`calibration.actRange must be 'minmax' or 'search', got ${String(c.actRange)}`);
+  if (actRange !== 'minmax' && actRange !== 'search') throw new InvalidArgumentError(`calibration.actRange must be 'minmax' or 'search', got ${describe(c.actRange)}`);
   const C = model.config.inChannels;
   let xs: Float32Array, timesteps: number[], n: number, H: number, W: number;
   // diffusers' float32 linear schedule (spec §6), as the deployment sampler uses it
@@ -296,7 +301,12 @@ export function serialize(model: UNetModel): Uint8Array {
 
 /** Writes a quantized model to one safetensors file (spec §8). */
 export function save(model: UNetModel, file: string): void {
-  fs.writeFileSync(file, serialize(model));
+  const bytes = serialize(model);
+  try {
+    fs.writeFileSync(file, bytes);
+  } catch (e) {
+    throw new InvalidArgumentError(`cannot write ${String(file)}: ${(e as Error).message}`, { cause: e });
+  }
 }
 
 /** Which integer kernel path this CPU uses, and the qdot entry used by tests. @internal */

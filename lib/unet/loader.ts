@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ModelFormatError } from '../errors';
-import { DiffusersConfig } from './config';
+import { DiffusersConfig, show } from './config';
 import { SafetensorsFile, readSafetensors, toFiniteFloat32 } from './safetensors';
 
 /** A folder's contents: its config, FP32 tensors under canonical names, and notes. */
@@ -86,7 +86,7 @@ export function readFolder(dir: string, o: { variant?: 'fp16' } = {}): LoadedFol
   if (!fs.existsSync(cfgFile)) throw new ModelFormatError(`${where.dir} has no config.json`);
   const config = readJson(cfgFile);
   if (config._class_name !== undefined && config._class_name !== 'UNet2DModel') {
-    throw new ModelFormatError(`config.json describes a ${String(config._class_name)}; only UNet2DModel is supported`);
+    throw new ModelFormatError(`config.json: _class_name ${show(config._class_name)} is not supported (only UNet2DModel)`);
   }
   const stem = o.variant === 'fp16' ? 'diffusion_pytorch_model.fp16' : 'diffusion_pytorch_model';
   const single = path.join(where.dir, `${stem}.safetensors`);
@@ -99,7 +99,7 @@ export function readFolder(dir: string, o: { variant?: 'fp16' } = {}): LoadedFol
     const map = idx.weight_map as Record<string, string> | undefined;
     if (!map || typeof map !== 'object' || Array.isArray(map)) throw new ModelFormatError(`${index} has no weight_map`);
     for (const shard of [...new Set(Object.values(map))].sort()) {
-      if (typeof shard !== 'string' || shard.includes('/') || shard.includes('\\')) throw new ModelFormatError(`${index}: bad shard name ${String(shard)}`);
+      if (typeof shard !== 'string' || shard.includes('/') || shard.includes('\\')) throw new ModelFormatError(`${index}: bad shard name ${show(shard)}`);
       files.push(readSafetensors(path.join(where.dir, shard)));
     }
   } else {

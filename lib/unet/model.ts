@@ -4,7 +4,7 @@
  */
 import { DeviceOption, deviceCode, resolveDevice } from '../backends';
 import { InvalidArgumentError, NumericalError, ShapeError, DtypeError } from '../errors';
-import { checkOptions } from '../validate';
+import { checkOptions, describe } from '../validate';
 import { RunOptions, runNative, runNativeSync } from '../run';
 import { DiffusersConfig, ResolvedConfig } from './config';
 import { Handle, NativeInfo, unetNative } from './native-unet';
@@ -180,7 +180,7 @@ export class UNetModel {
       if (!Number.isFinite(data[i])) throw new InvalidArgumentError(`x holds a non-finite value at index ${i}`);
     }
     const modeName = o.mode ?? (this.quantized ? 'integer' : 'fp');
-    if (!(modeName in MODE)) throw new InvalidArgumentError(`mode must be 'integer', 'fake-quant' or 'fp', got ${String(modeName)}`);
+    if (!(modeName in MODE)) throw new InvalidArgumentError(`mode must be 'integer', 'fake-quant' or 'fp', got ${describe(modeName)}`);
     let mode: number = MODE[modeName as QuantMode];
     if (!this.quantized) {
       if (modeName !== 'fp') throw new InvalidArgumentError(`mode '${modeName}' needs a quantized model`);

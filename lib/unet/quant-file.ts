@@ -57,10 +57,17 @@ export function serializeQuantized(m: UNetModel): Uint8Array {
     schedule: q.schedule,
     calibration: q.calibration,
   };
+  let unetConfig: string;
+  try {
+    unetConfig = JSON.stringify(m.rawConfig);
+  } catch (e) {
+    // config.json as read is saved verbatim; JSON.parse accepts nesting JSON.stringify cannot write
+    throw new ModelFormatError(`the model's config.json cannot be written back (${(e as Error).message})`, { cause: e });
+  }
   return serializeSafetensors(tensors, {
     format: QUANT_FORMAT,
     format_version: '1',
-    unet_config: JSON.stringify(m.rawConfig),
+    unet_config: unetConfig,
     quant: JSON.stringify(quant),
   });
 }
@@ -134,7 +141,7 @@ function checkQuantMeta(quant: unknown, file: string): QuantMeta {
     if (!allowed.includes(v as T)) fail(k, v, `not one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`);
     return v as T;
   };
-  if (quant.temporal_mode !== 'exact') throw new ModelFormatError(`${file}: temporal_mode ${JSON.stringify(quant.temporal_mode)} is not supported (only 'exact')`);
+  if (quant.temporal_mode !== 'exact') throw new ModelFormatError(`${file}: temporal_mode ${show(quant.temporal_mode)} is not supported (only 'exact')`);
   const weightBits = oneOf('weight_bits', [4, 8] as const);
   oneOf('act_bits', [8]);
   const groupSize = oneOf('group_size', GROUP_SIZES, 0);
@@ -149,7 +156,7 @@ function checkQuantMeta(quant: unknown, file: string): QuantMeta {
   // the runtime only reads those tensors, so loading checks the value and keeps it for saving.
   const calibration = optObj('calibration');
   const actRange = calibration?.act_range ?? 'minmax';
-  if (actRange !== 'minmax' && actRange !== 'search') throw new ModelFormatError(`${file}: calibration.act_range ${JSON.stringify(actRange)} is not 'minmax' or 'search'`);
+  if (actRange !== 'minmax' && actRange !== 'search') throw new ModelFormatError(`${file}: calibration.act_range ${show(actRange)} is not 'minmax' or 'search'`);
   const rawLayers = quant.layers;
   if (!isObj(rawLayers)) return fail('layers', rawLayers, 'must be an object of integer layers');
   const layers = new Map<string, { shape: number[]; bits: number; groupSize: number }>();

@@ -76,6 +76,8 @@ function cases() {
     ['folder-freq-shift-above-half', 'folder', (c) => { c.config.freq_shift = 1.5; }, err('freq_shift'), 'negative denominator: infinite frequencies, NaN embeddings'],
     ['folder-deep-config-value', 'folder', (c) => { bare(c); c.config.norm_eps = { __raw: `${'['.repeat(5000)}1${']'.repeat(5000)}` }; }, err('norm_eps'),
       'a deeply nested value: RangeError (stack) from the error message'],
+    ['folder-deep-class-name', 'folder', (c) => { bare(c); c.config._class_name = { __raw: `${'['.repeat(5000)}1${']'.repeat(5000)}` }; }, err('_class_name a nested list'),
+      'found by the fuzzer: RangeError (stack) from String() of the value in the message'],
     ['folder-nan-weight', 'folder', (c) => { setF32(c, 'conv_in.weight', 3, NaN); }, err('conv_in.weight holds a non-finite value'), 'the folder rule for non-finite weights'],
     // direct native calls: the C++ defensive check, past every TypeScript check
     ['native-create-huge-channels', 'native', { fn: 'unetCreate', args: [resolved({ blockOutChannels: [2, 1e9] }), [], [], [], null] }, err('block_out_channels'),
