@@ -133,6 +133,14 @@ async function fuzzKind(o, kind, scratch, corpus, deadline) {
   return { kind, mutants: finished, seconds, rate: finished / seconds, counts, failures, seeds: list.map((s) => s.name) };
 }
 
+/** Prints one kind's counts, rate and first failures. */
+function report(r) {
+  console.log(`\n${r.kind}: ${r.mutants} mutants in ${r.seconds.toFixed(0)} s = ${r.rate.toFixed(1)} mutants/s; seeds ${r.seeds.join(', ')}`);
+  for (const [k, n] of Object.entries(r.counts).sort((a, b) => b[1] - a[1])) console.log(`  ${k.padEnd(24)} ${n}${FAILURES.has(k) ? '   <- FAILURE' : ''}`);
+  console.log(`  failures (crash, hang, uncoded, nonfinite, oom, internal): ${r.failures.length}; 20,000 mutants at this rate: ${(20000 / r.rate / 60).toFixed(1)} min`);
+  for (const f of r.failures.slice(0, 5)) console.log(`    case ${f.i}: ${f.outcome} ${String(f.message ?? '').split('\n')[0].slice(0, 160)}\n      ${f.notes.join('\n      ')}`);
+}
+
 async function replay(o) {
   const kind = o.kind === 'all' ? 'folder' : o.kind;
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'itokit-fuzz-'));
@@ -158,20 +166,15 @@ async function main() {
       // the time budget is per kind; --cases bounds each kind as well
       const deadline = Date.now() + o.minutes * 60_000;
       process.stderr.write(`fuzzing ${kind} (seed ${o.seed}, ${o.workers} worker(s), ${o.minutes} min${Number.isFinite(o.cases) ? `, at most ${o.cases} cases` : ''})\n`);
-      results.push(await fuzzKind(o, kind, scratch, corpus, deadline));
+      const r = await fuzzKind(o, kind, scratch, corpus, deadline);
+      report(r);  // now: a later kind cannot lose it
+      results.push(r);
     }
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
   }
   let bad = 0;
-  for (const r of results) {
-    const fails = r.failures.length;
-    bad += fails;
-    console.log(`\n${r.kind}: ${r.mutants} mutants in ${r.seconds.toFixed(0)} s = ${r.rate.toFixed(1)} mutants/s; seeds ${r.seeds.join(', ')}`);
-    for (const [k, n] of Object.entries(r.counts).sort((a, b) => b[1] - a[1])) console.log(`  ${k.padEnd(24)} ${n}${FAILURES.has(k) ? '   <- FAILURE' : ''}`);
-    console.log(`  failures (crash, hang, uncoded, nonfinite, oom, internal): ${fails}; 20,000 mutants at this rate: ${(20000 / r.rate / 60).toFixed(1)} min`);
-    for (const f of r.failures.slice(0, 5)) console.log(`    case ${f.i}: ${f.outcome} ${String(f.message ?? '').split('\n')[0].slice(0, 160)}\n      ${f.notes.join('\n      ')}`);
-  }
+  for (const r of results) bad += r.failures.length;
   process.exitCode = bad ? 1 : 0;
 }
 
