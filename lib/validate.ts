@@ -289,3 +289,14 @@ export function describe(v: unknown): string {
   if (Array.isArray(v)) return `Array(${v.length})`;
   return typeof v;
 }
+
+/**
+ * {@link checkOptions} for an options argument that may be omitted.
+ * @param what - the call the options belong to, for the message (e.g. `'predict'`)
+ * @returns `o`, or an empty object for undefined
+ */
+export function optionalOptions<T extends object>(what: string, o: T | undefined, allowed: readonly string[]): T {
+  if (o === undefined) return {} as T;
+  checkOptions(what, o, allowed);
+  return o;
+}

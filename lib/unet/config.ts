@@ -4,6 +4,8 @@
  * @packageDocumentation
  */
 import { ModelFormatError } from '../errors';
+import { runNativeSync } from '../run';
+import { unetNative } from './native-unet';
 
 /** The config as diffusers writes it in config.json (snake_case keys). */
 export type DiffusersConfig = Record<string, unknown>;
@@ -43,17 +45,58 @@ const DEFAULTS: Record<string, unknown> = {
   resnet_time_scale_shift: 'default', class_embed_type: null, num_class_embeds: null, num_train_timesteps: null,
 };
 
-function bad(key: string, value: unknown, why: string): never {
-  throw new ModelFormatError(`config: unsupported value ${JSON.stringify(value)} for "${key}" (${why})`);
+/**
+ * Plausibility limits of a config, checked before anything is built (native/unet/unet_model.h
+ * holds the same numbers as a defensive check for direct callers). They keep every count and
+ * index inside int32, and the parameter cap keeps a hostile config from sizing an allocation far
+ * beyond any real UNet2DModel (the largest diffusers ones hold well under 1 GiB of FP32 weights).
+ */
+export const CONFIG_LIMITS = {
+  /** Entries of block_out_channels (H and W must be multiples of 2^(blocks − 1)). */
+  maxBlocks: 8,
+  maxLayersPerBlock: 32,
+  /** block_out_channels entries, in_channels, out_channels, norm groups, attention_head_dim. */
+  maxChannels: 16384,
+  maxTimeEmbeddingDim: 65536,
+  maxSampleSize: 16384,
+  /** FP32 bytes of every weight, bias and norm parameter the config implies. */
+  maxParamBytes: 2 ** 32,
+  /** norm_eps range: 0 or a float32 underflow would divide by √0 on a constant group. */
+  minNormEps: 1e-12,
+  maxNormEps: 1,
+  /** mid_block_scale_factor range: blocks divide by it (0 gave NaN, a tiny value overflows). */
+  minScaleFactor: 1e-3,
+  maxScaleFactor: 1e3,
+} as const;
+
+/**
+ * A short rendering of a value read from a model file, for error messages: strings quoted and
+ * cut, short flat lists in full, anything nested or long by its kind (never the whole of a huge
+ * or deeply nested value, which JSON.stringify could not even write).
+ * @internal
+ */
+export function show(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}…` : v);
+  if (v === null || v === undefined || typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (Array.isArray(v)) {
+    if (v.length <= 8 && v.every((x) => x === null || typeof x !== 'object')) return `[${v.map(show).join(', ')}]`;
+    return `a ${v.some((x) => x !== null && typeof x === 'object') ? 'nested ' : ''}list of ${v.length} ${v.length === 1 ? 'entry' : 'entries'}`;
+  }
+  return typeof v === 'object' ? 'an object' : typeof v;
 }
 
-function posInt(key: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) bad(key, v, 'expected a positive integer');
+function bad(key: string, value: unknown, why: string): never {
+  throw new ModelFormatError(`config: unsupported value ${show(value)} for "${key}" (${why})`);
+}
+
+function posInt(key: string, v: unknown, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) bad(key, v, `expected an integer in [1, ${max}]`);
   return v;
 }
 
-function num(key: string, v: unknown): number {
+function num(key: string, v: unknown, min = -Infinity, max = Infinity): number {
   if (typeof v !== 'number' || !Number.isFinite(v)) bad(key, v, 'expected a finite number');
+  if (v < min || v > max) bad(key, v, `expected a number in [${min}, ${max}]`);
   return v;
 }
 
@@ -62,18 +105,31 @@ function bool(key: string, v: unknown): boolean {
   return v;
 }
 
+/** A list of at most maxBlocks entries. */
+function list(key: string, v: unknown): unknown[] {
+  if (!Array.isArray(v) || v.length === 0 || v.length > CONFIG_LIMITS.maxBlocks) bad(key, v, `expected a list of 1 to ${CONFIG_LIMITS.maxBlocks} entries`);
+  return v;
+}
+
 /**
- * Applies diffusers defaults and itokit's accepted values. Unknown keys are returned in
- * `warnings` (they fail in strict mode).
+ * Applies diffusers defaults and itokit's accepted values, and checks that the config is
+ * plausible before anything is sized from it: types (a null, array or non-object config fails),
+ * integer ranges of {@link CONFIG_LIMITS}, norm groups and head sizes dividing their channels,
+ * positive finite eps and scale factors. Absent keys take the defaults of diffusers'
+ * UNet2DModel, as a diffusers folder does; whether the resulting model matches the file's
+ * tensors is {@link planModel}'s check. Unknown keys are returned in `warnings` (they fail in
+ * strict mode). Every failure is a ModelFormatError naming the key and the value.
  */
 export function resolveConfig(raw: DiffusersConfig, o: { strict?: boolean } = {}): { config: ResolvedConfig; warnings: string[] } {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ModelFormatError('config.json must hold a JSON object');
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ModelFormatError(`config must be a JSON object, got ${show(raw)}`);
+  const L = CONFIG_LIMITS;
   const warnings: string[] = [];
   const c: Record<string, unknown> = { ...DEFAULTS };
   for (const [k, v] of Object.entries(raw)) {
     if (k.startsWith('_')) continue;
-    if (!(k in DEFAULTS)) {
-      const w = `config: unknown key "${k}" ignored`;
+    // own keys only: "constructor" or "toString" are not config keys
+    if (!Object.hasOwn(DEFAULTS, k)) {
+      const w = `config: unknown key ${show(k)} ignored`;
       if (o.strict) throw new ModelFormatError(w);
       warnings.push(w);
       continue;
@@ -88,51 +144,61 @@ export function resolveConfig(raw: DiffusersConfig, o: { strict?: boolean } = {}
   if (c.upsample_type !== 'conv') bad('upsample_type', c.upsample_type, "only 'conv'");
   if (c.act_fn !== 'silu' && c.act_fn !== 'swish') bad('act_fn', c.act_fn, "only 'silu' or 'swish'");
   if (c.mid_block_type !== 'UNetMidBlock2D' && c.mid_block_type !== null) bad('mid_block_type', c.mid_block_type, "only 'UNetMidBlock2D' or null");
-  const boc = c.block_out_channels;
-  if (!Array.isArray(boc) || boc.length === 0) bad('block_out_channels', boc, 'expected a non-empty list');
-  const blockOutChannels = (boc as unknown[]).map((v) => posInt('block_out_channels', v));
+  num('dropout', c.dropout, 0, 1);  // unused at inference, but a value of the wrong kind is a broken file
+  if (c.num_train_timesteps !== null) posInt('num_train_timesteps', c.num_train_timesteps, 2 ** 31);
+  const blockOutChannels = list('block_out_channels', c.block_out_channels).map((v) => posInt('block_out_channels', v, L.maxChannels));
   const strip = (s: unknown): unknown => (typeof s === 'string' && s.startsWith('UNetRes') ? s.slice(7) : s);
-  const down = c.down_block_types;
-  const up = c.up_block_types;
-  if (!Array.isArray(down) || down.length !== blockOutChannels.length) bad('down_block_types', down, 'one per block_out_channels entry');
-  if (!Array.isArray(up) || up.length !== blockOutChannels.length) bad('up_block_types', up, 'one per block_out_channels entry');
-  const downAttention = (down as unknown[]).map((t) => {
+  const down = list('down_block_types', c.down_block_types);
+  const up = list('up_block_types', c.up_block_types);
+  if (down.length !== blockOutChannels.length) bad('down_block_types', down, 'one per block_out_channels entry');
+  if (up.length !== blockOutChannels.length) bad('up_block_types', up, 'one per block_out_channels entry');
+  const downAttention = down.map((t) => {
     const s = strip(t);
     if (s !== 'DownBlock2D' && s !== 'AttnDownBlock2D') bad('down_block_types', t, "only 'DownBlock2D' or 'AttnDownBlock2D'");
     return s === 'AttnDownBlock2D' ? 1 : 0;
   });
-  const upAttention = (up as unknown[]).map((t) => {
+  const upAttention = up.map((t) => {
     const s = strip(t);
     if (s !== 'UpBlock2D' && s !== 'AttnUpBlock2D') bad('up_block_types', t, "only 'UpBlock2D' or 'AttnUpBlock2D'");
     return s === 'AttnUpBlock2D' ? 1 : 0;
   });
   const c0 = blockOutChannels[0];
   const freqShift = num('freq_shift', c.freq_shift);
-  if (freqShift === Math.floor(c0 / 2)) bad('freq_shift', freqShift, 'must differ from floor(C0/2)');
+  // time_proj divides by (⌊C0/2⌋ − freq_shift) in float32: zero gives 0/0 and a negative
+  // denominator infinite frequencies, both NaN embeddings (the sign survives float32 rounding)
+  const half = Math.floor(c0 / 2);
+  if (!(Math.fround(freqShift) < half)) bad('freq_shift', freqShift, `must be below floor(block_out_channels[0] / 2) = ${half}`);
   const pad = c.downsample_padding;
   if (pad !== 0 && pad !== 1) bad('downsample_padding', pad, 'only 0 or 1');
-  const groups = posInt('norm_num_groups', c.norm_num_groups);
-  const attnGroups = c.attn_norm_num_groups === null ? groups : posInt('attn_norm_num_groups', c.attn_norm_num_groups);
-  const headDim = c.attention_head_dim === null ? 0 : posInt('attention_head_dim', c.attention_head_dim);
-  const normEps = num('norm_eps', c.norm_eps);
-  if (!(normEps > 0)) bad('norm_eps', normEps, 'must be positive');
+  const groups = posInt('norm_num_groups', c.norm_num_groups, L.maxChannels);
+  const attnGroups = c.attn_norm_num_groups === null ? groups : posInt('attn_norm_num_groups', c.attn_norm_num_groups, L.maxChannels);
+  const headDim = c.attention_head_dim === null ? 0 : posInt('attention_head_dim', c.attention_head_dim, L.maxChannels);
+  const normEps = num('norm_eps', c.norm_eps, L.minNormEps, L.maxNormEps);
   const sampleSize = c.sample_size;
-  if (sampleSize !== null && typeof sampleSize !== 'number' && !Array.isArray(sampleSize)) bad('sample_size', sampleSize, 'a number, a pair or null');
+  let size: number | null = null;
+  if (Array.isArray(sampleSize)) {
+    if (sampleSize.length < 1 || sampleSize.length > 2) bad('sample_size', sampleSize, 'a number, a pair or null');
+    [size] = sampleSize.map((v) => posInt('sample_size', v, L.maxSampleSize));
+  } else if (sampleSize !== null) {
+    size = posInt('sample_size', sampleSize, L.maxSampleSize);
+  }
+  const midBlock = c.mid_block_type !== null;
+  const addAttention = bool('add_attention', c.add_attention);
   const config: ResolvedConfig = {
-    inChannels: posInt('in_channels', c.in_channels),
-    outChannels: posInt('out_channels', c.out_channels),
-    sampleSize: typeof sampleSize === 'number' ? sampleSize : Array.isArray(sampleSize) ? Number(sampleSize[0]) : null,
+    inChannels: posInt('in_channels', c.in_channels, L.maxChannels),
+    outChannels: posInt('out_channels', c.out_channels, L.maxChannels),
+    sampleSize: size,
     centerInputSample: bool('center_input_sample', c.center_input_sample),
     flipSinToCos: bool('flip_sin_to_cos', c.flip_sin_to_cos),
     freqShift,
-    timeEmbeddingDim: c.time_embedding_dim === null ? 4 * c0 : posInt('time_embedding_dim', c.time_embedding_dim),
+    timeEmbeddingDim: c.time_embedding_dim === null ? 4 * c0 : posInt('time_embedding_dim', c.time_embedding_dim, L.maxTimeEmbeddingDim),
     blockOutChannels,
     downAttention,
     upAttention,
-    midBlock: c.mid_block_type !== null,
-    addAttention: bool('add_attention', c.add_attention),
-    layersPerBlock: posInt('layers_per_block', c.layers_per_block),
-    midBlockScaleFactor: num('mid_block_scale_factor', c.mid_block_scale_factor),
+    midBlock,
+    addAttention,
+    layersPerBlock: posInt('layers_per_block', c.layers_per_block, L.maxLayersPerBlock),
+    midBlockScaleFactor: num('mid_block_scale_factor', c.mid_block_scale_factor, L.minScaleFactor, L.maxScaleFactor),
     downsamplePadding: pad as number,
     attentionHeadDim: headDim,
     normNumGroups: groups,
@@ -143,5 +209,49 @@ export function resolveConfig(raw: DiffusersConfig, o: { strict?: boolean } = {}
     if (ch % groups !== 0) bad('norm_num_groups', groups, `must divide every block_out_channels entry (${ch})`);
     if (headDim && ch % headDim !== 0) bad('attention_head_dim', headDim, `must divide every block_out_channels entry (${ch})`);
   }
+  const last = blockOutChannels[blockOutChannels.length - 1];
+  if (midBlock && addAttention && last % attnGroups !== 0) bad('attn_norm_num_groups', attnGroups, `must divide the mid block's channels (${last})`);
   return { config, warnings };
+}
+
+/** What a config implies for a file, from {@link planModel}. */
+export interface ModelPlan {
+  /** Every tensor the model reads, in build order; `tib` marks the time MLP and time_emb_proj. */
+  tensors: { name: string; shape: number[]; tib: boolean }[];
+  /** FP32 bytes of all of them. */
+  paramBytes: number;
+  /** Layers that hold integer weights once quantized (spec §7.5). */
+  integerLayers: string[];
+  /** Activation quantizer names in column order (spec §7.4). */
+  actNames: string[];
+  /** Resnet prefixes in TIB order and the width of each one's temporal feature. */
+  tibPrefixes: string[];
+  tibWidths: number[];
+  /** Names the file holds that the model does not read. */
+  unexpected: string[];
+}
+
+/**
+ * Checks a resolved config against the tensors a file holds before anything is built or
+ * allocated: the FP32 parameter bytes the config implies (at most
+ * {@link CONFIG_LIMITS}.maxParamBytes), then the name and shape of every tensor it reads (all
+ * offenders listed, as the native builder reports them). The architecture walk is the native
+ * builder's own, run on shapes only, so the two cannot disagree.
+ * @param shapes - name → shape of every tensor the file holds (integer layers: their FP shape)
+ * @param o.tibAbsent - the TIB tensors may be missing (a cache-only quantized file)
+ */
+export function planModel(config: ResolvedConfig, shapes: Map<string, readonly number[]>, o: { tibAbsent?: boolean } = {}): ModelPlan {
+  const names = [...shapes.keys()];
+  for (const n of names) {
+    // a safetensors dimension may be up to 2^63; no model tensor has one above int32
+    if (shapes.get(n)!.some((d) => d > 0x7fffffff)) throw new ModelFormatError(`tensor ${n} has shape [${shapes.get(n)!.join(', ')}], a dimension above 2^31 − 1`);
+  }
+  const p = runNativeSync(() => unetNative().unetPlan(config, names, names.map((n) => [...shapes.get(n)!]), Boolean(o.tibAbsent)));
+  if (p.paramBytes > CONFIG_LIMITS.maxParamBytes) {
+    const gib = (b: number): string => (b / 2 ** 30).toFixed(2);
+    throw new ModelFormatError(`config implies ${gib(p.paramBytes)} GiB of FP32 parameters, above the ${gib(CONFIG_LIMITS.maxParamBytes)} GiB limit`);
+  }
+  if (p.mismatch !== null) throw new ModelFormatError(p.mismatch);
+  const read = new Set(p.tensors.map((t) => t.name));
+  return { ...p, unexpected: names.filter((n) => !read.has(n)) };
 }

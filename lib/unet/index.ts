@@ -16,22 +16,23 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { DeviceOption } from '../backends';
-import { InvalidArgumentError, ModelFormatError } from '../errors';
+import { InvalidArgumentError, ItokitError, ModelFormatError } from '../errors';
 import { packageRoot } from '../native';
 import { RunOptions, runNative, runNativeSync } from '../run';
-import { Seed, checkInt, seedKey } from '../validate';
-import { resolveConfig } from './config';
+import { Seed, checkInt, optionalOptions, describe, seedKey } from '../validate';
+import { planModel, resolveConfig } from './config';
 import { ddim, ddimTimesteps } from '../samplers/discrete';
 import { linearBetas } from '../samplers/schedules';
 import { readFolder } from './loader';
 import { Handle, unetNative } from './native-unet';
 import { Precision, UNetModel, unetDevice } from './model';
 import { ACT_SAMPLE_PER_TENSOR, QUANT_FORMAT, loadQuantized, serializeQuantized } from './quant-file';
+export { QUANT_SCALE_RANGE } from './quant-file';
 import { readSafetensors } from './safetensors';
 
 export { UNetModel } from './model';
 export type { ModelInfo, PredictOptions, Precision, QuantMode, Tensor4 } from './model';
-export { resolveConfig } from './config';
+export { CONFIG_LIMITS, resolveConfig } from './config';
 export type { ResolvedConfig, DiffusersConfig } from './config';
 export { parseSafetensors, readSafetensors, serializeSafetensors, writeSafetensors, toFloat32, SafetensorsError } from './safetensors';
 export type { SafetensorsFile, StTensor, StTensorInput, SafetensorsReason } from './safetensors';
@@ -50,6 +51,9 @@ export interface LoadOptions {
   variant?: 'fp16';
 }
 
+/** Keys of {@link LoadOptions}. */
+const LOAD_OPTIONS = ['device', 'strict', 'variant'] as const;
+
 /** Folder of the built-in model (a UNet2DModel trained on 16×16 sklearn digits; see docs/unet.md). */
 export function builtinModelPath(): string {
   return path.join(packageRoot, 'models', 'digits16');
@@ -58,10 +62,36 @@ export function builtinModelPath(): string {
 /**
  * Loads a diffusers model folder (config.json + diffusion_pytorch_model.safetensors, flat or
  * pipeline layout) or an itokit quantized file (spec §8).
+ *
+ * Files are untrusted input: everything is validated before a model is built (config ranges and
+ * the parameter bytes it implies, every tensor's name, shape and finiteness, the quantized
+ * file's metadata and scales), and every failure is an ItokitError with a code,
+ * `ERR_ITOKIT_MODEL_FORMAT` for a malformed or implausible file.
  */
 export function loadSync(file: string, o: LoadOptions = {}): UNetModel {
   if (typeof file !== 'string' || file.length === 0) throw new InvalidArgumentError('path must be a non-empty string');
+  optionalOptions('unet.load', o, LOAD_OPTIONS);
+  if (o.strict !== undefined && typeof o.strict !== 'boolean') throw new InvalidArgumentError(`strict must be true or false, got ${describe(o.strict)}`);
+  if (o.variant !== undefined && o.variant !== 'fp16') throw new InvalidArgumentError(`variant must be 'fp16' or undefined, got ${describe(o.variant)}`);
   unetDevice(o.device);
+  try {
+    return loadFile(file, o);
+  } catch (e) {
+    // name the file in format errors that do not (config values, tensor checks), for callers
+    // loading several; SafetensorsErrors and their subclass fields stay as they are
+    if (e instanceof ModelFormatError && e.constructor === ModelFormatError && !e.message.includes(file)) {
+      throw new ModelFormatError(`${file}: ${e.message}`, { cause: e });
+    }
+    if (e instanceof ItokitError) throw e;
+    // a file system error (unreadable folder, permissions) is a file that cannot be read, as
+    // readSafetensors reports it; anything else is a bug of the loader, still coded
+    const err = e as NodeJS.ErrnoException;
+    if (typeof err?.code === 'string' && /^E[A-Z]+$/.test(err.code)) throw new ModelFormatError(`cannot read ${file}: ${err.message}`, { cause: e });
+    throw new ItokitError('ERR_ITOKIT_INTERNAL', `${file}: the loader failed unexpectedly: ${String(err?.message ?? e)}`, { cause: e });
+  }
+}
+
+function loadFile(file: string, o: LoadOptions): UNetModel {
   if (!fs.existsSync(file)) throw new ModelFormatError(`${file} does not exist`);
   if (fs.statSync(file).isFile()) {
     const f = readSafetensors(file);
@@ -72,18 +102,18 @@ export function loadSync(file: string, o: LoadOptions = {}): UNetModel {
   }
   const folder = readFolder(file, { variant: o.variant });
   const { config, warnings } = resolveConfig(folder.config, { strict: o.strict });
-  const names = [...folder.tensors.keys()];
-  const handle = runNativeSync(() =>
-    unetNative().unetCreate(config, names, names.map((n) => folder.tensors.get(n)!.data), names.map((n) => folder.tensors.get(n)!.shape), null),
-  );
+  // the config's size and every tensor's shape are checked before anything is built
+  const plan = planModel(config, new Map([...folder.tensors].map(([n, t]) => [n, t.shape])));
   // Tensors the model does not use: warn (error in strict mode), §2.
-  const used = new Set(unetNative().unetExport(handle).tensors.map((t) => t.name));
-  for (const n of names) {
-    if (used.has(n)) continue;
+  for (const n of plan.unexpected) {
     const w = `unexpected tensor ${n} ignored`;
     if (o.strict) throw new ModelFormatError(w);
     warnings.push(w);
   }
+  const names = plan.tensors.map((t) => t.name);
+  const handle = runNativeSync(() =>
+    unetNative().unetCreate(config, names, names.map((n) => folder.tensors.get(n)!.data), names.map((n) => folder.tensors.get(n)!.shape), null),
+  );
   return new UNetModel({ handle, config, rawConfig: folder.config, warnings, scheduler: folder.scheduler, precision: 'fp32', device: o.device });
 }
 
@@ -155,6 +185,10 @@ export interface QuantizeOptions extends RunOptions {
   fpWeights?: 'f32' | 'f16';
 }
 
+/** Keys of {@link QuantizeOptions} and of its `calibration`. */
+const QUANTIZE_OPTIONS = ['weightBits', 'actBits', 'groupSize', 'calibration', 'tibWeights', 'fpWeights', 'signal', 'onProgress', 'progressIntervalMs'] as const;
+const CALIBRATION_OPTIONS = ['steps', 'timesteps', 'samplesPerStep', 'seed', 'initSamples', 'batch', 'clipSample', 'size', 'actRange', 'data'] as const;
+
 /**
  * TFMQ-style post-training quantization (spec §7): integer weights per output channel (or group)
  * with the Lp clipping search, temporal features cached exactly in FP32 for every calibrated
@@ -165,20 +199,22 @@ export async function quantize(model: UNetModel, o: QuantizeOptions): Promise<UN
   if (!(model instanceof UNetModel)) throw new InvalidArgumentError('model must be a UNetModel from unet.load()');
   if (model.quantized) throw new InvalidArgumentError('the model is already quantized');
   if (o === null || typeof o !== 'object') throw new InvalidArgumentError('quantize needs options with weightBits');
-  if (o.weightBits !== 4 && o.weightBits !== 8) throw new InvalidArgumentError(`weightBits must be 4 or 8, got ${String(o.weightBits)}`);
-  if ((o.actBits ?? 8) !== 8) throw new InvalidArgumentError(`actBits must be 8, got ${String(o.actBits)}`);
+  optionalOptions('unet.quantize', o, QUANTIZE_OPTIONS);
+  optionalOptions('unet.quantize calibration', o.calibration, CALIBRATION_OPTIONS);
+  if (o.weightBits !== 4 && o.weightBits !== 8) throw new InvalidArgumentError(`weightBits must be 4 or 8, got ${describe(o.weightBits)}`);
+  if ((o.actBits ?? 8) !== 8) throw new InvalidArgumentError(`actBits must be 8, got ${describe(o.actBits)}`);
   const group = o.groupSize ?? 0;
   const tibWeights = o.tibWeights ?? 'none', fpWeights = o.fpWeights ?? 'f16';
-  if (tibWeights !== 'f32' && tibWeights !== 'none') throw new InvalidArgumentError(`tibWeights must be 'f32' or 'none', got ${String(o.tibWeights)}`);
-  if (fpWeights !== 'f32' && fpWeights !== 'f16') throw new InvalidArgumentError(`fpWeights must be 'f32' or 'f16', got ${String(o.fpWeights)}`);
-  if (![0, 32, 64, 128].includes(group)) throw new InvalidArgumentError(`groupSize must be 0, 32, 64 or 128, got ${String(group)}`);
+  if (tibWeights !== 'f32' && tibWeights !== 'none') throw new InvalidArgumentError(`tibWeights must be 'f32' or 'none', got ${describe(o.tibWeights)}`);
+  if (fpWeights !== 'f32' && fpWeights !== 'f16') throw new InvalidArgumentError(`fpWeights must be 'f32' or 'f16', got ${describe(o.fpWeights)}`);
+  if (![0, 32, 64, 128].includes(group)) throw new InvalidArgumentError(`groupSize must be 0, 32, 64 or 128, got ${describe(group)}`);
   const c = o.calibration ?? {};
   const seed = c.seed ?? 0;
   seedKey(seed);
   const initSamples = checkInt('calibration.initSamples', c.initSamples ?? 16, 1, 1 << 16);
   const batch = checkInt('calibration.batch', c.batch ?? 16, 1, 1 << 16);
   const actRange = c.actRange ?? DEFAULT_ACT_RANGE;
-  if (actRange !== 'minmax' && actRange !== 'search') throw new InvalidArgumentError(`calibration.actRange must be 'minmax' or 'search', got ${String(c.actRange)}`);
+  if (actRange !== 'minmax' && actRange !== 'search') throw new InvalidArgumentError(`calibration.actRange must be 'minmax' or 'search', got ${describe(c.actRange)}`);
   const C = model.config.inChannels;
   let xs: Float32Array, timesteps: number[], n: number, H: number, W: number;
   // diffusers' float32 linear schedule (spec §6), as the deployment sampler uses it
@@ -189,6 +225,10 @@ export async function quantize(model: UNetModel, o: QuantizeOptions): Promise<UN
       throw new InvalidArgumentError('calibration.data.xs must be a Float32Array of [S, n, C, H, W]');
     }
   } else {
+    // the DDIM sampler feeds ε̂ back into x: it needs one output channel per input channel
+    if (model.config.outChannels !== C) {
+      throw new InvalidArgumentError(`the calibration sampler needs out_channels = in_channels, the model has ${model.config.outChannels} and ${C}: pass calibration.data`);
+    }
     n = checkInt('calibration.samplesPerStep', c.samplesPerStep ?? 256, 1, 1 << 16);
     H = W = checkInt('calibration.size', c.size ?? model.config.sampleSize ?? 0, 1, 4096);
     timesteps = c.timesteps ?? ddimTimesteps(abar.length, checkInt('calibration.steps', c.steps ?? 50, 1, abar.length));
@@ -261,7 +301,12 @@ export function serialize(model: UNetModel): Uint8Array {
 
 /** Writes a quantized model to one safetensors file (spec §8). */
 export function save(model: UNetModel, file: string): void {
-  fs.writeFileSync(file, serialize(model));
+  const bytes = serialize(model);
+  try {
+    fs.writeFileSync(file, bytes);
+  } catch (e) {
+    throw new InvalidArgumentError(`cannot write ${String(file)}: ${(e as Error).message}`, { cause: e });
+  }
 }
 
 /** Which integer kernel path this CPU uses, and the qdot entry used by tests. @internal */

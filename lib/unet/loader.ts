@@ -8,8 +8,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ModelFormatError } from '../errors';
-import { DiffusersConfig } from './config';
-import { SafetensorsFile, readSafetensors, toFloat32 } from './safetensors';
+import { DiffusersConfig, show } from './config';
+import { SafetensorsFile, readSafetensors, toFiniteFloat32 } from './safetensors';
 
 /** A folder's contents: its config, FP32 tensors under canonical names, and notes. */
 export interface LoadedFolder {
@@ -28,6 +28,7 @@ const DEPRECATED: [string, string][] = [
   ['.proj_attn.', '.to_out.0.'],
 ];
 
+/** Reads a JSON object (config, index, scheduler config); any other JSON value is a format error. */
 function readJson(file: string): Record<string, unknown> {
   let text: string;
   try {
@@ -35,11 +36,16 @@ function readJson(file: string): Record<string, unknown> {
   } catch (e) {
     throw new ModelFormatError(`cannot read ${file}: ${(e as Error).message}`, { cause: e });
   }
+  let v: unknown;
   try {
-    return JSON.parse(text) as Record<string, unknown>;
+    v = JSON.parse(text);
   } catch (e) {
     throw new ModelFormatError(`${file} is not valid JSON: ${(e as Error).message}`, { cause: e });
   }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    throw new ModelFormatError(`${file} must hold a JSON object, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`);
+  }
+  return v as Record<string, unknown>;
 }
 
 /** Where the UNet of a folder lives (flat, or `unet/` of a pipeline) and its scheduler config. */
@@ -80,7 +86,7 @@ export function readFolder(dir: string, o: { variant?: 'fp16' } = {}): LoadedFol
   if (!fs.existsSync(cfgFile)) throw new ModelFormatError(`${where.dir} has no config.json`);
   const config = readJson(cfgFile);
   if (config._class_name !== undefined && config._class_name !== 'UNet2DModel') {
-    throw new ModelFormatError(`config.json describes a ${String(config._class_name)}; only UNet2DModel is supported`);
+    throw new ModelFormatError(`config.json: _class_name ${show(config._class_name)} is not supported (only UNet2DModel)`);
   }
   const stem = o.variant === 'fp16' ? 'diffusion_pytorch_model.fp16' : 'diffusion_pytorch_model';
   const single = path.join(where.dir, `${stem}.safetensors`);
@@ -91,9 +97,9 @@ export function readFolder(dir: string, o: { variant?: 'fp16' } = {}): LoadedFol
   } else if (fs.existsSync(index)) {
     const idx = readJson(index);
     const map = idx.weight_map as Record<string, string> | undefined;
-    if (!map || typeof map !== 'object') throw new ModelFormatError(`${index} has no weight_map`);
+    if (!map || typeof map !== 'object' || Array.isArray(map)) throw new ModelFormatError(`${index} has no weight_map`);
     for (const shard of [...new Set(Object.values(map))].sort()) {
-      if (typeof shard !== 'string' || shard.includes('/') || shard.includes('\\')) throw new ModelFormatError(`${index}: bad shard name ${String(shard)}`);
+      if (typeof shard !== 'string' || shard.includes('/') || shard.includes('\\')) throw new ModelFormatError(`${index}: bad shard name ${show(shard)}`);
       files.push(readSafetensors(path.join(where.dir, shard)));
     }
   } else {
@@ -107,23 +113,21 @@ export function readFolder(dir: string, o: { variant?: 'fp16' } = {}): LoadedFol
     throw new ModelFormatError(`${where.dir} has no ${stem}.safetensors`);
   }
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
-  const rawNames: string[] = [];
+  const rawNames = new Set<string>();
   for (const f of files) {
     for (const [name, t] of f.tensors) {
-      if (rawNames.includes(name)) throw new ModelFormatError(`tensor ${name} appears in two shards`);
-      rawNames.push(name);
-      const data = toFloat32(t, name);
-      for (let i = 0; i < data.length; i++) {
-        if (!Number.isFinite(data[i])) throw new ModelFormatError(`tensor ${name} holds a non-finite value at index ${i}`);
-      }
+      if (rawNames.has(name)) throw new ModelFormatError(`tensor ${name} appears in two shards`);
+      rawNames.add(name);
+      const data = toFiniteFloat32(t, name);
       let shape = t.shape;
       const canon = canonicalName(name);
+      if (tensors.has(canon)) throw new ModelFormatError(`tensor ${canon} appears under both attention naming schemes`);
       // [C, C, 1, 1] attention projections are squeezed to [C, C] (§2)
       if (/\.attentions\.\d+\.(to_q|to_k|to_v|to_out\.0)\.weight$/.test(canon) && shape.length === 4 && shape[2] === 1 && shape[3] === 1) shape = shape.slice(0, 2);
       tensors.set(canon, { shape, data });
     }
   }
-  checkNaming(rawNames);
+  checkNaming([...rawNames]);
   const scheduler = where.scheduler ? readJson(where.scheduler) : undefined;
   return { config, tensors, warnings: [], scheduler, dir: where.dir };
 }

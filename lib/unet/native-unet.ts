@@ -35,7 +35,7 @@ export interface NativeQuant {
   cache: Float32Array;
   /** fp_weights 'f16' (§8): hold the FP-kept layers' weights as binary16. */
   fpF16?: boolean;
-  /** tib_weights 'none' (§7.2): the file has no TIB tensors; the model serves cached timesteps only. */
+  /** tib_weights 'none' (§7.2): the file has no TIB tensors (none are passed); the model serves cached timesteps only. */
   cacheOnly?: boolean;
 }
 
@@ -51,6 +51,18 @@ export interface NativeExport {
   actNames?: string[];
   tibWidths?: number[];
   tibPrefixes?: string[];
+}
+
+/** What unetPlan returns. */
+export interface NativePlan {
+  paramBytes: number;
+  tensors: { name: string; shape: number[]; tib: boolean }[];
+  integerLayers: string[];
+  actNames: string[];
+  tibPrefixes: string[];
+  tibWidths: number[];
+  /** null, or the missing / mis-shaped tensors as the native builder reports them. */
+  mismatch: string | null;
 }
 
 /** What unetInfo returns. */
@@ -75,6 +87,8 @@ export interface NativeInfo {
 /** @internal */
 export interface UnetAddon {
   unetCreate(cfg: ResolvedConfig, names: string[], arrays: Float32Array[], shapes: number[][], quant: NativeQuant | null): Handle;
+  /** The tensors a config implies checked against shapes a file holds, without building (see planModel). */
+  unetPlan(cfg: ResolvedConfig, names: string[], shapes: number[][], allowTibAbsent: boolean): NativePlan;
   unetPredict(h: Handle, x: Float32Array, B: number, H: number, W: number, t: Float64Array, out: Float32Array, mode: number,
     useCache: boolean, control: Float64Array | null, async: boolean, device?: number): Promise<void> | undefined;
   unetTaps(h: Handle, x: Float32Array, B: number, H: number, W: number, t: Float64Array): Record<string, Float32Array>;

@@ -7,10 +7,11 @@
  */
 import { DeviceOption } from '../backends';
 import { ModelFormatError } from '../errors';
-import { resolveConfig } from './config';
+import { planModel, resolveConfig, show } from './config';
+import { runNativeSync } from '../run';
 import { NativeQuant, unetNative } from './native-unet';
 import { UNetModel, Precision } from './model';
-import { SafetensorsFile, StTensor, StTensorInput, serializeSafetensors, toFloat32 } from './safetensors';
+import { SafetensorsFile, StTensor, StTensorInput, serializeSafetensors, toFiniteFloat32 } from './safetensors';
 
 /** The `format` metadata value of quantized files. */
 export const QUANT_FORMAT = 'itokit.quantized-unet';
@@ -56,13 +57,34 @@ export function serializeQuantized(m: UNetModel): Uint8Array {
     schedule: q.schedule,
     calibration: q.calibration,
   };
+  let unetConfig: string;
+  try {
+    unetConfig = JSON.stringify(m.rawConfig);
+  } catch (e) {
+    // config.json as read is saved verbatim; JSON.parse accepts nesting JSON.stringify cannot write
+    throw new ModelFormatError(`the model's config.json cannot be written back (${(e as Error).message})`, { cause: e });
+  }
   return serializeSafetensors(tensors, {
     format: QUANT_FORMAT,
     format_version: '1',
-    unet_config: JSON.stringify(m.rawConfig),
+    unet_config: unetConfig,
     quant: JSON.stringify(quant),
   });
 }
+
+/**
+ * Bounds of every stored quantization step Δ (weights' wscale, activations' act.scale). The
+ * quantizers never store less than 1e-8 (unet_calib.h); a Δ of 1e4 would mean weights or
+ * activations in the hundreds of thousands, which no trained UNet has. Outside the range a file
+ * loads into a model whose every code saturates: finite outputs that mean nothing.
+ */
+export const QUANT_SCALE_RANGE = { min: 1e-9, max: 1e4 } as const;
+
+/** Group sizes of the format (§8): 0 is one group per output channel. */
+const GROUP_SIZES = [0, 32, 64, 128];
+
+/** Tensors of a quantized file that are not layer weights. */
+const SPECIAL = new Set(['schedule.timesteps', 'act.scale', 'act.zero', 'temporal.timesteps', 'temporal.features']);
 
 function need(f: SafetensorsFile, name: string, dtype: string, file: string): StTensor {
   const t = f.tensors.get(name);
@@ -71,137 +93,251 @@ function need(f: SafetensorsFile, name: string, dtype: string, file: string): St
   return t;
 }
 
-function i64ToF64(t: StTensor): Float64Array {
+function i64ToF64(t: StTensor, name: string, file: string): Float64Array {
   const n = t.data.length / 8;
   const dv = new DataView(t.data.buffer, t.data.byteOffset, t.data.byteLength);
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const v = dv.getBigInt64(8 * i, true);
-    if (v < 0n || v > 1n << 31n) throw new ModelFormatError(`timestep ${v} is out of range`);
+    if (v < 0n || v > 1n << 31n) throw new ModelFormatError(`${file}: ${name}[${i}] = ${v} is outside [0, 2^31]`);
     out[i] = Number(v);
   }
   return out;
 }
 
-/** Builds a model from a parsed §8 file; `device` becomes the model's default predict device. */
+const same = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
+
+/** The validated `quant` metadata (§8). */
+interface QuantMeta {
+  weightBits: 4 | 8;
+  groupSize: number;
+  tibWeights: 'f32' | 'none';
+  fpWeights: 'f32' | 'f16';
+  layers: Map<string, { shape: number[]; bits: number; groupSize: number }>;
+  actQuantizers: string[];
+  resnets?: { prefixes: string[]; widths: number[] };
+  schedule?: Record<string, unknown>;
+  calibration?: Record<string, unknown>;
+}
+
+/**
+ * Checks the `quant` metadata of a §8 file by itself: every field of the right kind and in range
+ * (nulls, arrays for objects, unknown enum values and out-of-range numbers fail, naming the field).
+ * Whether it fits the model is checked against the config's plan afterwards.
+ */
+function checkQuantMeta(quant: unknown, file: string): QuantMeta {
+  const fail = (what: string, v: unknown, why: string): never => {
+    throw new ModelFormatError(`${file}: quant.${what} = ${show(v)}: ${why}`);
+  };
+  const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (!isObj(quant)) throw new ModelFormatError(`${file}: metadata quant must be a JSON object`);
+  const optObj = (k: string): Record<string, unknown> | undefined => {
+    const v = quant[k];
+    if (v !== undefined && !isObj(v)) fail(k, v, 'must be an object');
+    return v as Record<string, unknown> | undefined;
+  };
+  const oneOf = <T>(k: string, allowed: readonly T[], dflt?: T): T => {
+    const v = quant[k] === undefined && dflt !== undefined ? dflt : quant[k];
+    if (!allowed.includes(v as T)) fail(k, v, `not one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`);
+    return v as T;
+  };
+  if (quant.temporal_mode !== 'exact') throw new ModelFormatError(`${file}: temporal_mode ${show(quant.temporal_mode)} is not supported (only 'exact')`);
+  const weightBits = oneOf('weight_bits', [4, 8] as const);
+  oneOf('act_bits', [8]);
+  const groupSize = oneOf('group_size', GROUP_SIZES, 0);
+  if (quant.granularity !== undefined) oneOf('granularity', [groupSize > 0 ? 'group' : 'channel']);
+  if (quant.k_order !== undefined) oneOf('k_order', ['ohwi']);
+  if (quant.rounding !== undefined) oneOf('rounding', ['nearest']);
+  optObj('scaler');
+  const tibWeights = oneOf('tib_weights', ['f32', 'none'] as const, 'f32');
+  const fpWeights = oneOf('fp_weights', ['f32', 'f16'] as const, 'f32');
+  const schedule = optObj('schedule');
+  // calibration.act_range (§7.4 [X]) describes how the stored act.scale / act.zero were found;
+  // the runtime only reads those tensors, so loading checks the value and keeps it for saving.
+  const calibration = optObj('calibration');
+  const actRange = calibration?.act_range ?? 'minmax';
+  if (actRange !== 'minmax' && actRange !== 'search') throw new ModelFormatError(`${file}: calibration.act_range ${show(actRange)} is not 'minmax' or 'search'`);
+  const rawLayers = quant.layers;
+  if (!isObj(rawLayers)) return fail('layers', rawLayers, 'must be an object of integer layers');
+  const layers = new Map<string, { shape: number[]; bits: number; groupSize: number }>();
+  for (const [name, l] of Object.entries(rawLayers)) {
+    if (!isObj(l)) return fail(`layers["${name}"]`, l, 'must be an object');
+    const shape = l.shape;
+    if (!Array.isArray(shape) || (shape.length !== 2 && shape.length !== 4) || !shape.every((d) => Number.isInteger(d) && d >= 1 && d <= 0x7fffffff)) {
+      fail(`layers["${name}"].shape`, shape, 'must list 2 or 4 positive integers');
+    }
+    if (l.bits !== weightBits) fail(`layers["${name}"].bits`, l.bits, `must equal weight_bits ${weightBits}`);
+    const g = l.group_size ?? 0;
+    if (g !== 0 && g !== groupSize) fail(`layers["${name}"].group_size`, g, `must be 0 or group_size ${groupSize}`);
+    if (l.kind !== undefined && l.kind !== ((shape as number[]).length === 2 ? 'linear' : 'conv')) fail(`layers["${name}"].kind`, l.kind, 'does not match its shape');
+    if (l.act !== undefined && !(Number.isInteger(l.act) && (l.act as number) >= -1)) fail(`layers["${name}"].act`, l.act, 'must be an integer >= -1');
+    layers.set(name, { shape: shape as number[], bits: weightBits, groupSize: g as number });
+  }
+  const aq = quant.act_quantizers ?? [];
+  if (!Array.isArray(aq) || !aq.every((a) => typeof a === 'string')) fail('act_quantizers', aq, 'must be a list of names');
+  const rawRes = quant.resnets;
+  let resnets: QuantMeta['resnets'];
+  if (rawRes !== undefined) {
+    if (!isObj(rawRes) || !Array.isArray(rawRes.prefixes) || !Array.isArray(rawRes.widths) || rawRes.prefixes.length !== rawRes.widths.length) {
+      fail('resnets', rawRes, 'must list the TIB prefixes and widths');
+    }
+    resnets = rawRes as QuantMeta['resnets'];
+  } else if (tibWeights === 'none') {
+    throw new ModelFormatError(`${file}: quant.resnets must list the TIB prefixes and widths`);
+  }
+  return { weightBits, groupSize, tibWeights, fpWeights, layers, actQuantizers: aq as string[], resnets, schedule, calibration };
+}
+
+/** A (Δ) tensor: finite and within {@link QUANT_SCALE_RANGE}. */
+function scales(t: StTensor, name: string, file: string): Float32Array {
+  const v = toFiniteFloat32(t, name);
+  for (let i = 0; i < v.length; i++) {
+    if (!(v[i] >= QUANT_SCALE_RANGE.min && v[i] <= QUANT_SCALE_RANGE.max)) {
+      throw new ModelFormatError(`${file}: ${name}[${i}] = ${v[i]} is outside [${QUANT_SCALE_RANGE.min}, ${QUANT_SCALE_RANGE.max}]`);
+    }
+  }
+  return v;
+}
+
+/**
+ * Builds a model from a parsed §8 file; `device` becomes the model's default predict device.
+ * Everything is validated before the model is built: the metadata (checkQuantMeta), the config
+ * (resolveConfig), every tensor's name, dtype and shape against what the config implies
+ * (planModel), and every value the model reads (finite FP tensors and cache, scales within
+ * {@link QUANT_SCALE_RANGE}, timesteps in [0, 2^31]). Failures are ModelFormatErrors naming the file.
+ */
 export function loadQuantized(f: SafetensorsFile, file: string, device?: DeviceOption): UNetModel {
   const meta = f.metadata ?? {};
   const version = meta.format_version;
   if (version === undefined || String(version).split('.')[0] !== '1') {
     throw new ModelFormatError(`${file}: unsupported format_version ${JSON.stringify(version)} (this itokit reads version 1)`);
   }
-  let rawConfig: Record<string, unknown>;
-  let quant: Record<string, unknown>;
+  let rawConfig: unknown;
+  let rawQuant: unknown;
   try {
-    rawConfig = JSON.parse(meta.unet_config ?? 'null') as Record<string, unknown>;
-    quant = JSON.parse(meta.quant ?? 'null') as Record<string, unknown>;
+    rawConfig = JSON.parse(meta.unet_config ?? 'null');
+    rawQuant = JSON.parse(meta.quant ?? 'null');
   } catch (e) {
     throw new ModelFormatError(`${file}: metadata unet_config / quant is not JSON`, { cause: e });
   }
-  if (!rawConfig || !quant || typeof quant !== 'object') throw new ModelFormatError(`${file}: metadata lacks unet_config or quant`);
-  if (quant.temporal_mode !== 'exact') throw new ModelFormatError(`${file}: temporal_mode ${JSON.stringify(quant.temporal_mode)} is not supported (only 'exact')`);
-  const { config, warnings } = resolveConfig(rawConfig);
-  const tibWeights = quant.tib_weights ?? 'f32', fpWeights = quant.fp_weights ?? 'f32';
-  if (tibWeights !== 'f32' && tibWeights !== 'none') throw new ModelFormatError(`${file}: tib_weights ${JSON.stringify(tibWeights)} is not 'f32' or 'none'`);
-  if (fpWeights !== 'f32' && fpWeights !== 'f16') throw new ModelFormatError(`${file}: fp_weights ${JSON.stringify(fpWeights)} is not 'f32' or 'f16'`);
-  // calibration.act_range (§7.4 [X]) describes how the stored act.scale / act.zero were found;
-  // the runtime only reads those tensors, so loading checks the value and keeps it for saving.
-  const calib = quant.calibration as Record<string, unknown> | undefined;
-  const actRange = calib?.act_range ?? 'minmax';
-  if (actRange !== 'minmax' && actRange !== 'search') throw new ModelFormatError(`${file}: calibration.act_range ${JSON.stringify(actRange)} is not 'minmax' or 'search'`);
-  const layersMeta = quant.layers as Record<string, { shape: number[]; bits: number; group_size: number; act: number }>;
-  if (!layersMeta || typeof layersMeta !== 'object') throw new ModelFormatError(`${file}: quant.layers is missing`);
+  if (rawConfig === null || typeof rawConfig !== 'object' || Array.isArray(rawConfig)) throw new ModelFormatError(`${file}: metadata unet_config must be a JSON object`);
+  const q = checkQuantMeta(rawQuant, file);
+  const { config, warnings } = resolveConfig(rawConfig as Record<string, unknown>);
+  // Shapes the file holds, integer layers by their FP shape, for the plan.
+  const shapes = new Map<string, number[]>();
+  const layerTensors = new Set<string>();
+  for (const [name, l] of q.layers) {
+    for (const suffix of ['.qweight', '.wscale', '.wzero']) layerTensors.add(name + suffix);
+    shapes.set(`${name}.weight`, l.shape);
+  }
+  for (const [name, t] of f.tensors) {
+    if (SPECIAL.has(name) || layerTensors.has(name)) continue;
+    if (shapes.has(name)) throw new ModelFormatError(`${file}: ${name} is held both as FP weights and as integer codes`);
+    shapes.set(name, t.shape);
+  }
+  const plan = planModel(config, shapes, { tibAbsent: q.tibWeights === 'none' });
+  if (plan.unexpected.length) throw new ModelFormatError(`${file}: unexpected tensor ${plan.unexpected[0]}${plan.unexpected.length > 1 ? ` (and ${plan.unexpected.length - 1} more)` : ''}`);
+  const integer = new Set(plan.integerLayers);
+  for (const name of q.layers.keys()) if (!integer.has(name)) throw new ModelFormatError(`${file}: layer ${name} is not an integer layer of this model`);
+  for (const name of plan.integerLayers) if (!q.layers.has(name)) throw new ModelFormatError(`${file}: integer layer ${name} has no codes in the file`);
+  if (q.actQuantizers.length !== plan.actNames.length || q.actQuantizers.some((a, i) => a !== plan.actNames[i])) {
+    throw new ModelFormatError(`${file}: act_quantizers does not match the model's quantizer plan (${plan.actNames.length} quantizers)`);
+  }
+  if (q.resnets && (!same(q.resnets.widths, plan.tibWidths) || q.resnets.prefixes.some((p, i) => p !== plan.tibPrefixes[i]))) {
+    throw new ModelFormatError(`${file}: quant.resnets does not match the model's resnets`);
+  }
   const qlayers: NativeQuant['layers'] = [];
-  const used = new Set<string>();
-  for (const [name, l] of Object.entries(layersMeta)) {
+  for (const [name, l] of q.layers) {
     const qw = need(f, `${name}.qweight`, 'U8', file);
     const sc = need(f, `${name}.wscale`, 'F32', file);
     const ze = need(f, `${name}.wzero`, 'F32', file);
-    used.add(`${name}.qweight`).add(`${name}.wscale`).add(`${name}.wzero`);
     const shape = l.shape.length === 2 ? [l.shape[0], l.shape[1], 1, 1] : l.shape;
     const K = shape[1] * shape[2] * shape[3];
     const row = l.bits === 4 ? Math.ceil(K / 2) : K;
-    if (qw.shape.length !== 2 || qw.shape[0] !== shape[0] || qw.shape[1] !== row) {
+    if (!same(qw.shape, [shape[0], row])) {
       throw new ModelFormatError(`${file}: ${name}.qweight has shape [${qw.shape.join(', ')}], expected [${shape[0]}, ${row}]`);
+    }
+    if (sc.shape.length !== 2 || sc.shape[0] !== shape[0] || !same(sc.shape, ze.shape)) {
+      throw new ModelFormatError(`${file}: ${name}.wscale / .wzero have shapes [${sc.shape.join(', ')}] / [${ze.shape.join(', ')}], expected [${shape[0]}, groups]`);
     }
     qlayers.push({
       name,
       shape: l.shape,
       bits: l.bits,
-      groupSize: l.group_size,
+      groupSize: l.groupSize,
       codes: new Uint8Array(qw.data),
-      scale: toFloat32(sc, `${name}.wscale`),
-      zero: toFloat32(ze, `${name}.wzero`),
+      scale: scales(sc, `${name}.wscale`, file),
+      zero: toFiniteFloat32(ze, `${name}.wzero`),
     });
   }
-  const special = ['schedule.timesteps', 'act.scale', 'act.zero', 'temporal.timesteps', 'temporal.features'];
+  const tib = new Set(plan.tensors.filter((t) => t.tib).map((t) => t.name));
   const names: string[] = [];
   const arrays: Float32Array[] = [];
-  const shapes: number[][] = [];
-  const isTib = (name: string): boolean => /^time_embedding\.|\.time_emb_proj\.(weight|bias)$/.test(name);
+  const fpShapes: number[][] = [];
   for (const [name, t] of f.tensors) {
-    if (used.has(name) || special.includes(name)) continue;
-    if (tibWeights === 'none' && isTib(name)) throw new ModelFormatError(`${file}: ${name} is present although tib_weights is 'none'`);
+    if (SPECIAL.has(name) || layerTensors.has(name)) continue;
+    if (q.tibWeights === 'none' && tib.has(name)) throw new ModelFormatError(`${file}: ${name} is present although tib_weights is 'none'`);
     // fp_weights 'f16' (§8): conv/linear weights of the FP-kept layers are F16, everything else F32
-    const want = fpWeights === 'f16' && t.shape.length >= 2 && name.endsWith('.weight') && !isTib(name) ? 'F16' : 'F32';
-    if (t.dtype !== want) throw new ModelFormatError(`${file}: FP tensor ${name} must be ${want} (fp_weights '${fpWeights}'), got ${t.dtype}`);
+    const want = q.fpWeights === 'f16' && t.shape.length >= 2 && name.endsWith('.weight') && !tib.has(name) ? 'F16' : 'F32';
+    if (t.dtype !== want) throw new ModelFormatError(`${file}: FP tensor ${name} must be ${want} (fp_weights '${q.fpWeights}'), got ${t.dtype}`);
     names.push(name);
-    arrays.push(toFloat32(t, name));
-    shapes.push(t.shape);
+    arrays.push(toFiniteFloat32(t, name));
+    fpShapes.push(t.shape);
   }
-  if (tibWeights === 'none') {
-    // Cache-only file (§7.2): the model still has TIB layers; zero stand-ins of their shapes are
-    // released again by the native side, which then refuses cache misses.
-    const E = config.timeEmbeddingDim, C0 = config.blockOutChannels[0];
-    const res = quant.resnets as { prefixes?: string[]; widths?: number[] } | undefined;
-    if (!res || !Array.isArray(res.prefixes) || !Array.isArray(res.widths) || res.prefixes.length !== res.widths.length) {
-      throw new ModelFormatError(`${file}: quant.resnets must list the TIB prefixes and widths`);
-    }
-    const add = (name: string, shape: number[]): void => {
-      names.push(name);
-      arrays.push(new Float32Array(shape.reduce((a, b) => a * b, 1)));
-      shapes.push(shape);
-    };
-    add('time_embedding.linear_1.weight', [E, C0]);
-    add('time_embedding.linear_1.bias', [E]);
-    add('time_embedding.linear_2.weight', [E, E]);
-    add('time_embedding.linear_2.bias', [E]);
-    res.prefixes.forEach((p, i) => {
-      add(`${p}.time_emb_proj.weight`, [res.widths![i], E]);
-      add(`${p}.time_emb_proj.bias`, [res.widths![i]]);
-    });
+  const A = plan.actNames.length;
+  const tibWidth = plan.tibWidths.reduce((a, b) => a + b, 0);
+  const stepsT = need(f, 'schedule.timesteps', 'I64', file);
+  const S = stepsT.shape[0];
+  if (stepsT.shape.length !== 1 || S < 1) throw new ModelFormatError(`${file}: schedule.timesteps must be [S] with S >= 1, got [${stepsT.shape.join(', ')}]`);
+  const actScaleT = need(f, 'act.scale', 'F32', file);
+  const actZeroT = need(f, 'act.zero', 'U8', file);
+  for (const [n, t] of [['act.scale', actScaleT], ['act.zero', actZeroT]] as const) {
+    if (!same(t.shape, [S, A])) throw new ModelFormatError(`${file}: ${n} has shape [${t.shape.join(', ')}], expected [${S}, ${A}]`);
   }
-  const steps = i64ToF64(need(f, 'schedule.timesteps', 'I64', file));
+  const cacheTT = need(f, 'temporal.timesteps', 'I64', file);
+  const cacheT = need(f, 'temporal.features', 'F32', file);
+  const U = cacheTT.shape[0];
+  if (cacheTT.shape.length !== 1 || !(same(cacheT.shape, [U, tibWidth]) || (U === 0 && same(cacheT.shape, [0, 0])))) {
+    throw new ModelFormatError(`${file}: temporal.timesteps / .features have shapes [${cacheTT.shape.join(', ')}] / [${cacheT.shape.join(', ')}], expected [U] / [U, ${tibWidth}]`);
+  }
+  const steps = i64ToF64(stepsT, 'schedule.timesteps', file);
+  const cacheTimesteps = i64ToF64(cacheTT, 'temporal.timesteps', file);
+  if (q.tibWeights === 'none') {
+    // a cache-only model computes no temporal feature: each calibrated step must be cached (§7.2)
+    const cached = new Set(cacheTimesteps);
+    const miss = steps.find((t) => !cached.has(t));
+    if (miss !== undefined) throw new ModelFormatError(`${file}: calibrated timestep ${miss} has no cached temporal feature in a cache-only file (tib_weights 'none')`);
+  }
   const nq: NativeQuant = {
-    weightBits: Number(quant.weight_bits),
-    groupSize: Number(quant.group_size ?? 0),
-    actNames: (quant.act_quantizers as string[]) ?? [],
+    weightBits: q.weightBits,
+    groupSize: q.groupSize,
+    actNames: q.actQuantizers,
     layers: qlayers,
     steps,
-    actScale: toFloat32(need(f, 'act.scale', 'F32', file), 'act.scale'),
-    actZero: new Uint8Array(need(f, 'act.zero', 'U8', file).data),
-    cacheT: i64ToF64(need(f, 'temporal.timesteps', 'I64', file)),
-    cache: toFloat32(need(f, 'temporal.features', 'F32', file), 'temporal.features'),
-    fpF16: fpWeights === 'f16',
-    cacheOnly: tibWeights === 'none',
+    actScale: scales(actScaleT, 'act.scale', file),
+    actZero: new Uint8Array(actZeroT.data),
+    cacheT: cacheTimesteps,
+    cache: toFiniteFloat32(cacheT, 'temporal.features'),
+    fpF16: q.fpWeights === 'f16',
+    cacheOnly: q.tibWeights === 'none',
   };
-  const handle = unetNative().unetCreate(config, names, arrays, shapes, nq);
-  const precision = `w${nq.weightBits}a${quant.act_bits}` as Precision;
+  const handle = runNativeSync(() => unetNative().unetCreate(config, names, arrays, fpShapes, nq));
+  const precision: Precision = q.weightBits === 4 ? 'w4a8' : 'w8a8';
   return new UNetModel({
     handle,
     config,
-    rawConfig,
+    rawConfig: rawConfig as Record<string, unknown>,
     warnings,
     precision,
     device,
     quantMeta: {
-      weight_bits: nq.weightBits,
-      act_bits: quant.act_bits,
-      group_size: nq.groupSize,
-      tib_weights: tibWeights,
-      fp_weights: fpWeights,
-      schedule: quant.schedule,
-      calibration: quant.calibration,
+      weight_bits: q.weightBits,
+      act_bits: 8,
+      group_size: q.groupSize,
+      tib_weights: q.tibWeights,
+      fp_weights: q.fpWeights,
+      schedule: q.schedule,
+      calibration: q.calibration,
     },
   });
 }

@@ -253,3 +253,16 @@ export function toFloat32(t: StTensor, name = '?'): Float32Array {
   }
   return out;
 }
+
+/**
+ * {@link toFloat32} for values a model reads (weights, biases, norms, scales, cached features):
+ * NaN or ±Inf fails with a ModelFormatError naming the tensor and the index. The one finiteness
+ * rule of the diffusers folder and the quantized file loaders.
+ */
+export function toFiniteFloat32(t: StTensor, name = '?'): Float32Array {
+  const out = toFloat32(t, name);
+  for (let i = 0; i < out.length; i++) {
+    if (!Number.isFinite(out[i])) throw new ModelFormatError(`tensor ${name} holds a non-finite value (${out[i]}) at index ${i}`);
+  }
+  return out;
+}

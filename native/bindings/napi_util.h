@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <new>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -118,13 +120,31 @@ inline uint64_t u53_arg(const Napi::CallbackInfo& info, std::size_t i, const cha
   return static_cast<uint64_t>(v);
 }
 
-// Wraps a binding so that itk::Error thrown while reading arguments also becomes a coded error.
+// Wraps a binding so that every C++ exception leaving it becomes a coded JS error. node-addon-api
+// turns only Napi::Error into a JS exception; anything else escaping a callback reaches
+// std::terminate and kills the process (a std::bad_alloc from a hostile model's sizes did).
 template <Napi::Value (*F)(const Napi::CallbackInfo&)>
 Napi::Value guarded(const Napi::CallbackInfo& info) {
   try {
     return F(info);
   } catch (const Error& e) {
     throw coded_error(info.Env(), code_string(e.code()), e.what());
+  } catch (const Napi::Error& e) {
+    // A JS error already (a failed napi call while reading an argument of the wrong type, or an
+    // exception thrown by JS code the binding called): keep it, adding a code when it has none.
+    // Napi::Error derives from std::exception, so this comes before the std::exception handler.
+    Napi::Value v = e.Value();
+    if (v.IsObject() && !v.As<Napi::Object>().Has("code")) v.As<Napi::Object>().Set("code", code_string(Code::InvalidArg));
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw coded_error(info.Env(), code_string(Code::OutOfMemory), "out of memory");
+  } catch (const std::length_error& e) {
+    // a container asked for more than it can ever hold: an allocation that cannot succeed
+    throw coded_error(info.Env(), code_string(Code::OutOfMemory), std::string("allocation too large (") + e.what() + ")");
+  } catch (const std::exception& e) {
+    throw coded_error(info.Env(), code_string(Code::Internal), e.what());
+  } catch (...) {
+    throw coded_error(info.Env(), code_string(Code::Internal), "unknown native exception");
   }
 }
 

@@ -1,6 +1,8 @@
 // unet area bindings: model handles (a JS object wrapping a shared_ptr<Model>), forward, temporal
 // features, quantization and export. Arguments were validated in lib/unet/*.ts; the checks here
 // keep direct callers from reading or writing out of bounds. No math here.
+#include <cmath>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -45,18 +47,66 @@ ModelPtr model_arg(const Napi::CallbackInfo& info, std::size_t i) {
   return *static_cast<ModelPtr*>(p);
 }
 
-int int_prop(const Napi::Object& o, const char* k) { return static_cast<int>(o.Get(k).As<Napi::Number>().Int32Value()); }
-double num_prop(const Napi::Object& o, const char* k) { return o.Get(k).As<Napi::Number>().DoubleValue(); }
+// Readers of the JS objects lib/unet builds. A wrong type or an out-of-range number is a coded
+// error, never a silent Int32Value wrap-around (2^31 would become a negative channel count).
+int int_value(Napi::Env env, const Napi::Value& v, const std::string& what, double lo = -2147483648.0) {
+  if (!v.IsNumber()) throw_arg(env, what + " must be a number");
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= lo && d <= 2147483647.0) || d != std::floor(d)) throw_arg(env, what + " must be an integer in [" + std::to_string(static_cast<int64_t>(lo)) + ", 2^31)");
+  return static_cast<int>(d);
+}
+int int_prop(const Napi::Object& o, const char* k) { return int_value(o.Env(), o.Get(k), k); }
+double num_prop(const Napi::Object& o, const char* k) {
+  const Napi::Value v = o.Get(k);
+  if (!v.IsNumber()) throw_arg(o.Env(), std::string(k) + " must be a number");
+  return v.As<Napi::Number>().DoubleValue();
+}
 bool bool_prop(const Napi::Object& o, const char* k) { return o.Get(k).ToBoolean(); }
+std::string str_value(Napi::Env env, const Napi::Value& v, const std::string& what) {
+  if (!v.IsString()) throw_arg(env, what + " must be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+Napi::Object obj_value(Napi::Env env, const Napi::Value& v, const std::string& what) {
+  if (!v.IsObject()) throw_arg(env, what + " must be an object");
+  return v.As<Napi::Object>();
+}
+Napi::Array arr_value(Napi::Env env, const Napi::Value& v, const std::string& what) {
+  if (!v.IsArray()) throw_arg(env, what + " must be an array");
+  return v.As<Napi::Array>();
+}
+template <typename T>
+Napi::TypedArrayOf<T> typed_value(Napi::Env env, const Napi::Value& v, const std::string& what) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != typed_array_kind<T>())
+    throw coded_error(env, code_string(Code::Dtype), what + " has the wrong type");
+  return v.As<Napi::TypedArrayOf<T>>();
+}
 
-std::vector<int> int_list(const Napi::Value& v) {
+// Config lists and tensor shapes hold a handful of entries; a longer list is not one of ours.
+constexpr uint32_t kMaxList = 64;
+
+std::vector<int> int_list(Napi::Env env, const Napi::Value& v, const std::string& what, double lo = -2147483648.0) {
+  Napi::Array a = arr_value(env, v, what);
+  if (a.Length() > kMaxList) throw_arg(env, what + " has " + std::to_string(a.Length()) + " entries");
   std::vector<int> out;
-  Napi::Array a = v.As<Napi::Array>();
-  for (uint32_t i = 0; i < a.Length(); ++i) out.push_back(a.Get(i).As<Napi::Number>().Int32Value());
+  for (uint32_t i = 0; i < a.Length(); ++i) out.push_back(int_value(env, a.Get(i), what, lo));
   return out;
 }
 
-unet::Config config_arg(const Napi::Object& o) {
+// A tensor shape: non-negative int32 dimensions.
+std::vector<int> shape_value(Napi::Env env, const Napi::Value& v, const std::string& what) { return int_list(env, v, what, 0); }
+
+// Elements of a shape, or SIZE_MAX when the product overflows.
+std::size_t numel(const std::vector<int>& s) {
+  std::size_t n = 1;
+  for (int d : s) {
+    if (d != 0 && n > SIZE_MAX / static_cast<std::size_t>(d)) return SIZE_MAX;
+    n *= static_cast<std::size_t>(d);
+  }
+  return n;
+}
+
+unet::Config config_arg(Napi::Env env, const Napi::Value& v) {
+  const Napi::Object o = obj_value(env, v, "config");
   unet::Config c;
   c.in_ch = int_prop(o, "inChannels");
   c.out_ch = int_prop(o, "outChannels");
@@ -64,9 +114,9 @@ unet::Config config_arg(const Napi::Object& o) {
   c.flip = bool_prop(o, "flipSinToCos");
   c.freq_shift = static_cast<float>(num_prop(o, "freqShift"));
   c.time_dim = int_prop(o, "timeEmbeddingDim");
-  c.boc = int_list(o.Get("blockOutChannels"));
-  for (int a : int_list(o.Get("downAttention"))) c.down_attn.push_back(a != 0);
-  for (int a : int_list(o.Get("upAttention"))) c.up_attn.push_back(a != 0);
+  c.boc = int_list(env, o.Get("blockOutChannels"), "blockOutChannels");
+  for (int a : int_list(env, o.Get("downAttention"), "downAttention")) c.down_attn.push_back(a != 0);
+  for (int a : int_list(env, o.Get("upAttention"), "upAttention")) c.up_attn.push_back(a != 0);
   c.mid = bool_prop(o, "midBlock");
   c.mid_attn = bool_prop(o, "addAttention");
   c.layers = int_prop(o, "layersPerBlock");
@@ -76,6 +126,7 @@ unet::Config config_arg(const Napi::Object& o) {
   c.groups = int_prop(o, "normNumGroups");
   c.attn_groups = int_prop(o, "attnNormNumGroups");
   c.eps = static_cast<float>(num_prop(o, "normEps"));
+  unet::validate_config(c);  // before anything is sized from it
   return c;
 }
 
@@ -84,35 +135,101 @@ std::vector<int64_t> steps_arg(const Napi::CallbackInfo& info, std::size_t i, co
   return std::vector<int64_t>(a.data, a.data + a.length);
 }
 
+// Timesteps read from a quantized file (lib/unet checked them): integers in [0, 2^31].
+std::vector<int64_t> file_steps(Napi::Env env, const Napi::Value& v, const std::string& what) {
+  Napi::TypedArrayOf<double> a = typed_value<double>(env, v, what);
+  std::vector<int64_t> out(a.ElementLength());
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const double t = a[i];
+    if (!(t >= 0 && t <= 2147483648.0) || t != std::floor(t)) throw_code(env, Code::ModelFormat, what + " holds a timestep outside [0, 2^31]");
+    out[i] = static_cast<int64_t>(t);
+  }
+  return out;
+}
+
+// unetPlan(config, names[], shapes[][], allowTibAbsent) -> { paramBytes, tensors: [{name, shape,
+// tib}], integerLayers, actNames, tibPrefixes, tibWidths, mismatch: string | null }: what the config
+// implies, checked against the shapes a file holds, before any weight is read or allocated.
+Napi::Value Plan(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const unet::Config cfg = config_arg(env, info[0]);
+  Napi::Array names = arr_value(env, info[1], "names"), shapes = arr_value(env, info[2], "shapes");
+  if (shapes.Length() != names.Length()) throw_arg(env, "names and shapes differ in length");
+  std::map<std::string, std::vector<int>> have;
+  for (uint32_t i = 0; i < names.Length(); ++i) {
+    const std::string name = str_value(env, names.Get(i), "names[]");
+    have[name] = shape_value(env, shapes.Get(i), name + " shape");
+  }
+  unet::Plan p = unet::plan_model(cfg, have, info[3].ToBoolean());
+  const std::vector<std::string> act = unet::plan_layers(p.shell.get());
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("paramBytes", p.param_bytes);
+  Napi::Array ts = Napi::Array::New(env);
+  for (std::size_t i = 0; i < p.tensors.size(); ++i) {
+    Napi::Object t = Napi::Object::New(env);
+    t.Set("name", p.tensors[i].name);
+    Napi::Array sh = Napi::Array::New(env);
+    for (std::size_t k = 0; k < p.tensors[i].shape.size(); ++k) sh.Set(static_cast<uint32_t>(k), p.tensors[i].shape[k]);
+    t.Set("shape", sh);
+    t.Set("tib", p.tensors[i].tib);
+    ts.Set(static_cast<uint32_t>(i), t);
+  }
+  r.Set("tensors", ts);
+  Napi::Array il = Napi::Array::New(env), an = Napi::Array::New(env), tp = Napi::Array::New(env), tw = Napi::Array::New(env);
+  uint32_t ni = 0;
+  for (const unet::Conv* c : static_cast<const Model&>(*p.shell).layers())
+    if (c->q.bits == -1) il.Set(ni++, c->name);
+  for (std::size_t i = 0; i < act.size(); ++i) an.Set(static_cast<uint32_t>(i), act[i]);
+  for (std::size_t i = 0; i < p.shell->tib.size(); ++i) {
+    tp.Set(static_cast<uint32_t>(i), p.shell->tib[i]->prefix);
+    tw.Set(static_cast<uint32_t>(i), p.shell->tib[i]->temb.O);
+  }
+  r.Set("integerLayers", il);
+  r.Set("actNames", an);
+  r.Set("tibPrefixes", tp);
+  r.Set("tibWidths", tw);
+  r.Set("mismatch", p.mismatch.empty() ? env.Null() : Napi::String::New(env, p.mismatch));
+  return r;
+}
+
 // unetCreate(config, names[], arrays: Float32Array[], shapes: number[][], quant | null) -> handle
 Napi::Value Create(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const unet::Config cfg = config_arg(info[0].As<Napi::Object>());
-  Napi::Array names = info[1].As<Napi::Array>(), arrays = info[2].As<Napi::Array>(), shapes = info[3].As<Napi::Array>();
+  const unet::Config cfg = config_arg(env, info[0]);
+  Napi::Array names = arr_value(env, info[1], "names"), arrays = arr_value(env, info[2], "arrays"), shapes = arr_value(env, info[3], "shapes");
+  if (arrays.Length() != names.Length() || shapes.Length() != names.Length()) throw_arg(env, "names, arrays and shapes differ in length");
   std::map<std::string, unet::Tensor> tensors;
   for (uint32_t i = 0; i < names.Length(); ++i) {
-    Napi::TypedArrayOf<float> a = arrays.Get(i).As<Napi::TypedArrayOf<float>>();
+    const std::string name = str_value(env, names.Get(i), "names[]");
+    Napi::TypedArrayOf<float> a = typed_value<float>(env, arrays.Get(i), name);
     unet::Tensor t;
-    t.shape = int_list(shapes.Get(i));
+    t.shape = shape_value(env, shapes.Get(i), name + " shape");
+    // every given tensor is whole: an empty one would pass for a placeholder (below)
+    if (numel(t.shape) != a.ElementLength() || a.ElementLength() == 0)
+      throw_code(env, Code::Shape, name + ": " + std::to_string(a.ElementLength()) + " values do not fill its shape");
     t.d.assign(a.Data(), a.Data() + a.ElementLength());
-    tensors[names.Get(i).As<Napi::String>().Utf8Value()] = std::move(t);
+    tensors[name] = std::move(t);
   }
   const bool quant = info.Length() > 4 && info[4].IsObject();
   Napi::Array qlayers;
+  unet::BuildOptions bo;
   if (quant) {
-    // Integer layers carry no FP weight: stand in zeros of the declared shape, replaced below.
-    qlayers = info[4].As<Napi::Object>().Get("layers").As<Napi::Array>();
+    Napi::Object q = info[4].As<Napi::Object>();
+    bo.allow_tib_absent = bool_prop(q, "cacheOnly");  // tib_weights 'none' (§7.2): no TIB tensors
+    // Integer layers carry no FP weight: a placeholder of the declared shape (nothing allocated),
+    // checked against the config by build_model, the codes set below.
+    qlayers = arr_value(env, q.Get("layers"), "quant.layers");
     for (uint32_t i = 0; i < qlayers.Length(); ++i) {
-      Napi::Object l = qlayers.Get(i).As<Napi::Object>();
+      Napi::Object l = obj_value(env, qlayers.Get(i), "quant.layers[]");
+      const std::string name = str_value(env, l.Get("name"), "layer name") + ".weight";
+      if (tensors.count(name)) throw_code(env, Code::ModelFormat, name + " is held both as FP weights and as integer codes");
       unet::Tensor t;
-      t.shape = int_list(l.Get("shape"));
-      std::size_t n = 1;
-      for (int d : t.shape) n *= static_cast<std::size_t>(d);
-      t.d.assign(n, 0.f);
-      tensors[l.Get("name").As<Napi::String>().Utf8Value() + ".weight"] = std::move(t);
+      t.shape = shape_value(env, l.Get("shape"), name + " shape");
+      tensors[name] = std::move(t);
     }
   }
-  std::shared_ptr<Model> m(unet::build_model(cfg, tensors).release());
+  std::shared_ptr<Model> m(unet::build_model(cfg, tensors, bo).release());
+  tensors.clear();
   if (quant) {
     Napi::Object q = info[4].As<Napi::Object>();
     m->quant = std::make_unique<unet::QuantState>();
@@ -121,42 +238,49 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
     qs.n_act = static_cast<int>(qs.act_names.size());
     qs.weight_bits = int_prop(q, "weightBits");
     qs.group = int_prop(q, "groupSize");
-    Napi::Array an = q.Get("actNames").As<Napi::Array>();
+    Napi::Array an = arr_value(env, q.Get("actNames"), "actNames");
     if (an.Length() != qs.act_names.size()) throw_code(env, Code::ModelFormat, "act_quantizers does not match the model's quantizer plan");
-    for (uint32_t i = 0; i < an.Length(); ++i)
-      if (an.Get(i).As<Napi::String>().Utf8Value() != qs.act_names[i])
-        throw_code(env, Code::ModelFormat, "act_quantizers[" + std::to_string(i) + "] is " + an.Get(i).As<Napi::String>().Utf8Value() + ", expected " + qs.act_names[i]);
+    for (uint32_t i = 0; i < an.Length(); ++i) {
+      const std::string a = str_value(env, an.Get(i), "act_quantizers[]");
+      if (a != qs.act_names[i]) throw_code(env, Code::ModelFormat, "act_quantizers[" + std::to_string(i) + "] is " + a + ", expected " + qs.act_names[i]);
+    }
     std::map<std::string, unet::Conv*> by_name;
     for (unet::Conv* c : m->layers()) by_name[c->name] = c;
     for (uint32_t i = 0; i < qlayers.Length(); ++i) {
       Napi::Object l = qlayers.Get(i).As<Napi::Object>();
-      const std::string name = l.Get("name").As<Napi::String>().Utf8Value();
+      const std::string name = str_value(env, l.Get("name"), "layer name");
       auto it = by_name.find(name);
       if (it == by_name.end() || it->second->q.bits != -1) throw_code(env, Code::ModelFormat, "layer " + name + " is not an integer layer of this model");
-      Napi::TypedArrayOf<uint8_t> codes = l.Get("codes").As<Napi::TypedArrayOf<uint8_t>>();
-      Napi::TypedArrayOf<float> sc = l.Get("scale").As<Napi::TypedArrayOf<float>>(), ze = l.Get("zero").As<Napi::TypedArrayOf<float>>();
+      Napi::TypedArrayOf<uint8_t> codes = typed_value<uint8_t>(env, l.Get("codes"), name + ".qweight");
+      Napi::TypedArrayOf<float> sc = typed_value<float>(env, l.Get("scale"), name + ".wscale"), ze = typed_value<float>(env, l.Get("zero"), name + ".wzero");
       if (sc.ElementLength() != ze.ElementLength()) throw_code(env, Code::ModelFormat, name + ": wscale and wzero differ in size");
       unet::set_codes(it->second, int_prop(l, "bits"), int_prop(l, "groupSize"), codes.Data(), codes.ElementLength(), sc.Data(), ze.Data(), sc.ElementLength());
     }
-    for (unet::Conv* c : m->layers())
+    for (unet::Conv* c : m->layers()) {
       if (c->q.bits == -1) throw_code(env, Code::ModelFormat, "integer layer " + c->name + " has no codes in the file");
-    Napi::TypedArrayOf<double> steps = q.Get("steps").As<Napi::TypedArrayOf<double>>();
-    qs.steps.assign(steps.Data(), steps.Data() + steps.ElementLength());
-    Napi::TypedArrayOf<float> as = q.Get("actScale").As<Napi::TypedArrayOf<float>>();
-    Napi::TypedArrayOf<uint8_t> az = q.Get("actZero").As<Napi::TypedArrayOf<uint8_t>>();
+      // a placeholder that was not an integer layer would leave an FP layer without weights
+      if (c->q.bits == 0 && c->w.empty() && !(bo.allow_tib_absent && unet::is_tib_layer(*m, *c)))
+        throw_code(env, Code::ModelFormat, "layer " + c->name + " has no weights");
+    }
+    qs.steps = file_steps(env, q.Get("steps"), "schedule.timesteps");
+    Napi::TypedArrayOf<float> as = typed_value<float>(env, q.Get("actScale"), "act.scale");
+    Napi::TypedArrayOf<uint8_t> az = typed_value<uint8_t>(env, q.Get("actZero"), "act.zero");
     if (as.ElementLength() != qs.steps.size() * qs.n_act || az.ElementLength() != as.ElementLength())
       throw_code(env, Code::ModelFormat, "act.scale / act.zero must be [S, A]");
+    for (std::size_t i = 0; i < as.ElementLength(); ++i)
+      if (!(std::isfinite(as[i]) && as[i] > 0)) throw_code(env, Code::ModelFormat, "act.scale must hold finite positive values");
     qs.act_scale.assign(as.Data(), as.Data() + as.ElementLength());
     qs.act_zero.assign(az.Data(), az.Data() + az.ElementLength());
-    Napi::TypedArrayOf<double> ct = q.Get("cacheT").As<Napi::TypedArrayOf<double>>();
-    Napi::TypedArrayOf<float> cf = q.Get("cache").As<Napi::TypedArrayOf<float>>();
-    qs.cache_t.assign(ct.Data(), ct.Data() + ct.ElementLength());
+    qs.cache_t = file_steps(env, q.Get("cacheT"), "temporal.timesteps");
+    Napi::TypedArrayOf<float> cf = typed_value<float>(env, q.Get("cache"), "temporal.features");
     if (cf.ElementLength() != qs.cache_t.size() * static_cast<std::size_t>(m->tib_width))
       throw_code(env, Code::ModelFormat, "temporal.features must be [U, " + std::to_string(m->tib_width) + "]");
+    for (std::size_t i = 0; i < cf.ElementLength(); ++i)
+      if (!std::isfinite(cf[i])) throw_code(env, Code::ModelFormat, "temporal.features must hold finite values");
     qs.cache.assign(cf.Data(), cf.Data() + cf.ElementLength());
     unet::drop_fp_weights(m.get());
     if (bool_prop(q, "fpF16")) unet::store_fp_f16(m.get());
-    if (bool_prop(q, "cacheOnly")) unet::drop_tib_weights(m.get());
+    if (bo.allow_tib_absent) unet::drop_tib_weights(m.get());
   }
   return wrap_model(env, std::move(m));
 }
@@ -524,6 +648,7 @@ Napi::Value QuantTest(const Napi::CallbackInfo& info) {
 
 void init_unet(Napi::Env env, Napi::Object exports) {
   exports.Set("unetCreate", Napi::Function::New(env, guarded<Create>));
+  exports.Set("unetPlan", Napi::Function::New(env, guarded<Plan>));
   exports.Set("unetPredict", Napi::Function::New(env, guarded<Predict>));
   exports.Set("unetTaps", Napi::Function::New(env, guarded<Taps>));
   exports.Set("unetTemporal", Napi::Function::New(env, guarded<Temporal>));

@@ -141,9 +141,60 @@ struct Model {
   void index_tib();
 };
 
-// Builds a model from named FP32 tensors (canonical diffusers names). Throws ModelFormat on a
-// missing tensor or a wrong shape.
-std::unique_ptr<Model> build_model(const Config& cfg, const std::map<std::string, Tensor>& tensors);
+// Plausibility limits of a config. lib/unet/config.ts (CONFIG_LIMITS) checks the same numbers
+// first with messages naming the config key; these guard direct callers of the native layer. The
+// limits keep every count and index of the walk and the kernels inside int32, and the parameter
+// cap keeps a hostile config from allocating more than a real UNet2DModel (the largest diffusers
+// ones hold well under 1 GiB of FP32 weights).
+constexpr int kMaxBlocks = 8;
+constexpr int kMaxLayersPerBlock = 32;
+constexpr int kMaxChannels = 16384;
+constexpr int kMaxTimeDim = 4 * kMaxChannels;
+constexpr double kMaxParamBytes = 4294967296.0;  // FP32 bytes of all weights, biases and norms
+constexpr float kMinNormEps = 1e-12f, kMaxNormEps = 1.0f;
+constexpr float kMinScaleFactor = 1e-3f, kMaxScaleFactor = 1e3f;
+
+// Throws ModelFormat unless cfg is within the limits above: block counts, channel and layer
+// ranges, norm groups and head sizes dividing their channels, finite positive eps and
+// mid_block_scale_factor, and a time-embedding denominator (C0/2 − freq_shift) above zero (the
+// sinusoid frequencies then stay in (0, 1], finite for every timestep).
+void validate_config(const Config& cfg);
+
+// One tensor the config implies: canonical name and shape; `tib` marks the Temporal Information
+// Block (time MLP, every time_emb_proj), which a cache-only quantized file does not hold.
+struct TensorSpec {
+  std::string name;
+  std::vector<int> shape;
+  bool tib = false;
+};
+
+// Options of build_model.
+struct BuildOptions {
+  // Tensors of the TIB may be absent (tib_weights 'none', §7.2): their layers stay empty.
+  bool allow_tib_absent = false;
+  // Refuse configs above kMaxParamBytes before anything is allocated (off only for plan_model,
+  // whose caller reports the cap with the config's numbers).
+  bool enforce_cap = true;
+};
+
+// Builds a model from named FP32 tensors (canonical diffusers names). Throws ModelFormat on an
+// implausible config (validate_config), a missing tensor or a wrong shape, listing the offenders;
+// nothing is allocated for a missing or mis-shaped tensor. A tensor with a shape and no data is a
+// placeholder: the layer is built empty (integer layers whose codes come from a quantized file).
+std::unique_ptr<Model> build_model(const Config& cfg, const std::map<std::string, Tensor>& tensors,
+                                   const BuildOptions& o = BuildOptions());
+
+// What a config implies, checked against the shapes a file holds, without allocating weights.
+struct Plan {
+  std::vector<TensorSpec> tensors;  // every tensor the model reads, in build order
+  double param_bytes = 0;           // FP32 bytes of all of them
+  std::string mismatch;             // "" or the missing / mis-shaped tensors, as build_model reports them
+  std::unique_ptr<Model> shell;     // the model's structure with empty weights (layer plan, TIB)
+};
+
+// Validates cfg and walks the model against `shapes` (tensors given by shape only); the parameter
+// cap is left to the caller. Throws ModelFormat only for an implausible config.
+Plan plan_model(const Config& cfg, const std::map<std::string, std::vector<int>>& shapes, bool allow_tib_absent);
 
 // Calibration hooks the forward pass calls at every activation quantizer when mode is Calibrate.
 struct CalibHooks {
