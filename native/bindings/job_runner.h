@@ -198,8 +198,7 @@ inline Napi::Value queue_async(Napi::Env env, Job job) {
 // Runs `job` synchronously (returns finish() or undefined) or queues it and returns a Promise.
 inline Napi::Value run_job(Napi::Env env, bool async, Job job) {
   if (async) return queue_async(env, std::move(job));
-  ScopedSyncCaller sync;  // a busy pool runs this call inline instead of making the event loop wait
-  std::string code, message;
+  std::string code, message;  // (guarded<> marked this JS thread as a sync caller)
   if (!run_work(job, &code, &message)) throw coded_error(env, code.c_str(), message);
   return job.finish ? job.finish(env) : env.Undefined();
 }

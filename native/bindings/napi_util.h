@@ -13,6 +13,7 @@
 
 #include "../core/control.h"
 #include "../core/error.h"
+#include "../core/threadpool.h"
 
 namespace itk {
 namespace napi {
@@ -123,8 +124,11 @@ inline uint64_t u53_arg(const Napi::CallbackInfo& info, std::size_t i, const cha
 // Wraps a binding so that every C++ exception leaving it becomes a coded JS error. node-addon-api
 // turns only Napi::Error into a JS exception; anything else escaping a callback reaches
 // std::terminate and kills the process (a std::bad_alloc from a hostile model's sizes did).
+// Every binding runs on a JS thread: mark it, so a busy CPU pool runs its parallel regions inline
+// rather than make the event loop wait behind an async call (native/core/threadpool.h).
 template <Napi::Value (*F)(const Napi::CallbackInfo&)>
 Napi::Value guarded(const Napi::CallbackInfo& info) {
+  ScopedSyncCaller js_thread;
   try {
     return F(info);
   } catch (const Error& e) {
