@@ -1,4 +1,4 @@
-// MA-fBM sampler on the GPU (spec/fbm.md §4, §10): one thread per (path, dimension), the time
+// MA-fBM sampler on the GPU (docs/design/fbm.md): one thread per (path, dimension), the time
 // loop inside the kernel, state in registers/local memory, and the same fbm_markov_path as the
 // CPU loop so both backends produce the same bits.
 #include "../native/core/cuda_api.h"

@@ -1,7 +1,7 @@
 /**
  * Counter-based random numbers: Philox4x32-10 keyed by the seed, counter = (draw block, step,
  * path, stream). The same seed gives the same bits on every thread count, chunking and device.
- * Layout and transforms: spec/sde.md §2.
+ * Layout and transforms: docs/design/randomness.md
  * @packageDocumentation
  */
 import { DeviceOption, deviceCode, resolveDevice } from './backends';
@@ -11,7 +11,7 @@ import { native } from './native';
 import { RUN_KEYS, RunOptions, runNative, runNativeSync } from './run';
 import { Dtype, FloatArray, Seed, allocate, checkBacking, checkDtype, checkInt, checkOptions, describe, optionKeys, seedKey } from './validate';
 
-/** Named noise streams (spec/sde.md §2.2; family streams from 32); any integer below 65536 is a valid stream. */
+/** Named noise streams (docs/design/randomness.md; family streams from 32); any integer below 65536 is a valid stream. */
 export const streams = {
   BROWNIAN: 0,
   PRIOR: 1,

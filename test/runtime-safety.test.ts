@@ -99,8 +99,9 @@ describe('scheduling', () => {
     expect(err).toBeInstanceOf(AbortError);
     expect((err as AbortError).cause).toEqual(new Error('client went away'));
     expect(ms).toBeLessThan(10);
-    // The running ones stop at their next check; those still queued were dropped.
-    for (const e of await Promise.all(busy)) expect(e).toBeInstanceOf(AbortError);
+    // A busy call either finished before the abort or was aborted (running ones at their next
+    // check, queued ones dropped); nothing else.
+    for (const e of await Promise.all(busy)) if (!(e instanceof AbortError)) expect(e).toHaveProperty('final');
   }, 60_000);
 
   test('the threads option limits one call and never resizes the pool', async () => {

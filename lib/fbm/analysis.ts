@@ -1,5 +1,5 @@
 /**
- * Covariances (spec/fbm.md §1-2) and Hurst estimation (§7).
+ * Covariances (docs/design/fbm.md) and Hurst estimation.
  * @packageDocumentation
  */
 import { InvalidArgumentError } from '../errors';
@@ -60,7 +60,7 @@ export function covariance(o: CovarianceOptions): Float64Array {
   return out;
 }
 
-/** fGn autocovariance ρ(k) = ½(|k+1|^{2H} − 2|k|^{2H} + |k−1|^{2H}), evaluated stably (§6). */
+/** fGn autocovariance ρ(k) = ½(|k+1|^{2H} − 2|k|^{2H} + |k−1|^{2H}), evaluated stably (docs/design/fbm.md). */
 export function fgnAutocovariance(hurst: number, k: number): number {
   const h = checkHurst(hurst);
   if (typeof k !== 'number' || !Number.isFinite(k)) throw new InvalidArgumentError('k must be a finite number');

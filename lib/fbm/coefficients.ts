@@ -1,5 +1,5 @@
 /**
- * Speed grids and the closed-form optimal MA-fBM weights (spec/fbm.md §2-3; Daems et al.,
+ * Speed grids and the closed-form optimal MA-fBM weights (docs/design/fbm.md; Daems et al.,
  * ICLR 2024).
  * @packageDocumentation
  */
@@ -99,7 +99,7 @@ export function markovCoefficients(o: CoefficientOptions): MarkovCoefficients {
   const T = checkHorizon('T', o.T, 1);
   const norm = checkNormalization(o.normalization);
   const gammas = resolveGammas(o);
-  // dω/dH = A⁻¹ db/dH. Type II: analytic ∂P/∂a series (the h = 1e-5 differences of spec §8 are
+  // dω/dH = A⁻¹ db/dH. Type II: analytic ∂P/∂a series (the h = 1e-5 differences of docs/design/fbm.md
   // amplified by cond(A) ≈ 1e7 to 4e-6..8e-6 relative at T = 1, H ≥ 0.8); type I: differences.
   const deriv = o.derivative === true ? (type === 'II' ? 2 : 1) : 0;
   const r = runNativeSync(() => fbmAddon().fbmCoefficients(typeCode(type), hurst, T, norm === 'unit', gammas, deriv));
@@ -107,7 +107,7 @@ export function markovCoefficients(o: CoefficientOptions): MarkovCoefficients {
 }
 
 /**
- * The normal-equation pieces A, b, c of §3 (for inspection and tests).
+ * The normal-equation pieces A, b, c of docs/design/fbm.md (for inspection and tests).
  * @internal
  */
 export function markovMatrices(o: CoefficientOptions): { A: Float64Array; b: Float64Array; c: number; gammas: Float64Array } {

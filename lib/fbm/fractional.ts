@@ -1,5 +1,5 @@
 /**
- * MA-fBM-driven SDEs on the generic SDE engine (spec/fbm.md §5): `fractionalSDE` turns a user model
+ * MA-fBM-driven SDEs on the generic SDE engine (docs/design/fbm.md): `fractionalSDE` turns a user model
  * of `sde.define` (dX = b dt + σ dB̂, diagonal σ) into the augmented system
  * Z = (X_d, Y_d1..Y_dK) with dY_k = −γ_kY_k dt + dW_d, dX_d = [b − σΣω_kγ_kY_k]dt + σω̄ dW_d,
  * noise 'general' [D(1+K), D], which `sde.simulate` integrates like any other model. The element

@@ -2,7 +2,7 @@
  * Fractional Brownian motion: the Markov approximation MA-fBM (K OU processes sharing one
  * Brownian motion, closed-form optimal weights; Daems et al., ICLR 2024), exact generators
  * (Davies–Harte, Cholesky, Hosking), covariances, Hurst estimation and fBM-driven SDEs.
- * Spec: spec/fbm.md.
+ * Design: docs/design/fbm.md.
  *
  * @example
  * ```ts

@@ -1,5 +1,5 @@
 /**
- * Shared option types and validation of the fBM family (spec/fbm.md §1-4).
+ * Shared option types and validation of the fBM family (docs/design/fbm.md).
  * @internal
  * @packageDocumentation
  */
@@ -8,7 +8,7 @@ import { checkInt, checkNumber, checkOneOf, describe, toFloat64 } from '../valid
 
 /** Type I (Mandelbrot–Van Ness, stationary increments) or type II (Riemann–Liouville). */
 export type FbmType = 'I' | 'II';
-/** `'unit'`: Var B(1) = 1 (default); `'gamma'`: the paper's Γ normalisation (§1). */
+/** `'unit'`: Var B(1) = 1 (default); `'gamma'`: the paper's Γ normalisation (docs/design/fbm.md). */
 export type Normalization = 'unit' | 'gamma';
 
 /** Native type code (1 = I, 2 = II). */

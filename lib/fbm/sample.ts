@@ -1,5 +1,5 @@
 /**
- * fBM path sampling (spec/fbm.md §4, §6): MA-fBM by exact OU steps or Euler (CPU pool or CUDA),
+ * fBM path sampling (docs/design/fbm.md): MA-fBM by exact OU steps or Euler (CPU pool or CUDA),
  * and the exact generators Davies–Harte (type I), Cholesky (type I/II, n ≤ 4096), Hosking (type I).
  * @packageDocumentation
  */

@@ -1,8 +1,8 @@
 /**
- * fBM-driven SDEs as augmented Markov systems (spec/fbm.md §5): the state X plus K OU factors
+ * fBM-driven SDEs as augmented Markov systems (docs/design/fbm.md): the state X plus K OU factors
  * per dimension, all driven by one Brownian motion. A fused native simulator for the built-in
  * models (fractional OU, rough volatility) and the controlled Euler step of the variational
- * trainer (§8), with the option conventions of `sde.simulate`.
+ * trainer (docs/design/fbm.md), with the option conventions of `sde.simulate`.
  * @packageDocumentation
  */
 import { InvalidArgumentError, ShapeError } from '../errors';
@@ -267,7 +267,7 @@ export interface ControlledStepperOptions extends DrivingNoise {
 const CONTROLLED_KEYS = optionKeys<ControlledStepperOptions>()([...DRIVING_KEYS, 'paths', 'x0', 't1', 'steps', 'seed', 'pathOffset']);
 
 /**
- * The posterior of the variational trainer (spec §5, §8) stepped by Euler:
+ * The posterior of the variational trainer (docs/design/fbm.md) stepped by Euler:
  * dY_k = (−γ_kY_k + u)dt + dW, dX = [b(X) − σΣω_kγ_kY_k + σω̄u]dt + σω̄dW, and
  * kl += ½u²Δ per path (Girsanov). The state lives in Float64Arrays the caller reads between
  * steps (e.g. as control-network input).

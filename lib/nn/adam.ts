@@ -1,6 +1,6 @@
 /**
  * Adam and AdamW with bias correction and optional clipping by global L2 norm
- * (spec/trainers.md §1; Kingma & Ba 2015; Loshchilov & Hutter 2019). One native loop over a
+ * (docs/design/trainers.md; Kingma & Ba 2015; Loshchilov & Hutter 2019). One native loop over a
  * contiguous parameter buffer.
  * @packageDocumentation
  */

@@ -1,6 +1,6 @@
 /**
  * Small neural networks with native forward and backward passes: {@link MLP}, {@link Adam}
- * (spec/trainers.md §1). Used by the trainers in `itokit.train`.
+ * (docs/design/trainers.md). Used by the trainers in `itokit.train`.
  * @packageDocumentation
  */
 export { MLP, ACTIVATIONS } from './mlp';

@@ -1,6 +1,6 @@
 /**
  * Multilayer perceptrons with a native batched forward pass and a hand-written backward pass
- * (spec/trainers.md §1). Parameters live in one contiguous buffer, layer by layer as
+ * (docs/design/trainers.md). Parameters live in one contiguous buffer, layer by layer as
  * (W [out, in], b [out]), with PyTorch-style names.
  * @packageDocumentation
  */

@@ -1,5 +1,5 @@
 /**
- * Ground-cost builders (spec §1.4): pairwise costs between point clouds and Lp costs on a 2-D grid.
+ * Ground-cost builders (docs/design/ot.md): pairwise costs between point clouds and Lp costs on a 2-D grid.
  * @packageDocumentation
  */
 import { DtypeError, InvalidArgumentError, ShapeError } from '../errors';

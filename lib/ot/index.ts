@@ -1,7 +1,7 @@
 /**
  * Entropic optimal transport: log-domain Sinkhorn and Sinkhorn-Newton-Sparse (Tang et al., ICLR
  * 2024) on CPU and CUDA, batched problems, cost builders, reference problems and a Sinkhorn W2
- * helper for point clouds. Conventions: spec/sinkhorn.md §1.3 (P = exp((f ⊕ g − C)/reg), POT's
+ * helper for point clouds. Conventions: docs/design/ot.md (P = exp((f ⊕ g − C)/reg), POT's
  * entropy, symmetric gauge).
  *
  * @example

@@ -1,5 +1,5 @@
 /**
- * The reference problems of spec/sinkhorn.md §7, built natively from the project's Philox
+ * The reference problems of docs/design/ot.md, built natively from the project's Philox
  * generator (key = seed, counter = (index >> 2, 0, problem, tag)).
  * @packageDocumentation
  */

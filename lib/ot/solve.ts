@@ -1,6 +1,6 @@
 /**
  * ot.sinkhorn / ot.sinkhornBatch: argument checks, defaults and result shaping around the native
- * solvers (native/ot/). Spec: spec/sinkhorn.md §1, §3.7, §5.
+ * solvers (native/ot/). Design: docs/design/ot.md
  * @packageDocumentation
  */
 import { deviceCode, resolveDevice } from '../backends';
@@ -286,7 +286,7 @@ function shapeBatch<A extends FloatArray>(raw: RawResult[], q: Batch): SinkhornB
 }
 
 /**
- * B independent problems of one size (minibatch OT, spec §5): a [B, n], b [B, m], C [B, n, m] or a
+ * B independent problems of one size (minibatch OT, docs/design/ot.md): a [B, n], b [B, m], C [B, n, m] or a
  * shared [1, n, m]. On the CPU the results are bit-identical to B calls of {@link sinkhorn}.
  */
 export async function sinkhornBatch<A extends FloatArray = Float64Array>(a: Tensor<Float64Array>, b: Tensor<Float64Array>, C: Tensor<A>, o: SinkhornBatchOptions): Promise<SinkhornBatchResult<A>> {

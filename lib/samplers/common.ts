@@ -1,5 +1,5 @@
 /**
- * Types and pieces shared by the continuous-time samplers: score-model conversion (spec §5
+ * Types and pieces shared by the continuous-time samplers: score-model conversion (docs/design/sde.md
  * "Model kinds"), the prior draw and option validation.
  * @packageDocumentation
  */
@@ -83,7 +83,7 @@ export function prior(c: Ctx, std: number): Float32Array {
 }
 
 /**
- * Coefficients (a, b) with score = a·x + b·out for the model kind at time t (spec §5):
+ * Coefficients (a, b) with score = a·x + b·out for the model kind at time t (docs/design/sde.md):
  * score: (0, 1); eps: s = −ε/std; x0: s = (m·x̂₀ − x)/std².
  * @internal
  */

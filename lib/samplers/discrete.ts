@@ -1,6 +1,6 @@
 /**
  * Discrete-time samplers for ε-models: DDPM ancestral sampling (Ho et al. 2020) and DDIM (Song,
- * Meng, Ermon 2021), both with the optional Time-Shift sampler (Li et al., ICLR 2024; spec §5).
+ * Meng, Ermon 2021), both with the optional Time-Shift sampler (Li et al., ICLR 2024; docs/design/sde.md).
  * Generic over dim, so they serve any ε-network (e.g. a UNet over flattened images).
  * @packageDocumentation
  */
@@ -26,7 +26,7 @@ export interface DiscreteOptions extends SamplerRun {
   steps?: number;
   /** Start state x_T ([batch, dim]); default N(0, I) from the PRIOR stream. */
   x?: Float32Array;
-  /** Time-Shift sampler: window w and cutoff c (spec §5). */
+  /** Time-Shift sampler: window w and cutoff c (docs/design/sde.md). */
   timeShift?: { window: number; cutoff: number };
 }
 
@@ -74,7 +74,7 @@ function dcontext(o: DiscreteOptions, where: string, allowed: readonly string[])
 }
 
 /**
- * Time-Shift (spec §5): for a step t → t′ that is not the first and has t′ > cutoff, sample b's
+ * Time-Shift (docs/design/sde.md): for a step t → t′ that is not the first and has t′ > cutoff, sample b's
  * ᾱ_t′ is replaced by ᾱ of argmin_{τ ∈ [t′−⌊w/2⌋, t′+⌊w/2⌋] ∩ [0, T−1]} (V_b − (1 − ᾱ_τ))², V_b the
  * unbiased variance of sample b's current x over its elements; ties go to the smallest τ.
  * Returns the per-sample ᾱ for t′ and the chosen τ.
@@ -124,7 +124,7 @@ function noise(c: DCtx, step: number): NoiseRef {
 
 const per = (a: number | Float64Array, f: (v: number) => number): number | Float64Array => (typeof a === 'number' ? f(a) : a.map(f));
 
-/** Timestep spacings of diffusers' DDIMScheduler (spec/quantized-unet.md §6); 'uniform' = 'leading'. */
+/** Timestep spacings of diffusers' DDIMScheduler (docs/design/unet.md); 'uniform' = 'leading'. */
 export type DdimSpacing = 'uniform' | 'leading' | 'trailing' | 'linspace';
 
 /** numpy's round (half to even), which diffusers applies to its timestep grids. */
@@ -135,7 +135,7 @@ function roundHalfEven(v: number): number {
 
 /**
  * The timesteps of N DDIM steps over T training steps, in sampling order (diffusers
- * `scheduler.timesteps`, spec §6): 'leading' (default) k·⌊T/N⌋ + stepsOffset for k = N−1 … 0;
+ * `scheduler.timesteps`, docs/design/sde.md): 'leading' (default) k·⌊T/N⌋ + stepsOffset for k = N−1 … 0;
  * 'trailing' round(arange(T, 0, −T/N)) − 1; 'linspace' round(linspace(0, T−1, N)) reversed.
  */
 export function ddimTimesteps(T: number, N: number, spacing: DdimSpacing = 'leading', stepsOffset = 0): number[] {
@@ -173,7 +173,7 @@ function* ddimGen(o: DdimOptions, where: string): Generator<Call, SampleResult, 
   // (t, t′) pairs in sampling order; t′ = −1 means ᾱ′ = 1 (or ᾱ_0 without setAlphaToOne).
   const pairs: [number, number][] = [];
   if (typeof ts === 'string') {
-    // diffusers: prev = t − ⌊T/N⌋ for every spacing (spec §6)
+    // diffusers: prev = t − ⌊T/N⌋ for every spacing (docs/design/sde.md)
     const S = checkInt('steps', o.steps ?? 50, 1, c.T);
     const r = Math.floor(c.T / S);
     for (const t of ddimTimesteps(c.T, S, ts, o.stepsOffset ?? 0)) pairs.push([t, t - r >= 0 ? t - r : -1]);
@@ -203,7 +203,7 @@ function* ddimGen(o: DdimOptions, where: string): Generator<Call, SampleResult, 
     }
     yield* modelCall(c, t, i);
     // σ = η sqrt((1−ᾱ′)/(1−ᾱ_t)) sqrt(1 − ᾱ_t/ᾱ′); x′ = sqrt(ᾱ′)·x̂0 + sqrt(1 − ᾱ′ − σ²)·ε + σz,
-    // x̂0 = (x − sqrt(1−ᾱ_t)·ε)/sqrt(ᾱ_t) (spec §6, DDIM eq. 12).
+    // x̂0 = (x − sqrt(1−ᾱ_t)·ε)/sqrt(ᾱ_t) (docs/design/sde.md, DDIM eq. 12).
     const sig = per(an, (a) => eta * Math.sqrt(Math.max(0, ((1 - a) / (1 - at)) * (1 - at / a))));
     const dir = per(an, (a) => {
       const s = eta * Math.sqrt(Math.max(0, ((1 - a) / (1 - at)) * (1 - at / a)));
@@ -278,7 +278,7 @@ export interface DdimOptions extends DiscreteOptions {
   setAlphaToOne?: boolean;
   /**
    * Called before each model call with the step ordinal, its timestep and x_t (e.g. to record
-   * calibration inputs, spec/quantized-unet.md §7.6). May return a Promise in the Promise form.
+   * calibration inputs, docs/design/unet.md). May return a Promise in the Promise form.
    */
   onStep?: (info: DdimStepInfo) => void | Promise<void>;
 }

@@ -1,5 +1,5 @@
 /**
- * Probability-flow ODE dx/dt = f − ½g²s solved with adaptive Dormand–Prince RK45 (spec §5, as
+ * Probability-flow ODE dx/dt = f − ½g²s solved with adaptive Dormand–Prince RK45 (docs/design/sde.md, as
  * SciPy's RK45): FSAL, error norm = RMS over all B·D elements in float64 (one shared step size),
  * factor 0.9·norm^(−1/5) clipped to [0.2, 10], Hairer's initial step.
  * @packageDocumentation

@@ -1,6 +1,6 @@
 /**
  * Diffusion samplers composed from native step kernels and a user's score, ε or denoiser callback
- * (spec/sde.md §5, §9): predictor–corrector, probability-flow ODE (adaptive RK45), DDPM, DDIM with
+ * (docs/design/sde.md): predictor–corrector, probability-flow ODE (adaptive RK45), DDPM, DDIM with
  * the Time-Shift sampler, and Karras Euler/Heun/ancestral. Every sampler has a `…Sync` twin that
  * accepts only synchronous callbacks.
  *

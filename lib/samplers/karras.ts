@@ -1,6 +1,6 @@
 /**
  * Karras et al. (2022) samplers over a σ schedule (k-diffusion's sample_euler, sample_heun,
- * sample_euler_ancestral; spec §5). The denoiser D(x, σ) predicts the clean sample.
+ * sample_euler_ancestral; docs/design/sde.md). The denoiser D(x, σ) predicts the clean sample.
  * @packageDocumentation
  */
 import { InvalidArgumentError, ShapeError } from '../errors';

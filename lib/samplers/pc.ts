@@ -1,5 +1,5 @@
 /**
- * Predictor–corrector sampling of the reverse-time SDE (Song et al. 2021; spec §5): predictors
+ * Predictor–corrector sampling of the reverse-time SDE (Song et al. 2021; docs/design/sde.md): predictors
  * euler-maruyama, reverse-diffusion, ancestral; Langevin corrector (snr) or ALD.
  * @packageDocumentation
  */
@@ -25,7 +25,7 @@ export interface PcOptions extends SampleOptions {
 }
 const PC_KEYS = optionKeys<PcOptions>()([...SAMPLE_KEYS, 'predictor', 'corrector', 'snr', 'correctorSteps', 'snrNorm']);
 
-/** Discrete forms (spec §4): VP β_i = linspace(β_min/N, β_max/N, N); VE σ_i = geometric. @internal */
+/** Discrete forms (docs/design/sde.md): VP β_i = linspace(β_min/N, β_max/N, N); VE σ_i = geometric. @internal */
 export function discrete(proc: DiffusionProcess, N: number, t: number): { i: number; beta: number; alpha: number; sigma: number; sigmaPrev: number } {
   const i = Math.floor((t * (N - 1)) / proc.T);
   const lin = (a: number, b: number): number => (N === 1 ? a : a + ((b - a) * i) / (N - 1));

@@ -1,5 +1,5 @@
 /**
- * Noise schedules (spec §5): the Karras et al. (2022) σ schedule and DDPM's linear β schedule.
+ * Noise schedules (docs/design/sde.md): the Karras et al. (2022) σ schedule and DDPM's linear β schedule.
  * @packageDocumentation
  */
 import { checkInt, checkNumber, checkOptions, optionKeys } from '../validate';
@@ -29,7 +29,7 @@ const LINEAR_BETAS_KEYS = optionKeys<LinearBetasOptions>()(['float32']);
 
 /**
  * DDPM's β_t = linspace(start, end, T) and ᾱ_t = Π_{s≤t}(1 − β_s) (defaults T = 1000, 1e-4, 0.02).
- * With `float32: true` both follow diffusers bit for bit (spec/quantized-unet.md §6): β from
+ * With `float32: true` both follow diffusers bit for bit (docs/design/unet.md): β from
  * torch.linspace in float32 (start + i·step, step = (end − start)/(T − 1) rounded to float32) and
  * the cumulative product rounded to float32 after every factor; the values are returned widened
  * to float64. The default is the exact float64 schedule.

@@ -1,5 +1,5 @@
 /**
- * User-defined SDEs: drift and diffusion as vectorised TypeScript callbacks (spec §9 `define`).
+ * User-defined SDEs: drift and diffusion as vectorised TypeScript callbacks (docs/design/sde.md).
  * @packageDocumentation
  */
 import { InvalidArgumentError } from '../errors';
@@ -28,10 +28,10 @@ export interface DefineSpec {
 
 const DEFINE_KEYS = optionKeys<DefineSpec>()(['dim', 'brownianDim', 'noise', 'calculus', 'drift', 'diffusion', 'diffusionDx']);
 
-/** Methods a (noise, calculus) pair admits (spec §3 table). @internal */
+/** Methods a (noise, calculus) pair admits (docs/design/sde.md). @internal */
 export function methodsFor(noise: NoiseType, calculus: Calculus, hasDx = false): Method[] {
   if (noise === 'additive') return ['euler', 'heun', 'sra1'];
-  // With ∂g/∂x and diagonal noise the drift converts between calculi: f_S = f_I − ½ g ∂g/∂x (spec §1).
+  // With ∂g/∂x and diagonal noise the drift converts between calculi: f_S = f_I − ½ g ∂g/∂x (docs/design/sde.md).
   if (noise === 'diagonal' && hasDx) return ['euler', 'milstein', 'heun'];
   if (calculus === 'stratonovich') return ['heun'];
   return noise === 'diagonal' || noise === 'scalar' ? ['euler', 'milstein'] : ['euler'];

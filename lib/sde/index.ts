@@ -1,5 +1,5 @@
 /**
- * Batched SDE simulation on CPU and CUDA (spec/sde.md): built-in models with fused native
+ * Batched SDE simulation on CPU and CUDA (docs/design/sde.md): built-in models with fused native
  * trajectory kernels, user-defined vectorised models, and a low-level in-place stepper.
  *
  * @example
@@ -12,7 +12,7 @@
  */
 import { cir, gbm, gmmLangevin, heston, ou, subVp, ve, vp } from './models';
 
-/** Built-in models (spec §4). */
+/** Built-in models (docs/design/sde.md). */
 export const models = { ou, gbm, cir, heston, gmmLangevin, vp, subVp, ve };
 export type {
   Calculus, CirParams, DiffusionProcess, GbmParams, GmmLangevinParams, HestonParams, Method, MixtureParams, Model, NoiseType, OuParams, Vec, VeParams,

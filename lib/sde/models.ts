@@ -1,5 +1,5 @@
 /**
- * Built-in SDE models (spec/sde.md §4) and the score-SDE forward processes. A {@link Model} is a
+ * Built-in SDE models (docs/design/sde.md) and the score-SDE forward processes. A {@link Model} is a
  * plain description: what it is, its dimensions, noise type and calculus, the methods it
  * supports, and (internally) either the flat parameter block of a fused native kernel or the
  * JavaScript callbacks of a user model. New model kinds (e.g. fBM-driven systems built from a
@@ -12,11 +12,11 @@ import { FloatArray, checkBacking, checkNumber, checkOptions, describe, optionKe
 
 /** A list of numbers (Array or typed array). */
 export type Vec = ArrayLike<number>;
-/** Noise structure of g (spec §1): diagonal [P,d], additive [d,m] shared, scalar [P,d] with m = 1, general [P,d,m]. */
+/** Noise structure of g (docs/design/sde.md): diagonal [P,d], additive [d,m] shared, scalar [P,d] with m = 1, general [P,d,m]. */
 export type NoiseType = 'diagonal' | 'additive' | 'scalar' | 'general';
 /** Stochastic calculus a model's equations are written in. */
 export type Calculus = 'ito' | 'stratonovich';
-/** Integration methods (spec §3). */
+/** Integration methods (docs/design/sde.md). */
 export type Method = 'euler' | 'milstein' | 'heun' | 'sra1' | 'exact' | 'euler-ft' | 'log-euler-ft';
 
 /** Native method codes (native/kernels/sde_fused.h `Method`). @internal */
@@ -127,7 +127,7 @@ export function ou(p: OuParams): Model {
           par[d + i] = th[i] * m[i];
           par[2 * d + i] = s[i];
           par[3 * d + i] = m[i];
-          // Exact transition (spec §3): a = e^{−θh}, b = σ sqrt(−expm1(−2θh)/(2θ)), σ√h when θ = 0.
+          // Exact transition (docs/design/sde.md): a = e^{−θh}, b = σ sqrt(−expm1(−2θh)/(2θ)), σ√h when θ = 0.
           par[4 * d + i] = Math.exp(-th[i] * h);
           const b = th[i] === 0 ? s[i] * sq : s[i] * Math.sqrt(-Math.expm1(-2 * th[i] * h) / (2 * th[i]));
           par[5 * d + i] = b / sq;
@@ -339,7 +339,7 @@ export function gmmLangevin(p: GmmLangevinParams): Model {
 }
 
 /**
- * A score-SDE forward process (Song et al. 2021, spec §4): dx = f(t)x dt + g(t)dW on [0, T = 1],
+ * A score-SDE forward process (Song et al. 2021, docs/design/sde.md): dx = f(t)x dt + g(t)dW on [0, T = 1],
  * marginal x_t = m(t)x₀ + std(t)z. Also a {@link Model} (methods exact, euler, sra1) of any dim.
  */
 export interface DiffusionProcess extends Model {

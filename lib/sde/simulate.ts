@@ -1,5 +1,5 @@
 /**
- * `simulate` / `simulateSync`: many paths of an SDE in one call (spec/sde.md §7, §9). Built-in
+ * `simulate` / `simulateSync`: many paths of an SDE in one call (docs/design/sde.md). Built-in
  * models run as one fused native kernel per call; user models (`define`) call their vectorised
  * drift/diffusion once per stage on the whole batch while noise and updates run natively.
  * @packageDocumentation
@@ -188,7 +188,7 @@ export function plan(model: Model, o: SimulateOptions, where = 'sde.simulate'): 
   checkOptions(where, o, SIMULATE_KEYS);
   const method = checkOneOf('method', o.method, ['euler', 'milstein', 'heun', 'sra1', 'exact', 'euler-ft', 'log-euler-ft'] as const);
   if (!model.methods.includes(method)) {
-    // Heun solves Stratonovich SDEs, the others Itô; they coincide only for additive noise (spec §1).
+    // Heun solves Stratonovich SDEs, the others Itô; they coincide only for additive noise (docs/design/sde.md).
     const strat = model.calculus === 'stratonovich';
     if (model.noise !== 'additive' && ((method === 'heun' && !strat) || (['euler', 'milstein', 'sra1'].includes(method) && strat))) {
       throw calculusError(`'${method}' solves ${strat ? 'Itô' : 'Stratonovich'} SDEs but this ${model.kind} model is ${model.calculus} with ${model.noise} noise; use one of ${model.methods.join(', ')}`);
@@ -306,7 +306,7 @@ function estimate(p: Plan): { bytes: number; breakdown: Record<string, number> }
   return { bytes: Object.values(breakdown).reduce((s, v) => s + v, 0), breakdown };
 }
 
-/** Bytes a simulation would allocate: b·P·d·(S + 1 + k) + b·P·m on the callback path (spec §7). */
+/** Bytes a simulation would allocate: b·P·d·(S + 1 + k) + b·P·m on the callback path (docs/design/sde.md). */
 export function memoryEstimate(model: Model, o: SimulateOptions): { bytes: number; breakdown: Record<string, number> } {
   checkOptions('sde.memoryEstimate', o, SIMULATE_KEYS);
   return estimate(plan(model, { ...o, maxBytes: undefined }, 'sde.memoryEstimate'));

@@ -45,7 +45,7 @@ const STEPPER_KEYS = optionKeys<StepperOptions>()(['paths', 'dim', 'noise', 'bro
 export interface Stepper {
   /**
    * x ← x + drift·dt + G·ΔW in place, ΔW = sqrt|dt|·z from the next step id. `diffusion` follows
-   * the noise type's layout (spec §1); `t` is recorded for symmetry with the model callbacks.
+   * the noise type's layout (docs/design/sde.md); `t` is recorded for symmetry with the model callbacks.
    */
   step(x: FloatArray, drift: FloatArray, diffusion: FloatArray, t: number, dt: number): void;
   /** Step id the next call uses. */

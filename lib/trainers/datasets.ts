@@ -1,5 +1,5 @@
 /**
- * 2-D toy data sets for generative-model training (spec/trainers.md §3), drawn with the project's
+ * 2-D toy data sets for generative-model training (docs/design/trainers.md), drawn with the project's
  * counter-based RNG so the same seed gives the same points everywhere.
  * @packageDocumentation
  */

@@ -1,5 +1,5 @@
 /**
- * Generative-model trainers on low-dimensional data (spec/trainers.md §3–4):
+ * Generative-model trainers on low-dimensional data (docs/design/trainers.md):
  * denoising score matching under VP / VE (ε-parameterisation, λ(t) = σ_t²; Song et al. 2021),
  * sampled with the SDE area's steppers, and conditional flow matching with independent or
  * minibatch-OT coupling (Tong et al. 2024) through the OT area's Sinkhorn. The model is an MLP on
@@ -92,7 +92,7 @@ export class TimeModel<D extends Dtype = Dtype> {
   }
 }
 
-/** m_t and σ_t of the forward process (spec/sde.md): VP m = exp(−¼t²Δβ − ½tβ_min), σ² = 1 − m²; VE m = 1, σ = σ_min(σ_max/σ_min)^t. */
+/** m_t and σ_t of the forward process (docs/design/sde.md): VP m = exp(−¼t²Δβ − ½tβ_min), σ² = 1 − m²; VE m = 1, σ = σ_min(σ_max/σ_min)^t. */
 export function marginal(p: Required<ForwardProcess>, t: number): { mean: number; std: number } {
   return marginalOf(fullProcess(p, 'train.marginal'), checkNumber('t', t, { min: 0 }));
 }
@@ -158,7 +158,7 @@ export class ScoreModel<D extends Dtype = Dtype> extends TimeModel<D> {
     return this.evalSync(x, t, 0, -1 / marginalOf(this.process, checkNumber('t', t, { min: 0 })).std);
   }
 
-  /** The model in the shape the diffusion samplers take (`{ kind: 'eps', fn }`, spec/sde.md §9). */
+  /** The model in the shape the diffusion samplers take (`{ kind: 'eps', fn }`, docs/design/sde.md). */
   asDiffusionModel(): { kind: 'eps'; fn: (x: FloatArray, t: Float64Array, out: FloatArray) => void } {
     return { kind: 'eps', fn: (x, t, out) => void this.evalSync(x, t, 0, 1, out) };
   }

@@ -1,6 +1,6 @@
 /**
- * Variational inference for SDEs driven by fractional noise (spec/trainers.md §2, spec/fbm.md
- * §5 and §8; Daems, Opper, Crevecoeur, Birdal, ICLR 2024). The prior
+ * Variational inference for SDEs driven by fractional noise (docs/design/trainers.md and
+ * docs/design/fbm.md; Daems, Opper, Crevecoeur, Birdal, ICLR 2024). The prior
  * dX = −θX dt + σ dB̂_H runs as the Markov system Z = (X, Y_1..Y_K) of MA-fBM; the posterior adds
  * a control u(Z, t) (an MLP) to the shared Brownian motion, and training maximises
  * ELBO = E[log p(obs | X)] − E[½∫u² dt]. Each iteration is one native call: Euler rollout with the

@@ -1,5 +1,5 @@
 /**
- * Trainers: thin TypeScript loops over native kernels (spec/trainers.md). The forward pass, the
+ * Trainers: thin TypeScript loops over native kernels (docs/design/trainers.md). The forward pass, the
  * backward pass and the optimizer step run natively on whole batches and whole trajectories.
  * @packageDocumentation
  */

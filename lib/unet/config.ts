@@ -1,5 +1,5 @@
 /**
- * diffusers UNet2DModel config resolution (spec/quantized-unet.md §2): defaults, accepted values,
+ * diffusers UNet2DModel config resolution (docs/design/unet.md): defaults, accepted values,
  * warnings for unknown keys, coded errors naming key and value for unsupported ones.
  * @packageDocumentation
  */
@@ -220,9 +220,9 @@ export interface ModelPlan {
   tensors: { name: string; shape: number[]; tib: boolean }[];
   /** FP32 bytes of all of them. */
   paramBytes: number;
-  /** Layers that hold integer weights once quantized (spec §7.5). */
+  /** Layers that hold integer weights once quantized (docs/design/unet.md). */
   integerLayers: string[];
-  /** Activation quantizer names in column order (spec §7.4). */
+  /** Activation quantizer names in column order (docs/design/unet.md). */
   actNames: string[];
   /** Resnet prefixes in TIB order and the width of each one's temporal feature. */
   tibPrefixes: string[];

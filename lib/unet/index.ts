@@ -1,6 +1,6 @@
 /**
  * Diffusion UNet inference: diffusers `UNet2DModel` folders in FP32, and TFMQ-style W4A8 / W8A8
- * post-training quantization with an exact temporal-feature cache (spec/quantized-unet.md).
+ * post-training quantization with an exact temporal-feature cache (docs/design/unet.md).
  *
  * @example
  * ```ts
@@ -61,7 +61,7 @@ export function builtinModelPath(): string {
 
 /**
  * Loads a diffusers model folder (config.json + diffusion_pytorch_model.safetensors, flat or
- * pipeline layout) or an itokit quantized file (spec §8).
+ * pipeline layout) or an itokit quantized file (docs/design/unet.md).
  *
  * Files are untrusted input: everything is validated before a model is built (config ranges and
  * the parameter bytes it implies, every tensor's name, shape and finiteness, the quantized
@@ -104,7 +104,7 @@ function loadFile(file: string, o: LoadOptions): UNetModel {
   const { config, warnings } = resolveConfig(folder.config, { strict: o.strict });
   // the config's size and every tensor's shape are checked before anything is built
   const plan = planModel(config, new Map([...folder.tensors].map(([n, t]) => [n, t.shape])));
-  // Tensors the model does not use: warn (error in strict mode), §2.
+  // Tensors the model does not use: warn (error in strict mode), docs/design/unet.md
   for (const n of plan.unexpected) {
     const w = `unexpected tensor ${n} ignored`;
     if (o.strict) throw new ModelFormatError(w);
@@ -122,22 +122,22 @@ export async function load(file: string, o: LoadOptions = {}): Promise<UNetModel
   return loadSync(file, o);
 }
 
-/** Activation range rule of the per-step calibration (spec §7.4): see {@link CalibrationOptions.actRange}. */
+/** Activation range rule of the per-step calibration (docs/design/unet.md): see {@link CalibrationOptions.actRange}. */
 export type ActRange = 'minmax' | 'search';
 
 /** Default {@link CalibrationOptions.actRange}. */
 export const DEFAULT_ACT_RANGE: ActRange = 'minmax';
 
-/** Exponent p of the activation shrink search (`actRange: 'search'`, spec §7.4 [X]). */
+/** Exponent p of the activation shrink search (`actRange: 'search'`, docs/design/unet.md). */
 export const ACT_SEARCH_P = 2;
 
-/** Calibration settings (spec §7.4, §7.6). */
+/** Calibration settings (docs/design/unet.md). */
 export interface CalibrationOptions {
   /** DDIM steps of the deployment sampler whose x_t are recorded (default 50). */
   steps?: number;
   /** Explicit timesteps in sampling order instead of `steps` (custom lists, duplicates allowed). */
   timesteps?: number[];
-  /** Chains run by the FP sampler = inputs per step (default 256, as TFMQ-DM, spec §7.6). */
+  /** Chains run by the FP sampler = inputs per step (default 256, as TFMQ-DM, docs/design/unet.md). */
   samplesPerStep?: number;
   /** Seed of the calibration chains and shuffles (default 0). */
   seed?: Seed;
@@ -149,8 +149,8 @@ export interface CalibrationOptions {
   /** Image size (default the config's sample_size). */
   size?: number;
   /**
-   * How each step's activation (Δ, z) is set after the EMA batches (spec §7.4 [X]): `'minmax'`
-   * keeps the EMA Min-Max range as TFMQ-DM's code does; `'search'` refines it with the §7.3
+   * How each step's activation (Δ, z) is set after the EMA batches (docs/design/unet.md): `'minmax'`
+   * keeps the EMA Min-Max range as TFMQ-DM's code does; `'search'` refines it with the docs/design/unet.md
    * shrink search (80 ratios r·lo … r·hi of the Min-Max range, score mean |x − x̂|^p with
    * p = {@link ACT_SEARCH_P}) on a bounded subsample of the values the quantizer saw in that
    * step's EMA batches. Only the stored (Δ, z) change; recorded in the file as
@@ -171,7 +171,7 @@ export interface QuantizeOptions extends RunOptions {
   groupSize?: 0 | 32 | 64 | 128;
   calibration?: CalibrationOptions;
   /**
-   * TIB weights (time MLP and every time_emb_proj, spec §7.2) kept in FP32 so that timesteps
+   * TIB weights (time MLP and every time_emb_proj, docs/design/unet.md) kept in FP32 so that timesteps
    * outside the calibrated schedule can be served (`'f32'`), or dropped (`'none'`, the default):
    * the model is then cache-only and a timestep outside its cache throws ERR_ITOKIT_INVALID_ARG
    * naming it. Recorded in the file as `tib_weights`.
@@ -179,7 +179,7 @@ export interface QuantizeOptions extends RunOptions {
   tibWeights?: 'f32' | 'none';
   /**
    * Storage of the FP-kept layers' weights (conv_in, conv_out, 1×1 shortcuts, downsamplers;
-   * spec §7.5, §8 `fp_weights`): `'f16'` (default) holds them as IEEE binary16 and widens them to
+   * docs/design/unet.md): `'f16'` (default) holds them as IEEE binary16 and widens them to
    * FP32 per use, so computation stays FP32; `'f32'` keeps them in FP32.
    */
   fpWeights?: 'f32' | 'f16';
@@ -190,7 +190,7 @@ const QUANTIZE_OPTIONS = ['weightBits', 'actBits', 'groupSize', 'calibration', '
 const CALIBRATION_OPTIONS = ['steps', 'timesteps', 'samplesPerStep', 'seed', 'initSamples', 'batch', 'clipSample', 'size', 'actRange', 'data'] as const;
 
 /**
- * TFMQ-style post-training quantization (spec §7): integer weights per output channel (or group)
+ * TFMQ-style post-training quantization (docs/design/unet.md): integer weights per output channel (or group)
  * with the Lp clipping search, temporal features cached exactly in FP32 for every calibrated
  * timestep, and one 8-bit activation (Δ, z) per quantizer and sampling step, calibrated on x_t
  * recorded from the FP model's own DDIM sampler.
@@ -217,7 +217,7 @@ export async function quantize(model: UNetModel, o: QuantizeOptions): Promise<UN
   if (actRange !== 'minmax' && actRange !== 'search') throw new InvalidArgumentError(`calibration.actRange must be 'minmax' or 'search', got ${describe(c.actRange)}`);
   const C = model.config.inChannels;
   let xs: Float32Array, timesteps: number[], n: number, H: number, W: number;
-  // diffusers' float32 linear schedule (spec §6), as the deployment sampler uses it
+  // diffusers' float32 linear schedule (docs/design/unet.md), as the deployment sampler uses it
   const abar = linearBetas(1000, 1e-4, 0.02, { float32: true }).alphasCumprod;
   if (c.data) {
     ({ xs, timesteps, samplesPerStep: n, height: H, width: W } = c.data);
@@ -235,7 +235,7 @@ export async function quantize(model: UNetModel, o: QuantizeOptions): Promise<UN
     const dim = C * H * W;
     const S = timesteps.length;
     xs = new Float32Array(S * n * dim);
-    // §7.6: record x_t of every step of the FP model's own sampler (one set of n chains, §7.6 [X]).
+    // docs/design/unet.md: record x_t of every step of the FP model's own sampler (one set of n chains, docs/design/unet.md).
     await ddim({
       batch: n,
       dim,
@@ -294,12 +294,12 @@ export async function quantize(model: UNetModel, o: QuantizeOptions): Promise<UN
   });
 }
 
-/** Serialises a quantized model to bytes (spec §8; deterministic). */
+/** Serialises a quantized model to bytes (docs/design/unet.md; deterministic). */
 export function serialize(model: UNetModel): Uint8Array {
   return runNativeSync(() => serializeQuantized(model));
 }
 
-/** Writes a quantized model to one safetensors file (spec §8). */
+/** Writes a quantized model to one safetensors file (docs/design/unet.md). */
 export function save(model: UNetModel, file: string): void {
   const bytes = serialize(model);
   try {
@@ -316,7 +316,7 @@ export function qdot(kernel: 'scalar' | 'avx2' | 'avx512vnni', bits: 4 | 8, w: U
 
 /**
  * One integer layer on an identical quantized input: the integer kernel's output (CPU, or the
- * CUDA kernel with `device: 'cuda'`) and the fake-quant FP32 output (spec §11 T6). @internal
+ * CUDA kernel with `device: 'cuda'`) and the fake-quant FP32 output (docs/design/unet.md). @internal
  */
 export function layerCheck(
   model: UNetModel, layer: string, x: Float32Array, shape: [number, number, number, number], delta: number, zero: number,
@@ -326,7 +326,7 @@ export function layerCheck(
   return runNativeSync(() => unetNative().unetLayerCheck(model.handle, layer, x, B, H, W, delta, zero, o.device === 'cuda'));
 }
 
-/** The quantizer primitives of spec §7.3–7.4, for test vectors (see native QuantTest). @internal */
+/** The quantizer primitives of docs/design/unet.md, for test vectors (see native QuantTest). @internal */
 export function quantizerTest(op: 'lp' | 'minmax' | 'code' | 'calib' | 'actsearch', data: Float32Array, a = 0, b = 0, c = 0): Float64Array {
   return runNativeSync(() => unetNative().unetQuantTest(op, data, a, b, c));
 }

@@ -1,5 +1,5 @@
 /**
- * Model folders and files (spec/quantized-unet.md §2): flat or pipeline (`unet/`) layouts, fp16
+ * Model folders and files (docs/design/unet.md): flat or pipeline (`unet/`) layouts, fp16
  * variant, sharded weights, both attention naming schemes, F32/F16/BF16 tensors; `.bin`-only
  * folders are refused. Returns canonical FP32 tensors for the native layer.
  * @internal
@@ -58,7 +58,7 @@ function unetDir(dir: string): { dir: string; scheduler?: string } {
   return { dir, scheduler: fs.existsSync(s) ? s : undefined };
 }
 
-/** Renames the deprecated attention names; mixing schemes within one block is an error (§2). */
+/** Renames the deprecated attention names; mixing schemes within one block is an error (docs/design/unet.md). */
 export function canonicalName(name: string): string {
   for (const [a, b] of DEPRECATED) if (name.includes(a)) return name.replace(a, b);
   return name;
@@ -78,7 +78,7 @@ function checkNaming(names: string[]): void {
   }
 }
 
-/** Reads a diffusers model folder (§2). */
+/** Reads a diffusers model folder (docs/design/unet.md). */
 export function readFolder(dir: string, o: { variant?: 'fp16' } = {}): LoadedFolder {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new ModelFormatError(`${dir} is not a model folder`);
   const where = unetDir(dir);
@@ -122,7 +122,7 @@ export function readFolder(dir: string, o: { variant?: 'fp16' } = {}): LoadedFol
       let shape = t.shape;
       const canon = canonicalName(name);
       if (tensors.has(canon)) throw new ModelFormatError(`tensor ${canon} appears under both attention naming schemes`);
-      // [C, C, 1, 1] attention projections are squeezed to [C, C] (§2)
+      // [C, C, 1, 1] attention projections are squeezed to [C, C] (docs/design/unet.md)
       if (/\.attentions\.\d+\.(to_q|to_k|to_v|to_out\.0)\.weight$/.test(canon) && shape.length === 4 && shape[2] === 1 && shape[3] === 1) shape = shape.slice(0, 2);
       tensors.set(canon, { shape, data });
     }

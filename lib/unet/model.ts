@@ -186,7 +186,7 @@ export class UNetModel {
       if (modeName !== 'fp') throw new InvalidArgumentError(`mode '${modeName}' needs a quantized model`);
       mode = 0;
     } else if (mode !== 0 && !ts.every((v) => v === ts[0])) {
-      throw new InvalidArgumentError('a quantized call serves one timestep for the whole batch (spec §7.4)');
+      throw new InvalidArgumentError('a quantized call serves one timestep for the whole batch (docs/design/unet.md)');
     }
     const device = deviceCode(resolveDevice(o.device ?? this.device));
     const out = new Float32Array(B * outChannels * H * W);
@@ -223,7 +223,7 @@ export class UNetModel {
   }
 
   /**
-   * Temporal features X_{t,i} (spec §7.1) in TIB order, [t.length, tibWidth]: computed in FP32,
+   * Temporal features X_{t,i} (docs/design/unet.md) in TIB order, [t.length, tibWidth]: computed in FP32,
    * or read from the quantized model's exact cache (`cached: true`).
    */
   temporalFeatures(t: ArrayLike<number>, o: { cached?: boolean } = {}): Float32Array {

@@ -22,7 +22,7 @@ export interface NativeQLayer {
   zero?: Float32Array;
 }
 
-/** Quantization state passed to unetCreate when loading a §8 file. */
+/** Quantization state passed to unetCreate when loading a docs/design/unet.md. */
 export interface NativeQuant {
   weightBits: number;
   groupSize: number;
@@ -33,9 +33,9 @@ export interface NativeQuant {
   actZero: Uint8Array;
   cacheT: Float64Array;
   cache: Float32Array;
-  /** fp_weights 'f16' (§8): hold the FP-kept layers' weights as binary16. */
+  /** fp_weights 'f16' (docs/design/unet.md): hold the FP-kept layers' weights as binary16. */
   fpF16?: boolean;
-  /** tib_weights 'none' (§7.2): the file has no TIB tensors (none are passed); the model serves cached timesteps only. */
+  /** tib_weights 'none' (docs/design/unet.md): the file has no TIB tensors (none are passed); the model serves cached timesteps only. */
   cacheOnly?: boolean;
 }
 
@@ -94,7 +94,7 @@ export interface UnetAddon {
   unetTaps(h: Handle, x: Float32Array, B: number, H: number, W: number, t: Float64Array): Record<string, Float32Array>;
   unetTemporal(h: Handle, t: Float64Array, cached: boolean): Float32Array;
   unetInfo(h: Handle): NativeInfo;
-  /** o.actSearchP: p of the actRange 'search' refinement (§7.4 [X]), 0 for Min-Max. */
+  /** o.actSearchP: p of the actRange 'search' refinement (docs/design/unet.md), 0 for Min-Max. */
   unetQuantize(h: Handle, o: { bits: number; group: number; initSamples: number; batch: number; seed: number; fpF16: boolean; cacheOnly: boolean; actSearchP: number }, xs: Float32Array,
     S: number, n: number, H: number, W: number, steps: Float64Array, control: Float64Array | null, async: boolean): Promise<Handle> | Handle;
   unetExport(h: Handle): NativeExport;

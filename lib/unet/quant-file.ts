@@ -1,5 +1,5 @@
 /**
- * The quantized model file `itokit.quantized-unet` v1 (spec/quantized-unet.md §8): one
+ * The quantized model file `itokit.quantized-unet` v1 (docs/design/unet.md): one
  * safetensors file with integer codes, FP tensors, per-step activation parameters and the exact
  * temporal-feature cache.
  * @internal
@@ -23,7 +23,7 @@ function i64(values: Float64Array): BigInt64Array {
   return BigInt64Array.from(Array.from(values, (v) => BigInt(v)));
 }
 
-/** Serialises a quantized model (§8). */
+/** Serialises a quantized model (docs/design/unet.md). */
 export function serializeQuantized(m: UNetModel): Uint8Array {
   if (!m.quantized || !m.quantMeta) throw new ModelFormatError('only quantized models are saved in the itokit format; FP models stay diffusers folders');
   const ex = unetNative().unetExport(m.handle);
@@ -80,7 +80,7 @@ export function serializeQuantized(m: UNetModel): Uint8Array {
  */
 export const QUANT_SCALE_RANGE = { min: 1e-9, max: 1e4 } as const;
 
-/** Group sizes of the format (§8): 0 is one group per output channel. */
+/** Group sizes of the format (docs/design/unet.md): 0 is one group per output channel. */
 const GROUP_SIZES = [0, 32, 64, 128];
 
 /** Tensors of a quantized file that are not layer weights. */
@@ -107,7 +107,7 @@ function i64ToF64(t: StTensor, name: string, file: string): Float64Array {
 
 const same = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
 
-/** The validated `quant` metadata (§8). */
+/** The validated `quant` metadata (docs/design/unet.md). */
 interface QuantMeta {
   weightBits: 4 | 8;
   groupSize: number;
@@ -121,7 +121,7 @@ interface QuantMeta {
 }
 
 /**
- * Checks the `quant` metadata of a §8 file by itself: every field of the right kind and in range
+ * Checks the `quant` metadata of a docs/design/unet.md by itself: every field of the right kind and in range
  * (nulls, arrays for objects, unknown enum values and out-of-range numbers fail, naming the field).
  * Whether it fits the model is checked against the config's plan afterwards.
  */
@@ -152,7 +152,7 @@ function checkQuantMeta(quant: unknown, file: string): QuantMeta {
   const tibWeights = oneOf('tib_weights', ['f32', 'none'] as const, 'f32');
   const fpWeights = oneOf('fp_weights', ['f32', 'f16'] as const, 'f32');
   const schedule = optObj('schedule');
-  // calibration.act_range (§7.4 [X]) describes how the stored act.scale / act.zero were found;
+  // calibration.act_range (docs/design/unet.md) describes how the stored act.scale / act.zero were found;
   // the runtime only reads those tensors, so loading checks the value and keeps it for saving.
   const calibration = optObj('calibration');
   const actRange = calibration?.act_range ?? 'minmax';
@@ -200,7 +200,7 @@ function scales(t: StTensor, name: string, file: string): Float32Array {
 }
 
 /**
- * Builds a model from a parsed §8 file; `device` becomes the model's default predict device.
+ * Builds a model from a parsed docs/design/unet.md; `device` becomes the model's default predict device.
  * Everything is validated before the model is built: the metadata (checkQuantMeta), the config
  * (resolveConfig), every tensor's name, dtype and shape against what the config implies
  * (planModel), and every value the model reads (finite FP tensors and cache, scales within
@@ -277,7 +277,7 @@ export function loadQuantized(f: SafetensorsFile, file: string, device?: DeviceO
   for (const [name, t] of f.tensors) {
     if (SPECIAL.has(name) || layerTensors.has(name)) continue;
     if (q.tibWeights === 'none' && tib.has(name)) throw new ModelFormatError(`${file}: ${name} is present although tib_weights is 'none'`);
-    // fp_weights 'f16' (§8): conv/linear weights of the FP-kept layers are F16, everything else F32
+    // fp_weights 'f16' (docs/design/unet.md): conv/linear weights of the FP-kept layers are F16, everything else F32
     const want = q.fpWeights === 'f16' && t.shape.length >= 2 && name.endsWith('.weight') && !tib.has(name) ? 'F16' : 'F32';
     if (t.dtype !== want) throw new ModelFormatError(`${file}: FP tensor ${name} must be ${want} (fp_weights '${q.fpWeights}'), got ${t.dtype}`);
     names.push(name);
@@ -303,7 +303,7 @@ export function loadQuantized(f: SafetensorsFile, file: string, device?: DeviceO
   const steps = i64ToF64(stepsT, 'schedule.timesteps', file);
   const cacheTimesteps = i64ToF64(cacheTT, 'temporal.timesteps', file);
   if (q.tibWeights === 'none') {
-    // a cache-only model computes no temporal feature: each calibrated step must be cached (§7.2)
+    // a cache-only model computes no temporal feature: each calibrated step must be cached (docs/design/unet.md)
     const cached = new Set(cacheTimesteps);
     const miss = steps.find((t) => !cached.has(t));
     if (miss !== undefined) throw new ModelFormatError(`${file}: calibrated timestep ${miss} has no cached temporal feature in a cache-only file (tib_weights 'none')`);

@@ -215,7 +215,7 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
   unet::BuildOptions bo;
   if (quant) {
     Napi::Object q = info[4].As<Napi::Object>();
-    bo.allow_tib_absent = bool_prop(q, "cacheOnly");  // tib_weights 'none' (§7.2): no TIB tensors
+    bo.allow_tib_absent = bool_prop(q, "cacheOnly");  // tib_weights 'none' (docs/design/unet.md): no TIB tensors
     // Integer layers carry no FP weight: a placeholder of the declared shape (nothing allocated),
     // checked against the config by build_model, the codes set below.
     qlayers = arr_value(env, q.Get("layers"), "quant.layers");
@@ -420,8 +420,8 @@ Napi::Value Quantize(const Napi::CallbackInfo& info) {
   Napi::Object o = info[1].As<Napi::Object>();
   const int bits = int_prop(o, "bits"), group = int_prop(o, "group"), init = int_prop(o, "initSamples"), batch = int_prop(o, "batch");
   const uint64_t seed = static_cast<uint64_t>(num_prop(o, "seed"));
-  const bool keep_tib = !bool_prop(o, "cacheOnly"), fp16 = bool_prop(o, "fpF16");  // §7.2, §8 storage options
-  // actRange 'search' (§7.4 [X]): p of the per-step shrink search; 0 = Min-Max
+  const bool keep_tib = !bool_prop(o, "cacheOnly"), fp16 = bool_prop(o, "fpF16");  // docs/design/unet.md options
+  // actRange 'search' (docs/design/unet.md): p of the per-step shrink search; 0 = Min-Max
   const float act_p = o.Has("actSearchP") ? static_cast<float>(num_prop(o, "actSearchP")) : 0.0f;
   if (!(act_p == 0.0f || (act_p >= 1.0f && act_p <= 4.0f))) throw_arg(info.Env(), "actSearchP must be 0 or in [1, 4]");
   auto xs = array_arg<float>(info, 2, "xs");
@@ -605,7 +605,7 @@ Napi::Value LayerCheck(const Napi::CallbackInfo& info) {
   return r;
 }
 
-// unetQuantTest(op, data, a, b, c) -> Float64Array: the §7.3–7.4 quantizer primitives for
+// unetQuantTest(op, data, a, b, c) -> Float64Array: the docs/design/unet.md primitives for
 // hand-computed test vectors. op "lp": Lp search of data with qmax = a, clamp zero = b != 0 ->
 // [Δ, z]; "minmax": [Δ, z] of range (a, b); "code": codes of data with (Δ, z, qmax) = (a, b, c);
 // "calib": data split into tensors of a values, first initialises, the rest EMA -> [m, M, Δ, z];

@@ -48,7 +48,7 @@ void synchronize();
 // 3 = float64 normal (widened float32), 4 = raw uint32 words.
 void rng_fill(void* out, std::size_t n, int kind, uint32_t key_lo, uint32_t key_hi, uint32_t stream,
               uint64_t path, uint32_t step, uint64_t first);
-// paths x dim normals of a simulation step, row p = path_offset + p (spec/sde.md §2.2).
+// paths x dim normals of a simulation step, row p = path_offset + p (docs/design/randomness.md).
 void rng_randn(float* out, std::size_t paths, std::size_t dim, uint32_t key_lo, uint32_t key_hi,
                uint32_t stream, uint64_t path_offset, uint32_t step);
 

@@ -25,7 +25,7 @@ MarkovSetup markov_setup(const double* g, const double* omegas, int K, double dt
   }
   if (!exact)
     require(g[K - 1] * dt < 0.5, Code::InvalidArg,
-            "Euler scheme needs gammaMax*dt < 0.5 (spec/fbm.md P8); use more steps or scheme 'exact'");
+            "Euler scheme needs gammaMax*dt < 0.5 (docs/design/fbm.md); use more steps or scheme 'exact'");
   MarkovSetup s;
   s.K = K;
   s.sqrt_dt = std::sqrt(dt);
@@ -226,7 +226,7 @@ void markov_sample(const MarkovRequest& r, Device device, const Control& ctl) {
     cuda::fbm_markov_sample(r, s);
     return;
   }
-  // State in the output precision, B̂ accumulated in float64 (spec §10).
+  // State in the output precision, B̂ accumulated in float64 (docs/design/fbm.md).
   if (r.f64) run_cpu<double, double>(r, s, ctl);
   else run_cpu<float, float>(r, s, ctl);
 }

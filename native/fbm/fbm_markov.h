@@ -1,4 +1,4 @@
-// MA-fBM path sampling (spec/fbm.md §4): host setup of the per-step constants in float64, then a
+// MA-fBM path sampling (docs/design/fbm.md): host setup of the per-step constants in float64, then a
 // CPU thread-pool loop or the CUDA kernel over (path, dimension), both running fbm_markov_path.
 #pragma once
 #include <cstddef>
@@ -17,7 +17,7 @@ struct MarkovSetup {
   std::vector<double> decay, m, lc, lC, omega;
 };
 
-// Validates (γ > 0 increasing, Euler guard γmax·Δ < 0.5) and builds the constants of §4.
+// Validates (γ > 0 increasing, Euler guard γmax·Δ < 0.5) and builds the constants of docs/design/fbm.md
 MarkovSetup markov_setup(const double* gammas, const double* omegas, int K, double dt, bool exact, bool stationary);
 
 struct MarkovRequest {

@@ -1,4 +1,4 @@
-// Noise streams and per-lane normal draws of the fBM family (spec/fbm.md §4 "Randomness").
+// Noise streams and per-lane normal draws of the fBM family (docs/design/fbm.md).
 // The FBM_* stream ids (kStreamFbmOu, kStreamFbmInit, kStreamFbmExact) are listed with the
 // others in philox.h.
 #pragma once

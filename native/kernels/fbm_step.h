@@ -1,4 +1,4 @@
-// One MA-fBM path (one dimension) of spec/fbm.md §4: K OU processes driven by one Brownian
+// One MA-fBM path (one dimension) of docs/design/fbm.md: K OU processes driven by one Brownian
 // motion, stepped exactly (joint-Gaussian (ΔW, ξ) sampled conditionally on ΔW) or by Euler, and
 // B̂ = Σ ω_k (Y_k − Y_k(0)) accumulated in float64. Called by the CPU loop (native/fbm) and the
 // CUDA kernel (cuda/fbm_markov.cu) alike, so both run the same arithmetic.
@@ -74,7 +74,7 @@ ITK_HD void fbm_markov_path(const FbmMarkovArgs<T>& a, uint64_t path, int d, Out
     const Philox4 wb = philox_block(a.key_lo, a.key_hi, kStreamBrownian, path, j, static_cast<uint32_t>(d >> 2));
     const T dw = hd_mul(a.sqrt_dt, T(normal_of_block(wb, static_cast<uint32_t>(d & 3))));
     if (a.exact) {
-      // Y_{j+1} = e^{−γΔ} Y_j + m ΔW + L_c z  (§4 "Exact OU step").
+      // Y_{j+1} = e^{−γΔ} Y_j + m ΔW + L_c z  (docs/design/fbm.md "Exact OU step").
       fbm_normals<KFixed>(a.key_lo, a.key_hi, kStreamFbmOu, path, j, static_cast<uint64_t>(d) * K, K, z);
       for (int k = 0; k < K; ++k) {
         T s = hd_add(hd_mul(a.decay[k], y[k]), hd_mul(a.m[k], dw));

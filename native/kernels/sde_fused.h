@@ -1,10 +1,10 @@
-// Fused whole-trajectory kernels of the built-in models (spec/sde.md §4, §7). One work unit is a
+// Fused whole-trajectory kernels of the built-in models (docs/design/sde.md). One work unit is a
 // path (coupled models: GBM, CIR, Heston, GMM Langevin) or a 4-element chunk of a path
 // (elementwise models: OU, VP, sub-VP, VE); it keeps its state in registers for all steps and
 // writes only at save points. run_unit() is called by the CPU loop (native/sde/sde_fused.cc) and
 // by the CUDA kernel (cuda/sde.cu) alike, so both backends run the same arithmetic.
 //
-// Model representation (extensible; spec §4): a `kind`, a `method` and a flat parameter array
+// Model representation (extensible; docs/design/sde.md): a `kind`, a `method` and a flat parameter array
 // `par` of the state type, cast on the host once so CPU and CUDA see identical constants:
 //   kLinearAdditive  dX_i = A(t)(κ_i − θ_i X_i)dt + B(t)σ_i dW_i  (OU: A = B = 1; VP, sub-VP, VE
 //                    put their β(t), g(t) in A, B). par = [θ | κ=θμ | σ | μ | ea | eb], each d long;
@@ -79,7 +79,7 @@ ITK_HD uint64_t unit_count(const FusedArgs<T>& a) {
   return a.paths * ((a.dim + w - 1) / w);
 }
 
-// What a save point stores: CIR and Heston save v⁺ and S (spec §4); the rest the raw state.
+// What a save point stores: CIR and Heston save v⁺ and S (docs/design/sde.md); the rest the raw state.
 template <typename T>
 ITK_HD T save_value(const FusedArgs<T>& a, uint32_t i, T v) {
   if ((a.kind == kCir && i == 0) || (a.kind == kHeston && i == 1)) return pos(v);

@@ -19,7 +19,7 @@
 namespace itk {
 namespace {
 
-// Work units per CPU chunk: 1024 paths (spec §7), so chunks, and bits, never depend on threads.
+// Work units per CPU chunk: 1024 paths (docs/design/sde.md), so chunks, and bits, never depend on threads.
 constexpr std::size_t kPathsPerChunk = 1024;
 
 template <typename T>

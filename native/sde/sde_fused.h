@@ -9,7 +9,7 @@
 namespace itk {
 
 // One fused simulation call. Parameters and coefficient tables arrive as float64 and are cast to
-// the state type once, here on the host, so CPU and CUDA see identical constants (spec §1).
+// the state type once, here on the host, so CPU and CUDA see identical constants (docs/design/sde.md).
 struct FusedCall {
   bool f64 = false;
   int kind = 0, method = 0;

@@ -1,5 +1,5 @@
-// Model construction from named tensors, and the forward pass of spec/quantized-unet.md §4 with
-// the quantized modes of §7 (exact temporal-feature cache, per-step activation parameters).
+// Model construction from named tensors, and the forward pass of docs/design/unet.md with
+// the quantized modes of docs/design/unet.md (exact temporal-feature cache, per-step activation parameters).
 #include "unet_model.h"
 
 #include <algorithm>
@@ -82,7 +82,7 @@ std::string shape_str(const std::vector<int>& s) {
 
 // Walks the architecture once per use: records every tensor the config implies and checks it
 // against what the caller holds (full tensors, shapes only, or nothing for a dry count).
-// Collects every missing or mis-shaped tensor so the error lists the offenders (§2); nothing is
+// Collects every missing or mis-shaped tensor so the error lists the offenders (docs/design/unet.md); nothing is
 // allocated for them. Weights are copied only from full tensors.
 class Builder {
  public:
@@ -212,7 +212,7 @@ Attn make_attn(Builder& B, const Config& cfg, const std::string& p, int c, int g
   return a;
 }
 
-// The architecture of §4: fills m's layers through B (validate_config has bounded every count).
+// The architecture of docs/design/unet.md: fills m's layers through B (validate_config has bounded every count).
 void walk(Model* m, Builder& B, const Config& cfg) {
   const int n = static_cast<int>(cfg.boc.size());
   m->cfg = cfg;
@@ -417,7 +417,7 @@ QIn prep_input(const Conv& c, const Tensor& x, const ForwardOpts& o) {
 Tensor apply(const Conv& c, const QIn& in, const ForwardOpts& o, const float* add = nullptr) {
   if (!qint(c)) {
     if (c.w16.empty()) return conv_fp(c, *in.x, c.w.data(), add);
-    const std::vector<float> w = fp_weights_f32(c);  // fp_weights 'f16': widened per use (§8)
+    const std::vector<float> w = fp_weights_f32(c);  // fp_weights 'f16': widened per use (docs/design/unet.md)
     return conv_fp(c, *in.x, w.data(), add);
   }
   if (in.integer) return conv_int(c, in.codes, in.x->B, in.x->H, in.x->W, in.delta, in.zero, add);
@@ -438,7 +438,7 @@ Tensor layer(const Conv& c, const Tensor& x, const ForwardOpts& o, const float* 
 
 Tensor resnet(const Resnet& r, const Tensor& x, const float* tf, const ForwardOpts& o) {
   Tensor h = group_norm(r.norm1, x, true);
-  h = layer(r.conv1, h, o, tf);  // conv1 + bias, then + temporal feature (§4 step 2)
+  h = layer(r.conv1, h, o, tf);  // conv1 + bias, then + temporal feature (docs/design/unet.md)
   h = group_norm(r.norm2, h, true);
   h = layer(r.conv2, h, o);
   if (r.has_shortcut) {
@@ -453,7 +453,7 @@ Tensor resnet(const Resnet& r, const Tensor& x, const float* tf, const ForwardOp
 
 Tensor attn(const Attn& a, const Tensor& x, const ForwardOpts& o) {
   Tensor h = group_norm(a.norm, x, false);
-  const QIn in = prep_input(a.q, h, o);  // one quantizer for q, k, v (§7.4)
+  const QIn in = prep_input(a.q, h, o);  // one quantizer for q, k, v (docs/design/unet.md)
   Tensor q = apply(a.q, in, o), k = apply(a.k, in, o), v = apply(a.v, in, o);
   Tensor att = attention_core(q, k, v, a.head_dim);
   Tensor out = layer(a.out, att, o);
@@ -470,7 +470,7 @@ Tensor temporal_features(const Model& m, const std::vector<int64_t>& t) {
 Tensor call_temporal(const Model& m, const std::vector<int64_t>& t, const ForwardOpts& o) {
   const bool quantized = o.mode != Mode::Fp;
   const int B = static_cast<int>(t.size());
-  // Temporal features: cached FP32 vectors when quantized (§7.2 `exact`), else computed.
+  // Temporal features: cached FP32 vectors when quantized (docs/design/unet.md), else computed.
   Tensor tib;
   if (quantized && o.use_cache && !m.quant->cache_t.empty()) {
     tib = Tensor(B, m.tib_width, 1, 1);

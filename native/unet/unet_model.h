@@ -1,5 +1,5 @@
 // A diffusers UNet2DModel held in memory: config, layers, optional quantization state, and the
-// forward pass of spec/quantized-unet.md §4 (FP32) and §7–9 (W8A8/W4A8, TFMQ-style).
+// forward pass of docs/design/unet.md (FP32) and docs/design/unet.md (W8A8/W4A8, TFMQ-style).
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -31,7 +31,7 @@ struct Config {
   float eps = 1e-5f;
 };
 
-// Integer weights of one layer (§7.3, §8): codes in OHWI order, one (Δ, z) per (row, group).
+// Integer weights of one layer (docs/design/unet.md): codes in OHWI order, one (Δ, z) per (row, group).
 struct QWeights {
   int bits = 0;         // 0: not quantized
   int group = 0;        // group size along K (0: per channel, one group of K)
@@ -51,9 +51,9 @@ struct Conv {
   int pad = 0;        // symmetric padding
   bool pad_br = false;  // diffusers downsample_padding=0: zero-pad right/bottom by 1 first
   std::vector<float> w, b;  // w: [O, I, KH, KW]
-  std::vector<uint16_t> w16;  // fp_weights 'f16' (§8): an FP layer's w held as binary16 (w empty), widened per use
+  std::vector<uint16_t> w16;  // fp_weights 'f16' (docs/design/unet.md): an FP layer's w held as binary16 (w empty), widened per use
   QWeights q;
-  int act = -1;  // activation quantizer column (§7.4), -1: FP input
+  int act = -1;  // activation quantizer column (docs/design/unet.md), -1: FP input
 };
 
 struct GroupNorm {
@@ -87,11 +87,11 @@ struct Block {
   Conv resample;
 };
 
-// Per-step activation quantization parameters and the TFMQ temporal-feature cache (§7.2, §8).
+// Per-step activation quantization parameters and the TFMQ temporal-feature cache (docs/design/unet.md).
 struct QuantState {
   int weight_bits = 4, act_bits = 8, group = 0;
-  bool tib_weights = true;  // false: tib_weights 'none' (§7.2), cache-only, a miss is an error
-  bool fp_f16 = false;      // fp_weights 'f16' (§8): FP-kept layers' weights held in binary16
+  bool tib_weights = true;  // false: tib_weights 'none' (docs/design/unet.md), cache-only, a miss is an error
+  bool fp_f16 = false;      // fp_weights 'f16' (docs/design/unet.md): FP-kept layers' weights held in binary16
   int n_act = 0;                      // activation quantizer count A
   std::vector<std::string> act_names;  // column order
   std::vector<int64_t> steps;          // calibrated t per step ordinal
@@ -108,14 +108,14 @@ enum class Mode {
   Fp,         // FP32 everywhere (also for a quantized model's reference)
   Integer,    // integer kernels with the step's activation parameters
   FakeQuant,  // quantize-dequantize then FP32 math (defines the expected integer output)
-  Calibrate,  // FakeQuant while quantizers update their ranges (§7.4)
+  Calibrate,  // FakeQuant while quantizers update their ranges (docs/design/unet.md)
 };
 
 // Running range of one activation quantizer during calibration.
 struct ActStat {
   bool init = false;
   float m = 0, M = 0, delta = 1, zero = 0;
-  // actRange 'search' (§7.4 [X]): a bounded, strided subsample of every EMA-phase tensor, kept
+  // actRange 'search' (docs/design/unet.md): a bounded, strided subsample of every EMA-phase tensor, kept
   // for the end-of-step shrink search (unet_calib.h act_search). Empty under 'minmax'.
   bool keep_sample = false;
   std::vector<float> sample;
@@ -170,7 +170,7 @@ struct TensorSpec {
 
 // Options of build_model.
 struct BuildOptions {
-  // Tensors of the TIB may be absent (tib_weights 'none', §7.2): their layers stay empty.
+  // Tensors of the TIB may be absent (tib_weights 'none', docs/design/unet.md): their layers stay empty.
   bool allow_tib_absent = false;
   // Refuse configs above kMaxParamBytes before anything is allocated (off only for plan_model,
   // whose caller reports the cap with the config's numbers).
@@ -218,14 +218,14 @@ struct ForwardOpts {
 // ε̂ = UNet(x, t): x [B, in_ch, H, W], t[B]. Returns [B, out_ch, H, W].
 Tensor forward(const Model& m, const Tensor& x, const std::vector<int64_t>& t, const ForwardOpts& o);
 
-// The temporal features one forward call adds in conv1 (§4 step 2, §7.2): the exact cache of a
+// The temporal features one forward call adds in conv1 (docs/design/unet.md): the exact cache of a
 // quantized model in quantized modes (misses computed in FP32 and counted), else computed. [B, tib_width].
 Tensor call_temporal(const Model& m, const std::vector<int64_t>& t, const ForwardOpts& o);
 
-// Temporal features X_{t,i} (§7.1) for each t, in TIB order: [B, tib_width], computed in FP32.
+// Temporal features X_{t,i} (docs/design/unet.md) for each t, in TIB order: [B, tib_width], computed in FP32.
 Tensor temporal_features(const Model& m, const std::vector<int64_t>& t);
 
-// The time embedding e(t) of §4: [B, C0].
+// The time embedding e(t) of docs/design/unet.md: [B, C0].
 Tensor time_proj(const Config& cfg, const std::vector<int64_t>& t);
 
 }  // namespace unet

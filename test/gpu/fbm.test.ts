@@ -1,5 +1,5 @@
 /**
- * CUDA MA-fBM sampler vs the CPU loop (spec/fbm.md §9.9). Both run fbm_markov_path
+ * CUDA MA-fBM sampler vs the CPU loop (docs/design/fbm.md). Both run fbm_markov_path
  * (native/kernels/fbm_step.h) with separately rounded float ops and own Box–Muller math, so the
  * paths must agree bit for bit. Skips visibly without a CUDA device.
  */
