@@ -12,6 +12,7 @@
 // last bits, so whole-model outputs agree to a tolerance (test/gpu/unet.test.ts).
 #include <cuda_runtime.h>
 
+#include <atomic>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -41,6 +42,17 @@ struct CudaModel {
   cudaStream_t stream = nullptr;
   std::unordered_map<const Conv*, ConvW> convs;
   std::unordered_map<const GroupNorm*, NormW> norms;
+  std::atomic<std::size_t> resident{0};  // bytes in convs and norms, updated after each forward
+
+  std::size_t count_resident() const {
+    std::size_t n = 0;
+    for (const auto& kv : convs) {
+      const ConvW& w = kv.second;
+      n += w.w.bytes() + w.b.bytes() + w.kern.bytes() + w.wsum.bytes() + w.scale.bytes() + w.zero.bytes();
+    }
+    for (const auto& kv : norms) n += kv.second.gamma.bytes() + kv.second.beta.bytes();
+    return n;
+  }
 
   ~CudaModel() {
     convs.clear();
@@ -73,7 +85,7 @@ CudaModel& state(const Model& m) {
     cuda::check(cudaDeviceGetDefaultMemPool(&pool, device), "cudaDeviceGetDefaultMemPool");
     uint64_t keep = std::numeric_limits<uint64_t>::max();
     cuda::check(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep), "cudaMemPoolSetAttribute");
-    m.cuda = std::move(s);
+    std::atomic_store(&m.cuda, std::move(s));  // device_bytes() reads it from the JS thread
   }
   return *m.cuda;
 }
@@ -349,7 +361,14 @@ Tensor forward_cuda(const Model& m, const Tensor& x, const std::vector<int64_t>&
   CudaModel& st = state(m);
   std::lock_guard<std::mutex> lock(st.mu);
   Walk w(m, st, o);
-  return w.run(x, t);
+  Tensor y = w.run(x, t);
+  st.resident.store(st.count_resident());
+  return y;
+}
+
+std::size_t device_bytes(const Model& m) {
+  const std::shared_ptr<CudaModel> s = std::atomic_load(&m.cuda);
+  return s ? s->resident.load() : 0;  // never waits for a running forward (it holds mu)
 }
 
 }  // namespace unet

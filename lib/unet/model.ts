@@ -58,6 +58,11 @@ export interface ModelInfo {
   qparamBytes: number;
   /** Temporal-feature cache and per-step activation parameters. */
   cacheBytes: number;
+  /**
+   * Native bytes (host weights, cache and, after the first CUDA call, the GPU copy) reported to V8
+   * as external memory, so the garbage collector weighs them; 0 after {@link UNetModel.dispose}.
+   */
+  externalBytes: number;
   /** Channels of the temporal feature vector per timestep (Σ C_i over resnets). */
   tibWidth: number;
   /** Integer kernel path chosen for this CPU. */
@@ -137,6 +142,30 @@ export class UNetModel {
     this.precision = o.precision;
     this.device = o.device ?? 'cpu';
     this.quantMeta = o.quantMeta;
+  }
+
+  private released = false;
+
+  /**
+   * Frees the model's native weights (and its GPU copy) now instead of when the garbage collector
+   * finds the model unreachable. Calls already running finish with the weights they hold; any later
+   * call throws an `InvalidArgumentError` (ERR_ITOKIT_INVALID_ARG). Calling it twice is harmless.
+   * Until then the weights count as V8 external memory, so a loop that loads models without
+   * disposing them is still collected in time.
+   *
+   * @example
+   * const model = await unet.load('./ddpm-cifar10-32');
+   * try { await model.predict(x, 999); } finally { model.dispose(); }
+   */
+  dispose(): void {
+    if (this.released) return;
+    this.released = true;
+    unetNative().unetDispose(this.handle);
+  }
+
+  /** True once {@link dispose} was called. */
+  get disposed(): boolean {
+    return this.released;
   }
 
   /** True for W8A8/W4A8 models. */
@@ -245,6 +274,7 @@ export class UNetModel {
       fpBytes: i.fpBytes,
       qparamBytes: i.qparamBytes,
       cacheBytes: i.cacheBytes,
+      externalBytes: i.externalBytes,
       tibWidth: i.tibWidth,
       kernel: i.kernel,
       cacheMisses: i.cacheMisses,

@@ -73,6 +73,7 @@ export interface NativeInfo {
   codeBytes: number;
   qparamBytes: number;
   cacheBytes: number;
+  externalBytes: number;
   fp32Bytes: number;
   intFp32Bytes: number;
   kernel: string;
@@ -94,6 +95,8 @@ export interface UnetAddon {
   unetTaps(h: Handle, x: Float32Array, B: number, H: number, W: number, t: Float64Array): Record<string, Float32Array>;
   unetTemporal(h: Handle, t: Float64Array, cached: boolean): Float32Array;
   unetInfo(h: Handle): NativeInfo;
+  /** Drops the handle's model (running jobs keep theirs) and its V8 external-memory report. */
+  unetDispose(h: Handle): void;
   /** o.actSearchP: p of the actRange 'search' refinement (docs/design/unet.md), 0 for Min-Max. */
   unetQuantize(h: Handle, o: { bits: number; group: number; initSamples: number; batch: number; seed: number; fpF16: boolean; cacheOnly: boolean; actSearchP: number }, xs: Float32Array,
     S: number, n: number, H: number, W: number, steps: Float64Array, control: Float64Array | null, async: boolean): Promise<Handle> | Handle;

@@ -28,23 +28,70 @@ using ModelPtr = std::shared_ptr<Model>;
 
 [[noreturn]] void throw_code(Napi::Env env, Code c, const std::string& m) { throw coded_error(env, code_string(c), m); }
 
+// What a JS model handle owns: the model (shared with running jobs, which keep it alive after a
+// dispose) and the bytes reported to V8 for it, so the garbage collector sees native and device
+// weights (napi_adjust_external_memory) and a loop that loads models is collected in time.
+struct ModelHandle {
+  ModelPtr model;
+  int64_t reported = 0;
+};
+
+int64_t model_bytes(const Model& m) {
+  const unet::MemoryUse u = unet::memory_use(m);
+  return static_cast<int64_t>(u.fp_bytes + u.code_bytes + u.qparam_bytes + u.cache_bytes + unet::device_bytes(m));
+}
+
+// Brings the reported bytes in line with the model (device weights arrive with its first CUDA call,
+// so every entry point calls this; a disposed handle reports 0). Runs on the JS thread only.
+void report_bytes(napi_env env, ModelHandle* h) {
+  const int64_t now = h->model ? model_bytes(*h->model) : 0;
+  if (now == h->reported) return;
+  int64_t total = 0;
+  napi_adjust_external_memory(env, now - h->reported, &total);
+  h->reported = now;
+}
+
 Napi::Object wrap_model(Napi::Env env, ModelPtr m) {
   Napi::Object obj = Napi::Object::New(env);
-  auto* holder = new ModelPtr(std::move(m));
+  auto* holder = new ModelHandle{std::move(m), 0};
   napi_status st = napi_wrap(
-      env, obj, holder, [](napi_env, void* data, void*) { delete static_cast<ModelPtr*>(data); }, nullptr, nullptr);
+      env, obj, holder,
+      [](napi_env e, void* data, void*) {
+        auto* h = static_cast<ModelHandle*>(data);
+        int64_t total = 0;
+        if (h->reported) napi_adjust_external_memory(e, -h->reported, &total);
+        delete h;
+      },
+      nullptr, nullptr);
   if (st != napi_ok) {
     delete holder;
     throw_code(env, Code::Internal, "could not wrap the model");
   }
+  report_bytes(env, holder);
   return obj;
 }
 
-ModelPtr model_arg(const Napi::CallbackInfo& info, std::size_t i) {
+ModelHandle* handle_arg(const Napi::CallbackInfo& info, std::size_t i) {
   void* p = nullptr;
   if (i >= info.Length() || !info[i].IsObject() || napi_unwrap(info.Env(), info[i], &p) != napi_ok || !p)
     throw_arg(info.Env(), "expected a UNet model handle");
-  return *static_cast<ModelPtr*>(p);
+  return static_cast<ModelHandle*>(p);
+}
+
+ModelPtr model_arg(const Napi::CallbackInfo& info, std::size_t i) {
+  ModelHandle* h = handle_arg(info, i);
+  if (!h->model) throw_arg(info.Env(), "the UNet model was disposed");
+  report_bytes(info.Env(), h);
+  return h->model;
+}
+
+// unetDispose(h): drops the handle's reference (jobs still running keep theirs, and the memory goes
+// when the last one ends) and stops reporting its bytes. Disposing twice is a no-op.
+Napi::Value Dispose(const Napi::CallbackInfo& info) {
+  ModelHandle* h = handle_arg(info, 0);
+  h->model.reset();
+  report_bytes(info.Env(), h);
+  return info.Env().Undefined();
 }
 
 // Readers of the JS objects lib/unet builds. A wrong type or an out-of-range number is a coded
@@ -389,6 +436,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Object r = Napi::Object::New(env);
   r.Set("tibWidth", m->tib_width);
   r.Set("quantized", m->quant != nullptr);
+  r.Set("externalBytes", static_cast<double>(handle_arg(info, 0)->reported));
   const unet::MemoryUse u = unet::memory_use(*m);
   r.Set("fpBytes", static_cast<double>(u.fp_bytes));
   r.Set("codeBytes", static_cast<double>(u.code_bytes));
@@ -653,6 +701,7 @@ void init_unet(Napi::Env env, Napi::Object exports) {
   exports.Set("unetTaps", Napi::Function::New(env, guarded<Taps>));
   exports.Set("unetTemporal", Napi::Function::New(env, guarded<Temporal>));
   exports.Set("unetInfo", Napi::Function::New(env, guarded<Info>));
+  exports.Set("unetDispose", Napi::Function::New(env, guarded<Dispose>));
   exports.Set("unetQuantize", Napi::Function::New(env, guarded<Quantize>));
   exports.Set("unetExport", Napi::Function::New(env, guarded<Export>));
   exports.Set("unetQdot", Napi::Function::New(env, guarded<Qdot>));

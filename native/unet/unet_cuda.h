@@ -6,6 +6,7 @@
 // stay on the device for the whole call; only x, t, the temporal features of quantized models
 // (read from the exact cache on the host) and ε̂ cross the bus.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -30,6 +31,10 @@ Tensor conv_int_cuda(const Conv& c, const std::vector<uint8_t>& xq, int B, int H
 // The FP32 convolution of conv_fp on the device (weights w [O, I, KH, KW]); bit-identical to the
 // CPU's (k summed in the same order with separately rounded products and sums). Test entry point.
 Tensor conv_fp_cuda(const Conv& c, const Tensor& x, const float* w, const float* add = nullptr);
+
+// Bytes of the model's device-resident weights (Model::cuda): 0 before its first CUDA call and in
+// CPU-only builds. The binding reports them to V8 as external memory (docs/design/runtime.md).
+std::size_t device_bytes(const Model& m);
 
 }  // namespace unet
 }  // namespace itk

@@ -19,5 +19,7 @@ Tensor conv_int_cuda(const Conv&, const std::vector<uint8_t>&, int, int, int, fl
 
 Tensor conv_fp_cuda(const Conv&, const Tensor&, const float*, const float*) { no_cuda(); }
 
+std::size_t device_bytes(const Model&) { return 0; }
+
 }  // namespace unet
 }  // namespace itk
