@@ -5,6 +5,7 @@
 #include <thread>
 #include <vector>
 
+#include "thread_priority.h"
 #include "threadpool.h"
 
 namespace itk {
@@ -54,6 +55,7 @@ class Executor {
 
  private:
   void loop() {
+    lower_this_thread_priority();
     for (;;) {
       Entry e;
       {

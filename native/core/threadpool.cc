@@ -1,5 +1,7 @@
 #include "threadpool.h"
 
+#include "thread_priority.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <atomic>
@@ -98,6 +100,7 @@ class Pool {
   }
 
   void worker_loop(int index, std::uint64_t seen) {
+    lower_this_thread_priority();
     for (;;) {
       bool join;
       {
