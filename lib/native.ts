@@ -94,6 +94,10 @@ function checkEnvironment(): void {
   if (threads !== undefined && threads !== '' && (!/^[1-9][0-9]{0,3}$/.test(threads) || Number(threads) > 1024)) {
     throw new InvalidArgumentError(`ITOKIT_THREADS must be an integer in [1, 1024], got '${threads}'`);
   }
+  const nice = process.env.ITOKIT_WORKER_NICE;
+  if (nice !== undefined && nice !== '' && !/^(1?[0-9])$/.test(nice)) {
+    throw new InvalidArgumentError(`ITOKIT_WORKER_NICE must be an integer in [0, 19], got '${nice}'`);
+  }
   const device = process.env.ITOKIT_DEVICE;
   if (device !== undefined && device !== '' && !['auto', 'cpu', 'cuda'].includes(device)) {
     throw new InvalidArgumentError(`ITOKIT_DEVICE must be 'cpu', 'cuda' or 'auto', got '${device}'`);

@@ -5,6 +5,7 @@
  * `threads` option never changes the process-wide pool.
  */
 import { execFileSync, spawnSync } from 'child_process';
+import * as os from 'os';
 import * as path from 'path';
 import { AbortError, fbm, getThreads, nn, ot, rng, sde } from '../lib';
 
@@ -114,8 +115,8 @@ describe('scheduling', () => {
     for (const r of all) expect(r.final).toEqual(ref);
   });
 
-  test('invalid ITOKIT_THREADS and ITOKIT_DEVICE are coded errors at load', () => {
-    for (const [name, value] of [['ITOKIT_THREADS', '1O'], ['ITOKIT_THREADS', '0'], ['ITOKIT_DEVICE', 'gpu']]) {
+  test('invalid ITOKIT_THREADS, ITOKIT_WORKER_NICE and ITOKIT_DEVICE are coded errors at load', () => {
+    for (const [name, value] of [['ITOKIT_THREADS', '1O'], ['ITOKIT_THREADS', '0'], ['ITOKIT_WORKER_NICE', '20'], ['ITOKIT_WORKER_NICE', '-1'], ['ITOKIT_DEVICE', 'gpu']]) {
       const r = spawnSync(process.execPath, ['-e', "try { require('./').backends(); } catch (e) { console.log(e.code); process.exit(3); }"], {
         cwd: root, encoding: 'utf8', env: { ...process.env, [name]: value },
       });
@@ -123,5 +124,22 @@ describe('scheduling', () => {
     }
     const ok = execFileSync(process.execPath, ['-e', "console.log(require('./').getThreads())"], { cwd: root, encoding: 'utf8', env: { ...process.env, ITOKIT_THREADS: '3' } });
     expect(ok.trim()).toBe('3');
+  });
+
+  // Linux: /proc/self/task/<tid>/stat field 19 is each thread's nice value
+  (process.platform === 'linux' ? test : test.skip)('compute threads run ITOKIT_WORKER_NICE (default 5) below the caller', () => {
+    const script = `
+      const fs = require('fs');
+      const { sde } = require('./');
+      const m = sde.models.gbm({ mu: 0.05, sigma: 0.2 });
+      sde.simulate(m, { paths: 20000, x0: [1], t1: 1, steps: 20, method: 'euler', seed: 1, threads: 2 }).then(() => {
+        const nice = fs.readdirSync('/proc/self/task').map((t) => Number(fs.readFileSync('/proc/self/task/' + t + '/stat', 'utf8').split(') ')[1].split(' ')[16]));
+        console.log(JSON.stringify([...new Set(nice)].sort((a, b) => a - b)));
+      });`;
+    const run = (env: Record<string, string>) =>
+      JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8', env: { ...process.env, ...env } }).trim()) as number[];
+    const base = os.getPriority();
+    expect(run({ ITOKIT_WORKER_NICE: '' })).toEqual([base, Math.min(19, base + 5)]);
+    expect(run({ ITOKIT_WORKER_NICE: '0' })).toEqual([base]);
   });
 });
