@@ -19,7 +19,8 @@ export type ErrorCode =
   | 'ERR_ITOKIT_CALCULUS'
   | 'ERR_ITOKIT_STEP_TOO_SMALL'
   | 'ERR_ITOKIT_ASYNC_CALLBACK'
-  | 'ERR_ITOKIT_INTERNAL';
+  | 'ERR_ITOKIT_INTERNAL'
+  | 'ERR_ITOKIT_QUEUE';
 
 /** Base class of every error itokit throws. */
 export class ItokitError extends Error {

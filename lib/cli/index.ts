@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `itokit` command line: `info`, `bench [area]`, `demo`, `sample`.
+ * The `itokit` command line: `info`, `bench [area]`, `demo`, `sample`, `worker`.
  * @packageDocumentation
  */
 import { Command } from 'commander';
@@ -9,6 +9,7 @@ import { runBench } from './bench';
 import { demo } from './demo';
 import { infoText } from './info';
 import { registerSample } from './sample';
+import { registerWorker } from './worker';
 
 const program = new Command();
 program.name('itokit').description('Native-accelerated stochastic simulation for Node.js').version(version);
@@ -31,6 +32,7 @@ program
   .action(async () => demo());
 
 registerSample(program);
+registerWorker(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const e = err as { code?: string; message?: string };
