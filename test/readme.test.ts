@@ -21,7 +21,8 @@ test('every ```ts block of README.md and docs/*.md type-checks against lib/', ()
       // Each block is a module of its own, wrapped in an async function for top-level await.
       const imports = code.match(/^import .*$/gm) ?? [];
       const body = code.replace(/^import .*$/gm, '');
-      const mapped = imports.map((l) => l.replace(/from 'itokit'/, `from ${JSON.stringify(path.join(root, 'lib'))}`));
+      const mapped = imports.map((l) =>
+        l.replace(/from 'itokit'/, `from ${JSON.stringify(path.join(root, 'lib'))}`).replace(/from 'itokit\/queue'/, `from ${JSON.stringify(path.join(root, 'lib', 'queue'))}`));
       const file = path.join(dir, `${f.replace(/[/.]/g, '_')}_${i}.ts`);
       fs.writeFileSync(file, `${mapped.join('\n')}\nexport async function example(): Promise<void> {\n${body}\n}\n`);
       sources.push(file);

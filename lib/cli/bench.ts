@@ -28,7 +28,7 @@ export function updateBenchReadme(): void {
   const readme = path.join(dir, 'README.md');
   if (!fs.existsSync(readme)) return;
   const head = fs.readFileSync(readme, 'utf8').split(MARKER)[0];
-  const order = ['rng', 'sde', 'ot', 'fbm', 'unet', 'train', 'gpu', 'unet-gpu'];
+  const order = ['rng', 'sde', 'ot', 'fbm', 'unet', 'train', 'queue', 'gpu', 'unet-gpu'];
   const tables = fs
     .readdirSync(dir)
     .filter((f) => f.endsWith('.md') && f !== 'README.md')
