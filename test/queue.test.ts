@@ -6,7 +6,7 @@
 import { type ChildProcess, execFileSync, fork, spawn } from 'child_process';
 import * as net from 'net';
 import * as path from 'path';
-import { backends, fbm, rng, sde } from '../lib';
+import { backends, fbm, ot, rng, sde } from '../lib';
 import * as queue from '../lib/queue';
 
 const hasRedis = (() => {
@@ -125,6 +125,31 @@ describeRedis('itokit/queue on Redis with worker processes', () => {
     expect(sameBits(z, rng.normal(10_001, { seed: 5, offset: 6 }))).toBe(true);
   });
 
+  test('ot.sinkhornBatch shards by problem; each problem equals the single call bit for bit', async () => {
+    const B = 12, n = 24, m = 20;
+    const pts = rng.normal(B * (n + m) * 2, { seed: 4, dtype: 'float64' });
+    const C = new Float64Array(B * n * m);
+    for (let p = 0; p < B; p++) {
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < m; j++) {
+          const x = pts.subarray(2 * (p * (n + m) + i)), y = pts.subarray(2 * (p * (n + m) + n + j));
+          C[(p * n + i) * m + j] = (x[0] - y[0]) ** 2 + (x[1] - y[1]) ** 2;
+        }
+      }
+    }
+    const a = { data: new Float64Array(B * n).fill(1 / n), shape: [B, n] };
+    const b = { data: new Float64Array(B * m).fill(1 / m), shape: [B, m] };
+    const opts = { reg: 0.1, method: 'sinkhorn' as const };
+    const r = await queue.sinkhornBatch(url, a, b, { data: C, shape: [B, n, m] }, opts, { shards: 5 });
+    const ref = ot.sinkhornBatchSync(a, b, { data: C, shape: [B, n, m] }, opts);
+    expect(r.problems.length).toBe(B);
+    r.problems.forEach((p, i) => {
+      expect(p.cost).toBe(ref.problems[i].cost);
+      expect(sameBits(p.f, ref.problems[i].f)).toBe(true);
+      expect(sameBits(p.plan as Float64Array, ref.problems[i].plan as Float64Array)).toBe(true);
+    });
+  });
+
   test('a coded error fails its shard once, with the code, not in a retry loop', async () => {
     if (backends().cuda.available) return;  // the poison here is CUDA on a machine without it
     const cudaWorker = await startWorkerProcess(url, 'itokit-cuda', 'cuda');
@@ -186,5 +211,54 @@ describeRedis('itokit/queue on Redis with worker processes', () => {
     expect(r).toEqual(clean);
     expect(killedMs).toBeLessThanOrEqual(2 * cleanMs + 1500);
     workers[0] = await startWorkerProcess(url);
+  }, 120_000);
+});
+
+describeRedis('itokit/queue across a Redis restart', () => {
+  test('a run in flight survives a Redis restart (AOF persistence) with the same result', async () => {
+    const fs = await import('fs');
+    const os = await import('os');
+    const port = await freePort();
+    const url = `redis://127.0.0.1:${port}`;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'itokit-redis-'));
+    const start = () => spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], { stdio: 'ignore' });
+    const ping = async () => {
+      for (let i = 0; i < 100; i++) {
+        try {
+          execFileSync('redis-cli', ['-p', String(port), 'ping'], { stdio: 'ignore' });
+          return;
+        } catch {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    };
+    let redis = start();
+    await ping();
+    const ws = await Promise.all([0, 1].map(() => startWorkerProcess(url)));
+    try {
+      const o = { paths: 1 << 20, x0: [100, 0.04], t1: 1, steps: 100, method: 'log-euler-ft' as const, seed: 9 };
+      const shard = { shards: 16, reduce: { kind: 'moments' } as const };
+      const clean = await queue.simulate(url, HESTON, o, shard);
+      let restarted = false;
+      const r = await queue.simulate(url, HESTON, o, {
+        ...shard,
+        onProgress: (p) => {
+          if (restarted || p.shardsDone < 2) return;
+          restarted = true;
+          try {
+            execFileSync('redis-cli', ['-p', String(port), 'shutdown']);
+          } catch {
+            // shutdown closes the connection before answering
+          }
+          setTimeout(() => (redis = start()), 500);
+        },
+      });
+      expect(restarted).toBe(true);
+      expect(r).toEqual(clean);
+    } finally {
+      for (const w of ws) w.proc.kill('SIGKILL');
+      redis.kill('SIGKILL');
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   }, 120_000);
 });

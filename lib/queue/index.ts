@@ -15,15 +15,19 @@
  * @packageDocumentation
  */
 import type { RedisConnection } from './connection';
+import type { Tensor } from '../ot';
 import {
   type ModelSpec, type ShardedFbmOptions, type ShardedFbmResult, type ShardedNormalOptions, type ShardedSimResult, type ShardedSimulateOptions,
-  mergeFbm, mergeNormal, mergeSimulate, splitFbm, splitNormal, splitSimulate,
+  type ShardedSinkhornBatchOptions, type ShardedSinkhornBatchResult,
+  mergeFbm, mergeNormal, mergeSimulate, mergeSinkhornBatch, splitFbm, splitNormal, splitSimulate, splitSinkhornBatch,
 } from './ops';
 import { type ShardOptions, runSharded, shardCount } from './producer';
 import type { HistogramResult, MomentsResult, PayoffResult, Reduce, Reduced } from './reduce';
 
 export type { RedisConnection } from './connection';
-export type { ModelSpec, ShardedFbmOptions, ShardedFbmResult, ShardedNormalOptions, ShardedSimResult, ShardedSimulateOptions } from './ops';
+export type {
+  ModelSpec, ShardedFbmOptions, ShardedFbmResult, ShardedNormalOptions, ShardedSimResult, ShardedSimulateOptions, ShardedSinkhornBatchOptions, ShardedSinkhornBatchResult,
+} from './ops';
 export type { ShardOptions } from './producer';
 export { REDUCE_BLOCK, reduceFinal } from './reduce';
 export type { HistogramResult, MomentsResult, PayoffResult, Reduce, Reduced } from './reduce';
@@ -62,4 +66,16 @@ export async function fbmSample(conn: RedisConnection, options: ShardedFbmOption
 export async function normal(conn: RedisConnection, n: number, options: ShardedNormalOptions, shard: ShardOptions = {}): Promise<Float32Array | Float64Array> {
   const specs = splitNormal(n, options, shardCount(n, shard));
   return mergeNormal((await runSharded(conn, 'rng.normal', specs, shard)) as Parameters<typeof mergeNormal>[0]);
+}
+
+/**
+ * `ot.sinkhornBatch` with its B problems sharded across workers (contiguous problem ranges; a
+ * shared [1, n, m] cost travels to every shard). On CPU workers each problem's result equals the
+ * single call's bit for bit (timings aside). `shards` or `pathsPerShard` (read as problems per
+ * shard, default 2^20) set the split.
+ */
+export async function sinkhornBatch(conn: RedisConnection, a: Tensor<Float64Array>, b: Tensor<Float64Array>, C: Tensor, options: ShardedSinkhornBatchOptions, shard: ShardOptions = {}): Promise<ShardedSinkhornBatchResult> {
+  const B = Array.isArray(a?.shape) ? a.shape[0] : NaN;
+  const specs = splitSinkhornBatch(a, b, C, options, shardCount(Number.isInteger(B) && B >= 1 ? B : 1, shard));
+  return mergeSinkhornBatch((await runSharded(conn, 'ot.sinkhornBatch', specs, shard)) as Parameters<typeof mergeSinkhornBatch>[0], a.shape[1], b.shape[1]);
 }

@@ -3,6 +3,7 @@
 // how the shard results merge back in index order. Job data and results are plain JSON (typed
 // arrays packed by codec.ts), so any worker on any machine can take any shard.
 import * as fbm from '../fbm';
+import * as ot from '../ot';
 import { InvalidArgumentError } from '../errors';
 import { normal, normalAsync } from '../rng';
 import * as sde from '../sde';
@@ -47,7 +48,7 @@ export interface WorkerContext {
   progress(fraction: number): void;
 }
 /** Names of the shardable operations. @internal */
-export type OpName = 'sde.simulate' | 'fbm.sample' | 'rng.normal';
+export type OpName = 'sde.simulate' | 'fbm.sample' | 'rng.normal' | 'ot.sinkhornBatch';
 
 /** Splits [0, total) into `shards` contiguous ranges whose starts are multiples of `align`. @internal */
 export function ranges(total: number, shards: number, align: number): Array<[number, number]> {
@@ -247,6 +248,74 @@ export function mergeNormal(results: Array<{ x: Packed }>): Float32Array | Float
   return concat(results.map((r) => unpack(r.x) as Float32Array));
 }
 
+// ----- ot.sinkhornBatch -----------------------------------------------------------------------
+
+/** {@link ot.SinkhornBatchOptions} a shard job can carry. */
+export type ShardedSinkhornBatchOptions = Omit<ot.SinkhornBatchOptions, 'device' | 'signal' | 'onProgress' | 'progressIntervalMs'>;
+
+interface OtSpec {
+  a: Packed;
+  b: Packed;
+  C: Packed;
+  shape: [number, number, number];  // [problems in this shard, n, m]
+  sharedC: boolean;
+  options: Record<string, unknown>;
+}
+type OtShardProblem = Omit<ot.SinkhornResult, 'f' | 'g' | 'plan'> & { f: Packed; g: Packed };
+type OtShardResult = { problems: OtShardProblem[]; plan?: Packed };
+
+/** Splits B problems into contiguous problem ranges (validated locally first). @internal */
+export function splitSinkhornBatch(a: ot.Tensor<Float64Array>, b: ot.Tensor<Float64Array>, C: ot.Tensor, o: ShardedSinkhornBatchOptions, shards: number): OtSpec[] {
+  const [B, n] = a.shape;
+  const m = b.shape[1];
+  const sharedC = C.shape[0] === 1;
+  // a one-iteration dry run validates shapes, marginals and options before anything is queued
+  ot.sinkhornBatchSync(a, b, C, { ...(o as ot.SinkhornBatchOptions), maxIter: 1, checkEvery: 1, returnPlan: false });
+  const reg0 = typeof o.reg === 'number' ? o.reg : Array.from(o.reg as ArrayLike<number>);
+  const regs = typeof reg0 === 'number' ? null : reg0;
+  const nm = n * m;
+  const Cd = C.data as Float32Array | Float64Array;
+  return ranges(B, shards, 1).map(([p0, p1]) => ({
+    a: pack(Float64Array.from(a.data.subarray(p0 * n, p1 * n))),
+    b: pack(Float64Array.from(b.data.subarray(p0 * m, p1 * m))),
+    C: pack(sharedC ? Cd : Cd.slice(p0 * nm, p1 * nm)),
+    shape: [p1 - p0, n, m],
+    sharedC,
+    options: { ...(o as Record<string, unknown>), reg: regs ? regs.slice(p0, p1) : reg0 },
+  }));
+}
+
+async function runSinkhornShard(spec: OtSpec, ctx: WorkerContext): Promise<OtShardResult> {
+  const [P, n, m] = spec.shape;
+  const C = unpack(spec.C) as Float32Array | Float64Array;
+  const r = await ot.sinkhornBatch(
+    { data: unpack(spec.a) as Float64Array, shape: [P, n] },
+    { data: unpack(spec.b) as Float64Array, shape: [P, m] },
+    { data: C, shape: [spec.sharedC ? 1 : P, n, m] },
+    { ...(spec.options as unknown as ot.SinkhornBatchOptions), device: ctx.device, signal: ctx.signal },
+  );
+  const problems = r.problems.map(({ f, g, plan: _plan, ...rest }) => {
+    void _plan;
+    return { ...rest, f: pack(f), g: pack(g) };
+  });
+  return r.plan ? { problems, plan: pack(r.plan.data as Float64Array) } : { problems };
+}
+
+/** Result of a sharded `ot.sinkhornBatch`: per-problem results in order, and all plans. */
+export interface ShardedSinkhornBatchResult {
+  problems: ot.SinkhornResult[];
+  plan?: ot.Tensor;
+}
+
+/** @internal */
+export function mergeSinkhornBatch(results: OtShardResult[], n: number, m: number): ShardedSinkhornBatchResult {
+  const plans = results.every((r) => r.plan) ? concat(results.map((r) => unpack(r.plan as Packed) as Float64Array)) : undefined;
+  const problems: ot.SinkhornResult[] = [];
+  for (const r of results) for (const p of r.problems) problems.push({ ...p, f: unpack(p.f) as Float64Array, g: unpack(p.g) as Float64Array } as ot.SinkhornResult);
+  if (plans) problems.forEach((p, i) => (p.plan = plans.subarray(i * n * m, (i + 1) * n * m)));
+  return plans ? { problems, plan: { data: plans, shape: [problems.length, n, m] } } : { problems };
+}
+
 /** Runs one shard of any operation (the worker's side). @internal */
 export function runShard(data: ShardData, ctx: WorkerContext): Promise<unknown> {
   switch (data.op) {
@@ -256,6 +325,8 @@ export function runShard(data: ShardData, ctx: WorkerContext): Promise<unknown> 
       return runFbmShard(data.spec as FbmSpec, ctx);
     case 'rng.normal':
       return runNormalShard(data.spec as NormalSpec, ctx);
+    case 'ot.sinkhornBatch':
+      return runSinkhornShard(data.spec as OtSpec, ctx);
     default:
       throw new InvalidArgumentError(`unknown queue operation ${String((data as { op: unknown }).op)}`);
   }
