@@ -63,3 +63,10 @@ export function withNativeEnv<T>(name: string, value: string | undefined, fn: ()
     set(name, before ?? null);
   }
 }
+
+/**
+ * A long statistical or exhaustive check (convergence orders, sampler distributions, trainer
+ * acceptance, exhaustive ulp sweeps): run by `npm run test:acceptance` (ITOKIT_ACCEPTANCE=1),
+ * which CI runs, and skipped, visibly, by the fast `npm test`.
+ */
+export const acceptance: jest.It = process.env.ITOKIT_ACCEPTANCE === '1' ? test : test.skip;

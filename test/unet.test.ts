@@ -6,7 +6,7 @@ import * as path from 'path';
 import { setThreads } from '../lib/backends';
 import { diffusion, unet } from '../lib';
 import { readSafetensors, serializeSafetensors, toFloat32 } from '../lib/unet/safetensors';
-import { expectCode } from './helpers';
+import { acceptance, expectCode } from './helpers';
 
 /** The coded error fn throws (asserting its code). */
 function thrown(fn: () => unknown, code: string): Error {
@@ -119,7 +119,7 @@ describe('schedule and DDIM (T2)', () => {
 });
 
 describe('unet cifar10-32-shaped model (random weights)', () => {
-  test('the ddpm-cifar10-32 config builds, names match §5, and a forward runs', () => {
+  acceptance('the ddpm-cifar10-32 config builds, names match §5, and a forward runs', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'itk-cifar-'));
     try {
       const cfg = {
