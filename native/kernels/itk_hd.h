@@ -12,8 +12,8 @@
 namespace itk {
 
 // Separately rounded float operations. nvcc contracts a*b+c into an FMA unless told not to, so
-// device code uses the _rn intrinsics; the host build compiles with -ffp-contract=off
-// (DESIGN.md "Data, numbers, randomness"; spec/sde.md §2.4).
+// device code uses the _rn intrinsics (and the build passes --fmad=false as a second guard); the
+// host build compiles with -ffp-contract=off (docs/design/randomness.md).
 ITK_HD float fmul(float a, float b) {
 #if defined(__CUDA_ARCH__)
   return __fmul_rn(a, b);
