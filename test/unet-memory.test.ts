@@ -40,6 +40,8 @@ describe('UNet model memory', () => {
     const out = execFileSync(process.execPath, ['--expose-gc', script, '--model', W4A8, '--cycles', '2000'], { encoding: 'utf8' });
     const r = JSON.parse(out.trim().split('\n').pop() as string) as { growthMB: number; cycles: number };
     expect(r.cycles).toBe(2000);
-    expect(r.growthMB).toBeLessThan(20);
+    // under AddressSanitizer (tools/sanitize/run.sh) freed memory sits in ASan's quarantine: the
+    // cycles still run, checked for invalid accesses, but RSS says nothing there
+    if (process.env.ITOKIT_SANITIZED !== '1') expect(r.growthMB).toBeLessThan(20);
   }, 120_000);
 });
