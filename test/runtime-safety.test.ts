@@ -81,7 +81,9 @@ describe('scheduling', () => {
       times.push(performance.now() - t0);
     }
     await Promise.all(jobs);
-    expect(Math.max(...times)).toBeLessThan(50);
+    // under AddressSanitizer (tools/sanitize/run.sh) the same calls run several times slower: the
+    // run checks memory safety, not latency
+    expect(Math.max(...times)).toBeLessThan(process.env.ITOKIT_SANITIZED === '1' ? 500 : 50);
   }, 60_000);
 
   test('aborting a queued call rejects within 10 ms', async () => {
