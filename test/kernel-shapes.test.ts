@@ -32,9 +32,10 @@ describe('SDE: compile-time-shape per-path loop = SIMD lanes = run-time-shape lo
   }
 });
 
-describe('fBM: compile-time-K per-path code = SIMD lanes (CPU)', () => {
-  // 33 paths: 32 run in two lane groups, the last in the per-path code; a one-path call at
-  // pathOffset 5 computes path 5 with the per-path code, to compare with the lanes' row 5.
+describe('fBM: a path is the same in any lane of any group (CPU)', () => {
+  // 33 paths: two whole lane groups and a one-path group; a one-path call at pathOffset 5 computes
+  // path 5 as lane 0 of its own group, to compare with lane 5 of the batch. The per-path code
+  // itself is compared with the lanes in test/fbm-lanes.test.ts (ITOKIT_FBM_KERNEL=path).
   for (const K of [1, 3, 5, 8, 12]) {
     for (const type of ['I', 'II'] as const) {
       test(`K = ${K}, type ${type}, dims = 3`, () => {
