@@ -11,6 +11,7 @@
  * FFT of length 2n′ per pair (~5·log2(2n′) flops per point).
  */
 import { fbm, getThreads, setThreads } from '../lib';
+import { ratioText, runAnchor } from './anchors/anchor';
 import { BenchOptions, BenchRow, python, report, time } from './harness';
 
 const NUMPY = String.raw`
@@ -81,6 +82,29 @@ export async function run(o: BenchOptions): Promise<void> {
       for (let i = 0; i < reps; i++) fbm.markovCoefficients({ hurst: 0.3 + (i % 7) * 0.05, type, K: 5, derivative: deriv });
     }, { runs: 3 });
     rows.push({ case: `markovCoefficients K = 5, type ${type}${deriv ? ', with dω/dH' : ''}`, value: (t.minMs * 1e3) / reps, unit: 'µs/call', note: 'incl. argument checks, speed grid, cond(Ã) eigen-solve' });
+  }
+
+  // --- Markov sampler, K = 5 type II exact, 1e4 paths x 1000 steps, 1 thread, beside the numpy and
+  // torch loops of benchmarks/anchors/fbm_markov.py at the same size (same run) ----------------
+  {
+    const mP = o.quick ? 2000 : 10_000, mN = 1000, reps = o.quick ? 2 : 3;
+    const mo = { hurst: 0.3, type: 'II', n: mN, paths: mP, K: 5, scheme: 'exact', seed: 1, device: 'cpu' } as const;
+    const an = runAnchor('fbm_markov', { lib: 'numpy', paths: mP, steps: mN, K: 5, repeats: reps });
+    const at = runAnchor('fbm_markov', { lib: 'torch', paths: mP, steps: mN, K: 5, threads: 1, repeats: reps });
+    setThreads(1);
+    const r = time(() => fbm.sampleSync(mo), { runs: reps + 2, warmup: 1 });
+    let cpu = Infinity;
+    for (let i = 0; i < reps; i++) cpu = Math.min(cpu, cpuMs(() => fbm.sampleSync(mo)));
+    setThreads(all);
+    const v = (mP * mN) / (r.minMs / 1e3);
+    const vc = (mP * mN) / (cpu / 1e3);
+    const ratios = [an && ratioText(v, an.path_steps_per_s!, 'numpy'), at && ratioText(v, at.path_steps_per_s!, 'torch 1 thr')].filter(Boolean);
+    rows.push({ case: `itokit markov K = 5 type II exact ${mP} × ${mN}, 1 thread`, value: v, unit: 'path-steps/s', ratio: ratios.join('; ') || undefined,
+      note: `${r.minMs.toFixed(1)} ms wall; ${cpu.toFixed(1)} ms CPU = ${vc.toExponential(2)} per CPU-second, ${((cpu / 1e3) * 3.45e9 / (mP * mN)).toFixed(1)} cycles/path-step at 3.45 GHz (incl. first touch of the fresh output)` });
+    for (const a of [an, at]) {
+      if (a?.path_steps_per_s) rows.push({ case: `${a.lib} loop, MA-fBM K = 5 type II exact ${mP} × ${mN}, 1 thread`, value: a.path_steps_per_s, unit: 'path-steps/s',
+        note: `${(a.seconds_min! * 1e3).toFixed(0)} ms; Var B̂(1) ${a.var_final?.toPrecision(3)}; ${a.lib} ${a.version}` });
+    }
   }
 
   // --- samplers ------------------------------------------------------------------------------

@@ -17,6 +17,9 @@ import { BenchOptions, BenchRow, report, time } from './harness';
 /** GBM and Heston parameters shared with benchmarks/anchors/sde_loops.py. */
 const GBM = { mu: 0.05, sigma: 0.2, x0: 1 };
 const HESTON = { mu: 0.05, kappa: 2, theta: 0.04, xi: 0.5, rho: -0.7, s0: 100, v0: 0.04 };
+/** OU (exact step) and CIR (full-truncation Euler) parameters shared with sde_loops.py. */
+const OU = { theta: 2, mu: 0.5, sigma: 0.3, x0: 0 };
+const CIR = { kappa: 2, theta: 0.04, xi: 0.5, v0: 0.04 };
 
 /** Plain TypeScript GBM Euler–Maruyama with Box–Muller on Math.random (the "no native" baseline). */
 function tsGbm(paths: number, steps: number): number {
@@ -42,7 +45,9 @@ function meanFirst(final: ArrayLike<number>, d: number): number {
 interface Case {
   name: string;
   model: sde.Model;
-  anchorModel: 'gbm' | 'heston';
+  anchorModel: 'gbm' | 'heston' | 'ou' | 'cir';
+  /** E[X_T] of component 0 in closed form (sanity value beside the measured mean). */
+  expected: number;
   x0: number[];
   method: sde.Method;
   paths: number;
@@ -63,6 +68,11 @@ export async function run(o: BenchOptions): Promise<void> {
   const load0 = os.loadavg()[0];
   const gbm = sde.models.gbm({ mu: GBM.mu, sigma: GBM.sigma });
   const heston = sde.models.heston({ mu: HESTON.mu, kappa: HESTON.kappa, theta: HESTON.theta, xi: HESTON.xi, rho: HESTON.rho });
+  const ou = sde.models.ou({ theta: OU.theta, mu: OU.mu, sigma: OU.sigma });
+  const cir = sde.models.cir({ kappa: CIR.kappa, theta: CIR.theta, xi: CIR.xi });
+  const gbm3 = sde.models.gbm({ mu: [GBM.mu, GBM.mu, GBM.mu], sigma: [0.2, 0.3, 0.25], corr: [1, 0.5, 0.2, 0.5, 1, 0.3, 0.2, 0.3, 1] });
+  const eGbm = GBM.x0 * Math.exp(GBM.mu), eHeston = HESTON.s0 * Math.exp(HESTON.mu);
+  const eOu = OU.mu + (OU.x0 - OU.mu) * Math.exp(-OU.theta), eCir = CIR.theta + (CIR.v0 - CIR.theta) * Math.exp(-CIR.kappa);
   const runs = o.quick ? 2 : 3;
   const fmtP = (p: number): string => p.toExponential(0).replace('+', '');
 
@@ -81,15 +91,18 @@ export async function run(o: BenchOptions): Promise<void> {
   }
 
   const cases: Case[] = [
-    { name: 'GBM Euler', model: gbm, anchorModel: 'gbm', x0: [GBM.x0], method: 'euler', paths: P, runs, anchors: true },
-    { name: 'GBM Euler (small batch)', model: gbm, anchorModel: 'gbm', x0: [GBM.x0], method: 'euler', paths: Psmall, runs: o.quick ? 5 : 20, anchors: true },
-    { name: 'Heston log-Euler FT', model: heston, anchorModel: 'heston', x0: [HESTON.s0, HESTON.v0], method: 'log-euler-ft', paths: P, runs, anchors: true },
-    { name: 'GBM exact', model: gbm, anchorModel: 'gbm', x0: [GBM.x0], method: 'exact', paths: P, runs, anchors: false },
+    { name: 'GBM Euler', model: gbm, anchorModel: 'gbm', expected: eGbm, x0: [GBM.x0], method: 'euler', paths: P, runs, anchors: true },
+    { name: 'GBM Euler (small batch)', model: gbm, anchorModel: 'gbm', expected: eGbm, x0: [GBM.x0], method: 'euler', paths: Psmall, runs: o.quick ? 5 : 20, anchors: true },
+    { name: 'Heston log-Euler FT', model: heston, anchorModel: 'heston', expected: eHeston, x0: [HESTON.s0, HESTON.v0], method: 'log-euler-ft', paths: P, runs, anchors: true },
+    { name: 'GBM exact', model: gbm, anchorModel: 'gbm', expected: eGbm, x0: [GBM.x0], method: 'exact', paths: P, runs, anchors: false },
+    { name: 'OU exact', model: ou, anchorModel: 'ou', expected: eOu, x0: [OU.x0], method: 'exact', paths: P, runs, anchors: true },
+    { name: 'CIR Euler FT', model: cir, anchorModel: 'cir', expected: eCir, x0: [CIR.v0], method: 'euler-ft', paths: P, runs, anchors: true },
+    { name: 'GBM 3 correlated assets Euler', model: gbm3, anchorModel: 'gbm', expected: eGbm, x0: [GBM.x0, GBM.x0, GBM.x0], method: 'euler', paths: P / 4, runs, anchors: false },
   ];
   let gbmEuler1 = 0, gbmEulerAll = 0;
   for (const c of cases) {
     const size = `${fmtP(c.paths)} × ${N}`;
-    const expected = c.x0[0] * Math.exp(c.anchorModel === 'gbm' ? GBM.mu : HESTON.mu);
+    const expected = c.expected;
 
     // Anchors first, so the itokit rows can carry their ratios.
     const numpy = c.anchors ? runAnchor('sde_loops', { lib: 'numpy', device: 'cpu', model: c.anchorModel, paths: c.paths, steps: N, threads: 1, repeats: c.runs }) : undefined;
@@ -117,7 +130,8 @@ export async function run(o: BenchOptions): Promise<void> {
       const tt = torch[t]?.path_steps_per_s;
       if (tt) ratios.push(ratioText(v, tt, `torch ${t} thr`));
       const mean = last ? meanFirst(last.final, c.x0.length) : NaN;
-      const notes = [`${r.minMs.toFixed(r.minMs < 100 ? 1 : 0)} ms`, `mean S_T ${mean.toPrecision(5)} (exact ${expected.toPrecision(5)})`];
+      const notes = [`${r.minMs.toFixed(r.minMs < 100 ? 1 : 0)} ms`, `mean X_T ${mean.toPrecision(5)} (exact ${expected.toPrecision(5)})`];
+      notes.push(`${(r.minMs * 1e-3 * 3.45e9 / (c.paths * N) * t).toFixed(1)} cycles/path-step at 3.45 GHz (wall × threads)`);
       if (c.paths === P && c.name !== 'GBM Euler (small batch)') {
         notes.push(`${(v / bound[t]).toFixed(2)}x the Philox block rate of rng.randn (${bound[t].toExponential(2)} blocks/s)`);
       }
@@ -130,7 +144,7 @@ export async function run(o: BenchOptions): Promise<void> {
       rows.push({
         case: `${what} ${size}, ${a.threads ?? 1} thread${(a.threads ?? 1) > 1 ? 's' : ''}`,
         value: a.path_steps_per_s, unit: 'path-steps/s',
-        note: `${(a.seconds_min * 1e3).toFixed(a.seconds_min < 0.1 ? 1 : 0)} ms; mean S_T ${a.mean_final?.toPrecision(5)}; ${a.lib} ${a.version}`,
+        note: `${(a.seconds_min * 1e3).toFixed(a.seconds_min < 0.1 ? 1 : 0)} ms; mean X_T ${a.mean_final?.toPrecision(5)}; ${a.lib} ${a.version}`,
       });
     };
     anchorRow(numpy, `numpy loop, ${c.name}`);
@@ -150,6 +164,7 @@ export async function run(o: BenchOptions): Promise<void> {
     'Ratio column: itokit / anchor throughput at the same thread count (numpy is single-threaded, so it is compared with itokit on 1 thread). ' +
       'Anchors (benchmarks/anchors/sde_loops.py, see benchmarks/anchors/README.md) are the loops a user writes: GBM x ← x·(1 + μh + σ√h·z), ' +
       'Heston S ← S·exp((μ − v⁺/2)h + √v⁺ ΔW₁), v ← v + κ(θ − v⁺)h + ξ√v⁺ ΔW₂ with fresh float32 normals every step, in-place ops on preallocated buffers, final state only.',
+    'OU (exact step) and CIR (full-truncation Euler) anchors are the same style of loop: x ← e^{−θh}x + μ(1 − e^{−θh}) + b·z; v ← v + κ(θ − v⁺)h + ξ√v⁺√h·z. The 3-asset GBM row (d = 3, Cholesky-correlated, P/4 paths) has no anchor. Cycles per path-step are wall time × threads at 3.45 GHz (the VM exposes no cycle counter), so they include the load from other jobs.',
     'Fused kernels keep each path in registers and write once, so the bound is the counter-based RNG: one Philox4x32-10 block and one Box–Muller pair ' +
       '(project-owned log/sincos, no FMA) per path-step. The reference rate is rng.randn in Philox blocks/s (each block there also pays a second pair and a store), ' +
       `on ${refPaths.toLocaleString()} × ${refDim} draws (small enough that its fresh output reuses freed memory instead of faulting in new pages).`,

@@ -1,7 +1,10 @@
-// The CPU draws a step's noise for 16 paths at once (SIMD across paths) in the fused GBM, CIR and
-// Heston kernels. This checks those trajectories against a step-by-step float32 emulation of
+// The CPU draws a step's noise for 16 paths at once (SIMD across paths) in the fused GBM, CIR,
+// Heston and linear additive (OU, VP, sub-VP, VE) kernels. This checks those trajectories against a step-by-step float32 emulation of
 // spec/sde.md (§2.2 counter layout, §3 Euler–Maruyama) built on the independent TS RNG model, for
 // path counts and offsets that leave partial groups of lanes.
+import { createHash } from 'crypto';
+import { execFileSync } from 'child_process';
+import * as path from 'path';
 import { sde } from '../lib';
 import { normalRef } from './reference/philox';
 
@@ -46,6 +49,32 @@ describe('fused kernels with path lanes equal the float32 emulation bit for bit'
     expect(Array.from(r.final)).toEqual(Array.from(emulate('cir', [0.5, 0.04, 1], 0.04, o)));
   });
 
+  // OU dX = θ(μ − X)dt + σdW, par = [θ, θμ, σ, μ, e^{−θh}, b/√h] (b = σ√((1 − e^{−2θh})/(2θ))) cast
+  // to float32, coefficient row all ones (lib/sde/models.ts); draw 0 of (path, step) as for GBM.
+  const emulateOu = (method: 'exact' | 'euler', th: number, mu: number, sg: number, x0: number): Float32Array => {
+    const h = o.t1 / o.steps, hf = f(h), sq = Math.sqrt(h), sqrtH = f(sq);
+    const [t, k, s, m] = [f(th), f(th * mu), f(sg), f(mu)];
+    const ea = f(Math.exp(-th * h)), eb = f((sg * Math.sqrt(-Math.expm1(-2 * th * h) / (2 * th))) / sq);
+    const out = new Float32Array(o.paths);
+    for (let r = 0; r < o.paths; r++) {
+      let y = f(x0);
+      for (let n = 0; n < o.steps; n++) {
+        const dW = f(sqrtH * normalRef(BigInt(o.seed), 0, o.pathOffset + r, n, 0));
+        if (method === 'exact') y = f(m + f(f(f(y - m) * f(ea * 1)) + f(f(eb * 1) * dW))); // μ + ((y − μ)(e_a·1) + (e_b·1)ΔW)
+        else y = f(f(y + f(f(1 * f(k - f(t * y))) * hf)) + f(f(1 * s) * dW)); // y + A(κ − θy)h + (Bσ)ΔW
+      }
+      out[r] = y;
+    }
+    return out;
+  };
+  for (const method of ['exact', 'euler'] as const) {
+    test(`OU, ${method}`, () => {
+      const m = sde.models.ou({ theta: 1.5, mu: 0.3, sigma: 0.7 });
+      const r = sde.simulateSync(m, { ...o, x0: [0.2], method, dtype: 'float32' });
+      expect(Array.from(r.final)).toEqual(Array.from(emulateOu(method, 1.5, 0.3, 0.7, 0.2)));
+    });
+  }
+
   test('a lane group split across calls gives the same paths', () => {
     const m = sde.models.heston({ mu: 0.02, kappa: 1.5, theta: 0.04, xi: 0.5, rho: -0.7 });
     const base = { x0: [100, 0.04], t1: 1, steps: 50, method: 'log-euler-ft' as const, seed: 3, dtype: 'float32' as const };
@@ -53,5 +82,37 @@ describe('fused kernels with path lanes equal the float32 emulation bit for bit'
     const a = sde.simulateSync(m, { ...base, paths: 7, pathOffset: 0 });
     const b = sde.simulateSync(m, { ...base, paths: 33, pathOffset: 7 });
     expect([...Array.from(a.final), ...Array.from(b.final)]).toEqual(Array.from(whole.final));
+  });
+
+  test('ITOKIT_CPU=avx2 and =scalar (child processes) give the default bits for every lane model', () => {
+    // The instruction set is chosen once per process; the children run the AVX2 kernels and the
+    // per-path code (no SIMD kernel) of the same calls.
+    const specs = [
+      ['ou', { theta: 1.5, mu: 0.3, sigma: 0.7 }, [0.2], 'heun'],
+      ['ou', { theta: [1, 2, 3, 0, 0.5], mu: [0.1, 0.2, -0.3, 0, 1], sigma: [0.5, 1, 0.2, 0.3, 0.9] }, [0.1, 0.2, 0.3, 0.4, -0.5], 'exact'],
+      ['vp', {}, [0.5, -0.2, 0.1, 0.9, 1.1, -1, 0.3], 'euler'],
+      ['subVp', {}, [0.5, -0.2, 0.1], 'exact'],
+      ['ve', {}, [0.5, -0.2, 0.1, 0.4, 0.2, 0.1], 'euler'],
+      ['gbm', { mu: [0.05, 0.1, -0.1], sigma: [0.4, 0.2, 0.3], corr: [1, 0.5, 0.2, 0.5, 1, -0.3, 0.2, -0.3, 1] }, [1, 2, 3], 'milstein'],
+      ['gbm', { mu: [0.05, 0.1, -0.1, 0, 0.2, 0.1], sigma: [0.4, 0.2, 0.3, 0.1, 0.5, 0.2] }, [1, 2, 3, 4, 5, 6], 'exact'],
+      ['cir', { kappa: 0.5, theta: 0.04, xi: 1 }, [0.04], 'euler-ft'],
+      ['heston', { mu: 0.02, kappa: 1.5, theta: 0.04, xi: 0.5, rho: -0.7 }, [100, 0.04], 'log-euler-ft'],
+    ] as const;
+    const run = `(sde, specs, hash) => specs.map(([kind, p, x0, method]) => {
+      const r = sde.simulateSync(sde.models[kind](p), { paths: 37, pathOffset: 5, x0, t1: 1, steps: 23, method, seed: 4, save: { every: 5 }, dtype: 'float32', device: 'cpu' });
+      return hash(r.final) + hash(r.data);
+    })`;
+    const hash = (a: Float32Array): string => createHash('sha1').update(Buffer.from(a.buffer, a.byteOffset, a.byteLength)).digest('hex');
+    // eslint-disable-next-line no-new-func
+    const want = (new Function(`return ${run}`)() as (...a: unknown[]) => string[])(sde, specs, hash);
+    const script = `
+      const { createHash } = require('crypto');
+      const { sde } = require('./');
+      const hash = (a) => createHash('sha1').update(Buffer.from(a.buffer, a.byteOffset, a.byteLength)).digest('hex');
+      console.log(JSON.stringify((${run})(sde, ${JSON.stringify(specs)}, hash)));`;
+    for (const cpu of ['avx2', 'scalar']) {
+      const got = execFileSync(process.execPath, ['-e', script], { cwd: path.join(__dirname, '..'), encoding: 'utf8', env: { ...process.env, ITOKIT_CPU: cpu } });
+      expect({ cpu, digests: JSON.parse(got.trim()) }).toEqual({ cpu, digests: want });
+    }
   });
 });

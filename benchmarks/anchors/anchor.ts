@@ -46,7 +46,7 @@ export interface AnchorResult {
   seconds_min?: number;
   /** Median timed run, seconds. */
   seconds_median?: number;
-  /** sde_loops: paths × steps / seconds_min. */
+  /** sde_loops, fbm_markov: paths × steps / seconds_min. */
   path_steps_per_s?: number;
   /** normals: n / seconds_min (on CUDA the result stays on the device). */
   normals_per_s?: number;
@@ -56,6 +56,10 @@ export interface AnchorResult {
   seconds_median_to_host?: number;
   /** normals on CUDA: n / seconds_min_to_host. */
   normals_per_s_to_host?: number;
+  /** fbm_markov only: number of OU factors. */
+  K?: number;
+  /** fbm_markov: sample variance of B̂(T) (sanity check). */
+  var_final?: number;
   /** sde_loops: mean of the final S over the paths (sanity check). */
   mean_final?: number;
   /** sde_loops: closed-form E[S_T] = S0·exp(mu·t1), to compare with mean_final. */
@@ -177,11 +181,12 @@ function lastJson(stdout: string): Record<string, unknown> | undefined {
  * const t = runAnchor('sde_loops', { lib: 'torch', device: 'cuda', model: 'gbm', paths: 1e7, steps: 252, repeats: 3 });
  * if (t) rows.push({ case: `torch ${t.version} CUDA GBM`, value: t.path_steps_per_s!, unit: 'path-steps/s' });
  * ```
- * @param script - 'sde_loops' (GBM / Heston loops) or 'normals' (float32 standard normals)
+ * @param script - 'sde_loops' (GBM / Heston / OU / CIR loops), 'normals' (float32 standard normals) or
+ *   'fbm_markov' (the MA-fBM exact-step loop)
  * @param args - command-line options without the dashes, e.g. { lib: 'numpy', paths: 1e6 }
  * @param timeoutMs - wall-clock limit (default 10 minutes)
  */
-export function runAnchor(script: 'sde_loops' | 'normals', args: Record<string, string | number>, timeoutMs = 600_000): AnchorResult | undefined {
+export function runAnchor(script: 'sde_loops' | 'normals' | 'fbm_markov', args: Record<string, string | number>, timeoutMs = 600_000): AnchorResult | undefined {
   const file = path.join(packageRoot, 'benchmarks', 'anchors', `${script}.py`);
   if (!fs.existsSync(file)) {
     console.log(`  (anchor skipped: ${file} not found)`);

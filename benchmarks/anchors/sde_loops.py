@@ -1,7 +1,8 @@
-"""The SDE loops a user writes instead of calling itokit: GBM Euler and Heston log-Euler with full
-truncation, float32, fresh standard normals every step, final state only (no saved grid).
+"""The SDE loops a user writes instead of calling itokit: GBM Euler, Heston log-Euler with full
+truncation, OU with the exact step, CIR full-truncation Euler (OU and CIR: numpy and torch only),
+float32, fresh standard normals every step, final state only (no saved grid).
 
-    python3 sde_loops.py --lib numpy|torch|jax --device cpu|cuda --model gbm|heston \
+    python3 sde_loops.py --lib numpy|torch|jax --device cpu|cuda --model gbm|heston|ou|cir \
         --paths 1000000 --steps 252 --threads 1 --repeats 3
 
 Warms up once (JAX: that run compiles), then times `repeats` runs; on CUDA every run ends with a
@@ -17,6 +18,29 @@ from _common import SkipError, load, main, median, parser, timed
 GBM = dict(mu=0.05, sigma=0.2, x0=1.0, t1=1.0)
 # Heston dS = mu S dt + sqrt(v) S dW1, dv = kappa (theta - v) dt + xi sqrt(v) dW2, d<W1,W2> = rho dt.
 HESTON = dict(mu=0.05, kappa=2.0, theta=0.04, xi=0.5, rho=-0.7, s0=100.0, v0=0.04, t1=1.0)
+# OU dX = theta (mu - X) dt + sigma dW, exact step X' = mu + (X - mu) e^{-theta h} + b z.
+OU = dict(theta=2.0, mu=0.5, sigma=0.3, x0=0.0, t1=1.0)
+# CIR dv = kappa (theta - v) dt + xi sqrt(v) dW, full-truncation Euler.
+CIR = dict(kappa=2.0, theta=0.04, xi=0.5, v0=0.04, t1=1.0)
+
+
+def expected_mean(model):
+    """E[X_T] in closed form (the sanity value printed beside mean_final)."""
+    if model == "gbm":
+        return GBM["x0"] * math.exp(GBM["mu"] * GBM["t1"])
+    if model == "heston":
+        return HESTON["s0"] * math.exp(HESTON["mu"] * HESTON["t1"])
+    if model == "ou":
+        return OU["mu"] + (OU["x0"] - OU["mu"]) * math.exp(-OU["theta"] * OU["t1"])
+    return CIR["theta"] + (CIR["v0"] - CIR["theta"]) * math.exp(-CIR["kappa"] * CIR["t1"])
+
+
+def ou_coefs(N):
+    """(a, c, b): X' = a X + c + b z with a = e^{-theta h}, c = mu (1 - a), b = sigma sqrt((1 - a^2)/(2 theta))."""
+    h = OU["t1"] / N
+    a = math.exp(-OU["theta"] * h)
+    b = OU["sigma"] * math.sqrt(-math.expm1(-2 * OU["theta"] * h) / (2 * OU["theta"]))
+    return a, OU["mu"] * (1 - a), b
 
 
 # ---- numpy: in-place ops on preallocated float32 buffers, PCG64 normals written into them ------
@@ -81,6 +105,49 @@ def numpy_heston(np, P, N, seed):
     return run
 
 
+def numpy_ou(np, P, N, seed):
+    f32 = np.float32
+    a, c, b = (f32(v) for v in ou_coefs(N))
+    rng = np.random.default_rng(seed)
+
+    def run():
+        x = np.full(P, OU["x0"], dtype=f32)
+        z = np.empty(P, dtype=f32)
+        for _ in range(N):
+            rng.standard_normal(out=z, dtype=f32)
+            z *= b
+            z += c
+            x *= a
+            x += z                               # x = a x + c + b z
+        return x
+    return run
+
+
+def numpy_cir(np, P, N, seed):
+    f32 = np.float32
+    p = CIR
+    h = p["t1"] / N
+    xs, kth, mkh = f32(p["xi"] * math.sqrt(h)), f32(p["kappa"] * p["theta"] * h), f32(-p["kappa"] * h)
+    zero = f32(0.0)
+    rng = np.random.default_rng(seed)
+
+    def run():
+        v = np.full(P, p["v0"], dtype=f32)
+        vp, z, t = (np.empty(P, dtype=f32) for _ in range(3))
+        for _ in range(N):
+            rng.standard_normal(out=z, dtype=f32)
+            np.maximum(v, zero, out=vp)          # v+
+            np.multiply(vp, mkh, out=t)
+            t += kth                             # kappa (theta - v+) h
+            np.sqrt(vp, out=vp)
+            z *= xs
+            z *= vp                              # xi sqrt(v+) sqrt(h) z
+            v += t
+            v += z
+        return v
+    return run
+
+
 # ---- torch: the same loops with in-place tensor ops; works on CPU and CUDA -------------------
 
 def torch_gbm(torch, dev, P, N, seed):
@@ -121,6 +188,37 @@ def torch_heston(torch, dev, P, N, seed):
             S.mul_(t.exp_())
             v.add_(vp, alpha=-p["kappa"] * h).add_(p["kappa"] * p["theta"] * h).addcmul_(sv, z2, value=p["xi"])
         return S
+    return run
+
+
+def torch_ou(torch, dev, P, N, seed):
+    a, c, b = ou_coefs(N)
+    torch.manual_seed(seed)
+
+    def run():
+        x = torch.full((P,), OU["x0"], dtype=torch.float32, device=dev)
+        z = torch.empty(P, dtype=torch.float32, device=dev)
+        for _ in range(N):
+            torch.randn(P, out=z)
+            x.mul_(a).add_(z.mul_(b).add_(c))
+        return x
+    return run
+
+
+def torch_cir(torch, dev, P, N, seed):
+    p = CIR
+    h = p["t1"] / N
+    torch.manual_seed(seed)
+
+    def run():
+        v = torch.full((P,), p["v0"], dtype=torch.float32, device=dev)
+        vp, z = (torch.empty(P, dtype=torch.float32, device=dev) for _ in range(2))
+        for _ in range(N):
+            torch.randn(P, out=z)
+            torch.clamp(v, min=0.0, out=vp)
+            v.add_(vp, alpha=-p["kappa"] * h).add_(p["kappa"] * p["theta"] * h)
+            v.addcmul_(vp.sqrt_(), z, value=p["xi"] * math.sqrt(h))
+        return v
     return run
 
 
@@ -172,7 +270,7 @@ def jax_keys(jax, dev, seed, count):
 
 def run_cli():
     p = parser(__doc__.splitlines()[0])
-    p.add_argument("--model", default="gbm", choices=["gbm", "heston"])
+    p.add_argument("--model", default="gbm", choices=["gbm", "heston", "ou", "cir"])
     p.add_argument("--paths", type=int, default=1_000_000)
     p.add_argument("--steps", type=int, default=252)
     a = p.parse_args()
@@ -184,18 +282,20 @@ def run_cli():
         P, N = a.paths, a.steps
         if a.lib == "numpy":
             np = mod
-            fn = (numpy_gbm if a.model == "gbm" else numpy_heston)(np, P, N, a.seed)
+            fn = dict(gbm=numpy_gbm, heston=numpy_heston, ou=numpy_ou, cir=numpy_cir)[a.model](np, P, N, a.seed)
             ts, x = timed(fn, lambda r: None, a.repeats)
             mean = float(x.mean(dtype=np.float64))
             rng = "PCG64, ziggurat normals (numpy default_rng)"
         elif a.lib == "torch":
             torch = mod
-            fn = (torch_gbm if a.model == "gbm" else torch_heston)(torch, dev, P, N, a.seed)
+            fn = dict(gbm=torch_gbm, heston=torch_heston, ou=torch_ou, cir=torch_cir)[a.model](torch, dev, P, N, a.seed)
             sync = (lambda r: torch.cuda.synchronize()) if a.device == "cuda" else (lambda r: None)
             ts, x = timed(fn, sync, a.repeats)
             mean = float(x.double().mean())
             rng = "Philox4x32-10 (torch CUDA generator)" if a.device == "cuda" else "MT19937 (torch CPU generator)"
         else:
+            if a.model not in ("gbm", "heston"):
+                raise SkipError("no JAX loop for %s" % a.model)
             jax = mod
             import numpy as np
             f = jax_model(jax, a.model, P, N)
@@ -208,12 +308,10 @@ def run_cli():
             except AttributeError:
                 impl = "threefry2x32"
             rng = "%s (jax.random, default implementation)" % impl
-        x0 = GBM["x0"] if a.model == "gbm" else HESTON["s0"]
-        mu, t1 = (GBM if a.model == "gbm" else HESTON)["mu"], (GBM if a.model == "gbm" else HESTON)["t1"]
         out = dict(base, version=version, threads=threads, repeats=a.repeats,
                    seconds_min=ts[0], seconds_median=median(ts),
                    path_steps_per_s=P * N / ts[0], mean_final=mean,
-                   expected_mean=x0 * math.exp(mu * t1), rng=rng)
+                   expected_mean=expected_mean(a.model), rng=rng)
         return out
 
     main(measure, base)

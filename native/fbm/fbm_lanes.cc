@@ -7,16 +7,6 @@
 namespace itk {
 namespace fbm {
 
-static_assert(kLanes == kRngLanes, "fBM lanes are the generators' batch lanes");
-
-// The generators' batch kernels (native/rng/rng_batch.h: AVX-512, AVX2 or portable, chosen once
-// per process), so fBM draws the same bits as every other caller through one implementation.
-void philox_lanes(uint32_t k0, uint32_t k1, const Lanes4& c, Lanes4* out) { rng_philox_lanes(c.v, k0, k1, out->v); }
-
-void box_muller_lanes(const uint32_t* a, const uint32_t* b, float* z0, float* z1) {
-  rng_box_muller_lanes(a, b, z0, z1);
-}
-
 void normals_of_path(uint32_t key_lo, uint32_t key_hi, uint32_t stream, uint64_t path, uint32_t step,
                      std::size_t count, float* z) {
   // Normals 0 .. count-1 are all four draws of blocks 0 .. count/4 - 1, then part of one block.

@@ -110,6 +110,23 @@ struct Avx2 {
     _mm256_storeu_pd(p, _mm256_mul_pd(_mm256_add_pd(lo, half), scale));
     _mm256_storeu_pd(p + 4, _mm256_mul_pd(_mm256_add_pd(hi, half), scale));
   }
+  // --- float64: the 8 lanes of one F as two registers (lanes 0-3, 4-7); see Avx512::D ---
+  struct D {
+    __m256d lo, hi;
+  };
+  static ITK_SIMD_FN D dset1(double v) { const __m256d x = _mm256_set1_pd(v); return {x, x}; }
+  static ITK_SIMD_FN D dadd(D a, D b) { return {_mm256_add_pd(a.lo, b.lo), _mm256_add_pd(a.hi, b.hi)}; }
+  static ITK_SIMD_FN D dsub(D a, D b) { return {_mm256_sub_pd(a.lo, b.lo), _mm256_sub_pd(a.hi, b.hi)}; }
+  static ITK_SIMD_FN D dmul(D a, D b) { return {_mm256_mul_pd(a.lo, b.lo), _mm256_mul_pd(a.hi, b.hi)}; }
+  static ITK_SIMD_FN D widen(F v) {
+    return {_mm256_cvtps_pd(_mm256_castps256_ps128(v)), _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1))};
+  }
+  static ITK_SIMD_FN F narrow(D v) {
+    return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm256_cvtpd_ps(v.lo)), _mm256_cvtpd_ps(v.hi), 1);
+  }
+  static ITK_SIMD_FN D dload(const double* p) { return {_mm256_loadu_pd(p), _mm256_loadu_pd(p + 4)}; }
+  static ITK_SIMD_FN void dstore(double* p, D v) { _mm256_storeu_pd(p, v.lo), _mm256_storeu_pd(p + 4, v.hi); }
+
   // The parts of a vector as registers of Base, and a Base register repeated in every part.
   static ITK_SIMD_FN void split(F v, F* out) { out[0] = v; }
   static ITK_SIMD_FN U dup(U v) { return v; }

@@ -119,6 +119,26 @@ struct Avx512 {
     _mm512_storeu_pd(p, _mm512_mul_pd(_mm512_add_pd(lo, half), scale));
     _mm512_storeu_pd(p + 8, _mm512_mul_pd(_mm512_add_pd(hi, half), scale));
   }
+  // --- float64: the 16 lanes of one F as two registers (lanes 0-7, 8-15) ---
+  // Every conversion and operation is one correctly rounded IEEE instruction, as the scalar
+  // static_cast / dadd / dmul of itk_hd.h (used by fBM's float64 state and sums).
+  struct D {
+    __m512d lo, hi;
+  };
+  static ITK_SIMD_FN D dset1(double v) { const __m512d x = _mm512_set1_pd(v); return {x, x}; }
+  static ITK_SIMD_FN D dadd(D a, D b) { return {_mm512_add_pd(a.lo, b.lo), _mm512_add_pd(a.hi, b.hi)}; }
+  static ITK_SIMD_FN D dsub(D a, D b) { return {_mm512_sub_pd(a.lo, b.lo), _mm512_sub_pd(a.hi, b.hi)}; }
+  static ITK_SIMD_FN D dmul(D a, D b) { return {_mm512_mul_pd(a.lo, b.lo), _mm512_mul_pd(a.hi, b.hi)}; }
+  static ITK_SIMD_FN D widen(F v) {  // float -> double, exact
+    return {_mm512_cvtps_pd(_mm512_castps512_ps256(v)),
+            _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)))};
+  }
+  static ITK_SIMD_FN F narrow(D v) {  // double -> float, round to nearest even (static_cast<float>)
+    return _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(v.lo)), _mm512_cvtpd_ps(v.hi), 1);
+  }
+  static ITK_SIMD_FN D dload(const double* p) { return {_mm512_loadu_pd(p), _mm512_loadu_pd(p + 8)}; }
+  static ITK_SIMD_FN void dstore(double* p, D v) { _mm512_storeu_pd(p, v.lo), _mm512_storeu_pd(p + 8, v.hi); }
+
   // The parts of a vector as registers of Base, and a Base register repeated in every part.
   static ITK_SIMD_FN void split(F v, F* out) { out[0] = v; }
   static ITK_SIMD_FN U dup(U v) { return v; }

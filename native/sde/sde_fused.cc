@@ -48,8 +48,9 @@ bool lanes_eligible(const sde::FusedArgs<T>& a) {
 }
 
 // Whole trajectories of rows row0 .. row0+lanes-1. float32 on an AVX-512/AVX2 CPU: the vector
-// kernel of sde_lanes.h keeps the group's state, noise and update in registers for all steps.
-// Otherwise steps outer and paths inner: the Philox blocks and Box–Muller pairs of one step come
+// kernel of sde_lanes.h keeps the group's state, noise and update in registers for all steps
+// (every model it has a kernel for). Otherwise (coupled models with at most two draws per step,
+// lanes_eligible) steps outer and paths inner: the Philox blocks and Box–Muller pairs of one step come
 // from rng_batch (SIMD across paths), the update is the same coupled_update the per-path kernel
 // runs. Either way the bits equal run_unit's.
 template <typename T>
@@ -93,6 +94,9 @@ Kernel cpu_kernel(const sde::FusedArgs<T>& a) {
   const bool fixed = sde::with_fixed_model(a, [](auto) {});
   if (force == "runtime") return Kernel::Runtime;
   if (force == "fixed") return fixed ? Kernel::Fixed : Kernel::Runtime;
+  if constexpr (std::is_same<T, float>::value) {
+    if (sde_lanes_kernel(a)) return Kernel::Lanes;  // every model with a vector kernel on this CPU
+  }
   if (lanes_eligible(a)) return Kernel::Lanes;
   return fixed ? Kernel::Fixed : Kernel::Runtime;
 }
@@ -150,9 +154,10 @@ void run(const FusedCall& c, const Control& ctl) {
     const Kernel kernel = cpu_kernel(a);
     parallel_range(units, grain, [&](std::size_t u0, std::size_t u1) {
       ctl.check();
-      if (kernel == Kernel::Lanes) {  // one unit is one path (unit width = dim)
-        for (std::size_t u = u0; u < u1; u += kRngLanes)
-          run_lanes(a, u, static_cast<int>(std::min<std::size_t>(kRngLanes, u1 - u)));
+      if (kernel == Kernel::Lanes) {  // whole paths: chunks hold whole paths' units
+        const std::size_t r0 = u0 / per_path, r1 = u1 / per_path;
+        for (std::size_t r = r0; r < r1; r += kRngLanes)
+          run_lanes(a, r, static_cast<int>(std::min<std::size_t>(kRngLanes, r1 - r)));
       } else if (kernel == Kernel::Fixed) {
         sde::with_fixed_model(a, [&](auto md) {
           for (std::size_t u = u0; u < u1; ++u) sde::run_unit(a, md, u);
