@@ -12,7 +12,7 @@ const dts = path.join(root, 'dist', 'lib', 'index.d.ts');
 
 const CONSUMER = `
 import * as itokit from 'itokit';
-import { sde, rng, ItokitError, AbortSignalLike, DeviceArray } from 'itokit';
+import { sde, rng, ot, ItokitError, AbortSignalLike, DeviceArray } from 'itokit';
 
 export async function consumer(): Promise<void> {
   const gbm = sde.models.gbm({ mu: 0.05, sigma: 0.2 });
@@ -30,6 +30,14 @@ export async function consumer(): Promise<void> {
   const signal: AbortSignalLike = { aborted: false, addEventListener() {}, removeEventListener() {} };
   await sde.simulate(gbm, { ...base, signal });
   const z: Float64Array = rng.normal(4, { seed: 1, dtype: 'float64' });
+  // the OT plan follows the dtype option, else the cost matrix
+  const m = new Float64Array([0.5, 0.5]);
+  const C = { data: new Float64Array([0, 1, 1, 0]), shape: [2, 2] as [number, number] };
+  const p32: Float32Array | undefined = ot.sinkhornSync(m, m, C, { reg: 0.1, dtype: 'float32' }).plan;
+  const p64: Float64Array | undefined = (await ot.sinkhorn(m, m, C, { reg: 0.1 })).plan;
+  // @ts-expect-error a float32 plan is not Float64Array
+  const bad: Float64Array | undefined = ot.sinkhornSync(m, m, C, { reg: 0.1, dtype: 'float32' }).plan;
+  void p32; void p64; void bad;
   // @ts-expect-error fromNative is internal
   itokit.fromNative;
   const e: unknown = undefined;
