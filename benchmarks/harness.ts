@@ -124,12 +124,14 @@ export function report(area: string, title: string, rows: BenchRow[], notes: str
     rows.map((r) => [r.case, formatValue(r.value), r.unit, r.ratio ?? '', r.note ?? '']), [false, true, false, false, false])}\n`);
   const stamp = new Date().toISOString();
   fs.mkdirSync(target.outDir, { recursive: true });
-  const json = { area, title, version, machine: machine(), date: stamp, rows, notes, ...(target.extra?.() ?? {}) };
+  const extra = target.extra?.() ?? {};
+  const json = { area, title, version, machine: machine(), date: stamp, rows, notes, ...extra };
+  const pythons = Array.isArray(extra.python) ? (extra.python as string[]) : [];
   fs.writeFileSync(path.join(target.outDir, `${area}.json`), JSON.stringify(json, null, 2));
   const md = [
     `### ${title}`,
     '',
-    `Measured ${stamp.slice(0, 10)} with itokit ${version} on ${machine()}.`,
+    `Measured ${stamp.slice(0, 10)} with itokit ${version} on ${machine()}.` + (pythons.length ? ` Python anchors ran with ${pythons.join(', ')}.` : ''),
     '',
     '| case | value | unit | ratio | note |',
     '| --- | ---: | --- | --- | --- |',

@@ -140,7 +140,8 @@ const MISSING_MODULE = /ModuleNotFoundError|No module named|^no module/;
  */
 export function runPython(args: string[], timeoutMs = 600_000): PythonOutcome {
   const exes = pythonCandidates();
-  const what = args[0] === '-c' ? 'inline baseline' : path.basename(args[0] ?? 'python');
+  const lib = args.indexOf('--lib');
+  const what = (args[0] === '-c' ? 'inline baseline' : path.basename(args[0] ?? 'python')) + (lib >= 0 && args[lib + 1] ? ` (${args[lib + 1]})` : '');
   if (exes.length === 0) {
     const forced = process.env.ITOKIT_PYTHON;
     anchorConfig.onRun?.(what, undefined, false);

@@ -155,7 +155,7 @@ export async function runBench(area: string | undefined, o: BenchCliOptions = {}
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const anchors = require(path.join(modDir, 'anchors', 'anchor')) as AnchorModule;
   anchors.anchorConfig.enabled = o.anchors !== false;
-  anchors.anchorConfig.onRun = (what, exe, ok) => progress(`  python ${what}: ${exe ?? 'no interpreter'}${ok ? '' : ' (skipped)'}`);
+  anchors.anchorConfig.onRun = (what, exe, ok) => progress(`  python ${what}: ${exe ? `ran with ${exe}` : 'no interpreter'}${ok ? '' : ' (skipped)'}`);
 
   const results: Record<string, unknown>[] = [];
   const log = console.log;
