@@ -67,7 +67,7 @@ function cpuMs(fn: () => void): number {
   return (d.user + d.system) / 1e3;
 }
 
-/** Runs the benchmark and writes benchmarks/fbm.md. */
+/** Runs the benchmark and writes fbm.json and fbm.md into the output folder (harness report). */
 export async function run(o: BenchOptions): Promise<void> {
   const all = getThreads();
   const rows: BenchRow[] = [];

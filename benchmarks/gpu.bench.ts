@@ -33,11 +33,11 @@ function anchorRow(rows: BenchRow[], name: string, a: AnchorResult | undefined, 
   return typeof v === 'number' ? v : undefined;
 }
 
-/** Runs the benchmark and writes benchmarks/gpu.md. */
+/** Runs the benchmark and writes gpu.json and gpu.md into the output folder (harness report). */
 export async function run(o: BenchOptions): Promise<void> {
   const b = backends();
   if (!b.cuda.available) {
-    console.log(`gpu benchmarks skipped: ${b.cuda.reason ?? 'CUDA unavailable'} (benchmarks/gpu.md left unchanged)`);
+    console.log(`gpu benchmarks skipped: ${b.cuda.reason ?? 'CUDA unavailable'} (no report written)`);
     return;
   }
   const want = sections();

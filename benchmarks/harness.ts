@@ -1,14 +1,36 @@
 /**
  * The benchmark harness every `*.bench.ts` uses: timing with warm-up, optional Python baselines
- * run in the same process tree, and one report format (console table, JSON under
- * benchmarks/results/, a markdown table in benchmarks/<area>.md).
+ * run in the same process tree, and one report format (a plain-text table, `<area>.json` and
+ * `<area>.md` in the output folder the runner chose; see {@link configureReports}).
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { backends, version } from '../lib';
-import { packageRoot } from '../lib/native';
-import { runPython } from './anchors/anchor';
+import { textTable } from '../lib/cli/table';
+import { anchorConfig, runPython } from './anchors/anchor';
+
+/** Where {@link report} writes and prints; set by the runner (`itokit bench`) before an area runs. */
+export interface ReportTarget {
+  /** Folder for `<area>.json` and `<area>.md` (created by the runner, never the package folder). */
+  outDir: string;
+  /** Where the table goes: stdout normally, stderr when stdout carries JSON. */
+  write: (text: string) => void;
+  /** Extra fields merged into each `<area>.json` (machine load, CPU time, Python used). */
+  extra?: () => Record<string, unknown>;
+  /** Called with each report's JSON object once written. */
+  onReport?: (json: Record<string, unknown>) => void;
+}
+
+let target: ReportTarget = {
+  outDir: path.join(os.tmpdir(), 'itokit-bench-results'),
+  write: (t) => process.stdout.write(t),
+};
+
+/** Sets where reports go (the `itokit bench` runner calls this; a direct caller may too). */
+export function configureReports(t: ReportTarget): void {
+  target = t;
+}
 
 /** Options every benchmark module receives from the runner. */
 export interface BenchOptions {
@@ -68,6 +90,10 @@ export async function timeAsync(fn: () => Promise<unknown>, o: { warmup?: number
  * of failing.
  */
 export function python(script: string, args: string[] = [], timeoutMs = 600_000): Record<string, unknown> | undefined {
+  if (!anchorConfig.enabled) {
+    console.log('  (baseline skipped: anchors disabled by --no-anchors)');
+    return undefined;
+  }
   const r = runPython(['-c', script, ...args], timeoutMs);
   if (!r.ok) {
     console.log(`  (baseline skipped: ${r.reason})`);
@@ -83,28 +109,36 @@ export function machine(): string {
   return `${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.cpus().length}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; ${gpu}; CPU features: ${b.cpu.features.join(' ')}`;
 }
 
+/** Number format of the value column: 4 significant digits, exponent form outside [1e-2, 1e5). */
+export function formatValue(v: number): string {
+  return Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-2 && v !== 0) ? v.toExponential(3) : v.toPrecision(4);
+}
+
 /**
- * Prints the rows as a table and writes benchmarks/results/<area>.json and benchmarks/<area>.md.
+ * Prints the rows as a plain-text table and writes `<area>.json` and `<area>.md` into the
+ * configured output folder ({@link configureReports}).
  * @param notes - paragraphs placed under the table (bounds, method, caveats)
  */
 export function report(area: string, title: string, rows: BenchRow[], notes: string[] = []): void {
-  const fmt = (v: number): string => (Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-2 && v !== 0) ? v.toExponential(3) : v.toPrecision(4));
-  console.log(`\n${title}`);
-  console.table(rows.map((r) => ({ case: r.case, value: fmt(r.value), unit: r.unit, ratio: r.ratio ?? '', note: r.note ?? '' })));
+  target.write(`\n${title}\n${textTable(['case', 'value', 'unit', 'ratio', 'note'],
+    rows.map((r) => [r.case, formatValue(r.value), r.unit, r.ratio ?? '', r.note ?? '']), [false, true, false, false, false])}\n`);
   const stamp = new Date().toISOString();
-  const dir = path.join(packageRoot, 'benchmarks', 'results');
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, `${area}.json`), JSON.stringify({ area, title, version, machine: machine(), date: stamp, rows, notes }, null, 2));
+  fs.mkdirSync(target.outDir, { recursive: true });
+  const extra = target.extra?.() ?? {};
+  const json = { area, title, version, machine: machine(), date: stamp, rows, notes, ...extra };
+  const pythons = Array.isArray(extra.python) ? (extra.python as string[]) : [];
+  fs.writeFileSync(path.join(target.outDir, `${area}.json`), JSON.stringify(json, null, 2));
   const md = [
     `### ${title}`,
     '',
-    `Measured ${stamp.slice(0, 10)} with itokit ${version} on ${machine()}.`,
+    `Measured ${stamp.slice(0, 10)} with itokit ${version} on ${machine()}.` + (pythons.length ? ` Python anchors ran with ${pythons.join(', ')}.` : ''),
     '',
     '| case | value | unit | ratio | note |',
     '| --- | ---: | --- | --- | --- |',
-    ...rows.map((r) => `| ${r.case} | ${fmt(r.value)} | ${r.unit} | ${r.ratio ?? ''} | ${r.note ?? ''} |`),
+    ...rows.map((r) => `| ${r.case} | ${formatValue(r.value)} | ${r.unit} | ${r.ratio ?? ''} | ${r.note ?? ''} |`),
     '',
     ...notes.flatMap((n) => [n, '']),
   ].join('\n');
-  fs.writeFileSync(path.join(packageRoot, 'benchmarks', `${area}.md`), md);
+  fs.writeFileSync(path.join(target.outDir, `${area}.md`), md);
+  target.onReport?.(json);
 }

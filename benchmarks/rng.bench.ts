@@ -23,7 +23,7 @@ function jsBoxMuller(out: Float32Array): void {
   }
 }
 
-/** Runs the benchmark and writes benchmarks/rng.md. */
+/** Runs the benchmark and writes rng.json and rng.md into the output folder (harness report). */
 export async function run(o: BenchOptions): Promise<void> {
   const n = o.quick ? 1 << 22 : 1 << 26;
   const all = getThreads();

@@ -56,7 +56,7 @@ interface Case {
   anchors: boolean;
 }
 
-/** Runs the benchmark and writes benchmarks/sde.md. */
+/** Runs the benchmark and writes sde.json and sde.md into the output folder (harness report). */
 export async function run(o: BenchOptions): Promise<void> {
   const P = o.quick ? 100_000 : 1_000_000;
   const Psmall = o.quick ? 2_000 : 10_000;

@@ -69,7 +69,7 @@ else:
 print(json.dumps(out))
 `;
 
-/** Runs the benchmark and writes benchmarks/train.md. */
+/** Runs the benchmark and writes train.json and train.md into the output folder (harness report). */
 export async function run(o: BenchOptions): Promise<void> {
   const all = getThreads();
   const threads = [...new Set([1, all])];

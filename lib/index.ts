@@ -21,7 +21,12 @@ export { backends, getThreads, setThreads } from './backends';
 export type { BackendsInfo, DeviceOption } from './backends';
 export { DeviceArray } from './device-array';
 export type { HostArrayFor, OutputOption } from './device-array';
-export type { RunOptions } from './run';
+export type { AbortSignalLike, RunOptions } from './run';
 export type { Dtype, FloatArray, Seed } from './validate';
-export * from './errors';
+// fromNative (native error → ItokitError) stays internal: only the error classes and codes are API.
+export {
+  AbortError, DeviceError, DeviceUnavailableError, DtypeError, InvalidArgumentError, ItokitError, ModelFormatError,
+  NativeLoadError, NumericalError, OutOfMemoryError, ShapeError,
+} from './errors';
+export type { ErrorCode } from './errors';
 export { version } from './version';

@@ -51,6 +51,12 @@ function findPackageRoot(start: string): string {
 }
 
 let cached: NativeAddon | undefined;
+let loadedFrom: string | undefined;
+
+/** The file the addon was loaded from (undefined before the first load). @internal */
+export function nativeBinaryPath(): string | undefined {
+  return loadedFrom;
+}
 
 /** Loads the addon once (build/Release, then prebuilds/<platform>-<arch>) and returns it. */
 export function native(): NativeAddon {
@@ -61,10 +67,14 @@ export function native(): NativeAddon {
     if (override) {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       cached = require(path.resolve(override)) as NativeAddon;
+      loadedFrom = require.resolve(path.resolve(override));
     } else {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const load = require('node-gyp-build') as (dir: string) => NativeAddon;
-      cached = load(packageRoot);
+      const load = require('node-gyp-build') as ((dir: string) => NativeAddon) & { path(dir: string): string };
+      const file = load.path(packageRoot);
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      cached = require(file) as NativeAddon;
+      loadedFrom = file;
     }
     return cached;
   } catch (err) {
@@ -77,9 +87,11 @@ export function native(): NativeAddon {
     throw new NativeLoadError(
       `itokit could not load its native addon (${(err as Error).message}).\n` +
         `Tried:\n  ${tried.join('\n  ')}\n` +
-        'Fix: run `npm rebuild itokit` (needs a C++17 compiler and Python for node-gyp), or ' +
-        '`npm run build` in the package folder (cmake-js; adds CUDA when nvcc is found), or install ' +
-        `a release that ships a prebuilt binary for ${process.platform}-${process.arch}.`,
+        'Fix: where itokit is installed as a dependency, run `npm rebuild itokit`: it compiles the CPU ' +
+        'addon with node-gyp (needs a C++17 compiler, make and Python 3), or install a release that ships ' +
+        `a prebuilt binary for ${process.platform}-${process.arch}. In a git checkout of itokit, run ` +
+        '`npm run build:cpu` (node-gyp) or `npm run build` (cmake-js; adds CUDA when nvcc is found); ' +
+        'those scripts need the devDependencies and do not work inside an installed package.',
       { cause: err },
     );
   }

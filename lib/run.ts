@@ -7,10 +7,26 @@ import { AbortError, fromNative } from './errors';
 import { native } from './native';
 import { optionKeys } from './validate';
 
+/**
+ * The part of the standard `AbortSignal` itokit uses. It is structural so that the published
+ * typings need neither the DOM library nor \@types/node: an `AbortController().signal` from Node,
+ * a browser or any polyfill fits it.
+ */
+export interface AbortSignalLike {
+  /** True once the signal fired. */
+  readonly aborted: boolean;
+  /** Why it fired (becomes the `cause` of the {@link AbortError}). */
+  readonly reason?: unknown;
+  /** Registers the abort listener. */
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  /** Removes it when the call ends. */
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
 /** Options every long-running call accepts. */
 export interface RunOptions {
   /** Cancels the call; the Promise rejects with {@link AbortError} whose `cause` is the signal's reason. */
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
   /** Called with (done, total) while the call runs, at most every `progressIntervalMs`. */
   onProgress?: (p: { done: number; total: number }) => void;
   /** Minimum milliseconds between progress callbacks (default 100). */
@@ -55,7 +71,7 @@ export function ownedInput<T extends ArrayBufferView | null | undefined>(a: T): 
 }
 
 /** Throws AbortError when the signal already fired. */
-export function throwIfAborted(signal?: AbortSignal): void {
+export function throwIfAborted(signal?: AbortSignalLike): void {
   if (signal?.aborted) throw new AbortError('The operation was aborted', { cause: signal.reason });
 }
 
@@ -74,7 +90,7 @@ export async function runNative<T>(opts: RunOptions, start: (control: Float64Arr
     (native() as unknown as { jobCancel(c: Float64Array): boolean }).jobCancel(control);
   };
   signal?.addEventListener('abort', onAbort, { once: true });
-  let timer: NodeJS.Timeout | undefined;
+  let timer: ReturnType<typeof setInterval> | undefined;
   if (onProgress) {
     const every = Math.max(1, opts.progressIntervalMs ?? 100);
     let last = -1;

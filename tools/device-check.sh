@@ -17,8 +17,9 @@ stamp() { echo "== $1 at +$(( $(date +%s) - t0 ))s"; }
 { nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv; nproc; } > "$OUT/tests.txt" 2>&1
 if has bench; then
   stamp bench > "$OUT/bench.txt"
-  timeout ${ITOKIT_BENCH_TIMEOUT:-300} node dist/lib/cli/index.js bench gpu >> "$OUT/bench.txt" 2>&1
-  cp benchmarks/gpu.md "$OUT/gpu.md" 2>/dev/null
+  # itokit bench writes into its --out folder only; the table comes back as gpu.md
+  timeout ${ITOKIT_BENCH_TIMEOUT:-300} node dist/lib/cli/index.js bench gpu --out /tmp/itokit-device-bench >> "$OUT/bench.txt" 2>&1
+  cp /tmp/itokit-device-bench/gpu.md "$OUT/gpu.md" 2>/dev/null
 fi
 if has ncu; then
   stamp ncu > "$OUT/ncu.txt"

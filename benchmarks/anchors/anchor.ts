@@ -6,7 +6,9 @@
  * Interpreters are tried in order: `python3` on PATH, then `/usr/bin/python3`. The next one is
  * tried only when the previous lacks a module the script imports, so a PATH Python with CUDA
  * torch and JAX (GPU machines) wins, and Debian's Python with numpy, torch and POT still serves
- * where the PATH one is bare. The child's environment is process.env without the OpenBLAS core
+ * where the PATH one is bare. `ITOKIT_PYTHON=/path/to/python` replaces the lookup (that
+ * interpreter only). Every interpreter that produced a result is recorded in
+ * {@link anchorConfig}.used, and the runner prints which one ran. The child's environment is process.env without the OpenBLAS core
  * overrides (OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE), with PYTHONUNBUFFERED=1.
  * @packageDocumentation
  */
@@ -14,6 +16,16 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { packageRoot } from '../../lib/native';
+
+/**
+ * Run-wide anchor settings: `enabled` false (`itokit bench --no-anchors`) skips every Python
+ * baseline; `used` collects the interpreters that ran (reported with the results); `onRun` hears
+ * each run (the runner's progress lines).
+ */
+export const anchorConfig: { enabled: boolean; used: Set<string>; onRun?: (what: string, exe: string | undefined, ok: boolean) => void } = {
+  enabled: true,
+  used: new Set(),
+};
 
 /** Environment variables removed from the child's environment (they pin OpenBLAS kernels). */
 const SCRUBBED_ENV = ['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE'];
@@ -78,9 +90,12 @@ export interface AnchorResult {
 
 /**
  * Python interpreters to try, in order: `python3` found on PATH, then `/usr/bin/python3`
- * (deduplicated; only files that exist and are executable).
+ * (deduplicated; only files that exist and are executable). `ITOKIT_PYTHON`, when set, is the
+ * only candidate.
  */
 export function pythonCandidates(): string[] {
+  const forced = process.env.ITOKIT_PYTHON;
+  if (forced) return isExecutable(forced) ? [forced] : [];
   const names = process.platform === 'win32' ? ['python3.exe', 'python.exe'] : ['python3'];
   const found: string[] = [];
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
@@ -129,15 +144,28 @@ const MISSING_MODULE = /ModuleNotFoundError|No module named|^no module/;
  */
 export function runPython(args: string[], timeoutMs = 600_000): PythonOutcome {
   const exes = pythonCandidates();
-  if (exes.length === 0) return { ok: false, reason: 'no python3 on PATH and no /usr/bin/python3' };
+  const lib = args.indexOf('--lib');
+  const what = (args[0] === '-c' ? 'inline baseline' : path.basename(args[0] ?? 'python')) + (lib >= 0 && args[lib + 1] ? ` (${args[lib + 1]})` : '');
+  if (exes.length === 0) {
+    const forced = process.env.ITOKIT_PYTHON;
+    anchorConfig.onRun?.(what, undefined, false);
+    return { ok: false, reason: forced ? `ITOKIT_PYTHON=${forced} is not an executable file` : 'no python3 on PATH and no /usr/bin/python3' };
+  }
   let first: PythonOutcome | undefined;
+  let chosen: PythonOutcome | undefined;
   for (const exe of exes) {
     const r = runOnce(exe, args, timeoutMs);
     first ??= r;
     const why = r.ok ? (typeof r.json.skipped === 'string' ? r.json.skipped : '') : r.reason;
-    if (!MISSING_MODULE.test(why)) return r;
+    if (!MISSING_MODULE.test(why)) {
+      chosen = r;
+      break;
+    }
   }
-  return first as PythonOutcome;
+  const r = chosen ?? (first as PythonOutcome);
+  if (r.ok && r.exe) anchorConfig.used.add(r.exe);
+  anchorConfig.onRun?.(what, r.exe, r.ok && typeof r.json.skipped !== 'string');
+  return r;
 }
 
 function runOnce(exe: string, args: string[], timeoutMs: number): PythonOutcome {
@@ -187,6 +215,10 @@ function lastJson(stdout: string): Record<string, unknown> | undefined {
  * @param timeoutMs - wall-clock limit (default 10 minutes)
  */
 export function runAnchor(script: 'sde_loops' | 'normals' | 'fbm_markov', args: Record<string, string | number>, timeoutMs = 600_000): AnchorResult | undefined {
+  if (!anchorConfig.enabled) {
+    console.log(`  (anchor skipped: ${script} ${args.lib ?? ''}: anchors disabled by --no-anchors)`);
+    return undefined;
+  }
   const file = path.join(packageRoot, 'benchmarks', 'anchors', `${script}.py`);
   if (!fs.existsSync(file)) {
     console.log(`  (anchor skipped: ${file} not found)`);

@@ -1,20 +1,25 @@
 /**
  * `itokit sample`: the package's main job. Loads the built-in diffusion UNet (or a user's
  * diffusers folder / quantized file), quantizes it TFMQ-style to W4A8 (cached), samples a grid of
- * images with DDIM, writes a PNG, and compares against FP32 from the same noise.
+ * images with DDIM, writes them (PNG grid, JSON or raw float32, chosen by the `--out` extension),
+ * and compares against FP32 from the same noise. The device and the output paths are checked
+ * before any work; progress bars (cli-progress) go to stderr.
  * @packageDocumentation
  */
 import type { Command } from 'commander';
+import * as cliProgress from 'cli-progress';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { resolveDevice, setThreads } from '../backends';
+import { InvalidArgumentError } from '../errors';
 import * as samplers from '../samplers';
 import * as ot from '../ot';
 import { randn, streams } from '../rng';
 import * as unet from '../unet';
 import { gridPng } from '../unet/png';
+import { checkWritableFile } from './output';
 
 /** Options of {@link sample}. */
 export interface SampleCliOptions {
@@ -23,6 +28,7 @@ export interface SampleCliOptions {
   batch: number;
   precision: 'fp32' | 'w8a8' | 'w4a8';
   sampler: 'ddim' | 'ddpm';
+  /** Output file; its extension picks the format (see {@link OUTPUT_FORMATS}). */
   out: string;
   model?: string;
   calib: number;
@@ -35,12 +41,52 @@ export interface SampleCliOptions {
 
 type EpsFn = (x: Float32Array, t: number) => Promise<Float32Array>;
 
-function bar(done: number, total: number, extra: string): void {
-  if (!process.stderr.isTTY) return;
-  const w = 30;
-  const f = Math.round((w * done) / total);
-  process.stderr.write(`\r  [${'#'.repeat(f)}${'-'.repeat(w - f)}] ${done}/${total} ${extra}   `);
-  if (done === total) process.stderr.write('\n');
+/**
+ * Output formats by extension: a PNG image grid; JSON `{ shape, layout, data }` with the samples in
+ * [-1, 1]; raw little-endian float32 samples in [B, C, H, W] order.
+ */
+export const OUTPUT_FORMATS = {
+  '.png': 'PNG grid of the images',
+  '.json': 'JSON { shape: [B, C, H, W], layout, data } with the samples in [-1, 1]',
+  '.bin': 'raw little-endian float32 samples, [B, C, H, W] order',
+} as const;
+
+type OutputFormat = keyof typeof OUTPUT_FORMATS;
+
+/** The format of `file` from its extension, or a coded error naming the supported ones. */
+export function outputFormat(file: string): OutputFormat {
+  const ext = path.extname(file).toLowerCase();
+  if (ext in OUTPUT_FORMATS) return ext as OutputFormat;
+  throw new InvalidArgumentError(`--out ${file}: unsupported extension '${ext || '(none)'}'; use ${Object.keys(OUTPUT_FORMATS).join(', ')}`);
+}
+
+/** The FP32 comparison's file beside `out`: "samples.png" -> "samples-fp32.png". */
+export function fp32Path(out: string): string {
+  const ext = path.extname(out);
+  return `${out.slice(0, out.length - ext.length)}-fp32${ext}`;
+}
+
+function writeSamples(file: string, x: Float32Array, shape: [number, number, number, number]): void {
+  const fmt = outputFormat(file);
+  if (fmt === '.png') fs.writeFileSync(file, gridPng(x, shape));
+  else if (fmt === '.json') fs.writeFileSync(file, JSON.stringify({ shape, layout: 'NCHW', range: [-1, 1], data: Array.from(x) }));
+  else {
+    const le = new Float32Array(x); // typed arrays are little-endian on every platform Node supports
+    fs.writeFileSync(file, new Uint8Array(le.buffer, le.byteOffset, le.byteLength));
+  }
+}
+
+/** A cli-progress bar on stderr (drawn on a terminal only, so logs stay clean). */
+function progressBar(label: string, total: number): { update(done: number, extra?: string): void; stop(): void } {
+  const bar = new cliProgress.SingleBar({
+    stream: process.stderr,
+    format: `  ${label} [{bar}] {value}/{total} {extra}`,
+    hideCursor: false,
+    clearOnComplete: false,
+    barsize: 30,
+  }, cliProgress.Presets.legacy);
+  bar.start(total, 0, { extra: '' });
+  return { update: (done, extra = '') => bar.update(done, { extra }), stop: () => bar.stop() };
 }
 
 function mb(bytes: number): string {
@@ -64,18 +110,23 @@ async function runSampler(eps: EpsFn, o: { batch: number; dim: number; seed: num
   sched: ReturnType<typeof schedule> }): Promise<{ x: Float32Array; msPerStep: number }> {
   let calls = 0;
   let ms = 0;
-  const r = await samplers.ddim({
-    epsModel: async (x, t, out) => {
-      const s = process.hrtime.bigint();
-      out.set(await eps(x, t[0]));
-      ms += Number(process.hrtime.bigint() - s) / 1e6;
-      calls++;
-      bar(calls, o.steps, `${o.label} t=${t[0]} ${(ms / calls).toFixed(1)} ms/step`);
-    },
-    ...o.sched,
-    batch: o.batch, dim: o.dim, seed: o.seed, steps: o.steps, eta: o.eta, x: o.x,
-  });
-  return { x: r.x, msPerStep: ms / Math.max(calls, 1) };
+  const bar = progressBar(`${o.label} sampling`, o.steps);
+  try {
+    const r = await samplers.ddim({
+      epsModel: async (x, t, out) => {
+        const s = process.hrtime.bigint();
+        out.set(await eps(x, t[0]));
+        ms += Number(process.hrtime.bigint() - s) / 1e6;
+        calls++;
+        bar.update(calls, `t=${t[0]} ${(ms / calls).toFixed(1)} ms/step`);
+      },
+      ...o.sched,
+      batch: o.batch, dim: o.dim, seed: o.seed, steps: o.steps, eta: o.eta, x: o.x,
+    });
+    return { x: r.x, msPerStep: ms / Math.max(calls, 1) };
+  } finally {
+    bar.stop();
+  }
 }
 
 function toPixels(x: Float32Array): Float64Array {
@@ -120,13 +171,25 @@ async function quantized(fp: unet.UNetModel, src: string, o: SampleCliOptions): 
   }
   console.log(`  quantizing to ${o.precision.toUpperCase()} (TFMQ: exact temporal-feature cache, per-step activation scales from ${o.calib} FP DDIM chains x ${o.steps} steps)`);
   const t0 = Date.now();
-  const q = await unet.quantize(fp, {
-    weightBits: bits,
-    // calibrate on the trajectories of the sampler that will run (same steps and x̂0 clipping)
-    calibration: { steps: o.steps, samplesPerStep: o.calib, seed: o.seed + 1000, clipSample: schedule(fp).clipSample },
-    onProgress: ({ done, total }) => bar(Math.round(done), total, 'calibration'),
-  });
-  bar(1, 1, 'calibration');
+  let bar: ReturnType<typeof progressBar> | undefined;
+  let total = 0;
+  let q: unet.UNetModel;
+  try {
+    q = await unet.quantize(fp, {
+      weightBits: bits,
+      // calibrate on the trajectories of the sampler that will run (same steps and x̂0 clipping)
+      calibration: { steps: o.steps, samplesPerStep: o.calib, seed: o.seed + 1000, clipSample: schedule(fp).clipSample },
+      onProgress: (p) => {
+        total = p.total;
+        bar ??= progressBar('calibration', total);
+        bar.update(Math.round(p.done));
+      },
+    });
+    // progress reports are throttled: the bar ends full when the calibration did
+    bar?.update(total);
+  } finally {
+    bar?.stop();
+  }
   console.log(`  quantized in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   if (o.cache) {
     fs.mkdirSync(dir, { recursive: true });
@@ -137,6 +200,11 @@ async function quantized(fp: unet.UNetModel, src: string, o: SampleCliOptions): 
 
 /** The `itokit sample` command body. */
 export async function sample(o: SampleCliOptions): Promise<void> {
+  // Everything that can fail without computing fails first: the device, then the output files.
+  const device = resolveDevice(o.device);
+  outputFormat(o.out);
+  checkWritableFile(o.out, '--out');
+  if (o.compare && o.precision !== 'fp32') checkWritableFile(fp32Path(o.out), '--out (FP32 comparison)');
   if (o.threads) setThreads(o.threads);
   const src = o.model ?? unet.builtinModelPath();
   const loaded = await unet.load(src);
@@ -149,7 +217,6 @@ export async function sample(o: SampleCliOptions): Promise<void> {
   let model = loaded;
   if (!loaded.quantized && o.precision !== 'fp32') model = await quantized(loaded, src, o);
   const eta = o.sampler === 'ddpm' ? 1 : 0;
-  const device = resolveDevice(o.device);
   const info = model.info();
   const fpInfo = fp?.info();
   // everything the model holds: weights (codes, qparams, FP layers) plus the temporal cache and per-step parameters
@@ -160,12 +227,12 @@ export async function sample(o: SampleCliOptions): Promise<void> {
   const noise = randn({ seed: o.seed, paths: o.batch, dim, stream: streams.PRIOR });
   const sched = schedule(loaded);
   const run = await runSampler((x, t) => model.predict({ data: x, shape: [o.batch, C, S, S] }, t, { device }), { batch: o.batch, dim, seed: o.seed, steps: o.steps, eta, label: model.precision, x: noise, sched });
-  fs.writeFileSync(o.out, gridPng(run.x, [o.batch, C, S, S]));
+  writeSamples(o.out, run.x, [o.batch, C, S, S]);
   console.log(`  ${model.precision.toUpperCase()}: ${run.msPerStep.toFixed(1)} ms per step (${(run.msPerStep / o.batch).toFixed(2)} ms per image) on ${device === 'cuda' ? 'CUDA' : 'the CPU'}, -> ${o.out}`);
   if (!o.compare || !fp || model === fp) return;
   const ref = await runSampler((x, t) => fp!.predict({ data: x, shape: [o.batch, C, S, S] }, t, { device }), { batch: o.batch, dim, seed: o.seed, steps: o.steps, eta, label: 'fp32', x: noise, sched });
-  const fpOut = o.out.replace(/(\.png)?$/i, '-fp32.png');
-  fs.writeFileSync(fpOut, gridPng(ref.x, [o.batch, C, S, S]));
+  const fpOut = fp32Path(o.out);
+  writeSamples(fpOut, ref.x, [o.batch, C, S, S]);
   console.log(`  FP32: ${ref.msPerStep.toFixed(1)} ms per step (${(ref.msPerStep / o.batch).toFixed(2)} ms per image) -> ${fpOut}`);
   console.log(`  speed: ${model.precision.toUpperCase()} is ${(ref.msPerStep / run.msPerStep).toFixed(2)}x FP32; memory ${mb(held)} vs ${mb(fpInfo!.weightBytes)}`);
   // Comparison in [0, 1] pixel space (same initial noise): paired RMSE, and Sinkhorn W2 of the
@@ -196,7 +263,7 @@ export function registerSample(program: Command): void {
     .option('--batch <n>', 'number of images', int('batch', 1, 1024), 16)
     .option('--precision <p>', 'fp32 | w8a8 | w4a8', 'w4a8')
     .option('--sampler <s>', 'ddim (eta 0) | ddpm (eta 1)', 'ddim')
-    .option('--out <file>', 'output PNG', 'samples.png')
+    .option('--out <file>', `output file; the extension picks the format: ${Object.entries(OUTPUT_FORMATS).map(([e, d]) => `${e} (${d})`).join(', ')}`, 'samples.png')
     .option('--model <path>', 'a diffusers UNet2DModel folder or an itokit quantized file (default: the built-in model)')
     .option('--calib <n>', 'calibration chains (inputs per step)', int('calib', 1, 4096), 32)
     .option('--threads <n>', 'CPU threads', int('threads', 1, 1024))

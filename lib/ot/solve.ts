@@ -8,7 +8,7 @@ import { DtypeError, InvalidArgumentError, ShapeError } from '../errors';
 import { RUN_KEYS, RunOptions, ownedInput, runNative, runNativeSync } from '../run';
 import { Dtype, FloatArray, allocate, checkBacking, checkFinite, checkInt, checkNumber, checkOneOf, checkOptions, describe, optionKeys } from '../validate';
 import { RawResult, addon, dtypeOfArray, isF32, isF64, local, packOptions } from './addon';
-import { HistoryEntry, OtStage, OtStatus, SinkhornOptions, SinkhornResult, SnsOptions, Tensor } from './types';
+import { HistoryEntry, OtStage, OtStatus, PlanArray, SinkhornOptions, SinkhornResult, SnsOptions, Tensor } from './types';
 
 /** Options every solve takes (single, batched and, through w2, point clouds). */
 const SOLVER_KEYS = optionKeys<Omit<SinkhornOptions, 'reg' | 'init' | keyof RunOptions>>()([
@@ -204,21 +204,21 @@ function prepareSingle(where: string, aIn: Marginal, bIn: Marginal, CIn: FloatAr
  * unbalanced marginals, unknown options; ShapeError for mismatched sizes; DtypeError for wrong
  * array types; DeviceUnavailableError for device 'cuda' without CUDA.
  */
-export async function sinkhorn<A extends FloatArray = Float64Array>(a: Marginal, b: Marginal, C: A | Tensor<A>, o: SinkhornOptions): Promise<SinkhornResult<A>> {
+export async function sinkhorn<A extends FloatArray = Float64Array, D extends Dtype | undefined = undefined>(a: Marginal, b: Marginal, C: A | Tensor<A>, o: SinkhornOptions & { dtype?: D }): Promise<SinkhornResult<PlanArray<A, D>>> {
   const p = prepareSingle('ot.sinkhorn', a, b, C, o);
   const [Cin, ain, bin, f0, g0] = [p.C, p.a, p.b, p.initF, p.initG].map((x) => ownedInput(x as ArrayBufferView | null));
   const raw = await runNative<RawResult>(o as RunOptions, (control) =>
     addon().otSolve(Cin as typeof p.C, p.n, p.m, ain as typeof p.a, bin as typeof p.b, p.options, f0 as typeof p.initF, g0 as typeof p.initG,
       p.plan, deviceCode(p.device), control, true) as Promise<RawResult>,
   );
-  return shape(raw, (p.plan ?? undefined) as A | undefined);
+  return shape(raw, (p.plan ?? undefined) as PlanArray<A, D> | undefined);
 }
 
 /** Synchronous {@link sinkhorn} (blocks the event loop; no signal or progress). */
-export function sinkhornSync<A extends FloatArray = Float64Array>(a: Marginal, b: Marginal, C: A | Tensor<A>, o: SinkhornOptions): SinkhornResult<A> {
+export function sinkhornSync<A extends FloatArray = Float64Array, D extends Dtype | undefined = undefined>(a: Marginal, b: Marginal, C: A | Tensor<A>, o: SinkhornOptions & { dtype?: D }): SinkhornResult<PlanArray<A, D>> {
   const p = prepareSingle('ot.sinkhornSync', a, b, C, o);
   const raw = runNativeSync(() => addon().otSolve(p.C, p.n, p.m, p.a, p.b, p.options, p.initF, p.initG, p.plan, deviceCode(p.device), null, false) as RawResult);
-  return shape(raw, (p.plan ?? undefined) as A | undefined);
+  return shape(raw, (p.plan ?? undefined) as PlanArray<A, D> | undefined);
 }
 
 /** Options of {@link sinkhornBatch}: `reg` may be one value per problem. */
@@ -289,19 +289,19 @@ function shapeBatch<A extends FloatArray>(raw: RawResult[], q: Batch): SinkhornB
  * B independent problems of one size (minibatch OT, docs/design/ot.md): a [B, n], b [B, m], C [B, n, m] or a
  * shared [1, n, m]. On the CPU the results are bit-identical to B calls of {@link sinkhorn}.
  */
-export async function sinkhornBatch<A extends FloatArray = Float64Array>(a: Tensor<Float64Array>, b: Tensor<Float64Array>, C: Tensor<A>, o: SinkhornBatchOptions): Promise<SinkhornBatchResult<A>> {
+export async function sinkhornBatch<A extends FloatArray = Float64Array, D extends Dtype | undefined = undefined>(a: Tensor<Float64Array>, b: Tensor<Float64Array>, C: Tensor<A>, o: SinkhornBatchOptions & { dtype?: D }): Promise<SinkhornBatchResult<PlanArray<A, D>>> {
   const q = prepareBatch('ot.sinkhornBatch', a, b, C, o);
   const [Cin, ain, bin] = [q.C, q.a, q.b].map((x) => ownedInput(x as ArrayBufferView));
   const raw = await runNative<RawResult[]>(o as RunOptions, (control) =>
     addon().otSolveBatch(Cin as typeof q.C, q.shared, q.B, q.n, q.m, ain as typeof q.a, bin as typeof q.b, q.reg, q.options, q.plan,
       deviceCode(q.device), control, true) as Promise<RawResult[]>,
   );
-  return shapeBatch<A>(raw, q);
+  return shapeBatch<PlanArray<A, D>>(raw, q);
 }
 
 /** Synchronous {@link sinkhornBatch}. */
-export function sinkhornBatchSync<A extends FloatArray = Float64Array>(a: Tensor<Float64Array>, b: Tensor<Float64Array>, C: Tensor<A>, o: SinkhornBatchOptions): SinkhornBatchResult<A> {
+export function sinkhornBatchSync<A extends FloatArray = Float64Array, D extends Dtype | undefined = undefined>(a: Tensor<Float64Array>, b: Tensor<Float64Array>, C: Tensor<A>, o: SinkhornBatchOptions & { dtype?: D }): SinkhornBatchResult<PlanArray<A, D>> {
   const q = prepareBatch('ot.sinkhornBatchSync', a, b, C, o);
   const raw = runNativeSync(() => addon().otSolveBatch(q.C, q.shared, q.B, q.n, q.m, q.a, q.b, q.reg, q.options, q.plan, deviceCode(q.device), null, false) as RawResult[]);
-  return shapeBatch<A>(raw, q);
+  return shapeBatch<PlanArray<A, D>>(raw, q);
 }

@@ -61,6 +61,12 @@ export interface SnsOptions {
   fallbackIters?: number;
 }
 
+/**
+ * The plan's array type: the `dtype` option's when one is given (`D`), else the cost matrix's (`A`).
+ * @example `ot.sinkhorn(a, b, C64, { reg, dtype: 'float32' })` gives a Float32Array plan.
+ */
+export type PlanArray<A extends FloatArray, D extends Dtype | undefined> = D extends 'float64' ? Float64Array : D extends 'float32' ? Float32Array : A;
+
 /** Options of {@link sinkhorn} and {@link sinkhornSync}. */
 export interface SinkhornOptions extends RunOptions {
   /** Entropic regularisation ε in units of C (POT convention), > 0. */

@@ -59,7 +59,7 @@ function setup(where: string, x: Points, y: Points, o: W2Options) {
   const b = o.b ?? new Float64Array(py.n).fill(1 / py.n);
   const { regRelative: _r, a: _a, b: _b, d: _d, reg: _g, returnPlan, ...rest } = o;
   void _r, _a, _b, _d, _g;
-  const opts: SinkhornOptions = { ...rest, reg, returnPlan: returnPlan ?? false, dtype: 'float64' };
+  const opts: SinkhornOptions & { dtype: 'float64' } = { ...rest, reg, returnPlan: returnPlan ?? false, dtype: 'float64' };
   return { a, b, C, reg, opts };
 }
 

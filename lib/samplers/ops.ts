@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import { ItokitError } from '../errors';
-import { runNativeSync, throwIfAborted } from '../run';
+import { AbortSignalLike, runNativeSync, throwIfAborted } from '../run';
 import { sdeNative } from '../sde/addon';
 import { optionKeys } from '../validate';
 
@@ -82,7 +82,7 @@ export interface SamplerProgress { step: number; steps: number; t: number; nfe?:
 /** Options every sampler accepts for long runs. */
 export interface SamplerRun {
   /** Cancels the run (checked before each model call). */
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
   /** Called with the step, the step count, t and the model evaluations so far. */
   onProgress?: (p: SamplerProgress) => void;
   /** Minimum milliseconds between progress callbacks (default 100). */

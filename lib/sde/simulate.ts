@@ -6,9 +6,9 @@
  */
 import { DeviceOption, deviceCode, resolveDevice } from '../backends';
 import { UserRunner } from './user';
-import { DeviceArray, OutputOption, checkOutput, deviceForOutput } from '../device-array';
+import { DeviceArray, HostArrayFor, OutputOption, checkOutput, deviceForOutput } from '../device-array';
 import { InvalidArgumentError, ItokitError, ShapeError } from '../errors';
-import { RunOptions, runNative, runNativeSync, threadControl, throwIfAborted } from '../run';
+import { AbortSignalLike, RunOptions, runNative, runNativeSync, threadControl, throwIfAborted } from '../run';
 import {
   Dtype, FloatArray, Seed, allocate, checkBacking, checkDtype, checkInt, checkNumber, checkOneOf, checkOptions, checkSize, describe,
   newArray, optionKeys, seedKey,
@@ -26,8 +26,11 @@ const SAVE_TIMES_KEYS = optionKeys<Extract<SaveAt, { times: Vec }>>()(['times', 
 /** Progress of a simulation. */
 export interface SimProgress { step: number; steps: number; t: number; nfe?: number }
 
-/** Options of {@link simulate}. */
-export interface SimulateOptions {
+/**
+ * Options of {@link simulate}. `D` is the element type: `dtype: 'float64'` makes `data` and `final`
+ * Float64Array (or `DeviceArray<'float64'>`), anything else Float32Array.
+ */
+export interface SimulateOptions<D extends Dtype = Dtype> {
   /** Number of paths P (rows of this call). */
   paths: number;
   /**
@@ -55,7 +58,8 @@ export interface SimulateOptions {
   /** Fine Brownian steps per step (a power of two, default 1): every resolution samples one path. */
   noiseRefinement?: number;
   save?: SaveAt;
-  dtype?: Dtype;
+  /** Element type of the state and results (default 'float32'). */
+  dtype?: D;
   /** Refuse to start when the estimate of {@link memoryEstimate} exceeds this many bytes. */
   maxBytes?: number;
   device?: DeviceOption;
@@ -70,7 +74,7 @@ export interface SimulateOptions {
    */
   output?: OutputOption;
   /** Cancels the call (see {@link RunOptions}). */
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
   onProgress?: (p: SimProgress) => void;
   progressIntervalMs?: number;
 }
@@ -96,9 +100,9 @@ export interface SimResult<A = FloatArray> {
 }
 
 /** {@link SimulateOptions} asking for device-resident results. */
-export type DeviceSimulateOptions = SimulateOptions & { output: 'device' };
+export type DeviceSimulateOptions<D extends Dtype = Dtype> = SimulateOptions<D> & { output: 'device' };
 /** {@link SimulateOptions} asking for host results. */
-export type HostSimulateOptions = SimulateOptions & { output?: 'host' };
+export type HostSimulateOptions<D extends Dtype = Dtype> = SimulateOptions<D> & { output?: 'host' };
 
 /** @internal Validated simulation plan shared by the fused and callback paths. */
 export interface Plan {
@@ -346,8 +350,8 @@ function result<A>(p: Plan, out: A, final: A, wallMs: number): SimResult<A> {
 
 
 /** Simulates synchronously (blocks the event loop). See {@link simulate}. */
-export function simulateSync(model: Model, o: DeviceSimulateOptions): SimResult<DeviceArray>;
-export function simulateSync(model: Model, o: HostSimulateOptions): SimResult;
+export function simulateSync<D extends Dtype = 'float32'>(model: Model, o: DeviceSimulateOptions<D>): SimResult<DeviceArray<D>>;
+export function simulateSync<D extends Dtype = 'float32'>(model: Model, o: HostSimulateOptions<D>): SimResult<HostArrayFor<D>>;
 export function simulateSync(model: Model, o: SimulateOptions): SimResult | SimResult<DeviceArray>;
 export function simulateSync(model: Model, o: SimulateOptions): SimResult | SimResult<DeviceArray> {
   const p = plan(model, o, 'sde.simulateSync');
@@ -385,8 +389,8 @@ export function simulateSync(model: Model, o: SimulateOptions): SimResult | SimR
  *   { paths: 1e6, x0: [100], t1: 1, steps: 252, method: 'exact', seed: 1 });
  * ```
  */
-export async function simulate(model: Model, o: DeviceSimulateOptions): Promise<SimResult<DeviceArray>>;
-export async function simulate(model: Model, o: HostSimulateOptions): Promise<SimResult>;
+export async function simulate<D extends Dtype = 'float32'>(model: Model, o: DeviceSimulateOptions<D>): Promise<SimResult<DeviceArray<D>>>;
+export async function simulate<D extends Dtype = 'float32'>(model: Model, o: HostSimulateOptions<D>): Promise<SimResult<HostArrayFor<D>>>;
 export async function simulate(model: Model, o: SimulateOptions): Promise<SimResult | SimResult<DeviceArray>>;
 export async function simulate(model: Model, o: SimulateOptions): Promise<SimResult | SimResult<DeviceArray>> {
   const p = plan(model, o);

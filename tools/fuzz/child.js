@@ -39,10 +39,11 @@ function loadLib(which) {
     if (fs.existsSync(path.join(which, 'index.ts'))) tsHook();
     dir = path.resolve(which);
   }
-  return { lib: require(dir), native: require(path.join(dir, 'unet', 'native-unet')).unetNative };
+  // fromNative is internal (not exported from the package root): take it from the errors module
+  return { lib: require(dir), fromNative: require(path.join(dir, 'errors')).fromNative, native: require(path.join(dir, 'unet', 'native-unet')).unetNative };
 }
 
-const { lib, native } = loadLib(process.env.ITOKIT_FUZZ_LIB);
+const { lib, fromNative, native } = loadLib(process.env.ITOKIT_FUZZ_LIB);
 
 /**
  * Outcome of an error: 'coded' for an ItokitError with an ERR_ITOKIT_ code, 'oom' for a coded
@@ -92,7 +93,7 @@ function runCase(dir) {
       n[spec.native.fn](...spec.native.args);
       return { outcome: 'loaded', stage: 'native' };
     } catch (e) {
-      return classifyError(lib.fromNative(e), 'native');  // as the library's run helpers map them
+      return classifyError(fromNative(e), 'native');  // as the library's run helpers map them
     }
   }
   const file = path.join(dir, spec.load);
