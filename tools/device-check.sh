@@ -2,15 +2,17 @@
 # The GPU checks of one device session, run on the lent GPU machine from the project root after
 # `source .device/unpack.sh` (see ../shared/tools/device-pack.sh): GPU tests, the GPU benchmark with
 # its PyTorch/JAX anchors, Nsight Compute on the fused SDE kernels, and their SASS. Everything is
-# written under $OUT (at most 8 files come back): tests.txt, bench.txt, gpu.md, ncu.txt, sass.txt.
-#   ITOKIT_CHECK_STEPS=tests,bench,ncu,sass   pick steps (default: all)
-#   ITOKIT_GPU_BENCH_SECTIONS=copy,rng,sde    benchmark sections (default here: all but ot)
+# written under $OUT (at most 8 files come back): tests.txt, bench.txt, gpu.md, unet.md, ncu.txt,
+# sass.txt.
+#   ITOKIT_CHECK_STEPS=tests,bench,unet,ncu,sass   pick steps (default: all)
+#   ITOKIT_GPU_BENCH_SECTIONS=copy,rng,sde,fbm,ot  benchmark sections (default: all)
+# One 15-minute device session fits: tests ~3 min, bench ~5, unet ~3, ncu ~2, sass < 1.
 set -uo pipefail
 OUT=${OUT:-/tmp/itokit-device-out}
 mkdir -p "$OUT"
-steps=${ITOKIT_CHECK_STEPS:-tests,bench,ncu,sass}
+steps=${ITOKIT_CHECK_STEPS:-tests,bench,unet,ncu,sass}
 has() { [[ ",$steps," == *",$1,"* ]]; }
-export ITOKIT_GPU_BENCH_SECTIONS=${ITOKIT_GPU_BENCH_SECTIONS:-copy,rng,sde,fbm}
+export ITOKIT_GPU_BENCH_SECTIONS=${ITOKIT_GPU_BENCH_SECTIONS:-copy,rng,sde,fbm,ot}
 t0=$(date +%s)
 stamp() { echo "== $1 at +$(( $(date +%s) - t0 ))s"; }
 
@@ -20,6 +22,12 @@ if has bench; then
   # itokit bench writes into its --out folder only; the table comes back as gpu.md
   timeout ${ITOKIT_BENCH_TIMEOUT:-300} node dist/lib/cli/index.js bench gpu --out /tmp/itokit-device-bench >> "$OUT/bench.txt" 2>&1
   cp /tmp/itokit-device-bench/gpu.md "$OUT/gpu.md" 2>/dev/null
+fi
+if has unet; then
+  # the quantized UNet on the GPU beside the PyTorch port at fp32/TF32/fp16/bf16 (the UNet issue's table)
+  stamp unet >> "$OUT/bench.txt"
+  timeout ${ITOKIT_UNET_BENCH_TIMEOUT:-240} node dist/lib/cli/index.js bench unet-gpu --out /tmp/itokit-device-bench >> "$OUT/bench.txt" 2>&1
+  cp /tmp/itokit-device-bench/unet-gpu.md "$OUT/unet.md" 2>/dev/null
 fi
 if has ncu; then
   stamp ncu > "$OUT/ncu.txt"
