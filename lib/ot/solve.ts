@@ -86,6 +86,9 @@ function prepareOptions(where: string, o: SinkhornOptions, C: FloatArray, n: num
   const sns = o.sns === undefined ? {} : o.sns;
   checkOptions(`${where} sns`, sns, SNS_KEYS);
   const method = checkOneOf('method', o.method ?? 'auto', METHODS);
+  if (method === 'kernel-scaling' && o.device === 'cuda') {
+    throw new InvalidArgumentError("method 'kernel-scaling' runs on the CPU only (use 'auto', 'sns' or 'sinkhorn' on CUDA)");
+  }
   const dtype: Dtype = o.dtype === undefined ? dtypeOfArray(C) : o.dtype === 'float32' || o.dtype === 'float64' ? o.dtype : (() => {
     throw new DtypeError(`dtype must be 'float32' or 'float64', got ${describe(o.dtype)}`);
   })();
@@ -207,6 +210,9 @@ function prepareSingle(where: string, aIn: Marginal, bIn: Marginal, CIn: FloatAr
   if (n < 1 || m < 1) throw new ShapeError('a and b must be non-empty');
   if (isPointCost(CIn)) {
     const pc = pointCloud(CIn, n, m);
+    if (o.method === 'sns' || o.method === 'kernel-scaling') {
+      throw new InvalidArgumentError(`point clouds run the online log-domain Sinkhorn ('auto' or 'sinkhorn'); method '${o.method}' needs a cost matrix (ot.cost.sqeuclidean)`);
+    }
     const reg = checkNumber('reg', o.reg, { min: 0, minExclusive: true });
     checkMass(checkMarginal('a', a), checkMarginal('b', b));
     // Point clouds return no plan unless asked (it is the only n×m array of the solve).

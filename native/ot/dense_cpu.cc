@@ -92,10 +92,7 @@ struct PointRows {
     for (std::size_t k = 0; k < d; ++k) sq_add(s, Yt.data() + k * m, static_cast<double>(x[k]), m);
   }
   ITK_OT_CLONES static void sq_add(double* s, const T* y, double xk, std::size_t m) {
-    for (std::size_t j = 0; j < m; ++j) {
-      const double t = xk - static_cast<double>(y[j]);
-      s[j] += t * t;
-    }
+    for (std::size_t j = 0; j < m; ++j) s[j] = sq_term(s[j], xk, static_cast<double>(y[j]));
   }
 };
 
