@@ -19,8 +19,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { getThreads, ot, rng, setThreads } from '../lib';
-import { packageRoot } from '../lib/native';
-import { runPython } from './anchors/anchor';
+import { AnchorResult, runAnchor } from './anchors/anchor';
 import { BenchOptions, BenchRow, python, report } from './harness';
 
 interface Case {
@@ -77,31 +76,10 @@ function timeSolve(fn: () => ot.SinkhornResult<Float64Array>, runs: number): Tim
   return best!;
 }
 
-interface AnchorOt {
-  lib: string;
-  version: string;
-  method?: string;
-  threads: number;
-  iters: number;
-  err: number;
-  cost: number;
-  seconds_min: number;
-  cpu_seconds_min: number;
-  stop_thr?: number;
-}
-
-function anchorOt(script: 'ot_pot' | 'ot_torch', args: Record<string, string | number>, timeoutMs: number): AnchorOt | undefined {
-  const file = path.join(packageRoot, 'benchmarks', 'anchors', `${script}.py`);
-  const r = runPython([file, ...Object.entries(args).flatMap(([k, v]) => [`--${k}`, String(v)])], timeoutMs);
-  if (!r.ok) {
-    console.log(`  (anchor skipped: ${r.reason})`);
-    return undefined;
-  }
-  if (typeof r.json.skipped === 'string') {
-    console.log(`  (anchor skipped: ${script} ${String(args.method ?? '')}: ${r.json.skipped})`);
-    return undefined;
-  }
-  return r.json as unknown as AnchorOt;
+/** An OT anchor result with the fields the rows read (undefined when the anchor was skipped). */
+type OtAnchor = AnchorResult & { seconds_min: number; cpu_seconds_min: number; err: number; cost: number; iters: number };
+function otAnchor(x: AnchorResult | undefined): OtAnchor | undefined {
+  return x && [x.seconds_min, x.cpu_seconds_min, x.err, x.cost, x.iters].every((v) => typeof v === 'number') ? (x as OtAnchor) : undefined;
 }
 
 async function runUniform(quick: boolean, rows: BenchRow[]): Promise<string[]> {
@@ -119,7 +97,7 @@ async function runUniform(quick: boolean, rows: BenchRow[]): Promise<string[]> {
     for (const [key, arr] of [['C', C], ['a', a], ['b', a]] as const) fs.writeFileSync(`${base}.${key}`, Buffer.from(arr.buffer, arr.byteOffset, arr.byteLength));
     const slow = n * n * (0.1 / reg) > 2000 * 2000 * 10;  // reg 1e-3 at n = 2000: one run each
     const runs = slow ? 1 : 3;
-    let potLog: AnchorOt | undefined;
+    let potLog: OtAnchor | undefined;
     for (const threads of [1, 2]) {
       setThreads(threads);
       const label = `n=${n}, reg ${reg}, ${threads} thr`;
@@ -127,10 +105,10 @@ async function runUniform(quick: boolean, rows: BenchRow[]): Promise<string[]> {
       const auto = timeSolve(solve('auto'), runs);
       const others = (['kernel-scaling', 'sinkhorn', 'sns'] as const).filter((m) => m !== auto.r.method && !(slow && m !== 'sns'));
       const alt = others.map((m) => ({ m, t: timeSolve(solve(m), runs) }));
-      const pot = anchorOt('ot_pot', { lib: 'numpy', method: 'sinkhorn', base, n, m: n, reg, tau: TAU, threads, repeats: runs, search: slow ? 0 : 3 }, 1_800_000);
-      if (threads === 1 && !slow && !(n >= 2000 && reg < 0.1)) potLog = anchorOt('ot_pot', { lib: 'numpy', method: 'sinkhorn_log', base, n, m: n, reg, tau: TAU, threads: 1, repeats: 1, search: 0 }, 600_000);
-      const torch = slow ? undefined : anchorOt('ot_torch', { lib: 'torch', base, n, m: n, reg, tau: TAU, threads, repeats: runs }, 600_000);
-      const vs = (t: Timed, x: AnchorOt | undefined, name: string) =>
+      const pot = otAnchor(runAnchor('ot_pot', { lib: 'numpy', method: 'sinkhorn', base, n, m: n, reg, tau: TAU, threads, repeats: runs, search: slow ? 0 : 3 }, 1_800_000));
+      if (threads === 1 && !slow && !(n >= 2000 && reg < 0.1)) potLog = otAnchor(runAnchor('ot_pot', { lib: 'numpy', method: 'sinkhorn_log', base, n, m: n, reg, tau: TAU, threads: 1, repeats: 1, search: 0 }, 600_000));
+      const torch = slow ? undefined : otAnchor(runAnchor('ot_torch', { lib: 'torch', base, n, m: n, reg, tau: TAU, threads, repeats: runs }, 600_000));
+      const vs = (t: Timed, x: OtAnchor | undefined, name: string) =>
         x ? `${((x.seconds_min * 1e3) / t.wallMs).toFixed(1)}x wall, ${((x.cpu_seconds_min * 1e3) / t.cpuMs).toFixed(1)}x CPU vs ${name}` : `n/a vs ${name}`;
       const ours = (name: string, t: Timed) => {
         const r = t.r;
@@ -144,7 +122,7 @@ async function runUniform(quick: boolean, rows: BenchRow[]): Promise<string[]> {
       };
       ours(`auto (${auto.r.method})`, auto);
       for (const { m, t } of alt) ours(m, t);
-      const theirs = (name: string, x: AnchorOt | undefined) => {
+      const theirs = (name: string, x: OtAnchor | undefined) => {
         if (!x) return;
         rows.push({
           case: `${label}: ${name}`,
@@ -187,13 +165,14 @@ async function runReference(quick: boolean, rows: BenchRow[]): Promise<string[]>
   const ours = cases.map((c) => {
     const sns = ot.sinkhornSync(c.p.a, c.p.b, c.p.C, { reg: c.reg, method: 'sns', sns: c.sns, tol: TAU, maxIter: c.maxIter, returnPlan: false });
     const snk = ot.sinkhornSync(c.p.a, c.p.b, c.p.C, { reg: c.reg, method: 'sinkhorn', tol: TAU, maxIter: c.maxIter, returnPlan: false });
-    return { sns, snk };
+    const auto = ot.sinkhornSync(c.p.a, c.p.b, c.p.C, { reg: c.reg, tol: TAU, maxIter: c.maxIter, returnPlan: false });
+    return { sns, snk, auto };
   });
   const pot = python(POT_SCRIPT, [JSON.stringify(jobs)], 3_600_000) as { pot: string; results: { ms: number; iters: number; err: number }[] } | undefined;
   fs.rmSync(dir, { recursive: true, force: true });
 
   cases.forEach((c, k) => {
-    const { sns, snk } = ours[k];
+    const { sns, snk, auto } = ours[k];
     const p = pot?.results[k];
     const entries = c.p.n * c.p.m;
     const bytes = entries * 8;
@@ -207,6 +186,13 @@ async function runReference(quick: boolean, rows: BenchRow[]): Promise<string[]>
       unit: 'ms',
       ratio: p ? `${(p.ms / sns.timeMs).toFixed(1)}x vs POT` : undefined,
       note: `${sns.status}, err ${sns.marginalError.toExponential(1)}, ${sns.sinkhornIters} + ${sns.newtonIters} = ${sns.iterations} iterations (Sinkhorn + Newton), λ ${sns.lambdaFinal.toPrecision(2)}, ${sns.cgIters} CG, ${sns.densePasses} passes over C (${((sns.densePasses * bytes) / 1e9).toFixed(2)} GB); ${(sns.timeMs / snsFloorMs).toFixed(1)}x its dense-pass floor of ${snsFloorMs.toFixed(0)} ms`,
+    });
+    rows.push({
+      case: `${c.name}: itokit auto (${auto.method})`,
+      value: auto.timeMs,
+      unit: 'ms',
+      ratio: `${(sns.timeMs / auto.timeMs).toFixed(1)}x vs SNS${p ? `; ${(p.ms / auto.timeMs).toFixed(1)}x vs POT sinkhorn_log` : ''}`,
+      note: `${auto.status}, err ${auto.marginalError.toExponential(1)}, ${auto.sinkhornIters} + ${auto.newtonIters} iterations, ${auto.densePasses} passes${auto.absorptions ? `, ${auto.absorptions} absorptions` : ''}`,
     });
     rows.push({
       case: `${c.name}: itokit log-Sinkhorn`,
@@ -244,9 +230,14 @@ async function runReference(quick: boolean, rows: BenchRow[]): Promise<string[]>
 
 export async function run(o: BenchOptions): Promise<void> {
   const part = process.env.ITOKIT_OT_BENCH ?? 'all';
-  const rows: BenchRow[] = [];
-  const notes: string[] = [];
-  if (part === 'all' || part === 'uniform') notes.push(...(await runUniform(o.quick, rows)));
-  if (part === 'all' || part === 'reference') notes.push(...(await runReference(o.quick, rows)));
-  report('ot', 'Entropic OT to L1 marginal error 1e-9 (float64, CPU)', rows, notes);
+  if (part === 'all' || part === 'uniform') {
+    const rows: BenchRow[] = [];
+    const notes = await runUniform(o.quick, rows);
+    report('ot', 'Entropic OT to L1 marginal error 1e-9 (float64, CPU): uniform points vs POT and torch', rows, notes);
+  }
+  if (part === 'all' || part === 'reference') {
+    const rows: BenchRow[] = [];
+    const notes = await runReference(o.quick, rows);
+    report('ot-reference', 'Entropic OT to L1 marginal error 1e-9 (float64, CPU): reference problems', rows, notes);
+  }
 }

@@ -19,7 +19,7 @@ import { packageRoot } from '../../lib/native';
 const SCRUBBED_ENV = ['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE'];
 
 /**
- * One anchor measurement: the last stdout line of `sde_loops.py` or `normals.py`, parsed.
+ * One anchor measurement: the last stdout line of an anchor script, parsed.
  * Field names are the scripts' JSON keys. Times are wall seconds of one run after a warm-up
  * (CUDA runs end with a device synchronisation); rates are computed from `seconds_min`.
  */
@@ -66,6 +66,18 @@ export interface AnchorResult {
   var?: number;
   /** The generator behind the normals, e.g. "PCG64, ziggurat normals (numpy default_rng)". */
   rng?: string;
+  /** ot_pot: 'sinkhorn' (POT's default) or 'sinkhorn_log'. */
+  method?: string;
+  /** ot_pot / ot_torch: Sinkhorn iterations of the timed runs. */
+  iters?: number;
+  /** ot_pot / ot_torch: L1 marginal error of the returned plan. */
+  err?: number;
+  /** ot_pot / ot_torch: transport cost ⟨C, P⟩. */
+  cost?: number;
+  /** ot_pot / ot_torch: process CPU time of the fastest run, seconds (all threads). */
+  cpu_seconds_min?: number;
+  /** ot_pot: the L2 stopping threshold that reached the L1 tolerance. */
+  stop_thr?: number;
   /** Present when the anchor did not run: why. */
   skipped?: string;
   /** The interpreter that ran the script (added by {@link runAnchor}). */
@@ -177,11 +189,12 @@ function lastJson(stdout: string): Record<string, unknown> | undefined {
  * const t = runAnchor('sde_loops', { lib: 'torch', device: 'cuda', model: 'gbm', paths: 1e7, steps: 252, repeats: 3 });
  * if (t) rows.push({ case: `torch ${t.version} CUDA GBM`, value: t.path_steps_per_s!, unit: 'path-steps/s' });
  * ```
- * @param script - 'sde_loops' (GBM / Heston loops) or 'normals' (float32 standard normals)
+ * @param script - 'sde_loops' (GBM / Heston loops), 'normals' (float32 standard normals), 'ot_pot'
+ *   (POT's Sinkhorn solvers) or 'ot_torch' (a torch log-domain Sinkhorn loop)
  * @param args - command-line options without the dashes, e.g. { lib: 'numpy', paths: 1e6 }
  * @param timeoutMs - wall-clock limit (default 10 minutes)
  */
-export function runAnchor(script: 'sde_loops' | 'normals', args: Record<string, string | number>, timeoutMs = 600_000): AnchorResult | undefined {
+export function runAnchor(script: 'sde_loops' | 'normals' | 'ot_pot' | 'ot_torch', args: Record<string, string | number>, timeoutMs = 600_000): AnchorResult | undefined {
   const file = path.join(packageRoot, 'benchmarks', 'anchors', `${script}.py`);
   if (!fs.existsSync(file)) {
     console.log(`  (anchor skipped: ${file} not found)`);

@@ -104,7 +104,6 @@ class CpuOps final : public DenseOps {
     m = p.m;
     chunks_ = std::min<std::size_t>(64, (n + 7) / 8);
     partial_.resize(chunks_ * m);
-    zero_m_.assign(m, T(0));
   }
 
   void set_ir(double ir) override { ir_ = ir; }
@@ -303,7 +302,7 @@ class CpuOps final : public DenseOps {
   double ir_ = 1;
   std::size_t chunks_ = 1;
   std::vector<double> partial_;
-  std::vector<T> vt_, zero_m_;
+  std::vector<T> vt_;
 };
 
 template <typename T>
