@@ -464,6 +464,18 @@ describe('top-k threshold by radix select (used for n·m > 2^24)', () => {
     const sorted = Array.from(x).sort((p, q) => q - p);
     for (const k of [1, 2, 17, 100, 1234, 2000, 3000, 3600]) expect(addon().otKthLargest(x, k)).toBe(sorted[k - 1]);
   });
+  test('the sampled bracket (SNS top-k) gives the same exact value, also where the bracket misses', () => {
+    const { addon } = require('../lib/ot/addon') as typeof import('../lib/ot/addon');
+    const big = ot.referenceProblem('R1', { n: 400, seed: 9 }).C.map((u, q) => (q % 7 === 0 ? 0 : q % 11 === 0 ? 0.25 : Math.exp(-40 * u)));
+    const sorted = Array.from(big).sort((p, q) => q - p);
+    for (const k of [1, 2, 100, 1600, 40000, 80000, 123457, 159999, 160000]) {
+      expect(addon().otKthLargest(big, k, true)).toBe(sorted[k - 1]);
+    }
+    // Adversarial order: the fixed-stride sample sees only the small entries.
+    const adv = new Float64Array(160000).map((_, q) => (q % 9 === 0 ? 1e-3 * (q / 160000) : 1 + q / 160000));
+    const s2 = Array.from(adv).sort((p, q) => q - p);
+    for (const k of [10, 50000, 142000, 150000]) expect(addon().otKthLargest(adv, k, true)).toBe(s2[k - 1]);
+  });
 });
 
 describe('cost builders and W2', () => {

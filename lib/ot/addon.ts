@@ -56,7 +56,7 @@ export interface OtAddon {
   otPairwiseCost(X: FloatArray, Y: FloatArray, n: number, m: number, d: number, squared: boolean, C: FloatArray, async: boolean): undefined | Promise<undefined>;
   otGridCost(h: number, w: number, p: number, C: Float64Array): void;
   /** Radix-select k-th largest (internal, for tests). */
-  otKthLargest(P: Float64Array, k: number): number;
+  otKthLargest(P: Float64Array, k: number, sampled?: boolean): number;
   otReference(kind: number, n: number, m: number, p: number, keyLo: number, keyHi: number, problem: number): RawReference;
 }
 

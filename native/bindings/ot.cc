@@ -303,14 +303,16 @@ Napi::Value Reference(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// otKthLargest(P: Float64Array, k) → the k-th largest entry (radix select; internal, for tests).
+// otKthLargest(P: Float64Array, k, sampled?) → the k-th largest entry by radix select, or by the
+// sampled bracket when `sampled` is true (internal, for tests).
 Napi::Value KthLargest(const Napi::CallbackInfo& info) {
   auto P = array_arg<double>(info, 0, "P");
   const uint64_t k = u53_arg(info, 1, "k");
   if (k < 1 || k > P.length) throw_arg(info.Env(), "k must be in [1, P.length]");
   for (std::size_t q = 0; q < P.length; ++q)
     if (!(P.data[q] >= 0)) throw_arg(info.Env(), "P must be non-negative");
-  return Napi::Number::New(info.Env(), ot::kth_largest(P.data, P.length, k));
+  const bool sampled = info.Length() > 2 && info[2].ToBoolean();
+  return Napi::Number::New(info.Env(), sampled ? ot::kth_largest_sampled(P.data, P.length, k) : ot::kth_largest(P.data, P.length, k));
 }
 
 }  // namespace
