@@ -1,4 +1,5 @@
-// CUDA implementation of the dense OT passes (native/ot/dense_ops.h; spec §6.3). The solver
+// CUDA implementation of the dense OT passes (native/ot/dense_ops.h), over a stored cost matrix or
+// over two point clouds whose squared distances are formed inside the kernels (PointCost). The solver
 // drivers stay on the host; f, g live on the host and travel (n + m doubles) per pass, C stays on
 // the device. Row pass: one warp per row, shifted LSE with a max-shift fallback inside the warp.
 // Column pass: threads per (row chunk, column), coalesced across j, partials merged in a fixed order. Per-entry
@@ -31,15 +32,15 @@ __device__ double warp_max(double x) {
   return __shfl_sync(0xffffffffu, x, 0);
 }
 
-template <typename T>
-__device__ double z_of(const T* C, std::size_t m, std::size_t i, std::size_t j, T shift, const T* w, T c0, T ir) {
-  return static_cast<double>(entry_exponent(shift, w[j], C[i * m + j], c0, ir));
+template <typename T, class Cost>
+__device__ double z_of(const Cost& C, std::size_t m, std::size_t i, std::size_t j, T shift, const T* w, T c0, T ir) {
+  return static_cast<double>(entry_exponent(shift, w[j], C(i, j), c0, ir));
 }
 
 // Row half-iteration (warp per row): res_i = (P1)_i − a_i of the input state and
 // u_out_i = u_i + log a_i − log (P1)_i, or the max-shift form when the shifted sum is unusable.
-template <typename T>
-__global__ void row_kernel(const T* C, std::size_t n, std::size_t m, const double* u, const T* ut, const T* vt,
+template <typename T, class Cost>
+__global__ void row_kernel(Cost C, std::size_t n, std::size_t m, const double* u, const T* ut, const T* vt,
                            const double* a, const double* log_a, T c0, T ir, double* u_out, double* res) {
   const std::size_t warp = (blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x) / 32;
   const int lane = threadIdx.x & 31;
@@ -75,15 +76,15 @@ __global__ void row_kernel(const T* C, std::size_t n, std::size_t m, const doubl
 inline int col_chunks(std::size_t n) { return static_cast<int>(n < 128 ? 1 : (n / 128 < 64 ? n / 128 : 64)); }
 
 // part[r·m + j] = Σ_{i in chunk r} exp(z_ij), shifted by the current potentials.
-template <typename T>
-__global__ void col_partial(const T* C, std::size_t n, std::size_t m, const T* ut, const T* vt, T c0, T ir, int chunks,
+template <typename T, class Cost>
+__global__ void col_partial(Cost C, std::size_t n, std::size_t m, const T* ut, const T* vt, T c0, T ir, int chunks,
                             double* part) {
   const std::size_t j = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
   const int r = blockIdx.y;
   if (j >= m) return;
   const std::size_t i0 = n * r / chunks, i1 = n * (r + 1) / chunks;
   double s = 0;
-  for (std::size_t i = i0; i < i1; ++i) s += exp(static_cast<double>(entry_exponent(ut[i], vt[j], C[i * m + j], c0, ir)));
+  for (std::size_t i = i0; i < i1; ++i) s += exp(static_cast<double>(entry_exponent(ut[i], vt[j], C(i, j), c0, ir)));
   part[r * m + j] = s;
 }
 
@@ -95,8 +96,8 @@ __device__ double col_total(const double* part, std::size_t m, std::size_t j, in
 
 // Column half-iteration: v_j ← v_j + log b_j − log (Pᵀ1)_j, or the max-shift form (serial over
 // the column, rare) when the shifted sum under- or overflows.
-template <typename T>
-__global__ void col_finish(const T* C, std::size_t n, std::size_t m, const T* ut, const double* log_b, T c0, T ir,
+template <typename T, class Cost>
+__global__ void col_finish(Cost C, std::size_t n, std::size_t m, const T* ut, const double* log_b, T c0, T ir,
                            const double* part, int chunks, double* v) {
   const std::size_t j = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
   if (j >= m) return;
@@ -106,9 +107,9 @@ __global__ void col_finish(const T* C, std::size_t n, std::size_t m, const T* ut
     return;
   }
   double mx = -HUGE_VAL;
-  for (std::size_t i = 0; i < n; ++i) mx = fmax(mx, static_cast<double>(entry_exponent(ut[i], T(0), C[i * m + j], c0, ir)));
+  for (std::size_t i = 0; i < n; ++i) mx = fmax(mx, static_cast<double>(entry_exponent(ut[i], T(0), C(i, j), c0, ir)));
   double t = 0;
-  for (std::size_t i = 0; i < n; ++i) t += exp(static_cast<double>(entry_exponent(ut[i], T(0), C[i * m + j], c0, ir)) - mx);
+  for (std::size_t i = 0; i < n; ++i) t += exp(static_cast<double>(entry_exponent(ut[i], T(0), C(i, j), c0, ir)) - mx);
   v[j] = log_b[j] - (mx + log(t));
 }
 
@@ -119,8 +120,8 @@ __global__ void col_sums(const double* part, std::size_t m, int chunks, double* 
 }
 
 // Fused pass, rows: R_i = (P1)_i, cost_i = Σ_j C_ij P_ij, optional plan row (warp per row).
-template <typename T>
-__global__ void fused_rows(const T* C, std::size_t n, std::size_t m, const T* ut, const T* vt, T c0, T ir, double* R,
+template <typename T, class Cost>
+__global__ void fused_rows(Cost C, std::size_t n, std::size_t m, const T* ut, const T* vt, T c0, T ir, double* R,
                            double* cost, T* plan) {
   const std::size_t warp = (blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x) / 32;
   const int lane = threadIdx.x & 31;
@@ -130,7 +131,7 @@ __global__ void fused_rows(const T* C, std::size_t n, std::size_t m, const T* ut
   for (std::size_t j = lane; j < m; j += 32) {
     const double e = exp(z_of(C, m, i, j, ut[i], vt, c0, ir));
     s += e;
-    c += static_cast<double>(C[i * m + j]) * e;
+    c += static_cast<double>(C(i, j)) * e;
     if (plan != nullptr) plan[i * m + j] = static_cast<T>(e);
   }
   s = warp_sum(s);
@@ -141,22 +142,71 @@ __global__ void fused_rows(const T* C, std::size_t n, std::size_t m, const T* ut
   }
 }
 
-template <typename T>
-__global__ void materialise_kernel(const T* C, std::size_t n, std::size_t m, const T* ut, const T* vt, T c0, T ir, double* P) {
+template <typename T, class Cost>
+__global__ void materialise_kernel(Cost C, std::size_t n, std::size_t m, const T* ut, const T* vt, T c0, T ir, double* P) {
   const std::size_t q = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
   if (q >= n * m) return;
   const std::size_t i = q / m, j = q % m;
-  P[q] = exp(static_cast<double>(entry_exponent(ut[i], vt[j], C[q], c0, ir)));
+  P[q] = exp(static_cast<double>(entry_exponent(ut[i], vt[j], C(i, j), c0, ir)));
+}
+
+// Cost sources of the kernels above: C(i, j) is the stored matrix entry, or the squared distance
+// of two points formed on the fly (the online passes: memory O((n + m)·d) on the device, the same
+// float64 terms in the same order as the CPU's PointRows and cost.cc, so the same bits).
+template <typename T>
+struct MatrixCost {
+  const T* C;
+  std::size_t m;
+  __device__ T operator()(std::size_t i, std::size_t j) const { return C[i * m + j]; }
+};
+
+// X: n×d row-major; Yt: d×m (Y transposed on the host), so that lanes of a warp running over j
+// read consecutive addresses.
+template <typename T>
+struct PointCost {
+  const T* X;
+  const T* Yt;
+  std::size_t d, m;
+  __device__ T operator()(std::size_t i, std::size_t j) const {
+    double s = 0;
+    for (std::size_t k = 0; k < d; ++k) s = sq_term(s, static_cast<double>(X[i * d + k]), static_cast<double>(Yt[k * m + j]));
+    return static_cast<T>(s);
+  }
+};
+
+template <typename T>
+std::size_t cost_bytes(const DenseProblem& p, const MatrixCost<T>*) {
+  return p.n * p.m * sizeof(T);
+}
+template <typename T>
+std::size_t cost_bytes(const DenseProblem& p, const PointCost<T>*) {
+  return (p.n + p.m) * p.d * sizeof(T);
+}
+template <typename T>
+MatrixCost<T> upload_cost(const DenseProblem& p, DeviceBuffer& buf, const MatrixCost<T>*) {
+  cuda::copy_to_device(buf.get(), p.C, buf.bytes());
+  return {static_cast<const T*>(buf.get()), p.m};
+}
+template <typename T>
+PointCost<T> upload_cost(const DenseProblem& p, DeviceBuffer& buf, const PointCost<T>*) {
+  const T* Y = static_cast<const T*>(p.Y);
+  std::vector<T> Yt(p.d * p.m);
+  for (std::size_t j = 0; j < p.m; ++j)
+    for (std::size_t k = 0; k < p.d; ++k) Yt[k * p.m + j] = Y[j * p.d + k];
+  T* base = static_cast<T*>(buf.get());
+  cuda::copy_to_device(base, p.X, p.n * p.d * sizeof(T));
+  cuda::copy_to_device(base + p.n * p.d, Yt.data(), Yt.size() * sizeof(T));
+  return {base, base + p.n * p.d, p.d, p.m};
 }
 
 unsigned blocks_for(std::size_t threads) { return static_cast<unsigned>((threads + cuda::kBlock - 1) / cuda::kBlock); }
 
-template <typename T>
+template <typename T, class Cost>
 class CudaOps final : public DenseOps {
  public:
   explicit CudaOps(const DenseProblem& p)
       : p_(p),
-        C_(p.n * p.m * sizeof(T)),
+        C_(cost_bytes(p, static_cast<const Cost*>(nullptr))),
         a_(p.n * sizeof(double)),
         log_a_(p.n * sizeof(double)),
         log_b_(p.m * sizeof(double)),
@@ -172,7 +222,7 @@ class CudaOps final : public DenseOps {
         colpart_(static_cast<std::size_t>(chunks_) * p.m * sizeof(double)) {
     n = p.n;
     m = p.m;
-    cuda::copy_to_device(C_.get(), p.C, C_.bytes());
+    cost_ = upload_cost(p, C_, static_cast<const Cost*>(nullptr));
     cuda::copy_to_device(a_.get(), p.a, a_.bytes());
     cuda::copy_to_device(log_a_.get(), p.log_a, log_a_.bytes());
     cuda::copy_to_device(log_b_.get(), p.log_b, log_b_.bytes());
@@ -181,7 +231,7 @@ class CudaOps final : public DenseOps {
 
   double row_update(const double* u, const double* v, double* u_out) override {
     upload(u, v);
-    row_kernel<T><<<blocks_for(n * 32), cuda::kBlock>>>(c(), n, m, dptr(u_), tptr(ut_), tptr(vt_), dptr(a_), dptr(log_a_),
+    row_kernel<T, Cost><<<blocks_for(n * 32), cuda::kBlock>>>(cost_, n, m, dptr(u_), tptr(ut_), tptr(vt_), dptr(a_), dptr(log_a_),
                                                        c0(), ir(), dptr(u_out_), dptr(rowbuf_));
     cuda::check_launch("ot row kernel");
     cuda::copy_to_host(u_out, u_out_.get(), n * sizeof(double));
@@ -196,9 +246,9 @@ class CudaOps final : public DenseOps {
   void col_update(const double* u, double* v) override {
     upload(u, v);
     cuda::copy_to_device(v_.get(), v, m * sizeof(double));
-    col_partial<T><<<col_grid(), cuda::kBlock>>>(c(), n, m, tptr(ut_), tptr(vt_), c0(), ir(), chunks_, dptr(colpart_));
+    col_partial<T, Cost><<<col_grid(), cuda::kBlock>>>(cost_, n, m, tptr(ut_), tptr(vt_), c0(), ir(), chunks_, dptr(colpart_));
     cuda::check_launch("ot column partial sums");
-    col_finish<T><<<blocks_for(m), cuda::kBlock>>>(c(), n, m, tptr(ut_), dptr(log_b_), c0(), ir(), dptr(colpart_), chunks_,
+    col_finish<T, Cost><<<blocks_for(m), cuda::kBlock>>>(cost_, n, m, tptr(ut_), dptr(log_b_), c0(), ir(), dptr(colpart_), chunks_,
                                                    dptr(v_));
     cuda::check_launch("ot column update");
     cuda::copy_to_host(v, v_.get(), m * sizeof(double));
@@ -209,10 +259,10 @@ class CudaOps final : public DenseOps {
     upload(u, v);
     std::unique_ptr<DeviceBuffer> dplan;
     if (plan != nullptr) dplan.reset(new DeviceBuffer(n * m * sizeof(T)));
-    fused_rows<T><<<blocks_for(n * 32), cuda::kBlock>>>(c(), n, m, tptr(ut_), tptr(vt_), c0(), ir(), dptr(rowbuf_),
+    fused_rows<T, Cost><<<blocks_for(n * 32), cuda::kBlock>>>(cost_, n, m, tptr(ut_), tptr(vt_), c0(), ir(), dptr(rowbuf_),
                                                        dptr(rowbuf2_), dplan ? static_cast<T*>(dplan->get()) : nullptr);
     cuda::check_launch("ot fused rows");
-    col_partial<T><<<col_grid(), cuda::kBlock>>>(c(), n, m, tptr(ut_), tptr(vt_), c0(), ir(), chunks_, dptr(colpart_));
+    col_partial<T, Cost><<<col_grid(), cuda::kBlock>>>(cost_, n, m, tptr(ut_), tptr(vt_), c0(), ir(), chunks_, dptr(colpart_));
     cuda::check_launch("ot fused column partial sums");
     col_sums<<<blocks_for(m), cuda::kBlock>>>(dptr(colpart_), m, chunks_, dptr(colbuf_));
     cuda::check_launch("ot fused column sums");
@@ -233,7 +283,7 @@ class CudaOps final : public DenseOps {
   void materialise(const double* u, const double* v, double* P) override {
     upload(u, v);
     if (plan_.bytes() != n * m * sizeof(double)) plan_ = DeviceBuffer(n * m * sizeof(double));
-    materialise_kernel<T><<<blocks_for(n * m), cuda::kBlock>>>(c(), n, m, tptr(ut_), tptr(vt_), c0(), ir(), dptr(plan_));
+    materialise_kernel<T, Cost><<<blocks_for(n * m), cuda::kBlock>>>(cost_, n, m, tptr(ut_), tptr(vt_), c0(), ir(), dptr(plan_));
     cuda::check_launch("ot materialise");
     cuda::copy_to_host(P, plan_.get(), n * m * sizeof(double));
     ++passes;
@@ -253,7 +303,6 @@ class CudaOps final : public DenseOps {
   }
 
  private:
-  const T* c() const { return static_cast<const T*>(C_.get()); }
   static double* dptr(DeviceBuffer& b) { return static_cast<double*>(b.get()); }
   static T* tptr(DeviceBuffer& b) { return static_cast<T*>(b.get()); }
   T c0() const { return static_cast<T>(p_.c0); }
@@ -268,6 +317,7 @@ class CudaOps final : public DenseOps {
   }
 
   DenseProblem p_;
+  Cost cost_{};
   DeviceBuffer C_, a_, log_a_, log_b_, u_, u_out_, v_, ut_, vt_, rowbuf_, rowbuf2_, colbuf_;
   int chunks_;
   DeviceBuffer colpart_, plan_;
@@ -278,8 +328,12 @@ class CudaOps final : public DenseOps {
 
 std::unique_ptr<DenseOps> make_cuda_ops(const DenseProblem& p) {
   cuda::require_available();
-  if (p.f32) return std::unique_ptr<DenseOps>(new CudaOps<float>(p));
-  return std::unique_ptr<DenseOps>(new CudaOps<double>(p));
+  if (p.X != nullptr) {
+    if (p.f32) return std::unique_ptr<DenseOps>(new CudaOps<float, PointCost<float>>(p));
+    return std::unique_ptr<DenseOps>(new CudaOps<double, PointCost<double>>(p));
+  }
+  if (p.f32) return std::unique_ptr<DenseOps>(new CudaOps<float, MatrixCost<float>>(p));
+  return std::unique_ptr<DenseOps>(new CudaOps<double, MatrixCost<double>>(p));
 }
 
 }  // namespace ot

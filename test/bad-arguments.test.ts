@@ -193,6 +193,20 @@ bad('ot.sinkhornSync C Int32Array', DTYPE, () => ot.sinkhornSync(a2, a2, new Int
 bad('ot.sinkhornSync C of the wrong size', SHAPE, () => ot.sinkhornSync(a2, a2, new Float64Array(3), { reg: 0.1 }));
 bad("ot.sinkhornSync method 'lp'", INVALID, () => ot.sinkhornSync(a2, a2, C22, { reg: 0.1, method: 'lp' as Loose }));
 bad('ot.sinkhornSync dtype int8', DTYPE, () => ot.sinkhornSync(a2, a2, C22, { reg: 0.1, dtype: 'int8' as Loose }));
+// Point clouds in place of C.
+const P2 = new Float64Array([0, 0, 1, 1]); // two points in 2-D
+const pts = (o: Loose): Loose => ({ X: { data: P2, shape: [2, 2] }, Y: { data: P2, shape: [2, 2] }, cost: 'sqeuclidean', ...o });
+bad('ot.sinkhornSync points: unknown cost name', INVALID, () => ot.sinkhornSync(a2, a2, pts({ cost: 'cosine' }), { reg: 0.1 }), /cost must be 'sqeuclidean'/);
+bad('ot.sinkhornSync points: mismatched dimensions', SHAPE, () => ot.sinkhornSync(a2, a2, pts({ Y: { data: new Float64Array(6), shape: [2, 3] } }), { reg: 0.1 }), /same dimension/);
+bad('ot.sinkhornSync points: NaN coordinate', INVALID, () => ot.sinkhornSync(a2, a2, pts({ X: { data: new Float64Array([0, NaN, 1, 1]), shape: [2, 2] } }), { reg: 0.1 }), /X\[1\] is not finite/);
+bad('ot.sinkhornSync points: count differs from a', SHAPE, () => ot.sinkhornSync(new Float64Array([1]), a2, pts({}), { reg: 0.1 }));
+bad('ot.sinkhornSync points: mixed dtypes', DTYPE, () => ot.sinkhornSync(a2, a2, pts({ Y: { data: new Float32Array(4), shape: [2, 2] } }), { reg: 0.1 }));
+bad('ot.sinkhornSync points: Int32Array', DTYPE, () => ot.sinkhornSync(a2, a2, pts({ X: { data: new Int32Array(4), shape: [2, 2] } }), { reg: 0.1 }));
+bad('ot.sinkhornSync points: flat array not a multiple of d', SHAPE, () => ot.sinkhornSync(a2, a2, pts({ X: new Float64Array(5), Y: new Float64Array(5), d: 2 }), { reg: 0.1 }));
+bad('ot.sinkhornSync points: unknown key', INVALID, () => ot.sinkhornSync(a2, a2, pts({ metric: 'l2' }), { reg: 0.1 }), /unknown option 'metric'/);
+bad("ot.sinkhornSync points: method 'sns' needs C", INVALID, () => ot.sinkhornSync(a2, a2, pts({}), { reg: 0.1, method: 'sns' }));
+bad("ot.sinkhornSync method 'kernel-scaling' on cuda", INVALID, () => ot.sinkhornSync(a2, a2, C22, { reg: 0.1, method: 'kernel-scaling', device: 'cuda' }));
+bad('ot.sinkhornSync overRelaxation not a boolean', INVALID, () => ot.sinkhornSync(a2, a2, C22, { reg: 0.1, overRelaxation: 1 as Loose }));
 const batch = { a: { data: a2, shape: [1, 2] }, C: { data: C22, shape: [1, 2, 2] } };
 options('ot.sinkhornBatchSync', (o) => ot.sinkhornBatchSync(batch.a, batch.a, batch.C, o), { reg: 0.1 }, ['reg_', 'reg']);
 options('ot.sinkhornBatch', (o) => ot.sinkhornBatch(batch.a, batch.a, batch.C, o), { reg: 0.1 }, ['tl', 'tol']);

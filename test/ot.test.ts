@@ -98,7 +98,7 @@ function dual(p: { a: Float64Array; b: Float64Array; C: Float64Array }, f: Float
   return dot(p.a, f) + dot(p.b, g) - reg * S + reg;
 }
 
-const solve = (p: P, reg: number, method: 'sns' | 'sinkhorn', extra: Partial<ot.SinkhornOptions> = {}) =>
+const solve = (p: P, reg: number, method: ot.OtMethod, extra: Partial<ot.SinkhornOptions> = {}) =>
   ot.sinkhornSync(p.a, p.b, p.C, { reg, method, ...extra });
 
 describe('T1 validation', () => {
@@ -328,17 +328,19 @@ describe('T8 batched = looped, T9 thread determinism', () => {
     const batch = await ot.sinkhornBatch(a, b, { data: C, shape: [1, n, n] }, { reg: 1e-2 });
     probs.forEach((p, k) => same(batch.problems[k], ot.sinkhornSync(p.a, p.b, C, { reg: 1e-2 })));
   });
-  test('threads 1, 2, 7 give bit-identical results (SNS and Sinkhorn)', () => {
+  test('threads 1, 2, 7 give bit-identical results (SNS, Sinkhorn, kernel scaling, relaxed Sinkhorn)', () => {
     const saved = getThreads();
     try {
       const runs = [1, 2, 7].map((t) => {
         setThreads(t);
-        return [solve(R3, 1e-3, 'sns'), solve(R2L2, 1e-2, 'sinkhorn', { maxIter: 200 })];
+        return [
+          solve(R3, 1e-3, 'sns'),
+          solve(R2L2, 1e-2, 'sinkhorn', { maxIter: 200 }),
+          solve(R3, 1e-3, 'kernel-scaling'),
+          solve(R2L2, 1e-2, 'sinkhorn', { overRelaxation: true }),
+        ];
       });
-      for (const k of [1, 2]) {
-        same(runs[0][0], runs[k][0]);
-        same(runs[0][1], runs[k][1]);
-      }
+      for (const k of [1, 2]) for (const q of [0, 1, 2, 3]) same(runs[0][q], runs[k][q]);
     } finally {
       setThreads(saved);
     }
@@ -358,7 +360,7 @@ describe('T10 POT fixtures (R3 400×300)', () => {
     expect(R3.C[0]).toBe(fx.checksum.C00);
   });
   for (const c of fx.cases as { reg: number; f: number[]; g: number[]; sinkhorn2: number }[]) {
-    for (const method of ['sns', 'sinkhorn'] as const) {
+    for (const method of ['sns', 'sinkhorn', 'kernel-scaling', 'auto'] as const) {
       test(`reg ${c.reg}, ${method}`, () => {
         const r = solve(R3, c.reg, method);
         // POT's plan G = exp(log_u + log_v − M/reg) from its potentials f = reg·log_u, g = reg·log_v.
@@ -462,6 +464,18 @@ describe('top-k threshold by radix select (used for n·m > 2^24)', () => {
     const sorted = Array.from(x).sort((p, q) => q - p);
     for (const k of [1, 2, 17, 100, 1234, 2000, 3000, 3600]) expect(addon().otKthLargest(x, k)).toBe(sorted[k - 1]);
   });
+  test('the sampled bracket (SNS top-k) gives the same exact value, also where the bracket misses', () => {
+    const { addon } = require('../lib/ot/addon') as typeof import('../lib/ot/addon');
+    const big = ot.referenceProblem('R1', { n: 400, seed: 9 }).C.map((u, q) => (q % 7 === 0 ? 0 : q % 11 === 0 ? 0.25 : Math.exp(-40 * u)));
+    const sorted = Array.from(big).sort((p, q) => q - p);
+    for (const k of [1, 2, 100, 1600, 40000, 80000, 123457, 159999, 160000]) {
+      expect(addon().otKthLargest(big, k, true)).toBe(sorted[k - 1]);
+    }
+    // Adversarial order: the fixed-stride sample sees only the small entries.
+    const adv = new Float64Array(160000).map((_, q) => (q % 9 === 0 ? 1e-3 * (q / 160000) : 1 + q / 160000));
+    const s2 = Array.from(adv).sort((p, q) => q - p);
+    for (const k of [10, 50000, 142000, 150000]) expect(addon().otKthLargest(adv, k, true)).toBe(s2[k - 1]);
+  });
 });
 
 describe('cost builders and W2', () => {
@@ -506,4 +520,176 @@ describe('cost builders and W2', () => {
     }
     expect(ot.w2Sync({ data: x, shape: [300, 2] }, { data: y, shape: [300, 2] }, { reg }).w2Squared).toBe(direct.cost);
   }, 30000);
+});
+
+describe('vector kernels: every instruction-set path agrees with the portable one', () => {
+  const native = require('../lib/native').native() as { otKernelPaths(): string[]; otSetKernelPath(n: string): string; otExpCheck(z: Float64Array): Float64Array };
+  const paths = native.otKernelPaths();
+  test('the portable path is always there, and the best path is the default', () => {
+    expect(paths[paths.length - 1]).toBe('scalar');
+    const prev = native.otSetKernelPath(paths[0]);
+    expect(prev).toBe(paths[0]);
+  });
+  test.each(paths)('%s exp: ≤ 4 ulp from Math.exp on [−708, 709]; +inf above, NaN kept, tiny below', (name) => {
+    const prev = native.otSetKernelPath(name);
+    try {
+      const z = new Float64Array(20011);
+      for (let k = 0; k < z.length; k++) z[k] = -708 + (1417 * k) / (z.length - 1);
+      const e = native.otExpCheck(z);
+      let worst = 0;
+      for (let k = 0; k < z.length; k++) worst = Math.max(worst, Math.abs(e[k] - Math.exp(z[k])) / Math.exp(z[k]));
+      expect(worst).toBeLessThanOrEqual(4 * 2 ** -52);
+      const s = native.otExpCheck(Float64Array.from([710, Infinity, NaN, -Infinity, -750, 0, 1, -1, 2, 3, 4, 5, 6, 7, 8, 9, 10]));
+      expect(s[0]).toBe(Infinity);
+      expect(s[1]).toBe(Infinity);
+      expect(Number.isNaN(s[2])).toBe(true);
+      expect(s[3]).toBeGreaterThanOrEqual(0);
+      expect(s[3]).toBeLessThan(5e-308);
+      expect(s[4]).toBeLessThan(5e-308);
+      expect(s[5]).toBe(1);
+    } finally {
+      native.otSetKernelPath(prev);
+    }
+  });
+  test.each(paths)('%s solves agree with the portable path (plan 1e-12 L1, cost 1e-12 relative)', (name) => {
+    const prev = native.otSetKernelPath('scalar');
+    try {
+      const methods = ['sinkhorn', 'kernel-scaling', 'sns'] as const;
+      const ref = methods.map((m) => solve(R3, 1e-2, m));
+      native.otSetKernelPath(name);
+      methods.forEach((m, k) => {
+        const r = solve(R3, 1e-2, m);
+        expect(r.converged).toBe(true);
+        expect(l1(r.plan!, ref[k].plan!)).toBeLessThanOrEqual(1e-12);
+        expect(Math.abs(r.cost - ref[k].cost) / ref[k].cost).toBeLessThanOrEqual(1e-12);
+      });
+    } finally {
+      native.otSetKernelPath(prev);
+    }
+  });
+});
+
+describe("kernel scaling, over-relaxation and method 'auto' agree with the log-domain solver", () => {
+  const cases: [string, P, number][] = [
+    ['R3 reg 1e-1', R3, 1e-1],
+    ['R3 reg 1e-2', R3, 1e-2],
+    ['R3 reg 1e-3', R3, 1e-3],
+    ['R1 n=200 reg 1e-2', R1, 1e-2],
+    ['R2-L2 reg 1/1200', R2L2, 1 / 1200],
+  ];
+  for (const [name, p, reg] of cases) {
+    test(name, () => {
+      const tight = { tol: 1e-12, maxIter: 200000 };
+      const ref = solve(p, reg, 'sinkhorn', tight);
+      const others = [solve(p, reg, 'kernel-scaling', tight), solve(p, reg, 'auto', tight), solve(p, reg, 'sinkhorn', { ...tight, overRelaxation: true })];
+      expect(ref.converged).toBe(true);
+      for (const r of others) {
+        expect(r.converged).toBe(true);
+        expect(marginalError(r.plan!, p.a, p.b)).toBeLessThanOrEqual(2e-12);
+        expect(l1(ref.plan!, r.plan!)).toBeLessThanOrEqual(1e-7);
+        expect(Math.abs(ref.cost - r.cost) / ref.cost).toBeLessThanOrEqual(1e-9);
+        expect(linf(ref.f, r.f)).toBeLessThanOrEqual(1e-8);
+        expect(linf(ref.g, r.g)).toBeLessThanOrEqual(1e-8);
+      }
+      expect(others[1].method).toBe('kernel-scaling'); // every case here is within reg ≥ (max C − min C)/5000
+    });
+  }
+  test('over-relaxation cuts iterations several-fold at small reg (R3 reg 1e-3)', () => {
+    const plain = solve(R3, 1e-3, 'sinkhorn', { returnPlan: false });
+    const fast = solve(R3, 1e-3, 'sinkhorn', { returnPlan: false, overRelaxation: true });
+    const ks = solve(R3, 1e-3, 'kernel-scaling', { returnPlan: false });
+    expect(fast.iterations * 3).toBeLessThan(plain.iterations);
+    expect(ks.iterations * 3).toBeLessThan(plain.iterations);
+    expect(Math.abs(solve(R3, 1e-3, 'kernel-scaling', { returnPlan: false, overRelaxation: false }).iterations - plain.iterations)).toBeLessThanOrEqual(1);
+  });
+  test("auto: SNS below reg = (max C − min C)/5000, and a slow kernel-scaling run hands over to SNS", () => {
+    expect(solve(R3, 1e-4, 'auto', { returnPlan: false }).method).toBe('sns');
+    // A translated cloud: Sinkhorn converges sublinearly here, whatever the method.
+    const x = R3.X!.subarray(0, 600);
+    const y = x.map((v, k) => v + (k % 2 === 0 ? 0.3 : -0.4));
+    const C = ot.cost.sqeuclidean({ data: x, shape: [300, 2] }, { data: y, shape: [300, 2] });
+    const u = new Float64Array(300).fill(1 / 300);
+    const r = ot.sinkhornSync(u, u, C, { reg: 0.05 });
+    expect(r.method).toBe('sns');
+    expect(r.converged).toBe(true);
+    expect(r.newtonIters).toBeGreaterThan(0);
+    const ref = ot.sinkhornSync(u, u, C, { reg: 0.05, method: 'sns' });
+    expect(l1(ref.plan!, r.plan!)).toBeLessThanOrEqual(1e-7);
+  });
+  test('kernel scaling with C far from 0 and a large cost range absorbs and still converges', () => {
+    const C = R3.C.map((c) => 1e3 + 7 * c);
+    const r = ot.sinkhornSync(R3.a, R3.b, C, { reg: 7 * 2e-3, method: 'kernel-scaling' });
+    const ref = solve(R3, 2e-3, 'sinkhorn');
+    expect(r.converged).toBe(true);
+    expect(l1(r.plan!, ref.plan!)).toBeLessThanOrEqual(1e-7);
+    expect(linf(r.f.map((f) => (f - 1e3 / 2) / 7), ref.f)).toBeLessThanOrEqual(1e-6);
+  });
+  test('float32 C: kernel scaling and auto meet the float32 tolerance', () => {
+    const C = Float32Array.from(R3.C);
+    for (const method of ['kernel-scaling', 'auto'] as const) {
+      const r = ot.sinkhornSync(R3.a, R3.b, C, { reg: 1e-2, method });
+      expect(r.converged).toBe(true);
+      expect(marginalError(r.plan!, R3.a, R3.b)).toBeLessThanOrEqual(2e-5);
+    }
+  });
+  test("'kernel-scaling' is CPU-only; point clouds take 'auto' or 'sinkhorn'", () => {
+    expectCode(() => solve(R3, 1e-2, 'kernel-scaling', { device: 'cuda' }), 'ERR_ITOKIT_INVALID_ARG');
+    const pc = { X: R3.X!, Y: R3.Y!, d: 2, cost: 'sqeuclidean' as const };
+    for (const method of ['sns', 'kernel-scaling'] as const) expectCode(() => ot.sinkhornSync(R3.a, R3.b, pc, { reg: 1e-2, method }), 'ERR_ITOKIT_INVALID_ARG');
+  });
+});
+
+describe('point clouds without a cost matrix (online passes)', () => {
+  const X = R3.X!;
+  const Y = R3.Y!;
+  const pc = { X: { data: X, shape: [R3.n, 2] }, Y: { data: Y, shape: [R3.m, 2] }, cost: 'sqeuclidean' as const };
+  const Cd = ot.cost.sqeuclidean(pc.X, pc.Y);
+  test('the online cost rows are the stored ones: same plan, costs within 1e-9 relative, same potentials', () => {
+    // R3's clouds are unnormalised (max C ≈ 55): reg 1 and 0.1 are 1/55 and 1/550 of the range.
+    for (const reg of [1, 0.1]) {
+      const dense = ot.sinkhornSync(R3.a, R3.b, Cd, { reg, method: 'sinkhorn', tol: 1e-12 });
+      const online = ot.sinkhornSync(R3.a, R3.b, pc, { reg, tol: 1e-12, returnPlan: true });
+      expect(online.method).toBe('sinkhorn');
+      expect(online.converged).toBe(true);
+      expect(Math.abs(online.cost - dense.cost) / dense.cost).toBeLessThanOrEqual(1e-9);
+      expect(l1(online.plan!, dense.plan!)).toBeLessThanOrEqual(1e-7);
+      expect(linf(online.f, dense.f)).toBeLessThanOrEqual(1e-8);
+      expect(linf(online.g, dense.g)).toBeLessThanOrEqual(1e-8);
+      // Without relaxation the online solve is the dense log-domain solve entry for entry.
+      const plain = ot.sinkhornSync(R3.a, R3.b, pc, { reg, method: 'sinkhorn', tol: 1e-12, overRelaxation: false, returnPlan: true });
+      expect(plain.sinkhornIters).toBe(dense.sinkhornIters);
+      expect(l1(plain.plan!, dense.plan!)).toBeLessThanOrEqual(1e-12);
+    }
+  });
+  test('no plan by default; flat arrays with d; float32 points; async', async () => {
+    const r = await ot.sinkhorn(R3.a, R3.b, { X, Y, d: 2, cost: 'sqeuclidean' }, { reg: 0.5 });
+    expect(r.plan).toBeUndefined();
+    expect(r.converged).toBe(true);
+    const f32 = ot.sinkhornSync(R3.a, R3.b, { X: Float32Array.from(X), Y: Float32Array.from(Y), d: 2, cost: 'sqeuclidean' }, { reg: 0.5 });
+    const dense32 = ot.sinkhornSync(R3.a, R3.b, ot.cost.sqeuclidean(Float32Array.from(X), Float32Array.from(Y), 2), { reg: 0.5, method: 'sinkhorn', overRelaxation: true });
+    expect(f32.converged).toBe(true);
+    expect(Math.abs(f32.cost - dense32.cost) / dense32.cost).toBeLessThanOrEqual(1e-6);
+  });
+  test('n = m = 20 000 points, 2 threads: converges with no n×m allocation (peak RSS grows < 256 MiB; n×m float64 is 3.2 GB)', () => {
+    const saved = getThreads();
+    setThreads(2);
+    try {
+      const n = 20000;
+      const xs = new Float64Array(2 * n), ys = new Float64Array(2 * n);
+      for (let k = 0; k < 2 * n; k++) {
+        xs[k] = ((k * 0.6180339887498949) % 1);
+        ys[k] = ((k * 0.7548776662466927 + 0.1) % 1);
+      }
+      const w = new Float64Array(n).fill(1 / n);
+      if (global.gc) global.gc();
+      const before = process.resourceUsage().maxRSS;
+      const r = ot.sinkhornSync(w, w, { X: { data: xs, shape: [n, 2] }, Y: { data: ys, shape: [n, 2] }, cost: 'sqeuclidean' }, { reg: 0.1, tol: 1e-5 });
+      const grown = (process.resourceUsage().maxRSS - before) * 1024;
+      expect(r.converged).toBe(true);
+      expect(r.marginalError).toBeLessThanOrEqual(1e-5);
+      expect(grown).toBeLessThan(256 * 2 ** 20);
+    } finally {
+      setThreads(saved);
+    }
+  }, 300000);
 });

@@ -112,3 +112,23 @@ def main(run, base):
         skip(base, "no module (%s)" % e)
     except Exception as e:  # an anchor must never take the benchmark down with it
         skip(base, "error: %s: %s" % (type(e).__name__, str(e).splitlines()[0] if str(e) else ""))
+
+
+def ot_problem(np, base, n, m):
+    """The OT problem a benchmark exported (benchmarks/ot.bench.ts): raw little-endian float64
+    files base.C (n×m), base.a (n), base.b (m), so anchors and itokit solve the same numbers."""
+    C = np.fromfile(base + ".C", dtype="<f8").reshape(n, m)
+    a = np.fromfile(base + ".a", dtype="<f8")
+    b = np.fromfile(base + ".b", dtype="<f8")
+    return C, a, b
+
+
+def l1_marginal_error(np, G, a, b):
+    """‖G1 − a‖₁ + ‖Gᵀ1 − b‖₁ of a plan (the stopping measure itokit uses)."""
+    return float(np.abs(G.sum(1) - a).sum() + np.abs(G.sum(0) - b).sum())
+
+
+def set_blas_threads(threads):
+    """Pins OpenBLAS/OpenMP/MKL to `threads` threads; call before importing numpy."""
+    for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[k] = str(max(1, threads))

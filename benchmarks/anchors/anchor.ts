@@ -31,7 +31,7 @@ export const anchorConfig: { enabled: boolean; used: Set<string>; onRun?: (what:
 const SCRUBBED_ENV = ['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE'];
 
 /**
- * One anchor measurement: the last stdout line of `sde_loops.py` or `normals.py`, parsed.
+ * One anchor measurement: the last stdout line of an anchor script, parsed.
  * Field names are the scripts' JSON keys. Times are wall seconds of one run after a warm-up
  * (CUDA runs end with a device synchronisation); rates are computed from `seconds_min`.
  */
@@ -82,6 +82,18 @@ export interface AnchorResult {
   var?: number;
   /** The generator behind the normals, e.g. "PCG64, ziggurat normals (numpy default_rng)". */
   rng?: string;
+  /** ot_pot: 'sinkhorn' (POT's default) or 'sinkhorn_log'. */
+  method?: string;
+  /** ot_pot / ot_torch: Sinkhorn iterations of the timed runs. */
+  iters?: number;
+  /** ot_pot / ot_torch: L1 marginal error of the returned plan. */
+  err?: number;
+  /** ot_pot / ot_torch: transport cost ⟨C, P⟩. */
+  cost?: number;
+  /** ot_pot / ot_torch: process CPU time of the fastest run, seconds (all threads). */
+  cpu_seconds_min?: number;
+  /** ot_pot: the L2 stopping threshold that reached the L1 tolerance. */
+  stop_thr?: number;
   /** Present when the anchor did not run: why. */
   skipped?: string;
   /** The interpreter that ran the script (added by {@link runAnchor}). */
@@ -209,12 +221,13 @@ function lastJson(stdout: string): Record<string, unknown> | undefined {
  * const t = runAnchor('sde_loops', { lib: 'torch', device: 'cuda', model: 'gbm', paths: 1e7, steps: 252, repeats: 3 });
  * if (t) rows.push({ case: `torch ${t.version} CUDA GBM`, value: t.path_steps_per_s!, unit: 'path-steps/s' });
  * ```
- * @param script - 'sde_loops' (GBM / Heston / OU / CIR loops), 'normals' (float32 standard normals) or
- *   'fbm_markov' (the MA-fBM exact-step loop)
+ * @param script - 'sde_loops' (GBM / Heston / OU / CIR loops), 'normals' (float32 standard normals),
+ *   'fbm_markov' (the MA-fBM exact-step loop), 'ot_pot' (POT's Sinkhorn solvers) or 'ot_torch' (a torch
+ *   log-domain Sinkhorn loop)
  * @param args - command-line options without the dashes, e.g. { lib: 'numpy', paths: 1e6 }
  * @param timeoutMs - wall-clock limit (default 10 minutes)
  */
-export function runAnchor(script: 'sde_loops' | 'normals' | 'fbm_markov', args: Record<string, string | number>, timeoutMs = 600_000): AnchorResult | undefined {
+export function runAnchor(script: 'sde_loops' | 'normals' | 'fbm_markov' | 'ot_pot' | 'ot_torch', args: Record<string, string | number>, timeoutMs = 600_000): AnchorResult | undefined {
   if (!anchorConfig.enabled) {
     console.log(`  (anchor skipped: ${script} ${args.lib ?? ''}: anchors disabled by --no-anchors)`);
     return undefined;

@@ -23,6 +23,9 @@ export interface RawResult {
   densePasses: number;
   lambdaFinal: number;
   timeMs: number;
+  /** native Method code: 0 sinkhorn, 1 sns, 2 kernel-scaling. */
+  method: number;
+  absorptions: number;
   history: Float64Array;
 }
 
@@ -42,11 +45,18 @@ type Maybe<T> = T | null;
 /** The ot functions of the addon. */
 export interface OtAddon {
   otSolve(C: FloatArray, n: number, m: number, a: Float64Array, b: Float64Array, options: Float64Array, initF: Maybe<Float64Array>, initG: Maybe<Float64Array>, plan: Maybe<FloatArray>, device: number, control: Maybe<Float64Array>, async: boolean): RawResult | Promise<RawResult>;
+  otSolvePoints(X: FloatArray, Y: FloatArray, n: number, m: number, d: number, a: Float64Array, b: Float64Array, options: Float64Array, initF: Maybe<Float64Array>, initG: Maybe<Float64Array>, plan: Maybe<FloatArray>, device: number, control: Maybe<Float64Array>, async: boolean): RawResult | Promise<RawResult>;
+  /** OT row-kernel tables this CPU runs, best first (tests). */
+  otKernelPaths(): string[];
+  /** Switches the OT row-kernel table; returns the previous name (tests). */
+  otSetKernelPath(name: string): string;
+  /** e^z by the current table's exp (tests). */
+  otExpCheck(z: Float64Array): Float64Array;
   otSolveBatch(C: FloatArray, shared: boolean, B: number, n: number, m: number, a: Float64Array, b: Float64Array, reg: Float64Array, options: Float64Array, plan: Maybe<FloatArray>, device: number, control: Maybe<Float64Array>, async: boolean): RawResult[] | Promise<RawResult[]>;
   otPairwiseCost(X: FloatArray, Y: FloatArray, n: number, m: number, d: number, squared: boolean, C: FloatArray, async: boolean): undefined | Promise<undefined>;
   otGridCost(h: number, w: number, p: number, C: Float64Array): void;
   /** Radix-select k-th largest (internal, for tests). */
-  otKthLargest(P: Float64Array, k: number): number;
+  otKthLargest(P: Float64Array, k: number, sampled?: boolean): number;
   otReference(kind: number, n: number, m: number, p: number, keyLo: number, keyHi: number, problem: number): RawReference;
 }
 
@@ -79,7 +89,7 @@ export function addon(): OtAddon {
 export const SLOTS = [
   'reg', 'method', 'tol', 'maxIter', 'checkEvery', 'epsScaling', 'returnPlan', 'roundPlan', 'stallWindow',
   'warmupIters', 'lambda0', 'lambdaMax', 'badRatio', 'maxNewton', 'cgMaxIter', 'cgRtol', 'shiftMax', 'armijoC1',
-  'maxBacktracks', 'fallbackIters', 'fallbackRatio',
+  'maxBacktracks', 'fallbackIters', 'fallbackRatio', 'relax',
 ] as const;
 
 /** Packs named option values into the native block. */

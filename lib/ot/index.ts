@@ -19,6 +19,6 @@ export { referenceProblem } from './reference';
 export type { ReferenceName, ReferenceParams, ReferenceProblem } from './reference';
 export { sinkhorn, sinkhornBatch, sinkhornBatchSync, sinkhornSync } from './solve';
 export type { Marginal, SinkhornBatchOptions, SinkhornBatchResult } from './solve';
-export type { HistoryEntry, OtMethod, OtStage, OtStatus, PlanArray, SinkhornOptions, SinkhornResult, SnsOptions, Tensor } from './types';
+export type { HistoryEntry, OtMethod, OtStage, OtStatus, PlanArray, PointCost, SinkhornOptions, SinkhornResult, SnsOptions, Tensor } from './types';
 export { w2, w2Sync } from './w2';
 export type { W2Options, W2Result } from './w2';

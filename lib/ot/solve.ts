@@ -8,11 +8,12 @@ import { DtypeError, InvalidArgumentError, ShapeError } from '../errors';
 import { RUN_KEYS, RunOptions, ownedInput, runNative, runNativeSync } from '../run';
 import { Dtype, FloatArray, allocate, checkBacking, checkFinite, checkInt, checkNumber, checkOneOf, checkOptions, describe, optionKeys } from '../validate';
 import { RawResult, addon, dtypeOfArray, isF32, isF64, local, packOptions } from './addon';
-import { HistoryEntry, OtStage, OtStatus, PlanArray, SinkhornOptions, SinkhornResult, SnsOptions, Tensor } from './types';
+import { Points, points } from './cost';
+import { HistoryEntry, OtMethod, OtStage, OtStatus, PlanArray, PointCost, SinkhornOptions, SinkhornResult, SnsOptions, Tensor } from './types';
 
 /** Options every solve takes (single, batched and, through w2, point clouds). */
 const SOLVER_KEYS = optionKeys<Omit<SinkhornOptions, 'reg' | 'init' | keyof RunOptions>>()([
-  'method', 'dtype', 'device', 'tol', 'maxIter', 'checkEvery', 'epsScaling', 'sns', 'returnPlan', 'roundPlan',
+  'method', 'dtype', 'device', 'tol', 'maxIter', 'checkEvery', 'epsScaling', 'sns', 'returnPlan', 'roundPlan', 'overRelaxation',
 ]);
 const SINKHORN_KEYS = optionKeys<SinkhornOptions>()(['reg', 'init', ...SOLVER_KEYS, ...RUN_KEYS]);
 const SNS_KEYS = optionKeys<SnsOptions>()([
@@ -22,6 +23,9 @@ const SNS_KEYS = optionKeys<SnsOptions>()([
 const INIT_KEYS = optionKeys<NonNullable<SinkhornOptions['init']>>()(['f', 'g']);
 const STATUS: OtStatus[] = ['converged', 'maxIter', 'stalled'];
 const STAGES: OtStage[] = ['sinkhorn', 'warmup', 'newton', 'fallback', 'epsScaling'];
+/** Method names in native code order (native/ot/solver.h enum Method). */
+const METHODS = ['sinkhorn', 'sns', 'kernel-scaling', 'auto'] as const;
+const POINT_KEYS = optionKeys<PointCost>()(['X', 'Y', 'cost', 'd']);
 
 /** A marginal as accepted by the API. */
 export type Marginal = Float64Array | Float32Array | number[];
@@ -81,7 +85,10 @@ interface Prepared {
 function prepareOptions(where: string, o: SinkhornOptions, C: FloatArray, n: number, m: number, regForPacking: number): Prepared {
   const sns = o.sns === undefined ? {} : o.sns;
   checkOptions(`${where} sns`, sns, SNS_KEYS);
-  const method = checkOneOf('method', o.method ?? 'sns', ['sns', 'sinkhorn'] as const);
+  const method = checkOneOf('method', o.method ?? 'auto', METHODS);
+  if (method === 'kernel-scaling' && o.device === 'cuda') {
+    throw new InvalidArgumentError("method 'kernel-scaling' runs on the CPU only (use 'auto', 'sns' or 'sinkhorn' on CUDA)");
+  }
   const dtype: Dtype = o.dtype === undefined ? dtypeOfArray(C) : o.dtype === 'float32' || o.dtype === 'float64' ? o.dtype : (() => {
     throw new DtypeError(`dtype must be 'float32' or 'float64', got ${describe(o.dtype)}`);
   })();
@@ -94,7 +101,7 @@ function prepareOptions(where: string, o: SinkhornOptions, C: FloatArray, n: num
   const int = (name: string, v: number | undefined, dflt: number, min = 0): number => (v === undefined ? dflt : checkInt(`sns.${name}`, v, min, 2 ** 40));
   const options = packOptions({
     reg: regForPacking,
-    method: method === 'sns' ? 1 : 0,
+    method: METHODS.indexOf(method),
     tol,
     maxIter,
     checkEvery,
@@ -114,6 +121,9 @@ function prepareOptions(where: string, o: SinkhornOptions, C: FloatArray, n: num
     maxBacktracks: int('maxBacktracks', sns.maxBacktracks, 30, 1),
     fallbackIters: int('fallbackIters', sns.fallbackIters, 20, 1),
     fallbackRatio: pos('fallbackRatio', sns.fallbackRatio, 0.9),
+    relax: o.overRelaxation === undefined ? -1 : o.overRelaxation === true ? 1 : o.overRelaxation === false ? 0 : (() => {
+      throw new InvalidArgumentError(`overRelaxation must be a boolean, got ${describe(o.overRelaxation)}`);
+    })(),
   });
   let initF: Float64Array | null = null;
   let initG: Float64Array | null = null;
@@ -158,6 +168,8 @@ function shape<A extends FloatArray>(r: RawResult, plan: A | undefined): Sinkhor
     history,
     lambdaFinal: r.lambdaFinal,
     timeMs: r.timeMs,
+    method: METHODS[r.method] as Exclude<OtMethod, 'auto'>,
+    absorptions: r.absorptions,
   };
 }
 
@@ -167,15 +179,47 @@ interface Single extends Prepared {
   n: number;
   m: number;
   plan: FloatArray | null;
+  /** Point clouds (cost formed on the fly): X n×d, Y m×d in the working dtype. */
+  pts?: { X: FloatArray; Y: FloatArray; d: number };
 }
 
-function prepareSingle(where: string, aIn: Marginal, bIn: Marginal, CIn: FloatArray | Tensor, o: SinkhornOptions): Single {
+function isPointCost(x: unknown): x is PointCost {
+  return x !== null && typeof x === 'object' && ('X' in (x as object) || 'Y' in (x as object) || 'cost' in (x as object));
+}
+
+/** Reads `{ X, Y, cost: 'sqeuclidean' }`: same dimension and dtype, finite coordinates. */
+function pointCloud(pc: PointCost, n: number, m: number) {
+  checkOptions('point cost', pc, POINT_KEYS);
+  if (pc.cost !== 'sqeuclidean') throw new InvalidArgumentError(`cost must be 'sqeuclidean', got ${describe(pc.cost)}`);
+  const x = points('X', pc.X as Points, pc.d);
+  const y = points('Y', pc.Y as Points, pc.d ?? x.d);
+  if (x.d !== y.d) throw new ShapeError(`X and Y must have the same dimension (${x.d} vs ${y.d})`);
+  if (dtypeOfArray(x.data) !== dtypeOfArray(y.data)) throw new DtypeError('X and Y must have the same dtype');
+  if (x.n !== n || y.n !== m) throw new ShapeError(`X has ${x.n} points and Y ${y.n}, but a has ${n} and b ${m} entries`);
+  checkFinite('X', x.data);
+  checkFinite('Y', y.data);
+  return { X: x.data, Y: y.data, d: x.d };
+}
+
+function prepareSingle(where: string, aIn: Marginal, bIn: Marginal, CIn: FloatArray | Tensor | PointCost, o: SinkhornOptions): Single {
   checkOptions(where, o, SINKHORN_KEYS);
   const a = toF64('a', aIn);
   const b = toF64('b', bIn);
   const n = a.length;
   const m = b.length;
   if (n < 1 || m < 1) throw new ShapeError('a and b must be non-empty');
+  if (isPointCost(CIn)) {
+    const pc = pointCloud(CIn, n, m);
+    if (o.method === 'sns' || o.method === 'kernel-scaling') {
+      throw new InvalidArgumentError(`point clouds run the online log-domain Sinkhorn ('auto' or 'sinkhorn'); method '${o.method}' needs a cost matrix (ot.cost.sqeuclidean)`);
+    }
+    const reg = checkNumber('reg', o.reg, { min: 0, minExclusive: true });
+    checkMass(checkMarginal('a', a), checkMarginal('b', b));
+    // Point clouds return no plan unless asked (it is the only n×m array of the solve).
+    const p = prepareOptions(where, { ...o, returnPlan: o.returnPlan === true }, pc.X, n, m, reg);
+    const plan = p.returnPlan ? allocate(p.dtype, n * m) : null;
+    return { ...p, C: p.C, a, b, n, m, plan, pts: { X: castTo(p.dtype, pc.X), Y: castTo(p.dtype, pc.Y), d: pc.d } };
+  }
   const C = cost('C', CIn);
   const tshape = CIn !== null && typeof CIn === 'object' && 'shape' in CIn ? (CIn as Tensor).shape : undefined;
   if (tshape && (tshape.length !== 2 || tshape[0] !== n || tshape[1] !== m)) {
@@ -189,35 +233,46 @@ function prepareSingle(where: string, aIn: Marginal, bIn: Marginal, CIn: FloatAr
   return { ...p, a, b, n, m, plan };
 }
 
+/** The native call of a prepared single solve. */
+function callSingle(p: Single, control: Float64Array | null, async: boolean): RawResult | Promise<RawResult> {
+  const own = async ? (x: ArrayBufferView | null) => ownedInput(x) : (x: ArrayBufferView | null) => x;
+  const [ain, bin, f0, g0] = [p.a, p.b, p.initF, p.initG].map(own) as [Float64Array, Float64Array, Float64Array | null, Float64Array | null];
+  if (p.pts) {
+    const [X, Y] = [p.pts.X, p.pts.Y].map(own) as FloatArray[];
+    return addon().otSolvePoints(X, Y, p.n, p.m, p.pts.d, ain, bin, p.options, f0, g0, p.plan, deviceCode(p.device), control, async);
+  }
+  return addon().otSolve(own(p.C) as FloatArray, p.n, p.m, ain, bin, p.options, f0, g0, p.plan, deviceCode(p.device), control, async);
+}
+
 /**
- * Entropic optimal transport between a (n) and b (m) with cost C (n×m): log-domain Sinkhorn or
- * Sinkhorn-Newton-Sparse (default), off the event loop. Argument order follows POT's
- * `ot.sinkhorn(a, b, M, reg)`; `reg` is in units of C.
+ * Entropic optimal transport between a (n) and b (m) with cost C (n×m), or between two point
+ * clouds with the squared Euclidean cost formed on the fly (`{ X, Y, cost: 'sqeuclidean' }`,
+ * memory O(n + m), no plan unless `returnPlan: true`), off the event loop. Argument order follows
+ * POT's `ot.sinkhorn(a, b, M, reg)`; `reg` is in units of C. The default method 'auto' picks
+ * kernel-scaling Sinkhorn, SNS or log-domain Sinkhorn (docs/design/ot.md); `result.method` says which ran.
  *
  * @example
  * ```ts
  * const C = ot.cost.sqeuclidean(X, Y);                 // n×m Float64Array
- * const r = await ot.sinkhorn(a, b, C, { reg: 1e-2 });  // SNS, float64, tol 1e-9
- * console.log(r.cost, r.status, r.iterations);
+ * const r = await ot.sinkhorn(a, b, C, { reg: 1e-2 });  // method 'auto', float64, tol 1e-9
+ * console.log(r.cost, r.status, r.method, r.iterations);
+ * const big = await ot.sinkhorn(a2, b2, { X: { data: xs, shape: [20000, 2] }, Y: { data: ys, shape: [20000, 2] }, cost: 'sqeuclidean' }, { reg: 1e-2 });
  * ```
- * @throws InvalidArgumentError (`ERR_ITOKIT_INVALID_ARG`) for reg ≤ 0, NaN in C, non-positive or
- * unbalanced marginals, unknown options; ShapeError for mismatched sizes; DtypeError for wrong
- * array types; DeviceUnavailableError for device 'cuda' without CUDA.
+ * @throws InvalidArgumentError (`ERR_ITOKIT_INVALID_ARG`) for reg ≤ 0, NaN in C or in the points,
+ * an unknown cost name, non-positive or unbalanced marginals, unknown options; ShapeError for
+ * mismatched sizes or dimensions; DtypeError for wrong array types; DeviceUnavailableError for
+ * device 'cuda' without CUDA.
  */
-export async function sinkhorn<A extends FloatArray = Float64Array, D extends Dtype | undefined = undefined>(a: Marginal, b: Marginal, C: A | Tensor<A>, o: SinkhornOptions & { dtype?: D }): Promise<SinkhornResult<PlanArray<A, D>>> {
+export async function sinkhorn<A extends FloatArray = Float64Array, D extends Dtype | undefined = undefined>(a: Marginal, b: Marginal, C: A | Tensor<A> | PointCost<A>, o: SinkhornOptions & { dtype?: D }): Promise<SinkhornResult<PlanArray<A, D>>> {
   const p = prepareSingle('ot.sinkhorn', a, b, C, o);
-  const [Cin, ain, bin, f0, g0] = [p.C, p.a, p.b, p.initF, p.initG].map((x) => ownedInput(x as ArrayBufferView | null));
-  const raw = await runNative<RawResult>(o as RunOptions, (control) =>
-    addon().otSolve(Cin as typeof p.C, p.n, p.m, ain as typeof p.a, bin as typeof p.b, p.options, f0 as typeof p.initF, g0 as typeof p.initG,
-      p.plan, deviceCode(p.device), control, true) as Promise<RawResult>,
-  );
+  const raw = await runNative<RawResult>(o as RunOptions, (control) => callSingle(p, control, true) as Promise<RawResult>);
   return shape(raw, (p.plan ?? undefined) as PlanArray<A, D> | undefined);
 }
 
 /** Synchronous {@link sinkhorn} (blocks the event loop; no signal or progress). */
-export function sinkhornSync<A extends FloatArray = Float64Array, D extends Dtype | undefined = undefined>(a: Marginal, b: Marginal, C: A | Tensor<A>, o: SinkhornOptions & { dtype?: D }): SinkhornResult<PlanArray<A, D>> {
+export function sinkhornSync<A extends FloatArray = Float64Array, D extends Dtype | undefined = undefined>(a: Marginal, b: Marginal, C: A | Tensor<A> | PointCost<A>, o: SinkhornOptions & { dtype?: D }): SinkhornResult<PlanArray<A, D>> {
   const p = prepareSingle('ot.sinkhornSync', a, b, C, o);
-  const raw = runNativeSync(() => addon().otSolve(p.C, p.n, p.m, p.a, p.b, p.options, p.initF, p.initG, p.plan, deviceCode(p.device), null, false) as RawResult);
+  const raw = runNativeSync(() => callSingle(p, null, false) as RawResult);
   return shape(raw, (p.plan ?? undefined) as PlanArray<A, D> | undefined);
 }
 

@@ -29,7 +29,7 @@ export interface W2Options extends Omit<SinkhornOptions, 'reg' | 'dtype' | 'retu
 
 const W2_KEYS = optionKeys<W2Options>()([
   'reg', 'regRelative', 'a', 'b', 'd', 'returnPlan', 'method', 'device', 'tol', 'maxIter', 'checkEvery', 'epsScaling', 'sns', 'init',
-  'roundPlan', 'signal', 'onProgress', 'progressIntervalMs',
+  'roundPlan', 'overRelaxation', 'signal', 'onProgress', 'progressIntervalMs',
 ]);
 
 /** The estimate and the solve behind it. */

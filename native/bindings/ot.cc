@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "../ot/cost.h"
+#include "../ot/ot_kernels.h"
 #include "../ot/select.h"
 #include "../ot/solver.h"
 #include "areas.h"
@@ -17,7 +18,7 @@ namespace {
 enum Slot {
   kReg, kMethod, kTol, kMaxIter, kCheckEvery, kEpsScaling, kReturnPlan, kRoundPlan, kStallWindow,
   kWarmup, kLambda0, kLambdaMax, kBadRatio, kMaxNewton, kCgMaxIter, kCgRtol, kShiftMax, kArmijo,
-  kMaxBacktracks, kFallbackIters, kFallbackRatio, kSlots
+  kMaxBacktracks, kFallbackIters, kFallbackRatio, kRelax, kSlots
 };
 
 ot::Options options_arg(const Napi::CallbackInfo& info, std::size_t i) {
@@ -26,7 +27,9 @@ ot::Options options_arg(const Napi::CallbackInfo& info, std::size_t i) {
   const double* s = o.data;
   ot::Options r;
   r.reg = s[kReg];
-  r.method = s[kMethod] == 1 ? ot::Method::Sns : ot::Method::Sinkhorn;
+  const double mc = s[kMethod];
+  if (!(mc == 0 || mc == 1 || mc == 2 || mc == 3)) throw_arg(info.Env(), "method code must be 0..3");
+  r.method = static_cast<ot::Method>(static_cast<int>(mc));
   r.tol = s[kTol];
   r.max_iter = static_cast<int64_t>(s[kMaxIter]);
   r.check_every = static_cast<int64_t>(s[kCheckEvery]);
@@ -46,6 +49,7 @@ ot::Options options_arg(const Napi::CallbackInfo& info, std::size_t i) {
   r.sns.max_backtracks = static_cast<int>(s[kMaxBacktracks]);
   r.sns.fallback_iters = static_cast<int64_t>(s[kFallbackIters]);
   r.sns.fallback_ratio = s[kFallbackRatio];
+  r.relax = s[kRelax] > 0 ? 1 : s[kRelax] == 0 ? 0 : -1;
   return r;
 }
 
@@ -77,6 +81,8 @@ Napi::Object result_object(Napi::Env env, const ot::Result& r) {
   o.Set("densePasses", static_cast<double>(r.dense_passes));
   o.Set("lambdaFinal", r.lambda_final);
   o.Set("timeMs", r.time_ms);
+  o.Set("method", static_cast<double>(r.method));
+  o.Set("absorptions", static_cast<double>(r.absorptions));
   Napi::Float64Array h = Napi::Float64Array::New(env, 4 * r.history.size());
   for (std::size_t k = 0; k < r.history.size(); ++k) {
     h[4 * k] = r.history[k].iteration;
@@ -131,6 +137,77 @@ Napi::Value Solve(const Napi::CallbackInfo& info) {
   job.work = [=] { ot::solve(Cd, f32, n, m, ad, bd, opt, device, plan, result.get(), ctl); };
   job.finish = [result](Napi::Env e) -> Napi::Value { return result_object(e, *result); };
   return run_job(env, async, std::move(job));
+}
+
+// otSolvePoints(X, Y, n, m, d, a, b, options, initF|null, initG|null, plan|null, device, control, async):
+// squared Euclidean cost between the rows of X (n×d) and Y (m×d), formed inside the passes.
+Napi::Value SolvePoints(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AnyArray X = float_array_arg(info, 0, "X"), Y = float_array_arg(info, 1, "Y");
+  const uint64_t n = u53_arg(info, 2, "n"), m = u53_arg(info, 3, "m"), d = u53_arg(info, 4, "d");
+  auto a = array_arg<double>(info, 5, "a");
+  auto b = array_arg<double>(info, 6, "b");
+  if (X.length != n * d || Y.length != m * d || X.is_f64 != Y.is_f64 || a.length != n || b.length != m)
+    throw coded_error(env, code_string(Code::Shape), "X must be n×d and Y m×d of one dtype, a of length n and b of length m");
+  ot::Options opt = options_arg(info, 7);
+  Job job;
+  auto keep = [&](const Napi::Object& o) { job.keep_alive.push_back(o); };
+  keep(X.object);
+  keep(Y.object);
+  keep(a.object);
+  keep(b.object);
+  auto optional_f64 = [&](std::size_t i, const char* name, std::size_t len) -> double* {
+    if (info[i].IsNull() || info[i].IsUndefined()) return nullptr;
+    auto x = array_arg<double>(info, i, name);
+    if (x.length != len) throw coded_error(env, code_string(Code::Shape), std::string(name) + " has the wrong length");
+    keep(x.object);
+    return x.data;
+  };
+  opt.init_f = optional_f64(8, "init.f", n);
+  opt.init_g = optional_f64(9, "init.g", m);
+  void* plan = nullptr;
+  if (!info[10].IsNull() && !info[10].IsUndefined()) {
+    AnyArray p = float_array_arg(info, 10, "plan");
+    if (p.length != n * m || p.is_f64 != X.is_f64) throw coded_error(env, code_string(Code::Shape), "plan must be n×m of the points' dtype");
+    keep(p.object);
+    plan = p.data;
+  }
+  const Device device = device_arg(info, 11);
+  const Control ctl = control_arg(info, 12, &job);
+  const bool async = info[13].ToBoolean();
+  auto result = std::make_shared<ot::Result>();
+  const void *xd = X.data, *yd = Y.data;
+  const bool f32 = !X.is_f64;
+  const double* ad = a.data;
+  const double* bd = b.data;
+  job.work = [=] { ot::solve_points(xd, yd, f32, n, m, d, ad, bd, opt, device, plan, result.get(), ctl); };
+  job.finish = [result](Napi::Env e) -> Napi::Value { return result_object(e, *result); };
+  return run_job(env, async, std::move(job));
+}
+
+// otKernelPaths() → names of the OT row-kernel tables this CPU runs, best first (tests).
+Napi::Value KernelPaths(const Napi::CallbackInfo& info) {
+  const std::vector<std::string> p = ot::ot_kernel_paths();
+  Napi::Array arr = Napi::Array::New(info.Env(), p.size());
+  for (std::size_t k = 0; k < p.size(); ++k) arr.Set(static_cast<uint32_t>(k), p[k]);
+  return arr;
+}
+
+// otSetKernelPath(name) → the previous table's name; throws for an unsupported name (tests only).
+Napi::Value SetKernelPath(const Napi::CallbackInfo& info) {
+  if (!info[0].IsString()) throw_arg(info.Env(), "name must be a string");
+  const std::string prev = ot::ot_kernels().name;
+  if (!ot::set_ot_kernel_path(info[0].As<Napi::String>().Utf8Value())) throw_arg(info.Env(), "unsupported kernel path");
+  return Napi::String::New(info.Env(), prev);
+}
+
+// otExpCheck(z: Float64Array) → e^z by the current table's exp (exp_sum), for tests.
+Napi::Value ExpCheck(const Napi::CallbackInfo& info) {
+  auto z = array_arg<double>(info, 0, "z");
+  Napi::Float64Array out = Napi::Float64Array::New(info.Env(), z.length);
+  for (std::size_t k = 0; k < z.length; ++k) out[k] = z.data[k];
+  ot::ot_kernels().exp_sum(out.Data(), z.length, nullptr);
+  return out;
 }
 
 // otSolveBatch(C, shared, B, n, m, a, b, reg, options, plan|null, device, control, async)
@@ -226,20 +303,26 @@ Napi::Value Reference(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// otKthLargest(P: Float64Array, k) → the k-th largest entry (radix select; internal, for tests).
+// otKthLargest(P: Float64Array, k, sampled?) → the k-th largest entry by radix select, or by the
+// sampled bracket when `sampled` is true (internal, for tests).
 Napi::Value KthLargest(const Napi::CallbackInfo& info) {
   auto P = array_arg<double>(info, 0, "P");
   const uint64_t k = u53_arg(info, 1, "k");
   if (k < 1 || k > P.length) throw_arg(info.Env(), "k must be in [1, P.length]");
   for (std::size_t q = 0; q < P.length; ++q)
     if (!(P.data[q] >= 0)) throw_arg(info.Env(), "P must be non-negative");
-  return Napi::Number::New(info.Env(), ot::kth_largest(P.data, P.length, k));
+  const bool sampled = info.Length() > 2 && info[2].ToBoolean();
+  return Napi::Number::New(info.Env(), sampled ? ot::kth_largest_sampled(P.data, P.length, k) : ot::kth_largest(P.data, P.length, k));
 }
 
 }  // namespace
 
 void init_ot(Napi::Env env, Napi::Object exports) {
   exports.Set("otSolve", Napi::Function::New(env, guarded<Solve>));
+  exports.Set("otSolvePoints", Napi::Function::New(env, guarded<SolvePoints>));
+  exports.Set("otKernelPaths", Napi::Function::New(env, guarded<KernelPaths>));
+  exports.Set("otSetKernelPath", Napi::Function::New(env, guarded<SetKernelPath>));
+  exports.Set("otExpCheck", Napi::Function::New(env, guarded<ExpCheck>));
   exports.Set("otSolveBatch", Napi::Function::New(env, guarded<SolveBatch>));
   exports.Set("otPairwiseCost", Napi::Function::New(env, guarded<PairwiseCost>));
   exports.Set("otGridCost", Napi::Function::New(env, guarded<GridCost>));

@@ -17,5 +17,14 @@ ITK_HD double entry_exponent(double shift, double w, double c, double c0, double
   return dadd(dadd(shift, w), -dmul(dadd(c, -c0), ir));
 }
 
+// One term of a squared Euclidean distance, s + (x − y)², in float64 with separately rounded
+// operations: the online point-cloud passes (native/ot/dense_cpu.cc PointRows, cuda/ot_dense.cu
+// PointCost) and the stored cost (native/ot/cost.cc) sum the same terms in the same order, so an
+// online cost row equals the stored row bit for bit.
+ITK_HD double sq_term(double s, double x, double y) {
+  const double t = dadd(x, -y);
+  return dadd(s, dmul(t, t));
+}
+
 }  // namespace ot
 }  // namespace itk

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "../core/threadpool.h"
+#include "../kernels/ot_entry.h"
 
 namespace itk {
 namespace ot {
@@ -16,10 +17,7 @@ void pairwise_t(const T* X, const T* Y, std::size_t n, std::size_t m, std::size_
       for (std::size_t j = 0; j < m; ++j) {
         const T* y = Y + j * d;
         double s = 0;  // accumulate in float64 for both dtypes
-        for (std::size_t k = 0; k < d; ++k) {
-          const double t = static_cast<double>(x[k]) - static_cast<double>(y[k]);
-          s += t * t;
-        }
+        for (std::size_t k = 0; k < d; ++k) s = sq_term(s, static_cast<double>(x[k]), static_cast<double>(y[k]));
         C[i * m + j] = static_cast<T>(squared ? s : std::sqrt(s));
       }
     }

@@ -60,7 +60,11 @@ class DenseOps {
 };
 
 struct DenseProblem {
-  const void* C = nullptr;  // n×m, float64 or float32 (host memory)
+  const void* C = nullptr;  // n×m, float64 or float32 (host memory); null for point clouds
+  // Point clouds (squared Euclidean cost formed on the fly, never stored): X n×d, Y m×d, C's dtype.
+  const void* X = nullptr;
+  const void* Y = nullptr;
+  std::size_t d = 0;
   bool f32 = false;
   std::size_t n = 0, m = 0;
   double c0 = 0;            // min C (spec §1.2)

@@ -30,5 +30,13 @@ inline uint64_t radix_pick(const uint64_t* hist, uint64_t bin_mask, std::size_t*
 // Requires 1 ≤ k ≤ nm and P[q] ≥ 0 (or +0/−0); returns the k-th largest value.
 double kth_largest(const double* P, std::size_t nm, std::size_t k);
 
+// The same value by sampling (Floyd & Rivest 1975): a fixed-stride sample of 16 384 entries,
+// sorted, brackets the k-th largest between two sample order statistics 4√S ranks either side of
+// its expected rank; one parallel pass counts the entries above the bracket and gathers those
+// inside (fixed chunks, concatenated in chunk order), and nth_element on that ~1/16 of P finishes.
+// Exact (the bracket only narrows the search), no n·m copy, one read of P instead of radix's six;
+// falls back to kth_largest when the bracket misses. SNS's top-k threshold (sparse.cc).
+double kth_largest_sampled(const double* P, std::size_t nm, std::size_t k);
+
 }  // namespace ot
 }  // namespace itk

@@ -36,10 +36,11 @@ RunEnd run_sinkhorn(State& st, int64_t limit, double tol, Stage stage, bool stal
     st.ctl.check();
     if (st.res->sinkhorn_iters >= o.max_iter) return RunEnd::MaxIter;
     if (it >= limit) return RunEnd::Limit;
-    const double err = st.ops->row_update(st.u.data(), st.v.data(), st.u_new.data());
+    const double err = st.ops->row_update(st.u.data(), st.v.data(), st.u_new.data()) + st.col_res;
+    double omega = 1;
     if (st.col_exact) {
-      // The column residual is zero after a column update, so the row residual is the full err
-      // of the current state (§2.1): stop before the f-update.
+      // The column residual is zero after a column update (col_res after a relaxed one), so the
+      // row residual plus col_res is the full err of the current state: stop before the f-update.
       st.last_err = err;
       if (st.res->sinkhorn_iters % every == 0) {
         st.record(stage, err);
@@ -55,9 +56,27 @@ RunEnd run_sinkhorn(State& st, int64_t limit, double tol, Stage stage, bool stal
           since_window = 0;
         }
       }
+      omega = st.relax.next(err);
     }
+    if (omega != 1)
+      for (std::size_t i = 0; i < st.n; ++i) st.u_new[i] = st.u[i] + omega * (st.u_new[i] - st.u[i]);
     st.u.swap(st.u_new);
-    st.ops->col_update(st.u.data(), st.v.data());
+    if (omega == 1) {
+      st.ops->col_update(st.u.data(), st.v.data());
+      st.col_res = 0;
+    } else {
+      // Relaxed column update from the exact fit: δ_j = log(b_j/s_j) = v_fit − v_old, v ← v_old + ωδ;
+      // the column sums become s_j e^{ωδ_j} = b_j e^{(ω−1)δ_j}, so the residual is known exactly.
+      st.v_old.assign(st.v.begin(), st.v.end());
+      st.ops->col_update(st.u.data(), st.v.data());
+      double cres = 0;
+      for (std::size_t j = 0; j < st.m; ++j) {
+        const double d = st.v[j] - st.v_old[j];
+        st.v[j] = st.v_old[j] + omega * d;
+        cres += st.b[j] * std::fabs(std::expm1((omega - 1) * d));
+      }
+      st.col_res = cres;
+    }
     st.col_exact = true;
     ++st.res->sinkhorn_iters;
     st.ctl.progress(static_cast<double>(st.res->sinkhorn_iters), static_cast<double>(o.max_iter));
@@ -140,13 +159,39 @@ void finish(State& st, const Options& o, void* plan, bool converged, double c0) 
 
 }  // namespace
 
-void solve(const void* C, bool f32, std::size_t n, std::size_t m, const double* a_in, const double* b_in,
-           const Options& o, Device device, void* plan, Result* out, const Control& ctl) {
+// The `auto` rule (docs/design/ot.md, measured in benchmarks/ot.md). Kernel scaling reads one
+// float64 per entry per iteration and needs no exp after the kernel is built, so it wins while the
+// iteration count of plain Sinkhorn stays moderate, i.e. for reg ≥ kKernelRegRel·(max C − min C);
+// below that SNS's Newton steps win. Its kernel costs n·m·8 bytes next to C, hence the cap.
+// On CUDA the device passes run (no kernel scaling there) and SNS stays the default; point clouds
+// without a matrix have only the online log-domain passes.
+constexpr double kKernelRegRel = 1.0 / 5000;
+constexpr double kKernelMaxBytes = 4.0 * (1u << 30);
+constexpr int64_t kKernelBudget = 5000;
+
+Method choose_method(std::size_t n, std::size_t m, double reg_rel, bool f32, Device device, bool online) {
+  (void)f32;  // float32 C: the kernel is float64 either way (8 bytes per entry, counted below)
+  if (online) return Method::Sinkhorn;
+  if (device == Device::Cuda) return Method::Sns;
+  const double bytes = 8.0 * static_cast<double>(n) * static_cast<double>(m);
+  if (reg_rel >= kKernelRegRel && bytes <= kKernelMaxBytes) return Method::KernelScaling;
+  return Method::Sns;
+}
+
+namespace {
+
+void check_args(std::size_t n, std::size_t m, const Options& o) {
   require(n >= 1 && m >= 1, Code::Shape, "C must have at least one row and one column");
   require(n <= 0x7fffffff && m <= 0x7fffffff, Code::Shape, "n and m must be below 2^31");
   require(std::isfinite(o.reg) && o.reg > 0, Code::InvalidArg, "reg must be a finite number > 0");
   require(o.tol >= 0 && std::isfinite(o.tol), Code::InvalidArg, "tol must be a finite number >= 0");
   require(o.max_iter >= 0, Code::InvalidArg, "maxIter must be >= 0");
+}
+
+// Everything after the cost is known to be finite with range [lo, hi]: marginals, the ops, the
+// method (auto resolved), the solver stages and the final pass.
+void solve_common(const DenseProblem& dp_in, std::size_t n, std::size_t m, double lo, double hi, const double* a_in,
+                  const double* b_in, const Options& o, Device device, void* plan, Result* out, const Control& ctl) {
   double sa = 0, sb = 0;
   check_marginal(a_in, n, "a", &sa);
   check_marginal(b_in, m, "b", &sb);
@@ -156,21 +201,25 @@ void solve(const void* C, bool f32, std::size_t n, std::size_t m, const double* 
     msg << "marginals must each sum to 1 within 1e-6 (got Σa=" << sa << ", Σb=" << sb << ")";
     throw Error(Code::InvalidArg, msg.str());
   }
-  double lo = 0, hi = 0;
-  if (f32)
-    min_max(static_cast<const float*>(C), n * m, m, &lo, &hi);
-  else
-    min_max(static_cast<const double*>(C), n * m, m, &lo, &hi);
+  const bool online = dp_in.X != nullptr;
+  const double s = hi - lo;
+  const Method method = o.method == Method::Auto ? choose_method(n, m, s > 0 ? o.reg / s : HUGE_VAL, dp_in.f32, device, online) : o.method;
+  if (online && method != Method::Sinkhorn)
+    throw Error(Code::InvalidArg, "point clouds without a cost matrix run the online log-domain Sinkhorn only (method 'auto' or 'sinkhorn'); pass C for 'sns' or 'kernel-scaling'");
+  if (device == Device::Cuda && method == Method::KernelScaling)
+    throw Error(Code::InvalidArg, "method 'kernel-scaling' runs on the CPU only (use 'auto', 'sns' or 'sinkhorn' on CUDA)");
 
   *out = Result();
+  out->method = method;
   State st;
   st.opt = &o;
   st.res = out;
   st.ctl = ctl;
   st.n = n;
   st.m = m;
-  st.f32 = f32;
+  st.f32 = dp_in.f32;
   st.t0 = std::chrono::steady_clock::now();
+  st.relax.enabled = o.relax < 0 ? (method == Method::KernelScaling || (o.method == Method::Auto && method == Method::Sinkhorn)) : o.relax > 0;
   st.a.resize(n);
   st.b.resize(m);
   for (std::size_t i = 0; i < n; ++i) st.a[i] = a_in[i] / sa;
@@ -179,19 +228,14 @@ void solve(const void* C, bool f32, std::size_t n, std::size_t m, const double* 
   for (std::size_t i = 0; i < n; ++i) log_a[i] = std::log(st.a[i]);
   for (std::size_t j = 0; j < m; ++j) log_b[j] = std::log(st.b[j]);
 
-  const double s = hi - lo;
-  // Constant cost (§1.2): P = a bᵀ, f = c0 + reg·log a, g = reg·log b, then gauged. Computed by the
+  // Constant cost: P = a bᵀ, f = c0 + reg·log a, g = reg·log b, then gauged. Computed by the
   // same final pass with u = log a + c0/reg (so exp(u + v − 0) = a b), which keeps one code path.
   const bool trivial = !(s > 0);
   st.s = trivial ? 1.0 : s;
   st.reg_final = o.reg / st.s;
   st.reg_n = st.reg_final;
 
-  DenseProblem dp;
-  dp.C = C;
-  dp.f32 = f32;
-  dp.n = n;
-  dp.m = m;
+  DenseProblem dp = dp_in;
   dp.c0 = lo;
   dp.a = st.a.data();
   dp.b = st.b.data();
@@ -216,7 +260,7 @@ void solve(const void* C, bool f32, std::size_t n, std::size_t m, const double* 
     converged = true;
   } else {
     if (o.eps_scaling) {
-      // §2.2: reg_k = max(reg̃, 0.5^k); non-final stages until err ≤ 1e-3 or 100 iterations.
+      // reg_k = max(reg̃, 0.5^k); non-final stages until err ≤ 1e-3 or 100 iterations.
       const double final_reg = st.reg_n;
       st.reg_n = 1.0;
       st.ops->set_ir(1.0 / st.s);
@@ -229,14 +273,35 @@ void solve(const void* C, bool f32, std::size_t n, std::size_t m, const double* 
       st.set_reg(final_reg);
     }
     RunEnd end = RunEnd::Limit;
-    if (o.method == Method::Sns) {
+    if (method == Method::KernelScaling) {
+      // With (max C − min C)/reg above ~700, exp(−(C − c0)/reg) underflows for far pairs; one
+      // log-domain iteration first (max-shift LSE where needed) normalises every row and column
+      // of the first kernel, so no row starts as all zeros.
+      if (st.s / o.reg > 500) end = run_sinkhorn(st, 1, o.tol, Stage::Sinkhorn, false);
+      bool gave_up = false, slow = false;
+      // Auto: Sinkhorn converges only sublinearly on some problems (e.g. a translated cloud,
+      // whose dual has a nearly flat direction) whatever reg is; when the rate seen so far
+      // projects more than kKernelBudget iterations, SNS takes over from the current potentials.
+      const int64_t budget = o.method == Method::Auto ? kKernelBudget : 0;
+      if (end == RunEnd::Limit) end = run_kernel_scaling(st, o.tol, budget, &gave_up, &slow);
+      if (slow && end == RunEnd::Limit) {
+        out->method = Method::Sns;
+        st.relax.enabled = false;
+        // Newton needs a column-exact state: one plain iteration if the last update was relaxed.
+        if (st.col_res != 0) end = run_sinkhorn(st, 1, o.tol, Stage::Sinkhorn, false);
+        if (end == RunEnd::Limit) {
+          converged = newton_stage(st);
+          if (!converged && out->sinkhorn_iters < o.max_iter) end = RunEnd::Limit;
+        }
+      }
+    } else if (method == Method::Sns) {
       end = run_sinkhorn(st, o.sns.warmup_iters, o.tol, Stage::Warmup, false);
       if (end == RunEnd::Limit) {
         converged = newton_stage(st);
         if (!converged && out->sinkhorn_iters < o.max_iter) end = RunEnd::Limit;
       }
     }
-    if (!converged && end != RunEnd::Converged && end != RunEnd::MaxIter)
+    if (!converged && end != RunEnd::Converged && end != RunEnd::MaxIter && end != RunEnd::Stalled)
       end = run_sinkhorn(st, INT64_MAX, o.tol, Stage::Sinkhorn, true);
     if (end == RunEnd::Converged) converged = true;
     out->status = end == RunEnd::Stalled ? Status::Stalled : Status::MaxIter;
@@ -244,6 +309,68 @@ void solve(const void* C, bool f32, std::size_t n, std::size_t m, const double* 
   finish(st, o, plan, converged, lo);
   out->dense_passes = static_cast<int64_t>(st.ops->passes);
   out->time_ms = st.elapsed_ms();
+}
+
+}  // namespace
+
+void solve(const void* C, bool f32, std::size_t n, std::size_t m, const double* a_in, const double* b_in,
+           const Options& o, Device device, void* plan, Result* out, const Control& ctl) {
+  check_args(n, m, o);
+  double lo = 0, hi = 0;
+  if (f32)
+    min_max(static_cast<const float*>(C), n * m, m, &lo, &hi);
+  else
+    min_max(static_cast<const double*>(C), n * m, m, &lo, &hi);
+  DenseProblem dp;
+  dp.C = C;
+  dp.f32 = f32;
+  dp.n = n;
+  dp.m = m;
+  solve_common(dp, n, m, lo, hi, a_in, b_in, o, device, plan, out, ctl);
+}
+
+namespace {
+// Bounding boxes of the clouds give the cost range: 0 ≤ ‖x − y‖² ≤ Σ_k (max_k − min_k)² over
+// both clouds (an upper bound of max C; min C is taken as 0). Also rejects non-finite coordinates.
+template <typename T>
+double point_range(const T* X, const T* Y, std::size_t n, std::size_t m, std::size_t d) {
+  double span2 = 0;
+  for (std::size_t k = 0; k < d; ++k) {
+    double lo = HUGE_VAL, hi = -HUGE_VAL;
+    for (int side = 0; side < 2; ++side) {
+      const T* P = side == 0 ? X : Y;
+      const std::size_t cnt = side == 0 ? n : m;
+      for (std::size_t i = 0; i < cnt; ++i) {
+        const double x = static_cast<double>(P[i * d + k]);
+        if (!std::isfinite(x)) {
+          std::ostringstream msg;
+          msg << (side == 0 ? "X" : "Y") << "[" << i << "][" << k << "] is not finite (" << x << ")";
+          throw Error(Code::InvalidArg, msg.str());
+        }
+        lo = x < lo ? x : lo;
+        hi = x > hi ? x : hi;
+      }
+    }
+    span2 += (hi - lo) * (hi - lo);
+  }
+  return span2;
+}
+}  // namespace
+
+void solve_points(const void* X, const void* Y, bool f32, std::size_t n, std::size_t m, std::size_t d, const double* a,
+                  const double* b, const Options& o, Device device, void* plan, Result* out, const Control& ctl) {
+  check_args(n, m, o);
+  require(d >= 1, Code::Shape, "points must have dimension d >= 1");
+  const double hi = f32 ? point_range(static_cast<const float*>(X), static_cast<const float*>(Y), n, m, d)
+                        : point_range(static_cast<const double*>(X), static_cast<const double*>(Y), n, m, d);
+  DenseProblem dp;
+  dp.X = X;
+  dp.Y = Y;
+  dp.d = d;
+  dp.f32 = f32;
+  dp.n = n;
+  dp.m = m;
+  solve_common(dp, n, m, 0.0, hi, a, b, o, device, plan, out, ctl);
 }
 
 void solve_batch(const void* C, bool f32, bool shared_cost, std::size_t B, std::size_t n, std::size_t m,

@@ -184,6 +184,7 @@ bool newton_stage(State& st) {
     cur = trial;
     st.last_err = cur.err;
     st.col_exact = true;  // v was fitted to u: the row residual is the whole err
+    st.col_res = 0;
     stall_best = std::min(stall_best, cur.err);
     // Bad step (§3.3, §3.6): err_new > badRatio·err_old. λ doubles when the truncation bound is at
     // least badRatio·err_new (the sparsification may explain the step); otherwise, or at λmax,

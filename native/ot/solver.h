@@ -11,7 +11,10 @@
 namespace itk {
 namespace ot {
 
-enum class Method { Sinkhorn = 0, Sns = 1 };
+// Sinkhorn: log-domain passes over C. Sns: Sinkhorn-Newton-Sparse. KernelScaling: Sinkhorn–Knopp on
+// a stored kernel K = exp((f ⊕ g − C)/reg) with absorption (kernel_scaling.cc). Auto: chosen by
+// choose_method() from n, m, reg/(max C − min C), dtype and device (docs/design/ot.md).
+enum class Method { Sinkhorn = 0, Sns = 1, KernelScaling = 2, Auto = 3 };
 enum class Status { Converged = 0, MaxIter = 1, Stalled = 2 };
 // Stage recorded in the history (one entry per error check).
 enum class Stage { Sinkhorn = 0, Warmup = 1, Newton = 2, Fallback = 3, EpsScaling = 4 };
@@ -44,6 +47,9 @@ struct Options {
   const double* init_f = nullptr;  // original units, optional
   const double* init_g = nullptr;
   int64_t stall_window = 500;  // Sinkhorn iterations (§1.5)
+  // Row over-relaxation (state.h Relaxation): 1 on, 0 off, −1 default (on for kernel scaling and
+  // for the log-domain Sinkhorn that Auto picks, off for explicit 'sinkhorn' and for SNS).
+  int relax = -1;
   SnsOptions sns;
 };
 
@@ -60,6 +66,8 @@ struct Result {
   Status status = Status::MaxIter;
   int64_t sinkhorn_iters = 0, newton_iters = 0, cg_iters = 0, line_search_evals = 0, dense_passes = 0;
   double lambda_final = 0, time_ms = 0;
+  Method method = Method::Sinkhorn;  // the solver that ran (Auto resolved)
+  int64_t absorptions = 0;           // kernel scaling: times the scalings were folded into f, g
   std::vector<HistoryEntry> history;
 };
 
@@ -68,6 +76,15 @@ struct Result {
 // Throws itk::Error (InvalidArg / Shape / Numerical / Aborted / DeviceUnavailable).
 void solve(const void* C, bool f32, std::size_t n, std::size_t m, const double* a, const double* b,
            const Options& opt, Device device, void* plan, Result* out, const Control& ctl);
+
+// The `auto` rule (docs/design/ot.md): the method solve() runs for a problem of n×m entries with
+// relative regularisation reg_rel = reg/(max C − min C). `online`: point clouds without a matrix.
+Method choose_method(std::size_t n, std::size_t m, double reg_rel, bool f32, Device device, bool online);
+
+// Point clouds X (n×d), Y (m×d), float64 or float32, squared Euclidean cost evaluated on the fly
+// inside the passes (memory O((n + m)·d)): log-domain Sinkhorn only (Auto resolves to it).
+void solve_points(const void* X, const void* Y, bool f32, std::size_t n, std::size_t m, std::size_t d, const double* a,
+                  const double* b, const Options& opt, Device device, void* plan, Result* out, const Control& ctl);
 
 // B problems of one size (spec §5). C: [B or 1, n, m]; a: [B, n]; b: [B, m]; reg: B values.
 // Bit-identical to B calls of solve() on the CPU.

@@ -15,28 +15,55 @@ void top_k_sparsify(const double* P, std::size_t n, std::size_t m, std::size_t k
                     SparsePlan* out, double rho_known) {
   const std::size_t nm = n * m;
   k = std::min(std::max<std::size_t>(k, 1), nm);
-  double rho = rho_known;
-  if (std::isnan(rho) && nm > (std::size_t{1} << 24)) {
-    rho = kth_largest(P, nm, k);  // no n·m copy for large problems (§6.2)
-  } else if (std::isnan(rho)) {
-    // ρ = k-th largest entry: nth_element on a copy, O(nm) expected (§6.2).
-    scratch->assign(P, P + nm);
-    std::nth_element(scratch->begin(), scratch->begin() + (k - 1), scratch->end(), std::greater<double>());
-    rho = (*scratch)[k - 1];
-  }
+  (void)scratch;
+  // ρ = k-th largest entry, exact, without an n·m copy (select.h).
+  const double rho = std::isnan(rho_known) ? kth_largest_sampled(P, nm, k) : rho_known;
+  // Per-row counts of entries ≥ ρ and > ρ, in parallel over fixed row blocks.
+  std::vector<std::size_t> row_ge(n), row_gt(n);
+  parallel_range(n, 64, [&](std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i) {
+      const double* p = P + i * m;
+      std::size_t g = 0, t = 0;
+      for (std::size_t j = 0; j < m; ++j) {
+        g += p[j] >= rho;
+        t += p[j] > rho;
+      }
+      row_ge[i] = g;
+      row_gt[i] = t;
+    }
+  });
   std::size_t ge = 0, gt = 0;
-  for (std::size_t q = 0; q < nm; ++q) {
-    ge += P[q] >= rho;
-    gt += P[q] > rho;
+  for (std::size_t i = 0; i < n; ++i) {
+    ge += row_ge[i];
+    gt += row_gt[i];
   }
   // Ties (e.g. underflowed zeros or a constant block): keep > ρ, then = ρ row-major up to k.
-  std::size_t eq_budget = ge > k + k / 2 ? (k > gt ? k - gt : 0) : nm;
+  const bool budgeted = ge > k + k / 2;
+  std::size_t eq_budget = budgeted ? (k > gt ? k - gt : 0) : nm;
   out->n = n;
   out->m = m;
   out->row_ptr.assign(n + 1, 0);
   out->col.clear();
   out->val.clear();
-  for (std::size_t i = 0; i < n; ++i) {
+  if (!budgeted) {
+    // No tie budget: every entry ≥ ρ is kept, so rows fill independently (in parallel) at
+    // offsets from the prefix sum of the counts.
+    for (std::size_t i = 0; i < n; ++i) out->row_ptr[i + 1] = out->row_ptr[i] + static_cast<int64_t>(row_ge[i]);
+    out->col.resize(ge);
+    out->val.resize(ge);
+    parallel_range(n, 64, [&](std::size_t b, std::size_t e) {
+      for (std::size_t i = b; i < e; ++i) {
+        const double* p = P + i * m;
+        int64_t q = out->row_ptr[i];
+        for (std::size_t j = 0; j < m; ++j)
+          if (p[j] >= rho) {
+            out->col[q] = static_cast<int32_t>(j);
+            out->val[q++] = p[j];
+          }
+      }
+    });
+  }
+  for (std::size_t i = 0; i < n && budgeted; ++i) {
     const double* p = P + i * m;
     for (std::size_t j = 0; j < m; ++j) {
       if (p[j] > rho || (p[j] == rho && eq_budget > 0)) {

@@ -35,6 +35,37 @@ d('ot on CUDA', () => {
       }, 120000);
     }
   }
+  test('point clouds (online cost in the kernels): CUDA = CPU, and = the dense CUDA solve', () => {
+    const pc = { X: { data: R3.X!, shape: [R3.n, 2] }, Y: { data: R3.Y!, shape: [R3.m, 2] }, cost: 'sqeuclidean' as const };
+    const C = ot.cost.sqeuclidean(pc.X, pc.Y);
+    for (const reg of [1, 0.1]) { // R3's clouds are unnormalised: max C ≈ 55
+      const cpu = ot.sinkhornSync(R3.a, R3.b, pc, { reg, device: 'cpu', returnPlan: true, tol: 1e-11 });
+      const gpu = ot.sinkhornSync(R3.a, R3.b, pc, { reg, device: 'cuda', returnPlan: true, tol: 1e-11 });
+      const dense = ot.sinkhornSync(R3.a, R3.b, C, { reg, device: 'cuda', method: 'sinkhorn', tol: 1e-11 });
+      expect(gpu.status).toBe('converged');
+      expect(gpu.method).toBe('sinkhorn');
+      expect(l1(cpu.plan!, gpu.plan!)).toBeLessThanOrEqual(1e-7);
+      expect(l1(dense.plan!, gpu.plan!)).toBeLessThanOrEqual(1e-7);
+      expect(Math.abs(cpu.cost - gpu.cost) / cpu.cost).toBeLessThanOrEqual(1e-9);
+      let df = 0;
+      for (let i = 0; i < cpu.f.length; i++) df = Math.max(df, Math.abs(cpu.f[i] - gpu.f[i]));
+      expect(df).toBeLessThanOrEqual(1e-8);
+    }
+  }, 120000);
+  test('point clouds n = m = 20 000 converge on CUDA with the CPU cost (no cost matrix anywhere)', () => {
+    const n = 20000;
+    const xs = new Float64Array(2 * n), ys = new Float64Array(2 * n);
+    for (let k = 0; k < 2 * n; k++) {
+      xs[k] = (k * 0.6180339887498949) % 1;
+      ys[k] = (k * 0.7548776662466927 + 0.1) % 1;
+    }
+    const w = new Float64Array(n).fill(1 / n);
+    const pc = { X: { data: xs, shape: [n, 2] }, Y: { data: ys, shape: [n, 2] }, cost: 'sqeuclidean' as const };
+    const gpu = ot.sinkhornSync(w, w, pc, { reg: 0.1, tol: 1e-6, device: 'cuda' });
+    const cpu = ot.sinkhornSync(w, w, pc, { reg: 0.1, tol: 1e-6, device: 'cpu' });
+    expect(gpu.converged).toBe(true);
+    expect(Math.abs(cpu.cost - gpu.cost) / cpu.cost).toBeLessThanOrEqual(1e-6);
+  }, 300000);
   test('float32 on CUDA agrees with CPU float32 within 2e-4 (L1)', () => {
     const C = Float32Array.from(R3.C);
     const cpu = ot.sinkhornSync(R3.a, R3.b, C, { reg: 1e-2, device: 'cpu' });
