@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../kernels/quant_ops.h"
+#include "../unet/fgemm.h"
 #include "../unet/qdot.h"
 #include "../unet/unet_calib.h"
 #include "../unet/unet_cuda.h"
@@ -576,6 +577,47 @@ Napi::Value Qdot(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// unetConvFp(kernel, x, [B, I, H, W], w [O, I, k, k], bias [O], add [B, O] | null, [k, stride, pad, padBr])
+// -> Float32Array y | null when the CPU lacks the path: one FP32 convolution with a named
+// micro-kernel ("scalar", "avx2", "avx512"), for tests against a naive fma reference.
+Napi::Value ConvFp(const Napi::CallbackInfo& info) {
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  auto x = array_arg<float>(info, 1, "x");
+  auto shape = array_arg<int32_t>(info, 2, "shape");
+  auto w = array_arg<float>(info, 3, "w");
+  auto bias = array_arg<float>(info, 4, "bias");
+  const bool has_add = !info[5].IsNull() && !info[5].IsUndefined();
+  auto geo = array_arg<int32_t>(info, 6, "geometry");
+  if (shape.length != 4 || geo.length != 4) throw_arg(info.Env(), "bad conv arguments");
+  const int B = shape.data[0], I = shape.data[1], H = shape.data[2], W = shape.data[3];
+  const int k = geo.data[0], O = static_cast<int>(bias.length);
+  if (B < 1 || I < 1 || H < 1 || W < 1 || k < 1 || O < 1 || geo.data[1] < 1 || geo.data[2] < 0 || B > 4096 || I > 4096 || H > 4096 ||
+      W > 4096 || k > 7 || O > 4096 || x.length != static_cast<std::size_t>(B) * I * H * W ||
+      w.length != static_cast<std::size_t>(O) * I * k * k)
+    throw_arg(info.Env(), "bad conv arguments");
+  unet::FGemmKernels kern;
+  if (!unet::fgemm_kernels_named(name, &kern)) return info.Env().Null();
+  unet::Conv c;
+  c.name = "conv";
+  c.O = O;
+  c.I = I;
+  c.KH = c.KW = k;
+  c.stride = geo.data[1];
+  c.pad = geo.data[2];
+  c.pad_br = geo.data[3] != 0;
+  c.b.assign(bias.data, bias.data + O);
+  unet::Tensor t(B, I, H, W);
+  std::copy(x.data, x.data + x.length, t.d.begin());
+  std::vector<float> add;
+  if (has_add) {
+    auto a = array_arg<float>(info, 5, "add");
+    if (a.length != static_cast<std::size_t>(B) * O) throw_arg(info.Env(), "bad conv arguments");
+    add.assign(a.data, a.data + a.length);
+  }
+  const unet::Tensor y = unet::conv_fp(c, t, w.data, has_add ? add.data() : nullptr, &kern);
+  return to_js(info.Env(), y.d);
+}
+
 // unetLayerCheck(h, layer, x, B, H, W, delta, zero, cuda) -> { integer, fakeQuant } outputs of one
 // integer layer on the same quantized input (T6: one layer, identical input); with cuda both
 // convolutions (integer, and FP32 on the fake-quantized input) run on the device.
@@ -658,6 +700,7 @@ void init_unet(Napi::Env env, Napi::Object exports) {
   exports.Set("unetQdot", Napi::Function::New(env, guarded<Qdot>));
   exports.Set("unetQuantTest", Napi::Function::New(env, guarded<QuantTest>));
   exports.Set("unetLayerCheck", Napi::Function::New(env, guarded<LayerCheck>));
+  exports.Set("unetConvFp", Napi::Function::New(env, guarded<ConvFp>));
 }
 
 }  // namespace napi
