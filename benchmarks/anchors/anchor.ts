@@ -66,6 +66,14 @@ export interface AnchorResult {
   var?: number;
   /** The generator behind the normals, e.g. "PCG64, ziggurat normals (numpy default_rng)". */
   rng?: string;
+  /** unet_torch only: batch size of each forward. */
+  batch?: number;
+  /** unet_torch only: seconds_min × 1000 / batch. */
+  ms_per_image?: number;
+  /** unet_torch only: process CPU seconds of the fastest run. */
+  cpu_seconds_min?: number;
+  /** unet_torch only: mean |ε̂| of the last forward (sanity check). */
+  mean_abs_out?: number;
   /** Present when the anchor did not run: why. */
   skipped?: string;
   /** The interpreter that ran the script (added by {@link runAnchor}). */
@@ -177,11 +185,12 @@ function lastJson(stdout: string): Record<string, unknown> | undefined {
  * const t = runAnchor('sde_loops', { lib: 'torch', device: 'cuda', model: 'gbm', paths: 1e7, steps: 252, repeats: 3 });
  * if (t) rows.push({ case: `torch ${t.version} CUDA GBM`, value: t.path_steps_per_s!, unit: 'path-steps/s' });
  * ```
- * @param script - 'sde_loops' (GBM / Heston loops) or 'normals' (float32 standard normals)
+ * @param script - 'sde_loops' (GBM / Heston loops), 'normals' (float32 standard normals) or 'unet_torch'
+ *   (the PyTorch port of UNet2DModel at FP32 on the CPU)
  * @param args - command-line options without the dashes, e.g. { lib: 'numpy', paths: 1e6 }
  * @param timeoutMs - wall-clock limit (default 10 minutes)
  */
-export function runAnchor(script: 'sde_loops' | 'normals', args: Record<string, string | number>, timeoutMs = 600_000): AnchorResult | undefined {
+export function runAnchor(script: 'sde_loops' | 'normals' | 'unet_torch', args: Record<string, string | number>, timeoutMs = 600_000): AnchorResult | undefined {
   const file = path.join(packageRoot, 'benchmarks', 'anchors', `${script}.py`);
   if (!fs.existsSync(file)) {
     console.log(`  (anchor skipped: ${file} not found)`);
