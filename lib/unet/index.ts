@@ -338,6 +338,6 @@ export function layerCheck(
 }
 
 /** The quantizer primitives of docs/design/unet.md, for test vectors (see native QuantTest). @internal */
-export function quantizerTest(op: 'lp' | 'minmax' | 'code' | 'calib' | 'actsearch', data: Float32Array, a = 0, b = 0, c = 0): Float64Array {
+export function quantizerTest(op: 'lp' | 'lpcompare' | 'minmax' | 'code' | 'calib' | 'actsearch', data: Float32Array, a = 0, b = 0, c = 0): Float64Array {
   return runNativeSync(() => unetNative().unetQuantTest(op, data, a, b, c));
 }

@@ -649,7 +649,8 @@ Napi::Value LayerCheck(const Napi::CallbackInfo& info) {
 
 // unetQuantTest(op, data, a, b, c) -> Float64Array: the docs/design/unet.md primitives for
 // hand-computed test vectors. op "lp": Lp search of data with qmax = a, clamp zero = b != 0 ->
-// [Δ, z]; "minmax": [Δ, z] of range (a, b); "code": codes of data with (Δ, z, qmax) = (a, b, c);
+// [Δ, z]; "lpcompare": the same with p = c (0: 2.4) -> [Δ, z, Δ_ref, z_ref] of the search and its
+// scalar-pow oracle; "minmax": [Δ, z] of range (a, b); "code": codes of data with (Δ, z, qmax) = (a, b, c);
 // "calib": data split into tensors of a values, first initialises, the rest EMA -> [m, M, Δ, z];
 // "actsearch": as "calib", keeping the EMA tensors' subsample, then the actRange 'search'
 // refinement with p = b -> [m, M, Δ, z, subsample size].
@@ -662,6 +663,18 @@ Napi::Value QuantTest(const Napi::CallbackInfo& info) {
     if (x.length == 0 || !(a >= 1 && a <= 255)) throw_arg(info.Env(), "lp needs data and qmax in [1, 255]");
     const unet::QParams q = unet::lp_search(x.data, x.length, 1, static_cast<int>(a), b != 0);
     out = {q.delta, q.zero};
+  } else if (op == "lpcompare") {
+    // [Δ, z] of the search and of its scalar-pow oracle, p = c (0: 2.4)
+    if (x.length == 0 || !(a >= 1 && a <= 255)) throw_arg(info.Env(), "lp needs data and qmax in [1, 255]");
+    float lo = INFINITY, hi = -INFINITY;
+    for (std::size_t i = 0; i < x.length; ++i) {
+      lo = std::min(lo, x.data[i]);
+      hi = std::max(hi, x.data[i]);
+    }
+    const float p = c > 0 ? static_cast<float>(c) : 2.4f;
+    const unet::QParams q = unet::lp_search_range(x.data, x.length, 1, static_cast<int>(a), lo, hi, b != 0, p);
+    const unet::QParams r = unet::lp_search_range_reference(x.data, x.length, 1, static_cast<int>(a), lo, hi, b != 0, p);
+    out = {q.delta, q.zero, r.delta, r.zero};
   } else if (op == "minmax") {
     const unet::QParams q = unet::minmax_params(static_cast<float>(a), static_cast<float>(b));
     out = {q.delta, q.zero};
