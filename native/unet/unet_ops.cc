@@ -350,6 +350,9 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
   const int bpg = q.group > 0 ? q.group / 32 : Kp / 32;
   const int za = static_cast<int>(zero);
   const uint8_t zfill = static_cast<uint8_t>(za);
+  // Per channel with a VNNI tile: weights repacked as s8 quads of 32 channels (qdot.h QTileFn).
+  const bool tiled = q.ng == 1 && kern.tile != nullptr;
+  const std::vector<int8_t> wq = tiled ? qpack_s8(q.kern.data(), row_bytes, c.O, q.K, Kp, q.bits) : std::vector<int8_t>();
   parallel_for(tasks, [&](std::size_t task) {
     const int ot = static_cast<int>(task % otiles);
     const int nt = static_cast<int>((task / otiles) % ntiles);
@@ -385,6 +388,36 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
       }
     }
     float* yb = y.img(b);
+    if (tiled) {
+      // kOb is a multiple of kQo: o0 starts a packed block
+      for (int oc = o0; oc < o0 + no; oc += kQo) {
+        const int8_t* wblk = wq.data() + static_cast<std::size_t>(oc / kQo) * Kp * kQo;
+        const int ni = std::min(kQo, o0 + no - oc);
+        for (int j = 0; j < nn; j += kQr) {
+          const uint8_t* rows[kQr];
+          for (int r = 0; r < kQr; ++r) rows[r] = P.data() + static_cast<std::size_t>(std::min(j + r, kNc - 1)) * Kp;
+          int32_t acc[kQr * kQo];
+          kern.tile(wblk, Kp / 4, rows, acc);
+          const int nr = std::min(kQr, nn - j);
+          for (int i = 0; i < ni; ++i) {
+            const int o = oc + i;
+            const float so = qconv_scale(q.scale[o], delta);
+            const int32_t zw = static_cast<int32_t>(q.zero[o]), sw = q.wsum[o];
+            const float bias = c.b[o];
+            const float extra = add ? add[static_cast<std::size_t>(b) * c.O + o] : 0.0f;
+            float* yo = yb + static_cast<std::size_t>(o) * N + n0 + j;
+            for (int r = 0; r < nr; ++r) {
+              const int32_t s_a = sa[j + r];
+              const int32_t saw = acc[r * kQo + i] + (q.bits == 8 ? 128 * s_a : 0);  // 8-bit codes were packed as w − 128
+              float v = qconv_output_pc(zero_corrected(saw, s_a, sw, za, zw, q.K), so, bias);
+              if (add) v = fadd(v, extra);
+              yo[r] = v;
+            }
+          }
+        }
+      }
+      return;
+    }
     int o_first = o0;
     const QDot16Fn dot16 = q.bits == 4 ? kern.w4x4 : kern.w8x4;
     if (q.ng == 1 && dot16) {
