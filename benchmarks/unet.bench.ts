@@ -73,6 +73,40 @@ function measure(name: string, folder: string, fp: unet.UNetModel, B: number, ru
   }
 }
 
+/**
+ * FP32 conv layers alone (unet.convFpTest: one conv_fp call on random data, weights packed per
+ * call as in the forward): GFLOP/s = 2·O·I·k²·B·Ho·Wo / time, against one core's peak (two 512-bit
+ * FMA pipes: 64 FLOP/cycle at the clock /proc/cpuinfo reports).
+ */
+function convRows(rows: BenchRow[]): void {
+  let ghz = 0;
+  try {
+    const m = /cpu MHz\s*:\s*([\d.]+)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'));
+    if (m) ghz = Number(m[1]) / 1000;
+  } catch {
+    /* not Linux */
+  }
+  const shapes: [string, number, number, number, number, number][] = [
+    // name, B, I, H(=W), O, k
+    ['digits 32->32 16x16 3x3', 16, 32, 16, 32, 3], ['digits 64->64 8x8 3x3', 16, 64, 8, 64, 3], ['digits 128->64 8x8 3x3', 16, 128, 8, 64, 3],
+    ['cifar 128->128 32x32 3x3', 8, 128, 32, 128, 3], ['cifar 256->256 16x16 3x3', 8, 256, 16, 256, 3], ['cifar 256->256 8x8 3x3', 8, 256, 8, 256, 3],
+    ['cifar 256->256 4x4 3x3', 8, 256, 4, 256, 3], ['cifar 512->256 4x4 3x3', 8, 512, 4, 256, 3], ['cifar 256->256 16x16 1x1', 8, 256, 16, 256, 1],
+  ];
+  setThreads(1);
+  for (const [name, B, I, H, O, k] of shapes) {
+    const x = Float32Array.from({ length: B * I * H * H }, (_, i) => Math.sin(i * 0.37));
+    const w = Float32Array.from({ length: O * I * k * k }, (_, i) => Math.cos(i * 0.11) * 0.05);
+    const bias = new Float32Array(O);
+    const g = { k, stride: 1, pad: k === 3 ? 1 : 0, padBr: false };
+    const r = timeCpu(() => unet.convFpTest('avx512', x, [B, I, H, H], w, bias, null, g), 5);
+    const gflops = (2 * O * I * k * k * B * H * H) / (r.ms * 1e6);
+    rows.push({
+      case: `conv ${name}, B=${B}, 1 thr`, value: gflops, unit: 'GFLOP/s',
+      note: `${r.ms.toFixed(2)} ms (CPU ${r.cpuMs.toFixed(2)} ms)` + (ghz > 0 ? `; ${((100 * gflops) / (64 * ghz)).toFixed(0)} % of 64 FLOP/cycle at ${ghz.toFixed(2)} GHz` : ''),
+    });
+  }
+}
+
 /** Whole-model memory rows: everything a model holds against the FP32 model's weights. */
 function memory(name: string, fp: unet.UNetModel, qs: { label: string; q: unet.UNetModel }[], rows: BenchRow[]): void {
   const fi = fp.info();
@@ -106,6 +140,7 @@ export async function run(o: BenchOptions): Promise<void> {
   const cal = { steps: 10, samplesPerStep: 16, seed: 1 };
   const w8 = await unet.quantize(fp, { weightBits: 8, calibration: cal });
   const w4 = await unet.quantize(fp, { weightBits: 4, calibration: cal });
+  convRows(rows);
   for (const B of o.quick ? [16] : [16, 64]) measure(`digits16 B=${B}`, unet.builtinModelPath(), fp, B, o.quick ? 3 : 7, [w8, w4], rows);
   // memory at the schedule of `itokit sample` (50 steps; the cache grows with the calibrated steps)
   const mem: { label: string; q: unet.UNetModel }[] = [];
