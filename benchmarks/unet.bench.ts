@@ -9,39 +9,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { getThreads, setThreads } from '../lib/backends';
-import { packageRoot } from '../lib/native';
 import * as unet from '../lib/unet';
-import { BenchOptions, BenchRow, python, report, time } from './harness';
-
-/** PyTorch: optionally writes the random CIFAR-shaped model, then times FP32 forwards. */
-const TORCH = `
-import json, sys, time, os
-sys.path.insert(0, os.path.join(sys.argv[1], 'tools'))
-import torch
-from unet_torch import UNet2DModel, read_safetensors, write_safetensors
-folder, B, runs, write = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == '1'
-cfg = json.load(open(os.path.join(folder, 'config.json')))
-torch.manual_seed(0)
-m = UNet2DModel(cfg)
-if write:
-    write_safetensors(os.path.join(folder, 'diffusion_pytorch_model.safetensors'), {k: v.detach().numpy() for k, v in m.state_dict().items()})
-else:
-    m.load_state_dict({k: torch.tensor(v) for k, v in read_safetensors(os.path.join(folder, 'diffusion_pytorch_model.safetensors')).items()})
-m.eval()
-S = cfg['sample_size']
-x = torch.randn(B, cfg['in_channels'], S, S)
-t = torch.tensor(500)
-out = {}
-for th in sorted(set([1, os.cpu_count()])):
-    torch.set_num_threads(th)
-    with torch.no_grad():
-        m(x, t)
-        best = 1e9
-        for _ in range(runs):
-            s = time.perf_counter(); m(x, t); best = min(best, time.perf_counter() - s)
-    out[str(th)] = best * 1000
-print(json.dumps(out))
-`;
+import { runAnchor } from './anchors/anchor';
+import { BenchOptions, BenchRow, report } from './harness';
 
 const CIFAR = {
   _class_name: 'UNet2DModel', act_fn: 'silu', attention_head_dim: null, block_out_channels: [128, 256, 256, 256], center_input_sample: false,
@@ -50,25 +20,90 @@ const CIFAR = {
   sample_size: 32, time_embedding_type: 'positional', up_block_types: ['UpBlock2D', 'UpBlock2D', 'AttnUpBlock2D', 'UpBlock2D'],
 };
 
-async function measure(name: string, fp: unet.UNetModel, B: number, runs: number, qs: unet.UNetModel[], torchMs: Record<string, number> | undefined, rows: BenchRow[]): Promise<void> {
+/** Wall and process CPU time of fn: best of `runs` after one warm-up (CPU time of that same run). */
+function timeCpu(fn: () => void, runs: number): { ms: number; cpuMs: number } {
+  fn();
+  let best = { ms: Infinity, cpuMs: Infinity };
+  for (let i = 0; i < runs; i++) {
+    const c = process.cpuUsage();
+    const s = process.hrtime.bigint();
+    fn();
+    const ms = Number(process.hrtime.bigint() - s) / 1e6;
+    const du = process.cpuUsage(c);
+    if (ms < best.ms) best = { ms, cpuMs: (du.user + du.system) / 1000 };
+  }
+  return best;
+}
+
+/** Thread counts of the timed rows: 1 and 2 (this project's CI machines have 2 cores), capped by the machine. */
+function threadCounts(): number[] {
+  return [...new Set([1, Math.min(2, os.cpus().length)])];
+}
+
+/**
+ * FP32 and quantized rows of one model at batch B, beside the PyTorch anchor (benchmarks/anchors/unet_torch.py:
+ * the same weights, input, timestep, batch and thread count, in this run). Ratios are ms/image of
+ * PyTorch / ours (above 1: itokit faster).
+ */
+function measure(name: string, folder: string, fp: unet.UNetModel, B: number, runs: number, qs: unet.UNetModel[], rows: BenchRow[]): void {
   const { inChannels: C, sampleSize } = fp.config;
   const S = sampleSize!;
   const x = { data: Float32Array.from({ length: B * C * S * S }, (_, i) => Math.sin(i * 0.37)), shape: [B, C, S, S] };
   const t = 500;
-  const all = os.cpus().length;
-  for (const threads of [...new Set([1, all])]) {
-    setThreads(threads);
-    const f = time(() => fp.predictSync(x, t), { warmup: 1, runs });
-    const fpPer = f.minMs / B;
-    const torch = torchMs?.[String(threads)];
-    rows.push({
-      case: `${name} FP32, ${threads} thr`, value: fpPer, unit: 'ms/image',
-      ratio: torch !== undefined ? `${(torch / B / fpPer).toFixed(2)}x vs PyTorch (${(torch / B).toFixed(2)} ms)` : undefined,
-    });
-    for (const q of qs) {
-      const r = time(() => q.predictSync(x, t), { warmup: 1, runs });
-      rows.push({ case: `${name} ${q.precision.toUpperCase()}, ${threads} thr`, value: r.minMs / B, unit: 'ms/image', ratio: `${(f.minMs / r.minMs).toFixed(2)}x vs itokit FP32`, note: `kernel ${q.info().kernel}` });
+  for (const threads of threadCounts()) {
+    const a = runAnchor('unet_torch', { lib: 'torch', folder, batch: B, threads, repeats: runs, timestep: t });
+    const torchMs = a?.ms_per_image;
+    if (a) {
+      rows.push({
+        case: `${name} PyTorch ${a.version} FP32, ${a.threads} thr`, value: torchMs!, unit: 'ms/image',
+        note: `CPU ${(a.cpu_seconds_min! * 1000 / B).toFixed(2)} ms/image (anchor unet_torch.py)`,
+      });
     }
+    setThreads(threads);
+    const vs = (ms: number): string | undefined => (torchMs !== undefined ? `${(torchMs / ms).toFixed(2)}x vs PyTorch (${(ms / torchMs).toFixed(2)} of its time)` : undefined);
+    const f = timeCpu(() => fp.predictSync(x, t), runs);
+    rows.push({ case: `${name} itokit FP32, ${threads} thr`, value: f.ms / B, unit: 'ms/image', ratio: vs(f.ms / B), note: `CPU ${(f.cpuMs / B).toFixed(2)} ms/image` });
+    for (const q of qs) {
+      const r = timeCpu(() => q.predictSync(x, t), runs);
+      rows.push({
+        case: `${name} itokit ${q.precision.toUpperCase()}, ${threads} thr`, value: r.ms / B, unit: 'ms/image', ratio: vs(r.ms / B),
+        note: `CPU ${(r.cpuMs / B).toFixed(2)} ms/image; ${(f.ms / r.ms).toFixed(2)}x vs itokit FP32; kernel ${q.info().kernel}`,
+      });
+    }
+  }
+}
+
+/**
+ * FP32 conv layers alone (unet.convFpTest: one conv_fp call on random data, weights packed per
+ * call as in the forward): GFLOP/s = 2·O·I·k²·B·Ho·Wo / time, against one core's peak (two 512-bit
+ * FMA pipes: 64 FLOP/cycle at the clock /proc/cpuinfo reports).
+ */
+function convRows(rows: BenchRow[]): void {
+  let ghz = 0;
+  try {
+    const m = /cpu MHz\s*:\s*([\d.]+)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'));
+    if (m) ghz = Number(m[1]) / 1000;
+  } catch {
+    /* not Linux */
+  }
+  const shapes: [string, number, number, number, number, number][] = [
+    // name, B, I, H(=W), O, k
+    ['digits 32->32 16x16 3x3', 16, 32, 16, 32, 3], ['digits 64->64 8x8 3x3', 16, 64, 8, 64, 3], ['digits 128->64 8x8 3x3', 16, 128, 8, 64, 3],
+    ['cifar 128->128 32x32 3x3', 8, 128, 32, 128, 3], ['cifar 256->256 16x16 3x3', 8, 256, 16, 256, 3], ['cifar 256->256 8x8 3x3', 8, 256, 8, 256, 3],
+    ['cifar 256->256 4x4 3x3', 8, 256, 4, 256, 3], ['cifar 512->256 4x4 3x3', 8, 512, 4, 256, 3], ['cifar 256->256 16x16 1x1', 8, 256, 16, 256, 1],
+  ];
+  setThreads(1);
+  for (const [name, B, I, H, O, k] of shapes) {
+    const x = Float32Array.from({ length: B * I * H * H }, (_, i) => Math.sin(i * 0.37));
+    const w = Float32Array.from({ length: O * I * k * k }, (_, i) => Math.cos(i * 0.11) * 0.05);
+    const bias = new Float32Array(O);
+    const g = { k, stride: 1, pad: k === 3 ? 1 : 0, padBr: false };
+    const r = timeCpu(() => unet.convFpTest('avx512', x, [B, I, H, H], w, bias, null, g), 5);
+    const gflops = (2 * O * I * k * k * B * H * H) / (Math.max(r.cpuMs, 1e-3) * 1e6);
+    rows.push({
+      case: `conv ${name}, B=${B}, 1 thr`, value: gflops, unit: 'GFLOP/s',
+      note: `CPU ${r.cpuMs.toFixed(2)} ms (wall ${r.ms.toFixed(2)} ms)` + (ghz > 0 ? `; ${((100 * gflops) / (64 * ghz)).toFixed(0)} % of 64 FLOP/cycle at ${ghz.toFixed(2)} GHz` : ''),
+    });
   }
 }
 
@@ -105,8 +140,8 @@ export async function run(o: BenchOptions): Promise<void> {
   const cal = { steps: 10, samplesPerStep: 16, seed: 1 };
   const w8 = await unet.quantize(fp, { weightBits: 8, calibration: cal });
   const w4 = await unet.quantize(fp, { weightBits: 4, calibration: cal });
-  const torchBuiltin = python(TORCH, [packageRoot, unet.builtinModelPath(), '16', '5', '0']) as Record<string, number> | undefined;
-  await measure('digits16 B=16', fp, 16, o.quick ? 3 : 7, [w8, w4], torchBuiltin, rows);
+  convRows(rows);
+  for (const B of o.quick ? [16] : [16, 64]) measure(`digits16 B=${B}`, unet.builtinModelPath(), fp, B, o.quick ? 3 : 7, [w8, w4], rows);
   // memory at the schedule of `itokit sample` (50 steps; the cache grows with the calibrated steps)
   const mem: { label: string; q: unet.UNetModel }[] = [];
   for (const bits of [8, 4] as const) {
@@ -122,18 +157,21 @@ export async function run(o: BenchOptions): Promise<void> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'itk-cifar-bench-'));
     try {
       fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(CIFAR));
-      const torchCifar = python(TORCH, [packageRoot, dir, '4', '2', '1']) as Record<string, number> | undefined;
+      runAnchor('unet_torch', { lib: 'torch', folder: dir, batch: 1, threads: 1, repeats: 1, write: 1 });  // PyTorch-initialised random weights
       if (fs.existsSync(path.join(dir, 'diffusion_pytorch_model.safetensors'))) {
         setThreads(threads0);
         const cf = unet.loadSync(dir);
-        const B = 4;
         const xs = Float32Array.from({ length: 4 * 3 * 32 * 32 }, (_, i) => Math.sin(i * 0.91));
         const data = { xs, timesteps: [500], samplesPerStep: 4, height: 32, width: 32 };
-        const t0 = Date.now();
+        const t0 = Date.now(), c0 = process.cpuUsage();
         const c4 = await unet.quantize(cf, { weightBits: 4, calibration: { data, initSamples: 4, batch: 4 } });
-        notes.push(`CIFAR-shaped W4A8 quantization (weights: Lp search over 33 M weights; calibration: 1 step x 4 inputs) took ${((Date.now() - t0) / 1000).toFixed(0)} s with ${threads0} threads.`);
+        const cq = process.cpuUsage(c0);
+        rows.push({
+          case: `cifar10-32 W4A8 quantization, ${getThreads()} thr`, value: (Date.now() - t0) / 1000, unit: 's',
+          note: `CPU ${((cq.user + cq.system) / 1e6).toFixed(1)} s; weights: Lp search over 33 M weights; calibration: 1 step x 4 inputs`,
+        });
         const c8 = await unet.quantize(cf, { weightBits: 8, calibration: { data, initSamples: 4, batch: 4 } });
-        await measure('cifar10-32 B=4', cf, B, 2, [c8, c4], torchCifar, rows);
+        measure('cifar10-32 B=8', dir, cf, 8, 2, [c8, c4], rows);
         // memory with a 100-step cache (TFMQ's CIFAR schedule): one input per calibrated step
         const ts = Array.from({ length: 100 }, (_, k) => 990 - 10 * k);
         const d100 = { xs: Float32Array.from({ length: 100 * 3 * 32 * 32 }, (_, i) => Math.sin(i * 0.91)), timesteps: ts, samplesPerStep: 1, height: 32, width: 32 };
@@ -151,10 +189,11 @@ export async function run(o: BenchOptions): Promise<void> {
   }
   setThreads(threads0);
   notes.push(
-    'ms/image = best wall time of predictSync(batch) / batch, t = 500. FP32 is itokit\'s tiled im2col GEMM (compiler-vectorised, ' +
-      'AVX2/AVX-512 clones, no FMA contraction); W8A8/W4A8 run the integer conv kernels (u8 activations x 4/8-bit codes, int32 accumulators, ' +
+    'ms/image = best wall time of predictSync(batch) / batch, t = 500, CPU = process CPU time of that run (the machine may be shared: ' +
+      'compare CPU times when wall times are noisy). PyTorch rows: benchmarks/anchors/unet_torch.py, the same weights, input, batch and threads in the same run. ' +
+      'FP32 is itokit\'s blocked implicit-GEMM convolution (packed weights, FMA register tiles, AVX-512 / AVX2 / scalar by run-time dispatch); W8A8/W4A8 run the integer conv kernels (u8 activations x 4/8-bit codes, int32 accumulators, ' +
       'zero-point identity) on every layer the TFMQ plan quantizes, with the exact temporal-feature cache; FP layers (conv_in/out, shortcuts, ' +
-      'downsamplers) compute in FP32 (stored F16 by default, widened per call). PyTorch baseline: Debian torch 1.13 running the same architecture (tools/unet_torch.py), same machine, same run.',
+      'downsamplers) compute in FP32 (stored F16 by default, widened per call). ',
     'Memory rows: everything the model holds (info().weightBytes + info().cacheBytes): integer codes (kernel layout), per-channel (scale, zero, sum), ' +
       'FP layers (weights F32 or F16, F32 biases and norms), the exact temporal-feature cache (FP32, one row per calibrated timestep) and the per-step activation (scale, zero); ' +
       'ratio = the FP32 model\'s weight bytes / that. TIB = time MLP + every time_emb_proj (kept F32 or dropped: cache-only); FP = storage of the FP-kept layers.',

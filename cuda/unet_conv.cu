@@ -4,9 +4,10 @@
 // K in steps of 16 through shared memory; the input patch is gathered on the fly (no im2col
 // buffer), padding taps read 0. Each thread owns a 4 × 4 block of outputs.
 //
-// Accumulation matches the CPU's conv_fp exactly: every output starts at +0 and adds w·x for
-// k = 0, 1, …, K−1 in order, products and sums separately rounded (__fmul_rn / __fadd_rn, no FMA),
-// then + bias, then + add. Zero-filled tail columns of the last K tile add +0 (no change).
+// Accumulation matches the CPU's conv_fp exactly (native/unet/fgemm.h): every output starts at +0
+// and takes acc = fma(w, x, acc) for k = 0, 1, …, K−1 in order (__fmaf_rn, one rounding per k),
+// then + bias, then + add (separately rounded). Zero-filled tail columns of the last K tile
+// leave acc unchanged, as the CPU's zero padding does.
 #include "../native/kernels/itk_hd.h"
 #include "unet_dev.cuh"
 
@@ -78,7 +79,7 @@ __global__ void __launch_bounds__(kThreads) conv_fp_kernel(ConvGeo g, const floa
 #pragma unroll
       for (int i = 0; i < 4; ++i)
 #pragma unroll
-        for (int j = 0; j < 4; ++j) acc[i][j] = fadd(acc[i][j], fmul(a[i], bv[j]));
+        for (int j = 0; j < 4; ++j) acc[i][j] = __fmaf_rn(a[i], bv[j], acc[i][j]);
     }
     __syncthreads();
   }

@@ -1,6 +1,7 @@
 // TFMQ-style quantization (spec/quantized-unet.md §7, §8, §11 T3–T7, T9): temporal-feature cache
 // exactness, quantizer vectors, packing, integer kernels vs scalar oracle and fake-quant, per-step
 // error bounds on the built-in model, file round trip.
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -469,5 +470,80 @@ if (!acceptance) console.log('unet T7 acceptance: skipped (set ITOKIT_ACCEPTANCE
   test('W4A8 group 64: mean ≤ 1.05 × per-channel mean', () => {
     const mean = (v: { e: number }[]): number => v.reduce((a, b) => a + b.e, 0) / v.length;
     expect(mean(errs.w4g64)).toBeLessThanOrEqual(1.05 * mean(errs.w4));
+  });
+});
+
+describe('Lp range search (§7.3): the vectorised, pruned search chooses what the scalar-powf scan chose', () => {
+  // lpcompare runs both on the same values: [Δ, z] of the search and of lp_search_range_reference
+  // (scalar std::pow per element, one running sum, candidates in order).
+  const same = (x: Float32Array, qmax: number, clamp: boolean, p = 0): void => {
+    const r = unet.quantizerTest('lpcompare', x, qmax, clamp ? 1 : 0, p);
+    expect([r[0], r[1]]).toEqual([r[2], r[3]]);
+  };
+  test('every weight row of the built-in model, W4 and W8, p = 2.4', () => {
+    const f = parseSafetensors(fs.readFileSync(path.join(unet.builtinModelPath(), 'diffusion_pytorch_model.safetensors')));
+    let rows = 0;
+    for (const [name, t] of f.tensors) {
+      if (!name.endsWith('.weight') || t.shape.length < 2) continue;
+      const w = unet.toFloat32(t);
+      const K = w.length / t.shape[0];
+      for (let o = 0; o < t.shape[0]; o++) {
+        const row = w.subarray(o * K, (o + 1) * K);
+        same(row, 15, false);
+        same(row, 255, false);
+        rows++;
+      }
+    }
+    expect(rows).toBeGreaterThan(1000);
+  });
+  test('CIFAR-sized rows (K = 2304, 4608) of several distributions, activations with clamped zero, p = 2, 2.4, 3', () => {
+    let s = 12345;
+    const u = (): number => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) + 0.5) / 2 ** 32;
+    const gauss = (): number => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+    const dists: (() => number)[] = [gauss, () => 2 * u() - 1, () => gauss() ** 3 * 0.1, () => Math.abs(gauss()) + 0.3, () => (u() < 0.02 ? 8 * gauss() : gauss())];
+    for (const K of [2304, 4608, 1000])
+      for (const d of dists) {
+        const x = Float32Array.from({ length: K }, d);
+        for (const p of [2, 2.4, 3]) {
+          same(x, 15, false, p);
+          same(x, 255, true, p);
+        }
+      }
+    // degenerate rows: constant, all zero, two values
+    same(new Float32Array(64).fill(0.25), 15, false);
+    same(new Float32Array(64), 15, false);
+    same(Float32Array.from({ length: 100 }, (_, i) => (i % 2 ? 1 : -1)), 15, false);
+  });
+});
+
+describe('integer kernel paths give identical bits (§9: exact int32 accumulators)', () => {
+  // Child processes with ITOKIT_CPU forcing each path (VNNI channel tiles, AVX2 rows, scalar
+  // oracle; the FP32 micro-kernels and the Lp search follow the same switch): the W4A8 and W8A8
+  // models they quantize and their integer forwards must hash the same.
+  const root = path.join(__dirname, '..');
+  const script = `
+    const { unet } = require(${JSON.stringify(path.join(root, 'dist', 'lib'))});
+    const crypto = require('crypto');
+    (async () => {
+      const fp = unet.loadSync(unet.builtinModelPath());
+      const out = [];
+      for (const bits of [4, 8]) {
+        const m = await unet.quantize(fp, { weightBits: bits, tibWeights: 'f32', calibration: { steps: 2, samplesPerStep: 8, seed: 3 } });
+        const B = 5, x = { data: Float32Array.from({ length: B * 256 }, (_, i) => Math.sin(i * 0.37)), shape: [B, 1, 16, 16] };
+        for (const t of [999, 500, 37]) {
+          const y = m.predictSync(x, t);
+          out.push(crypto.createHash('sha1').update(Buffer.from(y.buffer)).digest('hex'));
+        }
+      }
+      console.log(JSON.stringify(out));
+    })();`;
+  const run = (cpu: string): string[] => {
+    const r = spawnSync(process.execPath, ['-e', script], { env: { ...process.env, ITOKIT_CPU: cpu }, encoding: 'utf8', timeout: 240_000 });
+    expect([r.status, r.status === 0 ? '' : r.stderr]).toEqual([0, '']);
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as string[];
+  };
+  test('scalar, avx2 and avx512vnni', () => {
+    const ref = run('scalar');
+    for (const cpu of ['avx2', 'avx512vnni']) expect([cpu, run(cpu)]).toEqual([cpu, ref]);
   });
 });

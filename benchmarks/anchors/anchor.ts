@@ -90,10 +90,16 @@ export interface AnchorResult {
   err?: number;
   /** ot_pot / ot_torch: transport cost ⟨C, P⟩. */
   cost?: number;
-  /** ot_pot / ot_torch: process CPU time of the fastest run, seconds (all threads). */
+  /** ot_pot / ot_torch / unet_torch: process CPU time of the fastest run, seconds (all threads). */
   cpu_seconds_min?: number;
   /** ot_pot: the L2 stopping threshold that reached the L1 tolerance. */
   stop_thr?: number;
+  /** unet_torch only: batch size of each forward. */
+  batch?: number;
+  /** unet_torch only: seconds_min × 1000 / batch. */
+  ms_per_image?: number;
+  /** unet_torch only: mean |ε̂| of the last forward (sanity check). */
+  mean_abs_out?: number;
   /** Present when the anchor did not run: why. */
   skipped?: string;
   /** The interpreter that ran the script (added by {@link runAnchor}). */
@@ -227,7 +233,7 @@ function lastJson(stdout: string): Record<string, unknown> | undefined {
  * @param args - command-line options without the dashes, e.g. { lib: 'numpy', paths: 1e6 }
  * @param timeoutMs - wall-clock limit (default 10 minutes)
  */
-export function runAnchor(script: 'sde_loops' | 'normals' | 'fbm_markov' | 'ot_pot' | 'ot_torch', args: Record<string, string | number>, timeoutMs = 600_000): AnchorResult | undefined {
+export function runAnchor(script: 'sde_loops' | 'normals' | 'fbm_markov' | 'ot_pot' | 'ot_torch' | 'unet_torch', args: Record<string, string | number>, timeoutMs = 600_000): AnchorResult | undefined {
   if (!anchorConfig.enabled) {
     console.log(`  (anchor skipped: ${script} ${args.lib ?? ''}: anchors disabled by --no-anchors)`);
     return undefined;

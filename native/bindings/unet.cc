@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../kernels/quant_ops.h"
+#include "../unet/fgemm.h"
 #include "../unet/qdot.h"
 #include "../unet/unet_calib.h"
 #include "../unet/unet_cuda.h"
@@ -624,6 +625,47 @@ Napi::Value Qdot(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// unetConvFp(kernel, x, [B, I, H, W], w [O, I, k, k], bias [O], add [B, O] | null, [k, stride, pad, padBr])
+// -> Float32Array y | null when the CPU lacks the path: one FP32 convolution with a named
+// micro-kernel ("scalar", "avx2", "avx512"), for tests against a naive fma reference.
+Napi::Value ConvFp(const Napi::CallbackInfo& info) {
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  auto x = array_arg<float>(info, 1, "x");
+  auto shape = array_arg<int32_t>(info, 2, "shape");
+  auto w = array_arg<float>(info, 3, "w");
+  auto bias = array_arg<float>(info, 4, "bias");
+  const bool has_add = !info[5].IsNull() && !info[5].IsUndefined();
+  auto geo = array_arg<int32_t>(info, 6, "geometry");
+  if (shape.length != 4 || geo.length != 4) throw_arg(info.Env(), "bad conv arguments");
+  const int B = shape.data[0], I = shape.data[1], H = shape.data[2], W = shape.data[3];
+  const int k = geo.data[0], O = static_cast<int>(bias.length);
+  if (B < 1 || I < 1 || H < 1 || W < 1 || k < 1 || O < 1 || geo.data[1] < 1 || geo.data[2] < 0 || B > 4096 || I > 4096 || H > 4096 ||
+      W > 4096 || k > 7 || O > 4096 || x.length != static_cast<std::size_t>(B) * I * H * W ||
+      w.length != static_cast<std::size_t>(O) * I * k * k)
+    throw_arg(info.Env(), "bad conv arguments");
+  unet::FGemmKernels kern;
+  if (!unet::fgemm_kernels_named(name, &kern)) return info.Env().Null();
+  unet::Conv c;
+  c.name = "conv";
+  c.O = O;
+  c.I = I;
+  c.KH = c.KW = k;
+  c.stride = geo.data[1];
+  c.pad = geo.data[2];
+  c.pad_br = geo.data[3] != 0;
+  c.b.assign(bias.data, bias.data + O);
+  unet::Tensor t(B, I, H, W);
+  std::copy(x.data, x.data + x.length, t.d.begin());
+  std::vector<float> add;
+  if (has_add) {
+    auto a = array_arg<float>(info, 5, "add");
+    if (a.length != static_cast<std::size_t>(B) * O) throw_arg(info.Env(), "bad conv arguments");
+    add.assign(a.data, a.data + a.length);
+  }
+  const unet::Tensor y = unet::conv_fp(c, t, w.data, has_add ? add.data() : nullptr, &kern);
+  return to_js(info.Env(), y.d);
+}
+
 // unetLayerCheck(h, layer, x, B, H, W, delta, zero, cuda) -> { integer, fakeQuant } outputs of one
 // integer layer on the same quantized input (T6: one layer, identical input); with cuda both
 // convolutions (integer, and FP32 on the fake-quantized input) run on the device.
@@ -655,7 +697,8 @@ Napi::Value LayerCheck(const Napi::CallbackInfo& info) {
 
 // unetQuantTest(op, data, a, b, c) -> Float64Array: the docs/design/unet.md primitives for
 // hand-computed test vectors. op "lp": Lp search of data with qmax = a, clamp zero = b != 0 ->
-// [Δ, z]; "minmax": [Δ, z] of range (a, b); "code": codes of data with (Δ, z, qmax) = (a, b, c);
+// [Δ, z]; "lpcompare": the same with p = c (0: 2.4) -> [Δ, z, Δ_ref, z_ref] of the search and its
+// scalar-pow oracle; "minmax": [Δ, z] of range (a, b); "code": codes of data with (Δ, z, qmax) = (a, b, c);
 // "calib": data split into tensors of a values, first initialises, the rest EMA -> [m, M, Δ, z];
 // "actsearch": as "calib", keeping the EMA tensors' subsample, then the actRange 'search'
 // refinement with p = b -> [m, M, Δ, z, subsample size].
@@ -668,6 +711,18 @@ Napi::Value QuantTest(const Napi::CallbackInfo& info) {
     if (x.length == 0 || !(a >= 1 && a <= 255)) throw_arg(info.Env(), "lp needs data and qmax in [1, 255]");
     const unet::QParams q = unet::lp_search(x.data, x.length, 1, static_cast<int>(a), b != 0);
     out = {q.delta, q.zero};
+  } else if (op == "lpcompare") {
+    // [Δ, z] of the search and of its scalar-pow oracle, p = c (0: 2.4)
+    if (x.length == 0 || !(a >= 1 && a <= 255)) throw_arg(info.Env(), "lp needs data and qmax in [1, 255]");
+    float lo = INFINITY, hi = -INFINITY;
+    for (std::size_t i = 0; i < x.length; ++i) {
+      lo = std::min(lo, x.data[i]);
+      hi = std::max(hi, x.data[i]);
+    }
+    const float p = c > 0 ? static_cast<float>(c) : 2.4f;
+    const unet::QParams q = unet::lp_search_range(x.data, x.length, 1, static_cast<int>(a), lo, hi, b != 0, p);
+    const unet::QParams r = unet::lp_search_range_reference(x.data, x.length, 1, static_cast<int>(a), lo, hi, b != 0, p);
+    out = {q.delta, q.zero, r.delta, r.zero};
   } else if (op == "minmax") {
     const unet::QParams q = unet::minmax_params(static_cast<float>(a), static_cast<float>(b));
     out = {q.delta, q.zero};
@@ -707,6 +762,7 @@ void init_unet(Napi::Env env, Napi::Object exports) {
   exports.Set("unetQdot", Napi::Function::New(env, guarded<Qdot>));
   exports.Set("unetQuantTest", Napi::Function::New(env, guarded<QuantTest>));
   exports.Set("unetLayerCheck", Napi::Function::New(env, guarded<LayerCheck>));
+  exports.Set("unetConvFp", Napi::Function::New(env, guarded<ConvFp>));
 }
 
 }  // namespace napi

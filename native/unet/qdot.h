@@ -13,6 +13,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace itk {
 namespace unet {
@@ -26,13 +27,31 @@ using QDot4Fn = void (*)(const uint8_t* w, const uint8_t* a0, const uint8_t* a1,
 using QDot16Fn = void (*)(const uint8_t* w, int wstride, const uint8_t* a0, const uint8_t* a1, const uint8_t* a2,
                           const uint8_t* a3, int nblk, int32_t out[16]);
 
+// Channel-vectorised tile of the per-channel integer GEMM (oneDNN-style VNNI layout):
+// out[r][i] = Σ_k a_r[k]·w_i[k] for 8 activation rows a_r (u8, Kp bytes each) and 32 output
+// channels i, weights packed as s8 quads [Kp/4][32][4] (qpack_s8). One vpdpbusd multiplies a
+// broadcast quad of a_r by the quads of 16 channels: no horizontal sums, each weight load feeds 8
+// pixels. W4 codes (0..15) are s8 as they are; 8-bit codes are packed as w − 128 and the caller
+// adds 128·Σa_r. Exact int32 (bounds as above), so equal to the scalar oracle's sums.
+constexpr int kQo = 32;  // output channels per tile
+constexpr int kQr = 8;   // activation rows (pixels) per tile
+using QTileFn = void (*)(const int8_t* wp, int nquad, const uint8_t* const* a, int32_t* out /* [kQr][kQo] */);
+
 struct QDotKernels {
   QDot4Fn w4 = nullptr;
   QDot4Fn w8 = nullptr;
   const char* name = "scalar";
   QDot16Fn w4x4 = nullptr;
   QDot16Fn w8x4 = nullptr;
+  QTileFn tile = nullptr;  // nullptr: the row kernels above
 };
+
+// Kernel-layout weight rows (row_bytes each, quant_ops.h kern_code) packed for QTileFn:
+// ceil(O/32) blocks of [Kp/4][32][4] s8 (8-bit codes minus 128). Quads past K are 0; 8-bit
+// codes there are stored as −128 like every other code, and the activation rows are 0 past K,
+// so they add nothing. Channels past O are 0 and discarded.
+std::vector<int8_t> qpack_s8(const uint8_t* kern, int row_bytes, int O, int K, int Kp, int bits);
+void qtile_scalar(const int8_t* wp, int nquad, const uint8_t* const* a, int32_t* out);
 
 // The kernels for this CPU (chosen once; ITOKIT_CPU=scalar|avx2|avx512vnni forces a path when the
 // CPU supports it).
@@ -49,6 +68,7 @@ void qdot16_w8_scalar(const uint8_t*, int, const uint8_t*, const uint8_t*, const
 void qdot16_w4_vnni(const uint8_t*, int, const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, int, int32_t*);
 void qdot4_w4_avx2(const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, int, int32_t*);
 void qdot4_w8_avx2(const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, int, int32_t*);
+void qtile_vnni(const int8_t* wp, int nquad, const uint8_t* const* a, int32_t* out);
 void qdot4_w4_vnni(const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, int, int32_t*);
 void qdot4_w8_vnni(const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, int, int32_t*);
 #endif

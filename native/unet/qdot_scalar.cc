@@ -51,6 +51,31 @@ void qdot16_w8_scalar(const uint8_t* w, int wstride, const uint8_t* a0, const ui
   for (int i = 0; i < 4; ++i) qdot4_w8_scalar(w + static_cast<std::size_t>(i) * wstride, a0, a1, a2, a3, nblk, out + 4 * i);
 }
 
+std::vector<int8_t> qpack_s8(const uint8_t* kern, int row_bytes, int O, int K, int Kp, int bits) {
+  const int nb = (O + kQo - 1) / kQo;
+  std::vector<int8_t> p(static_cast<std::size_t>(nb) * Kp * kQo, 0);
+  for (int o = 0; o < O; ++o) {
+    int8_t* blk = p.data() + static_cast<std::size_t>(o / kQo) * Kp * kQo;
+    const int i = o % kQo;
+    const uint8_t* row = kern + static_cast<std::size_t>(o) * row_bytes;
+    for (int k = 0; k < Kp; ++k) {
+      const int c = k < K ? kern_code(row, bits, k) : 0;
+      blk[(static_cast<std::size_t>(k / 4) * kQo + i) * 4 + k % 4] = static_cast<int8_t>(bits == 8 ? c - 128 : c);
+    }
+  }
+  return p;
+}
+
+void qtile_scalar(const int8_t* wp, int nquad, const uint8_t* const* a, int32_t* out) {
+  for (int r = 0; r < kQr; ++r)
+    for (int i = 0; i < kQo; ++i) {
+      int32_t s = 0;
+      for (int q = 0; q < nquad; ++q)
+        for (int t = 0; t < 4; ++t) s += static_cast<int32_t>(a[r][4 * q + t]) * wp[(static_cast<std::size_t>(q) * kQo + i) * 4 + t];
+      out[r * kQo + i] = s;
+    }
+}
+
 bool qdot_kernels_named(const std::string& name, QDotKernels* out) {
   if (name == "scalar") {
     *out = QDotKernels{qdot4_w4_scalar, qdot4_w8_scalar, "scalar", nullptr, nullptr};
@@ -63,7 +88,7 @@ bool qdot_kernels_named(const std::string& name, QDotKernels* out) {
     return true;
   }
   if (name == "avx512vnni" && f.avx512vnni && f.avx512vl && f.avx512bw) {
-    *out = QDotKernels{qdot4_w4_vnni, qdot4_w8_vnni, "avx512vnni", qdot16_w4_vnni, nullptr};
+    *out = QDotKernels{qdot4_w4_vnni, qdot4_w8_vnni, "avx512vnni", qdot16_w4_vnni, nullptr, qtile_vnni};
     return true;
   }
 #endif

@@ -24,6 +24,11 @@ QParams lp_search(const float* x, std::size_t n, std::size_t stride, int qmax, b
 QParams lp_search_range(const float* x, std::size_t n, std::size_t stride, int qmax, float lo, float hi, bool clamp_zero,
                         float p);
 
+// The same search scoring with scalar std::pow and one running double sum (the implementation
+// before the vectorised power; kept as the oracle the tests compare chosen ranges with).
+QParams lp_search_range_reference(const float* x, std::size_t n, std::size_t stride, int qmax, float lo, float hi,
+                                  bool clamp_zero, float p);
+
 // §7.4 Min-Max parameters of a range: lo = min(m, 0), hi = max(M, 0), Δ = max((hi−lo)/255, 1e-8),
 // z = round(−lo/Δ) clamped to [0, 255].
 QParams minmax_params(float m, float M);

@@ -8,6 +8,7 @@
 #include "../core/threadpool.h"
 #include "../kernels/quant_ops.h"
 #include "../kernels/unet_elem.h"
+#include "fgemm.h"
 #include "qdot.h"
 
 namespace itk {
@@ -22,47 +23,6 @@ constexpr int kOb = 64;  // output channels per tile
 #else
 #define ITK_CLONES
 #endif
-
-// acc[o][n] = Σ_k W[o][k]·P[k][n] for `no` rows of W (row stride K) and a K×kNc patch, k in
-// ascending order (no FMA contraction: the build uses -ffp-contract=off). Register block of
-// 4 rows × 16 columns: one 16-wide load of P feeds 64 multiply-adds.
-ITK_CLONES void gemm_tile(const float* W, int K, int no, const float* P, float* acc) {
-  constexpr int kC = 16;
-  int o = 0;
-  for (; o + 4 <= no; o += 4) {
-    const float* w0 = W + static_cast<std::size_t>(o) * K;
-    const float* w1 = w0 + K;
-    const float* w2 = w1 + K;
-    const float* w3 = w2 + K;
-    for (int n0 = 0; n0 < kNc; n0 += kC) {
-      float a0[kC] = {}, a1[kC] = {}, a2[kC] = {}, a3[kC] = {};
-      for (int k = 0; k < K; ++k) {
-        const float* p = P + static_cast<std::size_t>(k) * kNc + n0;
-        const float c0 = w0[k], c1 = w1[k], c2 = w2[k], c3 = w3[k];
-        for (int n = 0; n < kC; ++n) {
-          a0[n] += c0 * p[n];
-          a1[n] += c1 * p[n];
-          a2[n] += c2 * p[n];
-          a3[n] += c3 * p[n];
-        }
-      }
-      std::memcpy(acc + static_cast<std::size_t>(o) * kNc + n0, a0, sizeof a0);
-      std::memcpy(acc + static_cast<std::size_t>(o + 1) * kNc + n0, a1, sizeof a1);
-      std::memcpy(acc + static_cast<std::size_t>(o + 2) * kNc + n0, a2, sizeof a2);
-      std::memcpy(acc + static_cast<std::size_t>(o + 3) * kNc + n0, a3, sizeof a3);
-    }
-  }
-  for (; o < no; ++o) {
-    float a0[kNc] = {};
-    const float* w0 = W + static_cast<std::size_t>(o) * K;
-    for (int k = 0; k < K; ++k) {
-      const float* p = P + static_cast<std::size_t>(k) * kNc;
-      const float c0 = w0[k];
-      for (int n = 0; n < kNc; ++n) a0[n] += c0 * p[n];
-    }
-    std::memcpy(acc + static_cast<std::size_t>(o) * kNc, a0, sizeof a0);
-  }
-}
 
 // codes[i] = quant_code(x[i], Δ, z, 255) for a contiguous span (cloned so that rintf becomes
 // one vroundps instead of a libm call on baseline x86-64).
@@ -139,56 +99,211 @@ Geo geometry(const Conv& c, int H, int W) {
 
 }  // namespace
 
-Tensor conv_fp(const Conv& c, const Tensor& x, const float* w, const float* add) {
+std::vector<float> pack_weights(const float* w, int O, int K) {
+  const int nb = (O + kMr - 1) / kMr;
+  std::vector<float> p(static_cast<std::size_t>(nb) * K * kMr, 0.0f);
+  for (int o = 0; o < O; ++o) {
+    float* dst = p.data() + static_cast<std::size_t>(o / kMr) * K * kMr + o % kMr;
+    const float* src = w + static_cast<std::size_t>(o) * K;
+    for (int k = 0; k < K; ++k) dst[static_cast<std::size_t>(k) * kMr] = src[k];
+  }
+  return p;
+}
+
+namespace {
+
+// K block of the FP32 GEMM: a 128 × 48 patch block (24 KiB) stays in L1 while every 8-channel
+// weight block of the task streams past it.
+constexpr int kKc = 128;
+
+// One run of a patch row: columns [j0, j0 + len) read x[src + ci·plane ...] consecutively, or
+// are padding (src < 0).
+struct Run {
+  int j0, len, src;
+};
+
+// The rows k0 .. k0 + kc − 1 of a column tile's patch matrix (k = ci·taps + tap), copied run by
+// run from the input planes (cloned: the copies become AVX-512 / AVX2 moves).
+ITK_CLONES void fill_patch(const float* x, std::size_t plane, int taps, int k0, int kc, const Run* runs, const int* nrun,
+                           float* P) {
+  for (int kk = 0; kk < kc; ++kk) {
+    const int k = k0 + kk, ci = k / taps, tap = k % taps;
+    const float* xc = x + static_cast<std::size_t>(ci) * plane;
+    float* prow = P + static_cast<std::size_t>(kk) * kNr;
+    const Run* rt = runs + static_cast<std::size_t>(tap) * kNr;
+    for (int r = 0; r < nrun[tap]; ++r) {
+      float* d = prow + rt[r].j0;
+      const int len = rt[r].len;
+      if (rt[r].src < 0) {
+        for (int i = 0; i < len; ++i) d[i] = 0.0f;
+      } else {
+        const float* s = xc + rt[r].src;
+        for (int i = 0; i < len; ++i) d[i] = s[i];
+      }
+    }
+  }
+}
+
+// dst (Hp × Wp) = src (H × W) placed at (pt, pt), zeros around it.
+ITK_CLONES void pad_plane(const float* src, int H, int W, int pt, int Hp, int Wp, float* dst) {
+  for (int yy = 0; yy < Hp; ++yy) {
+    float* d = dst + static_cast<std::size_t>(yy) * Wp;
+    const int sy = yy - pt;
+    if (sy < 0 || sy >= H) {
+      for (int i = 0; i < Wp; ++i) d[i] = 0.0f;
+      continue;
+    }
+    for (int i = 0; i < pt; ++i) d[i] = 0.0f;
+    const float* s = src + static_cast<std::size_t>(sy) * W;
+    for (int i = 0; i < W; ++i) d[pt + i] = s[i];
+    for (int i = pt + W; i < Wp; ++i) d[i] = 0.0f;
+  }
+}
+
+// y[i] = c[i] + bias (+ extra): the conv epilogue, separately rounded as on the GPU.
+ITK_CLONES void bias_store(const float* c, int n, float bias, bool has_extra, float extra, float* y) {
+  if (has_extra) {
+    for (int i = 0; i < n; ++i) y[i] = (c[i] + bias) + extra;
+  } else {
+    for (int i = 0; i < n; ++i) y[i] = c[i] + bias;
+  }
+}
+
+}  // namespace
+
+Tensor conv_fp(const Conv& c, const Tensor& x, const float* w, const float* add, const FGemmKernels* kern) {
   require(x.C == c.I, Code::Shape, c.name + ": channel mismatch");
   const Geo g = geometry(c, x.H, x.W);
   Tensor y(x.B, c.O, g.Ho, g.Wo);
-  const int K = c.I * c.KH * c.KW;
+  const int taps = c.KH * c.KW;
+  const int K = c.I * taps;
   const int N = g.Ho * g.Wo;
-  const int ntiles = (N + kNc - 1) / kNc;
-  const int otiles = (c.O + kOb - 1) / kOb;
-  const std::size_t tasks = static_cast<std::size_t>(x.B) * ntiles * otiles;
-  parallel_for(tasks, [&](std::size_t task) {
-    const int ot = static_cast<int>(task % otiles);
-    const int nt = static_cast<int>((task / otiles) % ntiles);
-    const int b = static_cast<int>(task / (static_cast<std::size_t>(otiles) * ntiles));
-    const int n0 = nt * kNc, nn = std::min(kNc, N - n0);
-    const int o0 = ot * kOb, no = std::min(kOb, c.O - o0);
-    std::vector<float> P(static_cast<std::size_t>(K) * kNc, 0.0f);
-    const float* xb = x.img(b);
-    // Source offset of every (tap, pixel) of the tile, −1 for padding: the division-heavy index
-    // math runs once per tap instead of once per patch element.
-    const int taps = c.KH * c.KW;
-    std::vector<int> off(static_cast<std::size_t>(taps) * kNc, -1);
-    for (int tap = 0; tap < taps; ++tap) {
-      const int ky = tap / c.KW, kx = tap % c.KW;
-      for (int j = 0; j < nn; ++j) {
-        const int n = n0 + j, oy = n / g.Wo, ox = n % g.Wo;
-        const int iy = oy * c.stride - g.pt + ky, ix = ox * c.stride - g.pt + kx;
-        if (iy >= 0 && iy < x.H && ix >= 0 && ix < x.W) off[tap * kNc + j] = iy * x.W + ix;
+  const std::size_t plane = static_cast<std::size_t>(x.H) * x.W;
+  // Direct mode (stride 1, KH·KW > 1): the input is copied once, zero-padded, as [I][B][Hp][Wp];
+  // column q then stands for output (b, oy, ox) with q = b·Hp·Wp + oy·Wp + ox, and the patch row
+  // of (ci, ky, kx) for columns q0 … q0 + 47 is the window at ci·B·Hp·Wp + q0 + ky·Wp + kx, read
+  // in place. Columns with ox ≥ Wo or oy ≥ Ho are computed and dropped; used when at least 60 %
+  // are kept (maps of 8 × 8 and up), else the im2col mode builds each K block's rows.
+  const int Hp = x.H + g.pt + g.pb, Wp = x.W + g.pt + g.pb;
+  const bool direct = c.stride == 1 && taps > 1 && static_cast<double>(N) >= 0.6 * Hp * Wp;
+  const std::size_t planep = static_cast<std::size_t>(Hp) * Wp;
+  const long long Ntot = direct ? static_cast<long long>(x.B) * static_cast<long long>(planep) : static_cast<long long>(x.B) * N;
+  // Reused per calling thread (a fresh buffer per layer cost page faults and a full memset).
+  thread_local std::vector<float> xp_tls;
+  std::vector<float>& xp = xp_tls;
+  if (direct) {
+    // + slack: the last tile's windows run up to 47 + (KH−1)·Wp + KW−1 floats past the end
+    const std::size_t body = static_cast<std::size_t>(c.I) * x.B * planep;
+    const std::size_t slack = kNr + static_cast<std::size_t>(c.KH) * Wp + c.KW;
+    if (xp.size() < body + slack) xp.resize(body + slack);
+    parallel_for(static_cast<std::size_t>(c.I) * x.B, [&](std::size_t t) {
+      const int ci = static_cast<int>(t / x.B), b = static_cast<int>(t % x.B);
+      pad_plane(x.img(b) + static_cast<std::size_t>(ci) * plane, x.H, x.W, g.pt, Hp, Wp, xp.data() + t * planep);
+    });
+    std::fill(xp.begin() + static_cast<std::ptrdiff_t>(body), xp.begin() + static_cast<std::ptrdiff_t>(body + slack), 0.0f);
+  }
+  const std::vector<float> wp = pack_weights(w, c.O, K);
+  const int nob = (c.O + kMr - 1) / kMr;
+  const long long ntiles = (Ntot + kNr - 1) / kNr;
+  // Few column tiles (small maps, small batches): split the channel blocks too, so both cores get
+  // work. The split depends on the shapes only; no output's sum is ever split.
+  const int ochunks = ntiles >= 16 ? 1 : std::min<int>(nob, static_cast<int>((16 + ntiles - 1) / ntiles));
+  const int obper = (nob + ochunks - 1) / ochunks;
+  const FGemmFn tile = (kern ? *kern : fgemm_kernels()).tile;
+  parallel_for(static_cast<std::size_t>(ntiles) * ochunks, [&](std::size_t task) {
+    const long long n0 = static_cast<long long>(task / ochunks) * kNr;
+    const int ob0 = static_cast<int>(task % ochunks) * obper, ob1 = std::min(nob, ob0 + obper);
+    if (ob0 >= ob1) return;
+    const int nn = static_cast<int>(std::min<long long>(kNr, Ntot - n0));
+    thread_local std::vector<float> P_tls, C_tls;
+    thread_local std::vector<Run> runs_tls;
+    thread_local std::vector<int> nrun_tls;
+    std::vector<float>& P = P_tls;
+    std::vector<float>& C = C_tls;
+    C.resize(static_cast<std::size_t>(ob1 - ob0) * kMr * kNr);
+    const float* rows[kKc];
+    // Output of every column: image col_b (−1: dropped) and pixel col_p.
+    int col_b[kNr], col_p[kNr], col_y[kNr], col_x[kNr];
+    for (int j = 0; j < kNr; ++j) {
+      col_b[j] = -1;
+      col_p[j] = 0;
+      if (j >= nn) continue;
+      const long long n = n0 + j;
+      if (direct) {
+        const int b = static_cast<int>(n / static_cast<long long>(planep));
+        const int r = static_cast<int>(n - static_cast<long long>(b) * static_cast<long long>(planep));
+        const int oy = r / Wp, ox = r % Wp;
+        if (oy < g.Ho && ox < g.Wo) {
+          col_b[j] = b;
+          col_p[j] = oy * g.Wo + ox;
+        }
+      } else {
+        col_b[j] = static_cast<int>(n / N);
+        col_p[j] = static_cast<int>(n - static_cast<long long>(col_b[j]) * N);
+        col_y[j] = (col_p[j] / g.Wo) * c.stride - g.pt;
+        col_x[j] = (col_p[j] % g.Wo) * c.stride - g.pt;
       }
     }
-    const std::size_t plane = static_cast<std::size_t>(x.H) * x.W;
-    for (int ci = 0; ci < c.I; ++ci) {
-      const float* xc = xb + ci * plane;
+    std::vector<Run>& runs = runs_tls;
+    std::vector<int>& nrun = nrun_tls;
+    if (!direct) {
+      // Source offset of every (tap, column), as runs of consecutive source pixels: the patch rows
+      // of every input channel are then block copies.
+      P.resize(static_cast<std::size_t>(kKc) * kNr);
+      runs.resize(static_cast<std::size_t>(taps) * kNr);
+      nrun.assign(taps, 0);
       for (int tap = 0; tap < taps; ++tap) {
-        float* prow = P.data() + static_cast<std::size_t>(ci * taps + tap) * kNc;
-        const int* ot = off.data() + tap * kNc;
-        for (int j = 0; j < nn; ++j) prow[j] = ot[j] >= 0 ? xc[ot[j]] : 0.0f;
+        const int ky = tap / c.KW, kx = tap % c.KW;
+        Run* rt = runs.data() + static_cast<std::size_t>(tap) * kNr;
+        int nr = 0, prev = -2;
+        for (int j = 0; j < kNr; ++j) {
+          int src = -1;
+          if (j < nn) {
+            const int iy = col_y[j] + ky, ix = col_x[j] + kx;
+            if (iy >= 0 && iy < x.H && ix >= 0 && ix < x.W)
+              src = static_cast<int>(static_cast<std::size_t>(col_b[j]) * c.I * plane + static_cast<std::size_t>(iy) * x.W + ix);
+          }
+          const bool extend = nr > 0 && ((src < 0 && prev < 0) || (src >= 0 && prev >= 0 && src == prev + 1));
+          if (extend)
+            ++rt[nr - 1].len;
+          else
+            rt[nr++] = Run{j, 1, src};
+          prev = src;
+        }
+        nrun[tap] = nr;
       }
     }
-    std::vector<float> acc(static_cast<std::size_t>(no) * kNc);
-    gemm_tile(w + static_cast<std::size_t>(o0) * K, K, no, P.data(), acc.data());
-    float* yb = y.img(b);
-    for (int o = 0; o < no; ++o) {
-      const float bias = c.b[o0 + o];
-      const float extra = add ? add[static_cast<std::size_t>(b) * c.O + o0 + o] : 0.0f;
-      float* yo = yb + static_cast<std::size_t>(o0 + o) * N + n0;
-      const float* ao = acc.data() + static_cast<std::size_t>(o) * kNc;
-      for (int j = 0; j < nn; ++j) {
-        float v = ao[j] + bias;
-        if (add) v += extra;
-        yo[j] = v;
+    for (int k0 = 0; k0 < K; k0 += kKc) {
+      const int kc = std::min(kKc, K - k0);
+      if (direct) {
+        for (int kk = 0; kk < kc; ++kk) {
+          const int k = k0 + kk, ci = k / taps, tap = k % taps;
+          rows[kk] = xp.data() + static_cast<std::size_t>(ci) * x.B * planep + n0 + (tap / c.KW) * Wp + tap % c.KW;
+        }
+      } else {
+        fill_patch(x.d.data(), plane, taps, k0, kc, runs.data(), nrun.data(), P.data());
+        for (int kk = 0; kk < kc; ++kk) rows[kk] = P.data() + static_cast<std::size_t>(kk) * kNr;
+      }
+      for (int ob = ob0; ob < ob1; ++ob)
+        tile(kc, wp.data() + (static_cast<std::size_t>(ob) * K + k0) * kMr, rows,
+             C.data() + static_cast<std::size_t>(ob - ob0) * kMr * kNr, k0 > 0);
+    }
+    // epilogue: + bias (+ add[b, o]), NCHW stores of runs of kept columns that are consecutive
+    // pixels of one image
+    const int o_end = std::min(c.O, ob1 * kMr);
+    for (int o = ob0 * kMr; o < o_end; ++o) {
+      const float* co = C.data() + static_cast<std::size_t>(o - ob0 * kMr) * kNr;
+      for (int j = 0; j < nn;) {
+        const int b = col_b[j];
+        if (b < 0) {
+          ++j;
+          continue;
+        }
+        int e = j + 1;
+        while (e < nn && col_b[e] == b && col_p[e] == col_p[e - 1] + 1) ++e;
+        const float extra = add ? add[static_cast<std::size_t>(b) * c.O + o] : 0.0f;
+        bias_store(co + j, e - j, c.b[o], add != nullptr, extra, y.d.data() + (static_cast<std::size_t>(b) * c.O + o) * N + col_p[j]);
+        j = e;
       }
     }
   });
@@ -235,6 +350,9 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
   const int bpg = q.group > 0 ? q.group / 32 : Kp / 32;
   const int za = static_cast<int>(zero);
   const uint8_t zfill = static_cast<uint8_t>(za);
+  // Per channel with a VNNI tile: weights repacked as s8 quads of 32 channels (qdot.h QTileFn).
+  const bool tiled = q.ng == 1 && kern.tile != nullptr;
+  const std::vector<int8_t> wq = tiled ? qpack_s8(q.kern.data(), row_bytes, c.O, q.K, Kp, q.bits) : std::vector<int8_t>();
   parallel_for(tasks, [&](std::size_t task) {
     const int ot = static_cast<int>(task % otiles);
     const int nt = static_cast<int>((task / otiles) % ntiles);
@@ -270,6 +388,36 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
       }
     }
     float* yb = y.img(b);
+    if (tiled) {
+      // kOb is a multiple of kQo: o0 starts a packed block
+      for (int oc = o0; oc < o0 + no; oc += kQo) {
+        const int8_t* wblk = wq.data() + static_cast<std::size_t>(oc / kQo) * Kp * kQo;
+        const int ni = std::min(kQo, o0 + no - oc);
+        for (int j = 0; j < nn; j += kQr) {
+          const uint8_t* rows[kQr];
+          for (int r = 0; r < kQr; ++r) rows[r] = P.data() + static_cast<std::size_t>(std::min(j + r, kNc - 1)) * Kp;
+          int32_t acc[kQr * kQo];
+          kern.tile(wblk, Kp / 4, rows, acc);
+          const int nr = std::min(kQr, nn - j);
+          for (int i = 0; i < ni; ++i) {
+            const int o = oc + i;
+            const float so = qconv_scale(q.scale[o], delta);
+            const int32_t zw = static_cast<int32_t>(q.zero[o]), sw = q.wsum[o];
+            const float bias = c.b[o];
+            const float extra = add ? add[static_cast<std::size_t>(b) * c.O + o] : 0.0f;
+            float* yo = yb + static_cast<std::size_t>(o) * N + n0 + j;
+            for (int r = 0; r < nr; ++r) {
+              const int32_t s_a = sa[j + r];
+              const int32_t saw = acc[r * kQo + i] + (q.bits == 8 ? 128 * s_a : 0);  // 8-bit codes were packed as w − 128
+              float v = qconv_output_pc(zero_corrected(saw, s_a, sw, za, zw, q.K), so, bias);
+              if (add) v = fadd(v, extra);
+              yo[r] = v;
+            }
+          }
+        }
+      }
+      return;
+    }
     int o_first = o0;
     const QDot16Fn dot16 = q.bits == 4 ? kern.w4x4 : kern.w8x4;
     if (q.ng == 1 && dot16) {

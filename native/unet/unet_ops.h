@@ -12,9 +12,19 @@
 namespace itk {
 namespace unet {
 
+// Weights [O, K] packed for the FP32 micro-kernels (fgemm.h): ceil(O/8) blocks of [K][8], rows
+// past O zero.
+std::vector<float> pack_weights(const float* w, int O, int K);
+
+// Blocked implicit GEMM (fgemm.h): columns are the output pixels of all images, tiles of 48
+// columns × 8 channels, K in blocks of 128 whose patch rows are copied from runs of consecutive
+// input pixels. Every output is fma-accumulated over k = (ci·KH + ky)·KW + kx ascending, then
+// + bias, then + add: the same bits on every ISA, thread count and on the GPU.
 // y = conv(x) + bias (+ add[b, o] broadcast over H, W when add != nullptr), with weights `w`
 // ([O, I, KH, KW]; the layer's own or its dequantized ones).
-Tensor conv_fp(const Conv& c, const Tensor& x, const float* w, const float* add = nullptr);
+struct FGemmKernels;
+// `kern`: a specific micro-kernel path (tests); nullptr: fgemm_kernels().
+Tensor conv_fp(const Conv& c, const Tensor& x, const float* w, const float* add = nullptr, const FGemmKernels* kern = nullptr);
 
 // x quantized to u8 codes in NHWC layout with (Δ, z): [B, H, W, C].
 std::vector<uint8_t> quantize_nhwc(const Tensor& x, float delta, float zero);

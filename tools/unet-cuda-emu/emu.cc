@@ -2,6 +2,7 @@
 // (extracted into kernels.inc by test/unet-device.test.ts) against naive references: the convs
 // must match bit for bit (tiling, gather, padding, K tails, group flushes), GroupNorm to 1e-5.
 #include <cstdio>
+#include <cmath>
 #include <cstring>
 #include "kernels.inc"
 using namespace itk;
@@ -38,7 +39,7 @@ static void test_fp(int B, int I, int H, int W, int O, int k, int stride, int pa
               for (int kx = 0; kx < k; ++kx) {
                 const int iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
                 const float v = (iy >= 0 && iy < H && ix >= 0 && ix < W) ? x[((b * I + ci) * H + iy) * W + ix] : 0.0f;
-                acc = acc + w[o * K + (ci * k + ky) * k + kx] * v;
+                acc = std::fma(w[o * K + (ci * k + ky) * k + kx], v, acc);  // one rounding per k, k ascending
               }
           float v = acc + bias[o];
           if (add) v = v + ad[b * O + o];

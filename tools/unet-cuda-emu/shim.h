@@ -1,6 +1,7 @@
 // Host shim that lets the bodies of cuda/unet_conv.cu, unet_qconv.cu and unet_norm.cu compile as
 // C++ (test/unet-device.test.ts): one OS thread per CUDA thread, std::barrier for __syncthreads,
-// __shared__ arrays as function statics (blocks run one after another), __dp4a in plain integers.
+// __shared__ arrays as function statics (blocks run one after another), __dp4a in plain integers,
+// __fmaf_rn as std::fma (both round once).
 #pragma once
 #include <algorithm>
 #include <barrier>
@@ -25,6 +26,7 @@ inline unsigned __dp4a(unsigned a, unsigned b, unsigned c) {
   for (int i = 0; i < 4; ++i) c += ((a >> (8 * i)) & 255u) * ((b >> (8 * i)) & 255u);
   return c;
 }
+inline float __fmaf_rn(float a, float b, float c) { return std::fma(a, b, c); }
 using std::min;
 using std::max;
 namespace itk { using ::expf; }

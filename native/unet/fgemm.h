@@ -1,0 +1,44 @@
+// FP32 GEMM micro-kernels of the blocked implicit-GEMM convolution (unet_ops.cc conv_fp):
+// C[8][48] (+)= Σ_k Wp[k][0..7] ⊗ P[k][0..47] over one K block, every output accumulated as
+// c = fma(w_k, p_k, c) for k ascending. One rounding per k, the same sequence on every ISA and
+// on the GPU (cuda/unet_conv.cu uses __fmaf_rn in the same order), so the three paths and the
+// CUDA conv give identical bits; threads never split a sum.
+//
+// Layouts (ggml/BLIS style, packed per call so a tile's operands are contiguous):
+//  - Wp: weights packed in blocks of kMr = 8 output channels, [K][8] per block (rows past O are 0);
+//  - P:  one K block of the patch matrix for kNr = 48 output pixels, given as kc row pointers of
+//        48 floats each (rows of an im2col block, or windows of a padded input read in place);
+//  - C:  the 8 × 48 accumulator tile, row stride kNr.
+// Register tiles: AVX-512 8 × 48 (24 zmm accumulators, 3 patch loads + 8 broadcasts per k);
+// AVX2+FMA 4 × 24 quarters (12 ymm accumulators); scalar loops with std::fma.
+#pragma once
+#include <string>
+
+namespace itk {
+namespace unet {
+
+constexpr int kMr = 8;   // output channels per micro tile
+constexpr int kNr = 48;  // output pixels per micro tile (and per column tile of conv_fp)
+
+// C (+)= Wp ⊗ P over kc values of k (rows[k]: 48 patch values); accumulate = false starts C from +0.
+using FGemmFn = void (*)(int kc, const float* wp, const float* const* rows, float* c, bool accumulate);
+
+struct FGemmKernels {
+  FGemmFn tile = nullptr;
+  const char* name = "scalar";
+};
+
+// The kernel for this CPU (chosen once; ITOKIT_CPU=scalar|avx2|avx512 forces a path the CPU has;
+// "avx512vnni" selects the AVX-512 kernel here).
+const FGemmKernels& fgemm_kernels();
+// A specific path ("scalar", "avx2", "avx512"); false when the CPU lacks it.
+bool fgemm_kernels_named(const std::string& name, FGemmKernels* out);
+
+void fgemm_tile_scalar(int kc, const float* wp, const float* const* rows, float* c, bool accumulate);
+#if defined(__x86_64__) && defined(__GNUC__)
+void fgemm_tile_avx2(int kc, const float* wp, const float* const* rows, float* c, bool accumulate);
+void fgemm_tile_avx512(int kc, const float* wp, const float* const* rows, float* c, bool accumulate);
+#endif
+
+}  // namespace unet
+}  // namespace itk

@@ -1,0 +1,58 @@
+// Scalar FP32 micro-kernel (the oracle the SIMD tiles equal bit for bit: one fma per k, k
+// ascending) and the run-time dispatch of fgemm.h.
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#include "../core/cpu_features.h"
+#include "fgemm.h"
+
+namespace itk {
+namespace unet {
+
+void fgemm_tile_scalar(int kc, const float* wp, const float* const* rows, float* c, bool accumulate) {
+  if (!accumulate) std::memset(c, 0, sizeof(float) * kMr * kNr);
+  for (int r = 0; r < kMr; ++r) {
+    float* cr = c + r * kNr;
+    for (int k = 0; k < kc; ++k) {
+      const float w = wp[k * kMr + r];
+      const float* pk = rows[k];
+      for (int j = 0; j < kNr; ++j) cr[j] = std::fma(w, pk[j], cr[j]);
+    }
+  }
+}
+
+bool fgemm_kernels_named(const std::string& name, FGemmKernels* out) {
+  if (name == "scalar") {
+    *out = FGemmKernels{fgemm_tile_scalar, "scalar"};
+    return true;
+  }
+#if defined(__x86_64__) && defined(__GNUC__)
+  const CpuFeatures& f = cpu_features();
+  if (name == "avx2" && f.avx2 && f.fma) {
+    *out = FGemmKernels{fgemm_tile_avx2, "avx2"};
+    return true;
+  }
+  if ((name == "avx512" || name == "avx512vnni") && f.avx512f) {
+    *out = FGemmKernels{fgemm_tile_avx512, "avx512"};
+    return true;
+  }
+#endif
+  return false;
+}
+
+const FGemmKernels& fgemm_kernels() {
+  static const FGemmKernels k = [] {
+    FGemmKernels r;
+    const char* env = std::getenv("ITOKIT_CPU");
+    if (env && fgemm_kernels_named(env, &r)) return r;
+    if (fgemm_kernels_named("avx512", &r)) return r;
+    if (fgemm_kernels_named("avx2", &r)) return r;
+    fgemm_kernels_named("scalar", &r);
+    return r;
+  }();
+  return k;
+}
+
+}  // namespace unet
+}  // namespace itk

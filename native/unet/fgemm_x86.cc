@@ -1,0 +1,73 @@
+// AVX-512 and AVX2+FMA FP32 micro-kernels (fgemm.h). Compiled for baseline x86-64 with
+// per-function target attributes; chosen at run time by fgemm_kernels().
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#include "fgemm.h"
+
+namespace itk {
+namespace unet {
+
+// 8 × 48: 24 zmm accumulators; per k three 16-float patch loads and eight broadcast weights feed
+// 24 FMAs (12 cycles on two 512-bit FMA pipes), so each accumulator chain waits 12 cycles > the
+// 4-cycle FMA latency.
+__attribute__((target("avx512f"))) void fgemm_tile_avx512(int kc, const float* wp, const float* const* rows, float* c,
+                                                          bool accumulate) {
+  __m512 a[kMr][3];
+#pragma GCC unroll 8
+  for (int r = 0; r < kMr; ++r)
+#pragma GCC unroll 3
+    for (int v = 0; v < 3; ++v) a[r][v] = accumulate ? _mm512_loadu_ps(c + r * kNr + 16 * v) : _mm512_setzero_ps();
+  for (int k = 0; k < kc; ++k) {
+    const float* pk = rows[k];
+    const __m512 p0 = _mm512_loadu_ps(pk), p1 = _mm512_loadu_ps(pk + 16), p2 = _mm512_loadu_ps(pk + 32);
+    const float* wk = wp + k * kMr;
+#pragma GCC unroll 8
+    for (int r = 0; r < kMr; ++r) {
+      const __m512 w = _mm512_set1_ps(wk[r]);
+      a[r][0] = _mm512_fmadd_ps(w, p0, a[r][0]);
+      a[r][1] = _mm512_fmadd_ps(w, p1, a[r][1]);
+      a[r][2] = _mm512_fmadd_ps(w, p2, a[r][2]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < kMr; ++r)
+#pragma GCC unroll 3
+    for (int v = 0; v < 3; ++v) _mm512_storeu_ps(c + r * kNr + 16 * v, a[r][v]);
+}
+
+// 4 rows × 24 columns: 12 ymm accumulators + 3 patch registers + 1 broadcast (16 registers).
+__attribute__((target("avx2,fma"))) static inline void quarter_avx2(int kc, const float* wp, const float* const* rows, int col, float* c,
+                                                                   bool accumulate) {
+  __m256 a[4][3];
+#pragma GCC unroll 4
+  for (int r = 0; r < 4; ++r)
+#pragma GCC unroll 3
+    for (int v = 0; v < 3; ++v) a[r][v] = accumulate ? _mm256_loadu_ps(c + r * kNr + 8 * v) : _mm256_setzero_ps();
+  for (int k = 0; k < kc; ++k) {
+    const float* pk = rows[k] + col;
+    const __m256 p0 = _mm256_loadu_ps(pk), p1 = _mm256_loadu_ps(pk + 8), p2 = _mm256_loadu_ps(pk + 16);
+    const float* wk = wp + k * kMr;
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; ++r) {
+      const __m256 w = _mm256_broadcast_ss(wk + r);
+      a[r][0] = _mm256_fmadd_ps(w, p0, a[r][0]);
+      a[r][1] = _mm256_fmadd_ps(w, p1, a[r][1]);
+      a[r][2] = _mm256_fmadd_ps(w, p2, a[r][2]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < 4; ++r)
+#pragma GCC unroll 3
+    for (int v = 0; v < 3; ++v) _mm256_storeu_ps(c + r * kNr + 8 * v, a[r][v]);
+}
+
+__attribute__((target("avx2,fma"))) void fgemm_tile_avx2(int kc, const float* wp, const float* const* rows, float* c,
+                                                         bool accumulate) {
+  for (int rh = 0; rh < kMr; rh += 4)
+    for (int ch = 0; ch < kNr; ch += 24) quarter_avx2(kc, wp + rh, rows, ch, c + rh * kNr + ch, accumulate);
+}
+
+}  // namespace unet
+}  // namespace itk
+#endif
