@@ -10,44 +10,24 @@
  * fetch, a few ms). So the overhead is a fixed cost per shard; shards of ≥ 2^20 paths × 64 steps
  * (≈ 0.3 s of work per core here) amortise it below 5 %.
  */
-import { type ChildProcess, execFileSync, spawn } from 'child_process';
-import * as net from 'net';
+import { type ChildProcess, spawn } from 'child_process';
 import * as os from 'os';
 import * as path from 'path';
 import { getThreads, sde, setThreads } from '../lib';
 import * as queue from '../lib/queue';
 import { packageRoot } from '../lib/native';
 import { BenchOptions, BenchRow, report } from './harness';
+import { type LocalRedis, hasRedisServer, startLocalRedis } from './local-redis';
 
 const HESTON = { kind: 'heston', params: { mu: 0.02, kappa: 1.5, theta: 0.04, xi: 0.5, rho: -0.7 } } as const;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRedis(): Promise<{ url: string; proc: ChildProcess } | undefined> {
+async function startRedis(): Promise<LocalRedis | undefined> {
   try {
-    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
     require.resolve('bullmq');
   } catch {
     return undefined;
   }
-  const port = await freePort();
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  for (let i = 0; i < 50; i++) {
-    try {
-      execFileSync('redis-cli', ['-p', String(port), 'ping'], { stdio: 'ignore' });
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  return { url: `redis://127.0.0.1:${port}`, proc };
+  return hasRedisServer() ? startLocalRedis() : undefined;
 }
 
 function startWorkers(url: string, n: number): Promise<ChildProcess[]> {

@@ -3,35 +3,19 @@
 // reduceFinal of the single call, a coded error fails a shard once (no retry loop), a SIGKILLed
 // worker's shard is retried elsewhere with the same result, and an abort cancels every shard.
 // Without redis-server on PATH the suite is skipped, visibly; .ci/run installs it.
-import { type ChildProcess, execFileSync, fork, spawn } from 'child_process';
-import * as net from 'net';
+import { type ChildProcess, execFileSync, fork } from 'child_process';
 import * as path from 'path';
 import { backends, fbm, ot, rng, sde } from '../lib';
 import * as queue from '../lib/queue';
+import { type LocalRedis, hasRedisServer, startLocalRedis } from '../benchmarks/local-redis';
 
-const hasRedis = (() => {
-  try {
-    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const hasRedis = hasRedisServer();
 const describeRedis = hasRedis ? describe : describe.skip;
 if (!hasRedis) console.warn('test/queue.test.ts skipped: redis-server is not installed (apt-get install redis-server)');
 
 const WORKER = path.join(__dirname, 'fixtures', 'queue', 'worker.js');
 const HESTON = { kind: 'heston', params: { mu: 0.02, kappa: 1.5, theta: 0.04, xi: 0.5, rho: -0.7 } } as const;
 const sameBits = (a: ArrayBufferView, b: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Worker {
   proc: ChildProcess;
@@ -56,28 +40,19 @@ function startWorkerProcess(url: string, queueName = 'itokit', device = 'cpu'): 
 }
 
 describeRedis('itokit/queue on Redis with worker processes', () => {
-  let redis: ChildProcess;
+  let redis: LocalRedis;
   let url: string;
   let workers: Worker[] = [];
 
   beforeAll(async () => {
-    const port = await freePort();
-    url = `redis://127.0.0.1:${port}`;
-    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    for (let i = 0; i < 50; i++) {
-      try {
-        execFileSync('redis-cli', ['-p', String(port), 'ping'], { stdio: 'ignore' });
-        break;
-      } catch {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    redis = await startLocalRedis();
+    url = redis.url;
     workers = await Promise.all([0, 1, 2].map(() => startWorkerProcess(url)));
   }, 60_000);
 
   afterAll(async () => {
     for (const w of workers) w.proc.kill('SIGKILL');
-    redis?.kill('SIGKILL');
+    redis?.proc.kill('SIGKILL');
   });
 
   test('a sharded Heston simulation equals the single call bit for bit (final and saved grid)', async () => {
@@ -218,22 +193,9 @@ describeRedis('itokit/queue across a Redis restart', () => {
   test('a run in flight survives a Redis restart (AOF persistence) with the same result', async () => {
     const fs = await import('fs');
     const os = await import('os');
-    const port = await freePort();
-    const url = `redis://127.0.0.1:${port}`;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'itokit-redis-'));
-    const start = () => spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], { stdio: 'ignore' });
-    const ping = async () => {
-      for (let i = 0; i < 100; i++) {
-        try {
-          execFileSync('redis-cli', ['-p', String(port), 'ping'], { stdio: 'ignore' });
-          return;
-        } catch {
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      }
-    };
-    let redis = start();
-    await ping();
+    const redis = await startLocalRedis({ aofDir: dir });
+    const { url, port } = redis;
     const ws = await Promise.all([0, 1].map(() => startWorkerProcess(url)));
     try {
       const o = { paths: 1 << 20, x0: [100, 0.04], t1: 1, steps: 100, method: 'log-euler-ft' as const, seed: 9 };
@@ -250,14 +212,14 @@ describeRedis('itokit/queue across a Redis restart', () => {
           } catch {
             // shutdown closes the connection before answering
           }
-          setTimeout(() => (redis = start()), 500);
+          setTimeout(() => void redis.restart(), 500);
         },
       });
       expect(restarted).toBe(true);
       expect(r).toEqual(clean);
     } finally {
       for (const w of ws) w.proc.kill('SIGKILL');
-      redis.kill('SIGKILL');
+      redis.proc.kill('SIGKILL');
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);

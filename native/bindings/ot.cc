@@ -94,6 +94,42 @@ Napi::Object result_object(Napi::Env env, const ot::Result& r) {
   return o;
 }
 
+// The arguments every single-problem solve ends with, from index i: initF|null, initG|null,
+// plan|null, device, control, async. Arrays are kept alive by the job; the plan must be n×m of
+// the problem's dtype (f64).
+struct SolveTail {
+  double* init_f = nullptr;
+  double* init_g = nullptr;
+  void* plan = nullptr;
+  Device device = Device::Cpu;
+  Control ctl;
+  bool async = false;
+};
+
+SolveTail solve_tail(const Napi::CallbackInfo& info, std::size_t i, uint64_t n, uint64_t m, bool f64, Job* job) {
+  Napi::Env env = info.Env();
+  SolveTail t;
+  auto optional_f64 = [&](std::size_t k, const char* name, std::size_t len) -> double* {
+    if (info[k].IsNull() || info[k].IsUndefined()) return nullptr;
+    auto x = array_arg<double>(info, k, name);
+    if (x.length != len) throw coded_error(env, code_string(Code::Shape), std::string(name) + " has the wrong length");
+    job->keep_alive.push_back(x.object);
+    return x.data;
+  };
+  t.init_f = optional_f64(i, "init.f", n);
+  t.init_g = optional_f64(i + 1, "init.g", m);
+  if (!info[i + 2].IsNull() && !info[i + 2].IsUndefined()) {
+    AnyArray p = float_array_arg(info, i + 2, "plan");
+    if (p.length != n * m || p.is_f64 != f64) throw coded_error(env, code_string(Code::Shape), "plan must be n×m of the problem's dtype");
+    job->keep_alive.push_back(p.object);
+    t.plan = p.data;
+  }
+  t.device = device_arg(info, i + 3);
+  t.ctl = control_arg(info, i + 4, job);
+  t.async = info[i + 5].ToBoolean();
+  return t;
+}
+
 // otSolve(C, n, m, a, b, options, initF|null, initG|null, plan|null, device, control, async)
 Napi::Value Solve(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -105,38 +141,21 @@ Napi::Value Solve(const Napi::CallbackInfo& info) {
     throw coded_error(env, code_string(Code::Shape), "C must be n×m, a of length n and b of length m");
   ot::Options opt = options_arg(info, 5);
   Job job;
-  auto keep = [&](const Napi::Object& o) { job.keep_alive.push_back(o); };
-  keep(C.object);
-  keep(a.object);
-  keep(b.object);
-  // Optional arrays: initial potentials and the plan output.
-  auto optional_f64 = [&](std::size_t i, const char* name, std::size_t len) -> double* {
-    if (info[i].IsNull() || info[i].IsUndefined()) return nullptr;
-    auto x = array_arg<double>(info, i, name);
-    if (x.length != len) throw coded_error(env, code_string(Code::Shape), std::string(name) + " has the wrong length");
-    keep(x.object);
-    return x.data;
-  };
-  opt.init_f = optional_f64(6, "init.f", n);
-  opt.init_g = optional_f64(7, "init.g", m);
-  void* plan = nullptr;
-  if (!info[8].IsNull() && !info[8].IsUndefined()) {
-    AnyArray p = float_array_arg(info, 8, "plan");
-    if (p.length != n * m || p.is_f64 != C.is_f64) throw coded_error(env, code_string(Code::Shape), "plan must be n×m of C's dtype");
-    keep(p.object);
-    plan = p.data;
-  }
-  const Device device = device_arg(info, 9);
-  const Control ctl = control_arg(info, 10, &job);
-  const bool async = info[11].ToBoolean();
+  job.keep_alive = {C.object, a.object, b.object};
+  const SolveTail t = solve_tail(info, 6, n, m, C.is_f64, &job);
+  opt.init_f = t.init_f;
+  opt.init_g = t.init_g;
   auto result = std::make_shared<ot::Result>();
   const void* Cd = C.data;
   const bool f32 = !C.is_f64;
   const double* ad = a.data;
   const double* bd = b.data;
+  void* plan = t.plan;
+  const Device device = t.device;
+  const Control ctl = t.ctl;
   job.work = [=] { ot::solve(Cd, f32, n, m, ad, bd, opt, device, plan, result.get(), ctl); };
   job.finish = [result](Napi::Env e) -> Napi::Value { return result_object(e, *result); };
-  return run_job(env, async, std::move(job));
+  return run_job(env, t.async, std::move(job));
 }
 
 // otSolvePoints(X, Y, n, m, d, a, b, options, initF|null, initG|null, plan|null, device, control, async):
@@ -151,38 +170,21 @@ Napi::Value SolvePoints(const Napi::CallbackInfo& info) {
     throw coded_error(env, code_string(Code::Shape), "X must be n×d and Y m×d of one dtype, a of length n and b of length m");
   ot::Options opt = options_arg(info, 7);
   Job job;
-  auto keep = [&](const Napi::Object& o) { job.keep_alive.push_back(o); };
-  keep(X.object);
-  keep(Y.object);
-  keep(a.object);
-  keep(b.object);
-  auto optional_f64 = [&](std::size_t i, const char* name, std::size_t len) -> double* {
-    if (info[i].IsNull() || info[i].IsUndefined()) return nullptr;
-    auto x = array_arg<double>(info, i, name);
-    if (x.length != len) throw coded_error(env, code_string(Code::Shape), std::string(name) + " has the wrong length");
-    keep(x.object);
-    return x.data;
-  };
-  opt.init_f = optional_f64(8, "init.f", n);
-  opt.init_g = optional_f64(9, "init.g", m);
-  void* plan = nullptr;
-  if (!info[10].IsNull() && !info[10].IsUndefined()) {
-    AnyArray p = float_array_arg(info, 10, "plan");
-    if (p.length != n * m || p.is_f64 != X.is_f64) throw coded_error(env, code_string(Code::Shape), "plan must be n×m of the points' dtype");
-    keep(p.object);
-    plan = p.data;
-  }
-  const Device device = device_arg(info, 11);
-  const Control ctl = control_arg(info, 12, &job);
-  const bool async = info[13].ToBoolean();
+  job.keep_alive = {X.object, Y.object, a.object, b.object};
+  const SolveTail t = solve_tail(info, 8, n, m, X.is_f64, &job);
+  opt.init_f = t.init_f;
+  opt.init_g = t.init_g;
   auto result = std::make_shared<ot::Result>();
   const void *xd = X.data, *yd = Y.data;
   const bool f32 = !X.is_f64;
   const double* ad = a.data;
   const double* bd = b.data;
+  void* plan = t.plan;
+  const Device device = t.device;
+  const Control ctl = t.ctl;
   job.work = [=] { ot::solve_points(xd, yd, f32, n, m, d, ad, bd, opt, device, plan, result.get(), ctl); };
   job.finish = [result](Napi::Env e) -> Napi::Value { return result_object(e, *result); };
-  return run_job(env, async, std::move(job));
+  return run_job(env, t.async, std::move(job));
 }
 
 // otKernelPaths() → names of the OT row-kernel tables this CPU runs, best first (tests).
