@@ -10,6 +10,11 @@
 namespace itk {
 namespace cuda {
 
+// Why a CPU-only binary has no CUDA, and how to get it (one text for every area's stub).
+inline constexpr const char* kBuiltWithoutCuda =
+    "this itokit binary was built without CUDA; from a checkout, `npm run build` on a machine with the CUDA "
+    "toolkit (nvcc) adds it (an installed package cannot build CUDA itself)";
+
 struct DeviceInfo {
   int index = 0;
   std::string name;

@@ -5,9 +5,7 @@
 namespace itk {
 namespace cuda {
 namespace {
-const char* kReason =
-    "this binary was built without CUDA; rebuild with `npm run build` on a machine with the CUDA "
-    "toolkit (nvcc) to enable it";
+const char* kReason = kBuiltWithoutCuda;
 [[noreturn]] void unavailable() { throw Error(Code::DeviceUnavailable, kReason); }
 }  // namespace
 

@@ -1,5 +1,6 @@
 // CPU-only builds: stands in for cuda/ot_dense.cu (tools/sources.js compiles *cuda_stub.cc only
 // when CUDA is off), so the solver can ask for CUDA ops and get a coded DeviceUnavailable error.
+#include "../core/cuda_api.h"
 #include "../core/error.h"
 #include "dense_ops.h"
 
@@ -7,7 +8,7 @@ namespace itk {
 namespace ot {
 
 std::unique_ptr<DenseOps> make_cuda_ops(const DenseProblem&) {
-  throw Error(Code::DeviceUnavailable, "this itokit binary was built without CUDA (npm run build with a CUDA compiler)");
+  throw Error(Code::DeviceUnavailable, cuda::kBuiltWithoutCuda);
 }
 
 }  // namespace ot

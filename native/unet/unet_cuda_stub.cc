@@ -1,5 +1,6 @@
 // CPU-only builds: stands in for cuda/unet_*.cu (tools/sources.js compiles *cuda_stub.cc only
 // when CUDA is off), so a CUDA request gets a coded DeviceUnavailable error.
+#include "../core/cuda_api.h"
 #include "../core/error.h"
 #include "unet_cuda.h"
 
@@ -8,7 +9,7 @@ namespace unet {
 namespace {
 
 [[noreturn]] void no_cuda() {
-  throw Error(Code::DeviceUnavailable, "this itokit binary was built without CUDA (npm run build with a CUDA compiler)");
+  throw Error(Code::DeviceUnavailable, cuda::kBuiltWithoutCuda);
 }
 
 }  // namespace
