@@ -3,19 +3,9 @@
  * the same bits as the host results of the CPU, chained calls must never need the host, and the
  * compile-time-shape SDE kernels must equal the run-time-shape kernel. Skips without CUDA.
  */
-import { DeviceArray, backends, fbm, rng, sde } from '../../lib';
-import { bitsOf, withNativeEnv } from '../helpers';
-
-const cuda = backends().cuda;
-const d = cuda.available ? describe : describe.skip;
-if (!cuda.available) console.log(`test/gpu/device-output.test.ts skipped: CUDA unavailable (${cuda.reason ?? 'unknown'})`);
-
-function sameBits(a: Float32Array | Float64Array, b: Float32Array | Float64Array): boolean {
-  const x = bitsOf(a), y = bitsOf(b);
-  if (x.length !== y.length) return false;
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-  return true;
-}
+import { DeviceArray, fbm, rng, sde } from '../../lib';
+import { withNativeEnv } from '../helpers';
+import { describeGpu as d, sameBits } from './harness';
 
 d('output: device', () => {
   test('rng.normal / uniform / randn into a DeviceArray equal the CPU bits (aligned and unaligned offsets)', () => {

@@ -3,12 +3,9 @@
  * (native/kernels/fbm_step.h) with separately rounded float ops and own Box–Muller math, so the
  * paths must agree bit for bit. Skips visibly without a CUDA device.
  */
-import { backends, fbm } from '../../lib';
+import { fbm } from '../../lib';
 import { bitsOf } from '../helpers';
-
-const cuda = backends().cuda.available;
-if (!cuda) console.log(`test/gpu/fbm: skipped, CUDA unavailable (${backends().cuda.reason ?? 'no reason given'})`);
-const d = cuda ? describe : describe.skip;
+import { describeGpu as d } from './harness';
 
 d('fbm markov sampler: CUDA vs CPU', () => {
   const cases = [

@@ -2,12 +2,8 @@
  * CUDA MLP forward/backward against the CPU path (same sums in the same order; only the
  * activations' libm-vs-CUDA last bits differ). Skips visibly without a CUDA device.
  */
-import { backends } from '../../lib/backends';
 import { ACTIVATIONS, MLP } from '../../lib/nn';
-
-const cuda = backends().cuda.available;
-if (!cuda) console.log(`gpu/nn: skipped, CUDA unavailable (${backends().cuda.reason ?? 'not compiled'})`);
-const d = cuda ? describe : describe.skip;
+import { describeGpu as d } from './harness';
 
 d('MLP on CUDA vs CPU', () => {
   test.each(ACTIVATIONS.map((a) => [a]))('%s, float64 and float32, 1000 rows', (act) => {

@@ -1,20 +1,7 @@
 // CUDA against CPU for the counter-based generator: every kind must agree bit for bit.
-import { DeviceArray, backends, rng } from '../../lib';
+import { DeviceArray, rng } from '../../lib';
 import { bitsOf } from '../helpers';
-
-const cuda = backends().cuda;
-const gpu = cuda.available ? describe : describe.skip;
-if (!cuda.available) {
-  console.log(`test/gpu/rng: skipped, CUDA unavailable (${cuda.reason})`);
-  if (process.env.ITOKIT_GPU_TESTS === '1') {
-    test('npm run test:gpu needs a CUDA device', () => {
-      throw new Error(`ITOKIT_GPU_TESTS=1 but CUDA is unavailable: ${cuda.reason}`);
-    });
-  }
-}
-
-const same = (a: Float32Array | Float64Array | Uint32Array, b: Float32Array | Float64Array | Uint32Array): boolean =>
-  Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
+import { describeGpu as gpu, sameBits as same } from './harness';
 
 gpu('rng on CUDA equals CPU bit for bit', () => {
   test.each(['float32', 'float64'] as const)('uniform and normal, %s, unaligned offsets', (dtype) => {

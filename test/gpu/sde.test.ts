@@ -3,18 +3,8 @@
  * CPU bit for bit (same ITK_HD code, separately rounded ops, own exp/log/sincos); float64 runs use
  * the platform exp and must agree to a few ulp. Skips visibly without a CUDA device.
  */
-import { backends, sde } from '../../lib';
-import { bitsOf } from '../helpers';
-
-const cuda = backends().cuda;
-const d = cuda.available ? describe : describe.skip;
-if (!cuda.available) console.log(`test/gpu/sde.test.ts skipped: CUDA unavailable (${cuda.reason ?? 'unknown'})`);
-
-function firstDiff(a: Float32Array | Float64Array, b: Float32Array | Float64Array): number {
-  const x = bitsOf(a), y = bitsOf(b);
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return i;
-  return x.length === y.length ? -1 : -2;
-}
+import { sde } from '../../lib';
+import { describeGpu as d, firstDiff } from './harness';
 
 d('CUDA fused SDE kernels match the CPU', () => {
   const cases = [
