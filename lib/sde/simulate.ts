@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import { DeviceOption, deviceCode, resolveDevice } from '../backends';
+import type { Plan } from './plan';
 import { UserRunner } from './user';
 import { DeviceArray, HostArrayFor, OutputOption, checkOutput, deviceForOutput } from '../device-array';
 import { InvalidArgumentError, ItokitError, ShapeError } from '../errors';
@@ -103,15 +104,6 @@ export interface SimResult<A = FloatArray> {
 export type DeviceSimulateOptions<D extends Dtype = Dtype> = SimulateOptions<D> & { output: 'device' };
 /** {@link SimulateOptions} asking for host results. */
 export type HostSimulateOptions<D extends Dtype = Dtype> = SimulateOptions<D> & { output?: 'host' };
-
-/** @internal Validated simulation plan shared by the fused and callback paths. */
-export interface Plan {
-  model: Model; method: Method; P: number; d: number; m: number; N: number; t0: number; t1: number; h: number;
-  a: number; b: number; refine: number; dtype: Dtype; key: [number, number]; pathOffset: number;
-  saveN0: Uint32Array; saveW: Float64Array; times: Float64Array; x: FloatArray; device: 'cpu' | 'cuda';
-  /** With output 'device': how to build the device state (x is then empty). */
-  deviceX0?: { row: FloatArray } | { all: FloatArray } | { array: DeviceArray };
-}
 
 function calculusError(msg: string): ItokitError {
   return new ItokitError('ERR_ITOKIT_CALCULUS', msg);

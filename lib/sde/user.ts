@@ -10,7 +10,7 @@ import { runNativeSync } from '../run';
 import { FloatArray, allocate } from '../validate';
 import { sdeNative } from './addon';
 import { NoiseType } from './models';
-import type { Plan } from './simulate';
+import type { Plan } from './plan';
 
 /** Native noise-type codes (native/kernels/sde_generic.h). @internal */
 export const NOISE_CODE: Record<NoiseType, number> = { diagonal: 0, additive: 1, scalar: 2, general: 3 };
