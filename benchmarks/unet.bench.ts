@@ -12,6 +12,7 @@ import { getThreads, setThreads } from '../lib/backends';
 import * as unet from '../lib/unet';
 import { runAnchor } from './anchors/anchor';
 import { BenchOptions, BenchRow, report } from './harness';
+import * as unetTesting from '../lib/testing/unet';
 
 const CIFAR = {
   _class_name: 'UNet2DModel', act_fn: 'silu', attention_head_dim: null, block_out_channels: [128, 256, 256, 256], center_input_sample: false,
@@ -98,7 +99,7 @@ function convRows(rows: BenchRow[]): void {
     const w = Float32Array.from({ length: O * I * k * k }, (_, i) => Math.cos(i * 0.11) * 0.05);
     const bias = new Float32Array(O);
     const g = { k, stride: 1, pad: k === 3 ? 1 : 0, padBr: false };
-    const r = timeCpu(() => unet.convFpTest('avx512', x, [B, I, H, H], w, bias, null, g), 5);
+    const r = timeCpu(() => unetTesting.convFpTest('avx512', x, [B, I, H, H], w, bias, null, g), 5);
     const gflops = (2 * O * I * k * k * B * H * H) / (Math.max(r.cpuMs, 1e-3) * 1e6);
     rows.push({
       case: `conv ${name}, B=${B}, 1 thr`, value: gflops, unit: 'GFLOP/s',

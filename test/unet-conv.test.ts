@@ -3,7 +3,7 @@
 // k = (ci·KH + ky)·KW + kx ascending from +0, then + bias, then + add, so each micro-kernel path
 // (scalar, AVX2+FMA, AVX-512) must equal it bit for bit, in both the direct (padded input read in
 // place) and the im2col mode, with K blocks, channel tails, stride 2 and diffusers' (0,1,0,1) pad.
-import { unet } from '../lib';
+import * as unetTesting from '../lib/testing/unet';
 
 /**
  * fma(a, b, c) of float32 values, rounded once to float32: a·b is exact in a double; s = a·b + c
@@ -80,7 +80,7 @@ describe('FP32 conv: every micro-kernel path equals the naive fma reference bit 
     const ref = reference(c, x, w, bias, add);
     let ran = 0;
     for (const path of ['scalar', 'avx2', 'avx512'] as const) {
-      const y = unet.convFpTest(path, x, [c.B, c.I, c.H, c.W], w, bias, add, c);
+      const y = unetTesting.convFpTest(path, x, [c.B, c.I, c.H, c.W], w, bias, add, c);
       if (!y) continue;
       ran++;
       let bad = 0;

@@ -9,6 +9,7 @@ import { diffusion, unet } from '../lib';
 import { setThreads } from '../lib/backends';
 import { parseSafetensors, serializeSafetensors } from '../lib/unet/safetensors';
 import { expectCode } from './helpers';
+import * as unetTesting from '../lib/testing/unet';
 
 jest.setTimeout(300_000);
 
@@ -33,7 +34,7 @@ describe('integer dot kernels (T6: SIMD accumulators equal the scalar oracle)', 
     for (const nblk of [1, 3, 144]) {
       const w = Uint8Array.from({ length: nblk * (bits === 4 ? 16 : 32) }, byte);
       const a = Uint8Array.from({ length: nblk * 128 }, byte);
-      const ref = unet.qdot('scalar', bits, w, a, nblk)!;
+      const ref = unetTesting.qdot('scalar', bits, w, a, nblk)!;
       // independent check of the scalar oracle on row 0
       let expect0 = 0;
       for (let k = 0; k < nblk * 32; k++) {
@@ -43,7 +44,7 @@ describe('integer dot kernels (T6: SIMD accumulators equal the scalar oracle)', 
       }
       expect(ref[0]).toBe(expect0);
       for (const path of ['avx2', 'avx512vnni'] as const) {
-        const r = unet.qdot(path, bits, w, a, nblk);
+        const r = unetTesting.qdot(path, bits, w, a, nblk);
         if (r === null) {
           console.log(`(${path} not available on this CPU: skipped)`);
           continue;
@@ -53,18 +54,18 @@ describe('integer dot kernels (T6: SIMD accumulators equal the scalar oracle)', 
       // register-blocked 4 rows x 4 pixels kernel equals four single-row oracle calls
       const w4r = Uint8Array.from({ length: 4 * nblk * (bits === 4 ? 16 : 32) }, byte);
       const want: number[] = [];
-      for (let i = 0; i < 4; i++) want.push(...unet.qdot('scalar', bits, w4r.subarray(i * nblk * (bits === 4 ? 16 : 32)), a, nblk)!);
+      for (let i = 0; i < 4; i++) want.push(...unetTesting.qdot('scalar', bits, w4r.subarray(i * nblk * (bits === 4 ? 16 : 32)), a, nblk)!);
       for (const path of ['scalar', 'avx2', 'avx512vnni'] as const) {
-        const r = unet.qdot(path, bits, w4r, a, nblk, true);
+        const r = unetTesting.qdot(path, bits, w4r, a, nblk, true);
         if (r) expect(Array.from(r)).toEqual(want);
       }
       // saturation corner: all 255 activations, max codes
       const wmax = new Uint8Array(w.length).fill(bits === 4 ? 0xff : 255);
       const amax = new Uint8Array(a.length).fill(255);
-      const m = unet.qdot('scalar', bits, wmax, amax, nblk)!;
+      const m = unetTesting.qdot('scalar', bits, wmax, amax, nblk)!;
       expect(m[0]).toBe(nblk * 32 * 255 * (bits === 4 ? 15 : 255));
       for (const path of ['avx2', 'avx512vnni'] as const) {
-        const r = unet.qdot(path, bits, wmax, amax, nblk);
+        const r = unetTesting.qdot(path, bits, wmax, amax, nblk);
         if (r) expect(Array.from(r)).toEqual(Array.from(m));
       }
     }
@@ -185,7 +186,7 @@ describe('quantized built-in model', () => {
     for (const m of [w4, w8, w4g]) {
       for (const [layer, I, hw] of cases) {
         const x = Float32Array.from({ length: 2 * I * hw * hw }, () => rnd() * 3 - 1);
-        const r = unet.layerCheck(m, layer, x, [2, I, hw, hw], 4 / 255, 85);
+        const r = unetTesting.layerCheck(m, layer, x, [2, I, hw, hw], 4 / 255, 85);
         expect(rel(r.integer, r.fakeQuant)).toBeLessThan(1e-6);
       }
     }
@@ -353,9 +354,9 @@ describe('quantizers (T4) against an independent float32 reference', () => {
     return [bd, bz];
   }
   test('half-to-even rounding and clamping of codes', () => {
-    const c = unet.quantizerTest('code', Float32Array.from([0.5, 1.5, 2.5, -0.5, 3.49, 300, -7, NaN]), 1, 0, 255);
+    const c = unetTesting.quantizerTest('code', Float32Array.from([0.5, 1.5, 2.5, -0.5, 3.49, 300, -7, NaN]), 1, 0, 255);
     expect(Array.from(c)).toEqual([0, 2, 2, 0, 3, 255, 0, 0]);
-    const c4 = unet.quantizerTest('code', Float32Array.from([-1, 0, 1]), 0.25, 4, 15);
+    const c4 = unetTesting.quantizerTest('code', Float32Array.from([-1, 0, 1]), 0.25, 4, 15);
     expect(Array.from(c4)).toEqual([0, 4, 8]);
   });
   test('Lp (p = 2.4) clipping search: mixed-sign, one-signed (z out of range) and constant rows', () => {
@@ -368,16 +369,16 @@ describe('quantizers (T4) against an independent float32 reference', () => {
     ];
     for (const [qmax, clamp] of [[15, false], [255, false], [255, true]] as const) {
       for (const r of rows) {
-        const [d, z] = unet.quantizerTest('lp', r, qmax, clamp ? 1 : 0);
+        const [d, z] = unetTesting.quantizerTest('lp', r, qmax, clamp ? 1 : 0);
         const [rd, rz] = lpRef(r, qmax, clamp);
         expect(d).toBe(rd);
         expect(z).toBe(rz);
       }
     }
-    const [d1, z1] = unet.quantizerTest('lp', Float32Array.from([0.3, 0.7, 0.5]), 15, 0);
+    const [d1, z1] = unetTesting.quantizerTest('lp', Float32Array.from([0.3, 0.7, 0.5]), 15, 0);
     expect(z1).toBeLessThan(0); // one-signed row: z outside [0, 15], stored as an integer-valued float
     expect(d1).toBeGreaterThan(0);
-    const [dc] = unet.quantizerTest('lp', new Float32Array(8).fill(0), 15, 0);
+    const [dc] = unetTesting.quantizerTest('lp', new Float32Array(8).fill(0), 15, 0);
     expect(dc).toBe(f(1e-8)); // constant row: Δ floored at 1e-8
   });
   test("actRange 'search': shrink search of the Min-Max range on the EMA tensors' strided subsample", () => {
@@ -392,8 +393,8 @@ describe('quantizers (T4) against an independent float32 reference', () => {
     const binary = Float32Array.from({ length: 15_000 }, () => (rnd() < 0.5 ? 0 : 1));
     for (const [x, p] of [[wide, 2], [wide, 2.4], [binary, 2]] as const) {
       const n = 5000;
-      const [m, M, d, z, kept] = unet.quantizerTest('actsearch', x, n, p);
-      const [cm, cM, cd, cz] = unet.quantizerTest('calib', x, n);
+      const [m, M, d, z, kept] = unetTesting.quantizerTest('actsearch', x, n, p);
+      const [cm, cM, cd, cz] = unetTesting.quantizerTest('calib', x, n);
       expect([m, M]).toEqual([cm, cM]); // the EMA range is unchanged by the search
       // independent subsample: stride ⌈5000/2048⌉ = 3 (odd), over the two EMA tensors
       const sub: number[] = [];
@@ -408,14 +409,14 @@ describe('quantizers (T4) against an independent float32 reference', () => {
     }
   });
   test('Min-Max and the EMA calibration update (momentum 0.95)', () => {
-    const [d, z] = unet.quantizerTest('minmax', new Float32Array(0), 0.5, 2.0);
+    const [d, z] = unetTesting.quantizerTest('minmax', new Float32Array(0), 0.5, 2.0);
     expect(d).toBe(f(2 / 255)); // lo = min(m, 0) = 0
     expect(z).toBe(0);
-    const [d2, z2] = unet.quantizerTest('minmax', new Float32Array(0), -1, 3);
+    const [d2, z2] = unetTesting.quantizerTest('minmax', new Float32Array(0), -1, 3);
     expect(d2).toBe(f(4 / 255));
     expect(z2).toBe(rint(f(1 / f(4 / 255))));
     const t1 = [-1, 2, 0.5, 0], t2 = [-3, 1, 0, 0.2], t3 = [0, 5, 1, 1];
-    const [m, M, dd, zz] = unet.quantizerTest('calib', Float32Array.from([...t1, ...t2, ...t3]), 4);
+    const [m, M, dd, zz] = unetTesting.quantizerTest('calib', Float32Array.from([...t1, ...t2, ...t3]), 4);
     let em = -1, eM = 2;
     for (const t of [t2, t3]) { em = f(f(f(0.95) * em) + f(f(0.05) * Math.min(...t))); eM = f(f(f(0.95) * eM) + f(f(0.05) * Math.max(...t))); }
     expect(m).toBe(em);
@@ -477,7 +478,7 @@ describe('Lp range search (§7.3): the vectorised, pruned search chooses what th
   // lpcompare runs both on the same values: [Δ, z] of the search and of lp_search_range_reference
   // (scalar std::pow per element, one running sum, candidates in order).
   const same = (x: Float32Array, qmax: number, clamp: boolean, p = 0): void => {
-    const r = unet.quantizerTest('lpcompare', x, qmax, clamp ? 1 : 0, p);
+    const r = unetTesting.quantizerTest('lpcompare', x, qmax, clamp ? 1 : 0, p);
     expect([r[0], r[1]]).toEqual([r[2], r[3]]);
   };
   test('every weight row of the built-in model, W4 and W8, p = 2.4', () => {

@@ -13,6 +13,7 @@ import { CIFAR_CONFIG, writeRandomUnet } from '../../benchmarks/unet-gpu.bench';
 import { unet } from '../../lib';
 import { unetNative } from '../../lib/unet/native-unet';
 import { describeGpu as d, gpuAvailable, maxRel, relL2 as rel, sameBits, TOLERANCE } from './harness';
+import * as unetTesting from '../../lib/testing/unet';
 
 const FIX = path.join(__dirname, '..', 'fixtures', 'unet');
 
@@ -146,8 +147,8 @@ d('unet on CUDA', () => {
     for (const [model, layer, I, hw] of cases) {
       for (const [B, delta, zero] of [[3, 4 / 255, 85], [1, 0.013, 0], [2, 0.02, 255]] as const) {
         const xs = inputs(B * I * hw * hw, 17 + I);
-        const cpu = unet.layerCheck(q[model], layer, xs, [B, I, hw, hw], delta, zero);
-        const gpu = unet.layerCheck(q[model], layer, xs, [B, I, hw, hw], delta, zero, { device: 'cuda' });
+        const cpu = unetTesting.layerCheck(q[model], layer, xs, [B, I, hw, hw], delta, zero);
+        const gpu = unetTesting.layerCheck(q[model], layer, xs, [B, I, hw, hw], delta, zero, { device: 'cuda' });
         expect([model, layer, B, same(gpu.integer, cpu.integer)]).toEqual([model, layer, B, true]);
         expect([model, layer, B, same(gpu.fakeQuant, cpu.fakeQuant)]).toEqual([model, layer, B, true]);
       }
@@ -175,7 +176,7 @@ describe('unet CUDA availability', () => {
     const q = await unet.quantize(fp, { weightBits: 4, calibration: { steps: 1, samplesPerStep: 2, initSamples: 2, batch: 2 } });
     const x = new Float32Array(32 * 8 * 8);
     const code = expect.objectContaining({ code: 'ERR_ITOKIT_DEVICE_UNAVAILABLE' });
-    expect(() => unet.layerCheck(q, 'down_blocks.1.resnets.0.conv1', x, [1, 32, 8, 8], 0.01, 0, { device: 'cuda' })).toThrow(code);
+    expect(() => unetTesting.layerCheck(q, 'down_blocks.1.resnets.0.conv1', x, [1, 32, 8, 8], 0.01, 0, { device: 'cuda' })).toThrow(code);
     expect(() => q.predictSync(new Float32Array(256), 500, { device: 'cuda' })).toThrow(code);
   });
 });

@@ -1,0 +1,39 @@
+// Test-only entry points of the unet area: single kernels and quantizer primitives checked against
+// references in test/unet-quant.test.ts, test/unet-conv.test.ts and test/gpu/unet.test.ts. They are
+// not part of the public API (lib/index.ts does not export lib/testing/).
+import { runNativeSync } from '../run';
+import type { UNetModel } from '../unet/model';
+import { unetNative } from '../unet/native-unet';
+
+/** Which integer kernel path this CPU uses, and the qdot entry used by tests. @internal */
+export function qdot(kernel: 'scalar' | 'avx2' | 'avx512vnni', bits: 4 | 8, w: Uint8Array, a: Uint8Array, nblk: number, rows4 = false): Int32Array | null {
+  return runNativeSync(() => unetNative().unetQdot(kernel, bits, w, a, nblk, rows4));
+}
+
+/**
+ * One FP32 convolution with a named micro-kernel path (tests against a naive fma reference); null
+ * when this CPU lacks the path. @internal
+ */
+export function convFpTest(
+  kernel: 'scalar' | 'avx2' | 'avx512', x: Float32Array, shape: [number, number, number, number], w: Float32Array, bias: Float32Array,
+  add: Float32Array | null, g: { k: number; stride: number; pad: number; padBr: boolean },
+): Float32Array | null {
+  return runNativeSync(() => unetNative().unetConvFp(kernel, x, Int32Array.from(shape), w, bias, add, Int32Array.from([g.k, g.stride, g.pad, g.padBr ? 1 : 0])));
+}
+
+/**
+ * One integer layer on an identical quantized input: the integer kernel's output (CPU, or the
+ * CUDA kernel with `device: 'cuda'`) and the fake-quant FP32 output (docs/design/unet.md). @internal
+ */
+export function layerCheck(
+  model: UNetModel, layer: string, x: Float32Array, shape: [number, number, number, number], delta: number, zero: number,
+  o: { device?: 'cpu' | 'cuda' } = {},
+): { integer: Float32Array; fakeQuant: Float32Array } {
+  const [B, , H, W] = shape;
+  return runNativeSync(() => unetNative().unetLayerCheck(model.handle, layer, x, B, H, W, delta, zero, o.device === 'cuda'));
+}
+
+/** The quantizer primitives of docs/design/unet.md, for test vectors (see native QuantTest). @internal */
+export function quantizerTest(op: 'lp' | 'lpcompare' | 'minmax' | 'code' | 'calib' | 'actsearch', data: Float32Array, a = 0, b = 0, c = 0): Float64Array {
+  return runNativeSync(() => unetNative().unetQuantTest(op, data, a, b, c));
+}
