@@ -1,5 +1,5 @@
 /**
- * fBM benchmarks (spec/fbm.md §10): the MA-fBM sampler (K = 5, exact OU step and Euler) in
+ * fBM benchmarks (docs/design/fbm.md §10): the MA-fBM sampler (K = 5, exact OU step and Euler) in
  * path-steps/s on 1 thread and on all threads, against itokit's Davies–Harte and a numpy
  * Davies–Harte and numpy exact-step MA-fBM run in the same benchmark; the cost of
  * markovCoefficients; Hurst-estimator accuracy; and the approximation-error-vs-K table.
@@ -40,7 +40,7 @@ for p0 in range(0, P//2, chunk):
     out[2*p0:2*(p0+q):2, 1:] = np.cumsum(w.real, axis=1)*(1.0/n)**H
     out[2*p0+1:2*(p0+q):2, 1:] = np.cumsum(w.imag, axis=1)*(1.0/n)**H
 t2 = time.perf_counter()
-# exact-step MA-fBM, K = 5, vectorised over paths (spec §10 anchor)
+# exact-step MA-fBM, K = 5, vectorised over paths (docs/design/fbm.md §10 anchor)
 g = 20.0**((np.arange(1, K+1) - 3)/2.0)
 dt = 1.0/n
 e = np.exp(-g*dt); mm = -np.expm1(-g*dt)/g/dt
@@ -134,9 +134,9 @@ export async function run(o: BenchOptions): Promise<void> {
   }
   const big = o.quick ? 1 << 14 : 1 << 17;
   const dBig = time(() => fbm.sampleSync({ hurst: 0.3, method: 'davies-harte', n: big, paths: 8, seed: 1 }), { runs: 3 });
-  rows.push({ case: `itokit davies-harte n = 2^${Math.log2(big)}, 8 paths, ${all} thread(s)`, value: dBig.minMs, unit: 'ms', note: 'incl. setup; spec anchor (numpy, another machine, not run here): 26 ms setup + 15 ms per pair' });
+  rows.push({ case: `itokit davies-harte n = 2^${Math.log2(big)}, 8 paths, ${all} thread(s)`, value: dBig.minMs, unit: 'ms', note: 'incl. setup; reference anchor (numpy, another machine, not run here): 26 ms setup + 15 ms per pair' });
   const ch = time(() => fbm.sampleSync({ hurst: 0.3, type: 'II', method: 'cholesky', n: 1024, paths: 1, seed: 1 }), { runs: 2 });
-  rows.push({ case: 'itokit cholesky type II n = 1024 incl. factorisation', value: ch.minMs, unit: 'ms', note: 'O(n³) in scalar C++; spec anchor (numpy/LAPACK, another machine, not run here): 48 ms' });
+  rows.push({ case: 'itokit cholesky type II n = 1024 incl. factorisation', value: ch.minMs, unit: 'ms', note: 'O(n³) in scalar C++; reference anchor (numpy/LAPACK, another machine, not run here): 48 ms' });
 
   // --- Hurst estimator accuracy (n = 4096, 200 Davies–Harte paths) --------------------------
   const hurstLines = ['| H | mean Ĥ | bias | sd(Ĥ) |', '| --- | --- | --- | --- |'];

@@ -176,7 +176,7 @@ async function runReference(quick: boolean, rows: BenchRow[]): Promise<string[]>
     const p = pot?.results[k];
     const entries = c.p.n * c.p.m;
     const bytes = entries * 8;
-    // Dense-pass floor (spec §6.1): log-Sinkhorn is nothing but passes over C, so its time per
+    // Dense-pass floor (docs/design/ot.md §6.1): log-Sinkhorn is nothing but passes over C, so its time per
     // entry-pass is what one pass costs here; SNS cannot beat densePasses × that.
     const nsPerEntryPass = (snk.timeMs * 1e6) / (snk.densePasses * entries);
     const snsFloorMs = (sns.densePasses * entries * nsPerEntryPass) / 1e6;
@@ -222,8 +222,8 @@ async function runReference(quick: boolean, rows: BenchRow[]): Promise<string[]>
   });
   return [
     `Part 2 threads: itokit ${getThreads()}; POT runs numpy (single-threaded elementwise exp/logsumexp). Times exclude building C.`,
-    'Distance from the bound (spec §6.1): a pass is one exp and one add per entry. A stand-alone loop over native/ot/vexp.h measured 1.72 ns per exp per core on this machine (0.86 ns per entry on 2 threads) and 35–40 GB/s of 2-thread reads (0.2 ns per float64 entry), so passes are exp-bound at every size here, and log-Sinkhorn (1.05–1.19 ns per entry-pass) runs within 1.2–1.4x of that exp bound. SNS cannot go below densePasses × the measured per-pass time (its "dense-pass floor"); the rest of its time, 1.1x to 3.7x the floor, is the Newton overhead: materialising P, the serial top-k selection, and the sparse Jacobi-PCG.',
-    'SNS Newton steps (spec §3.5): each line-search trial fits v to the trial u with one column pass, then one fused pass, so a Newton step costs about four passes over C (materialise, top-k, column fit, fused) plus CG.',
+    'Distance from the bound (docs/design/ot.md §6.1): a pass is one exp and one add per entry. A stand-alone loop over native/ot/vexp.h measured 1.72 ns per exp per core on this machine (0.86 ns per entry on 2 threads) and 35–40 GB/s of 2-thread reads (0.2 ns per float64 entry), so passes are exp-bound at every size here, and log-Sinkhorn (1.05–1.19 ns per entry-pass) runs within 1.2–1.4x of that exp bound. SNS cannot go below densePasses × the measured per-pass time (its "dense-pass floor"); the rest of its time, 1.1x to 3.7x the floor, is the Newton overhead: materialising P, the serial top-k selection, and the sparse Jacobi-PCG.',
+    'SNS Newton steps (docs/design/ot.md §3.5, §3.8): each line-search trial fits v to the trial u with one column pass, then one fused pass, so a Newton step costs about four passes over C (materialise, top-k, column fit, fused) plus CG.',
     'Paper rows (Tang et al., ICLR 2024, Table 1, n = 500, η = 1200) are iteration anchors only; their densities and cost scalings differ from ours (docs/design/ot.md).',
   ];
 }

@@ -2,11 +2,11 @@
  * Training steps per second of the trainers, against the same step written in PyTorch and run
  * in the same benchmark run (Debian's python3-torch, when present).
  *
- * - fOU bridge (spec/trainers.md §2, §5): one iteration = Euler rollout of 200 steps for 32 paths
+ * - fOU bridge (docs/design/trainers.md §2, §5): one iteration = Euler rollout of 200 steps for 32 paths
  *   of the 6-dimensional augmented system with the control MLP [8 → 128 → 128 → 1] (tanh), the
  *   adjoint pass over the whole trajectory, and Adam. Work: 3 · Σ in·out multiply-adds per
  *   path-step (forward, dW, dx) = 3 · 17,536 · 6,400 ≈ 337 M MACs per iteration.
- * - 2-D score matching (§3): one iteration = a batch of 256 points through [34 → 128 → 128 → 128 → 2]
+ * - 2-D score matching (docs/design/trainers.md §3): one iteration = a batch of 256 points through [34 → 128 → 128 → 128 → 2]
  *   (SiLU, 16 Fourier frequencies), loss, backward and Adam: 3 · 37,376 · 256 ≈ 28.7 M MACs.
  * GFLOP/s = 2 · MACs / time. The bound on this CPU is its FMA/vector throughput; the bridge is a
  * sequence of small (8-row) matrix products, latency- rather than bandwidth-bound.

@@ -12,7 +12,7 @@ import { backends } from '../lib/backends';
 import * as unet from '../lib/unet';
 import { BenchOptions, BenchRow, report, time } from './harness';
 
-/** diffusers config of google/ddpm-cifar10-32 (spec §5). */
+/** diffusers config of google/ddpm-cifar10-32 (docs/design/unet.md §5). */
 export const CIFAR_CONFIG = {
   _class_name: 'UNet2DModel', act_fn: 'silu', attention_head_dim: null, block_out_channels: [128, 256, 256, 256], center_input_sample: false,
   down_block_types: ['DownBlock2D', 'AttnDownBlock2D', 'DownBlock2D', 'DownBlock2D'], downsample_padding: 0, flip_sin_to_cos: false,
@@ -34,7 +34,7 @@ export interface RandomUnetConfig {
 
 /**
  * Writes config.json and diffusion_pytorch_model.safetensors of a UNet2DModel with random weights
- * into `dir`. Tensor names and shapes follow spec §4 (new attention naming), built here from the
+ * into `dir`. Tensor names and shapes follow docs/design/unet.md §2 (current attention naming), built here from the
  * config independently of the loader. Weights are uniform in ±1/√fan_in (PyTorch's default
  * bound, so activations stay O(1) through the depth); GroupNorm γ = 1 ± 0.1, β = ±0.1. A fixed
  * LCG seeded with `seed` makes the model reproducible.
@@ -152,8 +152,8 @@ export const UNET_GPU_NOTES = [
   'UNet ms/image = best wall time of predictSync(x, 500, { device }) over the batch / batch, including the upload of x and the download of eps; ' +
     'weights are resident after the first call. CPU column: the same call on all CPU threads in the same run.',
   'UNet W8A8/W4A8: integer dp4a convolutions on the layers the TFMQ plan quantizes (calibrated on one step of 4 synthetic inputs; speed only), exact temporal-feature cache. ' +
-    'CIFAR-shaped model: random weights (uniform +-1/sqrt(fan_in)), spec §5 shape.',
-  "Bound: the CIFAR-shaped UNet costs about 6.2 G multiply-adds per image (counted layer by layer from the spec §5 shape: convolutions 5.7 G, attention 0.5 G), so FP32 at 1.34 ms/image runs about 9 TFLOP/s, 14 % of the H200's ~67 TFLOP/s plain-FP32 peak (no TF32 or tensor cores, to keep CPU agreement at 1e-5); W4A8 at 0.64 ms/image is 2.1x FP32 on dp4a alone (no int8 mma.sync yet). digits16 (16x16, 0.01 G MACs per image) is launch-bound: about 100 small kernel launches per forward.",
+    'CIFAR-shaped model: random weights (uniform +-1/sqrt(fan_in)), docs/design/unet.md §5 shape.',
+  "Bound: the CIFAR-shaped UNet costs about 6.2 G multiply-adds per image (counted layer by layer from the docs/design/unet.md §5 shape: convolutions 5.7 G, attention 0.5 G), so FP32 at 1.34 ms/image runs about 9 TFLOP/s, 14 % of the H200's ~67 TFLOP/s plain-FP32 peak (no TF32 or tensor cores, to keep CPU agreement at 1e-5); W4A8 at 0.64 ms/image is 2.1x FP32 on dp4a alone (no int8 mma.sync yet). digits16 (16x16, 0.01 G MACs per image) is launch-bound: about 100 small kernel launches per forward.",
 ];
 
 /** Benchmark entry point (`itokit bench unet-gpu`). */

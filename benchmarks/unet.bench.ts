@@ -124,7 +124,7 @@ function memory(name: string, fp: unet.UNetModel, qs: { label: string; q: unet.U
   }
 }
 
-/** The three storage configurations of a quantized model (spec §7.2, §8). */
+/** The three storage configurations of a quantized model (docs/design/unet.md §7.2, §8). */
 const STORAGE = [
   { label: 'TIB f32, FP f32', o: { tibWeights: 'f32', fpWeights: 'f32' } },
   { label: 'TIB none, FP f32', o: { tibWeights: 'none', fpWeights: 'f32' } },

@@ -5,8 +5,8 @@
 // Column pass: threads per (row chunk, column), coalesced across j, partials merged in a fixed order. Per-entry
 // arithmetic is native/kernels/ot_entry.h, the same function the CPU loops call. Reductions
 // over rows (residual sums, ΣP, ⟨C,P⟩) are finished on the host in a fixed order, so results are
-// deterministic; they differ from the CPU's blocking in the last bits (spec §4.6 allows it; T12
-// checks CPU = CUDA within 1e-7).
+// deterministic; they differ from the CPU's blocking in the last bits (docs/design/ot.md §4.3; the CPU = CUDA
+// test allows 1e-7 in L1).
 #include <cmath>
 #include <memory>
 #include <vector>
@@ -69,7 +69,7 @@ __global__ void row_kernel(Cost C, std::size_t n, std::size_t m, const double* u
   }
 }
 
-// Column passes (spec §6.3, "for small m, split rows into chunks"): a thread per column looping
+// Column passes (docs/design/ot.md §6.3: for small m the rows are split into chunks): a thread per column looping
 // over all n rows leaves most of the GPU idle when m is a few thousand, so the rows are cut into
 // kColChunks(n) fixed chunks; each (chunk, column) thread writes a partial sum, and a second kernel
 // adds the partials in chunk order (deterministic, independent of the launch shape).
@@ -289,7 +289,7 @@ class CudaOps final : public DenseOps {
     ++passes;
   }
 
-  // Top-k threshold of the plan materialised last, selected on the device (spec §6.3).
+  // Top-k threshold of the plan materialised last, selected on the device (docs/design/ot.md §6.3).
   bool device_threshold(std::size_t k, double* rho) override {
     if (plan_.bytes() != n * m * sizeof(double)) return false;
     *rho = cuda_kth_largest(static_cast<const double*>(plan_.get()), n * m, k);

@@ -1,5 +1,5 @@
 // SNS on CUDA: top-k threshold by radix select and the Jacobi-PCG on the sparsified Hessian
-// (spec §3.3, §3.4, §6.3). See native/ot/ot_cuda.h.
+// (docs/design/ot.md §3.3, §3.4, §6.3). See native/ot/ot_cuda.h.
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -31,7 +31,7 @@ __global__ void radix_hist(const double* P, std::size_t nm, unsigned long long p
     if (h[t] != 0) atomicAdd(&hist[t], static_cast<unsigned long long>(h[t]));
 }
 
-// y = (M + σI)x, masked at the fixed index N−1 (spec §3.4, §6.2).
+// y = (M + σI)x, masked at the fixed index N−1 (docs/design/ot.md §3.4, §6.2).
 __global__ void spmv_rows(std::size_t n, std::size_t m, const int64_t* row_ptr, const int32_t* col, const double* val,
                           const double* R, double sigma, const double* x, double* y) {
   const std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;

@@ -1,4 +1,4 @@
-// Attention core on the GPU (spec/quantized-unet.md §4 Attention steps 4–6): for every head,
+// Attention core on the GPU (docs/design/unet.md §4, attention steps 4–6): for every head,
 // softmax(Q_h·K_hᵀ/√d)·V_h in FP32 with max subtraction, on NCHW projections (token n = y·W + x).
 // One warp per (image, head, query token): lane ℓ computes the scores of keys m ≡ ℓ (mod 32) with
 // c ascending, separately rounded, as the CPU (so scores are bit-identical); the row max is exact

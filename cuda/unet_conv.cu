@@ -1,4 +1,4 @@
-// FP32 convolution as an implicit GEMM (spec/quantized-unet.md §9 "Conv as GEMM"): M = C_out,
+// FP32 convolution as an implicit GEMM (docs/design/unet.md §9, "Conv as GEMM"): M = C_out,
 // N = B·Ho·Wo (all images of the batch in one GEMM, so small late-stage maps still fill tiles),
 // K = C_in·KH·KW in OIHW order k = (ci·KH + ky)·KW + kx. Tiles of 64 channels × 64 pixels,
 // K in steps of 16 through shared memory; the input patch is gathered on the fly (no im2col

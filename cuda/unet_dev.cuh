@@ -62,7 +62,7 @@ struct Act {
 inline void launched(const char* what) { cuda::check(cudaGetLastError(), what); }
 
 // Convolution geometry shared by the FP and integer kernels: top/left padding pt, output size from
-// pt + pb (pb = pt + 1 for diffusers' downsample_padding = 0, §4 Resamplers).
+// pt + pb (pb = pt + 1 for diffusers' downsample_padding = 0, docs/design/unet.md §4 "Resamplers").
 struct ConvGeo {
   int B, I, H, W, O, KH, KW, stride, pt, Ho, Wo;
 };

@@ -1,4 +1,4 @@
-// The UNet forward pass on the GPU (spec/quantized-unet.md §4, §7.2–7.5): the walk of
+// The UNet forward pass on the GPU (docs/design/unet.md §4, §7.2–7.5): the walk of
 // native/unet/unet_model.cc (same layer plan, same quantizers, same epilogues) over device-resident
 // weights and device activations.
 //
@@ -130,7 +130,7 @@ class Walk {
         Act s = std::move(skips.back());
         skips.pop_back();
         Act cat(h.B, h.C + s.C, h.H, h.W, s_);
-        dev::concat(h.p(), h.C, s.p(), s.C, h.B, static_cast<int>(h.plane()), cat.p(), s_);  // [h, skip] (§4 step 6)
+        dev::concat(h.p(), h.C, s.p(), s.C, h.B, static_cast<int>(h.plane()), cat.p(), s_);  // [h, skip] (§4 "Blocks")
         h = resnet(b.resnets[j], cat, ri++);
         if (j < b.attns.size()) h = attn(b.attns[j], h);
       }
@@ -156,7 +156,7 @@ class Walk {
     int stride;
   };
 
-  // The temporal features of this call (§4 step 2, §7.2): quantized modes with the exact cache read
+  // The temporal features of this call (§4 "Time embedding", §7.2): quantized modes with the exact cache read
   // them on the host (call_temporal: the CPU's lookup, misses computed in FP32 and counted) and
   // upload [B, tib_width]; otherwise the time MLP and every time_emb_proj run here, from e(t).
   void temporal(const std::vector<int64_t>& t, int B) {

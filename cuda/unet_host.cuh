@@ -25,7 +25,7 @@ DeviceBuffer upload(const T* src, std::size_t n, cudaStream_t s) {
 }
 
 // The geometry of conv layer c on a [B, c.I, H, W] input: top/left padding pt, bottom/right
-// pt + 1 for diffusers' downsample_padding = 0 (§4 Resamplers).
+// pt + 1 for diffusers' downsample_padding = 0 (docs/design/unet.md §4 "Resamplers").
 inline ConvGeo conv_geometry(const Conv& c, int B, int H, int W) {
   const int pt = c.pad, pb = c.pad + (c.pad_br ? 1 : 0);
   const ConvGeo g{B, c.I, H, W, c.O, c.KH, c.KW, c.stride, pt, (H + pt + pb - c.KH) / c.stride + 1,

@@ -1,4 +1,4 @@
-// Elementwise and layout kernels of the CUDA UNet (spec/quantized-unet.md §4, §7.4): nearest ×2
+// Elementwise and layout kernels of the CUDA UNet (docs/design/unet.md §4, §7.4): nearest ×2
 // upsampling, channel concatenation, the scaled residual, SiLU, input centring, and the
 // activation quantizer (u8 NHWC codes for the integer GEMM; quantize-dequantize for fake quant).
 // Per-element math is the ITK_HD code the CPU runs (unet_elem.h, quant_ops.h). Grid-stride loops.

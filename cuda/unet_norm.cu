@@ -1,4 +1,4 @@
-// GroupNorm(+SiLU) on the GPU (spec/quantized-unet.md §4): one block per (image, group); the
+// GroupNorm(+SiLU) on the GPU (docs/design/unet.md §4): one block per (image, group); the
 // group's C/G·H·W values are contiguous in NCHW. Two passes as on the CPU: μ = Σx/n, then
 // σ² = Σ(x − float(μ))²/n, each summed in double by a fixed thread→element mapping and a fixed
 // shared-memory tree, so the result never depends on scheduling (deterministic, run to run).

@@ -1,4 +1,4 @@
-// W4A8 / W8A8 integer convolution on the GPU (spec/quantized-unet.md §9 "CUDA"): an implicit GEMM
+// W4A8 / W8A8 integer convolution on the GPU (docs/design/unet.md §9, "CUDA"): an implicit GEMM
 // over NHWC u8 activation codes and the kernel-layout weight codes of native/unet/qdot.h.
 // Tiles of 64 channels × 64 pixels (pixels of all images in one GEMM); K advances one 32-code
 // block at a time through shared memory as eight 4-code words; each thread owns 4 × 4 outputs

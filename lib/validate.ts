@@ -58,7 +58,7 @@ export function checkDtype(v: unknown, fallback: Dtype = 'float32'): Dtype {
   return v;
 }
 
-/** Splits a seed into the Philox key words (lo, hi) of docs/design/randomness.md */
+/** Splits a seed into the Philox key words (lo, hi) of docs/design/randomness.md §1 */
 export function seedKey(seed: unknown): [number, number] {
   if (typeof seed === 'bigint') {
     if (seed < 0n || seed >= 1n << 64n) throw new InvalidArgumentError(`seed must be in [0, 2^64), got ${seed}`);

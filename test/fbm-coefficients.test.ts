@@ -1,7 +1,7 @@
 /**
- * MA-fBM weights (spec/fbm.md §3, §9.1, §9.2, §9.5, §9.8): closed forms vs quadrature of the
- * defining integrals (tools/fbm_reference.py, mpmath), the spec's 50-digit relative-error
- * tables, reference weights, the H = ½ Brownian limit and dω/dH.
+ * MA-fBM weights (docs/design/fbm.md §3, §9): closed forms vs quadrature of the
+ * defining integrals (tools/fbm_reference.py, mpmath), the tabulated relative errors
+ * (50-digit reference values), reference weights, the H = ½ Brownian limit and dω/dH.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -41,7 +41,7 @@ describe('fbm.markovCoefficients: closed forms', () => {
     expect(worst).toBeLessThan(1e-9);
   });
 
-  test('V_I, V_II vs quadrature (1e-10) and the spec table', () => {
+  test('V_I, V_II vs quadrature (1e-10) and tabulated values', () => {
     for (const v of ref.variance) {
       expect(rel(fbm.gammaVariance(v.hurst, 'I'), v.V1)).toBeLessThan(1e-10);
       expect(rel(fbm.gammaVariance(v.hurst, 'II'), v.V2)).toBeLessThan(1e-10);
@@ -57,7 +57,7 @@ describe('fbm.markovCoefficients: closed forms', () => {
     }
   });
 
-  // §3 acceptance values, T_ω = 1, γ = gammaByGammaMax(K, 20); 1 % or 1e-12 absolute below 1e-9.
+  // Relative-error tables (docs/design/fbm.md §3), T_ω = 1, γ = gammaByGammaMax(K, 20); 1 % or 1e-12 absolute below 1e-9.
   const tableII: Record<number, (number | null)[]> = {
     0.1: [0.3947, 0.2405, 0.2397, 0.2294, 0.2142],
     0.3: [0.03120, 0.01131, 0.008447, 0.007762, 0.006377],
@@ -147,7 +147,7 @@ describe('fbm.markovCoefficients: closed forms', () => {
   });
 });
 
-describe('type II at H = 1/2 is Brownian motion (§9.5)', () => {
+describe('type II at H = 1/2 is Brownian motion', () => {
   test('K = 5: relativeError ≤ 1e-9, |ω̄ − 1| ≤ 2e-5, sup |Cov − min(s,t)| ≤ 1e-5', () => {
     const r = fbm.markovCoefficients({ hurst: 0.5, type: 'II', K: 5, T: 1 });
     expect(r.relativeError).toBeLessThan(1e-9);
@@ -158,18 +158,18 @@ describe('type II at H = 1/2 is Brownian motion (§9.5)', () => {
     for (let i = 0; i < times.length; i++)
       for (let j = 0; j < times.length; j++) sup = Math.max(sup, Math.abs(C[i * times.length + j] - Math.min(times[i], times[j])));
     expect(sup).toBeLessThan(1e-5);
-    expect(sup).toBeGreaterThan(1e-7); // the approximation is not trivially exact (spec: 4.05e-6)
+    expect(sup).toBeGreaterThan(1e-7); // the approximation is not trivially exact (reference value 4.05e-6)
   });
   test('K = 7: relativeError ≤ 1e-8', () => {
     expect(fbm.markovCoefficients({ hurst: 0.5, type: 'II', K: 7 }).relativeError).toBeLessThan(1e-8);
   });
-  test('type I at H = 1/2 is not BM (P7): 0.0128 at T = 1, 0.073 at T = 6', () => {
+  test('type I at H = 1/2 is not BM: 0.0128 at T = 1, 0.073 at T = 6', () => {
     expect(rel(fbm.markovCoefficients({ hurst: 0.5, type: 'I', T: 1 }).relativeError, 0.0128)).toBeLessThan(0.01);
     expect(rel(fbm.markovCoefficients({ hurst: 0.5, type: 'I', T: 6 }).relativeError, 0.073)).toBeLessThan(0.01);
   });
 });
 
-describe('dω/dH (§8, §9.8)', () => {
+describe('dω/dH: differences and series vs a stencil of the full solve', () => {
   test('type I differences and type II analytic ∂P/∂a agree with a 5-point stencil (h = 1e-3) of the full solve to 1e-6', () => {
     for (const type of ['I', 'II'] as const) {
       for (const hurst of [0.05, 0.2, 0.5, 0.8, 0.95]) {

@@ -1,5 +1,5 @@
 /**
- * fractionalSDE: MA-fBM-driven user models on the generic SDE engine (spec/fbm.md §5). The
+ * fractionalSDE: MA-fBM-driven user models on the generic SDE engine (docs/design/fbm.md §5). The
  * augmented system integrated by `sde.simulate` (Euler) must reproduce the fused fbm.simulate
  * Euler scheme on the same Brownian path, and the Stratonovich form must be accepted by Heun.
  */

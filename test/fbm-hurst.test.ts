@@ -1,12 +1,12 @@
 /**
- * Hurst estimation (spec/fbm.md §7, §9.7) on exact Davies–Harte paths, n = 4096, and the MA-fBM
+ * Hurst estimation (docs/design/fbm.md §7, §9) on exact Davies–Harte paths, n = 4096, and the MA-fBM
  * covariance approaching exact fBM as K grows.
  */
 import { fbm } from '../lib';
 import { covariance, estimateHurstSync, estimateHurst } from '../lib/fbm/analysis';
 import { expectCode } from './helpers';
 
-describe('estimateHurst: second-order variogram on lags 1, 2, 4, 8, 16 (§9.7)', () => {
+describe('estimateHurst: second-order variogram on lags 1, 2, 4, 8, 16', () => {
   for (const hurst of [0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9]) {
     test(`200 Davies–Harte paths, n = 4096, H = ${hurst}: |mean Ĥ − H| ≤ 0.005, sd ≤ 0.02`, () => {
       const n = 4096;
@@ -30,7 +30,7 @@ describe('estimateHurst: second-order variogram on lags 1, 2, 4, 8, 16 (§9.7)',
     const c = estimateHurstSync(inc, { length: n, increments: true });
     a.hurst.forEach((h, i) => expect(Math.abs(h - c.hurst[i])).toBeLessThan(1e-9));
   });
-  test('MA-fBM is Brownian below 1/γmax (P9): Ĥ ≈ 0.5 at Δ = 1/4096 whatever H', () => {
+  test('MA-fBM is Brownian below 1/γmax: Ĥ ≈ 0.5 at Δ = 1/4096 whatever H', () => {
     const { paths } = fbm.sampleSync({ hurst: 0.2, n: 4096, paths: 50, seed: 8, dtype: 'float64' });
     const est = estimateHurstSync(paths, { length: 4097 });
     expect(Math.abs(est.mean - 0.5)).toBeLessThan(0.02);
@@ -45,7 +45,7 @@ describe('estimateHurst: second-order variogram on lags 1, 2, 4, 8, 16 (§9.7)',
   });
 });
 
-describe('MA-fBM approaches exact fBM as K grows (§3 table)', () => {
+describe('MA-fBM approaches exact fBM as K grows', () => {
   test('type II, H = 0.7: sup |Cov_markov − Cov_exact| on [0, 1] shrinks with K and tracks relativeError', () => {
     const times = Array.from({ length: 41 }, (_, i) => i / 40);
     const exact = covariance({ process: 'exact', type: 'II', hurst: 0.7, times });

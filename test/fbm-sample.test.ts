@@ -1,5 +1,5 @@
 /**
- * MA-fBM and exact fBM sampling (spec/fbm.md §4, §6, §9.2-9.4, §9.6, §9.9): Monte Carlo
+ * MA-fBM and exact fBM sampling (docs/design/fbm.md §4, §6, §9): Monte Carlo
  * covariances within 5 standard errors of the closed forms, strong order of Euler vs the exact
  * OU step, normalisation, reproducibility across threads / batch splits, and bad input.
  */
@@ -63,7 +63,7 @@ function eulerCov(type: 'I' | 'II', g: Float64Array, w: Float64Array, dt: number
   );
 }
 
-describe('MA-fBM Monte Carlo covariance (§9.3): N = 2e5, K = 5, Δ = 0.01, T = 1', () => {
+describe('MA-fBM Monte Carlo covariance vs the closed form: N = 2e5, K = 5, Δ = 0.01, T = 1', () => {
   const N = 200_000;
   const ts = [0.25, 0.5, 0.75, 1];
   const idx = ts.map((t) => Math.round(t * 100));
@@ -87,7 +87,7 @@ describe('MA-fBM Monte Carlo covariance (§9.3): N = 2e5, K = 5, Δ = 0.01, T = 
   }
 });
 
-describe('exact step vs Euler on the same Brownian path (§9.4)', () => {
+describe('exact step vs Euler on the same Brownian path', () => {
   test('type II, H = 0.7, gamma: RMS of B̂_exact(1) − B̂_Euler(1) and strong order 1', () => {
     const want = [0.0118, 0.00565, 0.00274, 0.00136];
     const rms = [50, 100, 200, 400].map((n) => {
@@ -117,7 +117,7 @@ describe('exact step vs Euler on the same Brownian path (§9.4)', () => {
   });
 });
 
-describe('normalisation (§9.2)', () => {
+describe('normalisation: gamma vs unit', () => {
   test("'gamma' paths are √V × 'unit' paths (markov and exact generators)", () => {
     for (const [method, type] of [['markov', 'I'], ['markov', 'II'], ['davies-harte', 'I'], ['cholesky', 'II'], ['hosking', 'I']] as const) {
       const o = { hurst: 0.3, type, method, n: 50, paths: 6, seed: 3, dtype: 'float64' as const };
@@ -129,7 +129,7 @@ describe('normalisation (§9.2)', () => {
   });
 });
 
-describe('Davies–Harte (§9.6)', () => {
+describe('Davies–Harte: eigenvalues, stable ρ and covariance', () => {
   test('circulant eigenvalues are ≥ 0 with the stable ρ and reproduce ρ by inverse FFT', () => {
     for (const hurst of [0.01, 0.1, 0.5, 0.9, 0.99]) {
       for (const n of [2, 3, 1000, 65536]) {
@@ -178,7 +178,7 @@ describe('Davies–Harte (§9.6)', () => {
   }
 });
 
-describe('Cholesky and Hosking (§9.6)', () => {
+describe('Cholesky and Hosking: covariance', () => {
   const ts = [0.25, 0.5, 0.75, 1];
   const n = 128;
   const idx = ts.map((t) => t * n);
@@ -191,7 +191,7 @@ describe('Cholesky and Hosking (§9.6)', () => {
   }
 });
 
-describe('reproducibility (§9.9)', () => {
+describe('reproducibility: same bits across threads, path chunks and lane groups', () => {
   const threads0 = getThreads();
   afterAll(() => setThreads(threads0));
   const cases = [

@@ -1,6 +1,6 @@
 /**
- * fBM-driven SDEs (spec/fbm.md §5, §8): the fused simulator against the exact covariance
- * recursions of its two schemes, the MA-fBM sampler, the spec's L* values, the controlled Euler
+ * fBM-driven SDEs (docs/design/fbm.md §5, §8): the fused simulator against the exact covariance
+ * recursions of its two schemes, the MA-fBM sampler, the reference L* values, the controlled Euler
  * step of the trainer, and the rough-volatility example.
  */
 import { fbm } from '../lib';
@@ -14,7 +14,7 @@ const add = (a: M, b: M): M => mat(a.length, (i, j) => a[i][j] + b[i][j]);
 
 /**
  * Covariance recursion of Z = (X, Y_1..Y_K) for the fOU prior (X(0) = 0): per step Z ← MZ + noise.
- * Euler: M = I + FΔ, noise GΔW (spec §8). Exact: Y ← e^{−γΔ}Y + ξ, X ← (1−θΔ)X + σΣω(ΔY),
+ * Euler: M = I + FΔ, noise GΔW (docs/design/fbm.md §8). Exact: Y ← e^{−γΔ}Y + ξ, X ← (1−θΔ)X + σΣω(ΔY),
  * noise N ξ with Cov ξ = S. Returns P(t) at every step and M.
  */
 function recursion(scheme: 'euler' | 'exact', theta: number, sigma: number, g: Float64Array, w: Float64Array, type: 'I' | 'II', dt: number, N: number): { Ps: M[]; Mx: M } {
@@ -68,7 +68,7 @@ describe('fBM-driven fOU: fused simulator vs covariance recursions', () => {
       });
     }
   }
-  test('the Euler recursion reproduces the spec §8 L* values (T = 2, Δ = 0.01, σ_obs = 0.1, T_ω = 2)', () => {
+  test('the Euler recursion reproduces the reference L* values (T = 2, Δ = 0.01, σ_obs = 0.1, T_ω = 2)', () => {
     for (const [theta, hurst, want] of [[0, 0.7, 2.6996], [1, 0.7, 1.9455], [0, 0.3, 2.5129], [2, 0.9, 1.2108]]) {
       const c = fbm.markovCoefficients({ hurst, type: 'I', T: 2 });
       const rec = recursion('euler', theta, 1, c.gammas, c.omegas, 'I', 0.01, 200);
@@ -84,7 +84,7 @@ describe('fBM-driven fOU: fused simulator vs covariance recursions', () => {
   });
 });
 
-describe('controlled Euler step (trainer form, §5 posterior)', () => {
+describe('controlled Euler step (trainer form: posterior under a control u)', () => {
   const model = fbm.models.fou({ theta: 0.5, mu: 0, sigma: 1 });
   const o = { hurst: 0.7, type: 'II' as const, paths: 4000, x0: [0], t1: 1, steps: 100, seed: 17 };
   test('u = 0 is the prior Euler simulation, bit for bit; KL stays 0', () => {

@@ -1,4 +1,4 @@
-// The project-owned float32 log, sin/cos and exp (spec/sde.md §2.4) against float64 libm, over
+// The project-owned float32 log, sin/cos and exp (docs/design/randomness.md §5) against float64 libm, over
 // every input Box–Muller can feed them.
 import { native } from '../lib/native';
 import { logRef, sincosRef } from './reference/philox';

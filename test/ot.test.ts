@@ -1,5 +1,5 @@
 /**
- * Entropic OT (spec/sinkhorn.md §8): validation, marginals, duality gap, SNS = Sinkhorn, iteration
+ * Entropic OT (docs/design/ot.md §8): validation, marginals, duality gap, SNS = Sinkhorn, iteration
  * counts, small reg, float32, batched = looped, thread determinism, POT fixtures, trivial cases.
  * Every reference value is computed here independently (plain JS sums over the returned plan) or
  * comes from POT (test/fixtures/ot/pot_r3.json, made by tools/ot_pot_fixtures.py).
@@ -48,7 +48,7 @@ function dot(x: ArrayLike<number>, y: ArrayLike<number>): number {
   return s;
 }
 
-/** Altschuler–Weed–Rigollet rounding onto the transport polytope (spec T3), in plain JS. */
+/** Altschuler–Weed–Rigollet rounding onto the transport polytope (docs/design/ot.md §1.3), in plain JS. */
 function roundPlan(P: ArrayLike<number>, a: ArrayLike<number>, b: ArrayLike<number>): Float64Array {
   const n = a.length, m = b.length;
   const F = Float64Array.from(P);
@@ -101,7 +101,7 @@ function dual(p: { a: Float64Array; b: Float64Array; C: Float64Array }, f: Float
 const solve = (p: P, reg: number, method: ot.OtMethod, extra: Partial<ot.SinkhornOptions> = {}) =>
   ot.sinkhornSync(p.a, p.b, p.C, { reg, method, ...extra });
 
-describe('T1 validation', () => {
+describe('input validation: coded errors, renormalised near-balanced mass', () => {
   const a = new Float64Array([0.5, 0.5]);
   const b = new Float64Array([0.25, 0.75]);
   const C = new Float64Array([0, 1, 1, 0]);
@@ -141,7 +141,7 @@ describe('T1 validation', () => {
   });
 });
 
-describe('T2 marginals and T3 duality gap', () => {
+describe('marginals converge and the rounded plan closes the duality gap', () => {
   const cases: [string, P, number, ('sns' | 'sinkhorn')[]][] = [
     ['R1 n=200 reg 1e-2', R1, 1e-2, ['sinkhorn', 'sns']],
     ['R2-L2 reg 1e-2', R2L2, 1e-2, ['sinkhorn', 'sns']],
@@ -158,7 +158,7 @@ describe('T2 marginals and T3 duality gap', () => {
         const err = marginalError(r.plan!, p.a, p.b);
         expect(err).toBeLessThanOrEqual(1e-9);
         expect(Math.abs(err - r.marginalError)).toBeLessThan(1e-12);
-        // T3: E(round(P)) − D(f, g) ∈ [−1e-12, 1e-8]; D from the potentials, E from the plan.
+        // Duality gap: E(round(P)) − D(f, g) ∈ [−1e-12, 1e-8]; D from the potentials, E from the plan.
         const gap = primal(roundPlan(r.plan!, p.a, p.b), p.C, reg) - dual(p, r.f, r.g, reg);
         expect(gap).toBeGreaterThanOrEqual(-1e-12);
         expect(gap).toBeLessThanOrEqual(1e-8);
@@ -180,7 +180,7 @@ describe('T2 marginals and T3 duality gap', () => {
   });
 });
 
-describe('T4 SNS = Sinkhorn', () => {
+describe('SNS and Sinkhorn reach the same plan, costs and potentials', () => {
   const cases: [string, P, number][] = [
     ['R3 reg 1e-2', R3, 1e-2],
     ['R3 reg 1e-3', R3, 1e-3],
@@ -204,7 +204,7 @@ describe('T4 SNS = Sinkhorn', () => {
   }
 });
 
-describe('T5 iteration counts (R1, n = 200, reg 1/1200)', () => {
+describe('iteration counts on R1 (n = 200, reg 1/1200): SNS converges where log-Sinkhorn does not', () => {
   for (const seed of [0, 1, 2, 3]) {
     test(`seed ${seed}: SNS ≤ 50 Newton steps and ≤ 500 Sinkhorn iterations`, () => {
       const p = ot.referenceProblem('R1', { n: 200, seed });
@@ -236,12 +236,12 @@ describe('issue acceptance: SNS needs ≥ 10x fewer iterations than log-Sinkhorn
     // Warm-up and fallback Sinkhorn iterations count (iterations = sinkhornIters + newtonIters).
     expect(sns.iterations).toBe(sns.sinkhornIters + sns.newtonIters);
     expect(snk.iterations / sns.iterations).toBeGreaterThanOrEqual(10);
-    // Same solution (T4 tolerance on the plan).
+    // Same solution (the SNS = Sinkhorn tolerance on the plan).
     expect(l1(sns.plan!, snk.plan!)).toBeLessThanOrEqual(1e-7);
   }, 60000);
 });
 
-describe('T6 small reg and scale invariance', () => {
+describe('small reg stays finite; cost scaling and shifts leave the plan unchanged', () => {
   const all = (x: ArrayLike<number>) => Array.prototype.every.call(x, Number.isFinite);
   for (const [name, p] of [['R1', R1], ['R3', R3]] as const) {
     for (const dtype of ['float64', 'float32'] as const) {
@@ -267,7 +267,7 @@ describe('T6 small reg and scale invariance', () => {
   });
 });
 
-describe('T7 float32 vs float64 (R3)', () => {
+describe('float32 vs float64 on R3: tolerance, plan and cost agreement', () => {
   for (const reg of [1e-2, 1e-3]) {
     test(`reg ${reg}`, () => {
       const r64 = solve(R3, reg, 'sns');
@@ -292,7 +292,7 @@ describe('T7 float32 vs float64 (R3)', () => {
   }
 });
 
-describe('T8 batched = looped, T9 thread determinism', () => {
+describe('batched = looped, and results independent of the thread count', () => {
   const n = 120;
   const probs = [0, 1, 2, 3, 4, 5, 6].map((k) =>
     k % 2 === 0 ? ot.referenceProblem('R1', { n, seed: k }) : ot.referenceProblem('R3', { n, m: n, seed: k }),
@@ -351,7 +351,7 @@ describe('T8 batched = looped, T9 thread determinism', () => {
   });
 });
 
-describe('T10 POT fixtures (R3 400×300)', () => {
+describe('agreement with POT fixtures (R3 400×300)', () => {
   const fx = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'ot', 'pot_r3.json'), 'utf8'));
   test('the exported problem is the one POT solved', () => {
     let s = 0;
@@ -382,7 +382,7 @@ describe('T10 POT fixtures (R3 400×300)', () => {
   }
 });
 
-describe('T11 trivial problems', () => {
+describe('trivial problems: P = a bᵀ without Newton steps', () => {
   test('n = 1, m = 1 and constant C give P = a bᵀ with 0 Newton steps', () => {
     const b = new Float64Array([0.2, 0.3, 0.5]);
     const a = new Float64Array([0.1, 0.6, 0.3]);
@@ -435,7 +435,7 @@ describe('options, async, abort, progress, history', () => {
   });
 });
 
-describe('reference problems follow the spec §7 counter layout', () => {
+describe('reference problems follow their Philox counter layout', () => {
   // counter = (index >> 2, 0, problem, tag), word index & 3, key = seed; checked with the
   // independent TypeScript Philox model.
   const word = (seed: number, problem: number, tag: number, index: number) => philoxRef([index >>> 2, 0, problem, tag], [seed, 0])[index & 3];

@@ -4,7 +4,7 @@ import { bitsOf, expectCode, expectRejectCode, meanVar } from './helpers';
 
 const hex = (s: string): number[] => s.split(' ').map((w) => parseInt(w, 16));
 
-// Random123 tests/kat_vectors, philox4x32_10 (spec/sde.md §2.1).
+// Random123 tests/kat_vectors, philox4x32_10 (docs/design/randomness.md §1).
 const KAT: [string, string, string][] = [
   ['00000000 00000000 00000000 00000000', '00000000 00000000', '6627e8d5 e169c58d bc57ac4c 9b00dbd8'],
   ['ffffffff ffffffff ffffffff ffffffff', 'ffffffff ffffffff', '408f276d 41c83b0e a20bc7c6 6d5451fd'],
@@ -35,7 +35,7 @@ describe('philox4x32', () => {
   });
 });
 
-describe('counter layout (spec §2.2)', () => {
+describe('counter layout: words of the Philox block of (seed, stream, path, step)', () => {
   test('bits follow (seed, stream, path, step, block) exactly', () => {
     const seed = 0x1234_5678_9abc_def0n;
     const cases = [

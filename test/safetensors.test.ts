@@ -1,4 +1,4 @@
-// safetensors reader/writer: spec/quantized-unet.md §3 rules and the T10 malformed-file table.
+// safetensors reader/writer: the reader rules of docs/design/unet.md §3 and a malformed file for each.
 import { ModelFormatError } from '../lib/errors';
 import { SafetensorsError, halfToFloat, parseSafetensors, serializeSafetensors, toFloat32 } from '../lib/unet/safetensors';
 
@@ -91,7 +91,7 @@ describe('safetensors reader', () => {
 });
 
 describe('safetensors writer', () => {
-  test('round trip is exact and deterministic; layout follows §3', () => {
+  test('round trip is exact and deterministic; layout: metadata first, tensors sorted, header padded to 8 bytes', () => {
     const t = {
       z8: { dtype: 'U8', shape: [3], data: new Uint8Array([1, 2, 3]) },
       a32: { dtype: 'F32', shape: [2], data: new Float32Array([1.5, -2]) },

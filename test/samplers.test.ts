@@ -1,5 +1,5 @@
 /**
- * Sampler acceptance tests (spec/sde.md §8.9–8.13, 8.15) on a 2-D Gaussian mixture with a
+ * Sampler acceptance tests (docs/design/sde.md §8, items 9–13) on a 2-D Gaussian mixture with a
  * closed-form score: means (±2, ±2), variance 0.25·I, weights (0.1, 0.2, 0.3, 0.4).
  */
 import { diffusion, ot, sde } from '../lib';
@@ -57,7 +57,7 @@ function checkW2(x: Float32Array, label: string): void {
   expect(v).toBeLessThanOrEqual(1.5 * w2Base + 0.02);
 }
 
-describe('samplers on the 2-D Gaussian mixture (spec §8.9)', () => {
+describe('samplers on the 2-D Gaussian mixture: means, mode weights and W2 to exact samples', () => {
   const vp = sde.models.vp();
   const ve = sde.models.ve();
   const vpScore = { kind: 'score' as const, fn: diffusion.gmm({ ...spec, process: vp }).score };
@@ -120,7 +120,7 @@ describe('samplers on the 2-D Gaussian mixture (spec §8.9)', () => {
 describe('determinism and round trips', () => {
   const { alphasCumprod } = diffusion.schedules.linearBetas();
   const epsModel = target.epsModel(alphasCumprod);
-  test('DDIM η = 0: same x_T, different seeds → bit-identical (spec §8.10)', () => {
+  test('DDIM η = 0: same x_T, different seeds → bit-identical', () => {
     const x = new Float32Array(512 * 2).map((_, i) => Math.sin(i) * 1.3);
     const a = diffusion.ddimSync({ epsModel, alphasCumprod, batch: 512, dim: 2, seed: 1, steps: 50, x });
     const b = diffusion.ddimSync({ epsModel, alphasCumprod, batch: 512, dim: 2, seed: 999, steps: 50, x });
@@ -140,7 +140,7 @@ describe('determinism and round trips', () => {
     j.set(b, 200);
     expect(Array.from(bitsOf(j))).toEqual(Array.from(bitsOf(all)));
   });
-  test('probability-flow round trip x → z → x′ (VP, rtol = atol = 1e-5): RMS ≤ 1e-3 (spec §8.11)', () => {
+  test('probability-flow round trip x → z → x′ (VP, rtol = atol = 1e-5): RMS ≤ 1e-3', () => {
     const vp = sde.models.vp();
     const model = { kind: 'score' as const, fn: diffusion.gmm({ ...spec, process: vp }).score };
     const x = exactA.slice(0, 2048);
@@ -174,7 +174,7 @@ describe('determinism and round trips', () => {
   });
 });
 
-describe('time shift and schedules (spec §8.12, 8.13)', () => {
+describe('time shift and schedules', () => {
   const ac = new Float64Array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2]); // 1 − ᾱ = 0.1 … 0.8
   test('argmin over the window, clipping at the edges, ties to the smallest τ', () => {
     const r = diffusion.shiftedAlphas(ac, new Float64Array([0.52, 0.05, 0.99, 0.45]), 3, 4);
@@ -226,7 +226,7 @@ describe('time shift and schedules (spec §8.12, 8.13)', () => {
   });
 });
 
-describe('sampler errors (spec §8.15)', () => {
+describe('sampler errors: abort and coded errors', () => {
   const vp = sde.models.vp();
   const g = diffusion.gmm({ ...spec, process: vp });
   test('Sync twins reject async callbacks; aborted signals reject; bad shapes throw coded errors', async () => {
@@ -247,7 +247,7 @@ describe('sampler errors (spec §8.15)', () => {
   });
 });
 
-describe('DDIM as diffusers DDIMScheduler (spec/quantized-unet.md §6, T2)', () => {
+describe('DDIM as diffusers DDIMScheduler: timesteps, float32 schedule, clip_sample', () => {
   const ac = diffusion.schedules.linearBetas(1000, 1e-4, 0.02, { float32: true }).alphasCumprod;
   test('timestep spacings equal numpy/diffusers values', () => {
     // values printed by numpy with diffusers' formulas (set_timesteps)

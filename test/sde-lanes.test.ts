@@ -1,6 +1,6 @@
 // The CPU draws a step's noise for 16 paths at once (SIMD across paths) in the fused GBM, CIR,
 // Heston and linear additive (OU, VP, sub-VP, VE) kernels. This checks those trajectories against a step-by-step float32 emulation of
-// spec/sde.md (§2.2 counter layout, §3 Euler–Maruyama) built on the independent TS RNG model, for
+// the counter layout (docs/design/randomness.md §2) and Euler–Maruyama (docs/design/sde.md §3), built on the independent TS RNG model, for
 // path counts and offsets that leave partial groups of lanes.
 import { createHash } from 'crypto';
 import { execFileSync } from 'child_process';

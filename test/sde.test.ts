@@ -1,5 +1,5 @@
 /**
- * Acceptance tests of spec/sde.md §8 for the SDE engine: strong/weak order, OU stationary
+ * Acceptance tests of docs/design/sde.md §8 for the SDE engine: strong/weak order, OU stationary
  * variance, CIR positivity, SRA1 order, bit-reproducibility and coded errors.
  */
 import { rng, sde, setThreads, getThreads } from '../lib';
@@ -32,7 +32,7 @@ function meanAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return s / a.length;
 }
 
-describe('Brownian increments follow the counter layout (spec §2.2, 2.5)', () => {
+describe('Brownian increments and space-time areas follow the counter layout', () => {
   test('one Euler step of dX = dW equals sqrt(h)·z from rng.randn (same path ids, step 0)', () => {
     const m = sde.define({ dim: 3, noise: 'diagonal', calculus: 'ito', drift: (_t, _x, out) => out.fill(0), diffusion: (_t, _x, out) => out.fill(1) });
     const r = sde.simulateSync(m, { paths: 5, x0: [0, 0, 0], t1: 0.25, steps: 1, method: 'euler', seed: 11, pathOffset: 7, dtype: 'float64' });
@@ -50,7 +50,7 @@ describe('Brownian increments follow the counter layout (spec §2.2, 2.5)', () =
   });
 });
 
-describe('strong order on GBM (spec §8.3)', () => {
+describe('strong order on GBM: log–log slope of the pathwise error', () => {
   const model = sde.models.gbm({ mu: 2, sigma: 1 });
   const P = 10_000, fine = 2 ** 11;
   const base = { paths: P, x0: [1], t1: 1, seed: 2024, dtype: 'float64' as const };
@@ -73,7 +73,7 @@ describe('strong order on GBM (spec §8.3)', () => {
   });
 });
 
-describe('OU (spec §8.4, 8.5)', () => {
+describe('OU: weak order and stationary variance', () => {
   acceptance('weak order of EM on OU moments: slope in [0.8, 1.2], each estimate within 4 SE of the EM recursion', () => {
     const P = 2 ** 22;
     const model = sde.models.ou({ theta: 1, mu: 0, sigma: 1 });
@@ -137,7 +137,7 @@ describe('OU (spec §8.4, 8.5)', () => {
   });
 });
 
-describe('CIR full truncation (spec §8.6)', () => {
+describe('CIR full truncation: non-negative saves and the exact mean', () => {
   test('every saved value is finite and ≥ 0; mean at T = 1 within 4 SE + 0.01 of θ', () => {
     const P = 100_000;
     const r = sde.simulateSync(sde.models.cir({ kappa: 0.5, theta: 0.04, xi: 1 }), {
@@ -154,7 +154,7 @@ describe('CIR full truncation (spec §8.6)', () => {
   });
 });
 
-describe('SRA1 order (spec §8.7)', () => {
+describe('SRA1 strong order on additive noise', () => {
   const P = 10_000, fine = 2 ** 11;
   const scalar = sde.define({
     dim: 1, brownianDim: 1, noise: 'additive', calculus: 'ito',
@@ -192,7 +192,7 @@ describe('SRA1 order (spec §8.7)', () => {
   }
 });
 
-describe('calculus conversion with diffusionDx (spec §1)', () => {
+describe('Itô/Stratonovich drift conversion with diffusionDx', () => {
   const mu = 0.5, sg = 0.5, P = 100_000;
   const loop = (f: (v: number) => number) => (_t: number, x: Float32Array | Float64Array, out: Float32Array | Float64Array): void => {
     for (let i = 0; i < x.length; i++) out[i] = f(x[i]);
@@ -211,7 +211,7 @@ describe('calculus conversion with diffusionDx (spec §1)', () => {
   });
 });
 
-describe('reproducibility (spec §8.8)', () => {
+describe('reproducibility: bit-identical across threads, path chunks, step ranges and save options', () => {
   const heston = sde.models.heston({ mu: 0.05, kappa: 2, theta: 0.04, xi: 0.5, rho: -0.7 });
   const cases = [
     ['gbm corr exact', sde.models.gbm({ mu: [0.05, 0.02], sigma: [0.2, 0.3], corr: [1, 0.5, 0.5, 1] }), [1, 1], 'exact'],
@@ -278,7 +278,7 @@ describe('reproducibility (spec §8.8)', () => {
     const lin = sde.simulateSync(m, { ...o, save: { times: [0.25], interpolation: 'linear' } });
     for (let p = 0; p < 10; p++) expect(lin.data[p]).toBeCloseTo(0.5 * all.data[20 + p] + 0.5 * all.data[30 + p], 12);
   });
-  test('Heston saves (S, v⁺) with S > 0; memoryEstimate follows spec §7', () => {
+  test('Heston saves (S, v⁺) with S > 0; memoryEstimate counts state and save bytes', () => {
     const r = sde.simulateSync(heston, { paths: 2000, x0: [100, 0.04], t1: 1, steps: 50, method: 'log-euler-ft', seed: 1, save: { every: 10 } });
     for (let i = 0; i < r.data.length; i += 2) {
       expect(r.data[i]).toBeGreaterThan(0);
@@ -289,7 +289,7 @@ describe('reproducibility (spec §8.8)', () => {
   });
 });
 
-describe('async, abort and errors (spec §8.15)', () => {
+describe('async, abort and errors', () => {
   const gbm = sde.models.gbm({ mu: 0.05, sigma: 0.2 });
   test('simulate (Promise) equals simulateSync and reports progress', async () => {
     const o = { paths: 50_000, x0: [1], t1: 1, steps: 100, method: 'euler', seed: 3 } as const;

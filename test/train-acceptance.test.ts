@@ -20,7 +20,7 @@ function hurstData(Htrue: number, M: number, J: number, obsSigma: number, seed: 
   return { times: Array.from({ length: J }, (_, j) => (2 * (j + 1)) / J), values };
 }
 
-d('H recovery (spec/trainers.md §2): exact fBM data, amortized control, learned H = sigmoid(h)', () => {
+d('H recovery: exact fBM data, amortized control, learned H = sigmoid(h)', () => {
   const cfg = JSON.parse(process.env.HURST_CFG ?? '{}') as { M?: number; J?: number; iters?: number; warmup?: number; width?: number; hurstLr?: number; obsSigma?: number };
   test.each((process.env.HURST_LIST ?? '0.3,0.7').split(',').map((h) => [Number(h)]))('H = %s', (Htrue) => {
     const M = cfg.M ?? 128;
@@ -47,7 +47,7 @@ d('H recovery (spec/trainers.md §2): exact fBM data, amortized control, learned
   });
 });
 
-d('fOU bridge at the spec size (width 128), H = 0.7 and H = 0.3, θ = 0', () => {
+d('fOU bridge at full size (width 128), H = 0.7 and H = 0.3, θ = 0', () => {
   test.each([[0.7], [0.3]])('H = %s: std ratios within 10%% at t = 0.5, 1, 1.5; loss ≥ L* − 3 SE (gap ≤ 0.3 for H ≥ ½)', (H) => {
     const m = new FractionalSDE({ hurst: H, theta: 0, type: 'I', hidden: [128, 128], batch: 32, seed: 1, lr: 3e-3, lrDecayTo: 0.03, decaySteps: 2000,
       observations: { times: [2], values: [0], sigma: 0.1 } });

@@ -1,7 +1,7 @@
 /**
  * Score matching (VP/VE) and flow matching (independent vs minibatch-OT coupling) on the 2-D
  * 8-Gaussian mixture, judged by the Sinkhorn W2 between generated and held-out points
- * (spec/trainers.md §3–4; n = 1000 here to keep CI short, 2000 in train-acceptance.test.ts).
+ * (docs/design/trainers.md §3–4; n = 1000 here to keep CI short, 2000 in train-acceptance.test.ts).
  * Also the training step's gradient vs finite differences.
  */
 import { MLP } from '../lib/nn';

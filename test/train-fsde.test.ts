@@ -1,5 +1,5 @@
 /**
- * Variational fBM-SDE trainer (spec/trainers.md §2, spec/fbm.md §8): the whole-trajectory adjoint
+ * Variational fBM-SDE trainer (docs/design/trainers.md §2, docs/design/fbm.md §8): the whole-trajectory adjoint
  * against central finite differences of the loss in float64, reproducibility, the fOU bridge
  * against the exact GP-conditioned std (test/reference/fou-bridge.ts), and the direction of the
  * learned H. The full-size acceptance runs are in train-acceptance.test.ts.

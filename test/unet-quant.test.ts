@@ -1,4 +1,4 @@
-// TFMQ-style quantization (spec/quantized-unet.md §7, §8, §11 T3–T7, T9): temporal-feature cache
+// TFMQ-style quantization (docs/design/unet.md §7, §8, §10): temporal-feature cache
 // exactness, quantizer vectors, packing, integer kernels vs scalar oracle and fake-quant, per-step
 // error bounds on the built-in model, file round trip.
 import { spawnSync } from 'child_process';
@@ -27,7 +27,7 @@ function median(v: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-describe('integer dot kernels (T6: SIMD accumulators equal the scalar oracle)', () => {
+describe('integer dot kernels: SIMD accumulators equal the scalar oracle', () => {
   let s = 99;
   const byte = (): number => ((s = (s * 1103515245 + 12345) >>> 0) >>> 24);
   test.each([4, 8] as const)('%i-bit weights, extreme and random codes', (bits) => {
@@ -89,7 +89,7 @@ describe('quantized built-in model', () => {
   const C = fp.config.inChannels, S = 16;
   const steps = 10;
   // w4, w8: the defaults (cache-only, FP-kept layers in F16); w4g: group-wise with the FP32 storage options
-  // w8s: W8A8 with the other activation range rule (§7.4 [X] actRange) than the default
+  // w8s: W8A8 with the other activation range rule (docs/design/unet.md §7.4 actRange) than the default
   let w4: unet.UNetModel, w8: unet.UNetModel, w4g: unet.UNetModel, w8s: unet.UNetModel;
   const otherRange: unet.ActRange = unet.DEFAULT_ACT_RANGE === 'minmax' ? 'search' : 'minmax';
   // held-out inputs: x_t from an FP DDIM run with another seed
@@ -105,7 +105,7 @@ describe('quantized built-in model', () => {
     await sampleDdim(fp, n, 12345, steps, ({ t, x }) => void held.push({ t, x: Float32Array.from(x) }));
   });
 
-  test('T3: the temporal-feature cache equals the FP32 temporal features bit for bit', async () => {
+  test('the temporal-feature cache equals the FP32 temporal features bit for bit', async () => {
     const ts = diffusion.ddimTimesteps(1000, steps);
     expect(held.map((h) => h.t)).toEqual(ts);
     const ref = fp.temporalFeatures(ts);
@@ -121,7 +121,7 @@ describe('quantized built-in model', () => {
     const before = w4g.info().cacheMisses!;
     w4g.predictSync(x, 7);
     expect(w4g.info().cacheMisses).toBe(before + n);
-    // cache-only (tib_weights 'none', §7.2): a miss is a coded error naming the timestep
+    // cache-only (tib_weights 'none', docs/design/unet.md §7.2): a miss is a coded error naming the timestep
     expectCode(() => w4.predictSync(x, 7), 'ERR_ITOKIT_INVALID_ARG');
     expect(() => w4.predictSync(x, 7)).toThrow(/timestep 7 is not in the temporal-feature cache/);
     expect(() => w4.temporalFeatures([7])).toThrow(/timestep 7/);
@@ -155,7 +155,7 @@ describe('quantized built-in model', () => {
     }
   });
 
-  test('T7: per-step relative error of ε̂ vs FP on held-out inputs (fixture bounds ×2)', async () => {
+  test('per-step relative error of ε̂ vs FP on held-out inputs (fixture bounds ×2)', async () => {
     const errs: Record<string, number[]> = { w8: [], w4: [], w4g: [], w8s: [] };
     for (const { t, x } of held) {
       const shape = [n, C, S, S];
@@ -178,7 +178,7 @@ describe('quantized built-in model', () => {
     expect(mean(errs.w4g)).toBeLessThanOrEqual(1.05 * mean(errs.w4));
   });
 
-  test('T6: one integer layer equals fake-quant on an identical quantized input (rel ≤ 1e-6)', () => {
+  test('one integer layer equals fake-quant on an identical quantized input (rel ≤ 1e-6)', () => {
     let s = 7;
     const rnd = (): number => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32);
     // 3x3 convs (padding taps use z_a), a 1x1 attention projection, with odd zero points
@@ -192,9 +192,9 @@ describe('quantized built-in model', () => {
     }
   });
 
-  test('T6: integer kernels track fake-quant on the full UNet', () => {
+  test('integer kernels track fake-quant on the full UNet', () => {
     // Rounding flips cascade through ~20 downstream quantizers, so the whole network agrees less
-    // tightly than one layer (spec asks ≤ 1e-3; measured ~1.5e-3 on this small model, see docs).
+    // tightly than one layer (the design target is ≤ 1e-3; measured ~1.5e-3 on this small model, see docs).
     for (const m of [w4, w8, w4g]) {
       const x = { data: held[5].x, shape: [n, C, S, S] };
       const yi = m.predictSync(x, held[5].t, { mode: 'integer' });
@@ -218,7 +218,7 @@ describe('quantized built-in model', () => {
     expect(held).toBeLessThanOrEqual(f.weightBytes / 6);
   });
 
-  test('T9: save -> load -> save is byte-identical and outputs are bitwise equal', () => {
+  test('save -> load -> save is byte-identical and outputs are bitwise equal', () => {
     const bytes = unet.serialize(w4);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'itk-q-'));
     const file = path.join(dir, 'w4.safetensors');
@@ -260,7 +260,7 @@ describe('quantized built-in model', () => {
       return p;
     };
     expectCode(() => unet.loadSync(write(tensors, { ...f.metadata!, format_version: '2' })), 'ERR_ITOKIT_MODEL_FORMAT');
-    // calibration.act_range (§7.4 [X]) must be a known rule
+    // calibration.act_range (docs/design/unet.md §7.4) must be a known rule
     const badRange = { ...meta, calibration: { ...(meta.calibration as object), act_range: 'percentile' } };
     expect(() => unet.loadSync(write(tensors, { ...f.metadata!, quant: JSON.stringify(badRange) }))).toThrow(/act_range "percentile"/);
     const missing = { ...tensors };
@@ -288,7 +288,7 @@ describe('quantized built-in model', () => {
     expect(Buffer.from(unet.serialize(one)).equals(Buffer.from(unet.serialize(w8s)))).toBe(true);
   });
 
-  test('T8: sampling proxy — sliced W1 of quantized samples to FP32 (same noise) vs two FP32 sets', async () => {
+  test('sampling proxy — sliced W1 of quantized samples to FP32 (same noise) vs two FP32 sets', async () => {
     const B = 48, dim = C * S * S;
     const sample = (m: unet.UNetModel, seed: number): Promise<Float32Array> => sampleDdim(m, B, seed, steps);
     const px = (x: Float32Array): Float64Array => Float64Array.from(x, (v) => Math.min(1, Math.max(0, v / 2 + 0.5)));
@@ -312,7 +312,7 @@ describe('quantized built-in model', () => {
     const w0 = sw1(f0, f1), e8 = sw1(q8, f0), e4 = sw1(q4, f0);
     let se = 0;
     for (let i = 0; i < f0.length; i++) se += (q4[i] - f0[i]) ** 2;
-    console.log(`T8 sliced W1: FP vs FP (disjoint seeds) W0 = ${w0.toFixed(4)}; W8A8 ${e8.toFixed(4)}; W4A8 ${e4.toFixed(4)}; W4A8 paired RMSE ${Math.sqrt(se / f0.length).toFixed(4)}`);
+    console.log(`sampling proxy, sliced W1: FP vs FP (disjoint seeds) W0 = ${w0.toFixed(4)}; W8A8 ${e8.toFixed(4)}; W4A8 ${e4.toFixed(4)}; W4A8 paired RMSE ${Math.sqrt(se / f0.length).toFixed(4)}`);
     expect(e8).toBeLessThanOrEqual(0.5 * w0);
     expect(e4).toBeLessThanOrEqual(w0);
   });
@@ -328,7 +328,7 @@ describe('quantized built-in model', () => {
   });
 });
 
-describe('quantizers (T4) against an independent float32 reference', () => {
+describe('quantizers against an independent float32 reference', () => {
   const f = Math.fround;
   // half-to-even rounding, as torch.round / rintf
   const rint = (v: number): number => {
@@ -427,13 +427,13 @@ describe('quantizers (T4) against an independent float32 reference', () => {
   });
 });
 
-// Spec §11 T7 at 1x on the built-in model with the spec's calibration (§7.4, §7.6): DDIM 100 steps,
+// Per-step error vs FP at the 1x bounds on the built-in model with the full calibration (docs/design/unet.md §7.4, §7.6, §10): DDIM 100 steps,
 // 256 calibration inputs per step (16 to initialise, EMA batches of 16, momentum 0.95), held-out x_t
 // from 64 FP chains with another seed. Minutes of CPU: set ITOKIT_ACCEPTANCE=1 to run. Results are
 // reported in docs/unet.md.
 const acceptance = process.env.ITOKIT_ACCEPTANCE === '1';
-if (!acceptance) console.log('unet T7 acceptance: skipped (set ITOKIT_ACCEPTANCE=1 for the spec-size calibration and 1x bounds)');
-(acceptance ? describe : describe.skip)('T7 at spec size (built-in model, DDIM 100 steps, 256 inputs per step)', () => {
+if (!acceptance) console.log('unet error-vs-FP acceptance: skipped (set ITOKIT_ACCEPTANCE=1 for the full-size calibration and 1x bounds)');
+(acceptance ? describe : describe.skip)('per-step error vs FP at full calibration size (built-in model, DDIM 100 steps, 256 inputs per step)', () => {
   const fp = unet.loadSync(unet.builtinModelPath());
   const C = fp.config.inChannels, S = fp.config.sampleSize!, steps = 100, n = 64;
   const errs: Record<string, { t: number; e: number }[]> = {};
@@ -454,7 +454,7 @@ if (!acceptance) console.log('unet T7 acceptance: skipped (set ITOKIT_ACCEPTANCE
       }
       const v = errs[k].map((p) => p.e);
       const worst = [...errs[k]].sort((a, b) => b.e - a.e).slice(0, 3).map((p) => `t=${p.t}: ${p.e.toFixed(4)}`).join(', ');
-      console.log(`T7 ${k}: median ${median(v).toFixed(4)}, mean ${(v.reduce((a, b) => a + b, 0) / v.length).toFixed(4)}, worst ${worst}`);
+      console.log(`error vs FP ${k}: median ${median(v).toFixed(4)}, mean ${(v.reduce((a, b) => a + b, 0) / v.length).toFixed(4)}, worst ${worst}`);
     }
   }, 1_800_000);
   test('W8A8: median ≤ 0.02', () => {
@@ -474,7 +474,7 @@ if (!acceptance) console.log('unet T7 acceptance: skipped (set ITOKIT_ACCEPTANCE
   });
 });
 
-describe('Lp range search (§7.3): the vectorised, pruned search chooses what the scalar-powf scan chose', () => {
+describe('Lp range search: the vectorised, pruned search chooses what the scalar-powf scan chose', () => {
   // lpcompare runs both on the same values: [Δ, z] of the search and of lp_search_range_reference
   // (scalar std::pow per element, one running sum, candidates in order).
   const same = (x: Float32Array, qmax: number, clamp: boolean, p = 0): void => {
@@ -517,7 +517,7 @@ describe('Lp range search (§7.3): the vectorised, pruned search chooses what th
   });
 });
 
-describe('integer kernel paths give identical bits (§9: exact int32 accumulators)', () => {
+describe('integer kernel paths give identical bits (exact int32 accumulators)', () => {
   // Child processes with ITOKIT_CPU forcing each path (VNNI channel tiles, AVX2 rows, scalar
   // oracle; the FP32 micro-kernels and the Lp search follow the same switch): the W4A8 and W8A8
   // models they quantize and their integer forwards must hash the same.

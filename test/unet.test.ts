@@ -1,5 +1,5 @@
-// UNet FP32 forward against PyTorch reference vectors (spec/quantized-unet.md §11 T1, T2),
-// loader errors (T11), and a ddpm-cifar10-32-shaped model with random weights.
+// UNet FP32 forward against PyTorch reference vectors and the time embedding (docs/design/unet.md §10),
+// loader errors, and a ddpm-cifar10-32-shaped model with random weights.
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -46,7 +46,7 @@ function rel(y: ArrayLike<number>, r: ArrayLike<number>): { l2: number; max: num
   return { l2: Math.sqrt(num / den), max: mx / mr };
 }
 
-describe('unet FP32 forward vs PyTorch (T1)', () => {
+describe('unet FP32 forward vs PyTorch', () => {
   const R = ref(path.join(FIX, 'builtin_ref.safetensors'));
   const model = unet.loadSync(unet.builtinModelPath());
 
@@ -57,7 +57,7 @@ describe('unet FP32 forward vs PyTorch (T1)', () => {
     const e = rel(y, R.get(p + 'eps')!.data);
     expect(e.l2).toBeLessThan(1e-4);
     expect(e.max).toBeLessThan(1e-3);
-    // T2: time embedding e(t) within 1e-4 absolute; taps of emb and temporal features
+    // time embedding e(t) within 1e-4 absolute; taps of emb and temporal features
     const taps = model.debugTaps({ data: x.data as Float32Array, shape: x.shape }, t.length === 1 ? t[0] : t);
     const tp = R.get(p + 'tap.time_proj')!.data;
     let maxAbs = 0;
@@ -91,7 +91,7 @@ describe('unet FP32 forward vs PyTorch (T1)', () => {
   });
 });
 
-describe('schedule and DDIM (T2)', () => {
+describe('schedule and DDIM timesteps match diffusers', () => {
   const R = ref(path.join(FIX, 'builtin_ref.safetensors'));
   test('timestep lists (leading spacing) and the float32 linear-beta alphas_cumprod', () => {
     expect(diffusion.ddimTimesteps(1000, 100).slice(0, 3)).toEqual([990, 980, 970]);
@@ -119,7 +119,7 @@ describe('schedule and DDIM (T2)', () => {
 });
 
 describe('unet cifar10-32-shaped model (random weights)', () => {
-  acceptance('the ddpm-cifar10-32 config builds, names match §5, and a forward runs', () => {
+  acceptance('the ddpm-cifar10-32 config builds, tensor names and shapes match diffusers, and a forward runs', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'itk-cifar-'));
     try {
       const cfg = {
@@ -148,7 +148,7 @@ describe('unet cifar10-32-shaped model (random weights)', () => {
 });
 
 /**
- * Random tensors with the names and shapes of spec §5 (independent of the loader: built from the
+ * Random tensors with the names and shapes of docs/design/unet.md §5 (independent of the loader: built from the
  * table, deprecated attention names as the original checkpoint conversion used).
  */
 function cifarTensors(_cfg: unknown): Record<string, { dtype: string; shape: number[]; data: Float32Array }> {
@@ -187,7 +187,7 @@ function cifarTensors(_cfg: unknown): Record<string, { dtype: string; shape: num
   return out;
 }
 
-describe('unet loader errors (T11)', () => {
+describe('unet loader errors', () => {
   const base = path.join(FIX, 'fixture_b_bf16');
   function variant(edit: (cfg: Record<string, unknown>, t: Map<string, { dtype: string; shape: number[]; data: Uint8Array }>) => void): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'itk-unet-'));

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Reference values for the fBM tests, by adaptive quadrature of the *defining integrals* in
-mpmath (30 digits), independent of the closed forms in native/fbm (spec/fbm.md §9.1-9.2).
+mpmath (30 digits), independent of the closed forms in native/fbm (docs/design/fbm.md §9).
 
   A_ij = ∫_0^T E[Ŷ_i(t) Ŷ_j(t)] dt,  b_k = ∫_0^T E[B(t) Ŷ_k(t)] dt,  c = ∫_0^T Var B(t) dt
 
@@ -8,7 +8,7 @@ with Ŷ = Y (type II, Y(0) = 0) or Y(t) − Y(0) (type I, stationary Y), Γ norm
   type II: E[Y_i Y_j](t) = (1 − e^{−(γi+γj)t})/(γi+γj),   E[B Y_k](t) = γ^{−a} P(a, γt)
   type I : E[Ŷ_i Ŷ_j](t) = (2 − e^{−γi t} − e^{−γj t})/(γi+γj),
            E[B Ŷ_k](t) = γ^{−a}(1 − e^{−γt}) − γ^{−a}(Γ(a,γt)e^{γt}/Γ(a) − 1)
-(these follow from the stochastic-integral definitions of §1-2 by the Itô isometry; the
+(these follow from the stochastic-integral definitions of docs/design/fbm.md §1–2 by the Itô isometry; the
 integrals over t are what the closed forms evaluate analytically). Also V_I, V_II from their
 own integrals and the type II covariance ∫_0^s (t−u)^{a−1}(s−u)^{a−1} du / Γ(a)².
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Exports itokit's reference OT problems (spec/sinkhorn.md §7) for the Python baselines: one
+// Exports itokit's reference OT problems (docs/design/ot.md §7) for the Python baselines: one
 // JSON header (name, n, m, reg list) and raw little-endian float64 C, a, b per problem, so that
 // Python never regenerates them. Needs the compiled package: `npx tsc -p tsconfig.build.json`.
 //   node tools/ot_export.js <outdir> R3:400x300 R1:200 ...

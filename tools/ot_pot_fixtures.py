@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""POT reference values for test/ot.test.ts (spec/sinkhorn.md T10).
+"""POT reference values for test/ot.test.ts (docs/design/ot.md §8, POT fixtures).
 
 Reads problems exported by tools/ot_export.js (raw float64, never regenerated here) and runs
 POT's log-domain Sinkhorn with stopThr = 1e-10/sqrt(m), numItermax = 1e6, plus the exact LP

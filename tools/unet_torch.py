@@ -1,4 +1,4 @@
-"""A minimal, faithful PyTorch port of diffusers' UNet2DModel (spec/quantized-unet.md §4).
+"""A minimal, faithful PyTorch port of diffusers' UNet2DModel (docs/design/unet.md §4).
 
 diffusers is not installable offline, so the built-in model and the reference vectors come from
 this port. Module and parameter names follow diffusers exactly (conv_in, time_embedding.linear_1,
@@ -66,7 +66,7 @@ class ResnetBlock2D(nn.Module):
 
     def forward(self, x, emb):
         h = self.conv1(F.silu(self.norm1(x)))
-        tf = self.time_emb_proj(F.silu(emb))  # the temporal feature X_{t,i} (§7.1)
+        tf = self.time_emb_proj(F.silu(emb))  # the temporal feature X_{t,i} (docs/design/unet.md §7.1)
         self.last_temporal = tf
         h = h + tf[:, :, None, None]
         h = self.conv2(F.silu(self.norm2(h)))

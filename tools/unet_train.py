@@ -7,7 +7,7 @@ Training runs for a wall-clock budget (UNET_TRAIN_SECONDS, default 390; the ship
 2700 s on one shared core, batch UNET_TRAIN_BATCH=48, UNET_TRAIN_THREADS=1), so the result
 depends on the machine's speed; the fixtures are always regenerated from the saved weights.
 
-Model: a UNet2DModel (diffusers config, spec/quantized-unet.md §4) with fixture A's options
+Model: a UNet2DModel (diffusers config, docs/design/unet.md §4) with fixture A's options
 (boc [32,64], Down+AttnDown / AttnUp+Up, 8 groups, single-head attention, downsample padding 0,
 flip false, shift 1, eps 1e-6), one grey channel, layers_per_block 1, trained as a DDPM
 (linear betas 1e-4..0.02, T=1000, epsilon loss) on sklearn's 8x8 digits upscaled bilinearly to
@@ -146,7 +146,7 @@ def fixtures():
     out["ddim.x"] = x.numpy()
     write_safetensors(os.path.join(FIX_DIR, "builtin_ref.safetensors"), out)
 
-    # fixture B (spec §11, channels shrunk to keep the repository small): random weights with
+    # fixture B (docs/design/unet.md §10, channels shrunk to keep the repository small): random weights with
     # GroupNorm gamma/beta perturbed by 0.1*N(0,1), weights stored as BF16 and F16 with the
     # deprecated attention names; references from the upcast weights.
     cfg_b = {

@@ -98,7 +98,7 @@ function schedule(model: unet.UNetModel): { alphasCumprod: Float64Array; clipSam
   const sc = model.scheduler ?? {};
   const num = (k: string, d: number): number => (typeof sc[k] === 'number' ? (sc[k] as number) : d);
   const alphasCumprod = samplers.schedules.linearBetas(num('num_train_timesteps', 1000), num('beta_start', 1e-4), num('beta_end', 0.02), { float32: true }).alphasCumprod;
-  // clip_sample defaults to true in diffusers (spec §6); the built-in model's scheduler config sets it too
+  // clip_sample defaults to true in diffusers (docs/design/unet.md §6); the built-in model's scheduler config sets it too
   return { alphasCumprod, clipSample: sc.clip_sample !== false, clipSampleRange: num('clip_sample_range', 1) };
 }
 

@@ -122,7 +122,7 @@ function summarise(h: Float64Array): HurstEstimate {
 /**
  * Hurst index by the second-order variogram on dyadic lags: Ĥ = ½·slope of log V₂(m) against
  * log m, V₂(m) = mean (B_{i+2m} − 2B_{i+m} + B_i)². Use exact paths: MA-fBM is Brownian below
- * 1/γmax (spec P9). Accuracy at n = 4096: sd ≈ 0.007–0.015 per path, |bias| ≤ 0.002.
+ * 1/γmax (docs/design/fbm.md §2). Accuracy at n = 4096: sd ≈ 0.007–0.015 per path, |bias| ≤ 0.002.
  * @param paths - row-major paths (rows of `length` values)
  */
 export function estimateHurstSync(paths: FloatArray, o: HurstOptions = {}): HurstEstimate {

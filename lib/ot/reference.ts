@@ -25,7 +25,7 @@ export interface ReferenceParams {
 
 const REFERENCE_KEYS = optionKeys<ReferenceParams>()(['n', 'm', 'seed', 'problem']);
 
-/** A built reference problem; `reg` is the spec's value where it fixes one (R1, R2: 1/1200). */
+/** A built reference problem; `reg` is the value the tests use where one is fixed (R1, R2: 1/1200). */
 export interface ReferenceProblem {
   name: ReferenceName;
   n: number;

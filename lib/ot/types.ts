@@ -1,5 +1,5 @@
 /**
- * Public types of the entropic OT API (spec/sinkhorn.md §1.4).
+ * Public types of the entropic OT API (docs/design/ot.md §1.4).
  * @packageDocumentation
  */
 import { DeviceOption } from '../backends';
@@ -40,7 +40,7 @@ export interface Tensor<A extends FloatArray = FloatArray> {
   shape: number[];
 }
 
-/** Options of the Newton stage of SNS (spec §3.7). */
+/** Options of the Newton stage of SNS (docs/design/ot.md §3.7). */
 export interface SnsOptions {
   /** Sinkhorn warm-up iterations N1 (default 20; the paper used 700 for an L1 grid cost). */
   warmupIters?: number;
@@ -102,7 +102,7 @@ export interface SinkhornOptions extends RunOptions {
   maxIter?: number;
   /** Check the error every k Sinkhorn iterations (default 1 on CPU, 10 on CUDA). */
   checkEvery?: number;
-  /** ε-scaling before the final regularisation (default false, spec §2.2). */
+  /** ε-scaling before the final regularisation (default false, docs/design/ot.md §2.2). */
   epsScaling?: boolean;
   /** SNS options. */
   sns?: SnsOptions;
@@ -133,7 +133,7 @@ export interface HistoryEntry {
 }
 
 /**
- * The solution, in the convention of spec §1.3: P_ij = exp((f_i + g_j − C_ij)/reg), potentials in
+ * The solution, in the convention of docs/design/ot.md §1.3: P_ij = exp((f_i + g_j − C_ij)/reg), potentials in
  * units of C with the symmetric gauge ⟨a,f⟩ = ⟨b,g⟩. POT's `sinkhorn_log` gives
  * f = reg·log_u, g = reg·log_v up to the gauge.
  */

@@ -1,7 +1,7 @@
 /**
  * The callback path of `simulate` for user-defined models: per step, native Brownian increments
  * for the whole batch, one vectorised drift/diffusion call per stage, then a native update
- * (spec §7 "User drift"). Nothing here loops over elements.
+ * (docs/design/sde.md §6). Nothing here loops over elements.
  * @internal
  * @packageDocumentation
  */
@@ -17,7 +17,7 @@ export const NOISE_CODE: Record<NoiseType, number> = { diagonal: 0, additive: 1,
 /** Native update ops (native/kernels/sde_generic.h `GenericOp`). @internal */
 export const OP = { euler: 0, milstein: 1, heun: 2, sra1Stage: 3, sra1Final: 4, probe: 5, gdg: 6, milsteinDx: 7, calculus: 8 } as const;
 
-/** Size of the diffusion buffer for a noise type (spec §1 table). @internal */
+/** Size of the diffusion buffer for a noise type (docs/design/sde.md §1 table). @internal */
 export function diffusionSize(noise: NoiseType, P: number, d: number, m: number): number {
   if (noise === 'additive') return d * m;
   if (noise === 'general') return P * d * m;

@@ -104,7 +104,7 @@ function loadFile(file: string, o: LoadOptions): UNetModel {
   const { config, warnings } = resolveConfig(folder.config, { strict: o.strict });
   // the config's size and every tensor's shape are checked before anything is built
   const plan = planModel(config, new Map([...folder.tensors].map(([n, t]) => [n, t.shape])));
-  // Tensors the model does not use: warn (error in strict mode), docs/design/unet.md
+  // Tensors the model does not use: warn (error in strict mode), docs/design/unet.md §2
   for (const n of plan.unexpected) {
     const w = `unexpected tensor ${n} ignored`;
     if (o.strict) throw new ModelFormatError(w);
@@ -150,7 +150,7 @@ export interface CalibrationOptions {
   size?: number;
   /**
    * How each step's activation (Δ, z) is set after the EMA batches (docs/design/unet.md): `'minmax'`
-   * keeps the EMA Min-Max range as TFMQ-DM's code does; `'search'` refines it with the docs/design/unet.md
+   * keeps the EMA Min-Max range as TFMQ-DM's code does; `'search'` refines it with the docs/design/unet.md §7.3
    * shrink search (80 ratios r·lo … r·hi of the Min-Max range, score mean |x − x̂|^p with
    * p = {@link ACT_SEARCH_P}) on a bounded subsample of the values the quantizer saw in that
    * step's EMA batches. Only the stored (Δ, z) change; recorded in the file as
@@ -235,7 +235,7 @@ export async function quantize(model: UNetModel, o: QuantizeOptions): Promise<UN
     const dim = C * H * W;
     const S = timesteps.length;
     xs = new Float32Array(S * n * dim);
-    // docs/design/unet.md: record x_t of every step of the FP model's own sampler (one set of n chains, docs/design/unet.md).
+    // Record x_t of every step of the FP model's own sampler (one set of n chains, docs/design/unet.md §7.6).
     await ddim({
       batch: n,
       dim,

@@ -22,7 +22,7 @@ export interface NativeQLayer {
   zero?: Float32Array;
 }
 
-/** Quantization state passed to unetCreate when loading a docs/design/unet.md. */
+/** Quantization state passed to unetCreate when loading a quantized file (docs/design/unet.md §8). */
 export interface NativeQuant {
   weightBits: number;
   groupSize: number;

@@ -121,7 +121,7 @@ interface QuantMeta {
 }
 
 /**
- * Checks the `quant` metadata of a docs/design/unet.md by itself: every field of the right kind and in range
+ * Checks the `quant` metadata of a quantized file (docs/design/unet.md §8) by itself: every field of the right kind and in range
  * (nulls, arrays for objects, unknown enum values and out-of-range numbers fail, naming the field).
  * Whether it fits the model is checked against the config's plan afterwards.
  */
@@ -200,7 +200,7 @@ function scales(t: StTensor, name: string, file: string): Float32Array {
 }
 
 /**
- * Builds a model from a parsed docs/design/unet.md; `device` becomes the model's default predict device.
+ * Builds a model from a parsed quantized file (docs/design/unet.md §8); `device` becomes the model's default predict device.
  * Everything is validated before the model is built: the metadata (checkQuantMeta), the config
  * (resolveConfig), every tensor's name, dtype and shape against what the config implies
  * (planModel), and every value the model reads (finite FP tensors and cache, scales within

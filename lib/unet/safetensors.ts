@@ -1,6 +1,6 @@
 /**
- * safetensors reader and writer with the validation of docs/design/unet.md Every failure
- * is a {@link SafetensorsError} (code `ERR_ITOKIT_MODEL_FORMAT`) whose `reason` is the docs/design/unet.md
+ * safetensors reader and writer with the validation of docs/design/unet.md §3. Every failure
+ * is a {@link SafetensorsError} (code `ERR_ITOKIT_MODEL_FORMAT`) whose `reason` is the code of the rule that failed
  * (`ERR_ST_TRUNCATED`, `ERR_ST_HEADER_SIZE`, ...), naming the file, the tensor and the numbers.
  * @packageDocumentation
  */
@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import { ModelFormatError } from '../errors';
 import { JsonValue, StrictJsonError, isNumber, isObject, parseStrictJson } from './strict-json';
 
-/** docs/design/unet.md failure codes. */
+/** Failure codes of the reader rules (docs/design/unet.md §3). */
 export type SafetensorsReason =
   | 'ERR_ST_TRUNCATED'
   | 'ERR_ST_HEADER_SIZE'
@@ -23,7 +23,7 @@ export type SafetensorsReason =
   | 'ERR_ST_OFFSETS'
   | 'ERR_ST_COVERAGE';
 
-/** A malformed safetensors file. `code` is ERR_ITOKIT_MODEL_FORMAT; `reason` says which docs/design/unet.md failed. */
+/** A malformed safetensors file. `code` is ERR_ITOKIT_MODEL_FORMAT; `reason` says which rule of docs/design/unet.md §3 failed. */
 export class SafetensorsError extends ModelFormatError {
   constructor(
     readonly reason: SafetensorsReason,
@@ -61,7 +61,7 @@ export const MAX_HEADER = 100_000_000;
 const TWO63 = 1n << 63n;
 
 /**
- * Parses and validates a safetensors image held in memory (rules 1–11 of docs/design/unet.md).
+ * Parses and validates a safetensors image held in memory (rules 1–11 of docs/design/unet.md §3).
  * @param buf - the whole file
  * @param file - a name for error messages
  */
@@ -154,7 +154,7 @@ export function parseSafetensors(buf: Uint8Array, file = '<buffer>'): Safetensor
   return { metadata, tensors };
 }
 
-/** Reads and validates a safetensors file (rules of docs/design/unet.md). */
+/** Reads and validates a safetensors file (rules of docs/design/unet.md §3). */
 export function readSafetensors(path: string): SafetensorsFile {
   let buf: Buffer;
   try {
@@ -173,7 +173,7 @@ export interface StTensorInput {
 }
 
 /**
- * Serialises tensors (docs/design/unet.md): `__metadata__` first, tensors sorted by element size
+ * Serialises tensors (docs/design/unet.md §3): `__metadata__` first, tensors sorted by element size
  * (descending) then name, compact JSON padded with spaces to a multiple of 8. Deterministic: the
  * same input gives the same bytes.
  */

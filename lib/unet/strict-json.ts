@@ -1,5 +1,5 @@
 /**
- * A strict JSON parser for safetensors headers (spec/quantized-unet.md §3, rules 3–6).
+ * A strict JSON parser for safetensors headers (docs/design/unet.md §3, rules 4, 5 and 7).
  * `JSON.parse` cannot see duplicate keys, limit nesting, or keep integers above 2^53 exact, so
  * the header is parsed here: objects keep their keys in order and report duplicates, numbers are
  * kept as their literal text so integer checks are exact.

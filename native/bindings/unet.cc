@@ -667,7 +667,7 @@ Napi::Value ConvFp(const Napi::CallbackInfo& info) {
 }
 
 // unetLayerCheck(h, layer, x, B, H, W, delta, zero, cuda) -> { integer, fakeQuant } outputs of one
-// integer layer on the same quantized input (T6: one layer, identical input); with cuda both
+// integer layer on the same quantized input (docs/design/unet.md §10: one layer, identical input); with cuda both
 // convolutions (integer, and FP32 on the fake-quantized input) run on the device.
 Napi::Value LayerCheck(const Napi::CallbackInfo& info) {
   ModelPtr m = model_arg(info, 0);
@@ -695,7 +695,7 @@ Napi::Value LayerCheck(const Napi::CallbackInfo& info) {
   return r;
 }
 
-// unetQuantTest(op, data, a, b, c) -> Float64Array: the docs/design/unet.md primitives for
+// unetQuantTest(op, data, a, b, c) -> Float64Array: the quantizer primitives of docs/design/unet.md §7.3–7.4 for
 // hand-computed test vectors. op "lp": Lp search of data with qmax = a, clamp zero = b != 0 ->
 // [Δ, z]; "lpcompare": the same with p = c (0: 2.4) -> [Δ, z, Δ_ref, z_ref] of the search and its
 // scalar-pow oracle; "minmax": [Δ, z] of range (a, b); "code": codes of data with (Δ, z, qmax) = (a, b, c);

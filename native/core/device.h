@@ -1,4 +1,4 @@
-// Backend choice for one call (DESIGN.md "Layers"): the TypeScript layer resolves 'auto' and the
+// Backend choice for one call (docs/design/runtime.md §1): the TypeScript layer resolves 'auto' and the
 // ITOKIT_DEVICE override; native code receives a concrete device.
 #pragma once
 

@@ -32,7 +32,7 @@ void covariance(bool markov, FbmType type, double hurst, bool unit, const double
           c = cov_type2_gamma(k2, s, t) / (unit ? V : 1.0);
         }
       } else {
-        // §2 "MA-fBM covariance", index i belongs to the later time t.
+        // docs/design/fbm.md §1–2 (MA-fBM covariance): index i belongs to the later time t.
         for (int i = 0; i < K; ++i) {
           for (int j = 0; j < K; ++j) {
             const double gs = g[i] + g[j];

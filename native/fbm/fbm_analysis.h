@@ -1,4 +1,4 @@
-// Covariances of exact fBM and of MA-fBM (spec/fbm.md §1-2) and the Hurst estimator (§7).
+// Covariances of exact fBM and of MA-fBM (docs/design/fbm.md §1–2) and the Hurst estimator (§7).
 #pragma once
 #include <cstddef>
 

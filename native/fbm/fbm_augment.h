@@ -1,4 +1,4 @@
-// Augmented-system callbacks for the generic SDE engine (spec/fbm.md §5): the state
+// Augmented-system callbacks for the generic SDE engine (docs/design/fbm.md §5): the state
 // Z = (X_d, Y_d1..Y_dK) per dimension d, row-major [P, D(1+K)], and the 'general' noise matrix
 // [P, D(1+K), D] whose column d is non-zero only on block d. Element loops live here so that
 // lib/fbm/fractional.ts only calls the user's base callbacks.

@@ -19,7 +19,7 @@ void check_gammas(const double* g, int K) {
   }
 }
 
-// b_k in the Γ normalisation (§3 table). Powers through exp(-a ln γ); E(a,z) = Q(a,z)e^z from the
+// b_k in the Γ normalisation (docs/design/fbm.md §3). Powers through exp(-a ln γ); E(a,z) = Q(a,z)e^z from the
 // continued fraction for large z.
 double b_gamma(FbmType type, double hurst, double T, double g) {
   const double a = hurst + 0.5;
@@ -30,7 +30,7 @@ double b_gamma(FbmType type, double hurst, double T, double g) {
          (std::exp(-z) - q_exp(a, z)) * ga / g;
 }
 
-// d b_k/dH for type II from the analytic ∂P/∂a series (spec §8): with a = H + ½,
+// d b_k/dH for type II from the analytic ∂P/∂a series (docs/design/fbm.md §8): with a = H + ½,
 // b_Γ = Tγ^{-a}P(a,z) − aγ^{-a-1}P(a+1,z); unit: b_u = b_Γ V^{-1/2}, d ln V_II/dH = −1/H − 2ψ(a).
 double db_type2(double hurst, double T, bool unit, double g) {
   const double a = hurst + 0.5, z = g * T, lg = std::log(g);
@@ -102,7 +102,7 @@ double dlog_variance(FbmType type, double hurst) {
 
 MarkovCoefficients markov_coefficients(FbmType type, double hurst, double T, bool unit, const double* g,
                                        int K, int derivative) {
-  // Solved in the Γ normalisation; the unit weights are ω_Γ/√V exactly (spec §1 rescaling rule),
+  // Solved in the Γ normalisation; the unit weights are ω_Γ/√V exactly (docs/design/fbm.md §1),
   // so both normalisations give the same ω to one rounding.
   std::vector<double> A, b;
   double c = 0;
@@ -110,7 +110,7 @@ MarkovCoefficients markov_coefficients(FbmType type, double hurst, double T, boo
   const double su = unit ? 1.0 / std::sqrt(type_variance(type, hurst)) : 1.0;
   const std::size_t n = static_cast<std::size_t>(K);
   // Jacobi scaling: Ã = D⁻¹AD⁻¹ has a unit diagonal, which removes the γ-dependent row scales
-  // from the conditioning (§3 "Solve").
+  // from the conditioning (docs/design/fbm.md §3, "Solve").
   std::vector<double> d(n), As(n * n);
   for (std::size_t i = 0; i < n; ++i) d[i] = std::sqrt(A[i * n + i]);
   for (std::size_t i = 0; i < n; ++i)
@@ -153,7 +153,7 @@ MarkovCoefficients markov_coefficients(FbmType type, double hurst, double T, boo
   r.omegas.resize(n);
   for (std::size_t i = 0; i < n; ++i) r.omegas[i] = w[i] * su;
   if (derivative != kDerivNone) {
-    // dω_Γ/dH = A⁻¹ db_Γ/dH (A does not depend on H, §8), then for 'unit'
+    // dω_Γ/dH = A⁻¹ db_Γ/dH (A does not depend on H, docs/design/fbm.md §8), then for 'unit'
     // d(ω_Γ/√V)/dH = (dω_Γ/dH)/√V − ½ ω_unit d ln V/dH.
     std::vector<double> dw(n);
     if (derivative == kDerivAnalytic) {

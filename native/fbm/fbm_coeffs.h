@@ -1,4 +1,4 @@
-// Closed-form optimal MA-fBM weights (spec/fbm.md §3; Daems et al., ICLR 2024, proposition on
+// Closed-form optimal MA-fBM weights (docs/design/fbm.md §3; Daems et al., ICLR 2024, proposition on
 // optimal coefficients): E(ω) = ωᵀAω − 2bᵀω + c on [0, T], ω* = A⁻¹b, solved in float64 with
 // Jacobi scaling and a minimal ridge.
 #pragma once
@@ -10,7 +10,7 @@ namespace fbm {
 
 enum class FbmType : int { I = 1, II = 2 };
 
-// Speed grids (spec §2, [code]): γ_k = r^{k-n}, n = (K+1)/2 + offset.
+// Speed grids (docs/design/fbm.md §2): γ_k = r^{k-n}, n = (K+1)/2 + offset.
 std::vector<double> gamma_by_ratio(int K, double r, double offset);
 std::vector<double> gamma_by_gamma_max(int K, double gamma_max, double offset);
 
@@ -31,7 +31,7 @@ struct MarkovCoefficients {
   bool ill_conditioned = false;         // cond > 1e12
 };
 
-// dω/dH modes: none, central differences of b (h = 1e-5, spec §8), analytic ∂P/∂a (type II).
+// dω/dH modes: none, central differences of b (h = 1e-5, docs/design/fbm.md §8), analytic ∂P/∂a (type II).
 constexpr int kDerivNone = 0;
 constexpr int kDerivDifferences = 1;
 constexpr int kDerivAnalytic = 2;

@@ -215,7 +215,7 @@ void cholesky_paths(const ExactRequest& r, const Control& ctl) {
   }
   std::vector<double> l = cov;
   if (!cholesky_parallel(&l, n, ctl)) {
-    // One retry with jitter 1e-12·max diag (§6).
+    // One retry with jitter 1e-12·max diag (docs/design/fbm.md §6).
     double dmax = 0;
     for (std::size_t i = 0; i < n; ++i) dmax = std::max(dmax, cov[i * n + i]);
     l = cov;

@@ -1,4 +1,4 @@
-// Exact fBM generators (spec/fbm.md §6): Davies–Harte circulant embedding (type I, two paths per
+// Exact fBM generators (docs/design/fbm.md §6): Davies–Harte circulant embedding (type I, two paths per
 // FFT), Cholesky of the covariance (type I or II, n <= 4096) and Hosking/Durbin–Levinson (type I).
 #pragma once
 #include <cstddef>

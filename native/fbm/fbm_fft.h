@@ -1,4 +1,4 @@
-// Radix-2 complex FFT in float64 for the circulant-embedding generator (spec/fbm.md §6). Sizes are
+// Radix-2 complex FFT in float64 for the circulant-embedding generator (docs/design/fbm.md §6). Sizes are
 // powers of two by construction (n′ = next power of two), so no mixed-radix code is needed.
 #pragma once
 #include <complex>

@@ -46,7 +46,7 @@ MarkovSetup markov_setup(const double* g, const double* omegas, int K, double dt
     }
   }
   if (exact) {
-    // S_c = S − Δ m mᵀ: covariance of ξ given ΔW. Nearly rank-deficient (P6), hence the
+    // S_c = S − Δ m mᵀ: covariance of ξ given ΔW. Nearly rank-deficient (docs/design/fbm.md §4), hence the
     // eigen-based square root with clipping instead of Cholesky.
     std::vector<double> sc(n * n);
     for (std::size_t i = 0; i < n; ++i)

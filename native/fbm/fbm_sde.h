@@ -1,4 +1,4 @@
-// Fused simulator of fBM-driven SDEs (spec/fbm.md §5) and the controlled Euler step a variational
+// Fused simulator of fBM-driven SDEs (docs/design/fbm.md §5) and the controlled Euler step a variational
 // trainer calls once per step (§8). State in float64; CPU thread pool over fixed path chunks.
 #pragma once
 #include <cstddef>
@@ -53,7 +53,7 @@ struct ControlledStep {
   double* kl = nullptr;        // [paths] += ½|u|²Δ, or null
 };
 
-// One Euler step of the augmented system under control u (spec §5 posterior).
+// One Euler step of the augmented system under control u (docs/design/fbm.md §5, posterior).
 void controlled_step(const ControlledStep& c, const Control& ctl);
 
 // Y(0) for [paths, D, K]: N(0, C) for type I (FBM_INIT stream), 0 for type II.

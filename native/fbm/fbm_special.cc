@@ -148,7 +148,7 @@ double fgn_autocov(double hurst, double k) {
     return 0.5 * (std::pow(k + 1.0, h2) - 2.0 * std::pow(k, h2) + std::pow(std::fabs(k - 1.0), h2));
   }
   // ρ(k) = k^{2H} Σ_{j=1}^{12} C(2H, 2j) k^{-2j}: the second difference of x^{2H} expanded in 1/k,
-  // free of the cancellation of the textbook form (P12).
+  // free of the cancellation of the textbook form (docs/design/fbm.md §6).
   double binom = 1.0;  // C(2H, 0)
   double sum = 0.0;
   const double inv2 = 1.0 / (k * k);

@@ -1,4 +1,4 @@
-// Special functions of the fBM family in float64 on the host (spec/fbm.md §1, §3 "Special
+// Special functions of the fBM family in float64 on the host (docs/design/fbm.md §1, "Special
 // functions"): E(a,z) = Q(a,z)·e^z without overflow, the regularised lower incomplete gamma
 // P(a,x), the normalising variances V_I / V_II and the Riemann–Liouville covariance via 2F1.
 #pragma once
@@ -7,11 +7,11 @@ namespace itk {
 namespace fbm {
 
 // E(a,z) = Q(a,z)·e^z for a > 0, z >= 0. Series below z = a+1, modified Lentz continued fraction
-// above; never forms e^z for large z (P3). Throws Numerical when the fraction does not converge.
+// above; never forms e^z for large z. Throws Numerical when the fraction does not converge.
 double q_exp(double a, double z);
 // Regularised lower incomplete gamma P(a,x), x >= 0.
 double gamma_p(double a, double x);
-// ∂P(a,x)/∂a = Σ_n t_n (ln x − ψ(a+n+1)), t_n = exp((a+n) ln x − x − lnΓ(a+n+1)) (spec §8).
+// ∂P(a,x)/∂a = Σ_n t_n (ln x − ψ(a+n+1)), t_n = exp((a+n) ln x − x − lnΓ(a+n+1)) (docs/design/fbm.md §8).
 double gamma_p_da(double a, double x);
 // Digamma ψ(x), x > 0.
 double digamma(double x);

@@ -1,9 +1,9 @@
-// fBM-driven SDEs as augmented Markov systems (spec/fbm.md §5): Z = (X, Y_1..Y_K) per
+// fBM-driven SDEs as augmented Markov systems (docs/design/fbm.md §5): Z = (X, Y_1..Y_K) per
 // dimension, the K OU factors and X driven by one Brownian motion W. Every scheme moves Y first
 // and then X by its drift and the increment ΔB̂ = Σ_k ω_k ΔY_k, which equals the augmented-system
 // prior −σΣω_kγ_kY_k·Δ + σω̄ΔW under Euler and uses the exact MA-fBM increment under the exact OU
 // step. With a control u (posterior): ΔY_k += u·Δ, so ΔB̂ gains ω̄u·Δ, and the Girsanov KL of the
-// step is ½u²Δ (spec §8). σ never depends on X in the built-in models, so Itô = Stratonovich.
+// step is ½u²Δ (docs/design/fbm.md §5). σ never depends on X in the built-in models, so Itô = Stratonovich.
 #pragma once
 #include <cmath>
 

@@ -1,4 +1,4 @@
-// IEEE 754 binary16 <-> binary32 conversions (spec/quantized-unet.md §2 dtypes, §8 `fp_weights`):
+// IEEE 754 binary16 <-> binary32 conversions (docs/design/unet.md §2 dtypes, §8 `fp_weights`):
 // float -> half rounds to nearest, ties to even, with subnormals, overflow to ±Inf and NaN kept
 // quiet; half -> float is exact. Integer bit manipulation only, so the result does not depend on
 // the host's F16C support or rounding mode, and the same code serves CPU and CUDA.

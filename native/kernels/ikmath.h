@@ -1,4 +1,4 @@
-// Project-owned float32 elementary functions (spec/sde.md §2.4). Every operation is a separately
+// Project-owned float32 elementary functions (docs/design/randomness.md §5). Every operation is a separately
 // rounded IEEE mul/add/div (itk::fmul etc.), evaluated in the written order, so the CPU and the
 // GPU produce the same bits. Accuracy (checked in test/ikmath.test.ts): log 1.7 ulp and
 // sin/cos 1.9 ulp over all 2^23 inputs of their domains; exp <= 2 ulp.

@@ -1,4 +1,4 @@
-// MLP activations and their derivatives (spec/trainers.md §1), single-source for the CPU loops
+// MLP activations and their derivatives (docs/design/trainers.md §1), single-source for the CPU loops
 // and the CUDA kernels. Each derivative is written in terms of the pre-activation z and the
 // output a = act(z), whichever is cheaper and stable:
 //   tanh' = 1 − a², SiLU' = σ(z)(1 + z(1 − σ(z))), softplus' = σ(z), ReLU' = [z > 0].

@@ -1,4 +1,4 @@
-// Philox words -> uniforms and normals (spec/sde.md §2.3-2.4).
+// Philox words -> uniforms and normals (docs/design/randomness.md §4–5).
 #pragma once
 #include "ikmath.h"
 #include "philox.h"

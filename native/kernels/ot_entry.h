@@ -1,7 +1,7 @@
 // Per-entry arithmetic of the dense OT passes, shared by the CPU loops (native/ot/dense_cpu.cc)
 // and the CUDA kernels (cuda/ot_dense.cu): the exponent of a plan entry in log-scaling units,
-//   z_ij = shift_i + w_j − (C_ij − c0)·ir      (spec §1.2 normalisation applied on the fly),
-// evaluated in the working dtype T (float32 mode does per-entry arithmetic in float32, §4.3).
+//   z_ij = shift_i + w_j − (C_ij − c0)·ir      (docs/design/ot.md §1.2 normalisation applied on the fly),
+// evaluated in the working dtype T (float32 mode does per-entry arithmetic in float32, docs/design/ot.md §4.2).
 #pragma once
 #include "itk_hd.h"
 

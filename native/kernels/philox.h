@@ -1,5 +1,5 @@
 // Philox4x32-10 (Salmon et al., SC'11; Random123 philox.h): a 10-round bijection of a 128-bit
-// counter under a 64-bit key. spec/sde.md §2.1 gives the round function and known answers.
+// counter under a 64-bit key. docs/design/randomness.md §1 describes the rounds and the known answers.
 #pragma once
 #include "itk_hd.h"
 
@@ -58,14 +58,14 @@ ITK_HD Philox4 philox_counter(uint32_t stream, uint64_t path, uint32_t step, uin
   return c;
 }
 
-// Counter layout of spec/sde.md §2.2: noise is a pure function of (seed, stream, path, step, j).
+// Counter layout of docs/design/randomness.md §2: noise is a pure function of (seed, stream, path, step, j).
 // c0 = j >> 2, c1 = step, c2 = path bits 0-31, c3 = path bits 32-47 | stream << 16.
 ITK_HD Philox4 philox_block(uint32_t key_lo, uint32_t key_hi, uint32_t stream, uint64_t path,
                             uint32_t step, uint32_t block) {
   return philox4x32(philox_counter(stream, path, step, block), key_lo, key_hi);
 }
 
-// Named streams (spec/sde.md §2.2).
+// Named streams (docs/design/randomness.md §3).
 enum RngStream : uint32_t {
   kStreamBrownian = 0,
   kStreamPrior = 1,

@@ -1,5 +1,5 @@
 // Per-element quantization arithmetic shared by the CPU loops and the CUDA kernels
-// (spec/quantized-unet.md §7.3–7.4, §8). Rounding is half-to-even (rintf in the default rounding
+// (docs/design/unet.md §7.3–7.4, §8). Rounding is half-to-even (rintf in the default rounding
 // mode), as torch.round, so fake-quant and integer paths agree bit for bit with the reference.
 #pragma once
 #include <cmath>
@@ -10,7 +10,7 @@
 namespace itk {
 
 // Asymmetric uniform quantizer code: clamp(round(x/Δ) + z, 0, qmax). Division, not a
-// reciprocal multiply, as in the TFMQ code ([C] quant_layer.py).
+// reciprocal multiply, as in the TFMQ-DM code (quant_layer.py).
 ITK_HD int quant_code(float x, float delta, float zero, int qmax) {
   float q = fadd(rintf(fdiv(x, delta)), zero);
   if (!(q >= 0.0f)) q = 0.0f;  // also maps NaN to 0

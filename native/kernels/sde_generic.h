@@ -1,6 +1,6 @@
-// Per-element updates of the callback path (user-defined models, spec §7 "User drift"): the
+// Per-element updates of the callback path (user-defined models, docs/design/sde.md §6): the
 // drift and diffusion arrive as buffers computed by JavaScript; noise and the update run natively.
-// Diffusion buffer layouts follow spec §1: diagonal/scalar [P, d], additive [d, m] shared by all
+// Diffusion buffer layouts follow docs/design/sde.md §1: diagonal/scalar [P, d], additive [d, m] shared by all
 // paths, general [P, d, m].
 #pragma once
 #include "sde_steps.h"

@@ -1,6 +1,6 @@
 // Separately rounded arithmetic for the SDE kernels, overloaded on the state type (float or
 // double), so one template source compiles to the same operation sequence on the host and under
-// nvcc, with no FMA contraction on either (spec/sde.md §2.4, "Rules for bit-reproducible code").
+// nvcc, with no FMA contraction on either (docs/design/randomness.md §5).
 // float exp is the project's ik_expf (bit-identical everywhere); double exp is the platform's
 // (CPU and CUDA then agree to within an ulp, not bit for bit).
 #pragma once

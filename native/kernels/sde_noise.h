@@ -1,4 +1,4 @@
-// Brownian increments and space-time areas from the Philox counter layout (spec/sde.md §2.2, 2.5).
+// Brownian increments and space-time areas from the Philox counter layout (docs/design/randomness.md §2, §6).
 // Draw j of (seed, stream, path, step) is word j & 3 of block j >> 2; ΔW_k uses j = k and the
 // space-time area H_k uses j = m + k, so every method sees the same ΔW for one seed. With
 // noiseRefinement r, coarse step n sums the r fine increments with step ids n·r + q, so every
@@ -10,7 +10,7 @@
 namespace itk {
 namespace sde {
 
-// Largest number of state elements one work unit holds in registers (spec §7: thread per path
+// Largest number of state elements one work unit holds in registers (docs/design/sde.md §5: thread per path
 // for d <= 32, thread per 4-element chunk for elementwise models).
 constexpr int kMaxLocal = 32;
 
@@ -63,7 +63,7 @@ ITK_HD T increment(const NoiseSpec<T>& ns, float z) {
 
 // ΔW_k and (when J != nullptr) J_k = I_(k,0)/h for k = k0 .. k0+cnt-1 of coarse step n.
 // r = 1: ΔW = sqrt(h)·z, J = ΔW/2 + H with H = sqrt(h/12)·z'. r > 1: ΔW = Σ_q ΔW_q and
-// I_(k,0) = Σ_q [h_f(ΔW_q/2 + H_q) + h_f·W_q], W_q the fine path before fine step q (§2.5).
+// I_(k,0) = Σ_q [h_f(ΔW_q/2 + H_q) + h_f·W_q], W_q the fine path before fine step q (docs/design/randomness.md §6).
 template <typename T>
 ITK_HD void brownian(const NoiseSpec<T>& ns, uint64_t path, uint32_t n, uint32_t k0, int cnt, T* dW,
                      T* J) {

@@ -1,4 +1,4 @@
-// Per-element SDE update rules (spec/sde.md §3), shared by the fused model kernels, the generic
+// Per-element SDE update rules (docs/design/sde.md §3), shared by the fused model kernels, the generic
 // callback-path updates and CUDA. y = X_n, f = drift, g = diffusion, h = step, dw = ΔW.
 #pragma once
 #include "sde_math.h"

@@ -1,4 +1,4 @@
-// Per-element arithmetic of the UNet forward pass (spec/quantized-unet.md §4) shared by the CPU
+// Per-element arithmetic of the UNet forward pass (docs/design/unet.md §4) shared by the CPU
 // ops (native/unet/unet_ops.cc) and the CUDA kernels (cuda/unet_*.cu): GroupNorm's affine map,
 // SiLU and the scaled residual. Separately rounded operations (itk_hd.h), so host and device
 // evaluate the same expression tree; only expf differs (libm vs CUDA, ≤ 2 ulp).

@@ -1,4 +1,4 @@
-// Multilayer perceptron with hand-written backward pass (spec/trainers.md §1).
+// Multilayer perceptron with hand-written backward pass (docs/design/trainers.md §1).
 //
 // Layer l is a PyTorch Linear: W_l [out, in] row-major, b_l [out], z = x W_lᵀ + b_l, a = act_l(z).
 // All parameters live in one contiguous buffer, layer by layer as (W_l, b_l), so the optimizer is

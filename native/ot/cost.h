@@ -1,4 +1,4 @@
-// Ground-cost builders (spec §1.4) and the reference problems of spec §7.
+// Ground-cost builders (docs/design/ot.md §1.4) and the reference problems of docs/design/ot.md §7.
 #pragma once
 #include <cstddef>
 #include <cstdint>

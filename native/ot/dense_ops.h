@@ -1,12 +1,12 @@
-// The dense passes over the cost matrix that both solvers are built from (spec §2.1, §3.8). One
+// The dense passes over the cost matrix that both solvers are built from (docs/design/ot.md §2.1, §3.8). One
 // interface, a CPU implementation (dense_cpu.cc, thread pool) and a CUDA one (cuda/ot_dense.cu);
 // the solver drivers (sinkhorn.cc, sns.cc) run on the host and only call these.
 //
-// Units: the problem is normalised (spec §1.2) and the potentials are kept as log-scalings
+// Units: the problem is normalised (docs/design/ot.md §1.2) and the potentials are kept as log-scalings
 // u = f̃/reg̃, v = g̃/reg̃, so that every plan entry is
 //     P_ij = exp(u_i + v_j − (C_ij − c0)·ir),   ir = 1/(reg̃_stage·s) = 1/reg_stage (original units).
 // In these variables the Lyapunov potential is L/reg̃ = ⟨a,u⟩ + ⟨b,v⟩ − ΣP and its Hessian is −A
-// (spec §3.1), so the Newton system is A d = r with no reg factor.
+// (docs/design/ot.md §3.1), so the Newton system is A d = r with no reg factor.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -17,7 +17,7 @@
 namespace itk {
 namespace ot {
 
-// What one fused pass returns (spec §3.8 FusedPass): row sums R = P1, column sums K = Pᵀ1,
+// What one fused pass returns (docs/design/ot.md §3.8): row sums R = P1, column sums K = Pᵀ1,
 // S = ΣP, and optionally the transport cost ⟨C,P⟩ in original units.
 struct FusedSums {
   double S = 0;
@@ -41,7 +41,7 @@ class DenseOps {
   virtual FusedSums fused(const double* u, const double* v, double* R, double* K, bool want_cost, void* plan) = 0;
   // P_ij in float64 into P (n×m host memory), for the top-k selection of SNS (§3.3).
   virtual void materialise(const double* u, const double* v, double* P) = 0;
-  // Optional device paths of the Newton stage (CUDA, spec §6.3). Each returns false when the
+  // Optional device paths of the Newton stage (CUDA, docs/design/ot.md §6.3). Each returns false when the
   // backend has none, and the host code (sparse.cc) runs instead.
   // ρ = k-th largest entry of the plan last materialised.
   virtual bool device_threshold(std::size_t k, double* rho) {
@@ -67,7 +67,7 @@ struct DenseProblem {
   std::size_t d = 0;
   bool f32 = false;
   std::size_t n = 0, m = 0;
-  double c0 = 0;            // min C (spec §1.2)
+  double c0 = 0;            // min C (docs/design/ot.md §1.2)
   const double* log_a = nullptr;
   const double* log_b = nullptr;
   const double* a = nullptr;

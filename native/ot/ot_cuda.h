@@ -9,7 +9,7 @@ namespace itk {
 namespace ot {
 
 // k-th largest of the n·m non-negative doubles at P_dev (device memory), by radix select on the
-// bit patterns (non-negative doubles order like their bits, spec §6.3): six passes of 2048-bin
+// bit patterns (non-negative doubles order like their bits, docs/design/ot.md §6.3): six passes of 2048-bin
 // shared-memory histograms merged with integer atomics, so the answer is exact and deterministic.
 double cuda_kth_largest(const double* P_dev, std::size_t nm, std::size_t k);
 

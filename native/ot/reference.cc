@@ -1,4 +1,4 @@
-// Reference problems of spec §7, generated from the project's Philox4x32-10:
+// Reference problems of docs/design/ot.md §7, generated from the project's Philox4x32-10:
 // key = seed, counter = (index >> 2, 0, problem, tag), word = index & 3; tags 1 = cost entries,
 // 2 = source data, 3 = target data, 4 = target weights. Uniforms U32 → float64 (u32d); normals
 // by Box–Muller on word pairs: pair q (words 2q, 2q+1) gives normals 2q and 2q+1, so point i of a

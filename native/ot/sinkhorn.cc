@@ -1,6 +1,6 @@
-// Solver driver: validation, cost normalisation (spec §1.2), log-domain Sinkhorn with the free
+// Solver driver: validation, cost normalisation (docs/design/ot.md §1.2), log-domain Sinkhorn with the free
 // error check and stall rule (§1.5, §2.1), ε-scaling (§2.2), the SNS stages (§3.8), the final
-// exact pass, de-normalisation, symmetric gauge (§1.3) and the optional rounded plan (T3).
+// exact pass, de-normalisation, symmetric gauge (§1.3) and the optional rounded plan (§1.3).
 #include <algorithm>
 #include <cmath>
 #include <sstream>
@@ -128,7 +128,7 @@ void finish(State& st, const Options& o, void* plan, bool converged, double c0) 
   for (std::size_t j = 0; j < m; ++j) err += std::fabs(st.K[j] - st.b[j]);
   res.marginal_error = err;
   if (!fs.finite || !std::isfinite(err))
-    throw Error(Code::Numerical, "the solver produced a non-finite plan (please report: spec §4.7 says this is a bug)");
+    throw Error(Code::Numerical, "the solver produced a non-finite plan (this is a bug, please report it: docs/design/ot.md §4.4)");
   // f = reg·u + c0 (original units), g = reg·v (P = exp(u + v − (C − c0)/reg), dense_ops.h).
   const double reg = o.reg;
   res.f.resize(n);

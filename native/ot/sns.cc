@@ -1,4 +1,4 @@
-// Sinkhorn-Newton-Sparse, the Newton stage (Tang et al., ICLR 2024, Algorithm 1; spec §3.3–3.8).
+// Sinkhorn-Newton-Sparse, the Newton stage (Tang et al., ICLR 2024, Algorithm 1; docs/design/ot.md §3.3–3.8).
 // Newton ascent on the Lyapunov potential L(u,v) = ⟨a,u⟩ + ⟨b,v⟩ − ΣP (log-scaling units, see
 // dense_ops.h), Hessian −A sparsified to the global top-k plan entries with the diagonal kept
 // dense, null space (1,−1) removed by fixing the last potential, Jacobi-PCG on (M + σI) d = r,

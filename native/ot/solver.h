@@ -1,4 +1,4 @@
-// Entropic OT solvers: log-domain Sinkhorn and Sinkhorn-Newton-Sparse (spec/sinkhorn.md).
+// Entropic OT solvers: log-domain Sinkhorn and Sinkhorn-Newton-Sparse (docs/design/ot.md).
 // Plain C++; the binding (native/bindings/ot.cc) only converts arguments to these structs.
 #pragma once
 #include <cstddef>
@@ -19,7 +19,7 @@ enum class Status { Converged = 0, MaxIter = 1, Stalled = 2 };
 // Stage recorded in the history (one entry per error check).
 enum class Stage { Sinkhorn = 0, Warmup = 1, Newton = 2, Fallback = 3, EpsScaling = 4 };
 
-// SNS options, spec §3.7. Negative values mean "use the default that depends on n, m".
+// SNS options, docs/design/ot.md §3.7. Negative values mean "use the default that depends on n, m".
 struct SnsOptions {
   int64_t warmup_iters = 20;
   double lambda0 = -1;      // 2/min(n,m)
@@ -86,7 +86,7 @@ Method choose_method(std::size_t n, std::size_t m, double reg_rel, bool f32, Dev
 void solve_points(const void* X, const void* Y, bool f32, std::size_t n, std::size_t m, std::size_t d, const double* a,
                   const double* b, const Options& opt, Device device, void* plan, Result* out, const Control& ctl);
 
-// B problems of one size (spec §5). C: [B or 1, n, m]; a: [B, n]; b: [B, m]; reg: B values.
+// B problems of one size (docs/design/ot.md §5). C: [B or 1, n, m]; a: [B, n]; b: [B, m]; reg: B values.
 // Bit-identical to B calls of solve() on the CPU.
 void solve_batch(const void* C, bool f32, bool shared_cost, std::size_t B, std::size_t n, std::size_t m,
                  const double* a, const double* b, const double* reg, const Options& opt, Device device,

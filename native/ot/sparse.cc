@@ -1,4 +1,4 @@
-// Top-k sparsification and Jacobi-PCG of SNS (spec §3.3, §3.4, §6.2).
+// Top-k sparsification and Jacobi-PCG of SNS (docs/design/ot.md §3.3, §3.4, §6.2).
 #include "sparse.h"
 
 #include <algorithm>

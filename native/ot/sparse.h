@@ -1,4 +1,4 @@
-// Sparsified Hessian of SNS (spec §3.3, §3.4, §6.2): top-k plan entries in CSR and CSC, and the
+// Sparsified Hessian of SNS (docs/design/ot.md §3.3, §3.4, §6.2): top-k plan entries in CSR and CSC, and the
 // Jacobi-preconditioned CG on (M + σI) restricted to the first n+m−1 unknowns.
 #pragma once
 #include <cstddef>
@@ -20,7 +20,7 @@ struct SparsePlan {
 };
 
 // Keeps the k largest entries of P (n×m) under one global threshold ρ = k-th largest
-// (spec §3.3): P̃ = {P_ij ≥ ρ}; when ties push nnz above 1.5k, entries > ρ, then entries = ρ in
+// (docs/design/ot.md §3.3): P̃ = {P_ij ≥ ρ}; when ties push nnz above 1.5k, entries > ρ, then entries = ρ in
 // row-major order up to k. `scratch` is reused between calls.
 // rho_known: the threshold when a device already selected it (NaN: select here).
 void top_k_sparsify(const double* P, std::size_t n, std::size_t m, std::size_t k, std::vector<double>* scratch,

@@ -115,7 +115,7 @@ struct State {
 };
 
 // Runs at most `limit` Sinkhorn iterations (also bounded by maxIter overall), stopping at
-// err ≤ tol (free check, §2.1) and, when `stall` is set, on the 1 %-per-window rule (§1.5).
+// err ≤ tol (free check, docs/design/ot.md §2.1) and, when `stall` is set, on the 1 %-per-window rule (§1.5).
 RunEnd run_sinkhorn(State& st, int64_t limit, double tol, Stage stage, bool stall);
 
 // Kernel-scaling Sinkhorn from the current (u, v) (kernel_scaling.cc), n·m float64 of memory. On
@@ -124,7 +124,7 @@ RunEnd run_sinkhorn(State& st, int64_t limit, double tol, Stage stage, bool stal
 // the observed rate projects more than `budget` iterations in all (the auto method then runs SNS).
 RunEnd run_kernel_scaling(State& st, double tol, int64_t budget, bool* gave_up, bool* slow);
 
-// The Newton stage of SNS (spec §3.3–3.6), after the warm-up. Returns true when converged.
+// The Newton stage of SNS (docs/design/ot.md §3.3–3.6), after the warm-up. Returns true when converged.
 bool newton_stage(State& st);
 
 }  // namespace ot

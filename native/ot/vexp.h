@@ -1,9 +1,9 @@
 // Branch-free exp(x) for the dense Sinkhorn passes, written so GCC/Clang vectorise the array loops
-// (libm's exp does not vectorise without -ffast-math, and the passes are exp-bound: spec §6.1).
+// (libm's exp does not vectorise without -ffast-math, and the passes are exp-bound: docs/design/ot.md §6.1).
 // Cody–Waite reduction x = k·ln2 + r, |r| ≤ ln2/2, degree-13 Taylor polynomial (truncation
 // < 2e-18 relative), 2^k built in the exponent bits. Max relative error about 2 ulp against libm.
 // Inputs below -708 give a tiny positive number (≤ 4e-308) rather than 0, inputs above 709 give
-// +inf, NaN stays NaN: that keeps the line-search rule "reject non-finite values" (spec §3.5) intact.
+// +inf, NaN stays NaN: that keeps the line-search rule "reject non-finite values" (docs/design/ot.md §3.5) intact.
 #pragma once
 #if defined(__GNUC__)
 #pragma GCC diagnostic ignored "-Wpsabi"

@@ -1,4 +1,4 @@
-// CPU generation of counter-based random numbers (spec/sde.md §2). Each Philox block yields four
+// CPU generation of counter-based random numbers (docs/design/randomness.md). Each Philox block yields four
 // draws; block b of (seed, stream, path, step) always yields the same words, so results never
 // depend on the thread count or on how a request is cut.
 #pragma once

@@ -1,5 +1,5 @@
 // Callback-path building blocks: Brownian increments of one step for a whole batch, and the
-// elementwise update once JavaScript has filled drift and diffusion buffers (spec §7).
+// elementwise update once JavaScript has filled drift and diffusion buffers (docs/design/sde.md §6).
 #pragma once
 #include <cstddef>
 #include <cstdint>

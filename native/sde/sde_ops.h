@@ -16,7 +16,7 @@ struct LincombCall {
   uint64_t P = 0, D = 0;
   uint32_t key_lo = 0, key_hi = 0, stream = 0, step = 0;
   uint64_t sample_offset = 0;
-  double clip = 0;  // > 0: clamp each output to [−clip, clip] (DDIM clip_sample, spec/quantized-unet.md §6)
+  double clip = 0;  // > 0: clamp each output to [−clip, clip] (DDIM clip_sample, docs/design/sde.md §7)
 };
 void sde_lincomb(const LincombCall& c);
 
@@ -29,7 +29,7 @@ void sde_gmm_score(const float* x, uint64_t P, uint64_t D, uint32_t K, const dou
                    const double* vars, const double* scale, const double* addvar, float* out);
 
 // Dormand–Prince error norm: RMS over all elements of h·Σ_j e_j k_j / (atol + rtol·max(|y|, |y'|)),
-// in float64, summed in a fixed order (spec §5 RK45).
+// in float64, summed in a fixed order (docs/design/sde.md §7, RK45).
 double sde_rk45_norm(const float* y, const float* ynew, const std::vector<const float*>& k, const double* e,
                      uint64_t n, double h, double atol, double rtol);
 

@@ -1,6 +1,6 @@
 // Denoising score matching and flow matching steps (see diffusion.h).
 //
-// Score matching, ε-parameterisation with λ(t) = σ_t² (spec/trainers.md §3, Song et al. 2021):
+// Score matching, ε-parameterisation with λ(t) = σ_t² (docs/design/trainers.md §3, Song et al. 2021):
 //   L = E_{t, x₀, ε} ‖ε_θ(m_t x₀ + σ_t ε, t) − ε‖² / D.
 // Flow matching (Lipman et al. 2023; Tong et al. 2024 for the OT coupling):
 //   x_t = (1 − t)x₀ + t x₁ + σ ε,  L = E ‖v_θ(x_t, t) − (x₁ − x₀)‖² / D.

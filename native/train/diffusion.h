@@ -1,5 +1,5 @@
 // Training steps for diffusion-type generative models on low-dimensional data
-// (spec/trainers.md §3–4): denoising score matching (VP / VE, ε-parameterisation) and conditional
+// (docs/design/trainers.md §3–4): denoising score matching (VP / VE, ε-parameterisation) and conditional
 // flow matching with a given coupling. The model is an MLP on [x, sin(2π f_j t), cos(2π f_j t)].
 #pragma once
 #include <cstddef>

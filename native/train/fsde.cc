@@ -1,6 +1,6 @@
 // Forward rollout and adjoint pass of the variational fBM-SDE trainer (see fsde.h).
 //
-// Forward step n, t_n = nΔ (spec/trainers.md §2):
+// Forward step n, t_n = nΔ (docs/design/trainers.md §2):
 //   u_n = U(sin t_n, cos t_n, X_n, Y_n [, o])
 //   Y_{k,n+1} = Y_{k,n} + (−γ_k Y_{k,n} + u_n)Δ + ΔW_n
 //   X_{n+1}   = X_n + [−θX_n − σ Σ_k ω_k γ_k Y_{k,n} + σ ω̄ u_n]Δ + σ ω̄ ΔW_n

@@ -1,4 +1,4 @@
-// Variational trainer for fBM-driven SDEs (spec/trainers.md §2, spec/fbm.md §5, §8; Daems et al.,
+// Variational trainer for fBM-driven SDEs (docs/design/trainers.md §2, docs/design/fbm.md §5, §8; Daems et al.,
 // ICLR 2024). One call = Euler–Maruyama rollout of the controlled augmented system
 // Z = (X, Y_1..Y_K) for a batch of paths with the trajectory stored, the loss
 //   L = Σ_j ½((X(t_j) − o_j)/σ_obs)² + Σ_n ½u_n²Δ,

@@ -1,4 +1,4 @@
-// Integer dot products of the W4A8 / W8A8 GEMM (spec/quantized-unet.md §9): one weight row
+// Integer dot products of the W4A8 / W8A8 GEMM (docs/design/unet.md §9): one weight row
 // against four activation rows, int32 accumulators. Three implementations chosen at run time
 // (scalar oracle, AVX2, AVX-512 VNNI); every path returns bit-identical accumulators, because
 // each computes the exact integer Σ a·w (no saturation is possible within the bounds below).

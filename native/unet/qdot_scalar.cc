@@ -1,4 +1,4 @@
-// Scalar integer dot products: the oracle every SIMD path must equal bit for bit (§9), and the
+// Scalar integer dot products: the oracle every SIMD path must equal bit for bit (docs/design/unet.md §9), and the
 // portable fallback. Also the run-time dispatch.
 #include <cstdlib>
 #include <cstring>

@@ -1,4 +1,4 @@
-// AVX2 and AVX-512 VNNI integer dot products (§9), compiled with per-function target attributes
+// AVX2 and AVX-512 VNNI integer dot products (docs/design/unet.md §9), compiled with per-function target attributes
 // so the binary itself needs no -march flag; qdot_kernels() calls them only when cpuid says so.
 #if defined(__x86_64__) && defined(__GNUC__)  // GCC and Clang: per-function target attributes
 #include <immintrin.h>

@@ -27,7 +27,7 @@ QParams lp_search(const float* x, std::size_t n, std::size_t stride, int qmax, b
 
 namespace {
 
-// The k-th candidate of §7.3: r = 1 − 0.01·k, Δ = max(r·(hi−lo)/qmax, 1e-8), z = round(−r·lo/Δ).
+// The k-th candidate of docs/design/unet.md §7.3: r = 1 − 0.01·k, Δ = max(r·(hi−lo)/qmax, 1e-8), z = round(−r·lo/Δ).
 QParams candidate(int k, float lo, float hi, int qmax, bool clamp_zero) {
   QParams q;
   const float r = 1.0f - 0.01f * static_cast<float>(k);

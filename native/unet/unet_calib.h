@@ -1,4 +1,4 @@
-// Quantizer parameter searches of spec/quantized-unet.md §7.3–7.4: the Lp ("MSE") clipping
+// Quantizer parameter searches of docs/design/unet.md §7.3–7.4: the Lp ("MSE") clipping
 // search for weights and for the first calibration tensor of an activation quantizer, and the
 // EMA + Min-Max update of activation ranges.
 #pragma once
@@ -40,12 +40,12 @@ QParams minmax_params(float m, float M);
 // kActSamplePerTensor).
 void calib_update(ActStat* st, const float* x, std::size_t n, bool ema);
 
-// actRange 'search' (§7.4 [X]): values kept per EMA-phase tensor. The stride is ⌈n/2048⌉ made
+// actRange 'search' (§7.4): values kept per EMA-phase tensor. The stride is ⌈n/2048⌉ made
 // odd, so that on power-of-two planes (H·W, C) it walks every position and channel instead of
 // one fixed column; memory stays bounded (2,048 floats × batches per step per quantizer).
 constexpr std::size_t kActSamplePerTensor = 2048;
 
-// actRange 'search' (§7.4 [X]): refines the step's Min-Max (Δ, z) with the §7.3 shrink search
+// actRange 'search' (§7.4): refines the step's Min-Max (Δ, z) with the §7.3 shrink search
 // on the kept subsample, anchored at the Min-Max range lo = min(m, 0), hi = max(M, 0): for
 // i = 0..79, r = 1 − 0.01·i, candidates r·lo … r·hi (so lo ≤ 0 ≤ hi holds and z ∈ [0, 255]),
 // score mean |x − x̂|^p, first strict minimum. r = 1 is exactly Min-Max. An empty subsample

@@ -379,7 +379,7 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
           if (iy >= 0 && iy < H && ix >= 0 && ix < W)
             std::memcpy(dst, xq.data() + ((static_cast<std::size_t>(b) * H + iy) * W + ix) * c.I, c.I);
           else
-            std::memset(dst, zfill, c.I);  // padding dequantizes to exactly 0 (§9)
+            std::memset(dst, zfill, c.I);  // padding dequantizes to exactly 0 (docs/design/unet.md §9)
         }
       std::memset(prow + q.K, 0, static_cast<std::size_t>(Kp - q.K));
       for (int gi = 0; gi < q.ng; ++gi) {

@@ -1,4 +1,4 @@
-// The UNet's operators on NCHW float32 tensors (spec/quantized-unet.md §4, §9): convolution as
+// The UNet's operators on NCHW float32 tensors (docs/design/unet.md §4, §9): convolution as
 // tiled GEMM (FP32, and integer W4A8/W8A8 with the zero-point identity), GroupNorm(+SiLU),
 // single/multi-head attention core, nearest upsampling, channel concatenation.
 // Work is split into tiles that depend only on the shapes, never on the thread count.

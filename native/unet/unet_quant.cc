@@ -21,7 +21,7 @@ bool ends_with(const std::string& s, const std::string& suf) {
 
 int round_up(int v, int m) { return (v + m - 1) / m * m; }
 
-// OHWI index k of (ci, ky, kx) (§8): k = (ky·KW + kx)·I + ci.
+// OHWI index k of (ci, ky, kx) (docs/design/unet.md §8): k = (ky·KW + kx)·I + ci.
 inline int ohwi(const Conv& c, int ci, int ky, int kx) { return (ky * c.KW + kx) * c.I + ci; }
 
 // Builds the kernel layout, Σw and the row counts from canonical-order codes [O][K].
@@ -75,7 +75,7 @@ void init_layout(Conv* c, int bits, int group) {
   q.bits = bits;
   q.K = c->I * c->KH * c->KW;
   q.Kp = round_up(q.K, 32);
-  // Group-wise needs C_in % G == 0 so groups never straddle a tap (§7.3); else per channel.
+  // Group-wise needs C_in % G == 0 so groups never straddle a tap (docs/design/unet.md §7.3); else per channel.
   q.group = (group > 0 && c->I % group == 0) ? group : 0;
   q.ng = q.group > 0 ? q.K / q.group : 1;
   require(bits == 4 || q.K <= 33000, Code::InvalidArg, c->name + ": K too large for 8-bit int32 accumulation");
@@ -85,13 +85,13 @@ void init_layout(Conv* c, int bits, int group) {
 
 std::vector<std::string> plan_layers(Model* m) {
   std::vector<std::string> names;
-  // §7.5 (`exact` mode): FP weights and inputs for conv_in, conv_out, the time MLP, every
+  // docs/design/unet.md §7.5 (`exact` mode): FP weights and inputs for conv_in, conv_out, the time MLP, every
   // time_emb_proj (the TIB stays FP32), 1×1 shortcuts and downsamplers; integer weights with an
   // FP input for both convs of down_blocks.0.resnets.0; integer weights and 8-bit inputs elsewhere.
-  // to_q, to_k and to_v share one activation quantizer. conv2's input is FP as well [X, itokit]:
+  // to_q, to_k and to_v share one activation quantizer. conv2's input is FP as well:
   // at t = 0 the noise ε̂ must recover is 1 % of x (√(1−ᾱ₀) = 0.01) and this block is where it
   // still sits at full resolution; its 8-bit input alone put the W8A8 per-step error at t = 0 at
-  // 0.075 (T7 bound 0.05) on the built-in model, 0.042 with it FP (spec-size calibration).
+  // 0.075 (bound 0.05, §10 "Error vs FP") on the built-in model, 0.042 with it FP (full-size calibration).
   int shared_qkv = -1;
   for (Conv* c : m->layers()) {
     const std::string& n = c->name;
@@ -155,7 +155,7 @@ void quantize_weights(Model* m, int bits, int group, const Control& ctl) {
       for (int g = 0; g < q.ng; ++g) {
         QParams p = lp_search(row.data() + g * gsize, gsize, 1, qmax, false);
         if (std::fabs(p.zero) > 1048576.f) {
-          // (near-)constant group far from 0: Δ = 1e-8 would need |z| > 2^20, which §8 files
+          // (near-)constant group far from 0: Δ = 1e-8 would need |z| > 2^20, which files (§8)
           // cannot hold; Δ = max|w|/qmax represents the constant exactly instead.
           float amax = 0.f;
           for (int k = g * gsize; k < (g + 1) * gsize; ++k) amax = std::max(amax, std::fabs(row[k]));
@@ -270,7 +270,7 @@ int step_row(const QuantState& q, int64_t t, bool* nearest) {
   *nearest = false;
   for (std::size_t s = 0; s < q.steps.size(); ++s)
     if (q.steps[s] == t) return static_cast<int>(s);
-  // nearest t, ties to the smaller t (§7.4)
+  // nearest t, ties to the smaller t (docs/design/unet.md §7.4)
   int best = -1;
   for (std::size_t s = 0; s < q.steps.size(); ++s) {
     if (best < 0) {

@@ -1,4 +1,4 @@
-// TFMQ-style post-training quantization of a Model (spec/quantized-unet.md §7): the layer plan
+// TFMQ-style post-training quantization of a Model (docs/design/unet.md §7): the layer plan
 // (§7.5, `exact` temporal mode), weight quantization with the Lp search (§7.3), the exact
 // temporal-feature cache (§7.2), per-step activation calibration (§7.4), and the conversions to
 // and from the file layout of §8.
@@ -38,7 +38,7 @@ void fill_cache(Model* m, const std::vector<int64_t>& steps);
 
 // Per-step activation calibration (§7.4). xs holds S·n inputs of shape [C, H, W] in step order;
 // steps[s] is the timestep of step s. init_samples/batch/momentum per §7.4; seed fixes the shuffles.
-// act_search_p > 0: actRange 'search' (§7.4 [X]), each quantizer's final Min-Max (Δ, z) of a step
+// act_search_p > 0: actRange 'search' (§7.4), each quantizer's final Min-Max (Δ, z) of a step
 // is refined by the shrink search with that p on the values it saw in the step's EMA batches
 // (unet_calib.h act_search); 0: plain Min-Max.
 void calibrate(Model* m, const float* xs, int S, int n, int H, int W, const std::vector<int64_t>& steps,
@@ -54,7 +54,7 @@ void drop_fp_weights(Model* m);
 // True for the Temporal Information Block's layers (§7.1): the time MLP and every time_emb_proj.
 bool is_tib_layer(const Model& m, const Conv& c);
 
-// fp_weights 'f16' (§8 [X]): holds the weights of the FP-kept layers (§7.5: conv_in, conv_out,
+// fp_weights 'f16' (§8): holds the weights of the FP-kept layers (§7.5: conv_in, conv_out,
 // shortcuts, downsamplers; not the TIB, whose FP32 output the exact cache must reproduce) as
 // binary16, rounded to nearest even; computation stays FP32 (widened per use). Idempotent on
 // values that are already binary16.

@@ -1,5 +1,5 @@
 /**
- * CUDA vs CPU for entropic OT (spec/sinkhorn.md T12, T8 on CUDA). Skips visibly without a device.
+ * CUDA vs CPU for entropic OT (docs/design/ot.md §8: CPU = CUDA, and batched = looped on CUDA). Skips visibly without a device.
  */
 import { ot } from '../../lib';
 import { describeGpu as d, l1, TOLERANCE } from './harness';
@@ -16,7 +16,7 @@ d('ot on CUDA', () => {
   ];
   for (const [name, p, reg] of cases) {
     for (const method of ['sinkhorn', 'sns'] as const) {
-      test(`T12 ${name} ${method}: CUDA plan = CPU plan within 1e-7 (L1)`, () => {
+      test(`${name} ${method}: CUDA plan = CPU plan within 1e-7 (L1)`, () => {
         const cpu = ot.sinkhornSync(p.a, p.b, p.C, { reg, method, device: 'cpu' });
         const gpu = ot.sinkhornSync(p.a, p.b, p.C, { reg, method, device: 'cuda' });
         expect(gpu.status).toBe('converged');
@@ -64,7 +64,7 @@ d('ot on CUDA', () => {
     expect(gpu.marginalError).toBeLessThanOrEqual(1e-5);
     expect(l1(cpu.plan!, gpu.plan!)).toBeLessThanOrEqual(2e-4);
   });
-  test('T8 on CUDA: batch within ±checkEvery iterations and 1e-8 (L1) of CPU single solves', () => {
+  test('batched = looped on CUDA: batch within ±checkEvery iterations and 1e-8 (L1) of CPU single solves', () => {
     const n = 120;
     const ps = [0, 1, 2].map((k) => ot.referenceProblem('R3', { n, m: n, seed: k }));
     const cat = (xs: Float64Array[]) => Float64Array.from(xs.flatMap((x) => Array.from(x)));

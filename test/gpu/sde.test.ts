@@ -1,5 +1,5 @@
 /**
- * CUDA vs CPU for the SDE area (spec §8.8): fused built-in trajectories in float32 must match the
+ * CUDA vs CPU for the SDE area (docs/design/sde.md §8, item 8): fused built-in trajectories in float32 must match the
  * CPU bit for bit (same ITK_HD code, separately rounded ops, own exp/log/sincos); float64 runs use
  * the platform exp and must agree to a few ulp. Skips visibly without a CUDA device.
  */

@@ -1,4 +1,4 @@
-// CUDA UNet inference against the CPU (spec/quantized-unet.md §9 "CUDA", §11 T6): the full forward
+// CUDA UNet inference against the CPU (docs/design/unet.md §9, §10): the full forward
 // pass in FP32 (rel ≤ 1e-5) and in the quantized modes (rel ≤ 1e-3: GroupNorm sums, expf and the
 // softmax differ in the last bits, and a rare activation code flips at a rounding boundary), and
 // single layers bit for bit (FP32 convs sum k in the CPU's order with separately rounded products;

@@ -1,6 +1,6 @@
 /**
  * Exact conditioned statistics of the MA-fBM fractional OU bridge under the Euler scheme
- * (spec/fbm.md §8 "Evaluation"): the augmented prior dZ = FZ dt + G dW is linear-Gaussian, so the
+ * (docs/design/fbm.md §8): the augmented prior dZ = FZ dt + G dW is linear-Gaussian, so the
  * Euler recursion P ← (I+FΔ)P(I+FΔ)ᵀ + ΔGGᵀ gives every covariance exactly. Independent of the
  * trainer (plain float64 TypeScript, small matrices).
  */

@@ -1,5 +1,5 @@
 /**
- * An independent TypeScript implementation of spec/sde.md §2 (Philox4x32-10, the counter layout,
+ * An independent TypeScript implementation of docs/design/randomness.md §1–5 (Philox4x32-10, the counter layout,
  * U24/U32 and Box–Muller with the project's log and sin/cos). Every float32 operation is emulated
  * with Math.fround on the float64 result, which is exactly the IEEE single rounding for + − × ÷
  * and sqrt (float64 carries more than 2·24+2 bits), so this reference predicts the native bits.
@@ -61,7 +61,7 @@ function fromBits(u: number): number {
   return new Float32Array(new Uint32Array([u >>> 0]).buffer)[0];
 }
 
-/** ln u per spec/sde.md §2.4, float32 step by step. */
+/** ln u per docs/design/randomness.md §5, float32 step by step. */
 export function logRef(u: number): number {
   const bits = bitsOf(u);
   let e = ((bits >>> 23) & 0xff) - 127;
@@ -85,7 +85,7 @@ export function logRef(u: number): number {
   return f(f(e * LN2_HI) + f(f(e * LN2_LO) + lnm));
 }
 
-/** (sin, cos) of 2π n / 2^24 per spec/sde.md §2.4. */
+/** (sin, cos) of 2π n / 2^24 per docs/design/randomness.md §5. */
 export function sincosRef(n: number): [number, number] {
   const q = (n >>> 22) & 3;
   let r = n & 0x3fffff;
