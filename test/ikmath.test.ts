@@ -2,7 +2,7 @@
 // every input Box–Muller can feed them.
 import { native } from '../lib/native';
 import { logRef, sincosRef } from './reference/philox';
-import { acceptance } from './helpers';
+import { slowTest } from './helpers';
 
 /** Error of y in units of the float32 ulp at the exact value. */
 function ulpError(y: number, exact: number): number {
@@ -24,7 +24,7 @@ const u24All = (): Float32Array => {
   return x;
 };
 
-acceptance('log: <= 2 ulp over all 2^23 Box–Muller inputs, and matches the step-by-step reference', () => {
+slowTest('log: <= 2 ulp over all 2^23 Box–Muller inputs, and matches the step-by-step reference', () => {
   const x = u24All();
   const y = evaluate(0, x);
   let worst = 0;
@@ -39,7 +39,7 @@ acceptance('log: <= 2 ulp over all 2^23 Box–Muller inputs, and matches the ste
   expect(worstWide).toBeLessThanOrEqual(2);
 });
 
-acceptance('sin and cos of 2πn/2^24: <= 2 ulp (absolute, relative to 1) over all odd n', () => {
+slowTest('sin and cos of 2πn/2^24: <= 2 ulp (absolute, relative to 1) over all odd n', () => {
   const n = new Float32Array(1 << 23);
   for (let i = 0; i < n.length; i++) n[i] = 2 * i + 1;
   const s = evaluate(1, n);
@@ -56,7 +56,7 @@ acceptance('sin and cos of 2πn/2^24: <= 2 ulp (absolute, relative to 1) over al
   for (let i = 0; i < n.length; i += 1009) expect([s[i], c[i]]).toEqual(sincosRef(n[i]));
 });
 
-acceptance('exp: <= 2 ulp on 10^7 inputs plus edge cases', () => {
+slowTest('exp: <= 2 ulp on 10^7 inputs plus edge cases', () => {
   const n = 1e7;
   const x = new Float32Array(n);
   for (let i = 0; i < n; i++) x[i] = -103 + (191.7 * i) / n;

@@ -3,7 +3,7 @@
  * closed-form score: means (±2, ±2), variance 0.25·I, weights (0.1, 0.2, 0.3, 0.4).
  */
 import { diffusion, ot, sde } from '../lib';
-import { acceptance, bitsOf, expectCode, expectRejectCode } from './helpers';
+import { slowTest, bitsOf, expectCode, expectRejectCode } from './helpers';
 
 const W = [0.1, 0.2, 0.3, 0.4];
 const MEANS = [-2, -2, -2, 2, 2, -2, 2, 2];
@@ -63,13 +63,13 @@ describe('samplers on the 2-D Gaussian mixture: means, mode weights and W2 to ex
   const vpScore = { kind: 'score' as const, fn: diffusion.gmm({ ...spec, process: vp }).score };
   const veScore = { kind: 'score' as const, fn: diffusion.gmm({ ...spec, process: ve }).score };
   const base = { batch: N, dim: 2, seed: 7 };
-  acceptance('VP reverse SDE, Euler–Maruyama, N = 1000', () => {
+  slowTest('VP reverse SDE, Euler–Maruyama, N = 1000', () => {
     const r = diffusion.pcSync({ ...base, process: vp, model: vpScore, predictor: 'euler-maruyama', corrector: 'none' });
     expect(r.nfe).toBe(1000);
     checkMixture(r.x, 'VP EM');
     checkW2(r.x, 'VP EM');
   });
-  acceptance('VE predictor–corrector (reverse diffusion + Langevin, snr 0.16, batch-averaged norms)', async () => {
+  slowTest('VE predictor–corrector (reverse diffusion + Langevin, snr 0.16, batch-averaged norms)', async () => {
     // In 2-D a per-sample ‖z‖/‖s‖ is very noisy (‖s‖ ≈ 0 between modes gives huge Langevin steps),
     // so this case uses score_sde's batch-averaged norms (per-sample norms flatten the mode weights here).
     const r = await diffusion.pc({ ...base, process: ve, model: veScore, predictor: 'reverse-diffusion', corrector: 'langevin', snr: 0.16, snrNorm: 'batch' });
@@ -82,7 +82,7 @@ describe('samplers on the 2-D Gaussian mixture: means, mode weights and W2 to ex
     const per = diffusion.pcSync({ ...base, batch: 4096, process: ve, model: veScore, corrector: 'none' });
     checkMixture(per.x, 'VE reverse diffusion only');
   });
-  acceptance('VP ancestral', () => {
+  slowTest('VP ancestral', () => {
     const r = diffusion.pcSync({ ...base, process: vp, model: vpScore, predictor: 'ancestral', corrector: 'none' });
     checkMixture(r.x, 'VP ancestral');
   });

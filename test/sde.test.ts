@@ -3,7 +3,7 @@
  * variance, CIR positivity, SRA1 order, bit-reproducibility and coded errors.
  */
 import { rng, sde, setThreads, getThreads } from '../lib';
-import { acceptance, bitsOf as bits32, expectCode, expectRejectCode, meanVar } from './helpers';
+import { slowTest, bitsOf as bits32, expectCode, expectRejectCode, meanVar } from './helpers';
 
 /** Bit patterns as a short fingerprint-friendly form: index of the first differing word, or -1. */
 function firstDiff(a: Float32Array | Float64Array, b: Float32Array | Float64Array): number {
@@ -74,7 +74,7 @@ describe('strong order on GBM: log–log slope of the pathwise error', () => {
 });
 
 describe('OU: weak order and stationary variance', () => {
-  acceptance('weak order of EM on OU moments: slope in [0.8, 1.2], each estimate within 4 SE of the EM recursion', () => {
+  slowTest('weak order of EM on OU moments: slope in [0.8, 1.2], each estimate within 4 SE of the EM recursion', () => {
     const P = 2 ** 22;
     const model = sde.models.ou({ theta: 1, mu: 0, sigma: 1 });
     const hs = [0.2, 0.1, 0.05, 0.025];
@@ -174,7 +174,7 @@ describe('SRA1 strong order on additive noise', () => {
     },
   });
   for (const [name, model, x0] of [['d = m = 1', scalar, [0.5]], ['d = m = 2, constant 2×2 G', twoD, [0.5, -0.3]]] as const) {
-    acceptance(`${name}: SRA1 slope in [1.3, 1.8], EM in [0.85, 1.15]`, () => {
+    slowTest(`${name}: SRA1 slope in [1.3, 1.8], EM in [0.85, 1.15]`, () => {
       const base = { paths: P, x0, t1: 1, seed: 77, dtype: 'float64' as const };
       const ref = sde.simulateSync(model, { ...base, steps: fine, method: 'sra1' }).final;
       const Ns = [8, 16, 32, 64, 128, 256];

@@ -7,7 +7,7 @@
 import { MLP } from '../lib/nn';
 import { flowMatchingSync, marginal, scoreMatchingSync, ScoreModel, toy, w2Sync } from '../lib/trainers';
 import { trainAddon } from '../lib/trainers/addon';
-import { acceptance, expectCode } from './helpers';
+import { slowTest, expectCode } from './helpers';
 
 const N = 1000;
 const data = toy('gmm8', 20000, 1);
@@ -90,7 +90,7 @@ describe('score matching on the 8-Gaussian mixture', () => {
 });
 
 describe('flow matching: minibatch-OT coupling needs fewer Euler steps than independent coupling', () => {
-  acceptance('same budget (600 iterations, batch 256): OT reaches W2 < 2·floor in fewer Euler steps, and is lower at 2 and 5 steps', () => {
+  slowTest('same budget (600 iterations, batch 256): OT reaches W2 < 2·floor in fewer Euler steps, and is lower at 2 and 5 steps', () => {
     const steps = [2, 5, 20];
     const w: Record<string, number[]> = {};
     for (const coupling of ['independent', 'ot'] as const) {

@@ -6,7 +6,7 @@
  */
 import { getThreads, setThreads } from '../lib/backends';
 import { FractionalSDE, fractionalSDE } from '../lib/trainers';
-import { acceptance, expectCode } from './helpers';
+import { slowTest, expectCode } from './helpers';
 import { bridgeReference } from './reference/fou-bridge';
 
 function perturb(m: FractionalSDE): void {
@@ -107,7 +107,7 @@ describe('reproducibility and validation', () => {
 describe('fOU bridge (Daems et al.): posterior std vs the GP-conditioned std', () => {
   // CI size: width 64, float32, 2000 Adam steps (lr 3e-3, cosine decay), batch 32, H = 0.7, θ = 0,
   // type I, K = 5, γmax = 20, T = 2, Δ = 0.01, one observation X(2) = 0 with σ_obs = 0.1.
-  acceptance('within 10% at t = 0.5, 1, 1.5 on 4096 fresh paths; loss ≥ L* − 3 SE and gap ≤ 0.3 nats', () => {
+  slowTest('within 10% at t = 0.5, 1, 1.5 on 4096 fresh paths; loss ≥ L* − 3 SE and gap ≤ 0.3 nats', () => {
     const m = new FractionalSDE({ hurst: 0.7, theta: 0, type: 'I', hidden: [64, 64], batch: 32, seed: 1, lr: 3e-3, lrDecayTo: 0.03, decaySteps: 2000,
       observations: { times: [2], values: [0], sigma: 0.1 } });
     for (let i = 0; i < 2000; i++) m.stepSync();

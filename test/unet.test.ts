@@ -6,7 +6,7 @@ import * as path from 'path';
 import { setThreads } from '../lib/backends';
 import { diffusion, unet } from '../lib';
 import { readSafetensors, serializeSafetensors, toFloat32 } from '../lib/unet/safetensors';
-import { acceptance, expectCode } from './helpers';
+import { slowTest, expectCode } from './helpers';
 
 /** The coded error fn throws (asserting its code). */
 function thrown(fn: () => unknown, code: string): Error {
@@ -119,7 +119,7 @@ describe('schedule and DDIM timesteps match diffusers', () => {
 });
 
 describe('unet cifar10-32-shaped model (random weights)', () => {
-  acceptance('the ddpm-cifar10-32 config builds, tensor names and shapes match diffusers, and a forward runs', () => {
+  slowTest('the ddpm-cifar10-32 config builds, tensor names and shapes match diffusers, and a forward runs', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'itk-cifar-'));
     try {
       const cfg = {
