@@ -151,7 +151,8 @@ describeRedis('itokit/queue on Redis with worker processes', () => {
   test('an abort rejects at once and cancels the shards', async () => {
     const ac = new AbortController();
     const o = { paths: 1 << 21, x0: [100, 0.04], t1: 1, steps: 252, method: 'log-euler-ft' as const, seed: 1 };
-    const p = queue.simulate(url, HESTON, o, { shards: 16, signal: ac.signal, reduce: { kind: 'moments' } });
+    // abort while the first shards run (and once more, at 300 ms, if no progress came by then)
+    const p = queue.simulate(url, HESTON, o, { shards: 16, signal: ac.signal, reduce: { kind: 'moments' }, onProgress: () => ac.abort() });
     setTimeout(() => ac.abort(), 300);
     const t0 = Date.now();
     await expect(p).rejects.toMatchObject({ code: 'ERR_ITOKIT_ABORTED' });

@@ -77,6 +77,8 @@ export async function runSharded(conn: RedisConnection, op: OpName, specs: unkno
         cancelling = cancelRun(queue, name, run);
       };
       o.signal?.addEventListener('abort', onAbort, { once: true });
+      // an abort while the shards were being queued fired before the listener existed
+      if (o.signal?.aborted) onAbort();
     });
     const results = await Promise.race([
       Promise.all(
