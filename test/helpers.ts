@@ -2,6 +2,15 @@
 import { ItokitError } from '../lib/errors';
 import { native } from '../lib/native';
 
+/**
+ * A latency bound for a timing assertion. Under AddressSanitizer (tools/sanitize/run.sh sets
+ * ITOKIT_SANITIZED=1) the same calls run several times slower: that run checks memory safety, not
+ * latency, so the bound is ten times looser there.
+ */
+export function latencyBoundMs(ms: number): number {
+  return process.env.ITOKIT_SANITIZED === '1' ? 10 * ms : ms;
+}
+
 /** Asserts that fn throws an ItokitError with the given code. */
 export function expectCode(fn: () => unknown, code: string): void {
   let caught: unknown;
