@@ -101,9 +101,9 @@ describe('CUDA UNet kernel bodies emulated on the CPU', () => {
       };
       fs.writeFileSync(path.join(dir, 'kernels.inc'), [
         '#include "shim.h"', 'namespace itk { namespace unet { namespace dev {',
-        struct('cuda/unet_dev.cuh', 'ConvGeo'), struct('cuda/unet_dev.cuh', 'PatchColumn'), struct('cuda/unet_dev.cuh', 'TileStore'), struct('cuda/unet_dev.cuh', 'QW'),
-        'namespace fpk {', anon('cuda/unet_conv.cu'), '}', 'namespace qk {', anon('cuda/unet_qconv.cu'), '}',
-        'namespace gnk {', anon('cuda/unet_norm.cu'), '}', '}}}',
+        struct('native/unet/cuda/unet_dev.cuh', 'ConvGeo'), struct('native/unet/cuda/unet_dev.cuh', 'PatchColumn'), struct('native/unet/cuda/unet_dev.cuh', 'TileStore'), struct('native/unet/cuda/unet_dev.cuh', 'QW'),
+        'namespace fpk {', anon('native/unet/cuda/unet_conv.cu'), '}', 'namespace qk {', anon('native/unet/cuda/unet_qconv.cu'), '}',
+        'namespace gnk {', anon('native/unet/cuda/unet_norm.cu'), '}', '}}}',
       ].join('\n'));
       const exe = path.join(dir, 'emu');
       const emu = path.join(root, 'tools', 'unet-cuda-emu');

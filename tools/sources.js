@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The one list of native sources, read by both build files: binding.gyp (CPU-only, node-gyp) and
-// CMakeLists.txt (cmake-js, CUDA when found). Every .cc under native/ and every .cu under cuda/ is
-// a source; files under native/ whose name ends in `cuda_stub.cc` stand in for cuda/ when CUDA is
-// off (native/core/cuda_stub.cc, native/<area>/<area>_cuda_stub.cc).
+// CMakeLists.txt (cmake-js, CUDA when found). Every .cc and every .cu under native/ is a source; an
+// area's CUDA files live in native/<area>/cuda/, and files whose name ends in `cuda_stub.cc` stand in
+// for them when CUDA is off (native/core/cuda_stub.cc, native/<area>/<area>_cuda_stub.cc).
 //   node tools/sources.js gyp        -> CPU sources with the stub, space separated (relative)
 //   node tools/sources.js cmake-cpu  -> CPU sources without the stub, ';' separated (relative)
 //   node tools/sources.js cmake-stubs -> the CUDA stand-ins, ';' separated (relative)
@@ -29,7 +29,7 @@ function walk(dir, ext) {
 const all = walk('native', '.cc');
 const cpu = all.filter((f) => !isStub(f));
 const stubs = all.filter(isStub);
-const cuda = walk('cuda', '.cu');
+const cuda = walk('native', '.cu');
 const which = process.argv[2] || 'gyp';
 if (which === 'gyp') process.stdout.write(cpu.concat(stubs).join(' '));
 else if (which === 'cmake-stubs') process.stdout.write(stubs.join(';'));

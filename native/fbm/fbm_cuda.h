@@ -1,4 +1,4 @@
-// CUDA entry points of the fBM family, implemented in cuda/fbm_markov.cu and by
+// CUDA entry points of the fBM family, implemented in native/fbm/cuda/fbm_markov.cu and by
 // native/fbm/fbm_cuda_stub.cc in CPU-only builds.
 #pragma once
 #include <cstddef>

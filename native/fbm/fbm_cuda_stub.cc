@@ -1,4 +1,4 @@
-// Stand-in for cuda/fbm_markov.cu in CPU-only builds.
+// Stand-in for native/fbm/cuda/fbm_markov.cu in CPU-only builds.
 #include "../core/cuda_api.h"
 #include "fbm_cuda.h"
 

@@ -1,7 +1,7 @@
 // One MA-fBM path (one dimension) of docs/design/fbm.md: K OU processes driven by one Brownian
 // motion, stepped exactly (joint-Gaussian (ΔW, ξ) sampled conditionally on ΔW) or by Euler, and
 // B̂ = Σ ω_k (Y_k − Y_k(0)) accumulated in float64. Called by the CPU loop (native/fbm) and the
-// CUDA kernel (cuda/fbm_markov.cu) alike, so both run the same arithmetic.
+// CUDA kernel (native/fbm/cuda/fbm_markov.cu) alike, so both run the same arithmetic.
 #pragma once
 #include <type_traits>
 

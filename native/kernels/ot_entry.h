@@ -1,5 +1,5 @@
 // Per-entry arithmetic of the dense OT passes, shared by the CPU loops (native/ot/dense_cpu.cc)
-// and the CUDA kernels (cuda/ot_dense.cu): the exponent of a plan entry in log-scaling units,
+// and the CUDA kernels (native/ot/cuda/ot_dense.cu): the exponent of a plan entry in log-scaling units,
 //   z_ij = shift_i + w_j − (C_ij − c0)·ir      (docs/design/ot.md §1.2 normalisation applied on the fly),
 // evaluated in the working dtype T (float32 mode does per-entry arithmetic in float32, docs/design/ot.md §4.2).
 #pragma once
@@ -18,7 +18,7 @@ ITK_HD double entry_exponent(double shift, double w, double c, double c0, double
 }
 
 // One term of a squared Euclidean distance, s + (x − y)², in float64 with separately rounded
-// operations: the online point-cloud passes (native/ot/dense_cpu.cc PointRows, cuda/ot_dense.cu
+// operations: the online point-cloud passes (native/ot/dense_cpu.cc PointRows, native/ot/cuda/ot_dense.cu
 // PointCost) and the stored cost (native/ot/cost.cc) sum the same terms in the same order, so an
 // online cost row equals the stored row bit for bit.
 ITK_HD double sq_term(double s, double x, double y) {

@@ -2,7 +2,7 @@
 // path (coupled models: GBM, CIR, Heston, GMM Langevin) or a 4-element chunk of a path
 // (elementwise models: OU, VP, sub-VP, VE); it keeps its state in registers for all steps and
 // writes only at save points. run_unit() is called by the CPU loop (native/sde/sde_fused.cc) and
-// by the CUDA kernel (cuda/sde.cu) alike, so both backends run the same arithmetic.
+// by the CUDA kernel (native/sde/cuda/sde.cu) alike, so both backends run the same arithmetic.
 //
 // Model representation (extensible; docs/design/sde.md): a `kind`, a `method` and a flat parameter array
 // `par` of the state type, cast on the host once so CPU and CUDA see identical constants:

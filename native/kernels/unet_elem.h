@@ -1,5 +1,5 @@
 // Per-element arithmetic of the UNet forward pass (docs/design/unet.md §4) shared by the CPU
-// ops (native/unet/unet_ops.cc) and the CUDA kernels (cuda/unet_*.cu): GroupNorm's affine map,
+// ops (native/unet/unet_ops.cc) and the CUDA kernels (native/unet/cuda/unet_*.cu): GroupNorm's affine map,
 // SiLU and the scaled residual. Separately rounded operations (itk_hd.h), so host and device
 // evaluate the same expression tree; only expf differs (libm vs CUDA, ≤ 2 ulp).
 #pragma once

@@ -1,6 +1,6 @@
 // CUDA MLP forward/backward on host buffers (copied in and out per call): the same contract as
 // mlp_forward / mlp_backward in mlp.h, with the tape in the row-major per-layer layout of one
-// chunk holding every row. Implemented in cuda/nn.cu, stubbed by nn_cuda_stub.cc in CPU builds.
+// chunk holding every row. Implemented in native/nn/cuda/nn.cu, stubbed by nn_cuda_stub.cc in CPU builds.
 // Activations are the ITK_HD functions of kernels/nn_act.h; sums over a layer's inputs and over
 // the batch run in the same order as on the CPU, but libm-vs-CUDA tanh/exp differ in the last
 // bits, so CUDA is checked against CPU to a tolerance (test/gpu/nn.test.ts).

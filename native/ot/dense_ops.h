@@ -1,5 +1,5 @@
 // The dense passes over the cost matrix that both solvers are built from (docs/design/ot.md §2.1, §3.8). One
-// interface, a CPU implementation (dense_cpu.cc, thread pool) and a CUDA one (cuda/ot_dense.cu);
+// interface, a CPU implementation (dense_cpu.cc, thread pool) and a CUDA one (native/ot/cuda/ot_dense.cu);
 // the solver drivers (sinkhorn.cc, sns.cc) run on the host and only call these.
 //
 // Units: the problem is normalised (docs/design/ot.md §1.2) and the potentials are kept as log-scalings

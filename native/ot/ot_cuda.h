@@ -1,5 +1,5 @@
-// CUDA pieces of the SNS Newton stage (cuda/ot_sparse.cu), used by the CUDA dense ops
-// (cuda/ot_dense.cu). Only compiled in CUDA builds; nothing else calls them.
+// CUDA pieces of the SNS Newton stage (native/ot/cuda/ot_sparse.cu), used by the CUDA dense ops
+// (native/ot/cuda/ot_dense.cu). Only compiled in CUDA builds; nothing else calls them.
 #pragma once
 #include <cstddef>
 

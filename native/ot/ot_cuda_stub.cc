@@ -1,4 +1,4 @@
-// CPU-only builds: stands in for cuda/ot_dense.cu (tools/sources.js compiles *cuda_stub.cc only
+// CPU-only builds: stands in for native/ot/cuda/ot_dense.cu (tools/sources.js compiles *cuda_stub.cc only
 // when CUDA is off), so the solver can ask for CUDA ops and get a coded DeviceUnavailable error.
 #include "../core/cuda_api.h"
 #include "../core/error.h"

@@ -1,7 +1,7 @@
 // k-th largest of non-negative doubles without a copy: radix select on the bit patterns
 // (non-negative doubles order like their 64-bit patterns), six passes of 2048-bin histograms over
 // fixed chunks with integer counts, so the answer is exact and independent of the thread count.
-// The CPU twin of the CUDA selection (cuda/ot_sparse.cu, docs/design/ot.md §6.3); used by SNS for n·m > 2^24
+// The CPU twin of the CUDA selection (native/ot/cuda/ot_sparse.cu, docs/design/ot.md §6.3); used by SNS for n·m > 2^24
 // where the nth_element copy would double the memory (docs/design/ot.md §6.2).
 #pragma once
 #include <cstddef>

@@ -1,4 +1,4 @@
-// CUDA entry points of the SDE area (cuda/sde.cu; native/sde/sde_cuda_stub.cc without CUDA).
+// CUDA entry points of the SDE area (native/sde/cuda/sde.cu; native/sde/sde_cuda_stub.cc without CUDA).
 // Pointers in the argument structs are device pointers.
 #pragma once
 #include <cstddef>

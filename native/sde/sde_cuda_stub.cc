@@ -1,4 +1,4 @@
-// Stand-ins for cuda/sde.cu in CPU-only builds: every entry reports CUDA as unavailable.
+// Stand-ins for native/sde/cuda/sde.cu in CPU-only builds: every entry reports CUDA as unavailable.
 #include "../core/cuda_api.h"
 #include "sde_cuda.h"
 

@@ -1,7 +1,7 @@
 // FP32 GEMM micro-kernels of the blocked implicit-GEMM convolution (unet_ops.cc conv_fp):
 // C[8][48] (+)= Σ_k Wp[k][0..7] ⊗ P[k][0..47] over one K block, every output accumulated as
 // c = fma(w_k, p_k, c) for k ascending. One rounding per k, the same sequence on every ISA and
-// on the GPU (cuda/unet_conv.cu uses __fmaf_rn in the same order), so the three paths and the
+// on the GPU (native/unet/cuda/unet_conv.cu uses __fmaf_rn in the same order), so the three paths and the
 // CUDA conv give identical bits; threads never split a sum.
 //
 // Layouts (ggml/BLIS style, packed per call so a tile's operands are contiguous):

@@ -1,4 +1,4 @@
-// CUDA side of the unet area (cuda/unet_*.cu; native/unet/unet_cuda_stub.cc in CPU-only builds,
+// CUDA side of the unet area (native/unet/cuda/unet_*.cu; native/unet/unet_cuda_stub.cc in CPU-only builds,
 // where every entry point throws DeviceUnavailable).
 //
 // forward_cuda runs the forward pass of unet_model.cc on the device: the model's weights are

@@ -1,4 +1,4 @@
-// CPU-only builds: stands in for cuda/unet_*.cu (tools/sources.js compiles *cuda_stub.cc only
+// CPU-only builds: stands in for native/unet/cuda/unet_*.cu (tools/sources.js compiles *cuda_stub.cc only
 // when CUDA is off), so a CUDA request gets a coded DeviceUnavailable error.
 #include "../core/cuda_api.h"
 #include "../core/error.h"

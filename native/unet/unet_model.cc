@@ -507,7 +507,7 @@ Tensor forward(const Model& m, const Tensor& x0, const std::vector<int64_t>& t, 
   const bool quantized = o.mode != Mode::Fp;
   require(!quantized || m.quant, Code::InvalidArg, "the model is not quantized");
 
-  if (o.cuda) return forward_cuda(m, x0, t, o);  // cuda/unet_forward.cu (same walk on the device)
+  if (o.cuda) return forward_cuda(m, x0, t, o);  // native/unet/cuda/unet_forward.cu (same walk on the device)
   Tensor tib = call_temporal(m, t, o);
   if (o.taps) (*o.taps)["temporal"] = tib;
   // Per-resnet slices [B, C_i] of the TIB vector.

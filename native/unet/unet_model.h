@@ -121,7 +121,7 @@ struct ActStat {
   std::vector<float> sample;
 };
 
-struct CudaModel;  // device-resident weights (cuda/unet_forward.cu), created on the first CUDA call
+struct CudaModel;  // device-resident weights (native/unet/cuda/unet_forward.cu), created on the first CUDA call
 
 struct Model {
   Config cfg;

@@ -1,4 +1,4 @@
-// CPU emulation of the kernel bodies of cuda/unet_conv.cu, cuda/unet_qconv.cu and cuda/unet_norm.cu
+// CPU emulation of the kernel bodies of native/unet/cuda/unet_conv.cu, native/unet/cuda/unet_qconv.cu and native/unet/cuda/unet_norm.cu
 // (extracted into kernels.inc by test/unet-device.test.ts) against naive references: the convs
 // must match bit for bit (tiling, gather, padding, K tails, group flushes), GroupNorm to 1e-5.
 #include <cstdio>

@@ -1,4 +1,4 @@
-// Host shim that lets the bodies of cuda/unet_conv.cu, unet_qconv.cu and unet_norm.cu compile as
+// Host shim that lets the bodies of native/unet/cuda/unet_conv.cu, unet_qconv.cu and unet_norm.cu compile as
 // C++ (test/unet-device.test.ts): one OS thread per CUDA thread, std::barrier for __syncthreads,
 // __shared__ arrays as function statics (blocks run one after another), __dp4a in plain integers,
 // __fmaf_rn as std::fma (both round once).

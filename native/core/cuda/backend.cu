@@ -3,7 +3,7 @@
 // failing to load the addon.
 #include <mutex>
 
-#include "../native/core/cuda_api.h"
+#include "../cuda_api.h"
 #include "common.cuh"
 
 namespace itk {

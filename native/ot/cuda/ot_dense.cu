@@ -11,11 +11,11 @@
 #include <memory>
 #include <vector>
 
-#include "../native/core/device_buffer.h"
-#include "../native/kernels/ot_entry.h"
-#include "../native/ot/dense_ops.h"
-#include "../native/ot/ot_cuda.h"
-#include "common.cuh"
+#include "../../core/device_buffer.h"
+#include "../../kernels/ot_entry.h"
+#include "../dense_ops.h"
+#include "../ot_cuda.h"
+#include "../../core/cuda/common.cuh"
 
 namespace itk {
 namespace ot {

@@ -4,10 +4,10 @@
 #include <cstdlib>
 #include <string>
 
-#include "../native/core/cuda_api.h"
-#include "../native/kernels/sde_fused.h"
-#include "../native/sde/sde_cuda.h"
-#include "common.cuh"
+#include "../../core/cuda_api.h"
+#include "../../kernels/sde_fused.h"
+#include "../sde_cuda.h"
+#include "../../core/cuda/common.cuh"
 
 namespace itk {
 namespace cuda {

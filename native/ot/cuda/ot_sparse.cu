@@ -5,10 +5,10 @@
 #include <cstring>
 #include <vector>
 
-#include "../native/core/device_buffer.h"
-#include "../native/ot/ot_cuda.h"
-#include "../native/ot/select.h"
-#include "common.cuh"
+#include "../../core/device_buffer.h"
+#include "../ot_cuda.h"
+#include "../select.h"
+#include "../../core/cuda/common.cuh"
 
 namespace itk {
 namespace ot {

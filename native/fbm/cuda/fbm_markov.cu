@@ -1,11 +1,11 @@
 // MA-fBM sampler on the GPU (docs/design/fbm.md): one thread per (path, dimension), the time
 // loop inside the kernel, state in registers/local memory, and the same fbm_markov_path as the
 // CPU loop so both backends produce the same bits.
-#include "../native/core/cuda_api.h"
-#include "../native/core/device_buffer.h"
-#include "../native/fbm/fbm_cuda.h"
-#include "../native/kernels/fbm_step.h"
-#include "common.cuh"
+#include "../../core/cuda_api.h"
+#include "../../core/device_buffer.h"
+#include "../fbm_cuda.h"
+#include "../../kernels/fbm_step.h"
+#include "../../core/cuda/common.cuh"
 
 #include <vector>
 

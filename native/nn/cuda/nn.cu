@@ -3,10 +3,10 @@
 // ascending for dx), so CUDA and CPU differ only through the activation functions' last bits.
 #include <vector>
 
-#include "../native/core/cuda_api.h"
-#include "../native/kernels/nn_act.h"
-#include "../native/nn/nn_cuda.h"
-#include "common.cuh"
+#include "../../core/cuda_api.h"
+#include "../../kernels/nn_act.h"
+#include "../nn_cuda.h"
+#include "../../core/cuda/common.cuh"
 
 namespace itk {
 namespace nn {

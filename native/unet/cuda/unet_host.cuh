@@ -1,12 +1,12 @@
-// Host-side helpers shared by the CUDA UNet entry points (cuda/unet_forward.cu, the whole walk;
-// cuda/unet_qconv.cu, the single-layer checks): weight/input uploads and a layer's geometry.
+// Host-side helpers shared by the CUDA UNet entry points (native/unet/cuda/unet_forward.cu, the whole walk;
+// native/unet/cuda/unet_qconv.cu, the single-layer checks): weight/input uploads and a layer's geometry.
 #pragma once
 #include <cuda_runtime.h>
 
 #include <cstddef>
 
-#include "../native/core/device_buffer.h"
-#include "../native/unet/unet_model.h"
+#include "../../core/device_buffer.h"
+#include "../unet_model.h"
 #include "unet_dev.cuh"
 
 namespace itk {

@@ -7,8 +7,8 @@
 // t (as the time embedding e(t), or the temporal features read from the quantized model's exact
 // cache on the host), and ε̂ cross the bus. Activations come from the stream-ordered pool.
 //
-// Precision: FP32 convs equal the CPU's bit for bit (cuda/unet_conv.cu); integer convs too
-// (cuda/unet_qconv.cu); GroupNorm statistics, SiLU's expf and the attention softmax differ in the
+// Precision: FP32 convs equal the CPU's bit for bit (native/unet/cuda/unet_conv.cu); integer convs too
+// (native/unet/cuda/unet_qconv.cu); GroupNorm statistics, SiLU's expf and the attention softmax differ in the
 // last bits, so whole-model outputs agree to a tolerance (test/gpu/unet.test.ts).
 #include <cuda_runtime.h>
 
@@ -20,10 +20,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "../native/core/cuda_api.h"
-#include "../native/core/device_buffer.h"
-#include "../native/unet/unet_cuda.h"
-#include "../native/unet/unet_quant.h"
+#include "../../core/cuda_api.h"
+#include "../../core/device_buffer.h"
+#include "../unet_cuda.h"
+#include "../unet_quant.h"
 #include "unet_host.cuh"
 
 namespace itk {

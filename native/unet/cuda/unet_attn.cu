@@ -5,7 +5,7 @@
 // in any order; e^(s−max) uses CUDA's expf and the row sum is a double warp-tree reduction (the
 // CPU sums sequentially), so probabilities agree to a few ulp. Each output channel is a lane-
 // strided dot over the keys reduced by a fixed shuffle tree. The score row lives in shared memory.
-#include "../native/kernels/itk_hd.h"
+#include "../../kernels/itk_hd.h"
 #include "unet_dev.cuh"
 
 namespace itk {

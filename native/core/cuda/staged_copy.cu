@@ -16,8 +16,8 @@
 #include <thread>
 #include <vector>
 
-#include "../native/core/cuda_api.h"
-#include "../native/core/huge_pages.h"
+#include "../cuda_api.h"
+#include "../huge_pages.h"
 #include "common.cuh"
 
 namespace itk {

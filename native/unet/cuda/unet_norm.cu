@@ -3,7 +3,7 @@
 // σ² = Σ(x − float(μ))²/n, each summed in double by a fixed thread→element mapping and a fixed
 // shared-memory tree, so the result never depends on scheduling (deterministic, run to run).
 // The affine map and SiLU are the ITK_HD functions of native/kernels/unet_elem.h.
-#include "../native/kernels/unet_elem.h"
+#include "../../kernels/unet_elem.h"
 #include "unet_dev.cuh"
 
 namespace itk {

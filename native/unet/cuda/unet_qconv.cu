@@ -13,10 +13,10 @@
 // the epilogue (quant_ops.h) is the same code: outputs are bit-identical.
 #include <cuda_runtime.h>
 
-#include "../native/core/cuda_api.h"
-#include "../native/core/device_buffer.h"
-#include "../native/kernels/quant_ops.h"
-#include "../native/unet/unet_cuda.h"
+#include "../../core/cuda_api.h"
+#include "../../core/device_buffer.h"
+#include "../../kernels/quant_ops.h"
+#include "../unet_cuda.h"
 #include "unet_host.cuh"
 
 namespace itk {

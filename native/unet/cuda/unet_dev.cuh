@@ -8,8 +8,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "../native/kernels/itk_hd.h"
-#include "common.cuh"
+#include "../../kernels/itk_hd.h"
+#include "../../core/cuda/common.cuh"
 
 namespace itk {
 namespace unet {
@@ -113,7 +113,7 @@ struct TileStore {
   }
 };
 
-// FP32 implicit-GEMM convolution (cuda/unet_conv.cu): y = conv(x; w) + bias (+ add[b·add_stride + o]),
+// FP32 implicit-GEMM convolution (native/unet/cuda/unet_conv.cu): y = conv(x; w) + bias (+ add[b·add_stride + o]),
 // x NCHW, w [O, I·KH·KW] (OIHW), y NCHW. Each output sums k = 0..K−1 in order with separately
 // rounded products and sums, as the CPU's conv_fp does, so both give identical bits.
 void conv_fp(const ConvGeo& g, const float* x, const float* w, const float* bias, const float* add, int add_stride,
@@ -128,21 +128,21 @@ struct QW {
   int bits, K, row_bytes, gsize, ng, nkb;  // nkb = Kp / 32 blocks
 };
 
-// W4A8 / W8A8 implicit-GEMM convolution (cuda/unet_qconv.cu): xq u8 NHWC codes with (delta, za),
+// W4A8 / W8A8 implicit-GEMM convolution (native/unet/cuda/unet_qconv.cu): xq u8 NHWC codes with (delta, za),
 // int32 accumulators by dp4a, zero-point identity and epilogue of quant_ops.h; y NCHW float.
 void conv_int(const ConvGeo& g, const uint8_t* xq, const QW& q, const float* bias, float delta, int za,
               const float* add, int add_stride, float* y, cudaStream_t s);
 
-// GroupNorm over G groups of NCHW x (cuda/unet_norm.cu), statistics in double with a fixed
+// GroupNorm over G groups of NCHW x (native/unet/cuda/unet_norm.cu), statistics in double with a fixed
 // reduction tree, optionally followed by SiLU.
 void group_norm(const float* x, int B, int C, int HW, int G, float eps, const float* gamma, const float* beta,
                 bool silu, float* y, cudaStream_t s);
 
-// softmax(Q_h K_hᵀ/√d) V_h per head on NCHW projections (cuda/unet_attn.cu).
+// softmax(Q_h K_hᵀ/√d) V_h per head on NCHW projections (native/unet/cuda/unet_attn.cu).
 void attention(const float* q, const float* k, const float* v, int B, int C, int N, int head_dim, float* out,
                cudaStream_t s);
 
-// Elementwise and layout kernels (cuda/unet_misc.cu).
+// Elementwise and layout kernels (native/unet/cuda/unet_misc.cu).
 void upsample2x(const float* x, int B, int C, int H, int W, float* y, cudaStream_t s);  // y [B, C, 2H, 2W]
 void concat(const float* a, int Ca, const float* b, int Cb, int B, int HW, float* y, cudaStream_t s);
 void residual(float* a, const float* b, std::size_t n, float scale, cudaStream_t s);  // a = (a + b)/scale

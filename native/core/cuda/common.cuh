@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "../native/core/error.h"
+#include "../error.h"
 
 namespace itk {
 namespace cuda {

@@ -2,9 +2,9 @@
 // as the CPU loops (native/kernels/normal.h), so uniforms and normals agree bit for bit.
 #include <cstring>
 
-#include "../native/core/cuda_api.h"
-#include "../native/kernels/normal.h"
-#include "common.cuh"
+#include "../../core/cuda_api.h"
+#include "../../kernels/normal.h"
+#include "../../core/cuda/common.cuh"
 
 namespace itk {
 namespace cuda {

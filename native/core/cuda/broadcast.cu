@@ -1,6 +1,6 @@
 // Fills device memory with copies of one row: how a simulation's shared initial state x0 (d values)
 // becomes the [paths, d] state on the device without building paths·d values on the host.
-#include "../native/core/cuda_api.h"
+#include "../cuda_api.h"
 #include "common.cuh"
 
 namespace itk {

@@ -8,7 +8,7 @@
 // and takes acc = fma(w, x, acc) for k = 0, 1, …, K−1 in order (__fmaf_rn, one rounding per k),
 // then + bias, then + add (separately rounded). Zero-filled tail columns of the last K tile
 // leave acc unchanged, as the CPU's zero padding does.
-#include "../native/kernels/itk_hd.h"
+#include "../../kernels/itk_hd.h"
 #include "unet_dev.cuh"
 
 namespace itk {

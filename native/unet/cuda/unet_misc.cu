@@ -2,8 +2,8 @@
 // upsampling, channel concatenation, the scaled residual, SiLU, input centring, and the
 // activation quantizer (u8 NHWC codes for the integer GEMM; quantize-dequantize for fake quant).
 // Per-element math is the ITK_HD code the CPU runs (unet_elem.h, quant_ops.h). Grid-stride loops.
-#include "../native/kernels/quant_ops.h"
-#include "../native/kernels/unet_elem.h"
+#include "../../kernels/quant_ops.h"
+#include "../../kernels/unet_elem.h"
 #include "unet_dev.cuh"
 
 namespace itk {
