@@ -6,6 +6,7 @@
 // therefore starts on a block boundary, and reduceFinal() over the whole result of one call gives
 // the same bits as any sharded run.
 import { InvalidArgumentError } from '../errors';
+import { native } from '../native';
 
 /** Paths per reduction block: shards of a reduced run are multiples of it. */
 export const REDUCE_BLOCK = 1 << 16;
@@ -73,52 +74,44 @@ export function checkReduce(r: Reduce, d: number): Reduce {
   return r;
 }
 
-/** Partials of rows [0, rows) of a [rows, d] final state, one per REDUCE_BLOCK rows. @internal */
-export function blockPartials(x: ArrayLike<number>, rows: number, d: number, r: Reduce): Partial[] {
-  const out: Partial[] = [];
-  for (let b0 = 0; b0 < rows; b0 += REDUCE_BLOCK) out.push(partial(x, b0, Math.min(rows, b0 + REDUCE_BLOCK), d, r));
-  return out;
+/** The native reduction's spec (native/bindings/stats.cc reads these keys by name). */
+interface NativeReduceSpec {
+  kind: 0 | 1 | 2;
+  coord: number;
+  sign: number;
+  strike: number;
+  min: number;
+  max: number;
+  bins: number;
 }
 
-function partial(x: ArrayLike<number>, r0: number, r1: number, d: number, r: Reduce): Partial {
-  const n = r1 - r0;
-  if (r.kind === 'moments') {
-    // Welford in path order (Knuth TAOCP vol. 2, 4.2.2)
-    const mean = new Array<number>(d).fill(0);
-    const m2 = new Array<number>(d).fill(0);
-    for (let i = r0, k = 1; i < r1; i++, k++) {
-      for (let j = 0; j < d; j++) {
-        const v = x[i * d + j];
-        const delta = v - mean[j];
-        mean[j] += delta / k;
-        m2[j] += delta * (v - mean[j]);
-      }
-    }
-    return { n, mean, m2 };
+interface StatsAddon {
+  statsBlockPartials(x: Float32Array | Float64Array, rows: number, d: number, block: number, spec: NativeReduceSpec): Float64Array;
+}
+
+function nativeSpec(r: Reduce): NativeReduceSpec {
+  const spec: NativeReduceSpec = { kind: 0, coord: 0, sign: 1, strike: 0, min: 0, max: 1, bins: 1 };
+  if (r.kind === 'payoff') Object.assign(spec, { kind: 1, coord: r.coord ?? 0, sign: r.type === 'call' ? 1 : -1, strike: r.strike });
+  else if (r.kind === 'histogram') Object.assign(spec, { kind: 2, coord: r.coord ?? 0, min: r.min, max: r.max, bins: r.bins });
+  return spec;
+}
+
+/**
+ * Partials of rows [0, rows) of a [rows, d] final state, one per REDUCE_BLOCK rows, computed by the
+ * native block reduction (native/stats/block_reduce.cc: Welford, payoff sums or bin counts in row
+ * order inside each block, blocks in parallel). @internal
+ */
+export function blockPartials(x: Float32Array | Float64Array, rows: number, d: number, r: Reduce): Partial[] {
+  const flat = (native() as unknown as StatsAddon).statsBlockPartials(x, rows, d, REDUCE_BLOCK, nativeSpec(r));
+  const width = r.kind === 'moments' ? 1 + 2 * d : r.kind === 'payoff' ? 3 : 3 + r.bins;
+  const out: Partial[] = [];
+  for (let o = 0; o < flat.length; o += width) {
+    const n = flat[o];
+    if (r.kind === 'moments') out.push({ n, mean: Array.from(flat.subarray(o + 1, o + 1 + d)), m2: Array.from(flat.subarray(o + 1 + d, o + width)) });
+    else if (r.kind === 'payoff') out.push({ n, sum: flat[o + 1], sumSq: flat[o + 2] });
+    else out.push({ n, below: flat[o + 1], above: flat[o + 2], counts: Array.from(flat.subarray(o + 3, o + width)) });
   }
-  const c = r.coord ?? 0;
-  if (r.kind === 'payoff') {
-    let sum = 0;
-    let sumSq = 0;
-    const sign = r.type === 'call' ? 1 : -1;
-    for (let i = r0; i < r1; i++) {
-      const p = Math.max(sign * (x[i * d + c] - r.strike), 0);
-      sum += p;
-      sumSq += p * p;
-    }
-    return { n, sum, sumSq };
-  }
-  const counts = new Array<number>(r.bins).fill(0);
-  let below = 0;
-  let above = 0;
-  const scale = r.bins / (r.max - r.min);
-  for (let i = r0; i < r1; i++) {
-    const v = x[i * d + c];
-    if (!(v >= r.min)) below++;
-    else if (!(v < r.max)) above++;
-    else counts[Math.min(r.bins - 1, Math.floor((v - r.min) * scale))]++;
-  }
-  return { n, counts, below, above };
+  return out;
 }
 
 /** Merges block partials in the order given (block order) into the statistic. @internal */
@@ -186,7 +179,7 @@ function quantile(q: number, n: number, below: number, counts: Float64Array, edg
  * The statistic of a whole [rows, d] final state, computed exactly as a sharded run computes it
  * (blocks of {@link REDUCE_BLOCK} paths merged in order): equal bits to `queue.simulate(..., { reduce })`.
  */
-export function reduceFinal(x: ArrayLike<number>, d: number, r: Reduce): Reduced {
+export function reduceFinal(x: Float32Array | Float64Array, d: number, r: Reduce): Reduced {
   checkReduce(r, d);
   const rows = Math.floor(x.length / d);
   return mergePartials(blockPartials(x, rows, d, r), d, r);

@@ -18,6 +18,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   itk::napi::init_unet(env, exports);
   itk::napi::init_nn(env, exports);
   itk::napi::init_train(env, exports);
+  itk::napi::init_stats(env, exports);
   return exports;
 }
 

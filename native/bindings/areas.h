@@ -12,6 +12,7 @@ void init_sde(Napi::Env env, Napi::Object exports);
 void init_ot(Napi::Env env, Napi::Object exports);
 void init_fbm(Napi::Env env, Napi::Object exports);
 void init_unet(Napi::Env env, Napi::Object exports);
+void init_stats(Napi::Env env, Napi::Object exports);
 
 }  // namespace napi
 }  // namespace itk
