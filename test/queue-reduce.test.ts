@@ -1,8 +1,16 @@
 // The native block reduction behind itokit/queue's reduce option (native/stats/block_reduce.cc)
-// against an independent TypeScript model of the same definition (Welford per block in row order,
-// payoff sums, bin counts), bit for bit; and independent of the thread count. No Redis needed.
+// against an independent TypeScript model of the same definition (per block: two-pass mean and M2,
+// payoff sums, each sum in eight interleaved lanes added pairwise; bin counts), bit for bit; and
+// independent of the thread count. No Redis needed.
 import { getThreads, setThreads } from '../lib';
 import { REDUCE_BLOCK, type Partial, type Reduce, blockPartials, reduceFinal } from '../lib/queue/reduce';
+
+/** Σ f(i) over [r0, r1) in eight lanes (i − r0) mod 8, added ((0+1)+(2+3))+((4+5)+(6+7)). */
+function laneSum(r0: number, r1: number, f: (i: number) => number): number {
+  const acc = new Array<number>(8).fill(0);
+  for (let i = r0; i < r1; i++) acc[(i - r0) % 8] += f(i);
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
 
 function modelPartials(x: Float32Array | Float64Array, rows: number, d: number, r: Reduce): Partial[] {
   const out: Partial[] = [];
@@ -12,25 +20,17 @@ function modelPartials(x: Float32Array | Float64Array, rows: number, d: number, 
     if (r.kind === 'moments') {
       const mean = new Array<number>(d).fill(0);
       const m2 = new Array<number>(d).fill(0);
-      for (let i = r0, k = 1; i < r1; i++, k++) {
-        for (let j = 0; j < d; j++) {
-          const v = x[i * d + j];
-          const delta = v - mean[j];
-          mean[j] += delta / k;
-          m2[j] += delta * (v - mean[j]);
-        }
+      for (let j = 0; j < d; j++) {
+        mean[j] = laneSum(r0, r1, (i) => x[i * d + j]) / n;
+        m2[j] = laneSum(r0, r1, (i) => (x[i * d + j] - mean[j]) ** 2);
       }
       out.push({ n, mean, m2 });
     } else if (r.kind === 'payoff') {
       const c = r.coord ?? 0;
       const sign = r.type === 'call' ? 1 : -1;
-      let sum = 0;
-      let sumSq = 0;
-      for (let i = r0; i < r1; i++) {
-        const p = Math.max(sign * (x[i * d + c] - r.strike), 0);
-        sum += p;
-        sumSq += p * p;
-      }
+      const p = (i: number): number => Math.max(sign * (x[i * d + c] - r.strike), 0);
+      const sum = laneSum(r0, r1, p);
+      const sumSq = laneSum(r0, r1, (i) => p(i) * p(i));
       out.push({ n, sum, sumSq });
     } else {
       const c = r.coord ?? 0;

@@ -1,8 +1,9 @@
 // Reductions of a simulation's final state computed where the shard ran, so a shard returns a few
 // numbers instead of its paths. To make the merged statistic independent of how paths were split
 // and which worker ran what, every statistic is computed over fixed blocks of REDUCE_BLOCK paths,
-// aligned to the run's path 0, each block in path order, and the blocks are merged in block order
-// (Chan et al.'s pairwise update for moments; plain sums and integer counts otherwise). A shard
+// aligned to the run's path 0, each block's sums in a fixed order (native/stats/block_reduce.h), and
+// the blocks are merged in block order (Chan et al.'s pairwise update for moments; plain sums and
+// integer counts otherwise). A shard
 // therefore starts on a block boundary, and reduceFinal() over the whole result of one call gives
 // the same bits as any sharded run.
 import { InvalidArgumentError } from '../errors';
@@ -98,8 +99,8 @@ function nativeSpec(r: Reduce): NativeReduceSpec {
 
 /**
  * Partials of rows [0, rows) of a [rows, d] final state, one per REDUCE_BLOCK rows, computed by the
- * native block reduction (native/stats/block_reduce.cc: Welford, payoff sums or bin counts in row
- * order inside each block, blocks in parallel). @internal
+ * native block reduction (native/stats/block_reduce.cc: two-pass moments, payoff sums or bin counts
+ * in a fixed order inside each block, blocks in parallel). @internal
  */
 export function blockPartials(x: Float32Array | Float64Array, rows: number, d: number, r: Reduce): Partial[] {
   const flat = (native() as unknown as StatsAddon).statsBlockPartials(x, rows, d, REDUCE_BLOCK, nativeSpec(r));

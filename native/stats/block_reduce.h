@@ -2,8 +2,8 @@
 // A sharded run reduces each shard where it ran, so a shard returns a few numbers instead of its
 // paths. The merged statistic must not depend on the split, so every statistic is taken over fixed
 // blocks of `block` rows in row order and merged in block order by the caller (lib/queue/reduce.ts).
-// The operations per element are the ones lib/queue/reduce.ts's merge expects, in double precision
-// and in row order inside a block, so the partials are a pure function of the block's rows.
+// The operations are fixed (below) and in double precision, so the partials are a pure function of
+// the block's rows.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -23,8 +23,10 @@ struct ReduceSpec {
 };
 
 // Doubles per block in the output:
-//   moments   [n, mean[0..d), m2[0..d)]      (Welford in row order, Knuth TAOCP vol. 2 §4.2.2)
+//   moments   [n, mean[0..d), m2[0..d)]  (two passes: mean = Σx / n, m2 = Σ(x − mean)²)
 //   payoff    [n, Σp, Σp²] with p = max(sign·(x − strike), 0)
+// Every Σ runs over the block's rows in eight interleaved partial sums (lane = row mod 8 within the
+// block) added pairwise, ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)).
 //   histogram [n, below, above, counts[0..bins)]  (below also counts NaN)
 std::size_t partial_width(const ReduceSpec& spec, std::size_t d);
 
