@@ -12,6 +12,9 @@ FbmLanesFn<T> fbm_lanes_kernel(const FbmMarkovArgs<T>& a, int d) {
     case SimdPath::Avx512: return fbm_lanes_kernel_avx512<T>(a, d);
     case SimdPath::Avx2: return fbm_lanes_kernel_avx2<T>(a, d);
 #endif
+#if defined(__aarch64__) && defined(__GNUC__)
+    case SimdPath::Neon: return fbm_lanes_kernel_neon<T>(a, d);
+#endif
     default: return nullptr;
   }
 }

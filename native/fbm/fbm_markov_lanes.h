@@ -31,6 +31,10 @@ FbmLanesFn<T> fbm_lanes_kernel_avx512(const FbmMarkovArgs<T>& a, int d);
 template <typename T>
 FbmLanesFn<T> fbm_lanes_kernel_avx2(const FbmMarkovArgs<T>& a, int d);
 #endif
+#if defined(__aarch64__) && defined(__GNUC__)
+template <typename T>
+FbmLanesFn<T> fbm_lanes_kernel_neon(const FbmMarkovArgs<T>& a, int d);
+#endif
 
 }  // namespace fbm
 }  // namespace itk

@@ -82,6 +82,9 @@ bool supported(const std::string& name) {
   if (name == "avx512") return f.avx512f && f.avx512dq;
   if (name == "avx2") return f.avx2 && f.fma;
 #endif
+#if defined(__aarch64__) && defined(__GNUC__)
+  if (name == "neon") return true;
+#endif
   return false;
 }
 
@@ -89,6 +92,9 @@ const OtKernels& table(const std::string& name) {
 #if defined(__x86_64__) && defined(__GNUC__)
   if (name == "avx512") return ot_kernels_avx512();
   if (name == "avx2") return ot_kernels_avx2();
+#endif
+#if defined(__aarch64__) && defined(__GNUC__)
+  if (name == "neon") return ot_kernels_neon();
 #endif
   return kPortable;
 }
@@ -114,7 +120,7 @@ const OtKernels& ot_kernels() { return *current(); }
 
 std::vector<std::string> ot_kernel_paths() {
   std::vector<std::string> out;
-  for (const char* p : {"avx512", "avx2", "scalar"})
+  for (const char* p : {"avx512", "avx2", "neon", "scalar"})
     if (supported(p)) out.push_back(p);
   return out;
 }

@@ -1,8 +1,9 @@
 // Per-row vector kernels of the OT passes, one table per instruction set, chosen once at run time
-// (the dispatcher pattern of native/rng/rng_batch.cc: AVX-512F, else AVX2+FMA, else portable;
-// ITOKIT_CPU=scalar|avx2 forces a lower path). The passes are exp-bound (docs/design/ot.md), so the
-// vector paths compute exp with FMA (ot_kernels_body.h); results agree with the portable path to a
-// few ulp per entry, and every path is deterministic for any thread count (fixed lane order).
+// (the dispatcher pattern of native/rng/rng_batch.cc: AVX-512F, else AVX2+FMA, else portable on
+// x86-64; NEON on AArch64; ITOKIT_CPU=scalar|avx2 forces a lower path). The passes are exp-bound
+// (docs/design/ot.md), so the vector paths compute exp with FMA (ot_kernels_body.h); results agree
+// with the portable path to a few ulp per entry, and every path is deterministic for any thread
+// count (fixed lane order).
 #pragma once
 #include <cstddef>
 #include <string>
@@ -27,7 +28,7 @@ struct OtKernels {
 
 // The table in use (chosen on first call).
 const OtKernels& ot_kernels();
-// Names of the tables this CPU can run, best first ("avx512", "avx2", "scalar").
+// Names of the tables this CPU can run, best first ("avx512", "avx2", "neon", "scalar").
 std::vector<std::string> ot_kernel_paths();
 // Switches the table (tests: every path against the portable one). Returns false for an unknown
 // or unsupported name. Not thread-safe against running solves.
@@ -37,6 +38,9 @@ const OtKernels& ot_kernels_portable();
 #if defined(__x86_64__) && defined(__GNUC__)
 const OtKernels& ot_kernels_avx512();
 const OtKernels& ot_kernels_avx2();
+#endif
+#if defined(__aarch64__) && defined(__GNUC__)
+const OtKernels& ot_kernels_neon();
 #endif
 
 }  // namespace ot

@@ -93,6 +93,10 @@ SimdPath choose_path() {
   if (env && std::strcmp(env, "avx2") == 0 && f.avx2) return SimdPath::Avx2;
   if (avx512) return SimdPath::Avx512;
   if (f.avx2) return SimdPath::Avx2;
+#elif defined(ITK_RNG_NEON_SIMD)
+  const char* env = std::getenv("ITOKIT_CPU");
+  if (env && std::strcmp(env, "scalar") == 0) return SimdPath::Scalar;
+  return SimdPath::Neon;
 #endif
   return SimdPath::Scalar;
 }
@@ -103,6 +107,9 @@ const RngKernels& kernels() {
 #if defined(ITK_RNG_X86_SIMD)
       case SimdPath::Avx512: return rng_kernels_avx512();
       case SimdPath::Avx2: return rng_kernels_avx2();
+#endif
+#if defined(ITK_RNG_NEON_SIMD)
+      case SimdPath::Neon: return rng_kernels_neon();
 #endif
       default: return kPortable;
     }

@@ -20,8 +20,9 @@ struct RngBatch {
 // The instruction set of the CPU generator kernels, fixed at the first call: the widest that
 // cpu_features() reports (AVX-512 needs F, DQ, BW and VL), or what the environment variable
 // ITOKIT_CPU names ("scalar", "avx2") when that is supported; the same variable picks the qdot
-// kernels (native/unet/qdot_scalar.cc). Non-x86 builds always use Scalar.
-enum class SimdPath { Scalar = 0, Avx2 = 1, Avx512 = 2 };
+// kernels (native/unet/qdot_scalar.cc). AArch64 builds use NEON (part of every ARMv8-A core)
+// unless ITOKIT_CPU is "scalar"; other builds always use Scalar.
+enum class SimdPath { Scalar = 0, Avx2 = 1, Avx512 = 2, Neon = 3 };
 SimdPath rng_simd_path();
 
 // Words of blocks block0 .. block0 + kRngLanes - 1 of (key, stream, path, step).

@@ -44,5 +44,9 @@ inline void fill_batches(void* out, std::size_t nblocks, const Batch& batch) {
 const RngKernels& rng_kernels_avx512();
 const RngKernels& rng_kernels_avx2();
 #endif
+#if defined(__aarch64__) && defined(__GNUC__)
+#define ITK_RNG_NEON_SIMD 1
+const RngKernels& rng_kernels_neon();
+#endif
 
 }  // namespace itk

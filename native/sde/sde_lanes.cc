@@ -11,6 +11,9 @@ SdeLanesFn sde_lanes_kernel(const sde::FusedArgs<float>& a) {
     case SimdPath::Avx512: return sde_lanes_kernel_avx512(a);
     case SimdPath::Avx2: return sde_lanes_kernel_avx2(a);
 #endif
+#if defined(__aarch64__) && defined(__GNUC__)
+    case SimdPath::Neon: return sde_lanes_kernel_neon(a);
+#endif
     default: return nullptr;
   }
 }

@@ -20,5 +20,8 @@ SdeLanesFn sde_lanes_kernel(const sde::FusedArgs<float>& a);
 SdeLanesFn sde_lanes_kernel_avx512(const sde::FusedArgs<float>& a);
 SdeLanesFn sde_lanes_kernel_avx2(const sde::FusedArgs<float>& a);
 #endif
+#if defined(__aarch64__) && defined(__GNUC__)
+SdeLanesFn sde_lanes_kernel_neon(const sde::FusedArgs<float>& a);
+#endif
 
 }  // namespace itk
