@@ -2,7 +2,7 @@
  * Sampler acceptance tests (docs/design/sde.md §8, items 9–13) on a 2-D Gaussian mixture with a
  * closed-form score: means (±2, ±2), variance 0.25·I, weights (0.1, 0.2, 0.3, 0.4).
  */
-import { diffusion, ot, sde } from '../lib';
+import { DeviceArray, backends, diffusion, ot, sde } from '../lib';
 import { slowTest, bitsOf, expectCode, expectRejectCode } from './helpers';
 
 const W = [0.1, 0.2, 0.3, 0.4];
@@ -244,6 +244,17 @@ describe('sampler errors: abort and coded errors', () => {
     expectCode(() => diffusion.karras.eulerSync({ denoiser: g.denoiser, sigmas: new Float64Array([1, 2, 0]), batch: 4, dim: 2, seed: 1 }), 'ERR_ITOKIT_INVALID_ARG');
     expectCode(() => diffusion.pcSync({ process: {} as never, model: { kind: 'score', fn: g.score }, batch: 4, dim: 2, seed: 1 }), 'ERR_ITOKIT_INVALID_ARG');
     expectCode(() => diffusion.probabilityFlowSync({ process: vp, model: { kind: 'score', fn: g.score }, batch: 4, dim: 2, seed: 1, maxSteps: 2 }), 'ERR_ITOKIT_NUMERICAL');
+  });
+
+  test("output: an unknown value is an argument error; 'device' without CUDA says it is unavailable", () => {
+    const o = { process: vp, model: { kind: 'score' as const, fn: g.score }, batch: 4, dim: 2, seed: 1, steps: 3 };
+    expectCode(() => diffusion.pcSync({ ...o, output: 'gpu' as never }), 'ERR_ITOKIT_INVALID_ARG');
+    expectCode(() => diffusion.ddimSync({ epsModel: g.score, batch: 4, dim: 2, seed: 1, steps: 5, output: 'gpu' as never }), 'ERR_ITOKIT_INVALID_ARG');
+    if (!backends().cuda.available) {
+      const dev = (x: DeviceArray<'float32'>, t: Float64Array, out: DeviceArray<'float32'>): void => void [x, t, out];
+      expectCode(() => diffusion.pcSync({ ...o, model: { kind: 'score', fn: dev }, output: 'device' }), 'ERR_ITOKIT_DEVICE_UNAVAILABLE');
+      expectCode(() => diffusion.karras.eulerSync({ denoiser: dev, sigmas: diffusion.schedules.karras(5, 0.01, 10), batch: 4, dim: 2, seed: 1, output: 'device' }), 'ERR_ITOKIT_DEVICE_UNAVAILABLE');
+    }
   });
 });
 

@@ -4,17 +4,18 @@
  * Generic over dim, so they serve any ε-network (e.g. a UNet over flattened images).
  * @packageDocumentation
  */
+import { DeviceArray, OutputOption } from '../device-array';
 import { InvalidArgumentError, ShapeError } from '../errors';
 import { streams } from '../rng';
 import { Seed, checkFloatArray, checkInt, checkNumber, checkOneOf, checkOptions, optionKeys, seedKey } from '../validate';
-import { ScoreFn, SampleResult } from './common';
-import { Call, Coef, NoiseRef, SAMPLER_RUN_KEYS, SamplerRun, drive, driveSync, lincomb, progress, rowStats } from './ops';
+import { OnDevice, ScoreFn, SampleResult, checkModelOutput, onDevice } from './common';
+import { Call, Coef, NoiseRef, SAMPLER_RUN_KEYS, SampleBuffer, SamplerRun, allocBuffer, drive, driveSync, lincomb, progress, rowStats, startState } from './ops';
 import { linearBetas } from './schedules';
 
-/** Options of {@link ddpm} and {@link ddim}. */
-export interface DiscreteOptions extends SamplerRun {
+/** Options of {@link ddpm} and {@link ddim}; B is the state's buffer type (see `output`). */
+export interface DiscreteOptions<B extends SampleBuffer = Float32Array> extends SamplerRun {
   /** ε-prediction model; receives integer timesteps t (one per sample). */
-  epsModel: ScoreFn;
+  epsModel: ScoreFn<B>;
   /** ᾱ_t for t = 0..T−1 (default DDPM's linear β 1e-4…0.02, T = 1000). */
   alphasCumprod?: Float64Array;
   batch: number;
@@ -24,23 +25,29 @@ export interface DiscreteOptions extends SamplerRun {
   sampleOffset?: number;
   /** Number of sampling steps S (DDIM sub-sequence length; DDPM uses all T steps, default T). */
   steps?: number;
-  /** Start state x_T ([batch, dim]); default N(0, I) from the PRIOR stream. */
-  x?: Float32Array;
+  /** Start state x_T ([batch, dim]; with `output: 'device'` also a DeviceArray); default N(0, I) from the PRIOR stream. */
+  x?: B | Float32Array;
   /** Time-Shift sampler: window w and cutoff c (docs/design/sde.md). */
   timeShift?: { window: number; cutoff: number };
+  /**
+   * Where the state lives (default 'host'): 'device' keeps x and ε in float32 DeviceArrays, runs
+   * every update on the GPU (bit-identical to the host updates), hands the model DeviceArrays and
+   * returns `x` as a DeviceArray. The model's output is then not checked for non-finite values.
+   */
+  output?: OutputOption;
 }
 
 const DISCRETE_KEYS = optionKeys<DiscreteOptions>()([
-  ...SAMPLER_RUN_KEYS, 'epsModel', 'alphasCumprod', 'batch', 'dim', 'seed', 'sampleOffset', 'steps', 'x', 'timeShift',
+  ...SAMPLER_RUN_KEYS, 'epsModel', 'alphasCumprod', 'batch', 'dim', 'seed', 'sampleOffset', 'steps', 'x', 'timeShift', 'output',
 ]);
 const TIME_SHIFT_KEYS = optionKeys<NonNullable<DiscreteOptions['timeShift']>>()(['window', 'cutoff']);
 
 interface DCtx {
-  P: number; D: number; key: [number, number]; offset: number; ac: Float64Array; T: number; fn: ScoreFn;
-  x: Float32Array; eps: Float32Array; tArr: Float64Array; nfe: number; shift?: { window: number; cutoff: number };
+  P: number; D: number; key: [number, number]; offset: number; ac: Float64Array; T: number; fn: ScoreFn<SampleBuffer>;
+  device: boolean; x: SampleBuffer; eps: SampleBuffer; tArr: Float64Array; nfe: number; shift?: { window: number; cutoff: number };
 }
 
-function dcontext(o: DiscreteOptions, where: string, allowed: readonly string[]): DCtx {
+function dcontext(o: DiscreteOptions | DiscreteOptions<DeviceArray<'float32'>>, where: string, allowed: readonly string[]): DCtx {
   checkOptions(where, o, allowed);
   if (typeof o.epsModel !== 'function') throw new InvalidArgumentError('epsModel must be a function');
   const P = checkInt('batch', o.batch, 1, 2 ** 31 - 1);
@@ -53,13 +60,12 @@ function dcontext(o: DiscreteOptions, where: string, allowed: readonly string[])
   }
   const key = seedKey(o.seed);
   const offset = checkInt('sampleOffset', o.sampleOffset ?? 0, 0, 2 ** 48 - P);
-  let x: Float32Array;
+  const device = onDevice(o.output);
+  let x: SampleBuffer;
   if (o.x !== undefined) {
-    checkFloatArray('x', o.x, 'float32');
-    if (o.x.length !== P * D) throw new ShapeError(`x must hold batch·dim = ${P * D} values`);
-    x = o.x.slice();
+    x = startState(device, o.x, P, D);
   } else {
-    x = new Float32Array(P * D);
+    x = allocBuffer(device, P, D);
     lincomb(x, P, D, [], [1, { key, stream: streams.PRIOR, step: 0, offset }]);
   }
   let shift: DCtx['shift'];
@@ -70,7 +76,8 @@ function dcontext(o: DiscreteOptions, where: string, allowed: readonly string[])
       cutoff: checkInt('timeShift.cutoff', o.timeShift.cutoff, -1, 2 ** 31),
     };
   }
-  return { P, D, key, offset, ac, T: ac.length, fn: o.epsModel, x, eps: new Float32Array(P * D), tArr: new Float64Array(P), nfe: 0, shift };
+  const fn = o.epsModel as unknown as ScoreFn<SampleBuffer>;
+  return { P, D, key, offset, ac, T: ac.length, fn, device, x, eps: allocBuffer(device, P, D), tArr: new Float64Array(P), nfe: 0, shift };
 }
 
 /**
@@ -108,7 +115,7 @@ function* modelCall(c: DCtx, t: number, step: number): Generator<Call, void, voi
   const x = c.x, tArr = c.tArr, eps = c.eps, fn = c.fn, info = { batch: c.P, dim: c.D, step };
   yield () => fn(x, tArr, eps, info);
   c.nfe++;
-  if (!Number.isFinite(eps[0])) throw new InvalidArgumentError('the model returned a non-finite value');
+  checkModelOutput(eps);
 }
 
 /** ᾱ of the target time for this update: scheduled, or per sample under Time-Shift. */
@@ -157,16 +164,16 @@ export function ddimTimesteps(T: number, N: number, spacing: DdimSpacing = 'lead
 }
 
 /** State handed to {@link DdimOptions.onStep}. */
-export interface DdimStepInfo {
+export interface DdimStepInfo<B extends SampleBuffer = Float32Array> {
   /** Step ordinal (0 for the first model call). */
   step: number;
   /** The timestep of this step's model call. */
   t: number;
   /** x_t, the input of this step's model call ([batch, dim]); the sampler's live buffer: copy it to keep it. */
-  x: Float32Array;
+  x: B;
 }
 
-function* ddimGen(o: DdimOptions, where: string): Generator<Call, SampleResult, void> {
+function* ddimGen(o: DdimOptions | DdimOptions<DeviceArray<'float32'>>, where: string): Generator<Call, SampleResult<SampleBuffer>, void> {
   const c = dcontext(o, where, DDIM_KEYS);
   const eta = checkNumber('eta', o.eta ?? 0, { min: 0 });
   const ts = o.timesteps ?? 'leading';
@@ -189,7 +196,7 @@ function* ddimGen(o: DdimOptions, where: string): Generator<Call, SampleResult, 
   if (o.clipSample !== undefined && typeof o.clipSample !== 'boolean') throw new InvalidArgumentError('clipSample must be a boolean');
   if (o.onStep !== undefined && typeof o.onStep !== 'function') throw new InvalidArgumentError('onStep must be a function');
   const finalAlpha = (o.setAlphaToOne ?? true) ? 1 : c.ac[0];
-  const x0 = clip > 0 ? new Float32Array(c.P * c.D) : undefined;
+  const x0 = clip > 0 ? allocBuffer(c.device, c.P, c.D) : undefined;
   const S = pairs.length;
   const report = progress(o, S);
   for (let i = 0; i < S; i++) {
@@ -198,7 +205,7 @@ function* ddimGen(o: DdimOptions, where: string): Generator<Call, SampleResult, 
     const shifted = targetAlpha(c, tn, i === 0);
     const an = tn < 0 ? finalAlpha : shifted;
     if (o.onStep) {
-      const onStep = o.onStep, info = { step: i, t, x: c.x };
+      const onStep = o.onStep as (info: DdimStepInfo<SampleBuffer>) => void | Promise<void>, info = { step: i, t, x: c.x };
       yield () => onStep(info);
     }
     yield* modelCall(c, t, i);
@@ -228,7 +235,7 @@ function* ddimGen(o: DdimOptions, where: string): Generator<Call, SampleResult, 
   return { x: c.x, nfe: c.nfe };
 }
 
-function* ddpmGen(o: DdpmOptions, where: string): Generator<Call, SampleResult, void> {
+function* ddpmGen(o: DdpmOptions | DdpmOptions<DeviceArray<'float32'>>, where: string): Generator<Call, SampleResult<SampleBuffer>, void> {
   const c = dcontext(o, where, DDPM_KEYS);
   const variance = checkOneOf('variance', o.variance ?? 'small', ['small', 'large'] as const);
   checkInt('steps', o.steps ?? c.T, c.T, c.T);
@@ -255,7 +262,7 @@ function* ddpmGen(o: DdpmOptions, where: string): Generator<Call, SampleResult, 
 }
 
 /** DDIM options. */
-export interface DdimOptions extends DiscreteOptions {
+export interface DdimOptions<B extends SampleBuffer = Float32Array> extends DiscreteOptions<B> {
   /** 0 = deterministic (default), 1 = DDPM-like. */
   eta?: number;
   /**
@@ -280,10 +287,10 @@ export interface DdimOptions extends DiscreteOptions {
    * Called before each model call with the step ordinal, its timestep and x_t (e.g. to record
    * calibration inputs, docs/design/unet.md). May return a Promise in the Promise form.
    */
-  onStep?: (info: DdimStepInfo) => void | Promise<void>;
+  onStep?: (info: DdimStepInfo<B>) => void | Promise<void>;
 }
 /** DDPM options. */
-export interface DdpmOptions extends DiscreteOptions {
+export interface DdpmOptions<B extends SampleBuffer = Float32Array> extends DiscreteOptions<B> {
   /** σ_t² = β̃_t ('small', default) or β_t ('large'). */
   variance?: 'small' | 'large';
 }
@@ -293,19 +300,29 @@ const DDIM_KEYS = optionKeys<DdimOptions>()([
 ]);
 const DDPM_KEYS = optionKeys<DdpmOptions>()([...DISCRETE_KEYS, 'variance']);
 
+type Dev = DeviceArray<'float32'>;
+
 /** DDIM sampler (Promise form). */
-export function ddim(o: DdimOptions): Promise<SampleResult> {
+export function ddim(o: OnDevice<DdimOptions<Dev>>): Promise<SampleResult<Dev>>;
+export function ddim(o: DdimOptions): Promise<SampleResult>;
+export function ddim(o: DdimOptions | DdimOptions<Dev>): Promise<SampleResult<SampleBuffer>> {
   return drive(ddimGen(o, 'diffusion.ddim'), o);
 }
 /** {@link ddim}, blocking; the model must be synchronous. */
-export function ddimSync(o: DdimOptions): SampleResult {
+export function ddimSync(o: OnDevice<DdimOptions<Dev>>): SampleResult<Dev>;
+export function ddimSync(o: DdimOptions): SampleResult;
+export function ddimSync(o: DdimOptions | DdimOptions<Dev>): SampleResult<SampleBuffer> {
   return driveSync(ddimGen(o, 'diffusion.ddimSync'));
 }
 /** DDPM ancestral sampler (Promise form). */
-export function ddpm(o: DdpmOptions): Promise<SampleResult> {
+export function ddpm(o: OnDevice<DdpmOptions<Dev>>): Promise<SampleResult<Dev>>;
+export function ddpm(o: DdpmOptions): Promise<SampleResult>;
+export function ddpm(o: DdpmOptions | DdpmOptions<Dev>): Promise<SampleResult<SampleBuffer>> {
   return drive(ddpmGen(o, 'diffusion.ddpm'), o);
 }
 /** {@link ddpm}, blocking; the model must be synchronous. */
-export function ddpmSync(o: DdpmOptions): SampleResult {
+export function ddpmSync(o: OnDevice<DdpmOptions<Dev>>): SampleResult<Dev>;
+export function ddpmSync(o: DdpmOptions): SampleResult;
+export function ddpmSync(o: DdpmOptions | DdpmOptions<Dev>): SampleResult<SampleBuffer> {
   return driveSync(ddpmGen(o, 'diffusion.ddpmSync'));
 }

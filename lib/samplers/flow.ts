@@ -4,20 +4,19 @@
  * factor 0.9·norm^(−1/5) clipped to [0.2, 10], Hairer's initial step.
  * @packageDocumentation
  */
-import { InvalidArgumentError, ItokitError, ShapeError } from '../errors';
-import { runNativeSync } from '../run';
-import { sdeNative } from '../sde/addon';
-import { checkFloatArray, checkInt, checkNumber, checkOneOf, optionKeys } from '../validate';
-import { Ctx, SAMPLE_KEYS, SampleOptions, SampleResult, context, prior, scoreCombo } from './common';
-import { Call, drive, driveSync, lincomb, progress } from './ops';
+import { DeviceArray } from '../device-array';
+import { InvalidArgumentError, ItokitError } from '../errors';
+import { checkInt, checkNumber, checkOneOf, optionKeys } from '../validate';
+import { Ctx, OnDevice, SAMPLE_KEYS, SampleOptions, SampleResult, context, prior, scoreCombo } from './common';
+import { Call, SampleBuffer, allocBuffer, copyBuffer, drive, driveSync, lincomb, progress, rk45Norm, startState } from './ops';
 import { discrete } from './pc';
 
 /** Options of {@link probabilityFlow}. */
-export interface FlowOptions extends SampleOptions {
+export interface FlowOptions<B extends SampleBuffer = Float32Array> extends SampleOptions<B> {
   /** 'sample' integrates T → eps from the prior (default); 'encode' integrates eps → T from `x`. */
   direction?: 'sample' | 'encode';
-  /** Start state ([batch, dim]); required for 'encode', optional for 'sample'. */
-  x?: Float32Array;
+  /** Start state ([batch, dim]; a host array, or with `output: 'device'` also a DeviceArray); required for 'encode', optional for 'sample'. */
+  x?: B;
   rtol?: number;
   atol?: number;
   /** Maximum accepted + rejected steps (default 10 000). */
@@ -31,7 +30,7 @@ const A = [[], [1 / 5], [3 / 40, 9 / 40], [44 / 45, -56 / 15, 32 / 9], [19372 / 
 const B = [35 / 384, 0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84];
 const E = new Float64Array([-71 / 57600, 0, 71 / 16695, -71 / 1920, 17253 / 339200, -22 / 525, 1 / 40]);
 
-function* flowGen(o: FlowOptions, where: string): Generator<Call, SampleResult, void> {
+function* flowGen(o: FlowOptions | FlowOptions<DeviceArray<'float32'>>, where: string): Generator<Call, SampleResult<SampleBuffer>, void> {
   const c: Ctx = context(o, where, FLOW_KEYS);
   const proc = c.proc;
   const { P, D } = c;
@@ -40,11 +39,9 @@ function* flowGen(o: FlowOptions, where: string): Generator<Call, SampleResult, 
   const rtol = checkNumber('rtol', o.rtol ?? 1e-5, { min: 0, minExclusive: true });
   const atol = checkNumber('atol', o.atol ?? 1e-5, { min: 0, minExclusive: true });
   const maxSteps = checkInt('maxSteps', o.maxSteps ?? 10_000, 1, 2 ** 31);
-  let y: Float32Array;
+  let y: SampleBuffer;
   if (o.x !== undefined) {
-    checkFloatArray('x', o.x, 'float32');
-    if (o.x.length !== P * D) throw new ShapeError(`x must hold batch·dim = ${P * D} values`);
-    y = o.x.slice();
+    y = startState(c.device, o.x, P, D);
   } else if (dir === 'encode') {
     throw new InvalidArgumentError("direction 'encode' needs x");
   } else {
@@ -52,15 +49,14 @@ function* flowGen(o: FlowOptions, where: string): Generator<Call, SampleResult, 
   }
   const [t0, tEnd] = dir === 'sample' ? [proc.T, eps] : [eps, proc.T];
   const sgn = Math.sign(tEnd - t0);
-  const n = P * D;
-  const k = Array.from({ length: 7 }, () => new Float32Array(n));
-  const ys = new Float32Array(n), ynew = new Float32Array(n);
+  const k = Array.from({ length: 7 }, () => allocBuffer(c.device, P, D));
+  const ys = allocBuffer(c.device, P, D), ynew = allocBuffer(c.device, P, D);
   let step = 0;
   // f(t, y) = driftCoef(t)·y − ½g²(t)·s(y, t) into out.
-  const f = (out: Float32Array, t: number, x: Float32Array): Generator<Call, void, void> =>
+  const f = (out: SampleBuffer, t: number, x: SampleBuffer): Generator<Call, void, void> =>
     scoreCombo(c, out, x, t, step, proc.driftCoef(t), -0.5 * proc.g2(t));
-  const norm = (a: Float32Array, b: Float32Array, ks: Float32Array[], e: Float64Array, h: number): number =>
-    runNativeSync(() => sdeNative().sdeRk45Norm(a, b, ks, e, h, atol, rtol));
+  const norm = (a: SampleBuffer, b: SampleBuffer, ks: SampleBuffer[], e: Float64Array, h: number): number =>
+    rk45Norm(a, b, ks, e, h, atol, rtol);
   let t = t0;
   yield* f(k[0], t, y);
   // Initial step (Hairer, Nørsett & Wanner; SciPy select_initial_step).
@@ -83,16 +79,16 @@ function* flowGen(o: FlowOptions, where: string): Generator<Call, SampleResult, 
     let hs = sgn * h;
     if (sgn * (t + hs - tEnd) > 0) hs = tEnd - t;
     for (let s = 1; s < 6; s++) {
-      lincomb(ys, P, D, [[y, 1], ...A[s].map((a, j) => [k[j], hs * a] as [Float32Array, number])]);
+      lincomb(ys, P, D, [[y, 1], ...A[s].map((a, j) => [k[j], hs * a] as [SampleBuffer, number])]);
       yield* f(k[s], t + C[s] * hs, ys);
     }
-    lincomb(ynew, P, D, [[y, 1], ...B.map((b, j) => [k[j], hs * b] as [Float32Array, number]).filter(([, v]) => v !== 0)]);
+    lincomb(ynew, P, D, [[y, 1], ...B.map((b, j) => [k[j], hs * b] as [SampleBuffer, number]).filter(([, v]) => v !== 0)]);
     yield* f(k[6], t + hs, ynew);
     const err = norm(y, ynew, k, E, Math.abs(hs));
     if (err <= 1) {
       t = Math.abs(tEnd - (t + hs)) < 1e-15 ? tEnd : t + hs;
-      y.set(ynew);
-      k[0].set(k[6]);
+      copyBuffer(y, ynew);
+      copyBuffer(k[0], k[6]);
       step++;
       const fac = err === 0 ? 10 : Math.min(10, 0.9 * err ** -0.2);
       h = Math.abs(hs) * (rejected ? Math.min(1, fac) : fac);
@@ -114,10 +110,14 @@ function* flowGen(o: FlowOptions, where: string): Generator<Call, SampleResult, 
 }
 
 /** Probability-flow ODE sampler / encoder (Promise form). */
-export function probabilityFlow(o: FlowOptions): Promise<SampleResult> {
+export function probabilityFlow(o: OnDevice<FlowOptions<DeviceArray<'float32'>>>): Promise<SampleResult<DeviceArray<'float32'>>>;
+export function probabilityFlow(o: FlowOptions): Promise<SampleResult>;
+export function probabilityFlow(o: FlowOptions | FlowOptions<DeviceArray<'float32'>>): Promise<SampleResult<SampleBuffer>> {
   return drive(flowGen(o, 'diffusion.probabilityFlow'), o);
 }
 /** {@link probabilityFlow}, blocking; the model must be synchronous. */
-export function probabilityFlowSync(o: FlowOptions): SampleResult {
+export function probabilityFlowSync(o: OnDevice<FlowOptions<DeviceArray<'float32'>>>): SampleResult<DeviceArray<'float32'>>;
+export function probabilityFlowSync(o: FlowOptions): SampleResult;
+export function probabilityFlowSync(o: FlowOptions | FlowOptions<DeviceArray<'float32'>>): SampleResult<SampleBuffer> {
   return driveSync(flowGen(o, 'diffusion.probabilityFlowSync'));
 }

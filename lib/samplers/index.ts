@@ -2,7 +2,9 @@
  * Diffusion samplers composed from native step kernels and a user's score, ε or denoiser callback
  * (docs/design/sde.md): predictor–corrector, probability-flow ODE (adaptive RK45), DDPM, DDIM with
  * the Time-Shift sampler, and Karras Euler/Heun/ancestral. Every sampler has a `…Sync` twin that
- * accepts only synchronous callbacks.
+ * accepts only synchronous callbacks. With `output: 'device'` the state stays in float32
+ * DeviceArrays on the GPU: every update runs there, bit-identical to the host updates, and the
+ * model receives and fills DeviceArrays.
  *
  * @example
  * ```ts
@@ -23,8 +25,8 @@ export { probabilityFlow, probabilityFlowSync } from './flow';
 export type { FlowOptions } from './flow';
 export { ddim, ddimSync, ddimTimesteps, ddpm, ddpmSync, shiftedAlphas } from './discrete';
 export type { DdimOptions, DdimSpacing, DdimStepInfo, DdpmOptions, DiscreteOptions } from './discrete';
-export type { AncestralOptions, KarrasOptions } from './karras';
+export type { AncestralOptions, Denoiser, KarrasOptions } from './karras';
 export { gmm } from './gmm';
 export type { Gmm, GmmParams } from './gmm';
-export type { SampleOptions, SampleResult, ScoreFn, ScoreModel } from './common';
-export type { SamplerProgress } from './ops';
+export type { OnDevice, SampleOptions, SampleResult, ScoreFn, ScoreModel } from './common';
+export type { SampleBuffer, SamplerProgress } from './ops';

@@ -3,44 +3,58 @@
  * sample_euler_ancestral; docs/design/sde.md). The denoiser D(x, σ) predicts the clean sample.
  * @packageDocumentation
  */
+import { DeviceArray, OutputOption } from '../device-array';
 import { InvalidArgumentError, ShapeError } from '../errors';
 import { streams } from '../rng';
 import { Seed, checkFloatArray, checkInt, checkNumber, checkOptions, optionKeys, seedKey } from '../validate';
-import { SampleResult } from './common';
-import { Call, NoiseRef, SAMPLER_RUN_KEYS, SamplerRun, drive, driveSync, lincomb, progress } from './ops';
+import { OnDevice, SampleResult, checkModelOutput, onDevice } from './common';
+import { Call, NoiseRef, SAMPLER_RUN_KEYS, SampleBuffer, SamplerRun, allocBuffer, drive, driveSync, lincomb, progress, startState } from './ops';
 
-/** Options of the Karras samplers. */
-export interface KarrasOptions extends SamplerRun {
+/** A Karras denoiser: D(x, σ) into out; σ holds one value per sample (B: see `output`). */
+export type Denoiser<B extends SampleBuffer = Float32Array> = (x: B, sigma: Float64Array, out: B) => void | Promise<void>;
+
+/** Options of the Karras samplers; B is the state's buffer type (see `output`). */
+export interface KarrasOptions<B extends SampleBuffer = Float32Array> extends SamplerRun {
   /** D(x, σ) into out; σ holds one value per sample. */
-  denoiser: (x: Float32Array, sigma: Float64Array, out: Float32Array) => void | Promise<void>;
+  denoiser: Denoiser<B>;
   /** σ_0 > … > σ_{n−1} > σ_n = 0 (see schedules.karras). */
   sigmas: Float64Array;
   batch: number;
   dim: number;
   seed: Seed;
   sampleOffset?: number;
-  /** Start state (default σ_0·z from the PRIOR stream). */
-  x?: Float32Array;
+  /** Start state (default σ_0·z from the PRIOR stream; with `output: 'device'` also a DeviceArray). */
+  x?: B | Float32Array;
   sChurn?: number;
   sTmin?: number;
   sTmax?: number;
   sNoise?: number;
+  /**
+   * Where the state lives (default 'host'): 'device' keeps it in float32 DeviceArrays, runs every
+   * update on the GPU (bit-identical to the host updates), hands the denoiser DeviceArrays and
+   * returns `x` as a DeviceArray. The denoiser's output is then not checked for non-finite values.
+   */
+  output?: OutputOption;
 }
 
 /** Options of {@link eulerAncestral}. */
-export interface AncestralOptions extends KarrasOptions {
+export interface AncestralOptions<B extends SampleBuffer = Float32Array> extends KarrasOptions<B> {
   /** Scale of the ancestral noise (default 1; 0 is plain Euler). */
   eta?: number;
 }
 
 const KARRAS_KEYS = optionKeys<KarrasOptions>()([
-  ...SAMPLER_RUN_KEYS, 'denoiser', 'sigmas', 'batch', 'dim', 'seed', 'sampleOffset', 'x', 'sChurn', 'sTmin', 'sTmax', 'sNoise',
+  ...SAMPLER_RUN_KEYS, 'denoiser', 'sigmas', 'batch', 'dim', 'seed', 'sampleOffset', 'x', 'sChurn', 'sTmin', 'sTmax', 'sNoise', 'output',
 ]);
 const ANCESTRAL_KEYS = optionKeys<AncestralOptions>()([...KARRAS_KEYS, 'eta']);
 
-interface KCtx { P: number; D: number; key: [number, number]; offset: number; sig: Float64Array; x: Float32Array; den: Float32Array; sArr: Float64Array; nfe: number; fn: KarrasOptions['denoiser'] }
+interface KCtx {
+  P: number; D: number; key: [number, number]; offset: number; sig: Float64Array; device: boolean; x: SampleBuffer; den: SampleBuffer;
+  sArr: Float64Array; nfe: number; fn: Denoiser<SampleBuffer>;
+}
+type Dev = DeviceArray<'float32'>;
 
-function kcontext(o: KarrasOptions, where: string, allowed: readonly string[]): KCtx {
+function kcontext(o: KarrasOptions | KarrasOptions<Dev>, where: string, allowed: readonly string[]): KCtx {
   checkOptions(where, o, allowed);
   if (typeof o.denoiser !== 'function') throw new InvalidArgumentError('denoiser must be a function');
   const P = checkInt('batch', o.batch, 1, 2 ** 31 - 1), D = checkInt('dim', o.dim, 1, 2 ** 31 - 1);
@@ -52,28 +66,29 @@ function kcontext(o: KarrasOptions, where: string, allowed: readonly string[]): 
   }
   const key = seedKey(o.seed);
   const offset = checkInt('sampleOffset', o.sampleOffset ?? 0, 0, 2 ** 48 - P);
-  let x: Float32Array;
+  const device = onDevice(o.output);
+  let x: SampleBuffer;
   if (o.x !== undefined) {
-    checkFloatArray('x', o.x, 'float32');
-    if (o.x.length !== P * D) throw new ShapeError(`x must hold batch·dim = ${P * D} values`);
-    x = o.x.slice();
+    x = startState(device, o.x, P, D);
   } else {
-    x = new Float32Array(P * D);
+    x = allocBuffer(device, P, D);
     lincomb(x, P, D, [], [sig[0], { key, stream: streams.PRIOR, step: 0, offset }]);
   }
-  return { P, D, key, offset, sig, x, den: new Float32Array(P * D), sArr: new Float64Array(P), nfe: 0, fn: o.denoiser };
+  const fn = o.denoiser as unknown as Denoiser<SampleBuffer>;
+  return { P, D, key, offset, sig, device, x, den: allocBuffer(device, P, D), sArr: new Float64Array(P), nfe: 0, fn };
 }
 
-function* denoise(c: KCtx, x: Float32Array, sigma: number, out: Float32Array): Generator<Call, void, void> {
+function* denoise(c: KCtx, x: SampleBuffer, sigma: number, out: SampleBuffer): Generator<Call, void, void> {
   c.sArr.fill(sigma);
   const s = c.sArr, fn = c.fn;
   yield () => fn(x, s, out);
   c.nfe++;
+  checkModelOutput(out);
 }
 
 const noise = (c: KCtx, i: number): NoiseRef => ({ key: c.key, stream: streams.PREDICTOR, step: i, offset: c.offset });
 
-function* eulerHeunGen(o: KarrasOptions, heun: boolean, where: string): Generator<Call, SampleResult, void> {
+function* eulerHeunGen(o: KarrasOptions | KarrasOptions<Dev>, heun: boolean, where: string): Generator<Call, SampleResult<SampleBuffer>, void> {
   const c = kcontext(o, where, KARRAS_KEYS);
   const n = c.sig.length - 1;
   const sChurn = checkNumber('sChurn', o.sChurn ?? 0, { min: 0 });
@@ -81,7 +96,7 @@ function* eulerHeunGen(o: KarrasOptions, heun: boolean, where: string): Generato
   const sTmax = o.sTmax === undefined ? Infinity : checkNumber('sTmax', o.sTmax, { min: 0 });
   const sNoise = checkNumber('sNoise', o.sNoise ?? 1, { min: 0 });
   const { P, D } = c;
-  const x2 = new Float32Array(P * D), den2 = new Float32Array(P * D);
+  const x2 = allocBuffer(c.device, P, D), den2 = allocBuffer(c.device, P, D);
   const report = progress(o, n);
   for (let i = 0; i < n; i++) {
     const si = c.sig[i], sn = c.sig[i + 1];
@@ -105,7 +120,7 @@ function* eulerHeunGen(o: KarrasOptions, heun: boolean, where: string): Generato
   return { x: c.x, nfe: c.nfe };
 }
 
-function* ancestralGen(o: AncestralOptions, where: string): Generator<Call, SampleResult, void> {
+function* ancestralGen(o: AncestralOptions | AncestralOptions<Dev>, where: string): Generator<Call, SampleResult<SampleBuffer>, void> {
   const c = kcontext(o, where, ANCESTRAL_KEYS);
   const eta = checkNumber('eta', o.eta ?? 1, { min: 0 });
   const n = c.sig.length - 1;
@@ -123,26 +138,38 @@ function* ancestralGen(o: AncestralOptions, where: string): Generator<Call, Samp
 }
 
 /** Karras Euler (with optional churn). */
-export function euler(o: KarrasOptions): Promise<SampleResult> {
+export function euler(o: OnDevice<KarrasOptions<Dev>>): Promise<SampleResult<Dev>>;
+export function euler(o: KarrasOptions): Promise<SampleResult>;
+export function euler(o: KarrasOptions | KarrasOptions<Dev>): Promise<SampleResult<SampleBuffer>> {
   return drive(eulerHeunGen(o, false, 'diffusion.karras.euler'), o);
 }
 /** {@link euler}, blocking. */
-export function eulerSync(o: KarrasOptions): SampleResult {
+export function eulerSync(o: OnDevice<KarrasOptions<Dev>>): SampleResult<Dev>;
+export function eulerSync(o: KarrasOptions): SampleResult;
+export function eulerSync(o: KarrasOptions | KarrasOptions<Dev>): SampleResult<SampleBuffer> {
   return driveSync(eulerHeunGen(o, false, 'diffusion.karras.eulerSync'));
 }
 /** Karras Heun (2nd order; Euler on the last step to σ = 0). */
-export function heun(o: KarrasOptions): Promise<SampleResult> {
+export function heun(o: OnDevice<KarrasOptions<Dev>>): Promise<SampleResult<Dev>>;
+export function heun(o: KarrasOptions): Promise<SampleResult>;
+export function heun(o: KarrasOptions | KarrasOptions<Dev>): Promise<SampleResult<SampleBuffer>> {
   return drive(eulerHeunGen(o, true, 'diffusion.karras.heun'), o);
 }
 /** {@link heun}, blocking. */
-export function heunSync(o: KarrasOptions): SampleResult {
+export function heunSync(o: OnDevice<KarrasOptions<Dev>>): SampleResult<Dev>;
+export function heunSync(o: KarrasOptions): SampleResult;
+export function heunSync(o: KarrasOptions | KarrasOptions<Dev>): SampleResult<SampleBuffer> {
   return driveSync(eulerHeunGen(o, true, 'diffusion.karras.heunSync'));
 }
 /** Euler ancestral: Euler to σ_down, then add σ_up·z. */
-export function eulerAncestral(o: AncestralOptions): Promise<SampleResult> {
+export function eulerAncestral(o: OnDevice<AncestralOptions<Dev>>): Promise<SampleResult<Dev>>;
+export function eulerAncestral(o: AncestralOptions): Promise<SampleResult>;
+export function eulerAncestral(o: AncestralOptions | AncestralOptions<Dev>): Promise<SampleResult<SampleBuffer>> {
   return drive(ancestralGen(o, 'diffusion.karras.eulerAncestral'), o);
 }
 /** {@link eulerAncestral}, blocking. */
-export function eulerAncestralSync(o: AncestralOptions): SampleResult {
+export function eulerAncestralSync(o: OnDevice<AncestralOptions<Dev>>): SampleResult<Dev>;
+export function eulerAncestralSync(o: AncestralOptions): SampleResult;
+export function eulerAncestralSync(o: AncestralOptions | AncestralOptions<Dev>): SampleResult<SampleBuffer> {
   return driveSync(ancestralGen(o, 'diffusion.karras.eulerAncestralSync'));
 }

@@ -7,11 +7,12 @@ import { InvalidArgumentError } from '../errors';
 import { streams } from '../rng';
 import { DiffusionProcess } from '../sde/models';
 import { checkInt, checkNumber, checkOneOf, optionKeys } from '../validate';
-import { Call, drive, driveSync, lincomb, normals, progress, rowStats } from './ops';
-import { Ctx, SAMPLE_KEYS, SampleOptions, SampleResult, context, noiseRef, prior, scoreCombo } from './common';
+import { DeviceArray } from '../device-array';
+import { Call, SampleBuffer, allocBuffer, copyBuffer, drive, driveSync, lincomb, normals, progress, rowStats } from './ops';
+import { Ctx, OnDevice, SAMPLE_KEYS, SampleOptions, SampleResult, context, noiseRef, prior, scoreCombo } from './common';
 
 /** Options of {@link pc}. */
-export interface PcOptions extends SampleOptions {
+export interface PcOptions<B extends SampleBuffer = Float32Array> extends SampleOptions<B> {
   /** Default: 'reverse-diffusion' for VE, 'euler-maruyama' otherwise. */
   predictor?: 'euler-maruyama' | 'reverse-diffusion' | 'ancestral' | 'none';
   /** Default: 'langevin' for VE, 'none' otherwise. */
@@ -38,7 +39,7 @@ export function discrete(proc: DiffusionProcess, N: number, t: number): { i: num
   return { i, beta, alpha: 1 - beta, sigma: 0, sigmaPrev: 0 };
 }
 
-function* pcGen(o: PcOptions, where: string): Generator<Call, SampleResult, void> {
+function* pcGen(o: PcOptions | PcOptions<DeviceArray<'float32'>>, where: string): Generator<Call, SampleResult<SampleBuffer>, void> {
   const c: Ctx = context(o, where, PC_KEYS);
   const proc = c.proc;
   const N = checkInt('steps', o.steps ?? 1000, 1, 2 ** 24);
@@ -53,9 +54,9 @@ function* pcGen(o: PcOptions, where: string): Generator<Call, SampleResult, void
   const denoise = o.denoise ?? true;
   const { P, D } = c;
   const report = progress(o, N);
-  let x: Float32Array = prior(c, proc.priorStd);
-  const s = new Float32Array(P * D), z = new Float32Array(P * D);
-  let xbar: Float32Array = new Float32Array(P * D);
+  let x = prior(c, proc.priorStd);
+  const s = allocBuffer(c.device, P, D), z = allocBuffer(c.device, P, D);
+  let xbar = allocBuffer(c.device, P, D);
   const dt = -proc.T / N;
   for (let i = 0; i < N; i++) {
     const t = N === 1 ? proc.T : proc.T + ((eps - proc.T) * i) / (N - 1); // linspace(T, eps, N)
@@ -121,7 +122,7 @@ function* pcGen(o: PcOptions, where: string): Generator<Call, SampleResult, void
         }
         break;
       default:
-        xbar.set(x);
+        copyBuffer(xbar, x);
         break;
     }
     [x, xbar] = [xbar, x];
@@ -131,10 +132,14 @@ function* pcGen(o: PcOptions, where: string): Generator<Call, SampleResult, void
 }
 
 /** Predictor–corrector sampler (Promise form; the model may be async). NFE = N(M + 1). */
-export function pc(o: PcOptions): Promise<SampleResult> {
+export function pc(o: OnDevice<PcOptions<DeviceArray<'float32'>>>): Promise<SampleResult<DeviceArray<'float32'>>>;
+export function pc(o: PcOptions): Promise<SampleResult>;
+export function pc(o: PcOptions | PcOptions<DeviceArray<'float32'>>): Promise<SampleResult<SampleBuffer>> {
   return drive(pcGen(o, 'diffusion.pc'), o);
 }
 /** {@link pc}, blocking; the model must be synchronous. */
-export function pcSync(o: PcOptions): SampleResult {
+export function pcSync(o: OnDevice<PcOptions<DeviceArray<'float32'>>>): SampleResult<DeviceArray<'float32'>>;
+export function pcSync(o: PcOptions): SampleResult;
+export function pcSync(o: PcOptions | PcOptions<DeviceArray<'float32'>>): SampleResult<SampleBuffer> {
   return driveSync(pcGen(o, 'diffusion.pcSync'));
 }

@@ -19,6 +19,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   itk::napi::init_nn(env, exports);
   itk::napi::init_train(env, exports);
   itk::napi::init_stats(env, exports);
+  itk::napi::init_sampler_device(env, exports);
   return exports;
 }
 

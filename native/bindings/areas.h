@@ -13,6 +13,7 @@ void init_ot(Napi::Env env, Napi::Object exports);
 void init_fbm(Napi::Env env, Napi::Object exports);
 void init_unet(Napi::Env env, Napi::Object exports);
 void init_stats(Napi::Env env, Napi::Object exports);
+void init_sampler_device(Napi::Env env, Napi::Object exports);
 
 }  // namespace napi
 }  // namespace itk

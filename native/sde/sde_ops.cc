@@ -5,56 +5,44 @@
 
 #include "../core/error.h"
 #include "../core/threadpool.h"
-#include "../kernels/normal.h"
+#include "../kernels/sampler_ops.h"
 
 namespace itk {
 namespace {
 constexpr std::size_t kRows = 256;
 }
 
-void sde_lincomb(const LincombCall& c) {
-  require(c.inputs.size() <= 16, Code::InvalidArg, "at most 16 terms");
+LincombTerms lincomb_terms(const LincombCall& c) {
+  require(c.inputs.size() <= static_cast<std::size_t>(kMaxLincombTerms), Code::InvalidArg, "at most 16 terms");
   require(c.sample_offset + c.P <= (uint64_t{1} << 48), Code::InvalidArg, "sample ids must stay below 2^48");
-  const std::size_t K = c.inputs.size();
+  LincombTerms t{};
+  for (std::size_t k = 0; k < c.inputs.size(); ++k) t.in[k] = c.inputs[k];
+  t.coef = c.coef;
+  t.K = static_cast<uint32_t>(c.inputs.size());
+  t.P = c.P;
+  t.D = c.D;
+  t.noise = c.noise;
+  t.key_lo = c.key_lo;
+  t.key_hi = c.key_hi;
+  t.stream = c.stream;
+  t.step = c.step;
+  t.sample_offset = c.sample_offset;
+  t.clip = c.clip;
+  return t;
+}
+
+void sde_lincomb(const LincombCall& c) {
+  const LincombTerms t = lincomb_terms(c);
+  const uint64_t groups = (c.D + 3) / 4;
   parallel_range(c.P, kRows, [&](std::size_t p0, std::size_t p1) {
-    for (std::size_t p = p0; p < p1; ++p) {
-      const double cz = c.noise ? c.coef[K * c.P + p] : 0.0;
-      for (std::size_t i0 = 0; i0 < c.D; i0 += 4) {
-        float z[4] = {0, 0, 0, 0};
-        if (c.noise)
-          normals4(philox_block(c.key_lo, c.key_hi, c.stream, c.sample_offset + p, c.step,
-                                static_cast<uint32_t>(i0 >> 2)),
-                   z);
-        const std::size_t w = std::min<std::size_t>(4, c.D - i0);
-        for (std::size_t q = 0; q < w; ++q) {
-          const std::size_t e = p * c.D + i0 + q;
-          double s = 0;
-          for (std::size_t k = 0; k < K; ++k) s += c.coef[k * c.P + p] * static_cast<double>(c.inputs[k][e]);
-          if (c.noise) s += cz * static_cast<double>(z[q]);
-          if (c.clip > 0) s = std::min(std::max(s, -c.clip), c.clip);
-          c.out[e] = static_cast<float>(s);
-        }
-      }
-    }
+    for (std::size_t p = p0; p < p1; ++p)
+      for (uint64_t g = 0; g < groups; ++g) lincomb_group(t, c.out, p, g);
   });
 }
 
 void sde_row_stats(const float* x, uint64_t P, uint64_t D, double* out) {
   parallel_range(P, kRows, [&](std::size_t p0, std::size_t p1) {
-    for (std::size_t p = p0; p < p1; ++p) {
-      const float* r = x + p * D;
-      double s = 0, s2 = 0;
-      for (std::size_t i = 0; i < D; ++i) {
-        s += r[i];
-        s2 += static_cast<double>(r[i]) * r[i];
-      }
-      const double mean = D ? s / D : 0;
-      double v = 0;
-      for (std::size_t i = 0; i < D; ++i) v += (r[i] - mean) * (r[i] - mean);
-      out[3 * p] = s2;
-      out[3 * p + 1] = mean;
-      out[3 * p + 2] = D > 1 ? v / (D - 1) : 0;
-    }
+    for (std::size_t p = p0; p < p1; ++p) row_stats(x + p * D, D, out + 3 * p);
   });
 }
 
@@ -104,27 +92,34 @@ void sde_gmm_score(const float* x, uint64_t P, uint64_t D, uint32_t K, const dou
   });
 }
 
+Rk45Terms rk45_terms(const float* y, const float* ynew, const std::vector<const float*>& k, const double* e,
+                     uint64_t n, double h, double atol, double rtol) {
+  require(k.size() <= static_cast<std::size_t>(kRk45Stages), Code::InvalidArg, "at most 7 stages");
+  Rk45Terms t{};
+  t.y = y;
+  t.ynew = ynew;
+  for (std::size_t j = 0; j < k.size(); ++j) {
+    t.k[j] = k[j];
+    t.e[j] = e[j];
+  }
+  t.stages = static_cast<int>(k.size());
+  t.n = n;
+  t.h = h;
+  t.atol = atol;
+  t.rtol = rtol;
+  return t;
+}
+
 double sde_rk45_norm(const float* y, const float* ynew, const std::vector<const float*>& k, const double* e,
                      uint64_t n, double h, double atol, double rtol) {
-  constexpr std::size_t kGrain = 1 << 14;
-  const std::size_t chunks = (n + kGrain - 1) / kGrain;
+  const Rk45Terms t = rk45_terms(y, ynew, k, e, n, h, atol, rtol);
+  const std::size_t chunks = (n + kRk45Grain - 1) / kRk45Grain;
   std::vector<double> part(chunks, 0.0);
   parallel_for(chunks, [&](std::size_t c) {
-    const std::size_t i0 = c * kGrain, i1 = std::min<std::size_t>(n, i0 + kGrain);
-    double s = 0;
-    for (std::size_t i = i0; i < i1; ++i) {
-      double err = 0;
-      for (std::size_t j = 0; j < k.size(); ++j)
-        if (e[j] != 0) err += e[j] * static_cast<double>(k[j][i]);
-      err *= h;
-      const double sc = atol + rtol * std::max(std::fabs(static_cast<double>(y[i])), std::fabs(static_cast<double>(ynew[i])));
-      s += (err / sc) * (err / sc);
-    }
-    part[c] = s;
+    const uint64_t i0 = c * kRk45Grain, i1 = std::min<uint64_t>(n, i0 + kRk45Grain);
+    part[c] = rk45_chunk(t, i0, i1);
   });
-  double total = 0;
-  for (double v : part) total += v;
-  return n ? std::sqrt(total / n) : 0.0;
+  return rk45_finish(part.data(), chunks, n);
 }
 
 }  // namespace itk

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "../kernels/sampler_ops.h"
+
 namespace itk {
 
 struct LincombCall {
@@ -19,6 +21,8 @@ struct LincombCall {
   double clip = 0;  // > 0: clamp each output to [−clip, clip] (DDIM clip_sample, docs/design/sde.md §7)
 };
 void sde_lincomb(const LincombCall& c);
+// The call as the per-element kernels read it (native/kernels/sampler_ops.h); checks the limits.
+LincombTerms lincomb_terms(const LincombCall& c);
 
 // Per row: [Σx², mean, unbiased variance] in float64, out[3P].
 void sde_row_stats(const float* x, uint64_t P, uint64_t D, double* out);
@@ -31,6 +35,9 @@ void sde_gmm_score(const float* x, uint64_t P, uint64_t D, uint32_t K, const dou
 // Dormand–Prince error norm: RMS over all elements of h·Σ_j e_j k_j / (atol + rtol·max(|y|, |y'|)),
 // in float64, summed in a fixed order (docs/design/sde.md §7, RK45).
 double sde_rk45_norm(const float* y, const float* ynew, const std::vector<const float*>& k, const double* e,
+                     uint64_t n, double h, double atol, double rtol);
+// The arguments as the per-element kernels read them; checks the stage count.
+Rk45Terms rk45_terms(const float* y, const float* ynew, const std::vector<const float*>& k, const double* e,
                      uint64_t n, double h, double atol, double rtol);
 
 }  // namespace itk
