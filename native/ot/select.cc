@@ -68,6 +68,7 @@ double kth_largest_sampled(const double* P, std::size_t nm, std::size_t k) {
     const std::size_t end = std::min(nm, (c + 1) * kChunk);
     std::size_t a = 0;
     std::vector<double>& in = inside[c];
+    in.reserve((end - c * kChunk) / 8);  // the bracket holds ~8/√S ≈ 6 % of the entries: no regrowth
     for (std::size_t q = c * kChunk; q < end; ++q) {
       const double x = P[q];
       a += x > hi;

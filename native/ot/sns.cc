@@ -6,6 +6,7 @@
 // rejects non-finite trials, Sinkhorn fallbacks.
 #include <algorithm>
 #include <cmath>
+#include <memory>
 
 #include "sparse.h"
 #include "state.h"
@@ -63,7 +64,8 @@ bool newton_stage(State& st) {
 
   st.R.assign(n, 0);
   st.K.assign(m, 0);
-  std::vector<double> Rt(n), Kt(m), ut(n), vt(m), r(N), d(N), P, scratch;
+  std::vector<double> Rt(n), Kt(m), ut(n), vt(m), r(N), d(N), scratch;
+  std::unique_ptr<double[]> P;  // host plan of the CPU path: allocated on first use, never zeroed (materialise writes it)
   SparsePlan sp;
   double S = 0;
   auto refresh = [&]() {
@@ -117,9 +119,9 @@ bool newton_stage(State& st) {
     double kept = 0;
     if (!st.ops->device_newton(st.u.data(), st.v.data(), k, st.R.data(), st.K.data(), sigma, r.data(), rtol, cg_cap,
                                d.data(), &cg, &kept)) {
-      if (P.empty()) P.resize(n * m);
-      st.ops->materialise(st.u.data(), st.v.data(), P.data());
-      top_k_sparsify(P.data(), n, m, k, &scratch, &sp, std::nan(""));
+      if (!P) P.reset(new double[n * m]);
+      st.ops->materialise(st.u.data(), st.v.data(), P.get());
+      top_k_sparsify(P.get(), n, m, k, &scratch, &sp, std::nan(""));
       cg = pcg(sp, st.R.data(), st.K.data(), sigma, r.data(), rtol, cg_cap, d.data());
       kept = kept_mass(sp);
     }
