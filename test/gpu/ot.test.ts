@@ -144,7 +144,9 @@ d('ot on CUDA', () => {
     const R = ot.referenceProblem('R3', { n, m });
     const cat = (x: Float64Array) => Float64Array.from({ length: B * x.length }, (_, k) => x[k % x.length]);
     const a = { data: cat(R.a), shape: [B, n] }, b = { data: cat(R.b), shape: [B, m] }, C = { data: R.C, shape: [1, n, m] };
-    const reg = Float64Array.from({ length: B }, (_, p) => (p % 3 === 0 ? 1e-4 : 1e-2)); // every third hits maxIter
+    // Every third problem (reg 1e-4) does not converge in 700 iterations (maxIter, or stalled) and
+    // its sums leave the normal range, so the kernel's max-shift fallbacks run.
+    const reg = Float64Array.from({ length: B }, (_, p) => (p % 3 === 0 ? 1e-4 : 1e-2));
     const o = { reg, method: 'sinkhorn' as const, tol: 1e-9, maxIter: 700, checkEvery: 7 };
     const cpu = ot.sinkhornBatchSync(a, b, C, { ...o, device: 'cpu' });
     const gpu = ot.sinkhornBatchSync(a, b, C, { ...o, device: 'cuda' });
@@ -153,8 +155,8 @@ d('ot on CUDA', () => {
       expect(g.status).toBe(c.status);
       if (c.status === 'maxIter') expect(g.sinkhornIters).toBe(700);
       else expect(Math.abs(g.sinkhornIters - c.sinkhornIters)).toBeLessThanOrEqual(7);
-      expect(g.sinkhornIters % 7 === 0 || g.status === 'maxIter').toBe(true);
-      expect(l1(c.plan!, g.plan!)).toBeLessThanOrEqual(c.status === 'maxIter' ? 1e-6 : TOLERANCE.otPlanL1);
+      if (g.status === 'converged') expect(g.sinkhornIters % 7).toBe(0); // the tol test runs every 7th iteration only
+      expect(l1(c.plan!, g.plan!)).toBeLessThanOrEqual(c.status === 'converged' ? TOLERANCE.otPlanL1 : 1e-6);
     }
   }, 300000);
 });
