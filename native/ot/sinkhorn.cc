@@ -417,15 +417,18 @@ namespace {
 // §5.1: the CUDA batch kernel runs plain log-domain Sinkhorn in float64 from zero potentials, so
 // it serves the batches whose every problem would run exactly that: method 'sinkhorn' without
 // relaxation, ε-scaling or initial potentials, and shapes whose cost tile fits shared memory.
+// 'auto' takes it too when every problem has reg ≥ (max C − min C)/5000, the range where the CPU's
+// rule picks a Sinkhorn-type method (§6.4); below it problems go one by one (SNS).
 bool batch_kernel_serves(bool f32, std::size_t B, std::size_t n, std::size_t m, const Options& o, Device device) {
-  return device == Device::Cuda && !f32 && B > 1 && o.method == Method::Sinkhorn && o.relax <= 0 && !o.eps_scaling &&
-         o.init_f == nullptr && o.init_g == nullptr && cuda_batch_fits(n, m);
+  const bool method_ok = o.method == Method::Sinkhorn || (o.method == Method::Auto && o.relax < 0);
+  return device == Device::Cuda && !f32 && B > 1 && method_ok && o.relax <= 0 && !o.eps_scaling && o.init_f == nullptr &&
+         o.init_g == nullptr && cuda_batch_fits(n, m);
 }
 
 // The batch in one launch: validation and normalisation as solve() does them, the kernel, then per
 // problem the outputs of finish_outputs. Problems with a constant cost (solved directly) go
-// through solve().
-void solve_batch_cuda(const double* C, bool shared_cost, std::size_t B, std::size_t n, std::size_t m, const double* a,
+// through solve(). False (nothing solved) when 'auto' finds a problem below the Sinkhorn range.
+bool solve_batch_cuda(const double* C, bool shared_cost, std::size_t B, std::size_t n, std::size_t m, const double* a,
                       const double* b, const double* reg, const Options& opt, double* plan, std::vector<Result>* out,
                       const Control& ctl) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -447,6 +450,7 @@ void solve_batch_cuda(const double* C, bool shared_cost, std::size_t B, std::siz
       msg << "marginals must each sum to 1 within 1e-6 (got Σa=" << sa << ", Σb=" << sb << ")";
       throw Error(Code::InvalidArg, msg.str());
     }
+    if (opt.method == Method::Auto && hi - lo > 0 && o.reg < kKernelRegRel * (hi - lo)) return false;
     c0[p] = lo;
     ir[p] = 1.0 / o.reg;
     direct[p] = !(hi - lo > 0);
@@ -516,6 +520,7 @@ void solve_batch_cuda(const double* C, bool shared_cost, std::size_t B, std::siz
     r.dense_passes = 2 * r.sinkhorn_iters + (end == 3 ? 0 : 1) + 2;
     r.time_ms = ms;  // the whole launch: the problems run together
   }
+  return true;
 }
 
 }  // namespace
@@ -524,11 +529,10 @@ void solve_batch(const void* C, bool f32, bool shared_cost, std::size_t B, std::
                  const double* a, const double* b, const double* reg, const Options& opt, Device device,
                  void* plan, std::vector<Result>* out, const Control& ctl) {
   out->assign(B, Result());
-  if (batch_kernel_serves(f32, B, n, m, opt, device)) {
-    solve_batch_cuda(static_cast<const double*>(C), shared_cost, B, n, m, a, b, reg, opt, static_cast<double*>(plan), out,
-                     ctl);
+  if (batch_kernel_serves(f32, B, n, m, opt, device) &&
+      solve_batch_cuda(static_cast<const double*>(C), shared_cost, B, n, m, a, b, reg, opt, static_cast<double*>(plan), out,
+                       ctl))
     return;
-  }
   const std::size_t es = f32 ? 4 : 8;
   const std::size_t nm = n * m;
   auto one = [&](std::size_t p) {

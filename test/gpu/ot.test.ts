@@ -159,4 +159,22 @@ d('ot on CUDA', () => {
       expect(l1(c.plan!, g.plan!)).toBeLessThanOrEqual(c.status === 'converged' ? TOLERANCE.otPlanL1 : 1e-6);
     }
   }, 300000);
+  test("sinkhornBatch CUDA, method 'auto': the one-launch kernel where every reg ≥ range/5000 (same bits as 'sinkhorn'), else one by one with SNS", () => {
+    const B = 40, n = 64;
+    const q = cloudBatch(B, n, 11);
+    const reg = Float64Array.from({ length: B }, (_, p) => 0.01 + 0.001 * p);
+    const auto = ot.sinkhornBatchSync(q.a, q.b, q.C, { reg, device: 'cuda' });
+    const snk = ot.sinkhornBatchSync(q.a, q.b, q.C, { reg, method: 'sinkhorn', device: 'cuda' });
+    for (let p = 0; p < B; p++) {
+      expect(auto.problems[p].method).toBe('sinkhorn');
+      expect(auto.problems[p].sinkhornIters).toBe(snk.problems[p].sinkhornIters);
+      expect(l1(auto.problems[p].plan!, snk.problems[p].plan!)).toBe(0);
+    }
+    // One problem below the Sinkhorn range (reg < max C/5000 ≈ 2e-4 here): the whole batch goes one by one.
+    const small = Float64Array.from(reg);
+    small[B - 1] = 1e-5;
+    const mixed = ot.sinkhornBatchSync(q.a, q.b, q.C, { reg: small, device: 'cuda', returnPlan: false });
+    expect(mixed.problems[B - 1].method).toBe('sns');
+    expect(mixed.problems[0].method).toBe('sns');
+  }, 300000);
 });
