@@ -30,8 +30,6 @@ class CudaNewton {
   CudaNewton(std::size_t n, std::size_t m);
   void solve(const double* P_dev, std::size_t k, const double* R, const double* K, double sigma, const double* r,
              double rtol, int64_t max_iter, double* d, CgResult* cg, double* kept);
-  // The sparse matrices of the last solve, copied to the host (tests and diagnostics).
-  void download(SparsePlan* sp) const;
   static constexpr int kCheckEvery = 16;
 
  private:

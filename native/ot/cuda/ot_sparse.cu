@@ -538,28 +538,5 @@ void CudaNewton::solve(const double* P_dev, std::size_t k, const double* R, cons
   *kept = h.kept;
 }
 
-void CudaNewton::download(SparsePlan* sp) const {
-  long long nnz = 0;
-  cuda::copy_to_host(&nnz, static_cast<const long long*>(row_ptr_.get()) + n_, sizeof nnz);
-  std::vector<long long> rp(n_ + 1), st(static_cast<std::size_t>(chunks_) * m_ + 1);
-  cuda::copy_to_host(rp.data(), row_ptr_.get(), rp.size() * sizeof(long long));
-  cuda::copy_to_host(st.data(), start_.get(), st.size() * sizeof(long long));
-  sp->n = n_;
-  sp->m = m_;
-  sp->row_ptr.assign(rp.begin(), rp.end());
-  sp->col_ptr.resize(m_ + 1);
-  for (std::size_t j = 0; j <= m_; ++j) sp->col_ptr[j] = st[j * chunks_];
-  sp->col.resize(nnz);
-  sp->val.resize(nnz);
-  sp->row.resize(nnz);
-  sp->cval.resize(nnz);
-  if (nnz > 0) {
-    cuda::copy_to_host(sp->col.data(), col_.get(), nnz * sizeof(int32_t));
-    cuda::copy_to_host(sp->val.data(), val_.get(), nnz * sizeof(double));
-    cuda::copy_to_host(sp->row.data(), row_.get(), nnz * sizeof(int32_t));
-    cuda::copy_to_host(sp->cval.data(), cval_.get(), nnz * sizeof(double));
-  }
-}
-
 }  // namespace ot
 }  // namespace itk
