@@ -18,7 +18,6 @@ namespace ot {
 namespace {
 
 constexpr int kThreads = 256, kWarps = kThreads / 32;
-constexpr double kSumLow = 1e-150, kSumHigh = 1e150;
 constexpr std::size_t kMaxSmem = 200 * 1024;  // H100/H200 allow 227 KiB per block with the opt-in
 
 __device__ double warp_sum(double x) {
@@ -96,7 +95,7 @@ __global__ void __launch_bounds__(kThreads) sinkhorn_batch_kernel(BatchArgs A) {
       double s = 0;
       for (std::size_t j = lane; j < m; j += 32) s += exp(entry_exponent(u[i], v[j], Cs[i * m + j], c0, ir));
       s = warp_sum(s);
-      if (s >= kSumLow && s <= kSumHigh) {
+      if (shifted_sum_ok(s)) {
         if (lane == 0) {
           res[i] = fabs(s - a[i]);
           un[i] = u[i] + (log_a[i] - log(s));
@@ -144,7 +143,7 @@ __global__ void __launch_bounds__(kThreads) sinkhorn_batch_kernel(BatchArgs A) {
     for (std::size_t j = threadIdx.x; j < m; j += blockDim.x) {
       double s = 0;
       for (int r = 0; r < chunks; ++r) s += part[r * m + j];
-      if (s >= kSumLow && s <= kSumHigh) {
+      if (shifted_sum_ok(s)) {
         v[j] += log_b[j] - log(s);
       } else {
         double mx = -HUGE_VAL;

@@ -21,7 +21,6 @@ namespace itk {
 namespace ot {
 namespace {
 
-constexpr double kSumLow = 1e-150, kSumHigh = 1e150;
 
 __device__ double warp_sum(double x) {
   for (int o = 16; o > 0; o >>= 1) x += __shfl_down_sync(0xffffffffu, x, o);
@@ -51,7 +50,7 @@ __global__ void row_kernel(Cost C, std::size_t n, std::size_t m, const double* u
   double s = 0;
   for (std::size_t j = lane; j < m; j += 32) s += exp(z_of(C, m, i, j, ut[i], vt, c0, ir));
   s = warp_sum(s);
-  if (s >= kSumLow && s <= kSumHigh) {
+  if (shifted_sum_ok(s)) {
     if (lane == 0) {
       res[i] = fabs(s - a[i]);
       u_out[i] = u[i] + (log_a[i] - log(s));
@@ -106,7 +105,7 @@ __global__ void col_finish(Cost C, std::size_t n, std::size_t m, const T* ut, co
   const std::size_t j = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
   if (j >= m) return;
   const double s = col_total(part, m, j, chunks);
-  if (s >= kSumLow && s <= kSumHigh) {
+  if (shifted_sum_ok(s)) {
     v[j] += log_b[j] - log(s);
     return;
   }
