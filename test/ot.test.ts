@@ -345,6 +345,35 @@ describe('batched = looped, and results independent of the thread count', () => 
       setThreads(saved);
     }
   });
+  test('SNS index build and CG in parallel (docs/design/ot.md §3.3, §3.4): threads 1 and 2 give the same bits, with a tie budget and with several CG blocks', () => {
+    // R1 n = 200 at reg 1/1200 with λ = 0.6: 23 483 entries above the underflow floor ρ and 16 517
+    // at it, more than 1.5k, so ties are kept row-major under a budget (the quota/cut rule of
+    // native/kernels/ot_newton.h). R3 1500×1100: n + m = 2600 unknowns span two CG blocks of 2048
+    // and the CSC is filled by six row blocks.
+    const R1 = ot.referenceProblem('R1', { n: 200 });
+    const big = ot.referenceProblem('R3', { n: 1500, m: 1100 });
+    const saved = getThreads();
+    try {
+      const runs = [1, 2].map((t) => {
+        setThreads(t);
+        return [
+          ot.sinkhornSync(R1.a, R1.b, R1.C, { reg: 1 / 1200, method: 'sns', sns: { lambda0: 0.6, lambdaMax: 0.6 }, maxIter: 60000 }),
+          ot.sinkhornSync(big.a, big.b, big.C, { reg: 3e-3, method: 'sns' }),
+        ];
+      });
+      for (const q of [0, 1]) {
+        expect(runs[0][q].status).toBe('converged');
+        expect(runs[0][q].newtonIters).toBeGreaterThan(0);
+        same(runs[0][q], runs[1][q]);
+      }
+      // The tie-budget solve agrees with the default SNS (k = 800, no ties: another Newton path).
+      const snk = ot.sinkhornSync(R1.a, R1.b, R1.C, { reg: 1 / 1200, method: 'sns', maxIter: 60000 });
+      expect(snk.status).toBe('converged');
+      expect(l1(runs[0][0].plan!, snk.plan!)).toBeLessThanOrEqual(1e-7);
+    } finally {
+      setThreads(saved);
+    }
+  }, 120000);
   test('batch shape errors', () => {
     expectCode(() => ot.sinkhornBatchSync(a, b, { data: probs[0].C, shape: [2, n, n] }, { reg: 1e-2 }), 'ERR_ITOKIT_SHAPE');
     expectCode(() => ot.sinkhornBatchSync(a, b, { data: probs[0].C, shape: [1, n, n] }, { reg: [1, 2] }), 'ERR_ITOKIT_SHAPE');

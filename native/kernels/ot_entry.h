@@ -17,6 +17,13 @@ ITK_HD double entry_exponent(double shift, double w, double c, double c0, double
   return dadd(dadd(shift, w), -dmul(dadd(c, -c0), ir));
 }
 
+// Whether a shifted row or column sum Σ exp(z) can be used as it is (docs/design/ot.md §2.1, §4.1): the
+// old potential shifts each sum close to 1, and only outside [1e-150, 1e150] (where the log of the
+// sum or the next exponent would lose range) is the sum recomputed with the max shift. One rule
+// for the CPU passes, the CUDA passes and the CUDA batch kernel.
+constexpr double kSumLow = 1e-150, kSumHigh = 1e150;
+ITK_HD bool shifted_sum_ok(double s) { return s >= kSumLow && s <= kSumHigh; }
+
 // One term of a squared Euclidean distance, s + (x − y)², in float64 with separately rounded
 // operations: the online point-cloud passes (native/ot/dense_cpu.cc PointRows, native/ot/cuda/ot_dense.cu
 // PointCost) and the stored cost (native/ot/cost.cc) sum the same terms in the same order, so an

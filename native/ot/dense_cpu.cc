@@ -31,10 +31,6 @@ namespace ot {
 namespace {
 
 constexpr std::size_t kRowBlock = 64;
-// A shifted sum outside this range loses precision (subnormal terms) or overflowed: redo it.
-constexpr double kSumLow = 1e-150, kSumHigh = 1e150;
-
-inline bool sum_ok(double s) { return s >= kSumLow && s <= kSumHigh; }
 
 // float32 mode: z_j = shift + w_j − (c_j − c0)·ir in float32 (per-entry arithmetic in the working
 // dtype), widened to float64 for the exponential.
@@ -118,7 +114,7 @@ class CpuOps final : public DenseOps {
       for (std::size_t i = b; i < e; ++i) {
         const T* c = src_.row(i, w.c.data());
         const double s = row_sum(c, vt, static_cast<T>(u[i]), w.z.data(), nullptr, nullptr);
-        if (sum_ok(s)) {
+        if (shifted_sum_ok(s)) {
           err += std::fabs(s - p_.a[i]);
           u_out[i] = u[i] + (p_.log_a[i] - std::log(s));
         } else {  // max-shift fallback: s_i = LSE_j(v_j − x_ij)
@@ -151,7 +147,7 @@ class CpuOps final : public DenseOps {
       for (std::size_t j = b; j < e; ++j) {
         double s = 0;
         for (std::size_t c = 0; c < chunks_; ++c) s += partial_[c * m + j];
-        if (sum_ok(s))
+        if (shifted_sum_ok(s))
           v[j] += p_.log_b[j] - std::log(s);
         else
           bad[j] = 1;

@@ -10,7 +10,9 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <vector>
 
 #include "sparse.h"
 
@@ -41,18 +43,40 @@ class DenseOps {
   virtual FusedSums fused(const double* u, const double* v, double* R, double* K, bool want_cost, void* plan) = 0;
   // P_ij in float64 into P (n×m host memory), for the top-k selection of SNS (§3.3).
   virtual void materialise(const double* u, const double* v, double* P) = 0;
-  // Optional device paths of the Newton stage (CUDA, docs/design/ot.md §6.3). Each returns false when the
-  // backend has none, and the host code (sparse.cc) runs instead.
-  // ρ = k-th largest entry of the plan last materialised.
-  virtual bool device_threshold(std::size_t k, double* rho) {
-    (void)k;
-    (void)rho;
+  // The Newton system of one SNS step on the device (docs/design/ot.md §3.3, §3.4, §6.3): the plan at
+  // (u, v), its top-k sparsification (threshold, CSR/CSC by count, scan and fill) and the Jacobi-PCG
+  // of sparse.h on (M + σI) d = r, all device-resident; only d (n + m) and scalars come back: the
+  // CG result and `kept` = ΣP̃, the kept off-diagonal mass. False when the backend has none, and
+  // sns.cc runs the host path (materialise, top_k_sparsify, pcg).
+  virtual bool device_newton(const double* u, const double* v, std::size_t k, const double* R, const double* K,
+                             double sigma, const double* r, double rtol, int64_t max_iter, double* d, CgResult* cg,
+                             double* kept) {
+    (void)u, (void)v, (void)k, (void)R, (void)K, (void)sigma, (void)r, (void)rtol, (void)max_iter, (void)d, (void)cg,
+        (void)kept;
     return false;
   }
-  // Jacobi-PCG of sparse.h on the device.
-  virtual bool device_pcg(const SparsePlan& sp, const double* R, const double* K, double sigma, const double* r,
-                          double rtol, int64_t max_iter, double* d, CgResult* out) {
-    (void)sp, (void)R, (void)K, (void)sigma, (void)r, (void)rtol, (void)max_iter, (void)d, (void)out;
+  // Plain log-domain Sinkhorn iterations kept on the device (docs/design/ot.md §6.3): the loop of
+  // sinkhorn.cc run_sinkhorn without relaxation, its stop tests (tol every `every` iterations, the
+  // stall window, maxIter, the call's limit) decided on the device, the host reading one small state
+  // every few iterations (between which ctl runs) and u, v once at the end. False when the backend
+  // has none.
+  struct DeviceRun {
+    double* u = nullptr;  // in/out, n
+    double* v = nullptr;  // in/out, m
+    int64_t done_before = 0, max_iter = 0, limit = 0, every = 1, stall_window = 500;
+    double tol = 0;
+    bool stall = false, col_exact = false;
+    std::function<void(int64_t)> between;  // called with the iterations so far (abort check, progress)
+    std::function<void(int64_t, double)> check;  // each tol check (iteration, err): history records
+    // Out: iterations run, how the run ended (0 limit, 1 converged, 2 stalled, 3 maxIter), the last
+    // exactly known error (when col_exact), col_exact after the run.
+    int64_t iters = 0;
+    int end = 0;
+    double last_err = 0;
+    bool have_err = false;
+  };
+  virtual bool device_sinkhorn(DeviceRun* run) {
+    (void)run;
     return false;
   }
   // Full reads of C so far (the `densePasses` counter).
@@ -75,6 +99,31 @@ struct DenseProblem {
 };
 
 std::unique_ptr<DenseOps> make_cpu_ops(const DenseProblem& p);
+
+// Batched log-domain Sinkhorn on CUDA in one launch (docs/design/ot.md §5.1, native/ot/cuda/ot_batch.cu):
+// float64, one block per problem with its cost tile in shared memory. Inputs are validated and
+// normalised by the host (sinkhorn.cc solve_batch); per problem: c0 = min C, ir = 1/reg.
+struct BatchIn {
+  const double* C = nullptr;  // [B or 1, n, m]
+  bool shared_cost = false;
+  std::size_t B = 0, n = 0, m = 0;
+  const double *c0 = nullptr, *ir = nullptr, *a = nullptr, *log_a = nullptr, *log_b = nullptr;  // [B], [B], [B,n], [B,n], [B,m]
+  int64_t max_iter = 0, every = 1, stall_window = 500;
+  double tol = 0;
+  bool want_plan = false;
+  double* plan = nullptr;  // [B, n, m] host memory when want_plan
+};
+// Per problem: potentials (log-scaling units), R = P1, K = Pᵀ1, ΣP, ⟨C,P⟩ of the final pass, the
+// last exactly known error, Sinkhorn iterations and how the run ended (1 converged, 2 stalled,
+// 3 maxIter).
+struct BatchOut {
+  std::vector<double> u, v, R, K, S, cost, err;
+  std::vector<long long> iters;
+  std::vector<int> end;
+};
+// Whether n×m fits one block's shared memory (the batch kernel's limit); larger shapes keep the loop.
+bool cuda_batch_fits(std::size_t n, std::size_t m);
+void cuda_sinkhorn_batch(const BatchIn& in, BatchOut* out);
 // CUDA version; throws DeviceUnavailable in CPU-only builds (ot_cuda_stub.cc).
 std::unique_ptr<DenseOps> make_cuda_ops(const DenseProblem& p);
 

@@ -2,22 +2,42 @@
 // (native/ot/cuda/ot_dense.cu). Only compiled in CUDA builds; nothing else calls them.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 
+#include "../core/device_buffer.h"
 #include "sparse.h"
 
 namespace itk {
 namespace ot {
 
-// k-th largest of the n·m non-negative doubles at P_dev (device memory), by radix select on the
-// bit patterns (non-negative doubles order like their bits, docs/design/ot.md §6.3): six passes of 2048-bin
-// shared-memory histograms merged with integer atomics, so the answer is exact and deterministic.
-double cuda_kth_largest(const double* P_dev, std::size_t nm, std::size_t k);
+// The Newton system of one SNS step, device-resident (docs/design/ot.md §3.3, §3.4, §6.3), from a plan
+// already on the device:
+//   1. ρ = k-th largest entry by radix select on the bit patterns (six passes of 2048-bin
+//      histograms; the bin walk, select.h radix_pick, runs in a one-thread kernel);
+//   2. CSR: per-row counts of entries > ρ and = ρ (warp per row), one single-block scan for the
+//      tie quotas and row pointers, a warp-ordered fill (ballot + popc) that also records each
+//      row's cut column (native/kernels/ot_newton.h);
+//   3. CSC: per (row chunk, column) counts with the same kept-entry predicate, one scan in
+//      column-major order, a fill per (row chunk, column) — rows ascending within each column, so
+//      both matrices hold exactly the entries and order of the CPU's top_k_sparsify;
+//   4. Jacobi-PCG with warp-per-row/column matvecs, fixed-grid two-stage dot products and every
+//      scalar (α, β, ρ·z, the stop test) on the device; the host reads the small CG state once
+//      every kCheckEvery iterations, and kernels after the stop are no-ops, so the iterations match
+//      the CPU loop's stopping rule exactly.
+// Only R, K, r go up and d, the CG result and ΣP̃ come down (O(n + m) per Newton step, no n·m copy).
+class CudaNewton {
+ public:
+  CudaNewton(std::size_t n, std::size_t m);
+  void solve(const double* P_dev, std::size_t k, const double* R, const double* K, double sigma, const double* r,
+             double rtol, int64_t max_iter, double* d, CgResult* cg, double* kept);
+  static constexpr int kCheckEvery = 16;
 
-// The Jacobi-PCG of sparse.h with the matvec and vector updates on the device (CSR rows, CSC
-// columns, one thread per row/column) and dot products reduced per block then summed on the host
-// in block order.
-CgResult cuda_pcg(const SparsePlan& sp, const double* R, const double* K, double sigma, const double* r, double rtol,
-                  int64_t max_iter, double* d);
+ private:
+  std::size_t n_, m_, cap_ = 0;
+  int chunks_;
+  DeviceBuffer sel_, hist_, gt_, eq_, quota_, cut_, row_ptr_, cnt_, start_, col_, val_, row_, cval_;
+  DeviceBuffer R_, K_, r_, inv_, res_, z_, p_, Ap_, d_, part_a_, part_b_, state_;
+};
 
 }  // namespace ot
 }  // namespace itk

@@ -11,5 +11,8 @@ std::unique_ptr<DenseOps> make_cuda_ops(const DenseProblem&) {
   throw Error(Code::DeviceUnavailable, cuda::kBuiltWithoutCuda);
 }
 
+bool cuda_batch_fits(std::size_t, std::size_t) { return false; }
+void cuda_sinkhorn_batch(const BatchIn&, BatchOut*) { throw Error(Code::DeviceUnavailable, cuda::kBuiltWithoutCuda); }
+
 }  // namespace ot
 }  // namespace itk

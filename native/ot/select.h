@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "../kernels/itk_hd.h"
+
 namespace itk {
 namespace ot {
 
@@ -17,8 +19,9 @@ constexpr int kRadixWidth[kRadixPasses] = {11, 11, 11, 11, 11, 9};
 constexpr std::size_t kRadixBins = 2048;
 
 // Walks a histogram of one digit from the top: returns the bin holding the `*remaining`-th
-// largest entry and lowers *remaining by the counts of the bins above it.
-inline uint64_t radix_pick(const uint64_t* hist, uint64_t bin_mask, std::size_t* remaining) {
+// largest entry and lowers *remaining by the counts of the bins above it. ITK_HD: the CUDA
+// selection runs this very walk in a one-thread kernel, so no histogram crosses to the host.
+ITK_HD uint64_t radix_pick(const uint64_t* hist, uint64_t bin_mask, uint64_t* remaining) {
   uint64_t bin = bin_mask;
   for (; bin > 0; --bin) {
     if (hist[bin] >= *remaining) break;

@@ -32,6 +32,38 @@ RunEnd run_sinkhorn(State& st, int64_t limit, double tol, Stage stage, bool stal
   const int64_t every = std::max<int64_t>(1, o.check_every);
   double best = 1e300, window_best = 1e300;
   int64_t since_window = 0;
+  // On CUDA, plain iterations run on the device with no per-iteration synchronisation (§6.3).
+  if (!st.relax.enabled && st.col_res == 0 && !st.f32) {
+    DenseOps::DeviceRun run;
+    run.u = st.u.data();
+    run.v = st.v.data();
+    run.done_before = st.res->sinkhorn_iters;
+    run.max_iter = o.max_iter;
+    run.limit = limit;
+    run.every = every;
+    run.stall_window = o.stall_window;
+    run.tol = tol;
+    run.stall = stall;
+    run.col_exact = st.col_exact;
+    run.between = [&](int64_t done) {
+      st.ctl.check();
+      st.ctl.progress(static_cast<double>(done), static_cast<double>(o.max_iter));
+    };
+    run.check = [&](int64_t iter, double err) {
+      st.res->history.push_back({static_cast<double>(iter + st.res->newton_iters), static_cast<double>(stage), err, st.elapsed_ms()});
+    };
+    if (st.ops->device_sinkhorn(&run)) {
+      st.res->sinkhorn_iters += run.iters;
+      if (run.have_err) st.last_err = run.last_err;
+      if (run.iters > 0) st.col_exact = true;
+      switch (run.end) {
+        case 1: return RunEnd::Converged;
+        case 2: return RunEnd::Stalled;
+        case 3: return RunEnd::MaxIter;
+        default: return RunEnd::Limit;
+      }
+    }
+  }
   for (int64_t it = 0;; ++it) {
     st.ctl.check();
     if (st.res->sinkhorn_iters >= o.max_iter) return RunEnd::MaxIter;
@@ -115,14 +147,13 @@ void min_max(const T* C, std::size_t nm, std::size_t m, double* lo, double* hi) 
   *hi = mx;
 }
 
-// Final exact pass (§1.5), de-normalisation and symmetric gauge (§1.3), costs.
-void finish(State& st, const Options& o, void* plan, bool converged, double c0) {
+// After the final exact pass (fs, st.R, st.K at st.u, st.v; the plan written when plan != null):
+// error, de-normalisation and symmetric gauge (§1.3), costs. Shared by the single solves and the
+// CUDA batch (§5.1), whose kernel runs that pass itself.
+void finish_outputs(State& st, const Options& o, void* plan, bool converged, double c0, const FusedSums& fs) {
   Result& res = *st.res;
   const std::size_t n = st.n, m = st.m;
-  st.R.assign(n, 0);
-  st.K.assign(m, 0);
   const bool write_plan = plan != nullptr;
-  const FusedSums fs = st.ops->fused(st.u.data(), st.v.data(), st.R.data(), st.K.data(), true, write_plan ? plan : nullptr);
   double err = 0;
   for (std::size_t i = 0; i < n; ++i) err += std::fabs(st.R[i] - st.a[i]);
   for (std::size_t j = 0; j < m; ++j) err += std::fabs(st.K[j] - st.b[j]);
@@ -155,6 +186,14 @@ void finish(State& st, const Options& o, void* plan, bool converged, double c0) 
   res.dual_value = af + bg - reg * fs.S + reg;
   res.status = converged ? Status::Converged : res.status;
   if (write_plan && o.round_plan) round_plan(plan, st.f32, n, m, st.a.data(), st.b.data());
+}
+
+// Final exact pass (§1.5), then finish_outputs.
+void finish(State& st, const Options& o, void* plan, bool converged, double c0) {
+  st.R.assign(st.n, 0);
+  st.K.assign(st.m, 0);
+  const FusedSums fs = st.ops->fused(st.u.data(), st.v.data(), st.R.data(), st.K.data(), true, plan);
+  finish_outputs(st, o, plan, converged, c0, fs);
 }
 
 }  // namespace
@@ -373,10 +412,127 @@ void solve_points(const void* X, const void* Y, bool f32, std::size_t n, std::si
   solve_common(dp, n, m, 0.0, hi, a, b, o, device, plan, out, ctl);
 }
 
+namespace {
+
+// §5.1: the CUDA batch kernel runs plain log-domain Sinkhorn in float64 from zero potentials, so
+// it serves the batches whose every problem would run exactly that: method 'sinkhorn' without
+// relaxation, ε-scaling or initial potentials, and shapes whose cost tile fits shared memory.
+// 'auto' takes it too when every problem has reg ≥ (max C − min C)/5000, the range where the CPU's
+// rule picks a Sinkhorn-type method (§6.4); below it problems go one by one (SNS).
+bool batch_kernel_serves(bool f32, std::size_t B, std::size_t n, std::size_t m, const Options& o, Device device) {
+  const bool method_ok = o.method == Method::Sinkhorn || (o.method == Method::Auto && o.relax < 0);
+  return device == Device::Cuda && !f32 && B > 1 && method_ok && o.relax <= 0 && !o.eps_scaling && o.init_f == nullptr &&
+         o.init_g == nullptr && cuda_batch_fits(n, m);
+}
+
+// The batch in one launch: validation and normalisation as solve() does them, the kernel, then per
+// problem the outputs of finish_outputs. Problems with a constant cost (solved directly) go
+// through solve(). False (nothing solved) when 'auto' finds a problem below the Sinkhorn range.
+bool solve_batch_cuda(const double* C, bool shared_cost, std::size_t B, std::size_t n, std::size_t m, const double* a,
+                      const double* b, const double* reg, const Options& opt, double* plan, std::vector<Result>* out,
+                      const Control& ctl) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::size_t nm = n * m;
+  std::vector<double> c0(B), ir(B), an(B * n), bn(B * m), la(B * n), lb(B * m);
+  std::vector<char> direct(B, 0);
+  for (std::size_t p = 0; p < B; ++p) {
+    Options o = opt;
+    o.reg = reg[p];
+    check_args(n, m, o);
+    double lo = 0, hi = 0;
+    min_max(C + (shared_cost ? 0 : p * nm), nm, m, &lo, &hi);
+    double sa = 0, sb = 0;
+    check_marginal(a + p * n, n, "a", &sa);
+    check_marginal(b + p * m, m, "b", &sb);
+    if (std::fabs(sa - 1) > 1e-6 || std::fabs(sb - 1) > 1e-6) {
+      std::ostringstream msg;
+      msg.precision(17);
+      msg << "marginals must each sum to 1 within 1e-6 (got Σa=" << sa << ", Σb=" << sb << ")";
+      throw Error(Code::InvalidArg, msg.str());
+    }
+    if (opt.method == Method::Auto && hi - lo > 0 && o.reg < kKernelRegRel * (hi - lo)) return false;
+    c0[p] = lo;
+    ir[p] = 1.0 / o.reg;
+    direct[p] = !(hi - lo > 0);
+    for (std::size_t i = 0; i < n; ++i) {
+      an[p * n + i] = a[p * n + i] / sa;
+      la[p * n + i] = std::log(an[p * n + i]);
+    }
+    for (std::size_t j = 0; j < m; ++j) {
+      bn[p * m + j] = b[p * m + j] / sb;
+      lb[p * m + j] = std::log(bn[p * m + j]);
+    }
+  }
+  ctl.check();
+  BatchIn in;
+  in.C = C;
+  in.shared_cost = shared_cost;
+  in.B = B;
+  in.n = n;
+  in.m = m;
+  in.c0 = c0.data();
+  in.ir = ir.data();
+  in.a = an.data();
+  in.log_a = la.data();
+  in.log_b = lb.data();
+  in.max_iter = opt.max_iter;
+  in.every = std::max<int64_t>(1, opt.check_every);
+  in.stall_window = opt.stall_window;
+  in.tol = opt.tol;
+  in.want_plan = plan != nullptr;
+  in.plan = plan;
+  BatchOut bo;
+  cuda_sinkhorn_batch(in, &bo);
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  for (std::size_t p = 0; p < B; ++p) {
+    Options o = opt;
+    o.reg = reg[p];
+    double* plan_p = plan != nullptr ? plan + p * nm : nullptr;
+    if (direct[p]) {
+      solve(C + (shared_cost ? 0 : p * nm), false, n, m, a + p * n, b + p * m, o, Device::Cuda, plan_p, &(*out)[p], ctl);
+      continue;
+    }
+    Result& r = (*out)[p];
+    r = Result();
+    r.method = Method::Sinkhorn;
+    State st;
+    st.opt = &o;
+    st.res = &r;
+    st.n = n;
+    st.m = m;
+    st.a.assign(an.begin() + p * n, an.begin() + (p + 1) * n);
+    st.b.assign(bn.begin() + p * m, bn.begin() + (p + 1) * m);
+    st.u.assign(bo.u.begin() + p * n, bo.u.begin() + (p + 1) * n);
+    st.v.assign(bo.v.begin() + p * m, bo.v.begin() + (p + 1) * m);
+    st.R.assign(bo.R.begin() + p * n, bo.R.begin() + (p + 1) * n);
+    st.K.assign(bo.K.begin() + p * m, bo.K.begin() + (p + 1) * m);
+    r.sinkhorn_iters = bo.iters[p];
+    const int end = bo.end[p];
+    r.status = end == 2 ? Status::Stalled : Status::MaxIter;
+    r.history.push_back({static_cast<double>(r.sinkhorn_iters), static_cast<double>(Stage::Sinkhorn), bo.err[p], ms});
+    FusedSums fs;
+    fs.S = bo.S[p];
+    fs.cost = bo.cost[p];
+    fs.finite = std::isfinite(fs.S) && std::isfinite(fs.cost);
+    finish_outputs(st, o, plan_p, end == 1, c0[p], fs);
+    // Passes over C as a single solve counts them: row + column per iteration, the row pass that
+    // found the stop (not after maxIter), and the final fused pass (2).
+    r.dense_passes = 2 * r.sinkhorn_iters + (end == 3 ? 0 : 1) + 2;
+    r.time_ms = ms;  // the whole launch: the problems run together
+  }
+  return true;
+}
+
+}  // namespace
+
 void solve_batch(const void* C, bool f32, bool shared_cost, std::size_t B, std::size_t n, std::size_t m,
                  const double* a, const double* b, const double* reg, const Options& opt, Device device,
                  void* plan, std::vector<Result>* out, const Control& ctl) {
   out->assign(B, Result());
+  if (batch_kernel_serves(f32, B, n, m, opt, device) &&
+      solve_batch_cuda(static_cast<const double*>(C), shared_cost, B, n, m, a, b, reg, opt, static_cast<double*>(plan), out,
+                       ctl))
+    return;
   const std::size_t es = f32 ? 4 : 8;
   const std::size_t nm = n * m;
   auto one = [&](std::size_t p) {

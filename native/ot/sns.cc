@@ -6,6 +6,7 @@
 // rejects non-finite trials, Sinkhorn fallbacks.
 #include <algorithm>
 #include <cmath>
+#include <memory>
 
 #include "sparse.h"
 #include "state.h"
@@ -63,7 +64,8 @@ bool newton_stage(State& st) {
 
   st.R.assign(n, 0);
   st.K.assign(m, 0);
-  std::vector<double> Rt(n), Kt(m), ut(n), vt(m), r(N), d(N), P(n * m), scratch;
+  std::vector<double> Rt(n), Kt(m), ut(n), vt(m), r(N), d(N), scratch;
+  std::unique_ptr<double[]> P;  // host plan of the CPU path: allocated on first use, never zeroed (materialise writes it)
   SparsePlan sp;
   double S = 0;
   auto refresh = [&]() {
@@ -110,17 +112,19 @@ bool newton_stage(State& st) {
 
     // Sparsify (§3.3): k = max(⌈λnm⌉, n+m) global top-k plan entries.
     const std::size_t k = std::min(n * m, std::max(static_cast<std::size_t>(std::ceil(lambda * n * m)), N));
-    st.ops->materialise(st.u.data(), st.v.data(), P.data());
-    double rho = std::nan("");
-    if (!st.ops->device_threshold(k, &rho)) rho = std::nan("");
-    top_k_sparsify(P.data(), n, m, k, &scratch, &sp, rho);
-
-    // Shifted Jacobi-PCG (§3.4).
+    // Shifted Jacobi-PCG (§3.4) on the sparsified Hessian; on the device the whole system stays there.
     const double sigma = st.reg_n * std::min(r2, so.shift_max);
     const double rtol = so.cg_rtol > 0 ? so.cg_rtol : std::min(0.1, std::max(cur.err, 1e-12));
     CgResult cg;
-    if (!st.ops->device_pcg(sp, st.R.data(), st.K.data(), sigma, r.data(), rtol, cg_cap, d.data(), &cg))
+    double kept = 0;
+    if (!st.ops->device_newton(st.u.data(), st.v.data(), k, st.R.data(), st.K.data(), sigma, r.data(), rtol, cg_cap,
+                               d.data(), &cg, &kept)) {
+      if (!P) P.reset(new double[n * m]);
+      st.ops->materialise(st.u.data(), st.v.data(), P.get());
+      top_k_sparsify(P.get(), n, m, k, &scratch, &sp, std::nan(""));
       cg = pcg(sp, st.R.data(), st.K.data(), sigma, r.data(), rtol, cg_cap, d.data());
+      kept = kept_mass(sp);
+    }
     st.res->cg_iters += cg.iterations;
     // rᵀd: the slope of L along the step. The state is column-exact here (warm-up, fallbacks and
     // every accepted step end with a column update), so r_g ≈ 0 and rᵀd ≈ r_fᵀd_f, the slope of the
@@ -132,8 +136,7 @@ bool newton_stage(State& st) {
     // entries). When it is small next to the error left after a bad step, the truncation did not
     // cause that step and a denser Hessian would only cost time (e.g. R1 n = 200, whose dropped
     // entries underflow to 0, or R2-L2 in its global phase).
-    double kept = 0, dinf = 0;
-    for (double x : sp.val) kept += x;
+    double dinf = 0;
     for (double x : d) dinf = std::max(dinf, std::fabs(x));
     const double trunc = 2 * std::max(0.0, S - kept) * dinf;
 

@@ -21,10 +21,14 @@ struct SparsePlan {
 
 // Keeps the k largest entries of P (n×m) under one global threshold ρ = k-th largest
 // (docs/design/ot.md §3.3): P̃ = {P_ij ≥ ρ}; when ties push nnz above 1.5k, entries > ρ, then entries = ρ in
-// row-major order up to k. `scratch` is reused between calls.
+// row-major order up to k (the rule of native/kernels/ot_newton.h, which the CUDA build shares).
+// Parallel over fixed row blocks: the same matrices for any thread count. `scratch` is unused.
 // rho_known: the threshold when a device already selected it (NaN: select here).
 void top_k_sparsify(const double* P, std::size_t n, std::size_t m, std::size_t k, std::vector<double>* scratch,
                     SparsePlan* out, double rho_known);
+
+// ΣP̃: the kept mass, summed per fixed row block and merged in block order (thread-count independent).
+double kept_mass(const SparsePlan& sp);
 
 struct CgResult {
   int64_t iterations = 0;

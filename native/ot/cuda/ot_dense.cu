@@ -21,7 +21,6 @@ namespace itk {
 namespace ot {
 namespace {
 
-constexpr double kSumLow = 1e-150, kSumHigh = 1e150;
 
 __device__ double warp_sum(double x) {
   for (int o = 16; o > 0; o >>= 1) x += __shfl_down_sync(0xffffffffu, x, o);
@@ -41,7 +40,9 @@ __device__ double z_of(const Cost& C, std::size_t m, std::size_t i, std::size_t 
 // u_out_i = u_i + log a_i − log (P1)_i, or the max-shift form when the shifted sum is unusable.
 template <typename T, class Cost>
 __global__ void row_kernel(Cost C, std::size_t n, std::size_t m, const double* u, const T* ut, const T* vt,
-                           const double* a, const double* log_a, T c0, T ir, double* u_out, double* res) {
+                           const double* a, const double* log_a, T c0, T ir, double* u_out, double* res,
+                           const int* gate = nullptr) {
+  if (gate != nullptr && *gate) return;  // device-resident loop: stopped (DevLoop.done)
   const std::size_t warp = (blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x) / 32;
   const int lane = threadIdx.x & 31;
   if (warp >= n) return;
@@ -49,7 +50,7 @@ __global__ void row_kernel(Cost C, std::size_t n, std::size_t m, const double* u
   double s = 0;
   for (std::size_t j = lane; j < m; j += 32) s += exp(z_of(C, m, i, j, ut[i], vt, c0, ir));
   s = warp_sum(s);
-  if (s >= kSumLow && s <= kSumHigh) {
+  if (shifted_sum_ok(s)) {
     if (lane == 0) {
       res[i] = fabs(s - a[i]);
       u_out[i] = u[i] + (log_a[i] - log(s));
@@ -78,7 +79,8 @@ inline int col_chunks(std::size_t n) { return static_cast<int>(n < 128 ? 1 : (n 
 // part[r·m + j] = Σ_{i in chunk r} exp(z_ij), shifted by the current potentials.
 template <typename T, class Cost>
 __global__ void col_partial(Cost C, std::size_t n, std::size_t m, const T* ut, const T* vt, T c0, T ir, int chunks,
-                            double* part) {
+                            double* part, const int* gate = nullptr) {
+  if (gate != nullptr && *gate) return;
   const std::size_t j = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
   const int r = blockIdx.y;
   if (j >= m) return;
@@ -98,11 +100,12 @@ __device__ double col_total(const double* part, std::size_t m, std::size_t j, in
 // the column, rare) when the shifted sum under- or overflows.
 template <typename T, class Cost>
 __global__ void col_finish(Cost C, std::size_t n, std::size_t m, const T* ut, const double* log_b, T c0, T ir,
-                           const double* part, int chunks, double* v) {
+                           const double* part, int chunks, double* v, const int* gate = nullptr) {
+  if (gate != nullptr && *gate) return;
   const std::size_t j = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
   if (j >= m) return;
   const double s = col_total(part, m, j, chunks);
-  if (s >= kSumLow && s <= kSumHigh) {
+  if (shifted_sum_ok(s)) {
     v[j] += log_b[j] - log(s);
     return;
   }
@@ -148,6 +151,82 @@ __global__ void materialise_kernel(Cost C, std::size_t n, std::size_t m, const T
   if (q >= n * m) return;
   const std::size_t i = q / m, j = q % m;
   P[q] = exp(static_cast<double>(entry_exponent(ut[i], vt[j], C(i, j), c0, ir)));
+}
+
+// The device-resident Sinkhorn loop (DenseOps::device_sinkhorn): run_sinkhorn's state and stop
+// tests in one struct, updated by one-thread/one-block kernels between the passes; every pass is
+// gated on `done`, so iterations queued after the stop do nothing.
+struct DevLoop {
+  int done, end;  // end: 0 limit, 1 converged, 2 stalled, 3 maxIter
+  int col_exact, have_err;
+  long long it, total, since, decides;
+  double best, window_best, last_err;
+};
+constexpr int kRing = 64;  // tol checks remembered between two host reads (≥ 2 × kLoopBatch)
+constexpr int kLoopBatch = 16;
+
+__global__ void loop_top(DevLoop* L, long long max_iter, long long limit) {
+  if (L->done) return;
+  if (L->total >= max_iter) {
+    L->end = 3;
+    L->done = 1;
+  } else if (L->it >= limit) {
+    L->end = 0;
+    L->done = 1;
+  }
+}
+
+// err = Σ res_i (fixed chunks per thread, merged in thread order), then run_sinkhorn's tests.
+__global__ void loop_decide(DevLoop* L, const double* res, std::size_t n, double tol, long long every, int stall,
+                            long long window, double* ring_err, long long* ring_it) {
+  __shared__ double part[cuda::kBlock];
+  if (L->done) return;
+  const std::size_t chunk = (n + blockDim.x - 1) / blockDim.x, b = threadIdx.x * chunk;
+  double s = 0;
+  for (std::size_t i = b; i < b + chunk && i < n; ++i) s += res[i];
+  part[threadIdx.x] = s;
+  __syncthreads();
+  if (threadIdx.x != 0) return;
+  double err = 0;
+  for (unsigned t = 0; t < blockDim.x; ++t) err += part[t];
+  if (!L->col_exact) return;
+  L->last_err = err;
+  L->have_err = 1;
+  if (L->total % every == 0) {
+    ring_err[L->decides % kRing] = err;
+    ring_it[L->decides % kRing] = L->total;
+    ++L->decides;
+    if (err <= tol) {
+      L->end = 1;
+      L->done = 1;
+      return;
+    }
+  }
+  if (stall) {
+    L->best = fmin(L->best, err);
+    if (++L->since >= window) {
+      if (!(L->best < 0.99 * L->window_best) && L->window_best < 1e300) {
+        L->end = 2;
+        L->done = 1;
+        return;
+      }
+      L->window_best = L->best;
+      L->since = 0;
+    }
+  }
+}
+
+__global__ void loop_commit(const DevLoop* L, std::size_t n, const double* u_new, double* u) {
+  if (L->done) return;
+  const std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
+  if (i < n) u[i] = u_new[i];
+}
+
+__global__ void loop_tail(DevLoop* L) {
+  if (L->done) return;
+  L->col_exact = 1;
+  ++L->it;
+  ++L->total;
 }
 
 // Cost sources of the kernels above: C(i, j) is the stored matrix entry, or the squared distance
@@ -289,16 +368,78 @@ class CudaOps final : public DenseOps {
     ++passes;
   }
 
-  // Top-k threshold of the plan materialised last, selected on the device (docs/design/ot.md §6.3).
-  bool device_threshold(std::size_t k, double* rho) override {
-    if (plan_.bytes() != n * m * sizeof(double)) return false;
-    *rho = cuda_kth_largest(static_cast<const double*>(plan_.get()), n * m, k);
+  // Plain Sinkhorn iterations with u, v resident (DenseOps::device_sinkhorn, docs/design/ot.md §6.3):
+  // kLoopBatch iterations are queued at a time (gated kernels, no synchronisation inside), then one
+  // small state read; u, v travel once each way. float64 C only (float32 confirms its stop on
+  // the host, sinkhorn.cc).
+  bool device_sinkhorn(DeviceRun* run) override {
+    if (sizeof(T) != sizeof(double)) return false;
+    const cudaStream_t s = cudaStreamPerThread;
+    if (loop_.bytes() == 0) {
+      loop_ = DeviceBuffer(sizeof(DevLoop));
+      ring_err_ = DeviceBuffer(kRing * sizeof(double));
+      ring_it_ = DeviceBuffer(kRing * sizeof(long long));
+    }
+    DevLoop h{};
+    h.col_exact = run->col_exact ? 1 : 0;
+    h.total = run->done_before;
+    h.best = h.window_best = 1e300;
+    cuda::check(cudaMemcpyAsync(u_.get(), run->u, n * sizeof(double), cudaMemcpyHostToDevice, s), "ot loop upload");
+    cuda::check(cudaMemcpyAsync(v_.get(), run->v, m * sizeof(double), cudaMemcpyHostToDevice, s), "ot loop upload");
+    cuda::check(cudaMemcpyAsync(loop_.get(), &h, sizeof h, cudaMemcpyHostToDevice, s), "ot loop upload");
+    DevLoop* L = static_cast<DevLoop*>(loop_.get());
+    const int* gate = &L->done;
+    // T = double here: the potentials are their own working-dtype copies.
+    const T* ud = tptr(u_);
+    const T* vd = tptr(v_);
+    long long seen = 0;
+    std::vector<double> rerr(kRing);
+    std::vector<long long> rit(kRing);
+    for (;;) {
+      for (int t = 0; t < kLoopBatch; ++t) {
+        loop_top<<<1, 1, 0, s>>>(L, run->max_iter, run->limit);
+        row_kernel<T, Cost><<<blocks_for(n * 32), cuda::kBlock, 0, s>>>(cost_, n, m, dptr(u_), ud, vd, dptr(a_), dptr(log_a_), c0(),
+                                                                    ir(), dptr(u_out_), dptr(rowbuf_), gate);
+        loop_decide<<<1, cuda::kBlock, 0, s>>>(L, dptr(rowbuf_), n, run->tol, run->every, run->stall ? 1 : 0,
+                                                run->stall_window, dptr(ring_err_), static_cast<long long*>(ring_it_.get()));
+        loop_commit<<<blocks_for(n), cuda::kBlock, 0, s>>>(L, n, dptr(u_out_), dptr(u_));
+        col_partial<T, Cost><<<col_grid(), cuda::kBlock, 0, s>>>(cost_, n, m, ud, vd, c0(), ir(), chunks_, dptr(colpart_), gate);
+        col_finish<T, Cost><<<blocks_for(m), cuda::kBlock, 0, s>>>(cost_, n, m, ud, dptr(log_b_), c0(), ir(), dptr(colpart_), chunks_,
+                                                                 dptr(v_), gate);
+        loop_tail<<<1, 1, 0, s>>>(L);
+      }
+      cuda::check(cudaGetLastError(), "ot device Sinkhorn");
+      cuda::check(cudaMemcpyAsync(&h, L, sizeof h, cudaMemcpyDeviceToHost, s), "ot device Sinkhorn");
+      cuda::check(cudaMemcpyAsync(rerr.data(), ring_err_.get(), kRing * sizeof(double), cudaMemcpyDeviceToHost, s), "ot device Sinkhorn");
+      cuda::check(cudaMemcpyAsync(rit.data(), ring_it_.get(), kRing * sizeof(long long), cudaMemcpyDeviceToHost, s), "ot device Sinkhorn");
+      cuda::check(cudaStreamSynchronize(s), "ot device Sinkhorn");
+      for (; seen < h.decides; ++seen) run->check(rit[seen % kRing], rerr[seen % kRing]);
+      if (h.done) break;
+      run->between(h.total);
+    }
+    // Passes as the host loop counts them: a row pass per test, a column pass per iteration.
+    passes += static_cast<std::size_t>(2 * h.it + (h.end == 1 || h.end == 2 ? 1 : 0));
+    cuda::check(cudaMemcpyAsync(run->u, u_.get(), n * sizeof(double), cudaMemcpyDeviceToHost, s), "ot loop download");
+    cuda::check(cudaMemcpyAsync(run->v, v_.get(), m * sizeof(double), cudaMemcpyDeviceToHost, s), "ot loop download");
+    cuda::check(cudaStreamSynchronize(s), "ot loop download");
+    run->iters = h.it;
+    run->end = h.end;
+    run->last_err = h.last_err;
+    run->have_err = h.have_err != 0;
     return true;
   }
 
-  bool device_pcg(const SparsePlan& sp, const double* R, const double* K, double sigma, const double* r, double rtol,
-                  int64_t max_iter, double* d, CgResult* out) override {
-    *out = cuda_pcg(sp, R, K, sigma, r, rtol, max_iter, d);
+  // The Newton system of SNS on the device (ot_cuda.h CudaNewton): the plan is materialised into
+  // device memory and never copied; only d and scalars come back.
+  bool device_newton(const double* u, const double* v, std::size_t k, const double* R, const double* K, double sigma,
+                     const double* r, double rtol, int64_t max_iter, double* d, CgResult* cg, double* kept) override {
+    upload(u, v);
+    if (plan_.bytes() != n * m * sizeof(double)) plan_ = DeviceBuffer(n * m * sizeof(double));
+    materialise_kernel<T, Cost><<<blocks_for(n * m), cuda::kBlock>>>(cost_, n, m, tptr(ut_), tptr(vt_), c0(), ir(), dptr(plan_));
+    cuda::check(cudaGetLastError(), "ot materialise");
+    ++passes;
+    if (!newton_) newton_.reset(new CudaNewton(n, m));
+    newton_->solve(static_cast<const double*>(plan_.get()), k, R, K, sigma, r, rtol, max_iter, d, cg, kept);
     return true;
   }
 
@@ -321,6 +462,8 @@ class CudaOps final : public DenseOps {
   DeviceBuffer C_, a_, log_a_, log_b_, u_, u_out_, v_, ut_, vt_, rowbuf_, rowbuf2_, colbuf_;
   int chunks_;
   DeviceBuffer colpart_, plan_;
+  std::unique_ptr<CudaNewton> newton_;
+  DeviceBuffer loop_, ring_err_, ring_it_;
   double ir_ = 1;
 };
 
