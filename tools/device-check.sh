@@ -6,7 +6,8 @@
 # sass.txt.
 #   ITOKIT_CHECK_STEPS=tests,bench,unet,ncu,sass   pick steps (default: all)
 #   ITOKIT_GPU_BENCH_SECTIONS=copy,rng,sde,fbm,ot  benchmark sections (default: all)
-# One 15-minute device session fits: tests ~3 min, bench ~5, unet ~3, ncu ~2, sass < 1.
+# One 15-minute device session fits: tests ~3 min, bench ~5 (each section at most
+# ITOKIT_BENCH_SECTION_TIMEOUT s, default 100), unet ~3, ncu ~2, sass < 1.
 set -uo pipefail
 OUT=${OUT:-/tmp/itokit-device-out}
 mkdir -p "$OUT"
@@ -19,9 +20,15 @@ stamp() { echo "== $1 at +$(( $(date +%s) - t0 ))s"; }
 { nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv; nproc; } > "$OUT/tests.txt" 2>&1
 if has bench; then
   stamp bench > "$OUT/bench.txt"
-  # itokit bench writes into its --out folder only; the table comes back as gpu.md
-  timeout ${ITOKIT_BENCH_TIMEOUT:-300} node dist/lib/cli/index.js bench gpu --out /tmp/itokit-device-bench >> "$OUT/bench.txt" 2>&1
-  cp /tmp/itokit-device-bench/gpu.md "$OUT/gpu.md" 2>/dev/null
+  # One run per section, each with its own time limit, so a slow section cannot cost the others'
+  # rows; itokit bench writes into its --out folder only, and the tables come back joined as gpu.md.
+  : > "$OUT/gpu.md"
+  for section in ${ITOKIT_GPU_BENCH_SECTIONS//,/ }; do
+    stamp "bench $section" >> "$OUT/bench.txt"
+    ITOKIT_GPU_BENCH_SECTIONS=$section timeout ${ITOKIT_BENCH_SECTION_TIMEOUT:-100} \
+      node dist/lib/cli/index.js bench gpu --out "/tmp/itokit-device-bench/$section" >> "$OUT/bench.txt" 2>&1
+    { echo "<!-- section $section -->"; cat "/tmp/itokit-device-bench/$section/gpu.md" 2>/dev/null || echo "(section $section: no table, see bench.txt)"; } >> "$OUT/gpu.md"
+  done
 fi
 if has unet; then
   # the quantized UNet on the GPU beside the PyTorch port at fp32/TF32/fp16/bf16 (the UNet issue's table)
