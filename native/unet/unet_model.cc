@@ -480,9 +480,8 @@ Tensor resnet(const Resnet& r, const Tensor& x, const float* tf, const ForwardOp
     add_scale_inplace(&s, h, r.osf);
     return s;
   }
-  Tensor s = x;
-  add_scale_inplace(&s, h, r.osf);
-  return s;
+  add_scale_inplace(&h, x, r.osf);  // (h + x)/s: the bits of (x + h)/s (addition commutes), no copy of x
+  return h;
 }
 
 Tensor attn(const Attn& a, const Tensor& x, const ForwardOpts& o) {
