@@ -453,7 +453,8 @@ Tensor layer(const Conv& c, const Tensor& x, const ForwardOpts& o, const float* 
 // In integer mode a GroupNorm(+SiLU) feeding an 8-bit-input layer writes that layer's u8 codes
 // directly (group_norm_quant_nhwc: the bits of group_norm then quantize_nhwc, without the FP32
 // tensor between them). `in.x` then points at the pre-norm input, which has the same shape.
-bool fused_norm(const Conv& c, const ForwardOpts& o) { return o.mode == Mode::Integer && qint(c) && c.act >= 0; }
+// True when c reads u8 codes in this call (integer mode, integer weights, an 8-bit input).
+bool int_input(const Conv& c, const ForwardOpts& o) { return o.mode == Mode::Integer && qint(c) && c.act >= 0; }
 
 QIn prep_norm_input(const GroupNorm& gn, bool silu, const Conv& c, const Tensor& x, const ForwardOpts& o) {
   QIn in;
@@ -467,7 +468,7 @@ QIn prep_norm_input(const GroupNorm& gn, bool silu, const Conv& c, const Tensor&
 
 // conv(SiLU?(GroupNorm(x))) (+ add).
 Tensor norm_layer(const GroupNorm& gn, bool silu, const Conv& c, const Tensor& x, const ForwardOpts& o, const float* add = nullptr) {
-  if (fused_norm(c, o)) return apply(c, prep_norm_input(gn, silu, c, x, o), o, add);
+  if (int_input(c, o)) return apply(c, prep_norm_input(gn, silu, c, x, o), o, add);
   const Tensor h = group_norm(gn, x, silu);
   return layer(c, h, o, add);
 }
@@ -487,7 +488,7 @@ Tensor resnet(const Resnet& r, const Tensor& x, const float* tf, const ForwardOp
 Tensor attn(const Attn& a, const Tensor& x, const ForwardOpts& o) {
   Tensor h;
   QIn in;  // one quantizer for q, k, v (docs/design/unet.md)
-  if (fused_norm(a.q, o)) {
+  if (int_input(a.q, o)) {
     in = prep_norm_input(a.norm, false, a.q, x, o);
   } else {
     h = group_norm(a.norm, x, false);
@@ -634,7 +635,26 @@ Tensor forward_unchecked(const Model& m, const Tensor& x0, const std::vector<int
       h = resnet(b.resnets[j], concat(h, s), tfs[ri++].data(), o);
       if (j < b.attns.size()) h = attn(b.attns[j], h, o);
     }
-    if (b.has_resample) h = layer(b.resample, upsample2x(h), o);  // same codes as quantizing first
+    if (b.has_resample) {
+      if (int_input(b.resample, o)) {
+        // integer input: quantize the map, then repeat the codes (nearest ×2 commutes with the
+        // elementwise quantizer: the same codes as quantizing the upsampled map, on 1/4 of the values)
+        QIn in;
+        Tensor shape;  // the upsampled shape; the codes carry the data
+        shape.B = h.B;
+        shape.C = h.C;
+        shape.H = 2 * h.H;
+        shape.W = 2 * h.W;
+        in.x = &shape;
+        in.quantized = in.integer = true;
+        in.delta = o.act_scale[b.resample.act];
+        in.zero = o.act_zero[b.resample.act];
+        in.codes = upsample2x_nhwc(quantize_nhwc(h, in.delta, in.zero), h.B, h.H, h.W, h.C);
+        h = apply(b.resample, in, o);
+      } else {
+        h = layer(b.resample, upsample2x(h), o);
+      }
+    }
     o.ctl.check();
   }
   h = group_norm(m.norm_out, h, true);

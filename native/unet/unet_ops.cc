@@ -732,6 +732,17 @@ Tensor upsample2x(const Tensor& x) {
   return y;
 }
 
+std::vector<uint8_t> upsample2x_nhwc(const std::vector<uint8_t>& q, int B, int H, int W, int C) {
+  std::vector<uint8_t> y(static_cast<std::size_t>(B) * 4 * H * W * C);
+  const std::size_t row = static_cast<std::size_t>(C);
+  for (int b = 0; b < B; ++b)
+    for (int yy = 0; yy < 2 * H; ++yy)
+      for (int xx = 0; xx < 2 * W; ++xx)
+        std::memcpy(y.data() + ((static_cast<std::size_t>(b) * 2 * H + yy) * 2 * W + xx) * row,
+                    q.data() + ((static_cast<std::size_t>(b) * H + yy / 2) * W + xx / 2) * row, row);
+  return y;
+}
+
 Tensor concat(const Tensor& a, const Tensor& b) {
   require(a.B == b.B && a.H == b.H && a.W == b.W, Code::Shape, "concat: shape mismatch");
   Tensor y(a.B, a.C + b.C, a.H, a.W);

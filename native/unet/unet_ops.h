@@ -54,6 +54,8 @@ Tensor attention_core(const Tensor& q, const Tensor& k, const Tensor& v, int hea
 
 // Nearest ×2 upsampling.
 Tensor upsample2x(const Tensor& x);
+// Nearest ×2 upsampling of NHWC u8 codes [B, H, W, C] → [B, 2H, 2W, C].
+std::vector<uint8_t> upsample2x_nhwc(const std::vector<uint8_t>& q, int B, int H, int W, int C);
 // Channel concatenation [a, b].
 Tensor concat(const Tensor& a, const Tensor& b);
 // a = (a + b) / s elementwise (shapes equal).
