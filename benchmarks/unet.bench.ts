@@ -75,8 +75,8 @@ function measure(name: string, folder: string, fp: unet.UNetModel, B: number, ru
 }
 
 /**
- * FP32 conv layers alone (unet.convFpTest: one conv_fp call on random data, weights packed per
- * call as in the forward): GFLOP/s = 2·O·I·k²·B·Ho·Wo / time, against one core's peak (two 512-bit
+ * FP32 conv layers alone (unet.convFpTest: one conv_fp call on random data; the test call packs
+ * its weights per call, the forward packs each layer once, so these rows slightly understate it): GFLOP/s = 2·O·I·k²·B·Ho·Wo / time, against one core's peak (two 512-bit
  * FMA pipes: 64 FLOP/cycle at the clock /proc/cpuinfo reports).
  */
 function convRows(rows: BenchRow[]): void {
@@ -194,7 +194,7 @@ export async function run(o: BenchOptions): Promise<void> {
       'compare CPU times when wall times are noisy). PyTorch rows: benchmarks/anchors/unet_torch.py, the same weights, input, batch and threads in the same run. ' +
       'FP32 is itokit\'s blocked implicit-GEMM convolution (packed weights, FMA register tiles, AVX-512 / AVX2 / scalar by run-time dispatch); W8A8/W4A8 run the integer conv kernels (u8 activations x 4/8-bit codes, int32 accumulators, ' +
       'zero-point identity) on every layer the TFMQ plan quantizes, with the exact temporal-feature cache; FP layers (conv_in/out, shortcuts, ' +
-      'downsamplers) compute in FP32 (stored F16 by default, widened per call). ',
+      'downsamplers) compute in FP32 (stored F16 by default, widened and packed once per layer on first use). GroupNorm+SiLU feeding an integer layer writes its u8 codes directly (fused). ',
     'Memory rows: everything the model holds (info().weightBytes + info().cacheBytes): integer codes (kernel layout), per-channel (scale, zero, sum), ' +
       'FP layers (weights F32 or F16, F32 biases and norms), the exact temporal-feature cache (FP32, one row per calibrated timestep) and the per-step activation (scale, zero); ' +
       'ratio = the FP32 model\'s weight bytes / that. TIB = time MLP + every time_emb_proj (kept F32 or dropped: cache-only); FP = storage of the FP-kept layers.',

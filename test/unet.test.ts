@@ -240,7 +240,7 @@ describe('unet loader errors', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  test('unknown config keys warn; bad inputs throw coded errors', () => {
+  test('unknown config keys warn; bad inputs throw coded errors', async () => {
     const dir = variant((c) => { c.some_new_key = 1; });
     const m = unet.loadSync(dir);
     expect(m.warnings.join()).toMatch(/some_new_key/);
@@ -249,6 +249,13 @@ describe('unet loader errors', () => {
     expectCode(() => m.predictSync({ data: new Float32Array(10), shape: [1, 1, 2, 5] }, 1), 'ERR_ITOKIT_SHAPE');
     expectCode(() => m.predictSync({ data: new Float32Array(16 * 8), shape: [1, 2, 16, 4] }, 1), 'ERR_ITOKIT_SHAPE');
     expectCode(() => m.predictSync({ data: new Float32Array(16 * 8).fill(NaN), shape: [1, 1, 16, 8] }, 1), 'ERR_ITOKIT_INVALID_ARG');
+    // the finiteness check runs in the native forward and names the first bad index (sync and async)
+    const inf = new Float32Array(2 * 16 * 8);
+    inf[137] = -Infinity;
+    inf[200] = NaN;
+    expect(() => m.predictSync({ data: inf, shape: [2, 1, 16, 8] }, 1)).toThrow(/non-finite value at index 137/);
+    expectCode(() => m.predictSync({ data: inf, shape: [2, 1, 16, 8] }, 1), 'ERR_ITOKIT_INVALID_ARG');
+    await expect(m.predict({ data: inf, shape: [2, 1, 16, 8] }, 1)).rejects.toMatchObject({ code: 'ERR_ITOKIT_INVALID_ARG' });
     expectCode(() => m.predictSync({ data: new Float32Array(16 * 8), shape: [1, 1, 16, 8] }, 0.5), 'ERR_ITOKIT_INVALID_ARG');
     expectCode(() => m.predictSync({ data: new Float32Array(16 * 8), shape: [1, 1, 16, 8] }, [1, 2]), 'ERR_ITOKIT_SHAPE');
   });

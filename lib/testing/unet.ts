@@ -33,7 +33,11 @@ export function layerCheck(
   return runNativeSync(() => unetNative().unetLayerCheck(model.handle, layer, x, B, H, W, delta, zero, o.device === 'cuda'));
 }
 
-/** The quantizer primitives of docs/design/unet.md, for test vectors (see native QuantTest). @internal */
-export function quantizerTest(op: 'lp' | 'lpcompare' | 'minmax' | 'code' | 'calib' | 'actsearch', data: Float32Array, a = 0, b = 0, c = 0): Float64Array {
+/**
+ * The quantizer primitives of docs/design/unet.md, for test vectors (see native QuantTest); 'exp'
+ * gives exp_f32 of every value, 'gnquant' the fused GroupNorm(+SiLU)+quantizer codes followed by
+ * those of group_norm then quantize_nhwc. @internal
+ */
+export function quantizerTest(op: 'lp' | 'lpcompare' | 'minmax' | 'code' | 'calib' | 'actsearch' | 'exp' | 'gnquant', data: Float32Array, a = 0, b = 0, c = 0): Float64Array {
   return runNativeSync(() => unetNative().unetQuantTest(op, data, a, b, c));
 }

@@ -3,7 +3,7 @@
  * @packageDocumentation
  */
 import { DeviceOption, deviceCode, resolveDevice } from '../backends';
-import { InvalidArgumentError, NumericalError, ShapeError, DtypeError } from '../errors';
+import { InvalidArgumentError, ShapeError, DtypeError } from '../errors';
 import { optionalOptions, describe } from '../validate';
 import { RunOptions, ownedInput, runNative, runNativeSync } from '../run';
 import { DiffusersConfig, ResolvedConfig } from './config';
@@ -85,21 +85,6 @@ const MODE = { fp: 0, integer: 1, 'fake-quant': 2 } as const;
 /** Keys of {@link PredictOptions}; predictSync takes those that are not {@link RunOptions}. */
 const PREDICT_SYNC_OPTIONS = ['mode', 'useCache', 'device'] as const;
 const PREDICT_OPTIONS = [...PREDICT_SYNC_OPTIONS, 'signal', 'onProgress', 'progressIntervalMs'] as const;
-
-/**
- * Returns ε̂ after checking it is finite. The inputs were checked finite and a loaded model's
- * tensors too, but finite weights can still overflow float32 on the way (a hostile file with
- * weights near 3e38, or one whose scales pass every bound and still compound): the call then
- * fails with a coded error instead of handing back NaN or ±Inf as if they were a prediction.
- */
-function finiteOutput(out: Float32Array, ts: Float64Array): Float32Array {
-  for (let i = 0; i < out.length; i++) {
-    if (!Number.isFinite(out[i])) {
-      throw new NumericalError(`the model produced a non-finite value (${out[i]}) at output index ${i} (t = ${ts[0]}${ts.length > 1 ? ', ...' : ''}): its weights overflow float32 on this input`);
-    }
-  }
-  return out;
-}
 
 /**
  * A loaded diffusers UNet2DModel (FP32) or an itokit quantized UNet. Create it with
@@ -205,9 +190,7 @@ export class UNetModel {
     for (const v of ts) {
       if (!Number.isInteger(v) || v < 0 || v > 2 ** 31) throw new InvalidArgumentError(`timesteps must be non-negative integers, got ${v}`);
     }
-    for (let i = 0; i < data.length; i++) {
-      if (!Number.isFinite(data[i])) throw new InvalidArgumentError(`x holds a non-finite value at index ${i}`);
-    }
+    // x is checked finite by the native forward (ERR_ITOKIT_INVALID_ARG naming the index), not by a loop here
     const modeName = o.mode ?? (this.quantized ? 'integer' : 'fp');
     if (!(modeName in MODE)) throw new InvalidArgumentError(`mode must be 'integer', 'fake-quant' or 'fp', got ${describe(modeName)}`);
     let mode: number = MODE[modeName as QuantMode];
@@ -227,19 +210,22 @@ export class UNetModel {
    * @param x - [B, C, H, W] float32 (a bare Float32Array means square sample_size images)
    * @param t - one integer timestep, or one per sample
    * @returns [B, out_channels, H, W]
+   * @throws InvalidArgumentError (`ERR_ITOKIT_INVALID_ARG`) when x holds NaN or ±Inf (checked by the
+   *   native forward, the message names the first index); NumericalError (`ERR_ITOKIT_NUMERICAL`)
+   *   when the output is not finite (weights that overflow float32 on this input)
    */
   async predict(x: Float32Array | Tensor4, t: number | ArrayLike<number>, o: PredictOptions = {}): Promise<Float32Array> {
     const p = this.prepare(x, t, optionalOptions('predict', o, PREDICT_OPTIONS));
     const data = ownedInput(p.data);  // async inputs are copied at the start (README, Threads and concurrency)
     await runNative(o, (control) => unetNative().unetPredict(this.handle, data, p.B, p.H, p.W, p.ts, p.out, p.mode, p.useCache, control, true, p.device));
-    return finiteOutput(p.out, p.ts);
+    return p.out;  // checked finite by the native forward (ERR_ITOKIT_NUMERICAL)
   }
 
   /** {@link predict}, blocking. */
   predictSync(x: Float32Array | Tensor4, t: number | ArrayLike<number>, o: Omit<PredictOptions, keyof RunOptions> = {}): Float32Array {
     const p = this.prepare(x, t, optionalOptions('predictSync', o, PREDICT_SYNC_OPTIONS));
     runNativeSync(() => unetNative().unetPredict(this.handle, p.data, p.B, p.H, p.W, p.ts, p.out, p.mode, p.useCache, null, false, p.device));
-    return finiteOutput(p.out, p.ts);
+    return p.out;  // checked finite by the native forward (ERR_ITOKIT_NUMERICAL)
   }
 
   /**

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../kernels/quant_ops.h"
+#include "../kernels/unet_elem.h"
 #include "../unet/fgemm.h"
 #include "../unet/qdot.h"
 #include "../unet/unet_calib.h"
@@ -739,6 +740,27 @@ Napi::Value QuantTest(const Napi::CallbackInfo& info) {
       unet::act_search(&st, static_cast<float>(b));
       out = {st.m, st.M, st.delta, st.zero, static_cast<double>(st.sample.size())};
     }
+  } else if (op == "exp") {
+    for (std::size_t i = 0; i < x.length; ++i) out.push_back(exp_f32(x.data[i]));
+  } else if (op == "gnquant") {
+    // data: one image [C, P] with C = a, b groups, SiLU when c != 0; γ_ci = 1 + ci/8, β_ci = ci/16 − 1,
+    // eps 1e-6, Δ = 0.03, z = 100: the fused codes, then those of group_norm → quantize_nhwc
+    const int C = static_cast<int>(a), G = static_cast<int>(b);
+    if (C < 1 || G < 1 || C % G != 0 || x.length % C != 0) throw_arg(info.Env(), "gnquant needs C divisible by G and whole planes");
+    unet::GroupNorm gn;
+    gn.C = C;
+    gn.G = G;
+    gn.eps = 1e-6f;
+    for (int ci = 0; ci < C; ++ci) {
+      gn.gamma.push_back(1.0f + ci / 8.0f);
+      gn.beta.push_back(ci / 16.0f - 1.0f);
+    }
+    unet::Tensor t(1, C, 1, static_cast<int>(x.length / C));
+    std::copy(x.data, x.data + x.length, t.d.begin());
+    const std::vector<uint8_t> fused = unet::group_norm_quant_nhwc(gn, t, c != 0, 0.03f, 100.0f);
+    const std::vector<uint8_t> plain = unet::quantize_nhwc(unet::group_norm(gn, t, c != 0), 0.03f, 100.0f);
+    out.assign(fused.begin(), fused.end());
+    out.insert(out.end(), plain.begin(), plain.end());
   } else {
     throw_arg(info.Env(), "unknown op");
   }

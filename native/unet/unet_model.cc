@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <sstream>
 
 #include "../core/error.h"
@@ -358,12 +359,31 @@ Tensor time_proj(const Config& cfg, const std::vector<int64_t>& t) {
 
 namespace {
 
+bool qint(const Conv& c) { return c.q.bits == 4 || c.q.bits == 8; }
+
+// The packed FP32 weights of c's FP math (PackCache), built on first use: an FP layer's w (or w16
+// widened exactly, fp_weights 'f16'), an integer layer's dequantized codes.
+std::shared_ptr<const std::vector<float>> packed_fp(const Conv& c) {
+  std::lock_guard<std::mutex> l(c.pack.mu);
+  if (!c.pack.fp) {
+    const int K = c.I * c.KH * c.KW;
+    if (!qint(c)) {
+      c.pack.fp = std::make_shared<const std::vector<float>>(
+          c.w16.empty() ? pack_weights(c.w.data(), c.O, K) : pack_weights(fp_weights_f32(c).data(), c.O, K));
+    } else {
+      c.pack.fp = std::make_shared<const std::vector<float>>(
+          !c.q.deq.empty() ? pack_weights(c.q.deq.data(), c.O, K) : pack_weights(dequantized(c).data(), c.O, K));
+    }
+  }
+  return c.pack.fp;
+}
+
 Tensor time_mlp(const Model& m, const std::vector<int64_t>& t) {
   require_tib_weights(m, t);
   Tensor e = time_proj(m.cfg, t);
-  Tensor h = conv_fp(m.lin1, e, m.lin1.w.data());
+  Tensor h = conv_fp_packed(m.lin1, e, packed_fp(m.lin1)->data());
   silu_inplace(&h);
-  return conv_fp(m.lin2, h, m.lin2.w.data());
+  return conv_fp_packed(m.lin2, h, packed_fp(m.lin2)->data());
 }
 
 // X_{t,i} for every resnet, given emb: [B, tib_width].
@@ -372,7 +392,7 @@ Tensor tib_from_emb(const Model& m, const Tensor& emb) {
   silu_inplace(&se);
   Tensor out(emb.B, m.tib_width, 1, 1);
   for (const Resnet* r : m.tib) {
-    Tensor f = conv_fp(r->temb, se, r->temb.w.data());
+    Tensor f = conv_fp_packed(r->temb, se, packed_fp(r->temb)->data());
     for (int b = 0; b < emb.B; ++b)
       std::copy(f.img(b), f.img(b) + r->temb.O, out.img(b) + r->tib_offset);
   }
@@ -388,7 +408,6 @@ struct QIn {
   float delta = 1, zero = 0;
 };
 
-bool qint(const Conv& c) { return c.q.bits == 4 || c.q.bits == 8; }
 
 QIn prep_input(const Conv& c, const Tensor& x, const ForwardOpts& o) {
   QIn in;
@@ -415,20 +434,15 @@ QIn prep_input(const Conv& c, const Tensor& x, const ForwardOpts& o) {
 }
 
 Tensor apply(const Conv& c, const QIn& in, const ForwardOpts& o, const float* add = nullptr) {
-  if (!qint(c)) {
-    if (c.w16.empty()) return conv_fp(c, *in.x, c.w.data(), add);
-    const std::vector<float> w = fp_weights_f32(c);  // fp_weights 'f16': widened per use (docs/design/unet.md)
-    return conv_fp(c, *in.x, w.data(), add);
-  }
+  if (!qint(c)) return conv_fp_packed(c, *in.x, packed_fp(c)->data(), add);
   if (in.integer) return conv_int(c, in.codes, in.x->B, in.x->H, in.x->W, in.delta, in.zero, add);
   // FP math on integer weights: the layer's FP32 weights in Fp mode while it still has them (a
-  // freshly quantized model); otherwise the dequantized weights (FP-input layers, fake quant,
-  // and Fp mode of a loaded quantized model, i.e. W-only quantization).
+  // freshly quantized model: packed per call, a reference path); otherwise the dequantized
+  // weights (FP-input layers, fake quant, and Fp mode of a loaded quantized model, i.e. W-only
+  // quantization).
   if (o.mode == Mode::Fp && !c.w.empty()) return conv_fp(c, *in.x, c.w.data(), add);
   const Tensor& xin = in.quantized ? in.fq : *in.x;
-  if (!c.q.deq.empty()) return conv_fp(c, xin, c.q.deq.data(), add);
-  const std::vector<float> w = dequantized(c);
-  return conv_fp(c, xin, w.data(), add);
+  return conv_fp_packed(c, xin, packed_fp(c)->data(), add);
 }
 
 Tensor layer(const Conv& c, const Tensor& x, const ForwardOpts& o, const float* add = nullptr) {
@@ -436,24 +450,50 @@ Tensor layer(const Conv& c, const Tensor& x, const ForwardOpts& o, const float* 
   return apply(c, in, o, add);
 }
 
+// In integer mode a GroupNorm(+SiLU) feeding an 8-bit-input layer writes that layer's u8 codes
+// directly (group_norm_quant_nhwc: the bits of group_norm then quantize_nhwc, without the FP32
+// tensor between them). `in.x` then points at the pre-norm input, which has the same shape.
+// True when c reads u8 codes in this call (integer mode, integer weights, an 8-bit input).
+bool int_input(const Conv& c, const ForwardOpts& o) { return o.mode == Mode::Integer && qint(c) && c.act >= 0; }
+
+QIn prep_norm_input(const GroupNorm& gn, bool silu, const Conv& c, const Tensor& x, const ForwardOpts& o) {
+  QIn in;
+  in.x = &x;
+  in.quantized = in.integer = true;
+  in.delta = o.act_scale[c.act];
+  in.zero = o.act_zero[c.act];
+  in.codes = group_norm_quant_nhwc(gn, x, silu, in.delta, in.zero);
+  return in;
+}
+
+// conv(SiLU?(GroupNorm(x))) (+ add).
+Tensor norm_layer(const GroupNorm& gn, bool silu, const Conv& c, const Tensor& x, const ForwardOpts& o, const float* add = nullptr) {
+  if (int_input(c, o)) return apply(c, prep_norm_input(gn, silu, c, x, o), o, add);
+  const Tensor h = group_norm(gn, x, silu);
+  return layer(c, h, o, add);
+}
+
 Tensor resnet(const Resnet& r, const Tensor& x, const float* tf, const ForwardOpts& o) {
-  Tensor h = group_norm(r.norm1, x, true);
-  h = layer(r.conv1, h, o, tf);  // conv1 + bias, then + temporal feature (docs/design/unet.md)
-  h = group_norm(r.norm2, h, true);
-  h = layer(r.conv2, h, o);
+  Tensor h = norm_layer(r.norm1, true, r.conv1, x, o, tf);  // conv1 + bias, then + temporal feature (docs/design/unet.md)
+  h = norm_layer(r.norm2, true, r.conv2, h, o);
   if (r.has_shortcut) {
     Tensor s = layer(r.shortcut, x, o);
     add_scale_inplace(&s, h, r.osf);
     return s;
   }
-  Tensor s = x;
-  add_scale_inplace(&s, h, r.osf);
-  return s;
+  add_scale_inplace(&h, x, r.osf);  // (h + x)/s: the bits of (x + h)/s (addition commutes), no copy of x
+  return h;
 }
 
 Tensor attn(const Attn& a, const Tensor& x, const ForwardOpts& o) {
-  Tensor h = group_norm(a.norm, x, false);
-  const QIn in = prep_input(a.q, h, o);  // one quantizer for q, k, v (docs/design/unet.md)
+  Tensor h;
+  QIn in;  // one quantizer for q, k, v (docs/design/unet.md)
+  if (int_input(a.q, o)) {
+    in = prep_norm_input(a.norm, false, a.q, x, o);
+  } else {
+    h = group_norm(a.norm, x, false);
+    in = prep_input(a.q, h, o);
+  }
   Tensor q = apply(a.q, in, o), k = apply(a.k, in, o), v = apply(a.v, in, o);
   Tensor att = attention_core(q, k, v, a.head_dim);
   Tensor out = layer(a.out, att, o);
@@ -497,13 +537,57 @@ Tensor call_temporal(const Model& m, const std::vector<int64_t>& t, const Forwar
   return tib;
 }
 
+namespace {
+
+// Index of the first NaN or ±Inf in v[0, n), or n. Exponent bits all ones ⇔ not finite; the
+// chunked OR keeps the common all-finite case one vectorised pass.
+std::size_t first_nonfinite(const float* v, std::size_t n) {
+  constexpr std::size_t kChunk = 256;
+  for (std::size_t i0 = 0; i0 < n; i0 += kChunk) {
+    const std::size_t i1 = std::min(n, i0 + kChunk);
+    uint32_t bad = 0;
+    for (std::size_t i = i0; i < i1; ++i) {
+      uint32_t u;
+      std::memcpy(&u, v + i, 4);
+      bad |= static_cast<uint32_t>((u & 0x7f800000u) == 0x7f800000u);
+    }
+    if (bad)
+      for (std::size_t i = i0; i < i1; ++i)
+        if (!std::isfinite(v[i])) return i;
+  }
+  return n;
+}
+
+}  // namespace
+
 Tensor forward(const Model& m, const Tensor& x0, const std::vector<int64_t>& t, const ForwardOpts& o) {
+  Tensor y = forward_unchecked(m, x0, t, o);
+  // Finite weights can still overflow float32 on the way (a hostile file with weights near 3e38,
+  // or scales that pass every bound and still compound): a coded error instead of NaN or ±Inf
+  // handed back as a prediction. Calibration passes discard their output and are not checked.
+  if (o.mode != Mode::Calibrate) {
+    const std::size_t i = first_nonfinite(y.d.data(), y.size());
+    if (i < y.size()) {
+      std::ostringstream msg;
+      msg << "the model produced a non-finite value (" << y.d[i] << ") at output index " << i << " (t = " << t[0]
+          << (t.size() > 1 ? ", ..." : "") << "): its weights overflow float32 on this input";
+      throw Error(Code::Numerical, msg.str());
+    }
+  }
+  return y;
+}
+
+Tensor forward_unchecked(const Model& m, const Tensor& x0, const std::vector<int64_t>& t, const ForwardOpts& o) {
   const Config& cfg = m.cfg;
   require(x0.C == cfg.in_ch, Code::Shape, "x has " + std::to_string(x0.C) + " channels, the model takes " + std::to_string(cfg.in_ch));
   require(static_cast<int>(t.size()) == x0.B, Code::Shape, "one timestep per sample is required");
   const int n = static_cast<int>(cfg.boc.size());
   const int div = 1 << (n - 1);
   require(x0.H % div == 0 && x0.W % div == 0, Code::Shape, "H and W must be divisible by " + std::to_string(div));
+  {
+    const std::size_t i = first_nonfinite(x0.d.data(), x0.size());
+    require(i == x0.size(), Code::InvalidArg, "x holds a non-finite value at index " + std::to_string(i));
+  }
   const bool quantized = o.mode != Mode::Fp;
   require(!quantized || m.quant, Code::InvalidArg, "the model is not quantized");
 
@@ -551,7 +635,26 @@ Tensor forward(const Model& m, const Tensor& x0, const std::vector<int64_t>& t, 
       h = resnet(b.resnets[j], concat(h, s), tfs[ri++].data(), o);
       if (j < b.attns.size()) h = attn(b.attns[j], h, o);
     }
-    if (b.has_resample) h = layer(b.resample, upsample2x(h), o);  // same codes as quantizing first
+    if (b.has_resample) {
+      if (int_input(b.resample, o)) {
+        // integer input: quantize the map, then repeat the codes (nearest ×2 commutes with the
+        // elementwise quantizer: the same codes as quantizing the upsampled map, on 1/4 of the values)
+        QIn in;
+        Tensor shape;  // the upsampled shape; the codes carry the data
+        shape.B = h.B;
+        shape.C = h.C;
+        shape.H = 2 * h.H;
+        shape.W = 2 * h.W;
+        in.x = &shape;
+        in.quantized = in.integer = true;
+        in.delta = o.act_scale[b.resample.act];
+        in.zero = o.act_zero[b.resample.act];
+        in.codes = upsample2x_nhwc(quantize_nhwc(h, in.delta, in.zero), h.B, h.H, h.W, h.C);
+        h = apply(b.resample, in, o);
+      } else {
+        h = layer(b.resample, upsample2x(h), o);
+      }
+    }
     o.ctl.check();
   }
   h = group_norm(m.norm_out, h, true);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,33 @@ struct QWeights {
   std::vector<float> deq;          // dequantized weights, [O, I, KH, KW] (fake-quant and FP-input use)
 };
 
+// Kernel-layout weights of one layer, built once on its first CPU use and kept (docs/design/unet.md
+// §9): `fp` the FP32 micro-kernel blocks (unet_ops.h pack_weights) of the weights the layer computes
+// with in FP math (w, w16 widened, or its dequantized codes), `s8` the VNNI quads (qdot.h qpack_s8)
+// of a per-channel integer layer. Packing per forward cost a pass over every weight per call. A
+// copy starts empty and every change of a layer's weights calls reset(), so a cache never outlives
+// the values it was built from. Guarded by a mutex: concurrent forwards of one model share it.
+struct PackCache {
+  std::mutex mu;
+  std::shared_ptr<const std::vector<float>> fp;
+  std::shared_ptr<const std::vector<int8_t>> s8;
+  PackCache() = default;
+  PackCache(const PackCache&) {}
+  PackCache& operator=(const PackCache&) {
+    reset();
+    return *this;
+  }
+  void reset() {
+    std::lock_guard<std::mutex> l(mu);
+    fp.reset();
+    s8.reset();
+  }
+  std::size_t bytes() {
+    std::lock_guard<std::mutex> l(mu);
+    return (fp ? fp->size() * sizeof(float) : 0) + (s8 ? s8->size() : 0);
+  }
+};
+
 // A convolution (linear layers are 1×1 convolutions on NCHW tensors, H = W = 1 for vectors).
 struct Conv {
   std::string name;
@@ -54,6 +82,7 @@ struct Conv {
   std::vector<uint16_t> w16;  // fp_weights 'f16' (docs/design/unet.md): an FP layer's w held as binary16 (w empty), widened per use
   QWeights q;
   int act = -1;  // activation quantizer column (docs/design/unet.md), -1: FP input
+  mutable PackCache pack;  // kernel layouts built on first use (reset whenever w, w16, q change)
 };
 
 struct GroupNorm {
@@ -215,8 +244,12 @@ struct ForwardOpts {
   bool cuda = false;  // run on the CUDA device (unet_cuda.h); taps and Calibrate stay on the CPU
 };
 
-// ε̂ = UNet(x, t): x [B, in_ch, H, W], t[B]. Returns [B, out_ch, H, W].
+// ε̂ = UNet(x, t): x [B, in_ch, H, W], t[B]. Returns [B, out_ch, H, W]. A non-finite value in x is
+// InvalidArg (naming its index); a non-finite output (finite weights overflowing float32) is
+// Numerical, except in Calibrate mode, whose outputs are discarded.
 Tensor forward(const Model& m, const Tensor& x, const std::vector<int64_t>& t, const ForwardOpts& o);
+// forward without the output check (x is still checked).
+Tensor forward_unchecked(const Model& m, const Tensor& x, const std::vector<int64_t>& t, const ForwardOpts& o);
 
 // The temporal features one forward call adds in conv1 (docs/design/unet.md): the exact cache of a
 // quantized model in quantized modes (misses computed in FP32 and counted), else computed. [B, tib_width].

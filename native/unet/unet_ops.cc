@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "../core/error.h"
 #include "../core/threadpool.h"
@@ -66,21 +69,96 @@ ITK_CLONES double lane_sq_dev(const float* x, std::size_t n, float mean) {
   return s;
 }
 
-// y[i] += a·x[i] (cloned for AVX2/AVX-512).
-ITK_CLONES void axpy(float a, const float* x, float* y, int n) {
-  for (int i = 0; i < n; ++i) y[i] += a * x[i];
+// Attention of the queries n0 ≤ n < n1 of one head (attention_core), q, k, v, out as [d][N]
+// planes: scores S[i][m] = Σ_c q[c][n]·k[c][m] from +0, c ascending, separately rounded (the
+// GPU's order, unet_attn.cu), times `scale`; softmax with max subtraction, e^(s − max) by
+// exp_f32, the row sum in double in key order; out[c][n] = Σ_m p[m]·v[c][m] in 16 float lanes
+// summed in lane order, then the tail. One call per block of queries: each k and v row is read
+// once for the whole block. S: (n1−n0)·N.
+ITK_CLONES void attn_rows(const float* qb, const float* kb, const float* vb, int d, int N, int n0, int n1, float scale,
+                          float* S, float* ob) {
+  const int nq = n1 - n0;
+  for (std::size_t i = 0; i < static_cast<std::size_t>(nq) * N; ++i) S[i] = 0.0f;
+  for (int c = 0; c < d; ++c) {
+    const float* kr = kb + static_cast<std::size_t>(c) * N;
+    for (int i = 0; i < nq; ++i) {
+      const float a = qb[static_cast<std::size_t>(c) * N + n0 + i];
+      float* s = S + static_cast<std::size_t>(i) * N;
+      for (int m = 0; m < N; ++m) s[m] += a * kr[m];
+    }
+  }
+  for (int i = 0; i < nq; ++i) {
+    float* s = S + static_cast<std::size_t>(i) * N;
+    float mx = -INFINITY;
+    for (int m = 0; m < N; ++m) {
+      s[m] *= scale;
+      mx = std::max(mx, s[m]);
+    }
+    for (int m = 0; m < N; ++m) s[m] = exp_f32(fsub(s[m], mx));
+    double sum = 0;
+    for (int m = 0; m < N; ++m) sum += s[m];
+    const float inv = static_cast<float>(1.0 / sum);
+    for (int m = 0; m < N; ++m) s[m] *= inv;
+  }
+  for (int c = 0; c < d; ++c) {
+    const float* vr = vb + static_cast<std::size_t>(c) * N;
+    for (int i = 0; i < nq; ++i) {
+      const float* s = S + static_cast<std::size_t>(i) * N;
+      float acc[16] = {};
+      int m = 0;
+      for (; m + 16 <= N; m += 16)
+        for (int j = 0; j < 16; ++j) acc[j] += s[m + j] * vr[m + j];
+      float r = 0;
+      for (int j = 0; j < 16; ++j) r += acc[j];
+      for (; m < N; ++m) r += s[m] * vr[m];
+      ob[static_cast<std::size_t>(c) * N + n0 + i] = r;
+    }
+  }
 }
 
-// Σ a[i]·b[i] in 16 fixed float lanes, lanes summed in order.
-ITK_CLONES float lane_dot(const float* a, const float* b, int n) {
-  float acc[16] = {};
-  int i = 0;
-  for (; i + 16 <= n; i += 16)
-    for (int j = 0; j < 16; ++j) acc[j] += a[i + j] * b[i + j];
-  float s = 0;
-  for (int j = 0; j < 16; ++j) s += acc[j];
-  for (; i < n; ++i) s += a[i] * b[i];
-  return s;
+// In-place SiLU of a span (vectorised by the clones).
+ITK_CLONES void silu_span(float* x, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) x[i] = silu(x[i]);
+}
+
+// dst[p·C + ci] = tile[ci·kPix + p] for p < np, ci < C: a channel-major code tile (rows of kPix
+// pixels) written out pixel-major (NHWC). Full 16 × 16 blocks go through the SSE2 unpack
+// transpose (4 stages of 16 unpacks); the rest byte by byte. Pure data movement.
+constexpr std::size_t kPix = 64;  // pixels per code tile (quantize_nhwc, group_norm_quant_nhwc)
+void tile_to_nhwc(const uint8_t* tile, std::size_t C, std::size_t np, uint8_t* dst) {
+  std::size_t c16 = 0, p16 = 0;
+#if defined(__SSE2__)
+  c16 = C / 16 * 16;
+  p16 = np / 16 * 16;
+  for (std::size_t c0 = 0; c0 < c16; c0 += 16)
+    for (std::size_t p0 = 0; p0 < p16; p0 += 16) {
+      __m128i a[16], b[16];
+      for (int i = 0; i < 16; ++i) a[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(tile + (c0 + i) * kPix + p0));
+      for (int i = 0; i < 8; ++i) {  // pairs of channels, pixels 0..7 | 8..15
+        b[2 * i] = _mm_unpacklo_epi8(a[2 * i], a[2 * i + 1]);
+        b[2 * i + 1] = _mm_unpackhi_epi8(a[2 * i], a[2 * i + 1]);
+      }
+      for (int j = 0; j < 4; ++j) {  // groups of 4 channels, pixels in fours
+        a[4 * j + 0] = _mm_unpacklo_epi16(b[4 * j], b[4 * j + 2]);
+        a[4 * j + 1] = _mm_unpackhi_epi16(b[4 * j], b[4 * j + 2]);
+        a[4 * j + 2] = _mm_unpacklo_epi16(b[4 * j + 1], b[4 * j + 3]);
+        a[4 * j + 3] = _mm_unpackhi_epi16(b[4 * j + 1], b[4 * j + 3]);
+      }
+      for (int h = 0; h < 2; ++h)  // groups of 8 channels, pixels in pairs
+        for (int m = 0; m < 4; ++m) {
+          b[8 * h + 2 * m] = _mm_unpacklo_epi32(a[8 * h + m], a[8 * h + 4 + m]);
+          b[8 * h + 2 * m + 1] = _mm_unpackhi_epi32(a[8 * h + m], a[8 * h + 4 + m]);
+        }
+      for (int q = 0; q < 8; ++q) {  // 16 channels of one pixel
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + (p0 + 2 * q) * C + c0), _mm_unpacklo_epi64(b[q], b[8 + q]));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + (p0 + 2 * q + 1) * C + c0), _mm_unpackhi_epi64(b[q], b[8 + q]));
+      }
+    }
+#endif
+  for (std::size_t p = 0; p < np; ++p) {
+    const std::size_t cs = p < p16 ? c16 : 0;
+    for (std::size_t ci = cs; ci < C; ++ci) dst[p * C + ci] = tile[ci * kPix + p];
+  }
 }
 
 struct Geo {
@@ -172,6 +250,11 @@ ITK_CLONES void bias_store(const float* c, int n, float bias, bool has_extra, fl
 }  // namespace
 
 Tensor conv_fp(const Conv& c, const Tensor& x, const float* w, const float* add, const FGemmKernels* kern) {
+  const std::vector<float> wp = pack_weights(w, c.O, c.I * c.KH * c.KW);
+  return conv_fp_packed(c, x, wp.data(), add, kern);
+}
+
+Tensor conv_fp_packed(const Conv& c, const Tensor& x, const float* wp, const float* add, const FGemmKernels* kern) {
   require(x.C == c.I, Code::Shape, c.name + ": channel mismatch");
   const Geo g = geometry(c, x.H, x.W);
   Tensor y(x.B, c.O, g.Ho, g.Wo);
@@ -202,7 +285,6 @@ Tensor conv_fp(const Conv& c, const Tensor& x, const float* w, const float* add,
     });
     std::fill(xp.begin() + static_cast<std::ptrdiff_t>(body), xp.begin() + static_cast<std::ptrdiff_t>(body + slack), 0.0f);
   }
-  const std::vector<float> wp = pack_weights(w, c.O, K);
   const int nob = (c.O + kMr - 1) / kMr;
   const long long ntiles = (Ntot + kNr - 1) / kNr;
   // Few column tiles (small maps, small batches): split the channel blocks too, so both cores get
@@ -285,7 +367,7 @@ Tensor conv_fp(const Conv& c, const Tensor& x, const float* w, const float* add,
         for (int kk = 0; kk < kc; ++kk) rows[kk] = P.data() + static_cast<std::size_t>(kk) * kNr;
       }
       for (int ob = ob0; ob < ob1; ++ob)
-        tile(kc, wp.data() + (static_cast<std::size_t>(ob) * K + k0) * kMr, rows,
+        tile(kc, wp + (static_cast<std::size_t>(ob) * K + k0) * kMr, rows,
              C.data() + static_cast<std::size_t>(ob - ob0) * kMr * kNr, k0 > 0);
     }
     // epilogue: + bias (+ add[b, o]), NCHW stores of runs of kept columns that are consecutive
@@ -313,7 +395,7 @@ Tensor conv_fp(const Conv& c, const Tensor& x, const float* w, const float* add,
 std::vector<uint8_t> quantize_nhwc(const Tensor& x, float delta, float zero) {
   std::vector<uint8_t> q(x.size());
   const std::size_t P = x.plane(), C = static_cast<std::size_t>(x.C);
-  constexpr std::size_t kPix = 64;  // pixels per task: a C × 64 code tile stays in L1/L2
+  // pixels per task: kPix, a C × 64 code tile stays in L1/L2
   const std::size_t blocks = (P + kPix - 1) / kPix;
   // Per (image, pixel block): codes of every channel computed from contiguous NCHW spans into a
   // channel-major tile, then written out pixel-major, so NHWC rows are stored contiguously (the
@@ -325,9 +407,7 @@ std::vector<uint8_t> quantize_nhwc(const Tensor& x, float delta, float zero) {
     if (tile.size() < C * kPix) tile.resize(C * kPix);
     for (std::size_t ci = 0; ci < C; ++ci)
       quantize_span(x.d.data() + (b * C + ci) * P + p0, np, delta, zero, tile.data() + ci * kPix);
-    uint8_t* dst = q.data() + (b * P + p0) * C;
-    for (std::size_t p = 0; p < np; ++p)
-      for (std::size_t ci = 0; ci < C; ++ci) dst[p * C + ci] = tile[ci * kPix + p];
+    tile_to_nhwc(tile.data(), C, np, q.data() + (b * P + p0) * C);
   });
   return q;
 }
@@ -352,7 +432,27 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
   const uint8_t zfill = static_cast<uint8_t>(za);
   // Per channel with a VNNI tile: weights repacked as s8 quads of 32 channels (qdot.h QTileFn).
   const bool tiled = q.ng == 1 && kern.tile != nullptr;
-  const std::vector<int8_t> wq = tiled ? qpack_s8(q.kern.data(), row_bytes, c.O, q.K, Kp, q.bits) : std::vector<int8_t>();
+  std::shared_ptr<const std::vector<int8_t>> wq_held;
+  if (tiled) {
+    std::lock_guard<std::mutex> l(c.pack.mu);  // packed once per layer (PackCache), not per call
+    if (!c.pack.s8) c.pack.s8 = std::make_shared<const std::vector<int8_t>>(qpack_s8(q.kern.data(), row_bytes, c.O, q.K, Kp, q.bits));
+    wq_held = c.pack.s8;
+  }
+  const int8_t* wq = tiled ? wq_held->data() : nullptr;
+  // Σ codes of every input pixel (per-channel layers): a patch row's Σa is then the sum over its
+  // taps (z_a·I for a padding tap) instead of a pass over its K codes. Exact integers: the same Σa.
+  const std::size_t npix = static_cast<std::size_t>(B) * H * W;
+  thread_local std::vector<int32_t> pix_sum_tls;
+  std::vector<int32_t>& pix_sum = pix_sum_tls;
+  if (q.ng == 1) {
+    pix_sum.resize(npix);
+    parallel_for(static_cast<std::size_t>(B), [&](std::size_t bb) {
+      for (std::size_t p = bb * H * W; p < (bb + 1) * H * W; ++p) pix_sum[p] = sum_u8(xq.data() + p * c.I, c.I);
+    });
+  }
+  // 1×1, stride 1, no padding, K a whole number of 32-code blocks: the VNNI tile reads the NHWC
+  // rows in place (no patch copy).
+  const bool in_place = tiled && c.KH == 1 && c.KW == 1 && c.stride == 1 && g.pt == 0 && g.pb == 0 && q.K == Kp;
   parallel_for(tasks, [&](std::size_t task) {
     const int ot = static_cast<int>(task % otiles);
     const int nt = static_cast<int>((task / otiles) % ntiles);
@@ -371,17 +471,30 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
     if (sa.size() < static_cast<std::size_t>(kNc) * q.ng) sa.resize(static_cast<std::size_t>(kNc) * q.ng);
     for (int j = 0; j < nn; ++j) {
       const int n = n0 + j, oy = n / g.Wo, ox = n % g.Wo;
+      if (in_place) {  // the patch row is the pixel's NHWC row itself
+        sa[j] = pix_sum[static_cast<std::size_t>(b) * H * W + n];
+        continue;
+      }
       uint8_t* prow = P.data() + static_cast<std::size_t>(j) * Kp;
+      int32_t s_a = 0;  // Σ of the patch codes (per-channel layers): per-pixel sums of the taps
       for (int ky = 0; ky < c.KH; ++ky)
         for (int kx = 0; kx < c.KW; ++kx) {
           const int iy = oy * c.stride - g.pt + ky, ix = ox * c.stride - g.pt + kx;
           uint8_t* dst = prow + (ky * c.KW + kx) * c.I;
-          if (iy >= 0 && iy < H && ix >= 0 && ix < W)
-            std::memcpy(dst, xq.data() + ((static_cast<std::size_t>(b) * H + iy) * W + ix) * c.I, c.I);
-          else
+          if (iy >= 0 && iy < H && ix >= 0 && ix < W) {
+            const std::size_t pix = (static_cast<std::size_t>(b) * H + iy) * W + ix;
+            std::memcpy(dst, xq.data() + pix * c.I, c.I);
+            if (q.ng == 1) s_a += pix_sum[pix];
+          } else {
             std::memset(dst, zfill, c.I);  // padding dequantizes to exactly 0 (docs/design/unet.md §9)
+            s_a += za * c.I;
+          }
         }
       std::memset(prow + q.K, 0, static_cast<std::size_t>(Kp - q.K));
+      if (q.ng == 1) {
+        sa[j] = s_a;
+        continue;
+      }
       for (int gi = 0; gi < q.ng; ++gi) {
         const int k0 = gi * gsize, k1 = std::min(q.K, k0 + gsize);
         sa[static_cast<std::size_t>(j) * q.ng + gi] = sum_u8(prow + k0, k1 - k0);
@@ -391,11 +504,13 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
     if (tiled) {
       // kOb is a multiple of kQo: o0 starts a packed block
       for (int oc = o0; oc < o0 + no; oc += kQo) {
-        const int8_t* wblk = wq.data() + static_cast<std::size_t>(oc / kQo) * Kp * kQo;
+        const int8_t* wblk = wq + static_cast<std::size_t>(oc / kQo) * Kp * kQo;
         const int ni = std::min(kQo, o0 + no - oc);
         for (int j = 0; j < nn; j += kQr) {
           const uint8_t* rows[kQr];
-          for (int r = 0; r < kQr; ++r) rows[r] = P.data() + static_cast<std::size_t>(std::min(j + r, kNc - 1)) * Kp;
+          for (int r = 0; r < kQr; ++r)
+            rows[r] = in_place ? xq.data() + (static_cast<std::size_t>(b) * H * W + n0 + std::min(j + r, nn - 1)) * Kp
+                               : P.data() + static_cast<std::size_t>(std::min(j + r, kNc - 1)) * Kp;
           int32_t acc[kQr * kQo];
           kern.tile(wblk, Kp / 4, rows, acc);
           const int nr = std::min(kQr, nn - j);
@@ -499,6 +614,66 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
   return y;
 }
 
+namespace {
+
+// GroupNorm statistics of one (image, group) span of n values: μ and 1/√(σ²+eps) rounded to
+// float, from two passes (mean, then squared deviations), float lanes combined in double.
+void gn_stats(const float* xs, std::size_t n, float eps, float* mf, float* inv) {
+  const double mean = lane_sum(xs, n) / static_cast<double>(n);
+  *mf = static_cast<float>(mean);
+  const double v = lane_sq_dev(xs, n, *mf);
+  *inv = static_cast<float>(1.0 / std::sqrt(v / static_cast<double>(n) + eps));
+}
+
+// codes[i] = quant_code(SiLU?(gn_affine(x[i]))): GroupNorm(+SiLU) and the 8-bit activation
+// quantizer in one pass, the same expression tree as group_norm followed by quantize_nhwc.
+ITK_CLONES void gn_quant_span(const float* x, std::size_t n, float mf, float inv, float ga, float be, bool silu, float delta,
+                              float zero, uint8_t* codes) {
+  if (silu) {
+    for (std::size_t i = 0; i < n; ++i) codes[i] = static_cast<uint8_t>(quant_code(itk::silu(gn_affine(x[i], mf, inv, ga, be)), delta, zero, 255));
+  } else {
+    for (std::size_t i = 0; i < n; ++i) codes[i] = static_cast<uint8_t>(quant_code(gn_affine(x[i], mf, inv, ga, be), delta, zero, 255));
+  }
+}
+
+// y[i] = SiLU?(gn_affine(x[i])) (vectorised by the clones).
+ITK_CLONES void gn_span(const float* x, std::size_t n, float mf, float inv, float ga, float be, bool silu, float* y) {
+  if (silu) {
+    for (std::size_t i = 0; i < n; ++i) y[i] = itk::silu(gn_affine(x[i], mf, inv, ga, be));
+  } else {
+    for (std::size_t i = 0; i < n; ++i) y[i] = gn_affine(x[i], mf, inv, ga, be);
+  }
+}
+
+}  // namespace
+
+std::vector<uint8_t> group_norm_quant_nhwc(const GroupNorm& gn, const Tensor& x, bool silu, float delta, float zero) {
+  require(x.C == gn.C && gn.C % gn.G == 0, Code::Shape, gn.name + ": channel mismatch");
+  const int cpg = gn.C / gn.G;
+  const std::size_t P = x.plane(), C = static_cast<std::size_t>(x.C);
+  thread_local std::vector<float> st_tls;  // [B][G] (μ, 1/σ) pairs, reused across layers
+  std::vector<float>& st = st_tls;
+  st.resize(static_cast<std::size_t>(x.B) * gn.G * 2);
+  parallel_for(static_cast<std::size_t>(x.B) * gn.G, [&](std::size_t task) {
+    const int b = static_cast<int>(task / gn.G), g = static_cast<int>(task % gn.G);
+    gn_stats(x.img(b) + static_cast<std::size_t>(g) * cpg * P, static_cast<std::size_t>(cpg) * P, gn.eps, &st[2 * task], &st[2 * task + 1]);
+  });
+  std::vector<uint8_t> q(x.size());
+  const std::size_t blocks = (P + kPix - 1) / kPix;
+  parallel_for(static_cast<std::size_t>(x.B) * blocks, [&](std::size_t task) {
+    const std::size_t b = task / blocks, p0 = (task % blocks) * kPix, np = std::min(kPix, P - p0);
+    thread_local std::vector<uint8_t> tile_tls;
+    std::vector<uint8_t>& tile = tile_tls;
+    if (tile.size() < C * kPix) tile.resize(C * kPix);
+    for (std::size_t ci = 0; ci < C; ++ci) {
+      const float* s = st.data() + 2 * (b * gn.G + ci / cpg);
+      gn_quant_span(x.d.data() + (b * C + ci) * P + p0, np, s[0], s[1], gn.gamma[ci], gn.beta[ci], silu, delta, zero, tile.data() + ci * kPix);
+    }
+    tile_to_nhwc(tile.data(), C, np, q.data() + (b * P + p0) * C);
+  });
+  return q;
+}
+
 Tensor group_norm(const GroupNorm& gn, const Tensor& x, bool silu) {
   require(x.C == gn.C && gn.C % gn.G == 0, Code::Shape, gn.name + ": channel mismatch");
   Tensor y(x.B, x.C, x.H, x.W);
@@ -508,27 +683,18 @@ Tensor group_norm(const GroupNorm& gn, const Tensor& x, bool silu) {
     const int b = static_cast<int>(task / gn.G), g = static_cast<int>(task % gn.G);
     const float* xs = x.img(b) + static_cast<std::size_t>(g) * cpg * P;
     float* ys = y.img(b) + static_cast<std::size_t>(g) * cpg * P;
-    const std::size_t n = static_cast<std::size_t>(cpg) * P;
-    // two passes (mean, then squared deviations), float lanes combined in double
-    const double mean = lane_sum(xs, n) / static_cast<double>(n);
-    const float mf = static_cast<float>(mean);
-    const double v = lane_sq_dev(xs, n, mf);
-    const float inv = static_cast<float>(1.0 / std::sqrt(v / static_cast<double>(n) + gn.eps));
+    float mf, inv;
+    gn_stats(xs, static_cast<std::size_t>(cpg) * P, gn.eps, &mf, &inv);
     for (int cc = 0; cc < cpg; ++cc) {
       const int ch = g * cpg + cc;
       const float ga = gn.gamma[ch], be = gn.beta[ch];
-      for (std::size_t p = 0; p < P; ++p) {
-        const float t = gn_affine(xs[cc * P + p], mf, inv, ga, be);
-        ys[cc * P + p] = silu ? itk::silu(t) : t;
-      }
+      gn_span(xs + cc * P, P, mf, inv, ga, be, silu, ys + cc * P);
     }
   });
   return y;
 }
 
-void silu_inplace(Tensor* x) {
-  for (float& v : x->d) v = silu(v);
-}
+void silu_inplace(Tensor* x) { silu_span(x->d.data(), x->size()); }
 
 Tensor attention_core(const Tensor& q, const Tensor& k, const Tensor& v, int head_dim) {
   const int C = q.C, N = q.H * q.W;
@@ -547,24 +713,10 @@ Tensor attention_core(const Tensor& q, const Tensor& k, const Tensor& v, int hea
     const float* kb = k.img(b) + static_cast<std::size_t>(h) * d * N;
     const float* vb = v.img(b) + static_cast<std::size_t>(h) * d * N;
     float* ob = out.img(b) + static_cast<std::size_t>(h) * d * N;
-    std::vector<float> s(N);
-    for (int n = t * kQ; n < std::min(N, (t + 1) * kQ); ++n) {
-      std::fill(s.begin(), s.end(), 0.0f);
-      for (int c = 0; c < d; ++c) axpy(qb[static_cast<std::size_t>(c) * N + n], kb + static_cast<std::size_t>(c) * N, s.data(), N);
-      float mx = -INFINITY;
-      for (int m = 0; m < N; ++m) {
-        s[m] *= scale;
-        mx = std::max(mx, s[m]);
-      }
-      double sum = 0;
-      for (int m = 0; m < N; ++m) {
-        s[m] = std::exp(s[m] - mx);
-        sum += s[m];
-      }
-      const float inv = static_cast<float>(1.0 / sum);
-      for (int m = 0; m < N; ++m) s[m] *= inv;
-      for (int c = 0; c < d; ++c) ob[static_cast<std::size_t>(c) * N + n] = lane_dot(s.data(), vb + static_cast<std::size_t>(c) * N, N);
-    }
+    thread_local std::vector<float> S_tls;
+    std::vector<float>& S = S_tls;
+    if (S.size() < static_cast<std::size_t>(kQ) * N) S.resize(static_cast<std::size_t>(kQ) * N);
+    attn_rows(qb, kb, vb, d, N, t * kQ, std::min(N, (t + 1) * kQ), scale, S.data(), ob);
   });
   return out;
 }
@@ -577,6 +729,17 @@ Tensor upsample2x(const Tensor& x) {
     for (int yy = 0; yy < y.H; ++yy)
       for (int xx = 0; xx < y.W; ++xx) dst[yy * y.W + xx] = s[(yy / 2) * x.W + xx / 2];
   }
+  return y;
+}
+
+std::vector<uint8_t> upsample2x_nhwc(const std::vector<uint8_t>& q, int B, int H, int W, int C) {
+  std::vector<uint8_t> y(static_cast<std::size_t>(B) * 4 * H * W * C);
+  const std::size_t row = static_cast<std::size_t>(C);
+  for (int b = 0; b < B; ++b)
+    for (int yy = 0; yy < 2 * H; ++yy)
+      for (int xx = 0; xx < 2 * W; ++xx)
+        std::memcpy(y.data() + ((static_cast<std::size_t>(b) * 2 * H + yy) * 2 * W + xx) * row,
+                    q.data() + ((static_cast<std::size_t>(b) * H + yy / 2) * W + xx / 2) * row, row);
   return y;
 }
 

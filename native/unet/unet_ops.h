@@ -25,6 +25,8 @@ std::vector<float> pack_weights(const float* w, int O, int K);
 struct FGemmKernels;
 // `kern`: a specific micro-kernel path (tests); nullptr: fgemm_kernels().
 Tensor conv_fp(const Conv& c, const Tensor& x, const float* w, const float* add = nullptr, const FGemmKernels* kern = nullptr);
+// conv_fp on weights already packed by pack_weights (w [O, K] → `wp`): the same bits.
+Tensor conv_fp_packed(const Conv& c, const Tensor& x, const float* wp, const float* add = nullptr, const FGemmKernels* kern = nullptr);
 
 // x quantized to u8 codes in NHWC layout with (Δ, z): [B, H, W, C].
 std::vector<uint8_t> quantize_nhwc(const Tensor& x, float delta, float zero);
@@ -38,6 +40,11 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
 // GroupNorm over G groups (statistics in double), optionally followed by SiLU.
 Tensor group_norm(const GroupNorm& gn, const Tensor& x, bool silu);
 
+// GroupNorm(+SiLU) fused with the 8-bit activation quantizer: the codes quantize_nhwc(group_norm(
+// gn, x, silu), Δ, z) would give, bit for bit, in one pass that writes NHWC u8 directly (no FP32
+// tensor in between). Statistics exactly as group_norm.
+std::vector<uint8_t> group_norm_quant_nhwc(const GroupNorm& gn, const Tensor& x, bool silu, float delta, float zero);
+
 // In place SiLU.
 void silu_inplace(Tensor* x);
 
@@ -47,6 +54,8 @@ Tensor attention_core(const Tensor& q, const Tensor& k, const Tensor& v, int hea
 
 // Nearest ×2 upsampling.
 Tensor upsample2x(const Tensor& x);
+// Nearest ×2 upsampling of NHWC u8 codes [B, H, W, C] → [B, 2H, 2W, C].
+std::vector<uint8_t> upsample2x_nhwc(const std::vector<uint8_t>& q, int B, int H, int W, int C);
 // Channel concatenation [a, b].
 Tensor concat(const Tensor& a, const Tensor& b);
 // a = (a + b) / s elementwise (shapes equal).

@@ -26,6 +26,7 @@ inline int ohwi(const Conv& c, int ci, int ky, int kx) { return (ky * c.KW + kx)
 
 // Builds the kernel layout, Σw and the row counts from canonical-order codes [O][K].
 void finish_codes(Conv* c, const std::vector<uint8_t>& codes) {
+  c->pack.reset();
   QWeights& q = c->q;
   const int K = q.K, Kp = q.Kp;
   const int row_bytes = q.bits == 4 ? Kp / 2 : Kp;
@@ -97,6 +98,7 @@ std::vector<std::string> plan_layers(Model* m) {
     const std::string& n = c->name;
     c->q = QWeights();
     c->act = -1;
+    c->pack.reset();
     const bool fp = n == "conv_in" || n == "conv_out" || n.rfind("time_embedding.", 0) == 0 ||
                     ends_with(n, ".time_emb_proj") || ends_with(n, ".conv_shortcut") || n.find(".downsamplers.") != std::string::npos;
     if (fp) continue;
@@ -303,6 +305,7 @@ void store_fp_f16(Model* m) {
   m->quant->fp_f16 = true;
   for (Conv* c : m->layers()) {
     if (c->q.bits != 0 || is_tib_layer(*m, *c) || c->w.empty()) continue;
+    c->pack.reset();
     c->w16.resize(c->w.size());
     for (std::size_t i = 0; i < c->w.size(); ++i) c->w16[i] = f32_to_f16(c->w[i]);
     std::vector<float>().swap(c->w);
@@ -320,6 +323,7 @@ void drop_tib_weights(Model* m) {
   m->quant->tib_weights = false;
   for (Conv* c : m->layers()) {
     if (!is_tib_layer(*m, *c)) continue;
+    c->pack.reset();
     std::vector<float>().swap(c->w);
     std::vector<float>().swap(c->b);
   }
@@ -333,6 +337,7 @@ MemoryUse memory_use(const Model& m) {
     u.fp32_equiv_bytes += 4 * (nw + c->b.size());
     u.fp_bytes += 4 * (c->w.size() + c->b.size() + c->q.deq.size()) + 2 * c->w16.size();
     u.code_bytes += c->q.kern.size();
+    u.pack_bytes += c->pack.bytes();
     if (!c->q.kern.empty()) u.int_fp32_bytes += 4 * nw;
     u.qparam_bytes += 4 * (c->q.scale.size() + c->q.zero.size() + c->q.wsum.size());
   }

@@ -76,6 +76,7 @@ void require_tib_weights(const Model& m, const std::vector<int64_t>& t);
 struct MemoryUse {
   std::size_t fp_bytes = 0, code_bytes = 0, qparam_bytes = 0, cache_bytes = 0, fp32_equiv_bytes = 0;
   std::size_t int_fp32_bytes = 0;  // FP32 size of the weights that are stored as integer codes
+  std::size_t pack_bytes = 0;      // kernel-layout copies built on first use (Conv::pack), a run-time cache
 };
 MemoryUse memory_use(const Model& m);
 

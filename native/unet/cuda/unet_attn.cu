@@ -2,10 +2,11 @@
 // softmax(Q_h·K_hᵀ/√d)·V_h in FP32 with max subtraction, on NCHW projections (token n = y·W + x).
 // One warp per (image, head, query token): lane ℓ computes the scores of keys m ≡ ℓ (mod 32) with
 // c ascending, separately rounded, as the CPU (so scores are bit-identical); the row max is exact
-// in any order; e^(s−max) uses CUDA's expf and the row sum is a double warp-tree reduction (the
-// CPU sums sequentially), so probabilities agree to a few ulp. Each output channel is a lane-
+// in any order; e^(s−max) is exp_f32 (unet_elem.h, the CPU's bits) and the row sum is a double
+// warp-tree reduction (the CPU sums sequentially), so probabilities agree to a few ulp. Each output channel is a lane-
 // strided dot over the keys reduced by a fixed shuffle tree. The score row lives in shared memory.
 #include "../../kernels/itk_hd.h"
+#include "../../kernels/unet_elem.h"
 #include "unet_dev.cuh"
 
 namespace itk {
@@ -54,7 +55,7 @@ __global__ void attn_kernel(const float* __restrict q, const float* __restrict k
   mx = warp_max(mx);
   double sum = 0.0;
   for (int m = lane; m < N; m += 32) {
-    const float e = expf(fsub(s[m], mx));
+    const float e = exp_f32(fsub(s[m], mx));
     s[m] = e;
     sum = dadd(sum, static_cast<double>(e));
   }

@@ -8,7 +8,8 @@
 // cache on the host), and ε̂ cross the bus. Activations come from the stream-ordered pool.
 //
 // Precision: FP32 convs equal the CPU's bit for bit (native/unet/cuda/unet_conv.cu); integer convs too
-// (native/unet/cuda/unet_qconv.cu); GroupNorm statistics, SiLU's expf and the attention softmax differ in the
+// (native/unet/cuda/unet_qconv.cu); SiLU and e^x use the CPU's exp_f32 (native/kernels/unet_elem.h);
+// GroupNorm statistics and the attention row sums are reduced in another order and differ in the
 // last bits, so whole-model outputs agree to a tolerance (test/gpu/unet.test.ts).
 #include <cuda_runtime.h>
 
