@@ -3,6 +3,7 @@
  * @packageDocumentation
  */
 import { DeviceOption, deviceCode, resolveDevice } from '../backends';
+import { DeviceArray } from '../device-array';
 import { InvalidArgumentError, ShapeError, DtypeError } from '../errors';
 import { optionalOptions, describe } from '../validate';
 import { RunOptions, ownedInput, runNative, runNativeSync } from '../run';
@@ -158,11 +159,22 @@ export class UNetModel {
     return this.precision !== 'fp32';
   }
 
-  private prepare(x: Float32Array | Tensor4, t: number | ArrayLike<number>, o: PredictOptions) {
+  private prepare(x: Float32Array | Tensor4 | DeviceArray<'float32'>, t: number | ArrayLike<number>, o: PredictOptions) {
     const { inChannels: C, outChannels, blockOutChannels, sampleSize } = this.config;
-    let data: Float32Array;
+    let data: Float32Array | DeviceArray<'float32'>;
     let B: number, H: number, W: number;
-    if (x instanceof Float32Array) {
+    if (x instanceof DeviceArray) {
+      if (x.dtype !== 'float32') throw new DtypeError('a DeviceArray x must be float32');
+      if (x.shape.length === 4) {
+        [B, , H, W] = x.shape;
+        if (x.shape[1] !== C) throw new ShapeError(`x has ${x.shape[1]} channels, the model takes ${C}`);
+      } else {
+        if (!sampleSize) throw new ShapeError('x has no [B, C, H, W] shape and the config has no sample_size');
+        H = W = sampleSize;
+        B = x.length / (C * H * W);
+      }
+      data = x;
+    } else if (x instanceof Float32Array) {
       if (!sampleSize) throw new ShapeError('x has no shape and the config has no sample_size: pass { data, shape }');
       data = x;
       H = W = sampleSize;
@@ -174,7 +186,7 @@ export class UNetModel {
       data = x.data;
       if (data.length !== B * C * H * W) throw new ShapeError(`x.data holds ${data.length} values, shape [${x.shape.join(', ')}] needs ${B * C * H * W}`);
     } else {
-      throw new DtypeError('x must be a Float32Array or { data: Float32Array, shape: [B, C, H, W] }');
+      throw new DtypeError('x must be a Float32Array, { data: Float32Array, shape: [B, C, H, W] } or a float32 DeviceArray');
     }
     if (!Number.isInteger(B) || B < 1) throw new ShapeError(`x holds ${data.length} values, not a whole number of ${C}x${H}x${W} images`);
     const div = 2 ** (blockOutChannels.length - 1);
@@ -200,6 +212,13 @@ export class UNetModel {
     } else if (mode !== 0 && !ts.every((v) => v === ts[0])) {
       throw new InvalidArgumentError('a quantized call serves one timestep for the whole batch (docs/design/unet.md)');
     }
+    if (data instanceof DeviceArray) {
+      // a DeviceArray stays on the GPU: the forward reads it there and writes a DeviceArray
+      if (o.device === 'cpu') throw new InvalidArgumentError("a DeviceArray x runs on device 'cuda', not 'cpu'");
+      resolveDevice('cuda');
+      const out = DeviceArray.allocate('float32', [B, outChannels, H, W]);
+      return { data, B, H, W, ts, out, mode, useCache: o.useCache ?? true, device: deviceCode('cuda') };
+    }
     const device = deviceCode(resolveDevice(o.device ?? this.device));
     const out = new Float32Array(B * outChannels * H * W);
     return { data, B, H, W, ts, out, mode, useCache: o.useCache ?? true, device };
@@ -207,24 +226,39 @@ export class UNetModel {
 
   /**
    * ε̂ = UNet(x, t) off the event loop.
-   * @param x - [B, C, H, W] float32 (a bare Float32Array means square sample_size images)
+   * @param x - [B, C, H, W] float32 (a bare Float32Array means square sample_size images); or a
+   *   float32 {@link DeviceArray} (shape [B, C, H, W], or flat with sample_size), which runs on
+   *   CUDA with the result left on the device as a DeviceArray (nothing crosses the bus but t)
    * @param t - one integer timestep, or one per sample
    * @returns [B, out_channels, H, W]
    * @throws InvalidArgumentError (`ERR_ITOKIT_INVALID_ARG`) when x holds NaN or ±Inf (checked by the
    *   native forward, the message names the first index); NumericalError (`ERR_ITOKIT_NUMERICAL`)
    *   when the output is not finite (weights that overflow float32 on this input)
    */
-  async predict(x: Float32Array | Tensor4, t: number | ArrayLike<number>, o: PredictOptions = {}): Promise<Float32Array> {
+  predict(x: DeviceArray<'float32'>, t: number | ArrayLike<number>, o?: PredictOptions): Promise<DeviceArray<'float32'>>;
+  predict(x: Float32Array | Tensor4, t: number | ArrayLike<number>, o?: PredictOptions): Promise<Float32Array>;
+  async predict(x: Float32Array | Tensor4 | DeviceArray<'float32'>, t: number | ArrayLike<number>, o: PredictOptions = {}): Promise<Float32Array | DeviceArray<'float32'>> {
     const p = this.prepare(x, t, optionalOptions('predict', o, PREDICT_OPTIONS));
+    if (p.data instanceof DeviceArray) {
+      const dx = p.data, out = p.out as DeviceArray<'float32'>;
+      await DeviceArray.holding([dx, out], () => runNative(o, (control) =>
+        unetNative().unetPredict(this.handle, dx.live(), p.B, p.H, p.W, p.ts, out.live(), p.mode, p.useCache, control, true, p.device)));
+      return out;
+    }
     const data = ownedInput(p.data);  // async inputs are copied at the start (README, Threads and concurrency)
-    await runNative(o, (control) => unetNative().unetPredict(this.handle, data, p.B, p.H, p.W, p.ts, p.out, p.mode, p.useCache, control, true, p.device));
-    return p.out;  // checked finite by the native forward (ERR_ITOKIT_NUMERICAL)
+    const out = p.out as Float32Array;
+    await runNative(o, (control) => unetNative().unetPredict(this.handle, data, p.B, p.H, p.W, p.ts, out, p.mode, p.useCache, control, true, p.device));
+    return out;  // checked finite by the native forward (ERR_ITOKIT_NUMERICAL)
   }
 
   /** {@link predict}, blocking. */
-  predictSync(x: Float32Array | Tensor4, t: number | ArrayLike<number>, o: Omit<PredictOptions, keyof RunOptions> = {}): Float32Array {
+  predictSync(x: DeviceArray<'float32'>, t: number | ArrayLike<number>, o?: Omit<PredictOptions, keyof RunOptions>): DeviceArray<'float32'>;
+  predictSync(x: Float32Array | Tensor4, t: number | ArrayLike<number>, o?: Omit<PredictOptions, keyof RunOptions>): Float32Array;
+  predictSync(x: Float32Array | Tensor4 | DeviceArray<'float32'>, t: number | ArrayLike<number>, o: Omit<PredictOptions, keyof RunOptions> = {}): Float32Array | DeviceArray<'float32'> {
     const p = this.prepare(x, t, optionalOptions('predictSync', o, PREDICT_SYNC_OPTIONS));
-    runNativeSync(() => unetNative().unetPredict(this.handle, p.data, p.B, p.H, p.W, p.ts, p.out, p.mode, p.useCache, null, false, p.device));
+    const data = p.data instanceof DeviceArray ? p.data.live() : p.data;
+    const out = p.out instanceof DeviceArray ? p.out.live() : p.out;
+    runNativeSync(() => unetNative().unetPredict(this.handle, data, p.B, p.H, p.W, p.ts, out, p.mode, p.useCache, null, false, p.device));
     return p.out;  // checked finite by the native forward (ERR_ITOKIT_NUMERICAL)
   }
 
@@ -234,7 +268,8 @@ export class UNetModel {
    */
   debugTaps(x: Tensor4, t: number | ArrayLike<number>): Record<string, Float32Array> {
     const p = this.prepare(x, t, { mode: 'fp', device: 'cpu' });
-    return runNativeSync(() => unetNative().unetTaps(this.handle, p.data, p.B, p.H, p.W, p.ts));
+    const data = p.data as Float32Array;  // a Tensor4 is never a DeviceArray
+    return runNativeSync(() => unetNative().unetTaps(this.handle, data, p.B, p.H, p.W, p.ts));
   }
 
   /**

@@ -19,6 +19,7 @@
 #include "../unet/unet_quant.h"
 #include "areas.h"
 #include "job_runner.h"
+#include "device_arg.h"
 #include "napi_util.h"
 
 namespace itk {
@@ -345,9 +346,47 @@ unet::Tensor input_tensor(const Napi::CallbackInfo& info, std::size_t i, const M
   return t;
 }
 
+// unetPredict with x and out as device handles (DeviceArrays): the forward runs on the device with
+// nothing but t and two finiteness scalars crossing the bus (unet::forward_device).
+Napi::Value PredictDevice(const Napi::CallbackInfo& info, ModelPtr m) {
+  DeviceMemory* xm = device_arg(info, 1, "x");
+  const int B = static_cast<int>(u32_arg(info, 2, "B")), H = static_cast<int>(u32_arg(info, 3, "H")),
+            W = static_cast<int>(u32_arg(info, 4, "W"));
+  std::vector<int64_t> t = steps_arg(info, 5, "t");
+  DeviceMemory* ym = device_arg(info, 6, "out");
+  const std::size_t nx = static_cast<std::size_t>(B) * m->cfg.in_ch * H * W, ny = static_cast<std::size_t>(B) * m->cfg.out_ch * H * W;
+  if (xm->buf.bytes() < nx * sizeof(float)) throw_code(info.Env(), Code::Shape, "x must hold B*C*H*W float32 values");
+  if (ym->buf.bytes() < ny * sizeof(float)) throw_code(info.Env(), Code::Shape, "out has the wrong size");
+  const uint32_t mode = u32_arg(info, 7, "mode");
+  if (mode > 2) throw_arg(info.Env(), "mode must be 0 (fp), 1 (integer) or 2 (fake-quant)");
+  const bool use_cache = info[8].ToBoolean();
+  Job job;
+  const Control ctl = control_arg(info, 9, &job);
+  const bool async = info[10].ToBoolean();
+  job.keep_alive.push_back(info[1].As<Napi::Object>());
+  job.keep_alive.push_back(info[6].As<Napi::Object>());
+  const float* x = static_cast<const float*>(xm->buf.get());
+  float* y = static_cast<float*>(ym->buf.get());
+  job.work = [m, x, y, B, H, W, t, mode, use_cache, ctl] {
+    std::vector<float> zero;
+    unet::ForwardOpts o = unet::predict_options(*m, static_cast<int>(mode), t[0], &zero);
+    o.ctl = ctl;
+    o.use_cache = use_cache;
+    o.cuda = true;
+    unet::forward_device(*m, x, B, H, W, t, o, y);
+  };
+  return run_job(info.Env(), async, std::move(job));
+}
+
 // unetPredict(h, x, B, H, W, t: Float64Array(B), out, mode, useCache, control, async, device (0 cpu, 1 cuda))
+// x and out are Float32Arrays, or both device handles (then device must be 1).
 Napi::Value Predict(const Napi::CallbackInfo& info) {
   ModelPtr m = model_arg(info, 0);
+  if (is_device_handle(info, 1) || is_device_handle(info, 6)) {
+    if (!is_device_handle(info, 1) || !is_device_handle(info, 6)) throw_arg(info.Env(), "x and out must both be DeviceArrays, or neither");
+    if (info.Length() <= 11 || u32_arg(info, 11, "device") != 1) throw_arg(info.Env(), "DeviceArray input needs device 'cuda'");
+    return PredictDevice(info, m);
+  }
   int B, H, W;
   unet::Tensor x = input_tensor(info, 1, *m, &B, &H, &W);
   std::vector<int64_t> t = steps_arg(info, 5, "t");
@@ -366,25 +405,11 @@ Napi::Value Predict(const Napi::CallbackInfo& info) {
   float* dst = out.data;
   auto xs = std::make_shared<unet::Tensor>(std::move(x));
   job.work = [m, xs, t, dst, mode, use_cache, ctl, cuda] {
-    unet::ForwardOpts o;
+    std::vector<float> zero;
+    unet::ForwardOpts o = unet::predict_options(*m, static_cast<int>(mode), t[0], &zero);
     o.ctl = ctl;
     o.use_cache = use_cache;
     o.cuda = cuda;
-    std::vector<float> zf;
-    if (mode == 0) {
-      o.mode = unet::Mode::Fp;
-    } else {
-      o.mode = mode == 1 ? unet::Mode::Integer : unet::Mode::FakeQuant;
-      bool nearest = false;
-      const int row = unet::step_row(*m->quant, t[0], &nearest);
-      require(row >= 0, Code::ModelFormat, "the quantized model has no calibrated steps");
-      if (nearest) m->quant->step_misses.fetch_add(1);
-      const int A = m->quant->n_act;
-      o.act_scale = m->quant->act_scale.data() + static_cast<std::size_t>(row) * A;
-      zf.resize(A);
-      for (int a = 0; a < A; ++a) zf[a] = m->quant->act_zero[static_cast<std::size_t>(row) * A + a];
-      o.act_zero = zf.data();
-    }
     const unet::Tensor y = unet::forward(*m, *xs, t, o);
     std::copy(y.d.begin(), y.d.end(), dst);
   };

@@ -22,6 +22,12 @@ namespace unet {
 // Aborted when o.ctl fires (checked between blocks).
 Tensor forward_cuda(const Model& m, const Tensor& x, const std::vector<int64_t>& t, const ForwardOpts& o);
 
+// The same forward with x [B, in_ch, H, W] and y [B, out_ch, H, W] in device memory (DeviceArray
+// input and output: nothing crosses the bus but t and the scalars of two finiteness checks). A
+// non-finite x is InvalidArg naming its index, a non-finite output Numerical, as in forward().
+void forward_device(const Model& m, const float* x, int B, int H, int W, const std::vector<int64_t>& t, const ForwardOpts& o,
+                    float* y);
+
 // The integer convolution of conv_int (same inputs, same outputs bit for bit): u8 NHWC codes,
 // dp4a dot products, int32 accumulators, the zero-point identity and the shared epilogue
 // (native/kernels/quant_ops.h). Host data in and out (uploaded per call; a test entry point).

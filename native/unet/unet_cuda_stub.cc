@@ -15,6 +15,9 @@ namespace {
 }  // namespace
 
 Tensor forward_cuda(const Model&, const Tensor&, const std::vector<int64_t>&, const ForwardOpts&) { no_cuda(); }
+void forward_device(const Model&, const float*, int, int, int, const std::vector<int64_t>&, const ForwardOpts&, float*) {
+  no_cuda();
+}
 
 Tensor conv_int_cuda(const Conv&, const std::vector<uint8_t>&, int, int, int, float, float, const float*) { no_cuda(); }
 

@@ -268,6 +268,26 @@ void calibrate(Model* m, const float* xs, int S, int n, int H, int W, const std:
   }
 }
 
+ForwardOpts predict_options(const Model& m, int mode, int64_t t, std::vector<float>* zero) {
+  ForwardOpts o;
+  if (mode == 0) {
+    o.mode = Mode::Fp;
+    return o;
+  }
+  require(m.quant != nullptr, Code::InvalidArg, "the model is not quantized");
+  o.mode = mode == 1 ? Mode::Integer : Mode::FakeQuant;
+  bool nearest = false;
+  const int row = step_row(*m.quant, t, &nearest);
+  require(row >= 0, Code::ModelFormat, "the quantized model has no calibrated steps");
+  if (nearest) m.quant->step_misses.fetch_add(1);
+  const int A = m.quant->n_act;
+  o.act_scale = m.quant->act_scale.data() + static_cast<std::size_t>(row) * A;
+  zero->resize(A);
+  for (int a = 0; a < A; ++a) (*zero)[a] = m.quant->act_zero[static_cast<std::size_t>(row) * A + a];
+  o.act_zero = zero->data();
+  return o;
+}
+
 int step_row(const QuantState& q, int64_t t, bool* nearest) {
   *nearest = false;
   for (std::size_t s = 0; s < q.steps.size(); ++s)

@@ -47,6 +47,11 @@ void calibrate(Model* m, const float* xs, int S, int n, int H, int W, const std:
 // Activation-parameter row for timestep t (§7.4 run-time lookup); sets *nearest when no step matches.
 int step_row(const QuantState& q, int64_t t, bool* nearest);
 
+// The options of one predict call in mode 0 (fp), 1 (integer) or 2 (fake-quant) at timestep t (a
+// quantized call serves one timestep): the step's activation parameters from step_row (a miss is
+// counted in step_misses), their zero points stored as floats in *zero (kept alive by the caller).
+ForwardOpts predict_options(const Model& m, int mode, int64_t t, std::vector<float>* zero);
+
 // Releases the FP32 copies of integer layers, keeping only their codes and (Δ, z, Σw); FP-input
 // integer layers are dequantized per use (the held bytes are the codes, §8 accounting).
 void drop_fp_weights(Model* m);

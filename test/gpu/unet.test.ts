@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CIFAR_CONFIG, writeRandomUnet } from '../../benchmarks/unet-gpu.bench';
-import { unet } from '../../lib';
+import { DeviceArray, unet } from '../../lib';
 import { unetNative } from '../../lib/unet/native-unet';
 import { describeGpu as d, gpuAvailable, maxRel, relL2 as rel, sameBits, TOLERANCE } from './harness';
 import * as unetTesting from '../../lib/testing/unet';
@@ -133,6 +133,28 @@ d('unet on CUDA', () => {
     const nc = m.predictSync(xb, 123, { device: 'cuda', useCache: false });
     expect(m.info().cacheMisses! - before).toBe(10);
     expect(rel(nc, gpu)).toBeLessThanOrEqual(TOLERANCE.unetQuantized); // GPU vs host time MLP: last-bit expf differences may flip a code
+  });
+
+  test('DeviceArray input: predict reads x on the device and leaves ε̂ there, the same bits as a host-array CUDA call', async () => {
+    for (const [m, mode] of [[fp.digits, 'fp'], [q.digitsW4, 'integer'], [q.oddW8, 'fake-quant']] as const) {
+      const xb = x(m, 3, 13);
+      const host = m.predictSync(xb, 250, { device: 'cuda', mode });
+      const dx = DeviceArray.fromHost(xb.data, xb.shape);
+      const dy = m.predictSync(dx, 250, { mode });
+      expect(dy).toBeInstanceOf(DeviceArray);
+      expect(dy.shape).toEqual([3, m.config.outChannels, m.config.sampleSize, m.config.sampleSize]);
+      expect(same(dy.toHost(), host)).toBe(true);
+      const da = await m.predict(dx, 250, { mode });
+      expect(same(da.toHost(), host)).toBe(true);
+      [dy, da].forEach((a) => a.dispose());
+      // a non-finite input is the same coded error as on the host
+      const bad = xb.data.slice();
+      bad[137] = NaN;
+      const dbad = DeviceArray.fromHost(bad, xb.shape);
+      expect(() => m.predictSync(dbad, 250, { mode })).toThrow(expect.objectContaining({ code: 'ERR_ITOKIT_INVALID_ARG', message: expect.stringMatching(/index 137/) }));
+      expect(() => m.predictSync(dx, 250, { mode, device: 'cpu' })).toThrow(expect.objectContaining({ code: 'ERR_ITOKIT_INVALID_ARG' }));
+      [dx, dbad].forEach((a) => a.dispose());
+    }
   });
 
   test('one layer: integer conv and FP32 conv on CUDA equal the CPU bit for bit', () => {

@@ -148,6 +148,8 @@ void concat(const float* a, int Ca, const float* b, int Cb, int B, int HW, float
 void residual(float* a, const float* b, std::size_t n, float scale, cudaStream_t s);  // a = (a + b)/scale
 void silu(float* x, std::size_t n, cudaStream_t s);
 void center(float* x, std::size_t n, cudaStream_t s);  // x = 2x − 1
+// Index of the first NaN or ±Inf of x[0, n) (n when all are finite); waits for stream s.
+std::size_t first_nonfinite(const float* x, std::size_t n, cudaStream_t s);
 // codes[b, y, x, c] = quant_code(x[b, c, y, x], Δ, z, 255)
 void quantize_nhwc(const float* x, int B, int C, int HW, float delta, float zero, uint8_t* codes, cudaStream_t s);
 // y = fake_quant(x, Δ, z, 255)

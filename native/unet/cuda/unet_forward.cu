@@ -96,12 +96,22 @@ class Walk {
  public:
   Walk(const Model& m, CudaModel& st, const ForwardOpts& o) : m_(m), st_(st), o_(o), s_(st.stream) {}
 
+  // ε̂ for a host x, returned on the host.
   Tensor run(const Tensor& x0, const std::vector<int64_t>& t) {
+    Tensor out(x0.B, m_.cfg.out_ch, x0.H, x0.W);
+    run_into(x0.d.data(), cudaMemcpyHostToDevice, x0.B, x0.H, x0.W, t, out.d.data(), cudaMemcpyDeviceToHost);
+    return out;
+  }
+
+  // ε̂ [B, out_ch, H, W] of x [B, in_ch, H, W] into y; x and y on the host or the device as the copy
+  // kinds say (a device x is copied first: the walk may centre its input in place).
+  void run_into(const float* x_src, cudaMemcpyKind in_kind, int B, int H, int W, const std::vector<int64_t>& t,
+                float* y_dst, cudaMemcpyKind out_kind) {
     const Config& cfg = m_.cfg;
     const int n = static_cast<int>(cfg.boc.size());
-    temporal(t, x0.B);
-    Act x(x0.B, x0.C, x0.H, x0.W, s_);
-    cuda::check(cudaMemcpyAsync(x.p(), x0.d.data(), x0.size() * sizeof(float), cudaMemcpyHostToDevice, s_), "upload x");
+    temporal(t, B);
+    Act x(B, cfg.in_ch, H, W, s_);
+    cuda::check(cudaMemcpyAsync(x.p(), x_src, x.size() * sizeof(float), in_kind, s_), "copy x");
     if (cfg.center) dev::center(x.p(), x.size(), s_);
     Act h = layer(m_.conv_in, x);
     std::vector<Act> skips;
@@ -144,10 +154,8 @@ class Walk {
     }
     h = norm(m_.norm_out, h, true);
     Act y = layer(m_.conv_out, h);
-    Tensor out(y.B, y.C, y.H, y.W);
-    cuda::check(cudaMemcpyAsync(out.d.data(), y.p(), out.size() * sizeof(float), cudaMemcpyDeviceToHost, s_), "download eps");
+    cuda::check(cudaMemcpyAsync(y_dst, y.p(), y.size() * sizeof(float), out_kind, s_), "copy eps");
     cuda::check(cudaStreamSynchronize(s_), "unet forward");
-    return out;
   }
 
  private:
@@ -365,6 +373,28 @@ Tensor forward_cuda(const Model& m, const Tensor& x, const std::vector<int64_t>&
   Tensor y = w.run(x, t);
   st.resident.store(st.count_resident());
   return y;
+}
+
+void forward_device(const Model& m, const float* x, int B, int H, int W, const std::vector<int64_t>& t, const ForwardOpts& o,
+                    float* y) {
+  const Config& cfg = m.cfg;
+  require(static_cast<int>(t.size()) == B, Code::Shape, "one timestep per sample is required");
+  const int div = 1 << (static_cast<int>(cfg.boc.size()) - 1);
+  require(B > 0 && H > 0 && W > 0 && H % div == 0 && W % div == 0, Code::Shape, "H and W must be divisible by " + std::to_string(div));
+  require(o.mode == Mode::Fp || (o.act_scale && o.act_zero), Code::InvalidArg, "quantized modes need the step's activation parameters");
+  require(o.mode == Mode::Fp || m.quant, Code::InvalidArg, "the model is not quantized");
+  CudaModel& st = state(m);
+  std::lock_guard<std::mutex> lock(st.mu);
+  const std::size_t nx = static_cast<std::size_t>(B) * cfg.in_ch * H * W;
+  const std::size_t i = dev::first_nonfinite(x, nx, st.stream);
+  require(i == nx, Code::InvalidArg, "x holds a non-finite value at index " + std::to_string(i));
+  Walk w(m, st, o);
+  w.run_into(x, cudaMemcpyDeviceToDevice, B, H, W, t, y, cudaMemcpyDeviceToDevice);
+  st.resident.store(st.count_resident());
+  const std::size_t ny = static_cast<std::size_t>(B) * cfg.out_ch * H * W;
+  const std::size_t k = dev::first_nonfinite(y, ny, st.stream);
+  require(k == ny, Code::Numerical, "the model produced a non-finite value at output index " + std::to_string(k) +
+                                        ": its weights overflow float32 on this input");
 }
 
 std::size_t device_bytes(const Model& m) {

@@ -4,6 +4,7 @@
 // Per-element math is the ITK_HD code the CPU runs (unet_elem.h, quant_ops.h). Grid-stride loops.
 #include "../../kernels/quant_ops.h"
 #include "../../kernels/unet_elem.h"
+#include "../../core/device_buffer.h"
 #include "unet_dev.cuh"
 
 namespace itk {
@@ -61,6 +62,11 @@ __global__ void fake_quant_kernel(const float* __restrict x, std::size_t n, floa
   ITK_GRID_LOOP(i, n) y[i] = itk::fake_quant(x[i], delta, zero, 255);
 }
 
+// Smallest index of a non-finite value (exponent bits all ones), by atomicMin.
+__global__ void nonfinite_kernel(const float* __restrict x, std::size_t n, unsigned long long* first) {
+  ITK_GRID_LOOP(i, n) if ((__float_as_uint(x[i]) & 0x7F800000u) == 0x7F800000u) atomicMin(first, static_cast<unsigned long long>(i));
+}
+
 #undef ITK_GRID_LOOP
 
 unsigned blocks(std::size_t n) { return cuda::grid_for(n); }
@@ -98,6 +104,19 @@ void quantize_nhwc(const float* x, int B, int C, int HW, float delta, float zero
   const std::size_t n = static_cast<std::size_t>(B) * C * HW;
   quantize_kernel<<<blocks(n), cuda::kBlock, 0, s>>>(x, C, HW, n, delta, zero, codes);
   launched("unet activation quantizer");
+}
+
+std::size_t first_nonfinite(const float* x, std::size_t n, cudaStream_t s) {
+  if (n == 0) return 0;
+  DeviceBuffer first(sizeof(unsigned long long));
+  const unsigned long long none = n;
+  cuda::check(cudaMemcpyAsync(first.get(), &none, sizeof none, cudaMemcpyHostToDevice, s), "unet finiteness check");
+  nonfinite_kernel<<<blocks(n), cuda::kBlock, 0, s>>>(x, n, static_cast<unsigned long long*>(first.get()));
+  launched("unet finiteness check");
+  unsigned long long host = n;
+  cuda::check(cudaMemcpyAsync(&host, first.get(), sizeof host, cudaMemcpyDeviceToHost, s), "unet finiteness check");
+  cuda::check(cudaStreamSynchronize(s), "unet finiteness check");
+  return static_cast<std::size_t>(host);
 }
 
 void fake_quant(const float* x, std::size_t n, float delta, float zero, float* y, cudaStream_t s) {
