@@ -70,8 +70,11 @@ void rng_randn_cpu(float* out, std::size_t paths, std::size_t dim, RngKey key, u
       for (std::size_t k = 0; k < dim; ++k) {
         // Lane l is path (path_offset + g + l); draw k of the step is word step & 3 of the
         // per-step block (k, step >> 2) (native/kernels/step_noise.h).
-        rng_batch_step_normals(&batch, key.lo, key.hi, stream, path_offset + g, step >> 2, static_cast<uint32_t>(k));
-        const float* z = batch.z[step & 3u];
+        // Only the Box–Muller pair holding the step: words (0,1) for steps 4g, 4g+1, (2,3) after.
+        rng_batch_words_paths(&batch, key.lo, key.hi, stream, path_offset + g, step >> 2, static_cast<uint32_t>(k));
+        const uint32_t p = (step >> 1) & 1u;
+        rng_box_muller_lanes(batch.w[2 * p], batch.w[2 * p + 1], batch.z[0], batch.z[1]);
+        const float* z = batch.z[step & 1u];
         for (std::size_t l = 0; l < lanes; ++l) out[(g + l) * dim + k] = z[l];
       }
     }
