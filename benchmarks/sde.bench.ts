@@ -6,8 +6,8 @@
  * ~10-line numpy loop (1 thread) and the same loop in torch on the CPU (1 and 2 threads). Each
  * itokit row carries its ratio to every anchor at the same thread count. Also: GBM with the exact
  * step, a plain TypeScript loop, and the RNG reference (the fused kernels keep the state in
- * registers and write once, so generating the normals is the bound: one Philox block + one
- * Box–Muller pair per path-step).
+ * registers and write once, so generating the normals is the bound: a quarter Philox block and
+ * half a Box–Muller pair per scalar path-step, docs/design/noise-layout.md).
  */
 import * as os from 'os';
 import { getThreads, rng, sde, setThreads } from '../lib';
@@ -76,8 +76,9 @@ export async function run(o: BenchOptions): Promise<void> {
   const runs = o.quick ? 2 : 3;
   const fmtP = (p: number): string => p.toExponential(0).replace('+', '');
 
-  // RNG reference: Philox blocks per second through rng.randn (rows of 4 draws = one block and two
-  // Box–Muller pairs each, written to memory). A GBM or Heston path-step needs one block and one pair.
+  // RNG reference: Philox blocks per second through rng.randn (one step: every draw is its own
+  // block and one Box–Muller pair, written to memory; docs/design/noise-layout.md). A GBM path-step
+  // in the fused kernel needs a quarter block and half a pair, Heston twice that.
   // rng.randn returns a fresh array; at P × 252 floats that is a fresh mmap every call, and on some
   // VMs first-touching its pages costs more than the draws. 16,384 paths (16.5 MB) stay under
   // glibc's largest mmap threshold, so after the warm-up the freed block is reused untouched.
@@ -87,7 +88,7 @@ export async function run(o: BenchOptions): Promise<void> {
   for (const t of threadList) {
     setThreads(t);
     const r = time(() => rng.randn({ seed: 1, paths: refPaths, dim: refDim, device: 'cpu' }), { runs: runs + 2, warmup: 1 });
-    bound[t] = (refPaths * refDim) / 4 / (r.minMs / 1e3); // 4 draws per Philox block
+    bound[t] = (refPaths * refDim) / (r.minMs / 1e3); // one Philox block per draw at one step
   }
 
   const cases: Case[] = [
@@ -165,8 +166,8 @@ export async function run(o: BenchOptions): Promise<void> {
       'Anchors (benchmarks/anchors/sde_loops.py, see benchmarks/anchors/README.md) are the loops a user writes: GBM x ← x·(1 + μh + σ√h·z), ' +
       'Heston S ← S·exp((μ − v⁺/2)h + √v⁺ ΔW₁), v ← v + κ(θ − v⁺)h + ξ√v⁺ ΔW₂ with fresh float32 normals every step, in-place ops on preallocated buffers, final state only.',
     'OU (exact step) and CIR (full-truncation Euler) anchors are the same style of loop: x ← e^{−θh}x + μ(1 − e^{−θh}) + b·z; v ← v + κ(θ − v⁺)h + ξ√v⁺√h·z. The 3-asset GBM row (d = 3, Cholesky-correlated, P/4 paths) has no anchor. Cycles per path-step are wall time × threads at 3.45 GHz (the VM exposes no cycle counter), so they include the load from other jobs.',
-    'Fused kernels keep each path in registers and write once, so the bound is the counter-based RNG: one Philox4x32-10 block and one Box–Muller pair ' +
-      '(project-owned log/sincos, no FMA) per path-step. The reference rate is rng.randn in Philox blocks/s (each block there also pays a second pair and a store), ' +
+    'Fused kernels keep each path in registers and write once, so the bound is the counter-based RNG: a quarter of a Philox4x32-10 block and half a Box–Muller pair ' +
+      '(project-owned log/sincos, no FMA) per scalar path-step (noise layout version 2: four steps of a draw per block). The reference rate is rng.randn at one step in Philox blocks/s (one block, one pair and a store per draw), ' +
       `on ${refPaths.toLocaleString()} × ${refDim} draws (small enough that its fresh output reuses freed memory instead of faulting in new pages).`,
     'numpy uses PCG64 + ziggurat normals and torch CPU MT19937; neither is reproducible across devices or batch splits, while itokit\'s paths are. ' +
       'The plain TypeScript loop uses Math.random and V8 libm (also not reproducible).',

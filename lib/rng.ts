@@ -203,7 +203,9 @@ const RANDN_KEYS = optionKeys<RandnOptions>()(['seed', 'paths', 'dim', 'pathOffs
 
 /**
  * The standard normals a simulation step sees: a paths × dim Float32Array whose row p holds draws
- * 0..dim-1 of path (pathOffset + p). One call of 1000 rows equals three calls of 333/333/334 rows
+ * 0..dim-1 of path (pathOffset + p) at `step`, in the per-step layout that `sde.simulate` and
+ * `fbm.sample` draw their Brownian increments from (draw j of steps 4g..4g+3 is one Philox block,
+ * docs/design/noise-layout.md). One call of 1000 rows equals three calls of 333/333/334 rows
  * with offsets 0/333/666, bit for bit.
  */
 export function randn(o: RandnOptions & { output: 'device' }): DeviceArray<'float32'>;

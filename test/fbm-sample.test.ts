@@ -6,6 +6,7 @@
 import { fbm, rng, setThreads, getThreads } from '../lib';
 import { circulantEigenvalues, covariance, fgnAutocovariance } from '../lib/fbm/analysis';
 import { bitsOf, expectCode, expectRejectCode } from './helpers';
+import { stepNormalRef } from './reference/philox';
 
 type Arr = Float32Array | Float64Array;
 
@@ -102,6 +103,23 @@ describe('exact step vs Euler on the same Brownian path', () => {
     for (let i = 1; i < 4; i++) {
       expect(rms[i - 1] / rms[i]).toBeGreaterThan(1.8);
       expect(rms[i - 1] / rms[i]).toBeLessThan(2.2);
+    }
+  });
+  test('W is the per-step Brownian stream of sde.simulate: draw d of step j (independent TS model)', () => {
+    // docs/design/noise-layout.md: W(t_{j+1}) − W(t_j) = √Δ·z, z = stepNormalRef(seed, 0, path, j, d);
+    // float64 sums in step order. 10 steps cut the last four-step group; paths cross 2^32.
+    const o = { hurst: 0.3, n: 10, paths: 3, dims: 2, seed: 77n, pathOffset: 2 ** 32 - 2, returnBrownian: true, dtype: 'float64' as const };
+    for (const scheme of ['exact', 'euler'] as const) {
+      const r = fbm.sampleSync({ ...o, scheme, K: 3, gammaMax: 4 });
+      const sq = Math.sqrt(1 / o.n);
+      for (let p = 0; p < o.paths; p++)
+        for (let d = 0; d < o.dims; d++) {
+          let w = 0;
+          for (let j = 0; j < o.n; j++) {
+            w += sq * stepNormalRef(o.seed, 0, o.pathOffset + p, j, d);
+            expect(r.brownian![(p * (o.n + 1) + j + 1) * o.dims + d]).toBe(w);
+          }
+        }
     }
   });
   test('both schemes and returnBrownian see the same W', () => {

@@ -1,5 +1,5 @@
 import { rng, setThreads, getThreads } from '../lib';
-import { blockRef, normalRef, philoxRef, u24Ref, u32Ref } from './reference/philox';
+import { blockRef, boxMullerRef, normalRef, philoxRef, stepNormalRef, u24Ref, u32Ref } from './reference/philox';
 import { bitsOf, expectCode, expectRejectCode, meanVar } from './helpers';
 
 const hex = (s: string): number[] => s.split(' ').map((w) => parseInt(w, 16));
@@ -48,6 +48,27 @@ describe('counter layout: words of the Philox block of (seed, stream, path, step
       const want = [...blockRef(seed, c.stream, c.path, c.step, 0), ...blockRef(seed, c.stream, c.path, c.step, 1), ...blockRef(seed, c.stream, c.path, c.step, 2)].slice(0, 10);
       expect(Array.from(got)).toEqual(want);
     }
+  });
+
+  test('per-step streams (randn, the SDE noise): draw j of step s is word s mod 4 of block (j, s >> 2), pairs are steps', () => {
+    // docs/design/noise-layout.md: the independent model stepNormalRef, over steps 0..9 (whole and
+    // cut groups), draws 0..5, paths across the 2^32 boundary and both word pairs.
+    const seed = 0x0fed_cba9_8765_4321n;
+    const dim = 6;
+    for (const pathOffset of [0, 2 ** 32 - 2]) {
+      for (let step = 0; step < 10; step++) {
+        const z = rng.randn({ seed, paths: 3, dim, step, pathOffset });
+        for (let p = 0; p < 3; p++)
+          for (let j = 0; j < dim; j++) {
+            const want = stepNormalRef(seed, 0, pathOffset + p, step, j);
+            if (z[p * dim + j] !== want) throw new Error(`path ${pathOffset + p} step ${step} draw ${j}: ${z[p * dim + j]} != ${want}`);
+          }
+      }
+    }
+    // The words behind it: steps 8..11 of draw 3 are the Box–Muller pairs of block 3 at "step" 2.
+    const w = blockRef(seed, 0, 7, 2, 3);
+    const z = [8, 9, 10, 11].map((step) => rng.randn({ seed, paths: 1, dim: 4, step, pathOffset: 7 })[3]);
+    expect(z).toEqual([...boxMullerRef(w[0], w[1]), ...boxMullerRef(w[2], w[3])]);
   });
 
   test('a number seed and the same bigint seed give the same draws; the high word matters', () => {
@@ -171,8 +192,9 @@ describe('reproducibility', () => {
     joined.set(parts[1], 333 * 7);
     joined.set(parts[2], 666 * 7);
     expect(Array.from(joined)).toEqual(Array.from(whole));
-    // Row p is path p's draws 0..dim-1.
-    expect(whole[500 * 7 + 5]).toBe(normalRef(1n, 0, 500, 3, 5));
+    // Row p is path p's draws 0..dim-1 at the step, in the per-step layout (four steps per block).
+    expect(whole[500 * 7 + 5]).toBe(stepNormalRef(1n, 0, 500, 3, 5));
+    expect(whole[500 * 7 + 5]).not.toBe(normalRef(1n, 0, 500, 3, 5));
   });
 });
 

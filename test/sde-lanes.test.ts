@@ -6,7 +6,7 @@ import { createHash } from 'crypto';
 import { execFileSync } from 'child_process';
 import * as path from 'path';
 import { sde } from '../lib';
-import { normalRef } from './reference/philox';
+import { stepNormalRef } from './reference/philox';
 
 const f = Math.fround;
 
@@ -18,7 +18,7 @@ function emulate(kind: 'gbm' | 'cir', p: number[], x0: number, o: { paths: numbe
   for (let r = 0; r < o.paths; r++) {
     let y = f(x0);
     for (let n = 0; n < o.steps; n++) {
-      const dW = f(sqrtH * normalRef(BigInt(o.seed), 0, o.pathOffset + r, n, 0));
+      const dW = f(sqrtH * stepNormalRef(BigInt(o.seed), 0, o.pathOffset + r, n, 0));
       if (kind === 'gbm') {
         const [mu, sigma] = p.map(f);
         y = f(f(y + f(f(mu * y) * hf)) + f(f(sigma * y) * dW)); // y + (μy)h + (σy)ΔW
@@ -36,7 +36,7 @@ function emulate(kind: 'gbm' | 'cir', p: number[], x0: number, o: { paths: numbe
 }
 
 describe('fused kernels with path lanes equal the float32 emulation bit for bit', () => {
-  const o = { paths: 37, pathOffset: 5, steps: 20, t1: 1, seed: 11 };
+  const o = { paths: 37, pathOffset: 5, steps: 23, t1: 1, seed: 11 }; // 23: whole 8-step passes, then a cut four-step group
   test('GBM, Euler, 1 asset', () => {
     const m = sde.models.gbm({ mu: [0.3], sigma: [0.8] });
     const r = sde.simulateSync(m, { ...o, x0: [1.5], method: 'euler', dtype: 'float32' });
@@ -59,7 +59,7 @@ describe('fused kernels with path lanes equal the float32 emulation bit for bit'
     for (let r = 0; r < o.paths; r++) {
       let y = f(x0);
       for (let n = 0; n < o.steps; n++) {
-        const dW = f(sqrtH * normalRef(BigInt(o.seed), 0, o.pathOffset + r, n, 0));
+        const dW = f(sqrtH * stepNormalRef(BigInt(o.seed), 0, o.pathOffset + r, n, 0));
         if (method === 'exact') y = f(m + f(f(f(y - m) * f(ea * 1)) + f(f(eb * 1) * dW))); // μ + ((y − μ)(e_a·1) + (e_b·1)ΔW)
         else y = f(f(y + f(f(1 * f(k - f(t * y))) * hf)) + f(f(1 * s) * dW)); // y + A(κ − θy)h + (Bσ)ΔW
       }
@@ -82,6 +82,37 @@ describe('fused kernels with path lanes equal the float32 emulation bit for bit'
     const a = sde.simulateSync(m, { ...base, paths: 7, pathOffset: 0 });
     const b = sde.simulateSync(m, { ...base, paths: 33, pathOffset: 7 });
     expect([...Array.from(a.final), ...Array.from(b.final)]).toEqual(Array.from(whole.final));
+  });
+
+  test('lanes, per-path fixed and run-time kernels agree; step ranges cut inside a four-step noise group', () => {
+    // The lanes draw whole four-step groups (one Philox block per draw, both Box–Muller pairs);
+    // a range starting or ending inside a group takes part of one. Every split must give the
+    // whole run's bits, and the per-path code (ITOKIT_SDE_KERNEL) the same.
+    const specs = [
+      [sde.models.gbm({ mu: 0.3, sigma: 0.8 }), [1.5], 'euler'],
+      [sde.models.gbm({ mu: [0.05, 0.1], sigma: [0.4, 0.2], corr: [1, 0.5, 0.5, 1] }), [1, 2], 'exact'],
+      [sde.models.heston({ mu: 0.02, kappa: 1.5, theta: 0.04, xi: 0.5, rho: -0.7 }), [100, 0.04], 'log-euler-ft'],
+      [sde.models.ou({ theta: [1, 2, 3, 0.5, 1], mu: 0.1, sigma: 0.5 }), [0.1, 0.2, 0.3, 0.4, -0.5], 'heun'],
+    ] as const;
+    const env0 = process.env.ITOKIT_SDE_KERNEL;
+    try {
+      for (const [m, x0, method] of specs) {
+        const o = { paths: 37, pathOffset: 5, t1: 1, steps: 27, method, seed: 9, dtype: 'float32' as const };
+        const whole = sde.simulateSync(m, { ...o, x0 }).final;
+        let state: Float32Array | number[] = [...x0];
+        for (const [a, b] of [[0, 1], [1, 6], [6, 7], [7, 26], [26, 27]] as const)
+          state = sde.simulateSync(m, { ...o, x0: state, stepRange: [a, b] }).final as Float32Array;
+        expect(Array.from(state)).toEqual(Array.from(whole));
+        for (const k of ['fixed', 'runtime']) {
+          process.env.ITOKIT_SDE_KERNEL = k;
+          expect({ k, r: Array.from(sde.simulateSync(m, { ...o, x0 }).final) }).toEqual({ k, r: Array.from(whole) });
+        }
+        delete process.env.ITOKIT_SDE_KERNEL;
+      }
+    } finally {
+      if (env0 === undefined) delete process.env.ITOKIT_SDE_KERNEL;
+      else process.env.ITOKIT_SDE_KERNEL = env0;
+    }
   });
 
   test('ITOKIT_CPU=avx2 and =scalar (child processes) give the default bits for every lane model', () => {

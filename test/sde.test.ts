@@ -245,6 +245,11 @@ describe('reproducibility: bit-identical across threads, path chunks, step range
       const first = sde.simulateSync(model, { ...o, stepRange: [0, 32] });
       const second = sde.simulateSync(model, { ...o, x0: first.final, stepRange: [32, 64] });
       expect(firstDiff(second.final, ref)).toBe(-1);
+      // Resuming inside a four-step noise group (docs/design/noise-layout.md): 0-5, 5-7, 7-62, 62-64.
+      let state: Float32Array | number[] = [...x0];
+      for (const [a, b] of [[0, 5], [5, 7], [7, 62], [62, 64]] as const)
+        state = sde.simulateSync(model, { ...o, x0: state, stepRange: [a, b] }).final as Float32Array;
+      expect(firstDiff(state as Float32Array, ref)).toBe(-1);
       for (const save of [{ every: 5 }, { times: [0, 0.25, 0.5, 1] }, { times: [0.1, 0.3], interpolation: 'linear' as const }]) {
         expect(firstDiff(sde.simulateSync(model, { ...o, save }).final, ref)).toBe(-1);
       }

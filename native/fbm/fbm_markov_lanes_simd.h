@@ -10,9 +10,12 @@
 // So every path has the bits of fbm_markov_path on the CPU and on CUDA. When changing one side,
 // change the other; test/fbm-lanes.test.ts compares them.
 #pragma once
+#include <type_traits>
+
 #include "../kernels/fbm_step.h"
 #include "../rng/rng_simd.h"
 #include "../rng/simd_dual.h"
+#include "../rng/step_noise_simd.h"
 #include "fbm_markov_lanes.h"
 
 namespace itk {
@@ -74,50 +77,35 @@ ITK_SIMD_FN void draw_normals(const PhiloxKeys<S>& keys, Words4<S> ctr, uint64_t
   }
 }
 
-// The normals of steps n .. n + V::kParts - 1 for one group: part p of V (an S register) holds
-// step n + p, so V = Dual<Dual<S>> draws four steps as four independent dependency chains that
-// the core overlaps (simd_dual.h; the GBM lanes measured the same). zb[p] is the Brownian draw d,
-// z[p][l] the OU normal d·K + l (exact scheme only).
+// The normals of steps 4g .. 4g + kSteps - 1 for one group of paths in the per-step layout
+// (native/rng/step_noise_simd.h): zb[s] is Brownian draw d of step 4g + s, z[s][l] the OU normal
+// d·K + l (exact scheme only), one Philox block and two Box–Muller pairs per draw and four steps.
+// V = Dual<S> draws two groups at once (two more independent chains; the Euler scheme has only
+// the Brownian draw), V = S one.
 template <class V, int KFixed, bool Exact>
 struct StepNoise {
   using S = typename V::Base;
   using F = typename S::F;
-  static constexpr int kParts = V::kParts;
+  static constexpr int kSteps = 4 * V::kParts;
   static constexpr int kCap = KFixed > 0 ? KFixed : kFbmMaxK;
   PhiloxKeys<V> keys;
-  Words4<V> cb, co;  // counter words 1-3 of the Brownian and OU streams
-  typename V::U step_of_part;
-  uint64_t bfirst, ofirst;
+  StepCounter<V> cb, co;  // the Brownian and OU streams of the group's paths
+  uint32_t bj, oj;        // first draw of each
   int K;
   ITK_SIMD_FN StepNoise(uint32_t key_lo, uint32_t key_hi, uint64_t path0, int d, int k)
-      : keys(key_lo, key_hi), K(k) {
-    typename S::U c2, c3;
-    path_counters<S>(kStreamBrownian, path0, &c2, &c3);
-    cb.v2 = V::dup(c2);
-    cb.v3 = V::dup(c3);
-    path_counters<S>(kStreamFbmOu, path0, &c2, &c3);
-    co.v2 = V::dup(c2);
-    co.v3 = V::dup(c3);
-    alignas(64) uint32_t part[V::kLanes];
-    for (int l = 0; l < V::kLanes; ++l) part[l] = static_cast<uint32_t>(l / S::kLanes);
-    step_of_part = V::load(part);
-    // KFixed > 0 is used only for d == 0: the Brownian draw is word 0, the OU normals start at word 0.
-    bfirst = KFixed > 0 ? 0 : static_cast<uint64_t>(d);
-    ofirst = KFixed > 0 ? 0 : static_cast<uint64_t>(d) * static_cast<uint64_t>(k);
+      : keys(key_lo, key_hi), cb(kStreamBrownian, path0), co(kStreamFbmOu, path0), K(k) {
+    // KFixed > 0 is used only for d == 0.
+    bj = KFixed > 0 ? 0u : static_cast<uint32_t>(d);
+    oj = KFixed > 0 ? 0u : static_cast<uint32_t>(d * k);
   }
-  ITK_SIMD_FN void draw(uint32_t n, F zb[kParts], F (*z)[kCap]) {
-    cb.v1 = V::add(V::set1(n), step_of_part);
-    typename V::F v = V::fset1(0.0f);  // always written; the run-time form hides that from GCC
-    draw_normals<V, KFixed == 0 ? 0 : 1, 0>(keys, cb, bfirst, 1, &v);
-    V::split(v, zb);
+  ITK_SIMD_FN void draw(uint32_t g, F zb[kSteps], F (*z)[kCap]) const {
+    group_normals<V>(philox10<V>(keys, cb.at(g, bj)), zb);
     if (Exact) {
-      co.v1 = cb.v1;
-      typename V::F zv[kCap];
-      draw_normals<V, KFixed, 0>(keys, co, ofirst, K, zv);
-      for (int l = 0; l < K; ++l) {
-        F parts[kParts];
-        V::split(zv[l], parts);
-        for (int p = 0; p < kParts; ++p) z[p][l] = parts[p];
+#pragma GCC unroll 8
+      for (int l = 0; l < (KFixed > 0 ? KFixed : K); ++l) {
+        F t[kSteps];
+        group_normals<V>(philox10<V>(keys, co.at(g, oj + static_cast<uint32_t>(l))), t);
+        for (int s = 0; s < kSteps; ++s) z[s][l] = t[s];
       }
     }
   }
@@ -134,10 +122,13 @@ ITK_SIMD_TARGET void markov_group(const FbmMarkovArgs<T>& a, uint64_t path0, int
   using D = typename S::D;
   using Vt = FbmVec<S, T>;
   using V = typename Vt::V;
-  using V4 = Dual<Dual<S>>;  // four steps per draw: measured 17 vs 20 cycles/path-step with two (K = 5 exact)
+  // Groups per pass (each a four-step group, simd_dual.h parts): two for the exact scheme (8 steps;
+  // measured 14.9 against 18.3 cycles/path-step with one and 21.6 with four, K = 5), four for
+  // Euler, whose one draw per step is otherwise a single chain (3.9 against 4.3 with two).
+  using V4 = typename std::conditional<Exact, Dual<S>, Dual<Dual<S>>>::type;
   constexpr int L = S::kLanes;
   constexpr int kCap = KFixed > 0 ? KFixed : kFbmMaxK;
-  constexpr int kSteps = V4::kParts;
+  constexpr int kSteps = StepNoise<V4, KFixed, Exact>::kSteps;
   constexpr int kTile = 32;  // a multiple of kSteps
   const int K = KFixed > 0 ? KFixed : a.K;
   const uint64_t ofirst = KFixed > 0 ? 0 : static_cast<uint64_t>(d) * static_cast<uint64_t>(K);
@@ -213,21 +204,22 @@ ITK_SIMD_TARGET void markov_group(const FbmMarkovArgs<T>& a, uint64_t path0, int
       ti = 0;
     }
   };
+  // Whole groups of kSteps steps, then four at a time; the last group may end past a.n.
   uint32_t j = 0;
   if (a.n >= static_cast<uint32_t>(kSteps)) {
-    StepNoise<V4, KFixed, Exact> noise(a.key_lo, a.key_hi, path0, d, K);
+    const StepNoise<V4, KFixed, Exact> noise(a.key_lo, a.key_hi, path0, d, K);
     F zb[kSteps];
     for (; a.n - j >= static_cast<uint32_t>(kSteps); j += kSteps) {
-      noise.draw(j, zb, z);
+      noise.draw(j >> 2, zb, z);
       for (int p = 0; p < kSteps; ++p) step(zb[p], z[p]);
     }
   }
   if (j < a.n) {
-    StepNoise<S, KFixed, Exact> noise(a.key_lo, a.key_hi, path0, d, K);
-    F zb[1];
-    for (; j < a.n; ++j) {
-      noise.draw(j, zb, z);
-      step(zb[0], z[0]);
+    const StepNoise<S, KFixed, Exact> noise(a.key_lo, a.key_hi, path0, d, K);
+    F zb[4];
+    for (; j < a.n; j += 4) {
+      noise.draw(j >> 2, zb, z);
+      for (int p = 0; p < 4 && j + static_cast<uint32_t>(p) < a.n; ++p) step(zb[p], z[p]);
     }
   }
   if (ti > 0) flush(t0, ti);

@@ -36,22 +36,22 @@ ITK_HD void fbm_sde_coeffs(const FbmSdeParams& p, int d, double x, double* b, do
 }
 
 // One step of one path: x[D] (plus the log-price x[D] for rough volatility), y[D·K] in T. The
-// Brownian draws are those of the MA-fBM sampler (BROWNIAN lane d, FBM_OU lanes d·K+k, step j);
-// rough volatility's independent W⊥ is BROWNIAN lane 1.
+// Brownian draws are those of the MA-fBM sampler (BROWNIAN draw d, FBM_OU draws d·K+k at step j,
+// per-step layout of step_noise.h); rough volatility's independent W⊥ is BROWNIAN draw 1.
 template <typename T>
 ITK_HD void fbm_sde_step(const FbmMarkovArgs<T>& a, const FbmSdeParams& p, double dt, uint64_t path, uint32_t j,
                          double* x, T* y, const double* u, double* kl) {
   const int K = a.K;
   float z[kFbmMaxK];
   for (int d = 0; d < a.dims; ++d) {
-    const Philox4 wb = philox_block(a.key_lo, a.key_hi, kStreamBrownian, path, j, static_cast<uint32_t>(d >> 2));
-    const float z0 = normal_of_block(wb, static_cast<uint32_t>(d & 3));
+    const float z0 = step_normal(a.key_lo, a.key_hi, kStreamBrownian, path, j, static_cast<uint32_t>(d));
     const T dw = hd_mul(a.sqrt_dt, T(z0));
     const double ud = u ? u[d] : 0.0;
     T* yd = y + static_cast<std::size_t>(d) * K;
     double dB = 0.0;
     if (a.exact) {
-      normal_lanes(a.key_lo, a.key_hi, kStreamFbmOu, path, j, static_cast<uint64_t>(d) * K, K, z);
+      for (int k = 0; k < K; ++k)
+        z[k] = step_normal(a.key_lo, a.key_hi, kStreamFbmOu, path, j, static_cast<uint32_t>(d * K + k));
       for (int k = 0; k < K; ++k) {
         T s = hd_add(hd_mul(a.decay[k], yd[k]), hd_mul(a.m[k], dw));
         for (int l = 0; l < K; ++l) s = hd_add(s, hd_mul(a.lc[k * K + l], T(z[l])));
@@ -73,8 +73,8 @@ ITK_HD void fbm_sde_step(const FbmMarkovArgs<T>& a, const FbmSdeParams& p, doubl
     x[d] = dadd(x[d], dadd(dmul(b, dt), dmul(s, dB)));
     if (p.model == kFbmSdeRoughVol) {
       // Asset log-price with the volatility of the step start; dW_S = ρ dW + √(1−ρ²) dW⊥.
-      const Philox4 w2 = philox_block(a.key_lo, a.key_hi, kStreamBrownian, path, j, 0);
-      const double dwp = dmul(static_cast<double>(a.sqrt_dt), static_cast<double>(normal_of_block(w2, 1)));
+      const float zp = step_normal(a.key_lo, a.key_hi, kStreamBrownian, path, j, 1);
+      const double dwp = dmul(static_cast<double>(a.sqrt_dt), static_cast<double>(zp));
       const double rho = p.theta[4];
       const double vol = exp(x_old);
       const double dws = dadd(dmul(rho, static_cast<double>(dw)), dmul(sqrt(1.0 - rho * rho), dwp));

@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "fbm_rng.h"
+#include "step_noise.h"
 
 namespace itk {
 
@@ -70,28 +71,41 @@ ITK_HD void fbm_markov_path(const FbmMarkovArgs<T>& a, uint64_t path, int d, Out
   out[0] = Out(0);
   if (bro) bro[0] = Out(0);
   double w = 0.0;
-  for (uint32_t j = 0; j < a.n; ++j) {
-    const Philox4 wb = philox_block(a.key_lo, a.key_hi, kStreamBrownian, path, j, static_cast<uint32_t>(d >> 2));
-    const T dw = hd_mul(a.sqrt_dt, T(normal_of_block(wb, static_cast<uint32_t>(d & 3))));
-    if (a.exact) {
-      // Y_{j+1} = e^{−γΔ} Y_j + m ΔW + L_c z  (docs/design/fbm.md "Exact OU step").
-      fbm_normals<KFixed>(a.key_lo, a.key_hi, kStreamFbmOu, path, j, static_cast<uint64_t>(d) * K, K, z);
-      for (int k = 0; k < K; ++k) {
-        T s = hd_add(hd_mul(a.decay[k], y[k]), hd_mul(a.m[k], dw));
-        for (int l = 0; l < K; ++l) s = hd_add(s, hd_mul(a.lc[k * K + l], T(z[l])));
-        y[k] = s;
+  // Four steps per pass: ΔW is Brownian draw d and the OU normals are FBM_OU draws d·K + k of the
+  // per-step layout (step_noise.h), one Philox block and two Box–Muller pairs per draw and group.
+  float zb[4];
+  float zo[kCap][4];
+  for (uint32_t g = 0; 4 * static_cast<uint64_t>(g) < a.n; ++g) {
+    step_normals4(a.key_lo, a.key_hi, kStreamBrownian, path, g, static_cast<uint32_t>(d), zb);
+    if (a.exact)
+      for (int k = 0; k < K; ++k)
+        step_normals4(a.key_lo, a.key_hi, kStreamFbmOu, path, g, static_cast<uint32_t>(d * K + k), zo[k]);
+#if defined(__CUDA_ARCH__)
+#pragma unroll
+#endif
+    for (int q = 0; q < 4; ++q) {
+      const uint32_t j = 4 * g + static_cast<uint32_t>(q);
+      if (j >= a.n) break;
+      const T dw = hd_mul(a.sqrt_dt, T(zb[q]));
+      if (a.exact) {
+        // Y_{j+1} = e^{−γΔ} Y_j + m ΔW + L_c z  (docs/design/fbm.md "Exact OU step").
+        for (int k = 0; k < K; ++k) {
+          T s = hd_add(hd_mul(a.decay[k], y[k]), hd_mul(a.m[k], dw));
+          for (int l = 0; l < K; ++l) s = hd_add(s, hd_mul(a.lc[k * K + l], T(zo[l][q])));
+          y[k] = s;
+        }
+      } else {
+        // Euler: Y_{j+1} = (1 − γΔ) Y_j + ΔW.
+        for (int k = 0; k < K; ++k) y[k] = hd_add(hd_mul(a.decay[k], y[k]), dw);
       }
-    } else {
-      // Euler: Y_{j+1} = (1 − γΔ) Y_j + ΔW.
-      for (int k = 0; k < K; ++k) y[k] = hd_add(hd_mul(a.decay[k], y[k]), dw);
-    }
-    double b = 0.0;
-    for (int k = 0; k < K; ++k)
-      b = dadd(b, dmul(a.omega[k], dadd(static_cast<double>(y[k]), -static_cast<double>(y0[k]))));
-    out[(j + 1) * stride] = static_cast<Out>(b);
-    if (bro) {
-      w = dadd(w, static_cast<double>(dw));
-      bro[(j + 1) * stride] = static_cast<Out>(w);
+      double b = 0.0;
+      for (int k = 0; k < K; ++k)
+        b = dadd(b, dmul(a.omega[k], dadd(static_cast<double>(y[k]), -static_cast<double>(y0[k]))));
+      out[(j + 1) * stride] = static_cast<Out>(b);
+      if (bro) {
+        w = dadd(w, static_cast<double>(dw));
+        bro[(j + 1) * stride] = static_cast<Out>(w);
+      }
     }
   }
 }

@@ -118,7 +118,7 @@ ITK_HD void gmm_score(const T* par, uint32_t K, uint32_t d, const T* x, T* s) {
 // One step of an elementwise linear additive-noise unit (elements i0 .. i0+w-1).
 template <typename T>
 ITK_HD void step_linear(const FusedArgs<T>& a, const T* tc, uint64_t path, uint32_t n, uint32_t i0, int w,
-                        T* y) {
+                        T* y, BrownianCache* nc) {
   const uint32_t d = a.dim;
   const T* th = a.par;
   const T* ka = th + d;
@@ -128,7 +128,7 @@ ITK_HD void step_linear(const FusedArgs<T>& a, const T* tc, uint64_t path, uint3
   const T* eb = ea + d;
   const T h = a.h;
   T dW[kMaxLocal], J[kMaxLocal];
-  brownian(a.noise, path, n, i0, w, dW, a.method == kSra1 ? J : nullptr);
+  brownian(a.noise, path, n, i0, w, dW, a.method == kSra1 ? J : nullptr, nc);
   for (int c = 0; c < w; ++c) {
     const uint32_t i = i0 + c;
     const T f0 = mu(tc[0], sb(ka[i], mu(th[i], y[c])));
@@ -222,7 +222,8 @@ ITK_HD void coupled_update(const FusedArgs<T>& a, T* y, T* dW) {
 }
 
 template <typename T, typename Model>
-ITK_HD void step_coupled(const FusedArgs<T>& a, const Model& md, uint64_t path, uint32_t n, T* y) {
+ITK_HD void step_coupled(const FusedArgs<T>& a, const Model& md, uint64_t path, uint32_t n, T* y,
+                         BrownianCache* nc) {
   const uint32_t d = md.dim;
   const T h = a.h;
   const T* p = a.par;
@@ -231,14 +232,14 @@ ITK_HD void step_coupled(const FusedArgs<T>& a, const Model& md, uint64_t path, 
     case kGbm:
     case kCir:
     case kHeston:
-      brownian(a.noise, path, n, 0, coupled_noise_count(md), dW, static_cast<T*>(nullptr));
+      brownian(a.noise, path, n, 0, coupled_noise_count(md), dW, static_cast<T*>(nullptr), nc);
       coupled_update(a, md, y, dW);
       break;
     case kGmm: {  // dX = ∇log p dt + sqrt(2τ) dW (additive noise)
       const T g = p[0];
       const uint32_t K = a.mixture;
       T f0[kMaxLocal], f1[kMaxLocal], yt[kMaxLocal];
-      brownian(a.noise, path, n, 0, static_cast<int>(d), dW, a.method == kSra1 ? J : nullptr);
+      brownian(a.noise, path, n, 0, static_cast<int>(d), dW, a.method == kSra1 ? J : nullptr, nc);
       gmm_score(p, K, d, y, f0);
       if (a.method == kEuler) {
         for (uint32_t i = 0; i < d; ++i) y[i] = step_em(y[i], f0[i], mu(g, dW[i]), h);
@@ -292,11 +293,12 @@ ITK_HD void run_unit(const FusedArgs<T>& a, const Model& md, uint64_t u) {
   for (int c = 0; c < w; ++c) y[c] = xr[c];
   uint32_t sp = 0;
   emit_saves(a, a.step_begin, row, i0, w, y, &sp);
+  BrownianCache nc;  // the unit's normals of the current four-step group
   for (uint32_t n = a.step_begin; n < a.step_end; ++n) {
     if (md.kind == kLinearAdditive)
-      step_linear(a, a.tcoef + static_cast<uint64_t>(n) * a.tcoef_stride, path, n, i0, w, y);
+      step_linear(a, a.tcoef + static_cast<uint64_t>(n) * a.tcoef_stride, path, n, i0, w, y, &nc);
     else
-      step_coupled(a, md, path, n, y);
+      step_coupled(a, md, path, n, y, &nc);
     if (a.n_saves) emit_saves(a, n + 1, row, i0, w, y, &sp);
   }
   for (int c = 0; c < w; ++c) xr[c] = y[c];

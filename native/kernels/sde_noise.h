@@ -1,11 +1,12 @@
-// Brownian increments and space-time areas from the Philox counter layout (docs/design/randomness.md §2, §6).
-// Draw j of (seed, stream, path, step) is word j & 3 of block j >> 2; ΔW_k uses j = k and the
-// space-time area H_k uses j = m + k, so every method sees the same ΔW for one seed. With
-// noiseRefinement r, coarse step n sums the r fine increments with step ids n·r + q, so every
-// resolution samples the same Brownian path (what strong-order tests rely on).
+// Brownian increments and space-time areas (docs/design/randomness.md §2, §6). Draw j of (seed,
+// stream, path, step) follows the per-step layout of step_noise.h (four steps per Philox block,
+// docs/design/noise-layout.md); ΔW_k uses j = k and the space-time area H_k uses j = m + k, so
+// every method sees the same ΔW for one seed. With noiseRefinement r, coarse step n sums the r
+// fine increments with step ids n·r + q, so every resolution samples the same Brownian path
+// (what strong-order tests rely on).
 #pragma once
-#include "normal.h"
 #include "sde_math.h"
+#include "step_noise.h"
 
 namespace itk {
 namespace sde {
@@ -14,34 +15,12 @@ namespace sde {
 // for d <= 32, thread per 4-element chunk for elementwise models).
 constexpr int kMaxLocal = 32;
 
-// Remembers the last Philox block and Box–Muller pair, so that draws sharing them (ΔW_k and the
-// area H_k of a scalar model are the two halves of one pair) are computed once.
-struct DrawCache {
-  uint32_t block = 0xFFFFFFFFu, pair = 0xFFFFFFFFu;
-  Philox4 w{{0, 0, 0, 0}};
-  float z0 = 0.0f, z1 = 0.0f;
+// The normals of the current four-step group of one path: increments (draws k0..) and areas
+// (draws m + k0..). A work unit keeps one for its whole trajectory, so each draw costs one
+// Philox block per four steps and one Box–Muller pair per two (the layout's point).
+struct BrownianCache {
+  StepNormals<kMaxLocal> w, a;
 };
-
-// Normal draws j0 .. j0+cnt-1 of one (stream, path, step). Only the Box–Muller pairs that are
-// used get computed (a scalar model needs one pair of the four-word block).
-ITK_HD void normal_range(uint32_t key_lo, uint32_t key_hi, uint32_t stream, uint64_t path,
-                         uint32_t step, uint32_t j0, int cnt, float* z, DrawCache* cache) {
-  DrawCache& k = *cache;
-  for (int c = 0; c < cnt; ++c) {
-    const uint32_t j = j0 + static_cast<uint32_t>(c);
-    if ((j >> 2) != k.block) {
-      k.block = j >> 2;
-      k.w = philox_block(key_lo, key_hi, stream, path, step, k.block);
-      k.pair = 0xFFFFFFFFu;
-    }
-    const uint32_t p = (j >> 1) & 1u;
-    if (p != k.pair) {
-      k.pair = p;
-      box_muller(k.w.v[2 * p], k.w.v[2 * p + 1], &k.z0, &k.z1);
-    }
-    z[c] = (j & 1u) ? k.z1 : k.z0;
-  }
-}
 
 // Everything a kernel needs to turn counters into increments of one coarse step of size h.
 template <typename T>
@@ -64,14 +43,15 @@ ITK_HD T increment(const NoiseSpec<T>& ns, float z) {
 // ΔW_k and (when J != nullptr) J_k = I_(k,0)/h for k = k0 .. k0+cnt-1 of coarse step n.
 // r = 1: ΔW = sqrt(h)·z, J = ΔW/2 + H with H = sqrt(h/12)·z'. r > 1: ΔW = Σ_q ΔW_q and
 // I_(k,0) = Σ_q [h_f(ΔW_q/2 + H_q) + h_f·W_q], W_q the fine path before fine step q (docs/design/randomness.md §6).
+// `cache` belongs to this (path, k0, cnt): kept across the steps of a trajectory it saves the
+// blocks and pairs that four steps share; a fresh one per call gives the same values.
 template <typename T>
 ITK_HD void brownian(const NoiseSpec<T>& ns, uint64_t path, uint32_t n, uint32_t k0, int cnt, T* dW,
-                     T* J) {
+                     T* J, BrownianCache* cache) {
   float z[kMaxLocal], za[kMaxLocal];
   if (ns.refine == 1) {
-    DrawCache cache;
-    normal_range(ns.key_lo, ns.key_hi, ns.stream, path, n, k0, cnt, z, &cache);
-    if (J) normal_range(ns.key_lo, ns.key_hi, ns.stream, path, n, ns.m + k0, cnt, za, &cache);
+    cache->w.get(ns.key_lo, ns.key_hi, ns.stream, path, n, k0, cnt, z);
+    if (J) cache->a.get(ns.key_lo, ns.key_hi, ns.stream, path, n, ns.m + k0, cnt, za);
     for (int c = 0; c < cnt; ++c) {
       dW[c] = increment(ns, z[c]);
       if (J) J[c] = ad(mu(T(0.5), dW[c]), mu(ns.sqrt_hf12, static_cast<T>(za[c])));
@@ -85,9 +65,8 @@ ITK_HD void brownian(const NoiseSpec<T>& ns, uint64_t path, uint32_t n, uint32_t
   }
   for (uint32_t q = 0; q < ns.refine; ++q) {
     const uint32_t step = n * ns.refine + q;
-    DrawCache cache;
-    normal_range(ns.key_lo, ns.key_hi, ns.stream, path, step, k0, cnt, z, &cache);
-    if (J) normal_range(ns.key_lo, ns.key_hi, ns.stream, path, step, ns.m + k0, cnt, za, &cache);
+    cache->w.get(ns.key_lo, ns.key_hi, ns.stream, path, step, k0, cnt, z);
+    if (J) cache->a.get(ns.key_lo, ns.key_hi, ns.stream, path, step, ns.m + k0, cnt, za);
     for (int c = 0; c < cnt; ++c) {
       const T dw = mu(ns.sqrt_hf, static_cast<T>(z[c]));
       if (J) {

@@ -150,6 +150,12 @@ void rng_batch_normals(RngBatch* b) {
   k.box_muller(b->w[2], b->w[3], b->z[2], b->z[3]);
 }
 
+void rng_batch_step_normals(RngBatch* b, uint32_t key_lo, uint32_t key_hi, uint32_t stream, uint64_t path0,
+                            uint32_t group, uint32_t j) {
+  rng_batch_words_paths(b, key_lo, key_hi, stream, path0, group, j);  // counter (j, group, path)
+  rng_batch_normals(b);
+}
+
 void rng_batch_normals01(RngBatch* b) { kernels().box_muller(b->w[0], b->w[1], b->z[0], b->z[1]); }
 
 void rng_philox_lanes(const uint32_t (*c)[kRngLanes], uint32_t k0, uint32_t k1, uint32_t (*w)[kRngLanes]) {

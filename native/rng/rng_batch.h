@@ -36,6 +36,11 @@ void rng_batch_normals(RngBatch* b);
 // Only the first pair: (w0, w1) -> z0, z1 (what a step needing at most two normals uses).
 void rng_batch_normals01(RngBatch* b);
 
+// Per-step layout (native/kernels/step_noise.h): draw j of steps 4·group .. 4·group + 3 of paths
+// path0 .. path0 + kRngLanes - 1, i.e. z[s][l] = draw j of step 4·group + s of path path0 + l.
+void rng_batch_step_normals(RngBatch* b, uint32_t key_lo, uint32_t key_hi, uint32_t stream, uint64_t path0,
+                            uint32_t group, uint32_t j);
+
 // w = Philox4x32-10(c) under (k0, k1) for kRngLanes arbitrary counters c[word][lane].
 void rng_philox_lanes(const uint32_t (*c)[kRngLanes], uint32_t k0, uint32_t k1, uint32_t (*w)[kRngLanes]);
 // z0[l], z1[l] = box_muller(a[l], b[l]) (normal.h) for kRngLanes lanes.

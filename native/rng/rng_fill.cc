@@ -62,21 +62,20 @@ void rng_randn_cpu(float* out, std::size_t paths, std::size_t dim, RngKey key, u
   advise_huge_pages(out, paths * dim * sizeof(float));
   // Chunks are whole groups of kRngLanes rows, so the split never depends on the thread count.
   const std::size_t grain = kRngLanes * std::max<std::size_t>(1, 4096 / (kRngLanes * dim));
-  const std::size_t blocks = (dim + 3) / 4;
   parallel_range(paths, grain, [&](std::size_t p0, std::size_t p1) {
     ctl.check();
     RngBatch batch;
     for (std::size_t g = p0; g < p1; g += kRngLanes) {
       const std::size_t lanes = std::min<std::size_t>(kRngLanes, p1 - g);
-      for (std::size_t k = 0; k < blocks; ++k) {
-        // Lane l is path (path_offset + g + l); block k holds draws 4k .. 4k+3 of each row.
-        rng_batch_words_paths(&batch, key.lo, key.hi, stream, path_offset + g, step, static_cast<uint32_t>(k));
-        rng_batch_normals(&batch);
-        const std::size_t m = std::min<std::size_t>(4, dim - 4 * k);
-        for (std::size_t l = 0; l < lanes; ++l) {
-          float* row = out + (g + l) * dim + 4 * k;
-          for (std::size_t i = 0; i < m; ++i) row[i] = batch.z[i][l];
-        }
+      for (std::size_t k = 0; k < dim; ++k) {
+        // Lane l is path (path_offset + g + l); draw k of the step is word step & 3 of the
+        // per-step block (k, step >> 2) (native/kernels/step_noise.h).
+        // Only the Box–Muller pair holding the step: words (0,1) for steps 4g, 4g+1, (2,3) after.
+        rng_batch_words_paths(&batch, key.lo, key.hi, stream, path_offset + g, step >> 2, static_cast<uint32_t>(k));
+        const uint32_t p = (step >> 1) & 1u;
+        rng_box_muller_lanes(batch.w[2 * p], batch.w[2 * p + 1], batch.z[0], batch.z[1]);
+        const float* z = batch.z[step & 1u];
+        for (std::size_t l = 0; l < lanes; ++l) out[(g + l) * dim + k] = z[l];
       }
     }
   });

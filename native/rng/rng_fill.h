@@ -27,7 +27,8 @@ enum class RngKind : int {
 void rng_fill_cpu(void* out, std::size_t n, RngKind kind, RngKey key, uint32_t stream, uint64_t path,
                   uint32_t step, uint64_t first, const Control& ctl);
 
-// The noise a simulation step sees: out[p*dim + k] is draw k of path (path_offset + p).
+// The noise a simulation step sees: out[p*dim + k] is draw k of path (path_offset + p) at `step`,
+// in the per-step layout of native/kernels/step_noise.h (what sde.simulate draws).
 void rng_randn_cpu(float* out, std::size_t paths, std::size_t dim, RngKey key, uint32_t stream,
                    uint64_t path_offset, uint32_t step, const Control& ctl);
 

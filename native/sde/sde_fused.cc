@@ -39,8 +39,8 @@ sde::NoiseSpec<T> noise_spec(uint32_t key_lo, uint32_t key_hi, uint32_t stream, 
   return ns;
 }
 
-// True when every step of the model needs at most the first Box–Muller pair of block 0 and no
-// refinement: then a group of kRngLanes paths can draw a step's noise in one vectorized batch.
+// True for the coupled models with at most two draws per step and no refinement: then a group of
+// kRngLanes paths can draw its noise in vectorized batches, one per draw and four steps.
 template <typename T>
 bool lanes_eligible(const sde::FusedArgs<T>& a) {
   const bool coupled = a.kind == sde::kGbm || a.kind == sde::kCir || a.kind == sde::kHeston;
@@ -50,9 +50,9 @@ bool lanes_eligible(const sde::FusedArgs<T>& a) {
 // Whole trajectories of rows row0 .. row0+lanes-1. float32 on an AVX-512/AVX2 CPU: the vector
 // kernel of sde_lanes.h keeps the group's state, noise and update in registers for all steps
 // (every model it has a kernel for). Otherwise (coupled models with at most two draws per step,
-// lanes_eligible) steps outer and paths inner: the Philox blocks and Box–Muller pairs of one step come
-// from rng_batch (SIMD across paths), the update is the same coupled_update the per-path kernel
-// runs. Either way the bits equal run_unit's.
+// lanes_eligible) steps outer and paths inner: each draw's block of a four-step group and both
+// its Box–Muller pairs come from rng_batch (SIMD across paths), the update is the same
+// coupled_update the per-path kernel runs. Either way the bits equal run_unit's.
 template <typename T>
 void run_lanes(const sde::FusedArgs<T>& a, uint64_t row0, int lanes) {
   if constexpr (std::is_same<T, float>::value) {
@@ -67,13 +67,15 @@ void run_lanes(const sde::FusedArgs<T>& a, uint64_t row0, int lanes) {
     sp[l] = 0;
     sde::emit_saves(a, a.step_begin, row0 + l, 0, static_cast<int>(d), y[l], &sp[l]);
   }
-  RngBatch b;
+  RngBatch b[2];  // b[c].z[s][l]: draw c of step 4g + s
   for (uint32_t n = a.step_begin; n < a.step_end; ++n) {
-    rng_batch_words_paths(&b, a.noise.key_lo, a.noise.key_hi, a.noise.stream, a.path_offset + row0, n, 0);
-    rng_batch_normals01(&b);
+    if (n == a.step_begin || (n & 3u) == 0)
+      for (int c = 0; c < cnt; ++c)
+        rng_batch_step_normals(&b[c], a.noise.key_lo, a.noise.key_hi, a.noise.stream, a.path_offset + row0, n >> 2,
+                               static_cast<uint32_t>(c));
     for (int l = 0; l < lanes; ++l) {
       T dW[2];
-      for (int c = 0; c < cnt; ++c) dW[c] = sde::increment(a.noise, b.z[c][l]);
+      for (int c = 0; c < cnt; ++c) dW[c] = sde::increment(a.noise, b[c].z[n & 3u][l]);
       sde::coupled_update(a, y[l], dW);
       if (a.n_saves) sde::emit_saves(a, n + 1, row0 + l, 0, static_cast<int>(d), y[l], &sp[l]);
     }

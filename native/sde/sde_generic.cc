@@ -41,7 +41,8 @@ void brownian_cpu(const BrownianCall& c, const Control& ctl) {
     for (std::size_t p = p0; p < p1; ++p)
       for (uint32_t k0 = 0; k0 < c.m; k0 += sde::kMaxLocal) {
         const int cnt = static_cast<int>(std::min<uint32_t>(sde::kMaxLocal, c.m - k0));
-        sde::brownian(ns, c.path_offset + p, c.step, k0, cnt, dW + p * c.m + k0, J ? J + p * c.m + k0 : nullptr);
+        sde::BrownianCache nc;  // one step per call: nothing to share across steps
+        sde::brownian(ns, c.path_offset + p, c.step, k0, cnt, dW + p * c.m + k0, J ? J + p * c.m + k0 : nullptr, &nc);
       }
   });
 }

@@ -1,8 +1,8 @@
 // Whole float32 trajectories of S::kLanes paths of GBM (d <= 8, correlated), CIR, Heston and the
 // linear additive models (OU, VP, sub-VP, VE; 4-element chunks of a path, as their work units) with
-// the state in vector registers: per step, the Philox blocks of every path (lane l = path
-// path0 + l) holding the step's draws, their Box–Muller pairs, and the model update, all as one
-// vector sequence (native/rng/rng_simd.h).
+// the state in vector registers: per four steps, one Philox block per draw of every path (lane l =
+// path path0 + l), its two Box–Muller pairs, and four model updates, all as one vector sequence
+// (native/rng/rng_simd.h).
 // Included once by each ISA unit (sde_lanes_avx512.cc, sde_lanes_avx2.cc) after its
 // operation-set header; sde_lanes.cc chooses the unit at run time.
 //
@@ -16,62 +16,49 @@
 #include "../kernels/sde_fused.h"
 #include "../rng/rng_simd.h"
 #include "../rng/simd_dual.h"
+#include "../rng/step_noise_simd.h"
 #include "sde_lanes.h"
 
 namespace itk {
 namespace simd {
 namespace {
 
-// Noise of one path group: draws 4·block0 .. 4·block0 + Draws - 1 at step n (sde_noise.h
-// normal_range with j0 = 4·block0: word j & 3 of block j >> 2, pairs (0,1) and (2,3)), ΔW = sqrt(h) z
-// (increment() with refine = 1). Counter words 2 and 3 (the paths) and the round keys are fixed
-// for the whole trajectory; words 0 (the block) and 1 (the step) are not. V is S or
-// Dual<...<S>>: its kParts parts draw steps n .. n + kParts - 1 at once, independent chains that
-// the core overlaps (simd_dual.h).
+// Noise of one path group in the per-step layout (native/kernels/step_noise.h, docs/design/
+// noise-layout.md): draw j0 + j of steps 4g .. 4g + 3 is one Philox block with counter
+// (j0 + j, g, path), whose pairs (w0, w1) and (w2, w3) are steps (4g, 4g + 1) and (4g + 2, 4g + 3);
+// ΔW = sqrt(h) z (increment() with refine = 1). So a draw costs one block per four steps and one
+// Box–Muller pair per two, and no word is computed that a step does not use. Counter words 0 (the
+// draw), 2 and 3 (the paths) and the round keys are fixed for the whole trajectory; word 1 (the
+// group) is not. V is S or Dual<...<S>>: its kParts parts draw groups g .. g + kParts - 1 at once,
+// independent chains that the core overlaps (simd_dual.h).
 template <class V, int Draws>
 struct LaneNoise {
   using S = typename V::Base;
   using F = typename S::F;
   static constexpr int K = V::kParts;
-  static constexpr int kBlocks = (Draws + 3) / 4;
+  static constexpr int kSteps = 4 * K;  // steps per call
   struct Words {
-    Words4<V> b[kBlocks];
+    Words4<V> b[Draws];
   };
   PhiloxKeys<V> keys;
-  typename V::U step_of_part, c2, c3;  // step_of_part: p in every lane of part p
-  uint32_t block0;
+  StepCounter<V> ctr;
+  uint32_t j0;
   F sqrt_h;
-  ITK_SIMD_FN LaneNoise(const sde::NoiseSpec<float>& ns, uint64_t path0, uint32_t first_block)
-      : keys(ns.key_lo, ns.key_hi), block0(first_block), sqrt_h(S::fset1(ns.sqrt_hf)) {
-    typename S::U p2, p3;
-    path_counters<S>(ns.stream, path0, &p2, &p3);
-    c2 = V::dup(p2);
-    c3 = V::dup(p3);
-    alignas(64) uint32_t part[V::kLanes];
-    for (int l = 0; l < V::kLanes; ++l) part[l] = static_cast<uint32_t>(l / S::kLanes);
-    step_of_part = V::load(part);
-  }
-  // The blocks at steps n .. n + K - 1 (words no draw reads are never computed).
-  ITK_SIMD_FN Words words(uint32_t n) const {
+  ITK_SIMD_FN LaneNoise(const sde::NoiseSpec<float>& ns, uint64_t path0, uint32_t first_draw)
+      : keys(ns.key_lo, ns.key_hi), ctr(ns.stream, path0), j0(first_draw), sqrt_h(S::fset1(ns.sqrt_hf)) {}
+  // The blocks of groups g .. g + K - 1, one per draw.
+  ITK_SIMD_FN Words words(uint32_t g) const {
     Words w;
-    for (int b = 0; b < kBlocks; ++b)
-      w.b[b] = philox10<V>(keys, Words4<V>{V::set1(block0 + static_cast<uint32_t>(b)), V::add(V::set1(n), step_of_part), c2, c3});
+    for (int j = 0; j < Draws; ++j) w.b[j] = philox10<V>(keys, ctr.at(g, j0 + static_cast<uint32_t>(j)));
     return w;
   }
-  // ΔW of the Draws draws at those steps: one Box–Muller pair per two draws.
-  ITK_SIMD_FN void increments(uint32_t n, F dw[K][Draws]) const { increments(words(n), dw); }
-  ITK_SIMD_FN void increments(const Words& w, F dw[K][Draws]) const {
-    for (int j = 0; j < Draws; j += 2) {
-      const Words4<V>& b = w.b[j >> 2];
-      typename V::F z0, z1;
-      box_muller<V>((j & 2) ? b.v2 : b.v0, (j & 2) ? b.v3 : b.v1, &z0, &z1);
-      F a[K], c[K];
-      V::split(z0, a);
-      V::split(z1, c);
-      for (int k = 0; k < K; ++k) {
-        dw[k][j] = S::fmul(sqrt_h, a[k]);
-        if (j + 1 < Draws) dw[k][j + 1] = S::fmul(sqrt_h, c[k]);
-      }
+  // ΔW of the Draws draws at steps 4g .. 4g + kSteps - 1: dw[s][j] is draw j of step 4g + s.
+  ITK_SIMD_FN void increments(uint32_t g, F dw[kSteps][Draws]) const { increments(words(g), dw); }
+  ITK_SIMD_FN void increments(const Words& w, F dw[kSteps][Draws]) const {
+    for (int j = 0; j < Draws; ++j) {
+      F z[kSteps];
+      group_normals<V>(w.b[j], z);
+      for (int s = 0; s < kSteps; ++s) dw[s][j] = S::fmul(sqrt_h, z[s]);
     }
   }
 };
@@ -213,14 +200,14 @@ ITK_SIMD_TARGET void run_group(const sde::FusedArgs<float>& a, uint64_t row0, in
   using F = typename S::F;
   constexpr int L = S::kLanes;
   const Step step(a, i0);
-  // Noise for four steps per draw (Dual<Dual<S>>) when a step needs one Box–Muller pair: measured
-  // 5-15 % faster than two on AVX-512 and AVX2; eight run out of registers. Steps needing two
-  // pairs (three or four draws) draw two steps at once, more draws one: the chains are then
-  // already independent within a step. noise1 draws the steps left over.
-  using V = typename std::conditional<(D <= 2), Dual<Dual<S>>, typename std::conditional<(D <= 4), Dual<S>, S>::type>::type;
-  constexpr int kSteps = V::kParts;
-  const LaneNoise<V, D> noise(a.noise, a.path_offset + row0, i0 >> 2);
-  const LaneNoise<S, D> noise1(a.noise, a.path_offset + row0, i0 >> 2);
+  // Noise for kParts four-step groups per iteration: one group gives each draw one Philox chain
+  // and two Box–Muller chains already, so a scalar model takes two groups (8 steps, Dual<S>;
+  // four measured 2.5 against 3.5 cycles/path-step worse) and models with more draws one (Heston:
+  // two groups measured the same). noise1 draws the groups cut by the step range.
+  using V = typename std::conditional<(D <= 1), Dual<S>, S>::type;
+  constexpr int kSteps = LaneNoise<V, D>::kSteps;
+  const LaneNoise<V, D> noise(a.noise, a.path_offset + row0, i0);
+  const LaneNoise<S, D> noise1(a.noise, a.path_offset + row0, i0);
   alignas(64) float buf[D][L] = {};
   for (int l = 0; l < lanes; ++l)
     for (int i = 0; i < D; ++i) buf[i][l] = a.x[(row0 + l) * a.dim + i0 + i];
@@ -250,23 +237,27 @@ ITK_SIMD_TARGET void run_group(const sde::FusedArgs<float>& a, uint64_t row0, in
     }
   };
   uint32_t n = a.step_begin;
+  // Steps n .. up to the end of n's group (a range may start or end inside a group): the whole
+  // group's noise, the steps outside the range unused.
+  auto partial_group = [&]() ITK_SIMD_TARGET {
+    F dW[4][D];
+    noise1.increments(n >> 2, dW);
+    for (uint32_t s = n & 3u; s < 4 && n < a.step_end; ++s, ++n) advance(n, dW[s]);
+  };
+  if ((n & 3u) != 0 && n < a.step_end) partial_group();
   if (a.step_end - n >= static_cast<uint32_t>(kSteps)) {
     // The Philox words of the next kSteps steps are computed in the same iteration as the
-    // Box–Muller and updates of the current ones: two independent halves in flight (~3 %).
-    auto w = noise.words(n);
+    // Box–Muller and updates of the current ones: two independent halves in flight.
+    auto w = noise.words(n >> 2);
     for (; a.step_end - n >= static_cast<uint32_t>(kSteps); n += kSteps) {
-      const auto next = noise.words(n + kSteps);  // past the end on the last pass, unused
+      const auto next = noise.words((n + kSteps) >> 2);  // past the end on the last pass, unused
       F dW[kSteps][D];
       noise.increments(w, dW);
       for (int k = 0; k < kSteps; ++k) advance(n + k, dW[k]);
       w = next;
     }
   }
-  for (; n < a.step_end; ++n) {
-    F dW[1][D];
-    noise1.increments(n, dW);
-    advance(n, dW[0]);
-  }
+  while (n < a.step_end) partial_group();
   for (int i = 0; i < D; ++i) S::fstore(buf[i], y[i]);
   for (int l = 0; l < lanes; ++l)
     for (int i = 0; i < D; ++i) a.x[(row0 + l) * a.dim + i0 + i] = buf[i][l];

@@ -18,6 +18,7 @@
 #include "../core/threadpool.h"
 #include "../kernels/fbm_rng.h"
 #include "../kernels/rng_draw.h"
+#include "../kernels/step_noise.h"
 
 namespace itk {
 namespace train {
@@ -106,8 +107,12 @@ void fsde_run(const nn::MlpLayout& L, const T* params, const FsdeConfig& cfg, st
         for (int a = 0; a < K; ++a) z[1 + a] = 0;
       }
       const T sq = static_cast<T>(std::sqrt(cfg.dt));
-      for (int n = 0; n < N; ++n)
-        dW[n * R + i] = sq * static_cast<T>(normal_draw(cfg.key_lo, cfg.key_hi, kStreamBrownian, path, n, 0));
+      StepNormals<1> bw;  // W of sde.simulate and fbm.sample: draw 0, four steps per block
+      for (int n = 0; n < N; ++n) {
+        float zn;
+        bw.get(cfg.key_lo, cfg.key_hi, kStreamBrownian, path, static_cast<uint32_t>(n), 0, 1, &zn);
+        dW[n * R + i] = sq * static_cast<T>(zn);
+      }
     }
     // Forward rollout.
     for (int n = 0; n < N; ++n) {

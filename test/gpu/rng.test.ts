@@ -2,6 +2,7 @@
 import { DeviceArray, rng } from '../../lib';
 import { bitsOf } from '../helpers';
 import { describeGpu as gpu, sameBits as same } from './harness';
+import { stepNormalRef } from '../reference/philox';
 
 gpu('rng on CUDA equals CPU bit for bit', () => {
   test.each(['float32', 'float64'] as const)('uniform and normal, %s, unaligned offsets', (dtype) => {
@@ -23,6 +24,15 @@ gpu('rng on CUDA equals CPU bit for bit', () => {
   test('randn rows', () => {
     const o = { seed: 5, paths: 4097, dim: 13, pathOffset: 1000, step: 9 };
     expect(same(rng.randn({ ...o, device: 'cuda' }), rng.randn({ ...o, device: 'cpu' }))).toBe(true);
+  });
+
+  test('randn follows the per-step layout (independent TS model), every word of a group', () => {
+    // docs/design/noise-layout.md: draw j of step s is word s & 3 of block (j, s >> 2).
+    for (const step of [0, 1, 2, 3, 4, 7, 1001]) {
+      const z = rng.randn({ seed: 0xabcdefn, paths: 3, dim: 5, pathOffset: 2 ** 32 - 1, step, device: 'cuda' });
+      for (let p = 0; p < 3; p++)
+        for (let j = 0; j < 5; j++) expect(z[p * 5 + j]).toBe(stepNormalRef(0xabcdefn, 0, 2 ** 32 - 1 + p, step, j));
+    }
   });
 
   test('normalAsync on CUDA', async () => {

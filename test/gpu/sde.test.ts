@@ -45,6 +45,23 @@ d('CUDA fused SDE kernels match the CPU', () => {
     };
     expect(firstDiff(run('cpu'), run('cuda'))).toBe(-1);
   });
+  test('step ranges cut inside a four-step noise group, on CUDA, equal the CPU and the whole run', () => {
+    // docs/design/noise-layout.md: a thread keeps a draw's four normals for a group; resuming at
+    // steps 5 and 62 of 63 enters and leaves groups part-way.
+    for (const [model, x0, method] of [
+      [sde.models.gbm({ mu: 0.05, sigma: 0.2 }), [1], 'euler'],
+      [sde.models.heston({ mu: 0.05, kappa: 2, theta: 0.04, xi: 0.5, rho: -0.7 }), [100, 0.04], 'log-euler-ft'],
+      [sde.models.ou({ theta: 1, mu: 0.5, sigma: 1 }), [1, 2, 3, 4, 5], 'sra1'],
+    ] as const) {
+      const o = { paths: 5000, pathOffset: 2 ** 32 - 100, t1: 1, steps: 63, method, seed: 31 } as const;
+      const whole = sde.simulateSync(model, { ...o, x0, device: 'cpu' }).final;
+      let state: Float32Array | number[] = [...x0];
+      for (const [a, b] of [[0, 5], [5, 62], [62, 63]] as const)
+        state = sde.simulateSync(model, { ...o, x0: state, stepRange: [a, b], device: 'cuda' }).final as Float32Array;
+      expect(firstDiff(state as Float32Array, whole)).toBe(-1);
+      expect(firstDiff(sde.simulateSync(model, { ...o, x0, device: 'cuda' }).final, whole)).toBe(-1);
+    }
+  });
   test('refinement and pathOffset on CUDA equal the CPU', () => {
     const m = sde.models.gbm({ mu: 2, sigma: 1 });
     const o = { paths: 5000, pathOffset: 123456, x0: [1], t1: 1, steps: 16, noiseRefinement: 128, method: 'milstein', seed: 5 } as const;

@@ -135,3 +135,16 @@ export function normalRef(seed: bigint, stream: number, path: number, step: numb
   const [z2, z3] = boxMullerRef(w[2], w[3]);
   return [z0, z1, z2, z3][j & 3];
 }
+
+/**
+ * Draw j of (seed, stream, path, step) for the streams read one step at a time (the SDE Brownian
+ * stream, rng.randn, the fBM OU normals): docs/design/noise-layout.md, four steps per block. The
+ * block's counter is (j, ⌊step/4⌋, path, stream), the step takes word step mod 4, and words (0,1),
+ * (2,3) are Box–Muller pairs, i.e. steps (4g, 4g+1) and (4g+2, 4g+3) share one pair.
+ */
+export function stepNormalRef(seed: bigint, stream: number, path: number, step: number, j: number): number {
+  const w = blockRef(seed, stream, path, Math.floor(step / 4), j);
+  const [z0, z1] = boxMullerRef(w[0], w[1]);
+  const [z2, z3] = boxMullerRef(w[2], w[3]);
+  return [z0, z1, z2, z3][step % 4];
+}

@@ -4,6 +4,7 @@
 
 #include "../../core/cuda_api.h"
 #include "../../kernels/normal.h"
+#include "../../kernels/step_noise.h"
 #include "../../core/cuda/common.cuh"
 
 namespace itk {
@@ -57,19 +58,16 @@ __global__ void fill_kernel(typename FillOut<Kind>::T* out, std::size_t n, uint3
   }
 }
 
+// One thread per (row, draw): draw k of the step in the per-step layout (step_noise.h), the
+// function the CPU's rng_randn_cpu and sde.simulate agree with.
 __global__ void randn_kernel(float* out, std::size_t paths, std::size_t dim, uint32_t key_lo,
                              uint32_t key_hi, uint32_t stream, uint64_t path_offset, uint32_t step) {
-  const std::size_t blocks_per_row = (dim + 3) / 4;
-  const std::size_t total = paths * blocks_per_row;
+  const std::size_t total = paths * dim;
   for (std::size_t t = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; t < total;
        t += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
-    const std::size_t p = t / blocks_per_row;
-    const std::size_t k = (t % blocks_per_row) * 4;
-    const Philox4 w = philox_block(key_lo, key_hi, stream, path_offset + p, step, static_cast<uint32_t>(k >> 2));
-    float z[4];
-    normals4(w, z);
-    const std::size_t m = dim - k < 4 ? dim - k : 4;
-    for (std::size_t i = 0; i < m; ++i) out[p * dim + k + i] = z[i];
+    const std::size_t p = t / dim;
+    const uint32_t k = static_cast<uint32_t>(t % dim);
+    out[t] = step_normal(key_lo, key_hi, stream, path_offset + p, step, k);
   }
 }
 
@@ -93,8 +91,7 @@ void rng_fill(void* out, std::size_t n, int kind, uint32_t key_lo, uint32_t key_
 void rng_randn(float* out, std::size_t paths, std::size_t dim, uint32_t key_lo, uint32_t key_hi,
                uint32_t stream, uint64_t path_offset, uint32_t step) {
   if (paths == 0 || dim == 0) return;
-  randn_kernel<<<grid_for(paths * ((dim + 3) / 4)), kBlock>>>(out, paths, dim, key_lo, key_hi, stream,
-                                                              path_offset, step);
+  randn_kernel<<<grid_for(paths * dim), kBlock>>>(out, paths, dim, key_lo, key_hi, stream, path_offset, step);
   check_launch("rng randn kernel");
 }
 

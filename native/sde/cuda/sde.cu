@@ -29,7 +29,8 @@ __global__ void brownian_kernel(sde::NoiseSpec<float> ns, uint64_t paths, uint64
     const uint64_t p = t / chunks;
     const uint32_t k0 = static_cast<uint32_t>(t % chunks) * sde::kMaxLocal;
     const int cnt = static_cast<int>(ns.m - k0 < static_cast<uint32_t>(sde::kMaxLocal) ? ns.m - k0 : sde::kMaxLocal);
-    sde::brownian(ns, path_offset + p, n, k0, cnt, dW + p * ns.m + k0, J ? J + p * ns.m + k0 : nullptr);
+    sde::BrownianCache nc;  // one step per launch: nothing to share across steps
+    sde::brownian(ns, path_offset + p, n, k0, cnt, dW + p * ns.m + k0, J ? J + p * ns.m + k0 : nullptr, &nc);
   }
 }
 
