@@ -41,7 +41,7 @@ export function getThreads(): number {
  * @param n - threads, an integer in [1, 1024]
  */
 export function setThreads(n: number): void {
-  native().setThreads(checkInt('threads', n, 1, 1024));
+  native().setThreads({ threads: checkInt('threads', n, 1, 1024) });
 }
 
 let cudaAvailable: boolean | undefined;

@@ -60,7 +60,7 @@ function* flowGen(o: FlowOptions, where: string): Generator<Call, SampleResult, 
   const f = (out: Float32Array, t: number, x: Float32Array): Generator<Call, void, void> =>
     scoreCombo(c, out, x, t, step, proc.driftCoef(t), -0.5 * proc.g2(t));
   const norm = (a: Float32Array, b: Float32Array, ks: Float32Array[], e: Float64Array, h: number): number =>
-    runNativeSync(() => sdeNative().sdeRk45Norm(a, b, ks, e, h, atol, rtol));
+    runNativeSync(() => sdeNative().sdeRk45Norm({ y: a, ynew: b, ks, e, h, atol, rtol }));
   let t = t0;
   yield* f(k[0], t, y);
   // Initial step (Hairer, Nørsett & Wanner; SciPy select_initial_step).

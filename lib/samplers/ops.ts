@@ -35,8 +35,10 @@ export function lincomb(out: Float32Array, P: number, D: number, terms: [Float32
   terms.forEach(([, c], k) => put(k, c));
   if (noise) put(K, noise[0]);
   const n = noise?.[1];
-  runNativeSync(() => sdeNative().sdeLincomb(out, terms.map((t) => t[0]), coef, noise !== undefined, P, D,
-    n?.key[0] ?? 0, n?.key[1] ?? 0, n?.stream ?? 0, n?.step ?? 0, n?.offset ?? 0, clip));
+  runNativeSync(() => sdeNative().sdeLincomb({
+    out, inputs: terms.map((t) => t[0]), coef, noise: noise !== undefined, P, D,
+    keyLo: n?.key[0] ?? 0, keyHi: n?.key[1] ?? 0, stream: n?.stream ?? 0, step: n?.step ?? 0, sampleOffset: n?.offset ?? 0, clip,
+  }));
 }
 
 /** Standard normals of (stream, step) for rows offset .. offset+P−1: an explicit z buffer. */
@@ -47,7 +49,7 @@ export function normals(out: Float32Array, P: number, D: number, noise: NoiseRef
 /** Per row: Σx², mean and unbiased variance. */
 export function rowStats(x: Float32Array, P: number, D: number): { sumSq: Float64Array; mean: Float64Array; variance: Float64Array } {
   const s = new Float64Array(3 * P);
-  runNativeSync(() => sdeNative().sdeRowStats(x, P, D, s));
+  runNativeSync(() => sdeNative().sdeRowStats({ x, P, D, out: s }));
   const sumSq = new Float64Array(P), mean = new Float64Array(P), variance = new Float64Array(P);
   for (let p = 0; p < P; p++) {
     sumSq[p] = s[3 * p];
