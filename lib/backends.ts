@@ -11,8 +11,15 @@ export type DeviceOption = 'cpu' | 'cuda' | 'auto';
 
 /** What {@link backends} reports. */
 export interface BackendsInfo {
-  /** The CPU backend: pool size, architecture and the instruction-set extensions detected at run time. */
-  cpu: { threads: number; arch: string; features: string[] };
+  /**
+   * The CPU backend: pool size, architecture, the instruction-set extensions detected at run time,
+   * the instruction-set level the kernels run at (the CPU's, capped by ITOKIT_CPU=scalar|avx2|avx512)
+   * and the table each kernel family chose at that level.
+   */
+  cpu: {
+    threads: number; arch: string; features: string[]; isa: 'scalar' | 'avx2' | 'avx512';
+    kernels: { rng: string; ot: string; qdot: string; fgemm: string };
+  };
   /** The CUDA backend: whether this binary has it, whether a device is usable, and why not. */
   cuda: {
     compiled: boolean;

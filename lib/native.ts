@@ -137,7 +137,7 @@ export interface NativeAddon {
 
 /** @internal */
 export interface BackendsRaw {
-  cpu: { threads: number; arch: string; features: string[] };
+  cpu: { threads: number; arch: string; features: string[]; isa: 'scalar' | 'avx2' | 'avx512'; kernels: { rng: string; ot: string; qdot: string; fgemm: string } };
   cuda: {
     compiled: boolean; available: boolean; reason?: string; runtimeVersion: number; driverVersion: number;
     devices: { index: number; name: string; totalMemory: number; computeCapability: string; multiprocessors: number }[];

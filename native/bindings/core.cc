@@ -4,9 +4,14 @@
 
 #include "../core/cpu_features.h"
 #include "../core/cuda_api.h"
+#include "../core/isa.h"
 #include "../core/jobs.h"
 #include "../core/threadpool.h"
 #include "../kernels/ikmath.h"
+#include "../ot/ot_kernels.h"
+#include "../rng/rng_batch.h"
+#include "../unet/fgemm.h"
+#include "../unet/qdot.h"
 #include "areas.h"
 #include "napi_util.h"
 
@@ -25,6 +30,15 @@ Napi::Value Backends(const Napi::CallbackInfo& info) {
   Napi::Array feats = Napi::Array::New(env, names.size());
   for (std::size_t i = 0; i < names.size(); ++i) feats.Set(static_cast<uint32_t>(i), names[i]);
   cpu.Set("features", feats);
+  // The one ISA choice (native/core/isa.h) and the table each kernel family took from it.
+  static const char* const kLevel[] = {"scalar", "avx2", "avx512"};
+  cpu.Set("isa", kLevel[static_cast<int>(cpu_isa())]);
+  Napi::Object kernels = Napi::Object::New(env);
+  kernels.Set("rng", kLevel[static_cast<int>(rng_simd_path())]);
+  kernels.Set("ot", ot::ot_kernels().name);
+  kernels.Set("qdot", unet::qdot_kernels().name);
+  kernels.Set("fgemm", unet::fgemm_kernels().name);
+  cpu.Set("kernels", kernels);
   out.Set("cpu", cpu);
 
   Napi::Object gpu = Napi::Object::New(env);
