@@ -166,7 +166,8 @@ inline uint64_t u53_arg(const Napi::CallbackInfo& info, std::size_t i, const cha
 // entry point's declaration in lib/<area>/addon.ts (or lib/native.ts), and test/binding-keys.test.ts
 // checks that the keys read here (every `in.<getter>("key")` of an entry point and the helpers it
 // calls) are exactly the interface's fields. A missing or mistyped input gets a coded error naming
-// its key. A getter reads one property: the lookup costs about as much as the positional read did.
+// its key. Each getter is one property lookup, the price of the convention (docs/design/bindings.md:
+// about 0.8 µs on a call of 11-16 keys).
 class Args {
  public:
   explicit Args(const Napi::CallbackInfo& info) : env_(info.Env()) {
@@ -176,7 +177,7 @@ class Args {
   }
   Napi::Env env() const { return env_; }
   // The raw value of `key` (undefined when absent): one napi_get_named_property, the only cost the
-  // named form adds to a positional read (about 60 ns on Zen 5; tools/call-overhead.js).
+  // named form adds to a positional read (60-90 ns on Zen 5, Node 20; tools/call-overhead.js).
   Napi::Value value(const char* key) const {
     napi_value v = nullptr;
     if (napi_get_named_property(env_, object_, key, &v) != napi_ok) throw Napi::Error::New(env_);
@@ -187,6 +188,14 @@ class Args {
     napi_valuetype t = napi_undefined;
     napi_typeof(env_, value(key), &t);
     return t != napi_undefined && t != napi_null;
+  }
+  // An optional input's value, or an empty Value (IsEmpty()) when it is absent, undefined or null:
+  // one lookup where has() and a getter would take two.
+  Napi::Value optional(const char* key) const {
+    const Napi::Value v = value(key);
+    napi_valuetype t = napi_undefined;
+    napi_typeof(env_, v, &t);
+    return t == napi_undefined || t == napi_null ? Napi::Value() : v;
   }
   // A boolean input: its truthiness, false when absent (one call when it is a boolean).
   bool flag(const char* key) const {

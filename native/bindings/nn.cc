@@ -68,8 +68,9 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
   AnyArray tape = in.float_array("tape");
   AnyArray dy = in.float_array("dy");
   AnyArray dx;
-  const bool has_dx = in.has("dx");
-  if (has_dx) dx = in.float_array("dx");
+  const Napi::Value dxv = in.optional("dx");
+  const bool has_dx = !dxv.IsEmpty();
+  if (has_dx) dx = float_array_value(in.env(), dxv, "dx");
   AnyArray grad = in.float_array("grad");
   const bool f64 = p.is_f64;
   require_len(in, p, L.n_params, f64, "params");

@@ -33,8 +33,9 @@ uint64_t int_in(const Args& in, const char* key, double max) {
 
 // Optional float array of the given dtype and length (null/undefined -> nullptr).
 void* opt_array(const Args& in, const char* key, bool f64, std::size_t n) {
-  if (!in.has(key)) return nullptr;
-  AnyArray a = in.float_array(key);
+  const Napi::Value v = in.optional(key);
+  if (v.IsEmpty()) return nullptr;
+  AnyArray a = float_array_value(in.env(), v, key);
   if (a.is_f64 != f64) throw coded_error(in.env(), code_string(Code::Dtype), std::string(key) + " has the wrong dtype");
   if (a.length < n) throw_shape(in.env(), std::string(key) + " is too short");
   return a.data;
@@ -170,7 +171,8 @@ Napi::Value Update(const Napi::CallbackInfo& info) {
     throw_arg(env, "missing buffer for this update");
   if ((c.op == sde::kOpMilstein || c.op >= sde::kOpProbe) && c.noise != sde::kDiagonal && c.noise != sde::kScalar)
     throw_arg(env, "Milstein needs diagonal or scalar noise");
-  if (in.has("device")) c.device = in.u32("device") ? Device::Cuda : Device::Cpu;
+  const Napi::Value dv = in.optional("device");
+  if (!dv.IsEmpty()) c.device = u32_value(env, dv, "device") ? Device::Cuda : Device::Cpu;
   sde_generic_update(c);
   return env.Undefined();
 }
@@ -212,7 +214,8 @@ Napi::Value Lincomb(const Napi::CallbackInfo& info) {
   c.stream = in.u32("stream");
   c.step = in.u32("step");
   c.sample_offset = in.u53("sampleOffset");
-  if (in.has("clip")) c.clip = in.number("clip");
+  const Napi::Value clip = in.optional("clip");
+  if (!clip.IsEmpty()) c.clip = number_value(env, clip, "clip");
   if (!(c.clip >= 0)) throw_arg(env, "clip must be a non-negative number");
   if (c.stream > 0xFFFF) throw_arg(env, "stream must be below 65536");
   sde_lincomb(c);
