@@ -58,7 +58,7 @@ export async function run(o: BenchOptions): Promise<void> {
       const fresh = time(() => d.toHost(), { runs: 3 }).minMs;
       const into = new Float32Array(nBig);
       const reused = time(() => d.toHost(into), { runs: 3 }).minMs;
-      const pinned = native().devicePinnedCopySeconds(bytes) * 1e3;
+      const pinned = native().devicePinnedCopySeconds({ bytes }) * 1e3;
       const gbs = (ms: number) => bytes / (ms / 1e3) / 1e9;
       rows.push({ case: `device→host ${bytes / 2 ** 20} MiB, pinned cudaMemcpy (link reference)`, value: gbs(pinned), unit: 'GB/s', note: `${pinned.toFixed(2)} ms` });
       rows.push({ case: `device→host ${bytes / 2 ** 20} MiB into a fresh JS array (toHost())`, value: gbs(fresh), unit: 'GB/s', ratio: `${(pinned / fresh).toFixed(2)}x of pinned`, note: `${fresh.toFixed(2)} ms` });

@@ -11,8 +11,15 @@ export type DeviceOption = 'cpu' | 'cuda' | 'auto';
 
 /** What {@link backends} reports. */
 export interface BackendsInfo {
-  /** The CPU backend: pool size, architecture and the instruction-set extensions detected at run time. */
-  cpu: { threads: number; arch: string; features: string[] };
+  /**
+   * The CPU backend: pool size, architecture, the instruction-set extensions detected at run time,
+   * the instruction-set level the kernels run at (the CPU's, capped by ITOKIT_CPU=scalar|avx2|avx512)
+   * and the table each kernel family chose at that level.
+   */
+  cpu: {
+    threads: number; arch: string; features: string[]; isa: 'scalar' | 'avx2' | 'avx512' | 'neon';
+    kernels: { rng: string; ot: string; qdot: string; fgemm: string };
+  };
   /** The CUDA backend: whether this binary has it, whether a device is usable, and why not. */
   cuda: {
     compiled: boolean;
@@ -41,7 +48,7 @@ export function getThreads(): number {
  * @param n - threads, an integer in [1, 1024]
  */
 export function setThreads(n: number): void {
-  native().setThreads(checkInt('threads', n, 1, 1024));
+  native().setThreads({ threads: checkInt('threads', n, 1, 1024) });
 }
 
 let cudaAvailable: boolean | undefined;

@@ -58,7 +58,7 @@ export class DeviceArray<D extends Dtype = Dtype> {
     this.shape = Object.freeze(shape.slice());
     this.length = shape.reduce((a, b) => a * b, 1);
     if (!Number.isSafeInteger(this.length * elementBytes(dtype))) throw new InvalidArgumentError(`shape [${shape.join(', ')}] is too large`);
-    this.handle = runNativeSync(() => native().deviceAlloc(this.length * elementBytes(dtype)) as object);
+    this.handle = runNativeSync(() => native().deviceAlloc({ bytes: this.length * elementBytes(dtype) }));
   }
 
   /** @internal Uninitialised storage for a native call to fill. */
@@ -93,7 +93,7 @@ export class DeviceArray<D extends Dtype = Dtype> {
   upload(data: FloatArray): void {
     checkFloatArray('data', data, this.dtype);
     if (data.length !== this.length) throw new ShapeError(`data has ${data.length} elements, the device array ${this.length}`);
-    runNativeSync(() => native().deviceUpload(this.live(), data));
+    runNativeSync(() => native().deviceUpload({ handle: this.live(), src: data }));
   }
 
   /**
@@ -108,14 +108,14 @@ export class DeviceArray<D extends Dtype = Dtype> {
       out = checkFloatArray('into', into, this.dtype);
       if (out.length !== this.length) throw new ShapeError(`into has ${out.length} elements, the device array ${this.length}`);
     }
-    runNativeSync(() => native().deviceDownload(this.live(), out));
+    runNativeSync(() => native().deviceDownload({ handle: this.live(), dst: out }));
     return out as HostArrayFor<D>;
   }
 
   /** A new device array with the same contents (a device-to-device copy). */
   clone(): DeviceArray<D> {
     const c = new DeviceArray(this.dtype, this.shape);
-    runNativeSync(() => native().deviceCopy(c.live(), this.live(), this.byteLength));
+    runNativeSync(() => native().deviceCopy({ dst: c.live(), src: this.live(), bytes: this.byteLength }));
     return c;
   }
 
@@ -125,7 +125,7 @@ export class DeviceArray<D extends Dtype = Dtype> {
       this.disposeRequested = true;
       return;
     }
-    if (this.handle) native().deviceFree(this.handle);
+    if (this.handle) native().deviceFree({ handle: this.handle });
     this.handle = undefined;
   }
 

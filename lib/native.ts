@@ -7,32 +7,137 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { InvalidArgumentError, NativeLoadError } from './errors';
 
-/** Raw native surface; arguments are validated by the TypeScript callers before they get here. */
+/** Control block of a call (lib/run.ts), or null for the job's own. */
+type Control = Float64Array | null;
+
+/** Inputs of native philox4x32 (native/bindings/rng.cc). @internal */
+export interface PhiloxArgs {
+  counter: Uint32Array;
+  key: Uint32Array;
+  rounds: number;
+  out: Uint32Array;
+}
+
+/** Inputs of native rngFill: draws `first ..` of (key, stream, path, step) into `out` (native/bindings/rng.cc). @internal */
+export interface RngFillArgs {
+  /** TypedArray of the kind's element type, or a device handle. */
+  out: Float32Array | Float64Array | Uint32Array | object;
+  /** 0 uniform32, 1 uniform64, 2 normal32, 3 normal64, 4 bits. */
+  kind: number;
+  keyLo: number;
+  keyHi: number;
+  stream: number;
+  path: number;
+  step: number;
+  first: number;
+  /** 0 cpu, 1 cuda. */
+  device: number;
+  control: Control;
+  async: boolean;
+}
+
+/** Inputs of native rngRandn: a paths × dim block of step normals (native/bindings/rng.cc). @internal */
+export interface RngRandnArgs {
+  out: Float32Array | object;
+  paths: number;
+  dim: number;
+  keyLo: number;
+  keyHi: number;
+  stream: number;
+  pathOffset: number;
+  step: number;
+  device: number;
+  control: Control;
+  async: boolean;
+}
+
+/** Inputs of native setThreads (native/bindings/core.cc). @internal */
+export interface SetThreadsArgs {
+  threads: number;
+}
+
+/** Inputs of native mathf: out[i] = op(x[i]) by the project's float math (native/bindings/core.cc). @internal */
+export interface MathfArgs {
+  /** 0 log, 1 sin of turn24 (x holds integers), 2 cos of turn24, 3 exp. */
+  op: number;
+  x: Float32Array;
+  out: Float32Array;
+}
+
+/** Inputs of native testingSetEnv: sets (value) or clears (null) a variable for native code (native/bindings/core.cc). @internal */
+export interface TestingSetEnvArgs {
+  name: string;
+  value: string | null;
+}
+
+/** Inputs of native jobCancel: drops the queued call owning this control block (native/bindings/core.cc). @internal */
+export interface JobCancelArgs {
+  control: Float64Array;
+}
+
+/** Inputs of native deviceAlloc (native/bindings/device.cc). @internal */
+export interface DeviceAllocArgs {
+  bytes: number;
+}
+/** Inputs of native deviceFree. @internal */
+export interface DeviceFreeArgs {
+  handle: object;
+}
+/** Inputs of native deviceUpload. @internal */
+export interface DeviceUploadArgs {
+  handle: object;
+  src: ArrayBufferView;
+}
+/** Inputs of native deviceDownload. @internal */
+export interface DeviceDownloadArgs {
+  handle: object;
+  dst: ArrayBufferView;
+}
+/** Inputs of native deviceCopy. @internal */
+export interface DeviceCopyArgs {
+  dst: object;
+  src: object;
+  bytes: number;
+}
+/** Inputs of native deviceBroadcastRows: `row` copied into each of `rows` rows of the handle. @internal */
+export interface DeviceBroadcastRowsArgs {
+  handle: object;
+  row: Float32Array | Float64Array;
+  rows: number;
+}
+/** Inputs of native devicePinnedCopySeconds. @internal */
+export interface DevicePinnedCopySecondsArgs {
+  bytes: number;
+}
+
+/**
+ * Raw native surface of the core, rng and device areas; arguments are validated by the TypeScript
+ * callers before they get here. Every entry point takes one options object whose keys the C++
+ * side reads by name (docs/design/bindings.md); test/binding-keys.test.ts checks both sides agree.
+ */
 export interface NativeAddon {
   backends(): BackendsRaw;
   getThreads(): number;
-  setThreads(n: number): void;
-  mathf(op: number, x: Float32Array, out: Float32Array): void;
-  philox4x32(counter: Uint32Array, key: Uint32Array, rounds: number, out: Uint32Array): void;
-  rngFill(out: Float32Array | Float64Array | Uint32Array | object, kind: number, keyLo: number, keyHi: number,
-    stream: number, path: number, step: number, first: number, device: number,
-    control: Float64Array | null, async: boolean): Promise<void> | undefined;
-  rngRandn(out: Float32Array | object, paths: number, dim: number, keyLo: number, keyHi: number, stream: number,
-    pathOffset: number, step: number, device: number, control: Float64Array | null,
-    async: boolean): Promise<void> | undefined;
-  deviceAlloc(bytes: number): object;
-  deviceFree(handle: object): void;
-  deviceUpload(handle: object, src: ArrayBufferView): void;
-  deviceDownload(handle: object, dst: ArrayBufferView): void;
-  deviceCopy(dst: object, src: object, bytes: number): void;
-  deviceBroadcastRows(handle: object, row: Float32Array | Float64Array, rows: number): void;
-  devicePinnedCopySeconds(bytes: number): number;
+  setThreads(o: SetThreadsArgs): void;
+  mathf(o: MathfArgs): void;
+  philox4x32(o: PhiloxArgs): void;
+  rngFill(o: RngFillArgs): Promise<void> | undefined;
+  rngRandn(o: RngRandnArgs): Promise<void> | undefined;
+  testingSetEnv(o: TestingSetEnvArgs): void;
+  jobCancel(o: JobCancelArgs): boolean;
+  deviceAlloc(o: DeviceAllocArgs): object;
+  deviceFree(o: DeviceFreeArgs): void;
+  deviceUpload(o: DeviceUploadArgs): void;
+  deviceDownload(o: DeviceDownloadArgs): void;
+  deviceCopy(o: DeviceCopyArgs): void;
+  deviceBroadcastRows(o: DeviceBroadcastRowsArgs): void;
+  devicePinnedCopySeconds(o: DevicePinnedCopySecondsArgs): number;
   [name: string]: unknown;
 }
 
 /** @internal */
 export interface BackendsRaw {
-  cpu: { threads: number; arch: string; features: string[] };
+  cpu: { threads: number; arch: string; features: string[]; isa: 'scalar' | 'avx2' | 'avx512' | 'neon'; kernels: { rng: string; ot: string; qdot: string; fgemm: string } };
   cuda: {
     compiled: boolean; available: boolean; reason?: string; runtimeVersion: number; driverVersion: number;
     devices: { index: number; name: string; totalMemory: number; computeCapability: string; multiprocessors: number }[];

@@ -80,7 +80,7 @@ export function philox4x32(counter: Uint32Array, key: Uint32Array, rounds = 10):
   checkBacking('key', key);
   checkInt('rounds', rounds, 0, 16);
   const out = new Uint32Array(4);
-  runNativeSync(() => native().philox4x32(counter, key, rounds, out));
+  runNativeSync(() => native().philox4x32({ counter, key, rounds, out }));
   return out;
 }
 
@@ -111,14 +111,14 @@ function prepare(where: string, allowed: readonly string[], what: 'uniform' | 'n
 }
 
 function fillSync(p: Prepared): void {
-  const [kind, lo, hi, stream, path, step, offset, device] = p.args;
+  const [kind, keyLo, keyHi, stream, path, step, first, device] = p.args;
   const out = p.out instanceof DeviceArray ? p.out.live() : p.out;
-  runNativeSync(() => native().rngFill(out, kind, lo, hi, stream, path, step, offset, device, null, false));
+  runNativeSync(() => native().rngFill({ out, kind, keyLo, keyHi, stream, path, step, first, device, control: null, async: false }));
 }
 
 async function fillAsync(p: Prepared, run: RunOptions): Promise<void> {
-  const [kind, lo, hi, stream, path, step, offset, device] = p.args;
-  const start = (out: object) => runNative(run, (control) => native().rngFill(out, kind, lo, hi, stream, path, step, offset, device, control, true));
+  const [kind, keyLo, keyHi, stream, path, step, first, device] = p.args;
+  const start = (out: object) => runNative(run, (control) => native().rngFill({ out, kind, keyLo, keyHi, stream, path, step, first, device, control, async: true }));
   if (p.out instanceof DeviceArray) await p.out.using(start);
   else await start(p.out);
 }
@@ -224,6 +224,8 @@ export function randn(o: RandnOptions): Float32Array | DeviceArray<'float32'> {
   const device = output === 'device' ? deviceForOutput(o.device) : resolveDevice(o.device, paths * dim);
   const out = output === 'device' ? DeviceArray.allocate('float32', [paths, dim]) : new Float32Array(paths * dim);
   const target = out instanceof DeviceArray ? out.live() : out;
-  runNativeSync(() => native().rngRandn(target, paths, dim, lo, hi, stream, pathOffset, step, deviceCode(device), null, false));
+  runNativeSync(() =>
+    native().rngRandn({ out: target, paths, dim, keyLo: lo, keyHi: hi, stream, pathOffset, step, device: deviceCode(device), control: null, async: false }),
+  );
   return out;
 }

@@ -87,7 +87,7 @@ export async function runNative<T>(opts: RunOptions, start: (control: Float64Arr
     control[ABORT] = 1;
     // A call still queued for a job thread is dropped now and rejects at once; a running one
     // sees the flag at its next check.
-    (native() as unknown as { jobCancel(c: Float64Array): boolean }).jobCancel(control);
+    native().jobCancel({ control });
   };
   signal?.addEventListener('abort', onAbort, { once: true });
   let timer: ReturnType<typeof setInterval> | undefined;

@@ -191,8 +191,8 @@ test('type II: the h = 1e-5 differences of b agree with the analytic series wher
     const A = fbmAddon();
     const g = fbm.gammaByGammaMax(5, 20);
     for (const hurst of [0.1, 0.5, 0.9]) {
-      const d1 = A.fbmCoefficients(2, hurst, 6, true, g, 1).dOmegaDHurst!;
-      const d2 = A.fbmCoefficients(2, hurst, 6, true, g, 2).dOmegaDHurst!;
+      const d1 = A.fbmCoefficients({ type: 2, hurst, T: 6, unit: true, gammas: g, derivative: 1 }).dOmegaDHurst!;
+      const d2 = A.fbmCoefficients({ type: 2, hurst, T: 6, unit: true, gammas: g, derivative: 2 }).dOmegaDHurst!;
       const scale = Math.max(...Array.from(d2, Math.abs));
       d1.forEach((x, k) => expect(Math.abs(x - d2[k])).toBeLessThan(1e-6 * scale));
     }

@@ -63,7 +63,7 @@ export function ulpDiff32(a: number, b: number): number {
  * Jest's process.env is a copy whose writes never reach native code, hence the native setter.
  */
 export function withNativeEnv<T>(name: string, value: string | undefined, fn: () => T): T {
-  const set = (native() as unknown as { testingSetEnv(n: string, v: string | null): void }).testingSetEnv;
+  const set = (key: string, v: string | null) => native().testingSetEnv({ name: key, value: v });
   const before = process.env[name];
   set(name, value ?? null);
   try {

@@ -13,7 +13,7 @@ function ulpError(y: number, exact: number): number {
 
 function evaluate(op: number, x: Float32Array): Float32Array {
   const out = new Float32Array(x.length);
-  native().mathf(op, x, out);
+  native().mathf({ op, x, out });
   return out;
 }
 

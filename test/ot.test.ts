@@ -491,19 +491,19 @@ describe('top-k threshold by radix select (used for n·m > 2^24)', () => {
     const { addon } = require('../lib/ot/addon') as typeof import('../lib/ot/addon');
     const x = ot.referenceProblem('R1', { n: 60, seed: 5 }).C.map((u, q) => (q % 7 === 0 ? 0 : q % 11 === 0 ? 0.25 : q % 13 === 0 ? 5e-320 : Math.exp(-40 * u)));
     const sorted = Array.from(x).sort((p, q) => q - p);
-    for (const k of [1, 2, 17, 100, 1234, 2000, 3000, 3600]) expect(addon().otKthLargest(x, k)).toBe(sorted[k - 1]);
+    for (const k of [1, 2, 17, 100, 1234, 2000, 3000, 3600]) expect(addon().otKthLargest({ P: x, k })).toBe(sorted[k - 1]);
   });
   test('the sampled bracket (SNS top-k) gives the same exact value, also where the bracket misses', () => {
     const { addon } = require('../lib/ot/addon') as typeof import('../lib/ot/addon');
     const big = ot.referenceProblem('R1', { n: 400, seed: 9 }).C.map((u, q) => (q % 7 === 0 ? 0 : q % 11 === 0 ? 0.25 : Math.exp(-40 * u)));
     const sorted = Array.from(big).sort((p, q) => q - p);
     for (const k of [1, 2, 100, 1600, 40000, 80000, 123457, 159999, 160000]) {
-      expect(addon().otKthLargest(big, k, true)).toBe(sorted[k - 1]);
+      expect(addon().otKthLargest({ P: big, k, sampled: true })).toBe(sorted[k - 1]);
     }
     // Adversarial order: the fixed-stride sample sees only the small entries.
     const adv = new Float64Array(160000).map((_, q) => (q % 9 === 0 ? 1e-3 * (q / 160000) : 1 + q / 160000));
     const s2 = Array.from(adv).sort((p, q) => q - p);
-    for (const k of [10, 50000, 142000, 150000]) expect(addon().otKthLargest(adv, k, true)).toBe(s2[k - 1]);
+    for (const k of [10, 50000, 142000, 150000]) expect(addon().otKthLargest({ P: adv, k, sampled: true })).toBe(s2[k - 1]);
   });
 });
 
@@ -552,23 +552,23 @@ describe('cost builders and W2', () => {
 });
 
 describe('vector kernels: every instruction-set path agrees with the portable one', () => {
-  const native = require('../lib/native').native() as { otKernelPaths(): string[]; otSetKernelPath(n: string): string; otExpCheck(z: Float64Array): Float64Array };
+  const native = (require('../lib/ot/addon') as typeof import('../lib/ot/addon')).addon();
   const paths = native.otKernelPaths();
   test('the portable path is always there, and the best path is the default', () => {
     expect(paths[paths.length - 1]).toBe('scalar');
-    const prev = native.otSetKernelPath(paths[0]);
+    const prev = native.otSetKernelPath({ name: paths[0] });
     expect(prev).toBe(paths[0]);
   });
   test.each(paths)('%s exp: ≤ 4 ulp from Math.exp on [−708, 709]; +inf above, NaN kept, tiny below', (name) => {
-    const prev = native.otSetKernelPath(name);
+    const prev = native.otSetKernelPath({ name });
     try {
       const z = new Float64Array(20011);
       for (let k = 0; k < z.length; k++) z[k] = -708 + (1417 * k) / (z.length - 1);
-      const e = native.otExpCheck(z);
+      const e = native.otExpCheck({ z });
       let worst = 0;
       for (let k = 0; k < z.length; k++) worst = Math.max(worst, Math.abs(e[k] - Math.exp(z[k])) / Math.exp(z[k]));
       expect(worst).toBeLessThanOrEqual(4 * 2 ** -52);
-      const s = native.otExpCheck(Float64Array.from([710, Infinity, NaN, -Infinity, -750, 0, 1, -1, 2, 3, 4, 5, 6, 7, 8, 9, 10]));
+      const s = native.otExpCheck({ z: Float64Array.from([710, Infinity, NaN, -Infinity, -750, 0, 1, -1, 2, 3, 4, 5, 6, 7, 8, 9, 10]) });
       expect(s[0]).toBe(Infinity);
       expect(s[1]).toBe(Infinity);
       expect(Number.isNaN(s[2])).toBe(true);
@@ -577,15 +577,15 @@ describe('vector kernels: every instruction-set path agrees with the portable on
       expect(s[4]).toBeLessThan(5e-308);
       expect(s[5]).toBe(1);
     } finally {
-      native.otSetKernelPath(prev);
+      native.otSetKernelPath({ name: prev });
     }
   });
   test.each(paths)('%s solves agree with the portable path (plan 1e-12 L1, cost 1e-12 relative)', (name) => {
-    const prev = native.otSetKernelPath('scalar');
+    const prev = native.otSetKernelPath({ name: 'scalar' });
     try {
       const methods = ['sinkhorn', 'kernel-scaling', 'sns'] as const;
       const ref = methods.map((m) => solve(R3, 1e-2, m));
-      native.otSetKernelPath(name);
+      native.otSetKernelPath({ name });
       methods.forEach((m, k) => {
         const r = solve(R3, 1e-2, m);
         expect(r.converged).toBe(true);
@@ -593,7 +593,7 @@ describe('vector kernels: every instruction-set path agrees with the portable on
         expect(Math.abs(r.cost - ref[k].cost) / ref[k].cost).toBeLessThanOrEqual(1e-12);
       });
     } finally {
-      native.otSetKernelPath(prev);
+      native.otSetKernelPath({ name: prev });
     }
   });
 });

@@ -264,11 +264,11 @@ describe('bad input', () => {
       }
       return undefined;
     };
-    const e1 = call(() => native().rngFill(new Float64Array(4), 2, 0, 0, 0, 0, 0, 0, 0, null, false)) as { code: string };
+    const e1 = call(() => native().rngFill({ out: new Float64Array(4), kind: 2, keyLo: 0, keyHi: 0, stream: 0, path: 0, step: 0, first: 0, device: 0, control: null, async: false })) as { code: string };
     expect(e1.code).toBe('ERR_ITOKIT_DTYPE');
-    const e2 = call(() => native().rngRandn(new Float32Array(5), 2, 3, 0, 0, 0, 0, 0, 0, null, false)) as { code: string };
+    const e2 = call(() => native().rngRandn({ out: new Float32Array(5), paths: 2, dim: 3, keyLo: 0, keyHi: 0, stream: 0, pathOffset: 0, step: 0, device: 0, control: null, async: false })) as { code: string };
     expect(e2.code).toBe('ERR_ITOKIT_SHAPE');
-    const e3 = call(() => native().rngFill(new Float32Array(4), 0, 0, 0, 0, 2 ** 49, 0, 0, 0, null, false)) as { code: string };
+    const e3 = call(() => native().rngFill({ out: new Float32Array(4), kind: 0, keyLo: 0, keyHi: 0, stream: 0, path: 2 ** 49, step: 0, first: 0, device: 0, control: null, async: false })) as { code: string };
     expect(e3.code).toBe('ERR_ITOKIT_INVALID_ARG');
   });
 });

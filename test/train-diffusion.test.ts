@@ -22,17 +22,17 @@ describe('training-step gradient (float64) vs central finite differences', () =>
     const freqs = new Float64Array([0.5, 2, 8]);
     const d = Float64Array.from(toy('gmm8', 50, 3));
     const B = 12;
-    const cfg = new Float64Array([mode, B, 2, mode === 1 ? 0.01 : 0.1, mode === 1 ? 50 : 20, 1e-3, 0.01, 7, 0, 5, 50]);
+    const cfg = { mode, B, D: 2, a: mode === 1 ? 0.01 : 0.1, b: mode === 1 ? 50 : 20, tEps: 1e-3, sigmaFm: 0.01, keyLo: 7, keyHi: 0, step: 5, M: 50 };
     const x0 = Float64Array.from({ length: 2 * B }, (_, i) => Math.sin(3.1 * i));
     const pair = Int32Array.from({ length: B }, (_, i) => (7 * i) % 50);
     const grad = new Float64Array(net.numParams);
     const res = new Float64Array(1);
     const loss = (): number => {
       const g = new Float64Array(net.numParams);
-      trainAddon().trainDiffusionStep(net.layout, net.params, cfg, freqs, d, mode === 2 ? x0 : null, mode === 2 ? pair : null, g, res, null, false);
+      trainAddon().trainDiffusionStep({ ...cfg, layout: net.layout, params: net.params, freqs, data: d, x0: mode === 2 ? x0 : null, pair: mode === 2 ? pair : null, grad: g, result: res, control: null, async: false });
       return res[0];
     };
-    trainAddon().trainDiffusionStep(net.layout, net.params, cfg, freqs, d, mode === 2 ? x0 : null, mode === 2 ? pair : null, grad, res, null, false);
+    trainAddon().trainDiffusionStep({ ...cfg, layout: net.layout, params: net.params, freqs, data: d, x0: mode === 2 ? x0 : null, pair: mode === 2 ? pair : null, grad, result: res, control: null, async: false });
     const h = 1e-6;
     let worst = 0;
     for (const k of [0, 5, 40, 100, 200, net.numParams - 3, net.numParams - 1]) {

@@ -56,7 +56,7 @@ export function covariance(o: CovarianceOptions): Float64Array {
       w = markovCoefficients({ hurst, type, gammas: g, T, normalization: norm }).omegas;
     }
   }
-  runNativeSync(() => fbmAddon().fbmCovariance(process === 'markov', typeCode(type), hurst, norm === 'unit', times, g, w, out));
+  runNativeSync(() => fbmAddon().fbmCovariance({ markov: process === 'markov', type: typeCode(type), hurst, unit: norm === 'unit', times, gammas: g, omegas: w, out }));
   return out;
 }
 
@@ -64,14 +64,14 @@ export function covariance(o: CovarianceOptions): Float64Array {
 export function fgnAutocovariance(hurst: number, k: number): number {
   const h = checkHurst(hurst);
   if (typeof k !== 'number' || !Number.isFinite(k)) throw new InvalidArgumentError('k must be a finite number');
-  return runNativeSync(() => fbmAddon().fbmAutocov(h, k));
+  return runNativeSync(() => fbmAddon().fbmAutocov({ hurst: h, k }));
 }
 
 /** Eigenvalues of the Davies–Harte circulant embedding for n steps (length 2n′, n′ = next power of two ≥ n). */
 export function circulantEigenvalues(hurst: number, n: number): Float64Array {
   const h = checkHurst(hurst);
   checkInt('n', n, 1, 2 ** 24);
-  return runNativeSync(() => fbmAddon().fbmCirculantEigenvalues(h, n));
+  return runNativeSync(() => fbmAddon().fbmCirculantEigenvalues({ hurst: h, n }));
 }
 
 /** Options of {@link estimateHurst}. */
@@ -127,7 +127,7 @@ function summarise(h: Float64Array): HurstEstimate {
  */
 export function estimateHurstSync(paths: FloatArray, o: HurstOptions = {}): HurstEstimate {
   const p = prepareHurst('fbm.estimateHurstSync', HURST_KEYS, paths, o);
-  runNativeSync(() => fbmAddon().fbmHurst(p.data, p.rows, p.len, o.increments === true, p.lags, p.out, null, false));
+  runNativeSync(() => fbmAddon().fbmHurst({ data: p.data, paths: p.rows, len: p.len, increments: o.increments === true, lags: p.lags, out: p.out, control: null, async: false }));
   return summarise(p.out);
 }
 
@@ -135,6 +135,6 @@ export function estimateHurstSync(paths: FloatArray, o: HurstOptions = {}): Hurs
 export async function estimateHurst(paths: FloatArray, o: HurstOptions & RunOptions = {}): Promise<HurstEstimate> {
   const p = prepareHurst('fbm.estimateHurst', [...HURST_KEYS, ...RUN_KEYS], paths, o);
   const data = ownedInput(p.data);
-  await runNative(o, (control) => fbmAddon().fbmHurst(data, p.rows, p.len, o.increments === true, p.lags, p.out, control, true));
+  await runNative(o, (control) => fbmAddon().fbmHurst({ data, paths: p.rows, len: p.len, increments: o.increments === true, lags: p.lags, out: p.out, control, async: true }));
   return summarise(p.out);
 }

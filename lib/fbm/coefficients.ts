@@ -20,7 +20,7 @@ export function gammaByGammaMax(K = 5, gammaMax = 20, offset = 0): Float64Array 
   checkInt('K', K, 1, 32);
   checkNumber('gammaMax', gammaMax, { min: 1, minExclusive: true });
   checkNumber('offset', offset);
-  return runNativeSync(() => fbmAddon().fbmGammas(0, K, gammaMax, offset));
+  return runNativeSync(() => fbmAddon().fbmGammas({ kind: 0, K, param: gammaMax, offset }));
 }
 
 /** Geometric speeds γ_k = r^{k−n}, n = (K+1)/2 + offset, r > 1. */
@@ -28,7 +28,7 @@ export function gammaByRatio(K: number, r: number, offset = 0): Float64Array {
   checkInt('K', K, 1, 32);
   checkNumber('r', r, { min: 1, minExclusive: true });
   checkNumber('offset', offset);
-  return runNativeSync(() => fbmAddon().fbmGammas(1, K, r, offset));
+  return runNativeSync(() => fbmAddon().fbmGammas({ kind: 1, K, param: r, offset }));
 }
 
 /** Options of {@link markovCoefficients}. */
@@ -102,7 +102,7 @@ export function markovCoefficients(o: CoefficientOptions): MarkovCoefficients {
   // dω/dH = A⁻¹ db/dH. Type II: analytic ∂P/∂a series (the h = 1e-5 differences of docs/design/fbm.md
   // amplified by cond(A) ≈ 1e7 to 4e-6..8e-6 relative at T = 1, H ≥ 0.8); type I: differences.
   const deriv = o.derivative === true ? (type === 'II' ? 2 : 1) : 0;
-  const r = runNativeSync(() => fbmAddon().fbmCoefficients(typeCode(type), hurst, T, norm === 'unit', gammas, deriv));
+  const r = runNativeSync(() => fbmAddon().fbmCoefficients({ type: typeCode(type), hurst, T, unit: norm === 'unit', gammas, derivative: deriv }));
   return { gammas, ...r };
 }
 
@@ -117,7 +117,7 @@ export function markovMatrices(o: CoefficientOptions): { A: Float64Array; b: Flo
   const T = checkHorizon('T', o.T, 1);
   const norm = checkNormalization(o.normalization);
   const gammas = resolveGammas(o);
-  return { gammas, ...runNativeSync(() => fbmAddon().fbmMatrices(typeCode(type), hurst, T, norm === 'unit', gammas)) };
+  return { gammas, ...runNativeSync(() => fbmAddon().fbmMatrices({ type: typeCode(type), hurst, T, unit: norm === 'unit', gammas })) };
 }
 
 /**
@@ -126,5 +126,5 @@ export function markovMatrices(o: CoefficientOptions): { A: Float64Array; b: Flo
  */
 export function gammaVariance(hurst: number, type: FbmType = 'I'): number {
   const h = checkHurst(hurst);
-  return runNativeSync(() => fbmAddon().fbmVariance(typeCode(checkType(type)), h));
+  return runNativeSync(() => fbmAddon().fbmVariance({ type: typeCode(checkType(type)), hurst: h }));
 }

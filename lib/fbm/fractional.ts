@@ -85,17 +85,17 @@ export function fractionalSDE(base: Model, o: FractionalOptions): FractionalMode
     calculus: toIto ? 'ito' : interp,
     drift(t, z, out, n) {
       const b = scratch(z, n);
-      runNativeSync(() => A.fbmAugment(0, z, n, D, gammas, omegas, b.x, null, null, null));
+      runNativeSync(() => A.fbmAugment({ op: 0, z, P: n, D, gammas, omegas, x: b.x }));
       user.drift(t, b.x, b.f, n);
       user.diffusion(t, b.x, b.s, n);
       if (b.ds) user.diffusionDx!(t, b.x, b.ds, n);
-      runNativeSync(() => A.fbmAugment(1, z, n, D, gammas, omegas, b.f, b.s, b.ds, out));
+      runNativeSync(() => A.fbmAugment({ op: 1, z, P: n, D, gammas, omegas, f: b.f, sigma: b.s, itoCorrection: b.ds, out }));
     },
     diffusion(t, z, out, n) {
       const b = scratch(z, n);
-      runNativeSync(() => A.fbmAugment(0, z, n, D, gammas, omegas, b.x, null, null, null));
+      runNativeSync(() => A.fbmAugment({ op: 0, z, P: n, D, gammas, omegas, x: b.x }));
       user.diffusion(t, b.x, b.s, n);
-      runNativeSync(() => A.fbmAugment(2, null, n, D, gammas, omegas, b.s, null, null, out));
+      runNativeSync(() => A.fbmAugment({ op: 2, z: null, P: n, D, gammas, omegas, sigma: b.s, out }));
     },
   });
   return { ...model, kind: `fractional(${base.kind})`, fbm: { D, K, type, gammas, omegas } };
@@ -129,7 +129,7 @@ export function fractionalInitialState(m: FractionalModel, o: InitialStateOption
   if (x0.length !== D && x0.length !== P * D) throw new InvalidArgumentError(`x0 must hold ${D} or paths*${D} values`);
   checkSize('the augmented state (paths·D·(K+1))', P * D * (K + 1));
   const y = newArray(Float64Array, P * D * K, 'the factors (paths·D·K)');
-  runNativeSync(() => fbmAddon().fbmInitialFactors(y, P, D, gammas, typeCode(type), lo, hi, pathOffset));
+  runNativeSync(() => fbmAddon().fbmInitialFactors({ y, paths: P, D, gammas, type: typeCode(type), keyLo: lo, keyHi: hi, pathOffset }));
   // One-time interleave of X and Y into the augmented layout (setup, not a hot path).
   const z = newArray(Float64Array, P * D * (K + 1), 'the augmented state (paths·D·(K+1))');
   for (let p = 0; p < P; p++) {

@@ -139,8 +139,10 @@ function plan(o: SampleOptions, where: string, allowed: readonly string[]): Plan
     const arg = (a: FloatArray | DeviceArray | null) => (a instanceof DeviceArray ? a.live() : a);
     return {
       method, out, bro, res,
-      call: (control, async) => fbmAddon().fbmMarkovSample(arg(out)!, arg(bro), paths, dims, n, T, typeCode(type), scheme === 'exact',
-        gammas, omegas, lo, hi, pathOffset, device, control, async, dtype === 'float64'),
+      call: (control, async) => fbmAddon().fbmMarkovSample({
+        out: arg(out)!, brownian: arg(bro), paths, dims, n, T, type: typeCode(type), exact: scheme === 'exact',
+        gammas, omegas, keyLo: lo, keyHi: hi, pathOffset, device, control, async, f64: dtype === 'float64',
+      }),
     };
   }
   const out = allocate(dtype, total);
@@ -153,12 +155,13 @@ function plan(o: SampleOptions, where: string, allowed: readonly string[]): Plan
   if (method === 'davies-harte' && n > 2 ** 24) throw new InvalidArgumentError(`davies-harte is limited to n <= 2^24 steps, got ${n}`);
   if (o.device === 'cuda') throw new InvalidArgumentError(`method '${method}' runs on the CPU only; device 'cuda' serves the markov method`);
   resolveDevice(o.device);
-  const scale = norm === 'unit' ? 1 : Math.sqrt(fbmAddon().fbmVariance(typeCode(type), hurst));
+  const scale = norm === 'unit' ? 1 : Math.sqrt(fbmAddon().fbmVariance({ type: typeCode(type), hurst }));
   const res: FbmPaths = { paths: out, shape, times };
   return {
     method, out, bro: null, res,
-    call: (control, async) => fbmAddon().fbmExactSample(out, EXACT_CODE[method], typeCode(type), hurst, n, T, scale, paths,
-      lo, hi, pathOffset, control, async),
+    call: (control, async) => fbmAddon().fbmExactSample({
+      out, method: EXACT_CODE[method], type: typeCode(type), hurst, n, T, scale, paths, keyLo: lo, keyHi: hi, pathOffset, control, async,
+    }),
   };
 }
 

@@ -223,8 +223,11 @@ function plan(model: FbmSdeModel, o: FbmSdeOptions, where: string, allowed: read
   if (factors) res.factors = factors;
   return {
     res,
-    call: (control, async) => fbmAddon().fbmSdeSimulate(data, factors, MODEL_CODE[m.kind], m.params, m.fbmDims, sd, P, N, T,
-      scheme === 'exact', typeCode(type), gammas, omegas, lo, hi, pathOffset, x0, x0.length !== sd, every, control, async),
+    call: (control, async) => fbmAddon().fbmSdeSimulate({
+      out: data, finalY: factors, model: MODEL_CODE[m.kind], params: m.params, D: m.fbmDims, stateDim: sd, paths: P, n: N, T,
+      exact: scheme === 'exact', type: typeCode(type), gammas, omegas, keyLo: lo, keyHi: hi, pathOffset, x0, x0PerPath: x0.length !== sd,
+      saveEvery: every, control, async,
+    }),
   };
 }
 
@@ -307,7 +310,7 @@ export function createControlledStepper(model: FbmSdeModel, o: ControlledStepper
   const x = newArray(Float64Array, P * sd, 'the state (paths·stateDim)');
   for (let p = 0; p < P; p++) x.set(x0.length === sd ? x0 : x0.subarray(p * sd, (p + 1) * sd), p * sd);
   const y = newArray(Float64Array, P * D * K, 'the factors (paths·D·K)');
-  runNativeSync(() => fbmAddon().fbmInitialFactors(y, P, D, gammas, typeCode(type), lo, hi, pathOffset));
+  runNativeSync(() => fbmAddon().fbmInitialFactors({ y, paths: P, D, gammas, type: typeCode(type), keyLo: lo, keyHi: hi, pathOffset }));
   const kl = new Float64Array(P);
   const code = MODEL_CODE[m.kind];
   let step = 0;
@@ -322,7 +325,9 @@ export function createControlledStepper(model: FbmSdeModel, o: ControlledStepper
         throw new ShapeError(`u must be a Float64Array of paths*D = ${P * D} values`);
       }
       if (u !== undefined) checkBacking('u', u);
-      runNativeSync(() => fbmAddon().fbmControlledStep(x, y, u ?? null, u ? kl : null, code, m.params, D, dt, gammas, omegas, lo, hi, pathOffset, step));
+      runNativeSync(() => fbmAddon().fbmControlledStep({
+          x, y, u: u ?? null, kl: u ? kl : null, model: code, params: m.params, D, dt, gammas, omegas, keyLo: lo, keyHi: hi, pathOffset, step,
+        }));
       step++;
     },
   } as ControlledStepper;

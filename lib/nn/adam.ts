@@ -76,7 +76,10 @@ export class Adam {
     }
     this.t += 1;
     return runNativeSync(() =>
-      nnAddon().nnAdam(this.params, grad, this.m, this.v, this.t, this.lr, this.beta1, this.beta2, this.eps, this.weightDecay, this.decoupled, this.maxGradNorm),
+      nnAddon().nnAdam({
+        params: this.params, grad, m: this.m, v: this.v, t: this.t, lr: this.lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps,
+        weightDecay: this.weightDecay, decoupled: this.decoupled, maxNorm: this.maxGradNorm,
+      }),
     );
   }
 }
@@ -84,5 +87,5 @@ export class Adam {
 /** Global L2 norm of a gradient buffer (accumulated in float64). */
 export function gradNorm(grad: FloatArray): number {
   checkFloatArray('grad', grad);
-  return runNativeSync(() => nnAddon().nnGradNorm(grad));
+  return runNativeSync(() => nnAddon().nnGradNorm({ grad }));
 }

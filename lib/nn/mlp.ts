@@ -200,7 +200,7 @@ export class MLP<D extends Dtype = Dtype> {
     const device = resolveDevice(o.device, rows * this.numParams);
     const tape = allocate(this.dtype, rows * this.tapePerRow) as ArrayOf<D>;
     const y = allocate(this.dtype, rows * this.outputSize) as ArrayOf<D>;
-    runNativeSync(() => nnAddon().nnForward(this.layout, this.params, x, rows, tape, y, deviceCode(device), null, false));
+    runNativeSync(() => nnAddon().nnForward({ layout: this.layout, params: this.params, x, rows, tape, y, device: deviceCode(device), control: null, async: false }));
     return { y, tape: { x, rows, data: tape, device } };
   }
 
@@ -211,7 +211,7 @@ export class MLP<D extends Dtype = Dtype> {
     const tape = allocate(this.dtype, rows * this.tapePerRow) as ArrayOf<D>;
     const y = allocate(this.dtype, rows * this.outputSize) as ArrayOf<D>;
     const xin = ownedInput(x);  // also what the tape keeps, so a later backward sees the same x
-    await runNative(run, (c) => nnAddon().nnForward(this.layout, this.params, xin, rows, tape, y, deviceCode(device), c, true));
+    await runNative(run, (c) => nnAddon().nnForward({ layout: this.layout, params: this.params, x: xin, rows, tape, y, device: deviceCode(device), control: c, async: true }));
     return { y, tape: { x: xin, rows, data: tape, device } };
   }
 
@@ -231,7 +231,9 @@ export class MLP<D extends Dtype = Dtype> {
   backward(tape: Tape<ArrayOf<D>>, dy: ArrayOf<D>, o: BackwardOptions = {}): ArrayOf<D> | undefined {
     this.checkBackward('nn.MLP.backward', tape, dy, o, BACKWARD_KEYS);
     const dx = o.inputGrad === false ? null : (allocate(this.dtype, tape.rows * this.inputSize) as ArrayOf<D>);
-    runNativeSync(() => nnAddon().nnBackward(this.layout, this.params, tape.x, tape.rows, tape.data, dy, dx, this.grad, deviceCode(tape.device), null, false));
+    runNativeSync(() => nnAddon().nnBackward({
+      layout: this.layout, params: this.params, x: tape.x, rows: tape.rows, tape: tape.data, dy, dx, grad: this.grad, device: deviceCode(tape.device), control: null, async: false,
+    }));
     return dx ?? undefined;
   }
 
@@ -240,7 +242,9 @@ export class MLP<D extends Dtype = Dtype> {
     this.checkBackward('nn.MLP.backwardAsync', tape, dy, o, [...BACKWARD_KEYS, ...RUN_KEYS]);
     const dx = o.inputGrad === false ? null : (allocate(this.dtype, tape.rows * this.inputSize) as ArrayOf<D>);
     const dyin = ownedInput(dy);
-    await runNative(o, (c) => nnAddon().nnBackward(this.layout, this.params, tape.x, tape.rows, tape.data, dyin, dx, this.grad, deviceCode(tape.device), c, true));
+    await runNative(o, (c) => nnAddon().nnBackward({
+      layout: this.layout, params: this.params, x: tape.x, rows: tape.rows, tape: tape.data, dy: dyin, dx, grad: this.grad, device: deviceCode(tape.device), control: c, async: true,
+    }));
     return dx ?? undefined;
   }
 

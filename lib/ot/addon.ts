@@ -1,6 +1,6 @@
 /**
- * Typed view of the ot part of the native addon and the options block it reads
- * (native/bindings/ot.cc, enum Slot).
+ * Typed view of the ot part of the native addon and the options objects it reads by name
+ * (native/bindings/ot.cc).
  * @internal
  * @packageDocumentation
  */
@@ -42,22 +42,149 @@ export interface RawReference {
 
 type Maybe<T> = T | null;
 
-/** The ot functions of the addon. */
+/**
+ * Solver options every solve reads by name (native/bindings/ot.cc options_arg). Sentinels: a
+ * negative lambda0/lambdaMax/cgMaxIter/cgRtol/relax asks for the solver's own choice.
+ */
+export interface OtSolverOptions {
+  reg: number;
+  /** native Method code: index in lib/ot/solve.ts METHODS (0 sinkhorn, 1 sns, 2 kernel-scaling, 3 auto). */
+  method: number;
+  tol: number;
+  maxIter: number;
+  checkEvery: number;
+  epsScaling: boolean;
+  returnPlan: boolean;
+  roundPlan: boolean;
+  stallWindow: number;
+  warmupIters: number;
+  lambda0: number;
+  lambdaMax: number;
+  badRatio: number;
+  maxNewton: number;
+  cgMaxIter: number;
+  cgRtol: number;
+  shiftMax: number;
+  armijoC1: number;
+  maxBacktracks: number;
+  fallbackIters: number;
+  fallbackRatio: number;
+  /** over-relaxation: 1 on, 0 off, -1 the solver's choice. */
+  relax: number;
+}
+
+/** The inputs a single-problem solve ends with: warm start, plan output, device and job control. */
+export interface OtSolveTail {
+  initF: Maybe<Float64Array>;
+  initG: Maybe<Float64Array>;
+  /** n×m output of the problem's dtype, or null for no plan. */
+  plan: Maybe<FloatArray>;
+  /** 0 cpu, 1 cuda. */
+  device: number;
+  control: Maybe<Float64Array>;
+  async: boolean;
+}
+
+/** Inputs of native otSolve: a (n), b (m), cost C (n×m). */
+export interface OtSolveArgs extends OtSolverOptions, OtSolveTail {
+  C: FloatArray;
+  n: number;
+  m: number;
+  a: Float64Array;
+  b: Float64Array;
+}
+
+/** Inputs of native otSolvePoints: squared Euclidean cost between the rows of X (n×d) and Y (m×d). */
+export interface OtSolvePointsArgs extends OtSolverOptions, OtSolveTail {
+  X: FloatArray;
+  Y: FloatArray;
+  n: number;
+  m: number;
+  d: number;
+  a: Float64Array;
+  b: Float64Array;
+}
+
+/** Inputs of native otSolveBatch: B problems, C [B or 1 (shared), n, m], a [B, n], b [B, m], regs [B]. */
+export interface OtSolveBatchArgs extends OtSolverOptions {
+  C: FloatArray;
+  shared: boolean;
+  B: number;
+  n: number;
+  m: number;
+  a: Float64Array;
+  b: Float64Array;
+  regs: Float64Array;
+  plan: Maybe<FloatArray>;
+  device: number;
+  control: Maybe<Float64Array>;
+  async: boolean;
+}
+
+/** Inputs of native otPairwiseCost: C (n×m) = ‖x_i − y_j‖ (squared when `squared`). */
+export interface OtPairwiseCostArgs {
+  X: FloatArray;
+  Y: FloatArray;
+  n: number;
+  m: number;
+  d: number;
+  squared: boolean;
+  C: FloatArray;
+  async: boolean;
+}
+
+/** Inputs of native otGridCost: C ((hw)²) = |Δ|^p between the cells of an h×w grid. */
+export interface OtGridCostArgs {
+  h: number;
+  w: number;
+  p: number;
+  C: Float64Array;
+}
+
+/** Inputs of native otReference (kind 1, 2 or 3, docs/design/ot.md). */
+export interface OtReferenceArgs {
+  kind: number;
+  n: number;
+  m: number;
+  p: number;
+  keyLo: number;
+  keyHi: number;
+  problem: number;
+}
+
+/** Inputs of native otKthLargest (tests). */
+export interface OtKthLargestArgs {
+  P: Float64Array;
+  k: number;
+  sampled?: boolean;
+}
+
+/** Inputs of native otSetKernelPath (tests). */
+export interface OtSetKernelPathArgs {
+  name: string;
+}
+
+/** Inputs of native otExpCheck (tests). */
+export interface OtExpCheckArgs {
+  z: Float64Array;
+}
+
+/** The ot functions of the addon; each takes one options object read by name (docs/design/bindings.md). */
 export interface OtAddon {
-  otSolve(C: FloatArray, n: number, m: number, a: Float64Array, b: Float64Array, options: Float64Array, initF: Maybe<Float64Array>, initG: Maybe<Float64Array>, plan: Maybe<FloatArray>, device: number, control: Maybe<Float64Array>, async: boolean): RawResult | Promise<RawResult>;
-  otSolvePoints(X: FloatArray, Y: FloatArray, n: number, m: number, d: number, a: Float64Array, b: Float64Array, options: Float64Array, initF: Maybe<Float64Array>, initG: Maybe<Float64Array>, plan: Maybe<FloatArray>, device: number, control: Maybe<Float64Array>, async: boolean): RawResult | Promise<RawResult>;
+  otSolve(o: OtSolveArgs): RawResult | Promise<RawResult>;
+  otSolvePoints(o: OtSolvePointsArgs): RawResult | Promise<RawResult>;
   /** OT row-kernel tables this CPU runs, best first (tests). */
   otKernelPaths(): string[];
   /** Switches the OT row-kernel table; returns the previous name (tests). */
-  otSetKernelPath(name: string): string;
+  otSetKernelPath(o: OtSetKernelPathArgs): string;
   /** e^z by the current table's exp (tests). */
-  otExpCheck(z: Float64Array): Float64Array;
-  otSolveBatch(C: FloatArray, shared: boolean, B: number, n: number, m: number, a: Float64Array, b: Float64Array, reg: Float64Array, options: Float64Array, plan: Maybe<FloatArray>, device: number, control: Maybe<Float64Array>, async: boolean): RawResult[] | Promise<RawResult[]>;
-  otPairwiseCost(X: FloatArray, Y: FloatArray, n: number, m: number, d: number, squared: boolean, C: FloatArray, async: boolean): undefined | Promise<undefined>;
-  otGridCost(h: number, w: number, p: number, C: Float64Array): void;
+  otExpCheck(o: OtExpCheckArgs): Float64Array;
+  otSolveBatch(o: OtSolveBatchArgs): RawResult[] | Promise<RawResult[]>;
+  otPairwiseCost(o: OtPairwiseCostArgs): undefined | Promise<undefined>;
+  otGridCost(o: OtGridCostArgs): void;
   /** Radix-select k-th largest (internal, for tests). */
-  otKthLargest(P: Float64Array, k: number, sampled?: boolean): number;
-  otReference(kind: number, n: number, m: number, p: number, keyLo: number, keyHi: number, problem: number): RawReference;
+  otKthLargest(o: OtKthLargestArgs): number;
+  otReference(o: OtReferenceArgs): RawReference;
 }
 
 /**
@@ -83,16 +210,4 @@ export function local(x: Float64Array): Float64Array {
 /** The addon, typed for this area. */
 export function addon(): OtAddon {
   return native() as unknown as OtAddon;
-}
-
-/** Slots of the options block, in native order. */
-export const SLOTS = [
-  'reg', 'method', 'tol', 'maxIter', 'checkEvery', 'epsScaling', 'returnPlan', 'roundPlan', 'stallWindow',
-  'warmupIters', 'lambda0', 'lambdaMax', 'badRatio', 'maxNewton', 'cgMaxIter', 'cgRtol', 'shiftMax', 'armijoC1',
-  'maxBacktracks', 'fallbackIters', 'fallbackRatio', 'relax',
-] as const;
-
-/** Packs named option values into the native block. */
-export function packOptions(values: Record<(typeof SLOTS)[number], number>): Float64Array {
-  return Float64Array.from(SLOTS.map((k) => values[k]));
 }

@@ -38,7 +38,7 @@ function pairwise<A extends FloatArray>(X: Points<A>, Y: Points<A>, squared: boo
     for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) throw new InvalidArgumentError(`${name} has a non-finite value at ${i}`);
   }
   const C = allocate(dtypeOfArray(x.data), x.n * y.n, 'the cost matrix (n·m)');
-  runNativeSync(() => addon().otPairwiseCost(x.data, y.data, x.n, y.n, x.d, squared, C, false));
+  runNativeSync(() => addon().otPairwiseCost({ X: x.data, Y: y.data, n: x.n, m: y.n, d: x.d, squared, C, async: false }));
   return C as A;
 }
 
@@ -76,7 +76,7 @@ export function grid(h: number, w: number, p = 2, o: GridOptions = {}): Float64A
   const N = h * w;
   if (N * N > 2 ** 31) throw new ShapeError(`grid of ${N} pixels gives a cost matrix too large (${N}² entries)`);
   const C = new Float64Array(N * N);
-  runNativeSync(() => addon().otGridCost(h, w, p, C));
+  runNativeSync(() => addon().otGridCost({ h, w, p, C }));
   if (o.normalize && N > 1) {
     const mx = (h - 1) ** p + (w - 1) ** p;
     if (mx > 0) for (let i = 0; i < C.length; i++) C[i] /= mx;

@@ -48,7 +48,7 @@ export function referenceProblem(name: ReferenceName, params: ReferenceParams = 
   const [lo, hi] = seedKey(params.seed ?? 0);
   const problem = checkInt('problem', params.problem ?? 0, 0, 0xffffffff);
   const call = (kind: number, n: number, m: number, p: number) => {
-    const r = runNativeSync(() => addon().otReference(kind, n, m, p, lo, hi, problem));
+    const r = runNativeSync(() => addon().otReference({ kind, n, m, p, keyLo: lo, keyHi: hi, problem }));
     return { C: local(r.C), a: local(r.a), b: local(r.b), X: local(r.X), Y: local(r.Y) };
   };
   if (name === 'R1') {

@@ -7,7 +7,7 @@ import { deviceCode, resolveDevice } from '../backends';
 import { DtypeError, InvalidArgumentError, ShapeError } from '../errors';
 import { RUN_KEYS, RunOptions, ownedInput, runNative, runNativeSync } from '../run';
 import { Dtype, FloatArray, allocate, checkBacking, checkFinite, checkInt, checkNumber, checkOneOf, checkOptions, describe, optionKeys } from '../validate';
-import { RawResult, addon, dtypeOfArray, isF32, isF64, local, packOptions } from './addon';
+import { OtSolveTail, OtSolverOptions, RawResult, addon, dtypeOfArray, isF32, isF64, local } from './addon';
 import { Points, points } from './cost';
 import { HistoryEntry, OtMethod, OtStage, OtStatus, PlanArray, PointCost, SinkhornOptions, SinkhornResult, SnsOptions, Tensor } from './types';
 
@@ -71,7 +71,7 @@ function castTo(dtype: Dtype, x: FloatArray): FloatArray {
 interface Prepared {
   C: FloatArray;
   dtype: Dtype;
-  options: Float64Array;
+  options: OtSolverOptions;
   device: 'cpu' | 'cuda';
   returnPlan: boolean;
   initF: Float64Array | null;
@@ -99,15 +99,15 @@ function prepareOptions(where: string, o: SinkhornOptions, C: FloatArray, n: num
   const pos = (name: string, v: number | undefined, dflt: number): number =>
     v === undefined ? dflt : checkNumber(`sns.${name}`, v, { min: 0, minExclusive: true });
   const int = (name: string, v: number | undefined, dflt: number, min = 0): number => (v === undefined ? dflt : checkInt(`sns.${name}`, v, min, 2 ** 40));
-  const options = packOptions({
+  const options: OtSolverOptions = {
     reg: regForPacking,
     method: METHODS.indexOf(method),
     tol,
     maxIter,
     checkEvery,
-    epsScaling: o.epsScaling ? 1 : 0,
-    returnPlan: o.returnPlan === false ? 0 : 1,
-    roundPlan: o.roundPlan ? 1 : 0,
+    epsScaling: !!o.epsScaling,
+    returnPlan: o.returnPlan !== false,
+    roundPlan: !!o.roundPlan,
     stallWindow: 500,
     warmupIters: int('warmupIters', sns.warmupIters, 20),
     lambda0: sns.lambda0 === undefined ? -1 : checkNumber('sns.lambda0', sns.lambda0, { min: 0, max: 1, minExclusive: true }),
@@ -124,7 +124,7 @@ function prepareOptions(where: string, o: SinkhornOptions, C: FloatArray, n: num
     relax: o.overRelaxation === undefined ? -1 : o.overRelaxation === true ? 1 : o.overRelaxation === false ? 0 : (() => {
       throw new InvalidArgumentError(`overRelaxation must be a boolean, got ${describe(o.overRelaxation)}`);
     })(),
-  });
+  };
   let initF: Float64Array | null = null;
   let initG: Float64Array | null = null;
   if (o.init !== undefined) {
@@ -237,11 +237,12 @@ function prepareSingle(where: string, aIn: Marginal, bIn: Marginal, CIn: FloatAr
 function callSingle(p: Single, control: Float64Array | null, async: boolean): RawResult | Promise<RawResult> {
   const own = async ? (x: ArrayBufferView | null) => ownedInput(x) : (x: ArrayBufferView | null) => x;
   const [ain, bin, f0, g0] = [p.a, p.b, p.initF, p.initG].map(own) as [Float64Array, Float64Array, Float64Array | null, Float64Array | null];
+  const tail: OtSolveTail = { initF: f0, initG: g0, plan: p.plan, device: deviceCode(p.device), control, async };
   if (p.pts) {
     const [X, Y] = [p.pts.X, p.pts.Y].map(own) as FloatArray[];
-    return addon().otSolvePoints(X, Y, p.n, p.m, p.pts.d, ain, bin, p.options, f0, g0, p.plan, deviceCode(p.device), control, async);
+    return addon().otSolvePoints({ ...p.options, X, Y, n: p.n, m: p.m, d: p.pts.d, a: ain, b: bin, ...tail });
   }
-  return addon().otSolve(own(p.C) as FloatArray, p.n, p.m, ain, bin, p.options, f0, g0, p.plan, deviceCode(p.device), control, async);
+  return addon().otSolve({ ...p.options, C: own(p.C) as FloatArray, n: p.n, m: p.m, a: ain, b: bin, ...tail });
 }
 
 /**
@@ -348,8 +349,10 @@ export async function sinkhornBatch<A extends FloatArray = Float64Array, D exten
   const q = prepareBatch('ot.sinkhornBatch', a, b, C, o);
   const [Cin, ain, bin] = [q.C, q.a, q.b].map((x) => ownedInput(x as ArrayBufferView));
   const raw = await runNative<RawResult[]>(o as RunOptions, (control) =>
-    addon().otSolveBatch(Cin as typeof q.C, q.shared, q.B, q.n, q.m, ain as typeof q.a, bin as typeof q.b, q.reg, q.options, q.plan,
-      deviceCode(q.device), control, true) as Promise<RawResult[]>,
+    addon().otSolveBatch({
+      ...q.options, C: Cin as typeof q.C, shared: q.shared, B: q.B, n: q.n, m: q.m, a: ain as typeof q.a, b: bin as typeof q.b, regs: q.reg,
+      plan: q.plan, device: deviceCode(q.device), control, async: true,
+    }) as Promise<RawResult[]>,
   );
   return shapeBatch<PlanArray<A, D>>(raw, q);
 }
@@ -357,6 +360,8 @@ export async function sinkhornBatch<A extends FloatArray = Float64Array, D exten
 /** Synchronous {@link sinkhornBatch}. */
 export function sinkhornBatchSync<A extends FloatArray = Float64Array, D extends Dtype | undefined = undefined>(a: Tensor<Float64Array>, b: Tensor<Float64Array>, C: Tensor<A>, o: SinkhornBatchOptions & { dtype?: D }): SinkhornBatchResult<PlanArray<A, D>> {
   const q = prepareBatch('ot.sinkhornBatchSync', a, b, C, o);
-  const raw = runNativeSync(() => addon().otSolveBatch(q.C, q.shared, q.B, q.n, q.m, q.a, q.b, q.reg, q.options, q.plan, deviceCode(q.device), null, false) as RawResult[]);
+  const raw = runNativeSync(() => addon().otSolveBatch({
+    ...q.options, C: q.C, shared: q.shared, B: q.B, n: q.n, m: q.m, a: q.a, b: q.b, regs: q.reg, plan: q.plan, device: deviceCode(q.device), control: null, async: false,
+  }) as RawResult[]);
   return shapeBatch<PlanArray<A, D>>(raw, q);
 }

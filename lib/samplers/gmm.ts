@@ -47,7 +47,7 @@ export function gmm(p: GmmParams): Gmm {
     checkFloatArray('x', x, 'float32');
     checkFloatArray('out', out, 'float32');
     const P = scale.length;
-    runNativeSync(() => sdeNative().sdeGmmScore(x, P, d, logw, mx.means, mx.vars, scale, addvar, out));
+    runNativeSync(() => sdeNative().sdeGmmScore({ x, P, D: d, logw, means: mx.means, vars: mx.vars, scale, addvar, out }));
   };
   const score: ScoreFn = (x, t, out) => {
     const P = checkFloatArray('t', t, 'float64').length;

@@ -80,8 +80,10 @@ export function lincomb(out: SampleBuffer, P: number, D: number, terms: [SampleB
       keyLo: n?.key[0] ?? 0, keyHi: n?.key[1] ?? 0, stream: n?.stream ?? 0, step: n?.step ?? 0, sampleOffset: n?.offset ?? 0, clip }));
     return;
   }
-  runNativeSync(() => sdeNative().sdeLincomb(out, terms.map((t) => t[0] as Float32Array), coef, noise !== undefined, P, D,
-    n?.key[0] ?? 0, n?.key[1] ?? 0, n?.stream ?? 0, n?.step ?? 0, n?.offset ?? 0, clip));
+  runNativeSync(() => sdeNative().sdeLincomb({
+    out, inputs: terms.map((t) => t[0] as Float32Array), coef, noise: noise !== undefined, P, D,
+    keyLo: n?.key[0] ?? 0, keyHi: n?.key[1] ?? 0, stream: n?.stream ?? 0, step: n?.step ?? 0, sampleOffset: n?.offset ?? 0, clip,
+  }));
 }
 
 /**
@@ -96,7 +98,7 @@ export function rk45Norm(y: SampleBuffer, ynew: SampleBuffer, k: SampleBuffer[],
     };
     return runNativeSync(() => deviceOps().samplerRk45NormDevice({ y: y.live(), ynew: handle(ynew), k: k.map(handle), e, n: y.length, h, atol, rtol }));
   }
-  return runNativeSync(() => sdeNative().sdeRk45Norm(y, ynew as Float32Array, k as Float32Array[], e, h, atol, rtol));
+  return runNativeSync(() => sdeNative().sdeRk45Norm({ y, ynew: ynew as Float32Array, ks: k as Float32Array[], e, h, atol, rtol }));
 }
 
 /**
@@ -123,7 +125,7 @@ export function normals(out: SampleBuffer, P: number, D: number, noise: NoiseRef
 export function rowStats(x: SampleBuffer, P: number, D: number): { sumSq: Float64Array; mean: Float64Array; variance: Float64Array } {
   const s = new Float64Array(3 * P);
   if (x instanceof DeviceArray) runNativeSync(() => deviceOps().samplerRowStatsDevice({ x: x.live(), P, D, out: s }));
-  else runNativeSync(() => sdeNative().sdeRowStats(x, P, D, s));
+  else runNativeSync(() => sdeNative().sdeRowStats({ x, P, D, out: s }));
   const sumSq = new Float64Array(P), mean = new Float64Array(P), variance = new Float64Array(P);
   for (let p = 0; p < P; p++) {
     sumSq[p] = s[3 * p];

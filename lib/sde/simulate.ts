@@ -14,7 +14,7 @@ import {
   Dtype, FloatArray, Seed, allocate, checkBacking, checkDtype, checkInt, checkNumber, checkOneOf, checkOptions, checkSize, describe,
   newArray, optionKeys, seedKey,
 } from '../validate';
-import { sdeNative } from './addon';
+import { SdeFusedSetup, sdeNative } from './addon';
 import { native } from '../native';
 import { METHOD_CODE, Method, Model, Vec } from './models';
 
@@ -309,13 +309,16 @@ export function memoryEstimate(model: Model, o: SimulateOptions): { bytes: numbe
 }
 
 /** @internal */
-export function fusedArgs(p: Plan): { par: Float64Array; tcoef: Float64Array; hdr: Float64Array; out: FloatArray } {
+export function fusedArgs(p: Plan): { setup: SdeFusedSetup; out: FloatArray } {
   const f = p.model.fused!;
   const built = f.build(p.d, p.h, p.t0, p.t1, p.N, p.method);
-  const hdr = new Float64Array([f.code, METHOD_CODE[p.method], p.d, p.m, f.mixture, p.P, p.pathOffset, p.a, p.b,
-    p.key[0], p.key[1], p.refine, p.h, deviceCode(p.device), built.perStep ? 1 : 0, p.dtype === 'float64' ? 1 : 0]);
+  const setup: SdeFusedSetup = {
+    par: built.par, tcoef: built.tcoef, saveN0: p.saveN0, saveW: p.saveW, kind: f.code, method: METHOD_CODE[p.method], dim: p.d, m: p.m,
+    mixture: f.mixture, paths: p.P, pathOffset: p.pathOffset, stepBegin: p.a, stepEnd: p.b, keyLo: p.key[0], keyHi: p.key[1],
+    refine: p.refine, h: p.h, device: deviceCode(p.device), tcoefPerStep: built.perStep, f64: p.dtype === 'float64',
+  };
   const outLen = p.deviceX0 ? 0 : p.saveN0.length * p.P * p.d;
-  return { par: built.par, tcoef: built.tcoef, hdr, out: allocate(p.dtype, outLen, 'the saved states') };
+  return { setup, out: allocate(p.dtype, outLen, 'the saved states') };
 }
 
 /** The device-resident state ([P, d], becomes `final`) and saves ([S, P, d]) of a device-output call. */
@@ -328,7 +331,7 @@ function deviceBuffers(p: Plan): { x: DeviceArray; out: DeviceArray } {
     x = DeviceArray.fromHost(src.all, [p.P, p.d]);
   } else {
     x = DeviceArray.allocate(p.dtype, [p.P, p.d]);
-    runNativeSync(() => native().deviceBroadcastRows(x.live(), src.row, p.P));
+    runNativeSync(() => native().deviceBroadcastRows({ handle: x.live(), row: src.row, rows: p.P }));
   }
   return { x, out: DeviceArray.allocate(p.dtype, [p.saveN0.length, p.P, p.d]) };
 }
@@ -359,7 +362,7 @@ export function simulateSync(model: Model, o: SimulateOptions): SimResult | SimR
     if (p.deviceX0) {
       const d = deviceBuffers(p);
       try {
-        runNativeSync(() => sdeNative().sdeFused(d.x.live(), d.out.live(), f.par, f.tcoef, p.saveN0, p.saveW, f.hdr, threads, false));
+        runNativeSync(() => sdeNative().sdeFused({ ...f.setup, x: d.x.live(), out: d.out.live(), control: threads, async: false }));
       } catch (e) {
         d.x.dispose();
         d.out.dispose();
@@ -367,7 +370,7 @@ export function simulateSync(model: Model, o: SimulateOptions): SimResult | SimR
       }
       return result(p, d.out, d.x, performance.now() - start);
     }
-    runNativeSync(() => sdeNative().sdeFused(p.x, f.out, f.par, f.tcoef, p.saveN0, p.saveW, f.hdr, threads, false));
+    runNativeSync(() => sdeNative().sdeFused({ ...f.setup, x: p.x, out: f.out, control: threads, async: false }));
     return result(p, f.out, p.x, performance.now() - start);
   }
 }
@@ -406,7 +409,7 @@ export async function simulate(model: Model, o: SimulateOptions): Promise<SimRes
       const d = deviceBuffers(p);
       try {
         await DeviceArray.holding([d.x, d.out], () =>
-          runNative(run, (control) => sdeNative().sdeFused(d.x.live(), d.out.live(), f.par, f.tcoef, p.saveN0, p.saveW, f.hdr, control, true), o.threads));
+          runNative(run, (control) => sdeNative().sdeFused({ ...f.setup, x: d.x.live(), out: d.out.live(), control, async: true }), o.threads));
       } catch (e) {
         d.x.dispose();
         d.out.dispose();
@@ -414,7 +417,7 @@ export async function simulate(model: Model, o: SimulateOptions): Promise<SimRes
       }
       return result(p, d.out, d.x, performance.now() - start);
     }
-    await runNative(run, (control) => sdeNative().sdeFused(p.x, f.out, f.par, f.tcoef, p.saveN0, p.saveW, f.hdr, control, true), o.threads);
+    await runNative(run, (control) => sdeNative().sdeFused({ ...f.setup, x: p.x, out: f.out, control, async: true }), o.threads);
     return result(p, f.out, p.x, performance.now() - start);
   }
 }

@@ -10,7 +10,7 @@ import { runNativeSync } from '../run';
 import {
   Dtype, FloatArray, Seed, allocate, checkDtype, checkFloatArray, checkInt, checkNumber, checkOneOf, checkOptions, checkSize, optionKeys, seedKey,
 } from '../validate';
-import { sdeNative } from './addon';
+import { SdeBrownianArgs, sdeNative } from './addon';
 import { NoiseType } from './models';
 import { NOISE_CODE, OP, diffusionSize } from './user';
 
@@ -71,7 +71,7 @@ export function createStepper(o: StepperOptions): Stepper {
   checkSize('x (paths·dim)', P * d);
   const gs = checkSize(`the ${noise} diffusion buffer`, diffusionSize(noise, P, d, m));
   const dW = allocate(dtype, P * m, 'the Brownian increments (paths·brownianDim)');
-  const hdr = new Float64Array([P, pathOffset, m, 0, 1, stream, key[0], key[1], 0, dev]);
+  const brownian: SdeBrownianArgs = { dW, J: null, paths: P, pathOffset, m, step: 0, refine: 1, stream, keyLo: key[0], keyHi: key[1], h: 0, device: dev };
   return {
     get stepId() {
       return n;
@@ -86,11 +86,13 @@ export function createStepper(o: StepperOptions): Stepper {
       checkNumber('dt', dt);
       if (dt === 0) throw new InvalidArgumentError('dt must not be 0');
       if (n > 2 ** 32 - 1) throw new InvalidArgumentError('step ids exhausted (2^32)');
-      hdr[3] = n;
-      hdr[8] = dt;
+      brownian.step = n;
+      brownian.h = dt;
       runNativeSync(() => {
-        sdeNative().sdeBrownian(dW, null, hdr);
-        sdeNative().sdeUpdate(OP.euler, NOISE_CODE[noise], P, d, m, dt, x, x, drift, null, diffusion, null, null, dW, null, dev);
+        sdeNative().sdeBrownian(brownian);
+        sdeNative().sdeUpdate({
+          op: OP.euler, noise: NOISE_CODE[noise], paths: P, d, m, h: dt, x, y: x, f1: drift, f2: null, g1: diffusion, g2: null, gdg: null, dW, J: null, device: dev,
+        });
       });
       n++;
     },

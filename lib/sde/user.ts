@@ -8,7 +8,7 @@
 import { ItokitError } from '../errors';
 import { runNativeSync } from '../run';
 import { FloatArray, allocate } from '../validate';
-import { sdeNative } from './addon';
+import { SdeBrownianArgs, sdeNative } from './addon';
 import { NoiseType } from './models';
 import type { Plan } from './plan';
 
@@ -40,7 +40,7 @@ export class UserRunner {
   private readonly dW: FloatArray;
   private readonly J: FloatArray | null;
   private readonly gdg: FloatArray | null;
-  private readonly hdr: Float64Array;
+  private readonly brownian: SdeBrownianArgs;
   private readonly dx: FloatArray | null;
   /** Drift conversion coefficient: −½ (Itô model, Stratonovich method), +½ (the reverse), 0 none. */
   private readonly conv: number;
@@ -57,7 +57,9 @@ export class UserRunner {
     this.dW = allocate(dtype, P * m);
     this.J = method === 'sra1' ? allocate(dtype, P * m) : null;
     this.gdg = method === 'milstein' ? allocate(dtype, P * d) : null;
-    this.hdr = new Float64Array([P, p.pathOffset, m, 0, p.refine, 0, p.key[0], p.key[1], p.h, 0]);
+    this.brownian = {
+      dW: this.dW, J: this.J, paths: P, pathOffset: p.pathOffset, m, step: 0, refine: p.refine, stream: 0, keyLo: p.key[0], keyHi: p.key[1], h: p.h, device: 0,
+    };
     const stratMethod = method === 'heun';
     this.conv = model.noise === 'additive' || (model.calculus === 'stratonovich') === stratMethod ? 0 : stratMethod ? -0.5 : 0.5;
     this.dx = this.conv !== 0 ? allocate(dtype, P * d) : null;
@@ -87,7 +89,11 @@ export class UserRunner {
     if (this.conv !== 0) {
       checkSync(this.p.model.user!.diffusionDx!(t, x, this.dx!, this.p.P), 'diffusionDx');
       const { P, d, m, model } = this.p;
-      runNativeSync(() => sdeNative().sdeUpdate(OP.calculus, NOISE_CODE[model.noise], P, d, m, this.conv, f, f, null, null, g, null, this.dx, null, null));
+      runNativeSync(() =>
+        sdeNative().sdeUpdate({
+          op: OP.calculus, noise: NOISE_CODE[model.noise], paths: P, d, m, h: this.conv, x: f, y: f, f1: null, f2: null, g1: g, g2: null, gdg: this.dx, dW: null, J: null,
+        }),
+      );
     }
   }
   private diffusion(t: number, x: FloatArray, out: FloatArray): void {
@@ -97,15 +103,15 @@ export class UserRunner {
   private update(op: number, x: FloatArray, y: FloatArray, f1: FloatArray | null, f2: FloatArray | null, g1: FloatArray | null,
     g2: FloatArray | null, gdg: FloatArray | null): void {
     const { P, d, m, h, model } = this.p;
-    runNativeSync(() => sdeNative().sdeUpdate(op, NOISE_CODE[model.noise], P, d, m, h, x, y, f1, f2, g1, g2, gdg, this.dW, this.J));
+    runNativeSync(() => sdeNative().sdeUpdate({ op, noise: NOISE_CODE[model.noise], paths: P, d, m, h, x, y, f1, f2, g1, g2, gdg, dW: this.dW, J: this.J }));
   }
 
   /** Advances the state from step n to n + 1. */
   step(n: number): void {
     const { x, h, method, model } = this.p;
     const t = this.time(n);
-    this.hdr[3] = n;
-    runNativeSync(() => sdeNative().sdeBrownian(this.dW, this.J, this.hdr));
+    this.brownian.step = n;
+    runNativeSync(() => sdeNative().sdeBrownian(this.brownian));
     const user = model.user!;
     switch (method) {
       case 'euler':

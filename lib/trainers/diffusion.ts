@@ -87,7 +87,7 @@ export class TimeModel<D extends Dtype = Dtype> {
     checkNumber('beta', beta);
     const o = out === undefined ? allocate(this.dtype, n * this.dim) : checkFloatArray('out', out, this.dtype);
     if (o.length !== n * this.dim) throw new ShapeError(`out must hold ${n * this.dim} values, has ${o.length}`);
-    runNativeSync(() => trainAddon().trainModelEval(this.net.layout, this.net.params, this.freqs, this.dim, x, tt, alpha, beta, o, null, false));
+    runNativeSync(() => trainAddon().trainModelEval({ layout: this.net.layout, params: this.net.params, freqs: this.freqs, D: this.dim, x, t: tt, alpha, beta, out: o, control: null, async: false }));
     return o;
   }
 }
@@ -345,7 +345,7 @@ function scoreLoop<D extends Dtype>(where: string, o: ScoreMatchingOptions<D>): 
   const p = model.process;
   const a = p.kind === 'vp' ? p.betaMin : p.sigmaMin;
   const b = p.kind === 'vp' ? p.betaMax : p.sigmaMax;
-  const cfg = new Float64Array([p.kind === 'vp' ? 0 : 1, B, model.dim, a, b, model.tEps, 0, lo, hi, 0, M]);
+  const step = { mode: p.kind === 'vp' ? 0 : 1, B, D: model.dim, a, b, tEps: model.tEps, sigmaFm: 0, keyLo: lo, keyHi: hi, M, freqs: model.freqs, data, x0: null, pair: null };
   const { iterations, opt } = loopSetup(o, model.net);
   const net = model.net;
   return {
@@ -353,8 +353,8 @@ function scoreLoop<D extends Dtype>(where: string, o: ScoreMatchingOptions<D>): 
     loop: {
       iterations, net, opt,
       step: (i, grad, result, control, async) => {
-        cfg[9] = i; // the Philox step of this iteration's draws
-        return trainAddon().trainDiffusionStep(net.layout, net.params, cfg, model.freqs, data, null, null, grad, result, control, async);
+        // step i: the Philox step of this iteration's draws
+        return trainAddon().trainDiffusionStep({ ...step, layout: net.layout, params: net.params, step: i, grad, result, control, async });
       },
     },
   };
@@ -406,7 +406,7 @@ function flowLoop<D extends Dtype>(where: string, o: FlowMatchingOptions<D>): { 
   const argmax = checkOneOf('pairing', o.pairing ?? 'sample', ['sample', 'argmax'] as const) === 'argmax';
   const otReg = checkNumber('otReg', o.otReg ?? 0.01, { min: 0, minExclusive: true });
   const sigma = checkNumber('sigmaMin', o.sigmaMin ?? 0.01, { min: 0 });
-  const cfg = new Float64Array([2, B, D, 0, 0, 0, sigma, lo, hi, 0, M]);
+  const fixed = { mode: 2, B, D, a: 0, b: 0, tEps: 0, sigmaFm: sigma, keyLo: lo, keyHi: hi, M, freqs: model.freqs, data };
   const x0 = allocate(model.dtype, B * D);
   const x1 = allocate(model.dtype, B * D);
   const idx = new Int32Array(B);
@@ -420,19 +420,18 @@ function flowLoop<D extends Dtype>(where: string, o: FlowMatchingOptions<D>): { 
     loop: {
       iterations, net, opt,
       step: (i, grad, result, control, async) => {
-        cfg[9] = i;
-        addon.trainDrawBatch(data, M, D, B, lo, hi, i, x0, x1, idx);
+        addon.trainDrawBatch({ data, M, D, B, keyLo: lo, keyHi: hi, step: i, x0, x1, idx });
         if (coupling === 'ot') {
           const C = ot.cost.sqeuclidean({ data: Float64Array.from(x0), shape: [B, D] }, { data: Float64Array.from(x1), shape: [B, D] });
           let mean = 0;
           for (let k = 0; k < C.length; k += B + 1) mean += C[k]; // diagonal = independent pairs: an unbiased scale
           const reg = (otReg * mean) / B;
           const r = ot.sinkhornSync(uniform, uniform, { data: C, shape: [B, B] }, { reg, method: 'sns', maxIter: 1000, tol: 1e-4 });
-          addon.trainPlanPairs(r.plan as Float64Array, B, idx, argmax, lo, hi, i, pair);
+          addon.trainPlanPairs({ plan: r.plan as Float64Array, B, idx, argmax, keyLo: lo, keyHi: hi, step: i, pair });
         } else {
           pair.set(idx);
         }
-        return addon.trainDiffusionStep(net.layout, net.params, cfg, model.freqs, data, x0, pair, grad, result, control, async);
+        return addon.trainDiffusionStep({ ...fixed, layout: net.layout, params: net.params, step: i, x0, pair, grad, result, control, async });
       },
     },
   };

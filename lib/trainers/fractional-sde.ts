@@ -15,7 +15,10 @@ import {
   Dtype, FloatArray, Seed, allocate, checkBacking, checkDtype, checkInt, checkNumber, checkOneOf, checkOptions, checkSize, optionKeys, pick, seedKey,
 } from '../validate';
 import { gammaByGammaMax } from '../fbm';
-import { trainAddon } from './addon';
+import { TrainFsdeArgs, trainAddon } from './addon';
+
+/** The scalar configuration of a trainFsde call. */
+type FsdeConfig = Pick<TrainFsdeArgs, 'K' | 'N' | 'dt' | 'sigma' | 'theta' | 'x0' | 'type1' | 'obsSigma' | 'seqOffset' | 'amortized' | 'keyLo' | 'keyHi' | 'pathOffset'>;
 
 /** Observations of X at grid times: M sequences of J values, Gaussian noise σ_obs. */
 export interface Observations {
@@ -169,7 +172,7 @@ export class FractionalSDE<D extends Dtype = Dtype> {
   private readonly obsIdx: Int32Array;
   private readonly obs: FloatArray;
   private readonly M: number;
-  private readonly cfgBase: number[];
+  private readonly cfgBase: FsdeConfig;
   private readonly key: [number, number];
   private readonly omegaHorizon: number;
   private readonly unit: boolean;
@@ -241,8 +244,10 @@ export class FractionalSDE<D extends Dtype = Dtype> {
     this.hurstLr0 = this.extraOpt.lr;
     this.warmup = checkInt('warmup', o.warmup ?? 0, 0, 1e9);
     this.key = seedKey(seed);
-    // cfg = [K, N, dt, sigma, theta, x0, type1, obsSigma, seqOffset, amortized, keyLo, keyHi, pathOffset]
-    this.cfgBase = [K, this.steps, this.dt, sigma, this.theta, x0, this.type === 'I' ? 1 : 0, obsSigma, 0, amortized ? 1 : 0, this.key[0], this.key[1], 0];
+    this.cfgBase = {
+      K, N: this.steps, dt: this.dt, sigma, theta: this.theta, x0, type1: this.type === 'I', obsSigma, seqOffset: 0, amortized: !!amortized,
+      keyLo: this.key[0], keyHi: this.key[1], pathOffset: 0,
+    };
   }
 
   /** Current Hurst index sigmoid(h). */
@@ -252,29 +257,23 @@ export class FractionalSDE<D extends Dtype = Dtype> {
 
   /** ω(H), dω/dH and the type I initial-covariance root at the current H. */
   coefficients(): { omegas: Float64Array; dOmegaDHurst: Float64Array; cholC: Float64Array; relativeError: number } {
-    return runNativeSync(() => trainAddon().trainFsdeCoefficients(this.type === 'I', this.hurst, this.omegaHorizon, this.unit, this.gammas));
+    return runNativeSync(() => trainAddon().trainFsdeCoefficients({ type1: this.type === 'I', hurst: this.hurst, horizon: this.omegaHorizon, unit: this.unit, gammas: this.gammas }));
   }
 
-  private cfg(pathOffset: number, seqOffset: number, key: [number, number] = this.key): Float64Array {
-    const c = Float64Array.from(this.cfgBase);
-    c[4] = this.theta;
-    c[8] = seqOffset;
-    c[10] = key[0];
-    c[11] = key[1];
-    c[12] = pathOffset;
-    return c;
+  private cfg(pathOffset: number, seqOffset: number, key: [number, number] = this.key): FsdeConfig {
+    return { ...this.cfgBase, theta: this.theta, seqOffset, keyLo: key[0], keyHi: key[1], pathOffset };
   }
 
   private call(
-    co: ReturnType<FractionalSDE['coefficients']>, B: number, backward: boolean, cfg: Float64Array,
+    co: ReturnType<FractionalSDE['coefficients']>, B: number, backward: boolean, cfg: FsdeConfig,
     outs: { grad?: FloatArray; dOmega?: Float64Array; x?: FloatArray; u?: FloatArray; loss?: Float64Array; result: Float64Array },
     control: Float64Array | null, async: boolean,
   ): Promise<void> | undefined {
-    return trainAddon().trainFsde(
-      this.control.layout, this.control.params, cfg, this.gammas, co.omegas,
-      this.type === 'I' ? co.cholC : null, this.obsIdx, this.obs, this.M, B, backward, outs.grad ?? null,
-      outs.dOmega ?? null, outs.x ?? null, outs.u ?? null, outs.loss ?? null, outs.result, control, async,
-    );
+    return trainAddon().trainFsde({
+      ...cfg, layout: this.control.layout, params: this.control.params, gammas: this.gammas, omegas: co.omegas,
+      cholC: this.type === 'I' ? co.cholC : null, obsIdx: this.obsIdx, obs: this.obs, M: this.M, B, backward, grad: outs.grad ?? null,
+      dOmega: outs.dOmega ?? null, xPaths: outs.x ?? null, uPaths: outs.u ?? null, pathLoss: outs.loss ?? null, result: outs.result, control, async,
+    });
   }
 
   /**

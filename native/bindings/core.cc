@@ -4,9 +4,14 @@
 
 #include "../core/cpu_features.h"
 #include "../core/cuda_api.h"
+#include "../core/isa.h"
 #include "../core/jobs.h"
 #include "../core/threadpool.h"
 #include "../kernels/ikmath.h"
+#include "../ot/ot_kernels.h"
+#include "../rng/rng_batch.h"
+#include "../unet/fgemm.h"
+#include "../unet/qdot.h"
 #include "areas.h"
 #include "napi_util.h"
 
@@ -25,6 +30,15 @@ Napi::Value Backends(const Napi::CallbackInfo& info) {
   Napi::Array feats = Napi::Array::New(env, names.size());
   for (std::size_t i = 0; i < names.size(); ++i) feats.Set(static_cast<uint32_t>(i), names[i]);
   cpu.Set("features", feats);
+  // The one ISA choice (native/core/isa.h) and the table each kernel family took from it.
+  static const char* const kLevel[] = {"scalar", "avx2", "avx512", "neon"};  // Isa and SimdPath values
+  cpu.Set("isa", kLevel[static_cast<int>(cpu_isa())]);
+  Napi::Object kernels = Napi::Object::New(env);
+  kernels.Set("rng", kLevel[static_cast<int>(rng_simd_path())]);
+  kernels.Set("ot", ot::ot_kernels().name);
+  kernels.Set("qdot", unet::qdot_kernels().name);
+  kernels.Set("fgemm", unet::fgemm_kernels().name);
+  cpu.Set("kernels", kernels);
   out.Set("cpu", cpu);
 
   Napi::Object gpu = Napi::Object::New(env);
@@ -57,20 +71,23 @@ Napi::Value GetThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), get_threads());
 }
 
+// setThreads({threads})
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
-  const double n = number_arg(info, 0, "threads");
+  const Args in(info);
+  const double n = in.number("threads");
   if (!(n >= 1 && n <= 1024) || n != static_cast<double>(static_cast<int>(n)))
     throw_arg(info.Env(), "threads must be an integer in [1, 1024]");
   set_threads(static_cast<int>(n));
   return info.Env().Undefined();
 }
 
-// mathf(op, x, out): evaluates the project-owned float32 functions elementwise (tests only).
+// mathf({op, x, out}): evaluates the project-owned float32 functions elementwise (tests only).
 // op 0 = log, 1 = sin of turn24 (x holds integers n), 2 = cos of turn24, 3 = exp.
 Napi::Value MathF(const Napi::CallbackInfo& info) {
-  const uint32_t op = u32_arg(info, 0, "op");
-  auto x = array_arg<float>(info, 1, "x");
-  auto y = array_arg<float>(info, 2, "out");
+  const Args in(info);
+  const uint32_t op = in.u32("op");
+  auto x = in.array<float>("x");
+  auto y = in.array<float>("out");
   if (x.length != y.length) throw_arg(info.Env(), "x and out differ in length");
   if (op > 3) throw_arg(info.Env(), "unknown op");
   for (std::size_t i = 0; i < x.length; ++i) {
@@ -85,20 +102,20 @@ Napi::Value MathF(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// testingSetEnv(name, value | null): sets or removes a variable of the process environment that
+// testingSetEnv({name, value | null}): sets or removes a variable of the process environment that
 // native code reads (e.g. ITOKIT_SDE_KERNEL). Jest gives each test file a copy of process.env
 // whose writes never reach the C environment, so the tests that compare kernels need this.
 Napi::Value TestingSetEnv(const Napi::CallbackInfo& info) {
-  if (!info[0].IsString()) throw_arg(info.Env(), "name must be a string");
-  const std::string name = info[0].As<Napi::String>();
-  if (info[1].IsNull() || info[1].IsUndefined()) {
+  const Args in(info);
+  const std::string name = in.string("name");
+  if (!in.has("value")) {
 #if defined(_WIN32)
     _putenv_s(name.c_str(), "");
 #else
     unsetenv(name.c_str());
 #endif
   } else {
-    const std::string value = info[1].ToString();
+    const std::string value = in.value("value").ToString();
 #if defined(_WIN32)
     _putenv_s(name.c_str(), value.c_str());
 #else
@@ -108,10 +125,11 @@ Napi::Value TestingSetEnv(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// jobCancel(control): drops the queued async call that owns this control block, so an aborted
+// jobCancel({control}): drops the queued async call that owns this control block, so an aborted
 // call rejects at once instead of when a job thread reaches it; false when it already started.
 Napi::Value JobCancel(const Napi::CallbackInfo& info) {
-  auto c = array_arg<double>(info, 0, "control");
+  const Args in(info);
+  auto c = in.array<double>("control");
   return Napi::Boolean::New(info.Env(), cancel_queued_job(c.data));
 }
 
@@ -120,8 +138,8 @@ Napi::Value JobCancel(const Napi::CallbackInfo& info) {
 void init_core(Napi::Env env, Napi::Object exports) {
   exports.Set("backends", Napi::Function::New(env, Backends));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));
-  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
-  exports.Set("mathf", Napi::Function::New(env, MathF));
+  exports.Set("setThreads", Napi::Function::New(env, guarded<SetThreads>));
+  exports.Set("mathf", Napi::Function::New(env, guarded<MathF>));
   exports.Set("testingSetEnv", Napi::Function::New(env, guarded<TestingSetEnv>));
   exports.Set("jobCancel", Napi::Function::New(env, guarded<JobCancel>));
 }

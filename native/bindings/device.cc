@@ -9,9 +9,10 @@ namespace itk {
 namespace napi {
 namespace {
 
-// deviceAlloc(bytes) -> handle. Zero bytes gives a valid empty handle.
+// deviceAlloc({bytes}) -> handle. Zero bytes gives a valid empty handle.
 Napi::Value Alloc(const Napi::CallbackInfo& info) {
-  const uint64_t bytes = u53_arg(info, 0, "bytes");
+  const Args in(info);
+  const uint64_t bytes = in.u53("bytes");
   auto* m = new DeviceMemory();
   try {
     m->buf = DeviceBuffer(static_cast<std::size_t>(bytes));
@@ -27,9 +28,11 @@ Napi::Value Alloc(const Napi::CallbackInfo& info) {
   });
 }
 
+// deviceFree({handle}): releases the memory now (a freed handle stays valid to free again).
 Napi::Value Free(const Napi::CallbackInfo& info) {
-  if (!is_device_handle(info, 0)) throw_arg(info.Env(), "expected a device handle");
-  info[0].As<DeviceHandle>().Data()->release(info.Env());
+  const Args in(info);
+  if (!is_device_handle(in, "handle")) throw_arg(info.Env(), "expected a device handle");
+  in.value("handle").As<DeviceHandle>().Data()->release(info.Env());
   return info.Env().Undefined();
 }
 
@@ -41,47 +44,54 @@ uint8_t* device_range(const Napi::CallbackInfo& info, DeviceMemory* m, uint64_t 
 
 uint8_t* host_bytes(const Napi::CallbackInfo& info, Napi::TypedArray t, const char* name) { return typed_array_bytes(info.Env(), t, name); }
 
-// upload(handle, src TypedArray): copies src into the start of the buffer.
+// deviceUpload({handle, src: TypedArray}): copies src into the start of the buffer.
 Napi::Value Upload(const Napi::CallbackInfo& info) {
-  DeviceMemory* m = device_arg(info, 0, "handle");
-  if (!info[1].IsTypedArray()) throw_arg(info.Env(), "src must be a TypedArray");
-  Napi::TypedArray src = info[1].As<Napi::TypedArray>();
+  const Args in(info);
+  DeviceMemory* m = device_arg(in, "handle");
+  const Napi::Value sv = in.value("src");
+  if (!sv.IsTypedArray()) throw_arg(info.Env(), "src must be a TypedArray");
+  Napi::TypedArray src = sv.As<Napi::TypedArray>();
   cuda::copy_to_device(device_range(info, m, 0, src.ByteLength()), host_bytes(info, src, "src"), src.ByteLength());
   return info.Env().Undefined();
 }
 
-// download(handle, dst TypedArray): copies the start of the buffer into dst.
+// deviceDownload({handle, dst: TypedArray}): copies the start of the buffer into dst.
 Napi::Value Download(const Napi::CallbackInfo& info) {
-  DeviceMemory* m = device_arg(info, 0, "handle");
-  if (!info[1].IsTypedArray()) throw_arg(info.Env(), "dst must be a TypedArray");
-  Napi::TypedArray dst = info[1].As<Napi::TypedArray>();
+  const Args in(info);
+  DeviceMemory* m = device_arg(in, "handle");
+  const Napi::Value dv = in.value("dst");
+  if (!dv.IsTypedArray()) throw_arg(info.Env(), "dst must be a TypedArray");
+  Napi::TypedArray dst = dv.As<Napi::TypedArray>();
   cuda::copy_to_host(host_bytes(info, dst, "dst"), device_range(info, m, 0, dst.ByteLength()), dst.ByteLength());
   return info.Env().Undefined();
 }
 
-// copy(dst handle, src handle, bytes): device to device, both from their start.
+// deviceCopy({dst: handle, src: handle, bytes}): device to device, both from their start.
 Napi::Value Copy(const Napi::CallbackInfo& info) {
-  DeviceMemory* d = device_arg(info, 0, "dst");
-  DeviceMemory* s = device_arg(info, 1, "src");
-  const uint64_t bytes = u53_arg(info, 2, "bytes");
+  const Args in(info);
+  DeviceMemory* d = device_arg(in, "dst");
+  DeviceMemory* s = device_arg(in, "src");
+  const uint64_t bytes = in.u53("bytes");
   cuda::copy_device_to_device(device_range(info, d, 0, bytes), device_range(info, s, 0, bytes), bytes);
   return info.Env().Undefined();
 }
 
-// broadcastRows(handle, row Float32Array|Float64Array, rows): handle = rows copies of row.
+// deviceBroadcastRows({handle, row: Float32Array|Float64Array, rows}): handle = rows copies of row.
 Napi::Value BroadcastRows(const Napi::CallbackInfo& info) {
-  DeviceMemory* m = device_arg(info, 0, "handle");
-  AnyArray row = float_array_arg(info, 1, "row");
-  const uint64_t rows = u53_arg(info, 2, "rows");
+  const Args in(info);
+  DeviceMemory* m = device_arg(in, "handle");
+  AnyArray row = in.float_array("row");
+  const uint64_t rows = in.u53("rows");
   const std::size_t elem = row.is_f64 ? 8 : 4;
   device_range(info, m, 0, rows * row.length * elem);
   cuda::broadcast_rows(m->buf.get(), row.data, row.length, rows, row.is_f64);
   return info.Env().Undefined();
 }
 
-// pinnedCopySeconds(bytes): the link's device-to-host rate into page-locked memory (benchmarks).
+// devicePinnedCopySeconds({bytes}): the link's device-to-host rate into page-locked memory (benchmarks).
 Napi::Value PinnedCopySeconds(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), cuda::pinned_copy_seconds(u53_arg(info, 0, "bytes")));
+  const Args in(info);
+  return Napi::Number::New(info.Env(), cuda::pinned_copy_seconds(in.u53("bytes")));
 }
 
 }  // namespace

@@ -40,5 +40,16 @@ inline DeviceMemory* device_arg(const Napi::CallbackInfo& info, std::size_t i, c
   return m;
 }
 
+// The same for the value under `key` of a call's options object.
+inline bool is_device_handle(const Args& in, const char* key) { return in.value(key).IsExternal(); }
+
+inline DeviceMemory* device_arg(const Args& in, const char* key) {
+  const Napi::Value v = in.value(key);
+  if (!v.IsExternal()) throw_arg(in.env(), std::string(key) + " must be a device handle");
+  DeviceMemory* m = v.As<DeviceHandle>().Data();
+  if (m->freed) throw_arg(in.env(), std::string(key) + ": the DeviceArray was disposed");
+  return m;
+}
+
 }  // namespace napi
 }  // namespace itk

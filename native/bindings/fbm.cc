@@ -1,4 +1,5 @@
-// fbm area bindings: converts arguments and calls native/fbm. Arguments were validated in
+// fbm area bindings: converts arguments and calls native/fbm. Each call takes one options object
+// read by name (napi_util.h Args; interfaces in lib/fbm/addon.ts). Arguments were validated in
 // lib/fbm; the checks here only keep direct callers from reading or writing out of bounds.
 #include "../fbm/fbm_analysis.h"
 #include "../fbm/fbm_augment.h"
@@ -18,9 +19,9 @@ namespace {
 
 using fbm::FbmType;
 
-FbmType type_arg(const Napi::CallbackInfo& info, std::size_t i) {
-  const uint32_t t = u32_arg(info, i, "type");
-  if (t != 1 && t != 2) throw_arg(info.Env(), "type must be 1 (I) or 2 (II)");
+FbmType type_arg(const Args& in) {
+  const uint32_t t = in.u32("type");
+  if (t != 1 && t != 2) throw_arg(in.env(), "type must be 1 (I) or 2 (II)");
   return static_cast<FbmType>(t);
 }
 
@@ -30,23 +31,25 @@ Napi::Float64Array to_js(Napi::Env env, const std::vector<double>& v) {
   return a;
 }
 
-// fbmGammas(kind 0 = by gammaMax / 1 = by ratio, K, param, offset) -> Float64Array
+// fbmGammas({kind: 0 = by gammaMax / 1 = by ratio, K, param, offset}) -> Float64Array
 Napi::Value Gammas(const Napi::CallbackInfo& info) {
-  const uint32_t kind = u32_arg(info, 0, "kind");
-  const int K = static_cast<int>(u32_arg(info, 1, "K"));
-  const double param = number_arg(info, 2, "param");
-  const double offset = number_arg(info, 3, "offset");
+  const Args in(info);
+  const uint32_t kind = in.u32("kind");
+  const int K = static_cast<int>(in.u32("K"));
+  const double param = in.number("param");
+  const double offset = in.number("offset");
   return to_js(info.Env(), kind == 0 ? fbm::gamma_by_gamma_max(K, param, offset) : fbm::gamma_by_ratio(K, param, offset));
 }
 
-// fbmCoefficients(type, hurst, T, unit, gammas, derivative) -> result object
+// fbmCoefficients({type, hurst, T, unit, gammas, derivative}) -> result object
 Napi::Value Coefficients(const Napi::CallbackInfo& info) {
-  const FbmType type = type_arg(info, 0);
-  const double hurst = number_arg(info, 1, "hurst");
-  const double T = number_arg(info, 2, "T");
-  const bool unit = info[3].ToBoolean();
-  auto g = array_arg<double>(info, 4, "gammas");
-  const uint32_t derivative = u32_arg(info, 5, "derivative");
+  const Args in(info);
+  const FbmType type = type_arg(in);
+  const double hurst = in.number("hurst");
+  const double T = in.number("T");
+  const bool unit = in.flag("unit");
+  auto g = in.array<double>("gammas");
+  const uint32_t derivative = in.u32("derivative");
   if (derivative > 2) throw_arg(info.Env(), "derivative must be 0, 1 or 2");
   const fbm::MarkovCoefficients r =
       fbm::markov_coefficients(type, hurst, T, unit, g.data, static_cast<int>(g.length), static_cast<int>(derivative));
@@ -62,13 +65,14 @@ Napi::Value Coefficients(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// fbmMatrices(type, hurst, T, unit, gammas) -> { A, b, c }
+// fbmMatrices({type, hurst, T, unit, gammas}) -> { A, b, c }
 Napi::Value Matrices(const Napi::CallbackInfo& info) {
-  const FbmType type = type_arg(info, 0);
-  auto g = array_arg<double>(info, 4, "gammas");
+  const Args in(info);
+  const FbmType type = type_arg(in);
+  auto g = in.array<double>("gammas");
   std::vector<double> A, b;
   double c = 0;
-  fbm::markov_matrices(type, number_arg(info, 1, "hurst"), number_arg(info, 2, "T"), info[3].ToBoolean(), g.data,
+  fbm::markov_matrices(type, in.number("hurst"), in.number("T"), in.flag("unit"), g.data,
                        static_cast<int>(g.length), &A, &b, &c);
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
@@ -78,57 +82,59 @@ Napi::Value Matrices(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// fbmVariance(type, hurst) -> V_I or V_II
+// fbmVariance({type, hurst}) -> V_I or V_II
 Napi::Value Variance(const Napi::CallbackInfo& info) {
-  const FbmType type = type_arg(info, 0);
-  const double h = number_arg(info, 1, "hurst");
+  const Args in(info);
+  const FbmType type = type_arg(in);
+  const double h = in.number("hurst");
   if (!(h > 0 && h < 1)) throw_arg(info.Env(), "hurst must be in (0, 1)");
   return Napi::Number::New(info.Env(), fbm::type_variance(type, h));
 }
 
-// out and bro are TypedArrays, or device handles (then f64 says the dtype).
-// fbmMarkovSample(out, bro|null, paths, dims, n, T, type, exact, gammas, omegas, keyLo, keyHi,
-//                 pathOffset, device, control, async, f64)
+// fbmMarkovSample({out, brownian|null, paths, dims, n, T, type, exact, gammas, omegas, keyLo, keyHi,
+//                  pathOffset, device, control, async, f64})
+// out and brownian are TypedArrays, or device handles (then f64 says the dtype).
 Napi::Value MarkovSample(const Napi::CallbackInfo& info) {
+  const Args in(info);
   fbm::MarkovRequest r;
-  r.device_io = is_device_handle(info, 0);
-  // Device handles carry no dtype: argument 16 gives it; lengths come from the handles' bytes.
-  auto any_arg = [&](std::size_t i, const char* name) {
-    if (!r.device_io) return float_array_arg(info, i, name);
-    const bool f64 = info.Length() > 16 && info[16].ToBoolean();
-    DeviceMemory* m = device_arg(info, i, name);
-    return AnyArray{m->buf.get(), m->buf.bytes() / (f64 ? 8 : 4), f64, info[i].As<Napi::Object>()};
+  r.device_io = is_device_handle(in, "out");
+  // Device handles carry no dtype: `f64` gives it; lengths come from the handles' bytes.
+  const bool handle_f64 = r.device_io && in.flag("f64");
+  auto any_arg = [&](const char* key) {
+    if (!r.device_io) return in.float_array(key);
+    DeviceMemory* m = device_arg(in, key);
+    return AnyArray{m->buf.get(), m->buf.bytes() / (handle_f64 ? 8 : 4), handle_f64, in.value(key).As<Napi::Object>()};
   };
-  AnyArray out = any_arg(0, "out");
+  AnyArray out = any_arg("out");
   r.out = out.data;
   r.f64 = out.is_f64;
   Job job;
   job.keep_alive.push_back(out.object);
-  if (!info[1].IsNull() && !info[1].IsUndefined()) {
-    AnyArray bro = any_arg(1, "brownian");
+  if (in.has("brownian")) {
+    AnyArray bro = any_arg("brownian");
     if (bro.is_f64 != out.is_f64 || bro.length != out.length)
       throw coded_error(info.Env(), code_string(Code::Shape), "brownian must match out");
     r.bro = bro.data;
     job.keep_alive.push_back(bro.object);
   }
-  r.paths = u53_arg(info, 2, "paths");
-  r.dims = static_cast<int>(u32_arg(info, 3, "dims"));
-  r.n = u32_arg(info, 4, "n");
-  r.T = number_arg(info, 5, "T");
-  r.stationary = type_arg(info, 6) == FbmType::I;
-  r.exact = info[7].ToBoolean();
-  auto g = array_arg<double>(info, 8, "gammas");
-  auto w = array_arg<double>(info, 9, "omegas");
+  r.paths = in.u53("paths");
+  r.dims = static_cast<int>(in.u32("dims"));
+  r.n = in.u32("n");
+  r.T = in.number("T");
+  r.stationary = type_arg(in) == FbmType::I;
+  r.exact = in.flag("exact");
+  auto g = in.array<double>("gammas");
+  auto w = in.array<double>("omegas");
   if (g.length != w.length || g.length == 0) throw coded_error(info.Env(), code_string(Code::Shape), "gammas and omegas must have the same length K >= 1");
   r.K = static_cast<int>(g.length);
-  r.key_lo = u32_arg(info, 10, "keyLo");
-  r.key_hi = u32_arg(info, 11, "keyHi");
-  r.path_offset = u53_arg(info, 12, "pathOffset");
-  const uint32_t dev = u32_arg(info, 13, "device");
+  r.key_lo = in.u32("keyLo");
+  r.key_hi = in.u32("keyHi");
+  r.path_offset = in.u53("pathOffset");
+  const uint32_t dev = in.u32("device");
   if (r.dims < 1 || static_cast<double>(r.paths) * (static_cast<double>(r.n) + 1) * r.dims != static_cast<double>(out.length))
     throw coded_error(info.Env(), code_string(Code::Shape), "out must hold paths*(n+1)*dims values");
-  const Control ctl = control_arg(info, 14, &job);
-  const bool async = info[15].ToBoolean();
+  const Control ctl = control_arg(in, "control", &job);
+  const bool async = in.flag("async");
   job.keep_alive.push_back(g.object);
   job.keep_alive.push_back(w.object);
   const std::vector<double> gv(g.data, g.data + g.length), wv(w.data, w.data + w.length);
@@ -141,30 +147,31 @@ Napi::Value MarkovSample(const Napi::CallbackInfo& info) {
   return run_job(info.Env(), async, std::move(job));
 }
 
-// fbmExactSample(out, method, type, hurst, n, T, scale, paths, keyLo, keyHi, pathOffset, control,
-//                async) -> boolean (Davies–Harte fell back to Hosking)
+// fbmExactSample({out, method, type, hurst, n, T, scale, paths, keyLo, keyHi, pathOffset, control,
+//                 async}) -> boolean (Davies–Harte fell back to Hosking)
 Napi::Value ExactSample(const Napi::CallbackInfo& info) {
-  AnyArray out = float_array_arg(info, 0, "out");
-  const uint32_t method = u32_arg(info, 1, "method");
+  const Args in(info);
+  AnyArray out = in.float_array("out");
+  const uint32_t method = in.u32("method");
   if (method > 2) throw_arg(info.Env(), "unknown exact method");
   fbm::ExactRequest r;
   r.out = out.data;
   r.f64 = out.is_f64;
-  r.type = type_arg(info, 2);
-  r.hurst = number_arg(info, 3, "hurst");
-  r.n = u32_arg(info, 4, "n");
-  r.T = number_arg(info, 5, "T");
-  r.scale = number_arg(info, 6, "scale");
-  r.paths = u53_arg(info, 7, "paths");
-  r.key_lo = u32_arg(info, 8, "keyLo");
-  r.key_hi = u32_arg(info, 9, "keyHi");
-  r.path_offset = u53_arg(info, 10, "pathOffset");
+  r.type = type_arg(in);
+  r.hurst = in.number("hurst");
+  r.n = in.u32("n");
+  r.T = in.number("T");
+  r.scale = in.number("scale");
+  r.paths = in.u53("paths");
+  r.key_lo = in.u32("keyLo");
+  r.key_hi = in.u32("keyHi");
+  r.path_offset = in.u53("pathOffset");
   if (static_cast<double>(r.paths) * (static_cast<double>(r.n) + 1) != static_cast<double>(out.length))
     throw coded_error(info.Env(), code_string(Code::Shape), "out must hold paths*(n+1) values");
   Job job;
   job.keep_alive.push_back(out.object);
-  const Control ctl = control_arg(info, 11, &job);
-  const bool async = info[12].ToBoolean();
+  const Control ctl = control_arg(in, "control", &job);
+  const bool async = in.flag("async");
   auto fell_back = std::make_shared<bool>(false);
   const auto m = static_cast<fbm::ExactMethod>(method);
   job.work = [r, m, ctl, fell_back] { *fell_back = fbm::exact_sample(r, m, ctl); };
@@ -172,52 +179,56 @@ Napi::Value ExactSample(const Napi::CallbackInfo& info) {
   return run_job(info.Env(), async, std::move(job));
 }
 
-// fbmCirculantEigenvalues(hurst, n) -> Float64Array(2n′)
+// fbmCirculantEigenvalues({hurst, n}) -> Float64Array(2n′)
 Napi::Value CirculantEigenvalues(const Napi::CallbackInfo& info) {
-  return to_js(info.Env(), fbm::circulant_eigenvalues(number_arg(info, 0, "hurst"), u32_arg(info, 1, "n")));
+  const Args in(info);
+  return to_js(info.Env(), fbm::circulant_eigenvalues(in.number("hurst"), in.u32("n")));
 }
 
-// fbmAutocov(hurst, k) -> ρ(k)
+// fbmAutocov({hurst, k}) -> ρ(k)
 Napi::Value Autocov(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), fbm::fgn_autocov(number_arg(info, 0, "hurst"), number_arg(info, 1, "k")));
+  const Args in(info);
+  return Napi::Number::New(info.Env(), fbm::fgn_autocov(in.number("hurst"), in.number("k")));
 }
 
-// fbmCovariance(markov, type, hurst, unit, times, gammas|null, omegas|null, out)
+// fbmCovariance({markov, type, hurst, unit, times, gammas|null, omegas|null, out})
 Napi::Value Covariance(const Napi::CallbackInfo& info) {
-  const bool markov = info[0].ToBoolean();
-  const FbmType type = type_arg(info, 1);
-  auto t = array_arg<double>(info, 4, "times");
-  auto out = array_arg<double>(info, 7, "out");
+  const Args in(info);
+  const bool markov = in.flag("markov");
+  const FbmType type = type_arg(in);
+  auto t = in.array<double>("times");
+  auto out = in.array<double>("out");
   if (out.length != t.length * t.length) throw coded_error(info.Env(), code_string(Code::Shape), "out must hold times^2 values");
   const double* g = nullptr;
   const double* w = nullptr;
   int K = 0;
   if (markov) {
-    auto ga = array_arg<double>(info, 5, "gammas");
-    auto wa = array_arg<double>(info, 6, "omegas");
+    auto ga = in.array<double>("gammas");
+    auto wa = in.array<double>("omegas");
     if (ga.length != wa.length) throw coded_error(info.Env(), code_string(Code::Shape), "gammas and omegas differ in length");
     g = ga.data;
     w = wa.data;
     K = static_cast<int>(ga.length);
   }
-  fbm::covariance(markov, type, number_arg(info, 2, "hurst"), info[3].ToBoolean(), t.data, t.length, g, w, K, out.data);
+  fbm::covariance(markov, type, in.number("hurst"), in.flag("unit"), t.data, t.length, g, w, K, out.data);
   return info.Env().Undefined();
 }
 
-// fbmHurst(data, paths, len, increments, lags: Int32Array, out: Float64Array, control, async)
+// fbmHurst({data, paths, len, increments, lags: Int32Array, out: Float64Array, control, async})
 Napi::Value Hurst(const Napi::CallbackInfo& info) {
-  AnyArray data = float_array_arg(info, 0, "paths");
-  const uint64_t paths = u53_arg(info, 1, "paths");
-  const uint64_t len = u53_arg(info, 2, "len");
-  const bool increments = info[3].ToBoolean();
-  auto lags = array_arg<int32_t>(info, 4, "lags");
-  auto out = array_arg<double>(info, 5, "out");
+  const Args in(info);
+  AnyArray data = in.float_array("data");
+  const uint64_t paths = in.u53("paths");
+  const uint64_t len = in.u53("len");
+  const bool increments = in.flag("increments");
+  auto lags = in.array<int32_t>("lags");
+  auto out = in.array<double>("out");
   if (paths * len != data.length || out.length != paths)
     throw coded_error(info.Env(), code_string(Code::Shape), "paths array must hold paths*len values");
   Job job;
   job.keep_alive = {data.object, lags.object, out.object};
-  const Control ctl = control_arg(info, 6, &job);
-  const bool async = info[7].ToBoolean();
+  const Control ctl = control_arg(in, "control", &job);
+  const bool async = in.flag("async");
   const void* d = data.data;
   const bool f64 = data.is_f64;
   const int* lp = lags.data;
@@ -228,108 +239,110 @@ Napi::Value Hurst(const Napi::CallbackInfo& info) {
 }
 
 // Model parameters: fOU packs [θ(D), μ(D), σ(D)]; rough volatility [κ, m, ν, μ, ρ].
-FbmSdeParams sde_params(const Napi::CallbackInfo& info, uint32_t model, const ArrayArg<double>& par, int D) {
+FbmSdeParams sde_params(const Args& in, uint32_t model, const ArrayArg<double>& par, int D) {
   FbmSdeParams p;
   if (model == 0) {
-    if (par.length != 3 * static_cast<std::size_t>(D)) throw coded_error(info.Env(), code_string(Code::Shape), "fOU parameters must hold 3*D values");
+    if (par.length != 3 * static_cast<std::size_t>(D)) throw coded_error(in.env(), code_string(Code::Shape), "fOU parameters must hold 3*D values");
     p.model = kFbmSdeFou;
     p.theta = par.data;
     p.mu = par.data + D;
     p.sigma = par.data + 2 * D;
   } else if (model == 1) {
-    if (par.length != 5 || D != 1) throw coded_error(info.Env(), code_string(Code::Shape), "rough-volatility parameters must hold 5 values, D = 1");
+    if (par.length != 5 || D != 1) throw coded_error(in.env(), code_string(Code::Shape), "rough-volatility parameters must hold 5 values, D = 1");
     p.model = kFbmSdeRoughVol;
     p.theta = par.data;
   } else {
-    throw_arg(info.Env(), "unknown fBM SDE model");
+    throw_arg(in.env(), "unknown fBM SDE model");
   }
   return p;
 }
 
-// fbmSdeSimulate(out, finalY|null, model, params, D, stateDim, paths, n, T, exact, type, gammas,
-//                omegas, keyLo, keyHi, pathOffset, x0, x0PerPath, saveEvery, control, async)
+// fbmSdeSimulate({out, finalY|null, model, params, D, stateDim, paths, n, T, exact, type, gammas,
+//                 omegas, keyLo, keyHi, pathOffset, x0, x0PerPath, saveEvery, control, async})
 Napi::Value SdeSimulate(const Napi::CallbackInfo& info) {
-  AnyArray out = float_array_arg(info, 0, "out");
+  const Args in(info);
+  AnyArray out = in.float_array("out");
   fbm::SdeRequest r;
   Job job;
   job.keep_alive.push_back(out.object);
   r.out = out.data;
   r.out_f64 = out.is_f64;
-  const uint32_t model = u32_arg(info, 2, "model");
-  auto par = array_arg<double>(info, 3, "params");
-  r.D = static_cast<int>(u32_arg(info, 4, "D"));
-  r.state_dim = static_cast<int>(u32_arg(info, 5, "stateDim"));
-  r.params = sde_params(info, model, par, r.D);
-  r.paths = u53_arg(info, 6, "paths");
-  r.n = u32_arg(info, 7, "n");
-  r.T = number_arg(info, 8, "T");
-  r.exact = info[9].ToBoolean();
-  r.stationary = type_arg(info, 10) == FbmType::I;
-  auto g = array_arg<double>(info, 11, "gammas");
-  auto w = array_arg<double>(info, 12, "omegas");
+  const uint32_t model = in.u32("model");
+  auto par = in.array<double>("params");
+  r.D = static_cast<int>(in.u32("D"));
+  r.state_dim = static_cast<int>(in.u32("stateDim"));
+  r.params = sde_params(in, model, par, r.D);
+  r.paths = in.u53("paths");
+  r.n = in.u32("n");
+  r.T = in.number("T");
+  r.exact = in.flag("exact");
+  r.stationary = type_arg(in) == FbmType::I;
+  auto g = in.array<double>("gammas");
+  auto w = in.array<double>("omegas");
   if (g.length != w.length || g.length == 0) throw coded_error(info.Env(), code_string(Code::Shape), "gammas and omegas must have the same length K >= 1");
   r.gammas = g.data;
   r.omegas = w.data;
   r.K = static_cast<int>(g.length);
-  r.key_lo = u32_arg(info, 13, "keyLo");
-  r.key_hi = u32_arg(info, 14, "keyHi");
-  r.path_offset = u53_arg(info, 15, "pathOffset");
-  auto x0 = array_arg<double>(info, 16, "x0");
+  r.key_lo = in.u32("keyLo");
+  r.key_hi = in.u32("keyHi");
+  r.path_offset = in.u53("pathOffset");
+  auto x0 = in.array<double>("x0");
   r.x0 = x0.data;
-  r.x0_per_path = info[17].ToBoolean();
-  r.save_every = u32_arg(info, 18, "saveEvery");
+  r.x0_per_path = in.flag("x0PerPath");
+  r.save_every = in.u32("saveEvery");
   if (r.state_dim != (model == 1 ? 2 : r.D)) throw coded_error(info.Env(), code_string(Code::Shape), "stateDim does not match the model");
   if (x0.length != (r.x0_per_path ? r.paths * r.state_dim : static_cast<std::size_t>(r.state_dim)))
     throw coded_error(info.Env(), code_string(Code::Shape), "x0 has the wrong length");
   if (out.length != fbm::sde_save_count(r.n, r.save_every) * r.paths * r.state_dim)
     throw coded_error(info.Env(), code_string(Code::Shape), "out has the wrong length");
-  if (!info[1].IsNull() && !info[1].IsUndefined()) {
-    auto fy = array_arg<double>(info, 1, "finalY");
+  if (in.has("finalY")) {
+    auto fy = in.array<double>("finalY");
     if (fy.length != r.paths * r.D * r.K) throw coded_error(info.Env(), code_string(Code::Shape), "finalY must hold paths*D*K values");
     r.final_y = fy.data;
     job.keep_alive.push_back(fy.object);
   }
-  const Control ctl = control_arg(info, 19, &job);
-  const bool async = info[20].ToBoolean();
+  const Control ctl = control_arg(in, "control", &job);
+  const bool async = in.flag("async");
   for (auto& o : {par.object, g.object, w.object, x0.object}) job.keep_alive.push_back(o);
   job.work = [r, ctl] { fbm::sde_simulate(r, ctl); };
   return run_job(info.Env(), async, std::move(job));
 }
 
-// fbmControlledStep(x, y, u|null, kl|null, model, params, D, dt, gammas, omegas, keyLo, keyHi,
-//                   pathOffset, step)
+// fbmControlledStep({x, y, u|null, kl|null, model, params, D, dt, gammas, omegas, keyLo, keyHi,
+//                    pathOffset, step})
 Napi::Value ControlledStepFn(const Napi::CallbackInfo& info) {
+  const Args in(info);
   fbm::ControlledStep c;
-  auto x = array_arg<double>(info, 0, "x");
-  auto y = array_arg<double>(info, 1, "y");
-  const uint32_t model = u32_arg(info, 4, "model");
-  auto par = array_arg<double>(info, 5, "params");
-  c.D = static_cast<int>(u32_arg(info, 6, "D"));
-  c.params = sde_params(info, model, par, c.D);
-  c.dt = number_arg(info, 7, "dt");
-  auto g = array_arg<double>(info, 8, "gammas");
-  auto w = array_arg<double>(info, 9, "omegas");
+  auto x = in.array<double>("x");
+  auto y = in.array<double>("y");
+  const uint32_t model = in.u32("model");
+  auto par = in.array<double>("params");
+  c.D = static_cast<int>(in.u32("D"));
+  c.params = sde_params(in, model, par, c.D);
+  c.dt = in.number("dt");
+  auto g = in.array<double>("gammas");
+  auto w = in.array<double>("omegas");
   if (g.length != w.length || g.length == 0) throw coded_error(info.Env(), code_string(Code::Shape), "gammas and omegas must have the same length K >= 1");
   c.K = static_cast<int>(g.length);
   c.gammas = g.data;
   c.omegas = w.data;
-  c.key_lo = u32_arg(info, 10, "keyLo");
-  c.key_hi = u32_arg(info, 11, "keyHi");
-  c.path_offset = u53_arg(info, 12, "pathOffset");
-  c.step = u32_arg(info, 13, "step");
+  c.key_lo = in.u32("keyLo");
+  c.key_hi = in.u32("keyHi");
+  c.path_offset = in.u53("pathOffset");
+  c.step = in.u32("step");
   const int sd = model == 1 ? 2 : c.D;
   if (x.length % sd != 0) throw coded_error(info.Env(), code_string(Code::Shape), "x must hold paths*stateDim values");
   c.paths = x.length / sd;
   if (y.length != c.paths * c.D * c.K) throw coded_error(info.Env(), code_string(Code::Shape), "y must hold paths*D*K values");
   c.x = x.data;
   c.y = y.data;
-  if (!info[2].IsNull() && !info[2].IsUndefined()) {
-    auto u = array_arg<double>(info, 2, "u");
+  if (in.has("u")) {
+    auto u = in.array<double>("u");
     if (u.length != c.paths * c.D) throw coded_error(info.Env(), code_string(Code::Shape), "u must hold paths*D values");
     c.u = u.data;
   }
-  if (!info[3].IsNull() && !info[3].IsUndefined()) {
-    auto kl = array_arg<double>(info, 3, "kl");
+  if (in.has("kl")) {
+    auto kl = in.array<double>("kl");
     if (kl.length != c.paths) throw coded_error(info.Env(), code_string(Code::Shape), "kl must hold one value per path");
     c.kl = kl.data;
   }
@@ -337,56 +350,57 @@ Napi::Value ControlledStepFn(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// fbmInitialFactors(y, paths, D, gammas, type, keyLo, keyHi, pathOffset)
+// fbmInitialFactors({y, paths, D, gammas, type, keyLo, keyHi, pathOffset})
 Napi::Value InitialFactors(const Napi::CallbackInfo& info) {
-  auto y = array_arg<double>(info, 0, "y");
-  const uint64_t paths = u53_arg(info, 1, "paths");
-  const int D = static_cast<int>(u32_arg(info, 2, "D"));
-  auto g = array_arg<double>(info, 3, "gammas");
-  const bool stationary = type_arg(info, 4) == FbmType::I;
+  const Args in(info);
+  auto y = in.array<double>("y");
+  const uint64_t paths = in.u53("paths");
+  const int D = static_cast<int>(in.u32("D"));
+  auto g = in.array<double>("gammas");
+  const bool stationary = type_arg(in) == FbmType::I;
   if (y.length != paths * D * g.length) throw coded_error(info.Env(), code_string(Code::Shape), "y must hold paths*D*K values");
-  fbm::initial_factors(y.data, paths, D, g.data, static_cast<int>(g.length), stationary, u32_arg(info, 5, "keyLo"),
-                       u32_arg(info, 6, "keyHi"), u53_arg(info, 7, "pathOffset"));
+  fbm::initial_factors(y.data, paths, D, g.data, static_cast<int>(g.length), stationary, in.u32("keyLo"),
+                       in.u32("keyHi"), in.u53("pathOffset"));
   return info.Env().Undefined();
 }
 
 // Checks that every array has the float type of `ref` and returns its data pointer.
-void* same_dtype(const Napi::CallbackInfo& info, std::size_t i, const char* name, const AnyArray& ref, std::size_t len,
-                 std::vector<Napi::Object>* keep) {
-  AnyArray a = float_array_arg(info, i, name);
-  if (a.is_f64 != ref.is_f64) throw coded_error(info.Env(), code_string(Code::Dtype), std::string(name) + " must match the state dtype");
-  if (a.length != len) throw coded_error(info.Env(), code_string(Code::Shape), std::string(name) + " has the wrong length");
+void* same_dtype(const Args& in, const char* name, const AnyArray& ref, std::size_t len, std::vector<Napi::Object>* keep) {
+  AnyArray a = in.float_array(name);
+  if (a.is_f64 != ref.is_f64) throw coded_error(in.env(), code_string(Code::Dtype), std::string(name) + " must match the state dtype");
+  if (a.length != len) throw coded_error(in.env(), code_string(Code::Shape), std::string(name) + " has the wrong length");
   keep->push_back(a.object);
   return a.data;
 }
 
-// fbmAugment(op, z, P, D, gammas, omegas, a, b, c, out): op 0 gather (a = x out), 1 drift
-// (a = f, b = σ, c = Itô correction | null, out), 2 diffusion (a = σ, out = g).
+// fbmAugment({op, z, P, D, gammas, omegas, x?, f?, sigma?, itoCorrection?, out?}): op 0 gather
+// (x out of z), 1 drift (f, sigma, itoCorrection | null -> out), 2 diffusion (sigma -> out = g).
 Napi::Value Augment(const Napi::CallbackInfo& info) {
-  const uint32_t op = u32_arg(info, 0, "op");
-  const uint64_t P = u53_arg(info, 2, "P");
-  const int D = static_cast<int>(u32_arg(info, 3, "D"));
-  auto g = array_arg<double>(info, 4, "gammas");
-  auto w = array_arg<double>(info, 5, "omegas");
+  const Args in(info);
+  const uint32_t op = in.u32("op");
+  const uint64_t P = in.u53("P");
+  const int D = static_cast<int>(in.u32("D"));
+  auto g = in.array<double>("gammas");
+  auto w = in.array<double>("omegas");
   if (g.length != w.length || g.length == 0 || D < 1) throw coded_error(info.Env(), code_string(Code::Shape), "bad gammas/omegas/D");
   const int K = static_cast<int>(g.length);
   const std::size_t PD = P * D, PZ = P * D * (K + 1);
   std::vector<Napi::Object> keep;
   if (op == 0) {
-    AnyArray z = float_array_arg(info, 1, "z");
+    AnyArray z = in.float_array("z");
     if (z.length != PZ) throw coded_error(info.Env(), code_string(Code::Shape), "z must hold P*D*(1+K) values");
-    fbm::augment_gather(z.data, same_dtype(info, 6, "x", z, PD, &keep), z.is_f64, P, D, K);
+    fbm::augment_gather(z.data, same_dtype(in, "x", z, PD, &keep), z.is_f64, P, D, K);
   } else if (op == 1) {
-    AnyArray z = float_array_arg(info, 1, "z");
+    AnyArray z = in.float_array("z");
     if (z.length != PZ) throw coded_error(info.Env(), code_string(Code::Shape), "z must hold P*D*(1+K) values");
-    const void* f = same_dtype(info, 6, "f", z, PD, &keep);
-    const void* s = same_dtype(info, 7, "sigma", z, PD, &keep);
-    const void* ic = info[8].IsNull() || info[8].IsUndefined() ? nullptr : same_dtype(info, 8, "itoCorrection", z, PD, &keep);
-    fbm::augment_drift(z.data, f, s, ic, same_dtype(info, 9, "out", z, PZ, &keep), z.is_f64, P, D, g.data, w.data, K);
+    const void* f = same_dtype(in, "f", z, PD, &keep);
+    const void* s = same_dtype(in, "sigma", z, PD, &keep);
+    const void* ic = in.has("itoCorrection") ? same_dtype(in, "itoCorrection", z, PD, &keep) : nullptr;
+    fbm::augment_drift(z.data, f, s, ic, same_dtype(in, "out", z, PZ, &keep), z.is_f64, P, D, g.data, w.data, K);
   } else if (op == 2) {
-    AnyArray s = float_array_arg(info, 6, "sigma");
+    AnyArray s = in.float_array("sigma");
     if (s.length != PD) throw coded_error(info.Env(), code_string(Code::Shape), "sigma must hold P*D values");
-    fbm::augment_diffusion(s.data, same_dtype(info, 9, "g", s, PZ * D, &keep), s.is_f64, P, D, w.data, K);
+    fbm::augment_diffusion(s.data, same_dtype(in, "out", s, PZ * D, &keep), s.is_f64, P, D, w.data, K);
   } else {
     throw_arg(info.Env(), "unknown augment op");
   }

@@ -40,20 +40,27 @@ struct Job {
   Napi::Object control_object;                   // the caller's control block, kept alive
 };
 
-// The Float64Array control block of argument i, or the job's own when it is null/undefined; the
-// job is abortable either way (the environment's cleanup hook needs that).
-inline Control control_arg(const Napi::CallbackInfo& info, std::size_t i, Job* job) {
-  if (i >= info.Length() || info[i].IsNull() || info[i].IsUndefined()) {
+// The Float64Array control block `v` (argument i, or an options key), or the job's own when it is
+// null/undefined; the job is abortable either way (the environment's cleanup hook needs that).
+inline Control control_value(Napi::Env env, Napi::Value v, Job* job) {
+  if (v.IsNull() || v.IsUndefined()) {
     job->own_control = std::shared_ptr<double>(new double[Control::kSlots](), std::default_delete<double[]>());
     job->control = job->own_control.get();
     return Control(job->control);
   }
-  ArrayArg<double> c = array_arg<double>(info, i, "control");
-  if (c.length < Control::kSlots) throw_arg(info.Env(), "control block too short");
+  ArrayArg<double> c = array_value<double>(env, v, "control");
+  if (c.length < Control::kSlots) throw_arg(env, "control block too short");
   job->control_object = c.object;
   job->control = c.data;
   return Control(c.data);
 }
+
+inline Control control_arg(const Napi::CallbackInfo& info, std::size_t i, Job* job) {
+  return control_value(info.Env(), arg_at(info, i), job);
+}
+
+// The control block under `key` of a call's options object.
+inline Control control_arg(const Args& in, const char* key, Job* job) { return control_value(in.env(), in.value(key), job); }
 
 // Runs work under the job's thread budget and turns every exception into (code, message).
 inline bool run_work(const Job& job, std::string* code, std::string* message) {

@@ -65,18 +65,46 @@ template <> inline napi_typedarray_type typed_array_kind<int32_t>() { return nap
 template <> inline napi_typedarray_type typed_array_kind<uint8_t>() { return napi_uint8_array; }
 template <> inline napi_typedarray_type typed_array_kind<int8_t>() { return napi_int8_array; }
 
+// Every reader below takes the value and the name it is reported under; the positional forms
+// (argument i of the call) and the named ones (Args, below) both come down to them.
+inline Napi::Value arg_at(const Napi::CallbackInfo& info, std::size_t i) {
+  return i < info.Length() ? info[i] : info.Env().Undefined();
+}
+
+// Type, length and address of typed array `v` in one napi_get_typedarray_info (plus the shared-
+// memory check); false when `v` is not a typed array.
+inline bool typed_array_view(Napi::Env env, Napi::Value v, const char* name, napi_typedarray_type* type, std::size_t* length,
+                             void** data) {
+  bool is_ta = false;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return false;
+  std::size_t offset = 0;
+  napi_value buffer = nullptr;
+  bool plain = false;
+  if (napi_get_typedarray_info(env, v, type, length, data, &buffer, &offset) != napi_ok ||
+      napi_is_arraybuffer(env, buffer, &plain) != napi_ok)
+    throw coded_error(env, code_string(Code::Internal), std::string(name) + ": could not read the typed array");
+  if (!plain)
+    throw coded_error(env, code_string(Code::Dtype),
+                      std::string(name) + " is backed by a SharedArrayBuffer, which itokit does not accept; pass an unshared copy");
+  return true;
+}
+
+template <typename T>
+ArrayArg<T> array_value(Napi::Env env, Napi::Value v, const char* name) {
+  napi_typedarray_type type;
+  ArrayArg<T> a;
+  void* data = nullptr;
+  if (!typed_array_view(env, v, name, &type, &a.length, &data))
+    throw coded_error(env, code_string(Code::Dtype), std::string(name) + " must be a TypedArray");
+  if (type != typed_array_kind<T>()) throw coded_error(env, code_string(Code::Dtype), std::string(name) + " has the wrong element type");
+  a.object = v.As<Napi::Object>();
+  a.data = static_cast<T*>(data);
+  return a;
+}
+
 template <typename T>
 ArrayArg<T> array_arg(const Napi::CallbackInfo& info, std::size_t i, const char* name) {
-  if (i >= info.Length() || !info[i].IsTypedArray())
-    throw coded_error(info.Env(), code_string(Code::Dtype), std::string(name) + " must be a TypedArray");
-  Napi::TypedArray ta = info[i].As<Napi::TypedArray>();
-  if (ta.TypedArrayType() != typed_array_kind<T>())
-    throw coded_error(info.Env(), code_string(Code::Dtype), std::string(name) + " has the wrong element type");
-  ArrayArg<T> a;
-  a.object = ta;
-  a.length = ta.ElementLength();
-  a.data = reinterpret_cast<T*>(typed_array_bytes(info.Env(), ta, name));
-  return a;
+  return array_value<T>(info.Env(), arg_at(info, i), name);
 }
 
 // Untyped view (float32 or float64 chosen at run time).
@@ -87,39 +115,111 @@ struct AnyArray {
   Napi::Object object;
 };
 
-inline AnyArray float_array_arg(const Napi::CallbackInfo& info, std::size_t i, const char* name) {
-  if (i >= info.Length() || !info[i].IsTypedArray())
-    throw coded_error(info.Env(), code_string(Code::Dtype), std::string(name) + " must be a Float32Array or Float64Array");
-  Napi::TypedArray ta = info[i].As<Napi::TypedArray>();
-  const napi_typedarray_type t = ta.TypedArrayType();
-  if (t != napi_float32_array && t != napi_float64_array)
-    throw coded_error(info.Env(), code_string(Code::Dtype), std::string(name) + " must be a Float32Array or Float64Array");
+inline AnyArray float_array_value(Napi::Env env, Napi::Value v, const char* name) {
+  napi_typedarray_type t;
   AnyArray a;
-  a.object = ta;
-  a.length = ta.ElementLength();
+  if (!typed_array_view(env, v, name, &t, &a.length, &a.data) || (t != napi_float32_array && t != napi_float64_array))
+    throw coded_error(env, code_string(Code::Dtype), std::string(name) + " must be a Float32Array or Float64Array");
+  a.object = v.As<Napi::Object>();
   a.is_f64 = t == napi_float64_array;
-  a.data = typed_array_bytes(info.Env(), ta, name);
   return a;
 }
 
+inline AnyArray float_array_arg(const Napi::CallbackInfo& info, std::size_t i, const char* name) {
+  return float_array_value(info.Env(), arg_at(info, i), name);
+}
+
+// One napi call: napi_get_value_double fails (napi_number_expected) on anything but a number.
+inline double number_value(Napi::Env env, Napi::Value v, const char* name) {
+  double x = 0;
+  if (napi_get_value_double(env, v, &x) != napi_ok) throw_arg(env, std::string(name) + " must be a number");
+  return x;
+}
+
+inline uint32_t u32_value(Napi::Env env, Napi::Value v, const char* name) {
+  const double x = number_value(env, v, name);
+  if (!(x >= 0 && x <= 4294967295.0) || x != static_cast<double>(static_cast<uint64_t>(x)))
+    throw_arg(env, std::string(name) + " must be an integer in [0, 2^32)");
+  return static_cast<uint32_t>(x);
+}
+
+inline uint64_t u53_value(Napi::Env env, Napi::Value v, const char* name) {
+  const double x = number_value(env, v, name);
+  if (!(x >= 0 && x <= 9007199254740991.0) || x != static_cast<double>(static_cast<uint64_t>(x)))
+    throw_arg(env, std::string(name) + " must be a non-negative safe integer");
+  return static_cast<uint64_t>(x);
+}
+
 inline double number_arg(const Napi::CallbackInfo& info, std::size_t i, const char* name) {
-  if (i >= info.Length() || !info[i].IsNumber()) throw_arg(info.Env(), std::string(name) + " must be a number");
-  return info[i].As<Napi::Number>().DoubleValue();
+  return number_value(info.Env(), arg_at(info, i), name);
 }
-
 inline uint32_t u32_arg(const Napi::CallbackInfo& info, std::size_t i, const char* name) {
-  const double v = number_arg(info, i, name);
-  if (!(v >= 0 && v <= 4294967295.0) || v != static_cast<double>(static_cast<uint64_t>(v)))
-    throw_arg(info.Env(), std::string(name) + " must be an integer in [0, 2^32)");
-  return static_cast<uint32_t>(v);
+  return u32_value(info.Env(), arg_at(info, i), name);
+}
+inline uint64_t u53_arg(const Napi::CallbackInfo& info, std::size_t i, const char* name) {
+  return u53_value(info.Env(), arg_at(info, i), name);
 }
 
-inline uint64_t u53_arg(const Napi::CallbackInfo& info, std::size_t i, const char* name) {
-  const double v = number_arg(info, i, name);
-  if (!(v >= 0 && v <= 9007199254740991.0) || v != static_cast<double>(static_cast<uint64_t>(v)))
-    throw_arg(info.Env(), std::string(name) + " must be a non-negative safe integer");
-  return static_cast<uint64_t>(v);
-}
+// The one calling convention of the bindings (docs/design/bindings.md): a native entry point takes
+// one plain object and reads its inputs by name, as sharp reads its pipeline options, so no slot
+// order is shared between TypeScript and C++. The object's TypeScript interface sits next to the
+// entry point's declaration in lib/<area>/addon.ts (or lib/native.ts), and test/binding-keys.test.ts
+// checks that the keys read here (every `in.<getter>("key")` of an entry point and the helpers it
+// calls) are exactly the interface's fields. A missing or mistyped input gets a coded error naming
+// its key. Each getter is one property lookup, the price of the convention (docs/design/bindings.md:
+// about 0.8 µs on a call of 11-16 keys).
+class Args {
+ public:
+  explicit Args(const Napi::CallbackInfo& info) : env_(info.Env()) {
+    if (info.Length() < 1 || !info[0].IsObject() || info[0].IsTypedArray() || info[0].IsArray())
+      throw_arg(env_, "a native call takes one options object");
+    object_ = info[0];
+  }
+  Napi::Env env() const { return env_; }
+  // The raw value of `key` (undefined when absent): one napi_get_named_property, the only cost the
+  // named form adds to a positional read (60-90 ns on Zen 5, Node 20; tools/call-overhead.js).
+  Napi::Value value(const char* key) const {
+    napi_value v = nullptr;
+    if (napi_get_named_property(env_, object_, key, &v) != napi_ok) throw Napi::Error::New(env_);
+    return Napi::Value(env_, v);
+  }
+  // True when `key` holds something other than undefined or null (the optional inputs).
+  bool has(const char* key) const {
+    napi_valuetype t = napi_undefined;
+    napi_typeof(env_, value(key), &t);
+    return t != napi_undefined && t != napi_null;
+  }
+  // An optional input's value, or an empty Value (IsEmpty()) when it is absent, undefined or null:
+  // one lookup where has() and a getter would take two.
+  Napi::Value optional(const char* key) const {
+    const Napi::Value v = value(key);
+    napi_valuetype t = napi_undefined;
+    napi_typeof(env_, v, &t);
+    return t == napi_undefined || t == napi_null ? Napi::Value() : v;
+  }
+  // A boolean input: its truthiness, false when absent (one call when it is a boolean).
+  bool flag(const char* key) const {
+    const Napi::Value v = value(key);
+    bool b = false;
+    if (napi_get_value_bool(env_, v, &b) == napi_ok) return b;
+    return v.ToBoolean();
+  }
+  double number(const char* key) const { return number_value(env_, value(key), key); }
+  uint32_t u32(const char* key) const { return u32_value(env_, value(key), key); }
+  uint64_t u53(const char* key) const { return u53_value(env_, value(key), key); }
+  std::string string(const char* key) const {
+    const Napi::Value v = value(key);
+    if (!v.IsString()) throw_arg(env_, std::string(key) + " must be a string");
+    return v.As<Napi::String>().Utf8Value();
+  }
+  template <typename T>
+  ArrayArg<T> array(const char* key) const { return array_value<T>(env_, value(key), key); }
+  AnyArray float_array(const char* key) const { return float_array_value(env_, value(key), key); }
+
+ private:
+  Napi::Env env_;
+  napi_value object_ = nullptr;
+};
 
 // Wraps a binding so that every C++ exception leaving it becomes a coded JS error. node-addon-api
 // turns only Napi::Error into a JS exception; anything else escaping a callback reaches

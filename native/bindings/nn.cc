@@ -1,5 +1,6 @@
 // nn area: MLP forward/backward and the Adam step. Shapes and dtypes were validated in
-// lib/nn; the checks here keep direct callers from reading or writing out of bounds.
+// lib/nn (one options object per call, read by name: napi_util.h Args, interfaces in
+// lib/nn/addon.ts); the checks here keep direct callers from reading or writing out of bounds.
 #include "../nn/adam.h"
 #include "../nn/mlp.h"
 #include "../nn/nn_cuda.h"
@@ -11,33 +12,34 @@ namespace itk {
 namespace napi {
 namespace {
 
-nn::MlpLayout layout_arg(const Napi::CallbackInfo& info, std::size_t i) {
-  auto d = array_arg<int32_t>(info, i, "layout");
+nn::MlpLayout layout_arg(const Args& in) {
+  auto d = in.array<int32_t>("layout");
   return nn::make_layout(d.data, d.length);
 }
 
-void require_len(const Napi::CallbackInfo& info, const AnyArray& a, std::size_t n, bool f64, const char* name) {
-  if (a.is_f64 != f64) throw coded_error(info.Env(), code_string(Code::Dtype), std::string(name) + " has another dtype than params");
-  if (a.length != n) throw coded_error(info.Env(), code_string(Code::Shape), std::string(name) + " has the wrong length");
+void require_len(const Args& in, const AnyArray& a, std::size_t n, bool f64, const char* name) {
+  if (a.is_f64 != f64) throw coded_error(in.env(), code_string(Code::Dtype), std::string(name) + " has another dtype than params");
+  if (a.length != n) throw coded_error(in.env(), code_string(Code::Shape), std::string(name) + " has the wrong length");
 }
 
-// nnForward(layout, params, x, rows, tape, y, device, control, async)
+// nnForward({layout, params, x, rows, tape, y, device, control, async})
 Napi::Value Forward(const Napi::CallbackInfo& info) {
-  const nn::MlpLayout L = layout_arg(info, 0);
-  AnyArray p = float_array_arg(info, 1, "params");
-  AnyArray x = float_array_arg(info, 2, "x");
-  const std::size_t rows = u53_arg(info, 3, "rows");
-  AnyArray tape = float_array_arg(info, 4, "tape");
-  AnyArray y = float_array_arg(info, 5, "y");
+  const Args in(info);
+  const nn::MlpLayout L = layout_arg(in);
+  AnyArray p = in.float_array("params");
+  AnyArray x = in.float_array("x");
+  const std::size_t rows = in.u53("rows");
+  AnyArray tape = in.float_array("tape");
+  AnyArray y = in.float_array("y");
   const bool f64 = p.is_f64;
-  require_len(info, p, L.n_params, f64, "params");
-  require_len(info, x, rows * L.in(), f64, "x");
-  require_len(info, tape, rows * L.tape_per_row, f64, "tape");
-  require_len(info, y, rows * L.out(), f64, "y");
-  const bool cuda = u32_arg(info, 6, "device") == 1;
+  require_len(in, p, L.n_params, f64, "params");
+  require_len(in, x, rows * L.in(), f64, "x");
+  require_len(in, tape, rows * L.tape_per_row, f64, "tape");
+  require_len(in, y, rows * L.out(), f64, "y");
+  const bool cuda = in.u32("device") == 1;
   Job job;
-  const Control ctl = control_arg(info, 7, &job);
-  const bool async = info[8].ToBoolean();
+  const Control ctl = control_arg(in, "control", &job);
+  const bool async = in.flag("async");
   job.keep_alive.insert(job.keep_alive.end(), {p.object, x.object, tape.object, y.object});
   job.work = [=] {
     if (cuda && f64)
@@ -56,29 +58,31 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
   return run_job(info.Env(), async, std::move(job));
 }
 
-// nnBackward(layout, params, x, rows, tape, dy, dx | null, grad, device, control, async)
+// nnBackward({layout, params, x, rows, tape, dy, dx | null, grad, device, control, async})
 Napi::Value Backward(const Napi::CallbackInfo& info) {
-  const nn::MlpLayout L = layout_arg(info, 0);
-  AnyArray p = float_array_arg(info, 1, "params");
-  AnyArray x = float_array_arg(info, 2, "x");
-  const std::size_t rows = u53_arg(info, 3, "rows");
-  AnyArray tape = float_array_arg(info, 4, "tape");
-  AnyArray dy = float_array_arg(info, 5, "dy");
+  const Args in(info);
+  const nn::MlpLayout L = layout_arg(in);
+  AnyArray p = in.float_array("params");
+  AnyArray x = in.float_array("x");
+  const std::size_t rows = in.u53("rows");
+  AnyArray tape = in.float_array("tape");
+  AnyArray dy = in.float_array("dy");
   AnyArray dx;
-  const bool has_dx = !(info[6].IsNull() || info[6].IsUndefined());
-  if (has_dx) dx = float_array_arg(info, 6, "dx");
-  AnyArray grad = float_array_arg(info, 7, "grad");
+  const Napi::Value dxv = in.optional("dx");
+  const bool has_dx = !dxv.IsEmpty();
+  if (has_dx) dx = float_array_value(in.env(), dxv, "dx");
+  AnyArray grad = in.float_array("grad");
   const bool f64 = p.is_f64;
-  require_len(info, p, L.n_params, f64, "params");
-  require_len(info, x, rows * L.in(), f64, "x");
-  require_len(info, tape, rows * L.tape_per_row, f64, "tape");
-  require_len(info, dy, rows * L.out(), f64, "dy");
-  if (has_dx) require_len(info, dx, rows * L.in(), f64, "dx");
-  require_len(info, grad, L.n_params, f64, "grad");
-  const bool cuda = u32_arg(info, 8, "device") == 1;
+  require_len(in, p, L.n_params, f64, "params");
+  require_len(in, x, rows * L.in(), f64, "x");
+  require_len(in, tape, rows * L.tape_per_row, f64, "tape");
+  require_len(in, dy, rows * L.out(), f64, "dy");
+  if (has_dx) require_len(in, dx, rows * L.in(), f64, "dx");
+  require_len(in, grad, L.n_params, f64, "grad");
+  const bool cuda = in.u32("device") == 1;
   Job job;
-  const Control ctl = control_arg(info, 9, &job);
-  const bool async = info[10].ToBoolean();
+  const Control ctl = control_arg(in, "control", &job);
+  const bool async = in.flag("async");
   job.keep_alive.insert(job.keep_alive.end(), {p.object, x.object, tape.object, dy.object, grad.object});
   if (has_dx) job.keep_alive.push_back(dx.object);
   job.work = [=] {
@@ -102,29 +106,30 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
   return run_job(info.Env(), async, std::move(job));
 }
 
-nn::AdamConfig adam_config(const Napi::CallbackInfo& info, std::size_t i) {
+nn::AdamConfig adam_config(const Args& in) {
   nn::AdamConfig c;
-  c.lr = number_arg(info, i, "lr");
-  c.beta1 = number_arg(info, i + 1, "beta1");
-  c.beta2 = number_arg(info, i + 2, "beta2");
-  c.eps = number_arg(info, i + 3, "eps");
-  c.weight_decay = number_arg(info, i + 4, "weightDecay");
-  c.decoupled = info[i + 5].ToBoolean();
-  c.max_norm = number_arg(info, i + 6, "maxNorm");
+  c.lr = in.number("lr");
+  c.beta1 = in.number("beta1");
+  c.beta2 = in.number("beta2");
+  c.eps = in.number("eps");
+  c.weight_decay = in.number("weightDecay");
+  c.decoupled = in.flag("decoupled");
+  c.max_norm = in.number("maxNorm");
   return c;
 }
 
-// nnAdam(params, grad, m, v, t, lr, beta1, beta2, eps, weightDecay, decoupled, maxNorm) -> ‖g‖
+// nnAdam({params, grad, m, v, t, lr, beta1, beta2, eps, weightDecay, decoupled, maxNorm}) -> ‖g‖
 Napi::Value Adam(const Napi::CallbackInfo& info) {
-  AnyArray p = float_array_arg(info, 0, "params");
-  AnyArray g = float_array_arg(info, 1, "grad");
-  AnyArray m = float_array_arg(info, 2, "m");
-  AnyArray v = float_array_arg(info, 3, "v");
-  const double t = static_cast<double>(u53_arg(info, 4, "t"));
-  const nn::AdamConfig cfg = adam_config(info, 5);
-  require_len(info, g, p.length, p.is_f64, "grad");
-  require_len(info, m, p.length, p.is_f64, "m");
-  require_len(info, v, p.length, p.is_f64, "v");
+  const Args in(info);
+  AnyArray p = in.float_array("params");
+  AnyArray g = in.float_array("grad");
+  AnyArray m = in.float_array("m");
+  AnyArray v = in.float_array("v");
+  const double t = static_cast<double>(in.u53("t"));
+  const nn::AdamConfig cfg = adam_config(in);
+  require_len(in, g, p.length, p.is_f64, "grad");
+  require_len(in, m, p.length, p.is_f64, "m");
+  require_len(in, v, p.length, p.is_f64, "v");
   Job job;
   double norm = 0;
   double* out = &norm;
@@ -140,8 +145,10 @@ Napi::Value Adam(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), norm);
 }
 
+// nnGradNorm({grad}) -> ‖g‖
 Napi::Value GradNorm(const Napi::CallbackInfo& info) {
-  AnyArray g = float_array_arg(info, 0, "grad");
+  const Args in(info);
+  AnyArray g = in.float_array("grad");
   const double n = g.is_f64 ? nn::grad_norm(static_cast<const double*>(g.data), g.length)
                             : nn::grad_norm(static_cast<const float*>(g.data), g.length);
   return Napi::Number::New(info.Env(), n);

@@ -1,6 +1,6 @@
 // ot area bindings: entropic OT solvers, cost builders and reference problems. lib/ot validates
 // every argument first; the checks here only keep direct callers from reading out of bounds.
-// Options travel as one Float64Array (slots below, mirrored in lib/ot/native.ts).
+// Each call takes one options object read by name (napi_util.h Args; interfaces in lib/ot/addon.ts).
 #include <memory>
 
 #include "../ot/cost.h"
@@ -15,47 +15,40 @@ namespace itk {
 namespace napi {
 namespace {
 
-enum Slot {
-  kReg, kMethod, kTol, kMaxIter, kCheckEvery, kEpsScaling, kReturnPlan, kRoundPlan, kStallWindow,
-  kWarmup, kLambda0, kLambdaMax, kBadRatio, kMaxNewton, kCgMaxIter, kCgRtol, kShiftMax, kArmijo,
-  kMaxBacktracks, kFallbackIters, kFallbackRatio, kRelax, kSlots
-};
-
-ot::Options options_arg(const Napi::CallbackInfo& info, std::size_t i) {
-  auto o = array_arg<double>(info, i, "options");
-  if (o.length < kSlots) throw_arg(info.Env(), "options block too short");
-  const double* s = o.data;
+// The solver options every solve reads (OtSolverOptions in lib/ot/addon.ts), from the call's object.
+ot::Options options_arg(const Args& in) {
   ot::Options r;
-  r.reg = s[kReg];
-  const double mc = s[kMethod];
-  if (!(mc == 0 || mc == 1 || mc == 2 || mc == 3)) throw_arg(info.Env(), "method code must be 0..3");
+  r.reg = in.number("reg");
+  const double mc = in.number("method");
+  if (!(mc == 0 || mc == 1 || mc == 2 || mc == 3)) throw_arg(in.env(), "method code must be 0..3");
   r.method = static_cast<ot::Method>(static_cast<int>(mc));
-  r.tol = s[kTol];
-  r.max_iter = static_cast<int64_t>(s[kMaxIter]);
-  r.check_every = static_cast<int64_t>(s[kCheckEvery]);
-  r.eps_scaling = s[kEpsScaling] != 0;
-  r.return_plan = s[kReturnPlan] != 0;
-  r.round_plan = s[kRoundPlan] != 0;
-  r.stall_window = static_cast<int64_t>(s[kStallWindow]);
-  r.sns.warmup_iters = static_cast<int64_t>(s[kWarmup]);
-  r.sns.lambda0 = s[kLambda0];
-  r.sns.lambda_max = s[kLambdaMax];
-  r.sns.bad_ratio = s[kBadRatio];
-  r.sns.max_newton = static_cast<int64_t>(s[kMaxNewton]);
-  r.sns.cg_max_iter = static_cast<int64_t>(s[kCgMaxIter]);
-  r.sns.cg_rtol = s[kCgRtol];
-  r.sns.shift_max = s[kShiftMax];
-  r.sns.armijo_c1 = s[kArmijo];
-  r.sns.max_backtracks = static_cast<int>(s[kMaxBacktracks]);
-  r.sns.fallback_iters = static_cast<int64_t>(s[kFallbackIters]);
-  r.sns.fallback_ratio = s[kFallbackRatio];
-  r.relax = s[kRelax] > 0 ? 1 : s[kRelax] == 0 ? 0 : -1;
+  r.tol = in.number("tol");
+  r.max_iter = static_cast<int64_t>(in.number("maxIter"));
+  r.check_every = static_cast<int64_t>(in.number("checkEvery"));
+  r.eps_scaling = in.flag("epsScaling");
+  r.return_plan = in.flag("returnPlan");
+  r.round_plan = in.flag("roundPlan");
+  r.stall_window = static_cast<int64_t>(in.number("stallWindow"));
+  r.sns.warmup_iters = static_cast<int64_t>(in.number("warmupIters"));
+  r.sns.lambda0 = in.number("lambda0");
+  r.sns.lambda_max = in.number("lambdaMax");
+  r.sns.bad_ratio = in.number("badRatio");
+  r.sns.max_newton = static_cast<int64_t>(in.number("maxNewton"));
+  r.sns.cg_max_iter = static_cast<int64_t>(in.number("cgMaxIter"));
+  r.sns.cg_rtol = in.number("cgRtol");
+  r.sns.shift_max = in.number("shiftMax");
+  r.sns.armijo_c1 = in.number("armijoC1");
+  r.sns.max_backtracks = static_cast<int>(in.number("maxBacktracks"));
+  r.sns.fallback_iters = static_cast<int64_t>(in.number("fallbackIters"));
+  r.sns.fallback_ratio = in.number("fallbackRatio");
+  const double relax = in.number("relax");
+  r.relax = relax > 0 ? 1 : relax == 0 ? 0 : -1;
   return r;
 }
 
-Device device_arg(const Napi::CallbackInfo& info, std::size_t i) {
-  const uint32_t d = u32_arg(info, i, "device");
-  if (d > 1) throw_arg(info.Env(), "device must be 0 (cpu) or 1 (cuda)");
+Device device_code(const Args& in, const char* key) {
+  const uint32_t d = in.u32(key);
+  if (d > 1) throw_arg(in.env(), "device must be 0 (cpu) or 1 (cuda)");
   return static_cast<Device>(d);
 }
 
@@ -94,9 +87,8 @@ Napi::Object result_object(Napi::Env env, const ot::Result& r) {
   return o;
 }
 
-// The arguments every single-problem solve ends with, from index i: initF|null, initG|null,
-// plan|null, device, control, async. Arrays are kept alive by the job; the plan must be n×m of
-// the problem's dtype (f64).
+// The inputs every single-problem solve shares: initF|null, initG|null, plan|null, device,
+// control, async. Arrays are kept alive by the job; the plan must be n×m of the problem's dtype.
 struct SolveTail {
   double* init_f = nullptr;
   double* init_g = nullptr;
@@ -106,43 +98,45 @@ struct SolveTail {
   bool async = false;
 };
 
-SolveTail solve_tail(const Napi::CallbackInfo& info, std::size_t i, uint64_t n, uint64_t m, bool f64, Job* job) {
-  Napi::Env env = info.Env();
+// An optional Float64Array input of length len (absent: nullptr).
+double* optional_f64(const Args& in, const char* key, std::size_t len, Job* job) {
+  if (!in.has(key)) return nullptr;
+  auto x = in.array<double>(key);
+  if (x.length != len) throw coded_error(in.env(), code_string(Code::Shape), std::string(key) + " has the wrong length");
+  job->keep_alive.push_back(x.object);
+  return x.data;
+}
+
+SolveTail solve_tail(const Args& in, uint64_t n, uint64_t m, bool f64, Job* job) {
   SolveTail t;
-  auto optional_f64 = [&](std::size_t k, const char* name, std::size_t len) -> double* {
-    if (info[k].IsNull() || info[k].IsUndefined()) return nullptr;
-    auto x = array_arg<double>(info, k, name);
-    if (x.length != len) throw coded_error(env, code_string(Code::Shape), std::string(name) + " has the wrong length");
-    job->keep_alive.push_back(x.object);
-    return x.data;
-  };
-  t.init_f = optional_f64(i, "init.f", n);
-  t.init_g = optional_f64(i + 1, "init.g", m);
-  if (!info[i + 2].IsNull() && !info[i + 2].IsUndefined()) {
-    AnyArray p = float_array_arg(info, i + 2, "plan");
-    if (p.length != n * m || p.is_f64 != f64) throw coded_error(env, code_string(Code::Shape), "plan must be n×m of the problem's dtype");
+  t.init_f = optional_f64(in, "initF", n, job);
+  t.init_g = optional_f64(in, "initG", m, job);
+  if (in.has("plan")) {
+    AnyArray p = in.float_array("plan");
+    if (p.length != n * m || p.is_f64 != f64) throw coded_error(in.env(), code_string(Code::Shape), "plan must be n×m of the problem's dtype");
     job->keep_alive.push_back(p.object);
     t.plan = p.data;
   }
-  t.device = device_arg(info, i + 3);
-  t.ctl = control_arg(info, i + 4, job);
-  t.async = info[i + 5].ToBoolean();
+  t.device = device_code(in, "device");
+  t.ctl = control_arg(in, "control", job);
+  t.async = in.flag("async");
   return t;
 }
 
-// otSolve(C, n, m, a, b, options, initF|null, initG|null, plan|null, device, control, async)
+// otSolve({C, n, m, a, b, ...solver options, initF|null, initG|null, plan|null, device, control, async})
 Napi::Value Solve(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  AnyArray C = float_array_arg(info, 0, "C");
-  const uint64_t n = u53_arg(info, 1, "n"), m = u53_arg(info, 2, "m");
-  auto a = array_arg<double>(info, 3, "a");
-  auto b = array_arg<double>(info, 4, "b");
+  const Args in(info);
+  AnyArray C = in.float_array("C");
+  const uint64_t n = in.u53("n"), m = in.u53("m");
+  auto a = in.array<double>("a");
+  auto b = in.array<double>("b");
   if (C.length != n * m || a.length != n || b.length != m)
     throw coded_error(env, code_string(Code::Shape), "C must be n×m, a of length n and b of length m");
-  ot::Options opt = options_arg(info, 5);
+  ot::Options opt = options_arg(in);
   Job job;
   job.keep_alive = {C.object, a.object, b.object};
-  const SolveTail t = solve_tail(info, 6, n, m, C.is_f64, &job);
+  const SolveTail t = solve_tail(in, n, m, C.is_f64, &job);
   opt.init_f = t.init_f;
   opt.init_g = t.init_g;
   auto result = std::make_shared<ot::Result>();
@@ -158,20 +152,21 @@ Napi::Value Solve(const Napi::CallbackInfo& info) {
   return run_job(env, t.async, std::move(job));
 }
 
-// otSolvePoints(X, Y, n, m, d, a, b, options, initF|null, initG|null, plan|null, device, control, async):
+// otSolvePoints({X, Y, n, m, d, a, b, ...solver options, initF|null, initG|null, plan|null, device, control, async}):
 // squared Euclidean cost between the rows of X (n×d) and Y (m×d), formed inside the passes.
 Napi::Value SolvePoints(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  AnyArray X = float_array_arg(info, 0, "X"), Y = float_array_arg(info, 1, "Y");
-  const uint64_t n = u53_arg(info, 2, "n"), m = u53_arg(info, 3, "m"), d = u53_arg(info, 4, "d");
-  auto a = array_arg<double>(info, 5, "a");
-  auto b = array_arg<double>(info, 6, "b");
+  const Args in(info);
+  AnyArray X = in.float_array("X"), Y = in.float_array("Y");
+  const uint64_t n = in.u53("n"), m = in.u53("m"), d = in.u53("d");
+  auto a = in.array<double>("a");
+  auto b = in.array<double>("b");
   if (X.length != n * d || Y.length != m * d || X.is_f64 != Y.is_f64 || a.length != n || b.length != m)
     throw coded_error(env, code_string(Code::Shape), "X must be n×d and Y m×d of one dtype, a of length n and b of length m");
-  ot::Options opt = options_arg(info, 7);
+  ot::Options opt = options_arg(in);
   Job job;
   job.keep_alive = {X.object, Y.object, a.object, b.object};
-  const SolveTail t = solve_tail(info, 8, n, m, X.is_f64, &job);
+  const SolveTail t = solve_tail(in, n, m, X.is_f64, &job);
   opt.init_f = t.init_f;
   opt.init_g = t.init_g;
   auto result = std::make_shared<ot::Result>();
@@ -195,47 +190,51 @@ Napi::Value KernelPaths(const Napi::CallbackInfo& info) {
   return arr;
 }
 
-// otSetKernelPath(name) → the previous table's name; throws for an unsupported name (tests only).
+// otSetKernelPath({name}) → the previous table's name; throws for an unsupported name (tests only).
 Napi::Value SetKernelPath(const Napi::CallbackInfo& info) {
-  if (!info[0].IsString()) throw_arg(info.Env(), "name must be a string");
+  const Args in(info);
+  const std::string name = in.string("name");
   const std::string prev = ot::ot_kernels().name;
-  if (!ot::set_ot_kernel_path(info[0].As<Napi::String>().Utf8Value())) throw_arg(info.Env(), "unsupported kernel path");
+  if (!ot::set_ot_kernel_path(name)) throw_arg(info.Env(), "unsupported kernel path");
   return Napi::String::New(info.Env(), prev);
 }
 
-// otExpCheck(z: Float64Array) → e^z by the current table's exp (exp_sum), for tests.
+// otExpCheck({z: Float64Array}) → e^z by the current table's exp (exp_sum), for tests.
 Napi::Value ExpCheck(const Napi::CallbackInfo& info) {
-  auto z = array_arg<double>(info, 0, "z");
+  const Args in(info);
+  auto z = in.array<double>("z");
   Napi::Float64Array out = Napi::Float64Array::New(info.Env(), z.length);
   for (std::size_t k = 0; k < z.length; ++k) out[k] = z.data[k];
   ot::ot_kernels().exp_sum(out.Data(), z.length, nullptr);
   return out;
 }
 
-// otSolveBatch(C, shared, B, n, m, a, b, reg, options, plan|null, device, control, async)
+// otSolveBatch({C, shared, B, n, m, a, b, regs, ...solver options, plan|null, device, control, async})
+// (the solver options' `reg` is unused here: each problem's is in `regs`)
 Napi::Value SolveBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  AnyArray C = float_array_arg(info, 0, "C");
-  const bool shared = info[1].ToBoolean();
-  const uint64_t B = u53_arg(info, 2, "B"), n = u53_arg(info, 3, "n"), m = u53_arg(info, 4, "m");
-  auto a = array_arg<double>(info, 5, "a");
-  auto b = array_arg<double>(info, 6, "b");
-  auto reg = array_arg<double>(info, 7, "reg");
+  const Args in(info);
+  AnyArray C = in.float_array("C");
+  const bool shared = in.flag("shared");
+  const uint64_t B = in.u53("B"), n = in.u53("n"), m = in.u53("m");
+  auto a = in.array<double>("a");
+  auto b = in.array<double>("b");
+  auto reg = in.array<double>("regs");
   if (C.length != (shared ? 1 : B) * n * m || a.length != B * n || b.length != B * m || reg.length != B)
     throw coded_error(env, code_string(Code::Shape), "C must be [B or 1, n, m], a [B, n], b [B, m], reg [B]");
-  const ot::Options opt = options_arg(info, 8);
+  const ot::Options opt = options_arg(in);
   Job job;
   job.keep_alive = {C.object, a.object, b.object, reg.object};
   void* plan = nullptr;
-  if (!info[9].IsNull() && !info[9].IsUndefined()) {
-    AnyArray p = float_array_arg(info, 9, "plan");
+  if (in.has("plan")) {
+    AnyArray p = in.float_array("plan");
     if (p.length != B * n * m || p.is_f64 != C.is_f64) throw coded_error(env, code_string(Code::Shape), "plan must be [B, n, m] of C's dtype");
     job.keep_alive.push_back(p.object);
     plan = p.data;
   }
-  const Device device = device_arg(info, 10);
-  const Control ctl = control_arg(info, 11, &job);
-  const bool async = info[12].ToBoolean();
+  const Device device = device_code(in, "device");
+  const Control ctl = control_arg(in, "control", &job);
+  const bool async = in.flag("async");
   auto results = std::make_shared<std::vector<ot::Result>>();
   const void* Cd = C.data;
   const bool f32 = !C.is_f64;
@@ -249,16 +248,17 @@ Napi::Value SolveBatch(const Napi::CallbackInfo& info) {
   return run_job(env, async, std::move(job));
 }
 
-// otPairwiseCost(X, Y, n, m, d, squared, C, async)
+// otPairwiseCost({X, Y, n, m, d, squared, C, async})
 Napi::Value PairwiseCost(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  AnyArray X = float_array_arg(info, 0, "X"), Y = float_array_arg(info, 1, "Y");
-  const uint64_t n = u53_arg(info, 2, "n"), m = u53_arg(info, 3, "m"), d = u53_arg(info, 4, "d");
-  const bool squared = info[5].ToBoolean();
-  AnyArray C = float_array_arg(info, 6, "C");
+  const Args in(info);
+  AnyArray X = in.float_array("X"), Y = in.float_array("Y");
+  const uint64_t n = in.u53("n"), m = in.u53("m"), d = in.u53("d");
+  const bool squared = in.flag("squared");
+  AnyArray C = in.float_array("C");
   if (X.length != n * d || Y.length != m * d || C.length != n * m || X.is_f64 != Y.is_f64 || C.is_f64 != X.is_f64)
     throw coded_error(env, code_string(Code::Shape), "X must be n×d, Y m×d and C n×m, all of one dtype");
-  const bool async = info[7].ToBoolean();
+  const bool async = in.flag("async");
   Job job;
   job.keep_alive = {X.object, Y.object, C.object};
   const void *xd = X.data, *yd = Y.data;
@@ -268,22 +268,24 @@ Napi::Value PairwiseCost(const Napi::CallbackInfo& info) {
   return run_job(env, async, std::move(job));
 }
 
-// otGridCost(h, w, p, C: Float64Array((hw)²))
+// otGridCost({h, w, p, C: Float64Array((hw)²)})
 Napi::Value GridCost(const Napi::CallbackInfo& info) {
-  const uint64_t h = u53_arg(info, 0, "h"), w = u53_arg(info, 1, "w");
-  const double p = number_arg(info, 2, "p");
-  auto C = array_arg<double>(info, 3, "C");
+  const Args in(info);
+  const uint64_t h = in.u53("h"), w = in.u53("w");
+  const double p = in.number("p");
+  auto C = in.array<double>("C");
   if (C.length != h * w * h * w) throw coded_error(info.Env(), code_string(Code::Shape), "C must hold (h·w)² values");
   ot::grid_cost(h, w, p, C.data);
   return info.Env().Undefined();
 }
 
-// otReference(kind: 1|2|3, n, m, p, keyLo, keyHi, problem) → {n, m, C, a, b, X, Y}
+// otReference({kind: 1|2|3, n, m, p, keyLo, keyHi, problem}) → {n, m, C, a, b, X, Y}
 Napi::Value Reference(const Napi::CallbackInfo& info) {
-  const uint32_t kind = u32_arg(info, 0, "kind");
-  const uint64_t n = u53_arg(info, 1, "n"), m = u53_arg(info, 2, "m");
-  const uint32_t p = u32_arg(info, 3, "p");
-  const uint32_t lo = u32_arg(info, 4, "keyLo"), hi = u32_arg(info, 5, "keyHi"), problem = u32_arg(info, 6, "problem");
+  const Args in(info);
+  const uint32_t kind = in.u32("kind");
+  const uint64_t n = in.u53("n"), m = in.u53("m");
+  const uint32_t p = in.u32("p");
+  const uint32_t lo = in.u32("keyLo"), hi = in.u32("keyHi"), problem = in.u32("problem");
   ot::ReferenceProblem r;
   if (kind == 1)
     ot::reference_r1(n, lo, hi, problem, &r);
@@ -305,15 +307,16 @@ Napi::Value Reference(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// otKthLargest(P: Float64Array, k, sampled?) → the k-th largest entry by radix select, or by the
+// otKthLargest({P: Float64Array, k, sampled?}) → the k-th largest entry by radix select, or by the
 // sampled bracket when `sampled` is true (internal, for tests).
 Napi::Value KthLargest(const Napi::CallbackInfo& info) {
-  auto P = array_arg<double>(info, 0, "P");
-  const uint64_t k = u53_arg(info, 1, "k");
+  const Args in(info);
+  auto P = in.array<double>("P");
+  const uint64_t k = in.u53("k");
   if (k < 1 || k > P.length) throw_arg(info.Env(), "k must be in [1, P.length]");
   for (std::size_t q = 0; q < P.length; ++q)
     if (!(P.data[q] >= 0)) throw_arg(info.Env(), "P must be non-negative");
-  const bool sampled = info.Length() > 2 && info[2].ToBoolean();
+  const bool sampled = in.flag("sampled");
   return Napi::Number::New(info.Env(), sampled ? ot::kth_largest_sampled(P.data, P.length, k) : ot::kth_largest(P.data, P.length, k));
 }
 

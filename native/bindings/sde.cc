@@ -1,5 +1,6 @@
 // sde area bindings: fused built-in trajectories, the callback path's Brownian increments and
-// updates, and the samplers' elementwise ops. Arguments were validated in lib/sde and
+// updates, and the samplers' elementwise ops. Each call takes one options object read by name
+// (napi_util.h Args; interfaces in lib/sde/addon.ts). Arguments were validated in lib/sde and
 // lib/samplers; the checks here only keep direct callers from reading or writing out of bounds.
 #include <string>
 #include <vector>
@@ -22,63 +23,62 @@ namespace {
   throw coded_error(env, code_string(Code::Shape), m);
 }
 
-// Header slot i of a Float64Array as an integer in [0, max].
-uint64_t hdr_int(Napi::Env env, const ArrayArg<double>& h, std::size_t i, double max, const char* name) {
-  if (i >= h.length) throw_arg(env, "header too short");
-  const double v = h.data[i];
+// Input `key` as an integer in [0, max].
+uint64_t int_in(const Args& in, const char* key, double max) {
+  const double v = in.number(key);
   if (!(v >= 0 && v <= max) || v != static_cast<double>(static_cast<uint64_t>(v)))
-    throw_arg(env, std::string(name) + " out of range");
+    throw_arg(in.env(), std::string(key) + " out of range");
   return static_cast<uint64_t>(v);
 }
 
 // Optional float array of the given dtype and length (null/undefined -> nullptr).
-void* opt_array(const Napi::CallbackInfo& info, std::size_t i, const char* name, bool f64, std::size_t n) {
-  if (i >= info.Length() || info[i].IsNull() || info[i].IsUndefined()) return nullptr;
-  AnyArray a = float_array_arg(info, i, name);
-  if (a.is_f64 != f64) throw coded_error(info.Env(), code_string(Code::Dtype), std::string(name) + " has the wrong dtype");
-  if (a.length < n) throw_shape(info.Env(), std::string(name) + " is too short");
+void* opt_array(const Args& in, const char* key, bool f64, std::size_t n) {
+  const Napi::Value v = in.optional(key);
+  if (v.IsEmpty()) return nullptr;
+  AnyArray a = float_array_value(in.env(), v, key);
+  if (a.is_f64 != f64) throw coded_error(in.env(), code_string(Code::Dtype), std::string(key) + " has the wrong dtype");
+  if (a.length < n) throw_shape(in.env(), std::string(key) + " is too short");
   return a.data;
 }
 
-// sdeFused(x, out, par: F64, tcoef: F64, saveN0: U32, saveW: F64, hdr: F64, control, async)
-// hdr = [kind, method, dim, m, mixture, paths, pathOffset, stepBegin, stepEnd, keyLo, keyHi,
-//        refine, h, device, tcoefPerStep, f64 (device handles only)]
-// x and out are both TypedArrays, or both device handles (then hdr[15] gives the dtype: 1 = f64).
+// sdeFused({x, out, par: F64, tcoef: F64, saveN0: U32, saveW: F64, kind, method, dim, m, mixture,
+//           paths, pathOffset, stepBegin, stepEnd, keyLo, keyHi, refine, h, device, tcoefPerStep,
+//           f64 (device handles only), control, async})
+// x and out are both TypedArrays, or both device handles (then `f64` gives the dtype).
 Napi::Value Fused(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const bool device_io = is_device_handle(info, 0);
-  AnyArray x = device_io ? AnyArray() : float_array_arg(info, 0, "x");
-  AnyArray out = device_io ? AnyArray() : float_array_arg(info, 1, "out");
-  auto par = array_arg<double>(info, 2, "par");
-  auto tc = array_arg<double>(info, 3, "tcoef");
-  auto n0 = array_arg<uint32_t>(info, 4, "saveN0");
-  auto sw = array_arg<double>(info, 5, "saveW");
-  auto h = array_arg<double>(info, 6, "hdr");
+  const Args in(info);
+  const bool device_io = is_device_handle(in, "x");
+  AnyArray x = device_io ? AnyArray() : in.float_array("x");
+  AnyArray out = device_io ? AnyArray() : in.float_array("out");
+  auto par = in.array<double>("par");
+  auto tc = in.array<double>("tcoef");
+  auto n0 = in.array<uint32_t>("saveN0");
+  auto sw = in.array<double>("saveW");
   FusedCall c;
-  c.kind = static_cast<int>(hdr_int(env, h, 0, sde::kGmm, "kind"));
-  c.method = static_cast<int>(hdr_int(env, h, 1, sde::kLogEulerFT, "method"));
-  c.dim = static_cast<uint32_t>(hdr_int(env, h, 2, 1 << 30, "dim"));
-  c.m = static_cast<uint32_t>(hdr_int(env, h, 3, 1 << 30, "m"));
-  c.mixture = static_cast<uint32_t>(hdr_int(env, h, 4, sde::kMaxMixture, "mixture"));
-  c.paths = hdr_int(env, h, 5, 9007199254740991.0, "paths");
-  c.path_offset = hdr_int(env, h, 6, 9007199254740991.0, "pathOffset");
-  c.step_begin = static_cast<uint32_t>(hdr_int(env, h, 7, 4294967295.0, "stepBegin"));
-  c.step_end = static_cast<uint32_t>(hdr_int(env, h, 8, 4294967295.0, "stepEnd"));
-  c.key_lo = static_cast<uint32_t>(hdr_int(env, h, 9, 4294967295.0, "keyLo"));
-  c.key_hi = static_cast<uint32_t>(hdr_int(env, h, 10, 4294967295.0, "keyHi"));
-  c.refine = static_cast<uint32_t>(hdr_int(env, h, 11, 1 << 30, "refine"));
-  if (h.length < 15) throw_arg(env, "header too short");
-  c.h = h.data[12];
-  c.device = hdr_int(env, h, 13, 1, "device") ? Device::Cuda : Device::Cpu;
-  c.tcoef_per_step = hdr_int(env, h, 14, 1, "tcoefPerStep") != 0;
+  c.kind = static_cast<int>(int_in(in, "kind", sde::kGmm));
+  c.method = static_cast<int>(int_in(in, "method", sde::kLogEulerFT));
+  c.dim = static_cast<uint32_t>(int_in(in, "dim", 1 << 30));
+  c.m = static_cast<uint32_t>(int_in(in, "m", 1 << 30));
+  c.mixture = static_cast<uint32_t>(int_in(in, "mixture", sde::kMaxMixture));
+  c.paths = int_in(in, "paths", 9007199254740991.0);
+  c.path_offset = int_in(in, "pathOffset", 9007199254740991.0);
+  c.step_begin = static_cast<uint32_t>(int_in(in, "stepBegin", 4294967295.0));
+  c.step_end = static_cast<uint32_t>(int_in(in, "stepEnd", 4294967295.0));
+  c.key_lo = static_cast<uint32_t>(int_in(in, "keyLo", 4294967295.0));
+  c.key_hi = static_cast<uint32_t>(int_in(in, "keyHi", 4294967295.0));
+  c.refine = static_cast<uint32_t>(int_in(in, "refine", 1 << 30));
+  c.h = in.number("h");
+  c.device = int_in(in, "device", 1) ? Device::Cuda : Device::Cpu;
+  c.tcoef_per_step = in.flag("tcoefPerStep");
   if (device_io) {
-    // Device handles carry no dtype: the header says it, and the byte sizes are checked here.
-    const bool f64 = hdr_int(env, h, 15, 1, "f64") != 0;
+    // Device handles carry no dtype: the call says it, and the byte sizes are checked here.
+    const bool f64 = in.flag("f64");
     const std::size_t elem = f64 ? 8 : 4;
-    DeviceMemory* dx = device_arg(info, 0, "x");
-    DeviceMemory* dout = device_arg(info, 1, "out");
-    x = AnyArray{dx->buf.get(), dx->buf.bytes() / elem, f64, info[0].As<Napi::Object>()};
-    out = AnyArray{dout->buf.get(), dout->buf.bytes() / elem, f64, info[1].As<Napi::Object>()};
+    DeviceMemory* dx = device_arg(in, "x");
+    DeviceMemory* dout = device_arg(in, "out");
+    x = AnyArray{dx->buf.get(), dx->buf.bytes() / elem, f64, in.value("x").As<Napi::Object>()};
+    out = AnyArray{dout->buf.get(), dout->buf.bytes() / elem, f64, in.value("out").As<Napi::Object>()};
     c.device_io = true;
   }
   c.f64 = x.is_f64;
@@ -101,49 +101,49 @@ Napi::Value Fused(const Napi::CallbackInfo& info) {
   c.x = x.data;
   c.out = out.data;
   Job job;
-  const Control ctl = control_arg(info, 7, &job);
-  const bool async = info[8].ToBoolean();
+  const Control ctl = control_arg(in, "control", &job);
+  const bool async = in.flag("async");
   for (auto* o : {&x.object, &out.object, &par.object, &tc.object, &n0.object, &sw.object}) job.keep_alive.push_back(*o);
   job.work = [c, ctl] { sde_fused(c, ctl); };
   return run_job(env, async, std::move(job));
 }
 
-// sdeBrownian(dW, J | null, hdr: F64 [paths, pathOffset, m, step, refine, stream, keyLo, keyHi, h, device])
+// sdeBrownian({dW, J | null, paths, pathOffset, m, step, refine, stream, keyLo, keyHi, h, device})
 Napi::Value Brownian(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  AnyArray dW = float_array_arg(info, 0, "dW");
-  auto h = array_arg<double>(info, 2, "hdr");
+  const Args in(info);
+  AnyArray dW = in.float_array("dW");
   BrownianCall c;
   c.f64 = dW.is_f64;
-  c.paths = hdr_int(env, h, 0, 9007199254740991.0, "paths");
-  c.path_offset = hdr_int(env, h, 1, 9007199254740991.0, "pathOffset");
-  c.m = static_cast<uint32_t>(hdr_int(env, h, 2, 1 << 30, "m"));
-  c.step = static_cast<uint32_t>(hdr_int(env, h, 3, 4294967295.0, "step"));
-  c.refine = static_cast<uint32_t>(hdr_int(env, h, 4, 1 << 30, "refine"));
-  c.stream = static_cast<uint32_t>(hdr_int(env, h, 5, 0xFFFF, "stream"));
-  c.key_lo = static_cast<uint32_t>(hdr_int(env, h, 6, 4294967295.0, "keyLo"));
-  c.key_hi = static_cast<uint32_t>(hdr_int(env, h, 7, 4294967295.0, "keyHi"));
-  if (h.length < 10) throw_arg(env, "header too short");
-  c.h = h.data[8];
-  c.device = hdr_int(env, h, 9, 1, "device") ? Device::Cuda : Device::Cpu;
+  c.paths = int_in(in, "paths", 9007199254740991.0);
+  c.path_offset = int_in(in, "pathOffset", 9007199254740991.0);
+  c.m = static_cast<uint32_t>(int_in(in, "m", 1 << 30));
+  c.step = static_cast<uint32_t>(int_in(in, "step", 4294967295.0));
+  c.refine = static_cast<uint32_t>(int_in(in, "refine", 1 << 30));
+  c.stream = static_cast<uint32_t>(int_in(in, "stream", 0xFFFF));
+  c.key_lo = static_cast<uint32_t>(int_in(in, "keyLo", 4294967295.0));
+  c.key_hi = static_cast<uint32_t>(int_in(in, "keyHi", 4294967295.0));
+  c.h = in.number("h");
+  c.device = int_in(in, "device", 1) ? Device::Cuda : Device::Cpu;
   if (dW.length != c.paths * c.m) throw_shape(env, "dW must hold paths*m values");
   c.dW = dW.data;
-  c.J = opt_array(info, 1, "J", c.f64, dW.length);
+  c.J = opt_array(in, "J", c.f64, dW.length);
   sde_brownian(c, Control());
   return env.Undefined();
 }
 
-// sdeUpdate(op, noise, paths, d, m, h, x, y, f1, f2, g1, g2, gdg, dW, J, device?)  (synchronous)
+// sdeUpdate({op, noise, paths, d, m, h, x, y, f1, f2, g1, g2, gdg, dW, J, device?})  (synchronous)
 Napi::Value Update(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  const Args in(info);
   GenericCall c;
-  c.op = static_cast<int>(u32_arg(info, 0, "op"));
-  c.noise = static_cast<int>(u32_arg(info, 1, "noise"));
-  c.paths = u53_arg(info, 2, "paths");
-  c.d = u32_arg(info, 3, "d");
-  c.m = u32_arg(info, 4, "m");
-  c.h = number_arg(info, 5, "h");
-  AnyArray x = float_array_arg(info, 6, "x");
+  c.op = static_cast<int>(in.u32("op"));
+  c.noise = static_cast<int>(in.u32("noise"));
+  c.paths = in.u53("paths");
+  c.d = in.u32("d");
+  c.m = in.u32("m");
+  c.h = in.number("h");
+  AnyArray x = in.float_array("x");
   c.f64 = x.is_f64;
   const std::size_t pd = c.paths * c.d, pm = c.paths * c.m;
   if (x.length != pd) throw_shape(env, "x must hold paths*d values");
@@ -153,14 +153,14 @@ Napi::Value Update(const Napi::CallbackInfo& info) {
   if ((c.noise == sde::kDiagonal && c.m != c.d) || (c.noise == sde::kScalar && c.m != 1))
     throw_shape(env, "brownian dim does not fit the noise type");
   c.x = x.data;
-  c.y = opt_array(info, 7, "y", c.f64, pd);
-  c.f1 = opt_array(info, 8, "f1", c.f64, pd);
-  c.f2 = opt_array(info, 9, "f2", c.f64, pd);
-  c.g1 = opt_array(info, 10, "g1", c.f64, gsize);
-  c.g2 = opt_array(info, 11, "g2", c.f64, gsize);
-  c.gdg = opt_array(info, 12, "gdg", c.f64, pd);
-  c.dW = opt_array(info, 13, "dW", c.f64, pm);
-  c.J = opt_array(info, 14, "J", c.f64, pm);
+  c.y = opt_array(in, "y", c.f64, pd);
+  c.f1 = opt_array(in, "f1", c.f64, pd);
+  c.f2 = opt_array(in, "f2", c.f64, pd);
+  c.g1 = opt_array(in, "g1", c.f64, gsize);
+  c.g2 = opt_array(in, "g2", c.f64, gsize);
+  c.gdg = opt_array(in, "gdg", c.f64, pd);
+  c.dW = opt_array(in, "dW", c.f64, pm);
+  c.J = opt_array(in, "J", c.f64, pm);
   const bool need_f2 = c.op == sde::kOpHeun || c.op == sde::kOpSra1Final;
   const bool need_g2 = c.op == sde::kOpHeun || c.op == sde::kOpSra1Final || c.op == sde::kOpGdg;
   const bool need_dw = c.op <= sde::kOpSra1Final || c.op == sde::kOpMilsteinDx;
@@ -171,74 +171,79 @@ Napi::Value Update(const Napi::CallbackInfo& info) {
     throw_arg(env, "missing buffer for this update");
   if ((c.op == sde::kOpMilstein || c.op >= sde::kOpProbe) && c.noise != sde::kDiagonal && c.noise != sde::kScalar)
     throw_arg(env, "Milstein needs diagonal or scalar noise");
-  if (info.Length() > 15 && !info[15].IsUndefined()) c.device = u32_arg(info, 15, "device") ? Device::Cuda : Device::Cpu;
+  const Napi::Value dv = in.optional("device");
+  if (!dv.IsEmpty()) c.device = u32_value(env, dv, "device") ? Device::Cuda : Device::Cpu;
   sde_generic_update(c);
   return env.Undefined();
 }
 
-std::vector<const float*> float_list(const Napi::CallbackInfo& info, std::size_t i, std::size_t n, const char* name,
-                                     std::vector<Napi::Object>* keep) {
-  if (i >= info.Length() || !info[i].IsArray()) throw_arg(info.Env(), std::string(name) + " must be an array");
-  Napi::Array a = info[i].As<Napi::Array>();
+std::vector<const float*> float_list(const Args& in, const char* name, std::size_t n, std::vector<Napi::Object>* keep) {
+  const Napi::Value list = in.value(name);
+  if (!list.IsArray()) throw_arg(in.env(), std::string(name) + " must be an array");
+  Napi::Array a = list.As<Napi::Array>();
   std::vector<const float*> v;
   for (uint32_t k = 0; k < a.Length(); ++k) {
     Napi::Value e = a.Get(k);
     if (!e.IsTypedArray() || e.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-      throw coded_error(info.Env(), code_string(Code::Dtype), std::string(name) + " must hold Float32Arrays");
+      throw coded_error(in.env(), code_string(Code::Dtype), std::string(name) + " must hold Float32Arrays");
     Napi::TypedArray t = e.As<Napi::TypedArray>();
-    if (t.ElementLength() != n) throw_shape(info.Env(), std::string(name) + " entries have the wrong length");
-    v.push_back(reinterpret_cast<const float*>(typed_array_bytes(info.Env(), t, name)));
+    if (t.ElementLength() != n) throw_shape(in.env(), std::string(name) + " entries have the wrong length");
+    v.push_back(reinterpret_cast<const float*>(typed_array_bytes(in.env(), t, name)));
     if (keep) keep->push_back(t);
   }
   return v;
 }
 
-// sdeLincomb(out, inputs: F32[], coef: F64 [(K+1)*P], noise, P, D, keyLo, keyHi, stream, step, sampleOffset[, clip])
+// sdeLincomb({out, inputs: F32[], coef: F64 [(K+1)*P], noise, P, D, keyLo, keyHi, stream, step, sampleOffset, clip?})
 Napi::Value Lincomb(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto out = array_arg<float>(info, 0, "out");
+  const Args in(info);
+  auto out = in.array<float>("out");
   LincombCall c;
-  c.P = u53_arg(info, 4, "P");
-  c.D = u53_arg(info, 5, "D");
+  c.P = in.u53("P");
+  c.D = in.u53("D");
   if (out.length != c.P * c.D) throw_shape(env, "out must hold P*D values");
-  c.inputs = float_list(info, 1, out.length, "inputs", nullptr);
-  auto coef = array_arg<double>(info, 2, "coef");
+  c.inputs = float_list(in, "inputs", out.length, nullptr);
+  auto coef = in.array<double>("coef");
   if (coef.length != (c.inputs.size() + 1) * c.P) throw_shape(env, "coef must hold (K+1)*P values");
   c.out = out.data;
   c.coef = coef.data;
-  c.noise = info[3].ToBoolean();
-  c.key_lo = u32_arg(info, 6, "keyLo");
-  c.key_hi = u32_arg(info, 7, "keyHi");
-  c.stream = u32_arg(info, 8, "stream");
-  c.step = u32_arg(info, 9, "step");
-  c.sample_offset = u53_arg(info, 10, "sampleOffset");
-  if (info.Length() > 11 && info[11].IsNumber()) c.clip = info[11].As<Napi::Number>().DoubleValue();
+  c.noise = in.flag("noise");
+  c.key_lo = in.u32("keyLo");
+  c.key_hi = in.u32("keyHi");
+  c.stream = in.u32("stream");
+  c.step = in.u32("step");
+  c.sample_offset = in.u53("sampleOffset");
+  const Napi::Value clip = in.optional("clip");
+  if (!clip.IsEmpty()) c.clip = number_value(env, clip, "clip");
   if (!(c.clip >= 0)) throw_arg(env, "clip must be a non-negative number");
   if (c.stream > 0xFFFF) throw_arg(env, "stream must be below 65536");
   sde_lincomb(c);
   return env.Undefined();
 }
 
-// sdeRowStats(x, P, D, out: F64 [3P])
+// sdeRowStats({x, P, D, out: F64 [3P]})
 Napi::Value RowStats(const Napi::CallbackInfo& info) {
-  auto x = array_arg<float>(info, 0, "x");
-  const uint64_t P = u53_arg(info, 1, "P"), D = u53_arg(info, 2, "D");
-  auto out = array_arg<double>(info, 3, "out");
+  const Args in(info);
+  auto x = in.array<float>("x");
+  const uint64_t P = in.u53("P"), D = in.u53("D");
+  auto out = in.array<double>("out");
   if (x.length != P * D || out.length != 3 * P) throw_shape(info.Env(), "row stats: wrong sizes");
   sde_row_stats(x.data, P, D, out.data);
   return info.Env().Undefined();
 }
 
-// sdeGmmScore(x, P, D, logw, means, vars, scale, addvar, out)
+// sdeGmmScore({x, P, D, logw, means, vars, scale, addvar, out})
 Napi::Value GmmScore(const Napi::CallbackInfo& info) {
-  auto x = array_arg<float>(info, 0, "x");
-  const uint64_t P = u53_arg(info, 1, "P"), D = u53_arg(info, 2, "D");
-  auto lw = array_arg<double>(info, 3, "logw");
-  auto mn = array_arg<double>(info, 4, "means");
-  auto vr = array_arg<double>(info, 5, "vars");
-  auto sc = array_arg<double>(info, 6, "scale");
-  auto av = array_arg<double>(info, 7, "addvar");
-  auto out = array_arg<float>(info, 8, "out");
+  const Args in(info);
+  auto x = in.array<float>("x");
+  const uint64_t P = in.u53("P"), D = in.u53("D");
+  auto lw = in.array<double>("logw");
+  auto mn = in.array<double>("means");
+  auto vr = in.array<double>("vars");
+  auto sc = in.array<double>("scale");
+  auto av = in.array<double>("addvar");
+  auto out = in.array<float>("out");
   const std::size_t K = lw.length;
   if (x.length != P * D || out.length != P * D || mn.length != K * D || vr.length != K * D || sc.length != P ||
       av.length != P)
@@ -247,16 +252,17 @@ Napi::Value GmmScore(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// sdeRk45Norm(y, ynew, ks: F32[7], e: F64[7], h, atol, rtol) -> number
+// sdeRk45Norm({y, ynew, ks: F32[7], e: F64[7], h, atol, rtol}) -> number
 Napi::Value Rk45Norm(const Napi::CallbackInfo& info) {
-  auto y = array_arg<float>(info, 0, "y");
-  auto yn = array_arg<float>(info, 1, "ynew");
+  const Args in(info);
+  auto y = in.array<float>("y");
+  auto yn = in.array<float>("ynew");
   if (yn.length != y.length) throw_shape(info.Env(), "y and ynew differ in length");
-  std::vector<const float*> ks = float_list(info, 2, y.length, "ks", nullptr);
-  auto e = array_arg<double>(info, 3, "e");
+  std::vector<const float*> ks = float_list(in, "ks", y.length, nullptr);
+  auto e = in.array<double>("e");
   if (e.length != ks.size()) throw_shape(info.Env(), "e and ks differ in length");
-  const double r = sde_rk45_norm(y.data, yn.data, ks, e.data, y.length, number_arg(info, 4, "h"),
-                                 number_arg(info, 5, "atol"), number_arg(info, 6, "rtol"));
+  const double r = sde_rk45_norm(y.data, yn.data, ks, e.data, y.length, in.number("h"),
+                                 in.number("atol"), in.number("rtol"));
   return Napi::Number::New(info.Env(), r);
 }
 

@@ -1,5 +1,6 @@
 // train area bindings: the variational fBM-SDE trainer and the score-matching / flow-matching
-// steps. Arguments were validated in lib/trainers; the checks here only keep direct callers from
+// steps. Each call takes one options object read by name (napi_util.h Args; interfaces in
+// lib/trainers/addon.ts). Arguments were validated in lib/trainers; the checks here only keep direct callers from
 // reading or writing out of bounds.
 #include <string>
 
@@ -15,22 +16,43 @@ namespace itk {
 namespace napi {
 namespace {
 
-void check_len(const Napi::CallbackInfo& info, std::size_t have, std::size_t want, const char* name) {
-  if (have != want) throw coded_error(info.Env(), code_string(Code::Shape), std::string(name) + " has the wrong length");
+void check_len(const Args& in, std::size_t have, std::size_t want, const char* name) {
+  if (have != want) throw coded_error(in.env(), code_string(Code::Shape), std::string(name) + " has the wrong length");
 }
 
-std::vector<double> f64_vector(const Napi::CallbackInfo& info, std::size_t i, const char* name) {
-  auto a = array_arg<double>(info, i, name);
+std::vector<double> f64_vector(const Args& in, const char* key) {
+  auto a = in.array<double>(key);
   return std::vector<double>(a.data, a.data + a.length);
 }
 
-// trainFsdeCoefficients(type1, hurst, horizon, unit, gammas: F64) -> { omegas, dOmegaDHurst, cholC, relativeError }
+// The network every trainer call runs: its layout and parameters (float32 or float64).
+struct Net {
+  nn::MlpLayout L;
+  AnyArray p;
+};
+
+Net net_arg(const Args& in) {
+  auto d = in.array<int32_t>("layout");
+  Net n{nn::make_layout(d.data, d.length), in.float_array("params")};
+  check_len(in, n.p.length, n.L.n_params, "params");
+  return n;
+}
+
+// A float array input of the network's dtype.
+AnyArray same_dtype(const Args& in, const char* key, bool f64) {
+  AnyArray a = in.float_array(key);
+  if (a.is_f64 != f64) throw coded_error(in.env(), code_string(Code::Dtype), std::string(key) + " must have the dtype of params");
+  return a;
+}
+
+// trainFsdeCoefficients({type1, hurst, horizon, unit, gammas: F64}) -> { omegas, dOmegaDHurst, cholC, relativeError }
 Napi::Value FsdeCoefficientsFn(const Napi::CallbackInfo& info) {
-  const bool type1 = info[0].ToBoolean();
-  const double hurst = number_arg(info, 1, "hurst");
-  const double horizon = number_arg(info, 2, "horizon");
-  const bool unit = info[3].ToBoolean();
-  const std::vector<double> gammas = f64_vector(info, 4, "gammas");
+  const Args in(info);
+  const bool type1 = in.flag("type1");
+  const double hurst = in.number("hurst");
+  const double horizon = in.number("horizon");
+  const bool unit = in.flag("unit");
+  const std::vector<double> gammas = f64_vector(in, "gammas");
   const train::FsdeCoefficients c = train::fsde_coefficients(type1, hurst, horizon, unit, gammas);
   Napi::Env env = info.Env();
   auto arr = [&](const std::vector<double>& v) {
@@ -46,78 +68,69 @@ Napi::Value FsdeCoefficientsFn(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// trainFsde(layout, params, cfg: F64[13], gammas, omegas, cholC | null, obsIdx: I32, obs, M, B,
-//           backward, grad | null, dOmega: F64[K] | null, xPaths | null, uPaths | null,
-//           pathLoss: F64[B] | null, result: F64[4] (loss, nll, kl, dTheta), control, async)
-// cfg = [K, N, dt, sigma, theta, x0, type1, obsSigma, seqOffset, amortized, keyLo, keyHi, pathOffset]
+// trainFsde({layout, params, K, N, dt, sigma, theta, x0, type1, obsSigma, seqOffset, amortized,
+//             keyLo, keyHi, pathOffset, gammas, omegas, cholC | null, obsIdx: I32, obs, M, B,
+//             backward, grad | null, dOmega: F64[K] | null, xPaths | null, uPaths | null,
+//             pathLoss: F64[B] | null, result: F64[4] (loss, nll, kl, dTheta), control, async})
 Napi::Value Fsde(const Napi::CallbackInfo& info) {
-  auto d = array_arg<int32_t>(info, 0, "layout");
-  const nn::MlpLayout L = nn::make_layout(d.data, d.length);
-  AnyArray p = float_array_arg(info, 1, "params");
+  const Args in(info);
+  const Net net = net_arg(in);
+  const nn::MlpLayout L = net.L;
+  const AnyArray p = net.p;
   const bool f64 = p.is_f64;
-  check_len(info, p.length, L.n_params, "params");
-  auto cf = array_arg<double>(info, 2, "cfg");
-  check_len(info, cf.length, 13, "cfg");
   train::FsdeConfig cfg;
-  cfg.K = static_cast<int>(cf.data[0]);
-  cfg.N = static_cast<int>(cf.data[1]);
+  cfg.K = static_cast<int>(in.u32("K"));
+  cfg.N = static_cast<int>(in.u32("N"));
   if (cfg.K < 1 || cfg.K > 32 || cfg.N < 1) throw_arg(info.Env(), "K must be in [1, 32] and N >= 1");
-  cfg.dt = cf.data[2];
-  cfg.sigma = cf.data[3];
-  cfg.theta = cf.data[4];
-  cfg.x0 = cf.data[5];
-  cfg.type1 = cf.data[6] != 0;
-  cfg.obs_sigma = cf.data[7];
-  cfg.seq_offset = static_cast<uint64_t>(cf.data[8]);
-  cfg.amortized = cf.data[9] != 0;
-  cfg.key_lo = static_cast<uint32_t>(cf.data[10]);
-  cfg.key_hi = static_cast<uint32_t>(cf.data[11]);
-  cfg.path_offset = static_cast<uint64_t>(cf.data[12]);
-  cfg.gammas = f64_vector(info, 3, "gammas");
-  cfg.omegas = f64_vector(info, 4, "omegas");
-  if (!(info[5].IsNull() || info[5].IsUndefined())) cfg.chol_c = f64_vector(info, 5, "cholC");
-  auto oi = array_arg<int32_t>(info, 6, "obsIdx");
+  cfg.dt = in.number("dt");
+  cfg.sigma = in.number("sigma");
+  cfg.theta = in.number("theta");
+  cfg.x0 = in.number("x0");
+  cfg.type1 = in.flag("type1");
+  cfg.obs_sigma = in.number("obsSigma");
+  cfg.seq_offset = in.u53("seqOffset");
+  cfg.amortized = in.flag("amortized");
+  cfg.key_lo = in.u32("keyLo");
+  cfg.key_hi = in.u32("keyHi");
+  cfg.path_offset = in.u53("pathOffset");
+  cfg.gammas = f64_vector(in, "gammas");
+  cfg.omegas = f64_vector(in, "omegas");
+  if (in.has("cholC")) cfg.chol_c = f64_vector(in, "cholC");
+  auto oi = in.array<int32_t>("obsIdx");
   cfg.obs_idx.assign(oi.data, oi.data + oi.length);
-  AnyArray obs = float_array_arg(info, 7, "obs");
-  if (obs.is_f64 != f64) throw coded_error(info.Env(), code_string(Code::Dtype), "obs must have the dtype of params");
-  cfg.M = static_cast<std::size_t>(u53_arg(info, 8, "M"));
-  check_len(info, obs.length, cfg.M * cfg.obs_idx.size(), "obs");
+  AnyArray obs = same_dtype(in, "obs", f64);
+  cfg.M = static_cast<std::size_t>(in.u53("M"));
+  check_len(in, obs.length, cfg.M * cfg.obs_idx.size(), "obs");
   cfg.obs = obs.data;
-  const std::size_t B = u53_arg(info, 9, "B");
-  const bool backward = info[10].ToBoolean();
+  const std::size_t B = in.u53("B");
+  const bool backward = in.flag("backward");
   Job job;
   job.keep_alive = {p.object, obs.object};
-  auto opt = [&](std::size_t i, std::size_t n, const char* name) -> void* {
-    if (info[i].IsNull() || info[i].IsUndefined()) return nullptr;
-    AnyArray a = float_array_arg(info, i, name);
-    if (a.is_f64 != f64) throw coded_error(info.Env(), code_string(Code::Dtype), std::string(name) + " must have the dtype of params");
-    check_len(info, a.length, n, name);
+  auto opt = [&](const char* key, std::size_t n) -> void* {
+    if (!in.has(key)) return nullptr;
+    AnyArray a = same_dtype(in, key, f64);
+    check_len(in, a.length, n, key);
     job.keep_alive.push_back(a.object);
     return a.data;
   };
-  void* grad = opt(11, L.n_params, "grad");
+  auto opt_f64 = [&](const char* key, std::size_t n) -> double* {
+    if (!in.has(key)) return nullptr;
+    auto a = in.array<double>(key);
+    check_len(in, a.length, n, key);
+    job.keep_alive.push_back(a.object);
+    return a.data;
+  };
+  void* grad = opt("grad", L.n_params);
   if (backward && grad == nullptr) throw_arg(info.Env(), "grad is required for the backward pass");
-  double* d_omega = nullptr;
-  if (!(info[12].IsNull() || info[12].IsUndefined())) {
-    auto a = array_arg<double>(info, 12, "dOmega");
-    check_len(info, a.length, cfg.K, "dOmega");
-    d_omega = a.data;
-    job.keep_alive.push_back(a.object);
-  }
-  void* xp = opt(13, B * (cfg.N + 1), "xPaths");
-  void* up = opt(14, B * cfg.N, "uPaths");
-  double* pl = nullptr;
-  if (!(info[15].IsNull() || info[15].IsUndefined())) {
-    auto a = array_arg<double>(info, 15, "pathLoss");
-    check_len(info, a.length, B, "pathLoss");
-    pl = a.data;
-    job.keep_alive.push_back(a.object);
-  }
-  auto result = array_arg<double>(info, 16, "result");
-  check_len(info, result.length, 4, "result");
+  double* d_omega = opt_f64("dOmega", cfg.K);
+  void* xp = opt("xPaths", B * (cfg.N + 1));
+  void* up = opt("uPaths", B * cfg.N);
+  double* pl = opt_f64("pathLoss", B);
+  auto result = in.array<double>("result");
+  check_len(in, result.length, 4, "result");
   job.keep_alive.push_back(result.object);
-  const Control ctl = control_arg(info, 17, &job);
-  const bool async = info[18].ToBoolean();
+  const Control ctl = control_arg(in, "control", &job);
+  const bool async = in.flag("async");
   double* res = result.data;
   job.work = [=] {
     auto run = [&](auto tag) {
@@ -143,59 +156,54 @@ Napi::Value Fsde(const Napi::CallbackInfo& info) {
   return run_job(info.Env(), async, std::move(job));
 }
 
-// trainDiffusionStep(layout, params, cfg: F64[11], freqs, data, x0 | null, pair: I32 | null, grad,
-//                    result: F64[1], control, async); cfg = [mode, B, D, a, b, tEps, sigmaFm, keyLo, keyHi, step, M]
+// trainDiffusionStep({layout, params, mode, B, D, a, b, tEps, sigmaFm, keyLo, keyHi, step, M,
+//                     freqs, data, x0 | null, pair: I32 | null, grad, result: F64[1], control, async})
 Napi::Value DiffusionStep(const Napi::CallbackInfo& info) {
-  auto d = array_arg<int32_t>(info, 0, "layout");
-  const nn::MlpLayout L = nn::make_layout(d.data, d.length);
-  AnyArray p = float_array_arg(info, 1, "params");
+  const Args in(info);
+  const Net net = net_arg(in);
+  const nn::MlpLayout L = net.L;
+  const AnyArray p = net.p;
   const bool f64 = p.is_f64;
-  check_len(info, p.length, L.n_params, "params");
-  auto cf = array_arg<double>(info, 2, "cfg");
-  check_len(info, cf.length, 11, "cfg");
   train::DiffusionConfig cfg;
-  const int mode = static_cast<int>(cf.data[0]);
-  if (mode < 0 || mode > 2) throw_arg(info.Env(), "unknown mode");
+  const uint32_t mode = in.u32("mode");
+  if (mode > 2) throw_arg(info.Env(), "unknown mode");
   cfg.mode = static_cast<train::DiffusionMode>(mode);
-  cfg.B = static_cast<std::size_t>(cf.data[1]);
-  cfg.D = static_cast<int>(cf.data[2]);
-  cfg.a = cf.data[3];
-  cfg.b = cf.data[4];
-  cfg.t_eps = cf.data[5];
-  cfg.sigma_fm = cf.data[6];
-  cfg.key_lo = static_cast<uint32_t>(cf.data[7]);
-  cfg.key_hi = static_cast<uint32_t>(cf.data[8]);
-  cfg.step = static_cast<uint32_t>(cf.data[9]);
-  const std::size_t M = static_cast<std::size_t>(cf.data[10]);
+  cfg.B = static_cast<std::size_t>(in.u53("B"));
+  cfg.D = static_cast<int>(in.u32("D"));
+  cfg.a = in.number("a");
+  cfg.b = in.number("b");
+  cfg.t_eps = in.number("tEps");
+  cfg.sigma_fm = in.number("sigmaFm");
+  cfg.key_lo = in.u32("keyLo");
+  cfg.key_hi = in.u32("keyHi");
+  cfg.step = in.u32("step");
+  const std::size_t M = static_cast<std::size_t>(in.u53("M"));
   if (cfg.D < 1 || cfg.D > 64 || cfg.B < 1) throw_arg(info.Env(), "D must be in [1, 64] and B >= 1");
-  cfg.freqs = f64_vector(info, 3, "freqs");
-  AnyArray data = float_array_arg(info, 4, "data");
-  if (data.is_f64 != f64) throw coded_error(info.Env(), code_string(Code::Dtype), "data must have the dtype of params");
-  check_len(info, data.length, M * cfg.D, "data");
+  cfg.freqs = f64_vector(in, "freqs");
+  AnyArray data = same_dtype(in, "data", f64);
+  check_len(in, data.length, M * cfg.D, "data");
   Job job;
   job.keep_alive = {p.object, data.object};
   void* x0 = nullptr;
   const int32_t* pair = nullptr;
   if (cfg.mode == train::DiffusionMode::FlowMatching) {
-    AnyArray a = float_array_arg(info, 5, "x0");
-    if (a.is_f64 != f64) throw coded_error(info.Env(), code_string(Code::Dtype), "x0 must have the dtype of params");
-    check_len(info, a.length, cfg.B * cfg.D, "x0");
-    auto pr = array_arg<int32_t>(info, 6, "pair");
-    check_len(info, pr.length, cfg.B, "pair");
+    AnyArray a = same_dtype(in, "x0", f64);
+    check_len(in, a.length, cfg.B * cfg.D, "x0");
+    auto pr = in.array<int32_t>("pair");
+    check_len(in, pr.length, cfg.B, "pair");
     x0 = a.data;
     pair = pr.data;
     job.keep_alive.push_back(a.object);
     job.keep_alive.push_back(pr.object);
   }
-  AnyArray grad = float_array_arg(info, 7, "grad");
-  if (grad.is_f64 != f64) throw coded_error(info.Env(), code_string(Code::Dtype), "grad must have the dtype of params");
-  check_len(info, grad.length, L.n_params, "grad");
-  auto result = array_arg<double>(info, 8, "result");
-  check_len(info, result.length, 1, "result");
+  AnyArray grad = same_dtype(in, "grad", f64);
+  check_len(in, grad.length, L.n_params, "grad");
+  auto result = in.array<double>("result");
+  check_len(in, result.length, 1, "result");
   job.keep_alive.push_back(grad.object);
   job.keep_alive.push_back(result.object);
-  const Control ctl = control_arg(info, 9, &job);
-  const bool async = info[10].ToBoolean();
+  const Control ctl = control_arg(in, "control", &job);
+  const bool async = in.flag("async");
   double* res = result.data;
   job.work = [=] {
     if (f64)
@@ -208,31 +216,29 @@ Napi::Value DiffusionStep(const Napi::CallbackInfo& info) {
   return run_job(info.Env(), async, std::move(job));
 }
 
-// trainModelEval(layout, params, freqs, D, x, t: F64, alpha, beta, out, control, async)
+// trainModelEval({layout, params, freqs, D, x, t: F64, alpha, beta, out, control, async})
 Napi::Value ModelEval(const Napi::CallbackInfo& info) {
-  auto d = array_arg<int32_t>(info, 0, "layout");
-  const nn::MlpLayout L = nn::make_layout(d.data, d.length);
-  AnyArray p = float_array_arg(info, 1, "params");
+  const Args in(info);
+  const Net net = net_arg(in);
+  const nn::MlpLayout L = net.L;
+  const AnyArray p = net.p;
   const bool f64 = p.is_f64;
-  check_len(info, p.length, L.n_params, "params");
-  const std::vector<double> freqs = f64_vector(info, 2, "freqs");
-  const uint32_t D = u32_arg(info, 3, "D");
+  const std::vector<double> freqs = f64_vector(in, "freqs");
+  const uint32_t D = in.u32("D");
   if (D < 1) throw_arg(info.Env(), "D must be >= 1");
-  AnyArray x = float_array_arg(info, 4, "x");
-  if (x.is_f64 != f64) throw coded_error(info.Env(), code_string(Code::Dtype), "x must have the dtype of params");
+  AnyArray x = same_dtype(in, "x", f64);
   if (x.length % D != 0) throw coded_error(info.Env(), code_string(Code::Shape), "x length must be a multiple of D");
   const std::size_t n = x.length / D;
-  auto t = array_arg<double>(info, 5, "t");
-  const double alpha = number_arg(info, 6, "alpha");
-  const double beta = number_arg(info, 7, "beta");
+  auto t = in.array<double>("t");
+  const double alpha = in.number("alpha");
+  const double beta = in.number("beta");
   const bool raw = alpha == 0 && beta == 1;
-  AnyArray out = float_array_arg(info, 8, "out");
-  if (out.is_f64 != f64) throw coded_error(info.Env(), code_string(Code::Dtype), "out must have the dtype of params");
-  check_len(info, out.length, n * (raw ? L.out() : D), "out");
+  AnyArray out = same_dtype(in, "out", f64);
+  check_len(in, out.length, n * (raw ? L.out() : D), "out");
   Job job;
   job.keep_alive = {p.object, x.object, t.object, out.object};
-  const Control ctl = control_arg(info, 9, &job);
-  const bool async = info[10].ToBoolean();
+  const Control ctl = control_arg(in, "control", &job);
+  const bool async = in.flag("async");
   const double* tp = t.data;
   const std::size_t nt = t.length;
   job.work = [=] {
@@ -246,21 +252,22 @@ Napi::Value ModelEval(const Napi::CallbackInfo& info) {
   return run_job(info.Env(), async, std::move(job));
 }
 
-// trainDrawBatch(data, M, D, B, keyLo, keyHi, step, x0, x1, idx: I32)
+// trainDrawBatch({data, M, D, B, keyLo, keyHi, step, x0, x1, idx: I32})
 Napi::Value DrawBatch(const Napi::CallbackInfo& info) {
-  AnyArray data = float_array_arg(info, 0, "data");
-  const std::size_t M = u53_arg(info, 1, "M");
-  const uint32_t D = u32_arg(info, 2, "D");
-  const std::size_t B = u53_arg(info, 3, "B");
-  const uint32_t klo = u32_arg(info, 4, "keyLo"), khi = u32_arg(info, 5, "keyHi"), step = u32_arg(info, 6, "step");
-  AnyArray x0 = float_array_arg(info, 7, "x0");
-  AnyArray x1 = float_array_arg(info, 8, "x1");
-  auto idx = array_arg<int32_t>(info, 9, "idx");
+  const Args in(info);
+  AnyArray data = in.float_array("data");
+  const std::size_t M = in.u53("M");
+  const uint32_t D = in.u32("D");
+  const std::size_t B = in.u53("B");
+  const uint32_t klo = in.u32("keyLo"), khi = in.u32("keyHi"), step = in.u32("step");
+  AnyArray x0 = in.float_array("x0");
+  AnyArray x1 = in.float_array("x1");
+  auto idx = in.array<int32_t>("idx");
   if (x0.is_f64 != data.is_f64 || x1.is_f64 != data.is_f64) throw coded_error(info.Env(), code_string(Code::Dtype), "x0, x1 must have the dtype of data");
-  check_len(info, data.length, M * D, "data");
-  check_len(info, x0.length, B * D, "x0");
-  check_len(info, x1.length, B * D, "x1");
-  check_len(info, idx.length, B, "idx");
+  check_len(in, data.length, M * D, "data");
+  check_len(in, x0.length, B * D, "x0");
+  check_len(in, x1.length, B * D, "x1");
+  check_len(in, idx.length, B, "idx");
   Job job;
   job.work = [&] {
     if (data.is_f64)
@@ -273,17 +280,18 @@ Napi::Value DrawBatch(const Napi::CallbackInfo& info) {
   return run_job(info.Env(), false, std::move(job));
 }
 
-// trainPlanPairs(plan: F64[B*B], B, idx: I32, argmax, keyLo, keyHi, step, pair: I32)
+// trainPlanPairs({plan: F64[B*B], B, idx: I32, argmax, keyLo, keyHi, step, pair: I32})
 Napi::Value PlanPairs(const Napi::CallbackInfo& info) {
-  auto plan = array_arg<double>(info, 0, "plan");
-  const std::size_t B = u53_arg(info, 1, "B");
-  auto idx = array_arg<int32_t>(info, 2, "idx");
-  const bool argmax = info[3].ToBoolean();
-  const uint32_t klo = u32_arg(info, 4, "keyLo"), khi = u32_arg(info, 5, "keyHi"), step = u32_arg(info, 6, "step");
-  auto pair = array_arg<int32_t>(info, 7, "pair");
-  check_len(info, plan.length, B * B, "plan");
-  check_len(info, idx.length, B, "idx");
-  check_len(info, pair.length, B, "pair");
+  const Args in(info);
+  auto plan = in.array<double>("plan");
+  const std::size_t B = in.u53("B");
+  auto idx = in.array<int32_t>("idx");
+  const bool argmax = in.flag("argmax");
+  const uint32_t klo = in.u32("keyLo"), khi = in.u32("keyHi"), step = in.u32("step");
+  auto pair = in.array<int32_t>("pair");
+  check_len(in, plan.length, B * B, "plan");
+  check_len(in, idx.length, B, "idx");
+  check_len(in, pair.length, B, "pair");
   Job job;
   job.work = [&] { train::plan_pairs(plan.data, B, idx.data, argmax, klo, khi, step, pair.data); };
   return run_job(info.Env(), false, std::move(job));

@@ -6,6 +6,7 @@
 #include <complex>
 
 #include "../core/error.h"
+#include "../core/isa.h"
 #include "../core/threadpool.h"
 #include "../kernels/fbm_rng.h"
 #include "fbm_fft.h"
@@ -155,9 +156,7 @@ bool davies_harte(const ExactRequest& r, const Control& ctl) {
 }
 
 // ---- Cholesky (type I or II), n <= 4096 ---------------------------------------------------------
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-__attribute__((target_clones("avx2", "default")))
-#endif
+ITK_ISA_CLONES  // native/core/isa.h
 double dot(const double* a, const double* b, std::size_t n) {
   // Four partial sums: breaks the add dependency chain; each partial sum is updated in the same
   // order in the AVX2 clone (one 4-wide vector) as in the scalar one, so both give the same bits.

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "../core/error.h"
+#include "../core/isa.h"
 #include "../core/threadpool.h"
 
 namespace itk {
@@ -59,11 +60,7 @@ namespace {
 // The three hot loops, as plain overloads for float and double so that each can be compiled for
 // AVX-512, AVX2 and baseline x86-64 and picked at load time (target_clones). No loop reassociates
 // a sum and the build uses -ffp-contract=off, so every clone gives the same bits.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define ITK_NN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define ITK_NN_CLONES
-#endif
+#define ITK_NN_CLONES ITK_ISA_CLONES
 
 // z[r, :] = b + Σ_i in[r, i]·Wt[i, :]: blocks of 4 rows × 16 outputs are accumulated in registers
 // over i (the tile fits in vector registers on AVX2/AVX-512), the ragged edges one output at a

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "../core/cpu_features.h"
+#include "../core/isa.h"
 #include "vexp.h"
 
 namespace itk {
@@ -99,12 +100,13 @@ const OtKernels& table(const std::string& name) {
   return kPortable;
 }
 
+// The best table within native/core/isa.h's level (CPU features under the ITOKIT_CPU cap).
 const OtKernels* choose() {
-  const char* env = std::getenv("ITOKIT_CPU");
-  if (env && std::strcmp(env, "scalar") == 0) return &kPortable;
-  if (env && std::strcmp(env, "avx2") == 0 && supported("avx2")) return &table("avx2");
-  for (const std::string& p : ot_kernel_paths()) return &table(p);
-  return &kPortable;
+  return isa_choose<const OtKernels*>({"avx512", "avx2", "neon"}, "scalar", [](const char* name, const OtKernels** out) {
+    if (!supported(name)) return false;
+    *out = &table(name);
+    return true;
+  });
 }
 
 const OtKernels*& current() {

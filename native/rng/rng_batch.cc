@@ -3,7 +3,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "../core/cpu_features.h"
+#include "../core/isa.h"
 #include "../kernels/normal.h"
 #include "rng_fill.h"
 #include "rng_kernels.h"
@@ -84,19 +84,13 @@ void fill_portable(void* out, int kind, uint32_t key_lo, uint32_t key_hi, uint32
 
 const RngKernels kPortable{"scalar", philox_portable, box_muller_portable, fill_portable};
 
+// The level native/core/isa.h chose (CPU features under the ITOKIT_CPU cap).
 SimdPath choose_path() {
 #if defined(ITK_RNG_X86_SIMD)
-  const CpuFeatures& f = cpu_features();
-  const bool avx512 = f.avx512f && f.avx512dq && f.avx512bw && f.avx512vl;
-  const char* env = std::getenv("ITOKIT_CPU");
-  if (env && std::strcmp(env, "scalar") == 0) return SimdPath::Scalar;
-  if (env && std::strcmp(env, "avx2") == 0 && f.avx2) return SimdPath::Avx2;
-  if (avx512) return SimdPath::Avx512;
-  if (f.avx2) return SimdPath::Avx2;
+  if (cpu_isa() == Isa::Avx512) return SimdPath::Avx512;
+  if (cpu_isa() == Isa::Avx2) return SimdPath::Avx2;
 #elif defined(ITK_RNG_NEON_SIMD)
-  const char* env = std::getenv("ITOKIT_CPU");
-  if (env && std::strcmp(env, "scalar") == 0) return SimdPath::Scalar;
-  return SimdPath::Neon;
+  if (cpu_isa() == Isa::Neon) return SimdPath::Neon;
 #endif
   return SimdPath::Scalar;
 }

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "../core/cpu_features.h"
+#include "../core/isa.h"
 #include "fgemm.h"
 
 namespace itk {
@@ -42,15 +43,8 @@ bool fgemm_kernels_named(const std::string& name, FGemmKernels* out) {
 }
 
 const FGemmKernels& fgemm_kernels() {
-  static const FGemmKernels k = [] {
-    FGemmKernels r;
-    const char* env = std::getenv("ITOKIT_CPU");
-    if (env && fgemm_kernels_named(env, &r)) return r;
-    if (fgemm_kernels_named("avx512", &r)) return r;
-    if (fgemm_kernels_named("avx2", &r)) return r;
-    fgemm_kernels_named("scalar", &r);
-    return r;
-  }();
+  // the best table within native/core/isa.h's level (CPU features under the ITOKIT_CPU cap)
+  static const FGemmKernels k = isa_choose<FGemmKernels>({"avx512", "avx2"}, "scalar", [](const char* n, FGemmKernels* r) { return fgemm_kernels_named(n, r); });
   return k;
 }
 

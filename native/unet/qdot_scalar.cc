@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "../core/cpu_features.h"
+#include "../core/isa.h"
 #include "../kernels/quant_ops.h"
 #include "qdot.h"
 
@@ -96,15 +97,8 @@ bool qdot_kernels_named(const std::string& name, QDotKernels* out) {
 }
 
 const QDotKernels& qdot_kernels() {
-  static const QDotKernels k = [] {
-    QDotKernels r;
-    const char* env = std::getenv("ITOKIT_CPU");
-    if (env && qdot_kernels_named(env, &r)) return r;
-    if (qdot_kernels_named("avx512vnni", &r)) return r;
-    if (qdot_kernels_named("avx2", &r)) return r;
-    qdot_kernels_named("scalar", &r);
-    return r;
-  }();
+  // the best table within native/core/isa.h's level (CPU features under the ITOKIT_CPU cap)
+  static const QDotKernels k = isa_choose<QDotKernels>({"avx512vnni", "avx2"}, "scalar", [](const char* n, QDotKernels* r) { return qdot_kernels_named(n, r); });
   return k;
 }
 

@@ -11,6 +11,7 @@
 #endif
 
 #include "../core/cpu_features.h"
+#include "../core/isa.h"
 #include "../kernels/quant_ops.h"
 
 namespace itk {
@@ -185,8 +186,7 @@ double lp_score(const float* x, std::size_t n, float delta, float zero, int qmax
   const bool square = p == 2.0f;
   const double dn = static_cast<double>(n);
 #if defined(__x86_64__) && defined(__GNUC__)
-  static const bool avx512 = cpu_features().avx512f && cpu_features().avx512dq &&
-                             !(std::getenv("ITOKIT_CPU") && std::string(std::getenv("ITOKIT_CPU")) == "scalar");
+  static const bool avx512 = cpu_isa() == Isa::Avx512;  // native/core/isa.h: F, DQ, BW, VL, under ITOKIT_CPU
 #else
   constexpr bool avx512 = false;
 #endif

@@ -8,6 +8,7 @@
 #endif
 
 #include "../core/error.h"
+#include "../core/isa.h"
 #include "../core/threadpool.h"
 #include "../kernels/quant_ops.h"
 #include "../kernels/unet_elem.h"
@@ -21,11 +22,7 @@ namespace {
 constexpr int kNc = 64;  // output pixels per tile
 constexpr int kOb = 64;  // output channels per tile
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#define ITK_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define ITK_CLONES
-#endif
+#define ITK_CLONES ITK_ISA_CLONES  // native/core/isa.h
 
 // codes[i] = quant_code(x[i], Δ, z, 255) for a contiguous span (cloned so that rintf becomes
 // one vroundps instead of a libm call on baseline x86-64).

@@ -94,4 +94,32 @@ export const TOLERANCE = {
   otPlanL1: 1e-7,
   /** OT costs: relative. */
   otCost: 1e-9,
+  /** MLP forward/backward in float32 (cuda/nn.cu sums in another order): max relative. */
+  nnFp32: 2e-5,
+  /** MLP forward/backward in float64: max relative. */
+  nnFp64: 1e-12,
 } as const;
+
+/** A TOLERANCE entry's name. */
+export type Tolerance = keyof typeof TOLERANCE;
+
+/** The measure each tolerance bounds: bit equality, relative L2, max relative, or L1 distance. */
+export const METRIC: Record<Tolerance, 'bits' | 'relL2' | 'maxRel' | 'l1'> = {
+  bits: 'bits', unetFp32: 'relL2', unetQuantized: 'relL2', unetQuantizedOdd: 'relL2', otPlanL1: 'l1', otCost: 'maxRel', nnFp32: 'maxRel', nnFp64: 'maxRel',
+};
+
+/**
+ * The one comparison of a GPU result with the CPU's under a named tolerance: `value` is the
+ * measured distance (for 'bits', the first differing index, -1 when none) and `ok` whether it is
+ * within TOLERANCE[tol]. Non-finite GPU values never pass.
+ */
+export function compare(gpu: Floats, cpu: Floats, tol: Tolerance): { ok: boolean; metric: string; value: number } {
+  const metric = METRIC[tol];
+  if (metric === 'bits') {
+    const value = firstDiff(gpu, cpu);
+    return { ok: value === -1, metric, value };
+  }
+  if (gpu.length !== cpu.length || !Array.prototype.every.call(gpu, Number.isFinite)) return { ok: false, metric, value: Infinity };
+  const value = metric === 'relL2' ? relL2(gpu, cpu) : metric === 'maxRel' ? maxRel(gpu, cpu) : l1(gpu, cpu);
+  return { ok: value <= TOLERANCE[tol], metric, value };
+}
