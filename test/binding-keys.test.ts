@@ -12,8 +12,9 @@ import * as ts from 'typescript';
 
 const ROOT = path.join(__dirname, '..');
 /** Binding files under this convention (unet.cc has its own owner and interface, lib/unet/native-unet.ts). */
-const CC = ['core', 'rng', 'device', 'sde', 'ot', 'fbm', 'nn', 'train'].map((a) => `native/bindings/${a}.cc`);
-const TS = ['lib/native.ts', 'lib/sde/addon.ts', 'lib/ot/addon.ts', 'lib/fbm/addon.ts', 'lib/nn/addon.ts', 'lib/trainers/addon.ts'];
+const CC = ['core', 'rng', 'device', 'sde', 'ot', 'fbm', 'nn', 'train', 'stats', 'sampler_device'].map((a) => `native/bindings/${a}.cc`);
+const TS = ['lib/native.ts', 'lib/sde/addon.ts', 'lib/ot/addon.ts', 'lib/fbm/addon.ts', 'lib/nn/addon.ts', 'lib/trainers/addon.ts',
+  'lib/queue/reduce.ts', 'lib/samplers/ops.ts'];
 
 interface CcFunction {
   takesArgs: boolean;

@@ -75,8 +75,13 @@ export function checkReduce(r: Reduce, d: number): Reduce {
   return r;
 }
 
-/** The native reduction's spec (native/bindings/stats.cc reads these keys by name). */
-interface NativeReduceSpec {
+/** Inputs of native statsBlockPartials (native/bindings/stats.cc reads these keys by name). @internal */
+export interface StatsBlockPartialsArgs {
+  x: Float32Array | Float64Array;
+  rows: number;
+  d: number;
+  block: number;
+  /** 0 moments, 1 payoff, 2 histogram */
   kind: 0 | 1 | 2;
   coord: number;
   sign: number;
@@ -85,9 +90,11 @@ interface NativeReduceSpec {
   max: number;
   bins: number;
 }
+type NativeReduceSpec = Omit<StatsBlockPartialsArgs, 'x' | 'rows' | 'd' | 'block'>;
 
-interface StatsAddon {
-  statsBlockPartials(x: Float32Array | Float64Array, rows: number, d: number, block: number, spec: NativeReduceSpec): Float64Array;
+/** The native surface of the reductions. @internal */
+export interface StatsAddon {
+  statsBlockPartials(o: StatsBlockPartialsArgs): Float64Array;
 }
 
 function nativeSpec(r: Reduce): NativeReduceSpec {
@@ -103,7 +110,7 @@ function nativeSpec(r: Reduce): NativeReduceSpec {
  * in a fixed order inside each block, blocks in parallel). @internal
  */
 export function blockPartials(x: Float32Array | Float64Array, rows: number, d: number, r: Reduce): Partial[] {
-  const flat = (native() as unknown as StatsAddon).statsBlockPartials(x, rows, d, REDUCE_BLOCK, nativeSpec(r));
+  const flat = (native() as unknown as StatsAddon).statsBlockPartials({ x, rows, d, block: REDUCE_BLOCK, ...nativeSpec(r) });
   const width = r.kind === 'moments' ? 1 + 2 * d : r.kind === 'payoff' ? 3 : 3 + r.bins;
   const out: Partial[] = [];
   for (let o = 0; o < flat.length; o += width) {

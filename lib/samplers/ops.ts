@@ -18,7 +18,8 @@ import { checkFloatArray, optionKeys } from '../validate';
  */
 export type SampleBuffer = Float32Array | DeviceArray<'float32'>;
 
-interface SamplerDeviceAddon {
+/** The device half of the sampler ops (native/bindings/sampler_device.cc). @internal */
+export interface SamplerDeviceAddon {
   samplerLincombDevice(o: {
     out: object; inputs: object[]; coef: Float64Array; noise: boolean; P: number; D: number;
     keyLo: number; keyHi: number; stream: number; step: number; sampleOffset: number; clip: number;
@@ -40,7 +41,7 @@ export function allocBuffer(device: boolean, P: number, D: number): SampleBuffer
 export function copyBuffer(dst: SampleBuffer, src: SampleBuffer): void {
   if (dst instanceof DeviceArray) {
     const from = src as DeviceArray<'float32'>;
-    runNativeSync(() => native().deviceCopy(dst.live(), from.live(), dst.byteLength));
+    runNativeSync(() => native().deviceCopy({ dst: dst.live(), src: from.live(), bytes: dst.byteLength }));
   } else {
     dst.set(src as Float32Array);
   }

@@ -38,9 +38,13 @@ inline Isa cpu_isa() {
     if (f.avx2) cpu = Isa::Avx2;
     if (f.avx512f && f.avx512dq && f.avx512bw && f.avx512vl) cpu = Isa::Avx512;
     if (f.neon) cpu = Isa::Neon;
+    // A cap names a level of this architecture (scalar, avx2, avx512… on x86-64; scalar, neon on
+    // AArch64); other names cap nothing.
     const char* env = std::getenv("ITOKIT_CPU");
-    if (env && (std::strcmp(env, "scalar") == 0 || std::strcmp(env, "avx2") == 0 || std::strncmp(env, "avx512", 6) == 0 ||
-                std::strcmp(env, "neon") == 0)) {
+    const bool x86_name = env && (std::strcmp(env, "avx2") == 0 || std::strncmp(env, "avx512", 6) == 0);
+    const bool arm_name = env && std::strcmp(env, "neon") == 0;
+    const bool arm = f.neon;
+    if (env && (std::strcmp(env, "scalar") == 0 || (x86_name && !arm) || (arm_name && arm))) {
       const Isa cap = isa_of_name(env);
       if (cap < cpu) cpu = cap;
     }
