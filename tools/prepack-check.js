@@ -38,4 +38,5 @@ if (problems.length) {
   );
   process.exit(1);
 }
-console.log(`prepack: ${found.join(', ')}`);
+// stderr: `npm pack --json` prints its JSON on stdout
+console.error(`prepack: ${found.join(', ')}`);
