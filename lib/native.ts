@@ -183,6 +183,19 @@ export function native(): NativeAddon {
     }
     return cached;
   } catch (err) {
+    if (!override) {
+      const libc = hostLibc();
+      if (libc === 'musl' && !fs.existsSync(path.join(packageRoot, 'build', 'Release', 'itokit.node'))) {
+        throw new NativeLoadError(
+          `itokit ships prebuilt binaries for glibc Linux only (${prebuiltTuples().join(', ') || 'none in this package'}); ` +
+            `this host uses musl libc (Alpine or similar), where they cannot load.\n` +
+            'Fix: use a glibc-based image (Debian, Ubuntu, RHEL: e.g. node:20-bookworm-slim instead of node:20-alpine), ' +
+            'or compile the CPU addon for musl in the installed package: `apk add build-base python3` then ' +
+            '`npm rebuild itokit` (CUDA is not available on musl).',
+          { cause: err },
+        );
+      }
+    }
     const tried = [
       override ? `ITOKIT_NATIVE_PATH=${override}` : undefined,
       path.join(packageRoot, 'build', 'Release', 'itokit.node') + existsNote(path.join(packageRoot, 'build', 'Release', 'itokit.node')),
@@ -218,6 +231,27 @@ function checkEnvironment(): void {
   const device = process.env.ITOKIT_DEVICE;
   if (device !== undefined && device !== '' && !['auto', 'cpu', 'cuda'].includes(device)) {
     throw new InvalidArgumentError(`ITOKIT_DEVICE must be 'cpu', 'cuda' or 'auto', got '${device}'`);
+  }
+}
+
+/**
+ * The host's C library as node-gyp-build sees it when it picks a prebuilt binary: `LIBC` when set,
+ * else musl on Alpine; otherwise the process report tells (musl builds of Node carry no glibc version).
+ */
+function hostLibc(): 'glibc' | 'musl' | undefined {
+  if (process.platform !== 'linux') return undefined;
+  if (process.env.LIBC === 'musl' || process.env.LIBC === 'glibc') return process.env.LIBC;
+  if (fs.existsSync('/etc/alpine-release')) return 'musl';
+  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+  return header && !header.glibcVersionRuntime ? 'musl' : 'glibc';
+}
+
+/** The <platform>-<arch> folders the package carries binaries for. */
+function prebuiltTuples(): string[] {
+  try {
+    return fs.readdirSync(path.join(packageRoot, 'prebuilds'));
+  } catch {
+    return [];
   }
 }
 

@@ -60,7 +60,8 @@ export type DeviceDrawOptions<D extends Dtype = Dtype> = DrawOptions<D> & { outp
 /** {@link DrawOptions} asking for a host result. */
 export type HostDrawOptions<D extends Dtype = Dtype> = DrawOptions<D> & { output?: 'host' };
 
-type ArrayFor<D extends Dtype> = D extends 'float64' ? Float64Array : Float32Array;
+/** The host array a draw of dtype `D` returns: Float64Array for `float64`, else Float32Array. */
+export type ArrayFor<D extends Dtype> = D extends 'float64' ? Float64Array : Float32Array;
 
 /**
  * Philox4x32 block function: encrypts a 128-bit counter under a 64-bit key.

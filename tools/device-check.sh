@@ -4,20 +4,46 @@
 # its PyTorch/JAX anchors, Nsight Compute on the fused SDE kernels, and their SASS. Everything is
 # written under $OUT (at most 8 files come back): tests.txt, bench.txt, gpu.md, unet.md, ncu.txt,
 # sass.txt.
-#   ITOKIT_CHECK_STEPS=tests,bench,unet,ncu,sass   pick steps (default: all)
+#   ITOKIT_CHECK_STEPS=pack,tests,bench,unet,ncu,sass   pick steps (default: all)
 #   ITOKIT_GPU_BENCH_SECTIONS=copy,rng,sde,fbm,ot  benchmark sections (default: all)
 # One 15-minute device session fits: tests ~3 min, bench ~5 (each section at most
 # ITOKIT_BENCH_SECTION_TIMEOUT s, default 100), unet ~3, ncu ~2, sass < 1.
 set -uo pipefail
 OUT=${OUT:-/tmp/itokit-device-out}
 mkdir -p "$OUT"
-steps=${ITOKIT_CHECK_STEPS:-tests,bench,unet,ncu,sass}
+steps=${ITOKIT_CHECK_STEPS:-pack,tests,bench,unet,ncu,sass}
 has() { [[ ",$steps," == *",$1,"* ]]; }
 export ITOKIT_GPU_BENCH_SECTIONS=${ITOKIT_GPU_BENCH_SECTIONS:-copy,rng,sde,fbm,ot}
 t0=$(date +%s)
 stamp() { echo "== $1 at +$(( $(date +%s) - t0 ))s"; }
 
 { nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv; nproc; } > "$OUT/tests.txt" 2>&1
+if has pack; then
+  # The production path on a GPU host (docs/design/packaging.md): the x64 binary as npm pack ships it,
+  # unpacked into a fresh node_modules (the machine has no registry, so the dependencies are linked
+  # from the checkout), loaded with no compiler or CUDA toolkit on PATH, must run on the GPU and give
+  # the CPU's bits. (~20 s)
+  stamp pack >> "$OUT/tests.txt"
+  (
+    set -e
+    [ -f prebuilds/linux-x64/itokit.glibc.node ] || node tools/prebuild.js --from build/Release/itokit.node
+    app=$(mktemp -d)
+    ITOKIT_PACK_ARCHS=x64 npm pack --silent --pack-destination "$app" > /dev/null
+    mkdir -p "$app/node_modules/itokit"
+    tar -xzf "$app"/itokit-*.tgz -C "$app/node_modules/itokit" --strip-components=1
+    for dep in $(node -p "Object.keys(require('./package.json').dependencies).join(' ')"); do ln -s "$PWD/node_modules/$dep" "$app/node_modules/$dep"; done
+    cd "$app" && PATH=$(dirname "$(command -v node)"):/usr/bin:/bin node -e "
+const itokit = require('itokit');
+const b = itokit.backends();
+if (!b.cuda.compiled) throw new Error('packed binary: CUDA not compiled in');
+if (!b.cuda.available) throw new Error('packed binary: CUDA unavailable on a GPU host: ' + b.cuda.reason);
+const cpu = itokit.rng.normal(1 << 20, { seed: 3, device: 'cpu' });
+const gpu = itokit.rng.normal(1 << 20, { seed: 3, device: 'cuda' });
+if (!Buffer.from(cpu.buffer).equals(Buffer.from(gpu.buffer))) throw new Error('packed binary: CUDA normals differ from the CPU ones');
+console.log('pack: the packed x64 binary runs on ' + b.cuda.devices[0].name + ' (compute capability ' + b.cuda.devices[0].computeCapability + ') with the CPU bits');
+"
+  ) >> "$OUT/tests.txt" 2>&1 || echo "pack: FAILED" >> "$OUT/tests.txt"
+fi
 if has bench; then
   stamp bench > "$OUT/bench.txt"
   # One run per section, each with its own time limit, so a slow section cannot cost the others'

@@ -46,7 +46,7 @@ export function buildInfo(binary: string | undefined): BuildInfo {
   try {
     if (!binary) return { builder: 'unknown' };
     if (process.env.ITOKIT_NATIVE_PATH) return { builder: 'override' };
-    if (binary.includes(`${path.sep}prebuilds${path.sep}`)) return { builder: 'prebuilt', flags: { note: 'portable build (tools/prebuild.js): no -march, AVX2/AVX-512 kernels chosen at run time' } };
+    if (binary.includes(`${path.sep}prebuilds${path.sep}`)) return { builder: 'prebuilt', flags: { file: path.basename(binary), note: process.arch === 'x64' ? 'portable build (tools/prebuild.js): no -march, AVX2/AVX-512 kernels chosen at run time' : 'portable build (tools/prebuild.js): scalar kernels (no NEON paths yet)' } };
     const buildDir = path.resolve(path.dirname(binary), '..');
     const cache = path.join(buildDir, 'CMakeCache.txt');
     if (fs.existsSync(cache)) return { builder: 'cmake-js', flags: readCMakeCache(cache) };

@@ -16,7 +16,7 @@ export type { FbmType, Normalization } from './options';
 export { gammaByGammaMax, gammaByRatio, markovCoefficients, gammaVariance } from './coefficients';
 export type { CoefficientOptions, MarkovCoefficients } from './coefficients';
 export { sample, sampleSync } from './sample';
-export type { SampleOptions, SampleMethod, FbmPaths } from './sample';
+export type { ArrayFor, SampleOptions, SampleMethod, FbmPaths } from './sample';
 export { covariance, fgnAutocovariance, circulantEigenvalues, estimateHurst, estimateHurstSync } from './analysis';
 export type { CovarianceOptions, HurstOptions, HurstEstimate } from './analysis';
 export { models, fou, roughVol, simulate, simulateSync, createControlledStepper } from './sde';

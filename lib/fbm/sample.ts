@@ -68,7 +68,8 @@ const SAMPLE_KEYS = optionKeys<SampleOptions>()([
 ]);
 const SAMPLE_RUN_KEYS = [...SAMPLE_KEYS, ...RUN_KEYS];
 
-type ArrayFor<D extends Dtype> = D extends 'float64' ? Float64Array : Float32Array;
+/** The host array a sample of dtype `D` holds: Float64Array for `float64`, else Float32Array. */
+export type ArrayFor<D extends Dtype> = D extends 'float64' ? Float64Array : Float32Array;
 
 /** Result of {@link sample}; `A` is a host typed array, or a {@link DeviceArray} with `output: 'device'`. */
 export interface FbmPaths<A extends FloatArray | DeviceArray = FloatArray> {

@@ -100,7 +100,12 @@ export function roughVol(p: RoughVolParams): FbmSdeModel {
 }
 
 /** Built-in fBM-driven models. */
-export const models = { fou, roughVol };
+export const models = {
+  /** Fractional Ornstein–Uhlenbeck driven by MA-fBM. */
+  fou,
+  /** Rough fractional stochastic volatility (Gatheral, Jaisson & Rosenbaum 2018, with MA-fBM). */
+  roughVol,
+};
 
 /** Driving MA-fBM of an fBM-driven simulation. */
 export interface DrivingNoise {

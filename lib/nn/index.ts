@@ -4,6 +4,6 @@
  * @packageDocumentation
  */
 export { MLP, ACTIVATIONS } from './mlp';
-export type { Activation, BackwardOptions, ForwardOptions, MLPOptions, ParameterView, Tape } from './mlp';
+export type { Activation, ArrayOf, BackwardOptions, ForwardOptions, MLPOptions, ParameterView, Tape } from './mlp';
 export { Adam, gradNorm } from './adam';
 export type { AdamOptions } from './adam';

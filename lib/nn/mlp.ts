@@ -72,7 +72,8 @@ export interface BackwardOptions {
 }
 const BACKWARD_KEYS = optionKeys<BackwardOptions>()(['inputGrad']);
 
-type ArrayOf<D extends Dtype> = D extends 'float64' ? Float64Array : Float32Array;
+/** The array type of an MLP of dtype `D`: Float64Array for `float64`, else Float32Array. */
+export type ArrayOf<D extends Dtype> = D extends 'float64' ? Float64Array : Float32Array;
 
 /**
  * A fully connected network y = L_n(act(…act(L_1(x)))). Forward and backward run natively on

@@ -40,7 +40,8 @@ export interface SimulateShardOptions extends ShardOptions {
   reduce?: Reduce;
 }
 
-type ReducedFor<R extends Reduce> = R extends { kind: 'moments' } ? MomentsResult : R extends { kind: 'payoff' } ? PayoffResult : HistogramResult;
+/** The statistic a sharded {@link simulate} with `reduce: R` resolves with. */
+export type ReducedFor<R extends Reduce> = R extends { kind: 'moments' } ? MomentsResult : R extends { kind: 'payoff' } ? PayoffResult : HistogramResult;
 
 /**
  * `sde.simulate` of a built-in model, sharded by path index into BullMQ jobs. Resolves with the

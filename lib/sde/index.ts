@@ -13,7 +13,24 @@
 import { cir, gbm, gmmLangevin, heston, ou, subVp, ve, vp } from './models';
 
 /** Built-in models (docs/design/sde.md). */
-export const models = { ou, gbm, cir, heston, gmmLangevin, vp, subVp, ve };
+export const models = {
+  /** Ornstein–Uhlenbeck, dX = θ(μ − X)dt + σ dW (per dimension); see `OuParams`. */
+  ou,
+  /** Geometric Brownian motion, dS = μS dt + σS dW; see `GbmParams`. */
+  gbm,
+  /** Cox–Ingersoll–Ross, dv = κ(θ − v)dt + ξ√v dW; see `CirParams`. */
+  cir,
+  /** Heston stochastic volatility (price and variance); see `HestonParams`. */
+  heston,
+  /** Overdamped Langevin dynamics targeting a Gaussian mixture; see `GmmLangevinParams`. */
+  gmmLangevin,
+  /** Variance-preserving diffusion SDE (linear β schedule); see `VpParams`. */
+  vp,
+  /** Sub-VP diffusion SDE; see `VpParams`. */
+  subVp,
+  /** Variance-exploding diffusion SDE (geometric σ schedule); see `VeParams`. */
+  ve,
+};
 export type {
   Calculus, CirParams, DiffusionProcess, GbmParams, GmmLangevinParams, HestonParams, Method, MixtureParams, Model, NoiseType, OuParams, Vec, VeParams,
   VpParams,
@@ -22,6 +39,6 @@ export { isDiffusionProcess } from './models';
 export { define } from './define';
 export type { DefineSpec } from './define';
 export { memoryEstimate, simulate, simulateSync } from './simulate';
-export type { SaveAt, SimProgress, SimResult, SimulateOptions } from './simulate';
+export type { DeviceSimulateOptions, HostSimulateOptions, SaveAt, SimProgress, SimResult, SimulateOptions } from './simulate';
 export { createStepper } from './stepper';
 export type { Stepper, StepperOptions } from './stepper';

@@ -90,7 +90,7 @@ function perDim(name: string, a: Float64Array, d: number): Float64Array {
 
 const ONE_ROW = new Float64Array([1, 1, 1, 1, 1, 1, 1]);
 
-/** Parameters of {@link ou}: per-dimension values or scalars. */
+/** Parameters of `sde.models.ou`: per-dimension values or scalars. */
 export interface OuParams {
   /** Mean-reversion speed θ ≥ 0. */
   theta: Vec | number;
@@ -156,7 +156,7 @@ function cholesky(c: Float64Array, d: number): Float64Array {
   return L;
 }
 
-/** Parameters of {@link gbm}. */
+/** Parameters of `sde.models.gbm`. */
 export interface GbmParams {
   /** Drift μ per asset (or one for all). */
   mu: Vec | number;
@@ -212,7 +212,7 @@ export function gbm(p: GbmParams): Model {
   };
 }
 
-/** Parameters of {@link cir}. */
+/** Parameters of `sde.models.cir`. */
 export interface CirParams {
   /** Mean-reversion speed κ ≥ 0. */
   kappa: number;
@@ -238,7 +238,7 @@ export function cir(p: CirParams): Model {
   };
 }
 
-/** Parameters of {@link heston}. */
+/** Parameters of `sde.models.heston`. */
 export interface HestonParams {
   /** Drift of S. */
   mu: number;
@@ -305,7 +305,7 @@ export function mixture(p: MixtureParams): Mixture {
   return { K, d, weights: weights.map((w) => w / tot), means, vars };
 }
 
-/** Parameters of {@link gmmLangevin}. */
+/** Parameters of `sde.models.gmmLangevin`. */
 export interface GmmLangevinParams extends MixtureParams {
   /** Temperature τ > 0 (default 1): the stationary law is ∝ p^{1/τ}. */
   temperature?: number;
@@ -394,7 +394,7 @@ function linearProcess(kind: 'vp' | 'subVp' | 've', params: Record<string, numbe
   };
 }
 
-/** Parameters of {@link vp} and {@link subVp}: the linear β schedule. */
+/** Parameters of `sde.models.vp` and `sde.models.subVp`: the linear β schedule. */
 export interface VpParams {
   /** β_min ≥ 0 (default 0.1). */
   betaMin?: number;
@@ -435,7 +435,7 @@ export function subVp(p: VpParams = {}): DiffusionProcess {
   });
 }
 
-/** Parameters of {@link ve}: the geometric σ schedule. */
+/** Parameters of `sde.models.ve`: the geometric σ schedule. */
 export interface VeParams {
   /** σ_min > 0 (default 0.01). */
   sigmaMin?: number;

@@ -76,6 +76,7 @@ export interface SimulateOptions<D extends Dtype = Dtype> {
   output?: OutputOption;
   /** Cancels the call (see {@link RunOptions}). */
   signal?: AbortSignalLike;
+  /** Called with the steps done so far, at most every `progressIntervalMs` (see {@link SimProgress}). */
   onProgress?: (p: SimProgress) => void;
   progressIntervalMs?: number;
 }

@@ -65,6 +65,7 @@ export class TimeModel<D extends Dtype = Dtype> {
     this.net = new MLP<D>({ sizes: [this.dim + 2 * F, ...(o.hidden ?? [128, 128, 128]), this.dim], activation: o.activation ?? 'silu', dtype: checkDtype(o.dtype) as D, seed: o.seed ?? 0 });
   }
 
+  /** The network's element type: 'float32' or 'float64'. */
   get dtype(): D {
     return this.net.dtype;
   }
@@ -159,7 +160,12 @@ export class ScoreModel<D extends Dtype = Dtype> extends TimeModel<D> {
   }
 
   /** The model in the shape the diffusion samplers take (`{ kind: 'eps', fn }`, docs/design/sde.md). */
-  asDiffusionModel(): { kind: 'eps'; fn: (x: FloatArray, t: Float64Array, out: FloatArray) => void } {
+  asDiffusionModel(): {
+    /** ε-prediction. */
+    kind: 'eps';
+    /** Writes ε_θ(x, t) for the rows of `x` (row i at time t[i]) into `out`. */
+    fn: (x: FloatArray, t: Float64Array, out: FloatArray) => void;
+  } {
     return { kind: 'eps', fn: (x, t, out) => void this.evalSync(x, t, 0, 1, out) };
   }
 

@@ -117,7 +117,7 @@ function list(key: string, v: unknown): unknown[] {
  * integer ranges of {@link CONFIG_LIMITS}, norm groups and head sizes dividing their channels,
  * positive finite eps and scale factors. Absent keys take the defaults of diffusers'
  * UNet2DModel, as a diffusers folder does; whether the resulting model matches the file's
- * tensors is {@link planModel}'s check. Unknown keys are returned in `warnings` (they fail in
+ * tensors is `planModel`'s check. Unknown keys are returned in `warnings` (they fail in
  * strict mode). Every failure is a ModelFormatError naming the key and the value.
  */
 export function resolveConfig(raw: DiffusersConfig, o: { strict?: boolean } = {}): { config: ResolvedConfig; warnings: string[] } {
@@ -214,7 +214,7 @@ export function resolveConfig(raw: DiffusersConfig, o: { strict?: boolean } = {}
   return { config, warnings };
 }
 
-/** What a config implies for a file, from {@link planModel}. */
+/** What a config implies for a file, from `planModel`. */
 export interface ModelPlan {
   /** Every tensor the model reads, in build order; `tib` marks the time MLP and time_emb_proj. */
   tensors: { name: string; shape: number[]; tib: boolean }[];
