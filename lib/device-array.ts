@@ -115,8 +115,20 @@ export class DeviceArray<D extends Dtype = Dtype> {
   /** A new device array with the same contents (a device-to-device copy). */
   clone(): DeviceArray<D> {
     const c = new DeviceArray(this.dtype, this.shape);
-    runNativeSync(() => native().deviceCopy({ dst: c.live(), src: this.live(), bytes: this.byteLength }));
+    c.copyFrom(this);
     return c;
+  }
+
+  /**
+   * Overwrites this array with the contents of `src` (a device-to-device copy): same dtype and
+   * length, shapes may differ (e.g. a [B, C, H, W] UNet output into a [B, C·H·W] sampler buffer).
+   */
+  copyFrom(src: DeviceArray<D>): void {
+    if (!(src instanceof DeviceArray)) throw new InvalidArgumentError('copyFrom needs a DeviceArray');
+    if (src.dtype !== this.dtype || src.length !== this.length) {
+      throw new ShapeError(`copyFrom: ${src.dtype}[${src.length}] into ${this.dtype}[${this.length}]`);
+    }
+    runNativeSync(() => native().deviceCopy({ dst: this.live(), src: src.live(), bytes: this.byteLength }));
   }
 
   /** Frees the device memory now (or when the async calls using it end). Calling it twice is harmless. */

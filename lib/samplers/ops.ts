@@ -40,8 +40,7 @@ export function allocBuffer(device: boolean, P: number, D: number): SampleBuffer
 /** dst = src, element for element (both on the host or both on the device). */
 export function copyBuffer(dst: SampleBuffer, src: SampleBuffer): void {
   if (dst instanceof DeviceArray) {
-    const from = src as DeviceArray<'float32'>;
-    runNativeSync(() => native().deviceCopy({ dst: dst.live(), src: from.live(), bytes: dst.byteLength }));
+    dst.copyFrom(src as DeviceArray<'float32'>);
   } else {
     dst.set(src as Float32Array);
   }
