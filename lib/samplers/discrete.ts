@@ -300,29 +300,27 @@ const DDIM_KEYS = optionKeys<DdimOptions>()([
 ]);
 const DDPM_KEYS = optionKeys<DdpmOptions>()([...DISCRETE_KEYS, 'variance']);
 
-type Dev = DeviceArray<'float32'>;
-
 /** DDIM sampler (Promise form). */
-export function ddim(o: OnDevice<DdimOptions<Dev>>): Promise<SampleResult<Dev>>;
+export function ddim(o: OnDevice<DdimOptions<DeviceArray<'float32'>>>): Promise<SampleResult<DeviceArray<'float32'>>>;
 export function ddim(o: DdimOptions): Promise<SampleResult>;
-export function ddim(o: DdimOptions | DdimOptions<Dev>): Promise<SampleResult<SampleBuffer>> {
+export function ddim(o: DdimOptions | DdimOptions<DeviceArray<'float32'>>): Promise<SampleResult<SampleBuffer>> {
   return drive(ddimGen(o, 'diffusion.ddim'), o);
 }
 /** {@link ddim}, blocking; the model must be synchronous. */
-export function ddimSync(o: OnDevice<DdimOptions<Dev>>): SampleResult<Dev>;
+export function ddimSync(o: OnDevice<DdimOptions<DeviceArray<'float32'>>>): SampleResult<DeviceArray<'float32'>>;
 export function ddimSync(o: DdimOptions): SampleResult;
-export function ddimSync(o: DdimOptions | DdimOptions<Dev>): SampleResult<SampleBuffer> {
+export function ddimSync(o: DdimOptions | DdimOptions<DeviceArray<'float32'>>): SampleResult<SampleBuffer> {
   return driveSync(ddimGen(o, 'diffusion.ddimSync'));
 }
 /** DDPM ancestral sampler (Promise form). */
-export function ddpm(o: OnDevice<DdpmOptions<Dev>>): Promise<SampleResult<Dev>>;
+export function ddpm(o: OnDevice<DdpmOptions<DeviceArray<'float32'>>>): Promise<SampleResult<DeviceArray<'float32'>>>;
 export function ddpm(o: DdpmOptions): Promise<SampleResult>;
-export function ddpm(o: DdpmOptions | DdpmOptions<Dev>): Promise<SampleResult<SampleBuffer>> {
+export function ddpm(o: DdpmOptions | DdpmOptions<DeviceArray<'float32'>>): Promise<SampleResult<SampleBuffer>> {
   return drive(ddpmGen(o, 'diffusion.ddpm'), o);
 }
 /** {@link ddpm}, blocking; the model must be synchronous. */
-export function ddpmSync(o: OnDevice<DdpmOptions<Dev>>): SampleResult<Dev>;
+export function ddpmSync(o: OnDevice<DdpmOptions<DeviceArray<'float32'>>>): SampleResult<DeviceArray<'float32'>>;
 export function ddpmSync(o: DdpmOptions): SampleResult;
-export function ddpmSync(o: DdpmOptions | DdpmOptions<Dev>): SampleResult<SampleBuffer> {
+export function ddpmSync(o: DdpmOptions | DdpmOptions<DeviceArray<'float32'>>): SampleResult<SampleBuffer> {
   return driveSync(ddpmGen(o, 'diffusion.ddpmSync'));
 }

@@ -52,9 +52,7 @@ interface KCtx {
   P: number; D: number; key: [number, number]; offset: number; sig: Float64Array; device: boolean; x: SampleBuffer; den: SampleBuffer;
   sArr: Float64Array; nfe: number; fn: Denoiser<SampleBuffer>;
 }
-type Dev = DeviceArray<'float32'>;
-
-function kcontext(o: KarrasOptions | KarrasOptions<Dev>, where: string, allowed: readonly string[]): KCtx {
+function kcontext(o: KarrasOptions | KarrasOptions<DeviceArray<'float32'>>, where: string, allowed: readonly string[]): KCtx {
   checkOptions(where, o, allowed);
   if (typeof o.denoiser !== 'function') throw new InvalidArgumentError('denoiser must be a function');
   const P = checkInt('batch', o.batch, 1, 2 ** 31 - 1), D = checkInt('dim', o.dim, 1, 2 ** 31 - 1);
@@ -88,7 +86,7 @@ function* denoise(c: KCtx, x: SampleBuffer, sigma: number, out: SampleBuffer): G
 
 const noise = (c: KCtx, i: number): NoiseRef => ({ key: c.key, stream: streams.PREDICTOR, step: i, offset: c.offset });
 
-function* eulerHeunGen(o: KarrasOptions | KarrasOptions<Dev>, heun: boolean, where: string): Generator<Call, SampleResult<SampleBuffer>, void> {
+function* eulerHeunGen(o: KarrasOptions | KarrasOptions<DeviceArray<'float32'>>, heun: boolean, where: string): Generator<Call, SampleResult<SampleBuffer>, void> {
   const c = kcontext(o, where, KARRAS_KEYS);
   const n = c.sig.length - 1;
   const sChurn = checkNumber('sChurn', o.sChurn ?? 0, { min: 0 });
@@ -120,7 +118,7 @@ function* eulerHeunGen(o: KarrasOptions | KarrasOptions<Dev>, heun: boolean, whe
   return { x: c.x, nfe: c.nfe };
 }
 
-function* ancestralGen(o: AncestralOptions | AncestralOptions<Dev>, where: string): Generator<Call, SampleResult<SampleBuffer>, void> {
+function* ancestralGen(o: AncestralOptions | AncestralOptions<DeviceArray<'float32'>>, where: string): Generator<Call, SampleResult<SampleBuffer>, void> {
   const c = kcontext(o, where, ANCESTRAL_KEYS);
   const eta = checkNumber('eta', o.eta ?? 1, { min: 0 });
   const n = c.sig.length - 1;
@@ -138,38 +136,38 @@ function* ancestralGen(o: AncestralOptions | AncestralOptions<Dev>, where: strin
 }
 
 /** Karras Euler (with optional churn). */
-export function euler(o: OnDevice<KarrasOptions<Dev>>): Promise<SampleResult<Dev>>;
+export function euler(o: OnDevice<KarrasOptions<DeviceArray<'float32'>>>): Promise<SampleResult<DeviceArray<'float32'>>>;
 export function euler(o: KarrasOptions): Promise<SampleResult>;
-export function euler(o: KarrasOptions | KarrasOptions<Dev>): Promise<SampleResult<SampleBuffer>> {
+export function euler(o: KarrasOptions | KarrasOptions<DeviceArray<'float32'>>): Promise<SampleResult<SampleBuffer>> {
   return drive(eulerHeunGen(o, false, 'diffusion.karras.euler'), o);
 }
 /** {@link euler}, blocking. */
-export function eulerSync(o: OnDevice<KarrasOptions<Dev>>): SampleResult<Dev>;
+export function eulerSync(o: OnDevice<KarrasOptions<DeviceArray<'float32'>>>): SampleResult<DeviceArray<'float32'>>;
 export function eulerSync(o: KarrasOptions): SampleResult;
-export function eulerSync(o: KarrasOptions | KarrasOptions<Dev>): SampleResult<SampleBuffer> {
+export function eulerSync(o: KarrasOptions | KarrasOptions<DeviceArray<'float32'>>): SampleResult<SampleBuffer> {
   return driveSync(eulerHeunGen(o, false, 'diffusion.karras.eulerSync'));
 }
 /** Karras Heun (2nd order; Euler on the last step to σ = 0). */
-export function heun(o: OnDevice<KarrasOptions<Dev>>): Promise<SampleResult<Dev>>;
+export function heun(o: OnDevice<KarrasOptions<DeviceArray<'float32'>>>): Promise<SampleResult<DeviceArray<'float32'>>>;
 export function heun(o: KarrasOptions): Promise<SampleResult>;
-export function heun(o: KarrasOptions | KarrasOptions<Dev>): Promise<SampleResult<SampleBuffer>> {
+export function heun(o: KarrasOptions | KarrasOptions<DeviceArray<'float32'>>): Promise<SampleResult<SampleBuffer>> {
   return drive(eulerHeunGen(o, true, 'diffusion.karras.heun'), o);
 }
 /** {@link heun}, blocking. */
-export function heunSync(o: OnDevice<KarrasOptions<Dev>>): SampleResult<Dev>;
+export function heunSync(o: OnDevice<KarrasOptions<DeviceArray<'float32'>>>): SampleResult<DeviceArray<'float32'>>;
 export function heunSync(o: KarrasOptions): SampleResult;
-export function heunSync(o: KarrasOptions | KarrasOptions<Dev>): SampleResult<SampleBuffer> {
+export function heunSync(o: KarrasOptions | KarrasOptions<DeviceArray<'float32'>>): SampleResult<SampleBuffer> {
   return driveSync(eulerHeunGen(o, true, 'diffusion.karras.heunSync'));
 }
 /** Euler ancestral: Euler to σ_down, then add σ_up·z. */
-export function eulerAncestral(o: OnDevice<AncestralOptions<Dev>>): Promise<SampleResult<Dev>>;
+export function eulerAncestral(o: OnDevice<AncestralOptions<DeviceArray<'float32'>>>): Promise<SampleResult<DeviceArray<'float32'>>>;
 export function eulerAncestral(o: AncestralOptions): Promise<SampleResult>;
-export function eulerAncestral(o: AncestralOptions | AncestralOptions<Dev>): Promise<SampleResult<SampleBuffer>> {
+export function eulerAncestral(o: AncestralOptions | AncestralOptions<DeviceArray<'float32'>>): Promise<SampleResult<SampleBuffer>> {
   return drive(ancestralGen(o, 'diffusion.karras.eulerAncestral'), o);
 }
 /** {@link eulerAncestral}, blocking. */
-export function eulerAncestralSync(o: OnDevice<AncestralOptions<Dev>>): SampleResult<Dev>;
+export function eulerAncestralSync(o: OnDevice<AncestralOptions<DeviceArray<'float32'>>>): SampleResult<DeviceArray<'float32'>>;
 export function eulerAncestralSync(o: AncestralOptions): SampleResult;
-export function eulerAncestralSync(o: AncestralOptions | AncestralOptions<Dev>): SampleResult<SampleBuffer> {
+export function eulerAncestralSync(o: AncestralOptions | AncestralOptions<DeviceArray<'float32'>>): SampleResult<SampleBuffer> {
   return driveSync(ancestralGen(o, 'diffusion.karras.eulerAncestralSync'));
 }
