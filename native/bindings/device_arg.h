@@ -31,25 +31,25 @@ inline bool is_device_handle(const Napi::CallbackInfo& info, std::size_t i) {
   return i < info.Length() && info[i].IsExternal();
 }
 
-// The live device memory of handle argument i; coded errors for anything else or a freed one.
+// The live device memory of handle value v (named `name` in errors); coded errors for anything
+// else or a freed one.
+inline DeviceMemory* device_value(Napi::Env env, const Napi::Value& v, const std::string& name) {
+  if (!v.IsExternal()) throw_arg(env, name + " must be a device handle");
+  DeviceMemory* m = v.As<DeviceHandle>().Data();
+  if (m->freed) throw_arg(env, name + ": the DeviceArray was disposed");
+  return m;
+}
+
+// The same for handle argument i.
 inline DeviceMemory* device_arg(const Napi::CallbackInfo& info, std::size_t i, const char* name) {
   if (!is_device_handle(info, i)) throw_arg(info.Env(), std::string(name) + " must be a device handle");
-  DeviceMemory* m = info[i].As<DeviceHandle>().Data();
-  if (m->freed)
-    throw_arg(info.Env(), std::string(name) + ": the DeviceArray was disposed");
-  return m;
+  return device_value(info.Env(), info[i], name);
 }
 
 // The same for the value under `key` of a call's options object.
 inline bool is_device_handle(const Args& in, const char* key) { return in.value(key).IsExternal(); }
 
-inline DeviceMemory* device_arg(const Args& in, const char* key) {
-  const Napi::Value v = in.value(key);
-  if (!v.IsExternal()) throw_arg(in.env(), std::string(key) + " must be a device handle");
-  DeviceMemory* m = v.As<DeviceHandle>().Data();
-  if (m->freed) throw_arg(in.env(), std::string(key) + ": the DeviceArray was disposed");
-  return m;
-}
+inline DeviceMemory* device_arg(const Args& in, const char* key) { return device_value(in.env(), in.value(key), key); }
 
 }  // namespace napi
 }  // namespace itk

@@ -15,9 +15,7 @@ namespace {
 
 // The float32 device memory of handle v (a DeviceArray's), holding at least n values.
 float* device_f32(Napi::Env env, const Napi::Value& v, const std::string& key, uint64_t n) {
-  if (!v.IsExternal()) throw_arg(env, key + " must be a device handle");
-  DeviceMemory* m = v.As<DeviceHandle>().Data();
-  if (m->freed) throw_arg(env, key + ": the DeviceArray was disposed");
+  DeviceMemory* m = device_value(env, v, key);
   if (m->buf.bytes() < n * sizeof(float))
     throw coded_error(env, code_string(Code::Shape), key + " holds fewer than the " + std::to_string(n) + " float32 values the call reads");
   return static_cast<float*>(m->buf.get());

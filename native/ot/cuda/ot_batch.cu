@@ -12,6 +12,7 @@
 #include "../../core/device_buffer.h"
 #include "../../kernels/ot_entry.h"
 #include "../dense_ops.h"
+#include "ot_warp.cuh"
 
 namespace itk {
 namespace ot {
@@ -20,14 +21,6 @@ namespace {
 constexpr int kThreads = 256, kWarps = kThreads / 32;
 constexpr std::size_t kMaxSmem = 200 * 1024;  // H100/H200 allow 227 KiB per block with the opt-in
 
-__device__ double warp_sum(double x) {
-  for (int o = 16; o > 0; o >>= 1) x += __shfl_down_sync(0xffffffffu, x, o);
-  return __shfl_sync(0xffffffffu, x, 0);
-}
-__device__ double warp_max(double x) {
-  for (int o = 16; o > 0; o >>= 1) x = fmax(x, __shfl_down_sync(0xffffffffu, x, o));
-  return __shfl_sync(0xffffffffu, x, 0);
-}
 
 struct BatchArgs {
   const double* C;

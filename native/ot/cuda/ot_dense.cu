@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "../../core/device_buffer.h"
+#include "ot_warp.cuh"
 #include "../../kernels/ot_entry.h"
 #include "../dense_ops.h"
 #include "../ot_cuda.h"
@@ -21,15 +22,6 @@ namespace itk {
 namespace ot {
 namespace {
 
-
-__device__ double warp_sum(double x) {
-  for (int o = 16; o > 0; o >>= 1) x += __shfl_down_sync(0xffffffffu, x, o);
-  return __shfl_sync(0xffffffffu, x, 0);
-}
-__device__ double warp_max(double x) {
-  for (int o = 16; o > 0; o >>= 1) x = fmax(x, __shfl_down_sync(0xffffffffu, x, o));
-  return __shfl_sync(0xffffffffu, x, 0);
-}
 
 template <typename T, class Cost>
 __device__ double z_of(const Cost& C, std::size_t m, std::size_t i, std::size_t j, T shift, const T* w, T c0, T ir) {

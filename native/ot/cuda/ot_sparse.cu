@@ -12,6 +12,7 @@
 #include "../../kernels/ot_newton.h"
 #include "../ot_cuda.h"
 #include "../select.h"
+#include "ot_warp.cuh"
 
 namespace itk {
 namespace ot {
@@ -35,11 +36,6 @@ struct CgState {
   long long nnz;
   double kept;
 };
-
-__device__ double warp_sum(double x) {
-  for (int o = 16; o > 0; o >>= 1) x += __shfl_down_sync(0xffffffffu, x, o);
-  return __shfl_sync(0xffffffffu, x, 0);
-}
 
 // ---- 1. threshold ----------------------------------------------------------------------------
 
