@@ -3,15 +3,15 @@
 # `source .device/unpack.sh` (see ../shared/tools/device-pack.sh): GPU tests, the GPU benchmark with
 # its PyTorch/JAX anchors, Nsight Compute on the fused SDE kernels, and their SASS. Everything is
 # written under $OUT (at most 8 files come back): tests.txt, bench.txt, gpu.md, unet.md, ncu.txt,
-# sass.txt.
-#   ITOKIT_CHECK_STEPS=pack,tests,bench,unet,ncu,sass   pick steps (default: all)
+# sass.txt, fastmath.txt.
+#   ITOKIT_CHECK_STEPS=pack,tests,bench,unet,ncu,sass,fastmath   pick steps (default: all)
 #   ITOKIT_GPU_BENCH_SECTIONS=copy,rng,sde,fbm,ot  benchmark sections (default: all)
 # One 15-minute device session fits: tests ~3 min, bench ~5 (each section at most
 # ITOKIT_BENCH_SECTION_TIMEOUT s, default 100), unet ~3, ncu ~2, sass < 1.
 set -uo pipefail
 OUT=${OUT:-/tmp/itokit-device-out}
 mkdir -p "$OUT"
-steps=${ITOKIT_CHECK_STEPS:-pack,tests,bench,unet,ncu,sass}
+steps=${ITOKIT_CHECK_STEPS:-pack,tests,bench,unet,ncu,sass,fastmath}
 has() { [[ ",$steps," == *",$1,"* ]]; }
 export ITOKIT_GPU_BENCH_SECTIONS=${ITOKIT_GPU_BENCH_SECTIONS:-copy,rng,sde,fbm,ot}
 t0=$(date +%s)
@@ -80,6 +80,17 @@ if has sass; then
   fn=$(cuobjdump -symbols build/Release/itokit.node 2>/dev/null | grep -o '_ZN3itk4cuda[^ ]*fused_kernelIfNS_3sde10FixedModelILi1ELi0ELj1E[^ ]*' | head -1)
   echo "function: $fn" >> "$OUT/sass.txt"
   cuobjdump -sass -fun "$fn" build/Release/itokit.node >> "$OUT/sass.txt" 2>&1 || cuobjdump -sass build/Release/itokit.node | head -3000 >> "$OUT/sass.txt"
+fi
+if has fastmath; then
+  # The price of identical bits (docs/sde.md): the library's fused kernel body built with its own flags
+  # and again with fast intrinsics (tools/sde_fast_math_bench.cu), same cases, same run. (~1 min)
+  stamp fastmath > "$OUT/fastmath.txt"
+  (
+    set -e
+    nvcc -std=c++17 -O3 --fmad=false -prec-div=true -prec-sqrt=true -arch=sm_90 tools/sde_fast_math_bench.cu -o /tmp/sde-exact
+    nvcc -std=c++17 -O3 --use_fast_math -DITK_FAST_MATH -arch=sm_90 tools/sde_fast_math_bench.cu -o /tmp/sde-fast
+    /tmp/sde-exact && /tmp/sde-fast
+  ) >> "$OUT/fastmath.txt" 2>&1 || echo "fastmath: FAILED" >> "$OUT/fastmath.txt"
 fi
 if has tests; then
   stamp tests >> "$OUT/tests.txt"

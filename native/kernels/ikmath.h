@@ -15,6 +15,9 @@ constexpr float kHalfPiF = 1.57079637050628662109375f;  // pi/2 rounded to float
 // s = (m-1)/(m+1) stays in [-0.172, 0.172], where the atanh series 2s(1 + s^2/3 + s^4/5 + ...)
 // converges to float precision in four terms.
 ITK_HD float ik_logf(float u) {
+#if defined(__CUDA_ARCH__) && defined(ITK_FAST_MATH)
+  return __logf(u);  // benchmark build only (itk_hd.h ITK_DEVICE_EXACT)
+#endif
   uint32_t bits = float_bits(u);
   int e = static_cast<int>((bits >> 23) & 0xFFu) - 127;
   uint32_t mbits = (bits & 0x007FFFFFu) | 0x3F800000u;
@@ -44,6 +47,10 @@ ITK_HD float ik_logf(float u) {
 // reflection about pi/4 are taken on the integer, so the only rounding before the polynomials is
 // a = (r * 2^-22) * (pi/2), with |a| <= pi/4.
 ITK_HD void ik_sincos_turn24(uint32_t n, float* sin_out, float* cos_out) {
+#if defined(__CUDA_ARCH__) && defined(ITK_FAST_MATH)
+  __sincosf(static_cast<float>(n) * 3.7450679e-07f /* 2 pi / 2^24 */, sin_out, cos_out);  // benchmark build only
+  return;
+#endif
   const uint32_t q = (n >> 22) & 3u;
   const uint32_t r0 = n & 0x3FFFFFu;
   const bool swap = r0 > (1u << 21);
@@ -81,6 +88,9 @@ ITK_HD void ik_sincos_turn24(uint32_t n, float* sin_out, float* cos_out) {
 // e^x by Cody-Waite reduction x = k ln2 + r, |r| <= ln2/2, then a degree-7 Taylor polynomial in
 // Horner form (truncation error < 2^-27 relative on that interval) and an exact scale by 2^k.
 ITK_HD float ik_expf(float x) {
+#if defined(__CUDA_ARCH__) && defined(ITK_FAST_MATH)
+  return __expf(x);  // benchmark build only
+#endif
   if (!(x == x)) return x;                      // NaN propagates
   if (x > 88.72283935546875f) return bits_float(0x7F800000u);  // overflow -> +inf
   if (x < -103.97208404541016f) return 0.0f;    // below half the smallest subnormal
