@@ -1,12 +1,12 @@
 // The CPU draws a step's noise for 16 paths at once (SIMD across paths) in the fused GBM, CIR,
-// Heston and linear additive (OU, VP, sub-VP, VE) kernels. This checks those trajectories against a step-by-step float32 emulation of
+// Heston, Gaussian-mixture Langevin and linear additive (OU, VP, sub-VP, VE) kernels. This checks those trajectories against a step-by-step float32 emulation of
 // the counter layout (docs/design/randomness.md §2) and Euler–Maruyama (docs/design/sde.md §3), built on the independent TS RNG model, for
 // path counts and offsets that leave partial groups of lanes.
 import { createHash } from 'crypto';
 import { execFileSync } from 'child_process';
 import * as path from 'path';
 import { sde } from '../lib';
-import { stepNormalRef } from './reference/philox';
+import { expRef, stepNormalRef } from './reference/philox';
 
 const f = Math.fround;
 
@@ -75,6 +75,65 @@ describe('fused kernels with path lanes equal the float32 emulation bit for bit'
     });
   }
 
+  // Gaussian-mixture Langevin dX = ∇log p(X)dt + sqrt(2τ)dW (sde_fused.h gmm_score, step_coupled):
+  // par = [sqrt(2τ) | c_k | μ_k | 1/v_k] cast to float32, draw i of (path, step) drives dimension i;
+  // the score is a softmax with the running max subtracted, every operation rounded to float32.
+  const emulateGmm = (method: 'euler' | 'heun', w: number[], means: number[], vars: number[], tau: number, x0: number[]): Float32Array => {
+    const K = w.length, d = x0.length;
+    const tot = w.reduce((a, b) => a + b, 0);
+    const c = w.map((wk, k) => {
+      let ck = Math.log(wk / tot);
+      for (let i = 0; i < d; i++) ck -= 0.5 * Math.log(2 * Math.PI * vars[k * d + i]);
+      return f(ck);
+    });
+    const mu = means.map(f), iv = vars.map((v) => f(1 / v)), g = f(Math.sqrt(2 * tau));
+    const h = o.t1 / o.steps, hf = f(h), sqrtH = f(Math.sqrt(h));
+    const score = (x: number[]): number[] => {
+      const logit: number[] = [];
+      let mx = 0;
+      for (let k = 0; k < K; k++) {
+        let q = 0;
+        for (let i = 0; i < d; i++) {
+          const e = f(x[i] - mu[k * d + i]);
+          q = f(q + f(f(e * e) * iv[k * d + i]));
+        }
+        logit.push(f(c[k] - f(0.5 * q)));
+        if (k === 0 || logit[k] > mx) mx = logit[k];
+      }
+      let z = 0;
+      for (let k = 0; k < K; k++) z = f(z + (logit[k] = expRef(f(logit[k] - mx))));
+      const s = new Array<number>(d).fill(0);
+      for (let k = 0; k < K; k++) {
+        const r = f(logit[k] / z);
+        for (let i = 0; i < d; i++) s[i] = f(s[i] + f(r * f(f(mu[k * d + i] - x[i]) * iv[k * d + i])));
+      }
+      return s;
+    };
+    const out = new Float32Array(o.paths * d);
+    for (let r = 0; r < o.paths; r++) {
+      let y = x0.map(f);
+      for (let n = 0; n < o.steps; n++) {
+        const gdw = y.map((_, i) => f(g * f(sqrtH * stepNormalRef(BigInt(o.seed), 0, o.pathOffset + r, n, i))));
+        const f0 = score(y);
+        const yt = y.map((yi, i) => f(f(yi + f(f0[i] * hf)) + gdw[i]));
+        if (method === 'euler') y = yt;
+        else {
+          const f1 = score(yt);
+          y = y.map((yi, i) => f(f(yi + f(f(0.5 * f(f0[i] + f1[i])) * hf)) + f(0.5 * f(gdw[i] + gdw[i]))));
+        }
+      }
+      out.set(y, r * d);
+    }
+    return out;
+  };
+  for (const method of ['euler', 'heun'] as const) {
+    test(`Gaussian-mixture Langevin, ${method}, 2-D, 3 components`, () => {
+      const p = { weights: [0.2, 0.5, 0.3], means: [-2, 0, 1, 1.5, 3, -1], vars: [0.5, 1, 0.3, 0.8, 2, 0.4], temperature: 0.7 };
+      const r = sde.simulateSync(sde.models.gmmLangevin(p), { ...o, x0: [0.3, -0.4], method, dtype: 'float32' });
+      expect(Array.from(r.final)).toEqual(Array.from(emulateGmm(method, p.weights, p.means, p.vars, p.temperature, [0.3, -0.4])));
+    });
+  }
+
   test('a lane group split across calls gives the same paths', () => {
     const m = sde.models.heston({ mu: 0.02, kappa: 1.5, theta: 0.04, xi: 0.5, rho: -0.7 });
     const base = { x0: [100, 0.04], t1: 1, steps: 50, method: 'log-euler-ft' as const, seed: 3, dtype: 'float32' as const };
@@ -93,6 +152,7 @@ describe('fused kernels with path lanes equal the float32 emulation bit for bit'
       [sde.models.gbm({ mu: [0.05, 0.1], sigma: [0.4, 0.2], corr: [1, 0.5, 0.5, 1] }), [1, 2], 'exact'],
       [sde.models.heston({ mu: 0.02, kappa: 1.5, theta: 0.04, xi: 0.5, rho: -0.7 }), [100, 0.04], 'log-euler-ft'],
       [sde.models.ou({ theta: [1, 2, 3, 0.5, 1], mu: 0.1, sigma: 0.5 }), [0.1, 0.2, 0.3, 0.4, -0.5], 'heun'],
+      [sde.models.gmmLangevin({ weights: [1, 2], means: [-1, 0, 1, 2, 0.5, -0.5], vars: 0.6 }), [0.1, 0.2, 0.3], 'heun'],
     ] as const;
     const env0 = process.env.ITOKIT_SDE_KERNEL;
     try {
@@ -128,6 +188,8 @@ describe('fused kernels with path lanes equal the float32 emulation bit for bit'
       ['gbm', { mu: [0.05, 0.1, -0.1, 0, 0.2, 0.1], sigma: [0.4, 0.2, 0.3, 0.1, 0.5, 0.2] }, [1, 2, 3, 4, 5, 6], 'exact'],
       ['cir', { kappa: 0.5, theta: 0.04, xi: 1 }, [0.04], 'euler-ft'],
       ['heston', { mu: 0.02, kappa: 1.5, theta: 0.04, xi: 0.5, rho: -0.7 }, [100, 0.04], 'log-euler-ft'],
+      ['gmmLangevin', { weights: [1, 2, 1, 3], means: [-1, 0, 1, 2], vars: [0.5, 1, 2, 0.3] }, [0.5], 'euler'],
+      ['gmmLangevin', { weights: [1, 2], means: [-1, 0, 1, 2, 0.5, -0.5, 1, 1], vars: 0.6, temperature: 2 }, [0.1, 0.2, 0.3, 0.4], 'heun'],
     ] as const;
     const run = `(sde, specs, hash) => specs.map(([kind, p, x0, method]) => {
       const r = sde.simulateSync(sde.models[kind](p), { paths: 37, pathOffset: 5, x0, t1: 1, steps: 23, method, seed: 4, save: { every: 5 }, dtype: 'float32', device: 'cpu' });

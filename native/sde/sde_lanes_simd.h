@@ -1,5 +1,5 @@
-// Whole float32 trajectories of S::kLanes paths of GBM (d <= 8, correlated), CIR, Heston and the
-// linear additive models (OU, VP, sub-VP, VE; 4-element chunks of a path, as their work units) with
+// Whole float32 trajectories of S::kLanes paths of GBM (d <= 8, correlated), CIR, Heston, the
+// Gaussian-mixture Langevin model (d <= 4, Euler and Heun) and the linear additive models (OU, VP, sub-VP, VE; 4-element chunks of a path, as their work units) with
 // the state in vector registers: per four steps, one Philox block per draw of every path (lane l =
 // path path0 + l), its two Box–Muller pairs, and four model updates, all as one vector sequence
 // (native/rng/rng_simd.h).
@@ -191,6 +191,64 @@ struct LinStep {
   }
 };
 
+// Langevin dynamics of the Gaussian mixture, dX = ∇log p(X) dt + sqrt(2τ) dW, Euler or Heun, D
+// dimensions and K components (sde_fused.h step_coupled, kGmm): the score gmm_score() is
+// r = softmax(c_k − ½Σ_i (x_i − μ_ki)² / v_ki) with the running max subtracted, then
+// s_i = Σ_k r_k (μ_ki − x_i) / v_ki, op for op; the mixture's constants are broadcast from `par`
+// where they are used (K·D of them would not fit the registers).
+template <class S, int D, int METHOD>
+struct GmmStep {
+  using F = typename S::F;
+  const float* c;   // c_k (K)
+  const float* mu;  // μ_k (K×D)
+  const float* iv;  // 1/v_k (K×D)
+  uint32_t K;
+  F g, h;
+  ITK_SIMD_FN GmmStep(const sde::FusedArgs<float>& a, uint32_t)
+      : c(a.par + 1), mu(a.par + 1 + a.mixture), iv(a.par + 1 + a.mixture + a.mixture * D), K(a.mixture),
+        g(S::fset1(a.par[0])), h(S::fset1(a.h)) {}
+  ITK_SIMD_FN void score(const F* x, F* s) const {
+    F logit[sde::kMaxMixture];
+    F mx = S::fset1(0.0f);
+    for (uint32_t k = 0; k < K; ++k) {
+      F q = S::fset1(0.0f);
+      for (int i = 0; i < D; ++i) {
+        const F e = S::fsub(x[i], S::fset1(mu[k * D + i]));
+        q = S::fadd(q, S::fmul(S::fmul(e, e), S::fset1(iv[k * D + i])));
+      }
+      logit[k] = S::fsub(S::fset1(c[k]), S::fmul(S::fset1(0.5f), q));
+      mx = k == 0 ? logit[k] : S::fsel(S::fgt(logit[k], mx), logit[k], mx);  // NaN never replaces mx
+    }
+    F z = S::fset1(0.0f);
+    for (uint32_t k = 0; k < K; ++k) {
+      logit[k] = exp<S>(S::fsub(logit[k], mx));
+      z = S::fadd(z, logit[k]);
+    }
+    for (int i = 0; i < D; ++i) s[i] = S::fset1(0.0f);
+    for (uint32_t k = 0; k < K; ++k) {
+      const F r = S::fdiv(logit[k], z);
+      for (int i = 0; i < D; ++i)
+        s[i] = S::fadd(s[i], S::fmul(r, S::fmul(S::fsub(S::fset1(mu[k * D + i]), x[i]), S::fset1(iv[k * D + i]))));
+    }
+  }
+  ITK_SIMD_FN void operator()(F* y, F* dW, uint32_t) const {
+    F f0[D], gdw[D];
+    score(y, f0);
+    for (int i = 0; i < D; ++i) gdw[i] = S::fmul(g, dW[i]);
+    if (METHOD == sde::kHeun) {  // step_heun(y, f0, f1, gΔW, gΔW, h)
+      F yt[D], f1[D];
+      for (int i = 0; i < D; ++i) yt[i] = step_em<S>(y[i], f0[i], gdw[i], h);
+      score(yt, f1);
+      const F half = S::fset1(0.5f);
+      for (int i = 0; i < D; ++i)
+        y[i] = S::fadd(S::fadd(y[i], S::fmul(S::fmul(half, S::fadd(f0[i], f1[i])), h)),
+                       S::fmul(half, S::fadd(gdw[i], gdw[i])));
+    } else {
+      for (int i = 0; i < D; ++i) y[i] = step_em<S>(y[i], f0[i], gdw[i], h);
+    }
+  }
+};
+
 // The state of lanes rows row0 .. row0 + lanes - 1 (lanes <= S::kLanes), elements i0 .. i0 + D - 1
 // of each (the whole path for the coupled models, one 4-element unit for the linear ones),
 // through all steps; lanes past `lanes` run on zeros and are dropped. Saves go through the scalar
@@ -292,8 +350,16 @@ SdeLanesFn gbm_lanes(int32_t method) {
   return run_lanes_of<S, D, GbmStep<S, D, sde::kEuler>>;
 }
 
+template <class S, int D>
+SdeLanesFn gmm_lanes(int32_t method) {
+  if (method == sde::kHeun) return run_lanes_of<S, D, GmmStep<S, D, sde::kHeun>>;
+  if (method == sde::kEuler) return run_lanes_of<S, D, GmmStep<S, D, sde::kEuler>>;
+  return nullptr;
+}
+
 // One entry per model and method; nullptr where this file has no kernel (sde_lanes.h): GBM with
-// more than 8 assets, SRA1 (its areas are draws m + i, another block) and the Gaussian mixture.
+// more than 8 assets, SRA1 (its areas are draws m + i, another block) and the Gaussian mixture in
+// more than 4 dimensions.
 template <class S>
 SdeLanesFn sde_lanes_kernel(const sde::FusedArgs<float>& a) {
   switch (a.kind) {
@@ -311,6 +377,14 @@ SdeLanesFn sde_lanes_kernel(const sde::FusedArgs<float>& a) {
       }
     case sde::kCir: return a.dim == 1 ? run_lanes_of<S, 1, CirStep<S>> : nullptr;
     case sde::kHeston: return a.dim == 2 ? run_lanes_of<S, 2, HestonStep<S>> : nullptr;
+    case sde::kGmm:
+      switch (a.dim) {
+        case 1: return gmm_lanes<S, 1>(a.method);
+        case 2: return gmm_lanes<S, 2>(a.method);
+        case 3: return gmm_lanes<S, 3>(a.method);
+        case 4: return gmm_lanes<S, 4>(a.method);
+        default: return nullptr;
+      }
     case sde::kLinearAdditive:
       switch (a.method) {
         case sde::kExact: return run_linear_lanes<S, sde::kExact>;

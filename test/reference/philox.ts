@@ -85,6 +85,25 @@ export function logRef(u: number): number {
   return f(f(e * LN2_HI) + f(f(e * LN2_LO) + lnm));
 }
 
+/** e^x per native/kernels/ikmath.h ik_expf (Cody–Waite reduction, degree-7 Taylor polynomial in Horner form, exact 2^k scale in two factors), float32 step by step. */
+export function expRef(x: number): number {
+  x = f(x);
+  if (Number.isNaN(x)) return x;
+  if (x > 88.72283935546875) return Infinity;
+  if (x < -103.97208404541016) return 0;
+  const kf = f(x * f(1.44269502162933349609375));
+  const k = Math.trunc(kf < 0 ? f(kf - 0.5) : f(kf + 0.5));
+  const r = f(f(x - f(k * LN2_HI)) - f(k * LN2_LO));
+  let p = f(r / 5040);
+  const coef = [1 / 720, 1 / 120, 1 / 24, 1 / 6, 0.5, 1, 1];
+  coef.forEach((c, i) => {
+    p = f(f(c) + p);
+    if (i < coef.length - 1) p = f(r * p);
+  });
+  const k1 = Math.trunc(k / 2);
+  return f(f(p * 2 ** k1) * 2 ** (k - k1));
+}
+
 /** (sin, cos) of 2π n / 2^24 per docs/design/randomness.md §5. */
 export function sincosRef(n: number): [number, number] {
   const q = (n >>> 22) & 3;
