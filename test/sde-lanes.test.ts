@@ -51,8 +51,17 @@ describe('fused kernels with path lanes equal the float32 emulation bit for bit'
 
   // OU dX = θ(μ − X)dt + σdW, par = [θ, θμ, σ, μ, e^{−θh}, b/√h] (b = σ√((1 − e^{−2θh})/(2θ))) cast
   // to float32, coefficient row all ones (lib/sde/models.ts); draw 0 of (path, step) as for GBM.
-  const emulateOu = (method: 'exact' | 'euler', th: number, mu: number, sg: number, x0: number): Float32Array => {
-    const h = o.t1 / o.steps, hf = f(h), sq = Math.sqrt(h), sqrtH = f(sq);
+  // SRA1 (sde_steps.h): J = ΔW/2 + sqrt(h/12) z' with z' draw m + i, H₂ = y + (¾h)f₀ + (3/2)(G J),
+  // y' = y + h(f₀/3 + 2f₁/3) + G(ΔW − J) + G J (G = B σ with B = 1 here).
+  const sra1 = (y: number, f0: number, fAt: (x: number) => number, g: number, dW: number, za: number, hf: number, sqrtH12: number): number => {
+    const J = f(f(0.5 * dW) + f(sqrtH12 * za));
+    const h2 = f(f(y + f(f(0.75 * hf) * f0)) + f(1.5 * f(g * J)));
+    const f1 = fAt(h2);
+    const drift = f(hf * f(f(f(1 / 3) * f0) + f(f(2 / 3) * f1)));
+    return f(f(f(y + drift) + f(g * f(dW - J))) + f(g * J));
+  };
+  const emulateOu = (method: 'exact' | 'euler' | 'sra1', th: number, mu: number, sg: number, x0: number): Float32Array => {
+    const h = o.t1 / o.steps, hf = f(h), sq = Math.sqrt(h), sqrtH = f(sq), sqrtH12 = f(Math.sqrt(h / 12));
     const [t, k, s, m] = [f(th), f(th * mu), f(sg), f(mu)];
     const ea = f(Math.exp(-th * h)), eb = f((sg * Math.sqrt(-Math.expm1(-2 * th * h) / (2 * th))) / sq);
     const out = new Float32Array(o.paths);
@@ -60,14 +69,17 @@ describe('fused kernels with path lanes equal the float32 emulation bit for bit'
       let y = f(x0);
       for (let n = 0; n < o.steps; n++) {
         const dW = f(sqrtH * stepNormalRef(BigInt(o.seed), 0, o.pathOffset + r, n, 0));
-        if (method === 'exact') y = f(m + f(f(f(y - m) * f(ea * 1)) + f(f(eb * 1) * dW))); // μ + ((y − μ)(e_a·1) + (e_b·1)ΔW)
+        if (method === 'sra1') {
+          const za = stepNormalRef(BigInt(o.seed), 0, o.pathOffset + r, n, 1); // area draw m + 0, m = 1
+          y = sra1(y, f(1 * f(k - f(t * y))), (x) => f(1 * f(k - f(t * x))), f(1 * s), dW, za, hf, sqrtH12);
+        } else if (method === 'exact') y = f(m + f(f(f(y - m) * f(ea * 1)) + f(f(eb * 1) * dW))); // μ + ((y − μ)(e_a·1) + (e_b·1)ΔW)
         else y = f(f(y + f(f(1 * f(k - f(t * y))) * hf)) + f(f(1 * s) * dW)); // y + A(κ − θy)h + (Bσ)ΔW
       }
       out[r] = y;
     }
     return out;
   };
-  for (const method of ['exact', 'euler'] as const) {
+  for (const method of ['exact', 'euler', 'sra1'] as const) {
     test(`OU, ${method}`, () => {
       const m = sde.models.ou({ theta: 1.5, mu: 0.3, sigma: 0.7 });
       const r = sde.simulateSync(m, { ...o, x0: [0.2], method, dtype: 'float32' });
@@ -78,7 +90,7 @@ describe('fused kernels with path lanes equal the float32 emulation bit for bit'
   // Gaussian-mixture Langevin dX = ∇log p(X)dt + sqrt(2τ)dW (sde_fused.h gmm_score, step_coupled):
   // par = [sqrt(2τ) | c_k | μ_k | 1/v_k] cast to float32, draw i of (path, step) drives dimension i;
   // the score is a softmax with the running max subtracted, every operation rounded to float32.
-  const emulateGmm = (method: 'euler' | 'heun', w: number[], means: number[], vars: number[], tau: number, x0: number[]): Float32Array => {
+  const emulateGmm = (method: 'euler' | 'heun' | 'sra1', w: number[], means: number[], vars: number[], tau: number, x0: number[]): Float32Array => {
     const K = w.length, d = x0.length;
     const tot = w.reduce((a, b) => a + b, 0);
     const c = w.map((wk, k) => {
@@ -113,8 +125,17 @@ describe('fused kernels with path lanes equal the float32 emulation bit for bit'
     for (let r = 0; r < o.paths; r++) {
       let y = x0.map(f);
       for (let n = 0; n < o.steps; n++) {
-        const gdw = y.map((_, i) => f(g * f(sqrtH * stepNormalRef(BigInt(o.seed), 0, o.pathOffset + r, n, i))));
+        const dW = y.map((_, i) => f(sqrtH * stepNormalRef(BigInt(o.seed), 0, o.pathOffset + r, n, i)));
+        const gdw = dW.map((v) => f(g * v));
         const f0 = score(y);
+        if (method === 'sra1') { // areas: draws d + i; the stage is evaluated for all dimensions, then the score once
+          const sqrtH12 = f(Math.sqrt(h / 12));
+          const J = dW.map((v, i) => f(f(0.5 * v) + f(sqrtH12 * stepNormalRef(BigInt(o.seed), 0, o.pathOffset + r, n, d + i))));
+          const h2 = y.map((yi, i) => f(f(yi + f(f(0.75 * hf) * f0[i])) + f(1.5 * f(g * J[i]))));
+          const f1 = score(h2);
+          y = y.map((yi, i) => f(f(f(yi + f(hf * f(f(f(1 / 3) * f0[i]) + f(f(2 / 3) * f1[i])))) + f(g * f(dW[i] - J[i]))) + f(g * J[i])));
+          continue;
+        }
         const yt = y.map((yi, i) => f(f(yi + f(f0[i] * hf)) + gdw[i]));
         if (method === 'euler') y = yt;
         else {
@@ -126,7 +147,7 @@ describe('fused kernels with path lanes equal the float32 emulation bit for bit'
     }
     return out;
   };
-  for (const method of ['euler', 'heun'] as const) {
+  for (const method of ['euler', 'heun', 'sra1'] as const) {
     test(`Gaussian-mixture Langevin, ${method}, 2-D, 3 components`, () => {
       const p = { weights: [0.2, 0.5, 0.3], means: [-2, 0, 1, 1.5, 3, -1], vars: [0.5, 1, 0.3, 0.8, 2, 0.4], temperature: 0.7 };
       const r = sde.simulateSync(sde.models.gmmLangevin(p), { ...o, x0: [0.3, -0.4], method, dtype: 'float32' });
@@ -153,6 +174,7 @@ describe('fused kernels with path lanes equal the float32 emulation bit for bit'
       [sde.models.heston({ mu: 0.02, kappa: 1.5, theta: 0.04, xi: 0.5, rho: -0.7 }), [100, 0.04], 'log-euler-ft'],
       [sde.models.ou({ theta: [1, 2, 3, 0.5, 1], mu: 0.1, sigma: 0.5 }), [0.1, 0.2, 0.3, 0.4, -0.5], 'heun'],
       [sde.models.gmmLangevin({ weights: [1, 2], means: [-1, 0, 1, 2, 0.5, -0.5], vars: 0.6 }), [0.1, 0.2, 0.3], 'heun'],
+      [sde.models.ou({ theta: [1, 2, 3, 0.5, 1, 2], mu: 0.1, sigma: 0.5 }), [0.1, 0.2, 0.3, 0.4, -0.5, 0.6], 'sra1'],
     ] as const;
     const env0 = process.env.ITOKIT_SDE_KERNEL;
     try {
@@ -189,6 +211,9 @@ describe('fused kernels with path lanes equal the float32 emulation bit for bit'
       ['cir', { kappa: 0.5, theta: 0.04, xi: 1 }, [0.04], 'euler-ft'],
       ['heston', { mu: 0.02, kappa: 1.5, theta: 0.04, xi: 0.5, rho: -0.7 }, [100, 0.04], 'log-euler-ft'],
       ['gmmLangevin', { weights: [1, 2, 1, 3], means: [-1, 0, 1, 2], vars: [0.5, 1, 2, 0.3] }, [0.5], 'euler'],
+      ['gmmLangevin', { weights: [1, 2, 1], means: [-1, 0, 1, 2, 0.5, -0.5], vars: 0.6 }, [0.1, 0.2], 'sra1'],
+      ['ou', { theta: [1, 2, 3, 0.5, 1, 2], mu: 0.1, sigma: [0.5, 1, 0.2, 0.3, 0.9, 1] }, [0.1, 0.2, 0.3, 0.4, -0.5, 0.6], 'sra1'],
+      ['vp', {}, [0.5, -0.2, 0.1, 0.9, 1.1], 'sra1'],
       ['gmmLangevin', { weights: [1, 2], means: [-1, 0, 1, 2, 0.5, -0.5, 1, 1], vars: 0.6, temperature: 2 }, [0.1, 0.2, 0.3, 0.4], 'heun'],
     ] as const;
     const run = `(sde, specs, hash) => specs.map(([kind, p, x0, method]) => {

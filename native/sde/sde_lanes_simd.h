@@ -1,5 +1,5 @@
 // Whole float32 trajectories of S::kLanes paths of GBM (d <= 8, correlated), CIR, Heston, the
-// Gaussian-mixture Langevin model (d <= 4, Euler and Heun) and the linear additive models (OU, VP, sub-VP, VE; 4-element chunks of a path, as their work units) with
+// Gaussian-mixture Langevin model (d <= 4; Euler, Heun, SRA1) and the linear additive models (OU, VP, sub-VP, VE; 4-element chunks of a path, as their work units) with
 // the state in vector registers: per four steps, one Philox block per draw of every path (lane l =
 // path path0 + l), its two Box–Muller pairs, and four model updates, all as one vector sequence
 // (native/rng/rng_simd.h).
@@ -31,6 +31,9 @@ namespace {
 // draw), 2 and 3 (the paths) and the round keys are fixed for the whole trajectory; word 1 (the
 // group) is not. V is S or Dual<...<S>>: its kParts parts draw groups g .. g + kParts - 1 at once,
 // independent chains that the core overlaps (simd_dual.h).
+// Draws 0 .. W − 1 are the increments of draws first_draw + j, ΔW = sqrt(h) z; with areas (SRA1,
+// Draws = 2W) draws W .. 2W − 1 are draws area_draw + j scaled to H = sqrt(h/12) z', the
+// space-time area's independent part (sde_noise.h brownian(): J = ΔW/2 + H).
 template <class V, int Draws>
 struct LaneNoise {
   using S = typename V::Base;
@@ -42,26 +45,58 @@ struct LaneNoise {
   };
   PhiloxKeys<V> keys;
   StepCounter<V> ctr;
-  uint32_t j0;
-  F sqrt_h;
-  ITK_SIMD_FN LaneNoise(const sde::NoiseSpec<float>& ns, uint64_t path0, uint32_t first_draw)
-      : keys(ns.key_lo, ns.key_hi), ctr(ns.stream, path0), j0(first_draw), sqrt_h(S::fset1(ns.sqrt_hf)) {}
+  uint32_t draw[Draws];
+  F scale[Draws];
+  ITK_SIMD_FN LaneNoise(const sde::NoiseSpec<float>& ns, uint64_t path0, uint32_t first_draw, int W = Draws,
+                        uint32_t area_draw = 0)
+      : keys(ns.key_lo, ns.key_hi), ctr(ns.stream, path0) {
+    for (int j = 0; j < Draws; ++j) {
+      draw[j] = j < W ? first_draw + static_cast<uint32_t>(j) : area_draw + static_cast<uint32_t>(j - W);
+      scale[j] = S::fset1(j < W ? ns.sqrt_hf : ns.sqrt_hf12);
+    }
+  }
   // The blocks of groups g .. g + K - 1, one per draw.
   ITK_SIMD_FN Words words(uint32_t g) const {
     Words w;
-    for (int j = 0; j < Draws; ++j) w.b[j] = philox10<V>(keys, ctr.at(g, j0 + static_cast<uint32_t>(j)));
+    for (int j = 0; j < Draws; ++j) w.b[j] = philox10<V>(keys, ctr.at(g, draw[j]));
     return w;
   }
-  // ΔW of the Draws draws at steps 4g .. 4g + kSteps - 1: dw[s][j] is draw j of step 4g + s.
+  // The scaled normals of the Draws draws at steps 4g .. 4g + kSteps - 1: dw[s][j] is draw j of step 4g + s.
   ITK_SIMD_FN void increments(uint32_t g, F dw[kSteps][Draws]) const { increments(words(g), dw); }
   ITK_SIMD_FN void increments(const Words& w, F dw[kSteps][Draws]) const {
     for (int j = 0; j < Draws; ++j) {
       F z[kSteps];
       group_normals<V>(w.b[j], z);
-      for (int s = 0; s < kSteps; ++s) dw[s][j] = S::fmul(sqrt_h, z[s]);
+      for (int s = 0; s < kSteps; ++s) dw[s][j] = S::fmul(scale[j], z[s]);
     }
   }
 };
+
+// Whether a step kernel also takes the areas H of SRA1 (Step::kAreas), after its D increments.
+template <class Step, class = void>
+struct TakesAreas : std::false_type {};
+template <class Step>
+struct TakesAreas<Step, std::void_t<decltype(Step::kAreas)>> : std::integral_constant<bool, Step::kAreas> {};
+
+// SRA1 (sde_steps.h sra1_stage, sra1_final): H₂ = y + (¾h)k₁ + (3/2)(G(t+h)J),
+// y' = y + h(k₁/3 + 2k₂/3) + G(t+h)(ΔW − J) + G(t)J.
+template <class S>
+ITK_SIMD_FN typename S::F sra1_stage(typename S::F y, typename S::F k1, typename S::F g1_J, typename S::F h) {
+  return S::fadd(S::fadd(y, S::fmul(S::fmul(S::fset1(0.75f), h), k1)), S::fmul(S::fset1(1.5f), g1_J));
+}
+template <class S>
+ITK_SIMD_FN typename S::F sra1_final(typename S::F y, typename S::F k1, typename S::F k2, typename S::F g1_dwmj,
+                                     typename S::F g0_J, typename S::F h) {
+  const typename S::F drift =
+      S::fmul(h, S::fadd(S::fmul(S::fset1(static_cast<float>(1.0 / 3.0)), k1), S::fmul(S::fset1(static_cast<float>(2.0 / 3.0)), k2)));
+  return S::fadd(S::fadd(S::fadd(y, drift), g1_dwmj), g0_J);
+}
+
+// J = ΔW/2 + H of an SRA1 step (sde_noise.h brownian() with refine = 1).
+template <class S>
+ITK_SIMD_FN typename S::F sra1_area(typename S::F dw, typename S::F H) {
+  return S::fadd(S::fmul(S::fset1(0.5f), dw), H);
+}
 
 // y' = y + f h + g ΔW (sde_steps.h step_em).
 template <class S>
@@ -145,13 +180,15 @@ struct HestonStep {
 };
 
 // Linear additive noise (OU; VP, sub-VP and VE with their β(t), g(t) in the step's coefficient
-// row tc), elements i0 .. i0 + W - 1 of the path (step_linear): f₀ = A(t)(κ − θy);
+// row tc), elements i0 .. i0 + W - 1 of the path (step_linear): f₀ = A(t)(κ − θy); SRA1 with
+// f₁ = A(t+¾h)(κ − θH₂), G = B(t)σ, G(t+h) = B(t+h)σ;
 // Euler y' = y + f₀h + (B(t)σ)ΔW; exact y' = μ + ((y − μ)(e_a·a_t) + (e_b·b_t)ΔW); Heun
 // ỹ = y + f₀h + g₀ΔW, f₁ = A(t+h)(κ − θỹ), y' = y + ½(f₀ + f₁)h + ½(g₀ΔW + g₁ΔW). Products of two
 // per-step scalars are formed in scalar float (the same IEEE products) and broadcast.
 template <class S, int W, int METHOD>
 struct LinStep {
   using F = typename S::F;
+  static constexpr bool kAreas = METHOD == sde::kSra1;
   const sde::FusedArgs<float>& a;
   F th[W], ka[W], mean[W], h;
   float sg[W], ea[W], eb[W];
@@ -177,6 +214,14 @@ struct LinStep {
       }
       const F A0 = S::fset1(tc[0]);
       const F f0 = S::fmul(A0, S::fsub(ka[c], S::fmul(th[c], y[c])));
+      if (METHOD == sde::kSra1) {  // dW[W + c] is the area part H of element c
+        const F g0 = S::fset1(fmul(tc[3], sg[c])), g1 = S::fset1(fmul(tc[4], sg[c]));
+        const F J = sra1_area<S>(dW[c], dW[W + c]);
+        const F h2 = sra1_stage<S>(y[c], f0, S::fmul(g1, J), h);
+        const F f1 = S::fmul(S::fset1(tc[1]), S::fsub(ka[c], S::fmul(th[c], h2)));
+        y[c] = sra1_final<S>(y[c], f0, f1, S::fmul(g1, S::fsub(dW[c], J)), S::fmul(g0, J), h);
+        continue;
+      }
       const F g0dw = S::fmul(S::fset1(fmul(tc[3], sg[c])), dW[c]);
       if (METHOD == sde::kHeun) {
         const F g1dw = S::fmul(S::fset1(fmul(tc[4], sg[c])), dW[c]);
@@ -191,7 +236,7 @@ struct LinStep {
   }
 };
 
-// Langevin dynamics of the Gaussian mixture, dX = ∇log p(X) dt + sqrt(2τ) dW, Euler or Heun, D
+// Langevin dynamics of the Gaussian mixture, dX = ∇log p(X) dt + sqrt(2τ) dW, Euler, Heun or SRA1, D
 // dimensions and K components (sde_fused.h step_coupled, kGmm): the score gmm_score() is
 // r = softmax(c_k − ½Σ_i (x_i − μ_ki)² / v_ki) with the running max subtracted, then
 // s_i = Σ_k r_k (μ_ki − x_i) / v_ki, op for op; the mixture's constants are broadcast from `par`
@@ -199,6 +244,7 @@ struct LinStep {
 template <class S, int D, int METHOD>
 struct GmmStep {
   using F = typename S::F;
+  static constexpr bool kAreas = METHOD == sde::kSra1;
   const float* c;   // c_k (K)
   const float* mu;  // μ_k (K×D)
   const float* iv;  // 1/v_k (K×D)
@@ -235,7 +281,14 @@ struct GmmStep {
     F f0[D], gdw[D];
     score(y, f0);
     for (int i = 0; i < D; ++i) gdw[i] = S::fmul(g, dW[i]);
-    if (METHOD == sde::kHeun) {  // step_heun(y, f0, f1, gΔW, gΔW, h)
+    if (METHOD == sde::kSra1) {  // dW[D + i] is the area part H of dimension i
+      F J[D], yt[D], f1[D];
+      for (int i = 0; i < D; ++i) J[i] = sra1_area<S>(dW[i], dW[D + i]);
+      for (int i = 0; i < D; ++i) yt[i] = sra1_stage<S>(y[i], f0[i], S::fmul(g, J[i]), h);
+      score(yt, f1);
+      for (int i = 0; i < D; ++i)
+        y[i] = sra1_final<S>(y[i], f0[i], f1[i], S::fmul(g, S::fsub(dW[i], J[i])), S::fmul(g, J[i]), h);
+    } else if (METHOD == sde::kHeun) {  // step_heun(y, f0, f1, gΔW, gΔW, h)
       F yt[D], f1[D];
       for (int i = 0; i < D; ++i) yt[i] = step_em<S>(y[i], f0[i], gdw[i], h);
       score(yt, f1);
@@ -262,10 +315,12 @@ ITK_SIMD_TARGET void run_group(const sde::FusedArgs<float>& a, uint64_t row0, in
   // and two Box–Muller chains already, so a scalar model takes two groups (8 steps, Dual<S>;
   // four measured 2.5 against 3.5 cycles/path-step worse) and models with more draws one (Heston:
   // two groups measured the same). noise1 draws the groups cut by the step range.
-  using V = typename std::conditional<(D <= 1), Dual<S>, S>::type;
-  constexpr int kSteps = LaneNoise<V, D>::kSteps;
-  const LaneNoise<V, D> noise(a.noise, a.path_offset + row0, i0);
-  const LaneNoise<S, D> noise1(a.noise, a.path_offset + row0, i0);
+  // SRA1 steps take their D areas after the D increments (TakesAreas).
+  constexpr int ND = TakesAreas<Step>::value ? 2 * D : D;
+  using V = typename std::conditional<(ND <= 1), Dual<S>, S>::type;
+  constexpr int kSteps = LaneNoise<V, ND>::kSteps;
+  const LaneNoise<V, ND> noise(a.noise, a.path_offset + row0, i0, D, a.m + i0);
+  const LaneNoise<S, ND> noise1(a.noise, a.path_offset + row0, i0, D, a.m + i0);
   alignas(64) float buf[D][L] = {};
   for (int l = 0; l < lanes; ++l)
     for (int i = 0; i < D; ++i) buf[i][l] = a.x[(row0 + l) * a.dim + i0 + i];
@@ -298,7 +353,7 @@ ITK_SIMD_TARGET void run_group(const sde::FusedArgs<float>& a, uint64_t row0, in
   // Steps n .. up to the end of n's group (a range may start or end inside a group): the whole
   // group's noise, the steps outside the range unused.
   auto partial_group = [&]() ITK_SIMD_TARGET {
-    F dW[4][D];
+    F dW[4][ND];
     noise1.increments(n >> 2, dW);
     for (uint32_t s = n & 3u; s < 4 && n < a.step_end; ++s, ++n) advance(n, dW[s]);
   };
@@ -309,7 +364,7 @@ ITK_SIMD_TARGET void run_group(const sde::FusedArgs<float>& a, uint64_t row0, in
     auto w = noise.words(n >> 2);
     for (; a.step_end - n >= static_cast<uint32_t>(kSteps); n += kSteps) {
       const auto next = noise.words((n + kSteps) >> 2);  // past the end on the last pass, unused
-      F dW[kSteps][D];
+      F dW[kSteps][ND];
       noise.increments(w, dW);
       for (int k = 0; k < kSteps; ++k) advance(n + k, dW[k]);
       w = next;
@@ -353,13 +408,13 @@ SdeLanesFn gbm_lanes(int32_t method) {
 template <class S, int D>
 SdeLanesFn gmm_lanes(int32_t method) {
   if (method == sde::kHeun) return run_lanes_of<S, D, GmmStep<S, D, sde::kHeun>>;
+  if (method == sde::kSra1) return run_lanes_of<S, D, GmmStep<S, D, sde::kSra1>>;
   if (method == sde::kEuler) return run_lanes_of<S, D, GmmStep<S, D, sde::kEuler>>;
   return nullptr;
 }
 
 // One entry per model and method; nullptr where this file has no kernel (sde_lanes.h): GBM with
-// more than 8 assets, SRA1 (its areas are draws m + i, another block) and the Gaussian mixture in
-// more than 4 dimensions.
+// more than 8 assets and the Gaussian mixture in more than 4 dimensions.
 template <class S>
 SdeLanesFn sde_lanes_kernel(const sde::FusedArgs<float>& a) {
   switch (a.kind) {
@@ -390,6 +445,7 @@ SdeLanesFn sde_lanes_kernel(const sde::FusedArgs<float>& a) {
         case sde::kExact: return run_linear_lanes<S, sde::kExact>;
         case sde::kEuler: return run_linear_lanes<S, sde::kEuler>;
         case sde::kHeun: return run_linear_lanes<S, sde::kHeun>;
+        case sde::kSra1: return run_linear_lanes<S, sde::kSra1>;
         default: return nullptr;
       }
     default: return nullptr;
