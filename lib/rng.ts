@@ -9,7 +9,7 @@ import { DeviceArray, OutputOption, checkOutput, deviceForOutput } from './devic
 import { DtypeError, InvalidArgumentError } from './errors';
 import { native } from './native';
 import { RUN_KEYS, RunOptions, runNative, runNativeSync } from './run';
-import { Dtype, FloatArray, Seed, allocate, checkBacking, checkDtype, checkInt, checkOptions, describe, optionKeys, seedKey } from './validate';
+import { Dtype, FloatArray, Seed, allocate, checkBacking, checkDtype, checkFloatArray, checkInt, checkOptions, describe, dtypeOf, optionKeys, seedKey } from './validate';
 
 /** Named noise streams (docs/design/randomness.md; family streams from 32); any integer below 65536 is a valid stream. */
 export const streams = {
@@ -53,6 +53,7 @@ export interface DrawOptions<D extends Dtype = Dtype> {
 
 const DRAW_KEYS = optionKeys<DrawOptions>()(['seed', 'stream', 'dtype', 'device', 'path', 'step', 'offset', 'output']);
 const BITS_KEYS = optionKeys<Omit<DrawOptions, 'dtype' | 'output'>>()(['seed', 'stream', 'device', 'path', 'step', 'offset']);
+const FILL_KEYS = BITS_KEYS;
 const DRAW_RUN_KEYS = [...DRAW_KEYS, ...RUN_KEYS];
 
 /** {@link DrawOptions} asking for a device-resident result. */
@@ -92,11 +93,14 @@ interface Prepared {
   args: [number, number, number, number, number, number, number, number];
 }
 
-/** Validates a draw; `where` names the public function and `allowed` its option keys. */
-function prepare(where: string, allowed: readonly string[], what: 'uniform' | 'normal' | 'bits', n: unknown, o: DrawOptions): Prepared {
+/**
+ * Validates a draw; `where` names the public function and `allowed` its option keys. `into` is the
+ * caller's array of the *Into functions: its length is the count and its type the dtype.
+ */
+function prepare(where: string, allowed: readonly string[], what: 'uniform' | 'normal' | 'bits', n: unknown, o: DrawOptions, into?: FloatArray): Prepared {
   checkOptions(where, o, allowed);
-  const count = checkInt('n', n, 0, 2 ** 31 - 1);
-  const dtype = checkDtype(o.dtype);
+  const count = checkInt(into ? 'out.length' : 'n', n, 0, 2 ** 31 - 1);
+  const dtype = into ? dtypeOf(into) : checkDtype(o.dtype);
   const [lo, hi] = seedKey(o.seed);
   const stream = checkInt('stream', o.stream ?? 0, 0, 0xffff);
   const path = checkInt('path', o.path ?? 0, 0, 2 ** 48 - 1);
@@ -105,7 +109,7 @@ function prepare(where: string, allowed: readonly string[], what: 'uniform' | 'n
   const output = checkOutput(o.output);
   if (output === 'device' && what === 'bits') throw new InvalidArgumentError("output: 'device' holds float draws; bits are host-only");
   const device = output === 'device' ? deviceForOutput(o.device) : resolveDevice(o.device, count);
-  const out = output === 'device' ? DeviceArray.allocate(dtype, [count]) : what === 'bits' ? new Uint32Array(count) : allocate(dtype, count);
+  const out = into ?? (output === 'device' ? DeviceArray.allocate(dtype, [count]) : what === 'bits' ? new Uint32Array(count) : allocate(dtype, count));
   const kind =
     what === 'bits' ? KIND.bits : what === 'uniform' ? (dtype === 'float64' ? KIND.uniform64 : KIND.uniform32) : dtype === 'float64' ? KIND.normal64 : KIND.normal32;
   return { out, args: [kind, lo, hi, stream, path, step, offset, deviceCode(device)] };
@@ -151,6 +155,41 @@ export function normal<D extends Dtype = 'float32'>(n: number, o: DrawOptions<D>
   const p = prepare('rng.normal', DRAW_KEYS, 'normal', n, o);
   fillSync(p);
   return p.out as ArrayFor<D> | DeviceArray<D>;
+}
+
+/** Options of {@link normalInto} and {@link uniformInto}: {@link DrawOptions} less `dtype` (the array's type) and `output` (the host). */
+export type FillOptions = Omit<DrawOptions, 'dtype' | 'output'>;
+
+/** Validates the caller's array of a *Into function. */
+function intoArray(where: string, out: unknown): FloatArray {
+  return checkFloatArray(`${where}: out`, out);
+}
+
+/**
+ * {@link normal} into an array you own: fills `out` with draws `offset .. offset + out.length − 1`,
+ * the same bits `rng.normal(out.length, { ...o, dtype })` returns, and returns `out`. A
+ * Float32Array gets float32 draws and a Float64Array widened ones. Reusing one array across calls
+ * skips the cost of fresh memory, which on some hosts exceeds the draws themselves
+ * (docs/design/cpu-rng-kernels.md "Fresh outputs"). Synchronous only: an async call must not
+ * write into memory the caller can transfer meanwhile (docs/design/runtime.md §7).
+ * @param out - the destination (not a SharedArrayBuffer view)
+ * @example
+ * ```ts
+ * const z = new Float32Array(1e7);
+ * for (let batch = 0; batch < 10; batch++) rng.normalInto(z, { seed: 7, offset: batch * z.length });
+ * ```
+ */
+export function normalInto<A extends FloatArray>(out: A, o: FillOptions): A {
+  const into = intoArray('rng.normalInto', out);
+  fillSync(prepare('rng.normalInto', FILL_KEYS, 'normal', into.length, o, into));
+  return out;
+}
+
+/** {@link uniform} into an array you own (see {@link normalInto}); returns `out`. */
+export function uniformInto<A extends FloatArray>(out: A, o: FillOptions): A {
+  const into = intoArray('rng.uniformInto', out);
+  fillSync(prepare('rng.uniformInto', FILL_KEYS, 'uniform', into.length, o, into));
+  return out;
 }
 
 /** Raw Philox output words (draw j is word j & 3 of block j >> 2). */
