@@ -11,6 +11,8 @@
  * 2 threads) and numpy default_rng().standard_normal (PCG64), beside rng.normal on 1 and 2 threads.
  */
 import { getThreads, rng, setThreads } from '../lib';
+import { native } from '../lib/native';
+import { seedKey } from '../lib/validate';
 import { AnchorResult, ratioText, runAnchor } from './anchors/anchor';
 import { BenchOptions, BenchRow, report, time } from './harness';
 
@@ -80,6 +82,16 @@ export async function run(o: BenchOptions): Promise<void> {
     rows.push({ case: `itokit rng.normal float32 n = ${na.toExponential(0).replace('+', '')}, ${t} thread(s)`, value: rate, unit: 'normals/s', ratio: ratios.join('; ') || undefined,
       note: `${r.minMs.toFixed(1)} ms per call (fresh array)` });
   }
+  // The same fill into one array reused across calls (the native call rng.normal makes, kind 2 =
+  // float32 normals, seed 1): the kernel alone. The difference to the fresh-array row is what the
+  // new output's memory costs (docs/design/cpu-rng-kernels.md "Fresh outputs").
+  const kept = new Float32Array(na);
+  const [keyLo, keyHi] = seedKey(1);
+  const fillArgs = { out: kept, kind: 2, keyLo, keyHi, stream: 0, path: 0, step: 0, first: 0, device: 0, control: null, async: false };
+  setThreads(1);
+  const reused = time(() => native().rngFill(fillArgs), { runs: 5 });
+  rows.push({ case: `itokit rng.normal float32 n = ${na.toExponential(0).replace('+', '')}, 1 thread, into a reused array (kernel only)`, value: na / (reused.minMs / 1e3), unit: 'normals/s',
+    note: `${reused.minMs.toFixed(1)} ms per call; the fresh-array row minus this is what the pages of a new output cost` });
   setThreads(all);
   const anchorRow = (a: AnchorResult | undefined, what: string): void => {
     if (!a?.normals_per_s || a.seconds_min === undefined) return;
