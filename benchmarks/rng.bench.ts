@@ -8,7 +8,8 @@
  * 2 sin/cos pairs, 2 square roots (about 120 float ops).
  *
  * Anchors (benchmarks/anchors/normals.py): 10^7 float32 normals with torch.randn on the CPU (1 and
- * 2 threads) and numpy default_rng().standard_normal (PCG64), beside rng.normal on 1 and 2 threads.
+ * 2 threads) and numpy default_rng().standard_normal (PCG64), beside rng.normal on 1 and 2 threads;
+ * and the same draws into one preallocated array (their out=, our rng.normalInto).
  */
 import { getThreads, rng, setThreads } from '../lib';
 import { AnchorResult, ratioText, runAnchor } from './anchors/anchor';
@@ -80,11 +81,28 @@ export async function run(o: BenchOptions): Promise<void> {
     rows.push({ case: `itokit rng.normal float32 n = ${na.toExponential(0).replace('+', '')}, ${t} thread(s)`, value: rate, unit: 'normals/s', ratio: ratios.join('; ') || undefined,
       note: `${r.minMs.toFixed(1)} ms per call (fresh array)` });
   }
+  // The same draws into one array reused across calls (rng.normalInto), beside numpy's and torch's
+  // out=: no fresh memory, so the difference to the fresh-array rows is what the pages of a new
+  // output cost (docs/design/cpu-rng-kernels.md "Fresh outputs").
+  const kept = new Float32Array(na);
+  for (const t of anchorThreads) {
+    setThreads(t);
+    const r = time(() => rng.normalInto(kept, { seed: 1, device: 'cpu' }), { runs: 5 });
+    const rate = na / (r.minMs / 1e3);
+    const ratios: string[] = [];
+    if (t === 1 && numpy?.normals_per_s_out) ratios.push(ratioText(rate, numpy.normals_per_s_out, 'numpy out='));
+    if (torch[t]?.normals_per_s_out) ratios.push(ratioText(rate, torch[t]!.normals_per_s_out!, `torch out= ${t} thr`));
+    rows.push({ case: `itokit rng.normalInto float32 n = ${na.toExponential(0).replace('+', '')}, ${t} thread(s), reused array`, value: rate, unit: 'normals/s',
+      ratio: ratios.join('; ') || undefined, note: `${r.minMs.toFixed(1)} ms per call; the fresh-array row minus this is what the pages of a new output cost` });
+  }
   setThreads(all);
   const anchorRow = (a: AnchorResult | undefined, what: string): void => {
     if (!a?.normals_per_s || a.seconds_min === undefined) return;
     rows.push({ case: `${what} n = ${na.toExponential(0).replace('+', '')}, ${a.threads ?? 1} thread(s)`, value: a.normals_per_s, unit: 'normals/s',
       note: `${(a.seconds_min * 1e3).toFixed(1)} ms; ${a.lib} ${a.version}, ${a.rng}` });
+    if (a.normals_per_s_out && a.seconds_min_out !== undefined)
+      rows.push({ case: `${what} n = ${na.toExponential(0).replace('+', '')}, ${a.threads ?? 1} thread(s), out= one array`, value: a.normals_per_s_out, unit: 'normals/s',
+        note: `${(a.seconds_min_out * 1e3).toFixed(1)} ms` });
   };
   rows.push({ case: `first touch of a fresh Float32Array, n = ${na.toExponential(0).replace('+', '')} (new + fill)`, value: touch.minMs, unit: 'ms',
     note: `${((na * 4) / (touch.minMs / 1e3) / 1e9).toFixed(2)} GB/s; paid by itokit and torch.randn on every call of this size, mostly not by numpy (huge pages)` });

@@ -68,6 +68,10 @@ export interface AnchorResult {
   seconds_median_to_host?: number;
   /** normals on CUDA: n / seconds_min_to_host. */
   normals_per_s_to_host?: number;
+  /** normals, CPU: the same draw into one preallocated array (`out=`). */
+  normals_per_s_out?: number;
+  /** normals, CPU: seconds of the fastest `out=` run. */
+  seconds_min_out?: number;
   /** fbm_markov only: number of OU factors. */
   K?: number;
   /** fbm_markov: sample variance of B̂(T) (sanity check). */

@@ -6,7 +6,9 @@ numpy default_rng().standard_normal (PCG64), jax.random.normal (under jit).
 Each run allocates a fresh output, as itokit's rng.normal does. Warms up once (JAX: compiles),
 then times `repeats` runs. On CUDA the main figure keeps the result on the device (synchronised
 after each run); `seconds_min_to_host` / `normals_per_s_to_host` time the same draw followed by
-the copy to a host array (`.cpu()` / `numpy.asarray`). Prints one JSON object as the last line:
+the copy to a host array (`.cpu()` / `numpy.asarray`). On the CPU, `seconds_min_out` /
+`normals_per_s_out` time the draw into one preallocated array (`out=`), beside itokit's
+rng.normalInto. Prints one JSON object as the last line:
 {lib, version, device, n, threads, seconds_min, seconds_median, normals_per_s, rng, repeats, ...}
 or {..., skipped}.
 """
@@ -23,10 +25,13 @@ def run_cli():
         mod, version, dev, threads = load(a.lib, a.device, a.threads)
         n = a.n
         host = None
+        into = None  # the same draw into one preallocated array (out=)
         if a.lib == "numpy":
             np = mod
             rng = np.random.default_rng(a.seed)
             ts, x = timed(lambda: rng.standard_normal(n, dtype=np.float32), lambda r: None, a.repeats)
+            buf = np.empty(n, dtype=np.float32)
+            into, _ = timed(lambda: rng.standard_normal(n, dtype=np.float32, out=buf), lambda r: None, a.repeats)
             mean, var = float(x.mean(dtype=np.float64)), float(x.var(dtype=np.float64))
             gen = "PCG64, ziggurat normals (numpy default_rng)"
         elif a.lib == "torch":
@@ -39,6 +44,8 @@ def run_cli():
                 gen = "Philox4x32-10 (torch CUDA generator)"
             else:
                 ts, x = timed(lambda: torch.randn(n, dtype=torch.float32), lambda r: None, a.repeats)
+                buf = torch.empty(n, dtype=torch.float32)
+                into, _ = timed(lambda: torch.randn(n, dtype=torch.float32, out=buf), lambda r: None, a.repeats)
                 gen = "MT19937 (torch CPU generator)"
             xd = x.double()
             mean, var = float(xd.mean()), float(xd.var())
@@ -64,6 +71,8 @@ def run_cli():
         out = dict(base, version=version, threads=threads, repeats=a.repeats,
                    seconds_min=ts[0], seconds_median=median(ts), normals_per_s=n / ts[0],
                    mean=mean, var=var, rng=gen)
+        if into is not None:
+            out.update(seconds_min_out=into[0], normals_per_s_out=n / into[0])
         if host is not None:
             out.update(seconds_min_to_host=host[0], seconds_median_to_host=median(host),
                        normals_per_s_to_host=n / host[0])
