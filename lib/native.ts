@@ -199,13 +199,18 @@ function forwarder(name: string, f: (...a: unknown[]) => unknown, keys: readonly
   }
 }
 
-/** The addon with a forwarder in front of every entry point that has a key table. */
+/** The addon with a forwarder in front of every entry point that has a key table (also in `testing`). */
 function withForwarders(raw: NativeAddon): NativeAddon {
-  const out: Record<string, unknown> = { ...(raw as unknown as Record<string, unknown>) };
-  for (const [name, f] of Object.entries(out)) {
-    const keys = typeof f === 'function' ? (f as { keys?: unknown }).keys : undefined;
-    if (Array.isArray(keys)) out[name] = forwarder(name, f as (...a: unknown[]) => unknown, keys as string[]);
-  }
+  const wrap = (obj: Record<string, unknown>): Record<string, unknown> => {
+    const out: Record<string, unknown> = { ...obj };
+    for (const [name, f] of Object.entries(out)) {
+      const keys = typeof f === 'function' ? (f as { keys?: unknown }).keys : undefined;
+      if (Array.isArray(keys)) out[name] = forwarder(name, f as (...a: unknown[]) => unknown, keys as string[]);
+    }
+    return out;
+  };
+  const out = wrap(raw as unknown as Record<string, unknown>);
+  if (typeof out.testing === 'object' && out.testing !== null) out.testing = wrap(out.testing as Record<string, unknown>);
   return out as unknown as NativeAddon;
 }
 

@@ -12,9 +12,9 @@ import * as ts from 'typescript';
 
 const ROOT = path.join(__dirname, '..');
 /** Binding files under this convention (unet.cc has its own owner and interface, lib/unet/native-unet.ts). */
-const CC = ['core', 'rng', 'device', 'sde', 'ot', 'fbm', 'nn', 'train', 'stats', 'sampler_device'].map((a) => `native/bindings/${a}.cc`);
+const CC = ['core', 'rng', 'device', 'sde', 'ot', 'fbm', 'nn', 'train', 'stats', 'sampler_device', 'testing'].map((a) => `native/bindings/${a}.cc`);
 const TS = ['lib/native.ts', 'lib/sde/addon.ts', 'lib/ot/addon.ts', 'lib/fbm/addon.ts', 'lib/nn/addon.ts', 'lib/trainers/addon.ts',
-  'lib/queue/reduce.ts', 'lib/samplers/ops.ts'];
+  'lib/queue/reduce.ts', 'lib/samplers/ops.ts', 'lib/testing/addon.ts'];
 
 interface CcFunction {
   takesArgs: boolean;
@@ -138,8 +138,20 @@ describe('one options object per native call, the same keys on both sides', () =
     const { nativeBinaryPath, native } = require('../lib/native') as typeof import('../lib/native');
     native();
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const raw = require(nativeBinaryPath()!) as Record<string, { keys?: string[] }>;
-    for (const [name, { table }] of cpp) if (table.length) expect([name, raw[name]?.keys]).toEqual([name, table]);
+    const raw = require(nativeBinaryPath()!) as Record<string, { keys?: string[] }> & { testing: Record<string, { keys?: string[] }> };
+    for (const [name, { table }] of cpp) if (table.length) expect([name, (raw[name] ?? raw.testing[name])?.keys]).toEqual([name, table]);
+  });
+
+  test('test-only entry points live on addon.testing only, and the public API does not export them', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { native } = require('../lib/native') as typeof import('../lib/native');
+    const addon = native() as unknown as Record<string, unknown> & { testing: Record<string, unknown> };
+    for (const name of ['unetQdot', 'unetConvFp', 'unetLayerCheck', 'unetQuantTest']) {
+      expect([name, typeof addon.testing[name]]).toEqual([name, 'function']);
+      expect([name, name in addon]).toEqual([name, false]);
+    }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    expect(Object.keys(require('../lib') as object)).not.toContain('testing');
   });
 
   test('every declared native function is bound in C++', () => {
