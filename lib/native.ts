@@ -184,6 +184,7 @@ function isOptions(o: unknown): boolean {
  */
 function forwarder(name: string, f: (...a: unknown[]) => unknown, keys: readonly string[]): (o: unknown) => unknown {
   if (!keys.every((k) => /^[A-Za-z_$][\w$]*$/.test(k)) || !/^\w+$/.test(name)) throw new Error(`native ${name}: bad key table`);
+  if (keys.length === 0) return () => f(); // an entry point without inputs is called with none
   try {
     const body =
       `return function ${name}(o) { if (!isOptions(o)) throw notOneObject(); ` +

@@ -200,6 +200,12 @@ describe('the Args reader', () => {
     expect(call(() => raw.rngFill(fill))).toMatchObject({ code: 'ERR_ITOKIT_INVALID_ARG', message: expect.stringMatching(/one options object/) });
   });
 
+  test('an entry point without inputs is called with none', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { addon } = require('../lib/ot/addon') as typeof import('../lib/ot/addon');
+    expect(addon().otKernelPaths()).toContain('scalar');
+  });
+
   test('a missing or mistyped key is named in the error', () => {
     const { stream: _s, ...noStream } = fill;
     expect(call(() => native().rngFill(noStream as typeof fill))).toMatchObject({ code: 'ERR_ITOKIT_INVALID_ARG', message: expect.stringMatching(/^stream must be a number/) });
