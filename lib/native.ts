@@ -163,6 +163,58 @@ export function nativeBinaryPath(): string | undefined {
   return loadedFrom;
 }
 
+/** A JS Error with the code C++ gives a malformed call (lib/errors.ts fromNative maps it). */
+function notOneObject(): Error {
+  return Object.assign(new Error('a native call takes one options object'), { code: 'ERR_ITOKIT_INVALID_ARG' });
+}
+
+/** True for a plain options object (not an array, typed array, null or primitive). */
+function isOptions(o: unknown): boolean {
+  return typeof o === 'object' && o !== null && !Array.isArray(o) && !ArrayBuffer.isView(o);
+}
+
+/**
+ * The calling convention's wire (docs/design/bindings.md): each native entry point registered with
+ * `bind<F>` (native/bindings/napi_util.h) carries its key table as `f.keys` and takes the values
+ * positionally in that order; this puts `(o) => f(o.k0, o.k1, …)` in front of it, so callers pass
+ * one options object and the property reads happen here, in JIT-compiled code with inline caches,
+ * instead of one Node-API lookup per key. The forwarder is generated as source so that every read
+ * is a monomorphic named load (a shared loop over `o[key]` would be megamorphic); where code
+ * generation is disabled (`--disallow-code-generation-from-strings`) a loop takes its place.
+ */
+function forwarder(name: string, f: (...a: unknown[]) => unknown, keys: readonly string[]): (o: unknown) => unknown {
+  if (!keys.every((k) => /^[A-Za-z_$][\w$]*$/.test(k)) || !/^\w+$/.test(name)) throw new Error(`native ${name}: bad key table`);
+  if (keys.length === 0) return () => f(); // an entry point without inputs is called with none
+  try {
+    const body =
+      `return function ${name}(o) { if (!isOptions(o)) throw notOneObject(); ` +
+      `return f(${keys.map((k) => `o.${k}`).join(', ')}); };`;
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
+    return new Function('f', 'isOptions', 'notOneObject', body)(f, isOptions, notOneObject) as (o: unknown) => unknown;
+  } catch {
+    return (o: unknown) => {
+      if (!isOptions(o)) throw notOneObject();
+      const r = o as Record<string, unknown>;
+      return f(...keys.map((k) => r[k]));
+    };
+  }
+}
+
+/** The addon with a forwarder in front of every entry point that has a key table (also in `testing`). */
+function withForwarders(raw: NativeAddon): NativeAddon {
+  const wrap = (obj: Record<string, unknown>): Record<string, unknown> => {
+    const out: Record<string, unknown> = { ...obj };
+    for (const [name, f] of Object.entries(out)) {
+      const keys = typeof f === 'function' ? (f as { keys?: unknown }).keys : undefined;
+      if (Array.isArray(keys)) out[name] = forwarder(name, f as (...a: unknown[]) => unknown, keys as string[]);
+    }
+    return out;
+  };
+  const out = wrap(raw as unknown as Record<string, unknown>);
+  if (typeof out.testing === 'object' && out.testing !== null) out.testing = wrap(out.testing as Record<string, unknown>);
+  return out as unknown as NativeAddon;
+}
+
 /** Loads the addon once (build/Release, then prebuilds/<platform>-<arch>) and returns it. */
 export function native(): NativeAddon {
   if (cached) return cached;
@@ -171,14 +223,14 @@ export function native(): NativeAddon {
   try {
     if (override) {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      cached = require(path.resolve(override)) as NativeAddon;
+      cached = withForwarders(require(path.resolve(override)) as NativeAddon);
       loadedFrom = require.resolve(path.resolve(override));
     } else {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const load = require('node-gyp-build') as ((dir: string) => NativeAddon) & { path(dir: string): string };
       const file = load.path(packageRoot);
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      cached = require(file) as NativeAddon;
+      cached = withForwarders(require(file) as NativeAddon);
       loadedFrom = file;
     }
     return cached;

@@ -12,9 +12,9 @@ import * as ts from 'typescript';
 
 const ROOT = path.join(__dirname, '..');
 /** Binding files under this convention (unet.cc has its own owner and interface, lib/unet/native-unet.ts). */
-const CC = ['core', 'rng', 'device', 'sde', 'ot', 'fbm', 'nn', 'train', 'stats', 'sampler_device'].map((a) => `native/bindings/${a}.cc`);
+const CC = ['core', 'rng', 'device', 'sde', 'ot', 'fbm', 'nn', 'train', 'stats', 'sampler_device', 'testing'].map((a) => `native/bindings/${a}.cc`);
 const TS = ['lib/native.ts', 'lib/sde/addon.ts', 'lib/ot/addon.ts', 'lib/fbm/addon.ts', 'lib/nn/addon.ts', 'lib/trainers/addon.ts',
-  'lib/queue/reduce.ts', 'lib/samplers/ops.ts'];
+  'lib/queue/reduce.ts', 'lib/samplers/ops.ts', 'lib/testing/addon.ts'];
 
 interface CcFunction {
   takesArgs: boolean;
@@ -51,9 +51,9 @@ function directKeys(body: string): Set<string> {
   return keys;
 }
 
-/** Entry point name → the keys its C++ reads (through the file's helpers that take the Args). */
-function cppKeys(): Map<string, Set<string>> {
-  const out = new Map<string, Set<string>>();
+/** Entry point name → the keys its C++ reads (through the file's helpers that take the Args) and its registered key table. */
+function cppKeys(): Map<string, { reads: Set<string>; table: string[] }> {
+  const out = new Map<string, { reads: Set<string>; table: string[] }>();
   for (const file of CC) {
     const src = fs.readFileSync(path.join(ROOT, file), 'utf8');
     const fns = ccFunctions(src);
@@ -70,9 +70,16 @@ function cppKeys(): Map<string, Set<string>> {
       memo.set(name, keys);
       return keys;
     };
+    // entry points without inputs: exports.Set("name", Napi::Function::New(env, F))
     for (const m of src.matchAll(/exports\.Set\("(\w+)", Napi::Function::New\(env, (?:guarded<)?(\w+)>?\)\)/g)) {
       if (!fns.has(m[2])) throw new Error(`${file}: ${m[1]} is bound to ${m[2]}, which the scan did not find`);
-      out.set(m[1], keysOf(m[2], new Set([m[2]])));
+      out.set(m[1], { reads: keysOf(m[2], new Set([m[2]])), table: [] });
+    }
+    // the convention's form: bind<F>(env, exports, "name", {"key", …})
+    for (const m of src.matchAll(/\bbind<(\w+)>\(env, exports, "(\w+)",\s*\{([^}]*)\}\);/g)) {
+      if (!fns.has(m[1])) throw new Error(`${file}: ${m[2]} is bound to ${m[1]}, which the scan did not find`);
+      const table = [...m[3].matchAll(/"(\w+)"/g)].map((k) => k[1]);
+      out.set(m[2], { reads: keysOf(m[1], new Set([m[1]])), table });
     }
   }
   return out;
@@ -108,16 +115,43 @@ describe('one options object per native call, the same keys on both sides', () =
 
   test('the scans find every entry point (not vacuous)', () => {
     expect(cpp.size).toBeGreaterThan(45);
-    expect(sorted(cpp.get('rngFill'))).toEqual(['async', 'control', 'device', 'first', 'keyHi', 'keyLo', 'kind', 'out', 'path', 'step', 'stream']);
+    expect(sorted(cpp.get('rngFill')?.reads)).toEqual(['async', 'control', 'device', 'first', 'keyHi', 'keyLo', 'kind', 'out', 'path', 'step', 'stream']);
     // through helpers: options_arg and solve_tail read most of otSolve's keys
-    expect(cpp.get('otSolve')).toContain('cgRtol');
-    expect(cpp.get('otSolve')).toContain('initF');
+    expect(cpp.get('otSolve')?.reads).toContain('cgRtol');
+    expect(cpp.get('otSolve')?.reads).toContain('initF');
     expect(tsk.get('otSolve')).toContain('relax');
   });
 
   test.each([...cpp.keys()])('%s: C++ reads exactly the keys its TypeScript interface declares', (name) => {
     expect(tsk.has(name)).toBe(true);
-    expect(sorted(cpp.get(name))).toEqual(sorted(tsk.get(name)));
+    expect(sorted(cpp.get(name)?.reads)).toEqual(sorted(tsk.get(name)));
+  });
+
+  test.each([...cpp.keys()])('%s: its key table (the wire order) lists each key it reads once', (name) => {
+    const { reads, table } = cpp.get(name)!;
+    expect(new Set(table).size).toBe(table.length);
+    expect([...table].sort()).toEqual(sorted(reads));
+  });
+
+  test('the loaded addon carries the same key tables', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { nativeBinaryPath, native } = require('../lib/native') as typeof import('../lib/native');
+    native();
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const raw = require(nativeBinaryPath()!) as Record<string, { keys?: string[] }> & { testing: Record<string, { keys?: string[] }> };
+    for (const [name, { table }] of cpp) if (table.length) expect([name, (raw[name] ?? raw.testing[name])?.keys]).toEqual([name, table]);
+  });
+
+  test('test-only entry points live on addon.testing only, and the public API does not export them', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { native } = require('../lib/native') as typeof import('../lib/native');
+    const addon = native() as unknown as Record<string, unknown> & { testing: Record<string, unknown> };
+    for (const name of ['unetQdot', 'unetConvFp', 'unetLayerCheck', 'unetQuantTest']) {
+      expect([name, typeof addon.testing[name]]).toEqual([name, 'function']);
+      expect([name, name in addon]).toEqual([name, false]);
+    }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    expect(Object.keys(require('../lib') as object)).not.toContain('testing');
   });
 
   test('every declared native function is bound in C++', () => {
@@ -156,6 +190,20 @@ describe('the Args reader', () => {
       expect(e.code).toBe('ERR_ITOKIT_INVALID_ARG');
       expect(e.message).toMatch(/one options object/);
     }
+  });
+
+  test('the raw addon (no forwarder) refuses an options object: the wire is positional', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { nativeBinaryPath } = require('../lib/native') as typeof import('../lib/native');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const raw = require(nativeBinaryPath()!) as { rngFill: (...a: unknown[]) => unknown };
+    expect(call(() => raw.rngFill(fill))).toMatchObject({ code: 'ERR_ITOKIT_INVALID_ARG', message: expect.stringMatching(/one options object/) });
+  });
+
+  test('an entry point without inputs is called with none', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { addon } = require('../lib/ot/addon') as typeof import('../lib/ot/addon');
+    expect(addon().otKernelPaths()).toContain('scalar');
   });
 
   test('a missing or mistyped key is named in the error', () => {

@@ -3,11 +3,11 @@
 // not part of the public API (lib/index.ts does not export lib/testing/).
 import { runNativeSync } from '../run';
 import type { UNetModel } from '../unet/model';
-import { unetNative } from '../unet/native-unet';
+import { testingNative } from './addon';
 
 /** Which integer kernel path this CPU uses, and the qdot entry used by tests. @internal */
 export function qdot(kernel: 'scalar' | 'avx2' | 'avx512vnni', bits: 4 | 8, w: Uint8Array, a: Uint8Array, nblk: number, rows4 = false): Int32Array | null {
-  return runNativeSync(() => unetNative().unetQdot(kernel, bits, w, a, nblk, rows4));
+  return runNativeSync(() => testingNative().unetQdot({ kernel, bits, w, a, nblk, rows4 }));
 }
 
 /**
@@ -18,7 +18,7 @@ export function convFpTest(
   kernel: 'scalar' | 'avx2' | 'avx512', x: Float32Array, shape: [number, number, number, number], w: Float32Array, bias: Float32Array,
   add: Float32Array | null, g: { k: number; stride: number; pad: number; padBr: boolean },
 ): Float32Array | null {
-  return runNativeSync(() => unetNative().unetConvFp(kernel, x, Int32Array.from(shape), w, bias, add, Int32Array.from([g.k, g.stride, g.pad, g.padBr ? 1 : 0])));
+  return runNativeSync(() => testingNative().unetConvFp({ kernel, x, shape: Int32Array.from(shape), w, bias, add, geometry: Int32Array.from([g.k, g.stride, g.pad, g.padBr ? 1 : 0]) }));
 }
 
 /**
@@ -30,7 +30,7 @@ export function layerCheck(
   o: { device?: 'cpu' | 'cuda' } = {},
 ): { integer: Float32Array; fakeQuant: Float32Array } {
   const [B, , H, W] = shape;
-  return runNativeSync(() => unetNative().unetLayerCheck(model.handle, layer, x, B, H, W, delta, zero, o.device === 'cuda'));
+  return runNativeSync(() => testingNative().unetLayerCheck({ model: model.handle, layer, x, B, H, W, delta, zero, cuda: o.device === 'cuda' }));
 }
 
 /**
@@ -39,5 +39,5 @@ export function layerCheck(
  * those of group_norm then quantize_nhwc. @internal
  */
 export function quantizerTest(op: 'lp' | 'lpcompare' | 'minmax' | 'code' | 'calib' | 'actsearch' | 'exp' | 'gnquant', data: Float32Array, a = 0, b = 0, c = 0): Float64Array {
-  return runNativeSync(() => unetNative().unetQuantTest(op, data, a, b, c));
+  return runNativeSync(() => testingNative().unetQuantTest({ op, data, a, b, c }));
 }

@@ -101,10 +101,6 @@ export interface UnetAddon {
   unetQuantize(h: Handle, o: { bits: number; group: number; initSamples: number; batch: number; seed: number; fpF16: boolean; cacheOnly: boolean; actSearchP: number }, xs: Float32Array,
     S: number, n: number, H: number, W: number, steps: Float64Array, control: Float64Array | null, async: boolean): Promise<Handle> | Handle;
   unetExport(h: Handle): NativeExport;
-  unetLayerCheck(h: Handle, layer: string, x: Float32Array, B: number, H: number, W: number, delta: number, zero: number, cuda: boolean): { integer: Float32Array; fakeQuant: Float32Array };
-  unetQuantTest(op: 'lp' | 'lpcompare' | 'minmax' | 'code' | 'calib' | 'actsearch' | 'exp' | 'gnquant', data: Float32Array, a: number, b: number, c: number): Float64Array;
-  unetConvFp(kernel: string, x: Float32Array, shape: Int32Array, w: Float32Array, bias: Float32Array, add: Float32Array | null, geometry: Int32Array): Float32Array | null;
-  unetQdot(kernel: string, bits: number, w: Uint8Array, a: Uint8Array, nblk: number, rows4?: boolean): Int32Array | null;
 }
 
 /** The addon with the unet functions. */

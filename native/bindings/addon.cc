@@ -20,6 +20,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   itk::napi::init_train(env, exports);
   itk::napi::init_stats(env, exports);
   itk::napi::init_sampler_device(env, exports);
+  itk::napi::init_testing(env, exports);
   return exports;
 }
 

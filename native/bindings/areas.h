@@ -14,6 +14,8 @@ void init_fbm(Napi::Env env, Napi::Object exports);
 void init_unet(Napi::Env env, Napi::Object exports);
 void init_stats(Napi::Env env, Napi::Object exports);
 void init_sampler_device(Napi::Env env, Napi::Object exports);
+// The internal testing binding: addon.testing.* (testing.cc).
+void init_testing(Napi::Env env, Napi::Object exports);
 
 }  // namespace napi
 }  // namespace itk

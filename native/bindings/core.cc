@@ -138,10 +138,10 @@ Napi::Value JobCancel(const Napi::CallbackInfo& info) {
 void init_core(Napi::Env env, Napi::Object exports) {
   exports.Set("backends", Napi::Function::New(env, Backends));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));
-  exports.Set("setThreads", Napi::Function::New(env, guarded<SetThreads>));
-  exports.Set("mathf", Napi::Function::New(env, guarded<MathF>));
-  exports.Set("testingSetEnv", Napi::Function::New(env, guarded<TestingSetEnv>));
-  exports.Set("jobCancel", Napi::Function::New(env, guarded<JobCancel>));
+  bind<SetThreads>(env, exports, "setThreads", {"threads"});
+  bind<MathF>(env, exports, "mathf", {"op", "x", "out"});
+  bind<TestingSetEnv>(env, exports, "testingSetEnv", {"name", "value"});
+  bind<JobCancel>(env, exports, "jobCancel", {"control"});
 }
 
 }  // namespace napi

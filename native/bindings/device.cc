@@ -97,13 +97,13 @@ Napi::Value PinnedCopySeconds(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void init_device(Napi::Env env, Napi::Object exports) {
-  exports.Set("deviceAlloc", Napi::Function::New(env, guarded<Alloc>));
-  exports.Set("deviceFree", Napi::Function::New(env, guarded<Free>));
-  exports.Set("deviceUpload", Napi::Function::New(env, guarded<Upload>));
-  exports.Set("deviceDownload", Napi::Function::New(env, guarded<Download>));
-  exports.Set("deviceCopy", Napi::Function::New(env, guarded<Copy>));
-  exports.Set("deviceBroadcastRows", Napi::Function::New(env, guarded<BroadcastRows>));
-  exports.Set("devicePinnedCopySeconds", Napi::Function::New(env, guarded<PinnedCopySeconds>));
+  bind<Alloc>(env, exports, "deviceAlloc", {"bytes"});
+  bind<Free>(env, exports, "deviceFree", {"handle"});
+  bind<Upload>(env, exports, "deviceUpload", {"src", "handle"});
+  bind<Download>(env, exports, "deviceDownload", {"dst", "handle"});
+  bind<Copy>(env, exports, "deviceCopy", {"bytes", "dst", "src"});
+  bind<BroadcastRows>(env, exports, "deviceBroadcastRows", {"row", "rows", "handle"});
+  bind<PinnedCopySeconds>(env, exports, "devicePinnedCopySeconds", {"bytes"});
 }
 
 }  // namespace napi

@@ -410,20 +410,30 @@ Napi::Value Augment(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void init_fbm(Napi::Env env, Napi::Object exports) {
-  exports.Set("fbmGammas", Napi::Function::New(env, guarded<Gammas>));
-  exports.Set("fbmCoefficients", Napi::Function::New(env, guarded<Coefficients>));
-  exports.Set("fbmMatrices", Napi::Function::New(env, guarded<Matrices>));
-  exports.Set("fbmVariance", Napi::Function::New(env, guarded<Variance>));
-  exports.Set("fbmMarkovSample", Napi::Function::New(env, guarded<MarkovSample>));
-  exports.Set("fbmExactSample", Napi::Function::New(env, guarded<ExactSample>));
-  exports.Set("fbmCirculantEigenvalues", Napi::Function::New(env, guarded<CirculantEigenvalues>));
-  exports.Set("fbmAutocov", Napi::Function::New(env, guarded<Autocov>));
-  exports.Set("fbmCovariance", Napi::Function::New(env, guarded<Covariance>));
-  exports.Set("fbmHurst", Napi::Function::New(env, guarded<Hurst>));
-  exports.Set("fbmSdeSimulate", Napi::Function::New(env, guarded<SdeSimulate>));
-  exports.Set("fbmControlledStep", Napi::Function::New(env, guarded<ControlledStepFn>));
-  exports.Set("fbmInitialFactors", Napi::Function::New(env, guarded<InitialFactors>));
-  exports.Set("fbmAugment", Napi::Function::New(env, guarded<Augment>));
+  bind<Gammas>(env, exports, "fbmGammas", {"kind", "K", "param", "offset"});
+  bind<Coefficients>(env, exports, "fbmCoefficients", {"hurst", "T", "unit", "gammas", "derivative", "type"});
+  bind<Matrices>(env, exports, "fbmMatrices", {"gammas", "hurst", "T", "unit", "type"});
+  bind<Variance>(env, exports, "fbmVariance", {"hurst", "type"});
+  bind<MarkovSample>(env, exports, "fbmMarkovSample",
+       {"f64", "brownian", "paths", "dims", "n", "T", "exact", "gammas", "omegas", "keyLo", "keyHi", "pathOffset",
+        "device", "async", "out", "control", "type"});
+  bind<ExactSample>(env, exports, "fbmExactSample",
+       {"out", "method", "hurst", "n", "T", "scale", "paths", "keyLo", "keyHi", "pathOffset", "async", "control",
+        "type"});
+  bind<CirculantEigenvalues>(env, exports, "fbmCirculantEigenvalues", {"hurst", "n"});
+  bind<Autocov>(env, exports, "fbmAutocov", {"hurst", "k"});
+  bind<Covariance>(env, exports, "fbmCovariance",
+       {"markov", "times", "out", "gammas", "omegas", "hurst", "unit", "type"});
+  bind<Hurst>(env, exports, "fbmHurst", {"data", "paths", "len", "increments", "lags", "out", "async", "control"});
+  bind<SdeSimulate>(env, exports, "fbmSdeSimulate",
+       {"out", "model", "params", "D", "stateDim", "paths", "n", "T", "exact", "gammas", "omegas", "keyLo", "keyHi",
+        "pathOffset", "x0", "x0PerPath", "saveEvery", "finalY", "async", "control", "type"});
+  bind<ControlledStepFn>(env, exports, "fbmControlledStep",
+       {"x", "y", "model", "params", "D", "dt", "gammas", "omegas", "keyLo", "keyHi", "pathOffset", "step", "u", "kl"});
+  bind<InitialFactors>(env, exports, "fbmInitialFactors",
+       {"y", "paths", "D", "gammas", "keyLo", "keyHi", "pathOffset", "type"});
+  bind<Augment>(env, exports, "fbmAugment",
+       {"op", "P", "D", "gammas", "omegas", "z", "itoCorrection", "sigma", "x", "f", "out"});
 }
 
 }  // namespace napi

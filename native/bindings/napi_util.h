@@ -4,6 +4,8 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <cstring>
+#include <initializer_list>
 #include <functional>
 #include <memory>
 #include <new>
@@ -161,36 +163,51 @@ inline uint64_t u53_arg(const Napi::CallbackInfo& info, std::size_t i, const cha
 }
 
 // The one calling convention of the bindings (docs/design/bindings.md): a native entry point takes
-// one plain object and reads its inputs by name, as sharp reads its pipeline options, so no slot
-// order is shared between TypeScript and C++. The object's TypeScript interface sits next to the
-// entry point's declaration in lib/<area>/addon.ts (or lib/native.ts), and test/binding-keys.test.ts
-// checks that the keys read here (every `in.<getter>("key")` of an entry point and the helpers it
-// calls) are exactly the interface's fields. A missing or mistyped input gets a coded error naming
-// its key. Each getter is one property lookup, the price of the convention (docs/design/bindings.md:
-// about 0.8 µs on a call of 11-16 keys).
+// one plain object and reads its inputs by name, as sharp reads its pipeline options. The object's
+// TypeScript interface sits next to the entry point's declaration in lib/<area>/addon.ts (or
+// lib/native.ts), and test/binding-keys.test.ts checks that the keys read here (every
+// `in.<getter>("key")` of an entry point and the helpers it calls) are exactly the interface's
+// fields and the entry point's key table (bind<F>, below). A missing or mistyped input gets a coded
+// error naming its key.
+//
+// On the wire the values travel positionally, in the order of the key table registered with the
+// function: lib/native.ts reads the table (the function's `keys` property) once at load and puts a
+// generated forwarder `(o) => f(o.k0, o.k1, …)` in front of it, so JavaScript's inline caches do the
+// property reads (~1 ns each) instead of one napi_get_named_property per key (70-90 ns: a string
+// internalization, a lookup and the Node-API preamble; docs/design/bindings.md has the figures).
+// Nobody writes the slot order by hand: it is the registration's key list on both sides.
+struct KeyTable {
+  std::vector<const char*> keys;
+  // Slot of `key`; a key missing from the table is a binding bug (the key test catches it first).
+  // The reads and the table sit in one file, whose equal literals the compiler merges, so the
+  // address comparison finds the slot; the string comparison is the fallback where it did not.
+  std::size_t index(Napi::Env env, const char* key) const {
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      if (keys[i] == key) return i;
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      if (std::strcmp(keys[i], key) == 0) return i;
+    throw coded_error(env, code_string(Code::Internal), std::string("binding reads ") + key + ", which its key table lacks");
+  }
+};
+
 class Args {
  public:
-  explicit Args(const Napi::CallbackInfo& info) : env_(info.Env()) {
-    if (info.Length() < 1 || !info[0].IsObject() || info[0].IsTypedArray() || info[0].IsArray())
-      throw_arg(env_, "a native call takes one options object");
-    object_ = info[0];
+  explicit Args(const Napi::CallbackInfo& info)
+      : env_(info.Env()), info_(&info), table_(static_cast<const KeyTable*>(info.Data())) {
+    if (table_ == nullptr) throw coded_error(env_, code_string(Code::Internal), "binding registered without its key table");
+    // The forwarder passes exactly one value per key; anything else is a raw call of the addon.
+    if (info.Length() != table_->keys.size()) throw_arg(env_, "a native call takes one options object");
   }
   Napi::Env env() const { return env_; }
-  // The raw value of `key` (undefined when absent): one napi_get_named_property, the only cost the
-  // named form adds to a positional read (60-90 ns on Zen 5, Node 20; tools/call-overhead.js).
-  Napi::Value value(const char* key) const {
-    napi_value v = nullptr;
-    if (napi_get_named_property(env_, object_, key, &v) != napi_ok) throw Napi::Error::New(env_);
-    return Napi::Value(env_, v);
-  }
+  // The raw value of `key` (undefined when absent): the argument in the key's slot.
+  Napi::Value value(const char* key) const { return (*info_)[table_->index(env_, key)]; }
   // True when `key` holds something other than undefined or null (the optional inputs).
   bool has(const char* key) const {
     napi_valuetype t = napi_undefined;
     napi_typeof(env_, value(key), &t);
     return t != napi_undefined && t != napi_null;
   }
-  // An optional input's value, or an empty Value (IsEmpty()) when it is absent, undefined or null:
-  // one lookup where has() and a getter would take two.
+  // An optional input's value, or an empty Value (IsEmpty()) when it is absent, undefined or null.
   Napi::Value optional(const char* key) const {
     const Napi::Value v = value(key);
     napi_valuetype t = napi_undefined;
@@ -218,7 +235,8 @@ class Args {
 
  private:
   Napi::Env env_;
-  napi_value object_ = nullptr;
+  const Napi::CallbackInfo* info_;
+  const KeyTable* table_;
 };
 
 // Wraps a binding so that every C++ exception leaving it becomes a coded JS error. node-addon-api
@@ -250,6 +268,20 @@ Napi::Value guarded(const Napi::CallbackInfo& info) {
   } catch (...) {
     throw coded_error(info.Env(), code_string(Code::Internal), "unknown native exception");
   }
+}
+
+// Registers entry point F as exports[name] taking the options object with these keys (the wire
+// order of its slots, see Args). The table is one static per entry point, shared by every
+// environment (worker threads register again and get the same one); the function's `keys`
+// property hands the order to lib/native.ts.
+template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+void bind(Napi::Env env, Napi::Object exports, const char* name, std::initializer_list<const char*> keys) {
+  static const KeyTable table{std::vector<const char*>(keys)};
+  Napi::Function f = Napi::Function::New(env, guarded<F>, name, const_cast<KeyTable*>(&table));
+  Napi::Array list = Napi::Array::New(env, table.keys.size());
+  for (uint32_t i = 0; i < table.keys.size(); ++i) list.Set(i, Napi::String::New(env, table.keys[i]));
+  f.Set("keys", list);
+  exports.Set(name, f);
 }
 
 }  // namespace napi

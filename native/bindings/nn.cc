@@ -157,10 +157,13 @@ Napi::Value GradNorm(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void init_nn(Napi::Env env, Napi::Object exports) {
-  exports.Set("nnForward", Napi::Function::New(env, guarded<Forward>));
-  exports.Set("nnBackward", Napi::Function::New(env, guarded<Backward>));
-  exports.Set("nnAdam", Napi::Function::New(env, guarded<Adam>));
-  exports.Set("nnGradNorm", Napi::Function::New(env, guarded<GradNorm>));
+  bind<Forward>(env, exports, "nnForward",
+       {"params", "x", "rows", "tape", "y", "device", "async", "control", "layout"});
+  bind<Backward>(env, exports, "nnBackward",
+       {"params", "x", "rows", "tape", "dy", "dx", "grad", "device", "async", "control", "layout"});
+  bind<Adam>(env, exports, "nnAdam",
+       {"params", "grad", "m", "v", "t", "lr", "beta1", "beta2", "eps", "weightDecay", "decoupled", "maxNorm"});
+  bind<GradNorm>(env, exports, "nnGradNorm", {"grad"});
 }
 
 }  // namespace napi

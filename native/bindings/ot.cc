@@ -323,16 +323,28 @@ Napi::Value KthLargest(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void init_ot(Napi::Env env, Napi::Object exports) {
-  exports.Set("otSolve", Napi::Function::New(env, guarded<Solve>));
-  exports.Set("otSolvePoints", Napi::Function::New(env, guarded<SolvePoints>));
-  exports.Set("otKernelPaths", Napi::Function::New(env, guarded<KernelPaths>));
-  exports.Set("otSetKernelPath", Napi::Function::New(env, guarded<SetKernelPath>));
-  exports.Set("otExpCheck", Napi::Function::New(env, guarded<ExpCheck>));
-  exports.Set("otSolveBatch", Napi::Function::New(env, guarded<SolveBatch>));
-  exports.Set("otPairwiseCost", Napi::Function::New(env, guarded<PairwiseCost>));
-  exports.Set("otGridCost", Napi::Function::New(env, guarded<GridCost>));
-  exports.Set("otReference", Napi::Function::New(env, guarded<Reference>));
-  exports.Set("otKthLargest", Napi::Function::New(env, guarded<KthLargest>));
+  bind<Solve>(env, exports, "otSolve",
+       {"C", "n", "m", "a", "b", "reg", "method", "tol", "maxIter", "checkEvery", "epsScaling", "returnPlan",
+        "roundPlan", "stallWindow", "warmupIters", "lambda0", "lambdaMax", "badRatio", "maxNewton", "cgMaxIter",
+        "cgRtol", "shiftMax", "armijoC1", "maxBacktracks", "fallbackIters", "fallbackRatio", "relax", "plan", "async",
+        "initF", "initG", "device", "control"});
+  bind<SolvePoints>(env, exports, "otSolvePoints",
+       {"X", "Y", "n", "m", "d", "a", "b", "reg", "method", "tol", "maxIter", "checkEvery", "epsScaling",
+        "returnPlan", "roundPlan", "stallWindow", "warmupIters", "lambda0", "lambdaMax", "badRatio", "maxNewton",
+        "cgMaxIter", "cgRtol", "shiftMax", "armijoC1", "maxBacktracks", "fallbackIters", "fallbackRatio", "relax",
+        "plan", "async", "initF", "initG", "device", "control"});
+  bind<KernelPaths>(env, exports, "otKernelPaths", {});
+  bind<SetKernelPath>(env, exports, "otSetKernelPath", {"name"});
+  bind<ExpCheck>(env, exports, "otExpCheck", {"z"});
+  bind<SolveBatch>(env, exports, "otSolveBatch",
+       {"C", "shared", "B", "n", "m", "a", "b", "regs", "plan", "async", "device", "control", "reg", "method", "tol",
+        "maxIter", "checkEvery", "epsScaling", "returnPlan", "roundPlan", "stallWindow", "warmupIters", "lambda0",
+        "lambdaMax", "badRatio", "maxNewton", "cgMaxIter", "cgRtol", "shiftMax", "armijoC1", "maxBacktracks",
+        "fallbackIters", "fallbackRatio", "relax"});
+  bind<PairwiseCost>(env, exports, "otPairwiseCost", {"X", "Y", "n", "m", "d", "squared", "C", "async"});
+  bind<GridCost>(env, exports, "otGridCost", {"h", "w", "p", "C"});
+  bind<Reference>(env, exports, "otReference", {"kind", "n", "m", "p", "keyLo", "keyHi", "problem"});
+  bind<KthLargest>(env, exports, "otKthLargest", {"P", "k", "sampled"});
 }
 
 }  // namespace napi

@@ -142,9 +142,11 @@ Napi::Value Randn(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void init_rng(Napi::Env env, Napi::Object exports) {
-  exports.Set("philox4x32", Napi::Function::New(env, guarded<Philox>));
-  exports.Set("rngFill", Napi::Function::New(env, guarded<Fill>));
-  exports.Set("rngRandn", Napi::Function::New(env, guarded<Randn>));
+  bind<Philox>(env, exports, "philox4x32", {"counter", "key", "rounds", "out"});
+  bind<Fill>(env, exports, "rngFill",
+       {"out", "async", "device", "control", "keyLo", "keyHi", "stream", "path", "step", "first", "kind"});
+  bind<Randn>(env, exports, "rngRandn",
+       {"out", "paths", "dim", "keyLo", "keyHi", "stream", "pathOffset", "step", "async", "device", "control"});
 }
 
 }  // namespace napi

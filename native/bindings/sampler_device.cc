@@ -97,9 +97,10 @@ Napi::Value Rk45NormDevice(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void init_sampler_device(Napi::Env env, Napi::Object exports) {
-  exports.Set("samplerLincombDevice", Napi::Function::New(env, guarded<LincombDevice>));
-  exports.Set("samplerRowStatsDevice", Napi::Function::New(env, guarded<RowStatsDevice>));
-  exports.Set("samplerRk45NormDevice", Napi::Function::New(env, guarded<Rk45NormDevice>));
+  bind<LincombDevice>(env, exports, "samplerLincombDevice",
+       {"P", "D", "coef", "noise", "keyLo", "keyHi", "stream", "step", "sampleOffset", "clip", "out", "inputs"});
+  bind<RowStatsDevice>(env, exports, "samplerRowStatsDevice", {"P", "D", "out", "x"});
+  bind<Rk45NormDevice>(env, exports, "samplerRk45NormDevice", {"n", "e", "h", "atol", "rtol", "y", "ynew", "k"});
 }
 
 }  // namespace napi

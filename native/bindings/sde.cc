@@ -269,13 +269,19 @@ Napi::Value Rk45Norm(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void init_sde(Napi::Env env, Napi::Object exports) {
-  exports.Set("sdeFused", Napi::Function::New(env, guarded<Fused>));
-  exports.Set("sdeBrownian", Napi::Function::New(env, guarded<Brownian>));
-  exports.Set("sdeUpdate", Napi::Function::New(env, guarded<Update>));
-  exports.Set("sdeLincomb", Napi::Function::New(env, guarded<Lincomb>));
-  exports.Set("sdeRowStats", Napi::Function::New(env, guarded<RowStats>));
-  exports.Set("sdeGmmScore", Napi::Function::New(env, guarded<GmmScore>));
-  exports.Set("sdeRk45Norm", Napi::Function::New(env, guarded<Rk45Norm>));
+  bind<Fused>(env, exports, "sdeFused",
+       {"x", "out", "par", "tcoef", "saveN0", "saveW", "h", "tcoefPerStep", "f64", "async", "kind", "method", "dim",
+        "m", "mixture", "paths", "pathOffset", "stepBegin", "stepEnd", "keyLo", "keyHi", "refine", "device",
+        "control"});
+  bind<Brownian>(env, exports, "sdeBrownian",
+       {"dW", "h", "paths", "pathOffset", "m", "step", "refine", "stream", "keyLo", "keyHi", "device", "J"});
+  bind<Update>(env, exports, "sdeUpdate",
+       {"op", "noise", "paths", "d", "m", "h", "x", "device", "y", "f1", "f2", "g1", "g2", "gdg", "dW", "J"});
+  bind<Lincomb>(env, exports, "sdeLincomb",
+       {"out", "P", "D", "coef", "noise", "keyLo", "keyHi", "stream", "step", "sampleOffset", "clip", "inputs"});
+  bind<RowStats>(env, exports, "sdeRowStats", {"x", "P", "D", "out"});
+  bind<GmmScore>(env, exports, "sdeGmmScore", {"x", "P", "D", "logw", "means", "vars", "scale", "addvar", "out"});
+  bind<Rk45Norm>(env, exports, "sdeRk45Norm", {"y", "ynew", "e", "h", "atol", "rtol", "ks"});
 }
 
 }  // namespace napi

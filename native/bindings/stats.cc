@@ -50,7 +50,8 @@ Napi::Value BlockPartials(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void init_stats(Napi::Env env, Napi::Object exports) {
-  exports.Set("statsBlockPartials", Napi::Function::New(env, guarded<BlockPartials>));
+  bind<BlockPartials>(env, exports, "statsBlockPartials",
+       {"x", "rows", "d", "block", "sign", "strike", "min", "max", "kind", "coord", "bins"});
 }
 
 }  // namespace napi

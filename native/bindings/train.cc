@@ -300,12 +300,18 @@ Napi::Value PlanPairs(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void init_train(Napi::Env env, Napi::Object exports) {
-  exports.Set("trainFsdeCoefficients", Napi::Function::New(env, guarded<FsdeCoefficientsFn>));
-  exports.Set("trainFsde", Napi::Function::New(env, guarded<Fsde>));
-  exports.Set("trainDiffusionStep", Napi::Function::New(env, guarded<DiffusionStep>));
-  exports.Set("trainDrawBatch", Napi::Function::New(env, guarded<DrawBatch>));
-  exports.Set("trainPlanPairs", Napi::Function::New(env, guarded<PlanPairs>));
-  exports.Set("trainModelEval", Napi::Function::New(env, guarded<ModelEval>));
+  bind<FsdeCoefficientsFn>(env, exports, "trainFsdeCoefficients", {"type1", "hurst", "horizon", "unit", "gammas"});
+  bind<Fsde>(env, exports, "trainFsde",
+       {"K", "N", "dt", "sigma", "theta", "x0", "type1", "obsSigma", "seqOffset", "amortized", "keyLo", "keyHi",
+        "pathOffset", "cholC", "obsIdx", "M", "B", "backward", "result", "async", "gammas", "omegas", "obs",
+        "control", "grad", "xPaths", "uPaths", "dOmega", "pathLoss", "layout", "params"});
+  bind<DiffusionStep>(env, exports, "trainDiffusionStep",
+       {"mode", "B", "D", "a", "b", "tEps", "sigmaFm", "keyLo", "keyHi", "step", "M", "pair", "result", "async",
+        "freqs", "data", "x0", "grad", "control", "layout", "params"});
+  bind<DrawBatch>(env, exports, "trainDrawBatch", {"data", "M", "D", "B", "keyLo", "keyHi", "step", "x0", "x1", "idx"});
+  bind<PlanPairs>(env, exports, "trainPlanPairs", {"plan", "B", "idx", "argmax", "keyLo", "keyHi", "step", "pair"});
+  bind<ModelEval>(env, exports, "trainModelEval",
+       {"D", "t", "alpha", "beta", "async", "freqs", "x", "out", "control", "layout", "params"});
 }
 
 }  // namespace napi

@@ -21,72 +21,18 @@
 #include "job_runner.h"
 #include "device_arg.h"
 #include "napi_util.h"
+#include "unet_handle.h"
 
 namespace itk {
 namespace napi {
 namespace {
 
 using unet::Model;
-using ModelPtr = std::shared_ptr<Model>;
 
 [[noreturn]] void throw_code(Napi::Env env, Code c, const std::string& m) { throw coded_error(env, code_string(c), m); }
 
-// What a JS model handle owns: the model (shared with running jobs, which keep it alive after a
-// dispose) and the bytes reported to V8 for it, so the garbage collector sees native and device
-// weights (napi_adjust_external_memory) and a loop that loads models is collected in time.
-struct ModelHandle {
-  ModelPtr model;
-  int64_t reported = 0;
-};
-
-int64_t model_bytes(const Model& m) {
-  const unet::MemoryUse u = unet::memory_use(m);
-  return static_cast<int64_t>(u.fp_bytes + u.code_bytes + u.qparam_bytes + u.cache_bytes + unet::device_bytes(m));
-}
-
-// Brings the reported bytes in line with the model (device weights arrive with its first CUDA call,
-// so every entry point calls this; a disposed handle reports 0). Runs on the JS thread only.
-void report_bytes(napi_env env, ModelHandle* h) {
-  const int64_t now = h->model ? model_bytes(*h->model) : 0;
-  if (now == h->reported) return;
-  int64_t total = 0;
-  napi_adjust_external_memory(env, now - h->reported, &total);
-  h->reported = now;
-}
-
-Napi::Object wrap_model(Napi::Env env, ModelPtr m) {
-  Napi::Object obj = Napi::Object::New(env);
-  auto* holder = new ModelHandle{std::move(m), 0};
-  napi_status st = napi_wrap(
-      env, obj, holder,
-      [](napi_env e, void* data, void*) {
-        auto* h = static_cast<ModelHandle*>(data);
-        int64_t total = 0;
-        if (h->reported) napi_adjust_external_memory(e, -h->reported, &total);
-        delete h;
-      },
-      nullptr, nullptr);
-  if (st != napi_ok) {
-    delete holder;
-    throw_code(env, Code::Internal, "could not wrap the model");
-  }
-  report_bytes(env, holder);
-  return obj;
-}
-
-ModelHandle* handle_arg(const Napi::CallbackInfo& info, std::size_t i) {
-  void* p = nullptr;
-  if (i >= info.Length() || !info[i].IsObject() || napi_unwrap(info.Env(), info[i], &p) != napi_ok || !p)
-    throw_arg(info.Env(), "expected a UNet model handle");
-  return static_cast<ModelHandle*>(p);
-}
-
-ModelPtr model_arg(const Napi::CallbackInfo& info, std::size_t i) {
-  ModelHandle* h = handle_arg(info, i);
-  if (!h->model) throw_arg(info.Env(), "the UNet model was disposed");
-  report_bytes(info.Env(), h);
-  return h->model;
-}
+ModelHandle* handle_arg(const Napi::CallbackInfo& info, std::size_t i) { return handle_value(info.Env(), arg_at(info, i)); }
+ModelPtr model_arg(const Napi::CallbackInfo& info, std::size_t i) { return model_value(info.Env(), arg_at(info, i)); }
 
 // unetDispose(h): drops the handle's reference (jobs still running keep theirs, and the memory goes
 // when the last one ends) and stops reporting its bytes. Disposing twice is a no-op.
@@ -416,11 +362,6 @@ Napi::Value Predict(const Napi::CallbackInfo& info) {
   return run_job(info.Env(), async, std::move(job));
 }
 
-Napi::Float32Array to_js(Napi::Env env, const std::vector<float>& v) {
-  Napi::Float32Array a = Napi::Float32Array::New(env, v.size());
-  std::copy(v.begin(), v.end(), a.Data());
-  return a;
-}
 
 // unetTaps(h, x, B, H, W, t) -> { name: Float32Array } (FP forward debug taps, sync)
 Napi::Value Taps(const Napi::CallbackInfo& info) {
@@ -622,178 +563,6 @@ Napi::Value Export(const Napi::CallbackInfo& info) {
   return r;
 }
 
-// unetQdot(kernel: string, bits, w: Uint8Array, a: Uint8Array (4 rows of 32·nblk), nblk) ->
-// Int32Array(4) | null when the CPU lacks the path (tests compare SIMD with the scalar oracle).
-Napi::Value Qdot(const Napi::CallbackInfo& info) {
-  const std::string name = info[0].As<Napi::String>().Utf8Value();
-  const uint32_t bits = u32_arg(info, 1, "bits");
-  auto w = array_arg<uint8_t>(info, 2, "w");
-  auto a = array_arg<uint8_t>(info, 3, "a");
-  const int nblk = static_cast<int>(u32_arg(info, 4, "nblk"));
-  if ((bits != 4 && bits != 8) || w.length < static_cast<std::size_t>(nblk) * (bits == 4 ? 16 : 32) || a.length < static_cast<std::size_t>(nblk) * 128)
-    throw_arg(info.Env(), "bad qdot arguments");
-  unet::QDotKernels k;
-  if (!unet::qdot_kernels_named(name, &k)) return info.Env().Null();
-  const std::size_t row = static_cast<std::size_t>(nblk) * 32;
-  // rows4: four weight rows of the given stride against the four activation rows (16 outputs)
-  const bool rows4 = info.Length() > 5 && info[5].ToBoolean();
-  if (rows4) {
-    const std::size_t stride = static_cast<std::size_t>(nblk) * (bits == 4 ? 16 : 32);
-    if (w.length < 4 * stride) throw_arg(info.Env(), "bad qdot arguments");
-    unet::QDot16Fn f = bits == 4 ? k.w4x4 : k.w8x4;
-    if (!f) f = bits == 4 ? unet::qdot16_w4_scalar : unet::qdot16_w8_scalar;
-    Napi::Int32Array out = Napi::Int32Array::New(info.Env(), 16);
-    f(w.data, static_cast<int>(stride), a.data, a.data + row, a.data + 2 * row, a.data + 3 * row, nblk, out.Data());
-    return out;
-  }
-  Napi::Int32Array out = Napi::Int32Array::New(info.Env(), 4);
-  (bits == 4 ? k.w4 : k.w8)(w.data, a.data, a.data + row, a.data + 2 * row, a.data + 3 * row, nblk, out.Data());
-  return out;
-}
-
-// unetConvFp(kernel, x, [B, I, H, W], w [O, I, k, k], bias [O], add [B, O] | null, [k, stride, pad, padBr])
-// -> Float32Array y | null when the CPU lacks the path: one FP32 convolution with a named
-// micro-kernel ("scalar", "avx2", "avx512"), for tests against a naive fma reference.
-Napi::Value ConvFp(const Napi::CallbackInfo& info) {
-  const std::string name = info[0].As<Napi::String>().Utf8Value();
-  auto x = array_arg<float>(info, 1, "x");
-  auto shape = array_arg<int32_t>(info, 2, "shape");
-  auto w = array_arg<float>(info, 3, "w");
-  auto bias = array_arg<float>(info, 4, "bias");
-  const bool has_add = !info[5].IsNull() && !info[5].IsUndefined();
-  auto geo = array_arg<int32_t>(info, 6, "geometry");
-  if (shape.length != 4 || geo.length != 4) throw_arg(info.Env(), "bad conv arguments");
-  const int B = shape.data[0], I = shape.data[1], H = shape.data[2], W = shape.data[3];
-  const int k = geo.data[0], O = static_cast<int>(bias.length);
-  if (B < 1 || I < 1 || H < 1 || W < 1 || k < 1 || O < 1 || geo.data[1] < 1 || geo.data[2] < 0 || B > 4096 || I > 4096 || H > 4096 ||
-      W > 4096 || k > 7 || O > 4096 || x.length != static_cast<std::size_t>(B) * I * H * W ||
-      w.length != static_cast<std::size_t>(O) * I * k * k)
-    throw_arg(info.Env(), "bad conv arguments");
-  unet::FGemmKernels kern;
-  if (!unet::fgemm_kernels_named(name, &kern)) return info.Env().Null();
-  unet::Conv c;
-  c.name = "conv";
-  c.O = O;
-  c.I = I;
-  c.KH = c.KW = k;
-  c.stride = geo.data[1];
-  c.pad = geo.data[2];
-  c.pad_br = geo.data[3] != 0;
-  c.b.assign(bias.data, bias.data + O);
-  unet::Tensor t(B, I, H, W);
-  std::copy(x.data, x.data + x.length, t.d.begin());
-  std::vector<float> add;
-  if (has_add) {
-    auto a = array_arg<float>(info, 5, "add");
-    if (a.length != static_cast<std::size_t>(B) * O) throw_arg(info.Env(), "bad conv arguments");
-    add.assign(a.data, a.data + a.length);
-  }
-  const unet::Tensor y = unet::conv_fp(c, t, w.data, has_add ? add.data() : nullptr, &kern);
-  return to_js(info.Env(), y.d);
-}
-
-// unetLayerCheck(h, layer, x, B, H, W, delta, zero, cuda) -> { integer, fakeQuant } outputs of one
-// integer layer on the same quantized input (docs/design/unet.md §10: one layer, identical input); with cuda both
-// convolutions (integer, and FP32 on the fake-quantized input) run on the device.
-Napi::Value LayerCheck(const Napi::CallbackInfo& info) {
-  ModelPtr m = model_arg(info, 0);
-  const std::string name = info[1].As<Napi::String>().Utf8Value();
-  const unet::Conv* c = nullptr;
-  for (const unet::Conv* l : static_cast<const Model&>(*m).layers())
-    if (l->name == name) c = l;
-  if (!c || (c->q.bits != 4 && c->q.bits != 8)) throw_arg(info.Env(), name + " is not an integer layer");
-  auto x = array_arg<float>(info, 2, "x");
-  const int B = static_cast<int>(u32_arg(info, 3, "B")), H = static_cast<int>(u32_arg(info, 4, "H")), W = static_cast<int>(u32_arg(info, 5, "W"));
-  if (x.length != static_cast<std::size_t>(B) * c->I * H * W) throw_code(info.Env(), Code::Shape, "x must be [B, I, H, W]");
-  const float delta = static_cast<float>(number_arg(info, 6, "delta")), zero = static_cast<float>(number_arg(info, 7, "zero"));
-  unet::Tensor t(B, c->I, H, W);
-  std::copy(x.data, x.data + x.length, t.d.begin());
-  const bool cuda = info.Length() > 8 && info[8].ToBoolean();
-  const std::vector<uint8_t> xq = unet::quantize_nhwc(t, delta, zero);
-  const unet::Tensor yi = cuda ? unet::conv_int_cuda(*c, xq, B, H, W, delta, zero) : unet::conv_int(*c, xq, B, H, W, delta, zero);
-  unet::Tensor fq = t;
-  for (float& v : fq.d) v = fake_quant(v, delta, zero, 255);
-  const std::vector<float> w = unet::dequantized(*c);
-  const unet::Tensor yf = cuda ? unet::conv_fp_cuda(*c, fq, w.data()) : unet::conv_fp(*c, fq, w.data());
-  Napi::Object r = Napi::Object::New(info.Env());
-  r.Set("integer", to_js(info.Env(), yi.d));
-  r.Set("fakeQuant", to_js(info.Env(), yf.d));
-  return r;
-}
-
-// unetQuantTest(op, data, a, b, c) -> Float64Array: the quantizer primitives of docs/design/unet.md §7.3–7.4 for
-// hand-computed test vectors. op "lp": Lp search of data with qmax = a, clamp zero = b != 0 ->
-// [Δ, z]; "lpcompare": the same with p = c (0: 2.4) -> [Δ, z, Δ_ref, z_ref] of the search and its
-// scalar-pow oracle; "minmax": [Δ, z] of range (a, b); "code": codes of data with (Δ, z, qmax) = (a, b, c);
-// "calib": data split into tensors of a values, first initialises, the rest EMA -> [m, M, Δ, z];
-// "actsearch": as "calib", keeping the EMA tensors' subsample, then the actRange 'search'
-// refinement with p = b -> [m, M, Δ, z, subsample size].
-Napi::Value QuantTest(const Napi::CallbackInfo& info) {
-  const std::string op = info[0].As<Napi::String>().Utf8Value();
-  auto x = array_arg<float>(info, 1, "data");
-  const double a = number_arg(info, 2, "a"), b = number_arg(info, 3, "b"), c = number_arg(info, 4, "c");
-  std::vector<double> out;
-  if (op == "lp") {
-    if (x.length == 0 || !(a >= 1 && a <= 255)) throw_arg(info.Env(), "lp needs data and qmax in [1, 255]");
-    const unet::QParams q = unet::lp_search(x.data, x.length, 1, static_cast<int>(a), b != 0);
-    out = {q.delta, q.zero};
-  } else if (op == "lpcompare") {
-    // [Δ, z] of the search and of its scalar-pow oracle, p = c (0: 2.4)
-    if (x.length == 0 || !(a >= 1 && a <= 255)) throw_arg(info.Env(), "lp needs data and qmax in [1, 255]");
-    float lo = INFINITY, hi = -INFINITY;
-    for (std::size_t i = 0; i < x.length; ++i) {
-      lo = std::min(lo, x.data[i]);
-      hi = std::max(hi, x.data[i]);
-    }
-    const float p = c > 0 ? static_cast<float>(c) : 2.4f;
-    const unet::QParams q = unet::lp_search_range(x.data, x.length, 1, static_cast<int>(a), lo, hi, b != 0, p);
-    const unet::QParams r = unet::lp_search_range_reference(x.data, x.length, 1, static_cast<int>(a), lo, hi, b != 0, p);
-    out = {q.delta, q.zero, r.delta, r.zero};
-  } else if (op == "minmax") {
-    const unet::QParams q = unet::minmax_params(static_cast<float>(a), static_cast<float>(b));
-    out = {q.delta, q.zero};
-  } else if (op == "code") {
-    for (std::size_t i = 0; i < x.length; ++i) out.push_back(quant_code(x.data[i], static_cast<float>(a), static_cast<float>(b), static_cast<int>(c)));
-  } else if (op == "calib" || op == "actsearch") {
-    const std::size_t n = static_cast<std::size_t>(a);
-    if (n == 0 || x.length % n != 0) throw_arg(info.Env(), "calib needs whole tensors");
-    unet::ActStat st;
-    st.keep_sample = op == "actsearch";
-    for (std::size_t i = 0; i < x.length; i += n) unet::calib_update(&st, x.data + i, n, i > 0);
-    out = {st.m, st.M, st.delta, st.zero};
-    if (st.keep_sample) {
-      unet::act_search(&st, static_cast<float>(b));
-      out = {st.m, st.M, st.delta, st.zero, static_cast<double>(st.sample.size())};
-    }
-  } else if (op == "exp") {
-    for (std::size_t i = 0; i < x.length; ++i) out.push_back(exp_f32(x.data[i]));
-  } else if (op == "gnquant") {
-    // data: one image [C, P] with C = a, b groups, SiLU when c != 0; γ_ci = 1 + ci/8, β_ci = ci/16 − 1,
-    // eps 1e-6, Δ = 0.03, z = 100: the fused codes, then those of group_norm → quantize_nhwc
-    const int C = static_cast<int>(a), G = static_cast<int>(b);
-    if (C < 1 || G < 1 || C % G != 0 || x.length % C != 0) throw_arg(info.Env(), "gnquant needs C divisible by G and whole planes");
-    unet::GroupNorm gn;
-    gn.C = C;
-    gn.G = G;
-    gn.eps = 1e-6f;
-    for (int ci = 0; ci < C; ++ci) {
-      gn.gamma.push_back(1.0f + ci / 8.0f);
-      gn.beta.push_back(ci / 16.0f - 1.0f);
-    }
-    unet::Tensor t(1, C, 1, static_cast<int>(x.length / C));
-    std::copy(x.data, x.data + x.length, t.d.begin());
-    const std::vector<uint8_t> fused = unet::group_norm_quant_nhwc(gn, t, c != 0, 0.03f, 100.0f);
-    const std::vector<uint8_t> plain = unet::quantize_nhwc(unet::group_norm(gn, t, c != 0), 0.03f, 100.0f);
-    out.assign(fused.begin(), fused.end());
-    out.insert(out.end(), plain.begin(), plain.end());
-  } else {
-    throw_arg(info.Env(), "unknown op");
-  }
-  Napi::Float64Array r = Napi::Float64Array::New(info.Env(), out.size());
-  std::copy(out.begin(), out.end(), r.Data());
-  return r;
-}
-
 }  // namespace
 
 void init_unet(Napi::Env env, Napi::Object exports) {
@@ -806,10 +575,6 @@ void init_unet(Napi::Env env, Napi::Object exports) {
   exports.Set("unetDispose", Napi::Function::New(env, guarded<Dispose>));
   exports.Set("unetQuantize", Napi::Function::New(env, guarded<Quantize>));
   exports.Set("unetExport", Napi::Function::New(env, guarded<Export>));
-  exports.Set("unetQdot", Napi::Function::New(env, guarded<Qdot>));
-  exports.Set("unetQuantTest", Napi::Function::New(env, guarded<QuantTest>));
-  exports.Set("unetLayerCheck", Napi::Function::New(env, guarded<LayerCheck>));
-  exports.Set("unetConvFp", Napi::Function::New(env, guarded<ConvFp>));
 }
 
 }  // namespace napi

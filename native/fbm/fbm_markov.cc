@@ -78,20 +78,8 @@ template <typename T>
 void run_cpu(const MarkovRequest& r, const MarkovSetup& s, const Control& ctl) {
   const std::vector<T> decay(s.decay.begin(), s.decay.end()), m(s.m.begin(), s.m.end()),
       lc(s.lc.begin(), s.lc.end()), lC(s.lC.begin(), s.lC.end());
-  FbmMarkovArgs<T> a;
-  a.K = s.K;
-  a.dims = r.dims;
-  a.n = r.n;
-  a.exact = r.exact ? 1 : 0;
-  a.stationary = r.stationary ? 1 : 0;
-  a.key_lo = r.key_lo;
-  a.key_hi = r.key_hi;
-  a.sqrt_dt = static_cast<T>(s.sqrt_dt);
-  a.decay = decay.data();
-  a.m = m.data();
-  a.lc = lc.empty() ? nullptr : lc.data();
-  a.lC = lC.empty() ? nullptr : lC.data();
-  a.omega = s.omega.data();
+  const FbmMarkovArgs<T> a = markov_args<T>(r, s, decay.data(), m.data(), lc.empty() ? nullptr : lc.data(),
+                                            lC.empty() ? nullptr : lC.data(), s.omega.data());
   T* out = static_cast<T*>(r.out);
   T* bro = static_cast<T*>(r.bro);
   const std::size_t row = (static_cast<std::size_t>(r.n) + 1) * r.dims;

@@ -7,6 +7,7 @@
 
 #include "../core/control.h"
 #include "../core/device.h"
+#include "../kernels/fbm_step.h"
 
 namespace itk {
 namespace fbm {
@@ -39,6 +40,29 @@ struct MarkovRequest {
 };
 
 void markov_sample(const MarkovRequest& r, Device device, const Control& ctl);
+
+// The kernel arguments of request r with setup s, for the CPU loop and the CUDA launch alike; they
+// differ only in where the constant tables live (host vectors or device buffers, already cast to T),
+// so those come in as pointers (lc and lC may be null: Euler steps, type II).
+template <typename T>
+FbmMarkovArgs<T> markov_args(const MarkovRequest& r, const MarkovSetup& s, const T* decay, const T* m, const T* lc,
+                             const T* lC, const double* omega) {
+  FbmMarkovArgs<T> a;
+  a.K = s.K;
+  a.dims = r.dims;
+  a.n = r.n;
+  a.exact = r.exact ? 1 : 0;
+  a.stationary = r.stationary ? 1 : 0;
+  a.key_lo = r.key_lo;
+  a.key_hi = r.key_hi;
+  a.sqrt_dt = static_cast<T>(s.sqrt_dt);
+  a.decay = decay;
+  a.m = m;
+  a.lc = lc;
+  a.lC = lC;
+  a.omega = omega;
+  return a;
+}
 
 }  // namespace fbm
 }  // namespace itk

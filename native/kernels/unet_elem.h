@@ -76,6 +76,21 @@ ITK_HD float gn_affine(float x, float mean, float inv, float gamma, float beta) 
   return fadd(fmul(fmul(fsub(x, mean), inv), gamma), beta);
 }
 
+// GroupNorm statistics of one (image, group) span of n values (§4), from the double sums each
+// backend accumulates in its own order (CPU: float lanes combined in double; GPU: a block
+// reduction): μ = Σx/n rounded to float, then, from the squared deviations from that float μ,
+// 1/√(Σ(x − μ)²/n + eps) rounded to float. unet_ops.cc (gn_stats) and cuda/unet_norm.cu use these.
+ITK_HD float gn_mean(double sum, double n) { return static_cast<float>(ddiv(sum, n)); }
+ITK_HD float gn_inv_std(double sq_dev, double n, float eps) {
+  return static_cast<float>(ddiv(1.0, dsqrt(dadd(ddiv(sq_dev, n), static_cast<double>(eps)))));
+}
+
+// Attention softmax of one query row with max subtraction (§4 attention step 4):
+// p_m = e^(s_m − max)·inv with inv = 1/Σ_m e^(s_m − max), the sum taken in double (in key order on
+// the CPU, by warp lanes on the GPU) and inv rounded to float. unet_ops.cc and cuda/unet_attn.cu.
+ITK_HD float softmax_exp(float s, float mx) { return exp_f32(fsub(s, mx)); }
+ITK_HD float softmax_inv(double sum) { return static_cast<float>(ddiv(1.0, sum)); }
+
 // Block output (§4 resnet step 5, attention step 7): (a + b)/s, the division skipped when s = 1.
 ITK_HD float residual(float a, float b, float s) {
   const float v = fadd(a, b);

@@ -91,10 +91,10 @@ ITK_CLONES void attn_rows(const float* qb, const float* kb, const float* vb, int
       s[m] *= scale;
       mx = std::max(mx, s[m]);
     }
-    for (int m = 0; m < N; ++m) s[m] = exp_f32(fsub(s[m], mx));
+    for (int m = 0; m < N; ++m) s[m] = softmax_exp(s[m], mx);
     double sum = 0;
     for (int m = 0; m < N; ++m) sum += s[m];
-    const float inv = static_cast<float>(1.0 / sum);
+    const float inv = softmax_inv(sum);
     for (int m = 0; m < N; ++m) s[m] *= inv;
   }
   for (int c = 0; c < d; ++c) {
@@ -616,10 +616,8 @@ namespace {
 // GroupNorm statistics of one (image, group) span of n values: μ and 1/√(σ²+eps) rounded to
 // float, from two passes (mean, then squared deviations), float lanes combined in double.
 void gn_stats(const float* xs, std::size_t n, float eps, float* mf, float* inv) {
-  const double mean = lane_sum(xs, n) / static_cast<double>(n);
-  *mf = static_cast<float>(mean);
-  const double v = lane_sq_dev(xs, n, *mf);
-  *inv = static_cast<float>(1.0 / std::sqrt(v / static_cast<double>(n) + eps));
+  *mf = gn_mean(lane_sum(xs, n), static_cast<double>(n));
+  *inv = gn_inv_std(lane_sq_dev(xs, n, *mf), static_cast<double>(n), eps);
 }
 
 // codes[i] = quant_code(SiLU?(gn_affine(x[i]))): GroupNorm(+SiLU) and the 8-bit activation

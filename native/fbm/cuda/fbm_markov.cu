@@ -91,20 +91,9 @@ void run(const fbm::MarkovRequest& r, const fbm::MarkovSetup& s) {
   upload<T>(&lc, s.lc);
   upload<T>(&lC, s.lC);
   upload<double>(&omega, s.omega);
-  FbmMarkovArgs<T> a;
-  a.K = s.K;
-  a.dims = r.dims;
-  a.n = r.n;
-  a.exact = r.exact ? 1 : 0;
-  a.stationary = r.stationary ? 1 : 0;
-  a.key_lo = r.key_lo;
-  a.key_hi = r.key_hi;
-  a.sqrt_dt = static_cast<T>(s.sqrt_dt);
-  a.decay = static_cast<const T*>(decay.get());
-  a.m = static_cast<const T*>(m.get());
-  a.lc = static_cast<const T*>(lc.get());
-  a.lC = static_cast<const T*>(lC.get());
-  a.omega = static_cast<const double*>(omega.get());
+  const FbmMarkovArgs<T> a = fbm::markov_args<T>(r, s, static_cast<const T*>(decay.get()), static_cast<const T*>(m.get()),
+                                                 static_cast<const T*>(lc.get()), static_cast<const T*>(lC.get()),
+                                                 static_cast<const double*>(omega.get()));
   const std::size_t rows = static_cast<std::size_t>(r.n) + 1;
   const std::size_t bytes = r.paths * rows * r.dims * sizeof(T);
   DeviceBuffer tm(bytes), out(r.device_io ? 0 : bytes);

@@ -55,12 +55,12 @@ __global__ void attn_kernel(const float* __restrict q, const float* __restrict k
   mx = warp_max(mx);
   double sum = 0.0;
   for (int m = lane; m < N; m += 32) {
-    const float e = exp_f32(fsub(s[m], mx));
+    const float e = softmax_exp(s[m], mx);
     s[m] = e;
     sum = dadd(sum, static_cast<double>(e));
   }
   sum = warp_sum(sum);
-  const float inv = static_cast<float>(ddiv(1.0, sum));
+  const float inv = softmax_inv(sum);
   for (int m = lane; m < N; m += 32) s[m] = fmul(s[m], inv);
   __syncwarp();
   float* ob = out + off;

@@ -38,15 +38,13 @@ __global__ void __launch_bounds__(kThreads) gn_kernel(const float* __restrict x,
   float* ys = y + base;
   double s = 0.0;
   for (std::size_t i = threadIdx.x; i < n; i += kThreads) s = dadd(s, static_cast<double>(xs[i]));
-  const double mean = ddiv(block_sum(s, sh), static_cast<double>(n));
-  const float mf = static_cast<float>(mean);
+  const float mf = gn_mean(block_sum(s, sh), static_cast<double>(n));
   double q = 0.0;
   for (std::size_t i = threadIdx.x; i < n; i += kThreads) {
     const double d = static_cast<double>(fsub(xs[i], mf));
     q = dadd(q, dmul(d, d));
   }
-  const double var = ddiv(block_sum(q, sh), static_cast<double>(n));
-  const float inv = static_cast<float>(ddiv(1.0, dsqrt(dadd(var, static_cast<double>(eps)))));
+  const float inv = gn_inv_std(block_sum(q, sh), static_cast<double>(n), eps);
   for (std::size_t i = threadIdx.x; i < n; i += kThreads) {
     const int ch = g * cpg + static_cast<int>(i / HW);
     const float t = gn_affine(xs[i], mf, inv, gamma[ch], beta[ch]);
