@@ -76,7 +76,7 @@ function cxx20(dir: string): string | null {
 }
 
 describe('CUDA UNet kernel bodies emulated on the CPU', () => {
-  test('FP32 conv and integer conv equal naive references bit for bit, GroupNorm to 1e-5', () => {
+  test('FP32 conv and integer convs (dp4a and tensor-core MMA) equal naive references bit for bit, GroupNorm to 1e-5', () => {
     const root = path.join(__dirname, '..');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'itk-cuda-emu-'));
     try {
@@ -101,8 +101,8 @@ describe('CUDA UNet kernel bodies emulated on the CPU', () => {
       };
       fs.writeFileSync(path.join(dir, 'kernels.inc'), [
         '#include "shim.h"', 'namespace itk { namespace unet { namespace dev {',
-        struct('native/unet/cuda/unet_dev.cuh', 'ConvGeo'), struct('native/unet/cuda/unet_dev.cuh', 'PatchColumn'), struct('native/unet/cuda/unet_dev.cuh', 'TileStore'), struct('native/unet/cuda/unet_dev.cuh', 'QW'),
-        'namespace fpk {', anon('native/unet/cuda/unet_conv.cu'), '}', 'namespace qk {', anon('native/unet/cuda/unet_qconv.cu'), '}',
+        struct('native/unet/cuda/unet_dev.cuh', 'ConvGeo'), struct('native/unet/cuda/unet_dev.cuh', 'PatchColumn'), struct('native/unet/cuda/unet_dev.cuh', 'TileStore'), struct('native/unet/cuda/unet_dev.cuh', 'CodeGather'), struct('native/unet/cuda/unet_dev.cuh', 'QW'),
+        'namespace fpk {', anon('native/unet/cuda/unet_conv.cu'), '}', 'namespace qk {', anon('native/unet/cuda/unet_qconv.cu'), '}', 'namespace qmk {', anon('native/unet/cuda/unet_qmma.cu'), '}',
         'namespace gnk {', anon('native/unet/cuda/unet_norm.cu'), '}', '}}}',
       ].join('\n'));
       const exe = path.join(dir, 'emu');
@@ -117,5 +117,5 @@ describe('CUDA UNet kernel bodies emulated on the CPU', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
-  }, 120_000);
+  }, 600_000);
 });
