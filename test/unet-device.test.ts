@@ -62,6 +62,21 @@ describe('unet device option validation', () => {
     expect(() => model.predictSync(x, 500, { device: 'gpu' as never })).toThrow(expect.objectContaining({ code: 'ERR_ITOKIT_INVALID_ARG' }));
   });
 
+  test("fpPrecision: a bad value is INVALID_ARG; on the CPU 'tf32' and 'bf16' are ignored (FP32, the same bits)", async () => {
+    const bad = expect.objectContaining({ code: 'ERR_ITOKIT_INVALID_ARG', message: expect.stringMatching(/fpPrecision/) });
+    expect(() => model.predictSync(x, 500, { fpPrecision: 'fp16' as never })).toThrow(bad);
+    await expect(model.predict(x, 500, { fpPrecision: 1 as never })).rejects.toEqual(bad);
+    const cpu = model.predictSync(x, 500, { device: 'cpu' });
+    for (const p of ['fp32', 'tf32', 'bf16'] as const) {
+      expect(Buffer.from(model.predictSync(x, 500, { device: 'cpu', fpPrecision: p }).buffer).equals(Buffer.from(cpu.buffer))).toBe(true);
+    }
+    // the binding checks the code too
+    const out = new Float32Array(B * 16 * 16);
+    expect(() => unetNative().unetPredict(model.handle, x.data, B, 16, 16, new Float64Array(B).fill(500), out, 0, true, null, false, 0, 3)).toThrow(
+      expect.objectContaining({ code: 'ERR_ITOKIT_INVALID_ARG' }),
+    );
+  });
+
   test("a model's default device is 'cpu'", () => {
     expect(model.device).toBe('cpu');
   });

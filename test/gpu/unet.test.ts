@@ -177,6 +177,115 @@ d('unet on CUDA', () => {
     }
   });
 
+  /** Runs f with the environment variables set (the native side reads them at each call), then restores them. */
+  const withEnv = <T>(vars: Record<string, string>, f: () => T): T => {
+    const old: Record<string, string | undefined> = {};
+    for (const k of Object.keys(vars)) {
+      old[k] = process.env[k];
+      process.env[k] = vars[k];
+    }
+    try {
+      return f();
+    } finally {
+      for (const k of Object.keys(vars)) {
+        if (old[k] === undefined) delete process.env[k];
+        else process.env[k] = old[k];
+      }
+    }
+  };
+
+  test('one layer: the tensor-core (mma.sync m16n8k32) integer conv equals the dp4a conv and the CPU bit for bit', () => {
+    const cases: [string, string, number, number][] = [
+      ['digitsW4', 'down_blocks.1.resnets.0.conv1', 32, 8], ['digitsW8', 'up_blocks.1.resnets.1.conv2', 32, 16],
+      ['digitsW4g32', 'up_blocks.0.resnets.0.conv1', 128, 8], ['f16W4', 'up_blocks.1.resnets.1.conv1', 24, 8],
+      ['oddW4', 'down_blocks.1.resnets.0.conv1', 10, 8], ['oddW8', 'up_blocks.1.resnets.0.conv2', 10, 8],
+      ['oddW4', 'up_blocks.0.resnets.0.conv1', 60, 4], ['oddW4', 'down_blocks.1.attentions.0.to_q', 30, 4],
+    ];
+    for (const [model, layer, I, hw] of cases) {
+      for (const [B, delta, zero] of [[3, 4 / 255, 85], [5, 0.013, 0], [2, 0.02, 255]] as const) {
+        const xs = inputs(B * I * hw * hw, 23 + I);
+        const cpu = unetTesting.layerCheck(q[model], layer, xs, [B, I, hw, hw], delta, zero);
+        const mma = withEnv({ ITOKIT_UNET_QCONV: 'mma' }, () => unetTesting.layerCheck(q[model], layer, xs, [B, I, hw, hw], delta, zero, { device: 'cuda' }));
+        const dp4a = withEnv({ ITOKIT_UNET_QCONV: 'dp4a' }, () => unetTesting.layerCheck(q[model], layer, xs, [B, I, hw, hw], delta, zero, { device: 'cuda' }));
+        expect([model, layer, B, 'mma', same(mma.integer, cpu.integer)]).toEqual([model, layer, B, 'mma', true]);
+        expect([model, layer, B, 'dp4a', same(dp4a.integer, cpu.integer)]).toEqual([model, layer, B, 'dp4a', true]);
+      }
+    }
+  });
+
+  test.each(['digitsW4', 'digitsW8', 'digitsW4g32', 'oddW4', 'oddW8'])('whole model %s, integer mode: MMA and dp4a convs give the same bits (B = 5, 64), within tolerance of the CPU', (name) => {
+    const m = q[name];
+    for (const B of [5, 64]) {
+      const xb = x(m, B, 31);
+      const off = { ITOKIT_UNET_GRAPH: '0' };
+      const mma = withEnv({ ...off, ITOKIT_UNET_QCONV: 'mma' }, () => m.predictSync(xb, 500, { device: 'cuda' }));
+      const dp4a = withEnv({ ...off, ITOKIT_UNET_QCONV: 'dp4a' }, () => m.predictSync(xb, 500, { device: 'cuda' }));
+      expect(mma.every(Number.isFinite)).toBe(true);
+      expect(same(mma, dp4a)).toBe(true);
+      expect(rel(mma, m.predictSync(xb, 500, { device: 'cpu' }))).toBeLessThanOrEqual(flipTol(name));
+    }
+  });
+
+  test('CUDA graphs: replayed forwards equal the plain launches bit for bit; a new shape or step re-captures', async () => {
+    const plain = (m: unet.UNetModel, xb: { data: Float32Array; shape: number[] }, t: number, o: unet.PredictOptions = {}): Float32Array =>
+      withEnv({ ITOKIT_UNET_GRAPH: '0' }, () => m.predictSync(xb, t, { ...o, device: 'cuda' }));
+    for (const [m, mode] of [[fp.digits, 'fp'], [q.digitsW4, 'integer'], [q.oddW8, 'integer'], [q.digitsW8, 'fake-quant'], [fp.cifar, 'fp']] as const) {
+      // first call of a key runs plainly, the second captures, later ones replay; B 5 → 3 → 5 and two steps (two act rows)
+      const seq: [number, number][] = m === fp.cifar ? [[2, 500], [2, 500], [1, 500], [2, 500]] : [[5, 500], [5, 500], [5, 500], [3, 500], [3, 500], [5, 250], [5, 250], [5, 500]];
+      for (const [B, t] of seq) {
+        const xb = x(m, B, 41 + B);
+        const want = plain(m, xb, t, { mode });
+        const got = m.predictSync(xb, t, { device: 'cuda', mode });
+        expect([m.config.blockOutChannels.join(','), mode, B, t, same(got, want)]).toEqual([m.config.blockOutChannels.join(','), mode, B, t, true]);
+      }
+      // the async form replays the same graph
+      const xb = x(m, m === fp.cifar ? 2 : 5, 43);
+      expect(same(await m.predict(xb, 500, { device: 'cuda', mode }), plain(m, xb, 500, { mode }))).toBe(true);
+    }
+    // DeviceArray input and output through the graph
+    const m = q.digitsW4, xb = x(m, 4, 47);
+    const want = plain(m, xb, 250);
+    const dx = DeviceArray.fromHost(xb.data, xb.shape);
+    for (let i = 0; i < 3; i++) {
+      const dy = m.predictSync(dx, 250);
+      expect(same(dy.toHost(), want)).toBe(true);
+      dy.dispose();
+    }
+    dx.dispose();
+    // a model disposed with cached graphs frees them; a fresh load runs again
+    const tmp = unet.loadSync(unet.builtinModelPath());
+    const xt = x(tmp, 2, 3);
+    const a = tmp.predictSync(xt, 500, { device: 'cuda' });
+    tmp.predictSync(xt, 500, { device: 'cuda' });
+    tmp.dispose();
+    expect(same(unet.loadSync(unet.builtinModelPath()).predictSync(xt, 500, { device: 'cuda' }), a)).toBe(true);
+  });
+
+  test("fpPrecision 'tf32' and 'bf16': tensor-core FP convs within the emulated error of the CPU's FP32, and not equal to it", async () => {
+    for (const name of ['digits', 'odd', 'cifar']) {
+      const m = fp[name];
+      const B = name === 'cifar' ? 2 : 16;
+      const xb = x(m, B, 53);
+      const cpu = m.predictSync(xb, 500, { device: 'cpu' });
+      const f32 = m.predictSync(xb, 500, { device: 'cuda', fpPrecision: 'fp32' });
+      const tf = m.predictSync(xb, 500, { device: 'cuda', fpPrecision: 'tf32' });
+      const bf = m.predictSync(xb, 500, { device: 'cuda', fpPrecision: 'bf16' });
+      expect(rel(f32, cpu)).toBeLessThanOrEqual(TOLERANCE.unetFp32);
+      expect([name, 'tf32', rel(tf, cpu) <= TOLERANCE.unetTf32]).toEqual([name, 'tf32', true]);
+      expect([name, 'bf16', rel(bf, cpu) <= TOLERANCE.unetBf16]).toEqual([name, 'bf16', true]);
+      // the option really reaches the kernels: each rounding moves ε̂ by far more than FP32's last bits
+      expect(rel(tf, cpu)).toBeGreaterThan(2e-5);
+      expect(rel(bf, cpu)).toBeGreaterThan(rel(tf, cpu));
+      // deterministic, graphs included
+      expect(same(m.predictSync(xb, 500, { device: 'cuda', fpPrecision: 'bf16' }), bf)).toBe(true);
+      expect(same(await m.predict(xb, 500, { device: 'cuda', fpPrecision: 'tf32' }), tf)).toBe(true);
+    }
+    // quantized models: the FP layers (FP-input integer layers, attention projections kept FP) follow it too
+    const m = q.digitsW4, xb = x(m, 8, 59);
+    const cpu = m.predictSync(xb, 500, { device: 'cpu' });
+    expect(rel(m.predictSync(xb, 500, { device: 'cuda', fpPrecision: 'bf16' }), cpu)).toBeLessThanOrEqual(TOLERANCE.unetBf16 + TOLERANCE.unetQuantized);
+  });
+
   test('the CUDA walk honours the abort flag between blocks (ERR_ITOKIT_ABORTED)', async () => {
     const m = fp.digits;
     const xb = x(m, 2);

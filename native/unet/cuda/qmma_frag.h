@@ -9,6 +9,11 @@
 //      gid + 8·(r & 1), codes k = 4·tig + 16·(r >> 1) + e, i.e. 4-code word tig + 4·(r >> 1).
 //   B: two registers; register r holds column gid, codes k = 4·tig + 16·r + e (word tig + 4·r).
 //   C/D: four s32; element r is row gid + 8·(r >> 1), column 2·tig + (r & 1).
+// The same register maps hold for m16n8k8 .tf32 (one element per register) and m16n8k16 .bf16 (two
+// per register, the lower k in the low half): counted in 32-bit registers, A register r is row
+// gid + 8·(r & 1), register column tig + 4·(r >> 1); B register r is register row tig + 4·r of
+// column gid (PTX ISA §9.7.14.5, "m16n8k8" and "m16n8k16"). The FP tensor-core conv
+// (unet_conv_mma.cu) therefore uses the functions below too, with "word" meaning one register.
 // Shared memory keeps both operands K-contiguous as 4-code words, one row of 8 words (32 codes, one
 // K block of native/unet/qdot.h) per output channel (A) or per GEMM column (B), so a fragment
 // register is one 32-bit shared load. Rows are kQmmaStride = 12 words apart: the 8 rows × 4 words a

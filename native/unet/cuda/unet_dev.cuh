@@ -13,6 +13,9 @@
 
 namespace itk {
 namespace unet {
+
+enum class FpPrecision;  // unet_model.h (opaque here: the kernels files need no model types)
+
 namespace dev {
 
 // Stream-ordered device memory (cudaMallocAsync from the device's default pool), freed on scope
@@ -158,6 +161,11 @@ struct CodeGather {
 void conv_fp(const ConvGeo& g, const float* x, const float* w, const float* bias, const float* add, int add_stride,
              float* y, cudaStream_t s);
 
+// The same GEMM on tensor cores (native/unet/cuda/unet_conv_mma.cu, sm_80+) with operands rounded to
+// TF32 or bfloat16 and FP32 accumulation in the tensor core's order (p: FpPrecision::Tf32 or Bf16).
+void conv_fp_mma(const ConvGeo& g, const float* x, const float* w, const float* bias, const float* add, int add_stride,
+                 float* y, FpPrecision p, cudaStream_t s);
+
 // Integer weights of one layer on the device (kernel layout of native/unet/qdot.h).
 struct QW {
   const uint8_t* kern;  // rows of row_bytes
@@ -172,6 +180,7 @@ struct QW {
 // kernel: which implementation runs (QconvKernel::Auto: the tensor-core one on sm_80+, dp4a below;
 // both give the same bits). ITOKIT_UNET_QCONV=dp4a|mma overrides Auto (tests, benchmarks).
 enum class QconvKernel { Auto, Dp4a, Mma };
+int compute_major();                // compute capability major of the current device (cached)
 QconvKernel qconv_kernel_choice();  // Dp4a or Mma for the current device and the environment
 void conv_int(const ConvGeo& g, const uint8_t* xq, const QW& q, const float* bias, float delta, int za,
               const float* add, int add_stride, float* y, cudaStream_t s, QconvKernel kernel = QconvKernel::Auto);

@@ -13,6 +13,7 @@
 // the epilogue (quant_ops.h) is the same code: outputs are bit-identical.
 #include <cuda_runtime.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 
@@ -139,14 +140,22 @@ __global__ void __launch_bounds__(kThreads) qconv_kernel(ConvGeo g, const uint8_
 
 }  // namespace
 
-QconvKernel qconv_kernel_choice() {
+int compute_major() {
   // Compute capability per device, read once (cudaDeviceGetAttribute is not a stream operation,
   // so this is also safe while a stream is being captured into a CUDA graph).
-  static int major[64] = {0};
+  static std::atomic<int> major[64];
   int dev = 0;
   cuda::check(cudaGetDevice(&dev), "cudaGetDevice");
-  int& m = major[dev & 63];
-  if (m == 0) cuda::check(cudaDeviceGetAttribute(&m, cudaDevAttrComputeCapabilityMajor, dev), "cudaDeviceGetAttribute");
+  int m = major[dev & 63].load(std::memory_order_relaxed);
+  if (m == 0) {
+    cuda::check(cudaDeviceGetAttribute(&m, cudaDevAttrComputeCapabilityMajor, dev), "cudaDeviceGetAttribute");
+    major[dev & 63].store(m, std::memory_order_relaxed);
+  }
+  return m;
+}
+
+QconvKernel qconv_kernel_choice() {
+  const int m = compute_major();
   const char* env = std::getenv("ITOKIT_UNET_QCONV");
   if (env && std::strcmp(env, "dp4a") == 0) return QconvKernel::Dp4a;
   if (env && std::strcmp(env, "mma") == 0) {
