@@ -49,8 +49,8 @@ struct CudaModel {
 
   // A captured forward (docs/design/unet.md §9 "CUDA graphs"): the whole walk for one key, reading
   // x and the per-call temporal input from fixed device buffers and writing ε̂ to a third. seen
-  // counts plain runs of the key; capture happens on its second call, once every weight it needs
-  // is resident (uploads come from pageable host memory and cannot be captured).
+  // counts completed plain runs of the key; capture happens on the call after one, once every
+  // weight it needs is resident (uploads come from pageable host memory and cannot be captured).
   struct GraphKey {
     int B, H, W, mode, tin;  // tin: width of the temporal input row (0: none)
     bool cached;
@@ -165,10 +165,8 @@ class Walk {
                                   static_cast<int>(qconv_), static_cast<int>(o_.fp_precision)};
       gr = &st_.graph_for(k);
       if (!gr->failed && !gr->exec && gr->seen >= 1) capture(*gr, nx, tin.size(), ny, H, W);
-      ++gr->seen;
-      if (!gr->exec) gr = nullptr;
     }
-    if (gr) {
+    if (gr && gr->exec) {
       o_.ctl.check();
       cuda::check(cudaMemcpyAsync(gr->x.get(), x_src, nx * sizeof(float), in_kind, s_), "copy x");
       if (tin.size())
@@ -186,6 +184,7 @@ class Walk {
     const Act y = body(x, dt.p(), B, true);
     cuda::check(cudaMemcpyAsync(y_dst, y.p(), ny * sizeof(float), out_kind, s_), "copy eps");
     cuda::check(cudaStreamSynchronize(s_), "unet forward");
+    if (gr) ++gr->seen;  // a completed plain run: every weight of this key is resident now
   }
 
  private:
