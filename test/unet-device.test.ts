@@ -117,7 +117,7 @@ describe('CUDA UNet kernel bodies emulated on the CPU', () => {
       fs.writeFileSync(path.join(dir, 'kernels.inc'), [
         '#include "shim.h"', 'namespace itk { namespace unet { namespace dev {',
         struct('native/unet/cuda/unet_dev.cuh', 'ConvGeo'), struct('native/unet/cuda/unet_dev.cuh', 'PatchColumn'), struct('native/unet/cuda/unet_dev.cuh', 'TileStore'), struct('native/unet/cuda/unet_dev.cuh', 'CodeGather'), struct('native/unet/cuda/unet_dev.cuh', 'QW'),
-        'namespace fpk {', anon('native/unet/cuda/unet_conv.cu'), '}', 'namespace qk {', anon('native/unet/cuda/unet_qconv.cu'), '}', 'namespace qmk {', anon('native/unet/cuda/unet_qmma.cu'), '}',
+        'namespace fpk {', anon('native/unet/cuda/unet_conv.cu'), '}', 'namespace qk {', anon('native/unet/cuda/unet_qconv.cu'), '}', 'namespace qmk {', anon('native/unet/cuda/unet_qmma.cu'), '}', 'namespace fmk {', anon('native/unet/cuda/unet_conv_mma.cu'), '}',
         'namespace gnk {', anon('native/unet/cuda/unet_norm.cu'), '}', '}}}',
       ].join('\n'));
       const exe = path.join(dir, 'emu');

@@ -4,7 +4,10 @@
 // single layers bit for bit (FP32 convs sum k in the CPU's order with separately rounded products;
 // integer accumulators are exact and share the CPU's epilogue). Models: the built-in digits model,
 // the two test fixtures, a random model with channel counts that are not multiples of 4 (the
-// kernels' scalar gather paths), and a random ddpm-cifar10-32-shaped model (FP32).
+// kernels' scalar gather paths), and a random ddpm-cifar10-32-shaped model (FP32). Also: the
+// integer convs on tensor cores (mma.sync m16n8k32) against dp4a and the CPU, bit for bit, per layer
+// and whole model; CUDA-graph replays against plain launches (shape and step changes, DeviceArrays);
+// fpPrecision 'tf32'/'bf16' within their emulated error of the CPU's FP32 and distinct from it.
 // Skips visibly without a CUDA device; ITOKIT_GPU_TESTS=1 turns the skip into a failure.
 import * as fs from 'fs';
 import * as os from 'os';

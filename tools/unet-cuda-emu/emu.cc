@@ -166,6 +166,56 @@ static void test_fragments() {
   fails += bad != 0;
 }
 
+// The tensor-core FP conv (unet_conv_mma.cu) for fpPrecision tf32 (P = 1) and bf16 (P = 2): against a
+// double reference over the rounded operands; the emulated MMA rounds once per MMA, so the bound is
+// a few FP32 ulps of Σ|w·x| (a wrong fragment map or rounding is off by O(1)).
+static void test_fp_mma(int P, int B, int I, int H, int W, int O, int k, int stride, int pad, bool br, bool add) {
+  const ConvGeo g = geo(B, I, H, W, O, k, stride, pad, br);
+  const int K = I * k * k, P_ = g.Ho * g.Wo;
+  std::vector<float> x(B * I * H * W), w(O * K), bias(O), ad(B * O), y(B * O * P_, NAN);
+  for (auto& v : x) v = frand();
+  for (auto& v : w) v = frand();
+  for (auto& v : bias) v = frand();
+  for (auto& v : ad) v = frand();
+  const long long N = (long long)B * P_;
+  auto kern = P == 1 ? fmk::conv_mma_kernel<1> : fmk::conv_mma_kernel<2>;
+  launch(dim3{unsigned((N + 63) / 64), unsigned((O + 63) / 64), 1}, 128, kern, g, (const float*)x.data(), (const float*)w.data(),
+         (const float*)bias.data(), add ? (const float*)ad.data() : (const float*)nullptr, O, y.data());
+  // operand rounding, independent of the shim's: TF32 keeps 10 fraction bits (ties away), bf16 7 (ties even)
+  auto rnd = [P](float v) -> double {
+    if (v == 0.0f) return 0.0;
+    int e;
+    const double m = std::frexp((double)v, &e);
+    return P == 1 ? std::ldexp(std::round(std::ldexp(m, 11)), e - 11) : std::ldexp(std::nearbyint(std::ldexp(m, 8)), e - 8);
+  };
+  int bad = 0;
+  double worst = 0;
+  for (int b = 0; b < B; ++b)
+    for (int o = 0; o < O; ++o)
+      for (int oy = 0; oy < g.Ho; ++oy)
+        for (int ox = 0; ox < g.Wo; ++ox) {
+          double acc = 0, mag = 0;
+          for (int ci = 0; ci < I; ++ci)
+            for (int ky = 0; ky < k; ++ky)
+              for (int kx = 0; kx < k; ++kx) {
+                const int iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
+                const float v = (iy >= 0 && iy < H && ix >= 0 && ix < W) ? x[((b * I + ci) * H + iy) * W + ix] : 0.0f;
+                const double p = rnd(w[o * K + (ci * k + ky) * k + kx]) * rnd(v);
+                acc += p;
+                mag += std::fabs(p);
+              }
+          double want = acc + bias[o];
+          if (add) want += ad[b * O + o];
+          const double got = y[(b * O + o) * P_ + oy * g.Wo + ox];
+          const double err = std::fabs(got - want) / (mag + std::fabs(bias[o]) + 1e-30);
+          worst = std::max(worst, err);
+          if (!(err <= 4e-7 * (K / 8 + 2)) && bad++ < 3) printf("  fp-mma mismatch b%d o%d (%d,%d): %.9g vs %.9g\n", b, o, oy, ox, got, want);
+        }
+  printf("fp %s B%d I%d %dx%d O%d k%d s%d p%d br%d add%d: worst rel %.2g %s\n", P == 1 ? "tf32" : "bf16", B, I, H, W, O, k, stride, pad, br, add, worst,
+         bad ? "FAIL" : "ok");
+  fails += bad != 0;
+}
+
 static void test_gn(int B, int C, int HW, int G, bool act) {
   std::vector<float> x(B * C * HW), ga(C), be(C), y(B * C * HW, NAN);
   for (auto& v : x) v = 3 * frand() + 0.5f;
@@ -214,6 +264,12 @@ int main() {
     test_int(2, 30, 3, 3, 10, 3, 1, 1, false, bits, 0, false);  // C_in 30 (K = 270, partial block), O = 10
     test_int(1, 60, 5, 7, 33, 3, 1, 1, false, bits, 0, true);   // C_in 60 (vec gather, K = 540), N = 35 (partial n8 tiles)
     test_int(2, 96, 5, 3, 65, 3, 1, 1, false, bits, 96, true);  // group 96, O = 65 (a second M tile of one row)
+  }
+  for (int P = 1; P <= 2; ++P) {
+    test_fp_mma(P, 2, 3, 9, 7, 70, 3, 1, 1, false, true);   // K = 27: partial K tile, partial M and N tiles
+    test_fp_mma(P, 1, 20, 8, 8, 16, 3, 2, 0, true, false);  // stride 2, diffusers pad
+    test_fp_mma(P, 3, 10, 5, 7, 30, 3, 1, 1, false, true);  // odd model channels, odd H/W
+    test_fp_mma(P, 5, 40, 1, 1, 33, 1, 1, 0, false, false); // linear layer
   }
   test_gn(2, 64, 64, 8, true);
   test_gn(3, 12, 5, 2, false);
