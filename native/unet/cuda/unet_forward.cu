@@ -47,18 +47,20 @@ struct CudaModel {
   std::unordered_map<const GroupNorm*, NormW> norms;
   std::atomic<std::size_t> resident{0};  // bytes in convs and norms, updated after each forward
 
-  // A captured forward (docs/design/unet.md §9 "CUDA graphs"): the whole walk for one key, reading
+  // A captured forward (docs/design/unet.md §9, "CUDA graphs"): the whole walk for one key, reading
   // x and the per-call temporal input from fixed device buffers and writing ε̂ to a third. seen
   // counts completed plain runs of the key; capture happens on the call after one, once every
   // weight it needs is resident (uploads come from pageable host memory and cannot be captured).
   struct GraphKey {
     int B, H, W, mode, tin;  // tin: width of the temporal input row (0: none)
     bool cached;
-    const float *act_scale, *act_zero;  // the step's activation-parameter row (baked into the kernels)
     int qconv, precision;
+    // The step's activation parameters (Δ then z per quantizer), baked into the kernels as
+    // arguments: compared by value (callers may pass them from per-call buffers).
+    std::vector<float> act;
     bool operator==(const GraphKey& o) const {
-      return B == o.B && H == o.H && W == o.W && mode == o.mode && tin == o.tin && cached == o.cached &&
-             act_scale == o.act_scale && act_zero == o.act_zero && qconv == o.qconv && precision == o.precision;
+      return B == o.B && H == o.H && W == o.W && mode == o.mode && tin == o.tin && cached == o.cached && qconv == o.qconv &&
+             precision == o.precision && act == o.act;
     }
   };
   struct Graph {
@@ -161,8 +163,12 @@ class Walk {
     const bool graphs = !(env && std::strcmp(env, "0") == 0);
     CudaModel::Graph* gr = nullptr;
     if (graphs) {
-      const CudaModel::GraphKey k{B, H, W, static_cast<int>(o_.mode), tin.C, cached_, o_.act_scale, o_.act_zero,
-                                  static_cast<int>(qconv_), static_cast<int>(o_.fp_precision)};
+      CudaModel::GraphKey k{B, H, W, static_cast<int>(o_.mode), tin.C, cached_, static_cast<int>(qconv_), static_cast<int>(o_.fp_precision), {}};
+      if (o_.mode != Mode::Fp && m_.quant) {
+        const int A = m_.quant->n_act;
+        k.act.assign(o_.act_scale, o_.act_scale + A);
+        k.act.insert(k.act.end(), o_.act_zero, o_.act_zero + A);
+      }
       gr = &st_.graph_for(k);
       if (!gr->failed && !gr->exec && gr->seen >= 1) capture(*gr, nx, tin.size(), ny, H, W);
     }
