@@ -229,20 +229,32 @@ d('unet on CUDA', () => {
     }
   });
 
-  test('CUDA graphs: replayed forwards equal the plain launches bit for bit; a new shape or step re-captures', async () => {
+  test('CUDA graphs: replayed forwards equal the plain launches bit for bit; a new shape or step captures once, a seen one replays', async () => {
     const plain = (m: unet.UNetModel, xb: { data: Float32Array; shape: number[] }, t: number, o: unet.PredictOptions = {}): Float32Array =>
       withEnv({ ITOKIT_UNET_GRAPH: '0' }, () => m.predictSync(xb, t, { ...o, device: 'cuda' }));
     for (const [m, mode] of [[fp.digits, 'fp'], [q.digitsW4, 'integer'], [q.oddW8, 'integer'], [q.digitsW8, 'fake-quant'], [fp.cifar, 'fp']] as const) {
-      // first call of a key runs plainly, the second captures, later ones replay; B 5 → 3 → 5 and two steps (two act rows)
-      const seq: [number, number][] = m === fp.cifar ? [[2, 500], [2, 500], [1, 500], [2, 500]] : [[5, 500], [5, 500], [5, 500], [3, 500], [3, 500], [5, 250], [5, 250], [5, 500]];
-      for (const [B, t] of seq) {
+      // First call of a key runs plainly, the second captures, later ones replay; B 5 → 3 → 5 and two
+      // steps (two act rows). A capture adds the key's fixed x / temporal / ε̂ buffers to the model's
+      // device bytes (externalBytes), which is how this test sees that a graph was made (and not remade).
+      const { inChannels: C, outChannels: Co, sampleSize: S } = m.config;
+      const tinWidth = mode === 'fp' ? m.config.blockOutChannels[0] : m.info().tibWidth;
+      const graphBytes = (B: number): number => 4 * B * ((C + Co) * S! * S! + tinWidth);
+      // batch sizes no other test of this file runs with graphs on, so each key starts unseen
+      const seq: [number, number, boolean][] = m === fp.cifar
+        ? [[3, 500, false], [3, 500, true], [3, 500, false], [4, 500, false], [4, 500, true]]
+        : [[7, 500, false], [7, 500, true], [7, 500, false], [6, 500, false], [6, 500, true], [6, 500, false], [7, 500, false]]
+          .concat(mode === 'fp' ? [] : [[7, 250, false], [7, 250, true], [7, 250, false]]) as [number, number, boolean][];
+      const name = m.config.blockOutChannels.join(',');
+      for (const [B, t, captures] of seq) {
         const xb = x(m, B, 41 + B);
         const want = plain(m, xb, t, { mode });
+        const before = m.info().externalBytes;
         const got = m.predictSync(xb, t, { device: 'cuda', mode });
-        expect([m.config.blockOutChannels.join(','), mode, B, t, same(got, want)]).toEqual([m.config.blockOutChannels.join(','), mode, B, t, true]);
+        expect([name, mode, B, t, same(got, want)]).toEqual([name, mode, B, t, true]);
+        expect([name, mode, B, t, m.info().externalBytes - before]).toEqual([name, mode, B, t, captures ? graphBytes(B) : 0]);
       }
       // the async form replays the same graph
-      const xb = x(m, m === fp.cifar ? 2 : 5, 43);
+      const xb = x(m, m === fp.cifar ? 3 : 7, 43);
       expect(same(await m.predict(xb, 500, { device: 'cuda', mode }), plain(m, xb, 500, { mode }))).toBe(true);
     }
     // DeviceArray input and output through the graph
@@ -255,11 +267,16 @@ d('unet on CUDA', () => {
       dy.dispose();
     }
     dx.dispose();
-    // a model disposed with cached graphs frees them; a fresh load runs again
+    // ITOKIT_UNET_GRAPH=0 captures nothing; a model disposed with cached graphs frees them; a fresh load runs again
     const tmp = unet.loadSync(unet.builtinModelPath());
     const xt = x(tmp, 2, 3);
-    const a = tmp.predictSync(xt, 500, { device: 'cuda' });
+    const a = plain(tmp, xt, 500);
+    const noGraph = tmp.info().externalBytes;
+    plain(tmp, xt, 500);
+    expect(tmp.info().externalBytes).toBe(noGraph);
     tmp.predictSync(xt, 500, { device: 'cuda' });
+    expect(same(tmp.predictSync(xt, 500, { device: 'cuda' }), a)).toBe(true);
+    expect(tmp.info().externalBytes).toBeGreaterThan(noGraph);
     tmp.dispose();
     expect(same(unet.loadSync(unet.builtinModelPath()).predictSync(xt, 500, { device: 'cuda' }), a)).toBe(true);
   });

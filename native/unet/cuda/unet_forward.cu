@@ -45,7 +45,7 @@ struct CudaModel {
   cudaStream_t stream = nullptr;
   std::unordered_map<const Conv*, ConvW> convs;
   std::unordered_map<const GroupNorm*, NormW> norms;
-  std::atomic<std::size_t> resident{0};  // bytes in convs and norms, updated after each forward
+  std::atomic<std::size_t> resident{0};  // bytes in convs, norms and graph buffers, updated after each forward
 
   // A captured forward (docs/design/unet.md §9, "CUDA graphs"): the whole walk for one key, reading
   // x and the per-call temporal input from fixed device buffers and writing ε̂ to a third. seen
@@ -77,7 +77,6 @@ struct CudaModel {
   };
   static constexpr std::size_t kMaxGraphs = 64;  // e.g. 50 DDIM steps of one shape; the oldest goes first
   std::vector<std::unique_ptr<Graph>> graphs;
-  std::size_t graphs_made = 0;  // captures so far (tests)
 
   Graph& graph_for(const GraphKey& k) {
     for (auto& g : graphs)
@@ -95,6 +94,7 @@ struct CudaModel {
       n += w.w.bytes() + w.b.bytes() + w.kern.bytes() + w.wsum.bytes() + w.scale.bytes() + w.zero.bytes();
     }
     for (const auto& kv : norms) n += kv.second.gamma.bytes() + kv.second.beta.bytes();
+    for (const auto& g : graphs) n += g->x.bytes() + g->tin.bytes() + g->y.bytes();  // a captured key's fixed buffers
     return n;
   }
 
@@ -218,7 +218,6 @@ class Walk {
       }
       cuda::check(cudaStreamEndCapture(s_, &gr.graph), "cudaStreamEndCapture");
       cuda::check(cudaGraphInstantiate(&gr.exec, gr.graph, 0), "cudaGraphInstantiate");
-      ++st_.graphs_made;
     } catch (const Error&) {
       cudaGetLastError();  // clear a sticky launch/capture error so the plain path can run
       if (gr.exec) cudaGraphExecDestroy(gr.exec);
