@@ -1,7 +1,9 @@
 /**
- * UNet forward time per image on CUDA (`predictSync(..., { device: 'cuda' })`) at FP32, W8A8 and
- * W4A8, for the built-in digits model and a ddpm-cifar10-32-shaped model with random weights, batch
- * 64, with the CPU (all threads) in the same run as the baseline. Skips, with a message, when CUDA
+ * UNet forward time per image on CUDA (`predictSync(..., { device: 'cuda' })`): FP32 at fpPrecision
+ * fp32/tf32/bf16, W8A8 and W4A8 on the tensor-core (MMA) and dp4a integer kernels, CUDA graphs on and
+ * off, beside PyTorch on the same GPU (fp32, TF32, autocast fp16 and bf16; benchmarks/anchors/unet_torch.py),
+ * for the built-in digits model (one DDIM step of 64 images) and a ddpm-cifar10-32-shaped model with
+ * random weights, batch 64, with the CPU (all threads) in the same run. Skips, with a message, when CUDA
  * is unavailable. Also exports {@link writeRandomUnet}, the random-weight model writer the GPU tests
  * share.
  */
@@ -10,6 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { backends } from '../lib/backends';
 import * as unet from '../lib/unet';
+import { runAnchor } from './anchors/anchor';
 import { BenchOptions, BenchRow, report, time } from './harness';
 
 /** diffusers config of google/ddpm-cifar10-32 (docs/design/unet.md §5). */
@@ -108,20 +111,75 @@ async function quantizeQuick(fp: unet.UNetModel, bits: 4 | 8, t: number, n: numb
   return unet.quantize(fp, { weightBits: bits, calibration: { data: { xs, timesteps: [t], samplesPerStep: n, height: S!, width: S! }, initSamples: n, batch: n } });
 }
 
-async function measure(name: string, fp: unet.UNetModel, B: number, runs: number, rows: BenchRow[]): Promise<void> {
+/** Runs f with the environment variables set (the native forward reads them at each call). */
+function withEnv<T>(vars: Record<string, string>, f: () => T): T {
+  const old: Record<string, string | undefined> = {};
+  for (const k of Object.keys(vars)) {
+    old[k] = process.env[k];
+    process.env[k] = vars[k];
+  }
+  try {
+    return f();
+  } finally {
+    for (const k of Object.keys(vars)) {
+      if (old[k] === undefined) delete process.env[k];
+      else process.env[k] = old[k];
+    }
+  }
+}
+
+/** One itokit configuration of the GPU table: model precision, integer kernel, FP-conv precision, graphs. */
+interface Variant {
+  label: string;
+  model: 0 | 1 | 2;  // FP32, W8A8, W4A8
+  qconv?: 'mma' | 'dp4a';
+  fp?: unet.FpPrecision;
+  graph: boolean;
+}
+
+const VARIANTS: Variant[] = [
+  { label: 'FP32 fp32', model: 0, fp: 'fp32', graph: true },
+  { label: 'FP32 fp32, no graph', model: 0, fp: 'fp32', graph: false },
+  { label: 'FP32 tf32', model: 0, fp: 'tf32', graph: true },
+  { label: 'FP32 bf16', model: 0, fp: 'bf16', graph: true },
+  { label: 'W8A8 MMA', model: 1, qconv: 'mma', graph: true },
+  { label: 'W8A8 dp4a', model: 1, qconv: 'dp4a', graph: true },
+  { label: 'W4A8 MMA', model: 2, qconv: 'mma', graph: true },
+  { label: 'W4A8 MMA, no graph', model: 2, qconv: 'mma', graph: false },
+  { label: 'W4A8 dp4a', model: 2, qconv: 'dp4a', graph: true },
+  { label: 'W4A8 MMA, FP layers bf16', model: 2, qconv: 'mma', fp: 'bf16', graph: true },
+];
+
+/** PyTorch rows on CUDA (benchmarks/anchors/unet_torch.py --device cuda), the same weights, input, batch and t. */
+const TORCH_PRECISIONS = [['fp32', 'fp32, TF32 off'], ['tf32', 'TF32'], ['fp16', 'autocast fp16'], ['bf16', 'autocast bf16']] as const;
+
+async function measure(name: string, fp: unet.UNetModel, folder: string, B: number, runs: number, rows: BenchRow[]): Promise<void> {
   const { inChannels: C, sampleSize } = fp.config;
   const S = sampleSize!;
   const t = 500;
   const x = { data: Float32Array.from({ length: B * C * S * S }, (_, i) => Math.sin(i * 0.37)), shape: [B, C, S, S] };
+  // PyTorch first (it frees its GPU memory when the child exits)
+  const torch: Record<string, number> = {};
+  for (const [p, label] of TORCH_PRECISIONS) {
+    const a = runAnchor('unet_torch', { lib: 'torch', device: 'cuda', precision: p, folder, batch: B, repeats: runs, timestep: t });
+    if (a?.seconds_min === undefined) continue;
+    torch[p] = (a.seconds_min * 1000) / B;
+    rows.push({ case: `${name} PyTorch ${a.version ?? ''} ${label}`, value: torch[p], unit: 'ms/image', note: `median ${((a.seconds_median! * 1000) / B).toFixed(3)} ms/image (anchor unet_torch.py)` });
+  }
   const models = [fp, await quantizeQuick(fp, 8, t, 4), await quantizeQuick(fp, 4, t, 4)];
-  for (const m of models) {
-    const cpu = time(() => m.predictSync(x, t, { device: 'cpu' }), { warmup: 1, runs: Math.max(1, Math.floor(runs / 3)) });
-    // the first CUDA call uploads the weights; warm-up covers it
-    const gpu = time(() => m.predictSync(x, t, { device: 'cuda' }), { warmup: 2, runs });
+  const cpuMs = models.map((m) => time(() => m.predictSync(x, t, { device: 'cpu' }), { warmup: 1, runs: 1 }).minMs / B);
+  for (const v of VARIANTS) {
+    const m = models[v.model];
+    const env: Record<string, string> = { ITOKIT_UNET_GRAPH: v.graph ? '1' : '0' };
+    if (v.qconv) env.ITOKIT_UNET_QCONV = v.qconv;
+    // warm-up: the first call uploads the weights, the second captures the graph
+    const gpu = withEnv(env, () => time(() => m.predictSync(x, t, { device: 'cuda', fpPrecision: v.fp ?? 'fp32' }), { warmup: 3, runs }));
+    const ms = gpu.minMs / B;
+    const vs = [torch.bf16 ? `${(ms / torch.bf16).toFixed(2)}x PyTorch bf16` : '', torch.fp32 ? `${(ms / torch.fp32).toFixed(2)}x PyTorch fp32` : '']
+      .filter(Boolean).join(', ');
     rows.push({
-      case: `${name} ${m.precision.toUpperCase()} CUDA`, value: gpu.minMs / B, unit: 'ms/image',
-      ratio: `${(cpu.minMs / gpu.minMs).toFixed(1)}x vs CPU (${(cpu.minMs / B).toFixed(2)} ms/image, ${os.cpus().length} threads)`,
-      note: `median ${(gpu.medianMs / B).toFixed(3)} ms/image`,
+      case: `${name} itokit ${v.label}`, value: ms, unit: 'ms/image', ratio: vs || 'no PyTorch row',
+      note: `median ${(gpu.medianMs / B).toFixed(3)} ms/image; CPU ${cpuMs[v.model].toFixed(2)} ms/image (${os.cpus().length} threads, same run)`,
     });
   }
 }
@@ -134,12 +192,13 @@ export async function unetGpuRows(o: BenchOptions): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   if (!backends().cuda.available) return rows;
   const B = 64;
-  await measure(`unet digits16 B=${B}`, unet.loadSync(unet.builtinModelPath()), B, o.quick ? 3 : 10, rows);
+  // digits16 at B = 64 is one DDIM step of 64 images (the step's update is elementwise and negligible)
+  await measure(`unet digits16 B=${B} (one DDIM step)`, unet.loadSync(unet.builtinModelPath()), unet.builtinModelPath(), B, o.quick ? 3 : 10, rows);
   if (!o.quick) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'itk-cifar-gpu-'));
     try {
       writeRandomUnet(dir, CIFAR_CONFIG, 7);
-      await measure(`unet cifar10-32 B=${B}`, unet.loadSync(dir), B, 5, rows);
+      await measure(`unet cifar10-32 B=${B}`, unet.loadSync(dir), dir, B, 5, rows);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -149,11 +208,16 @@ export async function unetGpuRows(o: BenchOptions): Promise<BenchRow[]> {
 
 /** Notes that explain {@link unetGpuRows}. */
 export const UNET_GPU_NOTES = [
-  'UNet ms/image = best wall time of predictSync(x, 500, { device }) over the batch / batch, including the upload of x and the download of eps; ' +
-    'weights are resident after the first call. CPU column: the same call on all CPU threads in the same run.',
-  'UNet W8A8/W4A8: integer dp4a convolutions on the layers the TFMQ plan quantizes (calibrated on one step of 4 synthetic inputs; speed only), exact temporal-feature cache. ' +
-    'CIFAR-shaped model: random weights (uniform +-1/sqrt(fan_in)), docs/design/unet.md §5 shape.',
-  "Bound: the CIFAR-shaped UNet costs about 6.2 G multiply-adds per image (counted layer by layer from the docs/design/unet.md §5 shape: convolutions 5.7 G, attention 0.5 G), so FP32 at 1.34 ms/image runs about 9 TFLOP/s, 14 % of the H200's ~67 TFLOP/s plain-FP32 peak (no TF32 or tensor cores, to keep CPU agreement at 1e-5); W4A8 at 0.64 ms/image is 2.1x FP32 on dp4a alone (no int8 mma.sync yet). digits16 (16x16, 0.01 G MACs per image) is launch-bound: about 100 small kernel launches per forward.",
+  'UNet ms/image = best wall time of predictSync(x, 500, { device: \'cuda\', fpPrecision }) over the batch / batch, including the upload of x and the download of eps; ' +
+    'weights are resident and the graph captured after the warm-up calls. CPU: the same call on all CPU threads in the same run (one run).',
+  'itokit rows: FP32 fp32 = CUDA-core FP32 in the CPU\'s summation order (agrees with the CPU to 1e-5); tf32 / bf16 = FP convs on tensor cores (mma.sync m16n8k8 tf32 / m16n8k16 bf16, FP32 accumulation; ' +
+    'emulated whole-model error on digits16 2.5e-4 / 2.1e-3 rel L2, tools/unet_precision_error.py). W8A8/W4A8 MMA = integer convs on mma.sync m16n8k32 u8 (sm_80+), dp4a = the pre-tensor-core kernel (ITOKIT_UNET_QCONV); ' +
+    'both give the same bits. "no graph" = ITOKIT_UNET_GRAPH=0 (one launch per kernel, ~100 per forward) instead of a replayed CUDA graph.',
+  'W8A8/W4A8 models: the TFMQ plan, calibrated on one step of 4 synthetic inputs (speed only), exact temporal-feature cache. CIFAR-shaped model: random weights (uniform +-1/sqrt(fan_in)), docs/design/unet.md §5 shape.',
+  'PyTorch rows: benchmarks/anchors/unet_torch.py --device cuda, the project\'s PyTorch port of UNet2DModel on the same weights, input, batch and t, timed from x.to(cuda) to out.cpu(), cudnn.benchmark on; ' +
+    'ratios < 1 mean itokit is faster.',
+  'Bound: the CIFAR-shaped UNet costs about 6.2 G multiply-adds per image (convolutions 5.7 G, attention 0.5 G, docs/design/unet.md §5), so 1 ms/image is 12.4 TFLOP/s; ' +
+    'the H200 peaks near 67 TFLOP/s FP32, ~495 TFLOP/s TF32, ~990 TFLOP/s bf16 and ~1980 TOP/s int8 (dense). digits16 (16x16, 0.01 G MACs per image) is launch-bound.',
 ];
 
 /** Benchmark entry point (`itokit bench unet-gpu`). */

@@ -62,6 +62,21 @@ describe('unet device option validation', () => {
     expect(() => model.predictSync(x, 500, { device: 'gpu' as never })).toThrow(expect.objectContaining({ code: 'ERR_ITOKIT_INVALID_ARG' }));
   });
 
+  test("fpPrecision: a bad value is INVALID_ARG; on the CPU 'tf32' and 'bf16' are ignored (FP32, the same bits)", async () => {
+    const bad = expect.objectContaining({ code: 'ERR_ITOKIT_INVALID_ARG', message: expect.stringMatching(/fpPrecision/) });
+    expect(() => model.predictSync(x, 500, { fpPrecision: 'fp16' as never })).toThrow(bad);
+    await expect(model.predict(x, 500, { fpPrecision: 1 as never })).rejects.toEqual(bad);
+    const cpu = model.predictSync(x, 500, { device: 'cpu' });
+    for (const p of ['fp32', 'tf32', 'bf16'] as const) {
+      expect(Buffer.from(model.predictSync(x, 500, { device: 'cpu', fpPrecision: p }).buffer).equals(Buffer.from(cpu.buffer))).toBe(true);
+    }
+    // the binding checks the code too
+    const out = new Float32Array(B * 16 * 16);
+    expect(() => unetNative().unetPredict(model.handle, x.data, B, 16, 16, new Float64Array(B).fill(500), out, 0, true, null, false, 0, 3)).toThrow(
+      expect.objectContaining({ code: 'ERR_ITOKIT_INVALID_ARG' }),
+    );
+  });
+
   test("a model's default device is 'cpu'", () => {
     expect(model.device).toBe('cpu');
   });
@@ -76,7 +91,7 @@ function cxx20(dir: string): string | null {
 }
 
 describe('CUDA UNet kernel bodies emulated on the CPU', () => {
-  test('FP32 conv and integer conv equal naive references bit for bit, GroupNorm to 1e-5', () => {
+  test('FP32 conv and integer convs (dp4a and tensor-core MMA) equal naive references bit for bit, GroupNorm to 1e-5', () => {
     const root = path.join(__dirname, '..');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'itk-cuda-emu-'));
     try {
@@ -101,8 +116,8 @@ describe('CUDA UNet kernel bodies emulated on the CPU', () => {
       };
       fs.writeFileSync(path.join(dir, 'kernels.inc'), [
         '#include "shim.h"', 'namespace itk { namespace unet { namespace dev {',
-        struct('native/unet/cuda/unet_dev.cuh', 'ConvGeo'), struct('native/unet/cuda/unet_dev.cuh', 'PatchColumn'), struct('native/unet/cuda/unet_dev.cuh', 'TileStore'), struct('native/unet/cuda/unet_dev.cuh', 'QW'),
-        'namespace fpk {', anon('native/unet/cuda/unet_conv.cu'), '}', 'namespace qk {', anon('native/unet/cuda/unet_qconv.cu'), '}',
+        struct('native/unet/cuda/unet_dev.cuh', 'ConvGeo'), struct('native/unet/cuda/unet_dev.cuh', 'PatchColumn'), struct('native/unet/cuda/unet_dev.cuh', 'TileStore'), struct('native/unet/cuda/unet_dev.cuh', 'CodeGather'), struct('native/unet/cuda/unet_dev.cuh', 'QW'),
+        'namespace fpk {', anon('native/unet/cuda/unet_conv.cu'), '}', 'namespace qk {', anon('native/unet/cuda/unet_qconv.cu'), '}', 'namespace qmk {', anon('native/unet/cuda/unet_qmma.cu'), '}', 'namespace fmk {', anon('native/unet/cuda/unet_conv_mma.cu'), '}',
         'namespace gnk {', anon('native/unet/cuda/unet_norm.cu'), '}', '}}}',
       ].join('\n'));
       const exe = path.join(dir, 'emu');
@@ -117,5 +132,5 @@ describe('CUDA UNet kernel bodies emulated on the CPU', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
-  }, 120_000);
+  }, 600_000);
 });

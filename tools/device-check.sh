@@ -7,7 +7,8 @@
 #   ITOKIT_CHECK_STEPS=pack,tests,bench,unet,ncu,sass,fastmath   pick steps (default: all)
 #   ITOKIT_GPU_BENCH_SECTIONS=copy,rng,sde,fbm,ot  benchmark sections (default: all)
 # One 15-minute device session fits: tests ~3 min, bench ~5 (each section at most
-# ITOKIT_BENCH_SECTION_TIMEOUT s, default 100), unet ~3, ncu ~2, sass < 1.
+# ITOKIT_BENCH_SECTION_TIMEOUT s, default 100), unet ~4 (ITOKIT_CHECK_STEPS=unet alone: ~6, its GPU tests
+# included), ncu ~2, sass < 1.
 set -uo pipefail
 OUT=${OUT:-/tmp/itokit-device-out}
 mkdir -p "$OUT"
@@ -57,9 +58,16 @@ if has bench; then
   done
 fi
 if has unet; then
-  # the quantized UNet on the GPU beside the PyTorch port at fp32/TF32/fp16/bf16 (the UNet issue's table)
+  # The UNet on the GPU (docs/unet.md): without the tests step, its GPU tests first (MMA vs dp4a vs CPU
+  # bits, graph replay vs plain launches, tf32/bf16 tolerances; ~2 min), then the table: W4A8/W8A8 on
+  # MMA and dp4a, FP32 at fpPrecision fp32/tf32/bf16, graphs on/off, beside the PyTorch port on the
+  # same GPU at fp32/TF32/fp16/bf16 autocast, digits16 (one DDIM step of 64) and the CIFAR shape, B = 64.
+  if ! has tests; then
+    stamp unet-tests >> "$OUT/tests.txt"
+    ITOKIT_GPU_TESTS=1 timeout ${ITOKIT_UNET_TEST_TIMEOUT:-240} npx jest test/gpu/unet.test.ts --selectProjects gpu --ci 2>&1 | grep -vE "^\s+at |ts-jest\[config\]|isolatedModules|^\s*$" | tail -120 >> "$OUT/tests.txt"
+  fi
   stamp unet >> "$OUT/bench.txt"
-  timeout ${ITOKIT_UNET_BENCH_TIMEOUT:-240} node dist/lib/cli/index.js bench unet-gpu --out /tmp/itokit-device-bench >> "$OUT/bench.txt" 2>&1
+  timeout ${ITOKIT_UNET_BENCH_TIMEOUT:-360} node dist/lib/cli/index.js bench unet-gpu --out /tmp/itokit-device-bench >> "$OUT/bench.txt" 2>&1
   cp /tmp/itokit-device-bench/unet-gpu.md "$OUT/unet.md" 2>/dev/null
 fi
 if has ncu; then

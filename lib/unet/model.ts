@@ -39,7 +39,21 @@ export interface PredictOptions extends RunOptions {
    * bit-identical, GroupNorm sums, expf and softmax sums differ in the last bits (docs/unet.md).
    */
   device?: DeviceOption;
+  /**
+   * Arithmetic of the FP convolutions on CUDA (default 'fp32'). 'fp32' sums products one by one as
+   * the CPU does (whole model within 1e-5 of the CPU); 'tf32' and 'bf16' round both operands of
+   * every FP convolution to TF32 (10 mantissa bits) or bfloat16 (7 bits) and multiply on tensor
+   * cores with FP32 accumulation: faster, with the added error docs/unet.md states. Needs compute
+   * capability 8.0+ (`ERR_ITOKIT_DEVICE_UNAVAILABLE` otherwise). Integer layers, GroupNorm,
+   * attention and the time MLP are unaffected. Runs on the CPU ignore it (they compute in FP32).
+   */
+  fpPrecision?: FpPrecision;
 }
+
+/** Arithmetic of the FP convolutions on the GPU; see {@link PredictOptions.fpPrecision}. */
+export type FpPrecision = 'fp32' | 'tf32' | 'bf16';
+
+const FP_PRECISION = { fp32: 0, tf32: 1, bf16: 2 } as const;
 
 /** Sizes and counters of a model. */
 export interface ModelInfo {
@@ -84,7 +98,7 @@ export type Precision = 'fp32' | 'w8a8' | 'w4a8';
 const MODE = { fp: 0, integer: 1, 'fake-quant': 2 } as const;
 
 /** Keys of {@link PredictOptions}; predictSync takes those that are not {@link RunOptions}. */
-const PREDICT_SYNC_OPTIONS = ['mode', 'useCache', 'device'] as const;
+const PREDICT_SYNC_OPTIONS = ['mode', 'useCache', 'device', 'fpPrecision'] as const;
 const PREDICT_OPTIONS = [...PREDICT_SYNC_OPTIONS, 'signal', 'onProgress', 'progressIntervalMs'] as const;
 
 /**
@@ -212,16 +226,21 @@ export class UNetModel {
     } else if (mode !== 0 && !ts.every((v) => v === ts[0])) {
       throw new InvalidArgumentError('a quantized call serves one timestep for the whole batch (docs/design/unet.md)');
     }
+    const fpName = o.fpPrecision ?? 'fp32';
+    if (!Object.prototype.hasOwnProperty.call(FP_PRECISION, fpName)) {
+      throw new InvalidArgumentError(`fpPrecision must be 'fp32', 'tf32' or 'bf16', got ${describe(fpName)}`);
+    }
+    const fpPrecision: number = FP_PRECISION[fpName as FpPrecision];
     if (data instanceof DeviceArray) {
       // a DeviceArray stays on the GPU: the forward reads it there and writes a DeviceArray
       if (o.device === 'cpu') throw new InvalidArgumentError("a DeviceArray x runs on device 'cuda', not 'cpu'");
       resolveDevice('cuda');
       const out = DeviceArray.allocate('float32', [B, outChannels, H, W]);
-      return { data, B, H, W, ts, out, mode, useCache: o.useCache ?? true, device: deviceCode('cuda') };
+      return { data, B, H, W, ts, out, mode, useCache: o.useCache ?? true, device: deviceCode('cuda'), fpPrecision };
     }
     const device = deviceCode(resolveDevice(o.device ?? this.device));
     const out = new Float32Array(B * outChannels * H * W);
-    return { data, B, H, W, ts, out, mode, useCache: o.useCache ?? true, device };
+    return { data, B, H, W, ts, out, mode, useCache: o.useCache ?? true, device, fpPrecision };
   }
 
   /**
@@ -242,12 +261,12 @@ export class UNetModel {
     if (p.data instanceof DeviceArray) {
       const dx = p.data, out = p.out as DeviceArray<'float32'>;
       await DeviceArray.holding([dx, out], () => runNative(o, (control) =>
-        unetNative().unetPredict(this.handle, dx.live(), p.B, p.H, p.W, p.ts, out.live(), p.mode, p.useCache, control, true, p.device)));
+        unetNative().unetPredict(this.handle, dx.live(), p.B, p.H, p.W, p.ts, out.live(), p.mode, p.useCache, control, true, p.device, p.fpPrecision)));
       return out;
     }
     const data = ownedInput(p.data);  // async inputs are copied at the start (README, Threads and concurrency)
     const out = p.out as Float32Array;
-    await runNative(o, (control) => unetNative().unetPredict(this.handle, data, p.B, p.H, p.W, p.ts, out, p.mode, p.useCache, control, true, p.device));
+    await runNative(o, (control) => unetNative().unetPredict(this.handle, data, p.B, p.H, p.W, p.ts, out, p.mode, p.useCache, control, true, p.device, p.fpPrecision));
     return out;  // checked finite by the native forward (ERR_ITOKIT_NUMERICAL)
   }
 
@@ -258,7 +277,7 @@ export class UNetModel {
     const p = this.prepare(x, t, optionalOptions('predictSync', o, PREDICT_SYNC_OPTIONS));
     const data = p.data instanceof DeviceArray ? p.data.live() : p.data;
     const out = p.out instanceof DeviceArray ? p.out.live() : p.out;
-    runNativeSync(() => unetNative().unetPredict(this.handle, data, p.B, p.H, p.W, p.ts, out, p.mode, p.useCache, null, false, p.device));
+    runNativeSync(() => unetNative().unetPredict(this.handle, data, p.B, p.H, p.W, p.ts, out, p.mode, p.useCache, null, false, p.device, p.fpPrecision));
     return p.out;  // checked finite by the native forward (ERR_ITOKIT_NUMERICAL)
   }
 

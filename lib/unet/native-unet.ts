@@ -91,7 +91,7 @@ export interface UnetAddon {
   /** The tensors a config implies checked against shapes a file holds, without building (see planModel). */
   unetPlan(cfg: ResolvedConfig, names: string[], shapes: number[][], allowTibAbsent: boolean): NativePlan;
   unetPredict(h: Handle, x: Float32Array | object, B: number, H: number, W: number, t: Float64Array, out: Float32Array | object, mode: number,
-    useCache: boolean, control: Float64Array | null, async: boolean, device?: number): Promise<void> | undefined;
+    useCache: boolean, control: Float64Array | null, async: boolean, device?: number, fpPrecision?: number): Promise<void> | undefined;
   unetTaps(h: Handle, x: Float32Array, B: number, H: number, W: number, t: Float64Array): Record<string, Float32Array>;
   unetTemporal(h: Handle, t: Float64Array, cached: boolean): Float32Array;
   unetInfo(h: Handle): NativeInfo;

@@ -292,6 +292,14 @@ unet::Tensor input_tensor(const Napi::CallbackInfo& info, std::size_t i, const M
   return t;
 }
 
+// Optional argument 12 of unetPredict: fpPrecision 0 'fp32', 1 'tf32', 2 'bf16' (CUDA FP convs; the CPU ignores it).
+unet::FpPrecision fp_precision_arg(const Napi::CallbackInfo& info) {
+  if (info.Length() <= 12 || info[12].IsUndefined()) return unet::FpPrecision::Fp32;
+  const uint32_t p = u32_arg(info, 12, "fpPrecision");
+  if (p > 2) throw_arg(info.Env(), "fpPrecision must be 0 (fp32), 1 (tf32) or 2 (bf16)");
+  return static_cast<unet::FpPrecision>(p);
+}
+
 // unetPredict with x and out as device handles (DeviceArrays): the forward runs on the device with
 // nothing but t and two finiteness scalars crossing the bus (unet::forward_device).
 Napi::Value PredictDevice(const Napi::CallbackInfo& info, ModelPtr m) {
@@ -313,10 +321,12 @@ Napi::Value PredictDevice(const Napi::CallbackInfo& info, ModelPtr m) {
   job.keep_alive.push_back(info[6].As<Napi::Object>());
   const float* x = static_cast<const float*>(xm->buf.get());
   float* y = static_cast<float*>(ym->buf.get());
-  job.work = [m, x, y, B, H, W, t, mode, use_cache, ctl] {
+  const unet::FpPrecision fpp = fp_precision_arg(info);
+  job.work = [m, x, y, B, H, W, t, mode, use_cache, ctl, fpp] {
     std::vector<float> zero;
     unet::ForwardOpts o = unet::predict_options(*m, static_cast<int>(mode), t[0], &zero);
     o.ctl = ctl;
+    o.fp_precision = fpp;
     o.use_cache = use_cache;
     o.cuda = true;
     unet::forward_device(*m, x, B, H, W, t, o, y);
@@ -324,7 +334,8 @@ Napi::Value PredictDevice(const Napi::CallbackInfo& info, ModelPtr m) {
   return run_job(info.Env(), async, std::move(job));
 }
 
-// unetPredict(h, x, B, H, W, t: Float64Array(B), out, mode, useCache, control, async, device (0 cpu, 1 cuda))
+// unetPredict(h, x, B, H, W, t: Float64Array(B), out, mode, useCache, control, async, device (0 cpu, 1 cuda),
+//             fpPrecision (0 fp32, 1 tf32, 2 bf16; optional))
 // x and out are Float32Arrays, or both device handles (then device must be 1).
 Napi::Value Predict(const Napi::CallbackInfo& info) {
   ModelPtr m = model_arg(info, 0);
@@ -350,10 +361,12 @@ Napi::Value Predict(const Napi::CallbackInfo& info) {
   job.keep_alive.push_back(out.object);
   float* dst = out.data;
   auto xs = std::make_shared<unet::Tensor>(std::move(x));
-  job.work = [m, xs, t, dst, mode, use_cache, ctl, cuda] {
+  const unet::FpPrecision fpp = fp_precision_arg(info);
+  job.work = [m, xs, t, dst, mode, use_cache, ctl, cuda, fpp] {
     std::vector<float> zero;
     unet::ForwardOpts o = unet::predict_options(*m, static_cast<int>(mode), t[0], &zero);
     o.ctl = ctl;
+    o.fp_precision = fpp;
     o.use_cache = use_cache;
     o.cuda = cuda;
     const unet::Tensor y = unet::forward(*m, *xs, t, o);

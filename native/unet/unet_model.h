@@ -232,8 +232,15 @@ struct CalibHooks {
 };
 
 // Options of one forward call.
+// Arithmetic of the FP convolutions on the GPU (docs/unet.md "fpPrecision"): Fp32 sums products
+// one by one in the CPU's order (bit-identical convs, whole model within 1e-5 of the CPU); Tf32 and
+// Bf16 round both operands to TF32 / bfloat16 and multiply on tensor cores with FP32 accumulation.
+// The CPU always computes in FP32 and ignores it.
+enum class FpPrecision { Fp32 = 0, Tf32 = 1, Bf16 = 2 };
+
 struct ForwardOpts {
   Mode mode = Mode::Fp;
+  FpPrecision fp_precision = FpPrecision::Fp32;  // FP convs on CUDA only
   int step = -1;                  // activation-parameter row, resolved by the caller (quantized modes)
   const float* act_scale = nullptr;  // [A] Δ per activation quantizer (Integer/FakeQuant)
   const float* act_zero = nullptr;   // [A] z per activation quantizer (integer-valued floats)

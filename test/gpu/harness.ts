@@ -90,6 +90,10 @@ export const TOLERANCE = {
   unetQuantized: 1e-3,
   /** Quantized models with odd channel counts, where one flipped code moves the output by up to ~6e-3. */
   unetQuantizedOdd: 1e-2,
+  /** Whole UNet with fpPrecision 'tf32' against the CPU's FP32: relative L2 (emulated on digits16: 2.5e-4, tools/unet_precision_error.py). */
+  unetTf32: 1e-3,
+  /** Whole UNet with fpPrecision 'bf16' against the CPU's FP32: relative L2 (emulated on digits16: 2.1e-3). */
+  unetBf16: 8e-3,
   /** OT plans: L1 distance between CPU and GPU plans. */
   otPlanL1: 1e-7,
   /** OT costs: relative. */
@@ -105,7 +109,7 @@ export type Tolerance = keyof typeof TOLERANCE;
 
 /** The measure each tolerance bounds: bit equality, relative L2, max relative, or L1 distance. */
 export const METRIC: Record<Tolerance, 'bits' | 'relL2' | 'maxRel' | 'l1'> = {
-  bits: 'bits', unetFp32: 'relL2', unetQuantized: 'relL2', unetQuantizedOdd: 'relL2', otPlanL1: 'l1', otCost: 'maxRel', nnFp32: 'maxRel', nnFp64: 'maxRel',
+  bits: 'bits', unetFp32: 'relL2', unetQuantized: 'relL2', unetQuantizedOdd: 'relL2', unetTf32: 'relL2', unetBf16: 'relL2', otPlanL1: 'l1', otCost: 'maxRel', nnFp32: 'maxRel', nnFp64: 'maxRel',
 };
 
 /**

@@ -4,7 +4,10 @@
 // single layers bit for bit (FP32 convs sum k in the CPU's order with separately rounded products;
 // integer accumulators are exact and share the CPU's epilogue). Models: the built-in digits model,
 // the two test fixtures, a random model with channel counts that are not multiples of 4 (the
-// kernels' scalar gather paths), and a random ddpm-cifar10-32-shaped model (FP32).
+// kernels' scalar gather paths), and a random ddpm-cifar10-32-shaped model (FP32). Also: the
+// integer convs on tensor cores (mma.sync m16n8k32) against dp4a and the CPU, bit for bit, per layer
+// and whole model; CUDA-graph replays against plain launches (shape and step changes, DeviceArrays);
+// fpPrecision 'tf32'/'bf16' within their emulated error of the CPU's FP32 and distinct from it.
 // Skips visibly without a CUDA device; ITOKIT_GPU_TESTS=1 turns the skip into a failure.
 import * as fs from 'fs';
 import * as os from 'os';
@@ -175,6 +178,132 @@ d('unet on CUDA', () => {
         expect([model, layer, B, same(gpu.fakeQuant, cpu.fakeQuant)]).toEqual([model, layer, B, true]);
       }
     }
+  });
+
+  /** Runs f with the environment variables set (the native side reads them at each call), then restores them. */
+  const withEnv = <T>(vars: Record<string, string>, f: () => T): T => {
+    const old: Record<string, string | undefined> = {};
+    for (const k of Object.keys(vars)) {
+      old[k] = process.env[k];
+      process.env[k] = vars[k];
+    }
+    try {
+      return f();
+    } finally {
+      for (const k of Object.keys(vars)) {
+        if (old[k] === undefined) delete process.env[k];
+        else process.env[k] = old[k];
+      }
+    }
+  };
+
+  test('one layer: the tensor-core (mma.sync m16n8k32) integer conv equals the dp4a conv and the CPU bit for bit', () => {
+    const cases: [string, string, number, number][] = [
+      ['digitsW4', 'down_blocks.1.resnets.0.conv1', 32, 8], ['digitsW8', 'up_blocks.1.resnets.1.conv2', 32, 16],
+      ['digitsW4g32', 'up_blocks.0.resnets.0.conv1', 128, 8], ['f16W4', 'up_blocks.1.resnets.1.conv1', 24, 8],
+      ['oddW4', 'down_blocks.1.resnets.0.conv1', 10, 8], ['oddW8', 'up_blocks.1.resnets.0.conv2', 10, 8],
+      ['oddW4', 'up_blocks.0.resnets.0.conv1', 60, 4], ['oddW4', 'down_blocks.1.attentions.0.to_q', 30, 4],
+    ];
+    for (const [model, layer, I, hw] of cases) {
+      for (const [B, delta, zero] of [[3, 4 / 255, 85], [5, 0.013, 0], [2, 0.02, 255]] as const) {
+        const xs = inputs(B * I * hw * hw, 23 + I);
+        const cpu = unetTesting.layerCheck(q[model], layer, xs, [B, I, hw, hw], delta, zero);
+        const mma = withEnv({ ITOKIT_UNET_QCONV: 'mma' }, () => unetTesting.layerCheck(q[model], layer, xs, [B, I, hw, hw], delta, zero, { device: 'cuda' }));
+        const dp4a = withEnv({ ITOKIT_UNET_QCONV: 'dp4a' }, () => unetTesting.layerCheck(q[model], layer, xs, [B, I, hw, hw], delta, zero, { device: 'cuda' }));
+        expect([model, layer, B, 'mma', same(mma.integer, cpu.integer)]).toEqual([model, layer, B, 'mma', true]);
+        expect([model, layer, B, 'dp4a', same(dp4a.integer, cpu.integer)]).toEqual([model, layer, B, 'dp4a', true]);
+      }
+    }
+  });
+
+  test.each(['digitsW4', 'digitsW8', 'digitsW4g32', 'oddW4', 'oddW8'])('whole model %s, integer mode: MMA and dp4a convs give the same bits (B = 5, 64), within tolerance of the CPU', (name) => {
+    const m = q[name];
+    for (const B of [5, 64]) {
+      const xb = x(m, B, 31);
+      const off = { ITOKIT_UNET_GRAPH: '0' };
+      const mma = withEnv({ ...off, ITOKIT_UNET_QCONV: 'mma' }, () => m.predictSync(xb, 500, { device: 'cuda' }));
+      const dp4a = withEnv({ ...off, ITOKIT_UNET_QCONV: 'dp4a' }, () => m.predictSync(xb, 500, { device: 'cuda' }));
+      expect(mma.every(Number.isFinite)).toBe(true);
+      expect(same(mma, dp4a)).toBe(true);
+      expect(rel(mma, m.predictSync(xb, 500, { device: 'cpu' }))).toBeLessThanOrEqual(flipTol(name));
+    }
+  });
+
+  test('CUDA graphs: replayed forwards equal the plain launches bit for bit; a new shape or step captures once, a seen one replays', async () => {
+    const plain = (m: unet.UNetModel, xb: { data: Float32Array; shape: number[] }, t: number, o: unet.PredictOptions = {}): Float32Array =>
+      withEnv({ ITOKIT_UNET_GRAPH: '0' }, () => m.predictSync(xb, t, { ...o, device: 'cuda' }));
+    for (const [m, mode] of [[fp.digits, 'fp'], [q.digitsW4, 'integer'], [q.oddW8, 'integer'], [q.digitsW8, 'fake-quant'], [fp.cifar, 'fp']] as const) {
+      // First call of a key runs plainly, the second captures, later ones replay; B 5 → 3 → 5 and two
+      // steps (two act rows). A capture adds the key's fixed x / temporal / ε̂ buffers to the model's
+      // device bytes (externalBytes), which is how this test sees that a graph was made (and not remade).
+      const { inChannels: C, outChannels: Co, sampleSize: S } = m.config;
+      const tinWidth = mode === 'fp' ? m.config.blockOutChannels[0] : m.info().tibWidth;
+      const graphBytes = (B: number): number => 4 * B * ((C + Co) * S! * S! + tinWidth);
+      // batch sizes no other test of this file runs with graphs on, so each key starts unseen
+      const seq: [number, number, boolean][] = m === fp.cifar
+        ? [[3, 500, false], [3, 500, true], [3, 500, false], [4, 500, false], [4, 500, true]]
+        : [[7, 500, false], [7, 500, true], [7, 500, false], [6, 500, false], [6, 500, true], [6, 500, false], [7, 500, false]]
+          .concat(mode === 'fp' ? [] : [[7, 250, false], [7, 250, true], [7, 250, false]]) as [number, number, boolean][];
+      const name = m.config.blockOutChannels.join(',');
+      for (const [B, t, captures] of seq) {
+        const xb = x(m, B, 41 + B);
+        const want = plain(m, xb, t, { mode });
+        const before = m.info().externalBytes;
+        const got = m.predictSync(xb, t, { device: 'cuda', mode });
+        expect([name, mode, B, t, same(got, want)]).toEqual([name, mode, B, t, true]);
+        expect([name, mode, B, t, m.info().externalBytes - before]).toEqual([name, mode, B, t, captures ? graphBytes(B) : 0]);
+      }
+      // the async form replays the same graph
+      const xb = x(m, m === fp.cifar ? 3 : 7, 43);
+      expect(same(await m.predict(xb, 500, { device: 'cuda', mode }), plain(m, xb, 500, { mode }))).toBe(true);
+    }
+    // DeviceArray input and output through the graph
+    const m = q.digitsW4, xb = x(m, 4, 47);
+    const want = plain(m, xb, 250);
+    const dx = DeviceArray.fromHost(xb.data, xb.shape);
+    for (let i = 0; i < 3; i++) {
+      const dy = m.predictSync(dx, 250);
+      expect(same(dy.toHost(), want)).toBe(true);
+      dy.dispose();
+    }
+    dx.dispose();
+    // ITOKIT_UNET_GRAPH=0 captures nothing; a model disposed with cached graphs frees them; a fresh load runs again
+    const tmp = unet.loadSync(unet.builtinModelPath());
+    const xt = x(tmp, 2, 3);
+    const a = plain(tmp, xt, 500);
+    const noGraph = tmp.info().externalBytes;
+    plain(tmp, xt, 500);
+    expect(tmp.info().externalBytes).toBe(noGraph);
+    tmp.predictSync(xt, 500, { device: 'cuda' });
+    expect(same(tmp.predictSync(xt, 500, { device: 'cuda' }), a)).toBe(true);
+    expect(tmp.info().externalBytes).toBeGreaterThan(noGraph);
+    tmp.dispose();
+    expect(same(unet.loadSync(unet.builtinModelPath()).predictSync(xt, 500, { device: 'cuda' }), a)).toBe(true);
+  });
+
+  test("fpPrecision 'tf32' and 'bf16': tensor-core FP convs within the emulated error of the CPU's FP32, and not equal to it", async () => {
+    for (const name of ['digits', 'odd', 'cifar']) {
+      const m = fp[name];
+      const B = name === 'cifar' ? 2 : 16;
+      const xb = x(m, B, 53);
+      const cpu = m.predictSync(xb, 500, { device: 'cpu' });
+      const f32 = m.predictSync(xb, 500, { device: 'cuda', fpPrecision: 'fp32' });
+      const tf = m.predictSync(xb, 500, { device: 'cuda', fpPrecision: 'tf32' });
+      const bf = m.predictSync(xb, 500, { device: 'cuda', fpPrecision: 'bf16' });
+      expect(rel(f32, cpu)).toBeLessThanOrEqual(TOLERANCE.unetFp32);
+      expect([name, 'tf32', rel(tf, cpu) <= TOLERANCE.unetTf32]).toEqual([name, 'tf32', true]);
+      expect([name, 'bf16', rel(bf, cpu) <= TOLERANCE.unetBf16]).toEqual([name, 'bf16', true]);
+      // the option really reaches the kernels: each rounding moves ε̂ by far more than FP32's last bits
+      expect(rel(tf, cpu)).toBeGreaterThan(2e-5);
+      expect(rel(bf, cpu)).toBeGreaterThan(rel(tf, cpu));
+      // deterministic, graphs included
+      expect(same(m.predictSync(xb, 500, { device: 'cuda', fpPrecision: 'bf16' }), bf)).toBe(true);
+      expect(same(await m.predict(xb, 500, { device: 'cuda', fpPrecision: 'tf32' }), tf)).toBe(true);
+    }
+    // quantized models: the FP layers (FP-input integer layers, attention projections kept FP) follow it too
+    const m = q.digitsW4, xb = x(m, 8, 59);
+    const cpu = m.predictSync(xb, 500, { device: 'cpu' });
+    expect(rel(m.predictSync(xb, 500, { device: 'cuda', fpPrecision: 'bf16' }), cpu)).toBeLessThanOrEqual(TOLERANCE.unetBf16 + TOLERANCE.unetQuantized);
   });
 
   test('the CUDA walk honours the abort flag between blocks (ERR_ITOKIT_ABORTED)', async () => {

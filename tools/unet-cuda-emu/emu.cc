@@ -1,6 +1,8 @@
-// CPU emulation of the kernel bodies of native/unet/cuda/unet_conv.cu, native/unet/cuda/unet_qconv.cu and native/unet/cuda/unet_norm.cu
+// CPU emulation of the kernel bodies of native/unet/cuda/unet_conv.cu, unet_qconv.cu (dp4a),
+// unet_qmma.cu (tensor cores, warp MMA emulated in shim.h from the PTX tables) and unet_norm.cu
 // (extracted into kernels.inc by test/unet-device.test.ts) against naive references: the convs
-// must match bit for bit (tiling, gather, padding, K tails, group flushes), GroupNorm to 1e-5.
+// must match bit for bit (tiling, gather, padding, K tails, group flushes, fragment layouts),
+// GroupNorm to 1e-5.
 #include <cstdio>
 #include <cmath>
 #include <cstring>
@@ -79,8 +81,21 @@ static void test_int(int B, int I, int H, int W, int O, int k, int stride, int p
   const int za = int(rnd() >> 24);
   QW q{kern.data(), wsum.data(), scale.data(), zero.data(), bits, K, row_bytes, gsize, ng, Kp / 32};
   const long long N = (long long)B * P;
-  launch(dim3{unsigned((N + 63) / 64), unsigned((O + 63) / 64), 1}, 256, qk::qconv_kernel, g, (const uint8_t*)xq.data(), q,
-         (const float*)bias.data(), delta, za, add ? (const float*)ad.data() : (const float*)nullptr, O, y.data());
+  for (int mma = 0; mma < 2; ++mma) {
+  std::fill(y.begin(), y.end(), NAN);
+  const int calls0 = g_mma_calls;
+  if (mma)
+    launch(dim3{unsigned((N + 63) / 64), unsigned((O + 63) / 64), 1}, 128, qmk::qmma_kernel, g, (const uint8_t*)xq.data(), q,
+           (const float*)bias.data(), delta, za, add ? (const float*)ad.data() : (const float*)nullptr, O, y.data());
+  else
+    launch(dim3{unsigned((N + 63) / 64), unsigned((O + 63) / 64), 1}, 256, qk::qconv_kernel, g, (const uint8_t*)xq.data(), q,
+           (const float*)bias.data(), delta, za, add ? (const float*)ad.data() : (const float*)nullptr, O, y.data());
+  // the MMA kernel must really have gone through the emulated tensor core: 4 warps × 8 MMAs per K block and tile
+  const long long want = mma ? 32LL * ((N + 63) / 64) * ((O + 63) / 64) * (Kp / 32) : 0;
+  if (g_mma_calls - calls0 != want) {
+    printf("  %s: %d warp MMAs, expected %lld\n", mma ? "mma" : "dp4a", g_mma_calls - calls0, want);
+    ++fails;
+  }
   int bad = 0;
   for (int b = 0; b < B; ++b)
     for (int o = 0; o < O; ++o)
@@ -107,7 +122,97 @@ static void test_int(int B, int I, int H, int W, int O, int k, int stride, int p
           const float got = y[(b * O + o) * P + oy * g.Wo + ox];
           if (std::memcmp(&got, &v, 4) != 0 && bad++ < 3) printf("  int mismatch b%d o%d (%d,%d): %.9g vs %.9g\n", b, o, oy, ox, got, v);
         }
-  printf("int%d g%d B%d I%d %dx%d O%d k%d s%d p%d br%d add%d: %s\n", bits, group, B, I, H, W, O, k, stride, pad, br, add, bad ? "FAIL" : "ok");
+  printf("int%d %s g%d B%d I%d %dx%d O%d k%d s%d p%d br%d add%d: %s\n", bits, mma ? "mma " : "dp4a", group, B, I, H, W, O, k, stride, pad, br,
+         add, bad ? "FAIL" : "ok");
+  fails += bad != 0;
+  }
+}
+
+// The kernel's fragment index functions (qmma_frag.h) against the PTX tables of shim.h: every
+// (lane, register, byte) names the element the table does, and the elements of A, B and C are
+// each held by exactly one lane.
+static void test_fragments() {
+  int bad = 0, seenA[16][32] = {}, seenB[32][8] = {}, seenC[16][8] = {};
+  for (int lane = 0; lane < 32; ++lane) {
+    for (int i = 0; i < 16; ++i) {
+      int row, col;
+      ptx_a_elem(lane, i, row, col);
+      ++seenA[row][col];
+      bad += qmma_a_row(lane, i / 4) != row || 4 * qmma_a_word(lane, i / 4) + i % 4 != col;
+    }
+    for (int i = 0; i < 8; ++i) {
+      int row, col;
+      ptx_b_elem(lane, i, row, col);
+      ++seenB[row][col];
+      bad += qmma_b_col(lane) != col || 4 * qmma_b_word(lane, i / 4) + i % 4 != row;
+    }
+    for (int i = 0; i < 4; ++i) {
+      int row, col;
+      ptx_c_elem(lane, i, row, col);
+      ++seenC[row][col];
+      bad += qmma_c_row(lane, i) != row || qmma_c_col(lane, i) != col;
+    }
+  }
+  for (auto& r : seenA) for (int v : r) bad += v != 1;
+  for (auto& r : seenB) for (int v : r) bad += v != 1;
+  for (auto& r : seenC) for (int v : r) bad += v != 1;
+  // shared-memory rows: the words one A or B fragment load touches (8 rows × 4 words) hit 32 distinct banks
+  for (int r = 0; r < 4; ++r) {
+    int banks[32] = {};
+    for (int lane = 0; lane < 32; ++lane) ++banks[qmma_smem(qmma_a_row(lane, r) % 8, qmma_a_word(lane, r)) % 32];
+    for (int v : banks) bad += v != 1;
+  }
+  printf("mma fragment maps vs PTX tables: %s\n", bad ? "FAIL" : "ok");
+  fails += bad != 0;
+}
+
+// The tensor-core FP conv (unet_conv_mma.cu) for fpPrecision tf32 (P = 1) and bf16 (P = 2): against a
+// double reference over the rounded operands; the emulated MMA rounds once per MMA, so the bound is
+// a few FP32 ulps of Σ|w·x| (a wrong fragment map or rounding is off by O(1)).
+static void test_fp_mma(int P, int B, int I, int H, int W, int O, int k, int stride, int pad, bool br, bool add) {
+  const ConvGeo g = geo(B, I, H, W, O, k, stride, pad, br);
+  const int K = I * k * k, P_ = g.Ho * g.Wo;
+  std::vector<float> x(B * I * H * W), w(O * K), bias(O), ad(B * O), y(B * O * P_, NAN);
+  for (auto& v : x) v = frand();
+  for (auto& v : w) v = frand();
+  for (auto& v : bias) v = frand();
+  for (auto& v : ad) v = frand();
+  const long long N = (long long)B * P_;
+  auto kern = P == 1 ? fmk::conv_mma_kernel<1> : fmk::conv_mma_kernel<2>;
+  launch(dim3{unsigned((N + 63) / 64), unsigned((O + 63) / 64), 1}, 128, kern, g, (const float*)x.data(), (const float*)w.data(),
+         (const float*)bias.data(), add ? (const float*)ad.data() : (const float*)nullptr, O, y.data());
+  // operand rounding, independent of the shim's: TF32 keeps 10 fraction bits (ties away), bf16 7 (ties even)
+  auto rnd = [P](float v) -> double {
+    if (v == 0.0f) return 0.0;
+    int e;
+    const double m = std::frexp((double)v, &e);
+    return P == 1 ? std::ldexp(std::round(std::ldexp(m, 11)), e - 11) : std::ldexp(std::nearbyint(std::ldexp(m, 8)), e - 8);
+  };
+  int bad = 0;
+  double worst = 0;
+  for (int b = 0; b < B; ++b)
+    for (int o = 0; o < O; ++o)
+      for (int oy = 0; oy < g.Ho; ++oy)
+        for (int ox = 0; ox < g.Wo; ++ox) {
+          double acc = 0, mag = 0;
+          for (int ci = 0; ci < I; ++ci)
+            for (int ky = 0; ky < k; ++ky)
+              for (int kx = 0; kx < k; ++kx) {
+                const int iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
+                const float v = (iy >= 0 && iy < H && ix >= 0 && ix < W) ? x[((b * I + ci) * H + iy) * W + ix] : 0.0f;
+                const double p = rnd(w[o * K + (ci * k + ky) * k + kx]) * rnd(v);
+                acc += p;
+                mag += std::fabs(p);
+              }
+          double want = acc + bias[o];
+          if (add) want += ad[b * O + o];
+          const double got = y[(b * O + o) * P_ + oy * g.Wo + ox];
+          const double err = std::fabs(got - want) / (mag + std::fabs(bias[o]) + 1e-30);
+          worst = std::max(worst, err);
+          if (!(err <= 4e-7 * (K / 8 + 2)) && bad++ < 3) printf("  fp-mma mismatch b%d o%d (%d,%d): %.9g vs %.9g\n", b, o, oy, ox, got, want);
+        }
+  printf("fp %s B%d I%d %dx%d O%d k%d s%d p%d br%d add%d: worst rel %.2g %s\n", P == 1 ? "tf32" : "bf16", B, I, H, W, O, k, stride, pad, br, add, worst,
+         bad ? "FAIL" : "ok");
   fails += bad != 0;
 }
 
@@ -140,6 +245,7 @@ static void test_gn(int B, int C, int HW, int G, bool act) {
 }
 
 int main() {
+  test_fragments();
   test_fp(2, 3, 9, 7, 70, 3, 1, 1, false, true);    // partial tiles in M and N, K = 27 (< one tile)
   test_fp(1, 20, 8, 8, 16, 3, 2, 0, true, false);   // stride 2, diffusers pad (0,1,0,1)
   test_fp(3, 17, 6, 6, 5, 3, 2, 1, false, false);   // stride 2, symmetric pad
@@ -154,6 +260,16 @@ int main() {
     test_int(2, 128, 4, 4, 9, 3, 1, 1, false, bits, 64, false); // group 64
     test_int(5, 96, 1, 1, 40, 1, 1, 0, false, bits, 32, true);  // linear, group 32
     test_int(4, 20, 3, 3, 12, 1, 1, 0, false, bits, 0, false);  // 1x1, K = 20 < 32
+    test_int(3, 10, 7, 5, 30, 3, 1, 1, false, bits, 0, true);   // odd model: C_in 10, odd H and W, O = 30 (partial m16 tile)
+    test_int(2, 30, 3, 3, 10, 3, 1, 1, false, bits, 0, false);  // C_in 30 (K = 270, partial block), O = 10
+    test_int(1, 60, 5, 7, 33, 3, 1, 1, false, bits, 0, true);   // C_in 60 (vec gather, K = 540), N = 35 (partial n8 tiles)
+    test_int(2, 96, 5, 3, 65, 3, 1, 1, false, bits, 96, true);  // group 96, O = 65 (a second M tile of one row)
+  }
+  for (int P = 1; P <= 2; ++P) {
+    test_fp_mma(P, 2, 3, 9, 7, 70, 3, 1, 1, false, true);   // K = 27: partial K tile, partial M and N tiles
+    test_fp_mma(P, 1, 20, 8, 8, 16, 3, 2, 0, true, false);  // stride 2, diffusers pad
+    test_fp_mma(P, 3, 10, 5, 7, 30, 3, 1, 1, false, true);  // odd model channels, odd H/W
+    test_fp_mma(P, 5, 40, 1, 1, 33, 1, 1, 0, false, false); // linear layer
   }
   test_gn(2, 64, 64, 8, true);
   test_gn(3, 12, 5, 2, false);

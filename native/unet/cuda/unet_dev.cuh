@@ -13,6 +13,9 @@
 
 namespace itk {
 namespace unet {
+
+enum class FpPrecision;  // unet_model.h (opaque here: the kernels files need no model types)
+
 namespace dev {
 
 // Stream-ordered device memory (cudaMallocAsync from the device's default pool), freed on scope
@@ -87,10 +90,20 @@ struct PatchColumn {
   }
 };
 
-// The epilogue both conv kernels share: a thread's 4 × 4 outputs (channels o0 + ty + 16i, columns
-// n0 + tx + 16j) get value(i, j, o), then + add[b, o] when given, stored NCHW; edges are skipped.
+// The epilogue the conv kernels share. one(): output (channel o, GEMM column n) gets v, then
+// + add[b, o] when given, stored NCHW; edges are skipped. run(): a thread's 4 × 4 outputs of the
+// FP32 and dp4a kernels (channels o0 + ty + 16i, columns n0 + tx + 16j) get value(i, j, o).
 // Inlined and unrolled, so the caller's accumulator tile stays in registers (ptxas: no stack frame).
 struct TileStore {
+  __device__ __forceinline__ static void one(const ConvGeo& g, long long n, int o, float v, const float* add, int add_stride,
+                                             float* y) {
+    const long long P = static_cast<long long>(g.Ho) * g.Wo;
+    if (n >= g.B * P || o >= g.O) return;
+    const int b = static_cast<int>(n / P);
+    const long long p = n - b * P;
+    if (add) v = fadd(v, add[static_cast<std::size_t>(b) * add_stride + o]);
+    y[(static_cast<std::size_t>(b) * g.O + o) * P + p] = v;
+  }
   template <typename Value>
   __device__ __forceinline__ static void run(const ConvGeo& g, long long n0, int o0, int tx, int ty, const float* add,
                                              int add_stride, float* y, Value value) {
@@ -99,17 +112,46 @@ struct TileStore {
     for (int j = 0; j < 4; ++j) {
       const long long n = n0 + tx + 16 * j;
       if (n >= g.B * P) continue;
-      const int b = static_cast<int>(n / P);
-      const long long p = n - b * P;
 #pragma unroll
       for (int i = 0; i < 4; ++i) {
         const int o = o0 + ty + 16 * i;
         if (o >= g.O) continue;
-        float v = value(i, j, o);
-        if (add) v = fadd(v, add[static_cast<std::size_t>(b) * add_stride + o]);
-        y[(static_cast<std::size_t>(b) * g.O + o) * P + p] = v;
+        one(g, n, o, value(i, j, o), add, add_stride, y);
       }
     }
+  }
+};
+
+// The activation codes k..k+3 of one GEMM column (image base xb, top-left tap iy0, ix0) as one
+// word, byte e = code k + e (the byte order of the weight words). NHWC patch order
+// k = (ky·KW + kx)·I + ci; padding taps read the zero point z_a (they dequantize to exactly 0,
+// docs/design/unet.md §9), codes past K read 0 (the weight rows are zero-padded there too).
+// vec: I % 4 == 0, so the 4 codes share a tap and are one aligned 4-byte load.
+struct CodeGather {
+  __device__ __forceinline__ static uint32_t word(const ConvGeo& g, const uint8_t* xb, int iy0, int ix0, int k, int K, int za,
+                                                  bool vec) {
+    if (vec) {
+      if (k >= K) return 0u;
+      const int tap = k / g.I, ci = k - tap * g.I;
+      const int ky = tap / g.KW, kx = tap - ky * g.KW;
+      const int iy = iy0 + ky, ix = ix0 + kx;
+      return (iy >= 0 && iy < g.H && ix >= 0 && ix < g.W)
+                 ? *reinterpret_cast<const uint32_t*>(xb + (static_cast<std::size_t>(iy) * g.W + ix) * g.I + ci)
+                 : 0x01010101u * static_cast<uint32_t>(za);
+    }
+    uint32_t word = 0;
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const int kk = k + e;
+      if (kk >= K) break;
+      const int tap = kk / g.I, ci = kk - tap * g.I;
+      const int ky = tap / g.KW, kx = tap - ky * g.KW;
+      const int iy = iy0 + ky, ix = ix0 + kx;
+      const uint32_t c = (iy >= 0 && iy < g.H && ix >= 0 && ix < g.W) ? xb[(static_cast<std::size_t>(iy) * g.W + ix) * g.I + ci]
+                                                                       : static_cast<uint32_t>(za);
+      word |= c << (8 * e);
+    }
+    return word;
   }
 };
 
@@ -118,6 +160,11 @@ struct TileStore {
 // rounded products and sums, as the CPU's conv_fp does, so both give identical bits.
 void conv_fp(const ConvGeo& g, const float* x, const float* w, const float* bias, const float* add, int add_stride,
              float* y, cudaStream_t s);
+
+// The same GEMM on tensor cores (native/unet/cuda/unet_conv_mma.cu, sm_80+) with operands rounded to
+// TF32 or bfloat16 and FP32 accumulation in the tensor core's order (p: FpPrecision::Tf32 or Bf16).
+void conv_fp_mma(const ConvGeo& g, const float* x, const float* w, const float* bias, const float* add, int add_stride,
+                 float* y, FpPrecision p, cudaStream_t s);
 
 // Integer weights of one layer on the device (kernel layout of native/unet/qdot.h).
 struct QW {
@@ -130,8 +177,16 @@ struct QW {
 
 // W4A8 / W8A8 implicit-GEMM convolution (native/unet/cuda/unet_qconv.cu): xq u8 NHWC codes with (delta, za),
 // int32 accumulators by dp4a, zero-point identity and epilogue of quant_ops.h; y NCHW float.
+// kernel: which implementation runs (QconvKernel::Auto: the tensor-core one on sm_80+, dp4a below;
+// both give the same bits). ITOKIT_UNET_QCONV=dp4a|mma overrides Auto (tests, benchmarks).
+enum class QconvKernel { Auto, Dp4a, Mma };
+int compute_major();                // compute capability major of the current device (cached)
+QconvKernel qconv_kernel_choice();  // Dp4a or Mma for the current device and the environment
 void conv_int(const ConvGeo& g, const uint8_t* xq, const QW& q, const float* bias, float delta, int za,
-              const float* add, int add_stride, float* y, cudaStream_t s);
+              const float* add, int add_stride, float* y, cudaStream_t s, QconvKernel kernel = QconvKernel::Auto);
+// The tensor-core implementation (native/unet/cuda/unet_qmma.cu, sm_80+): mma.sync m16n8k32 u8·u8 → s32.
+void conv_int_mma(const ConvGeo& g, const uint8_t* xq, const QW& q, const float* bias, float delta, int za,
+                  const float* add, int add_stride, float* y, cudaStream_t s);
 
 // GroupNorm over G groups of NCHW x (native/unet/cuda/unet_norm.cu), statistics in double with a fixed
 // reduction tree, optionally followed by SiLU.

@@ -14,6 +14,8 @@
 #include <cuda_runtime.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <cstring>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -43,7 +45,47 @@ struct CudaModel {
   cudaStream_t stream = nullptr;
   std::unordered_map<const Conv*, ConvW> convs;
   std::unordered_map<const GroupNorm*, NormW> norms;
-  std::atomic<std::size_t> resident{0};  // bytes in convs and norms, updated after each forward
+  std::atomic<std::size_t> resident{0};  // bytes in convs, norms and graph buffers, updated after each forward
+
+  // A captured forward (docs/design/unet.md §9, "CUDA graphs"): the whole walk for one key, reading
+  // x and the per-call temporal input from fixed device buffers and writing ε̂ to a third. seen
+  // counts completed plain runs of the key; capture happens on the call after one, once every
+  // weight it needs is resident (uploads come from pageable host memory and cannot be captured).
+  struct GraphKey {
+    int B, H, W, mode, tin;  // tin: width of the temporal input row (0: none)
+    bool cached;
+    int qconv, precision;
+    // The step's activation parameters (Δ then z per quantizer), baked into the kernels as
+    // arguments: compared by value (callers may pass them from per-call buffers).
+    std::vector<float> act;
+    bool operator==(const GraphKey& o) const {
+      return B == o.B && H == o.H && W == o.W && mode == o.mode && tin == o.tin && cached == o.cached && qconv == o.qconv &&
+             precision == o.precision && act == o.act;
+    }
+  };
+  struct Graph {
+    GraphKey key;
+    int seen = 0;
+    bool failed = false;  // capture or instantiation failed once: this key runs the plain launches
+    cudaGraph_t graph = nullptr;
+    cudaGraphExec_t exec = nullptr;
+    DeviceBuffer x, tin, y;
+    ~Graph() {
+      if (exec) cudaGraphExecDestroy(exec);
+      if (graph) cudaGraphDestroy(graph);
+    }
+  };
+  static constexpr std::size_t kMaxGraphs = 64;  // e.g. 50 DDIM steps of one shape; the oldest goes first
+  std::vector<std::unique_ptr<Graph>> graphs;
+
+  Graph& graph_for(const GraphKey& k) {
+    for (auto& g : graphs)
+      if (g->key == k) return *g;
+    if (graphs.size() >= kMaxGraphs) graphs.erase(graphs.begin());
+    graphs.push_back(std::make_unique<Graph>());
+    graphs.back()->key = k;
+    return *graphs.back();
+  }
 
   std::size_t count_resident() const {
     std::size_t n = 0;
@@ -52,10 +94,12 @@ struct CudaModel {
       n += w.w.bytes() + w.b.bytes() + w.kern.bytes() + w.wsum.bytes() + w.scale.bytes() + w.zero.bytes();
     }
     for (const auto& kv : norms) n += kv.second.gamma.bytes() + kv.second.beta.bytes();
+    for (const auto& g : graphs) n += g->x.bytes() + g->tin.bytes() + g->y.bytes();  // a captured key's fixed buffers
     return n;
   }
 
   ~CudaModel() {
+    graphs.clear();
     convs.clear();
     norms.clear();
     if (stream) cudaStreamDestroy(stream);
@@ -94,7 +138,10 @@ CudaModel& state(const Model& m) {
 // One forward call: the model's device weights, the stream and the call's options.
 class Walk {
  public:
-  Walk(const Model& m, CudaModel& st, const ForwardOpts& o) : m_(m), st_(st), o_(o), s_(st.stream) {}
+  Walk(const Model& m, CudaModel& st, const ForwardOpts& o) : m_(m), st_(st), o_(o), s_(st.stream) {
+    require(o.fp_precision == FpPrecision::Fp32 || dev::compute_major() >= 8, Code::DeviceUnavailable,
+            "fpPrecision 'tf32' and 'bf16' need a GPU of compute capability 8.0 or newer");
+  }
 
   // ε̂ for a host x, returned on the host.
   Tensor run(const Tensor& x0, const std::vector<int64_t>& t) {
@@ -104,14 +151,103 @@ class Walk {
   }
 
   // ε̂ [B, out_ch, H, W] of x [B, in_ch, H, W] into y; x and y on the host or the device as the copy
-  // kinds say (a device x is copied first: the walk may centre its input in place).
+  // kinds say (a device x is copied first: the walk may centre its input in place). With graphs on
+  // (the default; ITOKIT_UNET_GRAPH=0 turns them off) the second call of a key and every later one
+  // replay a captured graph of body(); the first runs body() directly and uploads the weights.
   void run_into(const float* x_src, cudaMemcpyKind in_kind, int B, int H, int W, const std::vector<int64_t>& t,
                 float* y_dst, cudaMemcpyKind out_kind) {
     const Config& cfg = m_.cfg;
-    const int n = static_cast<int>(cfg.boc.size());
-    temporal(t, B);
+    const Tensor tin = temporal_input(t, B);  // host work: cache lookups or e(t)
+    const std::size_t nx = static_cast<std::size_t>(B) * cfg.in_ch * H * W, ny = static_cast<std::size_t>(B) * cfg.out_ch * H * W;
+    const char* env = std::getenv("ITOKIT_UNET_GRAPH");
+    const bool graphs = !(env && std::strcmp(env, "0") == 0);
+    CudaModel::Graph* gr = nullptr;
+    if (graphs) {
+      CudaModel::GraphKey k{B, H, W, static_cast<int>(o_.mode), tin.C, cached_, static_cast<int>(qconv_), static_cast<int>(o_.fp_precision), {}};
+      if (o_.mode != Mode::Fp && m_.quant) {
+        const int A = m_.quant->n_act;
+        k.act.assign(o_.act_scale, o_.act_scale + A);
+        k.act.insert(k.act.end(), o_.act_zero, o_.act_zero + A);
+      }
+      gr = &st_.graph_for(k);
+      if (!gr->failed && !gr->exec && gr->seen >= 1) capture(*gr, nx, tin.size(), ny, H, W);
+    }
+    if (gr && gr->exec) {
+      o_.ctl.check();
+      cuda::check(cudaMemcpyAsync(gr->x.get(), x_src, nx * sizeof(float), in_kind, s_), "copy x");
+      if (tin.size())
+        cuda::check(cudaMemcpyAsync(gr->tin.get(), tin.d.data(), tin.size() * sizeof(float), cudaMemcpyHostToDevice, s_), "upload temporal input");
+      cuda::check(cudaGraphLaunch(gr->exec, s_), "cudaGraphLaunch");
+      cuda::check(cudaMemcpyAsync(y_dst, gr->y.get(), ny * sizeof(float), out_kind, s_), "copy eps");
+      cuda::check(cudaStreamSynchronize(s_), "unet forward");
+      o_.ctl.check();
+      return;
+    }
     Act x(B, cfg.in_ch, H, W, s_);
-    cuda::check(cudaMemcpyAsync(x.p(), x_src, x.size() * sizeof(float), in_kind, s_), "copy x");
+    cuda::check(cudaMemcpyAsync(x.p(), x_src, nx * sizeof(float), in_kind, s_), "copy x");
+    Act dt(tin.B, tin.C, 1, 1, s_);
+    if (tin.size()) cuda::check(cudaMemcpyAsync(dt.p(), tin.d.data(), tin.size() * sizeof(float), cudaMemcpyHostToDevice, s_), "upload temporal input");
+    const Act y = body(x, dt.p(), B, true);
+    cuda::check(cudaMemcpyAsync(y_dst, y.p(), ny * sizeof(float), out_kind, s_), "copy eps");
+    cuda::check(cudaStreamSynchronize(s_), "unet forward");
+    if (gr) ++gr->seen;  // a completed plain run: every weight of this key is resident now
+  }
+
+ private:
+  // Captures body() for gr's key into a graph over fixed buffers; on any failure the stream leaves
+  // capture mode, the key is marked failed and runs the plain launches from then on.
+  void capture(CudaModel::Graph& gr, std::size_t nx, std::size_t ntin, std::size_t ny, int H, int W) {
+    const Config& cfg = m_.cfg;
+    const int B = gr.key.B;
+    try {
+      gr.x = DeviceBuffer(nx * sizeof(float));
+      gr.tin = DeviceBuffer(ntin * sizeof(float));
+      gr.y = DeviceBuffer(ny * sizeof(float));
+      cuda::check(cudaStreamSynchronize(s_), "unet graph capture");
+      cuda::check(cudaStreamBeginCapture(s_, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
+      try {
+        Act x(B, cfg.in_ch, H, W, s_);
+        cuda::check(cudaMemcpyAsync(x.p(), gr.x.get(), nx * sizeof(float), cudaMemcpyDeviceToDevice, s_), "copy x");
+        const Act y = body(x, static_cast<const float*>(gr.tin.get()), B, false);
+        cuda::check(cudaMemcpyAsync(gr.y.get(), y.p(), ny * sizeof(float), cudaMemcpyDeviceToDevice, s_), "copy eps");
+      } catch (...) {
+        cudaGraph_t g = nullptr;
+        cudaStreamEndCapture(s_, &g);
+        if (g) cudaGraphDestroy(g);
+        throw;
+      }
+      cuda::check(cudaStreamEndCapture(s_, &gr.graph), "cudaStreamEndCapture");
+      cuda::check(cudaGraphInstantiate(&gr.exec, gr.graph, 0), "cudaGraphInstantiate");
+    } catch (const Error&) {
+      cudaGetLastError();  // clear a sticky launch/capture error so the plain path can run
+      if (gr.exec) cudaGraphExecDestroy(gr.exec);
+      if (gr.graph) cudaGraphDestroy(gr.graph);
+      gr.exec = nullptr;
+      gr.graph = nullptr;
+      gr.failed = true;
+    }
+  }
+
+  // The host side of the temporal path (§4 "Time embedding", §7.2): quantized modes with the exact
+  // cache read the features on the host (call_temporal: the CPU's lookup, misses computed in FP32 and
+  // counted), [B, tib_width]; otherwise e(t) [B, C0], whose time MLP and time_emb_proj run in body().
+  Tensor temporal_input(const std::vector<int64_t>& t, int B) {
+    cached_ = o_.mode != Mode::Fp && o_.use_cache && m_.quant && !m_.quant->cache_t.empty();
+    if (cached_) return call_temporal(m_, t, o_);
+    require_tib_weights(m_, t);  // a cache-only model (tib_weights 'none') cannot run the TIB
+    (void)B;
+    return time_proj(m_.cfg, t);
+  }
+
+  // Everything on the device after x and the temporal input are there: every launch is enqueued on
+  // s_ and every buffer allocated and freed in stream order, so the same code runs plainly or under
+  // capture. plain: may wait for the stream between blocks (abort checks); never while capturing.
+  Act body(Act& x, const float* tin, int B, bool plain) {
+    const Config& cfg = m_.cfg;
+    const int n = static_cast<int>(cfg.boc.size());
+    plain_ = plain;
+    std::vector<Act> feats;
+    temporal(tin, B, feats);
     if (cfg.center) dev::center(x.p(), x.size(), s_);
     Act h = layer(m_.conv_in, x);
     std::vector<Act> skips;
@@ -154,8 +290,8 @@ class Walk {
     }
     h = norm(m_.norm_out, h, true);
     Act y = layer(m_.conv_out, h);
-    cuda::check(cudaMemcpyAsync(y_dst, y.p(), y.size() * sizeof(float), out_kind, s_), "copy eps");
-    cuda::check(cudaStreamSynchronize(s_), "unet forward");
+    tfs_.clear();
+    return y;
   }
 
  private:
@@ -165,35 +301,30 @@ class Walk {
     int stride;
   };
 
-  // The temporal features of this call (§4 "Time embedding", §7.2): quantized modes with the exact cache read
-  // them on the host (call_temporal: the CPU's lookup, misses computed in FP32 and counted) and
-  // upload [B, tib_width]; otherwise the time MLP and every time_emb_proj run here, from e(t).
-  void temporal(const std::vector<int64_t>& t, int B) {
+  // The device side of the temporal path: the cached features [B, tib_width] are read in place;
+  // otherwise the time MLP and every time_emb_proj run here from e(t) (feats holds their outputs).
+  void temporal(const float* tin, int B, std::vector<Act>& feats) {
     tfs_.clear();
-    const bool cached = o_.mode != Mode::Fp && o_.use_cache && m_.quant && !m_.quant->cache_t.empty();
-    if (cached) {
-      const Tensor tib = call_temporal(m_, t, o_);
-      tib_ = Act(B, m_.tib_width, 1, 1, s_);
-      cuda::check(cudaMemcpyAsync(tib_.p(), tib.d.data(), tib.size() * sizeof(float), cudaMemcpyHostToDevice, s_), "upload temporal features");
-      for (const Resnet* r : m_.tib) tfs_.push_back({tib_.p() + r->tib_offset, m_.tib_width});
+    if (cached_) {
+      for (const Resnet* r : m_.tib) tfs_.push_back({tin + r->tib_offset, m_.tib_width});
       return;
     }
-    require_tib_weights(m_, t);  // a cache-only model (tib_weights 'none') cannot run the TIB
-    const Tensor e = time_proj(m_.cfg, t);
-    Act de(e.B, e.C, 1, 1, s_);
-    cuda::check(cudaMemcpyAsync(de.p(), e.d.data(), e.size() * sizeof(float), cudaMemcpyHostToDevice, s_), "upload time embedding");
+    Act de(B, m_.cfg.boc[0], 1, 1, s_);
+    cuda::check(cudaMemcpyAsync(de.p(), tin, de.size() * sizeof(float), cudaMemcpyDeviceToDevice, s_), "copy time embedding");
     Act h = conv_fp_plain(m_.lin1, de);
     dev::silu(h.p(), h.size(), s_);
     Act emb = conv_fp_plain(m_.lin2, h);
     dev::silu(emb.p(), emb.size(), s_);  // SiLU(emb), the input of every time_emb_proj
+    feats.reserve(m_.tib.size());
     for (const Resnet* r : m_.tib) {
-      feats_.push_back(conv_fp_plain(r->temb, emb));
-      tfs_.push_back({feats_.back().p(), r->temb.O});
+      feats.push_back(conv_fp_plain(r->temb, emb));
+      tfs_.push_back({feats.back().p(), r->temb.O});
     }
   }
 
   void checkpoint() {
     // Waits for the enqueued block so an abort takes effect while the GPU works, not after.
+    if (!plain_) return;  // under capture: the abort is checked around the graph launch
     cuda::check(cudaStreamSynchronize(s_), "unet forward");
     o_.ctl.check();
   }
@@ -298,9 +429,12 @@ class Walk {
     const float* a = add ? add->base : nullptr;
     const int as = add ? add->stride : 0;
     if (in.integer) {
-      dev::conv_int(g, in.codes.as<uint8_t>(), int_weights(c), bias(c), in.delta, static_cast<int>(in.zero), a, as, y.p(), s_);
+      dev::conv_int(g, in.codes.as<uint8_t>(), int_weights(c), bias(c), in.delta, static_cast<int>(in.zero), a, as, y.p(), s_, qconv_);
     } else {
-      dev::conv_fp(g, in.fake ? in.fq.p() : x.p(), fp_weights(c), bias(c), a, as, y.p(), s_);
+      // fpPrecision applies to the network's FP convolutions; the time MLP (conv_fp_plain) stays FP32
+      const float* xin = in.fake ? in.fq.p() : x.p();
+      if (o_.fp_precision == FpPrecision::Fp32) dev::conv_fp(g, xin, fp_weights(c), bias(c), a, as, y.p(), s_);
+      else dev::conv_fp_mma(g, xin, fp_weights(c), bias(c), a, as, y.p(), o_.fp_precision, s_);
     }
     return y;
   }
@@ -355,8 +489,8 @@ class Walk {
   CudaModel& st_;
   const ForwardOpts& o_;
   cudaStream_t s_;
-  Act tib_;
-  std::vector<Act> feats_;
+  dev::QconvKernel qconv_ = dev::qconv_kernel_choice();
+  bool cached_ = false, plain_ = true;
   std::vector<Tf> tfs_;
 };
 

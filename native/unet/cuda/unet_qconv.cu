@@ -13,10 +13,15 @@
 // the epilogue (quant_ops.h) is the same code: outputs are bit-identical.
 #include <cuda_runtime.h>
 
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+
 #include "../../core/cuda_api.h"
 #include "../../core/device_buffer.h"
 #include "../../kernels/quant_ops.h"
 #include "../unet_cuda.h"
+#include "qmma_frag.h"
 #include "unet_host.cuh"
 
 namespace itk {
@@ -37,7 +42,6 @@ __global__ void __launch_bounds__(kThreads) qconv_kernel(ConvGeo g, const uint8_
   const int tx = tid % 16, ty = tid / 16;
   const int o0 = blockIdx.y * kBM;
   const long long n0 = static_cast<long long>(blockIdx.x) * kBN;
-  const uint32_t zfill = 0x01010101u * static_cast<uint32_t>(za);
 
   // The activation column this thread gathers: n = n0 + tid % 64, words tid / 64 and tid / 64 + 4.
   const int ncol = tid % kBN;
@@ -87,34 +91,7 @@ __global__ void __launch_bounds__(kThreads) qconv_kernel(ConvGeo g, const uint8_
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
       const int wd = tid / kBN + 4 * r;
-      const int k = kb * 32 + 4 * wd;
-      uint32_t word = 0;
-      if (n_ok) {
-        if (vec) {
-          if (k < q.K) {
-            const int tap = k / g.I, ci = k - tap * g.I;
-            const int ky = tap / g.KW, kx = tap - ky * g.KW;
-            const int iy = iy0 + ky, ix = ix0 + kx;
-            word = (iy >= 0 && iy < g.H && ix >= 0 && ix < g.W)
-                       ? *reinterpret_cast<const uint32_t*>(xb + (static_cast<std::size_t>(iy) * g.W + ix) * g.I + ci)
-                       : zfill;
-          }
-        } else {
-#pragma unroll
-          for (int e = 0; e < 4; ++e) {
-            const int kk = k + e;
-            if (kk >= q.K) break;
-            const int tap = kk / g.I, ci = kk - tap * g.I;
-            const int ky = tap / g.KW, kx = tap - ky * g.KW;
-            const int iy = iy0 + ky, ix = ix0 + kx;
-            const uint32_t c = (iy >= 0 && iy < g.H && ix >= 0 && ix < g.W)
-                                   ? xb[(static_cast<std::size_t>(iy) * g.W + ix) * g.I + ci]
-                                   : static_cast<uint32_t>(za);
-            word |= c << (8 * e);
-          }
-        }
-      }
-      Bs[wd][ncol] = word;
+      Bs[wd][ncol] = n_ok ? CodeGather::word(g, xb, iy0, ix0, kb * 32 + 4 * wd, q.K, za, vec) : 0u;
     }
     __syncthreads();
 #pragma unroll
@@ -135,10 +112,9 @@ __global__ void __launch_bounds__(kThreads) qconv_kernel(ConvGeo g, const uint8_
     __syncthreads();
 
     // end of a group (group-wise: every gsize / 32 blocks; per channel: the last block)
-    const bool last = kb + 1 == q.nkb;
-    if (last || (q.ng > 1 && ((kb + 1) * 32) % q.gsize == 0)) {
-      const int gi = q.ng > 1 ? (kb * 32) / q.gsize : 0;
-      const int kg = min(q.K, (gi + 1) * q.gsize) - gi * q.gsize;
+    if (qconv_group_end(kb, q.nkb, q.ng, q.gsize)) {
+      const int gi = qconv_group_of(kb, q.ng, q.gsize);
+      const int kg = qconv_group_len(gi, q.K, q.gsize);
 #pragma unroll
       for (int i = 0; i < 4; ++i) {
         const int o = min(o0 + ty + 16 * i, g.O - 1);  // rows past O compute a discarded value
@@ -164,10 +140,43 @@ __global__ void __launch_bounds__(kThreads) qconv_kernel(ConvGeo g, const uint8_
 
 }  // namespace
 
+int compute_major() {
+  // Compute capability per device, read once (cudaDeviceGetAttribute is not a stream operation,
+  // so this is also safe while a stream is being captured into a CUDA graph).
+  static std::atomic<int> major[64];
+  int dev = 0;
+  cuda::check(cudaGetDevice(&dev), "cudaGetDevice");
+  int m = major[dev & 63].load(std::memory_order_relaxed);
+  if (m == 0) {
+    cuda::check(cudaDeviceGetAttribute(&m, cudaDevAttrComputeCapabilityMajor, dev), "cudaDeviceGetAttribute");
+    major[dev & 63].store(m, std::memory_order_relaxed);
+  }
+  return m;
+}
+
+QconvKernel qconv_kernel_choice() {
+  const int m = compute_major();
+  const char* env = std::getenv("ITOKIT_UNET_QCONV");
+  if (env && std::strcmp(env, "dp4a") == 0) return QconvKernel::Dp4a;
+  if (env && std::strcmp(env, "mma") == 0) {
+    require(m >= 8, Code::DeviceUnavailable, "ITOKIT_UNET_QCONV=mma needs compute capability 8.0 or newer");
+    return QconvKernel::Mma;
+  }
+  return m >= 8 ? QconvKernel::Mma : QconvKernel::Dp4a;
+}
+
 void conv_int(const ConvGeo& g, const uint8_t* xq, const QW& q, const float* bias, float delta, int za,
-              const float* add, int add_stride, float* y, cudaStream_t s) {
+              const float* add, int add_stride, float* y, cudaStream_t s, QconvKernel kernel) {
   require(q.bits == 4 || q.bits == 8, Code::Internal, "integer conv: bits must be 4 or 8");
   require(q.ng == 1 || q.gsize % 32 == 0, Code::Internal, "integer conv: group size must be a multiple of 32");
+  if (kernel == QconvKernel::Auto) kernel = qconv_kernel_choice();
+  // The MMA kernel's s32 accumulators are exact while a group holds at most 2^15 codes
+  // (255² · 2^15 < 2^31); longer groups (no layer of the supported models) take dp4a's u32 sums.
+  const int glen = q.ng > 1 ? q.gsize : q.K;
+  if (kernel == QconvKernel::Mma && glen <= (1 << 15)) {
+    conv_int_mma(g, xq, q, bias, delta, za, add, add_stride, y, s);
+    return;
+  }
   const long long Ntot = static_cast<long long>(g.B) * g.Ho * g.Wo;
   const dim3 grid(static_cast<unsigned>((Ntot + kBN - 1) / kBN), static_cast<unsigned>((g.O + kBM - 1) / kBM));
   require(grid.y <= 65535u, Code::Shape, "integer conv: too many output channels for one launch");
