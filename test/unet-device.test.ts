@@ -100,29 +100,10 @@ describe('CUDA UNet kernel bodies emulated on the CPU', () => {
         console.log('unet-device: no g++ with C++20 <barrier>: CUDA kernel emulation skipped');
         return;
       }
-      // The kernels' anonymous namespaces and the argument structs, verbatim from the sources.
-      const read = (f: string): string => fs.readFileSync(path.join(root, f), 'utf8');
-      const anon = (f: string): string => {
-        const s = read(f);
-        const i = s.indexOf('namespace {\n');
-        const j = s.indexOf('}  // namespace\n', i);
-        expect(i >= 0 && j > i).toBe(true);
-        return s.slice(i + 'namespace {\n'.length, j);
-      };
-      const struct = (f: string, name: string): string => {
-        const s = read(f);
-        const i = s.indexOf(`struct ${name} {`);
-        return s.slice(i, s.indexOf('};', i) + 2);
-      };
-      fs.writeFileSync(path.join(dir, 'kernels.inc'), [
-        '#include "shim.h"', 'namespace itk { namespace unet { namespace dev {',
-        struct('native/unet/cuda/unet_dev.cuh', 'ConvGeo'), struct('native/unet/cuda/unet_dev.cuh', 'PatchColumn'), struct('native/unet/cuda/unet_dev.cuh', 'TileStore'), struct('native/unet/cuda/unet_dev.cuh', 'CodeGather'), struct('native/unet/cuda/unet_dev.cuh', 'QW'),
-        'namespace fpk {', anon('native/unet/cuda/unet_conv.cu'), '}', 'namespace qk {', anon('native/unet/cuda/unet_qconv.cu'), '}', 'namespace qmk {', anon('native/unet/cuda/unet_qmma.cu'), '}', 'namespace fmk {', anon('native/unet/cuda/unet_conv_mma.cu'), '}',
-        'namespace gnk {', anon('native/unet/cuda/unet_norm.cu'), '}', '}}}',
-      ].join('\n'));
       const exe = path.join(dir, 'emu');
       const emu = path.join(root, 'tools', 'unet-cuda-emu');
-      const c = spawnSync(cc, ['-std=c++20', '-O1', '-ffp-contract=off', '-pthread', '-w', '-I', root, '-I', emu, '-I', dir,
+      // emu.cc includes the kernels' own headers (native/unet/cuda/*_kernels.cuh) over its CUDA shim.
+      const c = spawnSync(cc, ['-std=c++20', '-O1', '-ffp-contract=off', '-pthread', '-w', '-I', root, '-I', emu,
         path.join(emu, 'emu.cc'), '-o', exe], { encoding: 'utf8' });
       expect(c.stderr).toBe('');
       expect(c.status).toBe(0);

@@ -1,12 +1,18 @@
 // CPU emulation of the kernel bodies of native/unet/cuda/unet_conv.cu, unet_qconv.cu (dp4a),
-// unet_qmma.cu (tensor cores, warp MMA emulated in shim.h from the PTX tables) and unet_norm.cu
-// (extracted into kernels.inc by test/unet-device.test.ts) against naive references: the convs
+// unet_qmma.cu (tensor cores, warp MMA emulated in shim.h from the PTX tables), unet_conv_mma.cu and
+// unet_norm.cu — their *_kernels.cuh headers, compiled here as C++ over shim.h, the very lines the
+// GPU build compiles (test/unet-device.test.ts builds and runs this) — against naive references: the convs
 // must match bit for bit (tiling, gather, padding, K tails, group flushes, fragment layouts),
 // GroupNorm to 1e-5.
 #include <cstdio>
 #include <cmath>
 #include <cstring>
-#include "kernels.inc"
+#include "shim.h"
+#include "native/unet/cuda/unet_conv_kernels.cuh"
+#include "native/unet/cuda/unet_qconv_kernels.cuh"
+#include "native/unet/cuda/unet_qmma_kernels.cuh"
+#include "native/unet/cuda/unet_conv_mma_kernels.cuh"
+#include "native/unet/cuda/unet_norm_kernels.cuh"
 using namespace itk;
 using namespace itk::unet::dev;
 static uint32_t rs = 12345;
