@@ -58,6 +58,7 @@ const CASES: [string, Case][] = [
   ['stride 2, symmetric pad', { B: 3, I: 17, H: 6, W: 6, O: 5, k: 3, stride: 2, pad: 1, padBr: false, add: false }],
   ['linear (1x1 on [B, C, 1, 1])', { B: 5, I: 40, H: 1, W: 1, O: 33, k: 1, stride: 1, pad: 0, padBr: false, add: true }],
   ['1x1 shortcut', { B: 2, I: 8, H: 5, W: 5, O: 130, k: 1, stride: 1, pad: 0, padBr: false, add: false }],
+  ['1x1 read in place (48 pixels of one image per tile), K = 136', { B: 3, I: 136, H: 8, W: 8, O: 20, k: 1, stride: 1, pad: 0, padBr: false, add: true }],
 ];
 
 describe('FP32 conv: every micro-kernel path equals the naive fma reference bit for bit', () => {

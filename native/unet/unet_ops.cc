@@ -81,13 +81,49 @@ typedef float V16 __attribute__((vector_size(64)));
 ITK_CLONES void attn_rows(const float* qb, const float* kb, const float* vb, int d, int N, int n0, int n1, float scale,
                           float* S, float* ob) {
   const int nq = n1 - n0;
-  for (std::size_t i = 0; i < static_cast<std::size_t>(nq) * N; ++i) S[i] = 0.0f;
-  for (int c = 0; c < d; ++c) {
-    const float* kr = kb + static_cast<std::size_t>(c) * N;
-    for (int i = 0; i < nq; ++i) {
-      const float a = qb[static_cast<std::size_t>(c) * N + n0 + i];
-      float* s = S + static_cast<std::size_t>(i) * N;
-      for (int m = 0; m < N; ++m) s[m] += a * kr[m];
+  // Scores in register tiles of 2 queries × 64 keys (8 vectors), c ascending from +0 in each: the
+  // per-element order of the plain loop, without a load and store of S per c.
+  const int m64 = N / 64 * 64, m16 = N / 16 * 16;
+  for (int i = 0; i < nq; i += 2) {
+    const int i1 = std::min(i + 1, nq - 1);  // an odd last query is computed twice
+    float* s0 = S + static_cast<std::size_t>(i) * N;
+    float* s1 = S + static_cast<std::size_t>(i1) * N;
+    for (int m = 0; m < m64; m += 64) {
+      V16 a0[4] = {}, a1[4] = {};
+      for (int c = 0; c < d; ++c) {
+        const float* kr = kb + static_cast<std::size_t>(c) * N + m;
+        const float q0 = qb[static_cast<std::size_t>(c) * N + n0 + i], q1 = qb[static_cast<std::size_t>(c) * N + n0 + i1];
+#pragma GCC unroll 4
+        for (int v = 0; v < 4; ++v) {
+          V16 kv;
+          ITK_LOAD16(kv, kr + 16 * v);
+          a0[v] += q0 * kv;
+          a1[v] += q1 * kv;
+        }
+      }
+      std::memcpy(s0 + m, a0, sizeof a0);
+      std::memcpy(s1 + m, a1, sizeof a1);
+    }
+    for (int m = m64; m < m16; m += 16) {
+      V16 a0 = {}, a1 = {};
+      for (int c = 0; c < d; ++c) {
+        V16 kv;
+        ITK_LOAD16(kv, kb + static_cast<std::size_t>(c) * N + m);
+        a0 += qb[static_cast<std::size_t>(c) * N + n0 + i] * kv;
+        a1 += qb[static_cast<std::size_t>(c) * N + n0 + i1] * kv;
+      }
+      std::memcpy(s0 + m, &a0, sizeof a0);
+      std::memcpy(s1 + m, &a1, sizeof a1);
+    }
+    for (int m = m16; m < N; ++m) {
+      float a0 = 0.0f, a1 = 0.0f;
+      for (int c = 0; c < d; ++c) {
+        const float kv = kb[static_cast<std::size_t>(c) * N + m];
+        a0 += qb[static_cast<std::size_t>(c) * N + n0 + i] * kv;
+        a1 += qb[static_cast<std::size_t>(c) * N + n0 + i1] * kv;
+      }
+      s0[m] = a0;
+      s1[m] = a1;
     }
   }
   for (int i = 0; i < nq; ++i) {
@@ -213,8 +249,8 @@ namespace {
 // weight block of the task streams past it.
 constexpr int kKc = 128;
 
-// One run of a patch row: columns [j0, j0 + len) read x[src + ci·plane ...] consecutively, or
-// are padding (src < 0).
+// One run of a patch row: columns [j0, j0 + len) read x[src + ci·plane + i·stride] (source
+// pixels one stride apart in one row: consecutive at stride 1), or are padding (src < 0).
 struct Run {
   int j0, len, src;
 };
@@ -222,7 +258,7 @@ struct Run {
 // The rows k0 .. k0 + kc − 1 of a column tile's patch matrix (k = ci·taps + tap), copied run by
 // run from the input planes (cloned: the copies become AVX-512 / AVX2 moves).
 ITK_CLONES void fill_patch(const float* x, std::size_t plane, int taps, int k0, int kc, const Run* runs, const int* nrun,
-                           float* P) {
+                           int step, float* P) {
   for (int kk = 0; kk < kc; ++kk) {
     const int k = k0 + kk, ci = k / taps, tap = k % taps;
     const float* xc = x + static_cast<std::size_t>(ci) * plane;
@@ -235,7 +271,11 @@ ITK_CLONES void fill_patch(const float* x, std::size_t plane, int taps, int k0, 
         for (int i = 0; i < len; ++i) d[i] = 0.0f;
       } else {
         const float* s = xc + rt[r].src;
-        for (int i = 0; i < len; ++i) d[i] = s[i];
+        if (step == 1) {
+          for (int i = 0; i < len; ++i) d[i] = s[i];
+        } else {
+          for (int i = 0; i < len; ++i) d[i] = s[static_cast<std::size_t>(i) * step];
+        }
       }
     }
   }
@@ -369,7 +409,7 @@ Tensor conv_fp_packed(const Conv& c, const Tensor& x, const float* wp, const flo
             if (iy >= 0 && iy < x.H && ix >= 0 && ix < x.W)
               src = static_cast<int>(static_cast<std::size_t>(col_b[j]) * c.I * plane + static_cast<std::size_t>(iy) * x.W + ix);
           }
-          const bool extend = nr > 0 && ((src < 0 && prev < 0) || (src >= 0 && prev >= 0 && src == prev + 1));
+          const bool extend = nr > 0 && ((src < 0 && prev < 0) || (src >= 0 && prev >= 0 && src == prev + c.stride));
           if (extend)
             ++rt[nr - 1].len;
           else
@@ -379,6 +419,9 @@ Tensor conv_fp_packed(const Conv& c, const Tensor& x, const float* wp, const flo
         nrun[tap] = nr;
       }
     }
+    // 1 × 1 tile over 48 consecutive pixels of one image: its patch rows are the input's channel
+    // rows themselves (k = ci), read in place.
+    const bool in_place = !direct && taps == 1 && c.stride == 1 && nrun[0] == 1 && runs[0].src >= 0 && runs[0].len == kNr;
     for (int k0 = 0; k0 < K; k0 += kKc) {
       const int kc = std::min(kKc, K - k0);
       if (direct) {
@@ -386,8 +429,10 @@ Tensor conv_fp_packed(const Conv& c, const Tensor& x, const float* wp, const flo
           const int k = k0 + kk, ci = k / taps, tap = k % taps;
           rows[kk] = xp.data() + static_cast<std::size_t>(ci) * chan + n0 + (tap / c.KW) * Wq + tap % c.KW;
         }
+      } else if (in_place) {
+        for (int kk = 0; kk < kc; ++kk) rows[kk] = x.d.data() + runs[0].src + static_cast<std::size_t>(k0 + kk) * plane;
       } else {
-        fill_patch(x.d.data(), plane, taps, k0, kc, runs.data(), nrun.data(), P.data());
+        fill_patch(x.d.data(), plane, taps, k0, kc, runs.data(), nrun.data(), c.stride, P.data());
         for (int kk = 0; kk < kc; ++kk) rows[kk] = P.data() + static_cast<std::size_t>(kk) * kNr;
       }
       for (int ob = ob0; ob < ob1; ++ob)
@@ -396,20 +441,27 @@ Tensor conv_fp_packed(const Conv& c, const Tensor& x, const float* wp, const flo
     }
     // epilogue: + bias (+ add[b, o]), NCHW stores of runs of kept columns that are consecutive
     // pixels of one image
+    // (the runs are found once per tile, not once per channel)
+    Run out_runs[kNr];
+    int n_out = 0;
+    for (int j = 0; j < nn;) {
+      const int b = col_b[j];
+      if (b < 0) {
+        ++j;
+        continue;
+      }
+      int e = j + 1;
+      while (e < nn && col_b[e] == b && col_p[e] == col_p[e - 1] + 1) ++e;
+      out_runs[n_out++] = Run{j, e - j, b};
+      j = e;
+    }
     const int o_end = std::min(c.O, ob1 * kMr);
     for (int o = ob0 * kMr; o < o_end; ++o) {
       const float* co = C.data() + static_cast<std::size_t>(o - ob0 * kMr) * kNr;
-      for (int j = 0; j < nn;) {
-        const int b = col_b[j];
-        if (b < 0) {
-          ++j;
-          continue;
-        }
-        int e = j + 1;
-        while (e < nn && col_b[e] == b && col_p[e] == col_p[e - 1] + 1) ++e;
+      for (int r = 0; r < n_out; ++r) {
+        const int j = out_runs[r].j0, b = out_runs[r].src;
         const float extra = add ? add[static_cast<std::size_t>(b) * c.O + o] : 0.0f;
-        bias_store(co + j, e - j, c.b[o], add != nullptr, extra, y.d.data() + (static_cast<std::size_t>(b) * c.O + o) * N + col_p[j]);
-        j = e;
+        bias_store(co + j, out_runs[r].len, c.b[o], add != nullptr, extra, y.d.data() + (static_cast<std::size_t>(b) * c.O + o) * N + col_p[j]);
       }
     }
   });
