@@ -81,49 +81,51 @@ typedef float V16 __attribute__((vector_size(64)));
 ITK_CLONES void attn_rows(const float* qb, const float* kb, const float* vb, int d, int N, int n0, int n1, float scale,
                           float* S, float* ob) {
   const int nq = n1 - n0;
-  // Scores in register tiles of 2 queries × 64 keys (8 vectors), c ascending from +0 in each: the
-  // per-element order of the plain loop, without a load and store of S per c.
+  // Scores in register tiles of 4 queries × 64 keys (16 vectors; each k slab read once per 4
+  // queries), c ascending from +0 in each: the per-element order of the plain loop, without a load
+  // and store of S per c. A last group of fewer queries repeats the last one (same values).
   const int m64 = N / 64 * 64, m16 = N / 16 * 16;
-  for (int i = 0; i < nq; i += 2) {
-    const int i1 = std::min(i + 1, nq - 1);  // an odd last query is computed twice
-    float* s0 = S + static_cast<std::size_t>(i) * N;
-    float* s1 = S + static_cast<std::size_t>(i1) * N;
+  for (int i = 0; i < nq; i += 4) {
+    int qi[4];
+    float* sr[4];
+    for (int u = 0; u < 4; ++u) {
+      qi[u] = n0 + std::min(i + u, nq - 1);
+      sr[u] = S + static_cast<std::size_t>(qi[u] - n0) * N;
+    }
     for (int m = 0; m < m64; m += 64) {
-      V16 a0[4] = {}, a1[4] = {};
+      V16 a[4][4] = {};
       for (int c = 0; c < d; ++c) {
         const float* kr = kb + static_cast<std::size_t>(c) * N + m;
-        const float q0 = qb[static_cast<std::size_t>(c) * N + n0 + i], q1 = qb[static_cast<std::size_t>(c) * N + n0 + i1];
+        const float* qc = qb + static_cast<std::size_t>(c) * N;
+        V16 kv[4];
+        for (int v = 0; v < 4; ++v) ITK_LOAD16(kv[v], kr + 16 * v);
 #pragma GCC unroll 4
-        for (int v = 0; v < 4; ++v) {
-          V16 kv;
-          ITK_LOAD16(kv, kr + 16 * v);
-          a0[v] += q0 * kv;
-          a1[v] += q1 * kv;
+        for (int u = 0; u < 4; ++u) {
+          const float qu = qc[qi[u]];
+#pragma GCC unroll 4
+          for (int v = 0; v < 4; ++v) a[u][v] += qu * kv[v];
         }
       }
-      std::memcpy(s0 + m, a0, sizeof a0);
-      std::memcpy(s1 + m, a1, sizeof a1);
+      for (int u = 0; u < 4; ++u) std::memcpy(sr[u] + m, a[u], sizeof a[u]);
     }
     for (int m = m64; m < m16; m += 16) {
-      V16 a0 = {}, a1 = {};
+      V16 a[4] = {};
       for (int c = 0; c < d; ++c) {
         V16 kv;
         ITK_LOAD16(kv, kb + static_cast<std::size_t>(c) * N + m);
-        a0 += qb[static_cast<std::size_t>(c) * N + n0 + i] * kv;
-        a1 += qb[static_cast<std::size_t>(c) * N + n0 + i1] * kv;
+        const float* qc = qb + static_cast<std::size_t>(c) * N;
+        for (int u = 0; u < 4; ++u) a[u] += qc[qi[u]] * kv;
       }
-      std::memcpy(s0 + m, &a0, sizeof a0);
-      std::memcpy(s1 + m, &a1, sizeof a1);
+      for (int u = 0; u < 4; ++u) std::memcpy(sr[u] + m, &a[u], sizeof a[u]);
     }
     for (int m = m16; m < N; ++m) {
-      float a0 = 0.0f, a1 = 0.0f;
+      float a[4] = {};
       for (int c = 0; c < d; ++c) {
         const float kv = kb[static_cast<std::size_t>(c) * N + m];
-        a0 += qb[static_cast<std::size_t>(c) * N + n0 + i] * kv;
-        a1 += qb[static_cast<std::size_t>(c) * N + n0 + i1] * kv;
+        const float* qc = qb + static_cast<std::size_t>(c) * N;
+        for (int u = 0; u < 4; ++u) a[u] += qc[qi[u]] * kv;
       }
-      s0[m] = a0;
-      s1[m] = a1;
+      for (int u = 0; u < 4; ++u) sr[u][m] = a[u];
     }
   }
   for (int i = 0; i < nq; ++i) {
@@ -134,18 +136,25 @@ ITK_CLONES void attn_rows(const float* qb, const float* kb, const float* vb, int
       mx = std::max(mx, s[m]);
     }
     for (int m = 0; m < N; ++m) s[m] = exp_f32(fsub(s[m], mx));
-    double sum = 0;
-    for (int m = 0; m < N; ++m) sum += s[m];
-    const float inv = static_cast<float>(1.0 / sum);
-    for (int m = 0; m < N; ++m) s[m] *= inv;
   }
-  // P·V vectorised across the block's queries: T = Sᵀ ([m][kAttnQ], queries contiguous), and lane j
-  // of query i accumulates T[m + j][i]·v[m + j] for m = 0, 16, … exactly as a per-query 16-lane
-  // dot would, then the lanes are summed in lane order and the tail added: the same bits, with
-  // no per-output horizontal sum.
+  // T = Sᵀ ([m][kAttnQ], queries contiguous). Each query's row sum is in double in key order, as
+  // a per-row loop would add, but the 16 queries' sums advance together (one vector add per key
+  // instead of a serial chain per row); then T[m][i] *= 1/sum_i, the per-row scaling.
   float* T = S + static_cast<std::size_t>(kAttnQ) * N;
   for (int m = 0; m < N; ++m)
     for (int i = 0; i < kAttnQ; ++i) T[static_cast<std::size_t>(m) * kAttnQ + i] = i < nq ? S[static_cast<std::size_t>(i) * N + m] : 0.0f;
+  {
+    double sum[kAttnQ] = {};
+    for (int m = 0; m < N; ++m)
+      for (int i = 0; i < kAttnQ; ++i) sum[i] += T[static_cast<std::size_t>(m) * kAttnQ + i];
+    float inv[kAttnQ];
+    for (int i = 0; i < kAttnQ; ++i) inv[i] = i < nq ? static_cast<float>(1.0 / sum[i]) : 0.0f;
+    for (int m = 0; m < N; ++m)
+      for (int i = 0; i < kAttnQ; ++i) T[static_cast<std::size_t>(m) * kAttnQ + i] *= inv[i];
+  }
+  // P·V vectorised across the block's queries: lane j of query i accumulates T[m + j][i]·v[m + j]
+  // for m = 0, 16, … exactly as a per-query 16-lane dot would, then the lanes are summed in lane
+  // order and the tail added: the same bits, with no per-output horizontal sum.
   for (int c = 0; c < d; ++c) {
     const float* vr = vb + static_cast<std::size_t>(c) * N;
     V16 acc[16];
