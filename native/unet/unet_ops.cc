@@ -878,11 +878,17 @@ std::vector<uint8_t> upsample2x_nhwc(const std::vector<uint8_t>& q, int B, int H
 
 Tensor concat(const Tensor& a, const Tensor& b) {
   require(a.B == b.B && a.H == b.H && a.W == b.W, Code::Shape, "concat: shape mismatch");
-  Tensor y(a.B, a.C + b.C, a.H, a.W);
+  Tensor y;
+  y.B = a.B;
+  y.C = a.C + b.C;
+  y.H = a.H;
+  y.W = a.W;
   const std::size_t pa = static_cast<std::size_t>(a.C) * a.plane(), pb = static_cast<std::size_t>(b.C) * b.plane();
+  // appended image by image into reserved storage: no zero fill before the copy
+  y.d.reserve(static_cast<std::size_t>(a.B) * (pa + pb));
   for (int i = 0; i < a.B; ++i) {
-    std::memcpy(y.img(i), a.img(i), pa * sizeof(float));
-    std::memcpy(y.img(i) + pa, b.img(i), pb * sizeof(float));
+    y.d.insert(y.d.end(), a.img(i), a.img(i) + pa);
+    y.d.insert(y.d.end(), b.img(i), b.img(i) + pb);
   }
   return y;
 }
