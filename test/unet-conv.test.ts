@@ -1,8 +1,8 @@
 // The CPU FP32 convolution (native/unet/unet_ops.cc conv_fp, micro-kernels of native/unet/fgemm.h)
 // against a naive reference written here: every output is fma-accumulated over
 // k = (ci·KH + ky)·KW + kx ascending from +0, then + bias, then + add, so each micro-kernel path
-// (scalar, AVX2+FMA, AVX-512) must equal it bit for bit, in both the direct (padded input read in
-// place) and the im2col mode, with K blocks, channel tails, stride 2 and diffusers' (0,1,0,1) pad.
+// (scalar, AVX2+FMA, AVX-512) must equal it bit for bit, in both the direct (shared-pad input read
+// in place) and the im2col mode, with K blocks, channel tails, stride 2 and diffusers' (0,1,0,1) pad.
 import * as unetTesting from '../lib/testing/unet';
 
 /**
@@ -51,12 +51,14 @@ function reference(c: Case, x: Float32Array, w: Float32Array, bias: Float32Array
 const CASES: [string, Case][] = [
   ['3x3 direct, partial tiles, + add', { B: 2, I: 3, H: 9, W: 7, O: 70, k: 3, stride: 1, pad: 1, padBr: false, add: true }],
   ['3x3 direct, K = 360 (three K blocks)', { B: 2, I: 40, H: 10, W: 10, O: 9, k: 3, stride: 1, pad: 1, padBr: false, add: false }],
-  ['3x3 im2col (4x4 map), channel blocks split', { B: 1, I: 16, H: 4, W: 4, O: 100, k: 3, stride: 1, pad: 1, padBr: false, add: true }],
-  ['3x3 im2col, K = 360', { B: 2, I: 40, H: 6, W: 6, O: 19, k: 3, stride: 1, pad: 1, padBr: false, add: false }],
+  ['3x3 direct (4x4 map, 16 of 25 shared-pad columns kept), channel blocks split', { B: 3, I: 16, H: 4, W: 4, O: 100, k: 3, stride: 1, pad: 1, padBr: false, add: true }],
+  ['3x3 im2col (2x2 map), channel blocks split', { B: 1, I: 16, H: 2, W: 2, O: 100, k: 3, stride: 1, pad: 1, padBr: false, add: true }],
+  ['3x3 im2col, K = 360', { B: 2, I: 40, H: 3, W: 2, O: 19, k: 3, stride: 1, pad: 1, padBr: false, add: false }],
   ['stride 2, diffusers pad (0,1,0,1)', { B: 1, I: 20, H: 8, W: 8, O: 16, k: 3, stride: 2, pad: 0, padBr: true, add: false }],
   ['stride 2, symmetric pad', { B: 3, I: 17, H: 6, W: 6, O: 5, k: 3, stride: 2, pad: 1, padBr: false, add: false }],
   ['linear (1x1 on [B, C, 1, 1])', { B: 5, I: 40, H: 1, W: 1, O: 33, k: 1, stride: 1, pad: 0, padBr: false, add: true }],
   ['1x1 shortcut', { B: 2, I: 8, H: 5, W: 5, O: 130, k: 1, stride: 1, pad: 0, padBr: false, add: false }],
+  ['1x1 read in place (48 pixels of one image per tile), K = 136', { B: 3, I: 136, H: 8, W: 8, O: 20, k: 1, stride: 1, pad: 0, padBr: false, add: true }],
 ];
 
 describe('FP32 conv: every micro-kernel path equals the naive fma reference bit for bit', () => {

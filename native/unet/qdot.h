@@ -33,9 +33,27 @@ using QDot16Fn = void (*)(const uint8_t* w, int wstride, const uint8_t* a0, cons
 // broadcast quad of a_r by the quads of 16 channels: no horizontal sums, each weight load feeds 8
 // pixels. W4 codes (0..15) are s8 as they are; 8-bit codes are packed as w − 128 and the caller
 // adds 128·Σa_r. Exact int32 (bounds as above), so equal to the scalar oracle's sums.
+//
+// Implicit GEMM (no patch copy): K is walked as `ntaps` runs of `qpt` quads; run t of pixel r reads
+// the quads at a[r] + tapoff[t] and the weight quads t·qpt … (t+1)·qpt − 1. A patch row is one run
+// (ntaps = 1, tapoff = {0}, qpt = Kp/4); a stride-1 k×k conv on zero-point-padded NHWC codes
+// whose channel count is a multiple of 4 is k² runs of I/4 quads, one per tap, each at a fixed
+// offset from the pixel's window corner (K order (ky, kx, ci) = the kernel layout's). Integer sums
+// are exact, so both walks give the same int32.
 constexpr int kQo = 32;  // output channels per tile
 constexpr int kQr = 8;   // activation rows (pixels) per tile
-using QTileFn = void (*)(const int8_t* wp, int nquad, const uint8_t* const* a, int32_t* out /* [kQr][kQo] */);
+using QTileFn = void (*)(const int8_t* wp, int ntaps, const int* tapoff, int qpt, const uint8_t* const* a,
+                         int32_t* out /* [kQr][kQo] */);
+
+// Per-channel epilogue of a tile (docs/design/unet.md §9): for pixel rows r < nr and channels
+// i < kQo, out[r][i] = float(acc′)·so[i] + bias[i] (+ extra[i] when extra != nullptr), separately
+// rounded (the scalar path's fadd(fmul(float(acc′), so), bias), then fadd extra), with
+// acc′ = acc[r][i] + czw[i]·sa[r] + kc[i] = Σ(a − z_a)(w − z_w), czw = (128 for 8-bit codes) − z_w,
+// kc = K·z_a·z_w − z_a·Σw. Evaluated in wrapping 32-bit arithmetic: the true acc′ satisfies
+// |acc′| ≤ K·255² < 2^31, so arithmetic modulo 2^32 gives it exactly, and int32 → float rounds it
+// as the int64 → float of zero_corrected does. Vectorised over the 32 channels by the ISA clones.
+void qtile_epilogue(const int32_t* acc, const int32_t* sa, int nr, const int32_t* czw, const int32_t* kc, const float* so,
+                    const float* bias, const float* extra, float* out /* [kQr][kQo] */);
 
 struct QDotKernels {
   QDot4Fn w4 = nullptr;
@@ -51,7 +69,7 @@ struct QDotKernels {
 // codes there are stored as −128 like every other code, and the activation rows are 0 past K,
 // so they add nothing. Channels past O are 0 and discarded.
 std::vector<int8_t> qpack_s8(const uint8_t* kern, int row_bytes, int O, int K, int Kp, int bits);
-void qtile_scalar(const int8_t* wp, int nquad, const uint8_t* const* a, int32_t* out);
+void qtile_scalar(const int8_t* wp, int ntaps, const int* tapoff, int qpt, const uint8_t* const* a, int32_t* out);
 
 // The kernels for this CPU (chosen once; ITOKIT_CPU=scalar|avx2|avx512vnni forces a path when the
 // CPU supports it).
@@ -68,7 +86,7 @@ void qdot16_w8_scalar(const uint8_t*, int, const uint8_t*, const uint8_t*, const
 void qdot16_w4_vnni(const uint8_t*, int, const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, int, int32_t*);
 void qdot4_w4_avx2(const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, int, int32_t*);
 void qdot4_w8_avx2(const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, int, int32_t*);
-void qtile_vnni(const int8_t* wp, int nquad, const uint8_t* const* a, int32_t* out);
+void qtile_vnni(const int8_t* wp, int ntaps, const int* tapoff, int qpt, const uint8_t* const* a, int32_t* out);
 void qdot4_w4_vnni(const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, int, int32_t*);
 void qdot4_w8_vnni(const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, int, int32_t*);
 #endif

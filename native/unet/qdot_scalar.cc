@@ -67,12 +67,16 @@ std::vector<int8_t> qpack_s8(const uint8_t* kern, int row_bytes, int O, int K, i
   return p;
 }
 
-void qtile_scalar(const int8_t* wp, int nquad, const uint8_t* const* a, int32_t* out) {
+void qtile_scalar(const int8_t* wp, int ntaps, const int* tapoff, int qpt, const uint8_t* const* a, int32_t* out) {
   for (int r = 0; r < kQr; ++r)
     for (int i = 0; i < kQo; ++i) {
       int32_t s = 0;
-      for (int q = 0; q < nquad; ++q)
-        for (int t = 0; t < 4; ++t) s += static_cast<int32_t>(a[r][4 * q + t]) * wp[(static_cast<std::size_t>(q) * kQo + i) * 4 + t];
+      for (int tp = 0; tp < ntaps; ++tp) {
+        const uint8_t* ar = a[r] + tapoff[tp];
+        const int8_t* wt = wp + static_cast<std::size_t>(tp) * qpt * kQo * 4;
+        for (int q = 0; q < qpt; ++q)
+          for (int t = 0; t < 4; ++t) s += static_cast<int32_t>(ar[4 * q + t]) * wt[(static_cast<std::size_t>(q) * kQo + i) * 4 + t];
+      }
       out[r * kQo + i] = s;
     }
 }

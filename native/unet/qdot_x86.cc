@@ -123,30 +123,28 @@ ITK_VNNI void qdot4_w8_vnni(const uint8_t* w, const uint8_t* a0, const uint8_t* 
 }
 
 // 8 pixels × 32 channels: 16 zmm accumulators; per quad of k two 64-byte weight loads and eight
-// broadcast activation quads feed 16 vpdpbusd (1,024 multiply-adds).
-__attribute__((target("avx512f,avx512bw,avx512vnni"))) void qtile_vnni(const int8_t* wp, int nquad, const uint8_t* const* a,
-                                                                      int32_t* out) {
+// broadcast activation quads feed 16 vpdpbusd (1,024 multiply-adds). Runs of quads (qdot.h): the
+// accumulators stay in registers across the taps of an implicit conv.
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void qtile_vnni(const int8_t* wp, int ntaps, const int* tapoff, int qpt,
+                                                                      const uint8_t* const* a, int32_t* out) {
   __m512i acc[kQr][2];
   for (int r = 0; r < kQr; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_si512();
-  const uint8_t* a0 = a[0];
-  const uint8_t* a1 = a[1];
-  const uint8_t* a2 = a[2];
-  const uint8_t* a3 = a[3];
-  const uint8_t* a4 = a[4];
-  const uint8_t* a5 = a[5];
-  const uint8_t* a6 = a[6];
-  const uint8_t* a7 = a[7];
-  for (int q = 0; q < nquad; ++q) {
-    const __m512i w0 = _mm512_loadu_si512(wp + static_cast<std::size_t>(q) * kQo * 4);
-    const __m512i w1 = _mm512_loadu_si512(wp + static_cast<std::size_t>(q) * kQo * 4 + 64);
-    const uint8_t* rows[kQr] = {a0, a1, a2, a3, a4, a5, a6, a7};
+  for (int tp = 0; tp < ntaps; ++tp) {
+    const int off = tapoff[tp];
+    const uint8_t* rows[kQr];
+    for (int r = 0; r < kQr; ++r) rows[r] = a[r] + off;
+    const int8_t* wt = wp + static_cast<std::size_t>(tp) * qpt * kQo * 4;
+    for (int q = 0; q < qpt; ++q) {
+      const __m512i w0 = _mm512_loadu_si512(wt + static_cast<std::size_t>(q) * kQo * 4);
+      const __m512i w1 = _mm512_loadu_si512(wt + static_cast<std::size_t>(q) * kQo * 4 + 64);
 #pragma GCC unroll 8
-    for (int r = 0; r < kQr; ++r) {
-      int32_t quad;
-      __builtin_memcpy(&quad, rows[r] + 4 * q, 4);
-      const __m512i av = _mm512_set1_epi32(quad);
-      acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], av, w0);
-      acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], av, w1);
+      for (int r = 0; r < kQr; ++r) {
+        int32_t quad;
+        __builtin_memcpy(&quad, rows[r] + 4 * q, 4);
+        const __m512i av = _mm512_set1_epi32(quad);
+        acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], av, w0);
+        acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], av, w1);
+      }
     }
   }
   for (int r = 0; r < kQr; ++r) {

@@ -12,6 +12,7 @@
 #include "unet_calib.h"
 #include "unet_cuda.h"
 #include "unet_ops.h"
+#include "unet_profile.h"
 #include "unet_quant.h"
 
 namespace itk {
@@ -425,6 +426,7 @@ QIn prep_input(const Conv& c, const Tensor& x, const ForwardOpts& o) {
   }
   if (o.mode == Mode::Integer) {
     in.integer = true;
+    const ProfScope prof([&] { return std::string("quantize_nhwc"); });
     in.codes = quantize_nhwc(x, in.delta, in.zero);
   } else {
     in.fq = x;
@@ -433,7 +435,20 @@ QIn prep_input(const Conv& c, const Tensor& x, const ForwardOpts& o) {
   return in;
 }
 
+// Profile row of a conv (ITOKIT_UNET_PROFILE): kind and shape, with its FLOPs (2 per MAC).
+std::string conv_key(const Conv& c, const Tensor& x, const char* kind) {
+  return std::string("conv ") + kind + " " + std::to_string(c.KH) + "x" + std::to_string(c.KW) + (c.stride > 1 ? "/2 " : " ") +
+         std::to_string(c.I) + "->" + std::to_string(c.O) + " @" + std::to_string(x.H) + "x" + std::to_string(x.W);
+}
+double conv_flops(const Conv& c, const Tensor& x) {
+  const int pb = c.pad + (c.pad_br ? 1 : 0);
+  const double Ho = (x.H + c.pad + pb - c.KH) / c.stride + 1, Wo = (x.W + c.pad + pb - c.KW) / c.stride + 1;
+  return 2.0 * c.O * c.I * c.KH * c.KW * x.B * Ho * Wo;
+}
+
 Tensor apply(const Conv& c, const QIn& in, const ForwardOpts& o, const float* add = nullptr) {
+  const ProfScope prof([&] { return conv_key(c, *in.x, !qint(c) ? "fp" : in.integer ? (c.q.bits == 4 ? "w4" : "w8") : "fpq"); },
+                       conv_flops(c, *in.x));
   if (!qint(c)) return conv_fp_packed(c, *in.x, packed_fp(c)->data(), add);
   if (in.integer) return conv_int(c, in.codes, in.x->B, in.x->H, in.x->W, in.delta, in.zero, add);
   // FP math on integer weights: the layer's FP32 weights in Fp mode while it still has them (a
@@ -443,6 +458,20 @@ Tensor apply(const Conv& c, const QIn& in, const ForwardOpts& o, const float* ad
   if (o.mode == Mode::Fp && !c.w.empty()) return conv_fp(c, *in.x, c.w.data(), add);
   const Tensor& xin = in.quantized ? in.fq : *in.x;
   return conv_fp_packed(c, xin, packed_fp(c)->data(), add);
+}
+
+void residual_add(Tensor* a, const Tensor& b, float s) {
+  const ProfScope prof([&] { return std::string("residual add"); });
+  add_scale_inplace(a, b, s);
+}
+Tensor cat(const Tensor& a, const Tensor& b) {
+  const ProfScope prof([&] { return std::string("concat"); });
+  return concat(a, b);
+}
+
+Tensor gnorm(const GroupNorm& gn, const Tensor& x, bool silu) {
+  const ProfScope prof([&] { return "group_norm C" + std::to_string(x.C) + " @" + std::to_string(x.H); });
+  return group_norm(gn, x, silu);
 }
 
 Tensor layer(const Conv& c, const Tensor& x, const ForwardOpts& o, const float* add = nullptr) {
@@ -462,6 +491,7 @@ QIn prep_norm_input(const GroupNorm& gn, bool silu, const Conv& c, const Tensor&
   in.quantized = in.integer = true;
   in.delta = o.act_scale[c.act];
   in.zero = o.act_zero[c.act];
+  const ProfScope prof([&] { return "group_norm_quant C" + std::to_string(x.C) + " @" + std::to_string(x.H); });
   in.codes = group_norm_quant_nhwc(gn, x, silu, in.delta, in.zero);
   return in;
 }
@@ -469,7 +499,7 @@ QIn prep_norm_input(const GroupNorm& gn, bool silu, const Conv& c, const Tensor&
 // conv(SiLU?(GroupNorm(x))) (+ add).
 Tensor norm_layer(const GroupNorm& gn, bool silu, const Conv& c, const Tensor& x, const ForwardOpts& o, const float* add = nullptr) {
   if (int_input(c, o)) return apply(c, prep_norm_input(gn, silu, c, x, o), o, add);
-  const Tensor h = group_norm(gn, x, silu);
+  const Tensor h = gnorm(gn, x, silu);
   return layer(c, h, o, add);
 }
 
@@ -478,10 +508,10 @@ Tensor resnet(const Resnet& r, const Tensor& x, const float* tf, const ForwardOp
   h = norm_layer(r.norm2, true, r.conv2, h, o);
   if (r.has_shortcut) {
     Tensor s = layer(r.shortcut, x, o);
-    add_scale_inplace(&s, h, r.osf);
+    residual_add(&s, h, r.osf);
     return s;
   }
-  add_scale_inplace(&h, x, r.osf);  // (h + x)/s: the bits of (x + h)/s (addition commutes), no copy of x
+  residual_add(&h, x, r.osf);  // (h + x)/s: the bits of (x + h)/s (addition commutes), no copy of x
   return h;
 }
 
@@ -491,13 +521,18 @@ Tensor attn(const Attn& a, const Tensor& x, const ForwardOpts& o) {
   if (int_input(a.q, o)) {
     in = prep_norm_input(a.norm, false, a.q, x, o);
   } else {
-    h = group_norm(a.norm, x, false);
+    h = gnorm(a.norm, x, false);
     in = prep_input(a.q, h, o);
   }
   Tensor q = apply(a.q, in, o), k = apply(a.k, in, o), v = apply(a.v, in, o);
-  Tensor att = attention_core(q, k, v, a.head_dim);
+  Tensor att;
+  {
+    const ProfScope prof([&] { return "attention_core C" + std::to_string(q.C) + " @" + std::to_string(q.H); },
+                         4.0 * q.B * q.C * static_cast<double>(q.plane()) * q.plane());
+    att = attention_core(q, k, v, a.head_dim);
+  }
   Tensor out = layer(a.out, att, o);
-  add_scale_inplace(&out, x, a.rescale);
+  residual_add(&out, x, a.rescale);
   return out;
 }
 
@@ -632,7 +667,7 @@ Tensor forward_unchecked(const Model& m, const Tensor& x0, const std::vector<int
     for (std::size_t j = 0; j < b.resnets.size(); ++j) {
       Tensor s = std::move(skips.back());
       skips.pop_back();
-      h = resnet(b.resnets[j], concat(h, s), tfs[ri++].data(), o);
+      h = resnet(b.resnets[j], cat(h, s), tfs[ri++].data(), o);
       if (j < b.attns.size()) h = attn(b.attns[j], h, o);
     }
     if (b.has_resample) {
@@ -657,7 +692,7 @@ Tensor forward_unchecked(const Model& m, const Tensor& x0, const std::vector<int
     }
     o.ctl.check();
   }
-  h = group_norm(m.norm_out, h, true);
+  h = gnorm(m.norm_out, h, true);
   return layer(m.conv_out, h, o);
 }
 

@@ -20,6 +20,7 @@ namespace unet {
 namespace {
 
 constexpr int kNc = 64;  // output pixels per tile
+constexpr int kMaxTaps = 64;  // taps of an implicit integer conv (k ≤ 8)
 constexpr int kOb = 64;  // output channels per tile
 
 #define ITK_CLONES ITK_ISA_CLONES  // native/core/isa.h
@@ -70,18 +71,61 @@ ITK_CLONES double lane_sq_dev(const float* x, std::size_t n, float mean) {
 // planes: scores S[i][m] = Σ_c q[c][n]·k[c][m] from +0, c ascending, separately rounded (the
 // GPU's order, unet_attn.cu), times `scale`; softmax with max subtraction, e^(s − max) by
 // exp_f32, the row sum in double in key order; out[c][n] = Σ_m p[m]·v[c][m] in 16 float lanes
-// summed in lane order, then the tail. One call per block of queries: each k and v row is read
-// once for the whole block. S: (n1−n0)·N.
+// summed in lane order, then the tail. One call per block of at most kAttnQ queries: each k and v
+// row is read once for the whole block. S: 2·kAttnQ·N (scores, then their transpose).
+constexpr int kAttnQ = 16;  // queries per attention block
+// 16 floats as one GCC generic vector (a zmm in the AVX-512 clone, split by the others); products
+// and sums stay separately rounded (-ffp-contract=off).
+typedef float V16 __attribute__((vector_size(64)));
+#define ITK_LOAD16(v, p) std::memcpy(&(v), (p), sizeof(V16))
 ITK_CLONES void attn_rows(const float* qb, const float* kb, const float* vb, int d, int N, int n0, int n1, float scale,
                           float* S, float* ob) {
   const int nq = n1 - n0;
-  for (std::size_t i = 0; i < static_cast<std::size_t>(nq) * N; ++i) S[i] = 0.0f;
-  for (int c = 0; c < d; ++c) {
-    const float* kr = kb + static_cast<std::size_t>(c) * N;
-    for (int i = 0; i < nq; ++i) {
-      const float a = qb[static_cast<std::size_t>(c) * N + n0 + i];
-      float* s = S + static_cast<std::size_t>(i) * N;
-      for (int m = 0; m < N; ++m) s[m] += a * kr[m];
+  // Scores in register tiles of 4 queries × 64 keys (16 vectors; each k slab read once per 4
+  // queries), c ascending from +0 in each: the per-element order of the plain loop, without a load
+  // and store of S per c. A last group of fewer queries repeats the last one (same values).
+  const int m64 = N / 64 * 64, m16 = N / 16 * 16;
+  for (int i = 0; i < nq; i += 4) {
+    int qi[4];
+    float* sr[4];
+    for (int u = 0; u < 4; ++u) {
+      qi[u] = n0 + std::min(i + u, nq - 1);
+      sr[u] = S + static_cast<std::size_t>(qi[u] - n0) * N;
+    }
+    for (int m = 0; m < m64; m += 64) {
+      V16 a[4][4] = {};
+      for (int c = 0; c < d; ++c) {
+        const float* kr = kb + static_cast<std::size_t>(c) * N + m;
+        const float* qc = qb + static_cast<std::size_t>(c) * N;
+        V16 kv[4];
+        for (int v = 0; v < 4; ++v) ITK_LOAD16(kv[v], kr + 16 * v);
+#pragma GCC unroll 4
+        for (int u = 0; u < 4; ++u) {
+          const float qu = qc[qi[u]];
+#pragma GCC unroll 4
+          for (int v = 0; v < 4; ++v) a[u][v] += qu * kv[v];
+        }
+      }
+      for (int u = 0; u < 4; ++u) std::memcpy(sr[u] + m, a[u], sizeof a[u]);
+    }
+    for (int m = m64; m < m16; m += 16) {
+      V16 a[4] = {};
+      for (int c = 0; c < d; ++c) {
+        V16 kv;
+        ITK_LOAD16(kv, kb + static_cast<std::size_t>(c) * N + m);
+        const float* qc = qb + static_cast<std::size_t>(c) * N;
+        for (int u = 0; u < 4; ++u) a[u] += qc[qi[u]] * kv;
+      }
+      for (int u = 0; u < 4; ++u) std::memcpy(sr[u] + m, &a[u], sizeof a[u]);
+    }
+    for (int m = m16; m < N; ++m) {
+      float a[4] = {};
+      for (int c = 0; c < d; ++c) {
+        const float kv = kb[static_cast<std::size_t>(c) * N + m];
+        const float* qc = qb + static_cast<std::size_t>(c) * N;
+        for (int u = 0; u < 4; ++u) a[u] += qc[qi[u]] * kv;
+      }
+      for (int u = 0; u < 4; ++u) sr[u][m] = a[u];
     }
   }
   for (int i = 0; i < nq; ++i) {
@@ -92,24 +136,47 @@ ITK_CLONES void attn_rows(const float* qb, const float* kb, const float* vb, int
       mx = std::max(mx, s[m]);
     }
     for (int m = 0; m < N; ++m) s[m] = softmax_exp(s[m], mx);
-    double sum = 0;
-    for (int m = 0; m < N; ++m) sum += s[m];
-    const float inv = softmax_inv(sum);
-    for (int m = 0; m < N; ++m) s[m] *= inv;
   }
+  // T = Sᵀ ([m][kAttnQ], queries contiguous). Each query's row sum is in double in key order, as
+  // a per-row loop would add, but the 16 queries' sums advance together (one vector add per key
+  // instead of a serial chain per row); then T[m][i] *= 1/sum_i, the per-row scaling.
+  float* T = S + static_cast<std::size_t>(kAttnQ) * N;
+  for (int m = 0; m < N; ++m)
+    for (int i = 0; i < kAttnQ; ++i) T[static_cast<std::size_t>(m) * kAttnQ + i] = i < nq ? S[static_cast<std::size_t>(i) * N + m] : 0.0f;
+  {
+    double sum[kAttnQ] = {};
+    for (int m = 0; m < N; ++m)
+      for (int i = 0; i < kAttnQ; ++i) sum[i] += T[static_cast<std::size_t>(m) * kAttnQ + i];
+    float inv[kAttnQ];
+    for (int i = 0; i < kAttnQ; ++i) inv[i] = i < nq ? softmax_inv(sum[i]) : 0.0f;
+    for (int m = 0; m < N; ++m)
+      for (int i = 0; i < kAttnQ; ++i) T[static_cast<std::size_t>(m) * kAttnQ + i] *= inv[i];
+  }
+  // P·V vectorised across the block's queries: lane j of query i accumulates T[m + j][i]·v[m + j]
+  // for m = 0, 16, … exactly as a per-query 16-lane dot would, then the lanes are summed in lane
+  // order and the tail added: the same bits, with no per-output horizontal sum.
   for (int c = 0; c < d; ++c) {
     const float* vr = vb + static_cast<std::size_t>(c) * N;
-    for (int i = 0; i < nq; ++i) {
-      const float* s = S + static_cast<std::size_t>(i) * N;
-      float acc[16] = {};
-      int m = 0;
-      for (; m + 16 <= N; m += 16)
-        for (int j = 0; j < 16; ++j) acc[j] += s[m + j] * vr[m + j];
-      float r = 0;
-      for (int j = 0; j < 16; ++j) r += acc[j];
-      for (; m < N; ++m) r += s[m] * vr[m];
-      ob[static_cast<std::size_t>(c) * N + n0 + i] = r;
+    V16 acc[16];
+    for (int j = 0; j < 16; ++j) acc[j] = V16{};
+    int m = 0;
+    for (; m + 16 <= N; m += 16)
+#pragma GCC unroll 16
+      for (int j = 0; j < 16; ++j) {
+        V16 t;
+        ITK_LOAD16(t, T + static_cast<std::size_t>(m + j) * kAttnQ);
+        acc[j] += t * vr[m + j];
+      }
+    V16 r = V16{};
+    for (int j = 0; j < 16; ++j) r += acc[j];
+    for (; m < N; ++m) {
+      V16 t;
+      ITK_LOAD16(t, T + static_cast<std::size_t>(m) * kAttnQ);
+      r += t * vr[m];
     }
+    float rs[kAttnQ];
+    std::memcpy(rs, &r, sizeof rs);
+    for (int i = 0; i < nq; ++i) ob[static_cast<std::size_t>(c) * N + n0 + i] = rs[i];
   }
 }
 
@@ -191,8 +258,8 @@ namespace {
 // weight block of the task streams past it.
 constexpr int kKc = 128;
 
-// One run of a patch row: columns [j0, j0 + len) read x[src + ci·plane ...] consecutively, or
-// are padding (src < 0).
+// One run of a patch row: columns [j0, j0 + len) read x[src + ci·plane + i·stride] (source
+// pixels one stride apart in one row: consecutive at stride 1), or are padding (src < 0).
 struct Run {
   int j0, len, src;
 };
@@ -200,7 +267,7 @@ struct Run {
 // The rows k0 .. k0 + kc − 1 of a column tile's patch matrix (k = ci·taps + tap), copied run by
 // run from the input planes (cloned: the copies become AVX-512 / AVX2 moves).
 ITK_CLONES void fill_patch(const float* x, std::size_t plane, int taps, int k0, int kc, const Run* runs, const int* nrun,
-                           float* P) {
+                           int step, float* P) {
   for (int kk = 0; kk < kc; ++kk) {
     const int k = k0 + kk, ci = k / taps, tap = k % taps;
     const float* xc = x + static_cast<std::size_t>(ci) * plane;
@@ -213,25 +280,25 @@ ITK_CLONES void fill_patch(const float* x, std::size_t plane, int taps, int k0, 
         for (int i = 0; i < len; ++i) d[i] = 0.0f;
       } else {
         const float* s = xc + rt[r].src;
-        for (int i = 0; i < len; ++i) d[i] = s[i];
+        if (step == 1) {
+          for (int i = 0; i < len; ++i) d[i] = s[i];
+        } else {
+          for (int i = 0; i < len; ++i) d[i] = s[static_cast<std::size_t>(i) * step];
+        }
       }
     }
   }
 }
 
-// dst (Hp × Wp) = src (H × W) placed at (pt, pt), zeros around it.
-ITK_CLONES void pad_plane(const float* src, int H, int W, int pt, int Hp, int Wp, float* dst) {
-  for (int yy = 0; yy < Hp; ++yy) {
-    float* d = dst + static_cast<std::size_t>(yy) * Wp;
-    const int sy = yy - pt;
-    if (sy < 0 || sy >= H) {
-      for (int i = 0; i < Wp; ++i) d[i] = 0.0f;
-      continue;
-    }
+// One image's rows of a shared-pad plane (conv_fp_packed direct mode): `pt` zero rows, then the
+// H rows of src, each as `pt` zeros and W values (row pitch Wq = W + pt).
+ITK_CLONES void pad_plane(const float* src, int H, int W, int pt, int Wq, float* dst) {
+  for (int i = 0; i < pt * Wq; ++i) dst[i] = 0.0f;
+  for (int yy = 0; yy < H; ++yy) {
+    float* d = dst + static_cast<std::size_t>(pt + yy) * Wq;
     for (int i = 0; i < pt; ++i) d[i] = 0.0f;
-    const float* s = src + static_cast<std::size_t>(sy) * W;
+    const float* s = src + static_cast<std::size_t>(yy) * W;
     for (int i = 0; i < W; ++i) d[pt + i] = s[i];
-    for (int i = pt + W; i < Wp; ++i) d[i] = 0.0f;
   }
 }
 
@@ -259,26 +326,35 @@ Tensor conv_fp_packed(const Conv& c, const Tensor& x, const float* wp, const flo
   const int K = c.I * taps;
   const int N = g.Ho * g.Wo;
   const std::size_t plane = static_cast<std::size_t>(x.H) * x.W;
-  // Direct mode (stride 1, KH·KW > 1): the input is copied once, zero-padded, as [I][B][Hp][Wp];
-  // column q then stands for output (b, oy, ox) with q = b·Hp·Wp + oy·Wp + ox, and the patch row
-  // of (ci, ky, kx) for columns q0 … q0 + 47 is the window at ci·B·Hp·Wp + q0 + ky·Wp + kx, read
-  // in place. Columns with ox ≥ Wo or oy ≥ Ho are computed and dropped; used when at least 60 %
-  // are kept (maps of 8 × 8 and up), else the im2col mode builds each K block's rows.
-  const int Hp = x.H + g.pt + g.pb, Wp = x.W + g.pt + g.pb;
-  const bool direct = c.stride == 1 && taps > 1 && static_cast<double>(N) >= 0.6 * Hp * Wp;
-  const std::size_t planep = static_cast<std::size_t>(Hp) * Wp;
-  const long long Ntot = direct ? static_cast<long long>(x.B) * static_cast<long long>(planep) : static_cast<long long>(x.B) * N;
+  // Direct mode (stride 1, KH·KW > 1, symmetric padding pt ≤ KH−1, KW−1): the input is copied once
+  // with shared zero padding, per channel as pt zero rows, then for every image its H rows, each
+  // led by pt zeros, followed by pt zero rows (row pitch Wq = W + pt, Hq = H + pt rows per image):
+  // a row's right padding is the next row's left padding, an image's bottom padding the next
+  // image's top. Column q then stands for output (b, oy, ox) with q = b·Hq·Wq + oy·Wq + ox, and
+  // the patch row of (ci, ky, kx) for columns q0 … q0 + 47 is the window at ci·CS + q0 + ky·Wq + kx
+  // (CS: the channel's size), read in place. Columns with ox ≥ Wo or oy ≥ Ho are computed and
+  // dropped (a 3 × 3 conv keeps 64/81 of an 8 × 8 map's columns, 256/289 of a 16 × 16 one); used
+  // when at least 60 % are kept, else the im2col mode builds each K block's rows. Padding taps
+  // are fma(w, 0, acc) in both modes: the same bits.
+  const int Hq = x.H + g.pt, Wq = x.W + g.pt;
+  const bool direct = c.stride == 1 && taps > 1 && g.pt == g.pb && g.pt < c.KH && g.pt < c.KW &&
+                      static_cast<double>(N) >= 0.6 * Hq * Wq;
+  const std::size_t planeq = static_cast<std::size_t>(Hq) * Wq;
+  const std::size_t chan = static_cast<std::size_t>(x.B) * planeq + static_cast<std::size_t>(g.pt) * Wq;  // CS
+  const long long Ntot = direct ? static_cast<long long>(x.B) * static_cast<long long>(planeq) : static_cast<long long>(x.B) * N;
   // Reused per calling thread (a fresh buffer per layer cost page faults and a full memset).
   thread_local std::vector<float> xp_tls;
   std::vector<float>& xp = xp_tls;
   if (direct) {
-    // + slack: the last tile's windows run up to 47 + (KH−1)·Wp + KW−1 floats past the end
-    const std::size_t body = static_cast<std::size_t>(c.I) * x.B * planep;
-    const std::size_t slack = kNr + static_cast<std::size_t>(c.KH) * Wp + c.KW;
+    // + slack: the last tile's windows run up to 47 + (KH−1)·Wq + KW−1 floats past the end
+    const std::size_t body = static_cast<std::size_t>(c.I) * chan;
+    const std::size_t slack = kNr + static_cast<std::size_t>(c.KH) * Wq + c.KW;
     if (xp.size() < body + slack) xp.resize(body + slack);
     parallel_for(static_cast<std::size_t>(c.I) * x.B, [&](std::size_t t) {
       const int ci = static_cast<int>(t / x.B), b = static_cast<int>(t % x.B);
-      pad_plane(x.img(b) + static_cast<std::size_t>(ci) * plane, x.H, x.W, g.pt, Hp, Wp, xp.data() + t * planep);
+      float* d = xp.data() + ci * chan + b * planeq;
+      pad_plane(x.img(b) + static_cast<std::size_t>(ci) * plane, x.H, x.W, g.pt, Wq, d);
+      if (b == x.B - 1) std::fill(d + planeq, d + planeq + static_cast<std::size_t>(g.pt) * Wq, 0.0f);  // bottom padding
     });
     std::fill(xp.begin() + static_cast<std::ptrdiff_t>(body), xp.begin() + static_cast<std::ptrdiff_t>(body + slack), 0.0f);
   }
@@ -309,9 +385,9 @@ Tensor conv_fp_packed(const Conv& c, const Tensor& x, const float* wp, const flo
       if (j >= nn) continue;
       const long long n = n0 + j;
       if (direct) {
-        const int b = static_cast<int>(n / static_cast<long long>(planep));
-        const int r = static_cast<int>(n - static_cast<long long>(b) * static_cast<long long>(planep));
-        const int oy = r / Wp, ox = r % Wp;
+        const int b = static_cast<int>(n / static_cast<long long>(planeq));
+        const int r = static_cast<int>(n - static_cast<long long>(b) * static_cast<long long>(planeq));
+        const int oy = r / Wq, ox = r % Wq;
         if (oy < g.Ho && ox < g.Wo) {
           col_b[j] = b;
           col_p[j] = oy * g.Wo + ox;
@@ -342,7 +418,7 @@ Tensor conv_fp_packed(const Conv& c, const Tensor& x, const float* wp, const flo
             if (iy >= 0 && iy < x.H && ix >= 0 && ix < x.W)
               src = static_cast<int>(static_cast<std::size_t>(col_b[j]) * c.I * plane + static_cast<std::size_t>(iy) * x.W + ix);
           }
-          const bool extend = nr > 0 && ((src < 0 && prev < 0) || (src >= 0 && prev >= 0 && src == prev + 1));
+          const bool extend = nr > 0 && ((src < 0 && prev < 0) || (src >= 0 && prev >= 0 && src == prev + c.stride));
           if (extend)
             ++rt[nr - 1].len;
           else
@@ -352,15 +428,20 @@ Tensor conv_fp_packed(const Conv& c, const Tensor& x, const float* wp, const flo
         nrun[tap] = nr;
       }
     }
+    // 1 × 1 tile over 48 consecutive pixels of one image: its patch rows are the input's channel
+    // rows themselves (k = ci), read in place.
+    const bool in_place = !direct && taps == 1 && c.stride == 1 && nrun[0] == 1 && runs[0].src >= 0 && runs[0].len == kNr;
     for (int k0 = 0; k0 < K; k0 += kKc) {
       const int kc = std::min(kKc, K - k0);
       if (direct) {
         for (int kk = 0; kk < kc; ++kk) {
           const int k = k0 + kk, ci = k / taps, tap = k % taps;
-          rows[kk] = xp.data() + static_cast<std::size_t>(ci) * x.B * planep + n0 + (tap / c.KW) * Wp + tap % c.KW;
+          rows[kk] = xp.data() + static_cast<std::size_t>(ci) * chan + n0 + (tap / c.KW) * Wq + tap % c.KW;
         }
+      } else if (in_place) {
+        for (int kk = 0; kk < kc; ++kk) rows[kk] = x.d.data() + runs[0].src + static_cast<std::size_t>(k0 + kk) * plane;
       } else {
-        fill_patch(x.d.data(), plane, taps, k0, kc, runs.data(), nrun.data(), P.data());
+        fill_patch(x.d.data(), plane, taps, k0, kc, runs.data(), nrun.data(), c.stride, P.data());
         for (int kk = 0; kk < kc; ++kk) rows[kk] = P.data() + static_cast<std::size_t>(kk) * kNr;
       }
       for (int ob = ob0; ob < ob1; ++ob)
@@ -369,20 +450,27 @@ Tensor conv_fp_packed(const Conv& c, const Tensor& x, const float* wp, const flo
     }
     // epilogue: + bias (+ add[b, o]), NCHW stores of runs of kept columns that are consecutive
     // pixels of one image
+    // (the runs are found once per tile, not once per channel)
+    Run out_runs[kNr];
+    int n_out = 0;
+    for (int j = 0; j < nn;) {
+      const int b = col_b[j];
+      if (b < 0) {
+        ++j;
+        continue;
+      }
+      int e = j + 1;
+      while (e < nn && col_b[e] == b && col_p[e] == col_p[e - 1] + 1) ++e;
+      out_runs[n_out++] = Run{j, e - j, b};
+      j = e;
+    }
     const int o_end = std::min(c.O, ob1 * kMr);
     for (int o = ob0 * kMr; o < o_end; ++o) {
       const float* co = C.data() + static_cast<std::size_t>(o - ob0 * kMr) * kNr;
-      for (int j = 0; j < nn;) {
-        const int b = col_b[j];
-        if (b < 0) {
-          ++j;
-          continue;
-        }
-        int e = j + 1;
-        while (e < nn && col_b[e] == b && col_p[e] == col_p[e - 1] + 1) ++e;
+      for (int r = 0; r < n_out; ++r) {
+        const int j = out_runs[r].j0, b = out_runs[r].src;
         const float extra = add ? add[static_cast<std::size_t>(b) * c.O + o] : 0.0f;
-        bias_store(co + j, e - j, c.b[o], add != nullptr, extra, y.d.data() + (static_cast<std::size_t>(b) * c.O + o) * N + col_p[j]);
-        j = e;
+        bias_store(co + j, out_runs[r].len, c.b[o], add != nullptr, extra, y.d.data() + (static_cast<std::size_t>(b) * c.O + o) * N + col_p[j]);
       }
     }
   });
@@ -436,20 +524,68 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
     wq_held = c.pack.s8;
   }
   const int8_t* wq = tiled ? wq_held->data() : nullptr;
-  // Σ codes of every input pixel (per-channel layers): a patch row's Σa is then the sum over its
-  // taps (z_a·I for a padding tap) instead of a pass over its K codes. Exact integers: the same Σa.
-  const std::size_t npix = static_cast<std::size_t>(B) * H * W;
+  // Implicit GEMM (qdot.h): with the VNNI tile, stride 1 and I a multiple of 4, the tile reads each
+  // tap's window of the NHWC codes in place, from a copy padded with z_a when the conv pads
+  // (padding taps then read z_a, as the patch rows did), with no patch copy.
+  const bool implicit = tiled && c.stride == 1 && c.I % 4 == 0;
+  const bool padded = implicit && (g.pt > 0 || g.pb > 0);
+  const int Hs = padded ? H + g.pt + g.pb : H, Ws = padded ? W + g.pt + g.pb : W;  // grid the tile and Σa read
+  thread_local std::vector<uint8_t> xpad_tls;
+  std::vector<uint8_t>& xpad = xpad_tls;
+  if (padded) {
+    const std::size_t row = static_cast<std::size_t>(Ws) * c.I;
+    xpad.resize(static_cast<std::size_t>(B) * Hs * row);
+    parallel_for(static_cast<std::size_t>(B) * Hs, [&](std::size_t t) {
+      const int bb = static_cast<int>(t / Hs), yy = static_cast<int>(t % Hs) - g.pt;
+      uint8_t* d = xpad.data() + t * row;
+      if (yy < 0 || yy >= H) {
+        std::memset(d, zfill, row);
+        return;
+      }
+      std::memset(d, zfill, static_cast<std::size_t>(g.pt) * c.I);
+      std::memcpy(d + static_cast<std::size_t>(g.pt) * c.I, xq.data() + (static_cast<std::size_t>(bb) * H + yy) * W * c.I,
+                  static_cast<std::size_t>(W) * c.I);
+      std::memset(d + static_cast<std::size_t>(g.pt + W) * c.I, zfill, static_cast<std::size_t>(g.pb) * c.I);
+    });
+  }
+  const uint8_t* src = padded ? xpad.data() : xq.data();
+  // Σ codes of every pixel of the grid read (per-channel layers): a patch row's Σa is then the sum
+  // over its taps (z_a·I for a padding tap) instead of a pass over its K codes. Exact integers:
+  // the same Σa.
+  const std::size_t npix = static_cast<std::size_t>(B) * Hs * Ws;
   thread_local std::vector<int32_t> pix_sum_tls;
   std::vector<int32_t>& pix_sum = pix_sum_tls;
   if (q.ng == 1) {
     pix_sum.resize(npix);
+    const std::size_t per = static_cast<std::size_t>(Hs) * Ws;
     parallel_for(static_cast<std::size_t>(B), [&](std::size_t bb) {
-      for (std::size_t p = bb * H * W; p < (bb + 1) * H * W; ++p) pix_sum[p] = sum_u8(xq.data() + p * c.I, c.I);
+      for (std::size_t p = bb * per; p < (bb + 1) * per; ++p) pix_sum[p] = sum_u8(src + p * c.I, c.I);
     });
   }
-  // 1×1, stride 1, no padding, K a whole number of 32-code blocks: the VNNI tile reads the NHWC
-  // rows in place (no patch copy).
-  const bool in_place = tiled && c.KH == 1 && c.KW == 1 && c.stride == 1 && g.pt == 0 && g.pb == 0 && q.K == Kp;
+  const int ntaps = implicit ? c.KH * c.KW : 1;
+  const int qpt = implicit ? c.I / 4 : Kp / 4;
+  int tapoff[kMaxTaps] = {0};
+  require(ntaps <= kMaxTaps, Code::Internal, c.name + ": kernel too large");
+  if (implicit)
+    for (int t = 0; t < ntaps; ++t) tapoff[t] = ((t / c.KW) * Ws + t % c.KW) * c.I;
+  // Per-channel epilogue constants (qdot.h qtile_epilogue), padded to whole 32-channel blocks.
+  const int Opad = (c.O + kQo - 1) / kQo * kQo;
+  std::vector<int32_t> czw, kcst;
+  std::vector<float> sov, biasv;
+  if (tiled) {
+    czw.assign(Opad, 0);
+    kcst.assign(Opad, 0);
+    sov.assign(Opad, 0.0f);
+    biasv.assign(Opad, 0.0f);
+    for (int o = 0; o < c.O; ++o) {
+      const int32_t zw = static_cast<int32_t>(q.zero[o]);
+      czw[o] = (q.bits == 8 ? 128 : 0) - zw;  // 8-bit codes were packed as w − 128
+      kcst[o] = static_cast<int32_t>(static_cast<uint32_t>(q.K) * static_cast<uint32_t>(za) * static_cast<uint32_t>(zw) -
+                                     static_cast<uint32_t>(za) * static_cast<uint32_t>(q.wsum[o]));
+      sov[o] = qconv_scale(q.scale[o], delta);
+      biasv[o] = c.b[o];
+    }
+  }
   parallel_for(tasks, [&](std::size_t task) {
     const int ot = static_cast<int>(task % otiles);
     const int nt = static_cast<int>((task / otiles) % ntiles);
@@ -464,12 +600,18 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
     thread_local std::vector<int32_t> sa_tls;
     std::vector<uint8_t>& P = P_tls;  // one TLS lookup per task, not per use
     std::vector<int32_t>& sa = sa_tls;
-    if (P.size() < static_cast<std::size_t>(kNc) * Kp) P.resize(static_cast<std::size_t>(kNc) * Kp);
+    if (!implicit && P.size() < static_cast<std::size_t>(kNc) * Kp) P.resize(static_cast<std::size_t>(kNc) * Kp);
     if (sa.size() < static_cast<std::size_t>(kNc) * q.ng) sa.resize(static_cast<std::size_t>(kNc) * q.ng);
+    const uint8_t* corner[kNc];  // implicit: each pixel's window corner in src
     for (int j = 0; j < nn; ++j) {
       const int n = n0 + j, oy = n / g.Wo, ox = n % g.Wo;
-      if (in_place) {  // the patch row is the pixel's NHWC row itself
-        sa[j] = pix_sum[static_cast<std::size_t>(b) * H * W + n];
+      if (implicit) {  // the window's taps are read in place; Σa from the per-pixel sums
+        const std::size_t p0 = (static_cast<std::size_t>(b) * Hs + oy) * Ws + ox;
+        corner[j] = src + p0 * c.I;
+        int32_t s_a = 0;
+        for (int ky = 0; ky < c.KH; ++ky)
+          for (int kx = 0; kx < c.KW; ++kx) s_a += pix_sum[p0 + static_cast<std::size_t>(ky) * Ws + kx];
+        sa[j] = s_a;
         continue;
       }
       uint8_t* prow = P.data() + static_cast<std::size_t>(j) * Kp;
@@ -503,28 +645,22 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
       for (int oc = o0; oc < o0 + no; oc += kQo) {
         const int8_t* wblk = wq + static_cast<std::size_t>(oc / kQo) * Kp * kQo;
         const int ni = std::min(kQo, o0 + no - oc);
+        float extra[kQo] = {};
+        if (add)
+          for (int i = 0; i < ni; ++i) extra[i] = add[static_cast<std::size_t>(b) * c.O + oc + i];
         for (int j = 0; j < nn; j += kQr) {
           const uint8_t* rows[kQr];
           for (int r = 0; r < kQr; ++r)
-            rows[r] = in_place ? xq.data() + (static_cast<std::size_t>(b) * H * W + n0 + std::min(j + r, nn - 1)) * Kp
-                               : P.data() + static_cast<std::size_t>(std::min(j + r, kNc - 1)) * Kp;
+            rows[r] = implicit ? corner[std::min(j + r, nn - 1)] : P.data() + static_cast<std::size_t>(std::min(j + r, kNc - 1)) * Kp;
           int32_t acc[kQr * kQo];
-          kern.tile(wblk, Kp / 4, rows, acc);
+          kern.tile(wblk, ntaps, tapoff, qpt, rows, acc);
           const int nr = std::min(kQr, nn - j);
+          float v[kQr * kQo];
+          qtile_epilogue(acc, sa.data() + j, nr, czw.data() + oc, kcst.data() + oc, sov.data() + oc, biasv.data() + oc,
+                         add ? extra : nullptr, v);
           for (int i = 0; i < ni; ++i) {
-            const int o = oc + i;
-            const float so = qconv_scale(q.scale[o], delta);
-            const int32_t zw = static_cast<int32_t>(q.zero[o]), sw = q.wsum[o];
-            const float bias = c.b[o];
-            const float extra = add ? add[static_cast<std::size_t>(b) * c.O + o] : 0.0f;
-            float* yo = yb + static_cast<std::size_t>(o) * N + n0 + j;
-            for (int r = 0; r < nr; ++r) {
-              const int32_t s_a = sa[j + r];
-              const int32_t saw = acc[r * kQo + i] + (q.bits == 8 ? 128 * s_a : 0);  // 8-bit codes were packed as w − 128
-              float v = qconv_output_pc(zero_corrected(saw, s_a, sw, za, zw, q.K), so, bias);
-              if (add) v = fadd(v, extra);
-              yo[r] = v;
-            }
+            float* yo = yb + static_cast<std::size_t>(oc + i) * N + n0 + j;
+            for (int r = 0; r < nr; ++r) yo[r] = v[r * kQo + i];
           }
         }
       }
@@ -698,7 +834,7 @@ Tensor attention_core(const Tensor& q, const Tensor& k, const Tensor& v, int hea
   const int nh = C / d;
   Tensor out(q.B, C, q.H, q.W);
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-  constexpr int kQ = 16;
+  constexpr int kQ = kAttnQ;
   const int qt = (N + kQ - 1) / kQ;
   parallel_for(static_cast<std::size_t>(q.B) * nh * qt, [&](std::size_t task) {
     const int t = static_cast<int>(task % qt);
@@ -710,7 +846,7 @@ Tensor attention_core(const Tensor& q, const Tensor& k, const Tensor& v, int hea
     float* ob = out.img(b) + static_cast<std::size_t>(h) * d * N;
     thread_local std::vector<float> S_tls;
     std::vector<float>& S = S_tls;
-    if (S.size() < static_cast<std::size_t>(kQ) * N) S.resize(static_cast<std::size_t>(kQ) * N);
+    if (S.size() < static_cast<std::size_t>(2 * kQ) * N) S.resize(static_cast<std::size_t>(2 * kQ) * N);
     attn_rows(qb, kb, vb, d, N, t * kQ, std::min(N, (t + 1) * kQ), scale, S.data(), ob);
   });
   return out;
@@ -740,11 +876,17 @@ std::vector<uint8_t> upsample2x_nhwc(const std::vector<uint8_t>& q, int B, int H
 
 Tensor concat(const Tensor& a, const Tensor& b) {
   require(a.B == b.B && a.H == b.H && a.W == b.W, Code::Shape, "concat: shape mismatch");
-  Tensor y(a.B, a.C + b.C, a.H, a.W);
+  Tensor y;
+  y.B = a.B;
+  y.C = a.C + b.C;
+  y.H = a.H;
+  y.W = a.W;
   const std::size_t pa = static_cast<std::size_t>(a.C) * a.plane(), pb = static_cast<std::size_t>(b.C) * b.plane();
+  // appended image by image into reserved storage: no zero fill before the copy
+  y.d.reserve(static_cast<std::size_t>(a.B) * (pa + pb));
   for (int i = 0; i < a.B; ++i) {
-    std::memcpy(y.img(i), a.img(i), pa * sizeof(float));
-    std::memcpy(y.img(i) + pa, b.img(i), pb * sizeof(float));
+    y.d.insert(y.d.end(), a.img(i), a.img(i) + pa);
+    y.d.insert(y.d.end(), b.img(i), b.img(i) + pb);
   }
   return y;
 }
