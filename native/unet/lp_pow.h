@@ -2,7 +2,7 @@
 //   - pow_pos / pow_pos8: the exact score's term, float(e^p) to ≈ 1e-14 before the float rounding,
 //     the same bits on every ISA (plain multiply-adds in double, no FMA contraction); the chosen
 //     (Δ, z) are defined by sums of these;
-//   - pow_approx16: a 16-lane float approximation with a proven error bound (kPowApproxRel,
+//   - pow_approx16 (AVX-512) / pow_approx8_avx2: a float approximation with a proven error bound (kPowApproxRel,
 //     kPowApproxAbs below, checked exhaustively by tools/lp_pow_check.cc) that the search uses only
 //     to discard candidates whose score provably exceeds another's; it never decides a winner.
 // Kernel code: no Node headers.
@@ -156,6 +156,46 @@ __attribute__((target("avx512f,avx512dq"))) inline __m512 pow_approx16(__m512 e,
   q = _mm512_fmadd_ps(q, g, one);
   q = _mm512_fmadd_ps(q, g, one);
   return _mm512_maskz_scalef_ps(pos, q, n);
+}
+
+// pow_approx16 on 8 AVX2 lanes (`pos`: all-ones lanes are computed, others give 0), the same
+// steps and the same bound: exponent and mantissa from the bits (subnormal e scaled by 2^24
+// first), a division for t, 2^n built in the exponent field; n < −126 gives 0, which the
+// absolute part of the bound covers (the exact term is then below 2^-125).
+__attribute__((target("avx2,fma"))) inline __m256 pow_approx8_avx2(__m256 e, __m256 pos, __m256 vp) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 tiny = _mm256_cmp_ps(e, _mm256_set1_ps(1.17549435e-38f), _CMP_LT_OQ);
+  const __m256 es = _mm256_blendv_ps(e, _mm256_mul_ps(e, _mm256_set1_ps(16777216.0f)), tiny);  // × 2^24
+  const __m256i u = _mm256_castps_si256(es);
+  __m256 E = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(u, 23), _mm256_set1_epi32(127)));
+  E = _mm256_sub_ps(E, _mm256_and_ps(tiny, _mm256_set1_ps(24.0f)));
+  __m256 m = _mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(u, _mm256_set1_epi32(0x007FFFFF)), _mm256_set1_epi32(0x3F800000)));
+  const __m256 big = _mm256_cmp_ps(m, _mm256_set1_ps(1.41421356f), _CMP_GT_OQ);
+  m = _mm256_blendv_ps(m, _mm256_mul_ps(m, _mm256_set1_ps(0.5f)), big);
+  E = _mm256_add_ps(E, _mm256_and_ps(big, one));
+  const __m256 t = _mm256_div_ps(_mm256_sub_ps(m, one), _mm256_add_ps(m, one)), t2 = _mm256_mul_ps(t, t);
+  __m256 s = _mm256_set1_ps(1.0f / 9);
+  s = _mm256_fmadd_ps(s, t2, _mm256_set1_ps(1.0f / 7));
+  s = _mm256_fmadd_ps(s, t2, _mm256_set1_ps(1.0f / 5));
+  s = _mm256_fmadd_ps(s, t2, _mm256_set1_ps(1.0f / 3));
+  s = _mm256_fmadd_ps(s, t2, one);
+  const __m256 l = _mm256_mul_ps(_mm256_mul_ps(t, s), _mm256_set1_ps(2.88539008f));  // 2/ln 2
+  const __m256 hi = _mm256_mul_ps(vp, E);
+  const __m256 lo = _mm256_fmsub_ps(vp, E, hi);  // p·E − hi, exact
+  const __m256 ylo = _mm256_fmadd_ps(vp, l, lo);
+  const __m256 n = _mm256_round_ps(_mm256_add_ps(hi, ylo), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m256 g = _mm256_mul_ps(_mm256_add_ps(_mm256_sub_ps(hi, n), ylo), _mm256_set1_ps(0.693147181f));
+  __m256 q = _mm256_set1_ps(1.0f / 5040);
+  q = _mm256_fmadd_ps(q, g, _mm256_set1_ps(1.0f / 720));
+  q = _mm256_fmadd_ps(q, g, _mm256_set1_ps(1.0f / 120));
+  q = _mm256_fmadd_ps(q, g, _mm256_set1_ps(1.0f / 24));
+  q = _mm256_fmadd_ps(q, g, _mm256_set1_ps(1.0f / 6));
+  q = _mm256_fmadd_ps(q, g, _mm256_set1_ps(0.5f));
+  q = _mm256_fmadd_ps(q, g, one);
+  q = _mm256_fmadd_ps(q, g, one);
+  const __m256i ni = _mm256_max_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(-127));  // n ≤ 88 here
+  const __m256 scale = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(ni, _mm256_set1_epi32(127)), 23));  // 0 at −127
+  return _mm256_and_ps(_mm256_mul_ps(q, scale), pos);
 }
 #pragma GCC diagnostic pop
 #endif

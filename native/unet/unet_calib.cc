@@ -118,6 +118,42 @@ __attribute__((target("avx512f,avx512dq"))) double lp_bound_sum_avx512(const flo
   }
   return _mm512_reduce_add_pd(_mm512_add_pd(a0, a1));
 }
+
+__attribute__((target("avx2,fma"))) inline double hsum4(__m256d v) {
+  alignas(32) double l[4];
+  _mm256_store_pd(l, v);
+  return (l[0] + l[1]) + (l[2] + l[3]);
+}
+
+// lp_bound_sum_avx512 on 8 AVX2 lanes (FMA needed): e as fake_quant, pow_approx8_avx2, the same
+// chunks, bound and cut.
+__attribute__((target("avx2,fma"))) double lp_bound_sum_avx2(const float* x, std::size_t n, float delta, float zero, int qmax,
+                                                             float p, double cut) {
+  constexpr std::size_t kFirst = 32, kChunk = 128;
+  const __m256 vd = _mm256_set1_ps(delta), vz = _mm256_set1_ps(zero), vq = _mm256_set1_ps(static_cast<float>(qmax));
+  const __m256 vp = _mm256_set1_ps(p), f0 = _mm256_setzero_ps(), absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+  const double dn = static_cast<double>(n), keep = 1.0 - 4.0 * kPowApproxRel, slack = 2.0 * dn * kPowApproxAbs;
+  __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
+  std::size_t i = 0;
+  while (i < n) {
+    const std::size_t end = std::min(n, i + (i == 0 ? kFirst : kChunk));
+    for (; i < end; i += 8) {
+      const int left = static_cast<int>(std::min<std::size_t>(n - i, 8));
+      const __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32(left), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+      const __m256 v = _mm256_maskload_ps(x + i, live);
+      __m256 qv = _mm256_add_ps(_mm256_round_ps(_mm256_div_ps(v, vd), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), vz);
+      qv = _mm256_max_ps(qv, f0);  // NaN → 0, as quant_code
+      qv = _mm256_min_ps(qv, vq);
+      const __m256 e = _mm256_and_ps(_mm256_sub_ps(v, _mm256_mul_ps(vd, _mm256_sub_ps(qv, vz))), absmask);
+      const __m256 pos = _mm256_and_ps(_mm256_cmp_ps(e, f0, _CMP_GT_OQ), _mm256_castsi256_ps(live));
+      const __m256 t = pow_approx8_avx2(e, pos, vp);
+      a0 = _mm256_add_pd(a0, _mm256_cvtps_pd(_mm256_castps256_ps128(t)));
+      a1 = _mm256_add_pd(a1, _mm256_cvtps_pd(_mm256_extractf128_ps(t, 1)));
+    }
+    if (i < n && (hsum4(_mm256_add_pd(a0, a1)) * keep - slack) / dn > cut) return INFINITY;
+  }
+  return hsum4(_mm256_add_pd(a0, a1));
+}
 #pragma GCC diagnostic pop
 #endif
 
@@ -183,7 +219,8 @@ QParams lp_search_range(const float* x, std::size_t n, std::size_t stride, int q
   int n_exact = 80;
   const double dn = static_cast<double>(n);
 #if defined(__x86_64__) && defined(__GNUC__)
-  static const bool avx512 = cpu_isa() == Isa::Avx512;  // native/core/isa.h: F, DQ, BW, VL, under ITOKIT_CPU
+  // native/core/isa.h's level (AVX-512: F, DQ, BW, VL; AVX2 with FMA), under ITOKIT_CPU
+  static const int bound_isa = cpu_isa() == Isa::Avx512 ? 2 : (cpu_isa() == Isa::Avx2 && cpu_features().fma ? 1 : 0);
   // e = |x − x̂| ≤ |x| + |x̂| and |x̂| ≤ 3·max(|lo|, |hi|) + 255·1e-8 (Δ ≤ (hi − lo)/qmax, |Δ·z| ≤ r·|lo| + Δ/2)
   float amax = std::max(std::fabs(m), std::fabs(M));  // NaN here turns the bound pass off; NaN in x is masked
   for (std::size_t j = 0; j < n; ++j) amax = std::max(amax, std::fabs(x[j]));
@@ -193,11 +230,12 @@ QParams lp_search_range(const float* x, std::size_t n, std::size_t stride, int q
   // monotone) and is left out; the exact scores of the rest (usually one or two) decide. The
   // bound holds for p ∈ [1, 4] and e < 2^22 (amax < 2^19 keeps e ≤ 4·amax below it); p = 2 is a
   // plain square and is scored exactly at once.
-  if (avx512 && n >= 16 && p != 2.0f && p >= 1.0f && p <= 4.0f && amax < kPowApproxMaxE / 8) {
+  if (bound_isa > 0 && n >= 16 && p != 2.0f && p >= 1.0f && p <= 4.0f && amax < kPowApproxMaxE / 8) {
     double lower[80], cut = INFINITY;
     for (int step = 0; step < 80; ++step) {
       const int k = order[step];
-      const double s = lp_bound_sum_avx512(x, n, cand[k].delta, cand[k].zero, qmax, p, cut);
+      const double s = bound_isa == 2 ? lp_bound_sum_avx512(x, n, cand[k].delta, cand[k].zero, qmax, p, cut)
+                                      : lp_bound_sum_avx2(x, n, cand[k].delta, cand[k].zero, qmax, p, cut);
       lower[k] = s < INFINITY ? (s * (1.0 - 4.0 * kPowApproxRel) - 2.0 * dn * kPowApproxAbs) / dn : INFINITY;
       if (s < INFINITY) cut = std::min(cut, (s * (1.0 + 4.0 * kPowApproxRel) + 2.0 * dn * kPowApproxAbs) / dn);
     }
