@@ -148,6 +148,17 @@ test('sample checks device and output before any work', () => {
   expect(fp32Path('x/samples.json')).toBe('x/samples-fp32.json');
 });
 
+test('sample prints W4A8 and FP32 time per step, with the device, threads and CPU time', () => {
+  const out = path.join(tmp, 'q.bin');
+  const r = itokit(['sample', '--device', 'cpu', '--threads', '1', '--steps', '2', '--batch', '2', '--calib', '2', '--no-cache', '--out', out]);
+  expect([r.status, r.stderr.includes('Error') ? r.stderr : '']).toEqual([0, '']);
+  const line = (label: string): RegExp =>
+    new RegExp(`^  ${label}: [0-9.]+ ms per step \\([0-9.]+ ms per image\\) on the CPU \\(1 thread\\); sampling [0-9.]+ s, CPU [0-9.]+ s -> `, 'm');
+  expect(r.stdout).toMatch(line('W4A8'));
+  expect(r.stdout).toMatch(line('FP32'));
+  expect(r.stdout).toMatch(/^  speed: W4A8 is [0-9.]+x FP32 per step \(wall; CPU time [0-9.]+x\)/m);
+}, 120_000);
+
 test('sample writes the format its --out extension names (.json, .bin)', () => {
   const j = path.join(tmp, 'grid.json');
   const r = itokit(['sample', '--device', 'cpu', '--precision', 'fp32', '--steps', '2', '--batch', '2', '--no-compare', '--out', j]);

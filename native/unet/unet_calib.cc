@@ -13,6 +13,7 @@
 #include "../core/cpu_features.h"
 #include "../core/isa.h"
 #include "../kernels/quant_ops.h"
+#include "lp_pow.h"
 
 namespace itk {
 namespace unet {
@@ -38,63 +39,6 @@ QParams candidate(int k, float lo, float hi, int qmax, bool clamp_zero) {
   return q;
 }
 
-double bits_to_double(uint64_t u) {
-  double d;
-  std::memcpy(&d, &u, sizeof d);
-  return d;
-}
-
-// e^p for a float e > 0, as float(2^(p·log2 e)) evaluated in double: log2 from the exponent and
-// 2·atanh((m−1)/(m+1)) of the mantissa m ∈ [√½, √2) (10 odd terms, |t| ≤ 0.1716, truncation
-// < 1e-17), 2^y as 2^n·exp(f·ln 2) with f ∈ [−½, ½] (Taylor to degree 13, truncation < 1e-17).
-// Relative error ≈ 1e-14 before the float rounding, so the float equals the correctly rounded
-// e^p except within 1e-14 of a rounding midpoint: the value powf gives, without a libm call per
-// element (the search scored 80 × 33 M weights with scalar powf: 17 s on the CIFAR shape).
-// Plain multiply-adds (no FMA contraction in this build): the same bits on every ISA.
-inline float pow_pos(float e, double p) {
-  const double d = static_cast<double>(e);
-  uint64_t u;
-  std::memcpy(&u, &d, sizeof u);
-  int64_t E = static_cast<int64_t>((u >> 52) & 0x7FF) - 1023;
-  double m = bits_to_double((u & 0x000FFFFFFFFFFFFFull) | 0x3FF0000000000000ull);  // [1, 2)
-  const bool big = m > 1.4142135623730951;
-  m = big ? m * 0.5 : m;
-  E = big ? E + 1 : E;
-  const double t = (m - 1.0) / (m + 1.0), t2 = t * t;
-  double s = 1.0 / 19;
-  s = s * t2 + 1.0 / 17;
-  s = s * t2 + 1.0 / 15;
-  s = s * t2 + 1.0 / 13;
-  s = s * t2 + 1.0 / 11;
-  s = s * t2 + 1.0 / 9;
-  s = s * t2 + 1.0 / 7;
-  s = s * t2 + 1.0 / 5;
-  s = s * t2 + 1.0 / 3;
-  s = s * t2 + 1.0;
-  const double ln_m = 2.0 * t * s;
-  const double y = p * static_cast<double>(E) + p * (ln_m * 1.4426950408889634);  // p·log2 e
-  const double n = std::nearbyint(y);
-  const double g = (y - n) * 0.6931471805599453;  // |g| ≤ 0.347
-  double q = 1.0 / 6227020800.0;                  // 1/13!
-  q = q * g + 1.0 / 479001600.0;
-  q = q * g + 1.0 / 39916800.0;
-  q = q * g + 1.0 / 3628800.0;
-  q = q * g + 1.0 / 362880.0;
-  q = q * g + 1.0 / 40320.0;
-  q = q * g + 1.0 / 5040.0;
-  q = q * g + 1.0 / 720.0;
-  q = q * g + 1.0 / 120.0;
-  q = q * g + 1.0 / 24.0;
-  q = q * g + 1.0 / 6.0;
-  q = q * g + 0.5;
-  q = q * g + 1.0;
-  q = q * g + 1.0;
-  // 2^n for n in [−1022, 1023] (e ≥ 2^-149 and p ≤ 8 keep y well inside)
-  const int64_t ni = static_cast<int64_t>(n);
-  const double scale = bits_to_double(static_cast<uint64_t>(std::min<int64_t>(std::max<int64_t>(ni, -1022), 1023) + 1023) << 52);
-  return static_cast<float>(q * scale);
-}
-
 // One element's term: |x − x̂|^p as a float (0 when x is reproduced exactly).
 inline float lp_term(float v, float delta, float zero, int qmax, bool square, double p) {
   const float e = std::fabs(v - fake_quant(v, delta, zero, qmax));
@@ -103,37 +47,17 @@ inline float lp_term(float v, float delta, float zero, int qmax, bool square, do
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own undefined-vector idiom.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-// pow_pos on 8 lanes.
-__attribute__((target("avx512f,avx512dq"))) inline __m512d pow_pos8(__m256 e8, __m512d pd) {
-  const __m512d d = _mm512_cvtps_pd(e8);
-  const __m512i u = _mm512_castpd_si512(d);
-  __m512i E = _mm512_sub_epi64(_mm512_and_si512(_mm512_srli_epi64(u, 52), _mm512_set1_epi64(0x7FF)), _mm512_set1_epi64(1023));
-  __m512d m = _mm512_castsi512_pd(_mm512_or_si512(_mm512_and_si512(u, _mm512_set1_epi64(0x000FFFFFFFFFFFFFll)),
-                                                  _mm512_set1_epi64(0x3FF0000000000000ll)));
-  const __mmask8 big = _mm512_cmp_pd_mask(m, _mm512_set1_pd(1.4142135623730951), _CMP_GT_OQ);
-  m = _mm512_mask_mul_pd(m, big, m, _mm512_set1_pd(0.5));
-  E = _mm512_mask_add_epi64(E, big, E, _mm512_set1_epi64(1));
-  const __m512d one = _mm512_set1_pd(1.0);
-  const __m512d t = _mm512_div_pd(_mm512_sub_pd(m, one), _mm512_add_pd(m, one)), t2 = _mm512_mul_pd(t, t);
-  const double cs[] = {1.0 / 17, 1.0 / 15, 1.0 / 13, 1.0 / 11, 1.0 / 9, 1.0 / 7, 1.0 / 5, 1.0 / 3, 1.0};
-  __m512d sp = _mm512_set1_pd(1.0 / 19);
-  for (double cf : cs) sp = _mm512_add_pd(_mm512_mul_pd(sp, t2), _mm512_set1_pd(cf));
-  const __m512d ln_m = _mm512_mul_pd(_mm512_mul_pd(_mm512_set1_pd(2.0), t), sp);
-  const __m512d y = _mm512_add_pd(_mm512_mul_pd(pd, _mm512_cvtepi64_pd(E)),
-                                  _mm512_mul_pd(pd, _mm512_mul_pd(ln_m, _mm512_set1_pd(1.4426950408889634))));
-  const __m512d nn = _mm512_roundscale_pd(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  const __m512d g = _mm512_mul_pd(_mm512_sub_pd(y, nn), _mm512_set1_pd(0.6931471805599453));
-  const double cq[] = {1.0 / 479001600.0, 1.0 / 39916800.0, 1.0 / 3628800.0, 1.0 / 362880.0, 1.0 / 40320.0, 1.0 / 5040.0,
-                       1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0};
-  __m512d q = _mm512_set1_pd(1.0 / 6227020800.0);
-  for (double cf : cq) q = _mm512_add_pd(_mm512_mul_pd(q, g), _mm512_set1_pd(cf));
-  __m512i ni = _mm512_cvtpd_epi64(nn);
-  ni = _mm512_min_epi64(_mm512_max_epi64(ni, _mm512_set1_epi64(-1022)), _mm512_set1_epi64(1023));
-  const __m512d scale = _mm512_castsi512_pd(_mm512_slli_epi64(_mm512_add_epi64(ni, _mm512_set1_epi64(1023)), 52));
-  return _mm512_cvtps_pd(_mm512_cvtpd_ps(_mm512_mul_pd(q, scale)));  // rounded to float, as pow_pos
+// |x − x̂| on 16 lanes: fake_quant's divisions, roundings and operation order lane for lane, so
+// the exact score (lp_lanes_avx512) and the bound pass (lp_bound_sum_avx512) see the same e.
+__attribute__((target("avx512f,avx512dq"))) inline __m512 lp_err16(__m512 v, __m512 vd, __m512 vz, __m512 vq) {
+  const __m512 f0 = _mm512_setzero_ps();
+  __m512 qv = _mm512_add_ps(_mm512_roundscale_ps(_mm512_div_ps(v, vd), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), vz);
+  qv = _mm512_max_ps(qv, f0);  // NaN → 0, as quant_code
+  qv = _mm512_min_ps(qv, vq);
+  const __m512 deq = _mm512_mul_ps(vd, _mm512_sub_ps(qv, vz));
+  return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(_mm512_sub_ps(v, deq)), _mm512_set1_epi32(0x7FFFFFFF)));
 }
 
 // 16 elements per step, the scalar arithmetic lane for lane (same divisions, roundings and
@@ -144,17 +68,11 @@ __attribute__((target("avx512f,avx512dq"))) std::size_t lp_lanes_avx512(const fl
                                                                          double* lanes) {
   const __m512 vd = _mm512_set1_ps(delta), vz = _mm512_set1_ps(zero), vq = _mm512_set1_ps(static_cast<float>(qmax));
   const __m512 f0 = _mm512_setzero_ps();
-  const __m512i absmask = _mm512_set1_epi32(0x7FFFFFFF);
   const __m512d pd = _mm512_set1_pd(p);
   __m512d acc = _mm512_loadu_pd(lanes);
   std::size_t i = 0;
   for (; i + 16 <= n; i += 16) {
-    const __m512 v = _mm512_loadu_ps(x + i);
-    __m512 qv = _mm512_add_ps(_mm512_roundscale_ps(_mm512_div_ps(v, vd), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), vz);
-    qv = _mm512_max_ps(qv, f0);  // NaN → 0, as quant_code
-    qv = _mm512_min_ps(qv, vq);
-    const __m512 deq = _mm512_mul_ps(vd, _mm512_sub_ps(qv, vz));
-    const __m512 e = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(_mm512_sub_ps(v, deq)), absmask));
+    const __m512 e = lp_err16(_mm512_loadu_ps(x + i), vd, vz, vq);
     const __mmask16 pos = _mm512_cmp_ps_mask(e, f0, _CMP_GT_OQ);
     __m512d lo, hi;
     if (square) {
@@ -170,6 +88,71 @@ __attribute__((target("avx512f,avx512dq"))) std::size_t lp_lanes_avx512(const fl
   }
   _mm512_storeu_pd(lanes, acc);
   return i;
+}
+
+// Bound pass of the search: Σ pow_approx16(|x − x̂|) over all n elements (any order: only its
+// error bound matters), or +∞ as soon as the lower bound it gives of the exact mean score, taken
+// after a chunk, exceeds `cut` (then the candidate provably loses, see lp_search_range).
+// lower(s) = (s·(1 − 4ε) − 2n·η) / n with ε, η = kPowApproxRel, kPowApproxAbs.
+__attribute__((target("avx512f,avx512dq"))) double lp_bound_sum_avx512(const float* x, std::size_t n, float delta, float zero,
+                                                                       int qmax, float p, double cut) {
+  // first check after 32 elements (candidates far from the best stop there; groups of 32–128
+  // elements get a check at all), then every 128 (CIFAR rows: 23 row-equivalents per row in
+  // this pass, 1.01 in the exact one)
+  constexpr std::size_t kFirst = 32, kChunk = 128;
+  const __m512 vd = _mm512_set1_ps(delta), vz = _mm512_set1_ps(zero), vq = _mm512_set1_ps(static_cast<float>(qmax));
+  const __m512 vp = _mm512_set1_ps(p), f0 = _mm512_setzero_ps();
+  const double dn = static_cast<double>(n), keep = 1.0 - 4.0 * kPowApproxRel, slack = 2.0 * dn * kPowApproxAbs;
+  __m512d a0 = _mm512_setzero_pd(), a1 = _mm512_setzero_pd();
+  std::size_t i = 0;
+  while (i < n) {
+    const std::size_t end = std::min(n, i + (i == 0 ? kFirst : kChunk));
+    for (; i < end; i += 16) {
+      const __mmask16 live = n - i >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1);
+      const __m512 e = lp_err16(_mm512_maskz_loadu_ps(live, x + i), vd, vz, vq);
+      const __m512 t = pow_approx16(e, _mm512_mask_cmp_ps_mask(live, e, f0, _CMP_GT_OQ), vp);
+      a0 = _mm512_add_pd(a0, _mm512_cvtps_pd(_mm512_castps512_ps256(t)));
+      a1 = _mm512_add_pd(a1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(t), 1))));
+    }
+    if (i < n && (_mm512_reduce_add_pd(_mm512_add_pd(a0, a1)) * keep - slack) / dn > cut) return INFINITY;
+  }
+  return _mm512_reduce_add_pd(_mm512_add_pd(a0, a1));
+}
+
+__attribute__((target("avx2,fma"))) inline double hsum4(__m256d v) {
+  alignas(32) double l[4];
+  _mm256_store_pd(l, v);
+  return (l[0] + l[1]) + (l[2] + l[3]);
+}
+
+// lp_bound_sum_avx512 on 8 AVX2 lanes (FMA needed): e as fake_quant, pow_approx8_avx2, the same
+// chunks, bound and cut.
+__attribute__((target("avx2,fma"))) double lp_bound_sum_avx2(const float* x, std::size_t n, float delta, float zero, int qmax,
+                                                             float p, double cut) {
+  constexpr std::size_t kFirst = 32, kChunk = 128;
+  const __m256 vd = _mm256_set1_ps(delta), vz = _mm256_set1_ps(zero), vq = _mm256_set1_ps(static_cast<float>(qmax));
+  const __m256 vp = _mm256_set1_ps(p), f0 = _mm256_setzero_ps(), absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+  const double dn = static_cast<double>(n), keep = 1.0 - 4.0 * kPowApproxRel, slack = 2.0 * dn * kPowApproxAbs;
+  __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
+  std::size_t i = 0;
+  while (i < n) {
+    const std::size_t end = std::min(n, i + (i == 0 ? kFirst : kChunk));
+    for (; i < end; i += 8) {
+      const int left = static_cast<int>(std::min<std::size_t>(n - i, 8));
+      const __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32(left), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+      const __m256 v = _mm256_maskload_ps(x + i, live);
+      __m256 qv = _mm256_add_ps(_mm256_round_ps(_mm256_div_ps(v, vd), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), vz);
+      qv = _mm256_max_ps(qv, f0);  // NaN → 0, as quant_code
+      qv = _mm256_min_ps(qv, vq);
+      const __m256 e = _mm256_and_ps(_mm256_sub_ps(v, _mm256_mul_ps(vd, _mm256_sub_ps(qv, vz))), absmask);
+      const __m256 pos = _mm256_and_ps(_mm256_cmp_ps(e, f0, _CMP_GT_OQ), _mm256_castsi256_ps(live));
+      const __m256 t = pow_approx8_avx2(e, pos, vp);
+      a0 = _mm256_add_pd(a0, _mm256_cvtps_pd(_mm256_castps256_ps128(t)));
+      a1 = _mm256_add_pd(a1, _mm256_cvtps_pd(_mm256_extractf128_ps(t, 1)));
+    }
+    if (i < n && (hsum4(_mm256_add_pd(a0, a1)) * keep - slack) / dn > cut) return INFINITY;
+  }
+  return hsum4(_mm256_add_pd(a0, a1));
 }
 #pragma GCC diagnostic pop
 #endif
@@ -223,21 +206,58 @@ QParams lp_search_range(const float* x, std::size_t n, std::size_t stride, int q
     x = packed.data();
   }
   // The first strict minimum over k = 0..79 is the candidate with the least score, ties to the
-  // smaller k, whatever order they are scored in. Scoring the previous search's winner first
-  // (neighbouring rows of a layer have similar ranges) makes most others stop after a chunk or
-  // two (lp_score pruning); the result is the same as scanning in order, on any thread.
+  // smaller k, whatever order they are scored in, and whichever candidates are left out as long as
+  // each one left out provably scores strictly more than another: the result is the same as
+  // scanning all 80 in order, on any thread and ISA.
+  QParams cand[80];
+  for (int k = 0; k < 80; ++k) cand[k] = candidate(k, m, M, qmax, clamp_zero);
+  // Scoring the previous search's winner first (neighbouring rows of a layer have similar
+  // ranges) makes most others stop after a chunk or two (pruning in lp_score and in the bound pass).
   thread_local int guess = 0;
+  int order[80];
+  for (int step = 0; step < 80; ++step) order[step] = step == 0 ? guess : (step <= guess ? step - 1 : step);
+  int n_exact = 80;
+  const double dn = static_cast<double>(n);
+#if defined(__x86_64__) && defined(__GNUC__)
+  // native/core/isa.h's level (AVX-512: F, DQ, BW, VL; AVX2 with FMA), under ITOKIT_CPU
+  static const int bound_isa = cpu_isa() == Isa::Avx512 ? 2 : (cpu_isa() == Isa::Avx2 && cpu_features().fma ? 1 : 0);
+  // e = |x − x̂| ≤ |x| + |x̂| and |x̂| ≤ 3·max(|lo|, |hi|) + 255·1e-8 (Δ ≤ (hi − lo)/qmax, |Δ·z| ≤ r·|lo| + Δ/2)
+  float amax = std::max(std::fabs(m), std::fabs(M));  // NaN here turns the bound pass off; NaN in x is masked
+  for (std::size_t j = 0; j < n; ++j) amax = std::max(amax, std::fabs(x[j]));
+  // Bound pass (lp_pow.h): approximate scores with a proven error bound give each candidate a
+  // lower and an upper bound of its exact mean score. A candidate whose lower bound exceeds the
+  // least upper bound scores strictly more than that candidate (rounded divisions by n are
+  // monotone) and is left out; the exact scores of the rest (usually one or two) decide. The
+  // bound holds for p ∈ [1, 4] and e < 2^22 (amax < 2^19 keeps e ≤ 4·amax below it); p = 2 is a
+  // plain square and is scored exactly at once.
+  if (bound_isa > 0 && n >= 16 && p != 2.0f && p >= 1.0f && p <= 4.0f && amax < kPowApproxMaxE / 8) {
+    double lower[80], cut = INFINITY;
+    for (int step = 0; step < 80; ++step) {
+      const int k = order[step];
+      const double s = bound_isa == 2 ? lp_bound_sum_avx512(x, n, cand[k].delta, cand[k].zero, qmax, p, cut)
+                                      : lp_bound_sum_avx2(x, n, cand[k].delta, cand[k].zero, qmax, p, cut);
+      lower[k] = s < INFINITY ? (s * (1.0 - 4.0 * kPowApproxRel) - 2.0 * dn * kPowApproxAbs) / dn : INFINITY;
+      if (s < INFINITY) cut = std::min(cut, (s * (1.0 + 4.0 * kPowApproxRel) + 2.0 * dn * kPowApproxAbs) / dn);
+    }
+    if (cut < INFINITY) {
+      n_exact = 0;
+      for (int step = 0; step < 80; ++step)
+        if (lower[order[step]] <= cut) order[n_exact++] = order[step];
+      // least lower bound first: the likely winner prunes the others' exact scores early
+      std::stable_sort(order, order + n_exact, [&](int a, int b) { return lower[a] < lower[b]; });
+    }
+  }
+#endif
   QParams best;
   double best_score = INFINITY;
   int best_k = -1;
-  for (int step = 0; step < 80; ++step) {
-    const int k = step == 0 ? guess : (step <= guess ? step - 1 : step);
-    const QParams q = candidate(k, m, M, qmax, clamp_zero);
+  for (int step = 0; step < n_exact; ++step) {
+    const int k = order[step];
     const bool ties_lose = best_k >= 0 && k > best_k;
-    const double s = lp_score(x, n, q.delta, q.zero, qmax, p, best_score, ties_lose);
+    const double s = lp_score(x, n, cand[k].delta, cand[k].zero, qmax, p, best_score, ties_lose);
     if (s < best_score || (s == best_score && best_k >= 0 && k < best_k)) {
       best_score = s;
-      best = q;
+      best = cand[k];
       best_k = k;
     }
   }

@@ -169,8 +169,10 @@ void quantize_weights(Model* m, int bits, int group, const Control& ctl) {
         for (int k = g * gsize; k < (g + 1) * gsize; ++k) codes[o * K + k] = static_cast<uint8_t>(quant_code(row[k], p.delta, p.zero, qmax));
       }
     });
+    // q.deq stays empty: the FP uses of the layer (calibration, fake quant, FP-input layers)
+    // dequantize the codes once when they pack the layer (packed_fp), and drop_fp_weights would
+    // release a copy made here anyway.
     finish_codes(c, codes);
-    q.deq = dequantized(*c);
     ctl.check();
   }
 }
