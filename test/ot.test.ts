@@ -329,6 +329,9 @@ describe('batched = looped, and results independent of the thread count', () => 
     probs.forEach((p, k) => same(batch.problems[k], ot.sinkhornSync(p.a, p.b, C, { reg: 1e-2 })));
   });
   test('threads 1, 2, 7 give bit-identical results (SNS, Sinkhorn, kernel scaling, relaxed Sinkhorn)', () => {
+    // Kernel scaling runs on one thread up to n·m = 2^20 (docs/design/ot.md §6.4), so its parallel
+    // path is checked on 1100 × 1000 as well.
+    const KS = ot.referenceProblem('R3', { n: 1100, m: 1000 });
     const saved = getThreads();
     try {
       const runs = [1, 2, 7].map((t) => {
@@ -338,9 +341,10 @@ describe('batched = looped, and results independent of the thread count', () => 
           solve(R2L2, 1e-2, 'sinkhorn', { maxIter: 200 }),
           solve(R3, 1e-3, 'kernel-scaling'),
           solve(R2L2, 1e-2, 'sinkhorn', { overRelaxation: true }),
+          solve(KS, 1e-2, 'kernel-scaling'),
         ];
       });
-      for (const k of [1, 2]) for (const q of [0, 1, 2, 3]) same(runs[0][q], runs[k][q]);
+      for (const k of [1, 2]) for (const q of [0, 1, 2, 3, 4]) same(runs[0][q], runs[k][q]);
     } finally {
       setThreads(saved);
     }
