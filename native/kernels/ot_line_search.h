@@ -89,6 +89,66 @@ ITK_HD LsPoint ls_point(const LsSums& s, double S, bool sums_finite) {
   return p;
 }
 
+// The device's one-block reductions (native/ot/cuda/ot_dense.cu sns_sums, sns_direction_sums), split
+// as the kernels run them: thread t of nt sums a fixed contiguous chunk (ls_block_part), thread 0
+// merges the parts in thread order, rows before columns (ls_block_merge). The CPU's device
+// emulation (native/ot/device_emulation.cc) runs the same two functions in a loop over t.
+ITK_HD void ls_block_part(uint32_t t, uint32_t nt, uint64_t n, uint64_t m, const double* a, const double* b,
+                          const double* u, const double* v, const double* R, const double* K, LsSums* rows,
+                          LsSums* cols, double* S) {
+  const uint64_t rc = (n + nt - 1) / nt, cc = (m + nt - 1) / nt;
+  LsSums r{0, 0, 0, 0}, c{0, 0, 0, 0};
+  double s = 0;
+  for (uint64_t i = t * rc; i < (t + 1) * rc && i < n; ++i) {
+    ls_row_term(&r, a[i], u[i], R[i]);
+    s = dadd(s, R[i]);
+  }
+  for (uint64_t j = t * cc; j < (t + 1) * cc && j < m; ++j) ls_col_term(&c, b[j], v[j], K[j]);
+  rows[t] = r;
+  cols[t] = c;
+  S[t] = s;
+}
+ITK_HD LsPoint ls_block_merge(const LsSums* rows, const LsSums* cols, const double* S, uint32_t nt) {
+  LsSums tot{0, 0, 0, 0};
+  double St = 0;
+  for (uint32_t q = 0; q < nt; ++q) {
+    tot.au = dadd(tot.au, rows[q].au);
+    tot.err = dadd(tot.err, rows[q].err);
+    tot.rr = dadd(tot.rr, rows[q].rr);
+    St = dadd(St, S[q]);
+  }
+  for (uint32_t q = 0; q < nt; ++q) {
+    tot.bv = dadd(tot.bv, cols[q].bv);
+    tot.err = dadd(tot.err, cols[q].err);
+    tot.rr = dadd(tot.rr, cols[q].rr);
+  }
+  return ls_point(tot, St, ls_finite(St));
+}
+// rᵀd and ‖d‖∞ over a fixed chunk (thread t of nt), then merged in thread order.
+struct LsDirection {
+  double rd, dinf;
+};
+ITK_HD LsDirection ls_direction_part(uint32_t t, uint32_t nt, uint64_t N, const double* r, const double* d) {
+  const uint64_t c = (N + nt - 1) / nt;
+  LsDirection p{0, 0};
+  for (uint64_t q = t * c; q < (t + 1) * c && q < N; ++q) {
+    p.rd = dadd(p.rd, dmul(r[q], d[q]));
+    const double x = ls_abs(d[q]);
+    p.dinf = x > p.dinf ? x : p.dinf;
+  }
+  return p;
+}
+ITK_HD LsDirection ls_direction_merge(const LsDirection* parts, uint32_t nt) {
+  LsDirection out{0, 0};
+  for (uint32_t q = 0; q < nt; ++q) {
+    out.rd = dadd(out.rd, parts[q].rd);
+    out.dinf = parts[q].dinf > out.dinf ? parts[q].dinf : out.dinf;
+  }
+  return out;
+}
+// The device queues line-search trials in batches of 1, 2, 4, 8, 8, … between two reads of the state.
+ITK_HD int ls_next_batch(int batch) { return batch < 8 ? 2 * batch : 8; }
+
 // 100 ulp of the terms of L at the current point: the round-off band of the acceptance test.
 ITK_HD double ls_delta_L(double ulp, double au, double bv, double S) {
   return dmul(dmul(100.0, ulp), dadd(dadd(ls_abs(au), ls_abs(bv)), S));

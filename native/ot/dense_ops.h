@@ -114,6 +114,11 @@ struct DenseProblem {
 
 std::unique_ptr<DenseOps> make_cpu_ops(const DenseProblem& p);
 
+// Tests only (native/ot/device_emulation.cc): ITOKIT_OT_EMULATE_DEVICE=1 wraps the CPU ops of a
+// matrix solve in a stand-in that implements the device-resident SNS (sns_*) the way the CUDA ops do.
+bool device_emulation_requested();
+std::unique_ptr<DenseOps> emulate_device_sns(std::unique_ptr<DenseOps> cpu, const DenseProblem& p);
+
 // Batched log-domain Sinkhorn on CUDA in one launch (docs/design/ot.md §5.1, native/ot/cuda/ot_batch.cu):
 // float64, one block per problem with its cost tile in shared memory. Inputs are validated and
 // normalised by the host (sinkhorn.cc solve_batch); per problem: c0 = min C, ir = 1/reg.

@@ -312,6 +312,7 @@ void solve_common(const DenseProblem& dp_in, std::size_t n, std::size_t m, doubl
   dp.log_a = log_a.data();
   dp.log_b = log_b.data();
   std::unique_ptr<DenseOps> ops = device == Device::Cuda ? make_cuda_ops(dp) : make_cpu_ops(dp);
+  if (device != Device::Cuda && dp.X == nullptr && device_emulation_requested()) ops = emulate_device_sns(std::move(ops), dp);
   st.ops = ops.get();
   st.ops->set_ir(1.0 / o.reg);
   st.u.assign(n, 0);

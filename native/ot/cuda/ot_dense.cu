@@ -237,45 +237,16 @@ struct SnsDev {
   double rd, dinf;
 };
 
-// The sums of one point: ⟨a,u⟩, ⟨b,v⟩, ‖(a − R, b − K)‖₁, ‖r‖₂², ΣP = ΣR (ls_row_term, ls_col_term).
+// The sums of one point: ⟨a,u⟩, ⟨b,v⟩, ‖(a − R, b − K)‖₁, ‖r‖₂², ΣP = ΣR (ls_block_part per thread,
+// ls_block_merge by thread 0; launched with one block of cuda::kBlock threads).
 __global__ void sns_sums(const int* gate, std::size_t n, std::size_t m, const double* a, const double* b, const double* u,
                          const double* v, const double* R, const double* K, LsPoint* out) {
-  __shared__ LsSums part[cuda::kBlock];
-  __shared__ double spart[cuda::kBlock];
+  __shared__ LsSums rows[cuda::kBlock], cols[cuda::kBlock];
+  __shared__ double S[cuda::kBlock];
   if (gate != nullptr && *gate) return;
-  const std::size_t t = threadIdx.x, nt = blockDim.x;
-  const std::size_t rc = (n + nt - 1) / nt, cc = (m + nt - 1) / nt;
-  LsSums s{0, 0, 0, 0};
-  double S = 0;
-  for (std::size_t i = t * rc; i < (t + 1) * rc && i < n; ++i) {
-    ls_row_term(&s, a[i], u[i], R[i]);
-    S = dadd(S, R[i]);
-  }
-  LsSums c{0, 0, 0, 0};
-  for (std::size_t j = t * cc; j < (t + 1) * cc && j < m; ++j) ls_col_term(&c, b[j], v[j], K[j]);
-  part[t] = s;
-  spart[t] = S;
+  ls_block_part(threadIdx.x, blockDim.x, n, m, a, b, u, v, R, K, rows, cols, S);
   __syncthreads();
-  // Column terms after all row terms, as the host's order: a second round for the columns.
-  LsSums tot{0, 0, 0, 0};
-  double St = 0;
-  if (t == 0)
-    for (unsigned q = 0; q < nt; ++q) {
-      tot.au = dadd(tot.au, part[q].au);
-      tot.err = dadd(tot.err, part[q].err);
-      tot.rr = dadd(tot.rr, part[q].rr);
-      St = dadd(St, spart[q]);
-    }
-  __syncthreads();
-  part[t] = c;
-  __syncthreads();
-  if (t != 0) return;
-  for (unsigned q = 0; q < nt; ++q) {
-    tot.bv = dadd(tot.bv, part[q].bv);
-    tot.err = dadd(tot.err, part[q].err);
-    tot.rr = dadd(tot.rr, part[q].rr);
-  }
-  *out = ls_point(tot, St, isfinite(St));
+  if (threadIdx.x == 0) *out = ls_block_merge(rows, cols, S, blockDim.x);
 }
 
 // r = (a − R, b − K), the gradient of L at the current point.
@@ -286,26 +257,15 @@ __global__ void sns_residual(std::size_t n, std::size_t m, const double* a, cons
   else if (q < n + m) r[q] = ls_residual(b[q - n], K[q - n]);
 }
 
-// rᵀd (slope of L along d) and ‖d‖∞ (the truncation bound of §3.3).
+// rᵀd (slope of L along d) and ‖d‖∞ (the truncation bound of §3.3), one block.
 __global__ void sns_direction_sums(std::size_t N, const double* r, const double* d, SnsDev* dev) {
-  __shared__ double sa[cuda::kBlock], sm[cuda::kBlock];
-  const std::size_t t = threadIdx.x, c = (N + blockDim.x - 1) / blockDim.x;
-  double rd = 0, mx = 0;
-  for (std::size_t q = t * c; q < (t + 1) * c && q < N; ++q) {
-    rd = dadd(rd, dmul(r[q], d[q]));
-    mx = fmax(mx, fabs(d[q]));
-  }
-  sa[t] = rd;
-  sm[t] = mx;
+  __shared__ LsDirection parts[cuda::kBlock];
+  parts[threadIdx.x] = ls_direction_part(threadIdx.x, blockDim.x, N, r, d);
   __syncthreads();
-  if (t != 0) return;
-  double a = 0, b = 0;
-  for (unsigned q = 0; q < blockDim.x; ++q) {
-    a = dadd(a, sa[q]);
-    b = fmax(b, sm[q]);
-  }
-  dev->rd = a;
-  dev->dinf = b;
+  if (threadIdx.x != 0) return;
+  const LsDirection t = ls_direction_merge(parts, blockDim.x);
+  dev->rd = t.rd;
+  dev->dinf = t.dinf;
 }
 
 // Trial point at the line search's α (gated on its done flag): u + φ(α d_u), seed v + α d_v.
@@ -607,7 +567,7 @@ class CudaOps final : public DenseOps {
       cuda::check(cudaGetLastError(), "ot line search");
       cuda::check(cudaMemcpyAsync(ls, L, sizeof *ls, cudaMemcpyDeviceToHost, s), "ot line search");
       cuda::check(cudaStreamSynchronize(s), "ot line search");
-      batch = batch < 8 ? 2 * batch : 8;
+      batch = ls_next_batch(batch);
     }
     passes += static_cast<std::size_t>(3 * ls->evals);  // a column fit and a fused pass (2) per trial
     if (ls->accepted) {
