@@ -1,6 +1,10 @@
 /**
  * Entropic OT benchmark, two parts (ITOKIT_OT_BENCH=uniform|reference|all, default all).
  *
+ * Filters for a focused run (the full bench takes > 7 minutes): ITOKIT_OT_CASES=500:0.1,2000:0.001 keeps
+ * those (n, reg) cases of part 1, ITOKIT_OT_METHODS=auto skips the explicit methods beside 'auto'
+ * (the POT default anchor always runs; POT log and torch are skipped under either filter).
+ *
  * Part 1, "uniform": n points uniform in the unit square on each side, squared Euclidean cost,
  * uniform marginals, reg 0.1 / 0.01 / 1e-3, L1 marginal error 1e-9, 1 and 2 threads: itokit's
  * default method ('auto') and each explicit method, beside POT's default `ot.sinkhorn`
@@ -83,7 +87,11 @@ function otAnchor(x: AnchorResult | undefined): OtAnchor | undefined {
 }
 
 async function runUniform(quick: boolean, rows: BenchRow[]): Promise<string[]> {
-  const cases: [number, number][] = quick ? [[500, 0.1], [500, 0.01]] : [[500, 0.1], [500, 0.01], [2000, 0.1], [2000, 0.01], [2000, 1e-3]];
+  const all: [number, number][] = quick ? [[500, 0.1], [500, 0.01]] : [[500, 0.1], [500, 0.01], [2000, 0.1], [2000, 0.01], [2000, 1e-3]];
+  const only = process.env.ITOKIT_OT_CASES?.split(',').map((c) => c.split(':').map(Number));
+  const cases = only ? all.filter(([n, reg]) => only.some(([n2, reg2]) => n2 === n && reg2 === reg)) : all;
+  const autoOnly = process.env.ITOKIT_OT_METHODS === 'auto';
+  const focused = only !== undefined || autoOnly;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'itokit-ot-u-'));
   const threadsBefore = getThreads();
   const notes: string[] = [];
@@ -103,11 +111,11 @@ async function runUniform(quick: boolean, rows: BenchRow[]): Promise<string[]> {
       const label = `n=${n}, reg ${reg}, ${threads} thr`;
       const solve = (method: ot.OtMethod) => () => ot.sinkhornSync(a, a, C, { reg, method, tol: TAU, maxIter: 200000, returnPlan: false });
       const auto = timeSolve(solve('auto'), runs);
-      const others = (['kernel-scaling', 'sinkhorn', 'sns'] as const).filter((m) => m !== auto.r.method && !(slow && m !== 'sns'));
+      const others = (['kernel-scaling', 'sinkhorn', 'sns'] as const).filter((m) => !autoOnly && m !== auto.r.method && !(slow && m !== 'sns'));
       const alt = others.map((m) => ({ m, t: timeSolve(solve(m), runs) }));
       const pot = otAnchor(runAnchor('ot_pot', { lib: 'numpy', method: 'sinkhorn', base, n, m: n, reg, tau: TAU, threads, repeats: runs, search: slow ? 0 : 3 }, 1_800_000));
-      if (threads === 1 && !slow && !(n >= 2000 && reg < 0.1)) potLog = otAnchor(runAnchor('ot_pot', { lib: 'numpy', method: 'sinkhorn_log', base, n, m: n, reg, tau: TAU, threads: 1, repeats: 1, search: 0 }, 600_000));
-      const torch = slow ? undefined : otAnchor(runAnchor('ot_torch', { lib: 'torch', base, n, m: n, reg, tau: TAU, threads, repeats: runs }, 600_000));
+      if (threads === 1 && !slow && !focused && !(n >= 2000 && reg < 0.1)) potLog = otAnchor(runAnchor('ot_pot', { lib: 'numpy', method: 'sinkhorn_log', base, n, m: n, reg, tau: TAU, threads: 1, repeats: 1, search: 0 }, 600_000));
+      const torch = slow || focused ? undefined : otAnchor(runAnchor('ot_torch', { lib: 'torch', base, n, m: n, reg, tau: TAU, threads, repeats: runs }, 600_000));
       const vs = (t: Timed, x: OtAnchor | undefined, name: string) =>
         x ? `${((x.seconds_min * 1e3) / t.wallMs).toFixed(1)}x wall, ${((x.cpu_seconds_min * 1e3) / t.cpuMs).toFixed(1)}x CPU vs ${name}` : `n/a vs ${name}`;
       const ours = (name: string, t: Timed) => {

@@ -4,6 +4,7 @@
  * Every reference value is computed here independently (plain JS sums over the returned plan) or
  * comes from POT (test/fixtures/ot/pot_r3.json, made by tools/ot_pot_fixtures.py).
  */
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { backends, getThreads, ot, setThreads } from '../lib';
@@ -329,6 +330,9 @@ describe('batched = looped, and results independent of the thread count', () => 
     probs.forEach((p, k) => same(batch.problems[k], ot.sinkhornSync(p.a, p.b, C, { reg: 1e-2 })));
   });
   test('threads 1, 2, 7 give bit-identical results (SNS, Sinkhorn, kernel scaling, relaxed Sinkhorn)', () => {
+    // Kernel scaling runs on one thread up to n·m = 2^20 (docs/design/ot.md §6.4), so its parallel
+    // path is checked on 1100 × 1000 as well.
+    const KS = ot.referenceProblem('R3', { n: 1100, m: 1000 });
     const saved = getThreads();
     try {
       const runs = [1, 2, 7].map((t) => {
@@ -338,9 +342,10 @@ describe('batched = looped, and results independent of the thread count', () => 
           solve(R2L2, 1e-2, 'sinkhorn', { maxIter: 200 }),
           solve(R3, 1e-3, 'kernel-scaling'),
           solve(R2L2, 1e-2, 'sinkhorn', { overRelaxation: true }),
+          solve(KS, 1e-2, 'kernel-scaling'),
         ];
       });
-      for (const k of [1, 2]) for (const q of [0, 1, 2, 3]) same(runs[0][q], runs[k][q]);
+      for (const k of [1, 2]) for (const q of [0, 1, 2, 3, 4]) same(runs[0][q], runs[k][q]);
     } finally {
       setThreads(saved);
     }
@@ -484,6 +489,53 @@ describe('reference problems follow their Philox counter layout', () => {
     const s = w.reduce((x, y) => x + y, 0);
     expect(linf(p.b, w.map((x) => x / s))).toBeLessThan(1e-16);
   });
+});
+
+// The device-resident SNS path (DenseOps::sns_*, docs/design/ot.md §3.5, §6.3) emulated on the CPU
+// (native/ot/device_emulation.cc, ITOKIT_OT_EMULATE_DEVICE=1): sns.cc's device branch (load, sync
+// before a Sinkhorn block, reload, store), the CUDA kernels' reduction order (ls_block_part/merge,
+// ls_direction_part/merge) and batched trials that do nothing once the line search is done. The
+// trajectory must be the host path's: the same Newton steps, line-search trials and Sinkhorn
+// iterations (R1 with the tie budget runs fallback blocks), potentials within 1e-7 (relative L2).
+describe('device-resident SNS, emulated on the CPU: same trajectory as the host path', () => {
+  // Jest gives each test file its own copy of process.env, which the addon's getenv does not see:
+  // both solves run in a child node process, which sets the variable between them.
+  const script = (name: string, reg: number, sns: ot.SnsOptions | undefined) => `
+    const { ot } = require('./');
+    const p = ${name === 'R2-L2' ? "ot.referenceProblem('R2-L2')" : name === 'R1' ? "ot.referenceProblem('R1', { n: 200 })" : "ot.referenceProblem('R3', { n: 400, m: 300 })"};
+    const opts = { reg: ${reg}, method: 'sns', sns: ${JSON.stringify(sns ?? {})}, maxIter: 60000 };
+    const host = ot.sinkhornSync(p.a, p.b, p.C, opts);
+    process.env.ITOKIT_OT_EMULATE_DEVICE = '1';
+    const dev = ot.sinkhornSync(p.a, p.b, p.C, opts);
+    const relL2 = (x, y) => { let d = 0, s = 0; for (let i = 0; i < x.length; i++) { d += (x[i] - y[i]) ** 2; s += y[i] ** 2; } return Math.sqrt(d / s); };
+    let l1 = 0; for (let i = 0; i < host.plan.length; i++) l1 += Math.abs(host.plan[i] - dev.plan[i]);
+    const errs = (r) => r.history.filter((h) => h.stage === 'newton').map((h) => h.error);
+    const counts = (r) => [r.status, r.newtonIters, r.lineSearchEvals, r.sinkhornIters, r.cgIters];
+    console.log(JSON.stringify({ host: counts(host), dev: counts(dev), f: relL2(dev.f, host.f), g: relL2(dev.g, host.g), l1, he: errs(host), de: errs(dev) }));`;
+  const cases: [string, number, ot.SnsOptions | undefined][] = [
+    ['R3', 1e-3, undefined],
+    ['R3', 1e-3, { lambda0: 1e-6 }],  // backtracking steps
+    ['R1', 1 / 1200, { lambda0: 0.6, lambdaMax: 0.6 }],  // tie budget, Sinkhorn fallback blocks
+    ['R2-L2', 1 / 1200, undefined],
+  ];
+  test.each(cases)('%s reg %f, sns %j', (name, reg, sns) => {
+    const root = path.join(__dirname, '..');
+    const out = JSON.parse(execFileSync(process.execPath, ['-e', script(name, reg, sns)], { cwd: root, encoding: 'utf8', env: { ...process.env, ITOKIT_OT_EMULATE_DEVICE: '' } })) as {
+      host: (string | number)[]; dev: (string | number)[]; f: number; g: number; l1: number; he: number[]; de: number[];
+    };
+    expect(out.dev[0]).toBe('converged');
+    expect(out.dev[1]).toBeGreaterThan(0);
+    expect(out.dev).toEqual(out.host);  // status, Newton steps, line-search trials, Sinkhorn and CG iterations
+    expect(out.f).toBeLessThanOrEqual(1e-7);
+    expect(out.g).toBeLessThanOrEqual(1e-7);
+    expect(out.l1).toBeLessThanOrEqual(1e-7);
+    // Same decisions, hence the same trial points and potentials; the errors of the Newton stage
+    // come from sums in the device's order: equal to rounding, and with more than 256 rows (one
+    // chunk per thread holds several) not all the same bits, which shows the emulated path ran.
+    expect(out.de.length).toBe(out.he.length);
+    out.de.forEach((e, i) => expect(Math.abs(e - out.he[i])).toBeLessThanOrEqual(1e-12 * out.he[i] + 1e-15));
+    if (name !== 'R1') expect(out.de.some((e, i) => e !== out.he[i])).toBe(true);
+  }, 120000);
 });
 
 describe('top-k threshold by radix select (used for n·m > 2^24)', () => {

@@ -14,6 +14,7 @@
 #include <memory>
 #include <vector>
 
+#include "../kernels/ot_line_search.h"
 #include "sparse.h"
 
 namespace itk {
@@ -43,18 +44,31 @@ class DenseOps {
   virtual FusedSums fused(const double* u, const double* v, double* R, double* K, bool want_cost, void* plan) = 0;
   // P_ij in float64 into P (n×m host memory), for the top-k selection of SNS (§3.3).
   virtual void materialise(const double* u, const double* v, double* P) = 0;
-  // The Newton system of one SNS step on the device (docs/design/ot.md §3.3, §3.4, §6.3): the plan at
-  // (u, v), its top-k sparsification (threshold, CSR/CSC by count, scan and fill) and the Jacobi-PCG
-  // of sparse.h on (M + σI) d = r, all device-resident; only d (n + m) and scalars come back: the
-  // CG result and `kept` = ΣP̃, the kept off-diagonal mass. False when the backend has none, and
-  // sns.cc runs the host path (materialise, top_k_sparsify, pcg).
-  virtual bool device_newton(const double* u, const double* v, std::size_t k, const double* R, const double* K,
-                             double sigma, const double* r, double rtol, int64_t max_iter, double* d, CgResult* cg,
-                             double* kept) {
-    (void)u, (void)v, (void)k, (void)R, (void)K, (void)sigma, (void)r, (void)rtol, (void)max_iter, (void)d, (void)cg,
-        (void)kept;
+  // Device-resident SNS (docs/design/ot.md §3.5, §6.3). sns_load puts (u, v) on the device and
+  // evaluates it there (fused pass, then the sums of kernels/ot_line_search.h); from then until
+  // sns_store the current point (u, v, R = P1, K = Pᵀ1), the residual r and the Newton direction d
+  // live on the device and only scalars cross per Newton step. False from sns_load: the backend has
+  // none and sns.cc runs the host path (the same formulas, kernels/ot_line_search.h, ot_newton.h).
+  virtual bool sns_load(const double* u, const double* v, LsPoint* cur) {
+    (void)u, (void)v, (void)cur;
     return false;
   }
+  // The Newton system at the current point (§3.3, §3.4): the plan, its top-k sparsification
+  // (threshold, CSR/CSC by count, scan and fill), r = (a − R, b − K) and the Jacobi-PCG on
+  // (M + σI) d = r; d stays. Returns the CG result, ΣP̃ (kept off-diagonal mass), rᵀd and ‖d‖∞.
+  struct NewtonOut {
+    CgResult cg;
+    double kept = 0, rd = 0, dinf = 0;
+  };
+  virtual void sns_newton(std::size_t k, double sigma, double rtol, int64_t max_iter, NewtonOut* out) {
+    (void)k, (void)sigma, (void)rtol, (void)max_iter, (void)out;
+  }
+  // The backtracking line search along d from a started LsState (§3.5): trial point, column fit,
+  // fused sums and the acceptance test on the device, `between` (abort check) called between
+  // batches of trials. On acceptance the trial becomes the current point; ls holds the outcome.
+  virtual void sns_line_search(LsState* ls, const std::function<void()>& between) { (void)ls, (void)between; }
+  // Host copies of the current u, v.
+  virtual void sns_store(double* u, double* v) { (void)u, (void)v; }
   // Plain log-domain Sinkhorn iterations kept on the device (docs/design/ot.md §6.3): the loop of
   // sinkhorn.cc run_sinkhorn without relaxation, its stop tests (tol every `every` iterations, the
   // stall window, maxIter, the call's limit) decided on the device, the host reading one small state
@@ -99,6 +113,11 @@ struct DenseProblem {
 };
 
 std::unique_ptr<DenseOps> make_cpu_ops(const DenseProblem& p);
+
+// Tests only (native/ot/device_emulation.cc): ITOKIT_OT_EMULATE_DEVICE=1 wraps the CPU ops of a
+// matrix solve in a stand-in that implements the device-resident SNS (sns_*) the way the CUDA ops do.
+bool device_emulation_requested();
+std::unique_ptr<DenseOps> emulate_device_sns(std::unique_ptr<DenseOps> cpu, const DenseProblem& p);
 
 // Batched log-domain Sinkhorn on CUDA in one launch (docs/design/ot.md §5.1, native/ot/cuda/ot_batch.cu):
 // float64, one block per problem with its cost tile in shared memory. Inputs are validated and

@@ -24,19 +24,20 @@ namespace ot {
 //      scalar (α, β, ρ·z, the stop test) on the device; the host reads the small CG state once
 //      every kCheckEvery iterations, and kernels after the stop are no-ops, so the iterations match
 //      the CPU loop's stopping rule exactly.
-// Only R, K, r go up and d, the CG result and ΣP̃ come down (O(n + m) per Newton step, no n·m copy).
+// Every vector argument is device memory (the dense ops keep R, K, r and d resident, docs/design/ot.md §6.3);
+// only the CG result and ΣP̃ come back.
 class CudaNewton {
  public:
   CudaNewton(std::size_t n, std::size_t m);
-  void solve(const double* P_dev, std::size_t k, const double* R, const double* K, double sigma, const double* r,
-             double rtol, int64_t max_iter, double* d, CgResult* cg, double* kept);
+  void solve(const double* P_dev, std::size_t k, const double* R_dev, const double* K_dev, double sigma,
+             const double* r_dev, double rtol, int64_t max_iter, double* d_dev, CgResult* cg, double* kept);
   static constexpr int kCheckEvery = 16;
 
  private:
   std::size_t n_, m_, cap_ = 0;
   int chunks_;
   DeviceBuffer sel_, hist_, gt_, eq_, quota_, cut_, row_ptr_, cnt_, start_, col_, val_, row_, cval_;
-  DeviceBuffer R_, K_, r_, inv_, res_, z_, p_, Ap_, d_, part_a_, part_b_, state_;
+  DeviceBuffer inv_, res_, z_, p_, Ap_, part_a_, part_b_, state_;
 };
 
 }  // namespace ot

@@ -15,39 +15,91 @@ namespace itk {
 namespace ot {
 namespace {
 
-struct Point {
-  double L = 0, err = 0;
-  bool finite = false;
-};
-
-// One fused pass at (u, v): R, K and L = ⟨a,u⟩ + ⟨b,v⟩ − ΣP, err = ‖(a−R, b−K)‖₁.
-Point evaluate(State& st, const double* u, const double* v, double* R, double* K, double* S) {
+// One fused pass at (u, v) on the host path: R, K, then the sums of kernels/ot_line_search.h in
+// entry order (L = ⟨a,u⟩ + ⟨b,v⟩ − ΣP, err = ‖(a−R, b−K)‖₁, ‖r‖₂²).
+LsPoint evaluate(State& st, const double* u, const double* v, double* R, double* K) {
   const FusedSums fs = st.ops->fused(u, v, R, K, false, nullptr);
-  Point p;
-  double au = 0, bv = 0, err = 0;
-  for (std::size_t i = 0; i < st.n; ++i) {
-    au += st.a[i] * u[i];
-    err += std::fabs(st.a[i] - R[i]);
-  }
-  for (std::size_t j = 0; j < st.m; ++j) {
-    bv += st.b[j] * v[j];
-    err += std::fabs(st.b[j] - K[j]);
-  }
-  p.L = au + bv - fs.S;
-  p.err = err;
-  p.finite = fs.finite && std::isfinite(p.L) && std::isfinite(err);
-  *S = fs.S;
-  return p;
+  LsSums s{0, 0, 0, 0};
+  for (std::size_t i = 0; i < st.n; ++i) ls_row_term(&s, st.a[i], u[i], R[i]);
+  for (std::size_t j = 0; j < st.m; ++j) ls_col_term(&s, st.b[j], v[j], K[j]);
+  return ls_point(s, fs.S, fs.finite);
 }
 
-// Step curve of the line search (§3.5): u_i + φ(α·d_i) with φ(t) = log(1 + t) for t > 0 and t
-// otherwise. For t > 0 this is the Newton step taken in the scaling x_i = e^{u_i} (x ← x(1 + t)):
-// on a row whose Hessian block is its diagonal, d_i = a_i/R_i − 1 and log(1 + d_i) = log(a_i/R_i)
-// is the exact row fit, while u + d_i overshoots it by d_i − log(1 + d_i) (unbounded as R_i → 0).
-// For t ≤ 0 the log-domain step is kept: it never overshoots there, and log(1 + t) would diverge at
-// t = −1. φ(t) = t − t²/2 + O(t³), so the step differs from u + d by O(‖d‖²) and the local
-// (quadratic) convergence of Newton's method is unchanged.
-inline double step_curve(double t) { return t > 0 ? std::log1p(t) : t; }
+// The vectors of the Newton step: on the device when the backend keeps them there (DenseOps::sns_load,
+// docs/design/ot.md §6.3: only scalars cross per step, st.u/st.v are brought up to date by sync()
+// when the host needs them), else here, with the same per-entry formulas.
+class Step {
+ public:
+  explicit Step(State& st) : st_(st), n_(st.n), m_(st.m) {}
+  // Evaluates the point in st.u, st.v (after a Sinkhorn block, or at the start).
+  LsPoint load() {
+    if (st_.ops->sns_load(st_.u.data(), st_.v.data(), &cur_)) {
+      dev_ = true;
+      return cur_;
+    }
+    st_.R.assign(n_, 0);
+    st_.K.assign(m_, 0);
+    return evaluate(st_, st_.u.data(), st_.v.data(), st_.R.data(), st_.K.data());
+  }
+  // The Newton system at the current point and the scalars of the step: rᵀd, ‖d‖∞, ΣP̃.
+  DenseOps::NewtonOut newton(std::size_t k, double sigma, double rtol, int64_t cap) {
+    DenseOps::NewtonOut out;
+    if (dev_) {
+      st_.ops->sns_newton(k, sigma, rtol, cap, &out);
+      return out;
+    }
+    const std::size_t N = n_ + m_;
+    r_.resize(N);
+    d_.resize(N);
+    for (std::size_t i = 0; i < n_; ++i) r_[i] = ls_residual(st_.a[i], st_.R[i]);
+    for (std::size_t j = 0; j < m_; ++j) r_[n_ + j] = ls_residual(st_.b[j], st_.K[j]);
+    if (!P_) P_.reset(new double[n_ * m_]);  // allocated on first use, never zeroed (materialise writes it)
+    st_.ops->materialise(st_.u.data(), st_.v.data(), P_.get());
+    top_k_sparsify(P_.get(), n_, m_, k, &scratch_, &sp_, std::nan(""));
+    out.cg = pcg(sp_, st_.R.data(), st_.K.data(), sigma, r_.data(), rtol, cap, d_.data());
+    out.kept = kept_mass(sp_);
+    for (std::size_t q = 0; q < N; ++q) out.rd += r_[q] * d_[q];
+    for (double x : d_) out.dinf = std::max(out.dinf, std::fabs(x));
+    return out;
+  }
+  // Backtracking along d (§3.5); on acceptance the trial point becomes the current one.
+  void line_search(LsState* ls) {
+    if (dev_) {
+      st_.ops->sns_line_search(ls, [this]() { st_.ctl.check(); });
+      return;
+    }
+    ut_.resize(n_);
+    vt_.resize(m_);
+    Rt_.resize(n_);
+    Kt_.resize(m_);
+    while (!ls->done) {
+      st_.ctl.check();
+      for (std::size_t i = 0; i < n_; ++i) ut_[i] = ls_trial_u(st_.u[i], d_[i], ls->alpha);
+      for (std::size_t j = 0; j < m_; ++j) vt_[j] = ls_trial_v(st_.v[j], d_[n_ + j], ls->alpha);
+      st_.ops->col_update(ut_.data(), vt_.data());
+      ls_judge(ls, evaluate(st_, ut_.data(), vt_.data(), Rt_.data(), Kt_.data()));
+    }
+    if (ls->accepted) {
+      st_.u.swap(ut_);
+      st_.v.swap(vt_);
+      st_.R.swap(Rt_);
+      st_.K.swap(Kt_);
+    }
+  }
+  // Brings st.u, st.v up to date (before a Sinkhorn block and when the stage ends).
+  void sync() {
+    if (dev_) st_.ops->sns_store(st_.u.data(), st_.v.data());
+  }
+
+ private:
+  State& st_;
+  std::size_t n_, m_;
+  bool dev_ = false;
+  LsPoint cur_{};
+  std::vector<double> Rt_, Kt_, ut_, vt_, r_, d_, scratch_;
+  std::unique_ptr<double[]> P_;
+  SparsePlan sp_;
+};
 
 }  // namespace
 
@@ -62,18 +114,13 @@ bool newton_stage(State& st) {
   const int64_t cg_cap = so.cg_max_iter > 0 ? so.cg_max_iter : static_cast<int64_t>(10 * N);
   const double ulp = st.f32 ? std::ldexp(1.0, -24) : std::ldexp(1.0, -53);
 
-  st.R.assign(n, 0);
-  st.K.assign(m, 0);
-  std::vector<double> Rt(n), Kt(m), ut(n), vt(m), r(N), d(N), scratch;
-  std::unique_ptr<double[]> P;  // host plan of the CPU path: allocated on first use, never zeroed (materialise writes it)
-  SparsePlan sp;
-  double S = 0;
+  Step step(st);
   auto refresh = [&]() {
-    Point p = evaluate(st, st.u.data(), st.v.data(), st.R.data(), st.K.data(), &S);
+    const LsPoint p = step.load();
     st.last_err = p.err;
     return p;
   };
-  Point cur = refresh();
+  LsPoint cur = refresh();
   struct Lambda {  // records λ in the result however the stage ends
     Result* res;
     const double* lambda;
@@ -85,6 +132,7 @@ bool newton_stage(State& st) {
 
   // Sinkhorn iterations between Newton steps; true when they finished the solve.
   auto sinkhorn_block = [&](int64_t iters) {
+    step.sync();
     const RunEnd e = run_sinkhorn(st, iters, o.tol, Stage::Fallback, false);
     if (e == RunEnd::Converged) return true;
     if (e == RunEnd::MaxIter) return true;
@@ -96,7 +144,10 @@ bool newton_stage(State& st) {
     st.ctl.check();
     st.ctl.progress(static_cast<double>(st.res->sinkhorn_iters + st.res->newton_iters), static_cast<double>(o.max_iter + so.max_newton));
     st.record(Stage::Newton, cur.err);
-    if (cur.err <= o.tol) return true;
+    if (cur.err <= o.tol) {
+      step.sync();
+      return true;
+    }
     if (!cur.finite) break;  // cannot happen after a Sinkhorn pass; be safe and let Sinkhorn finish
     // Newton stall (§1.5): < 1 % over 50 Newton steps ends the stage.
     if (++since_window >= 50) {
@@ -104,71 +155,36 @@ bool newton_stage(State& st) {
       window_best = stall_best;
       since_window = 0;
     }
-    double r2 = 0;
-    for (std::size_t i = 0; i < n; ++i) r[i] = st.a[i] - st.R[i];
-    for (std::size_t j = 0; j < m; ++j) r[n + j] = st.b[j] - st.K[j];
-    for (double x : r) r2 += x * x;
-    r2 = std::sqrt(r2);
+    const double r2 = std::sqrt(cur.rr);  // ‖r‖₂, r = (a − R, b − K) at the current point
 
     // Sparsify (§3.3): k = max(⌈λnm⌉, n+m) global top-k plan entries.
     const std::size_t k = std::min(n * m, std::max(static_cast<std::size_t>(std::ceil(lambda * n * m)), N));
     // Shifted Jacobi-PCG (§3.4) on the sparsified Hessian; on the device the whole system stays there.
     const double sigma = st.reg_n * std::min(r2, so.shift_max);
     const double rtol = so.cg_rtol > 0 ? so.cg_rtol : std::min(0.1, std::max(cur.err, 1e-12));
-    CgResult cg;
-    double kept = 0;
-    if (!st.ops->device_newton(st.u.data(), st.v.data(), k, st.R.data(), st.K.data(), sigma, r.data(), rtol, cg_cap,
-                               d.data(), &cg, &kept)) {
-      if (!P) P.reset(new double[n * m]);
-      st.ops->materialise(st.u.data(), st.v.data(), P.get());
-      top_k_sparsify(P.get(), n, m, k, &scratch, &sp, std::nan(""));
-      cg = pcg(sp, st.R.data(), st.K.data(), sigma, r.data(), rtol, cg_cap, d.data());
-      kept = kept_mass(sp);
-    }
-    st.res->cg_iters += cg.iterations;
+    const DenseOps::NewtonOut nw = step.newton(k, sigma, rtol, cg_cap);
+    st.res->cg_iters += nw.cg.iterations;
     // rᵀd: the slope of L along the step. The state is column-exact here (warm-up, fallbacks and
     // every accepted step end with a column update), so r_g ≈ 0 and rᵀd ≈ r_fᵀd_f, the slope of the
     // semi-dual F(u) = max_v L(u, v) that the line search evaluates.
-    double rd = 0;
-    for (std::size_t q = 0; q < N; ++q) rd += r[q] * d[q];
+    const double rd = nw.rd;
     // Truncation bound (§3.3): M d = r leaves the residual (A − M) d of the exact Newton model,
     // ‖(A − M) d‖₁ ≤ Σ_dropped P_ij (|d_i| + |d_j|) ≤ 2·(ΣP − ΣP̃)·‖d‖∞ (ΣP̃: kept off-diagonal
     // entries). When it is small next to the error left after a bad step, the truncation did not
     // cause that step and a denser Hessian would only cost time (e.g. R1 n = 200, whose dropped
     // entries underflow to 0, or R2-L2 in its global phase).
-    double dinf = 0;
-    for (double x : d) dinf = std::max(dinf, std::fabs(x));
-    const double trunc = 2 * std::max(0.0, S - kept) * dinf;
+    const double trunc = 2 * std::max(0.0, cur.S - nw.kept) * nw.dinf;
 
-    bool accepted = false;
-    Point trial;
-    double S_trial = 0;
-    if (!cg.breakdown && rd > 0 && std::isfinite(rd)) {
-      // Backtracking line search (§3.5) on the semi-dual: trial u(α) = u + φ(α·d_u), v(α) the
-      // exact column fit to u(α) (one column pass), so column residuals stay 0 and only the rows
-      // carry the nonlinearity of P = exp(u + v − x); accept on Armijo, or the round-off clause
-      // near err ~ 1e-10. v + α·d_v only seeds the column update (its shift, dense_ops.h).
-      double au = 0, bv = 0;
-      for (std::size_t i = 0; i < n; ++i) au += st.a[i] * st.u[i];
-      for (std::size_t j = 0; j < m; ++j) bv += st.b[j] * st.v[j];
-      const double delta_L = 100 * ulp * (std::fabs(au) + std::fabs(bv) + S);
-      double alpha = 1;
-      for (int bt = 0; bt < so.max_backtracks; ++bt, alpha *= 0.5) {
-        st.ctl.check();
-        for (std::size_t i = 0; i < n; ++i) ut[i] = st.u[i] + step_curve(alpha * d[i]);
-        for (std::size_t j = 0; j < m; ++j) vt[j] = st.v[j] + alpha * d[n + j];
-        st.ops->col_update(ut.data(), vt.data());
-        trial = evaluate(st, ut.data(), vt.data(), Rt.data(), Kt.data(), &S_trial);
-        ++st.res->line_search_evals;
-        if (!trial.finite) continue;
-        if (trial.L >= cur.L + so.armijo_c1 * alpha * rd ||
-            (std::fabs(trial.L - cur.L) <= delta_L && trial.err < cur.err)) {
-          accepted = true;
-          break;
-        }
-      }
-    }
-    if (!accepted) {
+    // Backtracking line search (§3.5, kernels/ot_line_search.h) on the semi-dual: trial
+    // u(α) = u + φ(α·d_u), v(α) the exact column fit to u(α) (one column pass), so column residuals
+    // stay 0 and only the rows carry the nonlinearity of P = exp(u + v − x); accept on Armijo, or
+    // the round-off clause near err ~ 1e-10.
+    LsState ls;
+    ls_start(&ls, cur.L, cur.err, so.armijo_c1, rd, ls_delta_L(ulp, cur.au, cur.bv, cur.S),
+             !nw.cg.breakdown && rd > 0 && std::isfinite(rd) ? so.max_backtracks : 0);
+    step.line_search(&ls);
+    st.res->line_search_evals += ls.evals;
+    if (!ls.accepted) {
       // Failed step (§3.6): Sinkhorn iterations, denser Hessian, give up after 5 in a row.
       lambda = std::min(2 * lambda, lambda_max);
       if (sinkhorn_block(so.fallback_iters)) return st.last_err <= o.tol;
@@ -178,13 +194,8 @@ bool newton_stage(State& st) {
     fails = 0;
     ++st.res->newton_iters;
     const double err_old = cur.err;
-    const double q = trial.err / err_old;
-    st.u.swap(ut);
-    st.v.swap(vt);
-    st.R.swap(Rt);
-    st.K.swap(Kt);
-    S = S_trial;
-    cur = trial;
+    cur = ls.trial;
+    const double q = cur.err / err_old;
     st.last_err = cur.err;
     st.col_exact = true;  // v was fitted to u: the row residual is the whole err
     st.col_res = 0;
@@ -200,6 +211,7 @@ bool newton_stage(State& st) {
         return st.last_err <= o.tol;
     }
   }
+  step.sync();
   if (cur.err <= o.tol) {
     st.record(Stage::Newton, cur.err);
     return true;

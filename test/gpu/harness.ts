@@ -98,6 +98,8 @@ export const TOLERANCE = {
   otPlanL1: 1e-7,
   /** OT costs: relative. */
   otCost: 1e-9,
+  /** OT potentials f, g (gauge-fixed, units of C): relative L2 between CPU and GPU. */
+  otPotential: 1e-7,
   /** MLP forward/backward in float32 (cuda/nn.cu sums in another order): max relative. */
   nnFp32: 2e-5,
   /** MLP forward/backward in float64: max relative. */
@@ -109,7 +111,7 @@ export type Tolerance = keyof typeof TOLERANCE;
 
 /** The measure each tolerance bounds: bit equality, relative L2, max relative, or L1 distance. */
 export const METRIC: Record<Tolerance, 'bits' | 'relL2' | 'maxRel' | 'l1'> = {
-  bits: 'bits', unetFp32: 'relL2', unetQuantized: 'relL2', unetQuantizedOdd: 'relL2', unetTf32: 'relL2', unetBf16: 'relL2', otPlanL1: 'l1', otCost: 'maxRel', nnFp32: 'maxRel', nnFp64: 'maxRel',
+  bits: 'bits', unetFp32: 'relL2', unetQuantized: 'relL2', unetQuantizedOdd: 'relL2', unetTf32: 'relL2', unetBf16: 'relL2', otPlanL1: 'l1', otCost: 'maxRel', otPotential: 'relL2', nnFp32: 'maxRel', nnFp64: 'maxRel',
 };
 
 /**

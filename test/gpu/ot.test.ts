@@ -2,7 +2,7 @@
  * CUDA vs CPU for entropic OT (docs/design/ot.md §8: CPU = CUDA, and batched = looped on CUDA). Skips visibly without a device.
  */
 import { ot } from '../../lib';
-import { describeGpu as d, l1, TOLERANCE } from './harness';
+import { compare, describeGpu as d, l1, TOLERANCE } from './harness';
 
 d('ot on CUDA', () => {
   const R1 = ot.referenceProblem('R1', { n: 200 });
@@ -100,6 +100,45 @@ d('ot on CUDA', () => {
       expect(Math.abs(cpu.cost - gpu.cost) / Math.abs(cpu.cost)).toBeLessThanOrEqual(1e-8);
     }, 300000);
   }
+
+  // SNS line search on the device (docs/design/ot.md §3.5, §6.3): u, v, R, K, r and d stay there across
+  // Newton steps; the trial point, column fit, fused sums and Armijo/round-off test run in gated
+  // kernels with the host's formulas (native/kernels/ot_line_search.h). A wrong trial point, sum or
+  // acceptance rule changes the accepted steps, so the Newton steps and line-search trials must be
+  // the CPU's exactly, and the gauge-fixed potentials agree within TOLERANCE.otPotential.
+  const lsCases: [string, ot.ReferenceProblem, number, ot.SnsOptions | undefined][] = [
+    ['R3 400×300 reg 1e-3', R3, 1e-3, undefined],
+    ['R1 n=200 reg 1/1200', R1, 1 / 1200, undefined],
+    ['R2-L2 reg 1/1200', R2, 1 / 1200, undefined],
+    ['R3 400×300 reg 1e-3, lambda0 = 1e-6 (backtracking steps)', R3, 1e-3, { lambda0: 1e-6 }],
+  ];
+  for (const [name, p, reg, sns] of lsCases) {
+    test(`SNS device line search, ${name}: same Newton steps and trials as the CPU, potentials within ${TOLERANCE.otPotential}`, () => {
+      const opts = { reg, method: 'sns' as const, sns, maxIter: 60000 };
+      const cpu = ot.sinkhornSync(p.a, p.b, p.C, { ...opts, device: 'cpu' });
+      const gpu = ot.sinkhornSync(p.a, p.b, p.C, { ...opts, device: 'cuda' });
+      expect(gpu.status).toBe('converged');
+      expect(gpu.newtonIters).toBeGreaterThan(0);
+      expect(gpu.newtonIters).toBe(cpu.newtonIters);
+      expect(gpu.lineSearchEvals).toBe(cpu.lineSearchEvals);
+      for (const [g, c] of [[gpu.f, cpu.f], [gpu.g, cpu.g]] as const) {
+        const r = compare(g, c, 'otPotential');
+        expect(r.value).toBeLessThanOrEqual(TOLERANCE.otPotential);
+        expect(r.ok).toBe(true);  // also: every GPU value finite
+      }
+      expect(l1(cpu.plan!, gpu.plan!)).toBeLessThanOrEqual(TOLERANCE.otPlanL1);
+      expect(Math.abs(cpu.cost - gpu.cost) / Math.abs(cpu.cost)).toBeLessThanOrEqual(TOLERANCE.otCost);
+    }, 300000);
+  }
+  test('SNS device line search in float32 (working-dtype copies of the trial potentials): CUDA = CPU float32', () => {
+    const C = Float32Array.from(R3.C);
+    const opts = { reg: 1e-2, method: 'sns' as const, tol: 1e-5 };
+    const cpu = ot.sinkhornSync(R3.a, R3.b, C, { ...opts, device: 'cpu' });
+    const gpu = ot.sinkhornSync(R3.a, R3.b, C, { ...opts, device: 'cuda' });
+    expect(gpu.marginalError).toBeLessThanOrEqual(1e-5);
+    expect(Math.abs(gpu.newtonIters - cpu.newtonIters)).toBeLessThanOrEqual(1);
+    expect(l1(cpu.plan!, gpu.plan!)).toBeLessThanOrEqual(2e-4);
+  });
 
   // ot.sinkhornBatch on CUDA in one launch (docs/design/ot.md §5.1): one block per problem. Against the
   // CPU batch (a loop of single solves, bit for bit): B not a multiple of a warp or a block (1000 + 37),

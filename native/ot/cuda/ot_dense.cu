@@ -8,12 +8,16 @@
 // deterministic; they differ from the CPU's blocking in the last bits (docs/design/ot.md §4.3; the CPU = CUDA
 // test allows 1e-7 in L1).
 #include <cmath>
+#include <cstddef>
+#include <functional>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "../../core/device_buffer.h"
 #include "ot_warp.cuh"
 #include "../../kernels/ot_entry.h"
+#include "../../kernels/ot_line_search.h"
 #include "../dense_ops.h"
 #include "../ot_cuda.h"
 #include "../../core/cuda/common.cuh"
@@ -109,7 +113,8 @@ __global__ void col_finish(Cost C, std::size_t n, std::size_t m, const T* ut, co
 }
 
 // K_j = (Pᵀ1)_j from the partials.
-__global__ void col_sums(const double* part, std::size_t m, int chunks, double* K) {
+__global__ void col_sums(const double* part, std::size_t m, int chunks, double* K, const int* gate = nullptr) {
+  if (gate != nullptr && *gate) return;
   const std::size_t j = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
   if (j < m) K[j] = col_total(part, m, j, chunks);
 }
@@ -117,7 +122,8 @@ __global__ void col_sums(const double* part, std::size_t m, int chunks, double* 
 // Fused pass, rows: R_i = (P1)_i, cost_i = Σ_j C_ij P_ij, optional plan row (warp per row).
 template <typename T, class Cost>
 __global__ void fused_rows(Cost C, std::size_t n, std::size_t m, const T* ut, const T* vt, T c0, T ir, double* R,
-                           double* cost, T* plan) {
+                           double* cost, T* plan, const int* gate = nullptr) {
+  if (gate != nullptr && *gate) return;
   const std::size_t warp = (blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x) / 32;
   const int lane = threadIdx.x & 31;
   if (warp >= n) return;
@@ -219,6 +225,69 @@ __global__ void loop_tail(DevLoop* L) {
   L->col_exact = 1;
   ++L->it;
   ++L->total;
+}
+
+// ---- SNS, device-resident (DenseOps::sns_*, docs/design/ot.md §3.5, §6.3) ---------------------------
+// The current point, r and d stay on the device; the line search's trial point, column fit, fused
+// sums and acceptance test run here, with the formulas of kernels/ot_line_search.h. Reductions are
+// one block, each thread a fixed contiguous chunk (rows, then columns), merged in thread order.
+struct SnsDev {
+  LsState ls;
+  LsPoint cur, trial;
+  double rd, dinf;
+};
+
+// The sums of one point: ⟨a,u⟩, ⟨b,v⟩, ‖(a − R, b − K)‖₁, ‖r‖₂², ΣP = ΣR (ls_block_part per thread,
+// ls_block_merge by thread 0; launched with one block of cuda::kBlock threads).
+__global__ void sns_sums(const int* gate, std::size_t n, std::size_t m, const double* a, const double* b, const double* u,
+                         const double* v, const double* R, const double* K, LsPoint* out) {
+  __shared__ LsSums rows[cuda::kBlock], cols[cuda::kBlock];
+  __shared__ double S[cuda::kBlock];
+  if (gate != nullptr && *gate) return;
+  ls_block_part(threadIdx.x, blockDim.x, n, m, a, b, u, v, R, K, rows, cols, S);
+  __syncthreads();
+  if (threadIdx.x == 0) *out = ls_block_merge(rows, cols, S, blockDim.x);
+}
+
+// r = (a − R, b − K), the gradient of L at the current point.
+__global__ void sns_residual(std::size_t n, std::size_t m, const double* a, const double* b, const double* R,
+                             const double* K, double* r) {
+  const std::size_t q = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
+  if (q < n) r[q] = ls_residual(a[q], R[q]);
+  else if (q < n + m) r[q] = ls_residual(b[q - n], K[q - n]);
+}
+
+// rᵀd (slope of L along d) and ‖d‖∞ (the truncation bound of §3.3), one block.
+__global__ void sns_direction_sums(std::size_t N, const double* r, const double* d, SnsDev* dev) {
+  __shared__ LsDirection parts[cuda::kBlock];
+  parts[threadIdx.x] = ls_direction_part(threadIdx.x, blockDim.x, N, r, d);
+  __syncthreads();
+  if (threadIdx.x != 0) return;
+  const LsDirection t = ls_direction_merge(parts, blockDim.x);
+  dev->rd = t.rd;
+  dev->dinf = t.dinf;
+}
+
+// Trial point at the line search's α (gated on its done flag): u + φ(α d_u), seed v + α d_v.
+__global__ void sns_trial(const LsState* ls, std::size_t n, std::size_t m, const double* u, const double* v,
+                          const double* d, double* ut, double* vt) {
+  if (ls->done) return;
+  const double alpha = ls->alpha;
+  const std::size_t q = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
+  if (q < n) ut[q] = ls_trial_u(u[q], d[q], alpha);
+  else if (q < n + m) vt[q - n] = ls_trial_v(v[q - n], d[q], alpha);
+}
+
+__global__ void sns_judge(LsState* ls, const LsPoint* trial) {
+  if (ls->done) return;
+  ls_judge(ls, *trial);
+}
+
+// Working-dtype copy of a float64 vector (float32 C: the passes take float potentials).
+template <typename T>
+__global__ void to_work(const double* x, T* y, std::size_t len) {
+  const std::size_t q = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
+  if (q < len) y[q] = static_cast<T>(x[q]);
 }
 
 // Cost sources of the kernels above: C(i, j) is the stored matrix entry, or the squared distance
@@ -421,22 +490,120 @@ class CudaOps final : public DenseOps {
     return true;
   }
 
-  // The Newton system of SNS on the device (ot_cuda.h CudaNewton): the plan is materialised into
-  // device memory and never copied; only d and scalars come back.
-  bool device_newton(const double* u, const double* v, std::size_t k, const double* R, const double* K, double sigma,
-                     const double* r, double rtol, int64_t max_iter, double* d, CgResult* cg, double* kept) override {
-    upload(u, v);
+  // Device-resident SNS (DenseOps::sns_*, docs/design/ot.md §3.5, §6.3): (u, v) go up once per load,
+  // then the current point (u_, v_, sR_, sK_), r and d stay here; per Newton step only the CG state,
+  // ΣP̃, rᵀd, ‖d‖∞ and the line search's state (a few scalars per batch of trials) come down.
+  bool sns_load(const double* u, const double* v, LsPoint* cur) override {
+    const cudaStream_t s = cudaStreamPerThread;
+    if (sdev_.bytes() == 0) {
+      const std::size_t N = n + m;
+      b_ = DeviceBuffer(m * sizeof(double));
+      cuda::copy_to_device(b_.get(), p_.b, m * sizeof(double));
+      sR_ = DeviceBuffer(n * sizeof(double));
+      sK_ = DeviceBuffer(m * sizeof(double));
+      sRt_ = DeviceBuffer(n * sizeof(double));
+      sKt_ = DeviceBuffer(m * sizeof(double));
+      sut_ = DeviceBuffer(n * sizeof(double));
+      svt_ = DeviceBuffer(m * sizeof(double));
+      sr_ = DeviceBuffer(N * sizeof(double));
+      sd_ = DeviceBuffer(N * sizeof(double));
+      tut_ = DeviceBuffer(n * sizeof(T));
+      tvt_ = DeviceBuffer(m * sizeof(T));
+      sdev_ = DeviceBuffer(sizeof(SnsDev));
+    }
+    cuda::check(cudaMemcpyAsync(u_.get(), u, n * sizeof(double), cudaMemcpyHostToDevice, s), "ot SNS upload");
+    cuda::check(cudaMemcpyAsync(v_.get(), v, m * sizeof(double), cudaMemcpyHostToDevice, s), "ot SNS upload");
+    SnsDev* dev = static_cast<SnsDev*>(sdev_.get());
+    sns_eval(u_, v_, work(u_, ut_, n), work(v_, vt_, m), sR_, sK_, nullptr, &dev->cur);
+    cuda::check(cudaGetLastError(), "ot SNS evaluate");
+    cuda::check(cudaMemcpyAsync(cur, &dev->cur, sizeof *cur, cudaMemcpyDeviceToHost, s), "ot SNS evaluate");
+    cuda::check(cudaStreamSynchronize(s), "ot SNS evaluate");
+    return true;
+  }
+
+  void sns_newton(std::size_t k, double sigma, double rtol, int64_t max_iter, NewtonOut* out) override {
+    const cudaStream_t s = cudaStreamPerThread;
+    const std::size_t N = n + m;
     if (plan_.bytes() != n * m * sizeof(double)) plan_ = DeviceBuffer(n * m * sizeof(double));
-    materialise_kernel<T, Cost><<<blocks_for(n * m), cuda::kBlock>>>(cost_, n, m, tptr(ut_), tptr(vt_), c0(), ir(), dptr(plan_));
+    materialise_kernel<T, Cost><<<blocks_for(n * m), cuda::kBlock, 0, s>>>(cost_, n, m, work(u_, ut_, n), work(v_, vt_, m), c0(),
+                                                                        ir(), dptr(plan_));
+    sns_residual<<<blocks_for(N), cuda::kBlock, 0, s>>>(n, m, dptr(a_), dptr(b_), dptr(sR_), dptr(sK_), dptr(sr_));
     cuda::check(cudaGetLastError(), "ot materialise");
     ++passes;
     if (!newton_) newton_.reset(new CudaNewton(n, m));
-    newton_->solve(static_cast<const double*>(plan_.get()), k, R, K, sigma, r, rtol, max_iter, d, cg, kept);
-    return true;
+    newton_->solve(dptr(plan_), k, dptr(sR_), dptr(sK_), sigma, dptr(sr_), rtol, max_iter, dptr(sd_), &out->cg, &out->kept);
+    SnsDev* dev = static_cast<SnsDev*>(sdev_.get());
+    sns_direction_sums<<<1, cuda::kBlock, 0, s>>>(N, dptr(sr_), dptr(sd_), dev);
+    cuda::check(cudaGetLastError(), "ot Newton direction");
+    double rd_dinf[2];
+    static_assert(offsetof(SnsDev, dinf) == offsetof(SnsDev, rd) + sizeof(double), "rd, dinf adjacent");
+    cuda::check(cudaMemcpyAsync(rd_dinf, &dev->rd, sizeof rd_dinf, cudaMemcpyDeviceToHost, s), "ot Newton direction");
+    cuda::check(cudaStreamSynchronize(s), "ot Newton direction");
+    out->rd = rd_dinf[0];
+    out->dinf = rd_dinf[1];
+  }
+
+  // Trials are queued in batches (1, 2, 4, 8, …) gated on the state's done flag, so a trial queued
+  // after the acceptance does nothing and the trial buffers hold the accepted point.
+  void sns_line_search(LsState* ls, const std::function<void()>& between) override {
+    const cudaStream_t s = cudaStreamPerThread;
+    SnsDev* dev = static_cast<SnsDev*>(sdev_.get());
+    LsState* L = &dev->ls;
+    const int* gate = &L->done;
+    cuda::check(cudaMemcpyAsync(L, ls, sizeof *ls, cudaMemcpyHostToDevice, s), "ot line search");
+    int batch = 1;
+    while (!ls->done) {
+      between();
+      for (int t = 0; t < batch; ++t) {
+        sns_trial<<<blocks_for(n + m), cuda::kBlock, 0, s>>>(L, n, m, dptr(u_), dptr(v_), dptr(sd_), dptr(sut_), dptr(svt_));
+        const T* ut = work(sut_, tut_, n);
+        col_partial<T, Cost><<<col_grid(), cuda::kBlock, 0, s>>>(cost_, n, m, ut, work(svt_, tvt_, m), c0(), ir(), chunks_,
+                                                                dptr(colpart_), gate);
+        col_finish<T, Cost><<<blocks_for(m), cuda::kBlock, 0, s>>>(cost_, n, m, ut, dptr(log_b_), c0(), ir(), dptr(colpart_),
+                                                                 chunks_, dptr(svt_), gate);
+        sns_eval(sut_, svt_, ut, work(svt_, tvt_, m), sRt_, sKt_, gate, &dev->trial);
+        sns_judge<<<1, 1, 0, s>>>(L, &dev->trial);
+      }
+      cuda::check(cudaGetLastError(), "ot line search");
+      cuda::check(cudaMemcpyAsync(ls, L, sizeof *ls, cudaMemcpyDeviceToHost, s), "ot line search");
+      cuda::check(cudaStreamSynchronize(s), "ot line search");
+      batch = ls_next_batch(batch);
+    }
+    passes += static_cast<std::size_t>(3 * ls->evals);  // a column fit and a fused pass (2) per trial
+    if (ls->accepted) {
+      std::swap(u_, sut_);
+      std::swap(v_, svt_);
+      std::swap(sR_, sRt_);
+      std::swap(sK_, sKt_);
+    }
+  }
+
+  void sns_store(double* u, double* v) override {
+    const cudaStream_t s = cudaStreamPerThread;
+    cuda::check(cudaMemcpyAsync(u, u_.get(), n * sizeof(double), cudaMemcpyDeviceToHost, s), "ot SNS download");
+    cuda::check(cudaMemcpyAsync(v, v_.get(), m * sizeof(double), cudaMemcpyDeviceToHost, s), "ot SNS download");
+    cuda::check(cudaStreamSynchronize(s), "ot SNS download");
   }
 
  private:
   static double* dptr(DeviceBuffer& b) { return static_cast<double*>(b.get()); }
+  // x in the working dtype: x itself in float64, else a converted copy in `copy`.
+  const T* work(DeviceBuffer& x, DeviceBuffer& copy, std::size_t len) {
+    if (sizeof(T) == sizeof(double)) return static_cast<const T*>(x.get());
+    to_work<T><<<blocks_for(len), cuda::kBlock, 0, cudaStreamPerThread>>>(dptr(x), tptr(copy), len);
+    return tptr(copy);
+  }
+  // One fused pass at a device point (R, K) and its sums into *out (gated when gate != null).
+  void sns_eval(DeviceBuffer& u, DeviceBuffer& v, const T* uw, const T* vw, DeviceBuffer& R, DeviceBuffer& K,
+                const int* gate, LsPoint* out) {
+    const cudaStream_t s = cudaStreamPerThread;
+    fused_rows<T, Cost><<<blocks_for(n * 32), cuda::kBlock, 0, s>>>(cost_, n, m, uw, vw, c0(), ir(), dptr(R), dptr(rowbuf2_),
+                                                                 nullptr, gate);
+    col_partial<T, Cost><<<col_grid(), cuda::kBlock, 0, s>>>(cost_, n, m, uw, vw, c0(), ir(), chunks_, dptr(colpart_), gate);
+    col_sums<<<blocks_for(m), cuda::kBlock, 0, s>>>(dptr(colpart_), m, chunks_, dptr(K), gate);
+    sns_sums<<<1, cuda::kBlock, 0, s>>>(gate, n, m, dptr(a_), dptr(b_), dptr(u), dptr(v), dptr(R), dptr(K), out);
+    passes += gate == nullptr ? 2 : 0;  // trials are counted by sns_line_search
+  }
   static T* tptr(DeviceBuffer& b) { return static_cast<T*>(b.get()); }
   T c0() const { return static_cast<T>(p_.c0); }
   dim3 col_grid() const { return dim3(blocks_for(m), static_cast<unsigned>(chunks_)); }
@@ -456,6 +623,7 @@ class CudaOps final : public DenseOps {
   DeviceBuffer colpart_, plan_;
   std::unique_ptr<CudaNewton> newton_;
   DeviceBuffer loop_, ring_err_, ring_it_;
+  DeviceBuffer b_, sR_, sK_, sRt_, sKt_, sut_, svt_, sr_, sd_, tut_, tvt_, sdev_;  // device-resident SNS
   double ir_ = 1;
 };
 

@@ -434,21 +434,17 @@ CudaNewton::CudaNewton(std::size_t n, std::size_t m)
       row_ptr_((n + 1) * sizeof(long long)),
       cnt_(static_cast<std::size_t>(chunks_) * m * sizeof(long long)),
       start_((static_cast<std::size_t>(chunks_) * m + 1) * sizeof(long long)),
-      R_(n * sizeof(double)),
-      K_(m * sizeof(double)),
-      r_((n + m) * sizeof(double)),
       inv_((n + m) * sizeof(double)),
       res_((n + m) * sizeof(double)),
       z_((n + m) * sizeof(double)),
       p_((n + m) * sizeof(double)),
       Ap_((n + m) * sizeof(double)),
-      d_((n + m) * sizeof(double)),
       part_a_(kRedBlocks * sizeof(double)),
       part_b_(kRedBlocks * sizeof(double)),
       state_(sizeof(CgState)) {}
 
-void CudaNewton::solve(const double* P_dev, std::size_t k, const double* R, const double* K, double sigma,
-                       const double* r, double rtol, int64_t max_iter, double* d, CgResult* cg, double* kept) {
+void CudaNewton::solve(const double* P_dev, std::size_t k, const double* R_dev, const double* K_dev, double sigma,
+                       const double* r_dev, double rtol, int64_t max_iter, double* d_dev, CgResult* cg, double* kept) {
   const std::size_t n = n_, m = m_, N = n + m, nm = n * m;
   const cudaStream_t s = cudaStreamPerThread;
   // nnz ≤ 1.5k: without a tie budget all ≥ ρ entries are kept and there are at most k + k/2 of
@@ -461,9 +457,6 @@ void CudaNewton::solve(const double* P_dev, std::size_t k, const double* R, cons
     row_ = DeviceBuffer(cap * sizeof(int32_t));
     cval_ = DeviceBuffer(cap * sizeof(double));
   }
-  cuda::check(cudaMemcpyAsync(R_.get(), R, n * sizeof(double), cudaMemcpyHostToDevice, s), "ot Newton upload");
-  cuda::check(cudaMemcpyAsync(K_.get(), K, m * sizeof(double), cudaMemcpyHostToDevice, s), "ot Newton upload");
-  cuda::check(cudaMemcpyAsync(r_.get(), r, N * sizeof(double), cudaMemcpyHostToDevice, s), "ot Newton upload");
 
   // 1. ρ.
   SelState sel0{0, 0, static_cast<uint64_t>(k), 0.0};
@@ -496,8 +489,8 @@ void CudaNewton::solve(const double* P_dev, std::size_t k, const double* R, cons
   kept_finish<<<1, kRedBlocks, 0, s>>>(as<double>(part_a_), cs);
 
   // 4. PCG.
-  cg_init<<<flat_grid(N), cuda::kBlock, 0, s>>>(n, N, as<double>(R_), as<double>(K_), as<double>(r_), sigma, as<double>(inv_),
-                                               as<double>(res_), as<double>(z_), as<double>(p_), as<double>(d_));
+  cg_init<<<flat_grid(N), cuda::kBlock, 0, s>>>(n, N, R_dev, K_dev, r_dev, sigma, as<double>(inv_),
+                                               as<double>(res_), as<double>(z_), as<double>(p_), d_dev);
   dots2_partial<<<kRedBlocks, cuda::kBlock, 0, s>>>(cs, N, as<double>(res_), as<double>(z_), as<double>(part_a_),
                                                    as<double>(part_b_));
   cg_start<<<1, kRedBlocks, 0, s>>>(as<double>(part_a_), as<double>(part_b_), rtol, static_cast<long long>(max_iter), cs);
@@ -505,14 +498,14 @@ void CudaNewton::solve(const double* P_dev, std::size_t k, const double* R, cons
   for (;;) {
     for (int t = 0; t < CudaNewton::kCheckEvery; ++t) {
       spmv_rows<<<warps_grid(n), cuda::kBlock, 0, s>>>(cs, n, m, as<long long>(row_ptr_), as<int32_t>(col_), as<double>(val_),
-                                                      as<double>(R_), sigma, as<double>(p_), as<double>(Ap_));
+                                                      R_dev, sigma, as<double>(p_), as<double>(Ap_));
       spmv_cols<<<warps_grid(m), cuda::kBlock, 0, s>>>(cs, n, m, as<long long>(start_), chunks_, as<int32_t>(row_),
-                                                      as<double>(cval_), as<double>(K_), sigma, as<double>(p_),
+                                                      as<double>(cval_), K_dev, sigma, as<double>(p_),
                                                       as<double>(Ap_));
       dot_partial<<<kRedBlocks, cuda::kBlock, 0, s>>>(cs, as<double>(p_), as<double>(Ap_), nullptr, N, as<double>(part_a_));
       cg_alpha<<<1, kRedBlocks, 0, s>>>(as<double>(part_a_), cs);
       cg_update_kernel<<<kRedBlocks, cuda::kBlock, 0, s>>>(cs, N, as<double>(p_), as<double>(Ap_), as<double>(inv_),
-                                                          as<double>(d_), as<double>(res_), as<double>(z_));
+                                                          d_dev, as<double>(res_), as<double>(z_));
       dots2_partial<<<kRedBlocks, cuda::kBlock, 0, s>>>(cs, N, as<double>(res_), as<double>(z_), as<double>(part_a_),
                                                        as<double>(part_b_));
       cg_beta<<<1, kRedBlocks, 0, s>>>(as<double>(part_a_), as<double>(part_b_), cs);
@@ -526,9 +519,8 @@ void CudaNewton::solve(const double* P_dev, std::size_t k, const double* R, cons
   }
   if (h.nnz > static_cast<long long>(cap))
     throw Error(Code::Internal, "SNS sparsification kept more entries than its bound (please report)");
-  zero_fixed<<<1, 1, 0, s>>>(as<double>(d_), N);
-  cuda::check(cudaMemcpyAsync(d, d_.get(), N * sizeof(double), cudaMemcpyDeviceToHost, s), "ot Newton direction");
-  cuda::check(cudaStreamSynchronize(s), "ot Newton direction");
+  zero_fixed<<<1, 1, 0, s>>>(d_dev, N);
+  cuda::check(cudaGetLastError(), "ot Newton direction");
   cg->iterations = h.iters;
   cg->breakdown = h.breakdown != 0;
   *kept = h.kept;
