@@ -56,20 +56,6 @@ export interface SetThreadsArgs {
   threads: number;
 }
 
-/** Inputs of native mathf: out[i] = op(x[i]) by the project's float math (native/bindings/core.cc). @internal */
-export interface MathfArgs {
-  /** 0 log, 1 sin of turn24 (x holds integers), 2 cos of turn24, 3 exp. */
-  op: number;
-  x: Float32Array;
-  out: Float32Array;
-}
-
-/** Inputs of native testingSetEnv: sets (value) or clears (null) a variable for native code (native/bindings/core.cc). @internal */
-export interface TestingSetEnvArgs {
-  name: string;
-  value: string | null;
-}
-
 /** Inputs of native jobCancel: drops the queued call owning this control block (native/bindings/core.cc). @internal */
 export interface JobCancelArgs {
   control: Float64Array;
@@ -119,11 +105,9 @@ export interface NativeAddon {
   backends(): BackendsRaw;
   getThreads(): number;
   setThreads(o: SetThreadsArgs): void;
-  mathf(o: MathfArgs): void;
   philox4x32(o: PhiloxArgs): void;
   rngFill(o: RngFillArgs): Promise<void> | undefined;
   rngRandn(o: RngRandnArgs): Promise<void> | undefined;
-  testingSetEnv(o: TestingSetEnvArgs): void;
   jobCancel(o: JobCancelArgs): boolean;
   deviceAlloc(o: DeviceAllocArgs): object;
   deviceFree(o: DeviceFreeArgs): void;

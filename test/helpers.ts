@@ -1,6 +1,6 @@
 /** Shared test helpers. */
 import { ItokitError } from '../lib/errors';
-import { native } from '../lib/native';
+import { testingNative } from '../lib/testing/addon';
 
 /**
  * A latency bound for a timing assertion. Under AddressSanitizer (tools/sanitize/run.sh sets
@@ -63,7 +63,7 @@ export function ulpDiff32(a: number, b: number): number {
  * Jest's process.env is a copy whose writes never reach native code, hence the native setter.
  */
 export function withNativeEnv<T>(name: string, value: string | undefined, fn: () => T): T {
-  const set = (key: string, v: string | null) => native().testingSetEnv({ name: key, value: v });
+  const set = (key: string, v: string | null) => testingNative().testingSetEnv({ name: key, value: v });
   const before = process.env[name];
   set(name, value ?? null);
   try {

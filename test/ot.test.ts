@@ -540,13 +540,13 @@ describe('device-resident SNS, emulated on the CPU: same trajectory as the host 
 
 describe('top-k threshold by radix select (used for n·m > 2^24)', () => {
   test('equals the k-th largest of a sort, with ties, zeros and subnormals', () => {
-    const { addon } = require('../lib/ot/addon') as typeof import('../lib/ot/addon');
+    const { testingNative: addon } = require('../lib/testing/addon') as typeof import('../lib/testing/addon');
     const x = ot.referenceProblem('R1', { n: 60, seed: 5 }).C.map((u, q) => (q % 7 === 0 ? 0 : q % 11 === 0 ? 0.25 : q % 13 === 0 ? 5e-320 : Math.exp(-40 * u)));
     const sorted = Array.from(x).sort((p, q) => q - p);
     for (const k of [1, 2, 17, 100, 1234, 2000, 3000, 3600]) expect(addon().otKthLargest({ P: x, k })).toBe(sorted[k - 1]);
   });
   test('the sampled bracket (SNS top-k) gives the same exact value, also where the bracket misses', () => {
-    const { addon } = require('../lib/ot/addon') as typeof import('../lib/ot/addon');
+    const { testingNative: addon } = require('../lib/testing/addon') as typeof import('../lib/testing/addon');
     const big = ot.referenceProblem('R1', { n: 400, seed: 9 }).C.map((u, q) => (q % 7 === 0 ? 0 : q % 11 === 0 ? 0.25 : Math.exp(-40 * u)));
     const sorted = Array.from(big).sort((p, q) => q - p);
     for (const k of [1, 2, 100, 1600, 40000, 80000, 123457, 159999, 160000]) {
@@ -604,7 +604,7 @@ describe('cost builders and W2', () => {
 });
 
 describe('vector kernels: every instruction-set path agrees with the portable one', () => {
-  const native = (require('../lib/ot/addon') as typeof import('../lib/ot/addon')).addon();
+  const native = (require('../lib/testing/addon') as typeof import('../lib/testing/addon')).testingNative();
   const paths = native.otKernelPaths();
   test('the portable path is always there, and the best path is the default', () => {
     expect(paths[paths.length - 1]).toBe('scalar');

@@ -152,38 +152,13 @@ export interface OtReferenceArgs {
   problem: number;
 }
 
-/** Inputs of native otKthLargest (tests). */
-export interface OtKthLargestArgs {
-  P: Float64Array;
-  k: number;
-  sampled?: boolean;
-}
-
-/** Inputs of native otSetKernelPath (tests). */
-export interface OtSetKernelPathArgs {
-  name: string;
-}
-
-/** Inputs of native otExpCheck (tests). */
-export interface OtExpCheckArgs {
-  z: Float64Array;
-}
-
 /** The ot functions of the addon; each takes one options object read by name (docs/design/bindings.md). */
 export interface OtAddon {
   otSolve(o: OtSolveArgs): RawResult | Promise<RawResult>;
   otSolvePoints(o: OtSolvePointsArgs): RawResult | Promise<RawResult>;
-  /** OT row-kernel tables this CPU runs, best first (tests). */
-  otKernelPaths(): string[];
-  /** Switches the OT row-kernel table; returns the previous name (tests). */
-  otSetKernelPath(o: OtSetKernelPathArgs): string;
-  /** e^z by the current table's exp (tests). */
-  otExpCheck(o: OtExpCheckArgs): Float64Array;
   otSolveBatch(o: OtSolveBatchArgs): RawResult[] | Promise<RawResult[]>;
   otPairwiseCost(o: OtPairwiseCostArgs): undefined | Promise<undefined>;
   otGridCost(o: OtGridCostArgs): void;
-  /** Radix-select k-th largest (internal, for tests). */
-  otKthLargest(o: OtKthLargestArgs): number;
   otReference(o: OtReferenceArgs): RawReference;
 }
 

@@ -56,7 +56,50 @@ export interface UnetQuantTestArgs {
 }
 
 /** The testing binding's entry points. @internal */
+/** Inputs of native mathf: out[i] = op(x[i]) by the project's float math (native/bindings/core.cc). */
+export interface MathfArgs {
+  /** 0 log, 1 sin of turn24 (x holds integers), 2 cos of turn24, 3 exp. */
+  op: number;
+  x: Float32Array;
+  out: Float32Array;
+}
+
+/** Inputs of native testingSetEnv: sets (value) or clears (null) a variable for native code (native/bindings/core.cc). */
+export interface TestingSetEnvArgs {
+  name: string;
+  value: string | null;
+}
+
+/** Inputs of native otKthLargest (native/bindings/ot.cc). */
+export interface OtKthLargestArgs {
+  P: Float64Array;
+  k: number;
+  sampled?: boolean;
+}
+
+/** Inputs of native otSetKernelPath (native/bindings/ot.cc). */
+export interface OtSetKernelPathArgs {
+  name: string;
+}
+
+/** Inputs of native otExpCheck (native/bindings/ot.cc). */
+export interface OtExpCheckArgs {
+  z: Float64Array;
+}
+
 export interface TestingAddon {
+  /** out[i] = op(x[i]) by the project's float math (native/kernels/ikmath.h). */
+  mathf(o: MathfArgs): void;
+  /** Sets (value) or clears (null) an environment variable for native code. */
+  testingSetEnv(o: TestingSetEnvArgs): void;
+  /** OT row-kernel tables this CPU runs, best first. */
+  otKernelPaths(): string[];
+  /** Switches the OT row-kernel table; returns the previous name. */
+  otSetKernelPath(o: OtSetKernelPathArgs): string;
+  /** e^z by the current OT table's exp. */
+  otExpCheck(o: OtExpCheckArgs): Float64Array;
+  /** Radix-select k-th largest of P (sampled: the sampled variant). */
+  otKthLargest(o: OtKthLargestArgs): number;
   unetQdot(o: UnetQdotArgs): Int32Array | null;
   unetConvFp(o: UnetConvFpArgs): Float32Array | null;
   unetLayerCheck(o: UnetLayerCheckArgs): { integer: Float32Array; fakeQuant: Float32Array };

@@ -133,15 +133,20 @@ Napi::Value JobCancel(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), cancel_queued_job(c.data));
 }
 
+// The test-only entry points of this file, on addon.testing.
+void init_core_testing(Napi::Env env, Napi::Object exports) {
+  bind<MathF>(env, exports, "mathf", {"op", "x", "out"});
+  bind<TestingSetEnv>(env, exports, "testingSetEnv", {"name", "value"});
+}
+
 }  // namespace
 
 void init_core(Napi::Env env, Napi::Object exports) {
   exports.Set("backends", Napi::Function::New(env, Backends));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));
   bind<SetThreads>(env, exports, "setThreads", {"threads"});
-  bind<MathF>(env, exports, "mathf", {"op", "x", "out"});
-  bind<TestingSetEnv>(env, exports, "testingSetEnv", {"name", "value"});
   bind<JobCancel>(env, exports, "jobCancel", {"control"});
+  init_core_testing(env, testing_exports(env, exports));
 }
 
 }  // namespace napi

@@ -320,6 +320,14 @@ Napi::Value KthLargest(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), sampled ? ot::kth_largest_sampled(P.data, P.length, k) : ot::kth_largest(P.data, P.length, k));
 }
 
+// The test-only entry points of this file (kernel paths, the vector exp, the k-th largest), on addon.testing.
+void init_ot_testing(Napi::Env env, Napi::Object exports) {
+  bind<KernelPaths>(env, exports, "otKernelPaths", {});
+  bind<SetKernelPath>(env, exports, "otSetKernelPath", {"name"});
+  bind<ExpCheck>(env, exports, "otExpCheck", {"z"});
+  bind<KthLargest>(env, exports, "otKthLargest", {"P", "k", "sampled"});
+}
+
 }  // namespace
 
 void init_ot(Napi::Env env, Napi::Object exports) {
@@ -333,9 +341,6 @@ void init_ot(Napi::Env env, Napi::Object exports) {
         "returnPlan", "roundPlan", "stallWindow", "warmupIters", "lambda0", "lambdaMax", "badRatio", "maxNewton",
         "cgMaxIter", "cgRtol", "shiftMax", "armijoC1", "maxBacktracks", "fallbackIters", "fallbackRatio", "relax",
         "plan", "async", "initF", "initG", "device", "control"});
-  bind<KernelPaths>(env, exports, "otKernelPaths", {});
-  bind<SetKernelPath>(env, exports, "otSetKernelPath", {"name"});
-  bind<ExpCheck>(env, exports, "otExpCheck", {"z"});
   bind<SolveBatch>(env, exports, "otSolveBatch",
        {"C", "shared", "B", "n", "m", "a", "b", "regs", "plan", "async", "device", "control", "reg", "method", "tol",
         "maxIter", "checkEvery", "epsScaling", "returnPlan", "roundPlan", "stallWindow", "warmupIters", "lambda0",
@@ -344,7 +349,7 @@ void init_ot(Napi::Env env, Napi::Object exports) {
   bind<PairwiseCost>(env, exports, "otPairwiseCost", {"X", "Y", "n", "m", "d", "squared", "C", "async"});
   bind<GridCost>(env, exports, "otGridCost", {"h", "w", "p", "C"});
   bind<Reference>(env, exports, "otReference", {"kind", "n", "m", "p", "keyLo", "keyHi", "problem"});
-  bind<KthLargest>(env, exports, "otKthLargest", {"P", "k", "sampled"});
+  init_ot_testing(env, testing_exports(env, exports));
 }
 
 }  // namespace napi

@@ -204,13 +204,20 @@ Napi::Value QuantTest(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void init_testing(Napi::Env env, Napi::Object root) {
+Napi::Object testing_exports(Napi::Env env, Napi::Object root) {
+  Napi::Value t = root.Get("testing");
+  if (t.IsObject()) return t.As<Napi::Object>();
   Napi::Object exports = Napi::Object::New(env);
+  root.Set("testing", exports);
+  return exports;
+}
+
+void init_testing(Napi::Env env, Napi::Object root) {
+  Napi::Object exports = testing_exports(env, root);
   bind<Qdot>(env, exports, "unetQdot", {"kernel", "bits", "w", "a", "nblk", "rows4"});
   bind<ConvFp>(env, exports, "unetConvFp", {"kernel", "x", "shape", "w", "bias", "add", "geometry"});
   bind<LayerCheck>(env, exports, "unetLayerCheck", {"model", "layer", "x", "B", "H", "W", "delta", "zero", "cuda"});
   bind<QuantTest>(env, exports, "unetQuantTest", {"op", "data", "a", "b", "c"});
-  root.Set("testing", exports);
 }
 
 }  // namespace napi
