@@ -148,18 +148,27 @@ inline float __fmaf_rn(float a, float b, float c) { return std::fma(a, b, c); }
 using std::min;
 using std::max;
 namespace itk { using ::expf; }
-// Runs kernel(args...) over grid × block, one OS thread per CUDA thread, blocks in sequence.
+// Runs kernel(args...) over grid × block: one OS thread per CUDA thread of a block, created once per
+// launch; every thread walks the blocks in the same order and all meet at a barrier between blocks
+// (the __shared__ statics belong to one block at a time). Same schedule as one thread set per block,
+// without creating block·grid threads.
 template <typename F, typename... A>
 void launch(dim3 grid, unsigned block, F kernel, A... args) {
   gridDim = grid;
   blockDim = dim3{block, 1, 1};
-  for (unsigned by = 0; by < grid.y; ++by)
-    for (unsigned bx = 0; bx < grid.x; ++bx) {
-      std::barrier<> bar(block);
-      g_bar = &bar;
-      std::vector<std::thread> th;
-      for (unsigned t = 0; t < block; ++t)
-        th.emplace_back([=] { threadIdx = dim3{t, 0, 0}; blockIdx = dim3{bx, by, 0}; kernel(args...); });
-      for (auto& x : th) x.join();
-    }
+  std::barrier<> bar(block);
+  g_bar = &bar;
+  std::vector<std::thread> th;
+  th.reserve(block);
+  for (unsigned t = 0; t < block; ++t)
+    th.emplace_back([=, &bar] {
+      threadIdx = dim3{t, 0, 0};
+      for (unsigned by = 0; by < grid.y; ++by)
+        for (unsigned bx = 0; bx < grid.x; ++bx) {
+          blockIdx = dim3{bx, by, 0};
+          kernel(args...);
+          bar.arrive_and_wait();
+        }
+    });
+  for (auto& x : th) x.join();
 }
