@@ -110,16 +110,8 @@ __global__ void __launch_bounds__(kThreads) conv_mma_kernel(ConvGeo g, const flo
     __syncthreads();
   }
 
-#pragma unroll
-  for (int mt = 0; mt < 2; ++mt)
-#pragma unroll
-    for (int nt = 0; nt < 4; ++nt)
-#pragma unroll
-      for (int r = 0; r < 4; ++r) {
-        const int o = o0 + wm + 16 * mt + qmma_c_row(lane, r);
-        if (o >= g.O) continue;
-        TileStore::one(g, n0 + wn + 8 * nt + qmma_c_col(lane, r), o, fadd(acc[mt][nt][r], bias[o]), add, add_stride, y);
-      }
+  TileStore::mma(g, n0, o0, wm, wn, lane, add, add_stride, y,
+                 [&](int mt, int nt, int r, int o) { return fadd(acc[mt][nt][r], bias[o]); });
 }
 
 }  // namespace fmk

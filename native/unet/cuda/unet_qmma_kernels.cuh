@@ -111,18 +111,10 @@ __global__ void __launch_bounds__(kMmaThreads) qmma_kernel(ConvGeo g, const uint
     __syncthreads();  // As, Bs and Sa are rewritten by the next block
   }
 
-#pragma unroll
-  for (int mt = 0; mt < 2; ++mt)
-#pragma unroll
-    for (int nt = 0; nt < 4; ++nt)
-#pragma unroll
-      for (int r = 0; r < 4; ++r) {
-        const int o = o0 + wm + 16 * mt + qmma_c_row(lane, r);
-        if (o >= g.O) continue;
-        const float v = q.ng == 1 ? qconv_output_pc(static_cast<int64_t>(acc[mt][nt][r]), qconv_scale(q.scale[o], delta), bias[o])
-                                  : qconv_output(acc[mt][nt][r], delta, bias[o]);
-        TileStore::one(g, n0 + wn + 8 * nt + qmma_c_col(lane, r), o, v, add, add_stride, y);
-      }
+  TileStore::mma(g, n0, o0, wm, wn, lane, add, add_stride, y, [&](int mt, int nt, int r, int o) {
+    return q.ng == 1 ? qconv_output_pc(static_cast<int64_t>(acc[mt][nt][r]), qconv_scale(q.scale[o], delta), bias[o])
+                     : qconv_output(acc[mt][nt][r], delta, bias[o]);
+  });
 }
 
 }  // namespace qmk

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "../../kernels/itk_hd.h"
+#include "qmma_frag.h"
 
 namespace itk {
 namespace unet {
@@ -67,6 +68,23 @@ struct TileStore {
         one(g, n, o, value(i, j, o), add, add_stride, y);
       }
     }
+  }
+  // The tensor-core kernels' epilogue (unet_qmma, unet_conv_mma): a warp's 2 m16 × 4 n8 accumulator
+  // tiles at channel o0 + wm, column n0 + wn, element r of tile (mt, nt) at the C-fragment position
+  // qmma_c_row/col(lane, r), get value(mt, nt, r, o) and go through one().
+  template <typename Value>
+  __device__ __forceinline__ static void mma(const ConvGeo& g, long long n0, int o0, int wm, int wn, int lane,
+                                             const float* add, int add_stride, float* y, Value value) {
+#pragma unroll
+    for (int mt = 0; mt < 2; ++mt)
+#pragma unroll
+      for (int nt = 0; nt < 4; ++nt)
+#pragma unroll
+        for (int r = 0; r < 4; ++r) {
+          const int o = o0 + wm + 16 * mt + qmma_c_row(lane, r);
+          if (o >= g.O) continue;
+          one(g, n0 + wn + 8 * nt + qmma_c_col(lane, r), o, value(mt, nt, r, o), add, add_stride, y);
+        }
   }
 };
 
