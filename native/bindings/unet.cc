@@ -259,28 +259,14 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
       if (sc.ElementLength() != ze.ElementLength()) throw_code(env, Code::ModelFormat, name + ": wscale and wzero differ in size");
       unet::set_codes(it->second, int_prop(l, "bits"), int_prop(l, "groupSize"), codes.Data(), codes.ElementLength(), sc.Data(), ze.Data(), sc.ElementLength());
     }
-    for (unet::Conv* c : m->layers()) {
-      if (c->q.bits == -1) throw_code(env, Code::ModelFormat, "integer layer " + c->name + " has no codes in the file");
-      // a placeholder that was not an integer layer would leave an FP layer without weights
-      if (c->q.bits == 0 && c->w.empty() && !(bo.allow_tib_absent && unet::is_tib_layer(*m, *c)))
-        throw_code(env, Code::ModelFormat, "layer " + c->name + " has no weights");
-    }
-    qs.steps = file_steps(env, q.Get("steps"), "schedule.timesteps");
+    unet::check_loaded_layers(*m, bo.allow_tib_absent);
+    std::vector<int64_t> steps = file_steps(env, q.Get("steps"), "schedule.timesteps");
     Napi::TypedArrayOf<float> as = typed_value<float>(env, q.Get("actScale"), "act.scale");
     Napi::TypedArrayOf<uint8_t> az = typed_value<uint8_t>(env, q.Get("actZero"), "act.zero");
-    if (as.ElementLength() != qs.steps.size() * qs.n_act || az.ElementLength() != as.ElementLength())
-      throw_code(env, Code::ModelFormat, "act.scale / act.zero must be [S, A]");
-    for (std::size_t i = 0; i < as.ElementLength(); ++i)
-      if (!(std::isfinite(as[i]) && as[i] > 0)) throw_code(env, Code::ModelFormat, "act.scale must hold finite positive values");
-    qs.act_scale.assign(as.Data(), as.Data() + as.ElementLength());
-    qs.act_zero.assign(az.Data(), az.Data() + az.ElementLength());
-    qs.cache_t = file_steps(env, q.Get("cacheT"), "temporal.timesteps");
+    unet::set_act_params(&qs, std::move(steps), as.Data(), as.ElementLength(), az.Data(), az.ElementLength());
+    std::vector<int64_t> cache_t = file_steps(env, q.Get("cacheT"), "temporal.timesteps");
     Napi::TypedArrayOf<float> cf = typed_value<float>(env, q.Get("cache"), "temporal.features");
-    if (cf.ElementLength() != qs.cache_t.size() * static_cast<std::size_t>(m->tib_width))
-      throw_code(env, Code::ModelFormat, "temporal.features must be [U, " + std::to_string(m->tib_width) + "]");
-    for (std::size_t i = 0; i < cf.ElementLength(); ++i)
-      if (!std::isfinite(cf[i])) throw_code(env, Code::ModelFormat, "temporal.features must hold finite values");
-    qs.cache.assign(cf.Data(), cf.Data() + cf.ElementLength());
+    unet::set_cache(m.get(), std::move(cache_t), cf.Data(), cf.ElementLength());
     unet::drop_fp_weights(m.get());
     if (bool_prop(q, "fpF16")) unet::store_fp_f16(m.get());
     if (bo.allow_tib_absent) unet::drop_tib_weights(m.get());
@@ -417,17 +403,7 @@ Napi::Value Temporal(const Napi::CallbackInfo& info) {
   ModelPtr m = model_arg(in);
   std::vector<int64_t> t = steps_arg(in, "t");
   const bool cached = in.flag("cached");
-  if (!cached) return to_js(info.Env(), unet::temporal_features(*m, t).d);
-  if (!m->quant) throw_arg(info.Env(), "the model is not quantized");
-  std::vector<float> out;
-  for (int64_t s : t) {
-    const auto& ct = m->quant->cache_t;
-    const auto it = std::find(ct.begin(), ct.end(), s);
-    if (it == ct.end()) throw_code(info.Env(), Code::InvalidArg, "timestep " + std::to_string(s) + " is not cached");
-    const float* src = m->quant->cache.data() + static_cast<std::size_t>(it - ct.begin()) * m->tib_width;
-    out.insert(out.end(), src, src + m->tib_width);
-  }
-  return to_js(info.Env(), out);
+  return to_js(info.Env(), cached ? unet::cached_features(*m, t) : unet::temporal_features(*m, t).d);
 }
 
 // unetInfo({model}) -> sizes, quantization summary, counters
@@ -469,12 +445,17 @@ Napi::Value Quantize(const Napi::CallbackInfo& info) {
   ModelPtr src = model_arg(in);
   if (src->quant) throw_arg(info.Env(), "the model is already quantized");
   const auto int_in = [&](const char* key) { return int_value(info.Env(), in.value(key), key); };
-  const int bits = int_in("bits"), group = int_in("group"), init = int_in("initSamples"), batch = int_in("batch");
-  const uint64_t seed = static_cast<uint64_t>(in.number("seed"));
-  const bool keep_tib = !in.flag("cacheOnly"), fp16 = in.flag("fpF16");  // docs/design/unet.md options
-  // actRange 'search' (docs/design/unet.md): p of the per-step shrink search; 0 (or absent) = Min-Max
-  const float act_p = in.value("actSearchP").IsUndefined() ? 0.0f : static_cast<float>(in.number("actSearchP"));
-  if (!(act_p == 0.0f || (act_p >= 1.0f && act_p <= 4.0f))) throw_arg(info.Env(), "actSearchP must be 0 or in [1, 4]");
+  unet::QuantizeOptions qo;  // docs/design/unet.md options
+  qo.bits = int_in("bits");
+  qo.group = int_in("group");
+  qo.init_samples = int_in("initSamples");
+  qo.batch = int_in("batch");
+  qo.seed = static_cast<uint64_t>(in.number("seed"));
+  qo.keep_tib = !in.flag("cacheOnly");
+  qo.fp_f16 = in.flag("fpF16");
+  // actRange 'search': p of the per-step shrink search; 0 (or absent) = Min-Max
+  qo.act_search_p = in.value("actSearchP").IsUndefined() ? 0.0f : static_cast<float>(in.number("actSearchP"));
+  if (!(qo.act_search_p == 0.0f || (qo.act_search_p >= 1.0f && qo.act_search_p <= 4.0f))) throw_arg(info.Env(), "actSearchP must be 0 or in [1, 4]");
   auto xs = in.array<float>("xs");
   const int S = static_cast<int>(in.u32("S")), n = static_cast<int>(in.u32("n"));
   const int H = static_cast<int>(in.u32("H")), W = static_cast<int>(in.u32("W"));
@@ -487,20 +468,8 @@ Napi::Value Quantize(const Napi::CallbackInfo& info) {
   job.keep_alive.push_back(xs.object);
   const float* data = xs.data;
   auto result = std::make_shared<ModelPtr>();
-  job.work = [src, bits, group, init, batch, seed, keep_tib, fp16, act_p, data, S, n, H, W, steps, ctl, result] {
-    std::shared_ptr<Model> m(unet::clone_model(*src).release());
-    m->quant = std::make_unique<unet::QuantState>();
-    m->quant->weight_bits = bits;
-    m->quant->group = group;
-    m->quant->act_names = unet::plan_layers(m.get());
-    m->quant->n_act = static_cast<int>(m->quant->act_names.size());
-    if (fp16) unet::store_fp_f16(m.get());  // before calibration: it sees the FP layers as deployed
-    unet::quantize_weights(m.get(), bits, group, ctl);
-    unet::fill_cache(m.get(), steps);
-    unet::calibrate(m.get(), data, S, n, H, W, steps, init, batch, seed, act_p, ctl);
-    unet::drop_fp_weights(m.get());
-    if (!keep_tib) unet::drop_tib_weights(m.get());
-    *result = m;
+  job.work = [src, qo, data, S, n, H, W, steps, ctl, result] {
+    *result = ModelPtr(unet::quantize_model(*src, qo, data, S, n, H, W, steps, ctl).release());
   };
   job.finish = [result](Napi::Env env) -> Napi::Value { return wrap_model(env, *result); };
   return run_job(info.Env(), async, std::move(job));
@@ -531,8 +500,8 @@ Napi::Value Export(const Napi::CallbackInfo& info) {
     push(g.name + ".bias", "F32", {g.C}, to_js(env, g.beta));
   };
   for (const unet::Conv* c : static_cast<const Model&>(*m).layers()) {
-    const bool lin = c->KH == 1 && c->KW == 1 && (c->name.find("to_") != std::string::npos || c->name.find("time_emb") != std::string::npos || c->name.find("linear_") != std::string::npos);
-    const std::vector<int> shape = lin ? std::vector<int>{c->O, c->I} : std::vector<int>{c->O, c->I, c->KH, c->KW};
+    const bool lin = unet::is_linear_layer(*c);
+    const std::vector<int> shape = unet::file_shape(*c);
     if (m->quant && !m->quant->tib_weights && unet::is_tib_layer(*m, *c)) continue;  // tib_weights 'none': not held
     push(c->name + ".bias", "F32", {c->O}, to_js(env, c->b));
     if (c->q.bits == 4 || c->q.bits == 8) {
