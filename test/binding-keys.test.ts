@@ -11,10 +11,10 @@ import * as path from 'path';
 import * as ts from 'typescript';
 
 const ROOT = path.join(__dirname, '..');
-/** Binding files under this convention (unet.cc has its own owner and interface, lib/unet/native-unet.ts). */
-const CC = ['core', 'rng', 'device', 'sde', 'ot', 'fbm', 'nn', 'train', 'stats', 'sampler_device', 'testing'].map((a) => `native/bindings/${a}.cc`);
+/** Binding files under this convention: all of them. */
+const CC = ['core', 'rng', 'device', 'sde', 'ot', 'fbm', 'nn', 'train', 'stats', 'sampler_device', 'testing', 'unet'].map((a) => `native/bindings/${a}.cc`);
 const TS = ['lib/native.ts', 'lib/sde/addon.ts', 'lib/ot/addon.ts', 'lib/fbm/addon.ts', 'lib/nn/addon.ts', 'lib/trainers/addon.ts',
-  'lib/queue/reduce.ts', 'lib/samplers/ops.ts', 'lib/testing/addon.ts'];
+  'lib/queue/reduce.ts', 'lib/samplers/ops.ts', 'lib/testing/addon.ts', 'lib/unet/native-unet.ts'];
 
 interface CcFunction {
   takesArgs: boolean;

@@ -16,6 +16,9 @@ const model = unet.loadSync(unet.builtinModelPath());
 const B = 3;
 const x = { data: Float32Array.from({ length: B * 16 * 16 }, (_, i) => Math.sin(0.7 * i)), shape: [B, 1, 16, 16] };
 const unavailable = expect.objectContaining({ code: 'ERR_ITOKIT_DEVICE_UNAVAILABLE' });
+/** A direct native unetPredict of x at t = 500 into `out` (no TypeScript checks in front). */
+const predictArgs = (out: Float32Array) =>
+  ({ model: model.handle, x: x.data, B, H: 16, W: 16, t: new Float64Array(B).fill(500), out, mode: 0, useCache: true, control: null, async: false });
 
 describe('unet device option without CUDA', () => {
   const t = cuda ? test.skip : test;
@@ -27,7 +30,7 @@ describe('unet device option without CUDA', () => {
 
   t('the native layer refuses device 1 with DEVICE_UNAVAILABLE when the TypeScript check is bypassed', () => {
     const out = new Float32Array(B * 16 * 16);
-    expect(() => unetNative().unetPredict(model.handle, x.data, B, 16, 16, new Float64Array(B).fill(500), out, 0, true, null, false, 1)).toThrow(unavailable);
+    expect(() => unetNative().unetPredict({ ...predictArgs(out), device: 1 })).toThrow(unavailable);
   });
 
   t("device 'auto' runs on the CPU and equals device 'cpu' bit for bit", async () => {
@@ -72,7 +75,7 @@ describe('unet device option validation', () => {
     }
     // the binding checks the code too
     const out = new Float32Array(B * 16 * 16);
-    expect(() => unetNative().unetPredict(model.handle, x.data, B, 16, 16, new Float64Array(B).fill(500), out, 0, true, null, false, 0, 3)).toThrow(
+    expect(() => unetNative().unetPredict({ ...predictArgs(out), device: 0, fpPrecision: 3 })).toThrow(
       expect.objectContaining({ code: 'ERR_ITOKIT_INVALID_ARG' }),
     );
   });

@@ -260,3 +260,38 @@ describe('unet loader errors', () => {
     expectCode(() => m.predictSync({ data: new Float32Array(16 * 8), shape: [1, 1, 16, 8] }, [1, 2]), 'ERR_ITOKIT_SHAPE');
   });
 });
+
+describe('unet native calls take one options object (native/bindings/unet.cc, UnetAddon)', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { unetNative } = require('../lib/unet/native-unet') as typeof import('../lib/unet/native-unet');
+  const coded = (code: string, message: RegExp) => expect.objectContaining({ code, message: expect.stringMatching(message) });
+  const m = unet.loadSync(unet.builtinModelPath());
+  const args = () => ({ model: m.handle, x: new Float32Array(256), B: 1, H: 16, W: 16, t: new Float64Array([500]), out: new Float32Array(256),
+    mode: 0, useCache: true, control: null, async: false });
+
+  test('a well-formed call equals the public API bit for bit', () => {
+    const a = args();
+    a.x.set(Float32Array.from({ length: 256 }, (_, i) => Math.sin(0.3 * i)));
+    unetNative().unetPredict(a);
+    expect(Buffer.from(a.out.buffer).equals(Buffer.from(m.predictSync(a.x, 500).buffer))).toBe(true);
+    expect(unetNative().unetInfo({ model: m.handle }).tibWidth).toBe(m.info().tibWidth);
+  });
+
+  test('positional arguments are refused, a missing or mistyped key is named, bad handles are coded errors', () => {
+    const raw = unetNative().unetPredict as unknown as (...a: unknown[]) => unknown;
+    expect(() => raw(m.handle, new Float32Array(256), 1, 16, 16)).toThrow(coded('ERR_ITOKIT_INVALID_ARG', /^expected a UNet model handle/));
+    const { t: _t, ...noT } = args();
+    expect(() => unetNative().unetPredict(noT as never)).toThrow(coded('ERR_ITOKIT_DTYPE', /^t must be a TypedArray/));
+    expect(() => unetNative().unetPredict({ ...args(), H: -1 })).toThrow(coded('ERR_ITOKIT_INVALID_ARG', /^H must be an integer/));
+    expect(() => unetNative().unetPredict({ ...args(), mode: 3 })).toThrow(coded('ERR_ITOKIT_INVALID_ARG', /^mode must be 0/));
+    expect(() => unetNative().unetPredict({ ...args(), mode: 1 })).toThrow(coded('ERR_ITOKIT_INVALID_ARG', /not quantized/));
+    expect(() => unetNative().unetPredict({ ...args(), fpPrecision: 3 })).toThrow(coded('ERR_ITOKIT_INVALID_ARG', /^fpPrecision must be/));
+    expect(() => unetNative().unetPredict({ ...args(), out: new Float32Array(255) })).toThrow(coded('ERR_ITOKIT_SHAPE', /out has the wrong size/));
+    expect(() => unetNative().unetTemporal({ model: m.handle, t: new Float64Array([1]), cached: true })).toThrow(coded('ERR_ITOKIT_INVALID_ARG', /not quantized/));
+    expect(() => unetNative().unetInfo({ model: {} as never })).toThrow(coded('ERR_ITOKIT_INVALID_ARG', /^expected a UNet model handle/));
+    const d = unet.loadSync(unet.builtinModelPath());
+    d.dispose();
+    expect(() => unetNative().unetExport({ model: d.handle })).toThrow(coded('ERR_ITOKIT_INVALID_ARG', /disposed/));
+    expect(() => unetNative().unetDispose({ model: d.handle })).not.toThrow();  // twice is a no-op
+  });
+});

@@ -246,7 +246,7 @@ export function planModel(config: ResolvedConfig, shapes: Map<string, readonly n
     // a safetensors dimension may be up to 2^63; no model tensor has one above int32
     if (shapes.get(n)!.some((d) => d > 0x7fffffff)) throw new ModelFormatError(`tensor ${n} has shape [${shapes.get(n)!.join(', ')}], a dimension above 2^31 − 1`);
   }
-  const p = runNativeSync(() => unetNative().unetPlan(config, names, names.map((n) => [...shapes.get(n)!]), Boolean(o.tibAbsent)));
+  const p = runNativeSync(() => unetNative().unetPlan({ config, names, shapes: names.map((n) => [...shapes.get(n)!]), allowTibAbsent: Boolean(o.tibAbsent) }));
   if (p.paramBytes > CONFIG_LIMITS.maxParamBytes) {
     const gib = (b: number): string => (b / 2 ** 30).toFixed(2);
     throw new ModelFormatError(`config implies ${gib(p.paramBytes)} GiB of FP32 parameters, above the ${gib(CONFIG_LIMITS.maxParamBytes)} GiB limit`);

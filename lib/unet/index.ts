@@ -112,7 +112,9 @@ function loadFile(file: string, o: LoadOptions): UNetModel {
   }
   const names = plan.tensors.map((t) => t.name);
   const handle = runNativeSync(() =>
-    unetNative().unetCreate(config, names, names.map((n) => folder.tensors.get(n)!.data), names.map((n) => folder.tensors.get(n)!.shape), null),
+    unetNative().unetCreate({
+      config, names, arrays: names.map((n) => folder.tensors.get(n)!.data), shapes: names.map((n) => folder.tensors.get(n)!.shape), quant: null,
+    }),
   );
   return new UNetModel({ handle, config, rawConfig: folder.config, warnings, scheduler: folder.scheduler, precision: 'fp32', device: o.device });
 }
@@ -258,18 +260,25 @@ export async function quantize(model: UNetModel, o: QuantizeOptions): Promise<UN
   const handle = await runNative<Handle>(
     { signal: o.signal, progressIntervalMs: o.progressIntervalMs, onProgress: onProgress ? (p) => onProgress({ done: S + p.done, total: 2 * S }) : undefined },
     (control) =>
-      unetNative().unetQuantize(
-        model.handle,
-        { bits: o.weightBits, group, initSamples, batch, seed: Number(seed), fpF16: fpWeights === 'f16', cacheOnly: tibWeights === 'none', actSearchP: actRange === 'search' ? ACT_SEARCH_P : 0 },
+      unetNative().unetQuantize({
+        model: model.handle,
+        bits: o.weightBits,
+        group,
+        initSamples,
+        batch,
+        seed: Number(seed),
+        fpF16: fpWeights === 'f16',
+        cacheOnly: tibWeights === 'none',
+        actSearchP: actRange === 'search' ? ACT_SEARCH_P : 0,
         xs,
         S,
         n,
         H,
         W,
-        Float64Array.from(timesteps),
+        steps: Float64Array.from(timesteps),
         control,
-        true,
-      ) as Promise<Handle>,
+        async: true,
+      }) as Promise<Handle>,
   );
   const precision: Precision = o.weightBits === 4 ? 'w4a8' : 'w8a8';
   return new UNetModel({

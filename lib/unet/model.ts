@@ -8,7 +8,7 @@ import { InvalidArgumentError, ShapeError, DtypeError } from '../errors';
 import { optionalOptions, describe } from '../validate';
 import { RunOptions, ownedInput, runNative, runNativeSync } from '../run';
 import { DiffusersConfig, ResolvedConfig } from './config';
-import { Handle, NativeInfo, unetNative } from './native-unet';
+import { Handle, NativeInfo, UnetPredictArgs, unetNative } from './native-unet';
 
 /** A float32 NCHW tensor. */
 export interface Tensor4 {
@@ -160,7 +160,7 @@ export class UNetModel {
   dispose(): void {
     if (this.released) return;
     this.released = true;
-    unetNative().unetDispose(this.handle);
+    unetNative().unetDispose({ model: this.handle });
   }
 
   /** True once {@link dispose} was called. */
@@ -243,6 +243,11 @@ export class UNetModel {
     return { data, B, H, W, ts, out, mode, useCache: o.useCache ?? true, device, fpPrecision };
   }
 
+  /** The inputs of native unetPredict that {@link prepare} fixed (the caller adds x, out, control, async). */
+  private predictArgs(p: ReturnType<UNetModel['prepare']>): Omit<UnetPredictArgs, 'x' | 'out' | 'control' | 'async'> {
+    return { model: this.handle, B: p.B, H: p.H, W: p.W, t: p.ts, mode: p.mode, useCache: p.useCache, device: p.device, fpPrecision: p.fpPrecision };
+  }
+
   /**
    * ε̂ = UNet(x, t) off the event loop.
    * @param x - [B, C, H, W] float32 (a bare Float32Array means square sample_size images); or a
@@ -261,12 +266,12 @@ export class UNetModel {
     if (p.data instanceof DeviceArray) {
       const dx = p.data, out = p.out as DeviceArray<'float32'>;
       await DeviceArray.holding([dx, out], () => runNative(o, (control) =>
-        unetNative().unetPredict(this.handle, dx.live(), p.B, p.H, p.W, p.ts, out.live(), p.mode, p.useCache, control, true, p.device, p.fpPrecision)));
+        unetNative().unetPredict({ ...this.predictArgs(p), x: dx.live(), out: out.live(), control, async: true })));
       return out;
     }
     const data = ownedInput(p.data);  // async inputs are copied at the start (README, Threads and concurrency)
     const out = p.out as Float32Array;
-    await runNative(o, (control) => unetNative().unetPredict(this.handle, data, p.B, p.H, p.W, p.ts, out, p.mode, p.useCache, control, true, p.device, p.fpPrecision));
+    await runNative(o, (control) => unetNative().unetPredict({ ...this.predictArgs(p), x: data, out, control, async: true }));
     return out;  // checked finite by the native forward (ERR_ITOKIT_NUMERICAL)
   }
 
@@ -277,7 +282,7 @@ export class UNetModel {
     const p = this.prepare(x, t, optionalOptions('predictSync', o, PREDICT_SYNC_OPTIONS));
     const data = p.data instanceof DeviceArray ? p.data.live() : p.data;
     const out = p.out instanceof DeviceArray ? p.out.live() : p.out;
-    runNativeSync(() => unetNative().unetPredict(this.handle, data, p.B, p.H, p.W, p.ts, out, p.mode, p.useCache, null, false, p.device, p.fpPrecision));
+    runNativeSync(() => unetNative().unetPredict({ ...this.predictArgs(p), x: data, out, control: null, async: false }));
     return p.out;  // checked finite by the native forward (ERR_ITOKIT_NUMERICAL)
   }
 
@@ -288,7 +293,7 @@ export class UNetModel {
   debugTaps(x: Tensor4, t: number | ArrayLike<number>): Record<string, Float32Array> {
     const p = this.prepare(x, t, { mode: 'fp', device: 'cpu' });
     const data = p.data as Float32Array;  // a Tensor4 is never a DeviceArray
-    return runNativeSync(() => unetNative().unetTaps(this.handle, data, p.B, p.H, p.W, p.ts));
+    return runNativeSync(() => unetNative().unetTaps({ model: this.handle, x: data, B: p.B, H: p.H, W: p.W, t: p.ts }));
   }
 
   /**
@@ -299,12 +304,12 @@ export class UNetModel {
     optionalOptions('temporalFeatures', o, ['cached']);
     const ts = Float64Array.from(t as ArrayLike<number>);
     for (const v of ts) if (!Number.isInteger(v) || v < 0) throw new InvalidArgumentError(`timesteps must be non-negative integers, got ${v}`);
-    return runNativeSync(() => unetNative().unetTemporal(this.handle, ts, Boolean(o.cached)));
+    return runNativeSync(() => unetNative().unetTemporal({ model: this.handle, t: ts, cached: Boolean(o.cached) }));
   }
 
   /** Sizes, kernel path and counters. */
   info(): ModelInfo {
-    const i: NativeInfo = runNativeSync(() => unetNative().unetInfo(this.handle));
+    const i: NativeInfo = runNativeSync(() => unetNative().unetInfo({ model: this.handle }));
     return {
       precision: this.precision,
       weightBytes: i.fpBytes + i.codeBytes + i.qparamBytes,

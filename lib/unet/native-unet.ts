@@ -85,22 +85,156 @@ export interface NativeInfo {
   actNames?: string[];
 }
 
-/** @internal */
+/** Control block of a call (lib/run.ts), or null for the job's own. */
+type Control = Float64Array | null;
+
+/** Inputs of native unetPlan (native/bindings/unet.cc). @internal */
+export interface UnetPlanArgs {
+  /** The resolved config (camelCase, lib/unet/config.ts). */
+  config: ResolvedConfig;
+  /** Tensor names a file holds. */
+  names: string[];
+  /** Their shapes, in the order of `names`. */
+  shapes: number[][];
+  /** tib_weights 'none' (docs/design/unet.md): TIB tensors may be absent. */
+  allowTibAbsent: boolean;
+}
+
+/** Inputs of native unetCreate (native/bindings/unet.cc). @internal */
+export interface UnetCreateArgs {
+  /** The resolved config (camelCase, lib/unet/config.ts). */
+  config: ResolvedConfig;
+  /** Names of the FP tensors. */
+  names: string[];
+  /** Their values, in the order of `names`. */
+  arrays: Float32Array[];
+  /** Their shapes, in the order of `names`. */
+  shapes: number[][];
+  /** The quantization state of a quantized file, or null for an FP model. */
+  quant: NativeQuant | null;
+}
+
+/** Inputs naming a model handle only: unetInfo, unetDispose, unetExport (native/bindings/unet.cc). @internal */
+export interface UnetHandleArgs {
+  /** The model. */
+  model: Handle;
+}
+
+/** Inputs of native unetPredict: ε̂ = UNet(x, t) into `out` (native/bindings/unet.cc). @internal */
+export interface UnetPredictArgs {
+  /** The model. */
+  model: Handle;
+  /** [B, C, H, W] float32 input, or a device handle (then `out` is one too and `device` is 1). */
+  x: Float32Array | object;
+  /** Batch size. */
+  B: number;
+  /** Image height. */
+  H: number;
+  /** Image width. */
+  W: number;
+  /** One integer timestep per sample. */
+  t: Float64Array;
+  /** [B, out_channels, H, W] float32 output, or a device handle. */
+  out: Float32Array | object;
+  /** 0 fp, 1 integer, 2 fake-quant (1 and 2 need a quantized model). */
+  mode: number;
+  /** Read temporal features from the quantized model's cache. */
+  useCache: boolean;
+  control: Control;
+  /** Run off the event loop (a Promise) or block. */
+  async: boolean;
+  /** 0 cpu (also when undefined), 1 cuda. */
+  device?: number;
+  /** CUDA FP convs: 0 fp32 (also when undefined), 1 tf32, 2 bf16; the CPU ignores it; above 2 is INVALID_ARG. */
+  fpPrecision?: number;
+}
+
+/** Inputs of native unetTaps: an FP32 forward with debug taps (native/bindings/unet.cc). @internal */
+export interface UnetTapsArgs {
+  /** The model. */
+  model: Handle;
+  /** [B, C, H, W] float32 input. */
+  x: Float32Array;
+  /** Batch size. */
+  B: number;
+  /** Image height. */
+  H: number;
+  /** Image width. */
+  W: number;
+  /** One integer timestep per sample. */
+  t: Float64Array;
+}
+
+/** Inputs of native unetTemporal: temporal features in TIB order (native/bindings/unet.cc). @internal */
+export interface UnetTemporalArgs {
+  /** The model. */
+  model: Handle;
+  /** Integer timesteps. */
+  t: Float64Array;
+  /** Read the quantized model's exact cache instead of computing in FP32. */
+  cached: boolean;
+}
+
+/** Inputs of native unetQuantize: weight quantization and activation calibration (native/bindings/unet.cc). @internal */
+export interface UnetQuantizeArgs {
+  /** The FP model (left unchanged; the result is a new handle). */
+  model: Handle;
+  /** Weight bits, 4 or 8. */
+  bits: number;
+  /** Weight group size. */
+  group: number;
+  /** Calibration samples of the initial range estimate. */
+  initSamples: number;
+  /** Calibration batch size. */
+  batch: number;
+  /** Calibration seed. */
+  seed: number;
+  /** fp_weights 'f16' (docs/design/unet.md): hold the FP-kept layers' weights as binary16. */
+  fpF16: boolean;
+  /** tib_weights 'none' (docs/design/unet.md): drop the TIB weights, serve cached timesteps only. */
+  cacheOnly: boolean;
+  /** p of the actRange 'search' refinement (docs/design/unet.md), 0 (or undefined) for Min-Max. */
+  actSearchP?: number;
+  /** Calibration inputs [S, n, C, H, W]. */
+  xs: Float32Array;
+  /** Calibration steps. */
+  S: number;
+  /** Samples per step. */
+  n: number;
+  /** Image height. */
+  H: number;
+  /** Image width. */
+  W: number;
+  /** One timestep per calibration step. */
+  steps: Float64Array;
+  control: Control;
+  /** Run off the event loop (a Promise) or block. */
+  async: boolean;
+}
+
+/**
+ * The unet area's native functions: each takes one options object (docs/design/bindings.md).
+ * @internal
+ */
 export interface UnetAddon {
-  unetCreate(cfg: ResolvedConfig, names: string[], arrays: Float32Array[], shapes: number[][], quant: NativeQuant | null): Handle;
+  /** Builds a model from FP tensors (and the quantization state of a quantized file). */
+  unetCreate(o: UnetCreateArgs): Handle;
   /** The tensors a config implies checked against shapes a file holds, without building (see planModel). */
-  unetPlan(cfg: ResolvedConfig, names: string[], shapes: number[][], allowTibAbsent: boolean): NativePlan;
-  unetPredict(h: Handle, x: Float32Array | object, B: number, H: number, W: number, t: Float64Array, out: Float32Array | object, mode: number,
-    useCache: boolean, control: Float64Array | null, async: boolean, device?: number, fpPrecision?: number): Promise<void> | undefined;
-  unetTaps(h: Handle, x: Float32Array, B: number, H: number, W: number, t: Float64Array): Record<string, Float32Array>;
-  unetTemporal(h: Handle, t: Float64Array, cached: boolean): Float32Array;
-  unetInfo(h: Handle): NativeInfo;
+  unetPlan(o: UnetPlanArgs): NativePlan;
+  /** ε̂ = UNet(x, t) into `out`. */
+  unetPredict(o: UnetPredictArgs): Promise<void> | undefined;
+  /** FP32 forward with debug taps. */
+  unetTaps(o: UnetTapsArgs): Record<string, Float32Array>;
+  /** Temporal features, [t.length, tibWidth]. */
+  unetTemporal(o: UnetTemporalArgs): Float32Array;
+  /** Sizes, quantization summary, counters. */
+  unetInfo(o: UnetHandleArgs): NativeInfo;
   /** Drops the handle's model (running jobs keep theirs) and its V8 external-memory report. */
-  unetDispose(h: Handle): void;
-  /** o.actSearchP: p of the actRange 'search' refinement (docs/design/unet.md), 0 for Min-Max. */
-  unetQuantize(h: Handle, o: { bits: number; group: number; initSamples: number; batch: number; seed: number; fpF16: boolean; cacheOnly: boolean; actSearchP: number }, xs: Float32Array,
-    S: number, n: number, H: number, W: number, steps: Float64Array, control: Float64Array | null, async: boolean): Promise<Handle> | Handle;
-  unetExport(h: Handle): NativeExport;
+  unetDispose(o: UnetHandleArgs): void;
+  /** A quantized copy of an FP model. */
+  unetQuantize(o: UnetQuantizeArgs): Promise<Handle> | Handle;
+  /** The model's tensors and quantization state as a file holds them. */
+  unetExport(o: UnetHandleArgs): NativeExport;
 }
 
 /** The addon with the unet functions. */

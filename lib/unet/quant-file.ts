@@ -26,7 +26,7 @@ function i64(values: Float64Array): BigInt64Array {
 /** Serialises a quantized model (docs/design/unet.md). */
 export function serializeQuantized(m: UNetModel): Uint8Array {
   if (!m.quantized || !m.quantMeta) throw new ModelFormatError('only quantized models are saved in the itokit format; FP models stay diffusers folders');
-  const ex = unetNative().unetExport(m.handle);
+  const ex = unetNative().unetExport({ model: m.handle });
   const tensors: Record<string, StTensorInput> = {};
   for (const t of ex.tensors) tensors[t.name] = { dtype: t.dtype, shape: t.shape, data: t.data };
   const S = ex.steps!.length;
@@ -321,7 +321,7 @@ export function loadQuantized(f: SafetensorsFile, file: string, device?: DeviceO
     fpF16: q.fpWeights === 'f16',
     cacheOnly: q.tibWeights === 'none',
   };
-  const handle = runNativeSync(() => unetNative().unetCreate(config, names, arrays, fpShapes, nq));
+  const handle = runNativeSync(() => unetNative().unetCreate({ config, names, arrays, shapes: fpShapes, quant: nq }));
   const precision: Precision = q.weightBits === 4 ? 'w4a8' : 'w8a8';
   return new UNetModel({
     handle,

@@ -1,6 +1,7 @@
 // unet area bindings: model handles (a JS object wrapping a shared_ptr<Model>), forward, temporal
-// features, quantization and export. Arguments were validated in lib/unet/*.ts; the checks here
-// keep direct callers from reading or writing out of bounds. No math here.
+// features, quantization and export. Each call takes one options object read by name (napi_util.h
+// Args; its interface is UnetAddon in lib/unet/native-unet.ts). Arguments were validated in
+// lib/unet/*.ts; the checks here keep direct callers from reading or writing out of bounds. No math here.
 #include <cmath>
 #include <cstdint>
 #include <map>
@@ -31,13 +32,15 @@ using unet::Model;
 
 [[noreturn]] void throw_code(Napi::Env env, Code c, const std::string& m) { throw coded_error(env, code_string(c), m); }
 
-ModelHandle* handle_arg(const Napi::CallbackInfo& info, std::size_t i) { return handle_value(info.Env(), arg_at(info, i)); }
-ModelPtr model_arg(const Napi::CallbackInfo& info, std::size_t i) { return model_value(info.Env(), arg_at(info, i)); }
+// The model handle under key "model", and its live model (a coded error once disposed).
+ModelHandle* handle_arg(const Args& in) { return handle_value(in.env(), in.value("model")); }
+ModelPtr model_arg(const Args& in) { return model_value(in.env(), in.value("model")); }
 
-// unetDispose(h): drops the handle's reference (jobs still running keep theirs, and the memory goes
-// when the last one ends) and stops reporting its bytes. Disposing twice is a no-op.
+// unetDispose({model}): drops the handle's reference (jobs still running keep theirs, and the memory
+// goes when the last one ends) and stops reporting its bytes. Disposing twice is a no-op.
 Napi::Value Dispose(const Napi::CallbackInfo& info) {
-  ModelHandle* h = handle_arg(info, 0);
+  const Args in(info);
+  ModelHandle* h = handle_arg(in);
   h->model.reset();
   report_bytes(info.Env(), h);
   return info.Env().Undefined();
@@ -126,8 +129,8 @@ unet::Config config_arg(Napi::Env env, const Napi::Value& v) {
   return c;
 }
 
-std::vector<int64_t> steps_arg(const Napi::CallbackInfo& info, std::size_t i, const char* name) {
-  auto a = array_arg<double>(info, i, name);
+std::vector<int64_t> steps_arg(const Args& in, const char* key) {
+  auto a = in.array<double>(key);
   return std::vector<int64_t>(a.data, a.data + a.length);
 }
 
@@ -143,20 +146,21 @@ std::vector<int64_t> file_steps(Napi::Env env, const Napi::Value& v, const std::
   return out;
 }
 
-// unetPlan(config, names[], shapes[][], allowTibAbsent) -> { paramBytes, tensors: [{name, shape,
+// unetPlan({config, names[], shapes[][], allowTibAbsent}) -> { paramBytes, tensors: [{name, shape,
 // tib}], integerLayers, actNames, tibPrefixes, tibWidths, mismatch: string | null }: what the config
 // implies, checked against the shapes a file holds, before any weight is read or allocated.
 Napi::Value Plan(const Napi::CallbackInfo& info) {
+  const Args in(info);
   Napi::Env env = info.Env();
-  const unet::Config cfg = config_arg(env, info[0]);
-  Napi::Array names = arr_value(env, info[1], "names"), shapes = arr_value(env, info[2], "shapes");
+  const unet::Config cfg = config_arg(env, in.value("config"));
+  Napi::Array names = arr_value(env, in.value("names"), "names"), shapes = arr_value(env, in.value("shapes"), "shapes");
   if (shapes.Length() != names.Length()) throw_arg(env, "names and shapes differ in length");
   std::map<std::string, std::vector<int>> have;
   for (uint32_t i = 0; i < names.Length(); ++i) {
     const std::string name = str_value(env, names.Get(i), "names[]");
     have[name] = shape_value(env, shapes.Get(i), name + " shape");
   }
-  unet::Plan p = unet::plan_model(cfg, have, info[3].ToBoolean());
+  unet::Plan p = unet::plan_model(cfg, have, in.flag("allowTibAbsent"));
   const std::vector<std::string> act = unet::plan_layers(p.shell.get());
   Napi::Object r = Napi::Object::New(env);
   r.Set("paramBytes", p.param_bytes);
@@ -188,11 +192,13 @@ Napi::Value Plan(const Napi::CallbackInfo& info) {
   return r;
 }
 
-// unetCreate(config, names[], arrays: Float32Array[], shapes: number[][], quant | null) -> handle
+// unetCreate({config, names[], arrays: Float32Array[], shapes: number[][], quant | null}) -> handle
 Napi::Value Create(const Napi::CallbackInfo& info) {
+  const Args in(info);
   Napi::Env env = info.Env();
-  const unet::Config cfg = config_arg(env, info[0]);
-  Napi::Array names = arr_value(env, info[1], "names"), arrays = arr_value(env, info[2], "arrays"), shapes = arr_value(env, info[3], "shapes");
+  const unet::Config cfg = config_arg(env, in.value("config"));
+  Napi::Array names = arr_value(env, in.value("names"), "names"), arrays = arr_value(env, in.value("arrays"), "arrays"),
+              shapes = arr_value(env, in.value("shapes"), "shapes");
   if (arrays.Length() != names.Length() || shapes.Length() != names.Length()) throw_arg(env, "names, arrays and shapes differ in length");
   std::map<std::string, unet::Tensor> tensors;
   for (uint32_t i = 0; i < names.Length(); ++i) {
@@ -206,11 +212,12 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
     t.d.assign(a.Data(), a.Data() + a.ElementLength());
     tensors[name] = std::move(t);
   }
-  const bool quant = info.Length() > 4 && info[4].IsObject();
+  const Napi::Value qv = in.value("quant");
+  const bool quant = qv.IsObject();
   Napi::Array qlayers;
   unet::BuildOptions bo;
   if (quant) {
-    Napi::Object q = info[4].As<Napi::Object>();
+    Napi::Object q = qv.As<Napi::Object>();
     bo.allow_tib_absent = bool_prop(q, "cacheOnly");  // tib_weights 'none' (docs/design/unet.md): no TIB tensors
     // Integer layers carry no FP weight: a placeholder of the declared shape (nothing allocated),
     // checked against the config by build_model, the codes set below.
@@ -227,7 +234,7 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
   std::shared_ptr<Model> m(unet::build_model(cfg, tensors, bo).release());
   tensors.clear();
   if (quant) {
-    Napi::Object q = info[4].As<Napi::Object>();
+    Napi::Object q = qv.As<Napi::Object>();
     m->quant = std::make_unique<unet::QuantState>();
     unet::QuantState& qs = *m->quant;
     qs.act_names = unet::plan_layers(m.get());
@@ -252,28 +259,14 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
       if (sc.ElementLength() != ze.ElementLength()) throw_code(env, Code::ModelFormat, name + ": wscale and wzero differ in size");
       unet::set_codes(it->second, int_prop(l, "bits"), int_prop(l, "groupSize"), codes.Data(), codes.ElementLength(), sc.Data(), ze.Data(), sc.ElementLength());
     }
-    for (unet::Conv* c : m->layers()) {
-      if (c->q.bits == -1) throw_code(env, Code::ModelFormat, "integer layer " + c->name + " has no codes in the file");
-      // a placeholder that was not an integer layer would leave an FP layer without weights
-      if (c->q.bits == 0 && c->w.empty() && !(bo.allow_tib_absent && unet::is_tib_layer(*m, *c)))
-        throw_code(env, Code::ModelFormat, "layer " + c->name + " has no weights");
-    }
-    qs.steps = file_steps(env, q.Get("steps"), "schedule.timesteps");
+    unet::check_loaded_layers(*m, bo.allow_tib_absent);
+    std::vector<int64_t> steps = file_steps(env, q.Get("steps"), "schedule.timesteps");
     Napi::TypedArrayOf<float> as = typed_value<float>(env, q.Get("actScale"), "act.scale");
     Napi::TypedArrayOf<uint8_t> az = typed_value<uint8_t>(env, q.Get("actZero"), "act.zero");
-    if (as.ElementLength() != qs.steps.size() * qs.n_act || az.ElementLength() != as.ElementLength())
-      throw_code(env, Code::ModelFormat, "act.scale / act.zero must be [S, A]");
-    for (std::size_t i = 0; i < as.ElementLength(); ++i)
-      if (!(std::isfinite(as[i]) && as[i] > 0)) throw_code(env, Code::ModelFormat, "act.scale must hold finite positive values");
-    qs.act_scale.assign(as.Data(), as.Data() + as.ElementLength());
-    qs.act_zero.assign(az.Data(), az.Data() + az.ElementLength());
-    qs.cache_t = file_steps(env, q.Get("cacheT"), "temporal.timesteps");
+    unet::set_act_params(&qs, std::move(steps), as.Data(), as.ElementLength(), az.Data(), az.ElementLength());
+    std::vector<int64_t> cache_t = file_steps(env, q.Get("cacheT"), "temporal.timesteps");
     Napi::TypedArrayOf<float> cf = typed_value<float>(env, q.Get("cache"), "temporal.features");
-    if (cf.ElementLength() != qs.cache_t.size() * static_cast<std::size_t>(m->tib_width))
-      throw_code(env, Code::ModelFormat, "temporal.features must be [U, " + std::to_string(m->tib_width) + "]");
-    for (std::size_t i = 0; i < cf.ElementLength(); ++i)
-      if (!std::isfinite(cf[i])) throw_code(env, Code::ModelFormat, "temporal.features must hold finite values");
-    qs.cache.assign(cf.Data(), cf.Data() + cf.ElementLength());
+    unet::set_cache(m.get(), std::move(cache_t), cf.Data(), cf.ElementLength());
     unet::drop_fp_weights(m.get());
     if (bool_prop(q, "fpF16")) unet::store_fp_f16(m.get());
     if (bo.allow_tib_absent) unet::drop_tib_weights(m.get());
@@ -281,47 +274,57 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
   return wrap_model(env, std::move(m));
 }
 
-unet::Tensor input_tensor(const Napi::CallbackInfo& info, std::size_t i, const Model& m, int* B, int* H, int* W) {
-  auto x = array_arg<float>(info, i, "x");
-  *B = static_cast<int>(u32_arg(info, i + 1, "B"));
-  *H = static_cast<int>(u32_arg(info, i + 2, "H"));
-  *W = static_cast<int>(u32_arg(info, i + 3, "W"));
-  if (x.length != static_cast<std::size_t>(*B) * m.cfg.in_ch * *H * *W) throw_code(info.Env(), Code::Shape, "x must hold B*C*H*W values");
+// The host input {x: Float32Array, B, H, W} as a [B, C, H, W] tensor.
+unet::Tensor input_tensor(const Args& in, const Model& m, int* B, int* H, int* W) {
+  auto x = in.array<float>("x");
+  *B = static_cast<int>(in.u32("B"));
+  *H = static_cast<int>(in.u32("H"));
+  *W = static_cast<int>(in.u32("W"));
+  if (x.length != static_cast<std::size_t>(*B) * m.cfg.in_ch * *H * *W) throw_code(in.env(), Code::Shape, "x must hold B*C*H*W values");
   unet::Tensor t(*B, m.cfg.in_ch, *H, *W);
   std::copy(x.data, x.data + x.length, t.d.begin());
   return t;
 }
 
-// Optional argument 12 of unetPredict: fpPrecision 0 'fp32', 1 'tf32', 2 'bf16' (CUDA FP convs; the CPU ignores it).
-unet::FpPrecision fp_precision_arg(const Napi::CallbackInfo& info) {
-  if (info.Length() <= 12 || info[12].IsUndefined()) return unet::FpPrecision::Fp32;
-  const uint32_t p = u32_arg(info, 12, "fpPrecision");
-  if (p > 2) throw_arg(info.Env(), "fpPrecision must be 0 (fp32), 1 (tf32) or 2 (bf16)");
+// The optional fpPrecision of unetPredict: 0 'fp32' (also when undefined), 1 'tf32', 2 'bf16' (CUDA FP
+// convs; the CPU ignores it).
+unet::FpPrecision fp_precision_arg(const Args& in) {
+  if (in.value("fpPrecision").IsUndefined()) return unet::FpPrecision::Fp32;
+  const uint32_t p = in.u32("fpPrecision");
+  if (p > 2) throw_arg(in.env(), "fpPrecision must be 0 (fp32), 1 (tf32) or 2 (bf16)");
   return static_cast<unet::FpPrecision>(p);
+}
+
+// The optional device of unetPredict: true for 1 (cuda), false for 0 (cpu) or undefined.
+bool cuda_arg(const Args& in) { return !in.value("device").IsUndefined() && in.u32("device") == 1; }
+
+// mode 0 fp, 1 integer, 2 fake-quant.
+uint32_t mode_arg(const Args& in) {
+  const uint32_t mode = in.u32("mode");
+  if (mode > 2) throw_arg(in.env(), "mode must be 0 (fp), 1 (integer) or 2 (fake-quant)");
+  return mode;
 }
 
 // unetPredict with x and out as device handles (DeviceArrays): the forward runs on the device with
 // nothing but t and two finiteness scalars crossing the bus (unet::forward_device).
-Napi::Value PredictDevice(const Napi::CallbackInfo& info, ModelPtr m) {
-  DeviceMemory* xm = device_arg(info, 1, "x");
-  const int B = static_cast<int>(u32_arg(info, 2, "B")), H = static_cast<int>(u32_arg(info, 3, "H")),
-            W = static_cast<int>(u32_arg(info, 4, "W"));
-  std::vector<int64_t> t = steps_arg(info, 5, "t");
-  DeviceMemory* ym = device_arg(info, 6, "out");
+Napi::Value PredictDevice(const Args& in, ModelPtr m) {
+  DeviceMemory* xm = device_arg(in, "x");
+  const int B = static_cast<int>(in.u32("B")), H = static_cast<int>(in.u32("H")), W = static_cast<int>(in.u32("W"));
+  std::vector<int64_t> t = steps_arg(in, "t");
+  DeviceMemory* ym = device_arg(in, "out");
   const std::size_t nx = static_cast<std::size_t>(B) * m->cfg.in_ch * H * W, ny = static_cast<std::size_t>(B) * m->cfg.out_ch * H * W;
-  if (xm->buf.bytes() < nx * sizeof(float)) throw_code(info.Env(), Code::Shape, "x must hold B*C*H*W float32 values");
-  if (ym->buf.bytes() < ny * sizeof(float)) throw_code(info.Env(), Code::Shape, "out has the wrong size");
-  const uint32_t mode = u32_arg(info, 7, "mode");
-  if (mode > 2) throw_arg(info.Env(), "mode must be 0 (fp), 1 (integer) or 2 (fake-quant)");
-  const bool use_cache = info[8].ToBoolean();
+  if (xm->buf.bytes() < nx * sizeof(float)) throw_code(in.env(), Code::Shape, "x must hold B*C*H*W float32 values");
+  if (ym->buf.bytes() < ny * sizeof(float)) throw_code(in.env(), Code::Shape, "out has the wrong size");
+  const uint32_t mode = mode_arg(in);
+  const bool use_cache = in.flag("useCache");
   Job job;
-  const Control ctl = control_arg(info, 9, &job);
-  const bool async = info[10].ToBoolean();
-  job.keep_alive.push_back(info[1].As<Napi::Object>());
-  job.keep_alive.push_back(info[6].As<Napi::Object>());
+  const Control ctl = control_arg(in, "control", &job);
+  const bool async = in.flag("async");
+  job.keep_alive.push_back(in.value("x").As<Napi::Object>());
+  job.keep_alive.push_back(in.value("out").As<Napi::Object>());
   const float* x = static_cast<const float*>(xm->buf.get());
   float* y = static_cast<float*>(ym->buf.get());
-  const unet::FpPrecision fpp = fp_precision_arg(info);
+  const unet::FpPrecision fpp = fp_precision_arg(in);
   job.work = [m, x, y, B, H, W, t, mode, use_cache, ctl, fpp] {
     std::vector<float> zero;
     unet::ForwardOpts o = unet::predict_options(*m, static_cast<int>(mode), t[0], &zero);
@@ -331,37 +334,38 @@ Napi::Value PredictDevice(const Napi::CallbackInfo& info, ModelPtr m) {
     o.cuda = true;
     unet::forward_device(*m, x, B, H, W, t, o, y);
   };
-  return run_job(info.Env(), async, std::move(job));
+  return run_job(in.env(), async, std::move(job));
 }
 
-// unetPredict(h, x, B, H, W, t: Float64Array(B), out, mode, useCache, control, async, device (0 cpu, 1 cuda),
-//             fpPrecision (0 fp32, 1 tf32, 2 bf16; optional))
+// unetPredict({model, x, B, H, W, t: Float64Array(B), out, mode, useCache, control, async,
+//              device (0 cpu, 1 cuda; optional), fpPrecision (0 fp32, 1 tf32, 2 bf16; optional)})
 // x and out are Float32Arrays, or both device handles (then device must be 1).
 Napi::Value Predict(const Napi::CallbackInfo& info) {
-  ModelPtr m = model_arg(info, 0);
-  if (is_device_handle(info, 1) || is_device_handle(info, 6)) {
-    if (!is_device_handle(info, 1) || !is_device_handle(info, 6)) throw_arg(info.Env(), "x and out must both be DeviceArrays, or neither");
-    if (info.Length() <= 11 || u32_arg(info, 11, "device") != 1) throw_arg(info.Env(), "DeviceArray input needs device 'cuda'");
-    return PredictDevice(info, m);
+  const Args in(info);
+  ModelPtr m = model_arg(in);
+  const bool x_dev = is_device_handle(in, "x"), out_dev = is_device_handle(in, "out");
+  if (x_dev || out_dev) {
+    if (!x_dev || !out_dev) throw_arg(info.Env(), "x and out must both be DeviceArrays, or neither");
+    if (!cuda_arg(in)) throw_arg(info.Env(), "DeviceArray input needs device 'cuda'");
+    return PredictDevice(in, m);
   }
   int B, H, W;
-  unet::Tensor x = input_tensor(info, 1, *m, &B, &H, &W);
-  std::vector<int64_t> t = steps_arg(info, 5, "t");
+  unet::Tensor x = input_tensor(in, *m, &B, &H, &W);
+  std::vector<int64_t> t = steps_arg(in, "t");
   if (t.size() != static_cast<std::size_t>(B)) throw_code(info.Env(), Code::Shape, "t must hold one timestep per sample");
-  auto out = array_arg<float>(info, 6, "out");
+  auto out = in.array<float>("out");
   if (out.length != static_cast<std::size_t>(B) * m->cfg.out_ch * H * W) throw_code(info.Env(), Code::Shape, "out has the wrong size");
-  const uint32_t mode = u32_arg(info, 7, "mode");
-  if (mode > 2) throw_arg(info.Env(), "mode must be 0 (fp), 1 (integer) or 2 (fake-quant)");
+  const uint32_t mode = mode_arg(in);
   if (mode != 0 && !m->quant) throw_arg(info.Env(), "the model is not quantized");
-  const bool use_cache = info[8].ToBoolean();
+  const bool use_cache = in.flag("useCache");
   Job job;
-  const Control ctl = control_arg(info, 9, &job);
-  const bool async = info[10].ToBoolean();
-  const bool cuda = info.Length() > 11 && !info[11].IsUndefined() && u32_arg(info, 11, "device") == 1;
+  const Control ctl = control_arg(in, "control", &job);
+  const bool async = in.flag("async");
+  const bool cuda = cuda_arg(in);
   job.keep_alive.push_back(out.object);
   float* dst = out.data;
   auto xs = std::make_shared<unet::Tensor>(std::move(x));
-  const unet::FpPrecision fpp = fp_precision_arg(info);
+  const unet::FpPrecision fpp = fp_precision_arg(in);
   job.work = [m, xs, t, dst, mode, use_cache, ctl, cuda, fpp] {
     std::vector<float> zero;
     unet::ForwardOpts o = unet::predict_options(*m, static_cast<int>(mode), t[0], &zero);
@@ -376,12 +380,13 @@ Napi::Value Predict(const Napi::CallbackInfo& info) {
 }
 
 
-// unetTaps(h, x, B, H, W, t) -> { name: Float32Array } (FP forward debug taps, sync)
+// unetTaps({model, x, B, H, W, t}) -> { name: Float32Array } (FP forward debug taps, sync)
 Napi::Value Taps(const Napi::CallbackInfo& info) {
-  ModelPtr m = model_arg(info, 0);
+  const Args in(info);
+  ModelPtr m = model_arg(in);
   int B, H, W;
-  unet::Tensor x = input_tensor(info, 1, *m, &B, &H, &W);
-  std::vector<int64_t> t = steps_arg(info, 5, "t");
+  unet::Tensor x = input_tensor(in, *m, &B, &H, &W);
+  std::vector<int64_t> t = steps_arg(in, "t");
   if (t.size() != static_cast<std::size_t>(B)) throw_code(info.Env(), Code::Shape, "t must hold one timestep per sample");
   std::map<std::string, unet::Tensor> taps;
   unet::ForwardOpts o;
@@ -392,32 +397,24 @@ Napi::Value Taps(const Napi::CallbackInfo& info) {
   return r;
 }
 
-// unetTemporal(h, t: Float64Array, cached: boolean) -> Float32Array [B, tibWidth]
+// unetTemporal({model, t: Float64Array, cached: boolean}) -> Float32Array [B, tibWidth]
 Napi::Value Temporal(const Napi::CallbackInfo& info) {
-  ModelPtr m = model_arg(info, 0);
-  std::vector<int64_t> t = steps_arg(info, 1, "t");
-  const bool cached = info[2].ToBoolean();
-  if (!cached) return to_js(info.Env(), unet::temporal_features(*m, t).d);
-  if (!m->quant) throw_arg(info.Env(), "the model is not quantized");
-  std::vector<float> out;
-  for (int64_t s : t) {
-    const auto& ct = m->quant->cache_t;
-    const auto it = std::find(ct.begin(), ct.end(), s);
-    if (it == ct.end()) throw_code(info.Env(), Code::InvalidArg, "timestep " + std::to_string(s) + " is not cached");
-    const float* src = m->quant->cache.data() + static_cast<std::size_t>(it - ct.begin()) * m->tib_width;
-    out.insert(out.end(), src, src + m->tib_width);
-  }
-  return to_js(info.Env(), out);
+  const Args in(info);
+  ModelPtr m = model_arg(in);
+  std::vector<int64_t> t = steps_arg(in, "t");
+  const bool cached = in.flag("cached");
+  return to_js(info.Env(), cached ? unet::cached_features(*m, t) : unet::temporal_features(*m, t).d);
 }
 
-// unetInfo(h) -> sizes, quantization summary, counters
+// unetInfo({model}) -> sizes, quantization summary, counters
 Napi::Value Info(const Napi::CallbackInfo& info) {
-  ModelPtr m = model_arg(info, 0);
+  const Args in(info);
+  ModelPtr m = model_arg(in);
   Napi::Env env = info.Env();
   Napi::Object r = Napi::Object::New(env);
   r.Set("tibWidth", m->tib_width);
   r.Set("quantized", m->quant != nullptr);
-  r.Set("externalBytes", static_cast<double>(handle_arg(info, 0)->reported));
+  r.Set("externalBytes", static_cast<double>(handle_arg(in)->reported));
   const unet::MemoryUse u = unet::memory_use(*m);
   r.Set("fpBytes", static_cast<double>(u.fp_bytes));
   r.Set("codeBytes", static_cast<double>(u.code_bytes));
@@ -441,52 +438,47 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   return r;
 }
 
-// unetQuantize(h, {bits, group, initSamples, batch, seed}, xs, S, n, H, W, steps: Float64Array(S),
-//              control, async) -> Promise<handle> | handle
+// unetQuantize({model, bits, group, initSamples, batch, seed, fpF16, cacheOnly, actSearchP, xs, S, n,
+//               H, W, steps: Float64Array(S), control, async}) -> Promise<handle> | handle
 Napi::Value Quantize(const Napi::CallbackInfo& info) {
-  ModelPtr src = model_arg(info, 0);
+  const Args in(info);
+  ModelPtr src = model_arg(in);
   if (src->quant) throw_arg(info.Env(), "the model is already quantized");
-  Napi::Object o = info[1].As<Napi::Object>();
-  const int bits = int_prop(o, "bits"), group = int_prop(o, "group"), init = int_prop(o, "initSamples"), batch = int_prop(o, "batch");
-  const uint64_t seed = static_cast<uint64_t>(num_prop(o, "seed"));
-  const bool keep_tib = !bool_prop(o, "cacheOnly"), fp16 = bool_prop(o, "fpF16");  // docs/design/unet.md options
-  // actRange 'search' (docs/design/unet.md): p of the per-step shrink search; 0 = Min-Max
-  const float act_p = o.Has("actSearchP") ? static_cast<float>(num_prop(o, "actSearchP")) : 0.0f;
-  if (!(act_p == 0.0f || (act_p >= 1.0f && act_p <= 4.0f))) throw_arg(info.Env(), "actSearchP must be 0 or in [1, 4]");
-  auto xs = array_arg<float>(info, 2, "xs");
-  const int S = static_cast<int>(u32_arg(info, 3, "S")), n = static_cast<int>(u32_arg(info, 4, "n"));
-  const int H = static_cast<int>(u32_arg(info, 5, "H")), W = static_cast<int>(u32_arg(info, 6, "W"));
-  std::vector<int64_t> steps = steps_arg(info, 7, "steps");
+  const auto int_in = [&](const char* key) { return int_value(info.Env(), in.value(key), key); };
+  unet::QuantizeOptions qo;  // docs/design/unet.md options
+  qo.bits = int_in("bits");
+  qo.group = int_in("group");
+  qo.init_samples = int_in("initSamples");
+  qo.batch = int_in("batch");
+  qo.seed = static_cast<uint64_t>(in.number("seed"));
+  qo.keep_tib = !in.flag("cacheOnly");
+  qo.fp_f16 = in.flag("fpF16");
+  // actRange 'search': p of the per-step shrink search; 0 (or absent) = Min-Max
+  qo.act_search_p = in.value("actSearchP").IsUndefined() ? 0.0f : static_cast<float>(in.number("actSearchP"));
+  if (!(qo.act_search_p == 0.0f || (qo.act_search_p >= 1.0f && qo.act_search_p <= 4.0f))) throw_arg(info.Env(), "actSearchP must be 0 or in [1, 4]");
+  auto xs = in.array<float>("xs");
+  const int S = static_cast<int>(in.u32("S")), n = static_cast<int>(in.u32("n"));
+  const int H = static_cast<int>(in.u32("H")), W = static_cast<int>(in.u32("W"));
+  std::vector<int64_t> steps = steps_arg(in, "steps");
   if (steps.size() != static_cast<std::size_t>(S) || xs.length != static_cast<std::size_t>(S) * n * src->cfg.in_ch * H * W)
     throw_code(info.Env(), Code::Shape, "calibration data must be [S, n, C, H, W] with one timestep per step");
   Job job;
-  const Control ctl = control_arg(info, 8, &job);
-  const bool async = info[9].ToBoolean();
+  const Control ctl = control_arg(in, "control", &job);
+  const bool async = in.flag("async");
   job.keep_alive.push_back(xs.object);
   const float* data = xs.data;
   auto result = std::make_shared<ModelPtr>();
-  job.work = [src, bits, group, init, batch, seed, keep_tib, fp16, act_p, data, S, n, H, W, steps, ctl, result] {
-    std::shared_ptr<Model> m(unet::clone_model(*src).release());
-    m->quant = std::make_unique<unet::QuantState>();
-    m->quant->weight_bits = bits;
-    m->quant->group = group;
-    m->quant->act_names = unet::plan_layers(m.get());
-    m->quant->n_act = static_cast<int>(m->quant->act_names.size());
-    if (fp16) unet::store_fp_f16(m.get());  // before calibration: it sees the FP layers as deployed
-    unet::quantize_weights(m.get(), bits, group, ctl);
-    unet::fill_cache(m.get(), steps);
-    unet::calibrate(m.get(), data, S, n, H, W, steps, init, batch, seed, act_p, ctl);
-    unet::drop_fp_weights(m.get());
-    if (!keep_tib) unet::drop_tib_weights(m.get());
-    *result = m;
+  job.work = [src, qo, data, S, n, H, W, steps, ctl, result] {
+    *result = ModelPtr(unet::quantize_model(*src, qo, data, S, n, H, W, steps, ctl).release());
   };
   job.finish = [result](Napi::Env env) -> Napi::Value { return wrap_model(env, *result); };
   return run_job(info.Env(), async, std::move(job));
 }
 
-// unetExport(h) -> { tensors: [{name, dtype, shape, data}], layers: [{name, kind, shape, bits, groupSize, act}] }
+// unetExport({model}) -> { tensors: [{name, dtype, shape, data}], layers: [{name, kind, shape, bits, groupSize, act}] }
 Napi::Value Export(const Napi::CallbackInfo& info) {
-  ModelPtr m = model_arg(info, 0);
+  const Args in(info);
+  ModelPtr m = model_arg(in);
   Napi::Env env = info.Env();
   Napi::Array tensors = Napi::Array::New(env), layers = Napi::Array::New(env);
   uint32_t nt = 0, nl = 0;
@@ -508,8 +500,8 @@ Napi::Value Export(const Napi::CallbackInfo& info) {
     push(g.name + ".bias", "F32", {g.C}, to_js(env, g.beta));
   };
   for (const unet::Conv* c : static_cast<const Model&>(*m).layers()) {
-    const bool lin = c->KH == 1 && c->KW == 1 && (c->name.find("to_") != std::string::npos || c->name.find("time_emb") != std::string::npos || c->name.find("linear_") != std::string::npos);
-    const std::vector<int> shape = lin ? std::vector<int>{c->O, c->I} : std::vector<int>{c->O, c->I, c->KH, c->KW};
+    const bool lin = unet::is_linear_layer(*c);
+    const std::vector<int> shape = unet::file_shape(*c);
     if (m->quant && !m->quant->tib_weights && unet::is_tib_layer(*m, *c)) continue;  // tib_weights 'none': not held
     push(c->name + ".bias", "F32", {c->O}, to_js(env, c->b));
     if (c->q.bits == 4 || c->q.bits == 8) {
@@ -579,15 +571,17 @@ Napi::Value Export(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void init_unet(Napi::Env env, Napi::Object exports) {
-  exports.Set("unetCreate", Napi::Function::New(env, guarded<Create>));
-  exports.Set("unetPlan", Napi::Function::New(env, guarded<Plan>));
-  exports.Set("unetPredict", Napi::Function::New(env, guarded<Predict>));
-  exports.Set("unetTaps", Napi::Function::New(env, guarded<Taps>));
-  exports.Set("unetTemporal", Napi::Function::New(env, guarded<Temporal>));
-  exports.Set("unetInfo", Napi::Function::New(env, guarded<Info>));
-  exports.Set("unetDispose", Napi::Function::New(env, guarded<Dispose>));
-  exports.Set("unetQuantize", Napi::Function::New(env, guarded<Quantize>));
-  exports.Set("unetExport", Napi::Function::New(env, guarded<Export>));
+  bind<Create>(env, exports, "unetCreate", {"config", "names", "arrays", "shapes", "quant"});
+  bind<Plan>(env, exports, "unetPlan", {"config", "names", "shapes", "allowTibAbsent"});
+  bind<Predict>(env, exports, "unetPredict",
+                {"model", "x", "B", "H", "W", "t", "out", "mode", "useCache", "control", "async", "device", "fpPrecision"});
+  bind<Taps>(env, exports, "unetTaps", {"model", "x", "B", "H", "W", "t"});
+  bind<Temporal>(env, exports, "unetTemporal", {"model", "t", "cached"});
+  bind<Info>(env, exports, "unetInfo", {"model"});
+  bind<Dispose>(env, exports, "unetDispose", {"model"});
+  bind<Quantize>(env, exports, "unetQuantize", {"model", "bits", "group", "initSamples", "batch", "seed", "fpF16", "cacheOnly",
+                                                 "actSearchP", "xs", "S", "n", "H", "W", "steps", "control", "async"});
+  bind<Export>(env, exports, "unetExport", {"model"});
 }
 
 }  // namespace napi

@@ -414,5 +414,74 @@ std::unique_ptr<Model> clone_model(const Model& m) {
   return c;
 }
 
+
+bool is_linear_layer(const Conv& c) {
+  const auto has = [&](const char* part) { return c.name.find(part) != std::string::npos; };
+  return c.KH == 1 && c.KW == 1 && (has("to_") || has("time_emb") || has("linear_"));
+}
+
+std::vector<int> file_shape(const Conv& c) {
+  return is_linear_layer(c) ? std::vector<int>{c.O, c.I} : std::vector<int>{c.O, c.I, c.KH, c.KW};
+}
+
+std::vector<float> cached_features(const Model& m, const std::vector<int64_t>& t) {
+  if (!m.quant) throw Error(Code::InvalidArg, "the model is not quantized");
+  const std::vector<int64_t>& ct = m.quant->cache_t;
+  std::vector<float> out;
+  out.reserve(t.size() * static_cast<std::size_t>(m.tib_width));
+  for (int64_t s : t) {
+    const auto it = std::find(ct.begin(), ct.end(), s);
+    if (it == ct.end()) throw Error(Code::InvalidArg, "timestep " + std::to_string(s) + " is not cached");
+    const float* src = m.quant->cache.data() + static_cast<std::size_t>(it - ct.begin()) * m.tib_width;
+    out.insert(out.end(), src, src + m.tib_width);
+  }
+  return out;
+}
+
+std::unique_ptr<Model> quantize_model(const Model& src, const QuantizeOptions& o, const float* xs, int S, int n, int H, int W,
+                                      const std::vector<int64_t>& steps, const Control& ctl) {
+  std::unique_ptr<Model> m = clone_model(src);
+  m->quant = std::make_unique<QuantState>();
+  m->quant->weight_bits = o.bits;
+  m->quant->group = o.group;
+  m->quant->act_names = plan_layers(m.get());
+  m->quant->n_act = static_cast<int>(m->quant->act_names.size());
+  if (o.fp_f16) store_fp_f16(m.get());  // before calibration: it sees the FP layers as deployed
+  quantize_weights(m.get(), o.bits, o.group, ctl);
+  fill_cache(m.get(), steps);
+  calibrate(m.get(), xs, S, n, H, W, steps, o.init_samples, o.batch, o.seed, o.act_search_p, ctl);
+  drop_fp_weights(m.get());
+  if (!o.keep_tib) drop_tib_weights(m.get());
+  return m;
+}
+
+void check_loaded_layers(const Model& m, bool cache_only) {
+  for (const Conv* c : m.layers()) {
+    if (c->q.bits == -1) throw Error(Code::ModelFormat, "integer layer " + c->name + " has no codes in the file");
+    // a placeholder that was not an integer layer would leave an FP layer without weights
+    if (c->q.bits == 0 && c->w.empty() && !(cache_only && is_tib_layer(m, *c)))
+      throw Error(Code::ModelFormat, "layer " + c->name + " has no weights");
+  }
+}
+
+void set_act_params(QuantState* q, std::vector<int64_t> steps, const float* scale, std::size_t n_scale, const uint8_t* zero,
+                    std::size_t n_zero) {
+  if (n_scale != steps.size() * q->n_act || n_zero != n_scale) throw Error(Code::ModelFormat, "act.scale / act.zero must be [S, A]");
+  for (std::size_t i = 0; i < n_scale; ++i)
+    if (!(std::isfinite(scale[i]) && scale[i] > 0)) throw Error(Code::ModelFormat, "act.scale must hold finite positive values");
+  q->steps = std::move(steps);
+  q->act_scale.assign(scale, scale + n_scale);
+  q->act_zero.assign(zero, zero + n_zero);
+}
+
+void set_cache(Model* m, std::vector<int64_t> t, const float* features, std::size_t n) {
+  if (n != t.size() * static_cast<std::size_t>(m->tib_width))
+    throw Error(Code::ModelFormat, "temporal.features must be [U, " + std::to_string(m->tib_width) + "]");
+  for (std::size_t i = 0; i < n; ++i)
+    if (!std::isfinite(features[i])) throw Error(Code::ModelFormat, "temporal.features must hold finite values");
+  m->quant->cache_t = std::move(t);
+  m->quant->cache.assign(features, features + n);
+}
+
 }  // namespace unet
 }  // namespace itk

@@ -88,5 +88,44 @@ MemoryUse memory_use(const Model& m);
 // A deep copy (weights, quantization state and cache).
 std::unique_ptr<Model> clone_model(const Model& m);
 
+// True for a 1×1 layer that the file layout (§8) holds as a Linear [O, I]: the attention
+// projections (to_q/k/v/out), the time MLP (time_embedding.linear_*) and every time_emb_proj; the
+// other layers are convs [O, I, KH, KW].
+bool is_linear_layer(const Conv& c);
+
+// A layer's weight shape in the file layout (§8): [O, I] when is_linear_layer, else [O, I, KH, KW].
+std::vector<int> file_shape(const Conv& c);
+
+// Temporal features of timesteps t read from a quantized model's exact cache (§7.2),
+// [t.size(), tib_width]. InvalidArg when the model is not quantized or a timestep is not cached.
+std::vector<float> cached_features(const Model& m, const std::vector<int64_t>& t);
+
+// What unet.quantize asks for (docs/design/unet.md §7 and the options of §8).
+struct QuantizeOptions {
+  int bits = 4, group = 0, init_samples = 0, batch = 0;
+  uint64_t seed = 0;
+  bool keep_tib = true;      // false: tib_weights 'none', the model serves cached timesteps only
+  bool fp_f16 = false;       // fp_weights 'f16': the FP-kept layers' weights as binary16
+  float act_search_p = 0.0f; // actRange 'search': p of the per-step shrink search; 0 = Min-Max
+};
+
+// A quantized deep copy of FP model `src` (§7): weight quantization, the exact cache for `steps`,
+// activation calibration on xs [S, n, C, H, W] (one timestep per step); `src` is left unchanged.
+std::unique_ptr<Model> quantize_model(const Model& src, const QuantizeOptions& o, const float* xs, int S, int n, int H, int W,
+                                      const std::vector<int64_t>& steps, const Control& ctl);
+
+// Loading a quantized file (§8), after set_codes ran for its integer layers: ModelFormat when an
+// integer layer got no codes, or an FP layer has no weights (a TIB layer of a cache-only file may).
+void check_loaded_layers(const Model& m, bool cache_only);
+
+// Loading: the per-step activation parameters, scale and zero [S, A] for S = steps.size(), A =
+// q->n_act. ModelFormat unless the sizes match and every scale is finite and positive.
+void set_act_params(QuantState* q, std::vector<int64_t> steps, const float* scale, std::size_t n_scale, const uint8_t* zero,
+                    std::size_t n_zero);
+
+// Loading: the exact temporal-feature cache, [t.size(), tib_width]. ModelFormat unless the size
+// matches and every value is finite.
+void set_cache(Model* m, std::vector<int64_t> t, const float* features, std::size_t n);
+
 }  // namespace unet
 }  // namespace itk

@@ -312,7 +312,7 @@ d('unet on CUDA', () => {
     const control = new Float64Array(4);
     control[0] = 1; // what runNative sets when the AbortSignal fires
     const out = new Float32Array(2 * 256);
-    await expect(unetNative().unetPredict(m.handle, xb.data, 2, 16, 16, new Float64Array(2).fill(500), out, 0, true, control, true, 1)).rejects.toEqual(
+    await expect(unetNative().unetPredict({ model: m.handle, x: xb.data, B: 2, H: 16, W: 16, t: new Float64Array(2).fill(500), out, mode: 0, useCache: true, control, async: true, device: 1 })).rejects.toEqual(
       expect.objectContaining({ code: 'ERR_ITOKIT_ABORTED' }),
     );
     // the model still works afterwards

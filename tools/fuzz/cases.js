@@ -85,7 +85,7 @@ function bytesOf(a) {
 function tinyFolder(seed = 1) {
   const { lib, native } = library();
   const { config } = lib.unet.resolveConfig(TINY_CONFIG);
-  const plan = native().unetPlan(config, [], [], false);
+  const plan = native().unetPlan({ config, names: [], shapes: [], allowTibAbsent: false });
   const rng = new Rng(seed);
   const tensors = new Map();
   for (const t of plan.tensors) {

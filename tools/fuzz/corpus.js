@@ -80,13 +80,13 @@ function cases() {
       'found by the fuzzer: RangeError (stack) from String() of the value in the message'],
     ['folder-nan-weight', 'folder', (c) => { setF32(c, 'conv_in.weight', 3, NaN); }, err('conv_in.weight holds a non-finite value'), 'the folder rule for non-finite weights'],
     // direct native calls: the C++ defensive check, past every TypeScript check
-    ['native-create-huge-channels', 'native', { fn: 'unetCreate', args: [resolved({ blockOutChannels: [2, 1e9] }), [], [], [], null] }, err('block_out_channels'),
+    ['native-create-huge-channels', 'native', { fn: 'unetCreate', args: [{ config: resolved({ blockOutChannels: [2, 1e9] }), names: [], arrays: [], shapes: [], quant: null }] }, err('block_out_channels'),
       'the native config check alone'],
-    ['native-create-channels-2p31', 'native', { fn: 'unetCreate', args: [resolved({ blockOutChannels: [2 ** 31, 4] }), [], [], [], null] },
+    ['native-create-channels-2p31', 'native', { fn: 'unetCreate', args: [{ config: resolved({ blockOutChannels: [2 ** 31, 4] }), names: [], arrays: [], shapes: [], quant: null }] },
       { outcome: 'coded', code: 'ERR_ITOKIT_INVALID_ARG', message: 'integer in' }, 'no silent int32 wrap-around'],
-    ['native-create-huge-layers', 'native', { fn: 'unetCreate', args: [resolved({ layersPerBlock: 1e9 }), [], [], [], null] }, err('layers_per_block'),
+    ['native-create-huge-layers', 'native', { fn: 'unetCreate', args: [{ config: resolved({ layersPerBlock: 1e9 }), names: [], arrays: [], shapes: [], quant: null }] }, err('layers_per_block'),
       'the native config check alone'],
-    ['native-create-over-cap', 'native', { fn: 'unetCreate', args: [resolved({ blockOutChannels: [16384, 16384], normNumGroups: 2, layersPerBlock: 2, timeEmbeddingDim: 65536 }), [], [], [], null] },
+    ['native-create-over-cap', 'native', { fn: 'unetCreate', args: [{ config: resolved({ blockOutChannels: [16384, 16384], normNumGroups: 2, layersPerBlock: 2, timeEmbeddingDim: 65536 }), names: [], arrays: [], shapes: [], quant: null }] },
       err('above the 4 GiB limit'), 'the native parameter cap, checked before any weight is copied'],
     // quantized files
     ['w4a8-control', 'w4a8', () => {}, { outcome: 'loaded' }, 'the untouched tiny W4A8 file loads and predicts'],
