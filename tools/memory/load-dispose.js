@@ -5,7 +5,7 @@
 //   node tools/memory/load-dispose.js --cycles 10000
 //   valgrind --leak-check=full --errors-for-leak-kinds=definite node tools/memory/load-dispose.js --cycles 200
 // Prints one JSON line: cycles, ms per cycle, RSS after a warm-up of min(1000, cycles/10) cycles
-// and at the end (MB), its growth and the V8 heap's share of it (MB).
+// and at the end (MB), its growth, the V8 heap's share of it and the rest, the native growth (MB).
 'use strict';
 const path = require('path');
 
@@ -50,4 +50,6 @@ console.log(JSON.stringify({
   rssEndMB: +(rss1 / 2 ** 20).toFixed(1),
   growthMB: +((rss1 - rss0) / 2 ** 20).toFixed(1),
   v8HeapGrowthMB: +((heap1 - heap0) / 2 ** 20).toFixed(1),
+  // what the V8 heap's own growth does not explain: native memory a dispose failed to free
+  nativeGrowthMB: +((rss1 - rss0 - Math.max(0, heap1 - heap0)) / 2 ** 20).toFixed(1),
 }));
