@@ -13,6 +13,7 @@
 #include "../kernels/quant_ops.h"
 #include "../kernels/unet_elem.h"
 #include "fgemm.h"
+#include "gn_span.h"
 #include "qdot.h"
 
 namespace itk {
@@ -756,26 +757,6 @@ void gn_stats(const float* xs, std::size_t n, float eps, float* mf, float* inv) 
   *inv = gn_inv_std(lane_sq_dev(xs, n, *mf), static_cast<double>(n), eps);
 }
 
-// codes[i] = quant_code(SiLU?(gn_affine(x[i]))): GroupNorm(+SiLU) and the 8-bit activation
-// quantizer in one pass, the same expression tree as group_norm followed by quantize_nhwc.
-ITK_CLONES void gn_quant_span(const float* x, std::size_t n, float mf, float inv, float ga, float be, bool silu, float delta,
-                              float zero, uint8_t* codes) {
-  if (silu) {
-    for (std::size_t i = 0; i < n; ++i) codes[i] = static_cast<uint8_t>(quant_code(itk::silu(gn_affine(x[i], mf, inv, ga, be)), delta, zero, 255));
-  } else {
-    for (std::size_t i = 0; i < n; ++i) codes[i] = static_cast<uint8_t>(quant_code(gn_affine(x[i], mf, inv, ga, be), delta, zero, 255));
-  }
-}
-
-// y[i] = SiLU?(gn_affine(x[i])) (vectorised by the clones).
-ITK_CLONES void gn_span(const float* x, std::size_t n, float mf, float inv, float ga, float be, bool silu, float* y) {
-  if (silu) {
-    for (std::size_t i = 0; i < n; ++i) y[i] = itk::silu(gn_affine(x[i], mf, inv, ga, be));
-  } else {
-    for (std::size_t i = 0; i < n; ++i) y[i] = gn_affine(x[i], mf, inv, ga, be);
-  }
-}
-
 }  // namespace
 
 std::vector<uint8_t> group_norm_quant_nhwc(const GroupNorm& gn, const Tensor& x, bool silu, float delta, float zero) {
@@ -791,6 +772,9 @@ std::vector<uint8_t> group_norm_quant_nhwc(const GroupNorm& gn, const Tensor& x,
   });
   std::vector<uint8_t> q(x.size());
   const std::size_t blocks = (P + kPix - 1) / kPix;
+  // codes = quant_code(SiLU?(gn_affine(x))): GroupNorm(+SiLU) and the 8-bit activation quantizer
+  // in one pass, the same expression tree as group_norm followed by quantize_nhwc (gn_span.h).
+  const GnQuantSpanFn gn_quant_span = gn_span_kernels().quant;
   parallel_for(static_cast<std::size_t>(x.B) * blocks, [&](std::size_t task) {
     const std::size_t b = task / blocks, p0 = (task % blocks) * kPix, np = std::min(kPix, P - p0);
     thread_local std::vector<uint8_t> tile_tls;
@@ -810,6 +794,7 @@ Tensor group_norm(const GroupNorm& gn, const Tensor& x, bool silu) {
   Tensor y(x.B, x.C, x.H, x.W);
   const int cpg = gn.C / gn.G;
   const std::size_t P = x.plane();
+  const GnSpanFn gn_span = gn_span_kernels().affine;  // y = SiLU?(gn_affine(x)) (gn_span.h)
   parallel_for(static_cast<std::size_t>(x.B) * gn.G, [&](std::size_t task) {
     const int b = static_cast<int>(task / gn.G), g = static_cast<int>(task % gn.G);
     const float* xs = x.img(b) + static_cast<std::size_t>(g) * cpg * P;
