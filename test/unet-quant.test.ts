@@ -519,7 +519,8 @@ describe('Lp range search: the vectorised, pruned search chooses what the scalar
 
 describe('integer kernel paths give identical bits (exact int32 accumulators)', () => {
   // Child processes with ITOKIT_CPU forcing each path (VNNI channel tiles, AVX2 rows, scalar
-  // oracle; the FP32 micro-kernels and the Lp search follow the same switch): the W4A8 and W8A8
+  // oracle; the FP32 micro-kernels, the Lp search and the elem_span.h tables (GroupNorm, SiLU,
+  // softmax exponentials) follow the same switch): the W4A8 and W8A8
   // models they quantize and their integer forwards must hash the same.
   const root = path.join(__dirname, '..');
   const script = `

@@ -13,6 +13,7 @@
 #include "../kernels/quant_ops.h"
 #include "../kernels/unet_elem.h"
 #include "fgemm.h"
+#include "elem_span.h"
 #include "qdot.h"
 
 namespace itk {
@@ -79,7 +80,7 @@ constexpr int kAttnQ = 16;  // queries per attention block
 typedef float V16 __attribute__((vector_size(64)));
 #define ITK_LOAD16(v, p) std::memcpy(&(v), (p), sizeof(V16))
 ITK_CLONES void attn_rows(const float* qb, const float* kb, const float* vb, int d, int N, int n0, int n1, float scale,
-                          float* S, float* ob) {
+                          float* S, float* ob, void (*exp_row)(float*, std::size_t, float)) {
   const int nq = n1 - n0;
   // Scores in register tiles of 4 queries × 64 keys (16 vectors; each k slab read once per 4
   // queries), c ascending from +0 in each: the per-element order of the plain loop, without a load
@@ -135,7 +136,7 @@ ITK_CLONES void attn_rows(const float* qb, const float* kb, const float* vb, int
       s[m] *= scale;
       mx = std::max(mx, s[m]);
     }
-    for (int m = 0; m < N; ++m) s[m] = softmax_exp(s[m], mx);
+    exp_row(s, static_cast<std::size_t>(N), mx);  // s[m] = softmax_exp(s[m], mx) (elem_span.h, 512-bit on AVX-512)
   }
   // T = Sᵀ ([m][kAttnQ], queries contiguous). Each query's row sum is in double in key order, as
   // a per-row loop would add, but the 16 queries' sums advance together (one vector add per key
@@ -180,10 +181,6 @@ ITK_CLONES void attn_rows(const float* qb, const float* kb, const float* vb, int
   }
 }
 
-// In-place SiLU of a span (vectorised by the clones).
-ITK_CLONES void silu_span(float* x, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i) x[i] = silu(x[i]);
-}
 
 // dst[p·C + ci] = tile[ci·kPix + p] for p < np, ci < C: a channel-major code tile (rows of kPix
 // pixels) written out pixel-major (NHWC). Full 16 × 16 blocks go through the SSE2 unpack
@@ -756,26 +753,6 @@ void gn_stats(const float* xs, std::size_t n, float eps, float* mf, float* inv) 
   *inv = gn_inv_std(lane_sq_dev(xs, n, *mf), static_cast<double>(n), eps);
 }
 
-// codes[i] = quant_code(SiLU?(gn_affine(x[i]))): GroupNorm(+SiLU) and the 8-bit activation
-// quantizer in one pass, the same expression tree as group_norm followed by quantize_nhwc.
-ITK_CLONES void gn_quant_span(const float* x, std::size_t n, float mf, float inv, float ga, float be, bool silu, float delta,
-                              float zero, uint8_t* codes) {
-  if (silu) {
-    for (std::size_t i = 0; i < n; ++i) codes[i] = static_cast<uint8_t>(quant_code(itk::silu(gn_affine(x[i], mf, inv, ga, be)), delta, zero, 255));
-  } else {
-    for (std::size_t i = 0; i < n; ++i) codes[i] = static_cast<uint8_t>(quant_code(gn_affine(x[i], mf, inv, ga, be), delta, zero, 255));
-  }
-}
-
-// y[i] = SiLU?(gn_affine(x[i])) (vectorised by the clones).
-ITK_CLONES void gn_span(const float* x, std::size_t n, float mf, float inv, float ga, float be, bool silu, float* y) {
-  if (silu) {
-    for (std::size_t i = 0; i < n; ++i) y[i] = itk::silu(gn_affine(x[i], mf, inv, ga, be));
-  } else {
-    for (std::size_t i = 0; i < n; ++i) y[i] = gn_affine(x[i], mf, inv, ga, be);
-  }
-}
-
 }  // namespace
 
 std::vector<uint8_t> group_norm_quant_nhwc(const GroupNorm& gn, const Tensor& x, bool silu, float delta, float zero) {
@@ -791,6 +768,9 @@ std::vector<uint8_t> group_norm_quant_nhwc(const GroupNorm& gn, const Tensor& x,
   });
   std::vector<uint8_t> q(x.size());
   const std::size_t blocks = (P + kPix - 1) / kPix;
+  // codes = quant_code(SiLU?(gn_affine(x))): GroupNorm(+SiLU) and the 8-bit activation quantizer
+  // in one pass, the same expression tree as group_norm followed by quantize_nhwc (elem_span.h).
+  const auto gn_quant_span = elem_span_kernels().gn_quant;
   parallel_for(static_cast<std::size_t>(x.B) * blocks, [&](std::size_t task) {
     const std::size_t b = task / blocks, p0 = (task % blocks) * kPix, np = std::min(kPix, P - p0);
     thread_local std::vector<uint8_t> tile_tls;
@@ -810,6 +790,7 @@ Tensor group_norm(const GroupNorm& gn, const Tensor& x, bool silu) {
   Tensor y(x.B, x.C, x.H, x.W);
   const int cpg = gn.C / gn.G;
   const std::size_t P = x.plane();
+  const auto gn_span = elem_span_kernels().gn;  // y = SiLU?(gn_affine(x)) (elem_span.h)
   parallel_for(static_cast<std::size_t>(x.B) * gn.G, [&](std::size_t task) {
     const int b = static_cast<int>(task / gn.G), g = static_cast<int>(task % gn.G);
     const float* xs = x.img(b) + static_cast<std::size_t>(g) * cpg * P;
@@ -825,7 +806,7 @@ Tensor group_norm(const GroupNorm& gn, const Tensor& x, bool silu) {
   return y;
 }
 
-void silu_inplace(Tensor* x) { silu_span(x->d.data(), x->size()); }
+void silu_inplace(Tensor* x) { elem_span_kernels().silu(x->d.data(), x->size()); }
 
 Tensor attention_core(const Tensor& q, const Tensor& k, const Tensor& v, int head_dim) {
   const int C = q.C, N = q.H * q.W;
@@ -836,6 +817,7 @@ Tensor attention_core(const Tensor& q, const Tensor& k, const Tensor& v, int hea
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   constexpr int kQ = kAttnQ;
   const int qt = (N + kQ - 1) / kQ;
+  const auto exp_row = elem_span_kernels().softmax_exp;
   parallel_for(static_cast<std::size_t>(q.B) * nh * qt, [&](std::size_t task) {
     const int t = static_cast<int>(task % qt);
     const int h = static_cast<int>((task / qt) % nh);
@@ -847,7 +829,7 @@ Tensor attention_core(const Tensor& q, const Tensor& k, const Tensor& v, int hea
     thread_local std::vector<float> S_tls;
     std::vector<float>& S = S_tls;
     if (S.size() < static_cast<std::size_t>(2 * kQ) * N) S.resize(static_cast<std::size_t>(2 * kQ) * N);
-    attn_rows(qb, kb, vb, d, N, t * kQ, std::min(N, (t + 1) * kQ), scale, S.data(), ob);
+    attn_rows(qb, kb, vb, d, N, t * kQ, std::min(N, (t + 1) * kQ), scale, S.data(), ob, exp_row);
   });
   return out;
 }
