@@ -49,6 +49,10 @@ def load(lib, device, threads):
 
         return np, np.__version__, None, 1
     if lib == "torch":
+        if device == "cpu":
+            # torch.set_num_threads alone leaves the OpenMP/MKL pools at the core count (a "1 thread"
+            # run was measured using two cores); the environment must say it before the import.
+            set_blas_threads(threads)
         try:
             import torch
         except ImportError as e:
