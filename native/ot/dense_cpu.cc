@@ -15,16 +15,12 @@
 #include <cmath>
 #include <vector>
 
+#include "../core/isa.h"
 #include "../core/threadpool.h"
 #include "../kernels/ot_entry.h"
 #include "dense_ops.h"
 #include "ot_kernels.h"
 
-#if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__))
-#define ITK_OT_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define ITK_OT_CLONES
-#endif
 
 namespace itk {
 namespace ot {
@@ -34,7 +30,7 @@ constexpr std::size_t kRowBlock = 64;
 
 // float32 mode: z_j = shift + w_j − (c_j − c0)·ir in float32 (per-entry arithmetic in the working
 // dtype), widened to float64 for the exponential.
-ITK_OT_CLONES void exponents(const float* c, const float* w, std::size_t m, float shift, float c0, float ir, double* z) {
+ITK_ISA_CLONES void exponents(const float* c, const float* w, std::size_t m, float shift, float c0, float ir, double* z) {
   for (std::size_t j = 0; j < m; ++j) z[j] = static_cast<double>(entry_exponent(shift, w[j], c[j], c0, ir));
 }
 
@@ -87,7 +83,7 @@ struct PointRows {
     for (std::size_t j = 0; j < m; ++j) s[j] = 0;
     for (std::size_t k = 0; k < d; ++k) sq_add(s, Yt.data() + k * m, static_cast<double>(x[k]), m);
   }
-  ITK_OT_CLONES static void sq_add(double* s, const T* y, double xk, std::size_t m) {
+  ITK_ISA_CLONES static void sq_add(double* s, const T* y, double xk, std::size_t m) {
     for (std::size_t j = 0; j < m; ++j) s[j] = sq_term(s[j], xk, static_cast<double>(y[j]));
   }
 };
