@@ -71,30 +71,28 @@ export async function run(o: BenchOptions): Promise<void> {
   // (numpy madvises huge pages and pays far less); on some VMs that is most of the call. Measured
   // alone (new Float32Array + fill) to put the rows in context.
   const touch = time(() => new Float32Array(na).fill(0), { runs: 5 });
-  for (const t of anchorThreads) {
-    setThreads(t);
-    const r = time(() => rng.normal(na, { seed: 1, device: 'cpu' }), { runs: 5 });
-    const rate = na / (r.minMs / 1e3);
-    const ratios: string[] = [];
-    if (t === 1 && numpy?.normals_per_s) ratios.push(ratioText(rate, numpy.normals_per_s, 'numpy'));
-    if (torch[t]?.normals_per_s) ratios.push(ratioText(rate, torch[t]!.normals_per_s!, `torch ${t} thr`));
-    rows.push({ case: `itokit rng.normal float32 n = ${na.toExponential(0).replace('+', '')}, ${t} thread(s)`, value: rate, unit: 'normals/s', ratio: ratios.join('; ') || undefined,
-      note: `${r.minMs.toFixed(1)} ms per call (fresh array)` });
-  }
+  // One row per thread count: itokit's call beside the anchors' matching figure (fresh array, or
+  // out= into one array for the reused-array rows).
+  const itokitRows = (what: string, draw: () => unknown, fig: 'normals_per_s' | 'normals_per_s_out', tag: string, note: string): void => {
+    for (const t of anchorThreads) {
+      setThreads(t);
+      const r = time(draw, { runs: 5 });
+      const rate = na / (r.minMs / 1e3);
+      const ratios: string[] = [];
+      const np = numpy?.[fig], tr = torch[t]?.[fig];
+      if (t === 1 && np) ratios.push(ratioText(rate, np, `numpy${tag}`));
+      if (tr) ratios.push(ratioText(rate, tr, `torch${tag} ${t} thr`));
+      rows.push({ case: `itokit ${what} float32 n = ${na.toExponential(0).replace('+', '')}, ${t} thread(s)`, value: rate, unit: 'normals/s',
+        ratio: ratios.join('; ') || undefined, note: `${r.minMs.toFixed(1)} ms per call${note}` });
+    }
+  };
+  itokitRows('rng.normal', () => rng.normal(na, { seed: 1, device: 'cpu' }), 'normals_per_s', '', ' (fresh array)');
   // The same draws into one array reused across calls (rng.normalInto), beside numpy's and torch's
   // out=: no fresh memory, so the difference to the fresh-array rows is what the pages of a new
   // output cost (docs/design/cpu-rng-kernels.md "Fresh outputs").
   const kept = new Float32Array(na);
-  for (const t of anchorThreads) {
-    setThreads(t);
-    const r = time(() => rng.normalInto(kept, { seed: 1, device: 'cpu' }), { runs: 5 });
-    const rate = na / (r.minMs / 1e3);
-    const ratios: string[] = [];
-    if (t === 1 && numpy?.normals_per_s_out) ratios.push(ratioText(rate, numpy.normals_per_s_out, 'numpy out='));
-    if (torch[t]?.normals_per_s_out) ratios.push(ratioText(rate, torch[t]!.normals_per_s_out!, `torch out= ${t} thr`));
-    rows.push({ case: `itokit rng.normalInto float32 n = ${na.toExponential(0).replace('+', '')}, ${t} thread(s), reused array`, value: rate, unit: 'normals/s',
-      ratio: ratios.join('; ') || undefined, note: `${r.minMs.toFixed(1)} ms per call; the fresh-array row minus this is what the pages of a new output cost` });
-  }
+  itokitRows('rng.normalInto', () => rng.normalInto(kept, { seed: 1, device: 'cpu' }), 'normals_per_s_out', ' out=',
+    '; reused array: the fresh-array row minus this is what the pages of a new output cost');
   setThreads(all);
   const anchorRow = (a: AnchorResult | undefined, what: string): void => {
     if (!a?.normals_per_s || a.seconds_min === undefined) return;

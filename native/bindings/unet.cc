@@ -305,6 +305,18 @@ uint32_t mode_arg(const Args& in) {
   return mode;
 }
 
+// The forward options of one predict job (run on the job's thread: predict_options picks the
+// step's activation parameters, which zero keeps alive for the call).
+unet::ForwardOpts job_options(const unet::Model& m, uint32_t mode, int64_t t0, std::vector<float>* zero, const Control& ctl,
+                              unet::FpPrecision fpp, bool use_cache, bool cuda) {
+  unet::ForwardOpts o = unet::predict_options(m, static_cast<int>(mode), t0, zero);
+  o.ctl = ctl;
+  o.fp_precision = fpp;
+  o.use_cache = use_cache;
+  o.cuda = cuda;
+  return o;
+}
+
 // unetPredict with x and out as device handles (DeviceArrays): the forward runs on the device with
 // nothing but t and two finiteness scalars crossing the bus (unet::forward_device).
 Napi::Value PredictDevice(const Args& in, ModelPtr m) {
@@ -327,11 +339,7 @@ Napi::Value PredictDevice(const Args& in, ModelPtr m) {
   const unet::FpPrecision fpp = fp_precision_arg(in);
   job.work = [m, x, y, B, H, W, t, mode, use_cache, ctl, fpp] {
     std::vector<float> zero;
-    unet::ForwardOpts o = unet::predict_options(*m, static_cast<int>(mode), t[0], &zero);
-    o.ctl = ctl;
-    o.fp_precision = fpp;
-    o.use_cache = use_cache;
-    o.cuda = true;
+    const unet::ForwardOpts o = job_options(*m, mode, t[0], &zero, ctl, fpp, use_cache, true);
     unet::forward_device(*m, x, B, H, W, t, o, y);
   };
   return run_job(in.env(), async, std::move(job));
@@ -368,11 +376,7 @@ Napi::Value Predict(const Napi::CallbackInfo& info) {
   const unet::FpPrecision fpp = fp_precision_arg(in);
   job.work = [m, xs, t, dst, mode, use_cache, ctl, cuda, fpp] {
     std::vector<float> zero;
-    unet::ForwardOpts o = unet::predict_options(*m, static_cast<int>(mode), t[0], &zero);
-    o.ctl = ctl;
-    o.fp_precision = fpp;
-    o.use_cache = use_cache;
-    o.cuda = cuda;
+    const unet::ForwardOpts o = job_options(*m, mode, t[0], &zero, ctl, fpp, use_cache, cuda);
     const unet::Tensor y = unet::forward(*m, *xs, t, o);
     std::copy(y.d.begin(), y.d.end(), dst);
   };
