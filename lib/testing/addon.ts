@@ -46,6 +46,35 @@ export interface UnetLayerCheckArgs {
   cuda: boolean;
 }
 
+/** One op of a UNet forward graph (native/unet/unet_graph.h), as testing.unetGraph lists it. @internal */
+export interface UnetGraphOp {
+  kind: string;
+  in: number[];
+  out: number[];
+  /** Names of the convolutions the op runs (to_q, to_k, to_v for norm_qkv). */
+  layers: string[];
+  norm: string | null;
+  /** Whether the GroupNorm is followed by SiLU. */
+  silu: boolean;
+  /** Resnet (TIB order) whose temporal feature the conv adds, or -1. */
+  tf: number;
+  /** Values whose last use is this op. */
+  release: number[];
+}
+
+/** Inputs of testing.unetGraph. @internal */
+export interface UnetGraphArgs {
+  model: Handle;
+}
+
+/** The forward graph of a UNet model. @internal */
+export interface UnetGraph {
+  values: number;
+  input: number;
+  output: number;
+  ops: UnetGraphOp[];
+}
+
 /** Inputs of testing.unetQuantTest: a quantizer primitive on test vectors. @internal */
 export interface UnetQuantTestArgs {
   op: 'lp' | 'lpcompare' | 'minmax' | 'code' | 'calib' | 'actsearch' | 'exp' | 'gnquant';
@@ -104,6 +133,7 @@ export interface TestingAddon {
   unetConvFp(o: UnetConvFpArgs): Float32Array | null;
   unetLayerCheck(o: UnetLayerCheckArgs): { integer: Float32Array; fakeQuant: Float32Array };
   unetQuantTest(o: UnetQuantTestArgs): Float64Array;
+  unetGraph(o: UnetGraphArgs): UnetGraph;
 }
 
 /** `addon.testing`. @internal */

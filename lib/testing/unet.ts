@@ -3,7 +3,7 @@
 // not part of the public API (lib/index.ts does not export lib/testing/).
 import { runNativeSync } from '../run';
 import type { UNetModel } from '../unet/model';
-import { testingNative } from './addon';
+import { testingNative, type UnetGraph } from './addon';
 
 /** Which integer kernel path this CPU uses, and the qdot entry used by tests. @internal */
 export function qdot(kernel: 'scalar' | 'avx2' | 'avx512vnni', bits: 4 | 8, w: Uint8Array, a: Uint8Array, nblk: number, rows4 = false): Int32Array | null {
@@ -40,4 +40,9 @@ export function layerCheck(
  */
 export function quantizerTest(op: 'lp' | 'lpcompare' | 'minmax' | 'code' | 'calib' | 'actsearch' | 'exp' | 'gnquant', data: Float32Array, a = 0, b = 0, c = 0): Float64Array {
   return runNativeSync(() => testingNative().unetQuantTest({ op, data, a, b, c }));
+}
+
+/** The model's forward graph (native/unet/unet_graph.h): the ops each backend runs. @internal */
+export function graph(model: UNetModel): UnetGraph {
+  return runNativeSync(() => testingNative().unetGraph({ model: model.handle }));
 }

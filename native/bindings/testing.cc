@@ -14,6 +14,7 @@
 #include "../unet/qdot.h"
 #include "../unet/unet_calib.h"
 #include "../unet/unet_cuda.h"
+#include "../unet/unet_graph.h"
 #include "../unet/unet_ops.h"
 #include "../unet/unet_quant.h"
 #include "areas.h"
@@ -128,6 +129,46 @@ Napi::Value LayerCheck(const Napi::CallbackInfo& info) {
   return r;
 }
 
+// unetGraph({model}) -> { values, input, output, ops: [{kind, in, out, layers, norm, silu, tf, release}] }:
+// the model's forward graph (unet_graph.h), for tests that check it against the model's layers.
+Napi::Value GraphOps(const Napi::CallbackInfo& info) {
+  const Args in(info);
+  ModelPtr m = model_value(info.Env(), in.value("model"));
+  const unet::Graph& g = static_cast<const unet::Model&>(*m).graph;
+  Napi::Env env = info.Env();
+  const auto ints = [&](const int* v, std::size_t n) {
+    Napi::Array a = Napi::Array::New(env);
+    uint32_t k = 0;
+    for (std::size_t i = 0; i < n; ++i)
+      if (v[i] >= 0) a.Set(k++, Napi::Number::New(env, v[i]));
+    return a;
+  };
+  Napi::Array ops = Napi::Array::New(env, g.ops.size());
+  for (std::size_t i = 0; i < g.ops.size(); ++i) {
+    const unet::Op& op = g.ops[i];
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("kind", unet::op_name(op.kind));
+    o.Set("in", ints(op.in, 3));
+    o.Set("out", ints(op.out, 3));
+    Napi::Array layers = Napi::Array::New(env);
+    uint32_t k = 0;
+    for (const unet::Conv* c : op.conv)
+      if (c) layers.Set(k++, c->name);
+    o.Set("layers", layers);
+    o.Set("norm", op.norm ? Napi::Value(Napi::String::New(env, op.norm->name)) : env.Null());
+    o.Set("silu", op.silu);
+    o.Set("tf", op.tf);
+    o.Set("release", ints(op.release.data(), op.release.size()));
+    ops.Set(static_cast<uint32_t>(i), o);
+  }
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("values", g.values);
+  r.Set("input", g.input);
+  r.Set("output", g.output);
+  r.Set("ops", ops);
+  return r;
+}
+
 // unetQuantTest({op, data, a, b, c}) -> Float64Array: the quantizer primitives of docs/design/unet.md §7.3–7.4 for
 // hand-computed test vectors. op "lp": Lp search of data with qmax = a, clamp zero = b != 0 ->
 // [Δ, z]; "lpcompare": the same with p = c (0: 2.4) -> [Δ, z, Δ_ref, z_ref] of the search and its
@@ -218,6 +259,7 @@ void init_testing(Napi::Env env, Napi::Object root) {
   bind<ConvFp>(env, exports, "unetConvFp", {"kernel", "x", "shape", "w", "bias", "add", "geometry"});
   bind<LayerCheck>(env, exports, "unetLayerCheck", {"model", "layer", "x", "B", "H", "W", "delta", "zero", "cuda"});
   bind<QuantTest>(env, exports, "unetQuantTest", {"op", "data", "a", "b", "c"});
+  bind<GraphOps>(env, exports, "unetGraph", {"model"});
 }
 
 }  // namespace napi

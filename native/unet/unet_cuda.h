@@ -1,7 +1,7 @@
 // CUDA side of the unet area (native/unet/cuda/unet_*.cu; native/unet/unet_cuda_stub.cc in CPU-only builds,
 // where every entry point throws DeviceUnavailable).
 //
-// forward_cuda runs the forward pass of unet_model.cc on the device: the model's weights are
+// forward_cuda runs the model's op graph (unet_graph.h) on the device: the model's weights are
 // uploaded on the first call and stay resident (Model::cuda, freed with the model); activations
 // stay on the device for the whole call; only x, t, the temporal features of quantized models
 // (read from the exact cache on the host) and ε̂ cross the bus.

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "../core/control.h"
+#include "unet_graph.h"
 #include "unet_tensor.h"
 
 namespace itk {
@@ -161,13 +162,16 @@ struct Model {
   bool has_mid = true;
   int tib_width = 0;
   std::vector<Resnet*> tib;  // resnets in TIB order
+  Graph graph;               // the forward as ops over this model's layers (unet_graph.h)
   std::unique_ptr<QuantState> quant;
   mutable std::shared_ptr<CudaModel> cuda;  // freed with the model (type-erased deleter)
 
   // Every conv/linear in a fixed order (for quantization, export, sizes).
   std::vector<Conv*> layers();
   std::vector<const Conv*> layers() const;
-  void index_tib();
+  // Indexes the structure once the layers are in place: the TIB order and offsets, and the forward
+  // graph (whose ops point at the layers, so a copied model indexes its own).
+  void index_structure();
 };
 
 // Plausibility limits of a config. lib/unet/config.ts (CONFIG_LIMITS) checks the same numbers

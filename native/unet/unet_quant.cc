@@ -393,7 +393,7 @@ std::unique_ptr<Model> clone_model(const Model& m) {
   c->up = m.up;
   c->mid = m.mid;
   c->has_mid = m.has_mid;
-  c->index_tib();
+  c->index_structure();
   if (m.quant) {
     c->quant = std::make_unique<QuantState>();
     QuantState& d = *c->quant;

@@ -1,6 +1,6 @@
-// The UNet forward pass on the GPU (docs/design/unet.md §4, §7.2–7.5): the walk of
-// native/unet/unet_model.cc (same layer plan, same quantizers, same epilogues) over device-resident
-// weights and device activations.
+// The UNet forward pass on the GPU (docs/design/unet.md §4, §4.1, §7.2–7.5): the CUDA backend of
+// the model's op graph (native/unet/unet_graph.h, also run by the CPU's unet_forward.cc: same
+// layer plan, same quantizers, same epilogues) over device-resident weights and device activations.
 //
 // Residency: Model::cuda holds a CudaModel, created on the first CUDA call; each layer's weights
 // are uploaded the first time a call needs them and stay until the model is freed. Per call only x,
@@ -26,6 +26,7 @@
 #include "../../core/cuda_api.h"
 #include "../../core/device_buffer.h"
 #include "../unet_cuda.h"
+#include "../unet_graph.h"
 #include "../unet_quant.h"
 #include "unet_host.cuh"
 
@@ -239,60 +240,79 @@ class Walk {
     return time_proj(m_.cfg, t);
   }
 
-  // Everything on the device after x and the temporal input are there: every launch is enqueued on
-  // s_ and every buffer allocated and freed in stream order, so the same code runs plainly or under
-  // capture. plain: may wait for the stream between blocks (abort checks); never while capturing.
+  // Everything on the device after x and the temporal input are there: the model's op graph
+  // (unet_graph.h) run by this backend. Every launch is enqueued on s_ and every buffer allocated
+  // and freed in stream order, so the same code runs plainly or under capture. plain: may wait for
+  // the stream between blocks (abort checks); never while capturing.
   Act body(Act& x, const float* tin, int B, bool plain) {
-    const Config& cfg = m_.cfg;
-    const int n = static_cast<int>(cfg.boc.size());
     plain_ = plain;
-    std::vector<Act> feats;
-    temporal(tin, B, feats);
-    if (cfg.center) dev::center(x.p(), x.size(), s_);
-    Act h = layer(m_.conv_in, x);
-    std::vector<Act> skips;
-    skips.push_back(copy(h));
-    std::size_t ri = 0;
-    for (int i = 0; i < n; ++i) {
-      const Block& b = m_.down[i];
-      for (std::size_t j = 0; j < b.resnets.size(); ++j) {
-        h = resnet(b.resnets[j], h, ri++);
-        if (j < b.attns.size()) h = attn(b.attns[j], h);
-        skips.push_back(copy(h));
-      }
-      if (b.has_resample) {
-        h = layer(b.resample, h);
-        skips.push_back(copy(h));
-      }
-      checkpoint();
+    tin_ = tin;
+    B_ = B;
+    v_.clear();
+    v_.resize(static_cast<std::size_t>(m_.graph.values));
+    v_[m_.graph.input] = std::move(x);  // the walk may centre its input in place
+    try {
+      run_graph(m_.graph, *this);
+    } catch (...) {
+      clear();  // free in the stream mode the buffers were made in (a failed capture: still capturing)
+      throw;
     }
-    if (m_.has_mid) {
-      h = resnet(m_.mid.resnets[0], h, ri++);
-      if (!m_.mid.attns.empty()) h = attn(m_.mid.attns[0], h);
-      h = resnet(m_.mid.resnets[1], h, ri++);
-    }
-    for (int i = 0; i < n; ++i) {
-      const Block& b = m_.up[i];
-      for (std::size_t j = 0; j < b.resnets.size(); ++j) {
-        Act s = std::move(skips.back());
-        skips.pop_back();
-        Act cat(h.B, h.C + s.C, h.H, h.W, s_);
-        dev::concat(h.p(), h.C, s.p(), s.C, h.B, static_cast<int>(h.plane()), cat.p(), s_);  // [h, skip] (§4 "Blocks")
-        h = resnet(b.resnets[j], cat, ri++);
-        if (j < b.attns.size()) h = attn(b.attns[j], h);
-      }
-      if (b.has_resample) {
-        Act up(h.B, h.C, 2 * h.H, 2 * h.W, s_);
-        dev::upsample2x(h.p(), h.B, h.C, h.H, h.W, up.p(), s_);
-        h = layer(b.resample, up);
-      }
-      checkpoint();
-    }
-    h = norm(m_.norm_out, h, true);
-    Act y = layer(m_.conv_out, h);
-    tfs_.clear();
+    Act y = std::move(v_[m_.graph.output]);
+    clear();
     return y;
   }
+
+  void clear() {
+    v_.clear();
+    feats_.clear();
+    tfs_.clear();
+  }
+
+ public:
+  // --- the graph's ops (run_graph calls them) ---
+  void temporal(const Op&) { features(tin_, B_); }
+  void center(const Op& op) { dev::center(v_[op.in[0]].p(), v_[op.in[0]].size(), s_); }
+  void conv(const Op& op) { v_[op.out[0]] = layer(*op.conv[0], v_[op.in[0]], feature(op)); }
+  void norm_conv(const Op& op) {
+    const Act h = norm(*op.norm, v_[op.in[0]], op.silu);
+    v_[op.out[0]] = layer(*op.conv[0], h, feature(op));
+  }
+  // One input quantizer for q, k, v (§7.4).
+  void norm_qkv(const Op& op) {
+    const Act h = norm(*op.norm, v_[op.in[0]], false);
+    const In in = prep(*op.conv[0], h);
+    for (int i = 0; i < 3; ++i) v_[op.out[i]] = apply(*op.conv[i], in);
+  }
+  void attention_core(const Op& op) {
+    const Act &q = v_[op.in[0]], &k = v_[op.in[1]], &v = v_[op.in[2]];
+    Act att(q.B, q.C, q.H, q.W, s_);
+    dev::attention(q.p(), k.p(), v.p(), q.B, q.C, static_cast<int>(q.plane()), op.head_dim, att.p(), s_);
+    v_[op.out[0]] = std::move(att);
+  }
+  void residual(const Op& op) {
+    Act& a = v_[op.in[0]];
+    dev::residual(a.p(), v_[op.in[1]].p(), a.size(), op.scale, s_);
+  }
+  void concat(const Op& op) {
+    const Act &h = v_[op.in[0]], &s = v_[op.in[1]];
+    Act cat(h.B, h.C + s.C, h.H, h.W, s_);
+    dev::concat(h.p(), h.C, s.p(), s.C, h.B, static_cast<int>(h.plane()), cat.p(), s_);  // [h, skip] (§4 "Blocks")
+    v_[op.out[0]] = std::move(cat);
+  }
+  void upsample_conv(const Op& op) {
+    const Act& h = v_[op.in[0]];
+    Act up(h.B, h.C, 2 * h.H, 2 * h.W, s_);
+    dev::upsample2x(h.p(), h.B, h.C, h.H, h.W, up.p(), s_);
+    v_[op.out[0]] = layer(*op.conv[0], up);
+  }
+  void tap(const Op&) {}  // taps are refused on CUDA (forward_cuda)
+  void checkpoint(const Op&) {
+    // Waits for the enqueued block so an abort takes effect while the GPU works, not after.
+    if (!plain_) return;  // under capture: the abort is checked around the graph launch
+    cuda::check(cudaStreamSynchronize(s_), "unet forward");
+    o_.ctl.check();
+  }
+  void release(int v) { v_[v] = Act(); }  // back to the stream-ordered pool
 
  private:
   // Where resnet i finds its temporal feature: row b at base + b·stride.
@@ -300,10 +320,11 @@ class Walk {
     const float* base;
     int stride;
   };
+  const Tf* feature(const Op& op) const { return op.tf >= 0 ? &tfs_[op.tf] : nullptr; }
 
   // The device side of the temporal path: the cached features [B, tib_width] are read in place;
-  // otherwise the time MLP and every time_emb_proj run here from e(t) (feats holds their outputs).
-  void temporal(const float* tin, int B, std::vector<Act>& feats) {
+  // otherwise the time MLP and every time_emb_proj run here from e(t) (feats_ holds their outputs).
+  void features(const float* tin, int B) {
     tfs_.clear();
     if (cached_) {
       for (const Resnet* r : m_.tib) tfs_.push_back({tin + r->tib_offset, m_.tib_width});
@@ -315,30 +336,17 @@ class Walk {
     dev::silu(h.p(), h.size(), s_);
     Act emb = conv_fp_plain(m_.lin2, h);
     dev::silu(emb.p(), emb.size(), s_);  // SiLU(emb), the input of every time_emb_proj
-    feats.reserve(m_.tib.size());
+    feats_.reserve(m_.tib.size());
     for (const Resnet* r : m_.tib) {
-      feats.push_back(conv_fp_plain(r->temb, emb));
-      tfs_.push_back({feats.back().p(), r->temb.O});
+      feats_.push_back(conv_fp_plain(r->temb, emb));
+      tfs_.push_back({feats_.back().p(), r->temb.O});
     }
-  }
-
-  void checkpoint() {
-    // Waits for the enqueued block so an abort takes effect while the GPU works, not after.
-    if (!plain_) return;  // under capture: the abort is checked around the graph launch
-    cuda::check(cudaStreamSynchronize(s_), "unet forward");
-    o_.ctl.check();
-  }
-
-  Act copy(const Act& a) {
-    Act c(a.B, a.C, a.H, a.W, s_);
-    cuda::check(cudaMemcpyAsync(c.p(), a.p(), a.size() * sizeof(float), cudaMemcpyDeviceToDevice, s_), "copy activation");
-    return c;
   }
 
   CudaModel::ConvW& weights(const Conv& c) { return st_.convs[&c]; }
 
   // FP32 weights of a layer: its own, or the dequantized integer weights (FP-input integer layers,
-  // fake quant, FP mode of a quantized model), as apply() in unet_model.cc.
+  // fake quant, FP mode of a quantized model), as apply() in unet_forward.cc.
   const float* fp_weights(const Conv& c) {
     CudaModel::ConvW& w = weights(c);
     if (!w.w.get()) {
@@ -394,7 +402,7 @@ class Walk {
   }
 
   // A layer's input prepared once (to_q, to_k, to_v share it, §7.4): FP32, u8 NHWC codes
-  // (integer mode) or quantized-dequantized FP32 (fake quant), as prep_input() in unet_model.cc.
+  // (integer mode) or quantized-dequantized FP32 (fake quant), as prep_input() in unet_forward.cc.
   struct In {
     const Act* x = nullptr;
     Buf codes;
@@ -458,39 +466,16 @@ class Walk {
     return y;
   }
 
-  // §4 ResnetBlock2D: conv1's epilogue adds the temporal feature; out = (shortcut(x) + h)/osf.
-  Act resnet(const Resnet& r, const Act& x, std::size_t ri) {
-    Act h = norm(r.norm1, x, true);
-    h = layer(r.conv1, h, &tfs_[ri]);
-    h = norm(r.norm2, h, true);
-    h = layer(r.conv2, h);
-    if (r.has_shortcut) {
-      const Act s = layer(r.shortcut, x);
-      dev::residual(h.p(), s.p(), h.size(), r.osf, s_);  // (h + s)/osf = (s + h)/osf: addition commutes
-    } else {
-      dev::residual(h.p(), x.p(), h.size(), r.osf, s_);
-    }
-    return h;
-  }
-
-  // §4 attention block: one quantizer for q, k, v; out = (to_out(attn) + x)/rescale.
-  Act attn(const Attn& a, const Act& x) {
-    const Act h = norm(a.norm, x, false);
-    const In in = prep(a.q, h);
-    const Act q = apply(a.q, in), k = apply(a.k, in), v = apply(a.v, in);
-    Act att(q.B, q.C, q.H, q.W, s_);
-    dev::attention(q.p(), k.p(), v.p(), q.B, q.C, static_cast<int>(q.plane()), a.head_dim, att.p(), s_);
-    Act out = layer(a.out, att);
-    dev::residual(out.p(), x.p(), out.size(), a.rescale, s_);
-    return out;
-  }
-
   const Model& m_;
   CudaModel& st_;
   const ForwardOpts& o_;
   cudaStream_t s_;
   dev::QconvKernel qconv_ = dev::qconv_kernel_choice();
   bool cached_ = false, plain_ = true;
+  const float* tin_ = nullptr;  // the call's temporal input (body)
+  int B_ = 0;
+  std::vector<Act> v_;      // the graph's values
+  std::vector<Act> feats_;  // the time_emb_proj outputs (uncached temporal path)
   std::vector<Tf> tfs_;
 };
 
