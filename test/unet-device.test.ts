@@ -94,7 +94,7 @@ function cxx20(dir: string): string | null {
 }
 
 describe('CUDA UNet kernel bodies emulated on the CPU', () => {
-  test('FP32 conv and integer convs (dp4a and tensor-core MMA) equal naive references bit for bit, GroupNorm to 1e-5', () => {
+  test('FP32 conv and integer convs (dp4a and tensor-core MMA) equal naive references bit for bit, GroupNorm to 1e-5, GroupNorm→codes exactly', () => {
     const root = path.join(__dirname, '..');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'itk-cuda-emu-'));
     try {

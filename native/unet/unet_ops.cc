@@ -11,6 +11,7 @@
 #include "../core/isa.h"
 #include "../core/threadpool.h"
 #include "../kernels/quant_ops.h"
+#include "gn_sums.h"
 #include "../kernels/unet_elem.h"
 #include "fgemm.h"
 #include "elem_span.h"
@@ -39,34 +40,10 @@ ITK_CLONES int32_t sum_u8(const uint8_t* a, int n) {
   return s;
 }
 
-// Σx and Σ(x − μ)² of a span with 16 independent float lanes (vectorised by the clones; lane
-// order fixed, so the result does not depend on the ISA), combined in double.
-ITK_CLONES double lane_sum(const float* x, std::size_t n) {
-  float acc[16] = {};
-  std::size_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    for (int j = 0; j < 16; ++j) acc[j] += x[i + j];
-  double s = 0;
-  for (int j = 0; j < 16; ++j) s += acc[j];
-  for (; i < n; ++i) s += x[i];
-  return s;
-}
-ITK_CLONES double lane_sq_dev(const float* x, std::size_t n, float mean) {
-  float acc[16] = {};
-  std::size_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    for (int j = 0; j < 16; ++j) {
-      const float d = x[i + j] - mean;
-      acc[j] += d * d;
-    }
-  double s = 0;
-  for (int j = 0; j < 16; ++j) s += acc[j];
-  for (; i < n; ++i) {
-    const double d = static_cast<double>(x[i]) - mean;
-    s += d * d;
-  }
-  return s;
-}
+// GroupNorm's two sums (gn_sums.h: chunks of 16 float lanes combined in double, the GPU's order
+// too), vectorised by the clones.
+ITK_CLONES double lane_sum(const float* x, std::size_t n) { return gn_sum(x, n); }
+ITK_CLONES double lane_sq_dev(const float* x, std::size_t n, float mean) { return gn_sq_dev(x, n, mean); }
 
 // Attention of the queries n0 ≤ n < n1 of one head (attention_core), q, k, v, out as [d][N]
 // planes: scores S[i][m] = Σ_c q[c][n]·k[c][m] from +0, c ascending, separately rounded (the
@@ -747,7 +724,7 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
 namespace {
 
 // GroupNorm statistics of one (image, group) span of n values: μ and 1/√(σ²+eps) rounded to
-// float, from two passes (mean, then squared deviations), float lanes combined in double.
+// float, from two passes (mean, then squared deviations) summed as gn_sums.h defines.
 void gn_stats(const float* xs, std::size_t n, float eps, float* mf, float* inv) {
   *mf = gn_mean(lane_sum(xs, n), static_cast<double>(n));
   *inv = gn_inv_std(lane_sq_dev(xs, n, *mf), static_cast<double>(n), eps);

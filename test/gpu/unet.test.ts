@@ -1,6 +1,6 @@
 // CUDA UNet inference against the CPU (docs/design/unet.md §9, §10): the full forward
-// pass in FP32 (rel ≤ 1e-5) and in the quantized modes (rel ≤ 1e-3: GroupNorm sums, expf and the
-// softmax differ in the last bits, and a rare activation code flips at a rounding boundary), and
+// pass in FP32 (rel ≤ 1e-5) and in the quantized modes (rel ≤ 1e-3; both devices sum GroupNorm
+// statistics and attention in the same order, so the bits are expected to be equal), and
 // single layers bit for bit (FP32 convs sum k in the CPU's order with separately rounded products;
 // integer accumulators are exact and share the CPU's epilogue). Models: the built-in digits model,
 // the two test fixtures, a random model with channel counts that are not multiples of 4 (the
@@ -97,13 +97,13 @@ d('unet on CUDA', () => {
     }
   });
 
-  // Whole-model tolerance of the quantized modes: last-bit differences (GroupNorm sums, expf,
-  // softmax) may flip an activation code at a rounding boundary. On the digits and fixture models
-  // one flip moves ε̂ by ≤ 7.3e-4 (CPU, 1-ulp input perturbations); on the 8×8, 10/30-channel odd
-  // model one flip moves it by 1.4e-3 to 5.7e-3 (CPU, 1e-6 perturbations: integer conv and
-  // fake quant are otherwise identical on both devices, see the one-layer test below), so there
-  // 1e-3 failed on a single flip (oddW4, rel 1.74e-3 on the H200); 1e-2 still catches a wrong layer.
-  const flipTol = (name: string): number => (name.startsWith('odd') ? TOLERANCE.unetQuantizedOdd : TOLERANCE.unetQuantized);
+  // Whole-model tolerance of the quantized modes: the issue's 1e-3 for every model. oddW4 once
+  // measured 1.74e-3 (H200, 2026-12-04): GroupNorm's statistics were summed in double by a block tree
+  // on the GPU and in float lanes on the CPU, and the last-bit difference flipped an activation code.
+  // Both now sum as native/unet/gn_sums.h defines (emulated bit for bit in test/unet-device.test.ts)
+  // and the attention core follows the CPU's order too, so the two devices are expected to give the
+  // same bits; `bitsEqual` logs whether they do, the tolerance is the gate.
+  const bitsEqual = (name: string, a: Float32Array, b: Float32Array): void => console.log(`unet ${name}: CUDA and CPU bits ${same(a, b) ? 'equal' : 'differ'}`);
 
   test.each(['digitsW8', 'digitsW4', 'digitsW4g32', 'f16W4', 'oddW8', 'oddW4'])('quantized %s: integer, fake-quant and fp modes on CUDA match the CPU (B = 1, 5)', (name) => {
     const m = q[name];
@@ -113,11 +113,12 @@ d('unet on CUDA', () => {
         const cpu = m.predictSync(xb, t, { device: 'cpu' });
         const gpu = m.predictSync(xb, t, { device: 'cuda' });
         expect(gpu.every(Number.isFinite)).toBe(true);
-        expect(rel(gpu, cpu)).toBeLessThanOrEqual(flipTol(name));
+        bitsEqual(`${name} B=${B} t=${t}`, gpu, cpu);
+        expect(rel(gpu, cpu)).toBeLessThanOrEqual(TOLERANCE.unetQuantized);
         expect(same(m.predictSync(xb, t, { device: 'cuda' }), gpu)).toBe(true);
       }
       const fq = [m.predictSync(xb, 500, { device: 'cpu', mode: 'fake-quant' }), m.predictSync(xb, 500, { device: 'cuda', mode: 'fake-quant' })];
-      expect(rel(fq[1], fq[0])).toBeLessThanOrEqual(flipTol(name));
+      expect(rel(fq[1], fq[0])).toBeLessThanOrEqual(TOLERANCE.unetQuantized);
       const w = [m.predictSync(xb, 500, { device: 'cpu', mode: 'fp' }), m.predictSync(xb, 500, { device: 'cuda', mode: 'fp' })];
       expect(rel(w[1], w[0])).toBeLessThanOrEqual(TOLERANCE.unetFp32);
     }
@@ -225,7 +226,7 @@ d('unet on CUDA', () => {
       const dp4a = withEnv({ ...off, ITOKIT_UNET_QCONV: 'dp4a' }, () => m.predictSync(xb, 500, { device: 'cuda' }));
       expect(mma.every(Number.isFinite)).toBe(true);
       expect(same(mma, dp4a)).toBe(true);
-      expect(rel(mma, m.predictSync(xb, 500, { device: 'cpu' }))).toBeLessThanOrEqual(flipTol(name));
+      expect(rel(mma, m.predictSync(xb, 500, { device: 'cpu' }))).toBeLessThanOrEqual(TOLERANCE.unetQuantized);
     }
   });
 

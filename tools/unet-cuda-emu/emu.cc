@@ -1,9 +1,9 @@
 // CPU emulation of the kernel bodies of native/unet/cuda/unet_conv.cu, unet_qconv.cu (dp4a),
 // unet_qmma.cu (tensor cores, warp MMA emulated in shim.h from the PTX tables), unet_conv_mma.cu and
-// unet_norm.cu — their *_kernels.cuh headers, compiled here as C++ over shim.h, the very lines the
+// unet_norm.cu (GroupNorm, and GroupNorm writing quantizer codes) — their *_kernels.cuh headers, compiled here as C++ over shim.h, the very lines the
 // GPU build compiles (test/unet-device.test.ts builds and runs this) — against naive references: the convs
 // must match bit for bit (tiling, gather, padding, K tails, group flushes, fragment layouts),
-// GroupNorm to 1e-5.
+// GroupNorm the CPU's statistics (gn_sums.h) bit for bit.
 #include <cstdio>
 #include <cmath>
 #include <cstring>
@@ -13,6 +13,7 @@
 #include "native/unet/cuda/unet_qmma_kernels.cuh"
 #include "native/unet/cuda/unet_conv_mma_kernels.cuh"
 #include "native/unet/cuda/unet_norm_kernels.cuh"
+#include "native/unet/gn_sums.h"
 using namespace itk;
 using namespace itk::unet::dev;
 static uint32_t rs = 12345;
@@ -227,27 +228,38 @@ static void test_gn(int B, int C, int HW, int G, bool act) {
   for (auto& v : x) v = 3 * frand() + 0.5f;
   for (auto& v : ga) v = 1 + 0.1f * frand();
   for (auto& v : be) v = 0.1f * frand();
-  launch(dim3{unsigned(B * G), 1, 1}, 256, gnk::gn_kernel, (const float*)x.data(), C, HW, G, 1e-5f, (const float*)ga.data(), (const float*)be.data(), act, y.data());
-  double worst = 0;
+  launch(dim3{unsigned(B * G), 1, 1}, 256, gnk::gn_kernel, (const float*)x.data(), C, HW, G, 1e-5f, (const float*)ga.data(), (const float*)be.data(), act,
+         gnk::GnOut{y.data(), nullptr, 0.f, 0.f});
+  // The fused GroupNorm + quantizer must give the codes of quantizing that y, in NHWC, exactly.
+  const float delta = 0.013f, zero = 97.f;
+  std::vector<uint8_t> codes(B * C * HW, 0xAB), want(B * C * HW);
+  launch(dim3{unsigned(B * G), 1, 1}, 256, gnk::gn_kernel, (const float*)x.data(), C, HW, G, 1e-5f, (const float*)ga.data(), (const float*)be.data(), act,
+         gnk::GnOut{nullptr, codes.data(), delta, zero});
+  for (int b = 0; b < B; ++b)
+    for (int c = 0; c < C; ++c)
+      for (int p = 0; p < HW; ++p) want[(b * HW + p) * C + c] = (uint8_t)quant_code(y[(b * C + c) * HW + p], delta, zero, 255);
+  const bool codes_ok = codes == want;
+  printf("gn→codes B%d C%d HW%d G%d silu%d: %s\n", B, C, HW, G, act, codes_ok ? "ok" : "FAIL");
+  fails += !codes_ok;
+  // The CPU's statistics (gn_sums.h, the lines unet_ops.cc runs) and the shared affine/SiLU: bit for bit.
   const int cpg = C / G;
+  int bad = 0;
   for (int b = 0; b < B; ++b)
     for (int g = 0; g < G; ++g) {
       const float* xs = &x[(b * C + g * cpg) * HW];
-      const int n = cpg * HW;
-      long double s = 0, q = 0;
-      for (int i = 0; i < n; ++i) s += xs[i];
-      const long double mu = s / n;
-      for (int i = 0; i < n; ++i) q += (xs[i] - mu) * (xs[i] - mu);
-      const long double inv = 1 / std::sqrt(q / n + 1e-5L);
-      for (int i = 0; i < n; ++i) {
-        const int ch = g * cpg + i / HW;
-        long double t = (xs[i] - mu) * inv * ga[ch] + be[ch];
-        if (act) t = t / (1 + std::exp(-t));
-        worst = std::max(worst, (double)std::fabs((long double)y[(b * C + g * cpg) * HW + i] - t));
+      const std::size_t n = (std::size_t)cpg * HW;
+      const float mf = gn_mean(unet::gn_sum(xs, n), (double)n);
+      const float inv = gn_inv_std(unet::gn_sq_dev(xs, n, mf), (double)n, 1e-5f);
+      for (std::size_t i = 0; i < n; ++i) {
+        const int ch = g * cpg + (int)(i / HW);
+        const float t = gn_affine(xs[i], mf, inv, ga[ch], be[ch]);
+        const float want = act ? itk::silu(t) : t;
+        const float got = y[(b * C + g * cpg) * HW + i];
+        if (std::memcmp(&got, &want, 4) != 0 && bad++ < 3) printf("  gn mismatch b%d g%d i%zu: %.9g vs %.9g\n", b, g, i, got, want);
       }
     }
-  printf("gn  B%d C%d HW%d G%d silu%d: max abs err %.3g %s\n", B, C, HW, G, act, worst, worst < 1e-5 ? "ok" : "FAIL");
-  fails += !(worst < 1e-5);
+  printf("gn  B%d C%d HW%d G%d silu%d: %s\n", B, C, HW, G, act, bad ? "FAIL" : "ok (the CPU's bits)");
+  fails += bad != 0;
 }
 
 int main() {
@@ -279,6 +291,8 @@ int main() {
   }
   test_gn(2, 64, 64, 8, true);
   test_gn(3, 12, 5, 2, false);
+  test_gn(2, 24, 100, 4, true);      // 600-value groups: two whole chunks and a partial one with a tail
+  test_gn(1, 16, 17, 16, false);     // 17-value groups: one 16-group and a 1-value tail
   test_gn(1, 128, 1024, 32, true);
   // CIFAR-sized layers (ddpm-cifar10-32): K = 4608 and 6912, 32 groups over 8192-element groups
   test_fp(2, 512, 8, 8, 256, 3, 1, 1, false, true);

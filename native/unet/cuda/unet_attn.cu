@@ -1,10 +1,11 @@
 // Attention core on the GPU (docs/design/unet.md §4, attention steps 4–6): for every head,
 // softmax(Q_h·K_hᵀ/√d)·V_h in FP32 with max subtraction, on NCHW projections (token n = y·W + x).
-// One warp per (image, head, query token): lane ℓ computes the scores of keys m ≡ ℓ (mod 32) with
-// c ascending, separately rounded, as the CPU (so scores are bit-identical); the row max is exact
-// in any order; e^(s−max) is exp_f32 (unet_elem.h, the CPU's bits) and the row sum is a double
-// warp-tree reduction (the CPU sums sequentially), so probabilities agree to a few ulp. Each output channel is a lane-
-// strided dot over the keys reduced by a fixed shuffle tree. The score row lives in shared memory.
+// One warp per (image, head, query token), in the CPU's order throughout (unet_ops.cc attn_rows), so
+// the output is bit-identical: lane ℓ computes the scores of keys m ≡ ℓ (mod 32) with c ascending,
+// separately rounded; the row max is exact in any order; e^(s−max) is exp_f32 (unet_elem.h); the
+// row sum is taken in double in key order by one lane; each output channel is 16 float lanes (lane j:
+// p[m]·v[m] for m ≡ j (mod 16) over the whole 16-groups, in order), added in lane order from +0, then
+// the tail — a half-warp per channel, two channels at a time. The score row lives in shared memory.
 #include "../../kernels/itk_hd.h"
 #include "../../kernels/unet_elem.h"
 #include "unet_dev.cuh"
@@ -16,14 +17,6 @@ namespace {
 
 __device__ __forceinline__ float warp_max(float v) {
   for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-  return v;
-}
-__device__ __forceinline__ double warp_sum(double v) {
-  for (int o = 16; o > 0; o >>= 1) v = dadd(v, __shfl_xor_sync(0xffffffffu, v, o));
-  return v;
-}
-__device__ __forceinline__ float warp_sumf(float v) {
-  for (int o = 16; o > 0; o >>= 1) v = fadd(v, __shfl_xor_sync(0xffffffffu, v, o));
   return v;
 }
 
@@ -53,23 +46,27 @@ __global__ void attn_kernel(const float* __restrict q, const float* __restrict k
     mx = fmaxf(mx, a);
   }
   mx = warp_max(mx);
+  for (int m = lane; m < N; m += 32) s[m] = softmax_exp(s[m], mx);
+  __syncwarp();
   double sum = 0.0;
-  for (int m = lane; m < N; m += 32) {
-    const float e = softmax_exp(s[m], mx);
-    s[m] = e;
-    sum = dadd(sum, static_cast<double>(e));
-  }
-  sum = warp_sum(sum);
-  const float inv = softmax_inv(sum);
+  if (lane == 0)
+    for (int m = 0; m < N; ++m) sum = dadd(sum, static_cast<double>(s[m]));  // key order, as the CPU
+  const float inv = softmax_inv(__shfl_sync(0xffffffffu, sum, 0));
   for (int m = lane; m < N; m += 32) s[m] = fmul(s[m], inv);
   __syncwarp();
   float* ob = out + off;
-  for (int c = 0; c < d; ++c) {
-    const float* vc = vb + static_cast<std::size_t>(c) * N;
-    float a = 0.0f;
-    for (int m = lane; m < N; m += 32) a = fadd(a, fmul(s[m], vc[m]));
-    a = warp_sumf(a);
-    if (lane == 0) ob[static_cast<std::size_t>(c) * N + n] = a;
+  const int half = lane >> 4, j = lane & 15, n16 = N / 16 * 16;
+  for (int c0 = 0; c0 < d; c0 += 2) {
+    const int c = c0 + half;  // this half-warp's channel
+    const float* vc = vb + static_cast<std::size_t>(c < d ? c : c0) * N;
+    float acc = 0.0f;
+    for (int m = j; m < n16; m += 16) acc = fadd(acc, fmul(s[m], vc[m]));
+    float r = 0.0f;
+    for (int l = 0; l < 16; ++l) r = fadd(r, __shfl_sync(0xffffffffu, acc, (half << 4) + l));  // lanes in order
+    if (j == 0 && c < d) {
+      for (int m = n16; m < N; ++m) r = fadd(r, fmul(s[m], vc[m]));
+      ob[static_cast<std::size_t>(c) * N + n] = r;
+    }
   }
 }
 

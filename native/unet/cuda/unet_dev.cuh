@@ -95,6 +95,11 @@ void conv_int_mma(const ConvGeo& g, const uint8_t* xq, const QW& q, const float*
 void group_norm(const float* x, int B, int C, int HW, int G, float eps, const float* gamma, const float* beta,
                 bool silu, float* y, cudaStream_t s);
 
+// The same GroupNorm(+SiLU) writing the next layer's u8 input codes (Δ, z) in NHWC instead of y: the
+// bits of group_norm then quantize_nhwc, in one launch and without the FP32 tensor between.
+void group_norm_quant_nhwc(const float* x, int B, int C, int HW, int G, float eps, const float* gamma, const float* beta,
+                           bool silu, float delta, float zero, uint8_t* codes, cudaStream_t s);
+
 // softmax(Q_h K_hᵀ/√d) V_h per head on NCHW projections (native/unet/cuda/unet_attn.cu).
 void attention(const float* q, const float* k, const float* v, int B, int C, int N, int head_dim, float* out,
                cudaStream_t s);

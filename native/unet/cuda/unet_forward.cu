@@ -274,13 +274,26 @@ class Walk {
   void center(const Op& op) { dev::center(v_[op.in[0]].p(), v_[op.in[0]].size(), s_); }
   void conv(const Op& op) { v_[op.out[0]] = layer(*op.conv[0], v_[op.in[0]], feature(op)); }
   void norm_conv(const Op& op) {
-    const Act h = norm(*op.norm, v_[op.in[0]], op.silu);
+    const Act& x = v_[op.in[0]];
+    if (int_input(*op.conv[0])) {
+      v_[op.out[0]] = apply(*op.conv[0], prep_norm(*op.norm, op.silu, *op.conv[0], x), feature(op));
+      return;
+    }
+    const Act h = norm(*op.norm, x, op.silu);
     v_[op.out[0]] = layer(*op.conv[0], h, feature(op));
   }
   // One input quantizer for q, k, v (§7.4).
   void norm_qkv(const Op& op) {
-    const Act h = norm(*op.norm, v_[op.in[0]], false);
-    const In in = prep(*op.conv[0], h);
+    const Act& x = v_[op.in[0]];
+    const Conv& q = *op.conv[0];
+    Act h;
+    In in;
+    if (int_input(q)) {
+      in = prep_norm(*op.norm, false, q, x);
+    } else {
+      h = norm(*op.norm, x, false);
+      in = prep(q, h);
+    }
     for (int i = 0; i < 3; ++i) v_[op.out[i]] = apply(*op.conv[i], in);
   }
   void attention_core(const Op& op) {
@@ -430,6 +443,24 @@ class Walk {
     return in;
   }
 
+  // True when c reads u8 codes in this call (integer mode, integer weights, an 8-bit input), as int_input() in unet_forward.cc.
+  bool int_input(const Conv& c) const { return o_.mode == Mode::Integer && qint(c) && c.act >= 0; }
+
+  // The u8 input codes of c straight from GroupNorm(+SiLU) of x (one launch, no FP32 tensor); in.x
+  // points at x, which has the normalised map's shape.
+  In prep_norm(const GroupNorm& gn, bool silu, const Conv& c, const Act& x) {
+    const NormW w = norm_weights(gn, x);
+    In in;
+    in.x = &x;
+    in.integer = true;
+    in.delta = o_.act_scale[c.act];
+    in.zero = o_.act_zero[c.act];
+    in.codes = Buf(x.size(), s_);
+    dev::group_norm_quant_nhwc(x.p(), x.B, x.C, static_cast<int>(x.plane()), gn.G, gn.eps, w.gamma, w.beta, silu, in.delta,
+                               in.zero, in.codes.as<uint8_t>(), s_);
+    return in;
+  }
+
   Act apply(const Conv& c, const In& in, const Tf* add = nullptr) {
     const Act& x = *in.x;
     const dev::ConvGeo g = geometry(c, x);
@@ -452,7 +483,11 @@ class Walk {
     return apply(c, in, add);
   }
 
-  Act norm(const GroupNorm& gn, const Act& x, bool silu) {
+  struct NormW {
+    const float *gamma, *beta;
+  };
+  // gn's device weights (uploaded on first use), after checking x's channels.
+  NormW norm_weights(const GroupNorm& gn, const Act& x) {
     require(x.C == gn.C, Code::Shape, gn.name + ": channel mismatch");
     CudaModel::NormW& w = st_.norms[&gn];
     if (!w.gamma.get()) {
@@ -460,9 +495,13 @@ class Walk {
       w.gamma = upload(gn.gamma.data(), gn.gamma.size(), s_);
       w.beta = std::move(beta);
     }
+    return NormW{static_cast<const float*>(w.gamma.get()), static_cast<const float*>(w.beta.get())};
+  }
+
+  Act norm(const GroupNorm& gn, const Act& x, bool silu) {
+    const NormW w = norm_weights(gn, x);
     Act y(x.B, x.C, x.H, x.W, s_);
-    dev::group_norm(x.p(), x.B, x.C, static_cast<int>(x.plane()), gn.G, gn.eps, static_cast<const float*>(w.gamma.get()),
-                    static_cast<const float*>(w.beta.get()), silu, y.p(), s_);
+    dev::group_norm(x.p(), x.B, x.C, static_cast<int>(x.plane()), gn.G, gn.eps, w.gamma, w.beta, silu, y.p(), s_);
     return y;
   }
 
