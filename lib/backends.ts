@@ -18,7 +18,11 @@ export interface BackendsInfo {
    */
   cpu: {
     threads: number; arch: string; features: string[]; isa: 'scalar' | 'avx2' | 'avx512' | 'neon';
-    kernels: { rng: string; ot: string; qdot: string; fgemm: string };
+    /**
+     * rng: Philox/Box–Muller fills and SDE/fBM lanes; ot: Sinkhorn rows; qdot: UNet integer dot
+     * products; fgemm: UNet FP32 GEMM; unetElem: UNet GroupNorm/SiLU/quantizer/softmax spans.
+     */
+    kernels: { rng: string; ot: string; qdot: string; fgemm: string; unetElem: string };
   };
   /** The CUDA backend: whether this binary has it, whether a device is usable, and why not. */
   cuda: {

@@ -121,7 +121,7 @@ export interface NativeAddon {
 
 /** @internal */
 export interface BackendsRaw {
-  cpu: { threads: number; arch: string; features: string[]; isa: 'scalar' | 'avx2' | 'avx512' | 'neon'; kernels: { rng: string; ot: string; qdot: string; fgemm: string } };
+  cpu: { threads: number; arch: string; features: string[]; isa: 'scalar' | 'avx2' | 'avx512' | 'neon'; kernels: { rng: string; ot: string; qdot: string; fgemm: string; unetElem: string } };
   cuda: {
     compiled: boolean; available: boolean; reason?: string; runtimeVersion: number; driverVersion: number;
     devices: { index: number; name: string; totalMemory: number; computeCapability: string; multiprocessors: number }[];

@@ -43,6 +43,7 @@ describe('ITOKIT_CPU caps every kernel family at one level', () => {
     // the families without extra requirements reach the level itself
     expect(levelOf(c.kernels.rng)).toBe(want);
     expect(levelOf(c.kernels.ot)).toBe(want);
-    if (want === 0) expect(c.kernels).toEqual({ rng: 'scalar', ot: 'scalar', qdot: 'scalar', fgemm: 'scalar' });
+    expect(levelOf(c.kernels.unetElem)).toBe(want);
+    if (want === 0) expect(c.kernels).toEqual({ rng: 'scalar', ot: 'scalar', qdot: 'scalar', fgemm: 'scalar', unetElem: 'scalar' });
   });
 });

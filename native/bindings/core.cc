@@ -10,6 +10,7 @@
 #include "../kernels/ikmath.h"
 #include "../ot/ot_kernels.h"
 #include "../rng/rng_batch.h"
+#include "../unet/elem_span.h"
 #include "../unet/fgemm.h"
 #include "../unet/qdot.h"
 #include "areas.h"
@@ -38,6 +39,7 @@ Napi::Value Backends(const Napi::CallbackInfo& info) {
   kernels.Set("ot", ot::ot_kernels().name);
   kernels.Set("qdot", unet::qdot_kernels().name);
   kernels.Set("fgemm", unet::fgemm_kernels().name);
+  kernels.Set("unetElem", unet::elem_span_kernels().name);
   cpu.Set("kernels", kernels);
   out.Set("cpu", cpu);
 
