@@ -39,10 +39,17 @@ std::vector<float> tensor_pool_take(std::size_t n) {
   std::vector<float> v;
   if (n >= kTensorPoolMinFloats && !t_pool_dead) {
     Pool& p = t_pool;
-    // best fit: the smallest buffer that holds n floats
-    std::size_t best = p.bufs.size();
-    for (std::size_t i = 0; i < p.bufs.size(); ++i)
-      if (p.bufs[i].capacity() >= n && (best == p.bufs.size() || p.bufs[i].capacity() < p.bufs[best].capacity())) best = i;
+    // Best fit by size, not capacity: a buffer whose size is ≥ n is shrunk to n without a write,
+    // while growing a shorter one (even within its capacity) value-initialises the new tail. So
+    // the smallest buffer of size ≥ n, else the smallest of capacity ≥ n (a partial fill).
+    const std::size_t none = p.bufs.size();
+    std::size_t best = none, fit = none;
+    for (std::size_t i = 0; i < p.bufs.size(); ++i) {
+      const std::vector<float>& b = p.bufs[i];
+      if (b.size() >= n && (best == none || b.size() < p.bufs[best].size())) best = i;
+      if (b.capacity() >= n && (fit == none || b.capacity() < p.bufs[fit].capacity())) fit = i;
+    }
+    if (best == none) best = fit;
     if (best < p.bufs.size()) {
       v = std::move(p.bufs[best]);
       p.bufs[best] = std::move(p.bufs.back());

@@ -22,7 +22,7 @@ namespace unet {
 // (it is freed instead when small or when the pool is full). Bounded: kTensorPoolBuffers buffers
 // and kTensorPoolBytes bytes per thread, so the pool holds no more than a forward's freed
 // temporaries, which malloc would hold in its free lists anyway.
-constexpr std::size_t kTensorPoolBuffers = 16;
+constexpr std::size_t kTensorPoolBuffers = 32;
 constexpr std::size_t kTensorPoolBytes = std::size_t{64} << 20;
 constexpr std::size_t kTensorPoolMinFloats = 4096;  // smaller buffers: malloc + fill is cheaper than a pool search
 std::vector<float> tensor_pool_take(std::size_t n);
