@@ -38,4 +38,18 @@ describe('UNet per-element kernels', () => {
     expect(distinct).toBeGreaterThan(Math.min(20, n / 4));
     if (C > 1 && P > 1) expect(Array.from(fused.subarray(0, C))).not.toEqual(Array.from(fused.subarray(C, 2 * C)));
   });
+
+  // The fused SiLU codes come from a float hint, certified away from rounding boundaries, and the
+  // exact exp_f32 path elsewhere (elem_span_body.h silu_code_hint): dense ramps of a million
+  // values (linear and cubic, so the tails reach |a| ≈ 6) must give the exact path's codes.
+  test.each([['linear', (t: number) => t], ['cubic', (t: number) => t * t * t]])('fused SiLU codes on a dense %s ramp equal the exact path', (_name, f) => {
+    const C = 8, P = 1 << 17;
+    const x = Float32Array.from({ length: C * P }, (_, i) => f(-1 + (2 * (i % P)) / P) + 1e-3 * Math.floor(i / P));
+    const r = unetTesting.quantizerTest('gnquant', x, C, 1, 1);
+    const n = C * P;
+    let bad = 0;
+    for (let i = 0; i < n; i++) if (r[i] !== r[n + i]) bad++;
+    expect(bad).toBe(0);
+    expect(new Set(Array.from(r.subarray(0, n))).size).toBeGreaterThan(60);  // a wide stretch of codes is crossed
+  });
 });

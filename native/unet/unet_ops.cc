@@ -295,7 +295,7 @@ Tensor conv_fp(const Conv& c, const Tensor& x, const float* w, const float* add,
 Tensor conv_fp_packed(const Conv& c, const Tensor& x, const float* wp, const float* add, const FGemmKernels* kern) {
   require(x.C == c.I, Code::Shape, c.name + ": channel mismatch");
   const Geo g = geometry(c, x.H, x.W);
-  Tensor y(x.B, c.O, g.Ho, g.Wo);
+  Tensor y = Tensor::uninit(x.B, c.O, g.Ho, g.Wo);  // every (b, o, pixel) is one kept column's store
   const int taps = c.KH * c.KW;
   const int K = c.I * taps;
   const int N = g.Ho * g.Wo;
@@ -476,7 +476,7 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
   const QWeights& q = c.q;
   require(q.bits == 4 || q.bits == 8, Code::Internal, c.name + ": layer has no integer weights");
   const Geo g = geometry(c, H, W);
-  Tensor y(B, c.O, g.Ho, g.Wo);
+  Tensor y = Tensor::uninit(B, c.O, g.Ho, g.Wo);  // the tasks' (b, pixel tile, channel tile) cover it
   const int N = g.Ho * g.Wo;
   const int Kp = q.Kp;
   const int ntiles = (N + kNc - 1) / kNc;
@@ -764,7 +764,7 @@ std::vector<uint8_t> group_norm_quant_nhwc(const GroupNorm& gn, const Tensor& x,
 
 Tensor group_norm(const GroupNorm& gn, const Tensor& x, bool silu) {
   require(x.C == gn.C && gn.C % gn.G == 0, Code::Shape, gn.name + ": channel mismatch");
-  Tensor y(x.B, x.C, x.H, x.W);
+  Tensor y = Tensor::uninit(x.B, x.C, x.H, x.W);  // G groups × cpg channels = every channel
   const int cpg = gn.C / gn.G;
   const std::size_t P = x.plane();
   const auto gn_span = elem_span_kernels().gn;  // y = SiLU?(gn_affine(x)) (elem_span.h)
@@ -790,7 +790,7 @@ Tensor attention_core(const Tensor& q, const Tensor& k, const Tensor& v, int hea
   const int d = head_dim > 0 ? head_dim : C;
   require(C % d == 0, Code::Shape, "attention: head dim must divide the channels");
   const int nh = C / d;
-  Tensor out(q.B, C, q.H, q.W);
+  Tensor out = Tensor::uninit(q.B, C, q.H, q.W);  // every (image, head, query block) writes its d rows
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   constexpr int kQ = kAttnQ;
   const int qt = (N + kQ - 1) / kQ;
@@ -812,7 +812,7 @@ Tensor attention_core(const Tensor& q, const Tensor& k, const Tensor& v, int hea
 }
 
 Tensor upsample2x(const Tensor& x) {
-  Tensor y(x.B, x.C, x.H * 2, x.W * 2);
+  Tensor y = Tensor::uninit(x.B, x.C, x.H * 2, x.W * 2);
   for (int bc = 0; bc < x.B * x.C; ++bc) {
     const float* s = x.d.data() + static_cast<std::size_t>(bc) * x.plane();
     float* dst = y.d.data() + static_cast<std::size_t>(bc) * y.plane();
@@ -835,17 +835,11 @@ std::vector<uint8_t> upsample2x_nhwc(const std::vector<uint8_t>& q, int B, int H
 
 Tensor concat(const Tensor& a, const Tensor& b) {
   require(a.B == b.B && a.H == b.H && a.W == b.W, Code::Shape, "concat: shape mismatch");
-  Tensor y;
-  y.B = a.B;
-  y.C = a.C + b.C;
-  y.H = a.H;
-  y.W = a.W;
+  Tensor y = Tensor::uninit(a.B, a.C + b.C, a.H, a.W);  // image by image: a's channels, then b's
   const std::size_t pa = static_cast<std::size_t>(a.C) * a.plane(), pb = static_cast<std::size_t>(b.C) * b.plane();
-  // appended image by image into reserved storage: no zero fill before the copy
-  y.d.reserve(static_cast<std::size_t>(a.B) * (pa + pb));
   for (int i = 0; i < a.B; ++i) {
-    y.d.insert(y.d.end(), a.img(i), a.img(i) + pa);
-    y.d.insert(y.d.end(), b.img(i), b.img(i) + pb);
+    std::memcpy(y.img(i), a.img(i), pa * sizeof(float));
+    std::memcpy(y.img(i) + pa, b.img(i), pb * sizeof(float));
   }
   return y;
 }
