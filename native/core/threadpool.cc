@@ -45,16 +45,21 @@ inline void cpu_relax() {
 #endif
 }
 
-// Spins until done() or the spin budget ends; true when done() held. The clock is read every 32
-// steps (a pause is ~10–150 cycles depending on the core, a steady_clock read ~20 ns).
+// Spins until done() or the spin budget ends; true when done() held. The first 64 checks pause
+// (a region usually follows the last within a few µs); later checks yield the CPU instead, so
+// that on a machine with more runnable threads than cores the thread we wait for (a worker with
+// a chunk, or the caller with its serial work) gets this core rather than waiting behind a spin.
+// Under such load a pure pause-spin ran a digits16 forward at 2 threads 20–40 % slower than the
+// futex pool; a yielding spin ran it 5–15 % faster. The clock is read every 32 checks.
 template <typename Done>
 bool spin_until(Done done, std::chrono::nanoseconds budget) {
   if (budget.count() <= 0) return done();
   const auto until = std::chrono::steady_clock::now() + budget;
-  for (;;) {
+  for (int round = 0;; ++round) {
     for (int i = 0; i < 32; ++i) {
       if (done()) return true;
-      cpu_relax();
+      if (round < 2) cpu_relax();
+      else std::this_thread::yield();
     }
     if (std::chrono::steady_clock::now() >= until) return done();
   }
