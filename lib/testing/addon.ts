@@ -116,6 +116,22 @@ export interface OtExpCheckArgs {
   z: Float64Array;
 }
 
+/** Inputs of native poolStress (native/bindings/core.cc): parallel regions on the CPU pool. */
+export interface PoolStressArgs {
+  /** Regions each caller runs. */
+  regions: number;
+  /** Chunks per region, in [1, 65536]. */
+  chunks: number;
+  /** Thread budget of this thread's regions (0: the whole pool). */
+  threads: number;
+  /** Every throwEvery-th region throws from one chunk (0: never). */
+  throwEvery: number;
+  /** Busy-wait per chunk, ns. */
+  spinNs: number;
+  /** Extra native threads that run regions at the same time, blocking on the pool (budgets 0, 1, 2, ...). */
+  callers: number;
+}
+
 export interface TestingAddon {
   /** out[i] = op(x[i]) by the project's float math (native/kernels/ikmath.h). */
   mathf(o: MathfArgs): void;
@@ -129,6 +145,8 @@ export interface TestingAddon {
   otExpCheck(o: OtExpCheckArgs): Float64Array;
   /** Radix-select k-th largest of P (sampled: the sampled variant). */
   otKthLargest(o: OtKthLargestArgs): number;
+  /** [ns per region on this thread, regions run, exceptions caught, violations]. */
+  poolStress(o: PoolStressArgs): Float64Array;
   unetQdot(o: UnetQdotArgs): Int32Array | null;
   unetConvFp(o: UnetConvFpArgs): Float32Array | null;
   unetLayerCheck(o: UnetLayerCheckArgs): { integer: Float32Array; fakeQuant: Float32Array };

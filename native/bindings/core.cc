@@ -1,6 +1,12 @@
 // Backends, threads and the internal math probes used by the tests.
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
+#include <memory>
+#include <stdexcept>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "../core/cpu_features.h"
 #include "../core/cuda_api.h"
@@ -135,10 +141,78 @@ Napi::Value JobCancel(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), cancel_queued_job(c.data));
 }
 
+// poolStress({regions, chunks, threads, throwEvery, spinNs, callers}) -> Float64Array
+// [ns per region on this thread, regions run, exceptions caught, violations]: drives the CPU pool
+// (native/core/threadpool.h) for the tests and the region-latency measurement. This thread (a sync
+// caller, so it runs inline while the pool is busy) and `callers` extra native threads (blocking
+// callers, each with its own thread budget: all, 1, 2, ...) each run `regions` parallel regions of
+// `chunks` chunks that busy-wait spinNs each. Every throwEvery-th region of a caller throws from
+// one chunk. A violation: a chunk run twice, a chunk skipped without an exception, a started chunk
+// still running when parallel_for returned, a wrong exception, or a nested region not run inline.
+Napi::Value PoolStress(const Napi::CallbackInfo& info) {
+  const Args in(info);
+  const uint32_t regions = in.u32("regions"), chunks = in.u32("chunks"), threads = in.u32("threads");
+  const uint32_t throw_every = in.u32("throwEvery"), spin_ns = in.u32("spinNs"), callers = in.u32("callers");
+  if (chunks < 1 || chunks > 65536 || callers > 16 || spin_ns > 10000000)
+    throw_arg(info.Env(), "poolStress: chunks in [1, 65536], callers <= 16, spinNs <= 1e7");
+  struct Tally {
+    std::atomic<long> caught{0}, violations{0};
+  } tally;
+  const auto spin = [](uint32_t ns) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(ns);
+    while (std::chrono::steady_clock::now() < until) {
+    }
+  };
+  const auto drive = [&](uint32_t caller, int budget) {
+    ScopedThreadBudget limit(budget);
+    std::unique_ptr<std::atomic<int>[]> runs(new std::atomic<int>[chunks]);
+    for (uint32_t r = 0; r < regions; ++r) {
+      for (uint32_t c = 0; c < chunks; ++c) runs[c].store(0);
+      std::atomic<int> started{0}, finished{0}, nested{0};
+      const bool throws = throw_every > 0 && r % throw_every == throw_every - 1;
+      const uint32_t bad = (r * 7 + caller) % chunks;
+      const std::string tag = std::to_string(caller) + ":" + std::to_string(r);
+      try {
+        parallel_for(chunks, [&](std::size_t c) {
+          started.fetch_add(1);
+          runs[c].fetch_add(1);
+          if (c == 0) parallel_for(3, [&](std::size_t) { nested.fetch_add(1); });
+          spin(spin_ns);
+          finished.fetch_add(1);
+          if (throws && c == bad) throw std::runtime_error(tag);
+        });
+        if (throws) tally.violations.fetch_add(1);  // the exception was lost
+      } catch (const std::runtime_error& e) {
+        if (!throws || tag != e.what()) tally.violations.fetch_add(1);
+        tally.caught.fetch_add(1);
+      }
+      if (started.load() != finished.load()) tally.violations.fetch_add(1);
+      for (uint32_t c = 0; c < chunks; ++c) {
+        const int k = runs[c].load();
+        if (k > 1 || (k == 0 && !throws) || (c == bad && throws && k != 1)) tally.violations.fetch_add(1);
+      }
+      if (runs[0].load() == 1 && nested.load() != 3) tally.violations.fetch_add(1);
+    }
+  };
+  std::vector<std::thread> extra;
+  for (uint32_t k = 0; k < callers; ++k) extra.emplace_back([&, k] { drive(k + 1, static_cast<int>(k)); });
+  const auto t0 = std::chrono::steady_clock::now();
+  drive(0, static_cast<int>(threads));
+  const double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+  for (auto& t : extra) t.join();
+  Napi::Float64Array out = Napi::Float64Array::New(info.Env(), 4);
+  out[0] = regions ? ns / regions : 0;
+  out[1] = static_cast<double>(regions) * (1 + callers);
+  out[2] = static_cast<double>(tally.caught.load());
+  out[3] = static_cast<double>(tally.violations.load());
+  return out;
+}
+
 // The test-only entry points of this file, on addon.testing.
 void init_core_testing(Napi::Env env, Napi::Object exports) {
   bind<MathF>(env, exports, "mathf", {"op", "x", "out"});
   bind<TestingSetEnv>(env, exports, "testingSetEnv", {"name", "value"});
+  bind<PoolStress>(env, exports, "poolStress", {"regions", "chunks", "threads", "throwEvery", "spinNs", "callers"});
 }
 
 }  // namespace
