@@ -41,42 +41,23 @@ struct PhiloxKeys {
 
 // Philox4x32-10 of the counters in c (philox.h philox4x32): per round
 // (v0, v1, v2, v3) <- (hi(M1 v2) ^ v1 ^ k0, lo(M1 v2), hi(M0 v0) ^ v3 ^ k1, lo(M0 v0)).
-// Where the operation set has it (S::kPwSplit: AVX-512 with one or two registers per word) the
-// words stay in product form S::PW for all ten rounds (even and odd lanes in two registers, so the
-// 32x32 -> 64 products need neither shifts nor destructive shuffles) and are packed at the end.
 // Inlined into its caller, so words the caller never reads are not computed (a step that needs
 // only (w0, w1) skips the last round's M0 product).
 template <class S>
 ITK_SIMD_FN Words4<S> philox10(const PhiloxKeys<S>& k, Words4<S> c) {
   using U = typename S::U;
   const U m0 = S::set1(kPhiloxM0), m1 = S::set1(kPhiloxM1);
-  if constexpr (S::kPwSplit) {
-    using PW = typename S::PW;
-    PW v0 = S::pw_split(c.v0), v1 = S::pw_split(c.v1), v2 = S::pw_split(c.v2), v3 = S::pw_split(c.v3);
 #pragma GCC unroll 10
-    for (int r = 0; r < 10; ++r) {
-      PW hi0, lo0, hi1, lo1;
-      S::pw_mulhilo(v0, m0, &hi0, &lo0);
-      S::pw_mulhilo(v2, m1, &hi1, &lo1);
-      v0 = S::pw_xor3(hi1, v1, k.k0[r]);
-      v1 = lo1;
-      v2 = S::pw_xor3(hi0, v3, k.k1[r]);
-      v3 = lo0;
-    }
-    return {S::pw_join(v0), S::pw_join(v1), S::pw_join(v2), S::pw_join(v3)};
-  } else {
-#pragma GCC unroll 10
-    for (int r = 0; r < 10; ++r) {
-      U hi0, lo0, hi1, lo1;
-      S::mulhilo(c.v0, m0, &hi0, &lo0);
-      S::mulhilo(c.v2, m1, &hi1, &lo1);
-      c.v0 = S::xor3(hi1, c.v1, k.k0[r]);
-      c.v1 = lo1;
-      c.v2 = S::xor3(hi0, c.v3, k.k1[r]);
-      c.v3 = lo0;
-    }
-    return c;
+  for (int r = 0; r < 10; ++r) {
+    U hi0, lo0, hi1, lo1;
+    S::mulhilo(c.v0, m0, &hi0, &lo0);
+    S::mulhilo(c.v2, m1, &hi1, &lo1);
+    c.v0 = S::xor3(hi1, c.v1, k.k0[r]);
+    c.v1 = lo1;
+    c.v2 = S::xor3(hi0, c.v3, k.k1[r]);
+    c.v3 = lo0;
   }
+  return c;
 }
 
 // Counter words 2 and 3 of paths path0 + lane (philox.h philox_counter: c2 = path bits 0-31,

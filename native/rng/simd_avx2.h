@@ -67,9 +67,6 @@ struct Avx2 {
     *lo = _mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xAA);
   }
 
-  // Philox words stay packed (rng_simd.h philox10; see Avx512::kPwSplit).
-  static constexpr bool kPwSplit = false;
-
   // --- float32 ---
   static ITK_SIMD_FN F fset1(float v) { return _mm256_set1_ps(v); }
   static ITK_SIMD_FN F fload(const float* p) { return _mm256_loadu_ps(p); }

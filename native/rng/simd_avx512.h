@@ -74,30 +74,6 @@ struct Avx512 {
     *lo = _mm512_mask_shuffle_epi32(pe, 0xAAAA, po, _MM_PERM_CCAA);
   }
 
-  // Philox words in product form (rng_simd.h philox10, used while kPwSplit): lane 2k of a word
-  // in the low dword of qword k of e, lane 2k + 1 in the low dword of qword k of o; the high
-  // dwords are don't-care. vpmuludq reads only the low dwords, so both halves multiply without a
-  // shift, each 64-bit product holds (lo, hi) in place (lo already in product form), and one
-  // vpshufd per half moves hi down: 4 ops for 16 products, all non-destructive, where mulhilo
-  // above needs a vpsrlq and two merge-masked vpshufd that each overwrite a source (GCC adds two
-  // register copies per product pair). The split form costs two xor3 per word instead of one,
-  // a pw_split / pw_join per word and block, and twice the registers for the Philox state
-  // (docs/design/fbm.md §4.1).
-  static constexpr bool kPwSplit = true;
-  struct PW {
-    U e, o;
-  };
-  static ITK_SIMD_FN PW pw_split(U x) { return {x, _mm512_shuffle_epi32(x, _MM_PERM_DDBB)}; }
-  static ITK_SIMD_FN U pw_join(PW x) { return _mm512_mask_shuffle_epi32(x.e, 0xAAAA, x.o, _MM_PERM_CCAA); }
-  // (hi, lo) = x * m as 32x32 -> 64 bits per lane (Philox mulhilo32).
-  static ITK_SIMD_FN void pw_mulhilo(PW x, U m, PW* hi, PW* lo) {
-    lo->e = _mm512_mul_epu32(x.e, m);
-    lo->o = _mm512_mul_epu32(x.o, m);
-    hi->e = _mm512_shuffle_epi32(lo->e, _MM_PERM_DDBB);
-    hi->o = _mm512_shuffle_epi32(lo->o, _MM_PERM_DDBB);
-  }
-  static ITK_SIMD_FN PW pw_xor3(PW a, PW b, U k) { return {xor3(a.e, b.e, k), xor3(a.o, b.o, k)}; }
-
   // --- float32 ---
   static ITK_SIMD_FN F fset1(float v) { return _mm512_set1_ps(v); }
   static ITK_SIMD_FN F fload(const float* p) { return _mm512_loadu_ps(p); }

@@ -54,20 +54,6 @@ struct Dual {
     S::mulhilo(x.a, m.a, &hi->a, &lo->a);
     S::mulhilo(x.b, m.b, &hi->b, &lo->b);
   }
-  // The product form of Philox words (rng_simd.h philox10) for at most two registers per word:
-  // with four (Dual<Dual<S>>) the doubled state spills (normal fill 2.1-2.4 against 1.8-1.9
-  // cycles per normal).
-  static constexpr bool kPwSplit = S::kPwSplit && kParts <= 2;
-  struct PW {
-    typename S::PW a, b;
-  };
-  static ITK_SIMD_FN PW pw_split(U x) { return {S::pw_split(x.a), S::pw_split(x.b)}; }
-  static ITK_SIMD_FN U pw_join(PW x) { return {S::pw_join(x.a), S::pw_join(x.b)}; }
-  static ITK_SIMD_FN void pw_mulhilo(PW x, U m, PW* hi, PW* lo) {
-    S::pw_mulhilo(x.a, m.a, &hi->a, &lo->a);
-    S::pw_mulhilo(x.b, m.b, &hi->b, &lo->b);
-  }
-  static ITK_SIMD_FN PW pw_xor3(PW x, PW y, U k) { return {S::pw_xor3(x.a, y.a, k.a), S::pw_xor3(x.b, y.b, k.b)}; }
 
   static ITK_SIMD_FN F fset1(float v) { return {S::fset1(v), S::fset1(v)}; }
   static ITK_SIMD_FN F fload(const float* p) { return {S::fload(p), S::fload(p + S::kLanes)}; }

@@ -73,9 +73,6 @@ struct Neon {
     *lo = vmulq_u32(a, m);
   }
 
-  // Philox words stay packed (rng_simd.h philox10; see Avx512::kPwSplit).
-  static constexpr bool kPwSplit = false;
-
   // --- float32 ---
   static ITK_SIMD_FN F fset1(float v) { return vdupq_n_f32(v); }
   static ITK_SIMD_FN F fload(const float* p) { return vld1q_f32(p); }
