@@ -146,7 +146,7 @@ describe('one options object per native call, the same keys on both sides', () =
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { native } = require('../lib/native') as typeof import('../lib/native');
     const addon = native() as unknown as Record<string, unknown> & { testing: Record<string, unknown> };
-    for (const name of ['unetQdot', 'unetConvFp', 'unetLayerCheck', 'unetQuantTest', 'unetGraph', 'mathf', 'testingSetEnv', 'otKernelPaths', 'otSetKernelPath', 'otExpCheck', 'otKthLargest']) {
+    for (const name of ['unetQdot', 'unetConvFp', 'unetLayerCheck', 'unetQuantTest', 'unetGraph', 'poolStress', 'mathf', 'testingSetEnv', 'otKernelPaths', 'otSetKernelPath', 'otExpCheck', 'otKthLargest']) {
       expect([name, typeof addon.testing[name]]).toEqual([name, 'function']);
       expect([name, name in addon]).toEqual([name, false]);
     }
