@@ -15,45 +15,42 @@ namespace unet {
 constexpr std::size_t kGnChunk = 256;  // values per chunk (16 lanes × 16)
 constexpr int kGnLanes = 16;
 
-// Σ x over the span, chunked as above.
-inline double gn_sum(const float* x, std::size_t n) {
+// Σ term(x) over the span, chunked as above: term(v) (float) in the lanes, tail(v) (double) for a
+// chunk's last values.
+template <class Term, class Tail>
+inline double gn_chunked_sum(const float* x, std::size_t n, Term term, Tail tail) {
   double total = 0;
   for (std::size_t c0 = 0; c0 < n; c0 += kGnChunk) {
     const std::size_t m = n - c0 < kGnChunk ? n - c0 : kGnChunk, full = m / kGnLanes * kGnLanes;
     const float* xc = x + c0;
     float acc[kGnLanes] = {};
     for (std::size_t i = 0; i < full; i += kGnLanes)
-      for (int j = 0; j < kGnLanes; ++j) acc[j] += xc[i + j];
+      for (int j = 0; j < kGnLanes; ++j) acc[j] += term(xc[i + j]);
     double s = 0;
     for (int j = 0; j < kGnLanes; ++j) s += acc[j];
-    for (std::size_t i = full; i < m; ++i) s += xc[i];
+    for (std::size_t i = full; i < m; ++i) s += tail(xc[i]);
     total += s;
   }
   return total;
 }
 
-// Σ (x − mean)² over the span, chunked as above: d = x − mean and d·d in float in the lanes; the
-// tail's d and d² in double.
+// Σ x.
+inline double gn_sum(const float* x, std::size_t n) {
+  return gn_chunked_sum(x, n, [](float v) { return v; }, [](float v) { return static_cast<double>(v); });
+}
+
+// Σ (x − mean)²: d = x − mean and d·d in float in the lanes; the tail's d and d² in double.
 inline double gn_sq_dev(const float* x, std::size_t n, float mean) {
-  double total = 0;
-  for (std::size_t c0 = 0; c0 < n; c0 += kGnChunk) {
-    const std::size_t m = n - c0 < kGnChunk ? n - c0 : kGnChunk, full = m / kGnLanes * kGnLanes;
-    const float* xc = x + c0;
-    float acc[kGnLanes] = {};
-    for (std::size_t i = 0; i < full; i += kGnLanes)
-      for (int j = 0; j < kGnLanes; ++j) {
-        const float d = xc[i + j] - mean;
-        acc[j] += d * d;
-      }
-    double s = 0;
-    for (int j = 0; j < kGnLanes; ++j) s += acc[j];
-    for (std::size_t i = full; i < m; ++i) {
-      const double d = static_cast<double>(xc[i]) - mean;
-      s += d * d;
-    }
-    total += s;
-  }
-  return total;
+  return gn_chunked_sum(
+      x, n,
+      [mean](float v) {
+        const float d = v - mean;
+        return d * d;
+      },
+      [mean](float v) {
+        const double d = static_cast<double>(v) - mean;
+        return d * d;
+      });
 }
 
 }  // namespace unet
