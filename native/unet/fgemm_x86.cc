@@ -36,6 +36,29 @@ __attribute__((target("avx512f"))) void fgemm_tile_avx512(int kc, const float* w
     for (int v = 0; v < 3; ++v) _mm512_storeu_ps(c + r * kNr + 16 * v, a[r][v]);
 }
 
+// The tile epilogue with masked 16-wide loads/stores: a run of len ≤ 48 columns is ⌈len/16⌉
+// vector steps, never a scalar tail.
+__attribute__((target("avx512f"))) void fstore_avx512(const float* c, int nrows, const float* bias, const float* add, const FStoreRun* runs,
+                                                      int nrun, float* y, std::size_t ystride) {
+  for (int row = 0; row < nrows; ++row) {
+    const float* cr = c + static_cast<std::size_t>(row) * kNr;
+    float* yr = y + row * ystride;
+    const __m512 b = _mm512_set1_ps(bias[row]);
+    for (int r = 0; r < nrun; ++r) {
+      const float* s = cr + runs[r].j0;
+      float* d = yr + runs[r].yoff;
+      const int len = runs[r].len;
+      const __m512 e = _mm512_set1_ps(add ? add[runs[r].aoff + row] : 0.0f);
+      for (int i = 0; i < len; i += 16) {
+        const __mmask16 m = len - i >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (len - i)) - 1u);
+        __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, s + i), b);
+        if (add) v = _mm512_add_ps(v, e);
+        _mm512_mask_storeu_ps(d + i, m, v);
+      }
+    }
+  }
+}
+
 // 4 rows × 24 columns: 12 ymm accumulators + 3 patch registers + 1 broadcast (16 registers).
 __attribute__((target("avx2,fma"))) static inline void quarter_avx2(int kc, const float* wp, const float* const* rows, int col, float* c,
                                                                    bool accumulate) {
