@@ -11,13 +11,13 @@
 namespace itk {
 namespace unet {
 
-void fgemm_tile_scalar(int kc, const float* wp, const float* const* rows, float* c, bool accumulate) {
+void fgemm_tile_scalar(int kc, const float* wp, const float* const* rows, std::ptrdiff_t off, float* c, bool accumulate) {
   if (!accumulate) std::memset(c, 0, sizeof(float) * kMr * kNr);
   for (int r = 0; r < kMr; ++r) {
     float* cr = c + r * kNr;
     for (int k = 0; k < kc; ++k) {
       const float w = wp[k * kMr + r];
-      const float* pk = rows[k];
+      const float* pk = rows[k] + off;
       for (int j = 0; j < kNr; ++j) cr[j] = std::fma(w, pk[j], cr[j]);
     }
   }

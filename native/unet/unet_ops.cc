@@ -312,7 +312,7 @@ Tensor conv_fp_packed(const Conv& c, const Tensor& x, const float* wp, const flo
   // when at least 60 % are kept, else the im2col mode builds each K block's rows. Padding taps
   // are fma(w, 0, acc) in both modes: the same bits.
   const int Hq = x.H + g.pt, Wq = x.W + g.pt;
-  const bool direct = c.stride == 1 && taps > 1 && taps <= 64 && g.pt == g.pb && g.pt < c.KH && g.pt < c.KW &&
+  const bool direct = c.stride == 1 && taps > 1 && g.pt == g.pb && g.pt < c.KH && g.pt < c.KW &&
                       static_cast<double>(N) >= 0.6 * Hq * Wq;
   const std::size_t planeq = static_cast<std::size_t>(Hq) * Wq;
   const std::size_t chan = static_cast<std::size_t>(x.B) * planeq + static_cast<std::size_t>(g.pt) * Wq;  // CS
@@ -329,6 +329,20 @@ Tensor conv_fp_packed(const Conv& c, const Tensor& x, const float* wp, const flo
       pad_channel(x.d.data() + ci * plane, static_cast<std::size_t>(c.I) * plane, x.B, x.H, x.W, g.pt, Wq, xp.data() + ci * chan);
     });
     std::fill(xp.begin() + static_cast<std::ptrdiff_t>(body), xp.begin() + static_cast<std::ptrdiff_t>(body + slack), 0.0f);
+  }
+  // Patch rows read in place, the same for every column tile up to the tile's offset (fgemm.h
+  // `off`), so built once here: direct mode, the window of k = ci·taps + tap at
+  // ci·CS + ky·Wq + kx (+ the tile's first column q0); 1 × 1 stride 1, channel row k (+ the
+  // tile's first source pixel, used by tiles of 48 pixels of one image).
+  thread_local std::vector<const float*> win_tls;
+  std::vector<const float*>& win = win_tls;
+  if (direct || (taps == 1 && c.stride == 1)) {
+    win.resize(static_cast<std::size_t>(K));
+    for (int k = 0; k < K; ++k) {
+      const int ci = k / taps, tap = k % taps;
+      win[k] = direct ? xp.data() + static_cast<std::size_t>(ci) * chan + (tap / c.KW) * Wq + tap % c.KW
+                      : x.d.data() + static_cast<std::size_t>(k) * plane;
+    }
   }
   const int nob = (c.O + kMr - 1) / kMr;
   const long long ntiles = (Ntot + kNr - 1) / kNr;
@@ -384,9 +398,6 @@ Tensor conv_fp_packed(const Conv& c, const Tensor& x, const float* wp, const flo
         col_x[j] = (col_p[j] % g.Wo) * c.stride - g.pt;
       }
     }
-    int tap_off[64];  // direct mode: window offset ky·Wq + kx of every tap (KH·KW ≤ 64 there)
-    if (direct)
-      for (int tap = 0; tap < taps; ++tap) tap_off[tap] = (tap / c.KW) * Wq + tap % c.KW;
     std::vector<Run>& runs = runs_tls;
     std::vector<int>& nrun = nrun_tls;
     if (!direct) {
@@ -421,25 +432,17 @@ Tensor conv_fp_packed(const Conv& c, const Tensor& x, const float* wp, const flo
     const bool in_place = !direct && taps == 1 && c.stride == 1 && nrun[0] == 1 && runs[0].src >= 0 && runs[0].len == kNr;
     for (int k0 = 0; k0 < K; k0 += kKc) {
       const int kc = std::min(kKc, K - k0);
-      if (direct) {
-        // window of k = ci·taps + tap: tap offsets from a table, (ci, tap) stepped (no divisions)
-        int ci = k0 / taps, tap = k0 % taps;
-        for (int kk = 0; kk < kc; ++kk) {
-          rows[kk] = xp.data() + static_cast<std::size_t>(ci) * chan + n0 + tap_off[tap];
-          if (++tap == taps) {
-            tap = 0;
-            ++ci;
-          }
-        }
-      } else if (in_place) {
-        for (int kk = 0; kk < kc; ++kk) rows[kk] = x.d.data() + runs[0].src + static_cast<std::size_t>(k0 + kk) * plane;
-      } else {
+      const float* const* kr = win.data() + k0;
+      std::ptrdiff_t off = direct ? static_cast<std::ptrdiff_t>(n0) : 0;
+      if (in_place) {
+        off = runs[0].src;
+      } else if (!direct) {
         fill_patch(x.d.data(), plane, taps, k0, kc, runs.data(), nrun.data(), c.stride, P.data());
         for (int kk = 0; kk < kc; ++kk) rows[kk] = P.data() + static_cast<std::size_t>(kk) * kNr;
+        kr = rows;
       }
       for (int ob = ob0; ob < ob1; ++ob)
-        tile(kc, wp + (static_cast<std::size_t>(ob) * K + k0) * kMr, rows,
-             C.data() + static_cast<std::size_t>(ob - ob0) * kMr * kNr, k0 > 0);
+        tile(kc, wp + (static_cast<std::size_t>(ob) * K + k0) * kMr, kr, off, C.data() + static_cast<std::size_t>(ob - ob0) * kMr * kNr, k0 > 0);
     }
     // epilogue: + bias (+ add[b, o]), NCHW stores of runs of kept columns that are consecutive
     // pixels of one image (the runs are found once per tile; one kernel call stores the tile)
