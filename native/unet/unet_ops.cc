@@ -264,25 +264,26 @@ ITK_CLONES void fill_patch(const float* x, std::size_t plane, int taps, int k0, 
   }
 }
 
-// One image's rows of a shared-pad plane (conv_fp_packed direct mode): `pt` zero rows, then the
-// H rows of src, each as `pt` zeros and W values (row pitch Wq = W + pt).
-ITK_CLONES void pad_plane(const float* src, int H, int W, int pt, int Wq, float* dst) {
-  for (int i = 0; i < pt * Wq; ++i) dst[i] = 0.0f;
-  for (int yy = 0; yy < H; ++yy) {
-    float* d = dst + static_cast<std::size_t>(pt + yy) * Wq;
-    for (int i = 0; i < pt; ++i) d[i] = 0.0f;
-    const float* s = src + static_cast<std::size_t>(yy) * W;
-    for (int i = 0; i < W; ++i) d[pt + i] = s[i];
+// One channel of the shared-pad copy (conv_fp_packed direct mode): for each of the B images
+// (source planes `plane` floats apart) `pt` zero rows, then its H rows, each as `pt` zeros and
+// W values (row pitch Wq = W + pt); then the last image's `pt` bottom zero rows. One call per
+// channel: a call per image (8 × 8 maps: 8 rows of 8 floats) cost 8 % of a 64→64 conv. Rows are
+// copied in 8-float blocks (one 256-bit move each in the AVX clones; W is 8, 16 or 32 here).
+ITK_CLONES void pad_channel(const float* src, std::size_t plane, int B, int H, int W, int pt, int Wq, float* dst) {
+  for (int b = 0; b < B; ++b) {
+    const float* sb = src + static_cast<std::size_t>(b) * plane;
+    for (int i = 0; i < pt * Wq; ++i) dst[i] = 0.0f;
+    dst += static_cast<std::size_t>(pt) * Wq;
+    for (int yy = 0; yy < H; ++yy, dst += Wq) {
+      for (int i = 0; i < pt; ++i) dst[i] = 0.0f;
+      const float* s = sb + static_cast<std::size_t>(yy) * W;
+      float* d = dst + pt;
+      int i = 0;
+      for (; i + 8 <= W; i += 8) std::memcpy(d + i, s + i, 8 * sizeof(float));
+      for (; i < W; ++i) d[i] = s[i];
+    }
   }
-}
-
-// y[i] = c[i] + bias (+ extra): the conv epilogue, separately rounded as on the GPU.
-ITK_CLONES void bias_store(const float* c, int n, float bias, bool has_extra, float extra, float* y) {
-  if (has_extra) {
-    for (int i = 0; i < n; ++i) y[i] = (c[i] + bias) + extra;
-  } else {
-    for (int i = 0; i < n; ++i) y[i] = c[i] + bias;
-  }
+  for (int i = 0; i < pt * Wq; ++i) dst[i] = 0.0f;  // bottom padding
 }
 
 }  // namespace
@@ -324,13 +325,24 @@ Tensor conv_fp_packed(const Conv& c, const Tensor& x, const float* wp, const flo
     const std::size_t body = static_cast<std::size_t>(c.I) * chan;
     const std::size_t slack = kNr + static_cast<std::size_t>(c.KH) * Wq + c.KW;
     if (xp.size() < body + slack) xp.resize(body + slack);
-    parallel_for(static_cast<std::size_t>(c.I) * x.B, [&](std::size_t t) {
-      const int ci = static_cast<int>(t / x.B), b = static_cast<int>(t % x.B);
-      float* d = xp.data() + ci * chan + b * planeq;
-      pad_plane(x.img(b) + static_cast<std::size_t>(ci) * plane, x.H, x.W, g.pt, Wq, d);
-      if (b == x.B - 1) std::fill(d + planeq, d + planeq + static_cast<std::size_t>(g.pt) * Wq, 0.0f);  // bottom padding
+    parallel_for(static_cast<std::size_t>(c.I), [&](std::size_t ci) {
+      pad_channel(x.d.data() + ci * plane, static_cast<std::size_t>(c.I) * plane, x.B, x.H, x.W, g.pt, Wq, xp.data() + ci * chan);
     });
     std::fill(xp.begin() + static_cast<std::ptrdiff_t>(body), xp.begin() + static_cast<std::ptrdiff_t>(body + slack), 0.0f);
+  }
+  // Patch rows read in place, the same for every column tile up to the tile's offset (fgemm.h
+  // `off`), so built once here: direct mode, the window of k = ci·taps + tap at
+  // ci·CS + ky·Wq + kx (+ the tile's first column q0); 1 × 1 stride 1, channel row k (+ the
+  // tile's first source pixel, used by tiles of 48 pixels of one image).
+  thread_local std::vector<const float*> win_tls;
+  std::vector<const float*>& win = win_tls;
+  if (direct || (taps == 1 && c.stride == 1)) {
+    win.resize(static_cast<std::size_t>(K));
+    for (int k = 0; k < K; ++k) {
+      const int ci = k / taps, tap = k % taps;
+      win[k] = direct ? xp.data() + static_cast<std::size_t>(ci) * chan + (tap / c.KW) * Wq + tap % c.KW
+                      : x.d.data() + static_cast<std::size_t>(k) * plane;
+    }
   }
   const int nob = (c.O + kMr - 1) / kMr;
   const long long ntiles = (Ntot + kNr - 1) / kNr;
@@ -338,7 +350,9 @@ Tensor conv_fp_packed(const Conv& c, const Tensor& x, const float* wp, const flo
   // work. The split depends on the shapes only; no output's sum is ever split.
   const int ochunks = ntiles >= 16 ? 1 : std::min<int>(nob, static_cast<int>((16 + ntiles - 1) / ntiles));
   const int obper = (nob + ochunks - 1) / ochunks;
-  const FGemmFn tile = (kern ? *kern : fgemm_kernels()).tile;
+  const FGemmKernels& kk_ = kern ? *kern : fgemm_kernels();
+  const FGemmFn tile = kk_.tile;
+  const FStoreFn store = kk_.store;
   parallel_for(static_cast<std::size_t>(ntiles) * ochunks, [&](std::size_t task) {
     const long long n0 = static_cast<long long>(task / ochunks) * kNr;
     const int ob0 = static_cast<int>(task % ochunks) * obper, ob1 = std::min(nob, ob0 + obper);
@@ -356,17 +370,28 @@ Tensor conv_fp_packed(const Conv& c, const Tensor& x, const float* wp, const flo
     for (int j = 0; j < kNr; ++j) {
       col_b[j] = -1;
       col_p[j] = 0;
-      if (j >= nn) continue;
-      const long long n = n0 + j;
-      if (direct) {
-        const int b = static_cast<int>(n / static_cast<long long>(planeq));
-        const int r = static_cast<int>(n - static_cast<long long>(b) * static_cast<long long>(planeq));
-        const int oy = r / Wq, ox = r % Wq;
+    }
+    if (direct) {
+      // (image, row, column) of column n0 once, then stepped: no divisions per column
+      int b = static_cast<int>(n0 / static_cast<long long>(planeq));
+      const int r = static_cast<int>(n0 - static_cast<long long>(b) * static_cast<long long>(planeq));
+      int oy = r / Wq, ox = r % Wq;
+      for (int j = 0; j < nn; ++j) {
         if (oy < g.Ho && ox < g.Wo) {
           col_b[j] = b;
           col_p[j] = oy * g.Wo + ox;
         }
-      } else {
+        if (++ox == Wq) {
+          ox = 0;
+          if (++oy == Hq) {
+            oy = 0;
+            ++b;
+          }
+        }
+      }
+    } else {
+      for (int j = 0; j < nn; ++j) {
+        const long long n = n0 + j;
         col_b[j] = static_cast<int>(n / N);
         col_p[j] = static_cast<int>(n - static_cast<long long>(col_b[j]) * N);
         col_y[j] = (col_p[j] / g.Wo) * c.stride - g.pt;
@@ -407,25 +432,21 @@ Tensor conv_fp_packed(const Conv& c, const Tensor& x, const float* wp, const flo
     const bool in_place = !direct && taps == 1 && c.stride == 1 && nrun[0] == 1 && runs[0].src >= 0 && runs[0].len == kNr;
     for (int k0 = 0; k0 < K; k0 += kKc) {
       const int kc = std::min(kKc, K - k0);
-      if (direct) {
-        for (int kk = 0; kk < kc; ++kk) {
-          const int k = k0 + kk, ci = k / taps, tap = k % taps;
-          rows[kk] = xp.data() + static_cast<std::size_t>(ci) * chan + n0 + (tap / c.KW) * Wq + tap % c.KW;
-        }
-      } else if (in_place) {
-        for (int kk = 0; kk < kc; ++kk) rows[kk] = x.d.data() + runs[0].src + static_cast<std::size_t>(k0 + kk) * plane;
-      } else {
+      const float* const* kr = win.data() + k0;
+      std::ptrdiff_t off = direct ? static_cast<std::ptrdiff_t>(n0) : 0;
+      if (in_place) {
+        off = runs[0].src;
+      } else if (!direct) {
         fill_patch(x.d.data(), plane, taps, k0, kc, runs.data(), nrun.data(), c.stride, P.data());
         for (int kk = 0; kk < kc; ++kk) rows[kk] = P.data() + static_cast<std::size_t>(kk) * kNr;
+        kr = rows;
       }
       for (int ob = ob0; ob < ob1; ++ob)
-        tile(kc, wp + (static_cast<std::size_t>(ob) * K + k0) * kMr, rows,
-             C.data() + static_cast<std::size_t>(ob - ob0) * kMr * kNr, k0 > 0);
+        tile(kc, wp + (static_cast<std::size_t>(ob) * K + k0) * kMr, kr, off, C.data() + static_cast<std::size_t>(ob - ob0) * kMr * kNr, k0 > 0);
     }
     // epilogue: + bias (+ add[b, o]), NCHW stores of runs of kept columns that are consecutive
-    // pixels of one image
-    // (the runs are found once per tile, not once per channel)
-    Run out_runs[kNr];
+    // pixels of one image (the runs are found once per tile; one kernel call stores the tile)
+    FStoreRun out_runs[kNr];
     int n_out = 0;
     for (int j = 0; j < nn;) {
       const int b = col_b[j];
@@ -435,18 +456,12 @@ Tensor conv_fp_packed(const Conv& c, const Tensor& x, const float* wp, const flo
       }
       int e = j + 1;
       while (e < nn && col_b[e] == b && col_p[e] == col_p[e - 1] + 1) ++e;
-      out_runs[n_out++] = Run{j, e - j, b};
+      out_runs[n_out++] = FStoreRun{j, e - j, static_cast<std::size_t>(b) * c.O * N + col_p[j], static_cast<std::size_t>(b) * c.O};
       j = e;
     }
-    const int o_end = std::min(c.O, ob1 * kMr);
-    for (int o = ob0 * kMr; o < o_end; ++o) {
-      const float* co = C.data() + static_cast<std::size_t>(o - ob0 * kMr) * kNr;
-      for (int r = 0; r < n_out; ++r) {
-        const int j = out_runs[r].j0, b = out_runs[r].src;
-        const float extra = add ? add[static_cast<std::size_t>(b) * c.O + o] : 0.0f;
-        bias_store(co + j, out_runs[r].len, c.b[o], add != nullptr, extra, y.d.data() + (static_cast<std::size_t>(b) * c.O + o) * N + col_p[j]);
-      }
-    }
+    const int o0 = ob0 * kMr, o_end = std::min(c.O, ob1 * kMr);
+    store(C.data(), o_end - o0, c.b.data() + o0, add ? add + o0 : nullptr, out_runs, n_out,
+          y.d.data() + static_cast<std::size_t>(o0) * N, static_cast<std::size_t>(N));
   });
   return y;
 }
