@@ -11,6 +11,7 @@
 // Bounds: K·255·255 < 2^31 (K ≤ 33,000) for 8-bit weights; the loader splits nothing, it
 // refuses larger K.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -42,18 +43,20 @@ using QDot16Fn = void (*)(const uint8_t* w, int wstride, const uint8_t* a0, cons
 // are exact, so both walks give the same int32.
 constexpr int kQo = 32;  // output channels per tile
 constexpr int kQr = 8;   // activation rows (pixels) per tile
+// The tile is stored channel-major, out[i·kQr + r], so that the epilogue writes each channel's
+// 8 pixels as one contiguous run of the NCHW output.
 using QTileFn = void (*)(const int8_t* wp, int ntaps, const int* tapoff, int qpt, const uint8_t* const* a,
-                         int32_t* out /* [kQr][kQo] */);
+                         int32_t* out /* [kQo][kQr] */);
 
 // Per-channel epilogue of a tile (docs/design/unet.md §9): for pixel rows r < nr and channels
-// i < kQo, out[r][i] = float(acc′)·so[i] + bias[i] (+ extra[i] when extra != nullptr), separately
+// i < ni, y[i·ldy + r] = float(acc′)·so[i] + bias[i] (+ extra[i] when extra != nullptr), separately
 // rounded (the scalar path's fadd(fmul(float(acc′), so), bias), then fadd extra), with
 // acc′ = acc[r][i] + czw[i]·sa[r] + kc[i] = Σ(a − z_a)(w − z_w), czw = (128 for 8-bit codes) − z_w,
-// kc = K·z_a·z_w − z_a·Σw. Evaluated in wrapping 32-bit arithmetic: the true acc′ satisfies
+// kc = K·z_a·z_w − z_a·Σw, acc channel-major as QTileFn stores it. Evaluated in wrapping 32-bit arithmetic: the true acc′ satisfies
 // |acc′| ≤ K·255² < 2^31, so arithmetic modulo 2^32 gives it exactly, and int32 → float rounds it
 // as the int64 → float of zero_corrected does. Vectorised over the 32 channels by the ISA clones.
-void qtile_epilogue(const int32_t* acc, const int32_t* sa, int nr, const int32_t* czw, const int32_t* kc, const float* so,
-                    const float* bias, const float* extra, float* out /* [kQr][kQo] */);
+void qtile_epilogue(const int32_t* acc /* [kQo][kQr] */, const int32_t* sa, int nr, int ni, const int32_t* czw, const int32_t* kc,
+                    const float* so, const float* bias, const float* extra, float* y, std::size_t ldy);
 
 struct QDotKernels {
   QDot4Fn w4 = nullptr;

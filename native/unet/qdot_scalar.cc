@@ -77,7 +77,7 @@ void qtile_scalar(const int8_t* wp, int ntaps, const int* tapoff, int qpt, const
         for (int q = 0; q < qpt; ++q)
           for (int t = 0; t < 4; ++t) s += static_cast<int32_t>(ar[4 * q + t]) * wt[(static_cast<std::size_t>(q) * kQo + i) * 4 + t];
       }
-      out[r * kQo + i] = s;
+      out[i * kQr + r] = s;
     }
 }
 

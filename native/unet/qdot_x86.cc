@@ -122,6 +122,11 @@ ITK_VNNI void qdot4_w8_vnni(const uint8_t* w, const uint8_t* a0, const uint8_t* 
   out[3] = hsum8(s3) + 128 * hsum8(t3);
 }
 
+// GCC 12's unpack/extract intrinsics start from a self-initialised _mm512_undefined_*(), which
+// -Wuninitialized reports at -O3 once inlined; the value is fully overwritten.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 // 8 pixels × 32 channels: 16 zmm accumulators; per quad of k two 64-byte weight loads and eight
 // broadcast activation quads feed 16 vpdpbusd (1,024 multiply-adds). Runs of quads (qdot.h): the
 // accumulators stay in registers across the taps of an implicit conv.
@@ -147,11 +152,34 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void qtile_vnni(const int
       }
     }
   }
-  for (int r = 0; r < kQr; ++r) {
-    _mm512_storeu_si512(out + r * kQo, acc[r][0]);
-    _mm512_storeu_si512(out + r * kQo + 16, acc[r][1]);
+  // Channel-major store out[i][r] (qdot.h): an 8 × 16 int32 transpose per half in registers (24
+  // shuffles), so that the epilogue writes each channel's 8 pixels as one contiguous NCHW run
+  // instead of 256 scalar stores at stride N (those cost as much as the 1×1 tile itself).
+  const __m512i lo2 = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0), hi2 = _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4);
+  for (int h = 0; h < 2; ++h) {
+    __m512i x[4], y[4];  // lane L of x[k] / y[k]: channel 4L + k, pixels 0–3 / 4–7
+    for (int half = 0; half < 2; ++half) {
+      const int r0 = 4 * half;
+      const __m512i ab0 = _mm512_unpacklo_epi32(acc[r0][h], acc[r0 + 1][h]), ab1 = _mm512_unpackhi_epi32(acc[r0][h], acc[r0 + 1][h]);
+      const __m512i cd0 = _mm512_unpacklo_epi32(acc[r0 + 2][h], acc[r0 + 3][h]), cd1 = _mm512_unpackhi_epi32(acc[r0 + 2][h], acc[r0 + 3][h]);
+      __m512i* d = half ? y : x;
+      d[0] = _mm512_unpacklo_epi64(ab0, cd0);
+      d[1] = _mm512_unpackhi_epi64(ab0, cd0);
+      d[2] = _mm512_unpacklo_epi64(ab1, cd1);
+      d[3] = _mm512_unpackhi_epi64(ab1, cd1);
+    }
+    for (int k = 0; k < 4; ++k) {
+      const __m512i l = _mm512_permutex2var_epi64(x[k], lo2, y[k]);  // channels k, 4 + k (pixels 0–7 each)
+      const __m512i u = _mm512_permutex2var_epi64(x[k], hi2, y[k]);  // channels 8 + k, 12 + k
+      int32_t* o = out + (16 * h + k) * kQr;
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o), _mm512_castsi512_si256(l));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 4 * kQr), _mm512_extracti64x4_epi64(l, 1));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 8 * kQr), _mm512_castsi512_si256(u));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 12 * kQr), _mm512_extracti64x4_epi64(u, 1));
+    }
   }
 }
+#pragma GCC diagnostic pop
 
 }  // namespace unet
 }  // namespace itk

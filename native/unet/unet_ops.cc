@@ -619,23 +619,15 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
       for (int oc = o0; oc < o0 + no; oc += kQo) {
         const int8_t* wblk = wq + static_cast<std::size_t>(oc / kQo) * Kp * kQo;
         const int ni = std::min(kQo, o0 + no - oc);
-        float extra[kQo] = {};
-        if (add)
-          for (int i = 0; i < ni; ++i) extra[i] = add[static_cast<std::size_t>(b) * c.O + oc + i];
+        const float* extra = add ? add + static_cast<std::size_t>(b) * c.O + oc : nullptr;
         for (int j = 0; j < nn; j += kQr) {
           const uint8_t* rows[kQr];
           for (int r = 0; r < kQr; ++r)
             rows[r] = implicit ? corner[std::min(j + r, nn - 1)] : P.data() + static_cast<std::size_t>(std::min(j + r, kNc - 1)) * Kp;
-          int32_t acc[kQr * kQo];
+          int32_t acc[kQo * kQr];
           kern.tile(wblk, ntaps, tapoff, qpt, rows, acc);
-          const int nr = std::min(kQr, nn - j);
-          float v[kQr * kQo];
-          qtile_epilogue(acc, sa.data() + j, nr, czw.data() + oc, kcst.data() + oc, sov.data() + oc, biasv.data() + oc,
-                         add ? extra : nullptr, v);
-          for (int i = 0; i < ni; ++i) {
-            float* yo = yb + static_cast<std::size_t>(oc + i) * N + n0 + j;
-            for (int r = 0; r < nr; ++r) yo[r] = v[r * kQo + i];
-          }
+          qtile_epilogue(acc, sa.data() + j, std::min(kQr, nn - j), ni, czw.data() + oc, kcst.data() + oc, sov.data() + oc,
+                         biasv.data() + oc, extra, yb + static_cast<std::size_t>(oc) * N + n0 + j, static_cast<std::size_t>(N));
         }
       }
       return;
