@@ -544,7 +544,7 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
   require(ntaps <= kMaxTaps, Code::Internal, c.name + ": kernel too large");
   if (implicit)
     for (int t = 0; t < ntaps; ++t) tapoff[t] = ((t / c.KW) * Ws + t % c.KW) * c.I;
-  // Per-channel epilogue constants (qdot.h qtile_epilogue), padded to whole 32-channel blocks.
+  // Per-channel epilogue constants (qdot.h QEpi), padded to whole 32-channel blocks.
   const int Opad = (c.O + kQo - 1) / kQo * kQo;
   std::vector<int32_t> czw, kcst;
   std::vector<float> sov, biasv;
@@ -626,10 +626,9 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
           const uint8_t* rows[kQr];
           for (int r = 0; r < kQr; ++r)
             rows[r] = implicit ? corner[std::min(j + r, nn - 1)] : P.data() + static_cast<std::size_t>(std::min(j + r, kNc - 1)) * Kp;
-          int32_t acc[kQo * kQr];
-          kern.tile(wblk, ntaps, tapoff, qpt, rows, acc);
-          qtile_epilogue(acc, sa.data() + j, std::min(kQr, nn - j), ni, czw.data() + oc, kcst.data() + oc, sov.data() + oc,
-                         biasv.data() + oc, extra, yb + static_cast<std::size_t>(oc) * N + n0 + j, static_cast<std::size_t>(N));
+          const QEpi epi{czw.data() + oc, kcst.data() + oc, sov.data() + oc, biasv.data() + oc, extra, sa.data() + j,
+                         std::min(kQr, nn - j), ni, yb + static_cast<std::size_t>(oc) * N + n0 + j, static_cast<std::size_t>(N)};
+          kern.tile(wblk, ntaps, tapoff, qpt, rows, epi);
         }
       }
       return;
