@@ -11,6 +11,7 @@
 // Bounds: K·255·255 < 2^31 (K ≤ 33,000) for 8-bit weights; the loader splits nothing, it
 // refuses larger K.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -42,18 +43,34 @@ using QDot16Fn = void (*)(const uint8_t* w, int wstride, const uint8_t* a0, cons
 // are exact, so both walks give the same int32.
 constexpr int kQo = 32;  // output channels per tile
 constexpr int kQr = 8;   // activation rows (pixels) per tile
-using QTileFn = void (*)(const int8_t* wp, int ntaps, const int* tapoff, int qpt, const uint8_t* const* a,
-                         int32_t* out /* [kQr][kQo] */);
 
 // Per-channel epilogue of a tile (docs/design/unet.md §9): for pixel rows r < nr and channels
-// i < kQo, out[r][i] = float(acc′)·so[i] + bias[i] (+ extra[i] when extra != nullptr), separately
+// i < ni, y[i·ldy + r] = float(acc′)·so[i] + bias[i] (+ extra[i] when extra != nullptr), separately
 // rounded (the scalar path's fadd(fmul(float(acc′), so), bias), then fadd extra), with
 // acc′ = acc[r][i] + czw[i]·sa[r] + kc[i] = Σ(a − z_a)(w − z_w), czw = (128 for 8-bit codes) − z_w,
 // kc = K·z_a·z_w − z_a·Σw. Evaluated in wrapping 32-bit arithmetic: the true acc′ satisfies
 // |acc′| ≤ K·255² < 2^31, so arithmetic modulo 2^32 gives it exactly, and int32 → float rounds it
-// as the int64 → float of zero_corrected does. Vectorised over the 32 channels by the ISA clones.
-void qtile_epilogue(const int32_t* acc, const int32_t* sa, int nr, const int32_t* czw, const int32_t* kc, const float* so,
-                    const float* bias, const float* extra, float* out /* [kQr][kQo] */);
+// as the int64 → float of zero_corrected does. czw, kc, so, bias hold kQo entries (padded past O);
+// extra holds ni (the tile reads no further).
+struct QEpi {
+  const int32_t* czw;
+  const int32_t* kc;
+  const float* so;
+  const float* bias;
+  const float* extra;  // nullptr: none
+  const int32_t* sa;   // Σa of the nr pixels
+  int nr, ni;
+  float* y;  // NCHW output at (channel 0 of the block, pixel 0 of the tile)
+  std::size_t ldy;
+};
+
+// The tile writes its epilogue straight into y: each channel's 8 pixels are one contiguous run
+// of the NCHW output.
+using QTileFn = void (*)(const int8_t* wp, int ntaps, const int* tapoff, int qpt, const uint8_t* const* a, const QEpi& e);
+
+// The reference epilogue (portable, vectorised over each channel's 8 pixels by the ISA clones) of
+// int32 accumulators stored channel-major, acc[i·kQr + r]; qtile_vnni fuses the same operations.
+void qtile_epilogue(const int32_t* acc /* [kQo][kQr] */, const QEpi& e);
 
 struct QDotKernels {
   QDot4Fn w4 = nullptr;
@@ -69,7 +86,7 @@ struct QDotKernels {
 // codes there are stored as −128 like every other code, and the activation rows are 0 past K,
 // so they add nothing. Channels past O are 0 and discarded.
 std::vector<int8_t> qpack_s8(const uint8_t* kern, int row_bytes, int O, int K, int Kp, int bits);
-void qtile_scalar(const int8_t* wp, int ntaps, const int* tapoff, int qpt, const uint8_t* const* a, int32_t* out);
+void qtile_scalar(const int8_t* wp, int ntaps, const int* tapoff, int qpt, const uint8_t* const* a, const QEpi& e);
 
 // The kernels for this CPU (chosen once; ITOKIT_CPU=scalar|avx2|avx512vnni forces a path when the
 // CPU supports it).
@@ -86,7 +103,7 @@ void qdot16_w8_scalar(const uint8_t*, int, const uint8_t*, const uint8_t*, const
 void qdot16_w4_vnni(const uint8_t*, int, const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, int, int32_t*);
 void qdot4_w4_avx2(const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, int, int32_t*);
 void qdot4_w8_avx2(const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, int, int32_t*);
-void qtile_vnni(const int8_t* wp, int ntaps, const int* tapoff, int qpt, const uint8_t* const* a, int32_t* out);
+void qtile_vnni(const int8_t* wp, int ntaps, const int* tapoff, int qpt, const uint8_t* const* a, const QEpi& e);
 void qdot4_w4_vnni(const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, int, int32_t*);
 void qdot4_w8_vnni(const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, const uint8_t*, int, int32_t*);
 #endif

@@ -67,7 +67,8 @@ std::vector<int8_t> qpack_s8(const uint8_t* kern, int row_bytes, int O, int K, i
   return p;
 }
 
-void qtile_scalar(const int8_t* wp, int ntaps, const int* tapoff, int qpt, const uint8_t* const* a, int32_t* out) {
+void qtile_scalar(const int8_t* wp, int ntaps, const int* tapoff, int qpt, const uint8_t* const* a, const QEpi& e) {
+  int32_t out[kQo * kQr];
   for (int r = 0; r < kQr; ++r)
     for (int i = 0; i < kQo; ++i) {
       int32_t s = 0;
@@ -77,8 +78,9 @@ void qtile_scalar(const int8_t* wp, int ntaps, const int* tapoff, int qpt, const
         for (int q = 0; q < qpt; ++q)
           for (int t = 0; t < 4; ++t) s += static_cast<int32_t>(ar[4 * q + t]) * wt[(static_cast<std::size_t>(q) * kQo + i) * 4 + t];
       }
-      out[r * kQo + i] = s;
+      out[i * kQr + r] = s;
     }
+  qtile_epilogue(out, e);
 }
 
 bool qdot_kernels_named(const std::string& name, QDotKernels* out) {

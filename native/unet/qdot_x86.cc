@@ -122,11 +122,32 @@ ITK_VNNI void qdot4_w8_vnni(const uint8_t* w, const uint8_t* a0, const uint8_t* 
   out[3] = hsum8(s3) + 128 * hsum8(t3);
 }
 
+// GCC 12's unpack/extract intrinsics start from a self-initialised _mm512_undefined_*(), which
+// -Wuninitialized reports at -O3 once inlined; the value is fully overwritten.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+namespace {
+// Channel c's 8 pixels (one ymm) into the NCHW output: y[c·ldy + r] for r < nr, nothing for c ≥ ni.
+__attribute__((target("avx2,avx512f,avx512vl"))) inline void store_run(const QEpi& e, int c, __m256 v) {
+  if (c >= e.ni) return;
+  float* yc = e.y + static_cast<std::size_t>(c) * e.ldy;
+  if (e.nr == kQr)
+    _mm256_storeu_ps(yc, v);
+  else
+    _mm256_mask_storeu_ps(yc, static_cast<__mmask8>((1u << e.nr) - 1), v);
+}
+}  // namespace
+
 // 8 pixels × 32 channels: 16 zmm accumulators; per quad of k two 64-byte weight loads and eight
 // broadcast activation quads feed 16 vpdpbusd (1,024 multiply-adds). Runs of quads (qdot.h): the
-// accumulators stay in registers across the taps of an implicit conv.
-__attribute__((target("avx512f,avx512bw,avx512vnni"))) void qtile_vnni(const int8_t* wp, int ntaps, const int* tapoff, int qpt,
-                                                                      const uint8_t* const* a, int32_t* out) {
+// accumulators stay in registers across the taps of an implicit conv. The epilogue (qdot.h QEpi,
+// the operations of qtile_epilogue in the same order) runs on the accumulators in registers, 16
+// channels per vector, then an 8 × 16 transpose per half (24 shuffles) gives each channel's 8
+// pixels as one ymm stored straight into the NCHW output: no int32 round trip through memory and
+// no strided scalar stores (those cost as much as a 1×1 tile).
+__attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni"))) void qtile_vnni(const int8_t* wp, int ntaps, const int* tapoff,
+                                                                                  int qpt, const uint8_t* const* a, const QEpi& e) {
   __m512i acc[kQr][2];
   for (int r = 0; r < kQr; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_si512();
   for (int tp = 0; tp < ntaps; ++tp) {
@@ -147,11 +168,51 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void qtile_vnni(const int
       }
     }
   }
-  for (int r = 0; r < kQr; ++r) {
-    _mm512_storeu_si512(out + r * kQo, acc[r][0]);
-    _mm512_storeu_si512(out + r * kQo + 16, acc[r][1]);
+  // Epilogue, 16 channels per vector: acc′ = acc + czw·sa[r] + kc (wrapping int32, exact), then
+  // float(acc′)·so + bias (+ extra), each rounded separately as in qtile_epilogue.
+  __m512 f[kQr][2];
+  for (int h = 0; h < 2; ++h) {
+    const __m512i cz = _mm512_loadu_si512(e.czw + 16 * h), kc = _mm512_loadu_si512(e.kc + 16 * h);
+    const __m512 so = _mm512_loadu_ps(e.so + 16 * h), bias = _mm512_loadu_ps(e.bias + 16 * h);
+    const int nh = e.ni - 16 * h;  // channels of this half that exist (extra has ni entries)
+    const __mmask16 mh = nh >= 16 ? static_cast<__mmask16>(0xFFFF) : nh <= 0 ? 0 : static_cast<__mmask16>((1u << nh) - 1);
+    const __m512 ex = e.extra ? _mm512_maskz_loadu_ps(mh, e.extra + 16 * h) : _mm512_setzero_ps();
+    for (int r = 0; r < kQr; ++r) {
+      const __m512i s = _mm512_set1_epi32(e.sa[r < e.nr ? r : 0]);
+      const __m512i t = _mm512_add_epi32(_mm512_add_epi32(acc[r][h], _mm512_mullo_epi32(cz, s)), kc);
+      __m512 v = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(t), so), bias);
+      if (e.extra) v = _mm512_add_ps(v, ex);
+      f[r][h] = v;
+    }
+  }
+  // Channel-major transpose and store: y[c·ldy + r] for c < ni, r < nr.
+  const __m512i lo2 = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0), hi2 = _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4);
+  for (int h = 0; h < 2; ++h) {
+    __m512i x[4], y[4];  // lane L of x[k] / y[k]: channel 4L + k, pixels 0–3 / 4–7
+    for (int half = 0; half < 2; ++half) {
+      const int r0 = 4 * half;
+      const __m512i p0 = _mm512_castps_si512(f[r0][h]), p1 = _mm512_castps_si512(f[r0 + 1][h]);
+      const __m512i p2 = _mm512_castps_si512(f[r0 + 2][h]), p3 = _mm512_castps_si512(f[r0 + 3][h]);
+      const __m512i ab0 = _mm512_unpacklo_epi32(p0, p1), ab1 = _mm512_unpackhi_epi32(p0, p1);
+      const __m512i cd0 = _mm512_unpacklo_epi32(p2, p3), cd1 = _mm512_unpackhi_epi32(p2, p3);
+      __m512i* d = half ? y : x;
+      d[0] = _mm512_unpacklo_epi64(ab0, cd0);
+      d[1] = _mm512_unpackhi_epi64(ab0, cd0);
+      d[2] = _mm512_unpacklo_epi64(ab1, cd1);
+      d[3] = _mm512_unpackhi_epi64(ab1, cd1);
+    }
+    for (int k = 0; k < 4; ++k) {
+      const __m512 l = _mm512_castsi512_ps(_mm512_permutex2var_epi64(x[k], lo2, y[k]));  // channels k, 4 + k
+      const __m512 u = _mm512_castsi512_ps(_mm512_permutex2var_epi64(x[k], hi2, y[k]));  // channels 8 + k, 12 + k
+      const int c = 16 * h + k;
+      store_run(e, c, _mm512_castps512_ps256(l));
+      store_run(e, c + 4, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(l), 1)));
+      store_run(e, c + 8, _mm512_castps512_ps256(u));
+      store_run(e, c + 12, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(u), 1)));
+    }
   }
 }
+#pragma GCC diagnostic pop
 
 }  // namespace unet
 }  // namespace itk
