@@ -45,7 +45,6 @@ Tensor time_proj(const Config& cfg, const std::vector<int64_t>& t) {
 
 namespace {
 
-bool qint(const Conv& c) { return c.q.bits == 4 || c.q.bits == 8; }
 
 // The packed FP32 weights of c's FP math (PackCache), built on first use: an FP layer's w (or w16
 // widened exactly, fp_weights 'f16'), an integer layer's dequantized codes.
@@ -167,8 +166,6 @@ Tensor layer(const Conv& c, const Tensor& x, const ForwardOpts& o, const float* 
 // In integer mode a GroupNorm(+SiLU) feeding an 8-bit-input layer writes that layer's u8 codes
 // directly (group_norm_quant_nhwc: the bits of group_norm then quantize_nhwc, without the FP32
 // tensor between them). `in.x` then points at the pre-norm input, which has the same shape.
-// True when c reads u8 codes in this call (integer mode, integer weights, an 8-bit input).
-bool int_input(const Conv& c, const ForwardOpts& o) { return o.mode == Mode::Integer && qint(c) && c.act >= 0; }
 
 QIn prep_norm_input(const GroupNorm& gn, bool silu, const Conv& c, const Tensor& x, const ForwardOpts& o) {
   QIn in;

@@ -255,6 +255,14 @@ struct ForwardOpts {
   bool cuda = false;  // run on the CUDA device (unet_cuda.h); taps and Calibrate stay on the CPU
 };
 
+// True when c holds W4/W8 integer weights.
+inline bool qint(const Conv& c) { return c.q.bits == 4 || c.q.bits == 8; }
+
+// True when c reads u8 activation codes in a forward with options o: integer mode, integer weights
+// and an 8-bit input quantizer. Both backends then fuse that quantizer into the op before c
+// (GroupNorm, upsampling) instead of writing an FP32 tensor for it.
+inline bool int_input(const Conv& c, const ForwardOpts& o) { return o.mode == Mode::Integer && qint(c) && c.act >= 0; }
+
 // ε̂ = UNet(x, t): x [B, in_ch, H, W], t[B]. Returns [B, out_ch, H, W]. A non-finite value in x is
 // InvalidArg (naming its index); a non-finite output (finite weights overflowing float32) is
 // Numerical, except in Calibrate mode, whose outputs are discarded.

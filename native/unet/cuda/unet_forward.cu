@@ -112,8 +112,6 @@ namespace {
 using dev::Act;
 using dev::Buf;
 
-bool qint(const Conv& c) { return c.q.bits == 4 || c.q.bits == 8; }
-
 using dev::upload;
 
 CudaModel& state(const Model& m) {
@@ -275,7 +273,7 @@ class Walk {
   void conv(const Op& op) { v_[op.out[0]] = layer(*op.conv[0], v_[op.in[0]], feature(op)); }
   void norm_conv(const Op& op) {
     const Act& x = v_[op.in[0]];
-    if (int_input(*op.conv[0])) {
+    if (int_input(*op.conv[0], o_)) {
       v_[op.out[0]] = apply(*op.conv[0], prep_norm(*op.norm, op.silu, *op.conv[0], x), feature(op));
       return;
     }
@@ -288,7 +286,7 @@ class Walk {
     const Conv& q = *op.conv[0];
     Act h;
     In in;
-    if (int_input(q)) {
+    if (int_input(q, o_)) {
       in = prep_norm(*op.norm, false, q, x);
     } else {
       h = norm(*op.norm, x, false);
@@ -442,9 +440,6 @@ class Walk {
     }
     return in;
   }
-
-  // True when c reads u8 codes in this call (integer mode, integer weights, an 8-bit input), as int_input() in unet_forward.cc.
-  bool int_input(const Conv& c) const { return o_.mode == Mode::Integer && qint(c) && c.act >= 0; }
 
   // The u8 input codes of c straight from GroupNorm(+SiLU) of x (one launch, no FP32 tensor); in.x
   // points at x, which has the normalised map's shape.
