@@ -11,6 +11,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { backends } from '../lib/backends';
+import * as diffusion from '../lib/samplers';
 import * as unet from '../lib/unet';
 import { runAnchor } from './anchors/anchor';
 import { BenchOptions, BenchRow, report, time } from './harness';
@@ -153,7 +154,37 @@ const VARIANTS: Variant[] = [
 /** PyTorch rows on CUDA (benchmarks/anchors/unet_torch.py --device cuda), the same weights, input, batch and t. */
 const TORCH_PRECISIONS = [['fp32', 'fp32, TF32 off'], ['tf32', 'TF32'], ['fp16', 'autocast fp16'], ['bf16', 'autocast bf16']] as const;
 
-async function measure(name: string, fp: unet.UNetModel, folder: string, B: number, runs: number, rows: BenchRow[]): Promise<void> {
+/**
+ * The main job on CUDA: DDIM with clip_sample over a state on the device, 50 steps of B images from
+ * the initial noise to the samples on the host (`itokit sample --device cuda`'s sampling), with each
+ * step fused (forward and update in one CUDA graph, UNetModel.epsModel) and, for comparison, apart
+ * (the model call, then the sampler's own update launches). The ratio is against 50 forwards of the
+ * PyTorch port under bf16 autocast (its best row, per-forward time × 50; a PyTorch DDIM loop adds its
+ * own update on top).
+ */
+function ddimRows(name: string, models: [string, unet.UNetModel][], B: number, runs: number, rows: BenchRow[], torchBf16?: number): void {
+  const { inChannels: C, sampleSize: S } = models[0][1].config;
+  const steps = 50;
+  for (const [label, m] of models) {
+    const fused = m.epsModel({ device: 'cuda', sync: true });
+    const apart: unet.UNetEpsFn = (x, t, out, info) => fused(x as never, t, out as never, info);
+    for (const [how, epsModel] of [['fused', fused], ['apart', apart]] as const) {
+      const sample = (): void => {
+        const r = diffusion.ddimSync({ epsModel, output: 'device', batch: B, dim: C * S! * S!, seed: 1, steps, clipSample: true });
+        r.x.toHost();
+        r.x.dispose();
+      };
+      const t = time(sample, { warmup: 1, runs });  // the warm-up run uploads the weights and captures the step graph
+      rows.push({
+        case: `${name} DDIM ${steps} steps itokit ${label}, steps ${how}`, value: t.minMs, unit: 'ms',
+        ratio: torchBf16 ? `${(t.minMs / (steps * torchBf16 * B)).toFixed(2)}x ${steps} PyTorch bf16 forwards` : 'no PyTorch row',
+        note: `${(t.minMs / steps).toFixed(3)} ms per step (median run ${t.medianMs.toFixed(1)} ms); targets: W4A8 step <= 1 ms and faster than FP32, 50 steps <= 100 ms`,
+      });
+    }
+  }
+}
+
+async function measure(name: string, fp: unet.UNetModel, folder: string, B: number, runs: number, rows: BenchRow[], ddimName?: string): Promise<void> {
   const { inChannels: C, sampleSize } = fp.config;
   const S = sampleSize!;
   const t = 500;
@@ -167,6 +198,7 @@ async function measure(name: string, fp: unet.UNetModel, folder: string, B: numb
     rows.push({ case: `${name} PyTorch ${a.version ?? ''} ${label}`, value: torch[p], unit: 'ms/image', note: `median ${((a.seconds_median! * 1000) / B).toFixed(3)} ms/image (anchor unet_torch.py)` });
   }
   const models = [fp, await quantizeQuick(fp, 8, t, 4), await quantizeQuick(fp, 4, t, 4)];
+  if (ddimName) ddimRows(ddimName, [['FP32', models[0]], ['W4A8', models[2]]], B, Math.max(3, Math.floor(runs / 2)), rows, torch.bf16);
   const cpuMs = models.map((m) => time(() => m.predictSync(x, t, { device: 'cpu' }), { warmup: 1, runs: 1 }).minMs / B);
   for (const v of VARIANTS) {
     const m = models[v.model];
@@ -193,7 +225,7 @@ export async function unetGpuRows(o: BenchOptions): Promise<BenchRow[]> {
   if (!backends().cuda.available) return rows;
   const B = 64;
   // digits16 at B = 64 is one DDIM step of 64 images (the step's update is elementwise and negligible)
-  await measure(`unet digits16 B=${B} (one DDIM step)`, unet.loadSync(unet.builtinModelPath()), unet.builtinModelPath(), B, o.quick ? 3 : 10, rows);
+  await measure(`unet digits16 B=${B} (one DDIM step)`, unet.loadSync(unet.builtinModelPath()), unet.builtinModelPath(), B, o.quick ? 3 : 10, rows, `unet digits16 B=${B}`);
   if (!o.quick) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'itk-cifar-gpu-'));
     try {

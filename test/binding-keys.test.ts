@@ -55,7 +55,10 @@ function directKeys(body: string): Set<string> {
 function cppKeys(): Map<string, { reads: Set<string>; table: string[] }> {
   const out = new Map<string, { reads: Set<string>; table: string[] }>();
   for (const file of CC) {
-    const src = fs.readFileSync(path.join(ROOT, file), 'utf8');
+    const own = fs.readFileSync(path.join(ROOT, file), 'utf8');
+    // argument readers shared by two binding files live in a header beside them (e.g. unet_step_arg.h): scanned with each includer
+    const headers = [...own.matchAll(/^#include "(\w+\.h)"/gm)].map((m) => path.join(ROOT, 'native/bindings', m[1])).filter((h) => fs.existsSync(h));
+    const src = [own, ...headers.map((h) => fs.readFileSync(h, 'utf8'))].join('\n');
     const fns = ccFunctions(src);
     const memo = new Map<string, Set<string>>();
     const keysOf = (name: string, seen: Set<string>): Set<string> => {

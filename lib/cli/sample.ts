@@ -39,8 +39,6 @@ export interface SampleCliOptions {
   device?: 'auto' | 'cpu' | 'cuda';
 }
 
-type EpsFn = (x: Float32Array, t: number) => Promise<Float32Array>;
-
 /**
  * Output formats by extension: a PNG image grid; JSON `{ shape, layout, data }` with the samples in
  * [-1, 1]; raw little-endian float32 samples in [B, C, H, W] order.
@@ -104,7 +102,10 @@ function schedule(model: unet.UNetModel): { alphasCumprod: Float64Array; clipSam
 
 /** Timing of one sampling run: wall and process CPU time of the whole sampler loop. */
 interface SampleTiming {
-  /** Mean wall milliseconds per UNet call (the forward, as the sampler awaits it). */
+  /**
+   * Mean wall milliseconds per step: on the CPU the UNet call as the sampler awaits it; on CUDA the
+   * whole step (forward and update fused, one CUDA graph), i.e. the run's wall time / steps.
+   */
   msPerStep: number;
   /** Wall milliseconds of the whole run (UNet calls and the sampler's own update). */
   wallMs: number;
@@ -113,32 +114,48 @@ interface SampleTiming {
 }
 
 /**
- * Runs DDIM (η = 0, or η = 1 for `ddpm`) over `eps` with `diffusion.ddim` from the noise `x`, with a
- * progress bar, and returns the samples with the run's timing. A step costs the UNet forward, one
- * copy of ε̂ into the sampler's buffer and the sampler's native update (no JS loop over elements).
+ * Runs DDIM (η = 0, or η = 1 for `ddpm`) with `diffusion.ddim` from the noise `x` with the model's
+ * {@link unet.UNetModel.epsModel}, with a progress bar, and returns the samples with the run's timing.
+ * On the CPU a step costs the UNet forward into the sampler's buffer and the sampler's native update
+ * (no JS loop over elements). On CUDA the state stays on the device and each step is one native call
+ * (forward and update fused, one CUDA graph from the second step on); only the result comes back.
  */
-async function runSampler(eps: EpsFn, o: { batch: number; dim: number; seed: number; steps: number; eta: number; label: string; x: Float32Array;
-  sched: ReturnType<typeof schedule> }): Promise<{ x: Float32Array } & SampleTiming> {
+async function runSampler(model: unet.UNetModel, device: 'cpu' | 'cuda', o: { batch: number; dim: number; size: number; seed: number; steps: number; eta: number;
+  label: string; x: Float32Array; sched: ReturnType<typeof schedule> }): Promise<{ x: Float32Array } & SampleTiming> {
   let calls = 0;
   let ms = 0;
   const bar = progressBar(`${o.label} sampling`, o.steps);
+  const run = { ...o.sched, batch: o.batch, dim: o.dim, seed: o.seed, steps: o.steps, eta: o.eta, x: o.x };
   try {
     const c0 = process.cpuUsage();
     const w0 = process.hrtime.bigint();
-    const r = await samplers.ddim({
-      epsModel: async (x, t, out) => {
-        const s = process.hrtime.bigint();
-        out.set(await eps(x, t[0]));
-        ms += Number(process.hrtime.bigint() - s) / 1e6;
-        calls++;
-        bar.update(calls, `t=${t[0]} ${(ms / calls).toFixed(1)} ms/step`);
-      },
-      ...o.sched,
-      batch: o.batch, dim: o.dim, seed: o.seed, steps: o.steps, eta: o.eta, x: o.x,
-    });
+    let x: Float32Array;
+    if (device === 'cuda') {
+      const r = await samplers.ddim({
+        ...run, epsModel: model.epsModel({ device, imageSize: [o.size, o.size] }), output: 'device', progressIntervalMs: 0,
+        onProgress: (p) => bar.update(p.step, `t=${p.t} ${(Number(process.hrtime.bigint() - w0) / 1e6 / p.step).toFixed(2)} ms/step`),
+      });
+      x = r.x.toHost();
+      r.x.dispose();
+      calls = o.steps;
+      ms = Number(process.hrtime.bigint() - w0) / 1e6;
+    } else {
+      const eps = model.epsModel({ device, imageSize: [o.size, o.size] });
+      const r = await samplers.ddim({
+        ...run,
+        epsModel: async (xs, t, out, info) => {
+          const s = process.hrtime.bigint();
+          await eps(xs, t, out, info);
+          ms += Number(process.hrtime.bigint() - s) / 1e6;
+          calls++;
+          bar.update(calls, `t=${t[0]} ${(ms / calls).toFixed(1)} ms/step`);
+        },
+      });
+      x = r.x;
+    }
     const wallMs = Number(process.hrtime.bigint() - w0) / 1e6;
     const c = process.cpuUsage(c0);
-    return { x: r.x, msPerStep: ms / Math.max(calls, 1), wallMs, cpuMs: (c.user + c.system) / 1000 };
+    return { x, msPerStep: ms / Math.max(calls, 1), wallMs, cpuMs: (c.user + c.system) / 1000 };
   } finally {
     bar.stop();
   }
@@ -250,12 +267,12 @@ export async function sample(o: SampleCliOptions): Promise<void> {
   // one initial noise for both runs, so the comparison is paired
   const noise = randn({ seed: o.seed, paths: o.batch, dim, stream: streams.PRIOR });
   const sched = schedule(loaded);
-  const run = await runSampler((x, t) => model.predict({ data: x, shape: [o.batch, C, S, S] }, t, { device }), { batch: o.batch, dim, seed: o.seed, steps: o.steps, eta, label: model.precision, x: noise, sched });
+  const run = await runSampler(model, device, { batch: o.batch, dim, size: S, seed: o.seed, steps: o.steps, eta, label: model.precision, x: noise, sched });
   writeSamples(o.out, run.x, [o.batch, C, S, S]);
   const where = device === 'cuda' ? 'CUDA' : `the CPU (${getThreads()} thread${getThreads() === 1 ? '' : 's'})`;
   console.log(`${timingLine(model.precision.toUpperCase(), run, o.batch, where)} -> ${o.out}`);
   if (!o.compare || !fp || model === fp) return;
-  const ref = await runSampler((x, t) => fp!.predict({ data: x, shape: [o.batch, C, S, S] }, t, { device }), { batch: o.batch, dim, seed: o.seed, steps: o.steps, eta, label: 'fp32', x: noise, sched });
+  const ref = await runSampler(fp, device, { batch: o.batch, dim, size: S, seed: o.seed, steps: o.steps, eta, label: 'fp32', x: noise, sched });
   const fpOut = fp32Path(o.out);
   writeSamples(fpOut, ref.x, [o.batch, C, S, S]);
   console.log(`${timingLine('FP32', ref, o.batch, where)} -> ${fpOut}`);

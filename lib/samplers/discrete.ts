@@ -9,7 +9,7 @@ import { InvalidArgumentError, ShapeError } from '../errors';
 import { streams } from '../rng';
 import { Seed, checkFloatArray, checkInt, checkNumber, checkOneOf, checkOptions, optionKeys, seedKey } from '../validate';
 import { OnDevice, ScoreFn, SampleResult, checkModelOutput, onDevice } from './common';
-import { Call, Coef, NoiseRef, SAMPLER_RUN_KEYS, SampleBuffer, SamplerRun, allocBuffer, drive, driveSync, lincomb, progress, rowStats, startState } from './ops';
+import { Call, NoiseRef, SAMPLER_RUN_KEYS, SampleBuffer, SamplerRun, StepComb, allocBuffer, applyStep, drive, driveSync, fusedStepOf, lincomb, progress, rowStats, startState } from './ops';
 import { linearBetas } from './schedules';
 
 /** Options of {@link ddpm} and {@link ddim}; B is the state's buffer type (see `output`). */
@@ -110,12 +110,25 @@ export function shiftedAlphas(ac: Float64Array, variances: Float64Array, tNext: 
   return { alphas, times };
 }
 
-function* modelCall(c: DCtx, t: number, step: number): Generator<Call, void, void> {
+/**
+ * One step: the model call at t, then the update `combs` (tmp: the scratch buffer they may use). A
+ * model that carries a fused step (ops.ts FusedStep, e.g. a CUDA UNet's) runs both itself when the
+ * state is on the device: the same bits, one native call (one CUDA graph) instead of a model call
+ * and one launch per combination.
+ */
+function* step(c: DCtx, t: number, step: number, combs: StepComb[], tmp?: SampleBuffer): Generator<Call, void, void> {
   c.tArr.fill(t);
   const x = c.x, tArr = c.tArr, eps = c.eps, fn = c.fn, info = { batch: c.P, dim: c.D, step };
+  const fused = c.device ? fusedStepOf(fn) : undefined;
+  if (fused) {
+    yield () => fused(x as DeviceArray<'float32'>, tArr, combs, info);
+    c.nfe++;
+    return;
+  }
   yield () => fn(x, tArr, eps, info);
   c.nfe++;
   checkModelOutput(eps);
+  applyStep({ x, eps, tmp }, c.P, c.D, combs);
 }
 
 /** ᾱ of the target time for this update: scheduled, or per sample under Time-Shift. */
@@ -208,7 +221,6 @@ function* ddimGen(o: DdimOptions | DdimOptions<DeviceArray<'float32'>>, where: s
       const onStep = o.onStep as (info: DdimStepInfo<SampleBuffer>) => void | Promise<void>, info = { step: i, t, x: c.x };
       yield () => onStep(info);
     }
-    yield* modelCall(c, t, i);
     // σ = η sqrt((1−ᾱ′)/(1−ᾱ_t)) sqrt(1 − ᾱ_t/ᾱ′); x′ = sqrt(ᾱ′)·x̂0 + sqrt(1 − ᾱ′ − σ²)·ε + σz,
     // x̂0 = (x − sqrt(1−ᾱ_t)·ε)/sqrt(ᾱ_t) (docs/design/sde.md, DDIM eq. 12).
     const sig = per(an, (a) => eta * Math.sqrt(Math.max(0, ((1 - a) / (1 - at)) * (1 - at / a))));
@@ -216,11 +228,14 @@ function* ddimGen(o: DdimOptions | DdimOptions<DeviceArray<'float32'>>, where: s
       const s = eta * Math.sqrt(Math.max(0, ((1 - a) / (1 - at)) * (1 - at / a)));
       return Math.sqrt(Math.max(0, 1 - a - s * s));
     });
-    const z: [Coef, NoiseRef] | undefined = eta === 0 ? undefined : [sig, noise(c, i)];
+    const z: StepComb['noise'] = eta === 0 ? undefined : [sig, noise(c, i)];
+    let combs: StepComb[];
     if (x0) {
-      // clip_sample: x̂0 is clamped to ±clipSampleRange before it is recombined (diffusers DDIMScheduler.step)
-      lincomb(x0, c.P, c.D, [[c.x, 1 / Math.sqrt(at)], [c.eps, -Math.sqrt(1 - at) / Math.sqrt(at)]], undefined, clip);
-      lincomb(c.x, c.P, c.D, [[x0, per(an, Math.sqrt)], [c.eps, dir]], z);
+      // clip_sample: x̂0 (in tmp) is clamped to ±clipSampleRange before it is recombined (diffusers DDIMScheduler.step)
+      combs = [
+        { terms: [['x', 1 / Math.sqrt(at)], ['eps', -Math.sqrt(1 - at) / Math.sqrt(at)]], clip },
+        { terms: [['tmp', per(an, Math.sqrt)], ['eps', dir]], noise: z },
+      ];
     } else {
       // the same update with x̂0 substituted: x′ = sqrt(ᾱ′/ᾱ_t)·x + (sqrt(1 − ᾱ′ − σ²) − sqrt(ᾱ′)·sqrt(1−ᾱ_t)/sqrt(ᾱ_t))·ε
       const cx = per(an, (a) => Math.sqrt(a / at));
@@ -228,8 +243,9 @@ function* ddimGen(o: DdimOptions | DdimOptions<DeviceArray<'float32'>>, where: s
         const s = eta * Math.sqrt(Math.max(0, ((1 - a) / (1 - at)) * (1 - at / a)));
         return Math.sqrt(Math.max(0, 1 - a - s * s)) - Math.sqrt(a) * Math.sqrt(1 - at) / Math.sqrt(at);
       });
-      lincomb(c.x, c.P, c.D, [[c.x, cx], [c.eps, ce]], z);
+      combs = [{ terms: [['x', cx], ['eps', ce]], noise: z }];
     }
+    yield* step(c, t, i, combs, x0);
     report(i + 1, t, c.nfe);
   }
   return { x: c.x, nfe: c.nfe };
@@ -243,9 +259,8 @@ function* ddpmGen(o: DdpmOptions | DdpmOptions<DeviceArray<'float32'>>, where: s
   for (let t = c.T - 1, i = 0; t >= 0; t--, i++) {
     const at = c.ac[t], aPrev = t > 0 ? c.ac[t - 1] : 1;
     const beta = 1 - at / aPrev;
-    yield* modelCall(c, t, i);
     // x_{t−1} = (x − β/sqrt(1−ᾱ_t)·ε)/sqrt(1−β) + σ z (z = 0 at t = 0). Under Time-Shift the target
-    // ᾱ_{t−1} is per sample; the step then uses β' = 1 − ᾱ_t/ᾱ'.
+    // ᾱ_{t−1} is per sample (from x_t, before the model call); the step then uses β' = 1 − ᾱ_t/ᾱ'.
     const an = t > 0 ? targetAlpha(c, t - 1, i === 0) : 1;
     const betaN = per(an, (a) => 1 - at / a);
     const cx = per(betaN, (b) => 1 / Math.sqrt(1 - b));
@@ -255,7 +270,7 @@ function* ddpmGen(o: DdpmOptions | DdpmOptions<DeviceArray<'float32'>>, where: s
       return variance === 'large' ? Math.sqrt(b) : Math.sqrt((b * (1 - a)) / (1 - at));
     });
     void beta;
-    lincomb(c.x, c.P, c.D, [[c.x, cx], [c.eps, ce]], t > 0 ? [sig, noise(c, i)] : undefined);
+    yield* step(c, t, i, [{ terms: [['x', cx], ['eps', ce]], noise: t > 0 ? [sig, noise(c, i)] : undefined }]);
     report(i + 1, t, c.nfe);
   }
   return { x: c.x, nfe: c.nfe };

@@ -86,6 +86,95 @@ export function lincomb(out: SampleBuffer, P: number, D: number, terms: [SampleB
   }));
 }
 
+/** A value of a discrete sampler's step: the state x, the model's output ε, or a scratch buffer. */
+export type StepValue = 'x' | 'eps' | 'tmp';
+
+/**
+ * One linear combination of a discrete sampler's update, as data: Σ c_k·V_k (+ c_z·z), clamped to
+ * ±clip when clip > 0 (the semantics of {@link lincomb}). A step's update is one or two of them:
+ * every one but the last writes tmp, the last writes the new x.
+ */
+export interface StepComb {
+  terms: [StepValue, Coef][];
+  noise?: [Coef, NoiseRef];
+  clip?: number;
+}
+
+/**
+ * A model that also runs a whole sampler step itself: ε̂ = model(x, t) and then `combs`, x replaced
+ * by the new state, with the same bits as the model call followed by {@link applyStep} (a CUDA UNet
+ * does it as one CUDA graph: `UNetModel.epsModel`). The samplers call it, when the function
+ * carries it under {@link FUSED_STEP}, in place of the model call and the update, for states on the
+ * device.
+ */
+export type FusedStep = (x: DeviceArray<'float32'>, t: Float64Array, combs: StepComb[], info: { batch: number; dim: number; step: number }) => void | Promise<void>;
+
+/** The property under which a model function carries its {@link FusedStep}. @internal */
+export const FUSED_STEP: unique symbol = Symbol.for('itokit.samplers.fusedStep');
+
+/** The fused step a model function carries, if any. @internal */
+export function fusedStepOf(fn: unknown): FusedStep | undefined {
+  const f = (fn as { [FUSED_STEP]?: unknown })[FUSED_STEP];
+  return typeof f === 'function' ? (f as FusedStep) : undefined;
+}
+
+/**
+ * Runs a step's update after the model call: each combination one {@link lincomb}, reading x, eps
+ * and tmp, writing tmp (all but the last) or x (the last).
+ */
+export function applyStep(v: { x: SampleBuffer; eps: SampleBuffer; tmp?: SampleBuffer }, P: number, D: number, combs: StepComb[]): void {
+  const value = (name: StepValue): SampleBuffer => {
+    const b = v[name];
+    if (!b) throw new ShapeError('internal: a step combination reads tmp without a tmp buffer');
+    return b;
+  };
+  combs.forEach((c, i) => {
+    const out = i === combs.length - 1 ? v.x : value('tmp');
+    lincomb(out, P, D, c.terms.map(([name, coef]) => [value(name), coef]), c.noise, c.clip ?? 0);
+  });
+}
+
+/**
+ * The flat form of a step's combinations for the native fused step (unetStepDevice): per
+ * combination (K, input, input) codes (x 0, eps 1, tmp 2), noise flags, clips, and the (K + 1)·P
+ * coefficient rows of each in turn, laid out as {@link lincomb} lays them. Every noisy combination
+ * must draw from the same noise reference. @internal
+ */
+export function flatStep(combs: StepComb[], P: number): {
+  combs: number; combTerms: Int32Array; combNoise: Uint8Array; combClip: Float64Array; coef: Float64Array;
+  keyLo: number; keyHi: number; stream: number; step: number; sampleOffset: number;
+} {
+  const code = { x: 0, eps: 1, tmp: 2 } as const;
+  const n = combs.length;
+  const combTerms = new Int32Array(3 * n), combNoise = new Uint8Array(n), combClip = new Float64Array(n);
+  const coef = new Float64Array(combs.reduce((s, c) => s + (c.terms.length + 1) * P, 0));
+  let off = 0, ref: NoiseRef | undefined;
+  const put = (row: number, c: Coef): void => {
+    if (typeof c === 'number') coef.fill(c, off + row * P, off + (row + 1) * P);
+    else coef.set(c, off + row * P);
+  };
+  combs.forEach((c, i) => {
+    const K = c.terms.length;
+    combTerms[3 * i] = K;
+    c.terms.forEach(([name, k], j) => {
+      combTerms[3 * i + 1 + j] = code[name];
+      put(j, k);
+    });
+    if (c.noise) {
+      const r = c.noise[1];
+      if (ref && (r.key[0] !== ref.key[0] || r.key[1] !== ref.key[1] || r.stream !== ref.stream || r.step !== ref.step || r.offset !== ref.offset)) {
+        throw new InvalidArgumentError('internal: a fused step draws one noise');
+      }
+      ref = r;
+      combNoise[i] = 1;
+      put(K, c.noise[0]);
+    }
+    combClip[i] = c.clip ?? 0;
+    off += (K + 1) * P;
+  });
+  return { combs: n, combTerms, combNoise, combClip, coef, keyLo: ref?.key[0] ?? 0, keyHi: ref?.key[1] ?? 0, stream: ref?.stream ?? 0, step: ref?.step ?? 0, sampleOffset: ref?.offset ?? 0 };
+}
+
 /**
  * Dormand–Prince error norm over all elements (native/kernels/sampler_ops.h rk45_chunk): the same
  * float64 sums in the same order on the host and on the device.

@@ -6,6 +6,7 @@
  */
 import { native } from '../native';
 import type { Handle } from '../unet/native-unet';
+import type { flatStep } from '../samplers/ops';
 
 /** Inputs of testing.unetQdot: one integer dot-product micro-kernel by name. @internal */
 export interface UnetQdotArgs {
@@ -73,6 +74,14 @@ export interface UnetGraph {
   input: number;
   output: number;
   ops: UnetGraphOp[];
+}
+
+/** Inputs of testing.unetStepUpdate: a fused step's update (flatStep's form) on the host. @internal */
+export interface UnetStepUpdateArgs extends ReturnType<typeof flatStep> {
+  x: Float32Array;
+  eps: Float32Array;
+  P: number;
+  D: number;
 }
 
 /** Inputs of testing.unetQuantTest: a quantizer primitive on test vectors. @internal */
@@ -152,6 +161,7 @@ export interface TestingAddon {
   unetLayerCheck(o: UnetLayerCheckArgs): { integer: Float32Array; fakeQuant: Float32Array };
   unetQuantTest(o: UnetQuantTestArgs): Float64Array;
   unetGraph(o: UnetGraphArgs): UnetGraph;
+  unetStepUpdate(o: UnetStepUpdateArgs): Float32Array;
 }
 
 /** `addon.testing`. @internal */

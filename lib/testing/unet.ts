@@ -3,6 +3,7 @@
 // not part of the public API (lib/index.ts does not export lib/testing/).
 import { runNativeSync } from '../run';
 import type { UNetModel } from '../unet/model';
+import { flatStep, type StepComb } from '../samplers/ops';
 import { testingNative, type UnetGraph } from './addon';
 
 /** Which integer kernel path this CPU uses, and the qdot entry used by tests. @internal */
@@ -45,4 +46,12 @@ export function quantizerTest(op: 'lp' | 'lpcompare' | 'minmax' | 'code' | 'cali
 /** The model's forward graph (native/unet/unet_graph.h): the ops each backend runs. @internal */
 export function graph(model: UNetModel): UnetGraph {
   return runNativeSync(() => testingNative().unetGraph({ model: model.handle }));
+}
+
+/**
+ * The update of a fused UNet step (native/unet/unet_step.h) run on the host from the flat form
+ * flatStep makes: x′ from x and eps ([P, D] each). @internal
+ */
+export function stepUpdate(x: Float32Array, eps: Float32Array, P: number, D: number, combs: StepComb[]): Float32Array {
+  return runNativeSync(() => testingNative().unetStepUpdate({ x, eps, P, D, ...flatStep(combs, P) }));
 }

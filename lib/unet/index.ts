@@ -31,7 +31,7 @@ export { QUANT_SCALE_RANGE } from './quant-file';
 import { readSafetensors } from './safetensors';
 
 export { UNetModel } from './model';
-export type { FpPrecision, ModelInfo, PredictOptions, Precision, QuantMode, Tensor4 } from './model';
+export type { EpsModelOptions, FpPrecision, ModelInfo, PredictOptions, Precision, QuantMode, Tensor4, UNetEpsFn } from './model';
 export { CONFIG_LIMITS, resolveConfig } from './config';
 export type { ResolvedConfig, DiffusersConfig } from './config';
 export { parseSafetensors, readSafetensors, serializeSafetensors, writeSafetensors, toFloat32, SafetensorsError } from './safetensors';

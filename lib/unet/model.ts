@@ -7,6 +7,8 @@ import { DeviceArray } from '../device-array';
 import { InvalidArgumentError, ShapeError, DtypeError } from '../errors';
 import { optionalOptions, describe } from '../validate';
 import { RunOptions, ownedInput, runNative, runNativeSync } from '../run';
+import type { ScoreFn } from '../samplers/common';
+import { FUSED_STEP, FusedStep, SampleBuffer, flatStep } from '../samplers/ops';
 import { DiffusersConfig, ResolvedConfig } from './config';
 import { Handle, NativeInfo, UnetPredictArgs, unetNative } from './native-unet';
 
@@ -96,6 +98,36 @@ export interface ModelInfo {
 export type Precision = 'fp32' | 'w8a8' | 'w4a8';
 
 const MODE = { fp: 0, integer: 1, 'fake-quant': 2 } as const;
+
+/** The timesteps of a call: one for all B samples, or B of them; non-negative integers. */
+function timesteps(t: number | ArrayLike<number>, B: number): Float64Array {
+  const ts = new Float64Array(B);
+  if (typeof t === 'number') ts.fill(t);
+  else {
+    if (!t || typeof t.length !== 'number' || t.length !== B) throw new ShapeError(`t must be one timestep or ${B} timesteps`);
+    for (let i = 0; i < B; i++) ts[i] = t[i];
+  }
+  for (const v of ts) {
+    if (!Number.isInteger(v) || v < 0 || v > 2 ** 31) throw new InvalidArgumentError(`timesteps must be non-negative integers, got ${v}`);
+  }
+  return ts;
+}
+
+/** Options of {@link UNetModel.epsModel}: those of predictSync, and the image size and call form. */
+export interface EpsModelOptions extends Omit<PredictOptions, keyof RunOptions> {
+  /** [H, W] of the images the sampler's flat rows hold (default [sample_size, sample_size]). */
+  imageSize?: [number, number];
+  /** A blocking function, for `ddimSync` / `ddpmSync` (default false: it returns Promises, for `ddim` / `ddpm`). */
+  sync?: boolean;
+}
+
+const EPS_MODEL_OPTIONS = ['mode', 'useCache', 'device', 'fpPrecision', 'imageSize', 'sync'] as const;
+
+/**
+ * The ε-model function {@link UNetModel.epsModel} returns: it serves the discrete samplers with the
+ * state on the host or (on CUDA) on the device.
+ */
+export type UNetEpsFn = ScoreFn<Float32Array> & ScoreFn<DeviceArray<'float32'>>;
 
 /** Keys of {@link PredictOptions}; predictSync takes those that are not {@link RunOptions}. */
 const PREDICT_SYNC_OPTIONS = ['mode', 'useCache', 'device', 'fpPrecision'] as const;
@@ -207,16 +239,23 @@ export class UNetModel {
     if (!Number.isInteger(H) || !Number.isInteger(W) || H < 1 || W < 1 || H % div || W % div) {
       throw new ShapeError(`H and W must be positive multiples of ${div}, got ${H}x${W}`);
     }
-    const ts = new Float64Array(B);
-    if (typeof t === 'number') ts.fill(t);
-    else {
-      if (!t || typeof t.length !== 'number' || t.length !== B) throw new ShapeError(`t must be one timestep or ${B} timesteps`);
-      for (let i = 0; i < B; i++) ts[i] = t[i];
-    }
-    for (const v of ts) {
-      if (!Number.isInteger(v) || v < 0 || v > 2 ** 31) throw new InvalidArgumentError(`timesteps must be non-negative integers, got ${v}`);
-    }
+    const ts = timesteps(t, B);
     // x is checked finite by the native forward (ERR_ITOKIT_INVALID_ARG naming the index), not by a loop here
+    const codes = this.callCodes(o, ts);
+    if (data instanceof DeviceArray) {
+      // a DeviceArray stays on the GPU: the forward reads it there and writes a DeviceArray
+      if (o.device === 'cpu') throw new InvalidArgumentError("a DeviceArray x runs on device 'cuda', not 'cpu'");
+      resolveDevice('cuda');
+      const out = DeviceArray.allocate('float32', [B, outChannels, H, W]);
+      return { data, B, H, W, ts, out, ...codes, device: deviceCode('cuda') };
+    }
+    const device = deviceCode(resolveDevice(o.device ?? this.device));
+    const out = new Float32Array(B * outChannels * H * W);
+    return { data, B, H, W, ts, out, ...codes, device };
+  }
+
+  /** The native codes of a call's mode, cache use and fpPrecision, checked against the model and ts. */
+  private callCodes(o: PredictOptions, ts: Float64Array): { mode: number; useCache: boolean; fpPrecision: number } {
     const modeName = o.mode ?? (this.quantized ? 'integer' : 'fp');
     if (!(modeName in MODE)) throw new InvalidArgumentError(`mode must be 'integer', 'fake-quant' or 'fp', got ${describe(modeName)}`);
     let mode: number = MODE[modeName as QuantMode];
@@ -230,17 +269,66 @@ export class UNetModel {
     if (!Object.prototype.hasOwnProperty.call(FP_PRECISION, fpName)) {
       throw new InvalidArgumentError(`fpPrecision must be 'fp32', 'tf32' or 'bf16', got ${describe(fpName)}`);
     }
-    const fpPrecision: number = FP_PRECISION[fpName as FpPrecision];
-    if (data instanceof DeviceArray) {
-      // a DeviceArray stays on the GPU: the forward reads it there and writes a DeviceArray
-      if (o.device === 'cpu') throw new InvalidArgumentError("a DeviceArray x runs on device 'cuda', not 'cpu'");
-      resolveDevice('cuda');
-      const out = DeviceArray.allocate('float32', [B, outChannels, H, W]);
-      return { data, B, H, W, ts, out, mode, useCache: o.useCache ?? true, device: deviceCode('cuda'), fpPrecision };
+    return { mode, useCache: o.useCache ?? true, fpPrecision: FP_PRECISION[fpName as FpPrecision] };
+  }
+
+  /**
+   * The model as the ε-model of the discrete samplers (`samplers.ddim`, `samplers.ddpm`): a
+   * function of the sampler's flat [batch, C·H·W] state that writes ε̂ into the sampler's buffer
+   * (host Float32Arrays, or DeviceArrays with the sampler's `output: 'device'`). On CUDA with the
+   * state on the device, it also runs each whole step itself: the forward and the sampler's update
+   * in one native call, replayed as one CUDA graph from the second step on, with the same bits as
+   * the model call followed by the sampler's own update (docs/design/unet.md §9 "CUDA graphs").
+   * @throws InvalidArgumentError for bad options (checked here) and, per call, a state on the
+   *   device with a model on the CPU; ShapeError when the sampler's dim is not C·H·W
+   * @example
+   * const model = unet.loadSync(unet.builtinModelPath());
+   * const { x } = await samplers.ddim({ epsModel: model.epsModel({ device: 'cuda' }), output: 'device',
+   *   batch: 64, dim: 256, seed: 1, steps: 50, clipSample: true });
+   * const images = x.toHost();
+   */
+  epsModel(o: EpsModelOptions = {}): UNetEpsFn {
+    optionalOptions('epsModel', o, EPS_MODEL_OPTIONS);
+    const { inChannels: C, outChannels, sampleSize, blockOutChannels } = this.config;
+    const size: unknown[] = Array.isArray(o.imageSize) ? o.imageSize : o.imageSize === undefined && sampleSize ? [sampleSize, sampleSize] : [];
+    const [H, W] = size as [number, number];
+    const div = 2 ** (blockOutChannels.length - 1);
+    if (size.length !== 2 || !Number.isInteger(H) || !Number.isInteger(W) || H < 1 || W < 1 || H % div || W % div) {
+      throw new ShapeError(`imageSize must be two positive multiples of ${div}${sampleSize ? '' : ' (the config has no sample_size)'}`);
     }
-    const device = deviceCode(resolveDevice(o.device ?? this.device));
-    const out = new Float32Array(B * outChannels * H * W);
-    return { data, B, H, W, ts, out, mode, useCache: o.useCache ?? true, device, fpPrecision };
+    if (outChannels !== C) throw new ShapeError(`an ε-model's output must have its input's ${C} channels, this one has ${outChannels}`);
+    const po: PredictOptions = { mode: o.mode, useCache: o.useCache, fpPrecision: o.fpPrecision };
+    this.callCodes(po, new Float64Array(1));  // bad options fail here, not at the first step
+    const device = resolveDevice(o.device ?? this.device);
+    const sync = o.sync ?? false;
+    const args = (t: Float64Array, info: { batch: number; dim: number }) => {
+      if (info.dim !== C * H * W) throw new ShapeError(`the sampler's dim ${info.dim} is not C·H·W = ${C * H * W}`);
+      const ts = timesteps(t, info.batch);
+      return { model: this.handle, B: info.batch, H, W, t: ts, ...this.callCodes(po, ts) };
+    };
+    const eps = (x: SampleBuffer, t: Float64Array, out: SampleBuffer, info: { batch: number; dim: number; step: number }): void | Promise<void> => {
+      const a = args(t, info);
+      if (x instanceof DeviceArray || out instanceof DeviceArray) {
+        if (device !== 'cuda') throw new InvalidArgumentError("the sampler's state is on the device: use epsModel({ device: 'cuda' })");
+        if (!(x instanceof DeviceArray && out instanceof DeviceArray)) throw new ShapeError('x and out must both be DeviceArrays, or neither');
+        const dev = { ...a, device: 1 };
+        if (sync) return void runNativeSync(() => unetNative().unetPredict({ ...dev, x: x.live(), out: out.live(), control: null, async: false }));
+        return DeviceArray.holding([x, out], () => runNative({}, (control) => unetNative().unetPredict({ ...dev, x: x.live(), out: out.live(), control, async: true })));
+      }
+      const host = { ...a, device: deviceCode(device), out };
+      if (sync) return void runNativeSync(() => unetNative().unetPredict({ ...host, x, control: null, async: false }));
+      const data = ownedInput(x);
+      return runNative({}, (control) => unetNative().unetPredict({ ...host, x: data, control, async: true }));
+    };
+    if (device === 'cuda') {
+      const step: FusedStep = (x, t, combs, info) => {
+        const a = { ...args(t, info), ...flatStep(combs, info.batch), x: x.live() };
+        if (sync) return void runNativeSync(() => unetNative().unetStepDevice({ ...a, control: null, async: false }));
+        return DeviceArray.holding([x], () => runNative({}, (control) => unetNative().unetStepDevice({ ...a, control, async: true })));
+      };
+      Object.defineProperty(eps, FUSED_STEP, { value: step });
+    }
+    return eps as UNetEpsFn;
   }
 
   /** The inputs of native unetPredict that {@link prepare} fixed (the caller adds x, out, control, async). */

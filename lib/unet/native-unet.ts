@@ -149,6 +149,31 @@ export interface UnetPredictArgs {
   fpPrecision?: number;
 }
 
+/**
+ * Inputs of native unetStepDevice: one whole sampler step on the GPU, ε̂ = UNet(x, t) and then the
+ * update's combinations (lib/samplers/ops.ts flatStep), x (a device handle) replaced by x′
+ * (native/bindings/unet.cc, unet::forward_step_device). @internal
+ */
+export interface UnetStepDeviceArgs extends Omit<UnetPredictArgs, 'x' | 'out' | 'device'> {
+  /** The state [B, C, H, W] as a device handle; in place. */
+  x: object;
+  /** Combinations (1 or 2); the last writes x′, the first of two writes the scratch tmp. */
+  combs: number;
+  /** (K, input, input) per combination; inputs 0 x, 1 eps, 2 tmp. */
+  combTerms: Int32Array;
+  /** 1 where the combination adds c_z·z. */
+  combNoise: Uint8Array;
+  /** Clamp bound per combination (0: none). */
+  combClip: Float64Array;
+  /** Each combination's (K + 1)·B coefficient rows in turn. */
+  coef: Float64Array;
+  keyLo: number;
+  keyHi: number;
+  stream: number;
+  step: number;
+  sampleOffset: number;
+}
+
 /** Inputs of native unetTaps: an FP32 forward with debug taps (native/bindings/unet.cc). @internal */
 export interface UnetTapsArgs {
   /** The model. */
@@ -223,6 +248,8 @@ export interface UnetAddon {
   unetPlan(o: UnetPlanArgs): NativePlan;
   /** ε̂ = UNet(x, t) into `out`. */
   unetPredict(o: UnetPredictArgs): Promise<void> | undefined;
+  /** One sampler step on the GPU (forward and update, one CUDA graph once captured). */
+  unetStepDevice(o: UnetStepDeviceArgs): Promise<void> | undefined;
   /** FP32 forward with debug taps. */
   unetTaps(o: UnetTapsArgs): Record<string, Float32Array>;
   /** Temporal features, [t.length, tibWidth]. */

@@ -20,6 +20,7 @@
 #include "areas.h"
 #include "napi_util.h"
 #include "unet_handle.h"
+#include "unet_step_arg.h"
 
 namespace itk {
 namespace napi {
@@ -127,6 +128,20 @@ Napi::Value LayerCheck(const Napi::CallbackInfo& info) {
   r.Set("integer", to_js(info.Env(), yi.d));
   r.Set("fakeQuant", to_js(info.Env(), yf.d));
   return r;
+}
+
+// unetStepUpdate({x, eps, P, D, + unet_step_arg.h's}) -> Float32Array x′: the sampler update of a
+// fused UNet step (unet::StepUpdate) on the host, for tests that check the flat form the TypeScript
+// side builds (lib/samplers/ops.ts flatStep) against the samplers' own update (applyStep).
+Napi::Value StepUpdateHost(const Napi::CallbackInfo& info) {
+  const Args in(info);
+  const uint64_t P = in.u53("P"), D = in.u53("D");
+  const ArrayArg<float> x = in.array<float>("x"), eps = in.array<float>("eps");
+  if (x.length != P * D || eps.length != P * D) throw_arg(info.Env(), "x and eps must hold P*D values");
+  const unet::StepUpdate u = step_update_arg(in);
+  std::vector<float> out(P * D);
+  unet::step_update_host(u, x.data, eps.data, P, D, out.data());
+  return to_js(info.Env(), out);
 }
 
 // unetGraph({model}) -> { values, input, output, ops: [{kind, in, out, layers, norm, silu, tf, release}] }:
@@ -260,6 +275,8 @@ void init_testing(Napi::Env env, Napi::Object root) {
   bind<LayerCheck>(env, exports, "unetLayerCheck", {"model", "layer", "x", "B", "H", "W", "delta", "zero", "cuda"});
   bind<QuantTest>(env, exports, "unetQuantTest", {"op", "data", "a", "b", "c"});
   bind<GraphOps>(env, exports, "unetGraph", {"model"});
+  bind<StepUpdateHost>(env, exports, "unetStepUpdate", {"x", "eps", "P", "D", "combs", "combTerms", "combNoise", "combClip", "coef",
+                                                         "keyLo", "keyHi", "stream", "step", "sampleOffset"});
 }
 
 }  // namespace napi

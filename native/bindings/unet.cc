@@ -23,6 +23,7 @@
 #include "device_arg.h"
 #include "napi_util.h"
 #include "unet_handle.h"
+#include "unet_step_arg.h"
 
 namespace itk {
 namespace napi {
@@ -383,6 +384,33 @@ Napi::Value Predict(const Napi::CallbackInfo& info) {
   return run_job(info.Env(), async, std::move(job));
 }
 
+// unetStepDevice({model, x, B, H, W, t, mode, useCache, control, async, fpPrecision, + step_update_arg's})
+// One whole sampler step on the device (unet::forward_step_device): x, a device handle, becomes x′.
+Napi::Value StepDevice(const Napi::CallbackInfo& info) {
+  const Args in(info);
+  ModelPtr m = model_arg(in);
+  if (!is_device_handle(in, "x")) throw_arg(info.Env(), "x must be a DeviceArray");
+  DeviceMemory* xm = device_arg(in, "x");
+  const int B = static_cast<int>(in.u32("B")), H = static_cast<int>(in.u32("H")), W = static_cast<int>(in.u32("W"));
+  if (xm->buf.bytes() < static_cast<std::size_t>(B) * m->cfg.in_ch * H * W * sizeof(float)) throw_code(in.env(), Code::Shape, "x must hold B*C*H*W float32 values");
+  std::vector<int64_t> t = steps_arg(in, "t");
+  const uint32_t mode = mode_arg(in);
+  const bool use_cache = in.flag("useCache");
+  const unet::FpPrecision fpp = fp_precision_arg(in);
+  auto u = std::make_shared<const unet::StepUpdate>(step_update_arg(in));
+  unet::check_step_update(*u, static_cast<uint64_t>(B));  // on the JS thread: a coded error before any work
+  Job job;
+  const Control ctl = control_arg(in, "control", &job);
+  const bool async = in.flag("async");
+  job.keep_alive.push_back(in.value("x").As<Napi::Object>());
+  float* x = static_cast<float*>(xm->buf.get());
+  job.work = [m, x, B, H, W, t, mode, use_cache, ctl, fpp, u] {
+    std::vector<float> zero;
+    const unet::ForwardOpts o = job_options(*m, mode, t[0], &zero, ctl, fpp, use_cache, true);
+    unet::forward_step_device(*m, x, B, H, W, t, o, *u);
+  };
+  return run_job(in.env(), async, std::move(job));
+}
 
 // unetTaps({model, x, B, H, W, t}) -> { name: Float32Array } (FP forward debug taps, sync)
 Napi::Value Taps(const Napi::CallbackInfo& info) {
@@ -579,6 +607,9 @@ void init_unet(Napi::Env env, Napi::Object exports) {
   bind<Plan>(env, exports, "unetPlan", {"config", "names", "shapes", "allowTibAbsent"});
   bind<Predict>(env, exports, "unetPredict",
                 {"model", "x", "B", "H", "W", "t", "out", "mode", "useCache", "control", "async", "device", "fpPrecision"});
+  bind<StepDevice>(env, exports, "unetStepDevice",
+                   {"model", "x", "B", "H", "W", "t", "mode", "useCache", "control", "async", "fpPrecision", "combs", "combTerms",
+                    "combNoise", "combClip", "coef", "keyLo", "keyHi", "stream", "step", "sampleOffset"});
   bind<Taps>(env, exports, "unetTaps", {"model", "x", "B", "H", "W", "t"});
   bind<Temporal>(env, exports, "unetTemporal", {"model", "t", "cached"});
   bind<Info>(env, exports, "unetInfo", {"model"});

@@ -22,6 +22,15 @@ struct LincombTerms {
   double clip;  // > 0: clamp to [−clip, clip] before rounding to float32
 };
 
+// The per-call values of a lincomb held in device memory (the UNet's fused DDIM step,
+// native/unet/cuda/unet_forward.cu): a captured CUDA graph replays the launch with the values of
+// each step without being captured again. They replace the same fields of LincombTerms.
+struct LincombStepParams {
+  uint32_t key_lo, key_hi, stream, step;
+  uint64_t sample_offset;
+  double clip;
+};
+
 // The normals of elements 4g .. 4g + 3 of row p: one Philox block of (stream, sample, step), block g.
 ITK_HD void lincomb_noise(const LincombTerms& t, uint64_t p, uint64_t g, float z[4]) {
   normals4(philox_block(t.key_lo, t.key_hi, t.stream, t.sample_offset + p, t.step, static_cast<uint32_t>(g)), z);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "unet_model.h"
+#include "unet_step.h"
 #include "unet_tensor.h"
 
 namespace itk {
@@ -27,6 +28,14 @@ Tensor forward_cuda(const Model& m, const Tensor& x, const std::vector<int64_t>&
 // non-finite x is InvalidArg naming its index, a non-finite output Numerical, as in forward().
 void forward_device(const Model& m, const float* x, int B, int H, int W, const std::vector<int64_t>& t, const ForwardOpts& o,
                     float* y);
+
+// One whole sampler step on the device: ε̂ = UNet(x, t) as forward_device, then u; x [B, in_ch, H, W]
+// (device memory, in_ch = out_ch) is replaced by x′. With CUDA graphs on, the forward and the update
+// are one captured graph per shape, replayed with each step's t, activation parameters and
+// coefficients. Errors as forward_device (a non-finite x′ is Numerical); u is checked by
+// check_step_update.
+void forward_step_device(const Model& m, float* x, int B, int H, int W, const std::vector<int64_t>& t, const ForwardOpts& o,
+                         const StepUpdate& u);
 
 // The integer convolution of conv_int (same inputs, same outputs bit for bit): u8 NHWC codes,
 // dp4a dot products, int32 accumulators, the zero-point identity and the shared epilogue

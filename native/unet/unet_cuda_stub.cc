@@ -18,6 +18,9 @@ Tensor forward_cuda(const Model&, const Tensor&, const std::vector<int64_t>&, co
 void forward_device(const Model&, const float*, int, int, int, const std::vector<int64_t>&, const ForwardOpts&, float*) {
   no_cuda();
 }
+void forward_step_device(const Model&, float*, int, int, int, const std::vector<int64_t>&, const ForwardOpts&, const StepUpdate&) {
+  no_cuda();
+}
 
 Tensor conv_int_cuda(const Conv&, const std::vector<uint8_t>&, int, int, int, float, float, const float*) { no_cuda(); }
 

@@ -13,7 +13,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CIFAR_CONFIG, writeRandomUnet } from '../../benchmarks/unet-gpu.bench';
-import { DeviceArray, unet } from '../../lib';
+import { DeviceArray, diffusion, unet } from '../../lib';
 import { unetNative } from '../../lib/unet/native-unet';
 import { describeGpu as d, gpuAvailable, maxRel, relL2 as rel, sameBits, TOLERANCE } from './harness';
 import * as unetTesting from '../../lib/testing/unet';
@@ -230,21 +230,24 @@ d('unet on CUDA', () => {
     }
   });
 
-  test('CUDA graphs: replayed forwards equal the plain launches bit for bit; a new shape or step captures once, a seen one replays', async () => {
+  test('CUDA graphs: replayed forwards equal the plain launches bit for bit; a new shape captures once, a new step replays the same graph', async () => {
     const plain = (m: unet.UNetModel, xb: { data: Float32Array; shape: number[] }, t: number, o: unet.PredictOptions = {}): Float32Array =>
       withEnv({ ITOKIT_UNET_GRAPH: '0' }, () => m.predictSync(xb, t, { ...o, device: 'cuda' }));
     for (const [m, mode] of [[fp.digits, 'fp'], [q.digitsW4, 'integer'], [q.oddW8, 'integer'], [q.digitsW8, 'fake-quant'], [fp.cifar, 'fp']] as const) {
-      // First call of a key runs plainly, the second captures, later ones replay; B 5 → 3 → 5 and two
-      // steps (two act rows). A capture adds the key's fixed x / temporal / ε̂ buffers to the model's
-      // device bytes (externalBytes), which is how this test sees that a graph was made (and not remade).
+      // First call of a key runs plainly, the second captures, later ones replay; B 7 → 6 → 7 and two
+      // steps (two act rows: the activation parameters are read from device memory, so the second
+      // step replays the graph the first captured). A capture adds the key's fixed x / temporal /
+      // activation-table / ε̂ buffers to the model's device bytes (externalBytes), which is how this
+      // test sees that a graph was made (and not remade).
       const { inChannels: C, outChannels: Co, sampleSize: S } = m.config;
       const tinWidth = mode === 'fp' ? m.config.blockOutChannels[0] : m.info().tibWidth;
-      const graphBytes = (B: number): number => 4 * B * ((C + Co) * S! * S! + tinWidth);
+      const actBytes = mode === 'fp' ? 0 : 8 * m.info().actNames!.length;
+      const graphBytes = (B: number): number => 4 * B * ((C + Co) * S! * S! + tinWidth) + actBytes;
       // batch sizes no other test of this file runs with graphs on, so each key starts unseen
       const seq: [number, number, boolean][] = m === fp.cifar
         ? [[3, 500, false], [3, 500, true], [3, 500, false], [4, 500, false], [4, 500, true]]
         : [[7, 500, false], [7, 500, true], [7, 500, false], [6, 500, false], [6, 500, true], [6, 500, false], [7, 500, false]]
-          .concat(mode === 'fp' ? [] : [[7, 250, false], [7, 250, true], [7, 250, false]]) as [number, number, boolean][];
+          .concat(mode === 'fp' ? [] : [[7, 250, false], [7, 250, false], [6, 250, false]]) as [number, number, boolean][];
       const name = m.config.blockOutChannels.join(',');
       for (const [B, t, captures] of seq) {
         const xb = x(m, B, 41 + B);
@@ -280,6 +283,34 @@ d('unet on CUDA', () => {
     expect(tmp.info().externalBytes).toBeGreaterThan(noGraph);
     tmp.dispose();
     expect(same(unet.loadSync(unet.builtinModelPath()).predictSync(xt, 500, { device: 'cuda' }), a)).toBe(true);
+  });
+
+  test('whole DDIM steps (epsModel on CUDA, state on the device): forward and update fused equal the model call and the sampler update apart, graphs on and off', async () => {
+    const B = 9, dim = 256;  // a batch no other test runs, so the step's graph key starts unseen
+    for (const [m, label] of [[fp.digits, 'FP32'], [q.digitsW4, 'W4A8']] as const) {
+      const fused = m.epsModel({ device: 'cuda', sync: true });
+      // the same function without the fused step: the sampler calls it, then runs its own update
+      const apart: unet.UNetEpsFn = (xs, t, out, info) => fused(xs as DeviceArray<'float32'>, t, out as DeviceArray<'float32'>, info);
+      for (const o of [{ clipSample: true, eta: 0 }, { clipSample: false, eta: 0.5 }, { clipSample: true, eta: 1 }]) {
+        const run = (epsModel: unet.UNetEpsFn): Float32Array => {
+          const r = diffusion.ddimSync({ epsModel, output: 'device', batch: B, dim, seed: 3, steps: 6, ...o });
+          const h = r.x.toHost();
+          r.x.dispose();
+          return h;
+        };
+        const want = run(apart);
+        const got = run(fused);
+        const noGraph = withEnv({ ITOKIT_UNET_GRAPH: '0' }, () => run(fused));
+        expect([label, o, same(got, want), same(noGraph, want)]).toEqual([label, o, true, true]);
+        // the Promise form (async native calls) gives the same bits
+        const r = await diffusion.ddim({ epsModel: m.epsModel({ device: 'cuda' }), output: 'device', batch: B, dim, seed: 3, steps: 6, ...o });
+        expect(same(r.x.toHost(), want)).toBe(true);
+        r.x.dispose();
+        // and the whole run agrees with the same sampler on the CPU (host state) to the forward's tolerance
+        const cpu = diffusion.ddimSync({ epsModel: m.epsModel({ device: 'cpu', sync: true }), batch: B, dim, seed: 3, steps: 6, ...o }).x;
+        expect([label, o, rel(got, cpu) <= 10 * (label === 'FP32' ? TOLERANCE.unetFp32 : TOLERANCE.unetQuantized)]).toEqual([label, o, true]);
+      }
+    }
   });
 
   test("fpPrecision 'tf32' and 'bf16': tensor-core FP convs within the emulated error of the CPU's FP32, and not equal to it", async () => {

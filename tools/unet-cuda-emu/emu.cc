@@ -86,6 +86,7 @@ static void test_int(int B, int I, int H, int W, int O, int k, int stride, int p
     }
   const float delta = 0.0173f;
   const int za = int(rnd() >> 24);
+  const float aq[2] = {delta, float(za)};  // the quantizer {Δ, z} the kernels read from device memory
   QW q{kern.data(), wsum.data(), scale.data(), zero.data(), bits, K, row_bytes, gsize, ng, Kp / 32};
   const long long N = (long long)B * P;
   for (int mma = 0; mma < 2; ++mma) {
@@ -93,10 +94,10 @@ static void test_int(int B, int I, int H, int W, int O, int k, int stride, int p
   const int calls0 = g_mma_calls;
   if (mma)
     launch(dim3{unsigned((N + 63) / 64), unsigned((O + 63) / 64), 1}, 128, qmk::qmma_kernel, g, (const uint8_t*)xq.data(), q,
-           (const float*)bias.data(), delta, za, add ? (const float*)ad.data() : (const float*)nullptr, O, y.data());
+           (const float*)bias.data(), (const float*)aq, add ? (const float*)ad.data() : (const float*)nullptr, O, y.data());
   else
     launch(dim3{unsigned((N + 63) / 64), unsigned((O + 63) / 64), 1}, 256, qk::qconv_kernel, g, (const uint8_t*)xq.data(), q,
-           (const float*)bias.data(), delta, za, add ? (const float*)ad.data() : (const float*)nullptr, O, y.data());
+           (const float*)bias.data(), (const float*)aq, add ? (const float*)ad.data() : (const float*)nullptr, O, y.data());
   // the MMA kernel must really have gone through the emulated tensor core: 4 warps × 8 MMAs per K block and tile
   const long long want = mma ? 32LL * ((N + 63) / 64) * ((O + 63) / 64) * (Kp / 32) : 0;
   if (g_mma_calls - calls0 != want) {
@@ -229,12 +230,12 @@ static void test_gn(int B, int C, int HW, int G, bool act) {
   for (auto& v : ga) v = 1 + 0.1f * frand();
   for (auto& v : be) v = 0.1f * frand();
   launch(dim3{unsigned(B * G), 1, 1}, 256, gnk::gn_kernel, (const float*)x.data(), C, HW, G, 1e-5f, (const float*)ga.data(), (const float*)be.data(), act,
-         gnk::GnOut{y.data(), nullptr, 0.f, 0.f});
+         gnk::GnOut{y.data(), nullptr, nullptr});
   // The fused GroupNorm + quantizer must give the codes of quantizing that y, in NHWC, exactly.
-  const float delta = 0.013f, zero = 97.f;
+  const float delta = 0.013f, zero = 97.f, aq[2] = {delta, zero};
   std::vector<uint8_t> codes(B * C * HW, 0xAB), want(B * C * HW);
   launch(dim3{unsigned(B * G), 1, 1}, 256, gnk::gn_kernel, (const float*)x.data(), C, HW, G, 1e-5f, (const float*)ga.data(), (const float*)be.data(), act,
-         gnk::GnOut{nullptr, codes.data(), delta, zero});
+         gnk::GnOut{nullptr, codes.data(), aq});
   for (int b = 0; b < B; ++b)
     for (int c = 0; c < C; ++c)
       for (int p = 0; p < HW; ++p) want[(b * HW + p) * C + c] = (uint8_t)quant_code(y[(b * C + c) * HW + p], delta, zero, 255);

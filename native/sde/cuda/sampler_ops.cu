@@ -10,13 +10,23 @@
 #include "../../core/device_buffer.h"
 #include "../../kernels/sampler_ops.h"
 #include "../sde_cuda.h"
+#include "sampler_ops.cuh"
 
 namespace itk {
 namespace cuda {
 namespace {
 
-// One thread per (row, 4-element group): the group shares one Philox block of noise.
-__global__ void lincomb_kernel(LincombTerms t, float* out, uint64_t groups) {
+// One thread per (row, 4-element group): the group shares one Philox block of noise. sp (may be
+// null): the noise parameters and clip, read from device memory instead of t's.
+__global__ void lincomb_kernel(LincombTerms t, const LincombStepParams* sp, float* out, uint64_t groups) {
+  if (sp) {
+    t.key_lo = sp->key_lo;
+    t.key_hi = sp->key_hi;
+    t.stream = sp->stream;
+    t.step = sp->step;
+    t.sample_offset = sp->sample_offset;
+    t.clip = sp->clip;
+  }
   const uint64_t units = t.P * groups;
   for (uint64_t u = blockIdx.x * static_cast<uint64_t>(blockDim.x) + threadIdx.x; u < units;
        u += static_cast<uint64_t>(gridDim.x) * blockDim.x)
@@ -49,8 +59,15 @@ void sampler_lincomb_f32(const LincombTerms& t_host_coef, float* out) {
   LincombTerms t = t_host_coef;
   t.coef = static_cast<const double*>(coef.get());
   const uint64_t groups = (t.D + 3) / 4;
-  lincomb_kernel<<<grid_for(t.P * groups), kBlock>>>(t, out, groups);
+  lincomb_kernel<<<grid_for(t.P * groups), kBlock>>>(t, nullptr, out, groups);
   check_launch("sampler lincomb kernel");
+}
+
+void sampler_lincomb_f32_async(const LincombTerms& t, const LincombStepParams* sp, float* out, cudaStream_t s) {
+  if (t.P == 0 || t.D == 0) return;
+  const uint64_t groups = (t.D + 3) / 4;
+  lincomb_kernel<<<grid_for(t.P * groups), kBlock, 0, s>>>(t, sp, out, groups);
+  check(cudaGetLastError(), "sampler lincomb kernel");
 }
 
 void sampler_row_stats_f32(const float* x, uint64_t P, uint64_t D, double* out_host) {

@@ -77,17 +77,21 @@ void conv_fp_mma(const ConvGeo& g, const float* x, const float* w, const float* 
                  float* y, FpPrecision p, cudaStream_t s);
 
 
-// W4A8 / W8A8 implicit-GEMM convolution (native/unet/cuda/unet_qconv.cu): xq u8 NHWC codes with (delta, za),
+// Every kernel that quantizes or dequantizes activations reads its quantizer's step parameters from
+// device memory, aq = {Δ, z} (z an integer value): the values change at every DDIM step, the pointer
+// does not, so one captured CUDA graph serves all the steps of a shape (docs/design/unet.md §9).
+
+// W4A8 / W8A8 implicit-GEMM convolution (native/unet/cuda/unet_qconv.cu): xq u8 NHWC codes with aq = {Δ, z_a},
 // int32 accumulators by dp4a, zero-point identity and epilogue of quant_ops.h; y NCHW float.
 // kernel: which implementation runs (QconvKernel::Auto: the tensor-core one on sm_80+, dp4a below;
 // both give the same bits). ITOKIT_UNET_QCONV=dp4a|mma overrides Auto (tests, benchmarks).
 enum class QconvKernel { Auto, Dp4a, Mma };
 int compute_major();                // compute capability major of the current device (cached)
 QconvKernel qconv_kernel_choice();  // Dp4a or Mma for the current device and the environment
-void conv_int(const ConvGeo& g, const uint8_t* xq, const QW& q, const float* bias, float delta, int za,
+void conv_int(const ConvGeo& g, const uint8_t* xq, const QW& q, const float* bias, const float* aq,
               const float* add, int add_stride, float* y, cudaStream_t s, QconvKernel kernel = QconvKernel::Auto);
 // The tensor-core implementation (native/unet/cuda/unet_qmma.cu, sm_80+): mma.sync m16n8k32 u8·u8 → s32.
-void conv_int_mma(const ConvGeo& g, const uint8_t* xq, const QW& q, const float* bias, float delta, int za,
+void conv_int_mma(const ConvGeo& g, const uint8_t* xq, const QW& q, const float* bias, const float* aq,
                   const float* add, int add_stride, float* y, cudaStream_t s);
 
 // GroupNorm over G groups of NCHW x (native/unet/cuda/unet_norm.cu), statistics in double with a fixed
@@ -95,10 +99,10 @@ void conv_int_mma(const ConvGeo& g, const uint8_t* xq, const QW& q, const float*
 void group_norm(const float* x, int B, int C, int HW, int G, float eps, const float* gamma, const float* beta,
                 bool silu, float* y, cudaStream_t s);
 
-// The same GroupNorm(+SiLU) writing the next layer's u8 input codes (Δ, z) in NHWC instead of y: the
+// The same GroupNorm(+SiLU) writing the next layer's u8 input codes (aq = {Δ, z}) in NHWC instead of y: the
 // bits of group_norm then quantize_nhwc, in one launch and without the FP32 tensor between.
 void group_norm_quant_nhwc(const float* x, int B, int C, int HW, int G, float eps, const float* gamma, const float* beta,
-                           bool silu, float delta, float zero, uint8_t* codes, cudaStream_t s);
+                           bool silu, const float* aq, uint8_t* codes, cudaStream_t s);
 
 // softmax(Q_h K_hᵀ/√d) V_h per head on NCHW projections (native/unet/cuda/unet_attn.cu).
 void attention(const float* q, const float* k, const float* v, int B, int C, int N, int head_dim, float* out,
@@ -113,9 +117,9 @@ void center(float* x, std::size_t n, cudaStream_t s);  // x = 2x − 1
 // Index of the first NaN or ±Inf of x[0, n) (n when all are finite); waits for stream s.
 std::size_t first_nonfinite(const float* x, std::size_t n, cudaStream_t s);
 // codes[b, y, x, c] = quant_code(x[b, c, y, x], Δ, z, 255)
-void quantize_nhwc(const float* x, int B, int C, int HW, float delta, float zero, uint8_t* codes, cudaStream_t s);
+void quantize_nhwc(const float* x, int B, int C, int HW, const float* aq, uint8_t* codes, cudaStream_t s);
 // y = fake_quant(x, Δ, z, 255)
-void fake_quant(const float* x, std::size_t n, float delta, float zero, float* y, cudaStream_t s);
+void fake_quant(const float* x, std::size_t n, const float* aq, float* y, cudaStream_t s);
 
 }  // namespace dev
 }  // namespace unet

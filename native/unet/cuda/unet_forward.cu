@@ -28,6 +28,7 @@
 #include "../unet_cuda.h"
 #include "../unet_graph.h"
 #include "../unet_quant.h"
+#include "../../sde/cuda/sampler_ops.cuh"
 #include "unet_host.cuh"
 
 namespace itk {
@@ -48,20 +49,22 @@ struct CudaModel {
   std::unordered_map<const GroupNorm*, NormW> norms;
   std::atomic<std::size_t> resident{0};  // bytes in convs, norms and graph buffers, updated after each forward
 
-  // A captured forward (docs/design/unet.md §9, "CUDA graphs"): the whole walk for one key, reading
-  // x and the per-call temporal input from fixed device buffers and writing ε̂ to a third. seen
-  // counts completed plain runs of the key; capture happens on the call after one, once every
-  // weight it needs is resident (uploads come from pageable host memory and cannot be captured).
+  // A captured forward (docs/design/unet.md §9, "CUDA graphs"): the whole walk for one shape, and
+  // the sampler update after it when the call is a whole step (StepUpdate). Everything that changes
+  // from call to call is read by the kernels from fixed device buffers, refilled before each launch:
+  // x, the temporal input, the activation parameters ({Δ, z} per quantizer) and the update's
+  // coefficients and noise parameters; the graph writes ε̂ (or x′) to y. So one graph serves every
+  // step of a DDIM run. seen counts completed plain runs of the key; capture happens on the call
+  // after one, once every weight it needs is resident (uploads come from pageable host memory and
+  // cannot be captured).
   struct GraphKey {
     int B, H, W, mode, tin;  // tin: width of the temporal input row (0: none)
     bool cached;
     int qconv, precision;
-    // The step's activation parameters (Δ then z per quantizer), baked into the kernels as
-    // arguments: compared by value (callers may pass them from per-call buffers).
-    std::vector<float> act;
+    std::vector<int> update;  // the step update's structure (update_shape; empty: the forward alone)
     bool operator==(const GraphKey& o) const {
       return B == o.B && H == o.H && W == o.W && mode == o.mode && tin == o.tin && cached == o.cached && qconv == o.qconv &&
-             precision == o.precision && act == o.act;
+             precision == o.precision && update == o.update;
     }
   };
   struct Graph {
@@ -70,7 +73,7 @@ struct CudaModel {
     bool failed = false;  // capture or instantiation failed once: this key runs the plain launches
     cudaGraph_t graph = nullptr;
     cudaGraphExec_t exec = nullptr;
-    DeviceBuffer x, tin, y;
+    DeviceBuffer x, tin, act, coef, params, y;
     ~Graph() {
       if (exec) cudaGraphExecDestroy(exec);
       if (graph) cudaGraphDestroy(graph);
@@ -95,7 +98,8 @@ struct CudaModel {
       n += w.w.bytes() + w.b.bytes() + w.kern.bytes() + w.wsum.bytes() + w.scale.bytes() + w.zero.bytes();
     }
     for (const auto& kv : norms) n += kv.second.gamma.bytes() + kv.second.beta.bytes();
-    for (const auto& g : graphs) n += g->x.bytes() + g->tin.bytes() + g->y.bytes();  // a captured key's fixed buffers
+    for (const auto& g : graphs)  // a captured key's fixed buffers
+      n += g->x.bytes() + g->tin.bytes() + g->act.bytes() + g->coef.bytes() + g->params.bytes() + g->y.bytes();
     return n;
   }
 
@@ -150,65 +154,130 @@ class Walk {
   }
 
   // ε̂ [B, out_ch, H, W] of x [B, in_ch, H, W] into y; x and y on the host or the device as the copy
-  // kinds say (a device x is copied first: the walk may centre its input in place). With graphs on
-  // (the default; ITOKIT_UNET_GRAPH=0 turns them off) the second call of a key and every later one
+  // kinds say (a device x is copied first: the walk may centre its input in place). With u (device
+  // x and y only) y receives x′, the sampler update of x and ε̂, instead of ε̂. With graphs on (the
+  // default; ITOKIT_UNET_GRAPH=0 turns them off) the second call of a key and every later one
   // replay a captured graph of body(); the first runs body() directly and uploads the weights.
   void run_into(const float* x_src, cudaMemcpyKind in_kind, int B, int H, int W, const std::vector<int64_t>& t,
-                float* y_dst, cudaMemcpyKind out_kind) {
+                float* y_dst, cudaMemcpyKind out_kind, const StepUpdate* u = nullptr) {
     const Config& cfg = m_.cfg;
-    const Tensor tin = temporal_input(t, B);  // host work: cache lookups or e(t)
+    const CallIn in = call_inputs(t, B, u);  // host work: cache lookups or e(t), the step's parameters
     const std::size_t nx = static_cast<std::size_t>(B) * cfg.in_ch * H * W, ny = static_cast<std::size_t>(B) * cfg.out_ch * H * W;
     const char* env = std::getenv("ITOKIT_UNET_GRAPH");
     const bool graphs = !(env && std::strcmp(env, "0") == 0);
     CudaModel::Graph* gr = nullptr;
     if (graphs) {
-      CudaModel::GraphKey k{B, H, W, static_cast<int>(o_.mode), tin.C, cached_, static_cast<int>(qconv_), static_cast<int>(o_.fp_precision), {}};
-      if (o_.mode != Mode::Fp && m_.quant) {
-        const int A = m_.quant->n_act;
-        k.act.assign(o_.act_scale, o_.act_scale + A);
-        k.act.insert(k.act.end(), o_.act_zero, o_.act_zero + A);
-      }
-      gr = &st_.graph_for(k);
-      if (!gr->failed && !gr->exec && gr->seen >= 1) capture(*gr, nx, tin.size(), ny, H, W);
+      gr = &st_.graph_for(CudaModel::GraphKey{B, H, W, static_cast<int>(o_.mode), in.tin.C, cached_, static_cast<int>(qconv_),
+                                              static_cast<int>(o_.fp_precision), update_shape(u)});
+      if (!gr->failed && !gr->exec && gr->seen >= 1) capture(*gr, in, nx, ny, H, W);
     }
     if (gr && gr->exec) {
       o_.ctl.check();
       cuda::check(cudaMemcpyAsync(gr->x.get(), x_src, nx * sizeof(float), in_kind, s_), "copy x");
-      if (tin.size())
-        cuda::check(cudaMemcpyAsync(gr->tin.get(), tin.d.data(), tin.size() * sizeof(float), cudaMemcpyHostToDevice, s_), "upload temporal input");
+      fill(gr->tin, gr->act, gr->coef, gr->params, in);
       cuda::check(cudaGraphLaunch(gr->exec, s_), "cudaGraphLaunch");
-      cuda::check(cudaMemcpyAsync(y_dst, gr->y.get(), ny * sizeof(float), out_kind, s_), "copy eps");
+      cuda::check(cudaMemcpyAsync(y_dst, gr->y.get(), ny * sizeof(float), out_kind, s_), "copy the output");
       cuda::check(cudaStreamSynchronize(s_), "unet forward");
       o_.ctl.check();
       return;
     }
     Act x(B, cfg.in_ch, H, W, s_);
     cuda::check(cudaMemcpyAsync(x.p(), x_src, nx * sizeof(float), in_kind, s_), "copy x");
-    Act dt(tin.B, tin.C, 1, 1, s_);
-    if (tin.size()) cuda::check(cudaMemcpyAsync(dt.p(), tin.d.data(), tin.size() * sizeof(float), cudaMemcpyHostToDevice, s_), "upload temporal input");
-    const Act y = body(x, dt.p(), B, true);
-    cuda::check(cudaMemcpyAsync(y_dst, y.p(), ny * sizeof(float), out_kind, s_), "copy eps");
+    Buf tin(in.tin.size() * sizeof(float), s_), act(in.act.size() * sizeof(float), s_),
+        coef(u ? u->coef.size() * sizeof(double) : 0, s_), params(in.params.size() * sizeof(LincombStepParams), s_);
+    fill(tin, act, coef, params, in);
+    const Act y = body(x, Inputs{tin.as<float>(), act.as<float>(), x_src, coef.as<double>(), params.as<LincombStepParams>(), u}, B, true);
+    cuda::check(cudaMemcpyAsync(y_dst, y.p(), ny * sizeof(float), out_kind, s_), "copy the output");
     cuda::check(cudaStreamSynchronize(s_), "unet forward");
     if (gr) ++gr->seen;  // a completed plain run: every weight of this key is resident now
   }
 
  private:
+  // What a call hands the device besides x, made on the host: the temporal input (cached features
+  // [B, tib_width] or e(t) [B, C0]), the activation table {Δ_i, z_i} of every quantizer i (quantized
+  // modes), and the step update's coefficients (in u) and noise parameters, one entry per combination.
+  struct CallIn {
+    Tensor tin;
+    std::vector<float> act;
+    const StepUpdate* u = nullptr;
+    std::vector<LincombStepParams> params;
+  };
+  // Device pointers to the same, as the kernels read them (fixed buffers under a graph).
+  struct Inputs {
+    const float* tin;
+    const float* act;
+    const float* x;  // the step's x, unchanged by the walk (StepUpdate's X)
+    const double* coef;
+    const LincombStepParams* params;
+    const StepUpdate* u;  // the update's structure (host), or null
+  };
+
+  CallIn call_inputs(const std::vector<int64_t>& t, int B, const StepUpdate* u) {
+    CallIn in;
+    in.tin = temporal_input(t, B);
+    if (o_.mode != Mode::Fp && m_.quant) {
+      const int A = m_.quant->n_act;
+      in.act.resize(2 * static_cast<std::size_t>(A));
+      for (int i = 0; i < A; ++i) {
+        in.act[2 * i] = o_.act_scale[i];
+        in.act[2 * i + 1] = o_.act_zero[i];
+      }
+    }
+    in.u = u;
+    if (u)
+      for (int i = 0; i < u->n; ++i) in.params.push_back(step_params(*u, i));
+    return in;
+  }
+
+  // Uploads a call's inputs into device buffers of their sizes, in stream order.
+  template <typename B>
+  void fill(B& tin, B& act, B& coef, B& params, const CallIn& in) {
+    const auto put = [this](void* dst, const void* src, std::size_t bytes, const char* what) {
+      if (bytes) cuda::check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, s_), what);
+    };
+    put(ptr(tin), in.tin.d.data(), in.tin.size() * sizeof(float), "upload temporal input");
+    put(ptr(act), in.act.data(), in.act.size() * sizeof(float), "upload activation parameters");
+    if (in.u) put(ptr(coef), in.u->coef.data(), in.u->coef.size() * sizeof(double), "upload update coefficients");
+    put(ptr(params), in.params.data(), in.params.size() * sizeof(LincombStepParams), "upload update parameters");
+  }
+  static void* ptr(DeviceBuffer& b) { return b.get(); }
+  static void* ptr(Buf& b) { return b.as<void>(); }
+
+  // The graph key's part for a step update: what the launches' structure depends on (the values
+  // live in device memory).
+  static std::vector<int> update_shape(const StepUpdate* u) {
+    std::vector<int> k;
+    if (!u) return k;
+    k.push_back(u->n);
+    for (int i = 0; i < u->n; ++i) {
+      const StepUpdate::Comb& c = u->comb[i];
+      k.insert(k.end(), {c.K, static_cast<int>(c.in[0]), static_cast<int>(c.in[1]), c.noise ? 1 : 0});
+    }
+    return k;
+  }
+
   // Captures body() for gr's key into a graph over fixed buffers; on any failure the stream leaves
   // capture mode, the key is marked failed and runs the plain launches from then on.
-  void capture(CudaModel::Graph& gr, std::size_t nx, std::size_t ntin, std::size_t ny, int H, int W) {
+  void capture(CudaModel::Graph& gr, const CallIn& in, std::size_t nx, std::size_t ny, int H, int W) {
     const Config& cfg = m_.cfg;
     const int B = gr.key.B;
     try {
       gr.x = DeviceBuffer(nx * sizeof(float));
-      gr.tin = DeviceBuffer(ntin * sizeof(float));
+      gr.tin = DeviceBuffer(in.tin.size() * sizeof(float));
+      gr.act = DeviceBuffer(in.act.size() * sizeof(float));
+      gr.coef = DeviceBuffer(in.u ? in.u->coef.size() * sizeof(double) : 0);
+      gr.params = DeviceBuffer(in.params.size() * sizeof(LincombStepParams));
       gr.y = DeviceBuffer(ny * sizeof(float));
       cuda::check(cudaStreamSynchronize(s_), "unet graph capture");
       cuda::check(cudaStreamBeginCapture(s_, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
       try {
         Act x(B, cfg.in_ch, H, W, s_);
         cuda::check(cudaMemcpyAsync(x.p(), gr.x.get(), nx * sizeof(float), cudaMemcpyDeviceToDevice, s_), "copy x");
-        const Act y = body(x, static_cast<const float*>(gr.tin.get()), B, false);
-        cuda::check(cudaMemcpyAsync(gr.y.get(), y.p(), ny * sizeof(float), cudaMemcpyDeviceToDevice, s_), "copy eps");
+        const Inputs dev{static_cast<const float*>(gr.tin.get()), static_cast<const float*>(gr.act.get()),
+                         static_cast<const float*>(gr.x.get()), static_cast<const double*>(gr.coef.get()),
+                         static_cast<const LincombStepParams*>(gr.params.get()), in.u};
+        const Act y = body(x, dev, B, false);
+        cuda::check(cudaMemcpyAsync(gr.y.get(), y.p(), ny * sizeof(float), cudaMemcpyDeviceToDevice, s_), "copy the output");
       } catch (...) {
         cudaGraph_t g = nullptr;
         cudaStreamEndCapture(s_, &g);
@@ -238,13 +307,15 @@ class Walk {
     return time_proj(m_.cfg, t);
   }
 
-  // Everything on the device after x and the temporal input are there: the model's op graph
-  // (unet_graph.h) run by this backend. Every launch is enqueued on s_ and every buffer allocated
-  // and freed in stream order, so the same code runs plainly or under capture. plain: may wait for
-  // the stream between blocks (abort checks); never while capturing.
-  Act body(Act& x, const float* tin, int B, bool plain) {
+  // Everything on the device after x and the call's inputs are there: the model's op graph
+  // (unet_graph.h) run by this backend, then the step update when there is one (ε̂ or x′ returned).
+  // Every launch is enqueued on s_ and every buffer allocated and freed in stream order, so the same
+  // code runs plainly or under capture. plain: may wait for the stream between blocks (abort
+  // checks); never while capturing.
+  Act body(Act& x, const Inputs& in, int B, bool plain) {
     plain_ = plain;
-    tin_ = tin;
+    tin_ = in.tin;
+    act_ = in.act;
     B_ = B;
     v_.clear();
     v_.resize(static_cast<std::size_t>(m_.graph.values));
@@ -257,7 +328,19 @@ class Walk {
     }
     Act y = std::move(v_[m_.graph.output]);
     clear();
-    return y;
+    return in.u ? step_update(*in.u, in, y) : std::move(y);
+  }
+
+  // x′ from the step's x (in.x) and ε̂: each combination of u one lincomb launch over device values,
+  // its coefficients and noise parameters read from in.coef and in.params (unet_step.h).
+  Act step_update(const StepUpdate& u, const Inputs& in, const Act& eps) {
+    const uint64_t P = static_cast<uint64_t>(eps.B), D = eps.size() / P;
+    Act tmp, out(eps.B, eps.C, eps.H, eps.W, s_);
+    if (u.n > 1) tmp = Act(eps.B, eps.C, eps.H, eps.W, s_);
+    const float* values[3] = {in.x, eps.p(), tmp.p()};  // StepUpdate::Value order
+    for (int i = 0; i < u.n; ++i)
+      cuda::sampler_lincomb_f32_async(step_terms(u, i, values, in.coef, P, D), in.params + i, i + 1 < u.n ? tmp.p() : out.p(), s_);
+    return out;
   }
 
   void clear() {
@@ -419,7 +502,7 @@ class Walk {
     Buf codes;
     Act fq;
     bool integer = false, fake = false;
-    float delta = 1, zero = 0;
+    const float* aq = nullptr;  // the quantizer's {Δ, z} in the call's activation table
   };
 
   In prep(const Conv& c, const Act& x) {
@@ -427,16 +510,15 @@ class Walk {
     in.x = &x;
     if (o_.mode == Mode::Fp || !qint(c) || c.act < 0) return in;
     require(o_.mode == Mode::Integer || o_.mode == Mode::FakeQuant, Code::InvalidArg, "CUDA runs the fp, integer and fake-quant modes");
-    in.delta = o_.act_scale[c.act];
-    in.zero = o_.act_zero[c.act];
+    in.aq = act_ + 2 * c.act;
     if (o_.mode == Mode::Integer) {
       in.integer = true;
       in.codes = Buf(x.size(), s_);
-      dev::quantize_nhwc(x.p(), x.B, x.C, static_cast<int>(x.plane()), in.delta, in.zero, in.codes.as<uint8_t>(), s_);
+      dev::quantize_nhwc(x.p(), x.B, x.C, static_cast<int>(x.plane()), in.aq, in.codes.as<uint8_t>(), s_);
     } else {
       in.fake = true;
       in.fq = Act(x.B, x.C, x.H, x.W, s_);
-      dev::fake_quant(x.p(), x.size(), in.delta, in.zero, in.fq.p(), s_);
+      dev::fake_quant(x.p(), x.size(), in.aq, in.fq.p(), s_);
     }
     return in;
   }
@@ -448,11 +530,10 @@ class Walk {
     In in;
     in.x = &x;
     in.integer = true;
-    in.delta = o_.act_scale[c.act];
-    in.zero = o_.act_zero[c.act];
+    in.aq = act_ + 2 * c.act;
     in.codes = Buf(x.size(), s_);
-    dev::group_norm_quant_nhwc(x.p(), x.B, x.C, static_cast<int>(x.plane()), gn.G, gn.eps, w.gamma, w.beta, silu, in.delta,
-                               in.zero, in.codes.as<uint8_t>(), s_);
+    dev::group_norm_quant_nhwc(x.p(), x.B, x.C, static_cast<int>(x.plane()), gn.G, gn.eps, w.gamma, w.beta, silu, in.aq,
+                               in.codes.as<uint8_t>(), s_);
     return in;
   }
 
@@ -463,7 +544,7 @@ class Walk {
     const float* a = add ? add->base : nullptr;
     const int as = add ? add->stride : 0;
     if (in.integer) {
-      dev::conv_int(g, in.codes.as<uint8_t>(), int_weights(c), bias(c), in.delta, static_cast<int>(in.zero), a, as, y.p(), s_, qconv_);
+      dev::conv_int(g, in.codes.as<uint8_t>(), int_weights(c), bias(c), in.aq, a, as, y.p(), s_, qconv_);
     } else {
       // fpPrecision applies to the network's FP convolutions; the time MLP (conv_fp_plain) stays FP32
       const float* xin = in.fake ? in.fq.p() : x.p();
@@ -507,6 +588,7 @@ class Walk {
   dev::QconvKernel qconv_ = dev::qconv_kernel_choice();
   bool cached_ = false, plain_ = true;
   const float* tin_ = nullptr;  // the call's temporal input (body)
+  const float* act_ = nullptr;  // the call's activation table {Δ_i, z_i} (body)
   int B_ = 0;
   std::vector<Act> v_;      // the graph's values
   std::vector<Act> feats_;  // the time_emb_proj outputs (uncached temporal path)
@@ -528,8 +610,11 @@ Tensor forward_cuda(const Model& m, const Tensor& x, const std::vector<int64_t>&
   return y;
 }
 
-void forward_device(const Model& m, const float* x, int B, int H, int W, const std::vector<int64_t>& t, const ForwardOpts& o,
-                    float* y) {
+namespace {
+
+// forward_device and forward_step_device: y = ε̂, or x′ of u (y = x then), with x and y on the device.
+void device_call(const Model& m, const float* x, int B, int H, int W, const std::vector<int64_t>& t, const ForwardOpts& o,
+                 float* y, const StepUpdate* u) {
   const Config& cfg = m.cfg;
   require(static_cast<int>(t.size()) == B, Code::Shape, "one timestep per sample is required");
   const int div = 1 << (static_cast<int>(cfg.boc.size()) - 1);
@@ -542,12 +627,26 @@ void forward_device(const Model& m, const float* x, int B, int H, int W, const s
   const std::size_t i = dev::first_nonfinite(x, nx, st.stream);
   require(i == nx, Code::InvalidArg, "x holds a non-finite value at index " + std::to_string(i));
   Walk w(m, st, o);
-  w.run_into(x, cudaMemcpyDeviceToDevice, B, H, W, t, y, cudaMemcpyDeviceToDevice);
+  w.run_into(x, cudaMemcpyDeviceToDevice, B, H, W, t, y, cudaMemcpyDeviceToDevice, u);
   st.resident.store(st.count_resident());
   const std::size_t ny = static_cast<std::size_t>(B) * cfg.out_ch * H * W;
   const std::size_t k = dev::first_nonfinite(y, ny, st.stream);
-  require(k == ny, Code::Numerical, "the model produced a non-finite value at output index " + std::to_string(k) +
-                                        ": its weights overflow float32 on this input");
+  require(k == ny, Code::Numerical, std::string(u ? "the step produced" : "the model produced") + " a non-finite value at output index " +
+                                        std::to_string(k) + ": its weights overflow float32 on this input");
+}
+
+}  // namespace
+
+void forward_device(const Model& m, const float* x, int B, int H, int W, const std::vector<int64_t>& t, const ForwardOpts& o,
+                    float* y) {
+  device_call(m, x, B, H, W, t, o, y, nullptr);
+}
+
+void forward_step_device(const Model& m, float* x, int B, int H, int W, const std::vector<int64_t>& t, const ForwardOpts& o,
+                         const StepUpdate& u) {
+  require(m.cfg.in_ch == m.cfg.out_ch, Code::Shape, "a sampler step needs a model whose output has the input's channels");
+  check_step_update(u, static_cast<uint64_t>(B));
+  device_call(m, x, B, H, W, t, o, x, &u);
 }
 
 std::size_t device_bytes(const Model& m) {

@@ -48,8 +48,9 @@ __global__ void center_kernel(float* __restrict x, std::size_t n) {
 }
 
 // One thread per code, in NHWC order (coalesced writes; the NCHW reads are strided by H·W).
-__global__ void quantize_kernel(const float* __restrict x, int C, int HW, std::size_t n, float delta, float zero,
+__global__ void quantize_kernel(const float* __restrict x, int C, int HW, std::size_t n, const float* __restrict aq,
                                 uint8_t* __restrict codes) {
+  const float delta = aq[0], zero = aq[1];
   ITK_GRID_LOOP(i, n) {
     const int c = static_cast<int>(i % C);
     const std::size_t bp = i / C;  // b·HW + p
@@ -58,7 +59,8 @@ __global__ void quantize_kernel(const float* __restrict x, int C, int HW, std::s
   }
 }
 
-__global__ void fake_quant_kernel(const float* __restrict x, std::size_t n, float delta, float zero, float* __restrict y) {
+__global__ void fake_quant_kernel(const float* __restrict x, std::size_t n, const float* __restrict aq, float* __restrict y) {
+  const float delta = aq[0], zero = aq[1];
   ITK_GRID_LOOP(i, n) y[i] = itk::fake_quant(x[i], delta, zero, 255);
 }
 
@@ -100,9 +102,9 @@ void center(float* x, std::size_t n, cudaStream_t s) {
   launched("unet centre input");
 }
 
-void quantize_nhwc(const float* x, int B, int C, int HW, float delta, float zero, uint8_t* codes, cudaStream_t s) {
+void quantize_nhwc(const float* x, int B, int C, int HW, const float* aq, uint8_t* codes, cudaStream_t s) {
   const std::size_t n = static_cast<std::size_t>(B) * C * HW;
-  quantize_kernel<<<blocks(n), cuda::kBlock, 0, s>>>(x, C, HW, n, delta, zero, codes);
+  quantize_kernel<<<blocks(n), cuda::kBlock, 0, s>>>(x, C, HW, n, aq, codes);
   launched("unet activation quantizer");
 }
 
@@ -119,8 +121,8 @@ std::size_t first_nonfinite(const float* x, std::size_t n, cudaStream_t s) {
   return static_cast<std::size_t>(host);
 }
 
-void fake_quant(const float* x, std::size_t n, float delta, float zero, float* y, cudaStream_t s) {
-  fake_quant_kernel<<<blocks(n), cuda::kBlock, 0, s>>>(x, n, delta, zero, y);
+void fake_quant(const float* x, std::size_t n, const float* aq, float* y, cudaStream_t s) {
+  fake_quant_kernel<<<blocks(n), cuda::kBlock, 0, s>>>(x, n, aq, y);
   launched("unet fake quantizer");
 }
 

@@ -15,14 +15,14 @@ using namespace gnk;  // the kernels of unet_norm_kernels.cuh
 void group_norm(const float* x, int B, int C, int HW, int G, float eps, const float* gamma, const float* beta,
                 bool act, float* y, cudaStream_t s) {
   require(G > 0 && C % G == 0, Code::Shape, "GroupNorm: channels must be divisible by groups");
-  gn_kernel<<<static_cast<unsigned>(B) * G, kThreads, 0, s>>>(x, C, HW, G, eps, gamma, beta, act, GnOut{y, nullptr, 0.f, 0.f});
+  gn_kernel<<<static_cast<unsigned>(B) * G, kThreads, 0, s>>>(x, C, HW, G, eps, gamma, beta, act, GnOut{y, nullptr, nullptr});
   launched("unet GroupNorm");
 }
 
 void group_norm_quant_nhwc(const float* x, int B, int C, int HW, int G, float eps, const float* gamma, const float* beta,
-                           bool act, float delta, float zero, uint8_t* codes, cudaStream_t s) {
+                           bool act, const float* aq, uint8_t* codes, cudaStream_t s) {
   require(G > 0 && C % G == 0, Code::Shape, "GroupNorm: channels must be divisible by groups");
-  gn_kernel<<<static_cast<unsigned>(B) * G, kThreads, 0, s>>>(x, C, HW, G, eps, gamma, beta, act, GnOut{nullptr, codes, delta, zero});
+  gn_kernel<<<static_cast<unsigned>(B) * G, kThreads, 0, s>>>(x, C, HW, G, eps, gamma, beta, act, GnOut{nullptr, codes, aq});
   launched("unet GroupNorm + activation quantizer");
 }
 

@@ -54,7 +54,7 @@ __device__ double chunked_sum(const float* __restrict xs, std::size_t n, Term te
 struct GnOut {
   float* y;
   uint8_t* codes;
-  float delta, zero;
+  const float* aq;  // codes: the quantizer {Δ, z} in device memory
 };
 
 __global__ void __launch_bounds__(kThreads) gn_kernel(const float* __restrict x, int C, int HW, int G, float eps,
@@ -79,13 +79,14 @@ __global__ void __launch_bounds__(kThreads) gn_kernel(const float* __restrict x,
     return dmul(d, d);
   };
   const float inv = gn_inv_std(chunked_sum(xs, n, dev2, dev2_tail, lanes, chunk_sum, &total), static_cast<double>(n), eps);
+  const float qd = out.codes ? out.aq[0] : 0.f, qz = out.codes ? out.aq[1] : 0.f;
   for (std::size_t i = threadIdx.x; i < n; i += kThreads) {
     const int ch = g * cpg + static_cast<int>(i / HW);
     const float t = gn_affine(xs[i], mf, inv, gamma[ch], beta[ch]);
     const float v = act ? itk::silu(t) : t;
     if (out.codes) {
       const std::size_t p = i % HW;
-      out.codes[(static_cast<std::size_t>(b) * HW + p) * C + ch] = static_cast<uint8_t>(quant_code(v, out.delta, out.zero, 255));
+      out.codes[(static_cast<std::size_t>(b) * HW + p) * C + ch] = static_cast<uint8_t>(quant_code(v, qd, qz, 255));
     } else {
       out.y[base + i] = v;
     }

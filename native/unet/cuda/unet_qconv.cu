@@ -55,7 +55,7 @@ QconvKernel qconv_kernel_choice() {
   return m >= 8 ? QconvKernel::Mma : QconvKernel::Dp4a;
 }
 
-void conv_int(const ConvGeo& g, const uint8_t* xq, const QW& q, const float* bias, float delta, int za,
+void conv_int(const ConvGeo& g, const uint8_t* xq, const QW& q, const float* bias, const float* aq,
               const float* add, int add_stride, float* y, cudaStream_t s, QconvKernel kernel) {
   require(q.bits == 4 || q.bits == 8, Code::Internal, "integer conv: bits must be 4 or 8");
   require(q.ng == 1 || q.gsize % 32 == 0, Code::Internal, "integer conv: group size must be a multiple of 32");
@@ -64,13 +64,13 @@ void conv_int(const ConvGeo& g, const uint8_t* xq, const QW& q, const float* bia
   // (255² · 2^15 < 2^31); longer groups (no layer of the supported models) take dp4a's u32 sums.
   const int glen = q.ng > 1 ? q.gsize : q.K;
   if (kernel == QconvKernel::Mma && glen <= (1 << 15)) {
-    conv_int_mma(g, xq, q, bias, delta, za, add, add_stride, y, s);
+    conv_int_mma(g, xq, q, bias, aq, add, add_stride, y, s);
     return;
   }
   const long long Ntot = static_cast<long long>(g.B) * g.Ho * g.Wo;
   const dim3 grid(static_cast<unsigned>((Ntot + kBN - 1) / kBN), static_cast<unsigned>((g.O + kBM - 1) / kBM));
   require(grid.y <= 65535u, Code::Shape, "integer conv: too many output channels for one launch");
-  qconv_kernel<<<grid, kThreads, 0, s>>>(g, xq, q, bias, delta, za, add, add_stride, y);
+  qconv_kernel<<<grid, kThreads, 0, s>>>(g, xq, q, bias, aq, add, add_stride, y);
   launched("unet integer conv");
 }
 
@@ -89,16 +89,18 @@ Tensor conv_int_cuda(const Conv& c, const std::vector<uint8_t>& xq, int B, int H
   const dev::ConvGeo g = conv_geometry(c, B, H, W);
   Tensor y(B, c.O, g.Ho, g.Wo);
   cudaStream_t legacy = nullptr;
+  const float aq[2] = {delta, zero};
   DeviceBuffer dx = upload(xq.data(), xq.size(), legacy), dw = upload(q.kern.data(), q.kern.size(), legacy),
                ds = upload(q.wsum.data(), q.wsum.size(), legacy), dsc = upload(q.scale.data(), q.scale.size(), legacy),
                dz = upload(q.zero.data(), q.zero.size(), legacy), db = upload(c.b.data(), c.b.size(), legacy),
+               daq = upload(aq, 2, legacy),
                dadd = add ? upload(add, static_cast<std::size_t>(B) * c.O, legacy) : DeviceBuffer(),
                dy(y.size() * sizeof(float));
   dev::QW w{static_cast<const uint8_t*>(dw.get()), static_cast<const int32_t*>(ds.get()), static_cast<const float*>(dsc.get()),
             static_cast<const float*>(dz.get()), q.bits, q.K, q.bits == 4 ? q.Kp / 2 : q.Kp,
             q.group > 0 ? q.group : q.K, q.ng, q.Kp / 32};
-  dev::conv_int(g, static_cast<const uint8_t*>(dx.get()), w, static_cast<const float*>(db.get()), delta,
-                static_cast<int>(zero), static_cast<const float*>(dadd.get()), c.O, static_cast<float*>(dy.get()), nullptr);
+  dev::conv_int(g, static_cast<const uint8_t*>(dx.get()), w, static_cast<const float*>(db.get()),
+                static_cast<const float*>(daq.get()), static_cast<const float*>(dadd.get()), c.O, static_cast<float*>(dy.get()), nullptr);
   cuda::check(cudaDeviceSynchronize(), "unet integer conv");
   cuda::copy_to_host(y.d.data(), dy.get(), y.size() * sizeof(float));
   return y;

@@ -14,11 +14,13 @@ constexpr int kBM = 64, kBN = 64, kThreads = 256;
 constexpr int kWords = 8;  // 32 codes per K block
 
 __global__ void __launch_bounds__(kThreads) qconv_kernel(ConvGeo g, const uint8_t* __restrict xq, QW q,
-                                                         const float* __restrict bias, float delta, int za,
+                                                         const float* __restrict bias, const float* __restrict aq,
                                                          const float* __restrict add, int add_stride,
                                                          float* __restrict y) {
   __shared__ uint32_t As[kWords][kBM];  // weight codes As[word][o]
   __shared__ uint32_t Bs[kWords][kBN];  // activation codes Bs[word][n]
+  const float delta = aq[0];                  // the input quantizer {Δ, z}, read from device memory
+  const int za = static_cast<int>(aq[1]);     // (act_params in unet_dev.cuh)
   const int tid = threadIdx.x;
   const int tx = tid % 16, ty = tid / 16;
   const int o0 = blockIdx.y * kBM;

@@ -28,12 +28,12 @@ namespace unet {
 namespace dev {
 using namespace qmk;  // the kernels of unet_qmma_kernels.cuh
 
-void conv_int_mma(const ConvGeo& g, const uint8_t* xq, const QW& q, const float* bias, float delta, int za,
+void conv_int_mma(const ConvGeo& g, const uint8_t* xq, const QW& q, const float* bias, const float* aq,
                   const float* add, int add_stride, float* y, cudaStream_t s) {
   const long long Ntot = static_cast<long long>(g.B) * g.Ho * g.Wo;
   const dim3 grid(static_cast<unsigned>((Ntot + kTile - 1) / kTile), static_cast<unsigned>((g.O + kTile - 1) / kTile));
   require(grid.y <= 65535u, Code::Shape, "integer conv: too many output channels for one launch");
-  qmma_kernel<<<grid, kMmaThreads, 0, s>>>(g, xq, q, bias, delta, za, add, add_stride, y);
+  qmma_kernel<<<grid, kMmaThreads, 0, s>>>(g, xq, q, bias, aq, add, add_stride, y);
   launched("unet integer conv (tensor cores)");
 }
 

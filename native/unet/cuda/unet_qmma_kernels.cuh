@@ -14,12 +14,14 @@ namespace qmk {
 constexpr int kTile = 64, kMmaThreads = 128;
 
 __global__ void __launch_bounds__(kMmaThreads) qmma_kernel(ConvGeo g, const uint8_t* __restrict xq, QW q,
-                                                           const float* __restrict bias, float delta, int za,
+                                                           const float* __restrict bias, const float* __restrict aq,
                                                            const float* __restrict add, int add_stride,
                                                            float* __restrict y) {
   __shared__ __align__(16) uint32_t As[kTile * kQmmaStride];  // weight words, row = output channel
   __shared__ __align__(16) uint32_t Bs[kTile * kQmmaStride];  // activation words, row = GEMM column
   __shared__ uint32_t Sa[2][kTile];                            // Σa of the group, two halves per column
+  const float delta = aq[0];               // the input quantizer {Δ, z}, read from device memory
+  const int za = static_cast<int>(aq[1]);  // (act_params in unet_dev.cuh)
   const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
   const int wm = 32 * (warp >> 1), wn = 32 * (warp & 1);  // the warp's 32 × 32 sub-tile
   const int o0 = blockIdx.y * kTile;
