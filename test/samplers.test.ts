@@ -208,6 +208,18 @@ describe('time shift and schedules', () => {
     for (const t of seen) expect(t.length).toBe(64);
     expect(Array.from(seen[0]).every((v) => v === 900)).toBe(true);
   });
+  test('DDPM with timeShift: a window reaching past t holds the sample (no NaN); window 0 changes nothing', () => {
+    const ac = diffusion.schedules.linearBetas(200).alphasCumprod;
+    const g = diffusion.gmm(spec).epsModel(ac);
+    const o = { epsModel: g, alphasCumprod: ac, batch: 32, dim: 2, seed: 4 };
+    const plain = diffusion.ddpmSync(o).x;
+    expect(Array.from(bitsOf(diffusion.ddpmSync({ ...o, timeShift: { window: 0, cutoff: -1 } }).x))).toEqual(Array.from(bitsOf(plain)));
+    // τ ∈ [t′ − 10, t′ + 10] includes τ > t: β′ would be negative and σ a NaN without the hold
+    for (const variance of ['small', 'large'] as const) {
+      const x = diffusion.ddpmSync({ ...o, variance, timeShift: { window: 20, cutoff: -1 } }).x;
+      expect(x.every(Number.isFinite)).toBe(true);
+    }
+  });
   test('Karras σ match the formula to 1e-12; first σ_max, last 0; VP β match linspace', () => {
     const s = diffusion.schedules.karras(40, 0.002, 80);
     expect(s.length).toBe(41);

@@ -7,8 +7,8 @@
 #   ITOKIT_CHECK_STEPS=pack,tests,bench,unet,ncu,sass,fastmath   pick steps (default: all)
 #   ITOKIT_GPU_BENCH_SECTIONS=copy,rng,sde,fbm,ot  benchmark sections (default: all)
 # One 15-minute device session fits: tests ~3 min, bench ~5 (each section at most
-# ITOKIT_BENCH_SECTION_TIMEOUT s, default 100), unet ~4 (ITOKIT_CHECK_STEPS=unet alone: ~6, its GPU tests
-# included), ncu ~2, sass < 1.
+# ITOKIT_BENCH_SECTION_TIMEOUT s, default 100), unet ~5 (ITOKIT_CHECK_STEPS=unet alone: ~7, its GPU tests
+# and two `itokit sample --device cuda --batch 64` runs included), ncu ~2, sass < 1.
 set -uo pipefail
 OUT=${OUT:-/tmp/itokit-device-out}
 mkdir -p "$OUT"
@@ -69,6 +69,11 @@ if has unet; then
   stamp unet >> "$OUT/bench.txt"
   timeout ${ITOKIT_UNET_BENCH_TIMEOUT:-360} node dist/lib/cli/index.js bench unet-gpu --out /tmp/itokit-device-bench >> "$OUT/bench.txt" 2>&1
   cp /tmp/itokit-device-bench/unet-gpu.md "$OUT/unet.md" 2>/dev/null
+  # The main job on the GPU (#13: W4A8 faster than FP32 per step; 50 steps of 64 images <= 100 ms of
+  # sampling): quantization and calibration run on the CPU first (~30 s), each step is one CUDA graph.
+  stamp sample >> "$OUT/bench.txt"
+  timeout ${ITOKIT_SAMPLE_TIMEOUT:-150} node dist/lib/cli/index.js sample --device cuda --batch 64 --steps 50 --out /tmp/itokit-device-bench/samples.png >> "$OUT/bench.txt" 2>&1
+  timeout 60 node dist/lib/cli/index.js sample --device cuda --batch 64 --steps 50 --out /tmp/itokit-device-bench/samples.png >> "$OUT/bench.txt" 2>&1  # cached model: the timed run
 fi
 if has ncu; then
   stamp ncu > "$OUT/ncu.txt"

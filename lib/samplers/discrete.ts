@@ -261,7 +261,9 @@ function* ddpmGen(o: DdpmOptions | DdpmOptions<DeviceArray<'float32'>>, where: s
     const beta = 1 - at / aPrev;
     // x_{t−1} = (x − β/sqrt(1−ᾱ_t)·ε)/sqrt(1−β) + σ z (z = 0 at t = 0). Under Time-Shift the target
     // ᾱ_{t−1} is per sample (from x_t, before the model call); the step then uses β' = 1 − ᾱ_t/ᾱ'.
-    const an = t > 0 ? targetAlpha(c, t - 1, i === 0) : 1;
+    // A window reaching past t may pick τ > t (ᾱ' < ᾱ_t, β' < 0: a NaN σ); such a target is held
+    // at ᾱ_t, an identity step for that sample.
+    const an = t > 0 ? per(targetAlpha(c, t - 1, i === 0), (a) => Math.max(a, at)) : 1;
     const betaN = per(an, (a) => 1 - at / a);
     const cx = per(betaN, (b) => 1 / Math.sqrt(1 - b));
     const ce = per(betaN, (b) => -b / Math.sqrt(1 - at) / Math.sqrt(1 - b));
