@@ -242,7 +242,8 @@ d('unet on CUDA', () => {
       const { inChannels: C, outChannels: Co, sampleSize: S } = m.config;
       const tinWidth = mode === 'fp' ? m.config.blockOutChannels[0] : m.info().tibWidth;
       const actBytes = mode === 'fp' ? 0 : 8 * m.info().actNames!.length;
-      const graphBytes = (B: number): number => 4 * B * ((C + Co) * S! * S! + tinWidth) + actBytes;
+      // quantized modes read the cached temporal features of the batch's one timestep as one row
+      const graphBytes = (B: number): number => 4 * B * (C + Co) * S! * S! + 4 * (mode === 'fp' ? B : 1) * tinWidth + actBytes;
       // batch sizes no other test of this file runs with graphs on, so each key starts unseen
       const seq: [number, number, boolean][] = m === fp.cifar
         ? [[3, 500, false], [3, 500, true], [3, 500, false], [4, 500, false], [4, 500, true]]

@@ -13,6 +13,7 @@
 // last bits, so whole-model outputs agree to a tolerance (test/gpu/unet.test.ts).
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -58,12 +59,12 @@ struct CudaModel {
   // after one, once every weight it needs is resident (uploads come from pageable host memory and
   // cannot be captured).
   struct GraphKey {
-    int B, H, W, mode, tin;  // tin: width of the temporal input row (0: none)
+    int B, H, W, mode, tin, tin_rows;  // tin: width of the temporal input row (0: none); tin_rows: 1 or B
     bool cached;
     int qconv, precision;
     std::vector<int> update;  // the step update's structure (update_shape; empty: the forward alone)
     bool operator==(const GraphKey& o) const {
-      return B == o.B && H == o.H && W == o.W && mode == o.mode && tin == o.tin && cached == o.cached && qconv == o.qconv &&
+      return B == o.B && H == o.H && W == o.W && mode == o.mode && tin == o.tin && tin_rows == o.tin_rows && cached == o.cached && qconv == o.qconv &&
              precision == o.precision && update == o.update;
     }
   };
@@ -167,7 +168,7 @@ class Walk {
     const bool graphs = !(env && std::strcmp(env, "0") == 0);
     CudaModel::Graph* gr = nullptr;
     if (graphs) {
-      gr = &st_.graph_for(CudaModel::GraphKey{B, H, W, static_cast<int>(o_.mode), in.tin.C, cached_, static_cast<int>(qconv_),
+      gr = &st_.graph_for(CudaModel::GraphKey{B, H, W, static_cast<int>(o_.mode), in.tin.C, in.tin.B, cached_, static_cast<int>(qconv_),
                                               static_cast<int>(o_.fp_precision), update_shape(u)});
       if (!gr->failed && !gr->exec && gr->seen >= 1) capture(*gr, in, nx, ny, H, W);
     }
@@ -301,7 +302,17 @@ class Walk {
   // counted), [B, tib_width]; otherwise e(t) [B, C0], whose time MLP and time_emb_proj run in body().
   Tensor temporal_input(const std::vector<int64_t>& t, int B) {
     cached_ = o_.mode != Mode::Fp && o_.use_cache && m_.quant && !m_.quant->cache_t.empty();
-    if (cached_) return call_temporal(m_, t, o_);
+    if (cached_) {
+      // A batch at one cached timestep (every quantized call from the samplers) needs one feature
+      // row: uploaded once and read by every image (row stride 0), not B copies per call. A miss
+      // keeps the per-sample rows, so the miss counter counts samples as on the CPU.
+      const std::vector<int64_t>& ct = m_.quant->cache_t;
+      const bool one_t = std::all_of(t.begin(), t.end(), [&](int64_t v) { return v == t[0]; }) &&
+                         std::find(ct.begin(), ct.end(), t[0]) != ct.end();
+      Tensor f = call_temporal(m_, one_t ? std::vector<int64_t>{t[0]} : t, o_);
+      tin_rows_ = f.B;
+      return f;
+    }
     require_tib_weights(m_, t);  // a cache-only model (tib_weights 'none') cannot run the TIB
     (void)B;
     return time_proj(m_.cfg, t);
@@ -421,7 +432,9 @@ class Walk {
   void features(const float* tin, int B) {
     tfs_.clear();
     if (cached_) {
-      for (const Resnet* r : m_.tib) tfs_.push_back({tin + r->tib_offset, m_.tib_width});
+      // one row for the whole batch (temporal_input) is read with row stride 0
+      const int stride = tin_rows_ == 1 ? 0 : m_.tib_width;
+      for (const Resnet* r : m_.tib) tfs_.push_back({tin + r->tib_offset, stride});
       return;
     }
     Act de(B, m_.cfg.boc[0], 1, 1, s_);
@@ -589,6 +602,7 @@ class Walk {
   bool cached_ = false, plain_ = true;
   const float* tin_ = nullptr;  // the call's temporal input (body)
   const float* act_ = nullptr;  // the call's activation table {Δ_i, z_i} (body)
+  int tin_rows_ = 0;            // rows of the cached temporal input (1: shared by the batch)
   int B_ = 0;
   std::vector<Act> v_;      // the graph's values
   std::vector<Act> feats_;  // the time_emb_proj outputs (uncached temporal path)
