@@ -31,6 +31,15 @@ struct LincombStepParams {
   double clip;
 };
 
+ITK_HD void set_step_params(LincombTerms& t, const LincombStepParams& p) {
+  t.key_lo = p.key_lo;
+  t.key_hi = p.key_hi;
+  t.stream = p.stream;
+  t.step = p.step;
+  t.sample_offset = p.sample_offset;
+  t.clip = p.clip;
+}
+
 // The normals of elements 4g .. 4g + 3 of row p: one Philox block of (stream, sample, step), block g.
 ITK_HD void lincomb_noise(const LincombTerms& t, uint64_t p, uint64_t g, float z[4]) {
   normals4(philox_block(t.key_lo, t.key_hi, t.stream, t.sample_offset + p, t.step, static_cast<uint32_t>(g)), z);

@@ -31,12 +31,13 @@ LincombTerms lincomb_terms(const LincombCall& c) {
   return t;
 }
 
-void sde_lincomb(const LincombCall& c) {
-  const LincombTerms t = lincomb_terms(c);
-  const uint64_t groups = (c.D + 3) / 4;
-  parallel_range(c.P, kRows, [&](std::size_t p0, std::size_t p1) {
+void sde_lincomb(const LincombCall& c) { sde_lincomb_terms(lincomb_terms(c), c.out); }
+
+void sde_lincomb_terms(const LincombTerms& t, float* out) {
+  const uint64_t groups = (t.D + 3) / 4;
+  parallel_range(t.P, kRows, [&](std::size_t p0, std::size_t p1) {
     for (std::size_t p = p0; p < p1; ++p)
-      for (uint64_t g = 0; g < groups; ++g) lincomb_group(t, c.out, p, g);
+      for (uint64_t g = 0; g < groups; ++g) lincomb_group(t, out, p, g);
   });
 }
 

@@ -21,6 +21,8 @@ struct LincombCall {
   double clip = 0;  // > 0: clamp each output to [−clip, clip] (DDIM clip_sample, docs/design/sde.md §7)
 };
 void sde_lincomb(const LincombCall& c);
+// The same over terms already checked (t.in[] and out [t.P, t.D]; out may alias an input).
+void sde_lincomb_terms(const LincombTerms& t, float* out);
 // The call as the per-element kernels read it (native/kernels/sampler_ops.h); checks the limits.
 LincombTerms lincomb_terms(const LincombCall& c);
 

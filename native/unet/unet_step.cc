@@ -36,13 +36,7 @@ LincombTerms step_terms(const StepUpdate& u, int i, const float* const values[3]
   t.P = P;
   t.D = D;
   t.noise = c.noise;
-  const LincombStepParams sp = step_params(u, i);
-  t.key_lo = sp.key_lo;
-  t.key_hi = sp.key_hi;
-  t.stream = sp.stream;
-  t.step = sp.step;
-  t.sample_offset = sp.sample_offset;
-  t.clip = sp.clip;
+  set_step_params(t, step_params(u, i));
   return t;
 }
 
@@ -54,23 +48,7 @@ void step_update_host(const StepUpdate& u, const float* x, const float* eps, uin
   check_step_update(u, P);
   std::vector<float> tmp(u.n > 1 ? P * D : 0);
   const float* values[3] = {x, eps, tmp.data()};
-  for (int i = 0; i < u.n; ++i) {
-    const LincombTerms t = step_terms(u, i, values, u.coef.data(), P, D);
-    LincombCall c;
-    c.out = i + 1 < u.n ? tmp.data() : out;
-    c.inputs.assign(t.in, t.in + t.K);
-    c.coef = t.coef;
-    c.noise = t.noise;
-    c.P = P;
-    c.D = D;
-    c.key_lo = t.key_lo;
-    c.key_hi = t.key_hi;
-    c.stream = t.stream;
-    c.step = t.step;
-    c.sample_offset = t.sample_offset;
-    c.clip = t.clip;
-    sde_lincomb(c);
-  }
+  for (int i = 0; i < u.n; ++i) sde_lincomb_terms(step_terms(u, i, values, u.coef.data(), P, D), i + 1 < u.n ? tmp.data() : out);
 }
 
 }  // namespace unet

@@ -19,14 +19,7 @@ namespace {
 // One thread per (row, 4-element group): the group shares one Philox block of noise. sp (may be
 // null): the noise parameters and clip, read from device memory instead of t's.
 __global__ void lincomb_kernel(LincombTerms t, const LincombStepParams* sp, float* out, uint64_t groups) {
-  if (sp) {
-    t.key_lo = sp->key_lo;
-    t.key_hi = sp->key_hi;
-    t.stream = sp->stream;
-    t.step = sp->step;
-    t.sample_offset = sp->sample_offset;
-    t.clip = sp->clip;
-  }
+  if (sp) set_step_params(t, *sp);
   const uint64_t units = t.P * groups;
   for (uint64_t u = blockIdx.x * static_cast<uint64_t>(blockDim.x) + threadIdx.x; u < units;
        u += static_cast<uint64_t>(gridDim.x) * blockDim.x)
