@@ -311,6 +311,17 @@ d('unet on CUDA', () => {
         const cpu = diffusion.ddimSync({ epsModel: m.epsModel({ device: 'cpu', sync: true }), batch: B, dim, seed: 3, steps: 6, ...o }).x;
         expect([label, o, rel(got, cpu) <= 10 * (label === 'FP32' ? TOLERANCE.unetFp32 : TOLERANCE.unetQuantized)]).toEqual([label, o, true]);
       }
+      // DDPM (one combination with noise) over a 12-step schedule; FP32 only: the quantized model is calibrated at 1000-step times
+      if (label === 'FP32') {
+        const d = { output: 'device' as const, batch: B, dim, seed: 5, alphasCumprod: diffusion.schedules.linearBetas(12).alphasCumprod };
+        const run = (epsModel: unet.UNetEpsFn): Float32Array => {
+          const r = diffusion.ddpmSync({ ...d, epsModel });
+          const h = r.x.toHost();
+          r.x.dispose();
+          return h;
+        };
+        expect(same(run(fused), run(apart))).toBe(true);
+      }
     }
   });
 
