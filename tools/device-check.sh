@@ -86,6 +86,27 @@ JS
   timeout ${ITOKIT_NCU_TIMEOUT:-120} ncu --clock-control none --kernel-name regex:fused_kernel --launch-count 2 \
     --section SpeedOfLight --section ComputeWorkloadAnalysis --section Occupancy --section LaunchStats \
     --section InstructionStats --section WarpStateStats node /tmp/ncu-sde.js >> "$OUT/ncu.txt" 2>&1
+  # The UNet's kernels (#13): one W4A8 and one FP32 forward of the CIFAR-shaped model at B = 64, graphs
+  # off so each kernel is its own launch: time, throughput and occupancy per kernel, the bound each is
+  # closest to (SpeedOfLight), for the conv, GroupNorm and attention kernels.
+  stamp ncu-unet >> "$OUT/ncu.txt"
+  cat > /tmp/ncu-unet.js <<'JS'
+const fs = require('fs'), os = require('os'), path = require('path');
+const { unet } = require(process.cwd());
+const { CIFAR_CONFIG, writeRandomUnet } = require(path.join(process.cwd(), 'dist/benchmarks/unet-gpu.bench.js'));
+(async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ncu-unet-'));
+  writeRandomUnet(dir, CIFAR_CONFIG, 7);
+  const fp = unet.loadSync(dir), B = 64, n = B * 3 * 32 * 32;
+  const x = { data: Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37)), shape: [B, 3, 32, 32] };
+  const xs = Float32Array.from({ length: 4 * 3 * 32 * 32 }, (_, i) => Math.sin(i * 0.91));
+  const q = await unet.quantize(fp, { weightBits: 4, calibration: { data: { xs, timesteps: [500], samplesPerStep: 4, height: 32, width: 32 }, initSamples: 4, batch: 4 } });
+  for (const m of [q, fp]) m.predictSync(x, 500, { device: 'cuda' });
+})();
+JS
+  ITOKIT_UNET_GRAPH=0 timeout ${ITOKIT_NCU_UNET_TIMEOUT:-120} ncu --clock-control none \
+    --kernel-name regex:'qmma_kernel|qconv_kernel|conv_fp_kernel|gn_kernel|attn_kernel|quantize_kernel' --launch-count 40 \
+    --section SpeedOfLight --section Occupancy --section LaunchStats node /tmp/ncu-unet.js >> "$OUT/ncu.txt" 2>&1
 fi
 if has sass; then
   stamp sass > "$OUT/sass.txt"
