@@ -54,6 +54,18 @@ describe('unet device option without CUDA', () => {
     }
   });
 
+  t("epsModel({ device: 'cuda' }) is DEVICE_UNAVAILABLE; the native whole step refuses a host x (INVALID_ARG)", () => {
+    expect(() => model.epsModel({ device: 'cuda' })).toThrow(unavailable);
+    // 'auto' falls back to the CPU: a host-state sampler runs, without the fused step
+    expect(typeof model.epsModel({ device: 'auto' })).toBe('function');
+    const step = { combs: 1, combTerms: Int32Array.from([2, 0, 1]), combNoise: new Uint8Array(1), combClip: new Float64Array(1), coef: new Float64Array(3 * B),
+      keyLo: 0, keyHi: 0, stream: 0, step: 0, sampleOffset: 0 };
+    const { out: _out, device: _device, ...args } = { ...predictArgs(new Float32Array(1)), device: 1 };
+    void _out;
+    void _device;
+    expect(() => unetNative().unetStepDevice({ ...args, ...step, x: x.data })).toThrow(expect.objectContaining({ code: 'ERR_ITOKIT_INVALID_ARG' }));
+  });
+
   t("unet.load accepts 'auto' and 'cpu' and refuses 'cuda'", () => {
     expect(() => unet.loadSync(unet.builtinModelPath(), { device: 'cuda' })).toThrow(unavailable);
     expect(unet.loadSync(unet.builtinModelPath(), { device: 'auto' }).precision).toBe('fp32');
