@@ -108,8 +108,23 @@ ITK_CLONES void attn_rows(const float* qb, const float* kb, const float* vb, int
   }
   for (int i = 0; i < nq; ++i) {
     float* s = S + static_cast<std::size_t>(i) * N;
+    // s *= scale and the row max in 16 lanes (GCC does not vectorise a float max reduction: it
+    // may not reorder it). Lane maxima combined afterwards give the same maximum: the running
+    // max keeps its value unless a score is larger, so a NaN score is skipped in either order,
+    // and only the sign of a zero maximum could differ, which e^(s − max) does not see.
+    V16 mxv;
+    for (int u = 0; u < 16; ++u) mxv[u] = -INFINITY;
+    int m = 0;
+    for (; m + 16 <= N; m += 16) {
+      V16 t;
+      ITK_LOAD16(t, s + m);
+      t *= scale;
+      std::memcpy(s + m, &t, sizeof t);
+      mxv = mxv < t ? t : mxv;
+    }
     float mx = -INFINITY;
-    for (int m = 0; m < N; ++m) {
+    for (int u = 0; u < 16; ++u) mx = std::max(mx, mxv[u]);
+    for (; m < N; ++m) {
       s[m] *= scale;
       mx = std::max(mx, s[m]);
     }
