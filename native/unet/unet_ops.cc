@@ -40,6 +40,32 @@ ITK_CLONES int32_t sum_u8(const uint8_t* a, int n) {
   return s;
 }
 
+// out[p] = Σ of the I codes of pixel p, for npix NHWC pixels: one call per image instead of one
+// (ifunc-dispatched) sum_u8 call per pixel.
+ITK_CLONES void pixel_sums(const uint8_t* src, std::size_t npix, int I, int32_t* out) {
+  for (std::size_t p = 0; p < npix; ++p) {
+    const uint8_t* a = src + p * static_cast<std::size_t>(I);
+    int32_t s = 0;
+    for (int i = 0; i < I; ++i) s += a[i];
+    out[p] = s;
+  }
+}
+
+// Window sums of one image for a stride-1 KH × KW conv: ws[oy·Wo + ox] = Σ_{ky, kx} ps[(oy + ky)·Ws
+// + ox + kx] over the (padded) Hs × Ws grid of per-pixel sums ps, Wo = Ws − KW + 1. Exact
+// integers, so the order of the adds is free: rows of outputs at once (vectorised over ox).
+ITK_CLONES void window_sums(const int32_t* ps, int Ho, int Wo, int Ws, int KH, int KW, int32_t* ws) {
+  for (int oy = 0; oy < Ho; ++oy) {
+    int32_t* w = ws + static_cast<std::size_t>(oy) * Wo;
+    for (int ox = 0; ox < Wo; ++ox) w[ox] = 0;
+    for (int ky = 0; ky < KH; ++ky)
+      for (int kx = 0; kx < KW; ++kx) {
+        const int32_t* r = ps + static_cast<std::size_t>(oy + ky) * Ws + kx;
+        for (int ox = 0; ox < Wo; ++ox) w[ox] += r[ox];
+      }
+  }
+}
+
 // GroupNorm's two sums (gn_sums.h: chunks of 16 float lanes combined in double, the GPU's order
 // too), vectorised by the clones.
 ITK_CLONES double lane_sum(const float* x, std::size_t n) { return gn_sum(x, n); }
@@ -561,11 +587,17 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
   const std::size_t npix = static_cast<std::size_t>(B) * Hs * Ws;
   thread_local std::vector<int32_t> pix_sum_tls;
   std::vector<int32_t>& pix_sum = pix_sum_tls;
+  // Implicit: then Σa of every output pixel's window (window_sums), so a tile looks its pixels' Σa
+  // up instead of adding KH·KW per-pixel sums each.
+  thread_local std::vector<int32_t> win_sum_tls;
+  std::vector<int32_t>& win_sum = win_sum_tls;
   if (q.ng == 1) {
     if (pix_sum.size() < npix) pix_sum.resize(npix);  // grow only, as xpad; [0, npix) is written below
+    if (implicit && win_sum.size() < static_cast<std::size_t>(B) * N) win_sum.resize(static_cast<std::size_t>(B) * N);  // grow only
     const std::size_t per = static_cast<std::size_t>(Hs) * Ws;
     parallel_for(static_cast<std::size_t>(B), [&](std::size_t bb) {
-      for (std::size_t p = bb * per; p < (bb + 1) * per; ++p) pix_sum[p] = sum_u8(src + p * c.I, c.I);
+      pixel_sums(src + bb * per * c.I, per, c.I, pix_sum.data() + bb * per);
+      if (implicit) window_sums(pix_sum.data() + bb * per, g.Ho, g.Wo, Ws, c.KH, c.KW, win_sum.data() + bb * N);
     });
   }
   const int ntaps = implicit ? c.KH * c.KW : 1;
@@ -609,17 +641,20 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
     if (!implicit && P.size() < static_cast<std::size_t>(kNc) * Kp) P.resize(static_cast<std::size_t>(kNc) * Kp);
     if (sa.size() < static_cast<std::size_t>(kNc) * q.ng) sa.resize(static_cast<std::size_t>(kNc) * q.ng);
     const uint8_t* corner[kNc];  // implicit: each pixel's window corner in src
-    for (int j = 0; j < nn; ++j) {
-      const int n = n0 + j, oy = n / g.Wo, ox = n % g.Wo;
-      if (implicit) {  // the window's taps are read in place; Σa from the per-pixel sums
-        const std::size_t p0 = (static_cast<std::size_t>(b) * Hs + oy) * Ws + ox;
-        corner[j] = src + p0 * c.I;
-        int32_t s_a = 0;
-        for (int ky = 0; ky < c.KH; ++ky)
-          for (int kx = 0; kx < c.KW; ++kx) s_a += pix_sum[p0 + static_cast<std::size_t>(ky) * Ws + kx];
-        sa[j] = s_a;
-        continue;
+    const int32_t* tile_sa = sa.data();  // Σa of the tile's pixels (implicit: win_sum's, in place)
+    if (implicit) {  // the window's taps are read in place; Σa precomputed (window_sums)
+      int oy = n0 / g.Wo, ox = n0 % g.Wo;  // tiles lie in one image: consecutive pixels, row by row
+      for (int j = 0; j < nn; ++j) {
+        corner[j] = src + ((static_cast<std::size_t>(b) * Hs + oy) * Ws + ox) * c.I;
+        if (++ox == g.Wo) {
+          ox = 0;
+          ++oy;
+        }
       }
+      tile_sa = win_sum.data() + static_cast<std::size_t>(b) * N + n0;
+    }
+    for (int j = 0; j < nn && !implicit; ++j) {
+      const int n = n0 + j, oy = n / g.Wo, ox = n % g.Wo;
       uint8_t* prow = P.data() + static_cast<std::size_t>(j) * Kp;
       int32_t s_a = 0;  // Σ of the patch codes (per-channel layers): per-pixel sums of the taps
       for (int ky = 0; ky < c.KH; ++ky)
@@ -656,7 +691,7 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
           const uint8_t* rows[kQr];
           for (int r = 0; r < kQr; ++r)
             rows[r] = implicit ? corner[std::min(j + r, nn - 1)] : P.data() + static_cast<std::size_t>(std::min(j + r, kNc - 1)) * Kp;
-          const QEpi epi{czw.data() + oc, kcst.data() + oc, sov.data() + oc, biasv.data() + oc, extra, sa.data() + j,
+          const QEpi epi{czw.data() + oc, kcst.data() + oc, sov.data() + oc, biasv.data() + oc, extra, tile_sa + j,
                          std::min(kQr, nn - j), ni, yb + static_cast<std::size_t>(oc) * N + n0 + j, static_cast<std::size_t>(N)};
           kern.tile(wblk, ntaps, tapoff, qpt, rows, epi);
         }
