@@ -550,7 +550,7 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
   std::shared_ptr<const std::vector<int8_t>> wq_held;
   if (tiled) {
     std::lock_guard<std::mutex> l(c.pack.mu);  // packed once per layer (PackCache), not per call
-    if (!c.pack.s8) c.pack.s8 = std::make_shared<const std::vector<int8_t>>(qpack_s8(q.kern.data(), row_bytes, c.O, q.K, Kp, q.bits));
+    if (!c.pack.s8) c.pack.s8 = std::make_shared<const std::vector<int8_t>>(qpack_s8(q.kern.data(), row_bytes, c.O, q.K, Kp, q.bits, q.zero.data()));
     wq_held = c.pack.s8;
   }
   const int8_t* wq = tiled ? wq_held->data() : nullptr;
@@ -588,10 +588,12 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
   thread_local std::vector<int32_t> pix_sum_tls;
   std::vector<int32_t>& pix_sum = pix_sum_tls;
   // Implicit: then Σa of every output pixel's window (window_sums), so a tile looks its pixels' Σa
-  // up instead of adding KH·KW per-pixel sums each.
+  // up instead of adding KH·KW per-pixel sums each. The 4-bit VNNI tile needs no Σa at all (its
+  // weights are packed as w − z_w, qdot.h).
+  const bool need_sa = !(tiled && q.bits == 4);
   thread_local std::vector<int32_t> win_sum_tls;
   std::vector<int32_t>& win_sum = win_sum_tls;
-  if (q.ng == 1) {
+  if (q.ng == 1 && need_sa) {
     if (pix_sum.size() < npix) pix_sum.resize(npix);  // grow only, as xpad; [0, npix) is written below
     if (implicit && win_sum.size() < static_cast<std::size_t>(B) * N) win_sum.resize(static_cast<std::size_t>(B) * N);  // grow only
     const std::size_t per = static_cast<std::size_t>(Hs) * Ws;
@@ -617,7 +619,7 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
     biasv.assign(Opad, 0.0f);
     for (int o = 0; o < c.O; ++o) {
       const int32_t zw = static_cast<int32_t>(q.zero[o]);
-      czw[o] = (q.bits == 8 ? 128 : 0) - zw;  // 8-bit codes were packed as w − 128
+      czw[o] = q.bits == 8 ? 128 - zw : 0;  // 8-bit codes were packed as w − 128, 4-bit ones as w − z_w
       kcst[o] = static_cast<int32_t>(static_cast<uint32_t>(q.K) * static_cast<uint32_t>(za) * static_cast<uint32_t>(zw) -
                                      static_cast<uint32_t>(za) * static_cast<uint32_t>(q.wsum[o]));
       sov[o] = qconv_scale(q.scale[o], delta);
@@ -641,7 +643,9 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
     if (!implicit && P.size() < static_cast<std::size_t>(kNc) * Kp) P.resize(static_cast<std::size_t>(kNc) * Kp);
     if (sa.size() < static_cast<std::size_t>(kNc) * q.ng) sa.resize(static_cast<std::size_t>(kNc) * q.ng);
     const uint8_t* corner[kNc];  // implicit: each pixel's window corner in src
-    const int32_t* tile_sa = sa.data();  // Σa of the tile's pixels (implicit: win_sum's, in place)
+    // Σa of the tile's pixels: sa, or win_sum's in place (implicit), or zeros (4-bit tile: czw = 0)
+    static const int32_t kNoSa[kNc] = {};
+    const int32_t* tile_sa = sa.data();
     if (implicit) {  // the window's taps are read in place; Σa precomputed (window_sums)
       int oy = n0 / g.Wo, ox = n0 % g.Wo;  // tiles lie in one image: consecutive pixels, row by row
       for (int j = 0; j < nn; ++j) {
@@ -651,8 +655,9 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
           ++oy;
         }
       }
-      tile_sa = win_sum.data() + static_cast<std::size_t>(b) * N + n0;
+      if (need_sa) tile_sa = win_sum.data() + static_cast<std::size_t>(b) * N + n0;
     }
+    if (!need_sa) tile_sa = kNoSa;
     for (int j = 0; j < nn && !implicit; ++j) {
       const int n = n0 + j, oy = n / g.Wo, ox = n % g.Wo;
       uint8_t* prow = P.data() + static_cast<std::size_t>(j) * Kp;
@@ -664,7 +669,7 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
           if (iy >= 0 && iy < H && ix >= 0 && ix < W) {
             const std::size_t pix = (static_cast<std::size_t>(b) * H + iy) * W + ix;
             std::memcpy(dst, xq.data() + pix * c.I, c.I);
-            if (q.ng == 1) s_a += pix_sum[pix];
+            if (q.ng == 1 && need_sa) s_a += pix_sum[pix];
           } else {
             std::memset(dst, zfill, c.I);  // padding dequantizes to exactly 0 (docs/design/unet.md §9)
             s_a += za * c.I;
