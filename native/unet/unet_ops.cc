@@ -394,6 +394,9 @@ Tensor conv_fp_packed(const Conv& c, const Tensor& x, const float* wp, const flo
   const FGemmKernels& kk_ = kern ? *kern : fgemm_kernels();
   const FGemmFn tile = kk_.tile;
   const FStoreFn store = kk_.store;
+  // The last channel block holds one real channel (O ≡ 1 mod 8): the one-row tile, when the ISA has one.
+  const FGemmFn tile1 = kk_.tile1 ? kk_.tile1 : tile;
+  const int last_ob1 = c.O % kMr == 1 ? nob - 1 : -1;
   parallel_for(static_cast<std::size_t>(ntiles) * ochunks, [&](std::size_t task) {
     const long long n0 = static_cast<long long>(task / ochunks) * kNr;
     const int ob0 = static_cast<int>(task % ochunks) * obper, ob1 = std::min(nob, ob0 + obper);
@@ -483,7 +486,8 @@ Tensor conv_fp_packed(const Conv& c, const Tensor& x, const float* wp, const flo
         kr = rows;
       }
       for (int ob = ob0; ob < ob1; ++ob)
-        tile(kc, wp + (static_cast<std::size_t>(ob) * K + k0) * kMr, kr, off, C.data() + static_cast<std::size_t>(ob - ob0) * kMr * kNr, k0 > 0);
+        (ob == last_ob1 ? tile1 : tile)(kc, wp + (static_cast<std::size_t>(ob) * K + k0) * kMr, kr, off,
+                                        C.data() + static_cast<std::size_t>(ob - ob0) * kMr * kNr, k0 > 0);
     }
     // epilogue: + bias (+ add[b, o]), NCHW stores of runs of kept columns that are consecutive
     // pixels of one image (the runs are found once per tile; one kernel call stores the tile)
