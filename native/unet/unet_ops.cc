@@ -33,6 +33,16 @@ ITK_CLONES void quantize_span(const float* x, std::size_t n, float delta, float 
   for (std::size_t i = 0; i < n; ++i) codes[i] = static_cast<uint8_t>(quant_code(x[i], delta, zero, 255));
 }
 
+// a[i] = residual(a[i], b[i], s) (unet_elem.h), cloned: the baseline build vectorised it with
+// 128-bit SSE only. Elementwise IEEE adds and divides: the same bits at any width.
+ITK_CLONES void residual_span(float* a, const float* b, std::size_t n, float s) {
+  if (s == 1.0f) {
+    for (std::size_t i = 0; i < n; ++i) a[i] = residual(a[i], b[i], 1.0f);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) a[i] = residual(a[i], b[i], s);
+  }
+}
+
 // Σ of n u8 codes (vectorised by the clones).
 ITK_CLONES int32_t sum_u8(const uint8_t* a, int n) {
   int32_t s = 0;
@@ -913,7 +923,7 @@ Tensor concat(const Tensor& a, const Tensor& b) {
 
 void add_scale_inplace(Tensor* a, const Tensor& b, float s) {
   require(a->size() == b.size(), Code::Shape, "residual: shape mismatch");
-  for (std::size_t i = 0; i < a->size(); ++i) a->d[i] = residual(a->d[i], b.d[i], s);
+  residual_span(a->d.data(), b.d.data(), a->size(), s);
 }
 
 }  // namespace unet
