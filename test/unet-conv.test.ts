@@ -50,6 +50,7 @@ function reference(c: Case, x: Float32Array, w: Float32Array, bias: Float32Array
 
 const CASES: [string, Case][] = [
   ['3x3 direct, partial tiles, + add', { B: 2, I: 3, H: 9, W: 7, O: 70, k: 3, stride: 1, pad: 1, padBr: false, add: true }],
+  ['3x3 direct, one output channel (the one-row tile), K = 288', { B: 2, I: 32, H: 16, W: 16, O: 1, k: 3, stride: 1, pad: 1, padBr: false, add: true }],
   ['3x3 direct, K = 360 (three K blocks)', { B: 2, I: 40, H: 10, W: 10, O: 9, k: 3, stride: 1, pad: 1, padBr: false, add: false }],
   ['3x3 direct (4x4 map, 16 of 25 shared-pad columns kept), channel blocks split', { B: 3, I: 16, H: 4, W: 4, O: 100, k: 3, stride: 1, pad: 1, padBr: false, add: true }],
   ['3x3 im2col (2x2 map), channel blocks split', { B: 1, I: 16, H: 2, W: 2, O: 100, k: 3, stride: 1, pad: 1, padBr: false, add: true }],

@@ -45,6 +45,10 @@ struct FGemmKernels {
   FGemmFn tile = nullptr;
   FStoreFn store = nullptr;
   const char* name = "scalar";
+  // Row 0 of `tile` only, for a block whose channels past the first are padding (O ≡ 1 mod 8,
+  // e.g. a UNet's 1-channel conv_out, where `tile` spends 7/8 of its FMAs on zero rows); rows
+  // 1..7 of c are left as they are. nullptr: `tile`.
+  FGemmFn tile1 = nullptr;
 };
 
 // The kernel for this CPU (chosen once; ITOKIT_CPU=scalar|avx2|avx512 forces a path the CPU has;
@@ -59,6 +63,7 @@ void fstore_scalar(const float* c, int nrows, const float* bias, const float* ad
 #if defined(__x86_64__) && defined(__GNUC__)
 void fgemm_tile_avx2(int kc, const float* wp, const float* const* rows, std::ptrdiff_t off, float* c, bool accumulate);
 void fgemm_tile_avx512(int kc, const float* wp, const float* const* rows, std::ptrdiff_t off, float* c, bool accumulate);
+void fgemm_tile1_avx512(int kc, const float* wp, const float* const* rows, std::ptrdiff_t off, float* c, bool accumulate);
 void fstore_avx512(const float* c, int nrows, const float* bias, const float* add, const FStoreRun* runs, int nrun, float* y,
                    std::size_t ystride);
 #endif

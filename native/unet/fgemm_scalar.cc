@@ -54,7 +54,7 @@ bool fgemm_kernels_named(const std::string& name, FGemmKernels* out) {
     return true;
   }
   if ((name == "avx512" || name == "avx512vnni") && f.avx512f) {
-    *out = FGemmKernels{fgemm_tile_avx512, fstore_avx512, "avx512"};
+    *out = FGemmKernels{fgemm_tile_avx512, fstore_avx512, "avx512", fgemm_tile1_avx512};
     return true;
   }
 #endif

@@ -32,8 +32,10 @@ using QDot16Fn = void (*)(const uint8_t* w, int wstride, const uint8_t* a0, cons
 // out[r][i] = Σ_k a_r[k]·w_i[k] for 8 activation rows a_r (u8, Kp bytes each) and 32 output
 // channels i, weights packed as s8 quads [Kp/4][32][4] (qpack_s8). One vpdpbusd multiplies a
 // broadcast quad of a_r by the quads of 16 channels: no horizontal sums, each weight load feeds 8
-// pixels. W4 codes (0..15) are s8 as they are; 8-bit codes are packed as w − 128 and the caller
-// adds 128·Σa_r. Exact int32 (bounds as above), so equal to the scalar oracle's sums.
+// pixels. W4 codes are packed minus their channel's zero point, w − z_w in −15..15, so the tile
+// sums Σ a·(w − z_w) and the epilogue needs no z_w·Σa_r term (czw = 0, no pass over the
+// activations for Σa); 8-bit codes are packed as w − 128 and the caller adds (128 − z_w)·Σa_r.
+// Exact int32 (bounds as above).
 //
 // Implicit GEMM (no patch copy): K is walked as `ntaps` runs of `qpt` quads; run t of pixel r reads
 // the quads at a[r] + tapoff[t] and the weight quads t·qpt … (t+1)·qpt − 1. A patch row is one run
@@ -47,7 +49,8 @@ constexpr int kQr = 8;   // activation rows (pixels) per tile
 // Per-channel epilogue of a tile (docs/design/unet.md §9): for pixel rows r < nr and channels
 // i < ni, y[i·ldy + r] = float(acc′)·so[i] + bias[i] (+ extra[i] when extra != nullptr), separately
 // rounded (the scalar path's fadd(fmul(float(acc′), so), bias), then fadd extra), with
-// acc′ = acc[r][i] + czw[i]·sa[r] + kc[i] = Σ(a − z_a)(w − z_w), czw = (128 for 8-bit codes) − z_w,
+// acc′ = acc[r][i] + czw[i]·sa[r] + kc[i] = Σ(a − z_a)(w − z_w), czw = 128 − z_w for 8-bit codes
+// and 0 for 4-bit ones (packed as w − z_w: Σ a·(w − z_w) − z_a·Σ(w − z_w) is the same integer),
 // kc = K·z_a·z_w − z_a·Σw. Evaluated in wrapping 32-bit arithmetic: the true acc′ satisfies
 // |acc′| ≤ K·255² < 2^31, so arithmetic modulo 2^32 gives it exactly, and int32 → float rounds it
 // as the int64 → float of zero_corrected does. czw, kc, so, bias hold kQo entries (padded past O);
@@ -82,10 +85,10 @@ struct QDotKernels {
 };
 
 // Kernel-layout weight rows (row_bytes each, quant_ops.h kern_code) packed for QTileFn:
-// ceil(O/32) blocks of [Kp/4][32][4] s8 (8-bit codes minus 128). Quads past K are 0; 8-bit
-// codes there are stored as −128 like every other code, and the activation rows are 0 past K,
-// so they add nothing. Channels past O are 0 and discarded.
-std::vector<int8_t> qpack_s8(const uint8_t* kern, int row_bytes, int O, int K, int Kp, int bits);
+// ceil(O/32) blocks of [Kp/4][32][4] s8: 8-bit codes minus 128, 4-bit codes minus the channel's
+// zero point zero[o] (per-channel layers; `zero` is read for 4-bit only). Quads past K are 0, and
+// the activation rows are 0 past K, so they add nothing. Channels past O are 0 and discarded.
+std::vector<int8_t> qpack_s8(const uint8_t* kern, int row_bytes, int O, int K, int Kp, int bits, const float* zero);
 void qtile_scalar(const int8_t* wp, int ntaps, const int* tapoff, int qpt, const uint8_t* const* a, const QEpi& e);
 
 // The kernels for this CPU (chosen once; ITOKIT_CPU=scalar|avx2|avx512vnni forces a path when the

@@ -52,16 +52,17 @@ void qdot16_w8_scalar(const uint8_t* w, int wstride, const uint8_t* a0, const ui
   for (int i = 0; i < 4; ++i) qdot4_w8_scalar(w + static_cast<std::size_t>(i) * wstride, a0, a1, a2, a3, nblk, out + 4 * i);
 }
 
-std::vector<int8_t> qpack_s8(const uint8_t* kern, int row_bytes, int O, int K, int Kp, int bits) {
+std::vector<int8_t> qpack_s8(const uint8_t* kern, int row_bytes, int O, int K, int Kp, int bits, const float* zero) {
   const int nb = (O + kQo - 1) / kQo;
   std::vector<int8_t> p(static_cast<std::size_t>(nb) * Kp * kQo, 0);
   for (int o = 0; o < O; ++o) {
     int8_t* blk = p.data() + static_cast<std::size_t>(o / kQo) * Kp * kQo;
     const int i = o % kQo;
     const uint8_t* row = kern + static_cast<std::size_t>(o) * row_bytes;
+    const int zw = bits == 4 ? static_cast<int>(zero[o]) : 0;  // 4-bit: w − z_w, in −15..15
     for (int k = 0; k < Kp; ++k) {
-      const int c = k < K ? kern_code(row, bits, k) : 0;
-      blk[(static_cast<std::size_t>(k / 4) * kQo + i) * 4 + k % 4] = static_cast<int8_t>(bits == 8 ? c - 128 : c);
+      const int c = k < K ? (bits == 8 ? kern_code(row, bits, k) - 128 : kern_code(row, bits, k) - zw) : 0;
+      blk[(static_cast<std::size_t>(k / 4) * kQo + i) * 4 + k % 4] = static_cast<int8_t>(c);
     }
   }
   return p;

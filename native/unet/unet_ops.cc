@@ -33,11 +33,47 @@ ITK_CLONES void quantize_span(const float* x, std::size_t n, float delta, float 
   for (std::size_t i = 0; i < n; ++i) codes[i] = static_cast<uint8_t>(quant_code(x[i], delta, zero, 255));
 }
 
+// a[i] = residual(a[i], b[i], s) (unet_elem.h), cloned: the baseline build vectorised it with
+// 128-bit SSE only. Elementwise IEEE adds and divides: the same bits at any width.
+ITK_CLONES void residual_span(float* a, const float* b, std::size_t n, float s) {
+  if (s == 1.0f) {
+    for (std::size_t i = 0; i < n; ++i) a[i] = residual(a[i], b[i], 1.0f);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) a[i] = residual(a[i], b[i], s);
+  }
+}
+
 // Σ of n u8 codes (vectorised by the clones).
 ITK_CLONES int32_t sum_u8(const uint8_t* a, int n) {
   int32_t s = 0;
   for (int i = 0; i < n; ++i) s += a[i];
   return s;
+}
+
+// out[p] = Σ of the I codes of pixel p, for npix NHWC pixels: one call per image instead of one
+// (ifunc-dispatched) sum_u8 call per pixel.
+ITK_CLONES void pixel_sums(const uint8_t* src, std::size_t npix, int I, int32_t* out) {
+  for (std::size_t p = 0; p < npix; ++p) {
+    const uint8_t* a = src + p * static_cast<std::size_t>(I);
+    int32_t s = 0;
+    for (int i = 0; i < I; ++i) s += a[i];
+    out[p] = s;
+  }
+}
+
+// Window sums of one image for a stride-1 KH × KW conv: ws[oy·Wo + ox] = Σ_{ky, kx} ps[(oy + ky)·Ws
+// + ox + kx] over the (padded) Hs × Ws grid of per-pixel sums ps, Wo = Ws − KW + 1. Exact
+// integers, so the order of the adds is free: rows of outputs at once (vectorised over ox).
+ITK_CLONES void window_sums(const int32_t* ps, int Ho, int Wo, int Ws, int KH, int KW, int32_t* ws) {
+  for (int oy = 0; oy < Ho; ++oy) {
+    int32_t* w = ws + static_cast<std::size_t>(oy) * Wo;
+    for (int ox = 0; ox < Wo; ++ox) w[ox] = 0;
+    for (int ky = 0; ky < KH; ++ky)
+      for (int kx = 0; kx < KW; ++kx) {
+        const int32_t* r = ps + static_cast<std::size_t>(oy + ky) * Ws + kx;
+        for (int ox = 0; ox < Wo; ++ox) w[ox] += r[ox];
+      }
+  }
 }
 
 // GroupNorm's two sums (gn_sums.h: chunks of 16 float lanes combined in double, the GPU's order
@@ -108,8 +144,23 @@ ITK_CLONES void attn_rows(const float* qb, const float* kb, const float* vb, int
   }
   for (int i = 0; i < nq; ++i) {
     float* s = S + static_cast<std::size_t>(i) * N;
+    // s *= scale and the row max in 16 lanes (GCC does not vectorise a float max reduction: it
+    // may not reorder it). Lane maxima combined afterwards give the same maximum: the running
+    // max keeps its value unless a score is larger, so a NaN score is skipped in either order,
+    // and only the sign of a zero maximum could differ, which e^(s − max) does not see.
+    V16 mxv;
+    for (int u = 0; u < 16; ++u) mxv[u] = -INFINITY;
+    int m = 0;
+    for (; m + 16 <= N; m += 16) {
+      V16 t;
+      ITK_LOAD16(t, s + m);
+      t *= scale;
+      std::memcpy(s + m, &t, sizeof t);
+      mxv = mxv < t ? t : mxv;
+    }
     float mx = -INFINITY;
-    for (int m = 0; m < N; ++m) {
+    for (int u = 0; u < 16; ++u) mx = std::max(mx, mxv[u]);
+    for (; m < N; ++m) {
       s[m] *= scale;
       mx = std::max(mx, s[m]);
     }
@@ -353,6 +404,9 @@ Tensor conv_fp_packed(const Conv& c, const Tensor& x, const float* wp, const flo
   const FGemmKernels& kk_ = kern ? *kern : fgemm_kernels();
   const FGemmFn tile = kk_.tile;
   const FStoreFn store = kk_.store;
+  // The last channel block holds one real channel (O ≡ 1 mod 8): the one-row tile, when the ISA has one.
+  const FGemmFn tile1 = kk_.tile1 ? kk_.tile1 : tile;
+  const int last_ob1 = c.O % kMr == 1 ? nob - 1 : -1;
   parallel_for(static_cast<std::size_t>(ntiles) * ochunks, [&](std::size_t task) {
     const long long n0 = static_cast<long long>(task / ochunks) * kNr;
     const int ob0 = static_cast<int>(task % ochunks) * obper, ob1 = std::min(nob, ob0 + obper);
@@ -442,7 +496,8 @@ Tensor conv_fp_packed(const Conv& c, const Tensor& x, const float* wp, const flo
         kr = rows;
       }
       for (int ob = ob0; ob < ob1; ++ob)
-        tile(kc, wp + (static_cast<std::size_t>(ob) * K + k0) * kMr, kr, off, C.data() + static_cast<std::size_t>(ob - ob0) * kMr * kNr, k0 > 0);
+        (ob == last_ob1 ? tile1 : tile)(kc, wp + (static_cast<std::size_t>(ob) * K + k0) * kMr, kr, off,
+                                        C.data() + static_cast<std::size_t>(ob - ob0) * kMr * kNr, k0 > 0);
     }
     // epilogue: + bias (+ add[b, o]), NCHW stores of runs of kept columns that are consecutive
     // pixels of one image (the runs are found once per tile; one kernel call stores the tile)
@@ -509,7 +564,7 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
   std::shared_ptr<const std::vector<int8_t>> wq_held;
   if (tiled) {
     std::lock_guard<std::mutex> l(c.pack.mu);  // packed once per layer (PackCache), not per call
-    if (!c.pack.s8) c.pack.s8 = std::make_shared<const std::vector<int8_t>>(qpack_s8(q.kern.data(), row_bytes, c.O, q.K, Kp, q.bits));
+    if (!c.pack.s8) c.pack.s8 = std::make_shared<const std::vector<int8_t>>(qpack_s8(q.kern.data(), row_bytes, c.O, q.K, Kp, q.bits, q.zero.data()));
     wq_held = c.pack.s8;
   }
   const int8_t* wq = tiled ? wq_held->data() : nullptr;
@@ -546,11 +601,19 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
   const std::size_t npix = static_cast<std::size_t>(B) * Hs * Ws;
   thread_local std::vector<int32_t> pix_sum_tls;
   std::vector<int32_t>& pix_sum = pix_sum_tls;
-  if (q.ng == 1) {
+  // Implicit: then Σa of every output pixel's window (window_sums), so a tile looks its pixels' Σa
+  // up instead of adding KH·KW per-pixel sums each. The 4-bit VNNI tile needs no Σa at all (its
+  // weights are packed as w − z_w, qdot.h).
+  const bool need_sa = !(tiled && q.bits == 4);
+  thread_local std::vector<int32_t> win_sum_tls;
+  std::vector<int32_t>& win_sum = win_sum_tls;
+  if (q.ng == 1 && need_sa) {
     if (pix_sum.size() < npix) pix_sum.resize(npix);  // grow only, as xpad; [0, npix) is written below
+    if (implicit && win_sum.size() < static_cast<std::size_t>(B) * N) win_sum.resize(static_cast<std::size_t>(B) * N);  // grow only
     const std::size_t per = static_cast<std::size_t>(Hs) * Ws;
     parallel_for(static_cast<std::size_t>(B), [&](std::size_t bb) {
-      for (std::size_t p = bb * per; p < (bb + 1) * per; ++p) pix_sum[p] = sum_u8(src + p * c.I, c.I);
+      pixel_sums(src + bb * per * c.I, per, c.I, pix_sum.data() + bb * per);
+      if (implicit) window_sums(pix_sum.data() + bb * per, g.Ho, g.Wo, Ws, c.KH, c.KW, win_sum.data() + bb * N);
     });
   }
   const int ntaps = implicit ? c.KH * c.KW : 1;
@@ -570,7 +633,7 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
     biasv.assign(Opad, 0.0f);
     for (int o = 0; o < c.O; ++o) {
       const int32_t zw = static_cast<int32_t>(q.zero[o]);
-      czw[o] = (q.bits == 8 ? 128 : 0) - zw;  // 8-bit codes were packed as w − 128
+      czw[o] = q.bits == 8 ? 128 - zw : 0;  // 8-bit codes were packed as w − 128, 4-bit ones as w − z_w
       kcst[o] = static_cast<int32_t>(static_cast<uint32_t>(q.K) * static_cast<uint32_t>(za) * static_cast<uint32_t>(zw) -
                                      static_cast<uint32_t>(za) * static_cast<uint32_t>(q.wsum[o]));
       sov[o] = qconv_scale(q.scale[o], delta);
@@ -594,17 +657,23 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
     if (!implicit && P.size() < static_cast<std::size_t>(kNc) * Kp) P.resize(static_cast<std::size_t>(kNc) * Kp);
     if (sa.size() < static_cast<std::size_t>(kNc) * q.ng) sa.resize(static_cast<std::size_t>(kNc) * q.ng);
     const uint8_t* corner[kNc];  // implicit: each pixel's window corner in src
-    for (int j = 0; j < nn; ++j) {
-      const int n = n0 + j, oy = n / g.Wo, ox = n % g.Wo;
-      if (implicit) {  // the window's taps are read in place; Σa from the per-pixel sums
-        const std::size_t p0 = (static_cast<std::size_t>(b) * Hs + oy) * Ws + ox;
-        corner[j] = src + p0 * c.I;
-        int32_t s_a = 0;
-        for (int ky = 0; ky < c.KH; ++ky)
-          for (int kx = 0; kx < c.KW; ++kx) s_a += pix_sum[p0 + static_cast<std::size_t>(ky) * Ws + kx];
-        sa[j] = s_a;
-        continue;
+    // Σa of the tile's pixels: sa, or win_sum's in place (implicit), or zeros (4-bit tile: czw = 0)
+    static const int32_t kNoSa[kNc] = {};
+    const int32_t* tile_sa = sa.data();
+    if (implicit) {  // the window's taps are read in place; Σa precomputed (window_sums)
+      int oy = n0 / g.Wo, ox = n0 % g.Wo;  // tiles lie in one image: consecutive pixels, row by row
+      for (int j = 0; j < nn; ++j) {
+        corner[j] = src + ((static_cast<std::size_t>(b) * Hs + oy) * Ws + ox) * c.I;
+        if (++ox == g.Wo) {
+          ox = 0;
+          ++oy;
+        }
       }
+      if (need_sa) tile_sa = win_sum.data() + static_cast<std::size_t>(b) * N + n0;
+    }
+    if (!need_sa) tile_sa = kNoSa;
+    for (int j = 0; j < nn && !implicit; ++j) {
+      const int n = n0 + j, oy = n / g.Wo, ox = n % g.Wo;
       uint8_t* prow = P.data() + static_cast<std::size_t>(j) * Kp;
       int32_t s_a = 0;  // Σ of the patch codes (per-channel layers): per-pixel sums of the taps
       for (int ky = 0; ky < c.KH; ++ky)
@@ -614,7 +683,7 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
           if (iy >= 0 && iy < H && ix >= 0 && ix < W) {
             const std::size_t pix = (static_cast<std::size_t>(b) * H + iy) * W + ix;
             std::memcpy(dst, xq.data() + pix * c.I, c.I);
-            if (q.ng == 1) s_a += pix_sum[pix];
+            if (q.ng == 1 && need_sa) s_a += pix_sum[pix];
           } else {
             std::memset(dst, zfill, c.I);  // padding dequantizes to exactly 0 (docs/design/unet.md §9)
             s_a += za * c.I;
@@ -641,7 +710,7 @@ Tensor conv_int(const Conv& c, const std::vector<uint8_t>& xq, int B, int H, int
           const uint8_t* rows[kQr];
           for (int r = 0; r < kQr; ++r)
             rows[r] = implicit ? corner[std::min(j + r, nn - 1)] : P.data() + static_cast<std::size_t>(std::min(j + r, kNc - 1)) * Kp;
-          const QEpi epi{czw.data() + oc, kcst.data() + oc, sov.data() + oc, biasv.data() + oc, extra, sa.data() + j,
+          const QEpi epi{czw.data() + oc, kcst.data() + oc, sov.data() + oc, biasv.data() + oc, extra, tile_sa + j,
                          std::min(kQr, nn - j), ni, yb + static_cast<std::size_t>(oc) * N + n0 + j, static_cast<std::size_t>(N)};
           kern.tile(wblk, ntaps, tapoff, qpt, rows, epi);
         }
@@ -854,7 +923,7 @@ Tensor concat(const Tensor& a, const Tensor& b) {
 
 void add_scale_inplace(Tensor* a, const Tensor& b, float s) {
   require(a->size() == b.size(), Code::Shape, "residual: shape mismatch");
-  for (std::size_t i = 0; i < a->size(); ++i) a->d[i] = residual(a->d[i], b.d[i], s);
+  residual_span(a->d.data(), b.d.data(), a->size(), s);
 }
 
 }  // namespace unet

@@ -39,21 +39,20 @@ std::vector<float> tensor_pool_take(std::size_t n) {
   std::vector<float> v;
   if (n >= kTensorPoolMinFloats && !t_pool_dead) {
     Pool& p = t_pool;
-    // Best fit by size, not capacity: a buffer whose size is ≥ n is shrunk to n without a write,
-    // while growing a shorter one (even within its capacity) value-initialises the new tail. So
-    // the smallest buffer of size ≥ n, else the smallest of capacity ≥ n (a partial fill).
-    const std::size_t none = p.bufs.size();
-    std::size_t best = none, fit = none;
-    for (std::size_t i = 0; i < p.bufs.size(); ++i) {
-      const std::vector<float>& b = p.bufs[i];
-      if (b.size() >= n && (best == none || b.size() < p.bufs[best].size())) best = i;
-      if (b.capacity() >= n && (fit == none || b.capacity() < p.bufs[fit].capacity())) fit = i;
-    }
-    if (best == none) best = fit;
-    if (best < p.bufs.size()) {
-      v = std::move(p.bufs[best]);
-      p.bufs[best] = std::move(p.bufs.back());
-      p.bufs.pop_back();
+    // Only a buffer of exactly n floats (no write, and its size stays what it was): a forward asks
+    // for the same sizes step after step, so once warm every take is one of these. Handing out a
+    // larger buffer shrunk to n would stick at n (the vector's size is all it remembers), and the
+    // next take of the larger size would then refill the tail it lost: measured on the digits16
+    // forward, a best-fit pool missed or refilled the two largest concat outputs on every step.
+    std::size_t pick = p.bufs.size();
+    for (std::size_t i = p.bufs.size(); i-- > 0;)  // newest first: the warmest in cache
+      if (p.bufs[i].size() == n) {
+        pick = i;
+        break;
+      }
+    if (pick < p.bufs.size()) {
+      v = std::move(p.bufs[pick]);
+      p.bufs.erase(p.bufs.begin() + static_cast<std::ptrdiff_t>(pick));  // keeps the give order (eviction below)
       p.bytes -= v.capacity() * sizeof(float);
     }
   }
@@ -69,7 +68,13 @@ void tensor_pool_give(std::vector<float>&& v) {
   if (t_pool_dead) return;
   Pool& p = t_pool;
   const std::size_t b = mine.capacity() * sizeof(float);
-  if (p.bufs.size() >= kTensorPoolBuffers || p.bytes + b > kTensorPoolBytes) return;
+  if (b > kTensorPoolBytes) return;
+  // Full: the buffers given back longest ago go (they are the sizes a forward has stopped asking
+  // for, e.g. after a batch size change), not the new one, so the pool follows the current shapes.
+  while (!p.bufs.empty() && (p.bufs.size() >= kTensorPoolBuffers || p.bytes + b > kTensorPoolBytes)) {
+    p.bytes -= p.bufs.front().capacity() * sizeof(float);
+    p.bufs.erase(p.bufs.begin());
+  }
   p.bytes += b;
   p.bufs.push_back(std::move(mine));
 }

@@ -6,9 +6,9 @@
 // W4A8 forward of the built-in model, all memset). `d` stays a std::vector<float> (the model
 // builder, the bindings and the CUDA path read it as one), and std::allocator always fills a
 // vector it grows, so the fill is avoided by reuse instead: a tensor's buffer goes back to a small
-// per-thread pool when the tensor dies, and Tensor::uninit takes a buffer of at least the size
-// from that pool, shrinks it (no writes) and hands it out with stale contents. A forward allocates
-// the same shapes step after step, so after the first call every uninit is a pool hit.
+// per-thread pool when the tensor dies, and Tensor::uninit takes a buffer of exactly the size
+// from that pool and hands it out with stale contents. A forward allocates the same shapes step
+// after step, so after the first call every uninit is a pool hit.
 #pragma once
 #include <cstddef>
 #include <utility>
@@ -19,9 +19,9 @@ namespace unet {
 
 // The per-thread buffer pool behind Tensor::uninit (unet_tensor.cc). take: a buffer of exactly n
 // floats, contents unspecified (stale, or NaN under ITOKIT_UNET_POISON); give: keep `v` for reuse
-// (it is freed instead when small or when the pool is full). Bounded: kTensorPoolBuffers buffers
-// and kTensorPoolBytes bytes per thread, so the pool holds no more than a forward's freed
-// temporaries, which malloc would hold in its free lists anyway.
+// (it is freed instead when small; a full pool frees its oldest buffers to make room). Bounded:
+// kTensorPoolBuffers buffers and kTensorPoolBytes bytes per thread, so the pool holds no more than
+// a forward's freed temporaries, which malloc would hold in its free lists anyway.
 constexpr std::size_t kTensorPoolBuffers = 32;
 constexpr std::size_t kTensorPoolBytes = std::size_t{64} << 20;
 constexpr std::size_t kTensorPoolMinFloats = 4096;  // smaller buffers: malloc + fill is cheaper than a pool search
