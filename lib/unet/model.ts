@@ -273,7 +273,7 @@ export class UNetModel {
   }
 
   /**
-   * The model as the ε-model of the discrete samplers (`samplers.ddim`, `samplers.ddpm`): a
+   * The model as the ε-model of the discrete samplers (`diffusion.ddim`, `diffusion.ddpm`): a
    * function of the sampler's flat [batch, C·H·W] state that writes ε̂ into the sampler's buffer
    * (host Float32Arrays, or DeviceArrays with the sampler's `output: 'device'`). On CUDA with the
    * state on the device, it also runs each whole step itself: the forward and the sampler's update
@@ -283,7 +283,7 @@ export class UNetModel {
    *   device with a model on the CPU; ShapeError when the sampler's dim is not C·H·W
    * @example
    * const model = unet.loadSync(unet.builtinModelPath());
-   * const { x } = await samplers.ddim({ epsModel: model.epsModel({ device: 'cuda' }), output: 'device',
+   * const { x } = await diffusion.ddim({ epsModel: model.epsModel({ device: 'cuda' }), output: 'device',
    *   batch: 64, dim: 256, seed: 1, steps: 50, clipSample: true });
    * const images = x.toHost();
    */
