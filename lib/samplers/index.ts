@@ -29,4 +29,4 @@ export type { AncestralOptions, Denoiser, KarrasOptions } from './karras';
 export { gmm } from './gmm';
 export type { Gmm, GmmParams } from './gmm';
 export type { OnDevice, SampleOptions, SampleResult, ScoreFn, ScoreModel } from './common';
-export type { FusedStep, SampleBuffer, SamplerProgress, StepComb, StepValue } from './ops';
+export type { Coef, FusedStep, NoiseRef, SampleBuffer, SamplerProgress, StepComb, StepValue } from './ops';

@@ -91,7 +91,7 @@ export type StepValue = 'x' | 'eps' | 'tmp';
 
 /**
  * One linear combination of a discrete sampler's update, as data: Σ c_k·V_k (+ c_z·z), clamped to
- * ±clip when clip > 0 (the semantics of {@link lincomb}). A step's update is one or two of them:
+ * ±clip when clip > 0 (the samplers' linear combination, summed in float64). A step's update is one or two of them:
  * every one but the last writes tmp, the last writes the new x.
  */
 export interface StepComb {
@@ -102,9 +102,9 @@ export interface StepComb {
 
 /**
  * A model that also runs a whole sampler step itself: ε̂ = model(x, t) and then `combs`, x replaced
- * by the new state, with the same bits as the model call followed by {@link applyStep} (a CUDA UNet
+ * by the new state, with the same bits as the model call followed by the sampler's own update (a CUDA UNet
  * does it as one CUDA graph: `UNetModel.epsModel`). The samplers call it, when the function
- * carries it under {@link FUSED_STEP}, in place of the model call and the update, for states on the
+ * carries one, in place of the model call and the update, for states on the
  * device.
  */
 export type FusedStep = (x: DeviceArray<'float32'>, t: Float64Array, combs: StepComb[], info: { batch: number; dim: number; step: number }) => void | Promise<void>;
