@@ -57,6 +57,12 @@ export interface NoiseRef {
   offset: number;
 }
 
+/** One coefficient row (P values from `start`) of a lincomb's coef array: a scalar repeated, or per sample. */
+function putCoefRow(coef: Float64Array, start: number, P: number, c: Coef): void {
+  if (typeof c === 'number') coef.fill(c, start, start + P);
+  else coef.set(c, start);
+}
+
 /**
  * out = Σ c_k·A_k (+ c_z·z), summed in float64; with `clip` > 0 each result is clamped to
  * [−clip, clip] before rounding to float32. `out` may be one of the inputs.
@@ -64,12 +70,8 @@ export interface NoiseRef {
 export function lincomb(out: SampleBuffer, P: number, D: number, terms: [SampleBuffer, Coef][], noise?: [Coef, NoiseRef], clip = 0): void {
   const K = terms.length;
   const coef = new Float64Array((K + 1) * P);
-  const put = (row: number, c: Coef): void => {
-    if (typeof c === 'number') coef.fill(c, row * P, (row + 1) * P);
-    else coef.set(c, row * P);
-  };
-  terms.forEach(([, c], k) => put(k, c));
-  if (noise) put(K, noise[0]);
+  terms.forEach(([, c], k) => putCoefRow(coef, k * P, P, c));
+  if (noise) putCoefRow(coef, K * P, P, noise[0]);
   const n = noise?.[1];
   if (out instanceof DeviceArray) {
     const inputs = terms.map(([a]) => {
@@ -149,10 +151,7 @@ export function flatStep(combs: StepComb[], P: number): {
   const combTerms = new Int32Array(3 * n), combNoise = new Uint8Array(n), combClip = new Float64Array(n);
   const coef = new Float64Array(combs.reduce((s, c) => s + (c.terms.length + 1) * P, 0));
   let off = 0, ref: NoiseRef | undefined;
-  const put = (row: number, c: Coef): void => {
-    if (typeof c === 'number') coef.fill(c, off + row * P, off + (row + 1) * P);
-    else coef.set(c, off + row * P);
-  };
+  const put = (row: number, c: Coef): void => putCoefRow(coef, off + row * P, P, c);
   combs.forEach((c, i) => {
     const K = c.terms.length;
     combTerms[3 * i] = K;

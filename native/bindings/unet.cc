@@ -397,8 +397,7 @@ Napi::Value StepDevice(const Napi::CallbackInfo& info) {
   const uint32_t mode = mode_arg(in);
   const bool use_cache = in.flag("useCache");
   const unet::FpPrecision fpp = fp_precision_arg(in);
-  auto u = std::make_shared<const unet::StepUpdate>(step_update_arg(in));
-  unet::check_step_update(*u, static_cast<uint64_t>(B));  // on the JS thread: a coded error before any work
+  auto u = std::make_shared<const unet::StepUpdate>(step_update_arg(in));  // checked by forward_step_device
   Job job;
   const Control ctl = control_arg(in, "control", &job);
   const bool async = in.flag("async");

@@ -51,9 +51,8 @@ void sampler_lincomb_f32(const LincombTerms& t_host_coef, float* out) {
   copy_to_device(coef.get(), t_host_coef.coef, coef_bytes);
   LincombTerms t = t_host_coef;
   t.coef = static_cast<const double*>(coef.get());
-  const uint64_t groups = (t.D + 3) / 4;
-  lincomb_kernel<<<grid_for(t.P * groups), kBlock>>>(t, nullptr, out, groups);
-  check_launch("sampler lincomb kernel");
+  sampler_lincomb_f32_async(t, nullptr, out, cudaStreamPerThread);
+  check_launch("sampler lincomb kernel");  // waits for this thread's stream (coef is freed on return)
 }
 
 void sampler_lincomb_f32_async(const LincombTerms& t, const LincombStepParams* sp, float* out, cudaStream_t s) {

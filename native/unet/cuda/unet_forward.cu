@@ -175,7 +175,7 @@ class Walk {
     if (gr && gr->exec) {
       o_.ctl.check();
       cuda::check(cudaMemcpyAsync(gr->x.get(), x_src, nx * sizeof(float), in_kind, s_), "copy x");
-      fill(gr->tin, gr->act, gr->coef, gr->params, in);
+      fill(gr->tin.get(), gr->act.get(), gr->coef.get(), gr->params.get(), in);
       cuda::check(cudaGraphLaunch(gr->exec, s_), "cudaGraphLaunch");
       cuda::check(cudaMemcpyAsync(y_dst, gr->y.get(), ny * sizeof(float), out_kind, s_), "copy the output");
       cuda::check(cudaStreamSynchronize(s_), "unet forward");
@@ -186,7 +186,7 @@ class Walk {
     cuda::check(cudaMemcpyAsync(x.p(), x_src, nx * sizeof(float), in_kind, s_), "copy x");
     Buf tin(in.tin.size() * sizeof(float), s_), act(in.act.size() * sizeof(float), s_),
         coef(u ? u->coef.size() * sizeof(double) : 0, s_), params(in.params.size() * sizeof(LincombStepParams), s_);
-    fill(tin, act, coef, params, in);
+    fill(tin.as<void>(), act.as<void>(), coef.as<void>(), params.as<void>(), in);
     const Act y = body(x, Inputs{tin.as<float>(), act.as<float>(), x_src, coef.as<double>(), params.as<LincombStepParams>(), u}, B, true);
     cuda::check(cudaMemcpyAsync(y_dst, y.p(), ny * sizeof(float), out_kind, s_), "copy the output");
     cuda::check(cudaStreamSynchronize(s_), "unet forward");
@@ -231,18 +231,15 @@ class Walk {
   }
 
   // Uploads a call's inputs into device buffers of their sizes, in stream order.
-  template <typename B>
-  void fill(B& tin, B& act, B& coef, B& params, const CallIn& in) {
+  void fill(void* tin, void* act, void* coef, void* params, const CallIn& in) {
     const auto put = [this](void* dst, const void* src, std::size_t bytes, const char* what) {
       if (bytes) cuda::check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, s_), what);
     };
-    put(ptr(tin), in.tin.d.data(), in.tin.size() * sizeof(float), "upload temporal input");
-    put(ptr(act), in.act.data(), in.act.size() * sizeof(float), "upload activation parameters");
-    if (in.u) put(ptr(coef), in.u->coef.data(), in.u->coef.size() * sizeof(double), "upload update coefficients");
-    put(ptr(params), in.params.data(), in.params.size() * sizeof(LincombStepParams), "upload update parameters");
+    put(tin, in.tin.d.data(), in.tin.size() * sizeof(float), "upload temporal input");
+    put(act, in.act.data(), in.act.size() * sizeof(float), "upload activation parameters");
+    if (in.u) put(coef, in.u->coef.data(), in.u->coef.size() * sizeof(double), "upload update coefficients");
+    put(params, in.params.data(), in.params.size() * sizeof(LincombStepParams), "upload update parameters");
   }
-  static void* ptr(DeviceBuffer& b) { return b.get(); }
-  static void* ptr(Buf& b) { return b.as<void>(); }
 
   // The graph key's part for a step update: what the launches' structure depends on (the values
   // live in device memory).
